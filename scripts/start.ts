@@ -1,0 +1,56 @@
+/**
+ * `npm start`: build the PWA, apply the D1 migrations to the local database, and serve the
+ * app and the API with `wrangler dev` on http://localhost:8787 (PORT overrides), with D1, R2
+ * and Durable Objects persisted on disk (CUSTODY_STATE_DIR, default .wrangler/state).
+ * No Cloudflare account and no network needed. Ctrl-C stops it; the data stays.
+ *
+ * Flags: --no-build (serve the existing dist/).
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "..");
+const port = process.env.PORT ?? "8787";
+const stateDir = resolve(root, process.env.CUSTODY_STATE_DIR ?? ".wrangler/state");
+const bin = (name: string) => resolve(root, "node_modules/.bin", name);
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "1" };
+
+function run(command: string, args: string[], options: { quiet?: boolean } = {}): Promise<void> {
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, { cwd: root, env, stdio: options.quiet ? ["ignore", "pipe", "inherit"] : "inherit" });
+    child.on("error", fail);
+    child.on("exit", (code, signal) =>
+      code === 0 ? done() : fail(new Error(`${command} ${args.join(" ")} exited with ${signal ?? code}`)),
+    );
+  });
+}
+
+async function main(): Promise<void> {
+  if (!process.argv.includes("--no-build") || !existsSync(resolve(root, "dist/index.html"))) {
+    console.log("Building the web app…");
+    await run(bin("vite"), ["build", "--logLevel", "warn"]);
+  }
+  console.log(`Applying database migrations (${stateDir})…`);
+  await run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { quiet: true });
+
+  console.log(`Starting Custody on http://localhost:${port}`);
+  const server = spawn(
+    bin("wrangler"),
+    ["dev", "--port", port, "--persist-to", stateDir, "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_LOG ?? "info"],
+    { cwd: root, env, stdio: "inherit" },
+  );
+  const stop = (signal: NodeJS.Signals) => {
+    if (server.exitCode === null) server.kill(signal);
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  server.on("exit", (code, signal) => {
+    process.exit(signal === "SIGINT" || signal === "SIGTERM" ? 0 : (code ?? 0));
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,124 @@
+/**
+ * The API's request and response shapes. The worker validates with these, the web app
+ * types its calls with them, and the OpenAPI document is generated from them.
+ * Request schemas are strict: an unknown field is a 400, not silently dropped.
+ */
+import { z } from "zod";
+
+export const ROLES = ["admin", "investigator", "site_operator"] as const;
+export const Role = z.enum(ROLES).meta({ id: "Role", description: "What a user may do in the organisation." });
+export type Role = z.infer<typeof Role>;
+
+/** Largest JSON body any route accepts, in bytes. Larger bodies get 413. */
+export const MAX_JSON_BODY_BYTES = 64 * 1024;
+
+export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_MAX_LENGTH = 256;
+
+const Email = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254)
+  .pipe(z.email({ message: "Enter a valid email address." }));
+const PersonName = z.string().trim().min(1, "Enter a name.").max(120);
+const Password = z
+  .string()
+  .min(PASSWORD_MIN_LENGTH, `Use at least ${PASSWORD_MIN_LENGTH} characters.`)
+  .max(PASSWORD_MAX_LENGTH, `Use at most ${PASSWORD_MAX_LENGTH} characters.`);
+const Id = z.string().regex(/^[0-9a-f]{32}$/, "Not a valid id.");
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ description: "Stable machine-readable code, e.g. validation_failed." }),
+      message: z.string().meta({ description: "What went wrong and what to do next, for people." }),
+      issues: z
+        .array(z.object({ path: z.string(), message: z.string() }))
+        .optional()
+        .meta({ description: "Per-field problems, for validation errors." }),
+    }),
+  })
+  .meta({ id: "Error" });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const Health = z
+  .object({
+    status: z.literal("ok"),
+    version: z.string().meta({ description: "The app's version (package.json)." }),
+    schemaVersion: z.number().int().meta({ description: "Number of D1 migrations applied." }),
+  })
+  .meta({ id: "Health" });
+export type Health = z.infer<typeof Health>;
+
+export const Organisation = z
+  .object({ id: Id, name: z.string(), createdAt: z.string() })
+  .meta({ id: "Organisation" });
+export type Organisation = z.infer<typeof Organisation>;
+
+export const User = z
+  .object({
+    id: Id,
+    email: z.string(),
+    name: z.string(),
+    role: Role,
+    status: z.enum(["active", "invited", "disabled"]),
+    createdAt: z.string(),
+  })
+  .meta({ id: "User" });
+export type User = z.infer<typeof User>;
+
+export const SetupStatus = z.object({ needed: z.boolean() }).meta({ id: "SetupStatus" });
+export type SetupStatus = z.infer<typeof SetupStatus>;
+
+export const SetupRequest = z
+  .strictObject({
+    organisation: z.strictObject({ name: z.string().trim().min(1, "Enter the organisation's name.").max(200) }),
+    admin: z.strictObject({ email: Email, name: PersonName, password: Password }),
+  })
+  .meta({ id: "SetupRequest" });
+export type SetupRequest = z.input<typeof SetupRequest>;
+
+export const SessionInfo = z
+  .object({ user: User, organisation: Organisation, expiresAt: z.string() })
+  .meta({ id: "SessionInfo" });
+export type SessionInfo = z.infer<typeof SessionInfo>;
+
+export const SignInRequest = z
+  .strictObject({
+    email: Email,
+    // Sign-in accepts any length up to the maximum: the policy applies when a password is set.
+    password: z.string().min(1, "Enter your password.").max(PASSWORD_MAX_LENGTH),
+  })
+  .meta({ id: "SignInRequest" });
+export type SignInRequest = z.input<typeof SignInRequest>;
+
+export const UserList = z.object({ users: z.array(User) }).meta({ id: "UserList" });
+export type UserList = z.infer<typeof UserList>;
+
+export const CreateUserRequest = z
+  .strictObject({ email: Email, name: PersonName, role: Role })
+  .meta({ id: "CreateUserRequest" });
+export type CreateUserRequest = z.input<typeof CreateUserRequest>;
+
+export const Invitation = z
+  .object({
+    user: User,
+    token: z.string().meta({ description: "One-time secret: give it to the user, it is shown once." }),
+    expiresAt: z.string(),
+  })
+  .meta({ id: "Invitation" });
+export type Invitation = z.infer<typeof Invitation>;
+
+export const AcceptInvitationRequest = z
+  .strictObject({ token: z.string().min(1).max(200), password: Password })
+  .meta({ id: "AcceptInvitationRequest" });
+export type AcceptInvitationRequest = z.input<typeof AcceptInvitationRequest>;
+
+export const UpdateUserRequest = z
+  .strictObject({ name: PersonName.optional(), role: Role.optional() })
+  .refine((body) => body.name !== undefined || body.role !== undefined, "Nothing to change.")
+  .meta({ id: "UpdateUserRequest" });
+export type UpdateUserRequest = z.input<typeof UpdateUserRequest>;
+
+export const UserIdParam = z.strictObject({ id: Id });

@@ -1,0 +1,91 @@
+import type { Role, User } from "../../../shared/api/schemas";
+
+export interface UserRow {
+  id: string;
+  org_id: string;
+  email: string;
+  name: string;
+  role: Role;
+  status: User["status"];
+  password_hash: string | null;
+  created_at: string;
+}
+
+const COLUMNS = "id, org_id, email, name, role, status, password_hash, created_at";
+
+export function toUser(row: UserRow): User & { orgId: string } {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    status: row.status,
+    createdAt: row.created_at,
+  };
+}
+
+/** The statement that inserts a user, for use alone or inside a batch. */
+export function userInsert(
+  db: D1Database,
+  user: {
+    id: string;
+    orgId: string;
+    email: string;
+    name: string;
+    role: Role;
+    status: User["status"];
+    passwordHash: string | null;
+    now: string;
+  },
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO users (id, org_id, email, name, role, status, password_hash, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .bind(user.id, user.orgId, user.email, user.name, user.role, user.status, user.passwordHash, user.now, user.now);
+}
+
+export async function findUserByEmail(db: D1Database, email: string): Promise<UserRow | null> {
+  return db.prepare(`SELECT ${COLUMNS} FROM users WHERE email = ?`).bind(email).first<UserRow>();
+}
+
+export async function findUserById(db: D1Database, id: string): Promise<UserRow | null> {
+  return db.prepare(`SELECT ${COLUMNS} FROM users WHERE id = ?`).bind(id).first<UserRow>();
+}
+
+export async function listUsers(db: D1Database, orgId: string): Promise<UserRow[]> {
+  const { results } = await db
+    .prepare(`SELECT ${COLUMNS} FROM users WHERE org_id = ? ORDER BY name COLLATE NOCASE, email`)
+    .bind(orgId)
+    .all<UserRow>();
+  return results;
+}
+
+export async function updateUser(
+  db: D1Database,
+  id: string,
+  changes: { name?: string; role?: Role },
+  now: string,
+): Promise<void> {
+  await db
+    .prepare("UPDATE users SET name = coalesce(?, name), role = coalesce(?, role), updated_at = ? WHERE id = ?")
+    .bind(changes.name ?? null, changes.role ?? null, now, id)
+    .run();
+}
+
+/** Sets the password of an invited user, only while `invitationHash` is unused and unexpired. */
+export function acceptInvitationStatement(
+  db: D1Database,
+  input: { userId: string; invitationHash: string; passwordHash: string; now: string },
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE users SET password_hash = ?, status = 'active', updated_at = ?
+        WHERE id = ? AND status = 'invited'
+          AND EXISTS (SELECT 1 FROM invitations
+                       WHERE token_hash = ? AND user_id = users.id AND used_at IS NULL AND expires_at > ?)`,
+    )
+    .bind(input.passwordHash, input.now, input.userId, input.invitationHash, input.now);
+}

@@ -1,0 +1,26 @@
+import { createApp } from "./app";
+import { openApiDocument } from "./lib/openapi";
+import { auth } from "./routes/auth";
+import { health } from "./routes/health";
+import { invitations } from "./routes/invitations";
+import { setup } from "./routes/setup";
+import { users } from "./routes/users";
+import { APP_VERSION } from "./version";
+
+const api = createApp()
+  .route("/api/health", health)
+  .route("/api/setup", setup)
+  .route("/api/auth", auth)
+  .route("/api/users", users)
+  .route("/api/invitations", invitations);
+
+api.get("/api/openapi.json", (c) => c.json(openApiDocument(api, { version: APP_VERSION }), 200));
+
+/** The API's type, for the web app's typed client `hc<AppType>`. */
+export type AppType = typeof api;
+
+export { AuditLog } from "./durable/audit-log";
+
+export default {
+  fetch: api.fetch,
+} satisfies ExportedHandler<Env>;
