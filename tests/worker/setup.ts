@@ -1,4 +1,9 @@
-import { applyD1Migrations, env } from "cloudflare:test";
+import { applyD1Migrations, env, reset } from "cloudflare:test";
+import { beforeEach } from "vitest";
 
-// Each test file gets its own isolated storage; bring its D1 database to the current schema.
-await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+// Every test starts from an empty installation at the current schema: all storage (D1, R2,
+// Durable Objects) is wiped, then the D1 migrations are applied.
+beforeEach(async () => {
+  await reset();
+  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+});

@@ -1,0 +1,79 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { auditEvents } from "./audit-helpers";
+import { addUser, call, expectError, setUpOrganisation } from "./helpers";
+
+interface Operation {
+  requestBody?: unknown;
+  "x-custody-access": "public" | "session" | "admin";
+}
+
+/** A valid body for every route that takes one; the test fails if a new route is missing here. */
+function validBodies(ids: { user: string }): Record<string, Record<string, unknown>> {
+  return {
+    "POST /api/setup": { organisation: { name: "Org" }, admin: { email: "new@example.org", name: "New", password: "a long enough passphrase" } },
+    "POST /api/auth/sign-in": { email: "ada@example.org", password: "whatever it is" },
+    "POST /api/users": { email: "new@example.org", name: "New", role: "investigator" },
+    [`PATCH /api/users/${ids.user}`]: { name: "Renamed", role: "admin" },
+    "POST /api/invitations/accept": { token: "t", password: "a long enough passphrase" },
+  };
+}
+
+/** Everything a request could have changed: every D1 table's rows and the audit trail. */
+async function snapshot(): Promise<string> {
+  const tables = ["organisations", "setup", "users", "invitations"];
+  const rows: Record<string, unknown> = {};
+  for (const table of tables) rows[table] = (await env.DB.prepare(`SELECT * FROM ${table} ORDER BY 1`).all()).results;
+  rows.sessions = (await env.DB.prepare("SELECT token_hash, user_id, revoked_at FROM sessions ORDER BY 1").all()).results;
+  rows.audit = (await auditEvents()).length;
+  return JSON.stringify(rows);
+}
+
+/** Wrong-typed variants of a valid body: each top-level field replaced by a value of another type. */
+function wrongTypes(body: Record<string, unknown>): unknown[] {
+  const variants: unknown[] = [[], "a string", 42, null];
+  for (const [key, value] of Object.entries(body)) {
+    variants.push({ ...body, [key]: typeof value === "number" ? "not a number" : typeof value === "object" ? "not an object" : 12345 });
+  }
+  return variants;
+}
+
+describe("bad input on every route that takes a body", () => {
+  it("gets 400 or 413 in the error shape, never a 500, and changes nothing", async () => {
+    const admin = await setUpOrganisation();
+    const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+    const spec = (await (await call("/api/openapi.json")).json()) as { paths: Record<string, Record<string, Operation>> };
+    const bodies = validBodies({ user: ivy.session.user.id });
+
+    const routes = Object.entries(spec.paths).flatMap(([path, methods]) =>
+      Object.entries(methods)
+        .filter(([, op]) => op.requestBody)
+        .map(([method, op]) => ({ method: method.toUpperCase(), path: path.replace("{id}", ivy.session.user.id), op })),
+    );
+    expect(routes.length).toBeGreaterThanOrEqual(5);
+
+    const before = await snapshot();
+    for (const { method, path, op } of routes) {
+      const key = `${method} ${path}`;
+      const valid = bodies[key];
+      expect(valid, `a valid example body for ${key}`).toBeDefined();
+      const cookie = op["x-custody-access"] === "public" ? null : admin.cookie;
+      const send = (body: unknown, headers?: Record<string, string>) => call(path, { method, body, cookie, headers });
+
+      for (const raw of ["{", "{\"email\": }", "not json", "", "[1,2"]) {
+        await expectError(await send(raw), 400);
+      }
+      for (const variant of wrongTypes(valid!)) {
+        const response = await send(variant);
+        const error = await expectError(response, 400);
+        if (variant !== null && typeof variant === "object" && !Array.isArray(variant)) {
+          expect(error.error.code, `${key} ${JSON.stringify(variant)}`).toBe("validation_failed");
+        }
+      }
+      await expectError(await send({ ...valid, unexpected: true }), 400, "validation_failed");
+      await expectError(await send(JSON.stringify(valid), { "Content-Type": "text/plain" }), 400);
+      await expectError(await send({ ...valid, padding: "x".repeat(100 * 1024) }), 413, "payload_too_large");
+    }
+    expect(await snapshot()).toBe(before);
+  });
+});
