@@ -14,7 +14,7 @@ beforeEach(async () => {
 const PRODUCTION_PBKDF2_LIMIT = 100_000;
 const deriveBits = crypto.subtle.deriveBits.bind(crypto.subtle);
 crypto.subtle.deriveBits = (algorithm, baseKey, length) => {
-  const iterations = (algorithm as Pbkdf2Params).iterations;
+  const iterations = (algorithm as { iterations?: unknown }).iterations;
   if (typeof iterations === "number" && iterations > PRODUCTION_PBKDF2_LIMIT) {
     return Promise.reject(new DOMException(`Pbkdf2 failed: iteration counts above ${PRODUCTION_PBKDF2_LIMIT} are not supported`, "NotSupportedError"));
   }

@@ -1,0 +1,162 @@
+/**
+ * The evidence manifest (docs/evidence-format.md §4): a JSON payload signed as a compact
+ * JWS (ES512, `typ: custody-manifest+jws`, `kid` = signer's RFC 7638 thumbprint), and the
+ * encrypted metadata (compact JWE, `dir` + A256GCM under the file key).
+ */
+import { CompactEncrypt, CompactSign, compactDecrypt, compactVerify, decodeProtectedHeader, type JWK } from "jose";
+import { z } from "zod";
+import { FormatError, IntegrityError } from "./errors";
+import { fromBase64url, fromUtf8, toBase64url, utf8 } from "./encoding";
+import { importSigningPublicKey, keyId, TYP, type UnlockedKey } from "./keys";
+import { NONCE_PREFIX_SIZE, PART_SIZE, SEGMENT_SIZE, partCount, type DecryptExpectations, type EncryptionSummary } from "./stream";
+
+/** Manifest format version (`v`). */
+export const MANIFEST_VERSION = 1;
+/** Metadata envelope version (`v` inside the metadata JWE plaintext). */
+export const METADATA_VERSION = 1;
+
+const Hex512 = z.string().regex(/^[0-9a-f]{128}$/, "lowercase hex SHA-512");
+const Id = z.string().min(1).max(128);
+const MetaValue = z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]);
+
+/** Decrypted evidence metadata (what the server must not see). */
+export const EvidenceMetadata = z.strictObject({
+  v: z.literal(METADATA_VERSION),
+  fileName: z.string().min(1).max(1024),
+  mediaType: z.string().min(1).max(255),
+  capturedAt: z.iso.datetime({ offset: true }).optional(),
+  device: z.record(z.string().max(64), MetaValue).optional(),
+  camera: z.record(z.string().max(64), MetaValue).optional(),
+});
+export type EvidenceMetadata = z.infer<typeof EvidenceMetadata>;
+
+/** The signed manifest payload, format v1. */
+export const Manifest = z
+  .strictObject({
+    v: z.literal(MANIFEST_VERSION),
+    evidenceId: Id,
+    caseId: Id,
+    sha512: Hex512,
+    byteSize: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    segmentSize: z.literal(SEGMENT_SIZE),
+    partSize: z.literal(PART_SIZE),
+    noncePrefix: z.string().regex(/^[A-Za-z0-9_-]{10}$/, "7 bytes, base64url"),
+    parts: z.array(Hex512).min(1),
+    metadata: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]*){4}$/, "compact JWE"),
+    uploaderId: Id,
+    requestId: Id.optional(),
+    signerKid: z.string().min(1).max(128),
+    signedAt: z.iso.datetime(),
+  })
+  .refine((m) => m.parts.length === partCount(m.byteSize), { message: "part count does not match byte size", path: ["parts"] });
+export type Manifest = z.infer<typeof Manifest>;
+
+/** Encrypt metadata under the file key: compact JWE, `dir` + A256GCM, fields as JSON in UTF-8. */
+export async function encryptMetadata(metadata: Omit<EvidenceMetadata, "v">, fileKey: CryptoKey): Promise<string> {
+  const body = EvidenceMetadata.parse({ v: METADATA_VERSION, ...metadata });
+  // Random 96-bit IV (jose): it cannot collide in practice with the structured segment IVs under the same key.
+  return new CompactEncrypt(utf8(JSON.stringify(body)))
+    .setProtectedHeader({ alg: "dir", enc: "A256GCM", typ: TYP.metadata })
+    .encrypt(fileKey);
+}
+
+/** Decrypt a metadata JWE (compact) with the file key; throws IntegrityError if it does not authenticate. */
+export async function decryptMetadata(jwe: string, fileKey: CryptoKey): Promise<EvidenceMetadata> {
+  let out;
+  try {
+    out = await compactDecrypt(jwe, fileKey, { keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] });
+  } catch (cause) {
+    throw new IntegrityError("metadata", "did not decrypt with this file key", { cause });
+  }
+  if (out.protectedHeader.typ !== TYP.metadata) throw new FormatError("metadata", `expected typ ${TYP.metadata}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(fromUtf8(out.plaintext));
+  } catch (cause) {
+    throw new FormatError("metadata", "plaintext is not JSON", { cause });
+  }
+  const parsed = EvidenceMetadata.safeParse(json);
+  if (!parsed.success) throw new FormatError("metadata", "unsupported or malformed", { cause: parsed.error });
+  return parsed.data;
+}
+
+/** What the uploader supplies to `signManifest`; hashes and sizes come from the encryption summary. */
+export interface ManifestInput {
+  evidenceId: string;
+  caseId: string;
+  uploaderId: string;
+  requestId?: string;
+  metadata: string;
+  stream: EncryptionSummary;
+  /** ISO 8601 UTC; defaults to now. */
+  signedAt?: string;
+}
+
+/** Build and sign a manifest: compact JWS, ES512, protected header `{alg, kid, typ}`, payload JSON in UTF-8. */
+export async function signManifest(input: ManifestInput, signer: UnlockedKey): Promise<string> {
+  const payload = Manifest.parse({
+    v: MANIFEST_VERSION,
+    evidenceId: input.evidenceId,
+    caseId: input.caseId,
+    sha512: input.stream.sha512,
+    byteSize: input.stream.byteSize,
+    segmentSize: SEGMENT_SIZE,
+    partSize: PART_SIZE,
+    noncePrefix: toBase64url(input.stream.noncePrefix),
+    parts: input.stream.partSha512,
+    metadata: input.metadata,
+    uploaderId: input.uploaderId,
+    ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
+    signerKid: signer.kid,
+    signedAt: input.signedAt ?? new Date().toISOString(),
+  });
+  return new CompactSign(utf8(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: "ES512", kid: signer.kid, typ: TYP.manifest })
+    .sign(signer.privateKey);
+}
+
+/** The `kid` a manifest JWS claims (unverified), so the caller can fetch that signer's public JWK. */
+export function manifestKid(jws: string): string {
+  let kid: unknown;
+  try {
+    kid = decodeProtectedHeader(jws).kid;
+  } catch (cause) {
+    throw new FormatError("manifest", "not a compact JWS", { cause });
+  }
+  if (typeof kid !== "string") throw new FormatError("manifest", "no kid header");
+  return kid;
+}
+
+/**
+ * Verify a manifest JWS (compact) against the expected signer's public JWK and return the payload.
+ * Only ES512 is accepted (never `none`); the `kid` header and `signerKid` must be that key's thumbprint.
+ */
+export async function verifyManifest(jws: string, signerPublicJwk: JWK): Promise<Manifest> {
+  const kid = await keyId(signerPublicJwk);
+  if (manifestKid(jws) !== kid) throw new IntegrityError("manifest signer", "signed by a different key than expected");
+  const key = await importSigningPublicKey(signerPublicJwk);
+  let out;
+  try {
+    out = await compactVerify(jws, key, { algorithms: ["ES512"] });
+  } catch (cause) {
+    throw new IntegrityError("manifest signature", "does not verify: the manifest was changed after signing or not signed by this key", { cause });
+  }
+  if (out.protectedHeader.typ !== TYP.manifest) throw new FormatError("manifest", `expected typ ${TYP.manifest}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(fromUtf8(out.payload));
+  } catch (cause) {
+    throw new FormatError("manifest", "payload is not JSON", { cause });
+  }
+  const parsed = Manifest.safeParse(json);
+  if (!parsed.success) throw new FormatError("manifest", "unsupported version or malformed payload", { cause: parsed.error });
+  if (parsed.data.signerKid !== kid) throw new IntegrityError("manifest signer", "signerKid does not match the signing key");
+  return parsed.data;
+}
+
+/** The decryption checks a verified manifest implies (nonce prefix decoded from base64url). */
+export function decryptExpectations(manifest: Manifest): DecryptExpectations {
+  const noncePrefix = fromBase64url(manifest.noncePrefix);
+  if (noncePrefix.length !== NONCE_PREFIX_SIZE) throw new FormatError("manifest", "bad nonce prefix");
+  return { noncePrefix, partSha512: manifest.parts, byteSize: manifest.byteSize, sha512: manifest.sha512 };
+}

@@ -1,0 +1,144 @@
+import { describe, it, expect } from "vitest";
+import { calculateJwkThumbprint } from "jose";
+import {
+  FormatError,
+  KeyUnwrapError,
+  PBES2_ITERATIONS,
+  TYP,
+  changeKeyBundlePassphrase,
+  generateCaseKeyPair,
+  generateFileKey,
+  generateRecoveryKeyPair,
+  generateUserKeys,
+  importPrivateKey,
+  openKeyBundle,
+  rewrapCaseKey,
+  rewrapFileKey,
+  sealKeyBundle,
+  unwrapCaseKey,
+  unwrapFileKey,
+  wrapCaseKey,
+  wrapFileKey,
+} from "../../../shared/crypto";
+
+const header = (compact: string) => JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(compact.split(".")[0]!.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0))));
+
+async function roundTripAesGcm(a: CryptoKey, b: CryptoKey): Promise<string> {
+  const iv = new Uint8Array(12);
+  const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, a, new TextEncoder().encode("hello"));
+  return new TextDecoder().decode(await crypto.subtle.decrypt({ name: "AES-GCM", iv }, b, ct));
+}
+
+describe("key generation", () => {
+  it("makes P-521 pairs whose kid is the RFC 7638 SHA-256 thumbprint, and public JWKs without d", async () => {
+    const { signing, encryption } = await generateUserKeys();
+    const recovery = await generateRecoveryKeyPair();
+    const kase = await generateCaseKeyPair();
+    for (const pair of [signing, encryption, recovery, kase]) {
+      expect(pair.publicJwk.crv).toBe("P-521");
+      expect(pair.publicJwk.d).toBeUndefined();
+      expect(pair.privateJwk.d).toBeTypeOf("string");
+      expect(pair.kid).toBe(await calculateJwkThumbprint(pair.publicJwk, "sha256"));
+      expect(pair.publicJwk.kid).toBe(pair.kid);
+    }
+    expect(signing.publicJwk.alg).toBe("ES512");
+    expect(encryption.publicJwk.alg).toBe("ECDH-ES+A256KW");
+    expect(new Set([signing.kid, encryption.kid, recovery.kid, kase.kid]).size).toBe(4);
+  });
+});
+
+describe("key bundle", () => {
+  it("seals with PBES2-HS512+A256KW at the OWASP count, opens to non-extractable keys, and rejects a wrong passphrase", async () => {
+    const { signing, encryption } = await generateUserKeys();
+    const jwe = await sealKeyBundle({ signing: signing.privateJwk, encryption: encryption.privateJwk }, "correct horse battery staple");
+    const h = header(jwe);
+    expect(PBES2_ITERATIONS).toBeGreaterThanOrEqual(210_000);
+    expect(h).toMatchObject({ alg: "PBES2-HS512+A256KW", enc: "A256GCM", typ: TYP.keyBundle, p2c: PBES2_ITERATIONS });
+    expect(jwe).not.toContain(signing.privateJwk.d);
+
+    const opened = await openKeyBundle(jwe, "correct horse battery staple");
+    expect(opened.signing.kid).toBe(signing.kid);
+    expect(opened.encryption.kid).toBe(encryption.kid);
+    expect(opened.signing.privateKey.extractable).toBe(false);
+    expect(opened.encryption.privateKey.extractable).toBe(false);
+    await expect(crypto.subtle.exportKey("jwk", opened.signing.privateKey)).rejects.toThrow();
+    await expect(crypto.subtle.exportKey("jwk", opened.encryption.privateKey)).rejects.toThrow();
+
+    await expect(openKeyBundle(jwe, "correct horse battery stapler")).rejects.toBeInstanceOf(KeyUnwrapError);
+  });
+
+  it("changes the passphrase: the new one opens it, the old one no longer does", async () => {
+    const { signing, encryption } = await generateUserKeys();
+    const jwe = await sealKeyBundle({ signing: signing.privateJwk, encryption: encryption.privateJwk }, "old passphrase");
+    const next = await changeKeyBundlePassphrase(jwe, "old passphrase", "new passphrase");
+    expect(header(next).p2s).not.toBe(header(jwe).p2s);
+    expect((await openKeyBundle(next, "new passphrase")).signing.kid).toBe(signing.kid);
+    await expect(openKeyBundle(next, "old passphrase")).rejects.toBeInstanceOf(KeyUnwrapError);
+    await expect(changeKeyBundlePassphrase(jwe, "wrong", "x")).rejects.toBeInstanceOf(KeyUnwrapError);
+  });
+});
+
+describe("case and file key wrapping", () => {
+  it("wraps a case key to a member and to the recovery key; each unwraps to the same non-extractable key", async () => {
+    const member = (await generateUserKeys()).encryption;
+    const recovery = await generateRecoveryKeyPair();
+    const kase = await generateCaseKeyPair();
+    const toMember = await wrapCaseKey(kase.privateJwk, member.publicJwk);
+    const toRecovery = await wrapCaseKey(kase.privateJwk, recovery.publicJwk);
+    expect(header(toMember)).toMatchObject({ alg: "ECDH-ES+A256KW", enc: "A256GCM", typ: TYP.caseKey, kid: member.kid });
+
+    const memberKey = (await importPrivateKey(member.privateJwk, "enc")).privateKey;
+    const recoveryKey = (await importPrivateKey(recovery.privateJwk, "enc")).privateKey;
+    const a = await unwrapCaseKey(toMember, memberKey);
+    const b = await unwrapCaseKey(toRecovery, recoveryKey);
+    expect(a.kid).toBe(kase.kid);
+    expect(b.kid).toBe(kase.kid);
+    expect(a.privateKey.extractable).toBe(false);
+
+    // Wrong recipient key fails, typed.
+    await expect(unwrapCaseKey(toMember, recoveryKey)).rejects.toBeInstanceOf(KeyUnwrapError);
+  });
+
+  it("adds a member by re-wrapping, and the new member can open files of the case", async () => {
+    const admin = await generateUserKeys();
+    const newcomer = await generateUserKeys();
+    const kase = await generateCaseKeyPair();
+    const adminBundle = await sealKeyBundle({ signing: admin.signing.privateJwk, encryption: admin.encryption.privateJwk }, "pw-admin-123456");
+    const adminKeys = await openKeyBundle(adminBundle, "pw-admin-123456");
+    const newcomerKeys = await openKeyBundle(
+      await sealKeyBundle({ signing: newcomer.signing.privateJwk, encryption: newcomer.encryption.privateJwk }, "pw-new-123456"),
+      "pw-new-123456",
+    );
+    const toAdmin = await wrapCaseKey(kase.privateJwk, admin.encryption.publicJwk);
+    const toNewcomer = await rewrapCaseKey(toAdmin, adminKeys.encryption.privateKey, newcomer.encryption.publicJwk);
+
+    const fileKey = await generateFileKey();
+    const wrapped = await wrapFileKey(fileKey, kase.publicJwk);
+    expect(header(wrapped)).toMatchObject({ alg: "ECDH-ES+A256KW", enc: "A256GCM", typ: TYP.fileKey, kid: kase.kid });
+    const caseKey = await unwrapCaseKey(toNewcomer, newcomerKeys.encryption.privateKey);
+    const unwrapped = await unwrapFileKey(wrapped, caseKey.privateKey);
+    expect(unwrapped.extractable).toBe(false);
+    expect(await roundTripAesGcm(fileKey, unwrapped)).toBe("hello");
+  });
+
+  it("gives each file its own key, re-wraps a file key (site key to case key), and refuses a case-key envelope as a file key", async () => {
+    const site = await generateRecoveryKeyPair();
+    const kase = await generateCaseKeyPair();
+    const k1 = await generateFileKey();
+    const k2 = await generateFileKey();
+    const raw1 = new Uint8Array(await crypto.subtle.exportKey("raw", k1));
+    const raw2 = new Uint8Array(await crypto.subtle.exportKey("raw", k2));
+    expect(raw1.length).toBe(32);
+    expect(raw1).not.toEqual(raw2);
+
+    const siteKey = (await importPrivateKey(site.privateJwk, "enc")).privateKey;
+    const caseKey = (await importPrivateKey(kase.privateJwk, "enc")).privateKey;
+    const held = await wrapFileKey(k1, site.publicJwk);
+    const released = await rewrapFileKey(held, siteKey, kase.publicJwk);
+    expect(await roundTripAesGcm(k1, await unwrapFileKey(released, caseKey))).toBe("hello");
+    await expect(unwrapFileKey(released, siteKey)).rejects.toBeInstanceOf(KeyUnwrapError);
+
+    const caseEnvelope = await wrapCaseKey(site.privateJwk, kase.publicJwk);
+    await expect(unwrapFileKey(caseEnvelope, caseKey)).rejects.toBeInstanceOf(FormatError);
+  });
+});

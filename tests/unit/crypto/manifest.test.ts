@@ -1,0 +1,118 @@
+import { describe, it, expect } from "vitest";
+import {
+  FormatError,
+  IntegrityError,
+  TYP,
+  decryptExpectations,
+  decryptMetadata,
+  decryptParts,
+  encryptBlob,
+  encryptMetadata,
+  generateFileKey,
+  generateUserKeys,
+  importPrivateKey,
+  manifestKid,
+  signManifest,
+  toBase64url,
+  verifyManifest,
+  type EncryptedPart,
+} from "../../../shared/crypto";
+
+const b64json = (part: string) => JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(part.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0))));
+const toB64 = (obj: unknown) => toBase64url(new TextEncoder().encode(JSON.stringify(obj)));
+
+async function upload() {
+  const user = await generateUserKeys();
+  const signer = await importPrivateKey(user.signing.privateJwk, "sign");
+  const fileKey = await generateFileKey();
+  const plain = new TextEncoder().encode("photo bytes ".repeat(1000));
+  const enc = encryptBlob(new Blob([plain]), fileKey);
+  const parts: EncryptedPart[] = [];
+  for await (const p of enc) parts.push(p);
+  const metadata = await encryptMetadata(
+    { fileName: "IMG_0001.jpg", mediaType: "image/jpeg", capturedAt: "2025-03-01T10:15:00+01:00", device: { model: "Pixel 8", lat: 51.5 } },
+    fileKey,
+  );
+  const jws = await signManifest(
+    { evidenceId: "e".repeat(32), caseId: "c".repeat(32), uploaderId: "u".repeat(32), metadata, stream: enc.summary() },
+    signer,
+  );
+  return { user, signer, fileKey, plain, parts, jws };
+}
+
+async function expectIntegrity(run: Promise<unknown>, what: string) {
+  const err = await run.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(IntegrityError);
+  expect((err as IntegrityError).what).toBe(what);
+}
+
+describe("manifest", () => {
+  it("signs as ES512 with kid and typ, verifies, and drives decryption of parts and metadata", async () => {
+    const { user, fileKey, plain, parts, jws } = await upload();
+    expect(b64json(jws.split(".")[0]!)).toEqual({ alg: "ES512", kid: user.signing.kid, typ: TYP.manifest });
+    expect(manifestKid(jws)).toBe(user.signing.kid);
+
+    const manifest = await verifyManifest(jws, user.signing.publicJwk);
+    expect(manifest).toMatchObject({ v: 1, byteSize: plain.length, segmentSize: 1048576, partSize: 8388736, signerKid: user.signing.kid });
+    expect(manifest.parts).toEqual(parts.map((p) => p.sha512));
+    expect(JSON.stringify(manifest)).not.toContain("IMG_0001");
+
+    let n = 0;
+    for await (const seg of decryptParts(parts.map((p) => p.bytes), fileKey, decryptExpectations(manifest))) n += seg.length;
+    expect(n).toBe(plain.length);
+    expect(await decryptMetadata(manifest.metadata, fileKey)).toEqual({
+      v: 1, fileName: "IMG_0001.jpg", mediaType: "image/jpeg", capturedAt: "2025-03-01T10:15:00+01:00", device: { model: "Pixel 8", lat: 51.5 },
+    });
+  });
+
+  it("rejects the wrong signer", async () => {
+    const { jws } = await upload();
+    const other = await generateUserKeys();
+    await expectIntegrity(verifyManifest(jws, other.signing.publicJwk), "manifest signer");
+  });
+
+  it("rejects a signature by another key that claims the expected kid", async () => {
+    const { user, jws } = await upload();
+    const mallory = await generateUserKeys();
+    const forged = await signManifest(
+      { evidenceId: "e".repeat(32), caseId: "c".repeat(32), uploaderId: "u".repeat(32), metadata: b64json(jws.split(".")[1]!).metadata,
+        stream: { byteSize: 0, sha512: "0".repeat(128), noncePrefix: new Uint8Array(7), partSha512: ["0".repeat(128)] } },
+      { ...(await importPrivateKey(mallory.signing.privateJwk, "sign")), kid: user.signing.kid },
+    );
+    await expectIntegrity(verifyManifest(forged, user.signing.publicJwk), "manifest signature");
+  });
+
+  it("rejects a manifest edited after signing", async () => {
+    const { user, jws } = await upload();
+    const [h, p, s] = jws.split(".");
+    const payload = b64json(p!);
+    await expectIntegrity(verifyManifest(`${h}.${toB64({ ...payload, byteSize: payload.byteSize + 1 })}.${s}`, user.signing.publicJwk), "manifest signature");
+    await expectIntegrity(verifyManifest(`${h}.${toB64({ ...payload, caseId: "d".repeat(32) })}.${s}`, user.signing.publicJwk), "manifest signature");
+    const header = b64json(h!);
+    await expectIntegrity(verifyManifest(`${toB64({ ...header, typ: "JWT" })}.${p}.${s}`, user.signing.publicJwk), "manifest signature");
+  });
+
+  it('rejects alg "none"', async () => {
+    const { user, jws } = await upload();
+    const p = jws.split(".")[1]!;
+    const unsigned = `${toB64({ alg: "none", kid: user.signing.kid, typ: TYP.manifest })}.${p}.`;
+    await expectIntegrity(verifyManifest(unsigned, user.signing.publicJwk), "manifest signature");
+  });
+
+  it("refuses to sign a manifest whose part list does not fit the byte size", async () => {
+    const { signer } = await upload();
+    const bad = signManifest(
+      { evidenceId: "e", caseId: "c", uploaderId: "u", metadata: "a.b.c.d.e",
+        stream: { byteSize: 9 * 1024 * 1024, sha512: "0".repeat(128), noncePrefix: new Uint8Array(7), partSha512: ["0".repeat(128)] } },
+      signer,
+    );
+    await expect(bad).rejects.toThrow(/part count/);
+  });
+
+  it("metadata does not open under another file key, and a non-manifest JWS is a FormatError", async () => {
+    const { jws } = await upload();
+    const metadata = b64json(jws.split(".")[1]!).metadata as string;
+    await expectIntegrity(decryptMetadata(metadata, await generateFileKey()), "metadata");
+    expect(() => manifestKid("not-a-jws")).toThrow(FormatError);
+  });
+});
