@@ -28,6 +28,24 @@ const Password = z
   .max(PASSWORD_MAX_LENGTH, `Use at most ${PASSWORD_MAX_LENGTH} characters.`);
 const Id = z.string().regex(/^[0-9a-f]{32}$/, "Not a valid id.");
 
+const Base64Url = z.string().regex(/^[A-Za-z0-9_-]+$/, "Expected base64url.");
+/** A P-521 coordinate: 66 bytes, so 88 base64url characters. */
+const P521Coordinate = Base64Url.length(88, "Expected a P-521 coordinate (66 bytes, base64url).");
+
+export const PublicJwk = z
+  .object({
+    kty: z.literal("EC"),
+    crv: z.literal("P-521"),
+    x: P521Coordinate,
+    y: P521Coordinate,
+    kid: Base64Url.max(64).optional(),
+    alg: z.enum(["ES512", "ECDH-ES+A256KW"]).optional(),
+    use: z.enum(["sig", "enc"]).optional(),
+  })
+  .strict()
+  .meta({ id: "PublicJwk", description: "A public EC P-521 key as a JWK. Never has a `d`." });
+export type PublicJwk = z.infer<typeof PublicJwk>;
+
 export const ErrorBody = z
   .object({
     error: z.object({
@@ -75,6 +93,8 @@ export const SetupRequest = z
   .strictObject({
     organisation: z.strictObject({ name: z.string().trim().min(1, "Enter the organisation's name.").max(200) }),
     admin: z.strictObject({ email: Email, name: PersonName, password: Password }),
+    /** The public half of the recovery key pair the browser just made; the private half never leaves it. */
+    recoveryKey: PublicJwk,
   })
   .meta({ id: "SetupRequest" });
 export type SetupRequest = z.input<typeof SetupRequest>;
@@ -122,3 +142,58 @@ export const UpdateUserRequest = z
 export type UpdateUserRequest = z.input<typeof UpdateUserRequest>;
 
 export const UserIdParam = z.strictObject({ id: Id });
+
+// ---- Keys (docs/evidence-format.md, "Key hierarchy"). The server stores public keys and
+// sealed key bundles only; it can open neither a bundle nor any wrapped key.
+
+/** A compact JWE (five base64url parts; the second is empty for `dir` and ECDH-ES direct). */
+export const CompactJwe = z
+  .string()
+  .max(32 * 1024)
+  .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, "Expected a compact JWE.")
+  .meta({ id: "CompactJwe" });
+
+export const PublicKeyInfo = z
+  .object({ kid: z.string(), publicJwk: PublicJwk })
+  .meta({ id: "PublicKeyInfo" });
+export type PublicKeyInfo = z.infer<typeof PublicKeyInfo>;
+
+export const RecoveryKeyInfo = PublicKeyInfo.meta({ id: "RecoveryKeyInfo", description: "The organisation recovery key's public half." });
+
+export const MyKeys = z
+  .object({
+    signing: PublicKeyInfo,
+    encryption: PublicKeyInfo,
+    bundle: z.string().meta({ description: "The key bundle: private keys sealed with the user's key passphrase (PBES2-HS512+A256KW)." }),
+    updatedAt: z.string(),
+  })
+  .meta({ id: "MyKeys" });
+export type MyKeys = z.infer<typeof MyKeys>;
+
+export const RegisterKeysRequest = z
+  .strictObject({ signing: PublicJwk, encryption: PublicJwk, bundle: CompactJwe })
+  .meta({ id: "RegisterKeysRequest" });
+export type RegisterKeysRequest = z.input<typeof RegisterKeysRequest>;
+
+export const ReplaceBundleRequest = z
+  .strictObject({ bundle: CompactJwe })
+  .meta({ id: "ReplaceBundleRequest", description: "The same private keys sealed under a new passphrase." });
+export type ReplaceBundleRequest = z.input<typeof ReplaceBundleRequest>;
+
+export const UserPublicKeys = z
+  .object({ userId: Id, signing: PublicKeyInfo.nullable(), encryption: PublicKeyInfo.nullable() })
+  .meta({ id: "UserPublicKeys" });
+export type UserPublicKeys = z.infer<typeof UserPublicKeys>;
+
+export const SignerKey = z
+  .object({
+    kid: z.string(),
+    publicJwk: PublicJwk,
+    owner: z.object({ type: z.enum(["user"]), id: z.string(), name: z.string() }),
+    createdAt: z.string(),
+    retiredAt: z.string().nullable(),
+  })
+  .meta({ id: "SignerKey", description: "A signing key by id, current or retired, to verify what it signed." });
+export type SignerKey = z.infer<typeof SignerKey>;
+
+export const KidParam = z.strictObject({ kid: Base64Url.min(43).max(43) });

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { auditEvents } from "./audit-helpers";
-import { addUser, call, expectError, setUpOrganisation } from "./helpers";
+import type { PublicJwk } from "../../shared/api/schemas";
+import { addUser, call, expectError, recoveryPublicKey, setUpOrganisation } from "./helpers";
 
 interface Operation {
   requestBody?: unknown;
@@ -9,9 +10,11 @@ interface Operation {
 }
 
 /** A valid body for every route that takes one; the test fails if a new route is missing here. */
-function validBodies(ids: { user: string }): Record<string, Record<string, unknown>> {
+function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Record<string, Record<string, unknown>> {
   return {
-    "POST /api/setup": { organisation: { name: "Org" }, admin: { email: "new@example.org", name: "New", password: "a long enough passphrase" } },
+    "POST /api/setup": { organisation: { name: "Org" }, admin: { email: "new@example.org", name: "New", password: "a long enough passphrase" }, recoveryKey: key },
+    "PUT /api/keys/me": { signing: key, encryption: key, bundle },
+    "PUT /api/keys/me/bundle": { bundle },
     "POST /api/auth/sign-in": { email: "ada@example.org", password: "whatever it is" },
     "POST /api/users": { email: "new@example.org", name: "New", role: "investigator" },
     [`PATCH /api/users/${ids.user}`]: { name: "Renamed", role: "admin" },
@@ -21,7 +24,7 @@ function validBodies(ids: { user: string }): Record<string, Record<string, unkno
 
 /** Everything a request could have changed: every D1 table's rows and the audit trail. */
 async function snapshot(): Promise<string> {
-  const tables = ["organisations", "setup", "users", "invitations"];
+  const tables = ["organisations", "setup", "users", "invitations", "recovery_keys", "user_keys", "key_bundles"];
   const rows: Record<string, unknown> = {};
   for (const table of tables) rows[table] = (await env.DB.prepare(`SELECT * FROM ${table} ORDER BY 1`).all()).results;
   rows.sessions = (await env.DB.prepare("SELECT token_hash, user_id, revoked_at FROM sessions ORDER BY 1").all()).results;
@@ -43,7 +46,7 @@ describe("bad input on every route that takes a body", () => {
     const admin = await setUpOrganisation();
     const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
     const spec = (await (await call("/api/openapi.json")).json()) as { paths: Record<string, Record<string, Operation>> };
-    const bodies = validBodies({ user: ivy.session.user.id });
+    const bodies = validBodies({ user: ivy.session.user.id }, await recoveryPublicKey(), "a.b.c.d.e");
 
     const routes = Object.entries(spec.paths).flatMap(([path, methods]) =>
       Object.entries(methods)

@@ -1,6 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { ErrorBody, Invitation, Role, SessionInfo } from "../../shared/api/schemas";
+import type { ErrorBody, Invitation, PublicJwk, Role, SessionInfo } from "../../shared/api/schemas";
+import { generateRecoveryKeyPair } from "../../shared/crypto";
 
 export const ORIGIN = "http://localhost:8787";
 export const ADMIN = { email: "ada@example.org", name: "Ada Admin", password: "correct horse battery staple" };
@@ -43,10 +44,16 @@ export async function expectError(response: Response, status: number, code?: str
   return body;
 }
 
+/** A fresh recovery key's public half, as the browser sends it at setup. */
+export async function recoveryPublicKey(): Promise<PublicJwk> {
+  const { publicJwk } = await generateRecoveryKeyPair();
+  return publicJwk as PublicJwk;
+}
+
 /** Runs first-run setup; returns the administrator's session cookie and the session. */
 export async function setUpOrganisation(): Promise<{ cookie: string; session: SessionInfo }> {
   const response = await call("/api/setup", {
-    body: { organisation: { name: "Northshire Police" }, admin: ADMIN },
+    body: { organisation: { name: "Northshire Police" }, admin: ADMIN, recoveryKey: await recoveryPublicKey() },
   });
   expect(response.status).toBe(201);
   return { cookie: sessionCookie(response), session: (await response.json()) as SessionInfo };

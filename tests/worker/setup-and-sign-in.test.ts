@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionInfo, SetupStatus } from "../../shared/api/schemas";
-import { ADMIN, call, expectError, sessionCookie, setUpOrganisation } from "./helpers";
+import { ADMIN, call, expectError, recoveryPublicKey, sessionCookie, setUpOrganisation } from "./helpers";
 import { auditEvents } from "./audit-helpers";
 
 async function count(table: string): Promise<number> {
@@ -24,7 +24,7 @@ describe("first-run setup", () => {
 
     const before = { orgs: await count("organisations"), users: await count("users") };
     const again = await call("/api/setup", {
-      body: { organisation: { name: "Impostor" }, admin: { email: "mallory@example.org", name: "Mallory", password: "another long password" } },
+      body: { organisation: { name: "Impostor" }, admin: { email: "mallory@example.org", name: "Mallory", password: "another long password" }, recoveryKey: await recoveryPublicKey() },
     });
     await expectError(again, 409, "already_set_up");
     expect(again.headers.get("Set-Cookie")).toBeNull();
@@ -33,8 +33,9 @@ describe("first-run setup", () => {
   });
 
   it("lets exactly one of two simultaneous setups win", async () => {
+    const recoveryKey = await recoveryPublicKey();
     const attempt = (name: string) =>
-      call("/api/setup", { body: { organisation: { name }, admin: { email: `${name}@example.org`, name, password: "a long enough passphrase" } } });
+      call("/api/setup", { body: { organisation: { name }, admin: { email: `${name}@example.org`, name, password: "a long enough passphrase" }, recoveryKey } });
     const results = await Promise.all([attempt("first"), attempt("second"), attempt("third")]);
     expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409]);
     expect(await count("organisations")).toBe(1);
@@ -43,10 +44,10 @@ describe("first-run setup", () => {
 
   it("refuses a weak or malformed setup with field messages and creates nothing", async () => {
     const response = await call("/api/setup", {
-      body: { organisation: { name: "" }, admin: { email: "not-an-email", name: "A", password: "short" } },
+      body: { organisation: { name: "" }, admin: { email: "not-an-email", name: "A", password: "short" }, recoveryKey: { kty: "EC", crv: "P-256", x: "AA", y: "AA" } },
     });
     const body = await expectError(response, 400, "validation_failed");
-    expect(body.error.issues?.map((i) => i.path).sort()).toEqual(["admin.email", "admin.password", "organisation.name"]);
+    expect(body.error.issues?.map((i) => i.path).sort()).toEqual(["admin.email", "admin.password", "organisation.name", "recoveryKey.crv", "recoveryKey.x", "recoveryKey.y"]);
     expect(await count("organisations")).toBe(0);
     expect(await (await call("/api/setup")).json()).toEqual({ needed: true });
   });

@@ -3,6 +3,7 @@ import { openApiDocument } from "./lib/openapi";
 import { auth } from "./routes/auth";
 import { health } from "./routes/health";
 import { invitations } from "./routes/invitations";
+import { keys } from "./routes/keys";
 import { setup } from "./routes/setup";
 import { users } from "./routes/users";
 import { APP_VERSION } from "./version";
@@ -12,7 +13,8 @@ const api = createApp()
   .route("/api/setup", setup)
   .route("/api/auth", auth)
   .route("/api/users", users)
-  .route("/api/invitations", invitations);
+  .route("/api/invitations", invitations)
+  .route("/api/keys", keys);
 
 api.get("/api/openapi.json", (c) => c.json(openApiDocument(api, { version: APP_VERSION }), 200));
 

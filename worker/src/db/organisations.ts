@@ -1,4 +1,5 @@
-import type { Organisation, Role, User } from "../../../shared/api/schemas";
+import type { Organisation, PublicKeyInfo, Role, User } from "../../../shared/api/schemas";
+import { recoveryKeyInsert } from "./keys";
 import { userInsert } from "./users";
 
 interface OrganisationRow {
@@ -43,10 +44,11 @@ export async function completeSetup(
   input: {
     organisation: { id: string; name: string };
     admin: { id: string; email: string; name: string; passwordHash: string };
+    recoveryKey: PublicKeyInfo;
     now: string;
   },
 ): Promise<{ organisation: Organisation; admin: User } | null> {
-  const { organisation, admin, now } = input;
+  const { organisation, admin, recoveryKey, now } = input;
   const role: Role = "admin";
   try {
     await db.batch([
@@ -62,6 +64,7 @@ export async function completeSetup(
         passwordHash: admin.passwordHash,
         now,
       }),
+      recoveryKeyInsert(db, { orgId: organisation.id, kid: recoveryKey.kid, publicJwk: recoveryKey.publicJwk, now }),
     ]);
   } catch (err) {
     if (await isSetUp(db)) return null;

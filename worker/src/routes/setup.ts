@@ -6,6 +6,7 @@ import type { AppEnv } from "../env";
 import { audit } from "../lib/audit";
 import { ApiError } from "../lib/errors";
 import { describe } from "../lib/openapi";
+import { checkPublicKey } from "../lib/keys";
 import { hashPassword } from "../lib/password";
 import { newId } from "../lib/secrets";
 import { startSession } from "../lib/session";
@@ -31,9 +32,11 @@ export const setup = new Hono<AppEnv>()
     async (c) => {
       if (await isSetUp(c.env.DB)) throw alreadySetUp();
       const body = c.req.valid("json");
+      const recoveryKey = await checkPublicKey(body.recoveryKey, "enc", "recoveryKey");
       const result = await completeSetup(c.env.DB, {
         organisation: { id: newId(), name: body.organisation.name },
         admin: { id: newId(), email: body.admin.email, name: body.admin.name, passwordHash: await hashPassword(body.admin.password) },
+        recoveryKey,
         now: new Date().toISOString(),
       });
       if (!result) throw alreadySetUp();
@@ -44,7 +47,7 @@ export const setup = new Hono<AppEnv>()
       await audit(c, {
         action: "organisation.setup",
         target: { type: "organisation", id: result.organisation.id },
-        details: { organisationName: result.organisation.name, adminId: result.admin.id },
+        details: { organisationName: result.organisation.name, adminId: result.admin.id, recoveryKid: recoveryKey.kid },
       });
       return c.json(session, 201);
     },

@@ -1,0 +1,58 @@
+import preact from "@preact/preset-vite";
+import { defineConfig } from "vite";
+import { VitePWA } from "vite-plugin-pwa";
+
+const THEME_COLOR = "#16324f";
+
+// The web app lives in web/; the worker serves the built files from dist/ at the repo root.
+export default defineConfig({
+  root: "web",
+  build: {
+    outDir: "../dist",
+    emptyOutDir: true,
+  },
+  server: {
+    // `npm start` (wrangler dev) serves the API on 8787 (CUSTODY_API_URL overrides); the Vite
+    // dev server forwards /api to it so the session cookie stays same-origin. The Host header
+    // is passed through unchanged (changeOrigin: false; the string shorthand would set it to
+    // true), so the worker's CSRF check sees the browser's Origin as its own.
+    // `vite preview` uses the same proxy.
+    proxy: {
+      "/api": { target: process.env["CUSTODY_API_URL"] ?? "http://localhost:8787", changeOrigin: false },
+    },
+  },
+  plugins: [
+    preact(),
+    VitePWA({
+      strategies: "injectManifest",
+      srcDir: "src",
+      filename: "sw.ts",
+      registerType: "prompt",
+      // The app registers the worker itself with workbox-window (web/src/pwa.ts).
+      injectRegister: false,
+      manifest: {
+        name: "Custody",
+        short_name: "Custody",
+        description: "End-to-end encrypted evidence collection for field investigators.",
+        theme_color: THEME_COLOR,
+        background_color: "#ffffff",
+        display: "standalone",
+        start_url: "/",
+        scope: "/",
+        icons: [
+          { src: "/pwa-192.png", sizes: "192x192", type: "image/png", purpose: "any" },
+          { src: "/pwa-512.png", sizes: "512x512", type: "image/png", purpose: "any" },
+          { src: "/maskable-512.png", sizes: "512x512", type: "image/png", purpose: "maskable" },
+        ],
+      },
+      // globPatterns already list every icon; these two options would only add duplicates.
+      includeAssets: [],
+      includeManifestIcons: false,
+      injectManifest: {
+        // The app shell: everything the build emits except the worker itself (never precached).
+        globPatterns: ["**/*.{js,css,html,svg,png,woff2}"],
+      },
+      devOptions: { enabled: false, type: "module" },
+    }),
+  ],
+});

@@ -1,0 +1,134 @@
+/**
+ * The app's top level: on load it asks the server whether first-run setup is needed and who
+ * is signed in, then shows Setup, Sign in, the invitation screen, or the signed-in shell.
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { SessionInfo } from "../../shared/api/schemas";
+import { api, ApiError, onUnauthorized, UNREACHABLE_MESSAGE } from "./api/client";
+import { UpdatePrompt } from "./pwa";
+import { navigate, onLinkClick, usePath } from "./router";
+import { InviteScreen } from "./screens/Invite";
+import { NoAccessPage, NotFoundPage, PlaceholderPage } from "./screens/Placeholder";
+import { PublicLayout } from "./screens/Public";
+import { SetupScreen } from "./screens/Setup";
+import { SignInScreen } from "./screens/SignIn";
+import { UnreachableScreen } from "./screens/Unreachable";
+import { UsersPage } from "./screens/Users";
+import { Shell } from "./shell";
+
+export const SESSION_ENDED = "Your session ended. Sign in again.";
+
+type State =
+  | { kind: "loading" }
+  | { kind: "unreachable"; message: string }
+  | { kind: "setup" }
+  | { kind: "signed-out"; notice?: string }
+  | { kind: "signed-in"; session: SessionInfo };
+
+/** Where a path goes when signed in; redirects are resolved before rendering. */
+const REDIRECTS: Record<string, string> = { "/": "/cases", "/invite": "/cases", "/admin": "/admin/users" };
+
+export function App() {
+  const path = usePath();
+  const [state, setState] = useState<State>({ kind: "loading" });
+  const [retrying, setRetrying] = useState(false);
+  const stateRef = useRef(state);
+  stateRef.current = state;
+
+  async function boot() {
+    try {
+      const { needed } = await api.setupStatus();
+      if (needed) return setState({ kind: "setup" });
+      try {
+        setState({ kind: "signed-in", session: await api.session() });
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 401) setState({ kind: "signed-out" });
+        else throw error;
+      }
+    } catch (error) {
+      setState({ kind: "unreachable", message: error instanceof ApiError ? error.message : UNREACHABLE_MESSAGE });
+    }
+  }
+
+  useEffect(() => {
+    void boot();
+    onUnauthorized(() => {
+      if (stateRef.current.kind === "signed-in") setState({ kind: "signed-out", notice: SESSION_ENDED });
+    });
+    document.addEventListener("click", onLinkClick);
+    return () => {
+      onUnauthorized(undefined);
+      document.removeEventListener("click", onLinkClick);
+    };
+  }, []);
+
+  const redirect = state.kind === "signed-in" ? REDIRECTS[path] : undefined;
+  useEffect(() => {
+    if (redirect) navigate(redirect, { replace: true });
+  }, [redirect]);
+
+  function signedIn(session: SessionInfo) {
+    setState({ kind: "signed-in", session });
+  }
+
+  async function signOut() {
+    try {
+      await api.signOut();
+    } catch (error) {
+      // Already signed out on the server (the session had ended): the outcome the user asked for.
+      if (!(error instanceof ApiError && error.status === 401)) throw error;
+    }
+    setState({ kind: "signed-out" });
+    navigate("/", { replace: true });
+  }
+
+  async function retry() {
+    setRetrying(true);
+    await boot();
+    setRetrying(false);
+  }
+
+  return (
+    <>
+      {state.kind === "loading" && (
+        <PublicLayout>
+          <p class="muted" aria-busy="true">
+            Loading Custody…
+          </p>
+        </PublicLayout>
+      )}
+      {state.kind === "unreachable" && <UnreachableScreen message={state.message} retrying={retrying} onRetry={retry} />}
+      {state.kind === "setup" && <SetupScreen onSignedIn={signedIn} />}
+      {state.kind === "signed-out" &&
+        (path === "/invite" ? (
+          <InviteScreen onSignedIn={signedIn} />
+        ) : (
+          <SignInScreen notice={state.notice} onSignedIn={signedIn} />
+        ))}
+      {state.kind === "signed-in" && !redirect && (
+        <Shell session={state.session} path={path} onSignOut={signOut}>
+          <Page path={path} session={state.session} />
+        </Shell>
+      )}
+      <UpdatePrompt />
+    </>
+  );
+}
+
+function Page(props: { path: string; session: SessionInfo }) {
+  const isAdmin = props.session.user.role === "admin";
+  switch (props.path) {
+    case "/cases":
+      return <PlaceholderPage title="Cases" line="Cases arrive in the next release." />;
+    case "/requests":
+      return <PlaceholderPage title="Requests" line="Video requests arrive in a later release." />;
+    case "/cameras":
+      return <PlaceholderPage title="Cameras" line="The camera registry arrives in a later release." />;
+    case "/audit":
+      return isAdmin ? <PlaceholderPage title="Audit" line="The audit trail viewer arrives in a later release." /> : <NoAccessPage />;
+    case "/admin/users":
+      return isAdmin ? <UsersPage me={props.session.user} /> : <NoAccessPage />;
+    default:
+      return <NotFoundPage />;
+  }
+}

@@ -1,0 +1,9 @@
+// First: fills in unprefixed WebCrypto (crypto.subtle) on browsers that only have a prefixed one.
+import "webcrypto-shim";
+import { render } from "preact";
+import { App } from "./app";
+import "./styles.css";
+
+const root = document.getElementById("app");
+if (!root) throw new Error("index.html has no #app element");
+render(<App />, root);

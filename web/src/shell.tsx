@@ -1,0 +1,170 @@
+/**
+ * The signed-in frame: a header with the app's name and the user menu, the main navigation
+ * (a bottom tab bar on phones, a row under the header on wider screens), and the page.
+ */
+import type { ComponentChildren } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { SessionInfo, User } from "../../shared/api/schemas";
+import { ApiError } from "./api/client";
+import { icons, Mark } from "./icons";
+import { ROLE_LABELS } from "./labels";
+import { hasNavigated } from "./router";
+
+interface NavItem {
+  href: string;
+  label: string;
+  icon: () => preact.JSX.Element;
+  adminOnly?: boolean;
+}
+
+const NAV_ITEMS: readonly NavItem[] = [
+  { href: "/cases", label: "Cases", icon: icons.cases },
+  { href: "/requests", label: "Requests", icon: icons.requests },
+  { href: "/cameras", label: "Cameras", icon: icons.cameras },
+  { href: "/audit", label: "Audit", icon: icons.audit, adminOnly: true },
+  { href: "/admin/users", label: "Admin", icon: icons.admin, adminOnly: true },
+];
+
+function section(path: string): string {
+  return "/" + (path.split("/")[1] ?? "");
+}
+
+/** The page's <h1>. It takes focus after an in-app navigation so screen readers announce the new page. */
+export function PageHeading(props: { children: string }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    document.title = `${props.children} · Custody`;
+    // Only after a navigation inside the app, not on first load.
+    if (hasNavigated()) ref.current?.focus();
+  }, [props.children]);
+  return (
+    <h1 id="page-heading" ref={ref} tabIndex={-1}>
+      {props.children}
+    </h1>
+  );
+}
+
+function UserMenu(props: { user: User; organisation: string; onSignOut: () => Promise<void> }) {
+  const [open, setOpen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const root = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    if (!open) return;
+    const onPointerDown = (event: PointerEvent) => {
+      if (!root.current?.contains(event.target as Node)) setOpen(false);
+    };
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (event.key === "Escape") {
+        setOpen(false);
+        button.current?.focus();
+      }
+    };
+    document.addEventListener("pointerdown", onPointerDown);
+    document.addEventListener("keydown", onKeyDown);
+    return () => {
+      document.removeEventListener("pointerdown", onPointerDown);
+      document.removeEventListener("keydown", onKeyDown);
+    };
+  }, [open]);
+
+  async function signOut() {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await props.onSignOut();
+    } catch (caught) {
+      setError(
+        caught instanceof ApiError
+          ? `Couldn't sign out. ${caught.message}`
+          : "Couldn't sign out. Reload the page and try again.",
+      );
+      setBusy(false);
+    }
+  }
+
+  const initials = props.user.name
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((part) => part[0]!.toUpperCase())
+    .join("");
+
+  return (
+    <div class="user-menu" ref={root}>
+      <button
+        ref={button}
+        type="button"
+        class="user-button"
+        aria-expanded={open}
+        aria-controls="user-menu-panel"
+        onClick={() => setOpen(!open)}
+      >
+        <span class="avatar" aria-hidden="true">
+          {initials}
+        </span>
+        <span class="user-name">{props.user.name}</span>
+        <span class="caret" aria-hidden="true">
+          ▾
+        </span>
+      </button>
+      <div id="user-menu-panel" class="menu-panel" hidden={!open}>
+        <p class="menu-name">{props.user.name}</p>
+        <p class="menu-email">{props.user.email}</p>
+        <p class="menu-role">
+          {ROLE_LABELS[props.user.role]}, {props.organisation}
+        </p>
+        <button type="button" class="secondary" onClick={signOut} disabled={busy} aria-busy={busy || undefined}>
+          {busy ? "Signing out…" : "Sign out"}
+        </button>
+        {error && (
+          <p role="alert" class="alert">
+            {error}
+          </p>
+        )}
+      </div>
+    </div>
+  );
+}
+
+export function Shell(props: {
+  session: SessionInfo;
+  path: string;
+  onSignOut: () => Promise<void>;
+  children: ComponentChildren;
+}) {
+  const isAdmin = props.session.user.role === "admin";
+  const current = section(props.path);
+  return (
+    <div class="shell">
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header class="app-header">
+        <a class="brand-link" href="/cases">
+          <Mark />
+          <span class="brand">Custody</span>
+        </a>
+        <span class="org-name">{props.session.organisation.name}</span>
+        <UserMenu user={props.session.user} organisation={props.session.organisation.name} onSignOut={props.onSignOut} />
+      </header>
+      <nav aria-label="Main" class="main-nav">
+        <ul>
+          {NAV_ITEMS.filter((item) => isAdmin || !item.adminOnly).map((item) => (
+            <li key={item.href}>
+              <a href={item.href} aria-current={section(item.href) === current ? "page" : undefined}>
+                <item.icon />
+                <span>{item.label}</span>
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main id="main" class="page" tabIndex={-1}>
+        {props.children}
+      </main>
+    </div>
+  );
+}
