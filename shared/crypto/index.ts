@@ -5,3 +5,5 @@ export * from "./sha512";
 export * from "./keys";
 export * from "./stream";
 export * from "./manifest";
+export * from "./package";
+export * from "./verify-package";

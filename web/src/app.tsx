@@ -1,13 +1,16 @@
 /**
  * The app's top level: on load it asks the server whether first-run setup is needed and who
- * is signed in, then shows Setup, Sign in, the invitation screen, or the signed-in shell.
+ * is signed in, then shows Setup, Sign in, the invitation screen, or (once the user's keys are
+ * unlocked on this device, see keys/gate.tsx) the signed-in shell.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { SessionInfo } from "../../shared/api/schemas";
 import { api, ApiError, onUnauthorized, UNREACHABLE_MESSAGE } from "./api/client";
+import { KeyGate } from "./keys/gate";
 import { UpdatePrompt } from "./pwa";
 import { navigate, onLinkClick, usePath } from "./router";
 import { InviteScreen } from "./screens/Invite";
+import { KeySettingsPage } from "./screens/KeySettings";
 import { NoAccessPage, NotFoundPage, PlaceholderPage } from "./screens/Placeholder";
 import { PublicLayout } from "./screens/Public";
 import { SetupScreen } from "./screens/Setup";
@@ -105,10 +108,15 @@ export function App() {
         ) : (
           <SignInScreen notice={state.notice} onSignedIn={signedIn} />
         ))}
-      {state.kind === "signed-in" && !redirect && (
-        <Shell session={state.session} path={path} onSignOut={signOut}>
-          <Page path={path} session={state.session} />
-        </Shell>
+      {state.kind === "signed-in" && (
+        // Everyone, admins too, unlocks (or first creates) their keys before the app.
+        <KeyGate key={state.session.user.id} session={state.session} onSignOut={signOut}>
+          {!redirect && (
+            <Shell session={state.session} path={path} onSignOut={signOut}>
+              <Page path={path} session={state.session} />
+            </Shell>
+          )}
+        </KeyGate>
       )}
       <UpdatePrompt />
     </>
@@ -126,6 +134,8 @@ function Page(props: { path: string; session: SessionInfo }) {
       return <PlaceholderPage title="Cameras" line="The camera registry arrives in a later release." />;
     case "/audit":
       return isAdmin ? <PlaceholderPage title="Audit" line="The audit trail viewer arrives in a later release." /> : <NoAccessPage />;
+    case "/settings/keys":
+      return <KeySettingsPage />;
     case "/admin/users":
       return isAdmin ? <UsersPage me={props.session.user} /> : <NoAccessPage />;
     default:

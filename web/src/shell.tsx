@@ -116,6 +116,9 @@ function UserMenu(props: { user: User; organisation: string; onSignOut: () => Pr
         <p class="menu-role">
           {ROLE_LABELS[props.user.role]}, {props.organisation}
         </p>
+        <a class="menu-link" href="/settings/keys" onClick={() => setOpen(false)}>
+          Key passphrase
+        </a>
         <button type="button" class="secondary" onClick={signOut} disabled={busy} aria-busy={busy || undefined}>
           {busy ? "Signing out…" : "Sign out"}
         </button>

@@ -11,12 +11,16 @@ import {
   ErrorBody,
   Health,
   Invitation,
+  MyKeys,
+  RecoveryKeyInfo,
   SessionInfo,
   SetupStatus,
   User,
   UserList,
   type AcceptInvitationRequest,
   type CreateUserRequest,
+  type RegisterKeysRequest,
+  type ReplaceBundleRequest,
   type SetupRequest,
   type SignInRequest,
   type UpdateUserRequest,
@@ -165,4 +169,11 @@ export const api = {
     readResponse(client.api.users[":id"].$patch({ param: { id }, json }), User),
   acceptInvitation: (json: AcceptInvitationRequest) =>
     readResponse(client.api.invitations.accept.$post({ json }), SessionInfo),
+  /** Your public keys and sealed key bundle; 404 `no_keys` until you create them. */
+  myKeys: () => readResponse(client.api.keys.me.$get(), MyKeys),
+  /** Registers your first keys (public halves + sealed bundle); 409 `keys_exist` if you already have some. */
+  registerKeys: (json: RegisterKeysRequest) => readResponse(client.api.keys.me.$put({ json }), MyKeys),
+  /** Replaces your bundle with the same keys sealed under a new passphrase. */
+  replaceBundle: (json: ReplaceBundleRequest) => readResponse(client.api.keys.me.bundle.$put({ json }), MyKeys),
+  recoveryKey: () => readResponse(client.api.keys.recovery.$get(), RecoveryKeyInfo),
 };

@@ -1,0 +1,102 @@
+/**
+ * `npm run verify -- <package.zip>`: check a court export package offline (no network, no
+ * account) with the same code the app uses (shared/crypto/verify-package.ts). Prints every
+ * check with ✓ or ✗ and a summary of the evidence.
+ *
+ * Exit status: 0 every check passed; 1 a check failed (named in the output); 2 usage error
+ * or the file cannot be read.
+ */
+import { createHash } from "node:crypto";
+import { accessSync, constants, openAsBlob, readFileSync, statSync } from "node:fs";
+import { registerHooks, stripTypeScriptTypes } from "node:module";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const usage = "usage: npm run verify -- <package.zip>\n       node scripts/verify.ts <package.zip>";
+
+// shared/ is written for bundlers (extensionless imports, TypeScript parameter properties),
+// which plain `node file.ts` does not load. Resolve "./x" to "./x.ts" and transform the
+// project's .ts files (not just strip them) for this process only.
+const root = resolve(import.meta.dirname, "..");
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  if (String(warning instanceof Error ? warning.message : warning).includes("stripTypeScriptTypes")) return;
+  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
+registerHooks({
+  resolve(specifier, context, nextResolve) {
+    try {
+      return nextResolve(specifier, context);
+    } catch (error) {
+      if (!/^\.\.?\//.test(specifier) || /\.[cm]?[jt]s$/.test(specifier)) throw error;
+      return nextResolve(`${specifier}.ts`, context);
+    }
+  },
+  load(url, context, nextLoad) {
+    if (!url.startsWith("file:") || !url.endsWith(".ts") || url.includes("/node_modules/")) return nextLoad(url, context);
+    const path = fileURLToPath(url);
+    if (!path.startsWith(root)) return nextLoad(url, context);
+    const source = stripTypeScriptTypes(readFileSync(path, "utf8"), { mode: "transform", sourceUrl: url });
+    return { format: "module", source, shortCircuit: true };
+  },
+});
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2).filter((a) => a !== "--");
+  if (args.length === 1 && (args[0] === "-h" || args[0] === "--help")) {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  if (args.length !== 1 || args[0]!.startsWith("-")) fail(usage, 2);
+  const file = resolve(process.env.INIT_CWD ?? process.cwd(), args[0]!);
+  try {
+    if (!statSync(file).isFile()) fail(`verify: ${args[0]} is not a file`, 2);
+    accessSync(file, constants.R_OK);
+  } catch (error) {
+    fail(`verify: cannot read ${args[0]}: ${(error as Error).message}`, 2);
+  }
+
+  const { verifyCourtPackage } = await import("../shared/crypto/verify-package.ts");
+  // openAsBlob reads the file piecewise on demand: the original is streamed, never loaded whole.
+  const blob = (await openAsBlob(file)) as unknown as Blob;
+  // Node's native SHA-512 for the original (several times the speed of the portable one).
+  const createHasher = () => {
+    const hash = createHash("sha512");
+    return { update: (bytes: Uint8Array) => void hash.update(bytes), digestHex: () => hash.digest("hex") };
+  };
+  const report = await verifyCourtPackage(blob, { createHasher });
+
+  const out: string[] = [`Court package ${args[0]}`, ""];
+  const width = Math.max(...report.checks.map((c) => c.name.length));
+  for (const check of report.checks) out.push(`  ${check.ok ? "✓" : "✗"} ${check.name.padEnd(width)}  ${check.detail}`);
+  const s = report.summary;
+  const rows: [string, string | number | undefined][] = [
+    ["File", s.fileName],
+    ["Media type", s.mediaType],
+    ["Size", s.byteSize === undefined ? undefined : `${s.byteSize} bytes`],
+    ["SHA-512", s.sha512],
+    ["Evidence", s.evidenceId === undefined ? undefined : `${s.evidenceId} (case ${s.caseId})`],
+    ["Captured at", s.capturedAt],
+    ["Signer kid", s.signerKid],
+    ["Signed at", s.signedAt],
+  ];
+  const known = rows.filter(([, value]) => value !== undefined);
+  if (known.length) out.push("", ...known.map(([label, value]) => `  ${`${label}:`.padEnd(13)}${value}`));
+  out.push("");
+  if (report.ok) {
+    out.push(`OK: all ${report.checks.length} checks passed.`);
+    out.push(`Check that signer key id ${s.signerKid} is in your organisation's register of signing keys.`);
+    process.stdout.write(`${out.join("\n")}\n`);
+    return;
+  }
+  out.push(`FAILED: check "${report.failed}" did not pass; the package is not verified.`);
+  process.stdout.write(`${out.join("\n")}\n`);
+  process.exitCode = 1;
+}
+
+main().catch((error: unknown) => fail(`verify: ${error instanceof Error ? error.stack ?? error.message : String(error)}`, 2));
