@@ -171,7 +171,12 @@ export const MyKeys = z
 export type MyKeys = z.infer<typeof MyKeys>;
 
 export const RegisterKeysRequest = z
-  .strictObject({ signing: PublicJwk, encryption: PublicJwk, bundle: CompactJwe })
+  .strictObject({
+    signing: PublicJwk,
+    encryption: PublicJwk,
+    bundle: CompactJwe,
+    escrow: CompactJwe.meta({ description: "The encryption private key wrapped to the organisation recovery key." }),
+  })
   .meta({ id: "RegisterKeysRequest" });
 export type RegisterKeysRequest = z.input<typeof RegisterKeysRequest>;
 
@@ -197,3 +202,49 @@ export const SignerKey = z
 export type SignerKey = z.infer<typeof SignerKey>;
 
 export const KidParam = z.strictObject({ kid: Base64Url.min(43).max(43) });
+
+// ---- Recovery after a lost key passphrase (docs/evidence-format.md, "Recovery").
+
+export const RecoveryStatus = z.enum(["pending", "released", "completed", "cancelled"]);
+
+export const MyRecoveryRequest = z
+  .object({
+    id: Id,
+    status: RecoveryStatus,
+    transportKid: z.string(),
+    transfer: z.string().nullable().meta({ description: "Once released: the encryption key wrapped to the transport key." }),
+    createdAt: z.string(),
+  })
+  .meta({ id: "MyRecoveryRequest" });
+export type MyRecoveryRequest = z.infer<typeof MyRecoveryRequest>;
+
+export const CreateRecoveryRequest = z
+  .strictObject({ transportKey: PublicJwk })
+  .meta({ id: "CreateRecoveryRequest", description: "A one-time ECDH public key the released key is wrapped to." });
+export type CreateRecoveryRequest = z.input<typeof CreateRecoveryRequest>;
+
+export const PendingRecovery = z
+  .object({
+    id: Id,
+    user: z.object({ id: Id, name: z.string(), email: z.string() }),
+    transportKey: PublicJwk,
+    escrow: z.string(),
+    createdAt: z.string(),
+  })
+  .meta({ id: "PendingRecovery" });
+export type PendingRecovery = z.infer<typeof PendingRecovery>;
+
+export const PendingRecoveryList = z.object({ requests: z.array(PendingRecovery) }).meta({ id: "PendingRecoveryList" });
+export type PendingRecoveryList = z.infer<typeof PendingRecoveryList>;
+
+export const ReleaseRecoveryRequest = z
+  .strictObject({ transfer: CompactJwe })
+  .meta({ id: "ReleaseRecoveryRequest" });
+export type ReleaseRecoveryRequest = z.input<typeof ReleaseRecoveryRequest>;
+
+export const CompleteRecoveryRequest = z
+  .strictObject({ signing: PublicJwk, bundle: CompactJwe, escrow: CompactJwe })
+  .meta({ id: "CompleteRecoveryRequest", description: "A new signing key, and the recovered encryption key sealed under a new passphrase." });
+export type CompleteRecoveryRequest = z.input<typeof CompleteRecoveryRequest>;
+
+export const RecoveryIdParam = z.strictObject({ id: Id });

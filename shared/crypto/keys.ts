@@ -21,6 +21,8 @@ export const TYP = {
   fileKey: "custody-file-key+jwe",
   metadata: "custody-metadata+jwe",
   manifest: "custody-manifest+jws",
+  escrow: "custody-key-escrow+jwe",
+  transfer: "custody-key-transfer+jwe",
 } as const;
 
 const ECDH = { name: "ECDH", namedCurve: "P-521" };
@@ -240,6 +242,51 @@ export async function unwrapCaseKey(jwe: string, recipientPrivateKey: CryptoKey)
 export async function rewrapCaseKey(jwe: string, recipientPrivateKey: CryptoKey, newRecipientPublicJwk: JWK): Promise<string> {
   const jwk = await unwrapJwk(jwe, recipientPrivateKey, TYP.caseKey, "case key");
   return wrapCaseKey(jwk, newRecipientPublicJwk);
+}
+
+// ---- recovery: escrow of the encryption key to the organisation recovery key ------------
+
+/**
+ * Escrow a user's encryption private JWK to the organisation recovery public JWK (compact JWE,
+ * ECDH-ES+A256KW, typ custody-key-escrow+jwe). Only the encryption key: the signing key is never
+ * escrowed, so nobody but its owner can ever sign as them.
+ */
+export async function escrowEncryptionKey(encryptionPrivateJwk: JWK, recoveryPublicJwk: JWK): Promise<string> {
+  assertP521(encryptionPrivateJwk, "encryption private key", true);
+  const { kty, crv, x, y, d } = encryptionPrivateJwk;
+  return wrapJwk({ kty, crv, x, y, d }, recoveryPublicJwk, TYP.escrow);
+}
+
+/**
+ * Recovery, the administrator's step: open an escrow (compact JWE) with the recovery private key
+ * and re-wrap the encryption key to the user's one-time transport public JWK (typ
+ * custody-key-transfer+jwe). The key is in the administrator's page memory only meanwhile.
+ */
+export async function releaseEscrowedKey(escrowJwe: string, recoveryPrivateKey: CryptoKey, transportPublicJwk: JWK): Promise<string> {
+  const jwk = await unwrapJwk(escrowJwe, recoveryPrivateKey, TYP.escrow, "key escrow");
+  assertP521(jwk, "escrowed encryption key", true);
+  return wrapJwk(jwk, transportPublicJwk, TYP.transfer);
+}
+
+/** Recovery, the user's step: open the transfer (compact JWE) with the transport private key; returns the private JWK to re-seal. */
+export async function receiveTransferredKey(transferJwe: string, transportPrivateKey: CryptoKey): Promise<JWK> {
+  const jwk = await unwrapJwk(transferJwe, transportPrivateKey, TYP.transfer, "key transfer");
+  assertP521(jwk, "transferred encryption key", true);
+  return jwk;
+}
+
+/** The recovery key file downloaded at setup (JSON text) to its non-extractable ECDH private key. */
+export async function importRecoveryKeyFile(text: string): Promise<UnlockedKey> {
+  let file: { type?: unknown; privateJwk?: unknown };
+  try {
+    file = JSON.parse(text) as typeof file;
+  } catch (cause) {
+    throw new FormatError("recovery key file", "not JSON", { cause });
+  }
+  if (file.type !== "custody-recovery-key" || typeof file.privateJwk !== "object" || file.privateJwk === null) {
+    throw new FormatError("recovery key file", "not a Custody recovery key file");
+  }
+  return importPrivateKey(file.privateJwk as JWK, "enc");
 }
 
 // ---- file keys ------------------------------------------------------------------------

@@ -13,7 +13,10 @@ interface Operation {
 function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Record<string, Record<string, unknown>> {
   return {
     "POST /api/setup": { organisation: { name: "Org" }, admin: { email: "new@example.org", name: "New", password: "a long enough passphrase" }, recoveryKey: key },
-    "PUT /api/keys/me": { signing: key, encryption: key, bundle },
+    "PUT /api/keys/me": { signing: key, encryption: key, bundle, escrow: bundle },
+    "POST /api/keys/me/recovery": { transportKey: key },
+    "POST /api/keys/me/recovery/complete": { signing: key, bundle, escrow: bundle },
+    [`POST /api/keys/recovery-requests/${ids.user}/release`]: { transfer: bundle },
     "PUT /api/keys/me/bundle": { bundle },
     "POST /api/auth/sign-in": { email: "ada@example.org", password: "whatever it is" },
     "POST /api/users": { email: "new@example.org", name: "New", role: "investigator" },
@@ -24,7 +27,7 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
 
 /** Everything a request could have changed: every D1 table's rows and the audit trail. */
 async function snapshot(): Promise<string> {
-  const tables = ["organisations", "setup", "users", "invitations", "recovery_keys", "user_keys", "key_bundles"];
+  const tables = ["organisations", "setup", "users", "invitations", "recovery_keys", "user_keys", "key_bundles", "recovery_requests"];
   const rows: Record<string, unknown> = {};
   for (const table of tables) rows[table] = (await env.DB.prepare(`SELECT * FROM ${table} ORDER BY 1`).all()).results;
   rows.sessions = (await env.DB.prepare("SELECT token_hash, user_id, revoked_at FROM sessions ORDER BY 1").all()).results;

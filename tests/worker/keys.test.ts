@@ -1,15 +1,17 @@
 import { env } from "cloudflare:test";
 import { CompactEncrypt } from "jose";
 import { describe, expect, it } from "vitest";
-import type { MyKeys, PublicJwk, SignerKey, UserPublicKeys } from "../../shared/api/schemas";
-import { changeKeyBundlePassphrase, generateUserKeys, openKeyBundle, sealKeyBundle, toBase64url } from "../../shared/crypto";
+import type { MyKeys, PublicJwk, PublicKeyInfo, SignerKey, UserPublicKeys } from "../../shared/api/schemas";
+import { changeKeyBundlePassphrase, escrowEncryptionKey, generateUserKeys, openKeyBundle, sealKeyBundle, toBase64url } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
 
-async function newKeys(passphrase: string) {
+async function newKeys(passphrase: string, cookie: string) {
   const keys = await generateUserKeys();
   const bundle = await sealKeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, passphrase);
-  return { keys, bundle, body: { signing: keys.signing.publicJwk as PublicJwk, encryption: keys.encryption.publicJwk as PublicJwk, bundle } };
+  const recovery = (await (await call("/api/keys/recovery", { cookie })).json()) as PublicKeyInfo;
+  const escrow = await escrowEncryptionKey(keys.encryption.privateJwk, recovery.publicJwk);
+  return { keys, bundle, body: { signing: keys.signing.publicJwk as PublicJwk, encryption: keys.encryption.publicJwk as PublicJwk, bundle, escrow } };
 }
 
 async function dumpD1(): Promise<string> {
@@ -21,7 +23,7 @@ async function dumpD1(): Promise<string> {
 describe("user keys", () => {
   it("registers public keys and a sealed bundle that only the passphrase opens; the server keeps no private key", async () => {
     const admin = await setUpOrganisation();
-    const { keys, bundle, body } = await newKeys("my key passphrase, long");
+    const { keys, bundle, body } = await newKeys("my key passphrase, long", admin.cookie);
     const registered = await call("/api/keys/me", { method: "PUT", body, cookie: admin.cookie });
     expect(registered.status).toBe(201);
     const mine = (await registered.json()) as MyKeys;
@@ -41,7 +43,7 @@ describe("user keys", () => {
     expect(dump).not.toMatch(/"d":/);
 
     // Second registration is refused and changes nothing.
-    const again = await newKeys("another passphrase here");
+    const again = await newKeys("another passphrase here", admin.cookie);
     await expectError(await call("/api/keys/me", { method: "PUT", body: again.body, cookie: admin.cookie }), 409, "keys_exist");
     expect(((await (await call("/api/keys/me", { cookie: admin.cookie })).json()) as MyKeys).signing.kid).toBe(keys.signing.kid);
 
@@ -50,7 +52,7 @@ describe("user keys", () => {
 
   it("changes the key passphrase by replacing the bundle, keeping the keys", async () => {
     const admin = await setUpOrganisation();
-    const { keys, bundle, body } = await newKeys("first passphrase, long");
+    const { keys, bundle, body } = await newKeys("first passphrase, long", admin.cookie);
     await call("/api/keys/me", { method: "PUT", body, cookie: admin.cookie });
     const resealed = await changeKeyBundlePassphrase(bundle, "first passphrase, long", "second passphrase, long");
     const replaced = await call("/api/keys/me/bundle", { method: "PUT", body: { bundle: resealed }, cookie: admin.cookie });
@@ -63,7 +65,7 @@ describe("user keys", () => {
 
   it("refuses a key that is not a P-521 point, a kid that is not its thumbprint, and a weakly sealed bundle", async () => {
     const admin = await setUpOrganisation();
-    const { body } = await newKeys("a passphrase, long enough");
+    const { body } = await newKeys("a passphrase, long enough", admin.cookie);
     const offCurve = { ...body.signing, y: toBase64url(new Uint8Array(66).fill(7)) };
     await expectError(await call("/api/keys/me", { method: "PUT", body: { ...body, signing: offCurve }, cookie: admin.cookie }), 400, "invalid_key");
     await expectError(await call("/api/keys/me", { method: "PUT", body: { ...body, encryption: { ...body.encryption, kid: body.signing.kid } }, cookie: admin.cookie }), 400, "invalid_key");
@@ -79,7 +81,7 @@ describe("user keys", () => {
   it("lets members look up a user's public keys and a signer by key id, and nobody signed out", async () => {
     const admin = await setUpOrganisation();
     const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
-    const { keys, body } = await newKeys("ivy's key passphrase");
+    const { keys, body } = await newKeys("ivy's key passphrase", ivy.cookie);
     await call("/api/keys/me", { method: "PUT", body, cookie: ivy.cookie });
 
     const theirs = (await (await call(`/api/keys/users/${ivy.session.user.id}`, { cookie: admin.cookie })).json()) as UserPublicKeys;

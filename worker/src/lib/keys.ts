@@ -41,3 +41,17 @@ export function checkBundle(jwe: string): void {
     throw new ApiError(400, "invalid_bundle", `The key bundle's PBKDF2 count must be between ${PBES2_ITERATIONS} and ${PBES2_MAX_ITERATIONS}.`);
   }
 }
+
+/** Checks a JWE is ECDH-ES+A256KW / A256GCM of kind `typ`, addressed to the key `kid`. */
+export function checkWrappedTo(jwe: string, typ: string, kid: string, field: string): void {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(jwe);
+  } catch {
+    throw new ApiError(400, "invalid_envelope", `${field} is not a valid JWE.`);
+  }
+  if (header.alg !== "ECDH-ES+A256KW" || header.enc !== "A256GCM" || header.typ !== typ) {
+    throw new ApiError(400, "invalid_envelope", `${field} must be a ${typ} (ECDH-ES+A256KW, A256GCM).`);
+  }
+  if (header.kid !== kid) throw new ApiError(400, "invalid_envelope", `${field} is not wrapped to the expected key.`);
+}

@@ -1,6 +1,12 @@
 import { Hono } from "hono";
 import {
+  CompleteRecoveryRequest,
+  CreateRecoveryRequest,
   KidParam,
+  MyRecoveryRequest,
+  PendingRecoveryList,
+  RecoveryIdParam,
+  ReleaseRecoveryRequest,
   MyKeys,
   RecoveryKeyInfo,
   RegisterKeysRequest,
@@ -10,20 +16,54 @@ import {
   UserPublicKeys,
   type PublicJwk,
 } from "../../../shared/api/schemas";
-import { currentUserKeys, findSigningKey, getBundle, getRecoveryKey, registerKeys, replaceBundle } from "../db/keys";
+import { TYP } from "../../../shared/crypto";
+import {
+  cancelRecoveryRequest,
+  completeRecovery,
+  createRecoveryRequest,
+  currentUserKeys,
+  findRecoveryRequest,
+  findSigningKey,
+  getBundle,
+  getRecoveryKey,
+  openRecoveryRequest,
+  pendingRecoveryRequests,
+  registerKeys,
+  releaseRecoveryRequest,
+  replaceBundle,
+  type RecoveryRow,
+} from "../db/keys";
 import { findUserById } from "../db/users";
 import type { AppEnv } from "../env";
 import { audit } from "../lib/audit";
 import { ApiError } from "../lib/errors";
-import { checkBundle, checkPublicKey } from "../lib/keys";
+import { checkBundle, checkPublicKey, checkWrappedTo } from "../lib/keys";
 import { describe } from "../lib/openapi";
-import { requireSession } from "../lib/session";
+import { newId } from "../lib/secrets";
+import { requireAdmin, requireSession } from "../lib/session";
 import { validate } from "../lib/validate";
 
 async function myKeys(db: D1Database, userId: string): Promise<MyKeys | null> {
   const [{ signing, encryption }, bundle] = await Promise.all([currentUserKeys(db, userId), getBundle(db, userId)]);
   if (!signing || !encryption || !bundle) return null;
   return { signing, encryption, bundle: bundle.jwe, updatedAt: bundle.updated_at };
+}
+
+/** The escrow must be wrapped to this organisation's recovery key. */
+async function checkEscrow(db: D1Database, orgId: string, escrow: string): Promise<void> {
+  const recovery = await getRecoveryKey(db, orgId);
+  if (!recovery) throw new ApiError(409, "no_recovery_key", "This organisation has no recovery key.");
+  checkWrappedTo(escrow, TYP.escrow, recovery.kid, "escrow");
+}
+
+function toMyRecovery(row: RecoveryRow): MyRecoveryRequest {
+  return {
+    id: row.id,
+    status: row.status,
+    transportKid: (JSON.parse(row.transport_jwk) as PublicJwk).kid ?? "",
+    transfer: row.transfer,
+    createdAt: row.created_at,
+  };
 }
 
 const noKeys = () => new ApiError(404, "no_keys", "You have no keys yet. Create your key passphrase first.");
@@ -62,7 +102,8 @@ export const keys = new Hono<AppEnv>()
       const signing = await checkPublicKey(body.signing, "sig", "signing");
       const encryption = await checkPublicKey(body.encryption, "enc", "encryption");
       checkBundle(body.bundle);
-      const registered = await registerKeys(c.env.DB, { userId: user.id, signing, encryption, bundle: body.bundle, now: new Date().toISOString() });
+      await checkEscrow(c.env.DB, user.orgId, body.escrow);
+      const registered = await registerKeys(c.env.DB, { userId: user.id, signing, encryption, bundle: body.bundle, escrow: body.escrow, now: new Date().toISOString() });
       if (!registered) throw new ApiError(409, "keys_exist", "You already have keys. Unlock them with your key passphrase.");
       await audit(c, { action: "keys.register", target: { type: "user", id: user.id }, details: { signingKid: signing.kid, encryptionKid: encryption.kid } });
       const created = await myKeys(c.env.DB, user.id);
@@ -83,6 +124,124 @@ export const keys = new Hono<AppEnv>()
       const updated = await myKeys(c.env.DB, user.id);
       if (!updated) throw noKeys();
       return c.json(updated, 200);
+    },
+  )
+  .post(
+    "/me/recovery",
+    describe({
+      summary: "Lost key passphrase: ask an administrator holding the recovery key to release your encryption key to a one-time transport key.",
+      access: "session",
+      responses: { 201: { description: "Requested.", schema: MyRecoveryRequest }, 409: { description: "A request is already open." } },
+    }),
+    validate("json", CreateRecoveryRequest),
+    async (c) => {
+      const user = c.get("user");
+      if (!(await myKeys(c.env.DB, user.id))) throw noKeys();
+      const transport = await checkPublicKey(c.req.valid("json").transportKey, "enc", "transportKey");
+      const id = newId();
+      if (!(await createRecoveryRequest(c.env.DB, { id, userId: user.id, transportJwk: transport.publicJwk, now: new Date().toISOString() }))) {
+        throw new ApiError(409, "recovery_open", "You already have an open recovery request.");
+      }
+      await audit(c, { action: "keys.recovery_request", target: { type: "user", id: user.id }, details: { requestId: id, transportKid: transport.kid } });
+      const row = await findRecoveryRequest(c.env.DB, id);
+      if (!row) throw new Error("recovery request missing after insert");
+      return c.json(toMyRecovery(row), 201);
+    },
+  )
+  .get(
+    "/me/recovery",
+    describe({ summary: "Your open recovery request and, once released, the transferred key.", access: "session", responses: { 200: { description: "Your open request.", schema: MyRecoveryRequest }, 404: { description: "No open request." } } }),
+    async (c) => {
+      const row = await openRecoveryRequest(c.env.DB, c.get("user").id);
+      if (!row) throw new ApiError(404, "no_recovery", "You have no open recovery request.");
+      return c.json(toMyRecovery(row), 200);
+    },
+  )
+  .delete(
+    "/me/recovery",
+    describe({ summary: "Cancel your open recovery request (for example, you remembered the passphrase).", access: "session", responses: { 204: { description: "Cancelled (or there was none)." } } }),
+    async (c) => {
+      const user = c.get("user");
+      const row = await openRecoveryRequest(c.env.DB, user.id);
+      if (row) {
+        await cancelRecoveryRequest(c.env.DB, row.id);
+        await audit(c, { action: "keys.recovery_cancel", target: { type: "user", id: user.id }, details: { requestId: row.id } });
+      }
+      return c.body(null, 204);
+    },
+  )
+  .post(
+    "/me/recovery/complete",
+    describe({
+      summary: "Finish recovery: register a new signing key and the recovered encryption key sealed under a new passphrase.",
+      access: "session",
+      responses: { 200: { description: "Recovered.", schema: MyKeys }, 409: { description: "No released request to complete." } },
+    }),
+    validate("json", CompleteRecoveryRequest),
+    async (c) => {
+      const user = c.get("user");
+      const body = c.req.valid("json");
+      const row = await openRecoveryRequest(c.env.DB, user.id);
+      if (!row || row.status !== "released") throw new ApiError(409, "recovery_not_released", "Your recovery request has not been released by an administrator yet.");
+      const signing = await checkPublicKey(body.signing, "sig", "signing");
+      checkBundle(body.bundle);
+      await checkEscrow(c.env.DB, user.orgId, body.escrow);
+      const done = await completeRecovery(c.env.DB, { requestId: row.id, userId: user.id, signing, bundle: body.bundle, escrow: body.escrow, now: new Date().toISOString() });
+      if (!done) throw new ApiError(409, "recovery_not_released", "Your recovery request is no longer open.");
+      await audit(c, { action: "keys.recovery_complete", target: { type: "user", id: user.id }, details: { requestId: row.id, signingKid: signing.kid } });
+      const keysNow = await myKeys(c.env.DB, user.id);
+      if (!keysNow) throw noKeys();
+      return c.json(keysNow, 200);
+    },
+  )
+  .get(
+    "/recovery-requests",
+    describe({ summary: "Pending recovery requests, with each user's escrow, for an administrator holding the recovery key.", access: "admin", responses: { 200: { description: "Pending requests.", schema: PendingRecoveryList } } }),
+    requireAdmin,
+    async (c) => {
+      const rows = await pendingRecoveryRequests(c.env.DB, c.get("user").orgId);
+      const requests = rows
+        .filter((row) => row.escrow !== null)
+        .map((row) => ({
+          id: row.id,
+          user: { id: row.user_id, name: row.name, email: row.email },
+          transportKey: JSON.parse(row.transport_jwk) as PublicJwk,
+          escrow: row.escrow!,
+          createdAt: row.created_at,
+        }));
+      return c.json({ requests } satisfies PendingRecoveryList, 200);
+    },
+  )
+  .post(
+    "/recovery-requests/:id/release",
+    describe({
+      summary: "Release a user's encryption key: the escrow opened with the recovery key in your browser and re-wrapped to their transport key.",
+      access: "admin",
+      responses: { 200: { description: "Released.", schema: MyRecoveryRequest }, 403: { description: "Your own request: another administrator must release it." }, 409: { description: "Not pending any more." } },
+    }),
+    requireAdmin,
+    validate("param", RecoveryIdParam),
+    validate("json", ReleaseRecoveryRequest),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const admin = c.get("user");
+      const row = await findRecoveryRequest(c.env.DB, id);
+      const owner = row ? await findUserById(c.env.DB, row.user_id) : null;
+      if (!row || !owner || owner.org_id !== admin.orgId) throw new ApiError(404, "not_found", "No such recovery request.");
+      if (row.user_id === admin.id) {
+        await audit(c, { action: "keys.recovery_release", target: { type: "user", id: row.user_id }, outcome: "denied", details: { requestId: id, reason: "own request" } });
+        throw new ApiError(403, "own_request", "Another administrator must release your own recovery request.");
+      }
+      const { transfer } = c.req.valid("json");
+      const transportKid = (JSON.parse(row.transport_jwk) as PublicJwk).kid ?? "";
+      checkWrappedTo(transfer, TYP.transfer, transportKid, "transfer");
+      if (!(await releaseRecoveryRequest(c.env.DB, id, { transfer, by: admin.id, now: new Date().toISOString() }))) {
+        throw new ApiError(409, "recovery_not_pending", "This recovery request is no longer pending.");
+      }
+      await audit(c, { action: "keys.recovery_release", target: { type: "user", id: row.user_id }, details: { requestId: id } });
+      const updated = await findRecoveryRequest(c.env.DB, id);
+      if (!updated) throw new Error("recovery request vanished");
+      return c.json(toMyRecovery(updated), 200);
     },
   )
   .get(
