@@ -1,13 +1,44 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { playwright } from "@vitest/browser-playwright";
 import { defineConfig } from "vitest/config";
 
 /**
- * Three projects, all run by `npm test`:
+ * Projects, all run by `npm test`:
  * - unit: plain Node (shared/ libraries, tools);
  * - worker: the API inside the Workers runtime (workerd) with real local D1, R2 and
  *   Durable Objects, the D1 migrations applied before each file;
+ * - crypto-workers, crypto-browser: the same evidence-crypto suite (tests/unit/crypto) again
+ *   inside workerd and inside headless Debian Chromium, so shared/crypto is proven on every
+ *   runtime it ships to (node-only test files are left out, see CRYPTO_NODE_ONLY);
  * - e2e: Debian's Chromium (playwright-core) against the server `npm start` runs.
  */
+
+/** Debian's Chromium (no Playwright browser download), with the flags used everywhere in tests. */
+const CHROMIUM = {
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+};
+
+const CRYPTO_TESTS = "tests/unit/crypto/*.test.ts";
+const cryptoTestDir = new URL("./tests/unit/crypto/", import.meta.url);
+/** Crypto test files that only make sense in Node: package.test.ts, and any file importing a `node:` module. */
+const CRYPTO_NODE_ONLY = [
+  "tests/unit/crypto/package.test.ts",
+  ...readdirSync(cryptoTestDir)
+    .filter((name) => name.endsWith(".test.ts"))
+    .filter((name) => /\bfrom\s*["']node:|import\(\s*["']node:|require\(\s*["']node:/.test(readFileSync(new URL(name, cryptoTestDir), "utf8")))
+    .map((name) => `tests/unit/crypto/${name}`),
+];
+
+const workersRuntime = () =>
+  cloudflareTest(async () => ({
+    wrangler: { configPath: "./wrangler.toml" },
+    miniflare: {
+      bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations") },
+    },
+  }));
+
 export default defineConfig({
   test: {
     projects: [
@@ -19,18 +50,36 @@ export default defineConfig({
         },
       },
       {
-        plugins: [
-          cloudflareTest(async () => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations") },
-            },
-          })),
-        ],
+        plugins: [workersRuntime()],
         test: {
           name: "worker",
           include: ["tests/worker/**/*.test.ts"],
           setupFiles: ["./tests/worker/setup.ts"],
+        },
+      },
+      {
+        plugins: [workersRuntime()],
+        test: {
+          name: "crypto-workers",
+          include: [CRYPTO_TESTS],
+          exclude: CRYPTO_NODE_ONLY,
+        },
+      },
+      {
+        // Pre-bundle the libraries up front: discovering them mid-run makes Vite reload the page.
+        optimizeDeps: { include: ["jose", "hash-wasm"] },
+        test: {
+          name: "crypto-browser",
+          // tests/browser: browser-only crypto (hash-wasm needs run-time WebAssembly, which workerd forbids).
+          include: [CRYPTO_TESTS, "tests/browser/**/*.test.ts"],
+          exclude: CRYPTO_NODE_ONLY,
+          browser: {
+            enabled: true,
+            headless: true,
+            screenshotFailures: false,
+            provider: playwright({ launchOptions: CHROMIUM }),
+            instances: [{ browser: "chromium" }],
+          },
         },
       },
       {
