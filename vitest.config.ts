@@ -41,6 +41,7 @@ const workersRuntime = () =>
 
 export default defineConfig({
   test: {
+    reporters: ["default", "./tests/summary-reporter.ts"],
     projects: [
       {
         test: {
