@@ -12,12 +12,17 @@ import {
   Health,
   Invitation,
   MyKeys,
+  MyRecoveryRequest,
+  PendingRecoveryList,
   RecoveryKeyInfo,
   SessionInfo,
   SetupStatus,
   User,
   UserList,
   type AcceptInvitationRequest,
+  type CompleteRecoveryRequest,
+  type CreateRecoveryRequest,
+  type ReleaseRecoveryRequest,
   type CreateUserRequest,
   type RegisterKeysRequest,
   type ReplaceBundleRequest,
@@ -176,4 +181,18 @@ export const api = {
   /** Replaces your bundle with the same keys sealed under a new passphrase. */
   replaceBundle: (json: ReplaceBundleRequest) => readResponse(client.api.keys.me.bundle.$put({ json }), MyKeys),
   recoveryKey: () => readResponse(client.api.keys.recovery.$get(), RecoveryKeyInfo),
+  /** Asks an administrator to release your encryption key to a one-time transport key; 409 `recovery_open` if one is open. */
+  requestRecovery: (json: CreateRecoveryRequest) => readResponse(client.api.keys.me.recovery.$post({ json }), MyRecoveryRequest),
+  /** Your open recovery request (pending or released); 404 `no_recovery` when there is none. */
+  myRecovery: () => readResponse(client.api.keys.me.recovery.$get(), MyRecoveryRequest),
+  /** Cancels your open recovery request (204 even if there was none). */
+  cancelRecovery: () => readResponse(client.api.keys.me.recovery.$delete()),
+  /** Finishes recovery: a new signing key, the recovered encryption key sealed under a new passphrase, a new escrow. */
+  completeRecovery: (json: CompleteRecoveryRequest) =>
+    readResponse(client.api.keys.me.recovery.complete.$post({ json }), MyKeys),
+  /** Admin: pending recovery requests, each with the user's escrow and transport key. */
+  recoveryRequests: () => readResponse(client.api.keys["recovery-requests"].$get(), PendingRecoveryList),
+  /** Admin: releases a request with the escrowed key re-wrapped to the user's transport key; 403 `own_request` for your own. */
+  releaseRecovery: (id: string, json: ReleaseRecoveryRequest) =>
+    readResponse(client.api.keys["recovery-requests"][":id"].release.$post({ param: { id }, json }), MyRecoveryRequest),
 };

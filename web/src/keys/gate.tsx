@@ -1,29 +1,50 @@
 /**
  * The key gate between sign-in and the app. It asks the server for the user's keys:
  * none yet → "Create your key passphrase"; registered but not on this device (or different
- * ones) → "Unlock your keys"; already here → the app. Admins pass through it too.
+ * ones) → "Unlock your keys"; already here → the app. Admins pass through it too. From
+ * "Unlock", a lost passphrase leads to key recovery (RecoverKeys below); a device holding a
+ * transport key for a still-open request goes straight back to that.
  *
  * All key work happens here in the browser: private keys leave it only sealed in the bundle
  * (PBES2). The PBKDF2 rounds (210,000) run inside WebCrypto, whose calls are asynchronous, so
  * the page stays responsive for the second or so they take; no Web Worker is needed for this.
  */
 import { createContext, type ComponentChildren } from "preact";
-import { useContext, useEffect, useState } from "preact/hooks";
+import { useContext, useEffect, useRef, useState } from "preact/hooks";
 import { z } from "zod";
-import { PublicJwk, type MyKeys, type SessionInfo } from "../../../shared/api/schemas";
+import { PublicJwk, type MyKeys, type MyRecoveryRequest, type SessionInfo } from "../../../shared/api/schemas";
 import { KeyUnwrapError } from "../../../shared/crypto/errors";
-import { generateUserKeys, importPrivateKey, openKeyBundle, sealKeyBundle } from "../../../shared/crypto/keys";
+import {
+  escrowEncryptionKey,
+  generateUserKeys,
+  importPrivateKey,
+  openKeyBundle,
+  receiveTransferredKey,
+  sealKeyBundle,
+} from "../../../shared/crypto/keys";
 import { api, ApiError } from "../api/client";
 import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../forms";
 import { PublicLayout } from "../screens/Public";
 import { KEY_PASSPHRASE_HINT, KeyPassphrase, MISMATCH, wrongPassphrase } from "./passphrase";
-import { forgetDeviceKeys, loadDeviceKeys, matchesRegistered, saveDeviceKeys, type DeviceKeys } from "./store";
+import {
+  forgetDeviceKeys,
+  forgetTransportKey,
+  loadDeviceKeys,
+  loadTransportKey,
+  matchesRegistered,
+  newTransportKeyPair,
+  saveDeviceKeys,
+  saveTransportKey,
+  type DeviceKeys,
+  type TransportKey,
+} from "./store";
 
 type GateState =
   | { kind: "checking" }
   | { kind: "error"; message: string }
   | { kind: "create" }
   | { kind: "unlock" }
+  | { kind: "recover"; open?: { request: MyRecoveryRequest; transport: TransportKey } }
   | { kind: "ready"; keys: DeviceKeys };
 
 interface DeviceKeysValue {
@@ -48,6 +69,16 @@ function messageOf(error: unknown, fallback: string): string {
   return error instanceof ApiError ? error.message : fallback;
 }
 
+/** The user's open recovery request, or null when there is none (404 `no_recovery`). */
+async function openRecovery(): Promise<MyRecoveryRequest | null> {
+  try {
+    return await api.myRecovery();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
 export function KeyGate(props: { session: SessionInfo; onSignOut: () => Promise<void>; children: ComponentChildren }) {
   const userId = props.session.user.id;
   const [state, setState] = useState<GateState>({ kind: "checking" });
@@ -63,12 +94,30 @@ export function KeyGate(props: { session: SessionInfo; onSignOut: () => Promise<
       if (error instanceof ApiError && error.status === 401) return;
       return setState({ kind: "error", message: `Couldn't check your keys. ${messageOf(error, "Reload the page and try again.")}` });
     }
+    let device: DeviceKeys | undefined;
+    let transport: TransportKey | undefined;
     try {
-      const device = await loadDeviceKeys(userId);
-      setState(matchesRegistered(device, registered) ? { kind: "ready", keys: device } : { kind: "unlock" });
+      device = await loadDeviceKeys(userId);
+      transport = await loadTransportKey(userId);
     } catch {
-      setState({ kind: "error", message: STORAGE_FAILED });
+      return setState({ kind: "error", message: STORAGE_FAILED });
     }
+    if (matchesRegistered(device, registered)) return setState({ kind: "ready", keys: device });
+    if (transport) {
+      // A recovery request made on this device: carry on with it if the server still has it open.
+      let request: MyRecoveryRequest | null;
+      try {
+        request = await openRecovery();
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 401) return;
+        return setState({ kind: "error", message: `Couldn't check your recovery request. ${messageOf(error, "Reload the page and try again.")}` });
+      }
+      if (request && request.id === transport.requestId && request.transportKid === transport.transportKid) {
+        return setState({ kind: "recover", open: { request, transport } });
+      }
+      await forgetTransportKey(userId).catch(() => undefined);
+    }
+    setState({ kind: "unlock" });
   }
 
   useEffect(() => void check(), [userId]);
@@ -104,7 +153,23 @@ export function KeyGate(props: { session: SessionInfo; onSignOut: () => Promise<
         </div>
       )}
       {state.kind === "create" && <CreateKeys session={props.session} onReady={ready} onAlreadyExist={() => setState({ kind: "unlock" })} />}
-      {state.kind === "unlock" && <UnlockKeys session={props.session} onReady={ready} onNoKeys={() => setState({ kind: "create" })} />}
+      {state.kind === "unlock" && (
+        <UnlockKeys
+          session={props.session}
+          onReady={ready}
+          onNoKeys={() => setState({ kind: "create" })}
+          onLost={() => setState({ kind: "recover" })}
+        />
+      )}
+      {state.kind === "recover" && (
+        <RecoverKeys
+          session={props.session}
+          open={state.open}
+          onReady={ready}
+          onBack={() => setState({ kind: "unlock" })}
+          onGone={() => void check()}
+        />
+      )}
     </PublicLayout>
   );
 }
@@ -154,12 +219,20 @@ function CreateKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) =
     toBody: (values) => ({ passphrase: values["passphrase"] }),
     check: (values): FieldErrors => (values["passphrase"] === values["confirm"] ? {} : { confirm: MISMATCH }),
     send: async ({ passphrase }) => {
+      const recovery = await api.recoveryKey();
       const { signing, encryption } = await generateUserKeys();
       // ~1 s of PBKDF2 inside WebCrypto (asynchronous, so the page keeps responding).
       const bundle = await sealKeyBundle({ signing: signing.privateJwk, encryption: encryption.privateJwk }, passphrase);
+      // Only the encryption key is escrowed to the recovery key: nobody else can ever sign as this user.
+      const escrow = await escrowEncryptionKey(encryption.privateJwk, recovery.publicJwk);
       try {
         // PublicJwk is a strict schema with no `d`: parsing proves only public halves are sent.
-        await api.registerKeys({ signing: PublicJwk.parse(signing.publicJwk), encryption: PublicJwk.parse(encryption.publicJwk), bundle });
+        await api.registerKeys({
+          signing: PublicJwk.parse(signing.publicJwk),
+          encryption: PublicJwk.parse(encryption.publicJwk),
+          bundle,
+          escrow,
+        });
       } catch (error) {
         // Keys were made meanwhile (another tab or device): unlock those instead.
         if (error instanceof ApiError && error.code === "keys_exist") return props.onAlreadyExist();
@@ -206,7 +279,7 @@ function CreateKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) =
   );
 }
 
-function UnlockKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) => void; onNoKeys: () => void }) {
+function UnlockKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) => void; onNoKeys: () => void; onLost: () => void }) {
   const form = useForm({
     schema: PassphraseForm,
     send: async ({ passphrase }) => {
@@ -250,7 +323,304 @@ function UnlockKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) =
         <Field name="passphrase" label="Key passphrase" type="password" autoComplete="off" error={form.errors["passphrase"]} />
         <SubmitButton busy={form.busy} label="Unlock" busyLabel="Unlocking your keys…" />
       </form>
-      <p class="aside">Lost your key passphrase? An administrator can restore your access with the recovery key.</p>
+      <p class="aside">
+        <button type="button" class="link-button" onClick={props.onLost}>
+          Lost your key passphrase?
+        </button>
+      </p>
+      <SignedInAs session={props.session} />
+    </>
+  );
+}
+
+/** How often the waiting screen asks whether an administrator has released the key. */
+const RECOVERY_POLL_MS = 15_000;
+
+const NewPassphraseForm = z.object({ passphrase: KeyPassphrase });
+
+type RecoverPhase =
+  | { kind: "intro" }
+  | { kind: "waiting"; transport: TransportKey }
+  | { kind: "choose"; transport: TransportKey; transfer: string };
+
+function phaseOf(open: { request: MyRecoveryRequest; transport: TransportKey } | undefined): RecoverPhase {
+  if (!open) return { kind: "intro" };
+  const { request, transport } = open;
+  return request.status === "released" && request.transfer ? { kind: "choose", transport, transfer: request.transfer } : { kind: "waiting", transport };
+}
+
+/**
+ * Lost key passphrase: this device makes a one-time transport key pair (the private half stays
+ * here, non-extractable), an administrator re-wraps the escrowed encryption key to it, and this
+ * device then seals that key with a new signing key under a new passphrase. The server relays JWEs only.
+ */
+function RecoverKeys(props: {
+  session: SessionInfo;
+  open?: { request: MyRecoveryRequest; transport: TransportKey };
+  onReady: (keys: DeviceKeys) => void;
+  onBack: () => void;
+  onGone: () => void;
+}) {
+  const userId = props.session.user.id;
+  const [phase, setPhase] = useState<RecoverPhase>(() => phaseOf(props.open));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const [status, setStatus] = useState("");
+  const heading = useRef<HTMLHeadingElement>(null);
+
+  // Move focus to each new step's heading so screen reader users hear where they are.
+  useEffect(() => heading.current?.focus(), [phase.kind]);
+
+  async function request() {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const transport = await newTransportKeyPair();
+      let created: MyRecoveryRequest;
+      try {
+        created = await api.requestRecovery({ transportKey: transport.publicJwk });
+      } catch (caught) {
+        if (!(caught instanceof ApiError && caught.code === "recovery_open")) throw caught;
+        // An older request whose transport key is not on this device can never finish here: replace it.
+        await api.cancelRecovery();
+        created = await api.requestRecovery({ transportKey: transport.publicJwk });
+      }
+      try {
+        await saveTransportKey(userId, created.id, created.transportKid, transport.privateKey);
+      } catch {
+        await api.cancelRecovery().catch(() => undefined);
+        throw new ApiError(0, "storage_failed", STORAGE_FAILED);
+      }
+      const stored = await loadTransportKey(userId);
+      if (!stored) throw new ApiError(0, "storage_failed", STORAGE_FAILED);
+      setPhase({ kind: "waiting", transport: stored });
+    } catch (caught) {
+      setError(`Couldn't request recovery. ${messageOf(caught, "Reload the page and try again.")}`);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function checkAgain(quiet: boolean) {
+    if (phase.kind !== "waiting") return;
+    if (!quiet) {
+      setBusy(true);
+      setError(undefined);
+    }
+    try {
+      const open = await openRecovery();
+      if (!open || open.id !== phase.transport.requestId) {
+        // Cancelled or finished elsewhere: this device's transport key is of no more use.
+        await forgetTransportKey(userId).catch(() => undefined);
+        return props.onGone();
+      }
+      if (open.status === "released" && open.transfer) {
+        setStatus("");
+        setPhase({ kind: "choose", transport: phase.transport, transfer: open.transfer });
+        return;
+      }
+      setStatus(`Checked at ${new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}: not restored yet.`);
+    } catch (caught) {
+      if (!quiet) setError(`Couldn't check your recovery request. ${messageOf(caught, "Reload the page and try again.")}`);
+    } finally {
+      if (!quiet) setBusy(false);
+    }
+  }
+
+  // Poll while the waiting screen is open.
+  useEffect(() => {
+    if (phase.kind !== "waiting") return;
+    const timer = setInterval(() => void checkAgain(true), RECOVERY_POLL_MS);
+    return () => clearInterval(timer);
+  }, [phase]);
+
+  async function cancel() {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api.cancelRecovery();
+      await forgetTransportKey(userId).catch(() => undefined);
+      props.onBack();
+    } catch (caught) {
+      setError(`Couldn't cancel your recovery request. ${messageOf(caught, "Reload the page and try again.")}`);
+      setBusy(false);
+    }
+  }
+
+  if (phase.kind === "choose") {
+    return (
+      <ChooseNewPassphrase
+        session={props.session}
+        transport={phase.transport}
+        transfer={phase.transfer}
+        onReady={props.onReady}
+        onGone={props.onGone}
+        onCancel={cancel}
+        cancelError={error}
+      />
+    );
+  }
+
+  if (phase.kind === "waiting") {
+    return (
+      <>
+        <h1 ref={heading} tabIndex={-1}>
+          Waiting for an administrator
+        </h1>
+        <p>
+          Your request is with your administrators. One of them who holds the organisation's recovery key will restore your
+          access from the Users page. Tell them you've asked.
+        </p>
+        <p>
+          Come back to this page on this device and browser: only this device can receive your key. It checks every 15
+          seconds while it is open.
+        </p>
+        {error && (
+          <p role="alert" class="alert">
+            {error}
+          </p>
+        )}
+        <div class="actions">
+          <button type="button" class="primary" onClick={() => void checkAgain(false)} disabled={busy} aria-busy={busy || undefined}>
+            Check again
+          </button>
+          <button type="button" class="secondary" onClick={() => void cancel()} disabled={busy}>
+            Cancel recovery request
+          </button>
+        </div>
+        <p role="status" class="status">
+          {status}
+        </p>
+        <SignedInAs session={props.session} />
+      </>
+    );
+  }
+
+  return (
+    <>
+      <h1 ref={heading} tabIndex={-1}>
+        Recover your keys
+      </h1>
+      <p>
+        An administrator who holds the organisation's recovery key can restore your access. Your encryption key comes back
+        to this device, so you keep access to your cases and evidence, and you choose a new key passphrase.
+      </p>
+      <p>
+        You also get a new signing key. Documents you signed before stay verifiable: your old signing key is kept on record,
+        it just can't sign anything new.
+      </p>
+      {error && (
+        <p role="alert" class="alert">
+          {error}
+        </p>
+      )}
+      <div class="actions">
+        <button type="button" class="primary" onClick={() => void request()} disabled={busy} aria-busy={busy || undefined}>
+          {busy && <span class="spinner" aria-hidden="true" />}
+          {busy ? "Requesting…" : "Request recovery"}
+        </button>
+        <button type="button" class="secondary" onClick={props.onBack} disabled={busy}>
+          Back to unlock
+        </button>
+      </div>
+      <SignedInAs session={props.session} />
+    </>
+  );
+}
+
+function ChooseNewPassphrase(props: {
+  session: SessionInfo;
+  transport: TransportKey;
+  transfer: string;
+  onReady: (keys: DeviceKeys) => void;
+  onGone: () => void;
+  onCancel: () => Promise<void>;
+  cancelError: string | undefined;
+}) {
+  const userId = props.session.user.id;
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), []);
+
+  const form = useForm({
+    schema: NewPassphraseForm,
+    toBody: (values) => ({ passphrase: values["passphrase"] }),
+    check: (values): FieldErrors => (values["passphrase"] === values["confirm"] ? {} : { confirm: MISMATCH }),
+    send: async ({ passphrase }) => {
+      let recovered: Awaited<ReturnType<typeof receiveTransferredKey>>;
+      try {
+        recovered = await receiveTransferredKey(props.transfer, props.transport.privateKey);
+      } catch {
+        throw new ApiError(
+          0,
+          "bad_transfer",
+          "This device can't open the key the administrator released. Cancel the recovery request below and request recovery again.",
+        );
+      }
+      const [registered, recovery] = await Promise.all([api.myKeys(), api.recoveryKey()]);
+      const encryption = await importPrivateKey(recovered, "enc");
+      if (encryption.kid !== registered.encryption.kid) {
+        throw new ApiError(0, "transfer_mismatch", "The released key is not your registered encryption key. Tell your administrator.");
+      }
+      // Only the new signing pair is used: the encryption key is the recovered one.
+      const { signing } = await generateUserKeys();
+      // ~1 s of PBKDF2 inside WebCrypto (asynchronous, so the page keeps responding).
+      const bundle = await sealKeyBundle({ signing: signing.privateJwk, encryption: recovered }, passphrase);
+      const escrow = await escrowEncryptionKey(recovered, recovery.publicJwk);
+      try {
+        // PublicJwk is a strict schema with no `d`: parsing proves only the public half is sent.
+        await api.completeRecovery({ signing: PublicJwk.parse(signing.publicJwk), bundle, escrow });
+      } catch (error) {
+        if (error instanceof ApiError && error.code === "recovery_not_released") {
+          await forgetTransportKey(userId).catch(() => undefined);
+          props.onGone();
+          return;
+        }
+        throw error;
+      }
+      const unlocked = { signing: await importPrivateKey(signing.privateJwk, "sign"), encryption };
+      let keys: DeviceKeys;
+      try {
+        keys = await saveDeviceKeys(userId, unlocked);
+      } catch {
+        throw new ApiError(0, "storage_failed", `Your keys were restored, but ${STORAGE_FAILED.charAt(0).toLowerCase()}${STORAGE_FAILED.slice(1)}`);
+      }
+      await forgetTransportKey(userId).catch(() => undefined);
+      props.onReady(keys);
+    },
+  });
+
+  return (
+    <>
+      <h1 ref={heading} tabIndex={-1}>
+        Choose a new key passphrase
+      </h1>
+      <p>
+        An administrator has restored your access. Choose a new key passphrase to seal your keys with; your old one will no
+        longer work. It is different from your sign-in password, and Custody never sees it.
+      </p>
+      <form ref={form.formRef} onSubmit={form.onSubmit} onInput={form.onInput} noValidate>
+        <FormAlert message={form.formError} />
+        <Field
+          name="passphrase"
+          label="New key passphrase"
+          type="password"
+          autoComplete="new-password"
+          hint={KEY_PASSPHRASE_HINT}
+          error={form.errors["passphrase"]}
+        />
+        <Field name="confirm" label="Confirm new key passphrase" type="password" autoComplete="new-password" error={form.errors["confirm"]} />
+        <SubmitButton busy={form.busy} label="Restore my keys" busyLabel="Restoring your keys…" />
+      </form>
+      {props.cancelError && (
+        <p role="alert" class="alert">
+          {props.cancelError}
+        </p>
+      )}
+      <p class="aside">
+        <button type="button" class="link-button" onClick={() => void props.onCancel()} disabled={form.busy}>
+          Cancel recovery request
+        </button>
+      </p>
       <SignedInAs session={props.session} />
     </>
   );

@@ -3,8 +3,9 @@
  * non-extractable CryptoKeys in IndexedDB (web/src/db.ts). They stay across sign-outs, so
  * the same user on the same device goes straight in; "Forget keys on this device" removes them.
  */
-import type { UnlockedKey } from "../../../shared/crypto/keys";
-import { db, type DeviceKeysRow } from "../db";
+import type { PublicJwk } from "../../../shared/api/schemas";
+import { keyId, type UnlockedKey } from "../../../shared/crypto/keys";
+import { db, type DeviceKeysRow, type TransportKeyRow } from "../db";
 
 export type DeviceKeys = DeviceKeysRow;
 
@@ -39,4 +40,36 @@ export async function forgetDeviceKeys(userId: string): Promise<void> {
 /** True when the device's keys are the ones the server has registered for the user. */
 export function matchesRegistered(device: DeviceKeys | undefined, registered: { signing: { kid: string }; encryption: { kid: string } }): device is DeviceKeys {
   return !!device && device.signingKid === registered.signing.kid && device.encryptionKid === registered.encryption.kid;
+}
+
+// ---- key recovery: the one-time transport key ---------------------------------------
+
+export type TransportKey = TransportKeyRow;
+
+/** This device's transport key for `userId`'s open recovery request, or undefined. */
+export function loadTransportKey(userId: string): Promise<TransportKey | undefined> {
+  return db.transportKeys.get(userId);
+}
+
+/**
+ * A new one-time ECDH P-521 transport key pair for a recovery request. The private half is
+ * non-extractable (generated so: it is only ever used to open the transfer on this device);
+ * the public half is returned as a JWK with its RFC 7638 kid, to send to the server.
+ */
+export async function newTransportKeyPair(): Promise<{ privateKey: CryptoKey; publicJwk: PublicJwk }> {
+  const pair = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-521" }, false, ["deriveBits"])) as CryptoKeyPair;
+  const full = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey;
+  const base = { kty: "EC" as const, crv: "P-521" as const, x: full.x!, y: full.y! };
+  return { privateKey: pair.privateKey, publicJwk: { ...base, kid: await keyId(base), alg: "ECDH-ES+A256KW", use: "enc" } };
+}
+
+/** Keeps the transport private key for `userId`'s request. Refuses an extractable key. */
+export async function saveTransportKey(userId: string, requestId: string, transportKid: string, privateKey: CryptoKey): Promise<void> {
+  if (privateKey.extractable || privateKey.type !== "private") throw new Error("Only non-extractable private keys are kept on the device.");
+  await db.transportKeys.put({ userId, requestId, transportKid, privateKey, createdAt: new Date().toISOString() });
+}
+
+/** Removes `userId`'s transport key (request completed or cancelled). */
+export async function forgetTransportKey(userId: string): Promise<void> {
+  await db.transportKeys.delete(userId);
 }

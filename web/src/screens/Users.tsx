@@ -1,7 +1,8 @@
 /** Admin → Users: everyone in the organisation, invitations, and role changes. */
-import type { TargetedFocusEvent, TargetedSubmitEvent } from "preact";
+import type { TargetedEvent, TargetedFocusEvent, TargetedSubmitEvent } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { CreateUserRequest, type Invitation, type Role, type User } from "../../../shared/api/schemas";
+import { CreateUserRequest, type Invitation, type PendingRecovery, type Role, type User } from "../../../shared/api/schemas";
+import { importRecoveryKeyFile, releaseEscrowedKey, type UnlockedKey } from "../../../shared/crypto/keys";
 import { api, ApiError } from "../api/client";
 import { Field, FormAlert, SelectField, SubmitButton, useForm } from "../forms";
 import { formatDateTime, ROLE_LABELS, ROLE_OPTIONS, STATUS_LABELS } from "../labels";
@@ -42,6 +43,7 @@ export function UsersPage(props: { me: User }) {
     <>
       <PageHeading>Users</PageHeading>
       <InviteUser onInvited={(invitation) => upsert(invitation.user)} />
+      <RecoveryRequests me={props.me} />
       <section aria-labelledby="people-heading" aria-busy={loading || undefined}>
         <h2 id="people-heading">People{users ? ` (${users.length})` : ""}</h2>
         {loadError && (
@@ -238,6 +240,158 @@ function UserCard(props: { user: User; isMe: boolean; onSaved: (user: User) => v
       <p role="status" class="status">
         {status}
       </p>
+    </li>
+  );
+}
+
+const NOT_RECOVERY_FILE = "This is not the organisation's recovery key file.";
+
+/**
+ * Pending key recovery requests. Restoring access happens in this browser: the recovery key
+ * file is read here, opens the user's escrow, and re-wraps their encryption key to the
+ * one-time transport key their device made. The server receives only that new JWE.
+ */
+function RecoveryRequests(props: { me: User }) {
+  const [requests, setRequests] = useState<PendingRecovery[]>();
+  const [loadError, setLoadError] = useState<string>();
+  const [loading, setLoading] = useState(true);
+  const [status, setStatus] = useState("");
+
+  async function load() {
+    setLoading(true);
+    setLoadError(undefined);
+    try {
+      setRequests((await api.recoveryRequests()).requests);
+    } catch (error) {
+      setLoadError(messageOf(error));
+    } finally {
+      setLoading(false);
+    }
+  }
+
+  useEffect(() => void load(), []);
+
+  function released(request: PendingRecovery) {
+    setRequests((current) => (current ?? []).filter((other) => other.id !== request.id));
+    setStatus(`Access released for ${request.user.name}. They can now choose a new key passphrase.`);
+  }
+
+  return (
+    <section aria-labelledby="recovery-heading" aria-busy={loading || undefined}>
+      <h2 id="recovery-heading">Key recovery requests</h2>
+      {loadError && (
+        <div class="stack">
+          <p role="alert" class="alert">
+            Couldn't load the key recovery requests. {loadError}
+          </p>
+          <button type="button" class="secondary" onClick={() => void load()}>
+            Retry
+          </button>
+        </div>
+      )}
+      {!requests && loading && <p class="muted">Loading requests…</p>}
+      {requests && requests.length === 0 && <p class="muted">No requests.</p>}
+      {requests && requests.length > 0 && (
+        <ul class="user-list">
+          {requests.map((request) => (
+            <RecoveryRequestCard key={request.id} request={request} isMe={request.user.id === props.me.id} onReleased={released} />
+          ))}
+        </ul>
+      )}
+      <p role="status" class="status">
+        {status}
+      </p>
+    </section>
+  );
+}
+
+function RecoveryRequestCard(props: { request: PendingRecovery; isMe: boolean; onReleased: (request: PendingRecovery) => void }) {
+  const { request, isMe } = props;
+  const [open, setOpen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const inputId = `recovery-file-${request.id}`;
+  const errorId = `recovery-error-${request.id}`;
+  const input = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    if (open) input.current?.focus();
+  }, [open]);
+
+  async function restore(event: TargetedEvent<HTMLInputElement>) {
+    const file = event.currentTarget.files?.[0];
+    event.currentTarget.value = ""; // the same file can be chosen again after an error
+    if (!file || busy) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      const recovery = await api.recoveryKey();
+      let key: UnlockedKey;
+      try {
+        key = await importRecoveryKeyFile(await file.text());
+      } catch {
+        throw new ApiError(0, "not_recovery_file", NOT_RECOVERY_FILE);
+      }
+      // Checked before use: a key that is not the organisation's could never open the escrow.
+      if (key.kid !== recovery.kid) throw new ApiError(0, "not_recovery_file", NOT_RECOVERY_FILE);
+      let transfer: string;
+      try {
+        transfer = await releaseEscrowedKey(request.escrow, key.privateKey, request.transportKey);
+      } catch {
+        throw new ApiError(0, "bad_escrow", `The recovery key file could not open ${request.user.name}'s escrowed key. Tell them to cancel and request recovery again.`);
+      }
+      await api.releaseRecovery(request.id, { transfer });
+      props.onReleased(request);
+    } catch (caught) {
+      setError(messageOf(caught));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <li class="user-card">
+      <h3>
+        {request.user.name}
+        {isMe && <span class="you"> (you)</span>}
+      </h3>
+      <p class="user-email">{request.user.email}</p>
+      <p class="user-meta">Requested {formatDateTime(request.createdAt)}</p>
+      {isMe ? (
+        <p class="hint">Another administrator must restore your access.</p>
+      ) : !open ? (
+        <button type="button" class="secondary" onClick={() => setOpen(true)}>
+          Restore access for {request.user.name}
+        </button>
+      ) : (
+        <div class="field">
+          <label for={inputId}>Recovery key file</label>
+          <p id={`${inputId}-hint`} class="hint">
+            Choose the recovery key file saved when Custody was set up. It is read only in this browser and never uploaded.
+          </p>
+          <input
+            id={inputId}
+            ref={input}
+            type="file"
+            accept=".json,application/json"
+            onChange={(event) => void restore(event)}
+            disabled={busy}
+            aria-busy={busy || undefined}
+            aria-invalid={error ? true : undefined}
+            aria-describedby={[`${inputId}-hint`, error ? errorId : ""].filter(Boolean).join(" ")}
+          />
+          {busy && (
+            <p class="muted" aria-live="polite">
+              Restoring access…
+            </p>
+          )}
+        </div>
+      )}
+      {error && (
+        <p id={errorId} role="alert" class="alert">
+          {error}
+        </p>
+      )}
     </li>
   );
 }
