@@ -117,7 +117,20 @@ export function encryptBlob(blob: Blob, fileKey: CryptoKey, options: EncryptOpti
   let started = false;
   let result: EncryptionSummary | undefined;
 
+  /** Reads segment `s` of the plaintext (one `Blob.slice`, so one segment in memory). */
+  async function readSegment(s: number): Promise<Uint8Array> {
+    const start = s * SEGMENT_SIZE;
+    const end = Math.min(start + SEGMENT_SIZE, byteSize);
+    const plain = new Uint8Array(await blob.slice(start, end).arrayBuffer());
+    if (plain.length !== end - start) throw new Error("the file changed while it was being read");
+    return plain;
+  }
+
   async function* generate(): AsyncGenerator<EncryptedPart> {
+    // Read one segment ahead: the next read runs while this segment is hashed and sealed
+    // (memory: one more segment). Errors surface when that segment's turn comes.
+    let ahead: Promise<Uint8Array> | null = readSegment(0);
+    ahead.catch(() => undefined);
     for (let p = 0; p < parts; p++) {
       const first = p * SEGMENTS_PER_PART;
       const last = Math.min(first + SEGMENTS_PER_PART, segments) - 1;
@@ -125,12 +138,13 @@ export function encryptBlob(blob: Blob, fileKey: CryptoKey, options: EncryptOpti
       const bytes = new Uint8Array(plainEnd - first * SEGMENT_SIZE + (last - first + 1) * TAG_SIZE);
       let offset = 0;
       for (let s = first; s <= last; s++) {
-        const start = s * SEGMENT_SIZE;
-        const end = Math.min(start + SEGMENT_SIZE, byteSize);
-        const plain = new Uint8Array(await blob.slice(start, end).arrayBuffer());
-        if (plain.length !== end - start) throw new Error("the file changed while it was being read");
+        const plain = await ahead!;
+        ahead = s + 1 < segments ? readSegment(s + 1) : null;
+        ahead?.catch(() => undefined);
+        // WebCrypto copies its input when called, so hashing while it seals is safe.
+        const sealing = sealSegment(fileKey, noncePrefix, s, s === segments - 1, plain);
         hasher.update(plain);
-        const sealed = await sealSegment(fileKey, noncePrefix, s, s === segments - 1, plain);
+        const sealed = await sealing;
         bytes.set(sealed, offset);
         offset += sealed.length;
       }
