@@ -22,6 +22,7 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     "POST /api/users": { email: "new@example.org", name: "New", role: "investigator" },
     [`PATCH /api/users/${ids.user}`]: { name: "Renamed", role: "admin" },
     "POST /api/invitations/accept": { token: "t", password: "a long enough passphrase" },
+    "POST /api/audit/offline-events": { events: [{ action: "evidence.view", target: { type: "evidence", id: ids.user }, at: "2026-01-01T00:00:00Z", details: {} }] },
   };
 }
 

@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 import { openApiDocument } from "./lib/openapi";
+import { auditRoutes } from "./routes/audit";
 import { auth } from "./routes/auth";
 import { health } from "./routes/health";
 import { invitations } from "./routes/invitations";
@@ -14,7 +15,8 @@ const api = createApp()
   .route("/api/auth", auth)
   .route("/api/users", users)
   .route("/api/invitations", invitations)
-  .route("/api/keys", keys);
+  .route("/api/keys", keys)
+  .route("/api/audit", auditRoutes);
 
 api.get("/api/openapi.json", (c) => c.json(openApiDocument(api, { version: APP_VERSION }), 200));
 

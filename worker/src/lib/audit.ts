@@ -1,8 +1,10 @@
 import type { Context } from "hono";
+import type { AuditEvent, AuditEventInput, AuditOutcome } from "../../../shared/audit/chain";
 import { getOrganisation } from "../db/organisations";
+import type { AuditFilter, PendingEvent } from "../durable/audit-log";
 import type { AppEnv } from "../env";
-import type { AuditEvent, AuditEventInput, AuditOutcome } from "./audit-chain";
 import { clientIp, userAgent } from "./request";
+import { newId } from "./secrets";
 
 export interface AuditRecord {
   action: string;
@@ -13,25 +15,82 @@ export interface AuditRecord {
   actor?: AuditEventInput["actor"];
   /** The organisation, when there is no signed-in user to take it from. */
   orgId?: string;
+  /** For an event recorded on a device while offline: the device's time of the action. */
+  recordedOfflineAt?: string;
 }
 
-/**
- * Writes an audit event to the organisation's chain, with the request's IP and user agent.
- * It is awaited: an action whose event cannot be written fails rather than going unrecorded.
- */
-export async function audit(c: Context<AppEnv>, record: AuditRecord): Promise<AuditEvent | null> {
+/** The organisation an event belongs to: given, the signed-in user's, or the installation's. */
+async function orgOf(c: Context<AppEnv>, record: AuditRecord): Promise<string | null> {
   const user = c.get("user") as AppEnv["Variables"]["user"] | undefined;
-  const orgId = record.orgId ?? user?.orgId ?? (await getOrganisation(c.env.DB))?.id;
-  if (!orgId) return null; // Before first-run setup there is no organisation and so no trail.
-  const actor = record.actor ?? (user ? { type: "user" as const, id: user.id, label: user.email } : { type: "anonymous" as const, id: null });
-  const stub = c.env.AUDIT.get(c.env.AUDIT.idFromName(orgId));
-  return stub.append({
-    actor,
+  return record.orgId ?? user?.orgId ?? (await getOrganisation(c.env.DB))?.id ?? null;
+}
+
+function pendingEvent(c: Context<AppEnv>, record: AuditRecord): PendingEvent {
+  const user = c.get("user") as AppEnv["Variables"]["user"] | undefined;
+  return {
+    id: newId(),
+    at: new Date().toISOString(),
+    actor: record.actor ?? (user ? { type: "user", id: user.id, label: user.email } : { type: "anonymous", id: null }),
     action: record.action,
     target: record.target,
     ip: clientIp(c),
     userAgent: userAgent(c),
     outcome: record.outcome ?? "success",
     details: record.details ?? {},
-  });
+    ...(record.recordedOfflineAt ? { recordedOffline: { at: record.recordedOfflineAt } } : {}),
+  };
 }
+
+function outboxInsert(db: D1Database, orgId: string, event: PendingEvent): D1PreparedStatement {
+  return db
+    .prepare("INSERT INTO audit_outbox (id, org_id, event, created_at) VALUES (?, ?, ?, ?)")
+    .bind(event.id, orgId, JSON.stringify(event), event.at);
+}
+
+/**
+ * The statement that records an event, to put in the same `DB.batch` as the change it records:
+ * the change and its event commit together or not at all. Call `flushAudit` after the batch.
+ */
+export function auditStatement(c: Context<AppEnv>, orgId: string, record: AuditRecord): D1PreparedStatement {
+  return outboxInsert(c.env.DB, orgId, pendingEvent(c, record));
+}
+
+/**
+ * Moves the organisation's outbox into its hash chain (the `AuditLog` Durable Object). The
+ * events are already durable in the outbox, so if the object cannot be reached now they are
+ * chained at the next drain (any later event, any read of the trail, or the hourly alarm).
+ */
+export async function flushAudit(env: Env, orgId: string): Promise<void> {
+  try {
+    await auditLog(env, orgId).drain(orgId);
+  } catch (err) {
+    console.error(`audit: outbox of ${orgId} not drained now; it will be at the next drain`, err);
+  }
+}
+
+/** The organisation's audit Durable Object. */
+export function auditLog(env: Env, orgId: string) {
+  return env.AUDIT.get(env.AUDIT.idFromName(orgId));
+}
+
+/**
+ * Events of the organisation's chain matching `filter`, after `afterSeq`, at most `limit`.
+ * (The RPC stub cannot type `details: Record<string, unknown>`; the object returns AuditEvents.)
+ */
+export async function listAuditEvents(env: Env, orgId: string, filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditEvent[]> {
+  return (await auditLog(env, orgId).list(filter, afterSeq, limit)) as unknown as AuditEvent[];
+}
+
+/**
+ * Records an event that goes with no other write (a refusal, a failed sign-in, a read such as
+ * a key release), or follows one: written durably to the outbox, then chained. Awaited: if the
+ * event cannot be written, the request fails rather than going unrecorded.
+ */
+export async function audit(c: Context<AppEnv>, record: AuditRecord): Promise<void> {
+  const orgId = await orgOf(c, record);
+  if (!orgId) return; // Before first-run setup there is no organisation and so no trail.
+  await outboxInsert(c.env.DB, orgId, pendingEvent(c, record)).run();
+  await flushAudit(c.env, orgId);
+}
+
+export type { AuditEvent };

@@ -1,6 +1,7 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import "../../../shared/api/schemas"; // registers the named schemas
+import "../../../shared/api/audit";
 
 /**
  * OpenAPI from the same zod schemas the routes validate with. `validate()` and `describe()`

@@ -1,0 +1,80 @@
+/** Audit trail API shapes (docs/audit.md). */
+import { z } from "zod";
+
+const Id = z.string().regex(/^[0-9a-f]{32}$/, "Not a valid id.");
+const IsoTime = z.iso.datetime({ offset: true, message: "Use an ISO 8601 date and time." });
+
+export const AuditEventSchema = z
+  .object({
+    version: z.literal(1),
+    id: z.string(),
+    seq: z.number().int(),
+    at: z.string(),
+    recordedOffline: z.object({ at: z.string() }).optional(),
+    actor: z.object({ type: z.enum(["user", "agent", "system", "anonymous"]), id: z.string().nullable(), label: z.string().nullable().optional() }),
+    action: z.string(),
+    target: z.object({ type: z.string(), id: z.string().nullable() }),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    outcome: z.enum(["success", "denied", "failed"]),
+    details: z.record(z.string(), z.unknown()),
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .meta({ id: "AuditEvent", description: "One event of the organisation's hash chain." });
+
+export const AuditQuery = z
+  .strictObject({
+    actorId: Id.optional(),
+    action: z.string().max(64).regex(/^[a-z_.]+$/, "Not a valid action.").optional(),
+    targetType: z.string().max(32).regex(/^[a-z_]+$/, "Not a valid target type.").optional(),
+    targetId: z.string().max(64).optional(),
+    caseId: Id.optional(),
+    evidenceId: Id.optional(),
+    outcome: z.enum(["success", "denied", "failed"]).optional(),
+    ip: z.string().max(64).optional(),
+    from: IsoTime.optional(),
+    to: IsoTime.optional(),
+    after: z.coerce.number().int().min(0).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+  })
+  .meta({ id: "AuditQuery" });
+export type AuditQuery = z.input<typeof AuditQuery>;
+
+export const AuditExportQuery = AuditQuery.omit({ after: true, limit: true })
+  .extend({ format: z.enum(["jsonl", "csv"]).default("jsonl") })
+  .meta({ id: "AuditExportQuery" });
+
+export const AuditPage = z
+  .object({
+    events: z.array(AuditEventSchema),
+    next: z.number().int().nullable().meta({ description: "Pass as `after` for the next page; null at the end." }),
+  })
+  .meta({ id: "AuditPage" });
+export type AuditPage = z.infer<typeof AuditPage>;
+
+export const AuditSigningKeys = z
+  .object({ keys: z.array(z.record(z.string(), z.unknown())) })
+  .meta({ id: "AuditSigningKeys", description: "Public ES512 JWKs that sign the chain's checkpoints." });
+
+/** Actions a device may record while offline and send later. */
+export const OFFLINE_ACTIONS = ["evidence.view", "evidence.download", "evidence.export"] as const;
+
+export const OfflineEventsRequest = z
+  .strictObject({
+    events: z
+      .array(
+        z.strictObject({
+          action: z.enum(OFFLINE_ACTIONS),
+          target: z.strictObject({ type: z.literal("evidence"), id: Id }),
+          at: IsoTime.meta({ description: "The device's time of the action." }),
+          details: z.record(z.string(), z.union([z.string().max(200), z.number(), z.boolean()])).default({}),
+        }),
+      )
+      .min(1)
+      .max(100),
+  })
+  .meta({ id: "OfflineEventsRequest" });
+export type OfflineEventsRequest = z.input<typeof OfflineEventsRequest>;
+
+export const OfflineEventsAccepted = z.object({ accepted: z.number().int() }).meta({ id: "OfflineEventsAccepted" });

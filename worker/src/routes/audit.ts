@@ -1,0 +1,142 @@
+import { Hono } from "hono";
+import { stream } from "hono/streaming";
+import { AuditExportQuery, AuditPage, AuditQuery, AuditSigningKeys, OfflineEventsAccepted, OfflineEventsRequest } from "../../../shared/api/audit";
+import type { AuditEvent, ExportHeader } from "../../../shared/audit/chain";
+import type { AuditFilter } from "../durable/audit-log";
+import type { AppEnv } from "../env";
+import { audit, auditLog, auditStatement, flushAudit, listAuditEvents } from "../lib/audit";
+import { ApiError } from "../lib/errors";
+import { describe } from "../lib/openapi";
+import { requireAdmin, requireSession } from "../lib/session";
+import { validate } from "../lib/validate";
+
+const PAGE = 1000;
+
+function filterOf(query: Record<string, unknown>): AuditFilter {
+  const filter: AuditFilter = {};
+  for (const key of ["actorId", "action", "targetType", "targetId", "caseId", "evidenceId", "outcome", "ip", "from", "to"] as const) {
+    const value = query[key];
+    if (typeof value === "string" && value !== "") filter[key] = value;
+  }
+  return filter;
+}
+
+const CSV_COLUMNS = [
+  "seq", "at", "recorded_offline_at", "actor_type", "actor_id", "actor_label", "action", "target_type", "target_id",
+  "outcome", "ip", "user_agent", "details", "prev_hash", "hash",
+] as const;
+
+/** One CSV field: quoted when needed; a leading = + - @ is defused so spreadsheets do not run it. */
+function csvField(value: unknown): string {
+  let text = value === null || value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+function csvRow(event: AuditEvent): string {
+  return [
+    event.seq, event.at, event.recordedOffline?.at ?? "", event.actor.type, event.actor.id, event.actor.label ?? "", event.action,
+    event.target.type, event.target.id, event.outcome, event.ip, event.userAgent, event.details, event.prevHash, event.hash,
+  ].map(csvField).join(",");
+}
+
+export const auditRoutes = new Hono<AppEnv>()
+  .use(requireSession)
+  .get(
+    "/events",
+    describe({ summary: "Audit events matching a filter, in chain order, a page at a time. Reading is itself audited.", access: "admin", responses: { 200: { description: "A page of events.", schema: AuditPage } } }),
+    requireAdmin,
+    validate("query", AuditQuery),
+    async (c) => {
+      const query = c.req.valid("query");
+      const orgId = c.get("user").orgId;
+      const filter = filterOf(query);
+      await audit(c, { action: "audit.read", target: { type: "organisation", id: orgId }, details: { filter } });
+      const limit = query.limit ?? 100;
+      const events = await listAuditEvents(c.env, orgId, filter, query.after ?? 0, limit + 1);
+      const page = events.slice(0, limit);
+      return c.json({ events: page, next: events.length > limit ? page.at(-1)!.seq : null } satisfies AuditPage, 200);
+    },
+  )
+  .get(
+    "/export",
+    describe({
+      summary: "Export the events matching a filter as JSON lines (verifiable with `npm run audit:verify`) or CSV. Exporting is itself audited.",
+      access: "admin",
+      responses: { 200: { description: "The export file (application/x-ndjson or text/csv)." } },
+    }),
+    requireAdmin,
+    validate("query", AuditExportQuery),
+    async (c) => {
+      const query = c.req.valid("query");
+      const orgId = c.get("user").orgId;
+      const filter = filterOf(query);
+      await audit(c, { action: "audit.export", target: { type: "organisation", id: orgId }, details: { filter, format: query.format } });
+      const log = auditLog(c.env, orgId);
+      const contiguous = Object.keys(filter).length === 0;
+      // Sign the head as it stands now, so a full export proves nothing was cut from its end.
+      if (contiguous) await log.checkpoint();
+      const stamp = new Date().toISOString().replaceAll(":", "-").slice(0, 19);
+      c.header("Content-Type", query.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8");
+      c.header("Content-Disposition", `attachment; filename="custody-audit-${stamp}.${query.format === "csv" ? "csv" : "jsonl"}"`);
+      return stream(c, async (out) => {
+        if (query.format === "csv") await out.write(`${CSV_COLUMNS.join(",")}\r\n`);
+        else {
+          const header: ExportHeader = {
+            type: "custody-audit-export", v: 1, orgId, exportedAt: new Date().toISOString(),
+            filter: filter as Record<string, string>, contiguous, signingKeys: await log.signingKeys(),
+          };
+          await out.write(`${JSON.stringify(header)}\n`);
+        }
+        let after = 0;
+        let firstSeq: number | null = null;
+        for (;;) {
+          const events = await listAuditEvents(c.env, orgId, filter, after, PAGE);
+          for (const event of events) {
+            firstSeq ??= event.seq;
+            await out.write(query.format === "csv" ? `${csvRow(event)}\r\n` : `${JSON.stringify({ type: "event", ...event })}\n`);
+          }
+          if (events.length < PAGE) break;
+          after = events.at(-1)!.seq;
+        }
+        if (query.format === "jsonl") {
+          for (const jws of await log.checkpoints(firstSeq ?? 0)) await out.write(`${JSON.stringify({ type: "checkpoint", jws })}\n`);
+        }
+      });
+    },
+  )
+  .get(
+    "/signing-keys",
+    describe({ summary: "Public keys that sign the audit chain's checkpoints.", access: "session", responses: { 200: { description: "The keys.", schema: AuditSigningKeys } } }),
+    async (c) => c.json({ keys: await auditLog(c.env, c.get("user").orgId).signingKeys() }, 200),
+  )
+  .post(
+    "/offline-events",
+    describe({
+      summary: "Events a device recorded while offline (views of evidence kept offline), sent when it is back online. Stored marked as recorded offline.",
+      access: "session",
+      responses: { 202: { description: "Recorded.", schema: OfflineEventsAccepted } },
+    }),
+    validate("json", OfflineEventsRequest),
+    async (c) => {
+      const { events } = c.req.valid("json");
+      const user = c.get("user");
+      const now = Date.now();
+      for (const event of events) {
+        if (Date.parse(event.at) > now + 5 * 60 * 1000) throw new ApiError(400, "future_time", "An offline event cannot be in the future. Check the device's clock.");
+      }
+      // All of them, or none: one batch into the outbox.
+      await c.env.DB.batch(
+        events.map((event) =>
+          auditStatement(c, user.orgId, {
+            action: event.action,
+            target: event.target,
+            details: { ...event.details, evidenceId: event.target.id },
+            recordedOfflineAt: event.at,
+          }),
+        ),
+      );
+      await flushAudit(c.env, user.orgId);
+      return c.json({ accepted: events.length }, 202);
+    },
+  );
