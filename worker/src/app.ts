@@ -4,14 +4,28 @@ import { secureHeaders } from "hono/secure-headers";
 import { MAX_JSON_BODY_BYTES } from "../../shared/api/schemas";
 import type { AppEnv } from "./env";
 import { ApiError, toErrorResponse } from "./lib/errors";
+import { audit } from "./lib/audit";
 import { csrfProtection } from "./lib/csrf";
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** Refusals of state-changing requests that are audited (bad input, 400/413, is not: nothing was attempted). */
+const REFUSALS_TO_RECORD = new Set([401, 403, 404, 409]);
 
 /** The base app every route is mounted on: errors, limits, CSRF and headers, in one place. */
 export function createApp() {
   const app = new Hono<AppEnv>();
-  app.onError((err, c) => {
+  app.onError(async (err, c) => {
     const { status, body } = toErrorResponse(err);
     if (status >= 500) console.error(`${c.req.method} ${c.req.path} failed:`, err);
+    if (REFUSALS_TO_RECORD.has(status) && !SAFE_METHODS.has(c.req.method) && !c.get("audited")) {
+      // A refused attempt to change something is on the record too, even where the route wrote nothing.
+      await audit(c, {
+        action: "request.refused",
+        target: { type: "route", id: `${c.req.method} ${c.req.routePath}` },
+        outcome: status === 401 || status === 403 ? "denied" : "failed",
+        details: { status, code: body.error.code },
+      }).catch((auditErr: unknown) => console.error("audit of a refused request failed", auditErr));
+    }
     return c.json(body, status);
   });
   app.notFound((c) => c.json(toErrorResponse(new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`)).body, 404));

@@ -8,5 +8,9 @@ export interface AppEnv {
     user: User & { orgId: string };
     /** SHA-256 (hex) of the current session token, set by `requireSession`. */
     sessionHash: string;
+    /** The current session's row (stage, last authentication), set by `requireSession`. */
+    session: import("./db/sessions").SessionRow;
+    /** Set once the request has written an audit event (so a refusal is not recorded twice). */
+    audited: boolean;
   };
 }

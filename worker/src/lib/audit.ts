@@ -52,6 +52,7 @@ function outboxInsert(db: D1Database, orgId: string, event: PendingEvent): D1Pre
  * the change and its event commit together or not at all. Call `flushAudit` after the batch.
  */
 export function auditStatement(c: Context<AppEnv>, orgId: string, record: AuditRecord): D1PreparedStatement {
+  c.set("audited", true);
   return outboxInsert(c.env.DB, orgId, pendingEvent(c, record));
 }
 
@@ -90,6 +91,7 @@ export async function audit(c: Context<AppEnv>, record: AuditRecord): Promise<vo
   const orgId = await orgOf(c, record);
   if (!orgId) return; // Before first-run setup there is no organisation and so no trail.
   await outboxInsert(c.env.DB, orgId, pendingEvent(c, record)).run();
+  c.set("audited", true);
   await flushAudit(c.env, orgId);
 }
 

@@ -1,0 +1,293 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { AuditPage } from "../../shared/api/audit";
+import type { Invitation, PublicKeyInfo } from "../../shared/api/schemas";
+import { verifyExport, type AuditEvent } from "../../shared/audit/chain";
+import { escrowEncryptionKey, generateRecoveryKeyPair, generateUserKeys, sealKeyBundle } from "../../shared/crypto";
+import { auditEvents } from "./audit-helpers";
+import { addUser, ADMIN, call, expectError, sessionCookie, setUpOrganisation } from "./helpers";
+
+interface Operation {
+  "x-custody-access": "public" | "session" | "admin";
+  "x-custody-mutates": boolean;
+}
+
+/** Registers keys for a user, as the browser does. */
+async function registerKeys(cookie: string): Promise<void> {
+  const keys = await generateUserKeys();
+  const recovery = (await (await call("/api/keys/recovery", { cookie })).json()) as PublicKeyInfo;
+  const body = {
+    signing: keys.signing.publicJwk,
+    encryption: keys.encryption.publicJwk,
+    bundle: await sealKeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "a long key passphrase"),
+    escrow: await escrowEncryptionKey(keys.encryption.privateJwk, recovery.publicJwk),
+  };
+  expect((await call("/api/keys/me", { method: "PUT", body, cookie })).status).toBe(201);
+}
+
+type Admin = Awaited<ReturnType<typeof setUpOrganisation>>;
+
+/**
+ * For every state-changing route: a call that performs it, and the audit action it must write.
+ * A route added without a scenario here fails the coverage test below: add one.
+ */
+const SCENARIOS: Record<string, { action: string; run: (admin: Admin) => Promise<unknown>; onEmptyInstallation?: true }> = {
+  "POST /api/setup": { action: "organisation.setup", run: () => setUpOrganisation(), onEmptyInstallation: true },
+  "POST /api/auth/sign-in": { action: "auth.sign_in", run: () => call("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } }) },
+  "POST /api/auth/sign-out": {
+    action: "auth.sign_out",
+    run: async () => {
+      const signedIn = await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } });
+      return call("/api/auth/sign-out", { method: "POST", cookie: sessionCookie(signedIn) });
+    },
+  },
+  "POST /api/users": { action: "user.invite", run: (admin) => call("/api/users", { body: { email: "new@example.org", name: "New", role: "investigator" }, cookie: admin.cookie }) },
+  "PATCH /api/users/{id}": {
+    action: "user.role_change",
+    run: async (admin) => {
+      const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+      return call(`/api/users/${ivy.session.user.id}`, { method: "PATCH", body: { role: "site_operator" }, cookie: admin.cookie });
+    },
+  },
+  "POST /api/invitations/accept": {
+    action: "user.invitation_accept",
+    run: async (admin) => {
+      const invited = (await (await call("/api/users", { body: { email: "inv@example.org", name: "Inv", role: "investigator" }, cookie: admin.cookie })).json()) as Invitation;
+      return call("/api/invitations/accept", { body: { token: invited.token, password: "a long enough passphrase" } });
+    },
+  },
+  "PUT /api/keys/me": {
+    action: "keys.register",
+    run: (admin) => registerKeys(admin.cookie),
+  },
+  "PUT /api/keys/me/bundle": {
+    action: "keys.passphrase_change",
+    run: async (admin) => {
+      await registerKeys(admin.cookie);
+      const keys = await generateUserKeys();
+      const bundle = await sealKeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "another long passphrase");
+      return call("/api/keys/me/bundle", { method: "PUT", body: { bundle }, cookie: admin.cookie });
+    },
+  },
+  "POST /api/keys/me/recovery": {
+    action: "keys.recovery_request",
+    run: async (admin) => {
+      await registerKeys(admin.cookie);
+      return call("/api/keys/me/recovery", { body: { transportKey: (await generateRecoveryKeyPair()).publicJwk }, cookie: admin.cookie });
+    },
+  },
+  "DELETE /api/keys/me/recovery": {
+    action: "keys.recovery_cancel",
+    run: async (admin) => {
+      await registerKeys(admin.cookie);
+      await call("/api/keys/me/recovery", { body: { transportKey: (await generateRecoveryKeyPair()).publicJwk }, cookie: admin.cookie });
+      return call("/api/keys/me/recovery", { method: "DELETE", cookie: admin.cookie });
+    },
+  },
+  "POST /api/keys/me/recovery/complete": {
+    // Refused here (nothing released): the refused attempt is recorded.
+    action: "request.refused",
+    run: async (admin) => call("/api/keys/me/recovery/complete", { body: { signing: (await generateUserKeys()).signing.publicJwk, bundle: "a.b.c.d.e", escrow: "a.b.c.d.e" }, cookie: admin.cookie }),
+  },
+  "POST /api/keys/recovery-requests/{id}/release": {
+    // No such request: the refused attempt is recorded.
+    action: "request.refused",
+    run: async (admin) => call(`/api/keys/recovery-requests/${"0".repeat(32)}/release`, { body: { transfer: "a.b.c.d.e" }, cookie: admin.cookie }),
+  },
+  "POST /api/audit/offline-events": {
+    action: "evidence.view",
+    run: (admin) =>
+      call("/api/audit/offline-events", {
+        body: { events: [{ action: "evidence.view", target: { type: "evidence", id: "e".repeat(32) }, at: new Date(Date.now() - 60_000).toISOString() }] },
+        cookie: admin.cookie,
+      }),
+  },
+};
+
+async function exportLines(cookie: string, query = ""): Promise<string[]> {
+  const response = await call(`/api/audit/export?format=jsonl${query}`, { cookie });
+  expect(response.status).toBe(200);
+  expect(response.headers.get("Content-Type")).toMatch(/x-ndjson/);
+  return (await response.text()).split("\n").filter((line) => line !== "");
+}
+
+describe("audit trail", () => {
+  it("has a scenario for every state-changing route, and each writes its event with actor, target, time, IP, user agent and outcome", async () => {
+    const spec = (await (await call("/api/openapi.json")).json()) as { paths: Record<string, Record<string, Operation>> };
+    const mutating = Object.entries(spec.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).filter(([, op]) => op["x-custody-mutates"]).map(([method]) => `${method.toUpperCase()} ${path}`),
+    );
+    const missing = mutating.filter((route) => !SCENARIOS[route]);
+    expect(missing, "add a scenario to SCENARIOS in tests/worker/audit.test.ts for each of these routes").toEqual([]);
+
+    for (const route of mutating) {
+      const { reset, applyD1Migrations } = await import("cloudflare:test");
+      await reset();
+      await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+      const scenario = SCENARIOS[route]!;
+      const admin = scenario.onEmptyInstallation ? (undefined as unknown as Admin) : await setUpOrganisation();
+      const before = (await auditEvents()).length;
+      await scenario.run(admin);
+      const events = (await auditEvents()).slice(before);
+      const event = events.find((e) => e.action === SCENARIOS[route]!.action);
+      expect(event, `${route} writes ${SCENARIOS[route]!.action}; it wrote ${events.map((e) => e.action).join(", ") || "nothing"}`).toBeDefined();
+      expect(event!.at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+      expect(["success", "denied", "failed"]).toContain(event!.outcome);
+      expect(event!.actor.type).toMatch(/^(user|anonymous|agent|system)$/);
+      expect(typeof event!.target.type).toBe("string");
+      expect(event!.userAgent, route).not.toBeUndefined();
+    }
+  });
+
+  it("records the client's IP (CF-Connecting-IP) and user agent", async () => {
+    await setUpOrganisation();
+    await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: "wrong password" }, headers: { "CF-Connecting-IP": "203.0.113.7", "User-Agent": "FieldPhone/1.0" } });
+    const failure = (await auditEvents()).find((e) => e.action === "auth.sign_in" && e.outcome === "failed");
+    expect(failure).toMatchObject({ ip: "203.0.113.7", userAgent: "FieldPhone/1.0", actor: { type: "anonymous", label: ADMIN.email } });
+  });
+
+  it("lets only admins read and export it, and records every read", async () => {
+    const admin = await setUpOrganisation();
+    const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+    await expectError(await call("/api/audit/events", { cookie: ivy.cookie }), 403);
+    await expectError(await call("/api/audit/export", { cookie: ivy.cookie }), 403);
+    await expectError(await call("/api/audit/events"), 401);
+
+    const page = (await (await call("/api/audit/events?action=user.invite", { cookie: admin.cookie })).json()) as AuditPage;
+    expect(page.events.map((e) => e.action)).toEqual(["user.invite"]);
+    expect(page.events[0]!.target.id).toBe(ivy.session.user.id);
+    await exportLines(admin.cookie);
+    const actions = (await auditEvents()).map((e) => e.action);
+    expect(actions).toContain("audit.read");
+    expect(actions).toContain("audit.export");
+  });
+
+  it("filters by user, action, outcome, date range and IP, a page at a time", async () => {
+    const admin = await setUpOrganisation();
+    for (let i = 0; i < 5; i++) await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: `wrong ${i}` }, headers: { "CF-Connecting-IP": i % 2 ? "198.51.100.1" : "198.51.100.2" } });
+    const get = async (query: string) => ((await (await call(`/api/audit/events?${query}`, { cookie: admin.cookie })).json()) as AuditPage);
+    expect((await get("outcome=failed")).events).toHaveLength(5);
+    expect((await get("outcome=failed&ip=198.51.100.1")).events).toHaveLength(2);
+    expect((await get(`actorId=${admin.session.user.id}&action=organisation.setup`)).events).toHaveLength(1);
+    expect((await get(`from=${new Date(Date.now() + 60_000).toISOString()}`)).events).toHaveLength(0);
+    const first = await get("outcome=failed&limit=2");
+    expect(first.events).toHaveLength(2);
+    const second = await get(`outcome=failed&limit=2&after=${first.next}`);
+    expect(second.events[0]!.seq).toBeGreaterThan(first.events[1]!.seq);
+    await expectError(await call("/api/audit/events?from=yesterday", { cookie: admin.cookie }), 400, "validation_failed");
+    await expectError(await call("/api/audit/events?sort=desc", { cookie: admin.cookie }), 400, "validation_failed");
+  });
+
+  it("exports a chain that verifies, and fails verification after any single edit, deletion, insertion or reordering", async () => {
+    const admin = await setUpOrganisation();
+    for (let i = 0; i < 6; i++) await call("/api/users", { body: { email: `u${i}@example.org`, name: `U${i}`, role: "investigator" }, cookie: admin.cookie });
+    const lines = await exportLines(admin.cookie);
+    const good = await verifyExport(lines);
+    expect(good).toMatchObject({ ok: true, contiguous: true, firstSeq: 1 });
+    expect(good.events).toBeGreaterThanOrEqual(8);
+    expect(good.checkpoints).toBeGreaterThanOrEqual(1);
+
+    const eventLines = lines.map((line, index) => ({ line, index })).filter(({ line }) => line.startsWith('{"type":"event"'));
+    const third = eventLines[3]!;
+    const edited = [...lines];
+    edited[third.index] = third.line.replace('"outcome":"success"', '"outcome":"failed"');
+    expect(await verifyExport(edited)).toMatchObject({ ok: false, error: { line: third.index + 1 } });
+
+    const deleted = lines.filter((_, index) => index !== third.index);
+    expect((await verifyExport(deleted)).error?.message).toMatch(/missing/);
+
+    const inserted = [...lines];
+    inserted.splice(third.index, 0, eventLines[1]!.line);
+    expect((await verifyExport(inserted)).ok).toBe(false);
+
+    const reordered = [...lines];
+    [reordered[third.index], reordered[third.index + 1]] = [reordered[third.index + 1]!, reordered[third.index]!];
+    expect((await verifyExport(reordered)).ok).toBe(false);
+
+    const truncated = lines.filter((line) => line !== eventLines.at(-1)!.line);
+    expect((await verifyExport(truncated)).error?.message).toMatch(/missing/);
+
+    // Rewriting an event and every hash after it is caught by the signed checkpoint.
+    const rewritten = await rewriteFrom(lines, third.index);
+    expect((await verifyExport(rewritten)).error?.message).toMatch(/checkpoint/);
+  });
+
+  it("keeps one valid chain under many concurrent actions", async () => {
+    const admin = await setUpOrganisation();
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        i % 3 === 0
+          ? call("/api/auth/sign-in", { body: { email: ADMIN.email, password: `wrong ${i}` } })
+          : call("/api/users", { body: { email: `c${i}@example.org`, name: `C${i}`, role: "investigator" }, cookie: admin.cookie }),
+      ),
+    );
+    const events = await auditEvents();
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(events.filter((e) => e.action === "user.invite")).toHaveLength(20);
+    expect(events.filter((e) => e.action === "auth.sign_in" && e.outcome === "failed")).toHaveLength(10);
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    expect(await verifyExport(await exportLines(admin.cookie))).toMatchObject({ ok: true });
+  });
+
+  it("accepts views recorded offline later, marked as recorded offline with the device's time", async () => {
+    const admin = await setUpOrganisation();
+    const viewedAt = new Date(Date.now() - 3_600_000).toISOString();
+    const sent = await call("/api/audit/offline-events", {
+      body: { events: [{ action: "evidence.view", target: { type: "evidence", id: "a".repeat(32) }, at: viewedAt, details: { segment: 0 } }] },
+      cookie: admin.cookie,
+    });
+    expect(sent.status).toBe(202);
+    const view = (await auditEvents()).find((e) => e.action === "evidence.view") as AuditEvent;
+    expect(view).toMatchObject({ recordedOffline: { at: viewedAt }, actor: { id: admin.session.user.id }, target: { type: "evidence", id: "a".repeat(32) } });
+    expect(Date.parse(view.at)).toBeGreaterThan(Date.parse(viewedAt));
+
+    await expectError(
+      await call("/api/audit/offline-events", { body: { events: [{ action: "user.invite", target: { type: "evidence", id: "a".repeat(32) }, at: viewedAt }] }, cookie: admin.cookie }),
+      400,
+    );
+    await expectError(
+      await call("/api/audit/offline-events", { body: { events: [{ action: "evidence.view", target: { type: "evidence", id: "a".repeat(32) }, at: new Date(Date.now() + 86_400_000).toISOString() }] }, cookie: admin.cookie }),
+      400,
+      "future_time",
+    );
+  });
+
+  it("exports CSV with a header row and defuses spreadsheet formulas", async () => {
+    const admin = await setUpOrganisation();
+    await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: "wrong" }, headers: { "User-Agent": "=HYPERLINK(\"http://evil\")" } });
+    const response = await call("/api/audit/export?format=csv", { cookie: admin.cookie });
+    expect(response.headers.get("Content-Type")).toMatch(/text\/csv/);
+    expect(response.headers.get("Content-Disposition")).toMatch(/attachment; filename="custody-audit-.*\.csv"/);
+    const text = await response.text();
+    expect(text.split("\r\n")[0]).toBe("seq,at,recorded_offline_at,actor_type,actor_id,actor_label,action,target_type,target_id,outcome,ip,user_agent,details,prev_hash,hash");
+    expect(text).toContain(`"'=HYPERLINK(""http://evil"")"`);
+    expect(text).not.toMatch(/,=HYPERLINK/);
+  });
+
+  it("has no route that edits or deletes events", async () => {
+    const spec = (await (await call("/api/openapi.json")).json()) as { paths: Record<string, Record<string, unknown>> };
+    for (const [path, methods] of Object.entries(spec.paths)) {
+      if (!path.startsWith("/api/audit")) continue;
+      expect(Object.keys(methods).filter((m) => m === "delete" || m === "patch" || m === "put"), path).toEqual([]);
+    }
+  });
+});
+
+/** Changes one event and recomputes its hash and every later link: only a signed checkpoint can tell. */
+async function rewriteFrom(lines: string[], index: number): Promise<string[]> {
+  const { eventHash } = await import("../../shared/audit/chain");
+  const out = [...lines];
+  let prevHash: string | null = null;
+  for (let i = index; i < out.length; i++) {
+    const parsed = JSON.parse(out[i]!) as { type: string } & AuditEvent;
+    if (parsed.type !== "event") continue;
+    const { type, hash: _old, ...event } = parsed;
+    if (i === index) event.details = { ...event.details, rewritten: true };
+    if (prevHash) event.prevHash = prevHash;
+    const hash = await eventHash(event);
+    prevHash = hash;
+    out[i] = JSON.stringify({ type, ...event, hash });
+  }
+  return out;
+}
+
