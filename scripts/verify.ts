@@ -7,39 +7,12 @@
  * or the file cannot be read.
  */
 import { createHash } from "node:crypto";
-import { accessSync, constants, openAsBlob, readFileSync, statSync } from "node:fs";
-import { registerHooks, stripTypeScriptTypes } from "node:module";
+import { accessSync, constants, openAsBlob, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+
+import "./shared-loader.ts";
 
 const usage = "usage: npm run verify -- <package.zip>\n       node scripts/verify.ts <package.zip>";
-
-// shared/ is written for bundlers (extensionless imports, TypeScript parameter properties),
-// which plain `node file.ts` does not load. Resolve "./x" to "./x.ts" and transform the
-// project's .ts files (not just strip them) for this process only.
-const root = resolve(import.meta.dirname, "..");
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  if (String(warning instanceof Error ? warning.message : warning).includes("stripTypeScriptTypes")) return;
-  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    try {
-      return nextResolve(specifier, context);
-    } catch (error) {
-      if (!/^\.\.?\//.test(specifier) || /\.[cm]?[jt]s$/.test(specifier)) throw error;
-      return nextResolve(`${specifier}.ts`, context);
-    }
-  },
-  load(url, context, nextLoad) {
-    if (!url.startsWith("file:") || !url.endsWith(".ts") || url.includes("/node_modules/")) return nextLoad(url, context);
-    const path = fileURLToPath(url);
-    if (!path.startsWith(root)) return nextLoad(url, context);
-    const source = stripTypeScriptTypes(readFileSync(path, "utf8"), { mode: "transform", sourceUrl: url });
-    return { format: "module", source, shortCircuit: true };
-  },
-});
 
 function fail(message: string, code: number): never {
   process.stderr.write(`${message}\n`);
