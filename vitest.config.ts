@@ -56,6 +56,7 @@ export default defineConfig({
           name: "worker",
           include: ["tests/worker/**/*.test.ts"],
           setupFiles: ["./tests/worker/setup.ts"],
+          testTimeout: 30_000,
         },
       },
       {

@@ -5,6 +5,7 @@ import type { Invitation, PublicKeyInfo } from "../../shared/api/schemas";
 import { verifyExport, type AuditEvent } from "../../shared/audit/chain";
 import { escrowEncryptionKey, generateRecoveryKeyPair, generateUserKeys, sealKeyBundle } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
+import { addMember, openCase, prepareEvidence, randomBytes, removeMember, sendParts, uploadEvidence, withKeys } from "./evidence-helpers";
 import { addUser, ADMIN, call, expectError, sessionCookie, setUpOrganisation } from "./helpers";
 
 interface Operation {
@@ -26,6 +27,14 @@ async function registerKeys(cookie: string): Promise<void> {
 }
 
 type Admin = Awaited<ReturnType<typeof setUpOrganisation>>;
+
+/** A case led by the admin, and an investigator with keys who is not yet a member. */
+async function caseWithInvestigator(admin: Admin) {
+  const lead = await withKeys(admin);
+  const c = await openCase(lead, "A-1");
+  const ivy = await withKeys(await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" }));
+  return { lead, c, ivy };
+}
 
 /**
  * For every state-changing route: a call that performs it, and the audit action it must write.
@@ -93,6 +102,89 @@ const SCENARIOS: Record<string, { action: string; run: (admin: Admin) => Promise
     // No such request: the refused attempt is recorded.
     action: "request.refused",
     run: async (admin) => call(`/api/keys/recovery-requests/${"0".repeat(32)}/release`, { body: { transfer: "a.b.c.d.e" }, cookie: admin.cookie }),
+  },
+  "POST /api/cases": { action: "case.create", run: async (admin) => openCase(await withKeys(admin), "A-1") },
+  "PATCH /api/cases/{id}": {
+    action: "case.close",
+    run: async (admin) => {
+      const lead = await withKeys(admin);
+      const c = await openCase(lead, "A-1");
+      return call(`/api/cases/${c.id}`, { method: "PATCH", cookie: lead.cookie, body: { status: "closed" } });
+    },
+  },
+  "POST /api/cases/{id}/members": {
+    action: "case.member_add",
+    run: async (admin) => {
+      const { lead, c, ivy } = await caseWithInvestigator(admin);
+      return addMember(lead, c.id, ivy, "viewer");
+    },
+  },
+  "PATCH /api/cases/{id}/members/{userId}": {
+    action: "case.member_role",
+    run: async (admin) => {
+      const { lead, c, ivy } = await caseWithInvestigator(admin);
+      await addMember(lead, c.id, ivy, "viewer");
+      return call(`/api/cases/${c.id}/members/${ivy.id}`, { method: "PATCH", cookie: lead.cookie, body: { role: "contributor" } });
+    },
+  },
+  "POST /api/cases/{id}/members/{userId}/remove": {
+    action: "case.member_remove",
+    run: async (admin) => {
+      const { lead, c, ivy } = await caseWithInvestigator(admin);
+      await addMember(lead, c.id, ivy, "viewer");
+      return removeMember(lead, c.id, ivy, [lead]);
+    },
+  },
+  "POST /api/cases/{id}/evidence": {
+    action: "evidence.upload_start",
+    run: async (admin) => {
+      const lead = await withKeys(admin);
+      const c = await openCase(lead, "A-1");
+      return call(`/api/cases/${c.id}/evidence`, { cookie: lead.cookie, body: (await prepareEvidence(lead, c, randomBytes(100))).body });
+    },
+  },
+  "PUT /api/uploads/{id}/{part}": {
+    action: "evidence.part_upload",
+    run: async (admin) => {
+      const lead = await withKeys(admin);
+      const c = await openCase(lead, "A-1");
+      const prepared = await prepareEvidence(lead, c, randomBytes(100));
+      await call(`/api/cases/${c.id}/evidence`, { cookie: lead.cookie, body: prepared.body });
+      return sendParts(lead, prepared);
+    },
+  },
+  "POST /api/evidence/{id}/complete": {
+    action: "evidence.upload_complete",
+    run: async (admin) => {
+      const lead = await withKeys(admin);
+      return uploadEvidence(lead, await openCase(lead, "A-1"), randomBytes(100));
+    },
+  },
+  "DELETE /api/evidence/{id}": {
+    action: "evidence.upload_cancel",
+    run: async (admin) => {
+      const lead = await withKeys(admin);
+      const c = await openCase(lead, "A-1");
+      const prepared = await prepareEvidence(lead, c, randomBytes(100));
+      await call(`/api/cases/${c.id}/evidence`, { cookie: lead.cookie, body: prepared.body });
+      return call(`/api/evidence/${prepared.evidenceId}`, { method: "DELETE", cookie: lead.cookie });
+    },
+  },
+  "POST /api/evidence/{id}/access": {
+    action: "evidence.download",
+    run: async (admin) => {
+      const lead = await withKeys(admin);
+      const upload = await uploadEvidence(lead, await openCase(lead, "A-1"), randomBytes(100));
+      return call(`/api/evidence/${upload.evidenceId}/access`, { cookie: lead.cookie, body: { action: "download" } });
+    },
+  },
+  "PATCH /api/evidence/{id}/details": {
+    action: "evidence.details_edit",
+    run: async (admin) => {
+      const lead = await withKeys(admin);
+      const upload = await uploadEvidence(lead, await openCase(lead, "A-1"), randomBytes(100));
+      return call(`/api/evidence/${upload.evidenceId}/details`, { method: "PATCH", cookie: lead.cookie, body: { jwe: "a.b.c.d.e", baseVersion: 0 } });
+    },
   },
   "POST /api/audit/offline-events": {
     action: "evidence.view",

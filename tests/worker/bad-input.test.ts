@@ -22,13 +22,22 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     "POST /api/users": { email: "new@example.org", name: "New", role: "investigator" },
     [`PATCH /api/users/${ids.user}`]: { name: "Renamed", role: "admin" },
     "POST /api/invitations/accept": { token: "t", password: "a long enough passphrase" },
+    "POST /api/cases": { number: "1", title: "t", tags: [], caseKey: key, wraps: [{ recipientKid: "k".repeat(43), jwe: bundle }, { recipientKid: "j".repeat(43), jwe: bundle }] },
+    [`PATCH /api/cases/${ids.user}`]: { title: "t" },
+    [`POST /api/cases/${ids.user}/members`]: { userId: ids.user, role: "viewer", wraps: [{ caseKid: "k".repeat(43), recipientKid: "k".repeat(43), jwe: bundle }] },
+    [`PATCH /api/cases/${ids.user}/members/${ids.user}`]: { role: "viewer" },
+    [`POST /api/cases/${ids.user}/members/${ids.user}/remove`]: { caseKey: key, wraps: [{ recipientKid: "k".repeat(43), jwe: bundle }, { recipientKid: "j".repeat(43), jwe: bundle }] },
+    [`POST /api/cases/${ids.user}/evidence`]: { evidenceId: ids.user, manifest: "a.b.c", fileKey: { caseKid: "k".repeat(43), jwe: bundle } },
+    [`POST /api/evidence/${ids.user}/part-urls`]: { parts: [0] },
+    [`POST /api/evidence/${ids.user}/access`]: { action: "download" },
+    [`PATCH /api/evidence/${ids.user}/details`]: { jwe: bundle, baseVersion: 0 },
     "POST /api/audit/offline-events": { events: [{ action: "evidence.view", target: { type: "evidence", id: ids.user }, at: "2026-01-01T00:00:00Z", details: {} }] },
   };
 }
 
 /** Everything a request could have changed: every D1 table's rows and the audit trail. */
 async function snapshot(): Promise<string> {
-  const tables = ["organisations", "setup", "users", "invitations", "recovery_keys", "user_keys", "key_bundles", "recovery_requests"];
+  const tables = ["organisations", "setup", "users", "invitations", "recovery_keys", "user_keys", "key_bundles", "recovery_requests", "cases", "case_members", "case_keys", "case_key_wraps", "evidence", "evidence_parts", "evidence_details"];
   const rows: Record<string, unknown> = {};
   for (const table of tables) rows[table] = (await env.DB.prepare(`SELECT * FROM ${table} ORDER BY 1`).all()).results;
   rows.sessions = (await env.DB.prepare("SELECT token_hash, user_id, revoked_at FROM sessions ORDER BY 1").all()).results;
@@ -55,7 +64,7 @@ describe("bad input on every route that takes a body", () => {
     const routes = Object.entries(spec.paths).flatMap(([path, methods]) =>
       Object.entries(methods)
         .filter(([, op]) => op.requestBody)
-        .map(([method, op]) => ({ method: method.toUpperCase(), path: path.replace("{id}", ivy.session.user.id), op })),
+        .map(([method, op]) => ({ method: method.toUpperCase(), path: path.replace(/\{\w+\}/g, ivy.session.user.id), op })),
     );
     expect(routes.length).toBeGreaterThanOrEqual(5);
 

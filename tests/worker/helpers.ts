@@ -18,8 +18,11 @@ export interface CallOptions {
 export function call(path: string, options: CallOptions = {}): Promise<Response> {
   const headers: Record<string, string> = { Origin: ORIGIN, ...options.headers };
   if (options.cookie) headers.Cookie = options.cookie;
-  let body: string | undefined;
-  if (options.body !== undefined) {
+  let body: string | Uint8Array<ArrayBuffer> | undefined;
+  if (options.body instanceof Uint8Array) {
+    body = options.body as Uint8Array<ArrayBuffer>;
+    headers["Content-Type"] ??= "application/octet-stream";
+  } else if (options.body !== undefined) {
     body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
     headers["Content-Type"] ??= "application/json";
   }

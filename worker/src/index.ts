@@ -2,6 +2,9 @@ import { createApp } from "./app";
 import { openApiDocument } from "./lib/openapi";
 import { auditRoutes } from "./routes/audit";
 import { auth } from "./routes/auth";
+import { cases } from "./routes/cases";
+import { caseEvidence, evidence } from "./routes/evidence";
+import { uploads } from "./routes/uploads";
 import { health } from "./routes/health";
 import { invitations } from "./routes/invitations";
 import { keys } from "./routes/keys";
@@ -16,7 +19,11 @@ const api = createApp()
   .route("/api/users", users)
   .route("/api/invitations", invitations)
   .route("/api/keys", keys)
-  .route("/api/audit", auditRoutes);
+  .route("/api/audit", auditRoutes)
+  .route("/api/cases", cases)
+  .route("/api/cases", caseEvidence)
+  .route("/api/evidence", evidence)
+  .route("/api/uploads", uploads);
 
 api.get("/api/openapi.json", (c) => c.json(openApiDocument(api, { version: APP_VERSION }), 200));
 

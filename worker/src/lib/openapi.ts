@@ -2,6 +2,7 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import "../../../shared/api/schemas"; // registers the named schemas
 import "../../../shared/api/audit";
+import "../../../shared/api/cases";
 
 /**
  * OpenAPI from the same zod schemas the routes validate with. `validate()` and `describe()`

@@ -1,0 +1,191 @@
+/** Cases and evidence API shapes. Content is never here in the clear: see docs/storage-schema.md. */
+import { z } from "zod";
+import { CompactJwe, PublicJwk } from "./schemas";
+
+const Id = z.string().regex(/^[0-9a-f]{32}$/, "Not a valid id.");
+const Kid = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "Not a valid key id.");
+const CompactJws = z
+  .string()
+  .max(64 * 1024)
+  .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, "Expected a compact JWS.");
+const Tag = z.string().trim().min(1).max(40).regex(/^[^,]+$/, "A tag cannot contain a comma.");
+
+export const CASE_ROLES = ["lead", "contributor", "viewer"] as const;
+export const CaseRole = z.enum(CASE_ROLES).meta({ id: "CaseRole", description: "lead: manage the case and its members; contributor: add evidence; viewer: read." });
+export type CaseRole = z.infer<typeof CaseRole>;
+
+/** A case private key wrapped to one recipient (a member's encryption key, or the recovery key). */
+export const KeyWrap = z
+  .strictObject({ recipientKid: Kid, jwe: CompactJwe })
+  .meta({ id: "KeyWrap" });
+export type KeyWrap = z.infer<typeof KeyWrap>;
+
+export const CaseMember = z
+  .object({ userId: Id, name: z.string(), email: z.string(), role: CaseRole, addedAt: z.string() })
+  .meta({ id: "CaseMember" });
+export type CaseMember = z.infer<typeof CaseMember>;
+
+export const CaseSummary = z
+  .object({
+    id: Id,
+    number: z.string(),
+    title: z.string(),
+    status: z.enum(["open", "closed"]),
+    tags: z.array(z.string()),
+    myRole: CaseRole,
+    evidenceCount: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: "CaseSummary" });
+export type CaseSummary = z.infer<typeof CaseSummary>;
+
+export const CaseList = z.object({ cases: z.array(CaseSummary) }).meta({ id: "CaseList" });
+export type CaseList = z.infer<typeof CaseList>;
+
+export const CaseDetail = CaseSummary.extend({
+  description: z.string(),
+  members: z.array(CaseMember),
+  caseKey: z.object({ kid: Kid, publicJwk: PublicJwk }).meta({ description: "The current case public key: new evidence is wrapped to it." }),
+}).meta({ id: "CaseDetail" });
+export type CaseDetail = z.infer<typeof CaseDetail>;
+
+export const CaseListQuery = z
+  .strictObject({
+    q: z.string().trim().max(100).optional().meta({ description: "Matches number or title." }),
+    status: z.enum(["open", "closed"]).optional(),
+    tag: Tag.optional(),
+  })
+  .meta({ id: "CaseListQuery" });
+
+export const CreateCaseRequest = z
+  .strictObject({
+    number: z.string().trim().min(1, "Enter the case number.").max(64),
+    title: z.string().trim().min(1, "Enter a title.").max(200),
+    description: z.string().trim().max(4000).default(""),
+    tags: z.array(Tag).max(20).default([]),
+    caseKey: PublicJwk.meta({ description: "The new case public key (ECDH P-521), made in the browser." }),
+    wraps: z.array(KeyWrap).min(2).max(2).meta({ description: "The case private key wrapped to your encryption key and to the organisation recovery key." }),
+  })
+  .meta({ id: "CreateCaseRequest" });
+export type CreateCaseRequest = z.input<typeof CreateCaseRequest>;
+
+export const UpdateCaseRequest = z
+  .strictObject({
+    title: z.string().trim().min(1).max(200).optional(),
+    description: z.string().trim().max(4000).optional(),
+    tags: z.array(Tag).max(20).optional(),
+    status: z.enum(["open", "closed"]).optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, "Nothing to change.")
+  .meta({ id: "UpdateCaseRequest" });
+export type UpdateCaseRequest = z.input<typeof UpdateCaseRequest>;
+
+export const AddMemberRequest = z
+  .strictObject({
+    userId: Id,
+    role: CaseRole,
+    wraps: z
+      .array(z.strictObject({ caseKid: Kid, recipientKid: Kid, jwe: CompactJwe }))
+      .min(1)
+      .max(100)
+      .meta({ description: "Every key of the case (current and retired, so older evidence opens too) wrapped to the new member's encryption key." }),
+  })
+  .meta({ id: "AddMemberRequest" });
+export type AddMemberRequest = z.input<typeof AddMemberRequest>;
+
+export const ChangeMemberRequest = z.strictObject({ role: CaseRole }).meta({ id: "ChangeMemberRequest" });
+
+export const RemoveMemberRequest = z
+  .strictObject({
+    caseKey: PublicJwk.meta({ description: "A new case public key: evidence added from now on is out of the removed member's reach." }),
+    wraps: z.array(KeyWrap).min(2).max(500).meta({ description: "The new case private key wrapped to every remaining member and to the recovery key." }),
+  })
+  .meta({ id: "RemoveMemberRequest" });
+export type RemoveMemberRequest = z.input<typeof RemoveMemberRequest>;
+
+export const MyCaseKeys = z
+  .object({ keys: z.array(z.object({ kid: Kid, publicJwk: PublicJwk, current: z.boolean(), wrap: z.string().nullable() })) })
+  .meta({ id: "MyCaseKeys", description: "Every key of the case with its wrap to your encryption key (null where you have none)." });
+export type MyCaseKeys = z.infer<typeof MyCaseKeys>;
+
+export const CaseIdParam = z.strictObject({ id: Id });
+export const CaseMemberParam = z.strictObject({ id: Id, userId: Id });
+
+// ---- evidence
+
+export const CreateEvidenceRequest = z
+  .strictObject({
+    evidenceId: Id.meta({ description: "Made by the device (so it can encrypt and sign before it is online)." }),
+    manifest: CompactJws.meta({ description: "The signed manifest (ES512, by your signing key)." }),
+    fileKey: z.strictObject({ caseKid: Kid, jwe: CompactJwe }).meta({ description: "The file key wrapped to that case key." }),
+    details: CompactJwe.optional().meta({ description: "Title, description, tags, location: a JWE under the file key." }),
+  })
+  .meta({ id: "CreateEvidenceRequest" });
+export type CreateEvidenceRequest = z.input<typeof CreateEvidenceRequest>;
+
+export const EvidenceSummary = z
+  .object({
+    id: Id,
+    caseId: Id,
+    status: z.enum(["uploading", "complete"]),
+    byteSize: z.number().int(),
+    partCount: z.number().int(),
+    partsReceived: z.number().int(),
+    manifest: z.string(),
+    signerKid: z.string(),
+    caseKid: z.string(),
+    details: z.object({ version: z.number().int(), jwe: z.string(), editedBy: z.string(), editedAt: z.string() }).nullable(),
+    uploader: z.object({ id: Id, name: z.string() }),
+    createdAt: z.string(),
+    completedAt: z.string().nullable(),
+  })
+  .meta({ id: "EvidenceSummary" });
+export type EvidenceSummary = z.infer<typeof EvidenceSummary>;
+
+export const EvidenceList = z.object({ evidence: z.array(EvidenceSummary) }).meta({ id: "EvidenceList" });
+export type EvidenceList = z.infer<typeof EvidenceList>;
+
+export const PartUrlsRequest = z
+  .strictObject({ parts: z.array(z.number().int().min(0)).min(1).max(64) })
+  .meta({ id: "PartUrlsRequest" });
+export type PartUrlsRequest = z.input<typeof PartUrlsRequest>;
+
+export const PartUrls = z
+  .object({
+    urls: z.array(z.object({ part: z.number().int(), url: z.string(), byteLength: z.number().int(), sha512: z.string() })),
+    expiresAt: z.string(),
+  })
+  .meta({ id: "PartUrls", description: "Signed, short-lived URLs, each bound to the evidence, the part number, its length and its SHA-512." });
+export type PartUrls = z.infer<typeof PartUrls>;
+
+export const UploadState = z
+  .object({ status: z.enum(["uploading", "complete"]), partCount: z.number().int(), received: z.array(z.number().int()) })
+  .meta({ id: "UploadState" });
+export type UploadState = z.infer<typeof UploadState>;
+
+export const FileKeyRelease = z
+  .object({
+    caseKid: z.string(),
+    fileKey: z.string().meta({ description: "The file key wrapped to the case key." }),
+    caseKeyWrap: z.string().meta({ description: "The case private key wrapped to your encryption key." }),
+  })
+  .meta({ id: "FileKeyRelease", description: "Everything needed to decrypt, for a member: releasing it is the audited view." });
+export type FileKeyRelease = z.infer<typeof FileKeyRelease>;
+
+export const UpdateDetailsRequest = z
+  .strictObject({ jwe: CompactJwe, baseVersion: z.number().int().min(0).meta({ description: "The version you edited (0 for none): a stale edit is refused with 409." }) })
+  .meta({ id: "UpdateDetailsRequest" });
+export type UpdateDetailsRequest = z.input<typeof UpdateDetailsRequest>;
+
+export const DetailsVersions = z
+  .object({ versions: z.array(z.object({ version: z.number().int(), jwe: z.string(), editedBy: z.object({ id: z.string(), name: z.string() }), editedAt: z.string() })) })
+  .meta({ id: "DetailsVersions" });
+
+export const EvidenceAccessRequest = z
+  .strictObject({ action: z.enum(["download", "export"]) })
+  .meta({ id: "EvidenceAccessRequest", description: "Records that you downloaded the original or exported a court package." });
+
+export const EvidenceIdParam = z.strictObject({ id: Id });
+export const EvidencePartParam = z.strictObject({ id: Id, part: z.coerce.number().int().min(0).max(100_000) });
+export const UploadQuery = z.strictObject({ exp: z.coerce.number().int(), sig: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });

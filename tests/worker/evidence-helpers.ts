@@ -1,0 +1,182 @@
+/** What a browser does around cases and evidence, done with the same shared/crypto code. */
+import { expect } from "vitest";
+import type { CaseDetail, MyCaseKeys, PartUrls, UploadState } from "../../shared/api/cases";
+import type { PublicKeyInfo, UserPublicKeys } from "../../shared/api/schemas";
+import {
+  decryptExpectations,
+  decryptParts,
+  encryptBlob,
+  encryptMetadata,
+  escrowEncryptionKey,
+  generateCaseKeyPair,
+  generateFileKey,
+  generateUserKeys,
+  importPrivateKey,
+  rewrapCaseKey,
+  sealKeyBundle,
+  signManifest,
+  unwrapCaseKey,
+  unwrapFileKey,
+  verifyManifest,
+  wrapCaseKey,
+  wrapFileKey,
+  type UnlockedKey,
+} from "../../shared/crypto";
+import { call } from "./helpers";
+
+export interface Person {
+  cookie: string;
+  id: string;
+  signing: UnlockedKey;
+  encryption: UnlockedKey;
+}
+
+/** Registers keys for a signed-in user and returns them unlocked, as their browser holds them. */
+export async function withKeys(session: { cookie: string; session: { user: { id: string } } }): Promise<Person> {
+  const keys = await generateUserKeys();
+  const recovery = (await (await call("/api/keys/recovery", { cookie: session.cookie })).json()) as PublicKeyInfo;
+  const response = await call("/api/keys/me", {
+    method: "PUT",
+    cookie: session.cookie,
+    body: {
+      signing: keys.signing.publicJwk,
+      encryption: keys.encryption.publicJwk,
+      bundle: await sealKeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "a long key passphrase"),
+      escrow: await escrowEncryptionKey(keys.encryption.privateJwk, recovery.publicJwk),
+    },
+  });
+  expect(response.status).toBe(201);
+  return {
+    cookie: session.cookie,
+    id: session.session.user.id,
+    signing: await importPrivateKey(keys.signing.privateJwk, "sign"),
+    encryption: await importPrivateKey(keys.encryption.privateJwk, "enc"),
+  };
+}
+
+/** Opens a case as `lead`: makes the case key, wraps it to the lead and the recovery key. */
+export async function openCase(lead: Person, number: string, extra: { title?: string; tags?: string[] } = {}): Promise<CaseDetail> {
+  const caseKey = await generateCaseKeyPair();
+  const recovery = (await (await call("/api/keys/recovery", { cookie: lead.cookie })).json()) as PublicKeyInfo;
+  const response = await call("/api/cases", {
+    cookie: lead.cookie,
+    body: {
+      number,
+      title: extra.title ?? `Case ${number}`,
+      tags: extra.tags ?? [],
+      caseKey: caseKey.publicJwk,
+      wraps: [
+        { recipientKid: lead.encryption.kid, jwe: await wrapCaseKey(caseKey.privateJwk, lead.encryption.publicJwk) },
+        { recipientKid: recovery.kid, jwe: await wrapCaseKey(caseKey.privateJwk, recovery.publicJwk) },
+      ],
+    },
+  });
+  expect(response.status, await response.clone().text()).toBe(201);
+  return (await response.json()) as CaseDetail;
+}
+
+/** Adds `member` to the case as `lead` does in the browser: every case key re-wrapped to the member. */
+export async function addMember(lead: Person, caseId: string, member: Person, role: "lead" | "contributor" | "viewer"): Promise<Response> {
+  const keys = (await (await call(`/api/cases/${caseId}/keys`, { cookie: lead.cookie })).json()) as MyCaseKeys;
+  const theirs = (await (await call(`/api/keys/users/${member.id}`, { cookie: lead.cookie })).json()) as UserPublicKeys;
+  const wraps = [];
+  for (const key of keys.keys) {
+    wraps.push({ caseKid: key.kid, recipientKid: theirs.encryption!.kid, jwe: await rewrapCaseKey(key.wrap!, lead.encryption.privateKey, theirs.encryption!.publicJwk) });
+  }
+  return call(`/api/cases/${caseId}/members`, { cookie: lead.cookie, body: { userId: member.id, role, wraps } });
+}
+
+export interface Upload {
+  evidenceId: string;
+  manifest: string;
+  parts: Uint8Array[];
+}
+
+/** Encrypts and signs `bytes` for the case, as the uploader's browser does. */
+export async function prepareEvidence(uploader: Person, caseDetail: CaseDetail, bytes: Uint8Array, fileName = "clip.mp4"): Promise<Upload & { body: Record<string, unknown> }> {
+  const evidenceId = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const fileKey = await generateFileKey();
+  const encryption = encryptBlob(new Blob([bytes as Uint8Array<ArrayBuffer>]), fileKey);
+  const parts: Uint8Array[] = [];
+  for await (const part of encryption) parts.push(part.bytes);
+  const metadata = await encryptMetadata({ fileName, mediaType: "video/mp4" }, fileKey);
+  const manifest = await signManifest({ evidenceId, caseId: caseDetail.id, uploaderId: uploader.id, metadata, stream: encryption.summary() }, uploader.signing);
+  const body = {
+    evidenceId,
+    manifest,
+    fileKey: { caseKid: caseDetail.caseKey.kid, jwe: await wrapFileKey(fileKey, caseDetail.caseKey.publicJwk) },
+  };
+  return { evidenceId, manifest, parts, body };
+}
+
+/** Sends every part to its signed URL; returns the responses. */
+export async function sendParts(uploader: Person, upload: Upload, only?: number[]): Promise<Response[]> {
+  const wanted = only ?? upload.parts.map((_, n) => n);
+  const urls = (await (await call(`/api/evidence/${upload.evidenceId}/part-urls`, { cookie: uploader.cookie, body: { parts: wanted } })).json()) as PartUrls;
+  const responses = [];
+  for (const { part, url } of urls.urls) {
+    responses.push(await call(url, { method: "PUT", body: upload.parts[part]!, headers: { "Content-Type": "application/octet-stream" } }));
+  }
+  return responses;
+}
+
+/** The whole upload: start, parts, complete. */
+export async function uploadEvidence(uploader: Person, caseDetail: CaseDetail, bytes: Uint8Array): Promise<Upload> {
+  const prepared = await prepareEvidence(uploader, caseDetail, bytes);
+  const started = await call(`/api/cases/${caseDetail.id}/evidence`, { cookie: uploader.cookie, body: prepared.body });
+  expect(started.status, await started.clone().text()).toBe(201);
+  expect(((await started.json()) as UploadState).partCount).toBe(prepared.parts.length);
+  for (const response of await sendParts(uploader, prepared)) expect(response.status, await response.clone().text()).toBe(204);
+  const completed = await call(`/api/evidence/${prepared.evidenceId}/complete`, { method: "POST", cookie: uploader.cookie });
+  expect(completed.status, await completed.clone().text()).toBe(200);
+  return prepared;
+}
+
+/** Downloads and decrypts evidence as a member's browser does; returns the plaintext. */
+export async function downloadEvidence(reader: Person, evidenceId: string): Promise<Uint8Array> {
+  const release = await call(`/api/evidence/${evidenceId}/key`, { cookie: reader.cookie });
+  expect(release.status, await release.clone().text()).toBe(200);
+  const { fileKey, caseKeyWrap } = (await release.json()) as { fileKey: string; caseKeyWrap: string };
+  const item = (await (await call(`/api/evidence/${evidenceId}`, { cookie: reader.cookie })).json()) as { manifest: string; signerKid: string; partCount: number };
+  const signer = (await (await call(`/api/keys/signers/${item.signerKid}`, { cookie: reader.cookie })).json()) as { publicJwk: Record<string, unknown> };
+  const manifest = await verifyManifest(item.manifest, signer.publicJwk);
+  const caseKey = await unwrapCaseKey(caseKeyWrap, reader.encryption.privateKey);
+  const key = await unwrapFileKey(fileKey, caseKey.privateKey);
+  const parts: Uint8Array[] = [];
+  for (let n = 0; n < item.partCount; n++) {
+    const response = await call(`/api/evidence/${evidenceId}/parts/${n}`, { cookie: reader.cookie });
+    expect(response.status).toBe(200);
+    parts.push(new Uint8Array(await response.arrayBuffer()));
+  }
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of decryptParts(parts, key, decryptExpectations(manifest))) chunks.push(chunk);
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/** Deterministic pseudo-random bytes (xorshift), so a failing test is reproducible. */
+export function randomBytes(length: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Removes `member` as `lead` does in the browser: a new case key wrapped to everyone who stays and the recovery key. */
+export async function removeMember(lead: Person, caseId: string, member: Person, remaining: Person[]): Promise<Response> {
+  const next = await generateCaseKeyPair();
+  const recovery = (await (await call("/api/keys/recovery", { cookie: lead.cookie })).json()) as PublicKeyInfo;
+  const wraps = [{ recipientKid: recovery.kid, jwe: await wrapCaseKey(next.privateJwk, recovery.publicJwk) }];
+  for (const person of remaining) wraps.push({ recipientKid: person.encryption.kid, jwe: await wrapCaseKey(next.privateJwk, person.encryption.publicJwk) });
+  return call(`/api/cases/${caseId}/members/${member.id}/remove`, { cookie: lead.cookie, body: { caseKey: next.publicJwk, wraps } });
+}

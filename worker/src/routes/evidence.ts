@@ -1,0 +1,337 @@
+import { Hono } from "hono";
+import { decodeJwt } from "jose";
+import {
+  CaseIdParam,
+  CreateEvidenceRequest,
+  DetailsVersions,
+  EvidenceAccessRequest,
+  EvidenceIdParam,
+  EvidenceList,
+  EvidencePartParam,
+  EvidenceSummary,
+  FileKeyRelease,
+  PartUrls,
+  PartUrlsRequest,
+  UpdateDetailsRequest,
+  UploadState,
+} from "../../../shared/api/cases";
+import type { PublicJwk } from "../../../shared/api/schemas";
+import { ciphertextSize, manifestKid, PART_SIZE, TYP, verifyManifest, type Manifest } from "../../../shared/crypto";
+import { caseKeysForUser, wrapFor } from "../db/cases";
+import {
+  detailsInsert,
+  detailsVersions,
+  evidenceComplete,
+  evidenceDelete,
+  evidenceInsert,
+  findEvidence,
+  findEvidenceSummary,
+  listEvidence,
+  receivedParts,
+  type EvidenceRow,
+} from "../db/evidence";
+import { findSigningKey } from "../db/keys";
+import type { AppEnv } from "../env";
+import { audit, auditStatement, flushAudit } from "../lib/audit";
+import { requireCaseRole } from "../lib/cases";
+import { ApiError } from "../lib/errors";
+import { checkWrappedTo } from "../lib/keys";
+import { describe } from "../lib/openapi";
+import { requireSession } from "../lib/session";
+import { PART_URL_LIFETIME_MS, signPart } from "../lib/upload-url";
+import { validate } from "../lib/validate";
+
+/** Byte length of ciphertext part `n` of an object of `size` bytes. */
+export function partLength(size: number, n: number): number {
+  return Math.min(PART_SIZE, size - n * PART_SIZE);
+}
+
+const noSuchEvidence = () => new ApiError(404, "not_found", "No such evidence, or you are not a member of its case.");
+
+/** The evidence, if the signed-in user is a member of its case with at least `minimum` role. */
+async function evidenceFor(c: Parameters<typeof requireCaseRole>[0], id: string, minimum: "viewer" | "contributor" | "lead"): Promise<EvidenceRow> {
+  const row = await findEvidence(c.env.DB, id);
+  if (!row) throw noSuchEvidence();
+  try {
+    await requireCaseRole(c, row.case_id, minimum);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) throw noSuchEvidence();
+    throw err;
+  }
+  // An upload in progress is visible to its uploader only.
+  if (row.status !== "complete" && row.uploader_id !== c.get("user").id) throw noSuchEvidence();
+  return row;
+}
+
+/** Evidence routes under a case: list and create. */
+export const caseEvidence = new Hono<AppEnv>()
+  .use(requireSession)
+  .get(
+    "/:id/evidence",
+    describe({ summary: "The case's evidence (and your own uploads in progress).", access: "session", responses: { 200: { description: "Evidence.", schema: EvidenceList } } }),
+    validate("param", CaseIdParam),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      await requireCaseRole(c, id, "viewer");
+      return c.json({ evidence: await listEvidence(c.env.DB, id, c.get("user").id) } satisfies EvidenceList, 200);
+    },
+  )
+  .post(
+    "/:id/evidence",
+    describe({
+      summary: "Start an upload: the signed manifest (checked against your signing key), the wrapped file key and encrypted details. Idempotent for a retried request.",
+      access: "session",
+      responses: { 201: { description: "Upload started.", schema: UploadState }, 200: { description: "Already started (same manifest): where it stands.", schema: UploadState }, 409: { description: "This evidence id is taken." } },
+    }),
+    validate("param", CaseIdParam),
+    validate("json", CreateEvidenceRequest),
+    async (c) => {
+      const { id: caseId } = c.req.valid("param");
+      const body = c.req.valid("json");
+      const me = c.get("user");
+      const found = await requireCaseRole(c, caseId, "contributor");
+      const existing = await findEvidence(c.env.DB, body.evidenceId);
+      if (existing) {
+        if (existing.uploader_id === me.id && existing.manifest === body.manifest) {
+          const received = (await receivedParts(c.env.DB, existing.id)).map((p) => p.part_number);
+          return c.json({ status: existing.status, partCount: existing.part_count, received } satisfies UploadState, 200);
+        }
+        throw new ApiError(409, "evidence_exists", "This evidence id is already in use.");
+      }
+      if (found.status !== "open") throw new ApiError(409, "case_closed", "This case is closed. Reopen it to add evidence.");
+
+      const manifest = await verifyUploaderManifest(c.env.DB, body.manifest, me);
+      if (manifest.evidenceId !== body.evidenceId || manifest.caseId !== caseId || manifest.uploaderId !== me.id) {
+        throw new ApiError(400, "manifest_mismatch", "The manifest names another evidence item, case or uploader.");
+      }
+      const caseKeys = await caseKeysForUser(c.env.DB, caseId, me.id);
+      const current = caseKeys.find((k) => k.retired_at === null);
+      if (!current || body.fileKey.caseKid !== current.kid) {
+        throw new ApiError(409, "case_key_changed", "The case key has changed (a member was removed). Refresh the case and try again: the file is re-wrapped, not re-encrypted.");
+      }
+      checkWrappedTo(body.fileKey.jwe, TYP.fileKey, current.kid, "fileKey");
+      const now = new Date().toISOString();
+      const r2Key = `evidence/${caseId}/${body.evidenceId}`;
+      const upload = await c.env.EVIDENCE.createMultipartUpload(r2Key, { httpMetadata: { contentType: "application/octet-stream" } });
+      try {
+        await c.env.DB.batch([
+          evidenceInsert(c.env.DB, {
+            id: body.evidenceId, caseId, byteSize: manifest.byteSize, partCount: manifest.parts.length, ciphertextSize: ciphertextSize(manifest.byteSize),
+            manifest: body.manifest, signerKid: manifest.signerKid, caseKid: current.kid, fileKey: body.fileKey.jwe, r2Key, uploadId: upload.uploadId, uploaderId: me.id, now,
+          }),
+          ...(body.details ? [detailsInsert(c.env.DB, { evidenceId: body.evidenceId, version: 1, jwe: body.details, editedBy: me.id, now })] : []),
+          auditStatement(c, me.orgId, {
+            action: "evidence.upload_start",
+            target: { type: "evidence", id: body.evidenceId },
+            details: { caseId, evidenceId: body.evidenceId, byteSize: manifest.byteSize, parts: manifest.parts.length, signerKid: manifest.signerKid },
+          }),
+        ]);
+      } catch (err) {
+        await upload.abort().catch(() => undefined);
+        if (/UNIQUE|constraint/i.test(String(err))) throw new ApiError(409, "evidence_exists", "This evidence id is already in use.");
+        throw err;
+      }
+      await flushAudit(c.env, me.orgId);
+      return c.json({ status: "uploading", partCount: manifest.parts.length, received: [] } satisfies UploadState, 201);
+    },
+  );
+
+/** The manifest, verified against the signer's registered key, which must be the uploader's own current key. */
+async function verifyUploaderManifest(db: D1Database, jws: string, me: { id: string; orgId: string }): Promise<Manifest> {
+  let kid: string;
+  try {
+    kid = manifestKid(jws);
+  } catch {
+    throw new ApiError(400, "invalid_manifest", "The manifest is not a signed Custody manifest.");
+  }
+  const signer = await findSigningKey(db, kid);
+  if (!signer || signer.user_id !== me.id || signer.retired_at !== null) {
+    throw new ApiError(400, "invalid_manifest", "The manifest must be signed with your current signing key.");
+  }
+  try {
+    return await verifyManifest(jws, JSON.parse(signer.public_jwk) as PublicJwk);
+  } catch {
+    throw new ApiError(400, "invalid_manifest", "The manifest's signature or content is not valid.");
+  }
+}
+
+/** Routes on one evidence item. */
+export const evidence = new Hono<AppEnv>()
+  .use(requireSession)
+  .get(
+    "/:id",
+    describe({ summary: "One evidence item: manifest, encrypted details, upload state.", access: "session", responses: { 200: { description: "The item.", schema: EvidenceSummary } } }),
+    validate("param", EvidenceIdParam),
+    async (c) => {
+      const row = await evidenceFor(c, c.req.valid("param").id, "viewer");
+      return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+    },
+  )
+  .get(
+    "/:id/upload",
+    describe({ summary: "Which parts of your upload the server has, to resume at the first missing one.", access: "session", responses: { 200: { description: "Upload state.", schema: UploadState } } }),
+    validate("param", EvidenceIdParam),
+    async (c) => {
+      const row = await evidenceFor(c, c.req.valid("param").id, "viewer");
+      const received = (await receivedParts(c.env.DB, row.id)).map((p) => p.part_number);
+      return c.json({ status: row.status, partCount: row.part_count, received } satisfies UploadState, 200);
+    },
+  )
+  .post(
+    "/:id/part-urls",
+    describe({
+      summary: "Signed upload URLs for parts of your upload, each bound to the part's length and its SHA-512 in the manifest.",
+      access: "session",
+      mutates: false, // it only signs URLs; each part stored through one is recorded
+      responses: { 200: { description: "URLs.", schema: PartUrls } },
+    }),
+    validate("param", EvidenceIdParam),
+    validate("json", PartUrlsRequest),
+    async (c) => {
+      const row = await evidenceFor(c, c.req.valid("param").id, "contributor");
+      if (row.uploader_id !== c.get("user").id || row.status !== "uploading") throw new ApiError(409, "not_uploading", "This upload is finished or not yours.");
+      // Verified when the upload started; here only its part hashes are read.
+      const manifest = decodeJwt(row.manifest) as unknown as Manifest;
+      const exp = Date.now() + PART_URL_LIFETIME_MS;
+      const urls = [];
+      for (const part of new Set(c.req.valid("json").parts)) {
+        if (part >= row.part_count) throw new ApiError(400, "no_such_part", `Part ${part} does not exist: this upload has ${row.part_count} parts (0 to ${row.part_count - 1}).`);
+        const byteLength = partLength(row.ciphertext_size, part);
+        const sha512 = manifest.parts[part]!;
+        const sig = await signPart(c.env.DB, { evidenceId: row.id, part, byteLength, sha512, exp });
+        urls.push({ part, url: `/api/uploads/${row.id}/${part}?exp=${exp}&sig=${sig}`, byteLength, sha512 });
+      }
+      return c.json({ urls, expiresAt: new Date(exp).toISOString() } satisfies PartUrls, 200);
+    },
+  )
+  .post(
+    "/:id/complete",
+    describe({
+      summary: "Finish an upload once every part is in: the parts are joined into the stored object and the evidence becomes visible to the case.",
+      access: "session",
+      responses: { 200: { description: "Complete.", schema: EvidenceSummary }, 409: { description: "Parts are missing." } },
+    }),
+    validate("param", EvidenceIdParam),
+    async (c) => {
+      const me = c.get("user");
+      const row = await evidenceFor(c, c.req.valid("param").id, "contributor");
+      if (row.uploader_id !== me.id) throw new ApiError(403, "forbidden", "Only the uploader can finish this upload.");
+      if (row.status === "complete") return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+      const parts = await receivedParts(c.env.DB, row.id);
+      const missing = Array.from({ length: row.part_count }, (_, n) => n).filter((n) => !parts.some((p) => p.part_number === n));
+      if (missing.length > 0) throw new ApiError(409, "parts_missing", `Parts ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? "…" : ""} have not arrived yet.`);
+      const upload = c.env.EVIDENCE.resumeMultipartUpload(row.r2_key, row.upload_id!);
+      await upload.complete(parts.map((p) => ({ partNumber: p.part_number + 1, etag: p.etag })));
+      await c.env.DB.batch([
+        evidenceComplete(c.env.DB, row.id, new Date().toISOString()),
+        auditStatement(c, me.orgId, {
+          action: "evidence.upload_complete",
+          target: { type: "evidence", id: row.id },
+          details: { caseId: row.case_id, evidenceId: row.id, byteSize: row.byte_size, signerKid: row.signer_kid },
+        }),
+      ]);
+      await flushAudit(c.env, me.orgId);
+      return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+    },
+  )
+  .delete(
+    "/:id",
+    describe({ summary: "Cancel your upload in progress: its parts are discarded. Complete evidence cannot be deleted.", access: "session", responses: { 204: { description: "Cancelled." }, 409: { description: "Complete evidence is kept unmodified." } } }),
+    validate("param", EvidenceIdParam),
+    async (c) => {
+      const me = c.get("user");
+      const row = await evidenceFor(c, c.req.valid("param").id, "contributor");
+      if (row.status === "complete") throw new ApiError(409, "evidence_kept", "Evidence is kept unmodified once uploaded; it cannot be deleted.");
+      if (row.uploader_id !== me.id) throw new ApiError(403, "forbidden", "Only the uploader can cancel this upload.");
+      await c.env.EVIDENCE.resumeMultipartUpload(row.r2_key, row.upload_id!).abort().catch(() => undefined);
+      await c.env.DB.batch([
+        ...evidenceDelete(c.env.DB, row.id),
+        auditStatement(c, me.orgId, { action: "evidence.upload_cancel", target: { type: "evidence", id: row.id }, details: { caseId: row.case_id, evidenceId: row.id } }),
+      ]);
+      await flushAudit(c.env, me.orgId);
+      return c.body(null, 204);
+    },
+  )
+  .get(
+    "/:id/key",
+    describe({
+      summary: "Release the keys to open this evidence (the file key wrapped to the case key, and the case key wrapped to you). This is the audited view.",
+      access: "session",
+      responses: { 200: { description: "The wrapped keys.", schema: FileKeyRelease } },
+    }),
+    validate("param", EvidenceIdParam),
+    async (c) => {
+      const me = c.get("user");
+      const row = await evidenceFor(c, c.req.valid("param").id, "viewer");
+      const caseKeyWrap = await wrapFor(c.env.DB, row.case_kid, me.id);
+      if (!caseKeyWrap) throw new ApiError(409, "no_key_for_you", "You hold no wrap of this evidence's case key. Ask a lead of the case to add you again.");
+      // Recorded before anything is released: if the event cannot be written, nothing is.
+      await audit(c, { action: "evidence.view", target: { type: "evidence", id: row.id }, details: { caseId: row.case_id, evidenceId: row.id } });
+      return c.json({ caseKid: row.case_kid, fileKey: row.file_key, caseKeyWrap } satisfies FileKeyRelease, 200);
+    },
+  )
+  .get(
+    "/:id/parts/:part",
+    describe({ summary: "Ciphertext part `part` of complete evidence (8 MiB + 128 B, the last shorter).", access: "session", responses: { 200: { description: "application/octet-stream ciphertext." } } }),
+    validate("param", EvidencePartParam),
+    async (c) => {
+      const { id, part } = c.req.valid("param");
+      const row = await evidenceFor(c, id, "viewer");
+      if (row.status !== "complete") throw new ApiError(409, "not_complete", "This evidence is still uploading.");
+      if (part >= row.part_count) throw new ApiError(404, "no_such_part", `Part ${part} does not exist.`);
+      const object = await c.env.EVIDENCE.get(row.r2_key, { range: { offset: part * PART_SIZE, length: partLength(row.ciphertext_size, part) } });
+      if (!object) throw new Error(`evidence ${row.id}: object missing from storage`);
+      return new Response(object.body, {
+        status: 200,
+        headers: { "Content-Type": "application/octet-stream", "Content-Length": String(partLength(row.ciphertext_size, part)), "Cache-Control": "private, max-age=31536000, immutable" },
+      });
+    },
+  )
+  .post(
+    "/:id/access",
+    describe({ summary: "Record that you downloaded the original or exported a court package (done in your browser).", access: "session", responses: { 204: { description: "Recorded." } } }),
+    validate("param", EvidenceIdParam),
+    validate("json", EvidenceAccessRequest),
+    async (c) => {
+      const row = await evidenceFor(c, c.req.valid("param").id, "viewer");
+      const { action } = c.req.valid("json");
+      await audit(c, { action: `evidence.${action}`, target: { type: "evidence", id: row.id }, details: { caseId: row.case_id, evidenceId: row.id } });
+      return c.body(null, 204);
+    },
+  )
+  .patch(
+    "/:id/details",
+    describe({ summary: "Edit the evidence's details (a new version, encrypted under the file key; older versions are kept).", access: "session", responses: { 200: { description: "The new version.", schema: EvidenceSummary }, 409: { description: "Someone else edited it first." } } }),
+    validate("param", EvidenceIdParam),
+    validate("json", UpdateDetailsRequest),
+    async (c) => {
+      const me = c.get("user");
+      const row = await evidenceFor(c, c.req.valid("param").id, "contributor");
+      const { jwe, baseVersion } = c.req.valid("json");
+      const now = new Date().toISOString();
+      const stale = () => new ApiError(409, "stale_edit", "Someone changed these details after you opened them. Reload to see their version, then edit again.");
+      const latest = (await findEvidenceSummary(c.env.DB, row.id))!.details?.version ?? 0;
+      if (baseVersion !== latest) throw stale();
+      try {
+        await c.env.DB.batch([
+          detailsInsert(c.env.DB, { evidenceId: row.id, version: baseVersion + 1, jwe, editedBy: me.id, now }),
+          auditStatement(c, me.orgId, { action: "evidence.details_edit", target: { type: "evidence", id: row.id }, details: { caseId: row.case_id, evidenceId: row.id, version: baseVersion + 1 } }),
+        ]);
+      } catch (err) {
+        if (/UNIQUE|constraint/i.test(String(err))) throw stale();
+        throw err;
+      }
+      await flushAudit(c.env, me.orgId);
+      return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+    },
+  )
+  .get(
+    "/:id/details/versions",
+    describe({ summary: "Every version of the evidence's details, oldest first.", access: "session", responses: { 200: { description: "Versions.", schema: DetailsVersions } } }),
+    validate("param", EvidenceIdParam),
+    async (c) => {
+      const row = await evidenceFor(c, c.req.valid("param").id, "viewer");
+      const versions = (await detailsVersions(c.env.DB, row.id)).map((v) => ({ version: v.version, jwe: v.jwe, editedBy: { id: v.edited_by, name: v.name }, editedAt: v.edited_at }));
+      return c.json({ versions }, 200);
+    },
+  );

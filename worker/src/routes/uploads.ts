@@ -1,0 +1,78 @@
+import { Hono } from "hono";
+import { EvidencePartParam, UploadQuery } from "../../../shared/api/cases";
+import { findEvidence, recordPart } from "../db/evidence";
+import { findUserById } from "../db/users";
+import { auditStatement, flushAudit } from "../lib/audit";
+import type { AppEnv } from "../env";
+import { ApiError } from "../lib/errors";
+import { describe } from "../lib/openapi";
+import { toHex } from "../lib/secrets";
+import { partSignatureIsValid } from "../lib/upload-url";
+import { validate } from "../lib/validate";
+import { partLength } from "./evidence";
+import { decodeJwt } from "jose";
+import type { Manifest } from "../../../shared/crypto";
+
+/** Reads a request body of exactly `length` bytes; refuses a longer or shorter one without buffering more than that. */
+async function readExactly(body: ReadableStream<Uint8Array> | null, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  if (body) {
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      if (offset + chunk.length > length) throw new ApiError(400, "wrong_length", `This part must be exactly ${length} bytes; more arrived.`);
+      out.set(chunk, offset);
+      offset += chunk.length;
+    }
+  }
+  if (offset !== length) throw new ApiError(400, "wrong_length", `This part must be exactly ${length} bytes; ${offset} arrived.`);
+  return out;
+}
+
+/**
+ * The signed part upload. No session: the URL's signature is the authority, and it binds the
+ * evidence, the part, its length and its SHA-512. The part is checked in full before it is
+ * stored: a wrong length or digest is refused and nothing is written.
+ */
+export const uploads = new Hono<AppEnv>().put(
+  "/:id/:part",
+  describe({
+    summary: "Upload one ciphertext part to a signed URL from part-urls (no session needed). Checked for length and SHA-512 before it is stored.",
+    access: "public",
+    responses: { 204: { description: "Stored." }, 403: { description: "The signature is wrong or expired." } },
+  }),
+  validate("param", EvidencePartParam),
+  validate("query", UploadQuery),
+  async (c) => {
+    const { id, part } = c.req.valid("param");
+    const { exp, sig } = c.req.valid("query");
+    if (exp < Date.now()) throw new ApiError(403, "url_expired", "This upload URL has expired. Ask for a new one; the upload resumes where it stopped.");
+    const row = await findEvidence(c.env.DB, id);
+    if (!row || row.status !== "uploading" || part >= row.part_count) throw new ApiError(403, "bad_signature", "This upload URL is not valid.");
+    const byteLength = partLength(row.ciphertext_size, part);
+    const sha512 = (decodeJwt(row.manifest) as unknown as Manifest).parts[part]!;
+    if (!(await partSignatureIsValid(c.env.DB, { evidenceId: id, part, byteLength, sha512, exp }, sig))) {
+      throw new ApiError(403, "bad_signature", "This upload URL is not valid.");
+    }
+    const declared = c.req.header("Content-Length");
+    if (declared !== undefined && Number(declared) !== byteLength) {
+      throw new ApiError(400, "wrong_length", `This part must be exactly ${byteLength} bytes; the request says ${declared}.`);
+    }
+    const bytes = await readExactly(c.req.raw.body, byteLength);
+    const digest = toHex(await crypto.subtle.digest("SHA-512", bytes));
+    if (digest !== sha512) throw new ApiError(400, "digest_mismatch", `Part ${part} does not match its SHA-512 in the signed manifest; nothing was stored. Retry the part.`);
+    const uploaded = await c.env.EVIDENCE.resumeMultipartUpload(row.r2_key, row.upload_id!).uploadPart(part + 1, bytes);
+    const uploader = await findUserById(c.env.DB, row.uploader_id);
+    await c.env.DB.batch([
+      recordPart(c.env.DB, { evidenceId: id, part, byteLength, sha512, etag: uploaded.etag, now: new Date().toISOString() }),
+      auditStatement(c, uploader!.org_id, {
+        action: "evidence.part_upload",
+        // The signed URL acts for the uploader it was issued to.
+        actor: { type: "user", id: row.uploader_id, label: uploader!.email },
+        target: { type: "evidence", id },
+        details: { caseId: row.case_id, evidenceId: id, part, byteLength },
+      }),
+    ]);
+    await flushAudit(c.env, uploader!.org_id);
+    return c.body(null, 204);
+  },
+);
