@@ -9,6 +9,7 @@ import { api, ApiError, onUnauthorized, UNREACHABLE_MESSAGE } from "./api/client
 import { KeyGate } from "./keys/gate";
 import { UpdatePrompt } from "./pwa";
 import { navigate, onLinkClick, usePath } from "./router";
+import { AuditPage } from "./screens/Audit";
 import { InviteScreen } from "./screens/Invite";
 import { KeySettingsPage } from "./screens/KeySettings";
 import { NoAccessPage, NotFoundPage, PlaceholderPage } from "./screens/Placeholder";
@@ -133,7 +134,7 @@ function Page(props: { path: string; session: SessionInfo }) {
     case "/cameras":
       return <PlaceholderPage title="Cameras" line="The camera registry arrives in a later release." />;
     case "/audit":
-      return isAdmin ? <PlaceholderPage title="Audit" line="The audit trail viewer arrives in a later release." /> : <NoAccessPage />;
+      return isAdmin ? <AuditPage session={props.session} /> : <NoAccessPage />;
     case "/settings/keys":
       return <KeySettingsPage />;
     case "/admin/users":

@@ -54,3 +54,15 @@ export function onLinkClick(event: MouseEvent): void {
   event.preventDefault();
   navigate(anchor.pathname + anchor.search + anchor.hash);
 }
+
+/** The current `location.search` ("?a=b" or ""), kept up to date like `usePath`. */
+export function useSearch(): string {
+  const [search, setSearch] = useState(location.search);
+  useEffect(() => {
+    const update = () => setSearch(location.search);
+    listeners.add(update);
+    update();
+    return () => void listeners.delete(update);
+  }, []);
+  return search;
+}
