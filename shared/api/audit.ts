@@ -35,13 +35,14 @@ export const AuditQuery = z
     ip: z.string().max(64).optional(),
     from: IsoTime.optional(),
     to: IsoTime.optional(),
-    after: z.coerce.number().int().min(0).optional(),
+    order: z.enum(["asc", "desc"]).optional().meta({ description: "asc (default): chain order from `after`; desc: newest first, from before `after`." }),
+    after: z.coerce.number().int().min(0).optional().meta({ description: "The `next` of the previous page." }),
     limit: z.coerce.number().int().min(1).max(1000).optional(),
   })
   .meta({ id: "AuditQuery" });
 export type AuditQuery = z.input<typeof AuditQuery>;
 
-export const AuditExportQuery = AuditQuery.omit({ after: true, limit: true })
+export const AuditExportQuery = AuditQuery.omit({ after: true, limit: true, order: true })
   .extend({ format: z.enum(["jsonl", "csv"]).default("jsonl") })
   .meta({ id: "AuditExportQuery" });
 

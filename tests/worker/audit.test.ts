@@ -266,6 +266,10 @@ describe("audit trail", () => {
     expect(first.events).toHaveLength(2);
     const second = await get(`outcome=failed&limit=2&after=${first.next}`);
     expect(second.events[0]!.seq).toBeGreaterThan(first.events[1]!.seq);
+    const newest = await get("outcome=failed&order=desc&limit=2");
+    expect(newest.events[0]!.seq).toBeGreaterThan(newest.events[1]!.seq);
+    const older = await get(`outcome=failed&order=desc&limit=2&after=${newest.next}`);
+    expect(older.events[0]!.seq).toBeLessThan(newest.events[1]!.seq);
     await expectError(await call("/api/audit/events?from=yesterday", { cookie: admin.cookie }), 400, "validation_failed");
     await expectError(await call("/api/audit/events?sort=desc", { cookie: admin.cookie }), 400, "validation_failed");
   });

@@ -9,9 +9,18 @@ export const PAGE_SIZE = 50;
 /** The most the API hands out at once; used when fetching a whole target's history. */
 const MAX_PAGE = 1000;
 
-/** One page of events matching `filter`, after seq `after`. Every read is itself audited (`audit.read`). */
-export function fetchAuditPage(filter: AuditFilter, after: number | null, limit = PAGE_SIZE, signal?: AbortSignal): Promise<AuditPage> {
-  const query = Object.fromEntries(filterParams(filter, { limit, ...(after !== null ? { after } : {}) }));
+/**
+ * One page of events matching `filter` from the cursor `after` (a previous page's `next`):
+ * newest first on screen, chain order for a report. Every read is itself audited (`audit.read`).
+ */
+export function fetchAuditPage(
+  filter: AuditFilter,
+  after: number | null,
+  limit = PAGE_SIZE,
+  signal?: AbortSignal,
+  order: "asc" | "desc" = "desc",
+): Promise<AuditPage> {
+  const query = Object.fromEntries(filterParams(filter, { order, limit, ...(after !== null ? { after } : {}) }));
   return readResponse(client.api.audit.events.$get({ query }, { init: { signal } }), AuditPage);
 }
 
@@ -27,7 +36,7 @@ export async function fetchTargetHistory(
   const events: AuditEvent[] = [];
   let after: number | null = null;
   for (;;) {
-    const page = await fetchAuditPage({ targetType: target.type, targetId: target.id }, after, MAX_PAGE, signal);
+    const page = await fetchAuditPage({ targetType: target.type, targetId: target.id }, after, MAX_PAGE, signal, "asc");
     events.push(...page.events);
     onProgress?.(events.length);
     if (page.next === null) return events;

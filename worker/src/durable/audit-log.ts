@@ -190,10 +190,14 @@ export class AuditLog extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(Date.now() + CHECKPOINT_EVERY_MS);
   }
 
-  /** Events matching `filter`, in chain order, after `afterSeq`, at most `limit`. */
-  async list(filter: AuditFilter = {}, afterSeq = 0, limit = 1000): Promise<AuditEvent[]> {
-    const conditions = ["seq > ?"];
-    const values: SqlStorageValue[] = [afterSeq];
+  /**
+   * Events matching `filter`, at most `limit`: in chain order after seq `cursor`, or with
+   * `order` "desc" newest first before seq `cursor` (0: from the newest).
+   */
+  async list(filter: AuditFilter = {}, cursor = 0, limit = 1000, order: "asc" | "desc" = "asc"): Promise<AuditEvent[]> {
+    const desc = order === "desc";
+    const conditions = [desc ? "seq < ?" : "seq > ?"];
+    const values: SqlStorageValue[] = [desc && cursor === 0 ? Number.MAX_SAFE_INTEGER : cursor];
     for (const [key, condition] of Object.entries(FILTER_SQL) as [keyof AuditFilter, string][]) {
       const value = filter[key];
       if (value !== undefined) {
@@ -202,7 +206,7 @@ export class AuditLog extends DurableObject<Env> {
       }
     }
     return this.sql
-      .exec<{ event: string } & Row>(`SELECT event FROM chain WHERE ${conditions.join(" AND ")} ORDER BY seq LIMIT ?`, ...values, Math.min(limit, 5000))
+      .exec<{ event: string } & Row>(`SELECT event FROM chain WHERE ${conditions.join(" AND ")} ORDER BY seq ${desc ? "DESC" : "ASC"} LIMIT ?`, ...values, Math.min(limit, 5000))
       .toArray()
       .map((row) => JSON.parse(row.event) as AuditEvent);
   }

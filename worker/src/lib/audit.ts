@@ -78,8 +78,15 @@ export function auditLog(env: Env, orgId: string) {
  * Events of the organisation's chain matching `filter`, after `afterSeq`, at most `limit`.
  * (The RPC stub cannot type `details: Record<string, unknown>`; the object returns AuditEvents.)
  */
-export async function listAuditEvents(env: Env, orgId: string, filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditEvent[]> {
-  return (await auditLog(env, orgId).list(filter, afterSeq, limit)) as unknown as AuditEvent[];
+export async function listAuditEvents(
+  env: Env,
+  orgId: string,
+  filter: AuditFilter,
+  cursor: number,
+  limit: number,
+  order: "asc" | "desc" = "asc",
+): Promise<AuditEvent[]> {
+  return (await auditLog(env, orgId).list(filter, cursor, limit, order)) as unknown as AuditEvent[];
 }
 
 /**

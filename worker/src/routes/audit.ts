@@ -53,7 +53,7 @@ export const auditRoutes = new Hono<AppEnv>()
       const filter = filterOf(query);
       await audit(c, { action: "audit.read", target: { type: "organisation", id: orgId }, details: { filter } });
       const limit = query.limit ?? 100;
-      const events = await listAuditEvents(c.env, orgId, filter, query.after ?? 0, limit + 1);
+      const events = await listAuditEvents(c.env, orgId, filter, query.after ?? 0, limit + 1, query.order ?? "asc");
       const page = events.slice(0, limit);
       return c.json({ events: page, next: events.length > limit ? page.at(-1)!.seq : null } satisfies AuditPage, 200);
     },
