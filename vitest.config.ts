@@ -57,6 +57,8 @@ export default defineConfig({
           include: ["tests/worker/**/*.test.ts"],
           setupFiles: ["./tests/worker/setup.ts"],
           testTimeout: 30_000,
+          // OpenID providers (oidc-provider and a fake one for crafted tokens) run in Node for the API tests.
+          globalSetup: ["./tests/support/oidc-global-setup.ts"],
         },
       },
       {

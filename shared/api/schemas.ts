@@ -12,7 +12,10 @@ export type Role = z.infer<typeof Role>;
 /** Largest JSON body any route accepts, in bytes. Larger bodies get 413. */
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
 
+/** The default minimum password length (an administrator may lower it to PASSWORD_MIN_FLOOR). */
 export const PASSWORD_MIN_LENGTH = 12;
+/** The shortest any minimum may be (NIST SP 800-63B); the organisation's own minimum is checked by the server. */
+export const PASSWORD_MIN_FLOOR = 8;
 export const PASSWORD_MAX_LENGTH = 256;
 
 const Email = z
@@ -24,7 +27,7 @@ const Email = z
 const PersonName = z.string().trim().min(1, "Enter a name.").max(120);
 const Password = z
   .string()
-  .min(PASSWORD_MIN_LENGTH, `Use at least ${PASSWORD_MIN_LENGTH} characters.`)
+  .min(PASSWORD_MIN_FLOOR, `Use at least ${PASSWORD_MIN_FLOOR} characters.`)
   .max(PASSWORD_MAX_LENGTH, `Use at most ${PASSWORD_MAX_LENGTH} characters.`);
 const Id = z.string().regex(/^[0-9a-f]{32}$/, "Not a valid id.");
 
@@ -100,7 +103,15 @@ export const SetupRequest = z
 export type SetupRequest = z.input<typeof SetupRequest>;
 
 export const SessionInfo = z
-  .object({ user: User, organisation: Organisation, expiresAt: z.string() })
+  .object({
+    user: User,
+    organisation: Organisation,
+    expiresAt: z.string(),
+    /** active: signed in; mfa_pending: password accepted, second factor awaited; mfa_enrolment: may only enrol MFA. */
+    stage: z.enum(["active", "mfa_pending", "mfa_enrolment"]),
+    /** While mfa_pending: the second factors this account can use. */
+    mfaMethods: z.array(z.enum(["totp", "recovery_code", "passkey"])).optional(),
+  })
   .meta({ id: "SessionInfo" });
 export type SessionInfo = z.infer<typeof SessionInfo>;
 

@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateRecoveryKeyPair } from "../../shared/crypto";
+import { enrolTotpByApi } from "./flows";
 import { CustodyServer } from "./harness";
 
 const run = promisify(execFile);
@@ -36,7 +37,8 @@ describe("npm run audit:verify on an export of the real server", () => {
       recoveryKey: (await generateRecoveryKeyPair()).publicJwk,
     });
     expect(setup.status).toBe(201);
-    const cookie = /custody_session=[^;]+/.exec(setup.headers.get("Set-Cookie") ?? "")![0];
+    // MFA is required by default: the new administrator enrols TOTP before anything else.
+    const cookie = await enrolTotpByApi(server.url, /custody_session=[^;]+/.exec(setup.headers.get("Set-Cookie") ?? "")![0]);
     for (let i = 0; i < 4; i++) await post("/api/users", { email: `u${i}@example.org`, name: `User ${i}`, role: "investigator" }, cookie);
     await post("/api/auth/sign-in", { email: "ada@example.org", password: "a wrong password" });
     const exported = await fetch(`${server.url}/api/audit/export?format=jsonl`, { headers: { Cookie: cookie } });

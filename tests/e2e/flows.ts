@@ -1,5 +1,6 @@
 /** Steps a person takes in the web app, shared by the end-to-end tests. Role locators only. */
 import type { Locator, Page } from "playwright-core";
+import { base32Decode, hotp, timeStep } from "../../worker/src/lib/totp";
 
 /** Waits until the locator is visible (Playwright's own auto-waiting, no fixed sleeps). */
 export function visible(locator: Locator, timeout = 15_000): Promise<void> {
@@ -29,12 +30,93 @@ export async function setUpThroughUi(page: Page): Promise<string> {
   const recoveryFile = await readFile(path, "utf8");
   await page.getByLabel("I have saved the recovery key file somewhere safe").check();
   await page.getByRole("button", { name: "Create organisation" }).click();
+  await enrolTotp(page);
   return recoveryFile;
 }
 
-/** The first-sign-in step that creates the user's keys. */
+// ---- Two-step verification (on by default): each account's TOTP secret, kept as its
+// authenticator app would, and codes that the server has not seen yet.
+
+const totpSecrets = new Map<string, string>();
+const lastStep = new Map<string, number>();
+
+/** A TOTP code the server has not accepted yet (within its one step of drift), waiting for the clock if need be. */
+export async function freshTotpCode(secret: string): Promise<string> {
+  for (;;) {
+    const now = timeStep(Date.now());
+    const step = Math.max(now - 1, (lastStep.get(secret) ?? -Infinity) + 1);
+    if (step <= now + 1) {
+      lastStep.set(secret, step);
+      return hotp(base32Decode(secret), step);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+export function totpSecretOf(email: string): string | undefined {
+  return totpSecrets.get(email);
+}
+
+/** The enrolment screen: reads the secret as a person would type it into their app, confirms a code, saves the recovery codes. */
+export async function enrolTotp(page: Page): Promise<string[]> {
+  await visible(page.getByRole("heading", { name: "Set up two-step verification" }), 20_000);
+  const email = ((await page.getByText(/^Account: /).textContent()) ?? "").replace(/^Account: /, "").trim();
+  const secretKey = page.getByLabel("Secret key");
+  await visible(secretKey);
+  const secret = ((await secretKey.textContent()) ?? "").replace(/\s/g, "");
+  totpSecrets.set(email, secret);
+  await page.getByLabel("Code from the app").fill(await freshTotpCode(secret));
+  await page.getByRole("button", { name: "Verify and turn on" }).click();
+  await visible(page.getByRole("heading", { name: "Save your recovery codes" }));
+  const codes = await page.getByRole("list", { name: "Recovery codes" }).getByRole("listitem").allTextContents();
+  await page.getByLabel("I have saved my recovery codes").check();
+  await page.getByRole("button", { name: "Continue" }).click();
+  return codes;
+}
+
+/** Enrols TOTP over the API for a session restricted to enrolment; returns the full session's cookie. */
+export async function enrolTotpByApi(baseUrl: string, cookie: string): Promise<string> {
+  const headers = { "Content-Type": "application/json", Origin: baseUrl, Cookie: cookie };
+  const started = await fetch(`${baseUrl}/api/mfa/totp`, { method: "POST", headers });
+  if (started.status !== 201) throw new Error(`TOTP enrolment failed: ${started.status}`);
+  const { secret } = (await started.json()) as { secret: string };
+  const confirmed = await fetch(`${baseUrl}/api/mfa/totp/confirm`, { method: "POST", headers, body: JSON.stringify({ code: await freshTotpCode(secret) }) });
+  if (confirmed.status !== 200) throw new Error(`TOTP confirmation failed: ${confirmed.status}`);
+  return /custody_session=[^;]+/.exec(confirmed.headers.get("Set-Cookie") ?? "")![0];
+}
+
+/** The second step of sign-in with the account's authenticator code. */
+export async function completeMfa(page: Page, email: string): Promise<void> {
+  const secret = totpSecrets.get(email);
+  if (!secret) throw new Error(`no TOTP secret known for ${email}`);
+  await visible(page.getByRole("heading", { name: "Two-step verification" }));
+  await page.getByLabel("Authentication code").fill(await freshTotpCode(secret));
+  await page.getByRole("button", { name: "Verify", exact: true }).click();
+}
+
+/** After the password: completes the second step if it is asked for (and not when the password was refused). */
+export async function completeMfaIfAsked(page: Page, email: string): Promise<void> {
+  const mfa = page.getByRole("heading", { name: "Two-step verification" });
+  const refused = page.getByRole("alert");
+  const enrol = page.getByRole("heading", { name: "Set up two-step verification" });
+  const next = await Promise.race([
+    mfa.waitFor({ state: "visible", timeout: 20_000 }).then(() => "mfa"),
+    enrol.waitFor({ state: "visible", timeout: 20_000 }).then(() => "enrol"),
+    refused.first().waitFor({ state: "visible", timeout: 20_000 }).then(() => "refused"),
+    page.getByRole("navigation", { name: "Main" }).waitFor({ state: "visible", timeout: 20_000 }).then(() => "in"),
+    page.getByRole("heading", { name: /Unlock your keys|Create your key passphrase/ }).waitFor({ state: "visible", timeout: 20_000 }).then(() => "in"),
+  ]);
+  if (next === "mfa") await completeMfa(page, email);
+  if (next === "enrol") await enrolTotp(page);
+}
+
+/** The first-sign-in step that creates the user's keys (after MFA enrolment, when that is asked for first). */
 export async function createKeys(page: Page, passphrase: string): Promise<void> {
-  await visible(page.getByRole("heading", { name: "Create your key passphrase" }), 20_000);
+  const keys = page.getByRole("heading", { name: "Create your key passphrase" });
+  const enrol = page.getByRole("heading", { name: "Set up two-step verification" });
+  const first = await Promise.race([keys.waitFor({ timeout: 20_000 }).then(() => "keys"), enrol.waitFor({ timeout: 20_000 }).then(() => "enrol")]);
+  if (first === "enrol") await enrolTotp(page);
+  await visible(keys, 20_000);
   await page.getByLabel("Key passphrase", { exact: true }).fill(passphrase);
   await page.getByLabel("Confirm key passphrase").fill(passphrase);
   await page.getByRole("button", { name: "Create my keys" }).click();
@@ -45,6 +127,7 @@ export async function signIn(page: Page, email: string, password: string): Promi
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
+  await completeMfaIfAsked(page, email);
 }
 
 export async function signOut(page: Page, userName: string): Promise<void> {

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, createKeys, expectSignedIn, setUpThroughUi, signIn, signOut, visible } from "./flows";
+import { ADMIN, completeMfa, createKeys, expectSignedIn, setUpThroughUi, signIn, signOut, visible } from "./flows";
 import { CustodyServer, launchBrowser, phoneContext } from "./harness";
 
 const shots = resolve(import.meta.dirname, "../../test-results/e2e");
@@ -67,6 +67,7 @@ describe("foundation: setup, sign-in and roles in a real browser against npm sta
 
     await page.getByLabel("Password").fill(ADMIN.password);
     await page.getByRole("button", { name: "Sign in" }).click();
+    await completeMfa(page, ADMIN.email);
     await expectSignedIn(page);
   });
 

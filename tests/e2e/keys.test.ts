@@ -11,6 +11,7 @@ import type { JWK } from "jose";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCaseKeyPair, importPrivateKey, keyId, unwrapCaseKey, wrapCaseKey } from "../../shared/crypto/keys";
+import { completeMfaIfAsked, enrolTotp } from "./flows";
 import { CustodyServer, launchBrowser, phoneContext } from "./harness";
 
 const shots = resolve(import.meta.dirname, "../../test-results/e2e");
@@ -35,6 +36,7 @@ async function signIn(page: Page): Promise<void> {
   await page.getByLabel("Email").fill(ADMIN.email);
   await page.getByLabel("Password").fill(ADMIN.password);
   await page.getByRole("button", { name: "Sign in" }).click();
+  await completeMfaIfAsked(page, ADMIN.email);
 }
 
 async function expectInApp(page: Page): Promise<void> {
@@ -147,6 +149,7 @@ describe("keys: recovery key, key passphrase, unlock on new devices", () => {
     expect(await create.isDisabled()).toBe(false);
     await shot(first, "setup-ready");
     await create.click();
+    await enrolTotp(first); // two-step verification is required by default, before anything else
     await visible(first.getByRole("heading", { name: "Create your key passphrase" }));
 
     // The server holds exactly the public half of the downloaded key...

@@ -6,7 +6,7 @@ import { verifyExport, type AuditEvent } from "../../shared/audit/chain";
 import { escrowEncryptionKey, generateRecoveryKeyPair, generateUserKeys, sealKeyBundle } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
 import { addMember, openCase, prepareEvidence, randomBytes, removeMember, sendParts, uploadEvidence, withKeys } from "./evidence-helpers";
-import { addUser, ADMIN, call, expectError, sessionCookie, setUpOrganisation } from "./helpers";
+import { addUser, ADMIN, call, enrolTotp, expectError, freshTotpCode, sessionCookie, setUpOrganisation, signIn } from "./helpers";
 
 interface Operation {
   "x-custody-access": "public" | "session" | "admin";
@@ -42,7 +42,8 @@ async function caseWithInvestigator(admin: Admin) {
  */
 const SCENARIOS: Record<string, { action: string; run: (admin: Admin) => Promise<unknown>; onEmptyInstallation?: true }> = {
   "POST /api/setup": { action: "organisation.setup", run: () => setUpOrganisation(), onEmptyInstallation: true },
-  "POST /api/auth/sign-in": { action: "auth.sign_in", run: () => call("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } }) },
+  // The administrator has MFA: the password step is recorded as accepted; the sign-in itself when the second step completes it.
+  "POST /api/auth/sign-in": { action: "auth.password_accepted", run: () => call("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } }) },
   "POST /api/auth/sign-out": {
     action: "auth.sign_out",
     run: async () => {
@@ -102,6 +103,126 @@ const SCENARIOS: Record<string, { action: string; run: (admin: Admin) => Promise
     // No such request: the refused attempt is recorded.
     action: "request.refused",
     run: async (admin) => call(`/api/keys/recovery-requests/${"0".repeat(32)}/release`, { body: { transfer: "a.b.c.d.e" }, cookie: admin.cookie }),
+  },
+  // ---- identity (MFA, re-authentication, sessions, settings, user administration)
+  "POST /api/auth/mfa": {
+    action: "auth.sign_in",
+    run: async (admin) => {
+      const first = await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } });
+      return call("/api/auth/mfa", { body: { method: "totp", code: await freshTotpCode(admin.totpSecret) }, cookie: sessionCookie(first) });
+    },
+  },
+  "POST /api/auth/passkey": {
+    // No real authenticator here: a made-up assertion is refused, and the failure recorded.
+    action: "auth.sign_in",
+    run: async () => {
+      const { challengeId } = (await (await call("/api/auth/passkey/options", { body: { purpose: "sign_in" } })).json()) as { challengeId: string };
+      const credential = { id: "AAAA", rawId: "AAAA", type: "public-key", response: { clientDataJSON: "AAAA", authenticatorData: "AAAA", signature: "AAAA" }, clientExtensionResults: {} };
+      return call("/api/auth/passkey", { body: { challengeId, credential } });
+    },
+  },
+  "POST /api/auth/reauth": { action: "auth.reauth", run: (admin) => call("/api/auth/reauth", { body: { method: "password", password: ADMIN.password }, cookie: admin.cookie }) },
+  "POST /api/auth/password": {
+    action: "user.password_change",
+    run: (admin) => call("/api/auth/password", { body: { currentPassword: ADMIN.password, newPassword: "a brand new long passphrase" }, cookie: admin.cookie }),
+  },
+  "POST /api/mfa/totp": {
+    action: "mfa.totp_start",
+    run: async (admin) => {
+      const invited = (await (await call("/api/users", { body: { email: "inv@example.org", name: "Inv", role: "investigator" }, cookie: admin.cookie })).json()) as Invitation;
+      const accepted = await call("/api/invitations/accept", { body: { token: invited.token, password: "a long enough passphrase" } });
+      return call("/api/mfa/totp", { method: "POST", cookie: sessionCookie(accepted) });
+    },
+  },
+  "POST /api/mfa/totp/confirm": {
+    action: "mfa.totp_enrol",
+    run: async (admin) => {
+      const invited = (await (await call("/api/users", { body: { email: "inv@example.org", name: "Inv", role: "investigator" }, cookie: admin.cookie })).json()) as Invitation;
+      const accepted = await call("/api/invitations/accept", { body: { token: invited.token, password: "a long enough passphrase" } });
+      return enrolTotp(sessionCookie(accepted));
+    },
+  },
+  "DELETE /api/mfa/totp": {
+    // The administrator's only factor, with MFA required: refused, and the refusal recorded.
+    action: "mfa.totp_remove",
+    run: (admin) => call("/api/mfa/totp", { method: "DELETE", cookie: admin.cookie }),
+  },
+  "POST /api/mfa/recovery-codes": { action: "mfa.recovery_codes_replace", run: (admin) => call("/api/mfa/recovery-codes", { method: "POST", cookie: admin.cookie }) },
+  "POST /api/mfa/passkeys": {
+    action: "mfa.passkey_add",
+    run: async (admin) => {
+      const { challengeId } = (await (await call("/api/mfa/passkeys/options", { method: "POST", cookie: admin.cookie })).json()) as { challengeId: string };
+      const credential = { id: "AAAA", rawId: "AAAA", type: "public-key", response: { clientDataJSON: "AAAA", attestationObject: "AAAA" }, clientExtensionResults: {} };
+      return call("/api/mfa/passkeys", { body: { challengeId, name: "Phone", credential }, cookie: admin.cookie });
+    },
+  },
+  "DELETE /api/mfa/passkeys/{id}": { action: "request.refused", run: (admin) => call("/api/mfa/passkeys/AAAA", { method: "DELETE", cookie: admin.cookie }) },
+  "DELETE /api/sessions/{id}": {
+    action: "session.revoke",
+    run: async (admin) => {
+      const other = await signIn(ADMIN.email, ADMIN.password, admin.totpSecret);
+      const { sessions } = (await (await call("/api/sessions", { cookie: admin.cookie })).json()) as { sessions: { id: string; current: boolean }[] };
+      const id = sessions.find((s) => !s.current)!.id;
+      await call("/api/auth/session", { cookie: other.cookie });
+      return call(`/api/sessions/${id}`, { method: "DELETE", cookie: admin.cookie });
+    },
+  },
+  "PUT /api/settings": { action: "settings.change", run: (admin) => call("/api/settings", { method: "PUT", body: { idleTimeoutMinutes: 15 }, cookie: admin.cookie }) },
+  "POST /api/users/{id}/disable": {
+    action: "user.disable",
+    run: async (admin) => {
+      const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+      return call(`/api/users/${ivy.session.user.id}/disable`, { method: "POST", cookie: admin.cookie });
+    },
+  },
+  "POST /api/users/{id}/enable": {
+    action: "user.enable",
+    run: async (admin) => {
+      const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+      await call(`/api/users/${ivy.session.user.id}/disable`, { method: "POST", cookie: admin.cookie });
+      return call(`/api/users/${ivy.session.user.id}/enable`, { method: "POST", cookie: admin.cookie });
+    },
+  },
+  "POST /api/users/{id}/unlock": {
+    action: "user.unlock",
+    run: async (admin) => {
+      const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+      return call(`/api/users/${ivy.session.user.id}/unlock`, { method: "POST", cookie: admin.cookie });
+    },
+  },
+  "POST /api/users/{id}/mfa/reset": {
+    action: "mfa.reset",
+    run: async (admin) => {
+      const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+      return call(`/api/users/${ivy.session.user.id}/mfa/reset`, { method: "POST", cookie: admin.cookie });
+    },
+  },
+  "DELETE /api/users/{id}/sessions": {
+    action: "session.revoke_all",
+    run: async (admin) => {
+      const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+      return call(`/api/users/${ivy.session.user.id}/sessions`, { method: "DELETE", cookie: admin.cookie });
+    },
+  },
+  // ---- OpenID Connect sign-in (the full flows are in oidc.test.ts)
+  "PUT /api/oidc/provider": {
+    action: "oidc.provider_create",
+    run: (admin) => call("/api/oidc/provider", { method: "PUT", body: { issuer: "https://idp.example.org", clientId: "custody", clientSecret: "s3cret", displayName: "SSO" }, cookie: admin.cookie }),
+  },
+  "DELETE /api/oidc/provider": {
+    action: "oidc.provider_delete",
+    run: async (admin) => {
+      await call("/api/oidc/provider", { method: "PUT", body: { issuer: "https://idp.example.org", clientId: "custody", clientSecret: "s3cret", displayName: "SSO" }, cookie: admin.cookie });
+      return call("/api/oidc/provider", { method: "DELETE", cookie: admin.cookie });
+    },
+  },
+  "GET /api/oidc/callback": {
+    // A callback with a state the worker never issued: the failed sign-in is recorded.
+    action: "auth.sign_in",
+    run: async (admin) => {
+      await call("/api/oidc/provider", { method: "PUT", body: { issuer: "https://idp.example.org", clientId: "custody", clientSecret: "s3cret", displayName: "SSO" }, cookie: admin.cookie });
+      return call("/api/oidc/callback?state=forged&code=forged");
+    },
   },
   "POST /api/cases": { action: "case.create", run: async (admin) => openCase(await withKeys(admin), "A-1") },
   "PATCH /api/cases/{id}": {
@@ -229,7 +350,7 @@ describe("audit trail", () => {
       expect(typeof event!.target.type).toBe("string");
       expect(event!.userAgent, route).not.toBeUndefined();
     }
-  });
+  }, 60_000);
 
   it("records the client's IP (CF-Connecting-IP) and user agent", async () => {
     await setUpOrganisation();

@@ -9,6 +9,9 @@ interface Operation {
   "x-custody-access": "public" | "session" | "admin";
 }
 
+/** A well-formed (not genuine) WebAuthn credential response. */
+const PASSKEY_CREDENTIAL = { id: "AAAA", rawId: "AAAA", type: "public-key", response: { clientDataJSON: "AAAA", authenticatorData: "AAAA", signature: "AAAA" }, clientExtensionResults: {} };
+
 /** A valid body for every route that takes one; the test fails if a new route is missing here. */
 function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Record<string, Record<string, unknown>> {
   return {
@@ -22,6 +25,16 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     "POST /api/users": { email: "new@example.org", name: "New", role: "investigator" },
     [`PATCH /api/users/${ids.user}`]: { name: "Renamed", role: "admin" },
     "POST /api/invitations/accept": { token: "t", password: "a long enough passphrase" },
+    "POST /api/auth/mfa": { method: "totp", code: "123456" },
+    "POST /api/auth/passkey/options": { purpose: "sign_in" },
+    "POST /api/auth/passkey": { challengeId: "0".repeat(32), credential: PASSKEY_CREDENTIAL },
+    "POST /api/auth/reauth": { method: "password", password: "whatever it is" },
+    "POST /api/auth/password": { currentPassword: "whatever it is", newPassword: "a new long passphrase" },
+    "POST /api/mfa/totp/confirm": { code: "123456" },
+    "POST /api/mfa/passkeys": { challengeId: "0".repeat(32), name: "Phone", credential: PASSKEY_CREDENTIAL },
+    "PUT /api/settings": { mfaRequired: true, passwordMinLength: 12 },
+    "PUT /api/oidc/provider": { issuer: "https://idp.example.org", clientId: "custody", clientSecret: "s3cret", displayName: "SSO", roleMappings: [{ group: "g", role: "investigator" }], provisionUsers: false },
+    "POST /api/oidc/provider/discovery": { issuer: "https://idp.example.org" },
     "POST /api/cases": { number: "1", title: "t", tags: [], caseKey: key, wraps: [{ recipientKid: "k".repeat(43), jwe: bundle }, { recipientKid: "j".repeat(43), jwe: bundle }] },
     [`PATCH /api/cases/${ids.user}`]: { title: "t" },
     [`POST /api/cases/${ids.user}/members`]: { userId: ids.user, role: "viewer", wraps: [{ caseKid: "k".repeat(43), recipientKid: "k".repeat(43), jwe: bundle }] },
@@ -37,7 +50,9 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
 
 /** Everything a request could have changed: every D1 table's rows and the audit trail. */
 async function snapshot(): Promise<string> {
-  const tables = ["organisations", "setup", "users", "invitations", "recovery_keys", "user_keys", "key_bundles", "recovery_requests", "cases", "case_members", "case_keys", "case_key_wraps", "evidence", "evidence_parts", "evidence_details"];
+  const tables = ["organisations", "setup", "users", "invitations", "recovery_keys", "user_keys", "key_bundles", "recovery_requests",
+    "org_settings", "totp_credentials", "recovery_codes", "passkeys", "webauthn_challenges", "sign_in_failures", "sign_in_attempts",
+    "oidc_providers", "oidc_states", "oidc_identities"];
   const rows: Record<string, unknown> = {};
   for (const table of tables) rows[table] = (await env.DB.prepare(`SELECT * FROM ${table} ORDER BY 1`).all()).results;
   rows.sessions = (await env.DB.prepare("SELECT token_hash, user_id, revoked_at FROM sessions ORDER BY 1").all()).results;

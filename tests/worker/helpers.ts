@@ -1,14 +1,16 @@
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import type { MfaEnrolled, SignInResult, TotpSetup } from "../../shared/api/identity";
 import type { ErrorBody, Invitation, PublicJwk, Role, SessionInfo } from "../../shared/api/schemas";
 import { generateRecoveryKeyPair } from "../../shared/crypto";
+import { base32Decode, hotp, timeStep } from "../../worker/src/lib/totp";
 
 export const ORIGIN = "http://localhost:8787";
 export const ADMIN = { email: "ada@example.org", name: "Ada Admin", password: "correct horse battery staple" };
 
 export interface CallOptions {
   method?: string;
-  /** A JSON value, or a raw string sent as-is (for malformed-body tests). */
+  /** A JSON value; a string or bytes are sent as they are (malformed bodies, ciphertext parts). */
   body?: unknown;
   cookie?: string | null;
   headers?: Record<string, string>;
@@ -53,25 +55,84 @@ export async function recoveryPublicKey(): Promise<PublicJwk> {
   return publicJwk as PublicJwk;
 }
 
-/** Runs first-run setup; returns the administrator's session cookie and the session. */
-export async function setUpOrganisation(): Promise<{ cookie: string; session: SessionInfo }> {
+/** A signed-in user as the tests hold them: the session cookie, the session, and their TOTP secret. */
+export interface TestUser {
+  cookie: string;
+  session: SessionInfo;
+  totpSecret: string;
+  recoveryCodes: string[];
+}
+
+const lastStepUsed = new Map<string, number>();
+
+/**
+ * A TOTP code for `secret` the server has not seen yet: the earliest step within the accepted
+ * drift (now-1..now+1) after the last one this helper used, waiting for the clock if need be.
+ */
+export async function freshTotpCode(secret: string): Promise<string> {
+  for (;;) {
+    const now = timeStep(Date.now());
+    const step = Math.max(now - 1, (lastStepUsed.get(secret) ?? -Infinity) + 1);
+    if (step <= now + 1) {
+      lastStepUsed.set(secret, step);
+      return hotp(base32Decode(secret), step);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+/** Enrols TOTP in the session `cookie` (restricted to enrolment or not); returns the new cookie and secret. */
+export async function enrolTotp(cookie: string): Promise<{ cookie: string; secret: string; enrolled: MfaEnrolled }> {
+  const started = await call("/api/mfa/totp", { method: "POST", cookie });
+  expect(started.status).toBe(201);
+  const { secret } = (await started.json()) as TotpSetup;
+  const confirmed = await call("/api/mfa/totp/confirm", { body: { code: await freshTotpCode(secret) }, cookie });
+  expect(confirmed.status).toBe(200);
+  const enrolled = (await confirmed.json()) as MfaEnrolled;
+  const next = confirmed.headers.get("Set-Cookie") ? sessionCookie(confirmed) : cookie;
+  return { cookie: next, secret, enrolled };
+}
+
+/** A restricted session (MFA enrolment) as setup and invitation leave it, made full by enrolling TOTP. */
+async function withTotp(response: Response): Promise<TestUser> {
+  const first = (await response.json()) as SessionInfo;
+  expect(first.stage).toBe("mfa_enrolment");
+  const { cookie, secret, enrolled } = await enrolTotp(sessionCookie(response));
+  expect(enrolled.session.stage).toBe("active");
+  return { cookie, session: enrolled.session, totpSecret: secret, recoveryCodes: enrolled.recoveryCodes ?? [] };
+}
+
+/** Runs first-run setup and enrols the administrator's TOTP; returns their full session. */
+export async function setUpOrganisation(): Promise<TestUser> {
   const response = await call("/api/setup", {
     body: { organisation: { name: "Northshire Police" }, admin: ADMIN, recoveryKey: await recoveryPublicKey() },
   });
   expect(response.status).toBe(201);
-  return { cookie: sessionCookie(response), session: (await response.json()) as SessionInfo };
+  return withTotp(response);
 }
 
-/** Invites a user as `adminCookie`, accepts the invitation; returns their cookie and session. */
+/** Invites a user as `adminCookie`, accepts the invitation, enrols TOTP; returns their full session. */
 export async function addUser(
   adminCookie: string,
   user: { email: string; name: string; role: Role },
   password = "a long enough passphrase",
-): Promise<{ cookie: string; session: SessionInfo }> {
+): Promise<TestUser> {
   const invited = await call("/api/users", { body: user, cookie: adminCookie });
   expect(invited.status).toBe(201);
   const { token } = (await invited.json()) as Invitation;
   const accepted = await call("/api/invitations/accept", { body: { token, password } });
   expect(accepted.status).toBe(200);
-  return { cookie: sessionCookie(accepted), session: (await accepted.json()) as SessionInfo };
+  return withTotp(accepted);
+}
+
+/** Signs in with password and, when asked, a fresh TOTP code; returns the full session's cookie. */
+export async function signIn(email: string, password: string, totpSecret?: string, headers?: Record<string, string>): Promise<{ cookie: string; session: SessionInfo }> {
+  const first = await call("/api/auth/sign-in", { body: { email, password }, headers });
+  expect(first.status).toBe(200);
+  const result = (await first.json()) as SignInResult;
+  if (!("mfaRequired" in result)) return { cookie: sessionCookie(first), session: result };
+  if (!totpSecret) throw new Error(`${email} needs a second factor`);
+  const second = await call("/api/auth/mfa", { body: { method: "totp", code: await freshTotpCode(totpSecret) }, cookie: sessionCookie(first), headers });
+  expect(second.status).toBe(200);
+  return { cookie: sessionCookie(second), session: (await second.json()) as SessionInfo };
 }

@@ -12,14 +12,15 @@ import {
   sealKeyBundle,
 } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
-import { addUser, ADMIN, call, expectError, sessionCookie } from "./helpers";
+import { addUser, ADMIN, call, enrolTotp, expectError, sessionCookie } from "./helpers";
 
 /** Setup with a recovery key pair the test keeps (as the admin's downloaded file). */
 async function setUpWithRecoveryKey() {
   const recovery = await generateRecoveryKeyPair();
   const response = await call("/api/setup", { body: { organisation: { name: "Northshire Police" }, admin: ADMIN, recoveryKey: recovery.publicJwk } });
   expect(response.status).toBe(201);
-  return { cookie: sessionCookie(response), recovery };
+  // MFA is required by default: the administrator enrols TOTP before anything else.
+  return { cookie: (await enrolTotp(sessionCookie(response))).cookie, recovery };
 }
 
 async function registerKeys(cookie: string, passphrase: string) {

@@ -7,12 +7,19 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { SessionInfo } from "../../shared/api/schemas";
 import { api, ApiError, onUnauthorized, UNREACHABLE_MESSAGE } from "./api/client";
 import { KeyGate } from "./keys/gate";
+import { ReauthDialog } from "./reauth";
+import { MfaChallengeScreen } from "./screens/MfaChallenge";
+import { MfaEnrolScreen } from "./screens/MfaEnrol";
+import { SecurityPage } from "./screens/Security";
+import { SettingsPage } from "./screens/Settings";
 import { UpdatePrompt } from "./pwa";
 import { navigate, onLinkClick, usePath } from "./router";
 import { AuditPage } from "./screens/Audit";
+import { IdentityProviderPage } from "./screens/IdentityProvider";
 import { InviteScreen } from "./screens/Invite";
 import { KeySettingsPage } from "./screens/KeySettings";
 import { NoAccessPage, NotFoundPage, PlaceholderPage } from "./screens/Placeholder";
+import { CasesSection } from "./screens/Cases";
 import { PublicLayout } from "./screens/Public";
 import { SetupScreen } from "./screens/Setup";
 import { SignInScreen } from "./screens/SignIn";
@@ -30,7 +37,7 @@ type State =
   | { kind: "signed-in"; session: SessionInfo };
 
 /** Where a path goes when signed in; redirects are resolved before rendering. */
-const REDIRECTS: Record<string, string> = { "/": "/cases", "/invite": "/cases", "/admin": "/admin/users" };
+const REDIRECTS: Record<string, string> = { "/": "/cases", "/invite": "/cases", "/signin": "/cases", "/admin": "/admin/users" };
 
 export function App() {
   const path = usePath();
@@ -57,7 +64,8 @@ export function App() {
   useEffect(() => {
     void boot();
     onUnauthorized(() => {
-      if (stateRef.current.kind === "signed-in") setState({ kind: "signed-out", notice: SESSION_ENDED });
+      // A refused second factor (401) is not an ended session: the MFA screen shows it.
+      if (stateRef.current.kind === "signed-in" && stateRef.current.session.stage === "active") setState({ kind: "signed-out", notice: SESSION_ENDED });
     });
     document.addEventListener("click", onLinkClick);
     return () => {
@@ -109,7 +117,9 @@ export function App() {
         ) : (
           <SignInScreen notice={state.notice} onSignedIn={signedIn} />
         ))}
-      {state.kind === "signed-in" && (
+      {state.kind === "signed-in" && state.session.stage === "mfa_pending" && <MfaChallengeScreen session={state.session} onDone={signedIn} onSignOut={signOut} />}
+      {state.kind === "signed-in" && state.session.stage === "mfa_enrolment" && <MfaEnrolScreen session={state.session} onDone={signedIn} onSignOut={signOut} />}
+      {state.kind === "signed-in" && state.session.stage === "active" && (
         // Everyone, admins too, unlocks (or first creates) their keys before the app.
         <KeyGate key={state.session.user.id} session={state.session} onSignOut={signOut}>
           {!redirect && (
@@ -120,6 +130,7 @@ export function App() {
         </KeyGate>
       )}
       <UpdatePrompt />
+      <ReauthDialog />
     </>
   );
 }
@@ -128,15 +139,21 @@ function Page(props: { path: string; session: SessionInfo }) {
   const isAdmin = props.session.user.role === "admin";
   switch (props.path) {
     case "/cases":
-      return <PlaceholderPage title="Cases" line="Cases arrive in the next release." />;
+      return <CasesSection session={props.session} />;
     case "/requests":
       return <PlaceholderPage title="Requests" line="Video requests arrive in a later release." />;
     case "/cameras":
       return <PlaceholderPage title="Cameras" line="The camera registry arrives in a later release." />;
     case "/audit":
       return isAdmin ? <AuditPage session={props.session} /> : <NoAccessPage />;
+    case "/settings/security":
+      return <SecurityPage />;
+    case "/admin/settings":
+      return isAdmin ? <SettingsPage /> : <NoAccessPage />;
     case "/settings/keys":
       return <KeySettingsPage />;
+    case "/admin/sign-in":
+      return isAdmin ? <IdentityProviderPage /> : <NoAccessPage />;
     case "/admin/users":
       return isAdmin ? <UsersPage me={props.session.user} /> : <NoAccessPage />;
     default:

@@ -35,9 +35,46 @@ export interface TransportKeyRow {
   createdAt: string;
 }
 
+/**
+ * One file in the upload queue (web/src/upload/queue.ts), keyed by evidence id. Its ciphertext
+ * waits in OPFS (`uploads/<evidenceId>.bin`); this row holds what is needed to resume after a
+ * reload: the start request (signed manifest, file key wrapped to the case key: nothing secret)
+ * and the parts the server has confirmed.
+ */
+export interface UploadRow {
+  evidenceId: string;
+  userId: string;
+  caseId: string;
+  /** Shown only on this device; the server gets the name encrypted. */
+  fileName: string;
+  mediaType: string;
+  /** Plaintext bytes. */
+  byteSize: number;
+  partCount: number;
+  /** encrypting → uploading → done; failed keeps its message until the user cancels or retries. */
+  state: "encrypting" | "uploading" | "done" | "failed";
+  /** True once the server has the evidence record (POST /api/cases/:id/evidence answered). */
+  started: boolean;
+  /** Zero-based parts the server has stored. */
+  partsDone: number[];
+  /** The body of POST /api/cases/:id/evidence, once encryption has finished. */
+  request?: { evidenceId: string; manifest: string; fileKey: { caseKid: string; jwe: string }; details?: string };
+  error?: string;
+  createdAt: string;
+}
+
+/** Names of evidence this device has uploaded or opened, so the case list can show them without a key release. */
+export interface EvidenceLabelRow {
+  evidenceId: string;
+  fileName: string;
+  mediaType: string;
+}
+
 export type CustodyDb = Dexie & {
   deviceKeys: EntityTable<DeviceKeysRow, "userId">;
   transportKeys: EntityTable<TransportKeyRow, "userId">;
+  uploads: EntityTable<UploadRow, "evidenceId">;
+  evidenceLabels: EntityTable<EvidenceLabelRow, "evidenceId">;
 };
 
 export const db = new Dexie("custody") as CustodyDb;
@@ -51,4 +88,12 @@ db.version(1).stores({
 db.version(2).stores({
   deviceKeys: "userId",
   transportKeys: "userId",
+});
+
+// Version 3: the upload queue and the names of evidence seen on this device.
+db.version(3).stores({
+  deviceKeys: "userId",
+  transportKeys: "userId",
+  uploads: "evidenceId, userId, caseId",
+  evidenceLabels: "evidenceId",
 });

@@ -25,6 +25,13 @@ const NAV_ITEMS: readonly NavItem[] = [
   { href: "/admin/users", label: "Admin", icon: icons.admin, adminOnly: true },
 ];
 
+/** The pages under Admin, shown as a second row of links on every admin page. */
+const ADMIN_PAGES: readonly { href: string; label: string }[] = [
+  { href: "/admin/users", label: "Users" },
+  { href: "/admin/settings", label: "Settings" },
+  { href: "/admin/sign-in", label: "Sign-in" },
+];
+
 function section(path: string): string {
   return "/" + (path.split("/")[1] ?? "");
 }
@@ -116,6 +123,9 @@ function UserMenu(props: { user: User; organisation: string; onSignOut: () => Pr
         <p class="menu-role">
           {ROLE_LABELS[props.user.role]}, {props.organisation}
         </p>
+        <a class="menu-link" href="/settings/security" onClick={() => setOpen(false)}>
+          Security and sessions
+        </a>
         <a class="menu-link" href="/settings/keys" onClick={() => setOpen(false)}>
           Key passphrase
         </a>
@@ -166,6 +176,15 @@ export function Shell(props: {
         </ul>
       </nav>
       <main id="main" class="page" tabIndex={-1}>
+        {isAdmin && current === "/admin" && (
+          <nav aria-label="Admin" class="admin-nav">
+            {ADMIN_PAGES.map((page) => (
+              <a key={page.href} href={page.href} aria-current={page.href === props.path ? "page" : undefined}>
+                {page.label}
+              </a>
+            ))}
+          </nav>
+        )}
         {props.children}
       </main>
     </div>

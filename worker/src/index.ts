@@ -8,6 +8,10 @@ import { uploads } from "./routes/uploads";
 import { health } from "./routes/health";
 import { invitations } from "./routes/invitations";
 import { keys } from "./routes/keys";
+import { mfa } from "./routes/mfa";
+import { oidc } from "./routes/oidc";
+import { sessions } from "./routes/sessions";
+import { settings } from "./routes/settings";
 import { setup } from "./routes/setup";
 import { users } from "./routes/users";
 import { APP_VERSION } from "./version";
@@ -19,6 +23,10 @@ const api = createApp()
   .route("/api/users", users)
   .route("/api/invitations", invitations)
   .route("/api/keys", keys)
+  .route("/api/mfa", mfa)
+  .route("/api/sessions", sessions)
+  .route("/api/settings", settings)
+  .route("/api/oidc", oidc)
   .route("/api/audit", auditRoutes)
   .route("/api/cases", cases)
   .route("/api/cases", caseEvidence)

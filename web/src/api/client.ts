@@ -30,6 +30,7 @@ import {
   type SignInRequest,
   type UpdateUserRequest,
 } from "../../../shared/api/schemas";
+import { SignInResult } from "../../../shared/api/identity";
 
 export const UNREACHABLE_MESSAGE = "Can't reach the Custody server. Check your connection and try again.";
 
@@ -165,7 +166,11 @@ export const api = {
   health: () => readResponse(client.api.health.$get(), Health),
   setupStatus: () => readResponse(client.api.setup.$get(), SetupStatus),
   setup: (json: SetupRequest) => readResponse(client.api.setup.$post({ json }), SessionInfo),
-  signIn: (json: SignInRequest) => readResponse(client.api.auth["sign-in"].$post({ json }), SessionInfo),
+  /** Password sign-in; with MFA, resolves to the session waiting for its second factor (stage "mfa_pending"). */
+  signIn: async (json: SignInRequest) => {
+    const result = await readResponse(client.api.auth["sign-in"].$post({ json }), SignInResult);
+    return "mfaRequired" in result ? readResponse(client.api.auth.session.$get(), SessionInfo) : result;
+  },
   signOut: () => readResponse(client.api.auth["sign-out"].$post()),
   session: () => readResponse(client.api.auth.session.$get(), SessionInfo),
   listUsers: () => readResponse(client.api.users.$get(), UserList),

@@ -3,6 +3,7 @@
  * the browser under the new one; the server only ever gets the new sealed bundle), and
  * forgetting the keys on this device.
  */
+import { withReauth } from "../reauth";
 import { useState } from "preact/hooks";
 import { z } from "zod";
 import { KeyUnwrapError } from "../../../shared/crypto/errors";
@@ -53,7 +54,7 @@ export function KeySettingsPage() {
         if (error instanceof KeyUnwrapError) throw wrongPassphrase("current");
         throw error;
       }
-      await api.replaceBundle({ bundle: resealed });
+      await withReauth(() => api.replaceBundle({ bundle: resealed }));
       form.formRef.current?.reset();
       setStatus("Key passphrase changed. Use the new one to unlock your keys on any other device.");
     },

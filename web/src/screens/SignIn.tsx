@@ -2,6 +2,8 @@
 import { SignInRequest, type SessionInfo } from "../../../shared/api/schemas";
 import { api } from "../api/client";
 import { Field, FormAlert, SubmitButton, useForm } from "../forms";
+import { OidcSignIn } from "./OidcSignIn";
+import { PasskeySignIn } from "./PasskeySignIn";
 import { PublicLayout } from "./Public";
 
 export function SignInScreen(props: { notice?: string; onSignedIn: (session: SessionInfo) => void }) {
@@ -13,6 +15,7 @@ export function SignInScreen(props: { notice?: string; onSignedIn: (session: Ses
   return (
     <PublicLayout>
       <h1>Sign in</h1>
+      <OidcSignIn />
       {props.notice && !form.formError && (
         <p role="status" class="notice">
           {props.notice}
@@ -24,6 +27,7 @@ export function SignInScreen(props: { notice?: string; onSignedIn: (session: Ses
         <Field name="password" label="Password" type="password" autoComplete="current-password" error={form.errors["password"]} />
         <SubmitButton busy={form.busy} label="Sign in" busyLabel="Signing in…" />
       </form>
+      <PasskeySignIn onSignedIn={props.onSignedIn} />
       <p class="aside">New here? Ask your organisation's administrator for an invitation link.</p>
     </PublicLayout>
   );

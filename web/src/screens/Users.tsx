@@ -6,7 +6,9 @@ import { importRecoveryKeyFile, releaseEscrowedKey, type UnlockedKey } from "../
 import { api, ApiError } from "../api/client";
 import { Field, FormAlert, SelectField, SubmitButton, useForm } from "../forms";
 import { formatDateTime, ROLE_LABELS, ROLE_OPTIONS, STATUS_LABELS } from "../labels";
+import { withReauth } from "../reauth";
 import { PageHeading } from "../shell";
+import { UserActions } from "./UserActions";
 
 function messageOf(error: unknown): string {
   return error instanceof ApiError ? error.message : "Something went wrong in the app. Reload the page and try again.";
@@ -182,7 +184,7 @@ function UserCard(props: { user: User; isMe: boolean; onSaved: (user: User) => v
     setStatus("");
     setError(undefined);
     try {
-      const saved = await api.updateUser(user.id, { role });
+      const saved = await withReauth(() => api.updateUser(user.id, { role }));
       setStatus(`Saved: ${saved.name} is now ${ROLE_LABELS[saved.role]}.`);
       props.onSaved(saved);
     } catch (caught) {
@@ -240,6 +242,7 @@ function UserCard(props: { user: User; isMe: boolean; onSaved: (user: User) => v
       <p role="status" class="status">
         {status}
       </p>
+      <UserActions user={user} isMe={isMe} onSaved={props.onSaved} />
     </li>
   );
 }

@@ -1,23 +1,52 @@
 import type { UserRow } from "./users";
 
+export type SessionStage = "active" | "mfa_pending" | "mfa_enrolment";
+
 export interface SessionRow {
   token_hash: string;
+  public_id: string;
   user_id: string;
   created_at: string;
   last_seen_at: string;
   expires_at: string;
+  stage: SessionStage;
+  /** When the user last proved who they are in this session (sign-in or re-authentication). */
+  auth_at: string;
+  method: string | null;
 }
 
 export async function createSession(
   db: D1Database,
-  session: { tokenHash: string; userId: string; now: string; expiresAt: string; ip: string | null; userAgent: string | null },
+  session: {
+    tokenHash: string;
+    publicId: string;
+    userId: string;
+    now: string;
+    expiresAt: string;
+    ip: string | null;
+    userAgent: string | null;
+    stage: SessionStage;
+    method: string;
+  },
 ): Promise<void> {
   await db
     .prepare(
-      `INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO sessions (token_hash, public_id, user_id, created_at, last_seen_at, expires_at, ip, user_agent, stage, auth_at, method)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .bind(session.tokenHash, session.userId, session.now, session.now, session.expiresAt, session.ip, session.userAgent)
+    .bind(
+      session.tokenHash,
+      session.publicId,
+      session.userId,
+      session.now,
+      session.now,
+      session.expiresAt,
+      session.ip,
+      session.userAgent,
+      session.stage,
+      session.now,
+      session.method,
+    )
     .run();
 }
 
@@ -28,21 +57,26 @@ export async function findSession(
 ): Promise<{ session: SessionRow; user: UserRow } | null> {
   const row = await db
     .prepare(
-      `SELECT s.token_hash, s.user_id, s.created_at AS s_created_at, s.last_seen_at, s.expires_at,
+      `SELECT s.token_hash, s.public_id, s.user_id, s.created_at AS s_created_at, s.last_seen_at, s.expires_at,
+              s.stage, coalesce(s.auth_at, s.created_at) AS auth_at, s.method,
               u.id, u.org_id, u.email, u.name, u.role, u.status, u.password_hash, u.created_at
          FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.token_hash = ? AND s.revoked_at IS NULL`,
     )
     .bind(tokenHash)
-    .first<SessionRow & UserRow & { s_created_at: string }>();
+    .first<Omit<SessionRow, "created_at"> & UserRow & { s_created_at: string }>();
   if (!row) return null;
   return {
     session: {
       token_hash: row.token_hash,
+      public_id: row.public_id,
       user_id: row.user_id,
       created_at: row.s_created_at,
       last_seen_at: row.last_seen_at,
       expires_at: row.expires_at,
+      stage: row.stage,
+      auth_at: row.auth_at,
+      method: row.method,
     },
     user: row,
   };
@@ -57,4 +91,66 @@ export async function revokeSession(db: D1Database, tokenHash: string, now: stri
     .prepare("UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL")
     .bind(now, tokenHash)
     .run();
+}
+
+/**
+ * Moves a restricted session to `active` under a new token (the old token stops working: a
+ * token seen before the second factor is never the one that carries full rights).
+ */
+export async function promoteSession(
+  db: D1Database,
+  input: { oldHash: string; newHash: string; now: string; expiresAt: string; method: string },
+): Promise<boolean> {
+  const result = await db
+    .prepare(
+      `UPDATE sessions SET token_hash = ?, stage = 'active', auth_at = ?, last_seen_at = ?, expires_at = ?, method = ?
+        WHERE token_hash = ? AND revoked_at IS NULL AND stage <> 'active'`,
+    )
+    .bind(input.newHash, input.now, input.now, input.expiresAt, input.method, input.oldHash)
+    .run();
+  return result.meta.changes === 1;
+}
+
+/** Records a fresh authentication (re-authentication before a sensitive action). */
+export async function markReauthenticated(db: D1Database, tokenHash: string, now: string): Promise<void> {
+  await db.prepare("UPDATE sessions SET auth_at = ? WHERE token_hash = ? AND revoked_at IS NULL").bind(now, tokenHash).run();
+}
+
+export interface SessionListRow {
+  token_hash: string;
+  public_id: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  method: string | null;
+}
+
+/** A user's live sessions (not revoked, not past their absolute expiry), newest first. */
+export async function listUserSessions(db: D1Database, userId: string, now: string): Promise<SessionListRow[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT token_hash, public_id, created_at, last_seen_at, expires_at, ip, user_agent, method FROM sessions
+        WHERE user_id = ? AND revoked_at IS NULL AND stage = 'active' AND expires_at > ? ORDER BY last_seen_at DESC`,
+    )
+    .bind(userId, now)
+    .all<SessionListRow>();
+  return results;
+}
+
+/** Revokes one of a user's sessions by its public id; false when there was none live. */
+export async function revokeSessionById(db: D1Database, userId: string, publicId: string, now: string): Promise<boolean> {
+  const result = await db
+    .prepare("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND public_id = ? AND revoked_at IS NULL")
+    .bind(now, userId, publicId)
+    .run();
+  return result.meta.changes === 1;
+}
+
+/** The statement that revokes every live session of a user (but `exceptHash`, if given). */
+export function revokeUserSessionsStatement(db: D1Database, userId: string, now: string, exceptHash: string | null = null): D1PreparedStatement {
+  return db
+    .prepare("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND token_hash IS NOT ?")
+    .bind(now, userId, exceptHash);
 }

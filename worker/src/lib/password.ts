@@ -57,3 +57,36 @@ export async function verifyPassword(password: string, encoded: string | null): 
 export function needsRehash(encoded: string): boolean {
   return !encoded.startsWith(`pbkdf2-sha256$${PBKDF2_ITERATIONS}$`);
 }
+
+// ---- Password policy (NIST SP 800-63B): a minimum length (the organisation's, 12 by default,
+// never under 8), at least 64 and up to 256 characters accepted, no composition rules, and no
+// password from the list of common and breached passwords.
+
+let commonPasswords: Promise<Set<string>> | undefined;
+
+/**
+ * The common-password list of `@zxcvbn-ts/language-common` (its `passwords-common` dictionary,
+ * some 30,000 entries compiled from breach corpora), as a lower-case set. Imported dynamically so
+ * the bundler evaluates (decompresses) it on first use, not at every isolate start.
+ */
+export function commonPasswordSet(): Promise<Set<string>> {
+  commonPasswords ??= import("@zxcvbn-ts/language-common").then(
+    ({ dictionary }) => new Set(dictionary["passwords-common"].map((word) => word.toLowerCase())),
+  );
+  return commonPasswords;
+}
+
+/** Why `password` is not acceptable, or null when it is. */
+export async function passwordProblem(password: string, options: { minLength: number; email?: string }): Promise<string | null> {
+  const normalised = password.normalize("NFKC");
+  // Length counts characters (code points), as people do, not UTF-16 units.
+  if ([...normalised].length < options.minLength) return `Use at least ${options.minLength} characters.`;
+  const lower = normalised.toLowerCase();
+  if ((await commonPasswordSet()).has(lower)) {
+    return "This password is too common: it appears in lists of breached passwords. Choose another, for example a short sentence.";
+  }
+  if (options.email && (lower === options.email.toLowerCase() || lower === options.email.toLowerCase().split("@")[0])) {
+    return "Don't use your email address as your password.";
+  }
+  return null;
+}

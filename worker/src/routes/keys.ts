@@ -40,7 +40,7 @@ import { ApiError } from "../lib/errors";
 import { checkBundle, checkPublicKey, checkWrappedTo } from "../lib/keys";
 import { describe } from "../lib/openapi";
 import { newId } from "../lib/secrets";
-import { requireAdmin, requireSession } from "../lib/session";
+import { requireAdmin, requireRecentAuth, requireSession } from "../lib/session";
 import { validate } from "../lib/validate";
 
 async function myKeys(db: D1Database, userId: string): Promise<MyKeys | null> {
@@ -113,8 +113,9 @@ export const keys = new Hono<AppEnv>()
   )
   .put(
     "/me/bundle",
-    describe({ summary: "Replace your key bundle: the same private keys sealed under a new key passphrase.", access: "session", responses: { 200: { description: "Replaced.", schema: MyKeys }, 404: { description: "No keys yet." } } }),
+    describe({ summary: "Replace your key bundle: the same private keys sealed under a new key passphrase (needs a recent authentication).", access: "session", responses: { 200: { description: "Replaced.", schema: MyKeys }, 404: { description: "No keys yet." } } }),
     validate("json", ReplaceBundleRequest),
+    requireRecentAuth,
     async (c) => {
       const { bundle } = c.req.valid("json");
       const user = c.get("user");

@@ -9,7 +9,8 @@ import { describe } from "../lib/openapi";
 import { checkPublicKey } from "../lib/keys";
 import { hashPassword } from "../lib/password";
 import { newId } from "../lib/secrets";
-import { startSession } from "../lib/session";
+import { enforcePasswordPolicy } from "../lib/policy";
+import { passwordStage, startSession } from "../lib/session";
 import { validate } from "../lib/validate";
 
 const alreadySetUp = () =>
@@ -33,6 +34,7 @@ export const setup = new Hono<AppEnv>()
       if (await isSetUp(c.env.DB)) throw alreadySetUp();
       const body = c.req.valid("json");
       const recoveryKey = await checkPublicKey(body.recoveryKey, "enc", "recoveryKey");
+      await enforcePasswordPolicy(c.env.DB, { orgId: null, password: body.admin.password, email: body.admin.email, field: ["admin", "password"] });
       const result = await completeSetup(c.env.DB, {
         organisation: { id: newId(), name: body.organisation.name },
         admin: { id: newId(), email: body.admin.email, name: body.admin.name, passwordHash: await hashPassword(body.admin.password) },
@@ -42,7 +44,8 @@ export const setup = new Hono<AppEnv>()
       if (!result) throw alreadySetUp();
       const admin = await findUserById(c.env.DB, result.admin.id);
       if (!admin) throw new Error("setup: administrator missing after insert");
-      const session = await startSession(c, admin);
+      // With MFA required (the default), the new administrator enrols a second factor first.
+      const session = await startSession(c, admin, { stage: await passwordStage(c.env.DB, admin), method: "password" });
       c.set("user", { ...result.admin, orgId: result.organisation.id });
       await audit(c, {
         action: "organisation.setup",

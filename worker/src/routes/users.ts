@@ -1,4 +1,5 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
+import { RevokedCount, UserSecurityList } from "../../../shared/api/identity";
 import {
   CreateUserRequest,
   Invitation,
@@ -7,14 +8,25 @@ import {
   UserIdParam,
   UserList,
 } from "../../../shared/api/schemas";
+import {
+  clearFailures,
+  deletePasskeysStatement,
+  deleteRecoveryCodesStatement,
+  deleteTotpStatement,
+  disableUserStatement,
+  enableUser,
+  userSecurity,
+} from "../db/identity";
 import { invitationInsert } from "../db/invitations";
+import { revokeUserSessionsStatement } from "../db/sessions";
 import { findUserByEmail, findUserById, listUsers, toUser, updateUser, userInsert } from "../db/users";
 import type { AppEnv } from "../env";
 import { audit } from "../lib/audit";
 import { ApiError } from "../lib/errors";
 import { describe } from "../lib/openapi";
 import { newId, newToken, tokenHash } from "../lib/secrets";
-import { requireAdmin, requireSession } from "../lib/session";
+import { requireAdmin, requireRecentAuth, requireSession } from "../lib/session";
+import { isLocked } from "../lib/throttle";
 import { validate } from "../lib/validate";
 
 /** How long an invitation link stays valid. */
@@ -73,12 +85,13 @@ export const users = new Hono<AppEnv>()
   .patch(
     "/:id",
     describe({
-      summary: "Change a user's name or role. Nobody can change their own role.",
+      summary: "Change a user's name or role (needs a recent authentication). Nobody can change their own role.",
       access: "admin",
       responses: { 200: { description: "Changed.", schema: User }, 403: { description: "Changing your own role." }, 404: { description: "No such user." } },
     }),
     validate("param", UserIdParam),
     validate("json", UpdateUserRequest),
+    requireRecentAuth,
     async (c) => {
       const { id } = c.req.valid("param");
       const changes = c.req.valid("json");
@@ -100,4 +113,114 @@ export const users = new Hono<AppEnv>()
       }
       return c.json(publicUser(updated), 200);
     },
+  )
+  .get(
+    "/security",
+    describe({ summary: "Each user's second factors, lock and live sessions.", access: "admin", responses: { 200: { description: "Security facts per user.", schema: UserSecurityList } } }),
+    async (c) => {
+      const rows = await userSecurity(c.env.DB, c.get("user").orgId, new Date().toISOString());
+      return c.json(
+        {
+          users: rows.map((row) => ({
+            id: row.id,
+            mfa: { totp: row.totp > 0, passkeys: row.passkeys, recoveryCodesLeft: row.codes },
+            lockedUntil: row.locked_until,
+            activeSessions: row.sessions,
+          })),
+        } satisfies UserSecurityList,
+        200,
+      );
+    },
+  )
+  .post(
+    "/:id/disable",
+    describe({
+      summary: "Disable a user (needs a recent authentication): they cannot sign in, and every session of theirs ends at once.",
+      access: "admin",
+      responses: { 200: { description: "Disabled.", schema: User }, 403: { description: "Disabling yourself." }, 404: { description: "No such user." } },
+    }),
+    validate("param", UserIdParam),
+    requireRecentAuth,
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const target = await targetUser(c, id);
+      if (id === c.get("user").id) {
+        await audit(c, { action: "user.disable", target: { type: "user", id }, outcome: "denied", details: { reason: "own account" } });
+        throw new ApiError(403, "own_account", "You cannot disable your own account. Ask another administrator.");
+      }
+      const now = new Date().toISOString();
+      await c.env.DB.batch([disableUserStatement(c.env.DB, id, now), revokeUserSessionsStatement(c.env.DB, id, now)]);
+      if (target.status !== "disabled") await audit(c, { action: "user.disable", target: { type: "user", id }, details: { from: target.status } });
+      return c.json(publicUser((await findUserById(c.env.DB, id))!), 200);
+    },
+  )
+  .post(
+    "/:id/enable",
+    describe({ summary: "Enable a disabled user again.", access: "admin", responses: { 200: { description: "Enabled.", schema: User }, 404: { description: "No such user." } } }),
+    validate("param", UserIdParam),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      await targetUser(c, id);
+      if (await enableUser(c.env.DB, id, new Date().toISOString())) await audit(c, { action: "user.enable", target: { type: "user", id } });
+      return c.json(publicUser((await findUserById(c.env.DB, id))!), 200);
+    },
+  )
+  .post(
+    "/:id/unlock",
+    describe({ summary: "Lift a sign-in lock (after five failures) before its 10 minutes are up.", access: "admin", responses: { 204: { description: "Unlocked (also when it was not locked)." }, 404: { description: "No such user." } } }),
+    validate("param", UserIdParam),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const target = await targetUser(c, id);
+      const wasLocked = await isLocked(c.env.DB, target.email);
+      await clearFailures(c.env.DB, target.email);
+      await audit(c, { action: "user.unlock", target: { type: "user", id }, details: { wasLocked } });
+      return c.body(null, 204);
+    },
+  )
+  .post(
+    "/:id/mfa/reset",
+    describe({
+      summary: "Reset a user's MFA (needs a recent authentication): removes their authenticator app, passkeys and recovery codes and ends their sessions; they enrol again at next sign-in.",
+      access: "admin",
+      responses: { 204: { description: "Reset." }, 403: { description: "Your own MFA: change it in your security settings." }, 404: { description: "No such user." } },
+    }),
+    validate("param", UserIdParam),
+    requireRecentAuth,
+    async (c) => {
+      const { id } = c.req.valid("param");
+      await targetUser(c, id);
+      if (id === c.get("user").id) {
+        await audit(c, { action: "mfa.reset", target: { type: "user", id }, outcome: "denied", details: { reason: "own account" } });
+        throw new ApiError(403, "own_account", "Manage your own two-step verification in your security settings.");
+      }
+      const now = new Date().toISOString();
+      await c.env.DB.batch([
+        deleteTotpStatement(c.env.DB, id),
+        deletePasskeysStatement(c.env.DB, id),
+        deleteRecoveryCodesStatement(c.env.DB, id),
+        revokeUserSessionsStatement(c.env.DB, id, now),
+      ]);
+      await audit(c, { action: "mfa.reset", target: { type: "user", id } });
+      return c.body(null, 204);
+    },
+  )
+  .delete(
+    "/:id/sessions",
+    describe({ summary: "Sign a user out everywhere (your own current session excepted).", access: "admin", responses: { 200: { description: "How many sessions ended.", schema: RevokedCount }, 404: { description: "No such user." } } }),
+    validate("param", UserIdParam),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      await targetUser(c, id);
+      const result = await revokeUserSessionsStatement(c.env.DB, id, new Date().toISOString(), c.get("sessionHash")).run();
+      await audit(c, { action: "session.revoke_all", target: { type: "user", id }, details: { revoked: result.meta.changes } });
+      return c.json({ revoked: result.meta.changes } satisfies RevokedCount, 200);
+    },
   );
+
+/** The user `id` of the admin's organisation, or 404. */
+async function targetUser(c: Context<AppEnv>, id: string) {
+  const target = await findUserById(c.env.DB, id);
+  if (!target || target.org_id !== c.get("user").orgId) throw new ApiError(404, "not_found", "No such user.");
+  return target;
+}

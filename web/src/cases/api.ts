@@ -1,0 +1,62 @@
+/**
+ * Calls to the cases and evidence API, each resolving to the parsed body or throwing an
+ * `ApiError` (api/client.ts). Everything sent here is public key material, wrapped keys,
+ * ciphertext or signed manifests: no plaintext and no unwrapped key ever goes to the server.
+ */
+import {
+  CaseDetail,
+  CaseList,
+  CaseSummary,
+  DetailsVersions,
+  EvidenceList,
+  EvidenceSummary,
+  FileKeyRelease,
+  MyCaseKeys,
+  PartUrls,
+  UploadState,
+  type AddMemberRequest,
+  type CaseRole,
+  type CreateCaseRequest,
+  type CreateEvidenceRequest,
+  type RemoveMemberRequest,
+  type UpdateCaseRequest,
+} from "../../../shared/api/cases";
+import { RecoveryKeyInfo, SignerKey, UserList, UserPublicKeys } from "../../../shared/api/schemas";
+import { client, readResponse } from "../api/client";
+
+export const casesApi = {
+  list: (query: { q?: string; status?: "open" | "closed"; tag?: string }) =>
+    readResponse(client.api.cases.$get({ query }), CaseList),
+  create: (json: CreateCaseRequest) => readResponse(client.api.cases.$post({ json }), CaseDetail),
+  get: (id: string) => readResponse(client.api.cases[":id"].$get({ param: { id } }), CaseDetail),
+  update: (id: string, json: UpdateCaseRequest) => readResponse(client.api.cases[":id"].$patch({ param: { id }, json }), CaseSummary),
+  keys: (id: string) => readResponse(client.api.cases[":id"].keys.$get({ param: { id } }), MyCaseKeys),
+  addMember: (id: string, json: AddMemberRequest) => readResponse(client.api.cases[":id"].members.$post({ param: { id }, json }), CaseDetail),
+  changeRole: (id: string, userId: string, role: CaseRole) =>
+    readResponse(client.api.cases[":id"].members[":userId"].$patch({ param: { id, userId }, json: { role } }), CaseDetail),
+  removeMember: (id: string, userId: string, json: RemoveMemberRequest) =>
+    readResponse(client.api.cases[":id"].members[":userId"].remove.$post({ param: { id, userId }, json }), CaseDetail),
+  evidence: (id: string) => readResponse(client.api.cases[":id"].evidence.$get({ param: { id } }), EvidenceList),
+  recoveryKey: () => readResponse(client.api.keys.recovery.$get(), RecoveryKeyInfo),
+  userKeys: (id: string) => readResponse(client.api.keys.users[":id"].$get({ param: { id } }), UserPublicKeys),
+  signer: (kid: string) => readResponse(client.api.keys.signers[":kid"].$get({ param: { kid } }), SignerKey),
+  /** Admins only (403 for others): the organisation's users, to pick new case members from. */
+  users: () => readResponse(client.api.users.$get(), UserList),
+};
+
+export const evidenceApi = {
+  start: (caseId: string, json: CreateEvidenceRequest) =>
+    readResponse(client.api.cases[":id"].evidence.$post({ param: { id: caseId }, json }), UploadState),
+  get: (id: string) => readResponse(client.api.evidence[":id"].$get({ param: { id } }), EvidenceSummary),
+  uploadState: (id: string) => readResponse(client.api.evidence[":id"].upload.$get({ param: { id } }), UploadState),
+  partUrls: (id: string, parts: number[]) => readResponse(client.api.evidence[":id"]["part-urls"].$post({ param: { id }, json: { parts } }), PartUrls),
+  complete: (id: string) => readResponse(client.api.evidence[":id"].complete.$post({ param: { id } }), EvidenceSummary),
+  cancel: (id: string) => readResponse(client.api.evidence[":id"].$delete({ param: { id } })),
+  /** The audited view: the wrapped file key and your wrap of its case key. */
+  releaseKey: (id: string) => readResponse(client.api.evidence[":id"].key.$get({ param: { id } }), FileKeyRelease),
+  recordAccess: (id: string, action: "download" | "export") =>
+    readResponse(client.api.evidence[":id"].access.$post({ param: { id }, json: { action } })),
+  updateDetails: (id: string, jwe: string, baseVersion: number) =>
+    readResponse(client.api.evidence[":id"].details.$patch({ param: { id }, json: { jwe, baseVersion } }), EvidenceSummary),
+  detailsVersions: (id: string) => readResponse(client.api.evidence[":id"].details.versions.$get({ param: { id } }), DetailsVersions),
+};

@@ -1,0 +1,61 @@
+/**
+ * Case key work done in the browser (docs/evidence-format.md §2, §3.2): a new case key pair
+ * wrapped to its lead and the recovery key; every case key re-wrapped to a new member; and on
+ * removal, a new case key wrapped to everyone who stays. The case private key exists in the
+ * page's memory only for the moment it takes to wrap it.
+ */
+import type { JWK } from "jose";
+import type { AddMemberRequest, CaseDetail, CreateCaseRequest, RemoveMemberRequest } from "../../../shared/api/cases";
+import { generateCaseKeyPair, rewrapCaseKey, unwrapCaseKey, wrapCaseKey, type UnlockedKey } from "../../../shared/crypto/keys";
+import { api, ApiError } from "../api/client";
+import type { DeviceKeys } from "../keys/store";
+import { casesApi } from "./api";
+
+/** The request body that opens a case: a fresh case key wrapped to me and to the organisation recovery key. */
+export async function newCaseBody(fields: { number: string; title: string; description: string; tags: string[] }, me: DeviceKeys): Promise<CreateCaseRequest> {
+  const [pair, recovery, mine] = await Promise.all([generateCaseKeyPair(), casesApi.recoveryKey(), myEncryptionPublicKey(me)]);
+  return {
+    ...fields,
+    caseKey: pair.publicJwk as CreateCaseRequest["caseKey"],
+    wraps: [
+      { recipientKid: me.encryptionKid, jwe: await wrapCaseKey(pair.privateJwk, mine) },
+      { recipientKid: recovery.kid, jwe: await wrapCaseKey(pair.privateJwk, recovery.publicJwk as JWK) },
+    ],
+  };
+}
+
+/** My encryption public JWK as the server has it registered (the device holds only the private half). */
+async function myEncryptionPublicKey(me: DeviceKeys): Promise<JWK> {
+  const mine = await api.myKeys();
+  if (mine.encryption.kid !== me.encryptionKid) throw new ApiError(409, "keys_changed", "Your keys changed on another device. Reload the page and unlock them again.");
+  return mine.encryption.publicJwk as JWK;
+}
+
+/** Every key of the case re-wrapped to the new member's encryption key (older evidence opens for them too). */
+export async function addMemberBody(caseId: string, userId: string, role: AddMemberRequest["role"], me: DeviceKeys): Promise<AddMemberRequest> {
+  const [{ keys }, theirs] = await Promise.all([casesApi.keys(caseId), casesApi.userKeys(userId)]);
+  if (!theirs.encryption) throw new ApiError(409, "member_without_keys", "This person has no keys yet: ask them to sign in once and create their key passphrase, then add them.");
+  const wraps = [];
+  for (const key of keys) {
+    if (!key.wrap) throw new ApiError(409, "no_key_for_you", "You don't hold every key of this case, so you can't share it. Ask another lead to add this member.");
+    wraps.push({ caseKid: key.kid, recipientKid: theirs.encryption.kid, jwe: await rewrapCaseKey(key.wrap, me.encryption, theirs.encryption.publicJwk as JWK) });
+  }
+  return { userId, role, wraps };
+}
+
+/** A new case key wrapped to every member who stays and to the recovery key: the removed member never gets it. */
+export async function removeMemberBody(detail: CaseDetail, removedUserId: string): Promise<RemoveMemberRequest> {
+  const remaining = detail.members.filter((m) => m.userId !== removedUserId);
+  const [pair, recovery, ...keys] = await Promise.all([generateCaseKeyPair(), casesApi.recoveryKey(), ...remaining.map((m) => casesApi.userKeys(m.userId))]);
+  const wraps = [{ recipientKid: recovery.kid, jwe: await wrapCaseKey(pair.privateJwk, recovery.publicJwk as JWK) }];
+  for (const [i, key] of keys.entries()) {
+    if (!key.encryption) throw new ApiError(409, "member_without_keys", `${remaining[i]!.name} has no keys yet, so the case key can't be shared with them.`);
+    wraps.push({ recipientKid: key.encryption.kid, jwe: await wrapCaseKey(pair.privateJwk, key.encryption.publicJwk as JWK) });
+  }
+  return { caseKey: pair.publicJwk as RemoveMemberRequest["caseKey"], wraps };
+}
+
+/** Opens my wrap of a case key (compact JWE) with my device's encryption key. */
+export function openCaseKey(wrap: string, me: DeviceKeys): Promise<UnlockedKey> {
+  return unwrapCaseKey(wrap, me.encryption);
+}

@@ -1,0 +1,340 @@
+/**
+ * One evidence item, opened: the key release (recorded), the manifest's signature, streaming
+ * decryption into OPFS with every check, then the photo or video, shown only once everything
+ * verified, with a "Verified" badge (signer, signing time, SHA-512). Anything that fails shows
+ * "Integrity check failed: <what>" and no content. Download, court package export (both
+ * recorded) and versioned details.
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { EvidenceSummary } from "../../../shared/api/cases";
+import type { SessionInfo } from "../../../shared/api/schemas";
+import { packageFileName } from "../../../shared/crypto/package";
+import { ApiError } from "../api/client";
+import { casesApi, evidenceApi } from "../cases/api";
+import { Field, FormAlert, SubmitButton, useForm } from "../forms";
+import type { DeviceKeys } from "../keys/store";
+import { formatDateTime } from "../labels";
+import { caseHref, messageOf, parseTags, TextArea } from "../screens/Cases";
+import { PageHeading } from "../shell";
+import { decryptDetails, encryptDetails, EvidenceDetails, type EvidenceDetails as Details } from "./details";
+import { formatBytes } from "./format";
+import { EvidenceOpener, forgetOpened, OpenError, type OpenedEvidence, type OpenStep } from "./open";
+
+type View =
+  | { kind: "loading" }
+  | { kind: "opening"; step: OpenStep }
+  | { kind: "verified"; opened: OpenedEvidence; url: string }
+  | { kind: "integrity"; what: string; message: string }
+  | { kind: "error"; message: string };
+
+/** Saves a Blob under `name` through a temporary link. */
+function saveAs(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  link.rel = "noopener";
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+export function EvidencePage(props: { caseId: string; evidenceId: string; session: SessionInfo; keys: DeviceKeys }) {
+  const [item, setItem] = useState<EvidenceSummary>();
+  const [view, setView] = useState<View>({ kind: "loading" });
+  const [caseLabel, setCaseLabel] = useState<string>();
+  const [myRole, setMyRole] = useState<string>();
+  const opener = useRef<EvidenceOpener | undefined>(undefined);
+
+  async function open() {
+    opener.current?.dispose();
+    const current = (opener.current = new EvidenceOpener());
+    try {
+      const summary = await evidenceApi.get(props.evidenceId);
+      setItem(summary);
+      const opened = await current.open(summary, props.keys, (step) => setView({ kind: "opening", step }));
+      setView({ kind: "verified", opened, url: URL.createObjectURL(opened.file) });
+    } catch (error) {
+      if (error instanceof OpenError && error.integrity) setView({ kind: "integrity", what: error.what, message: error.message });
+      else if (error instanceof OpenError) setView({ kind: "error", message: error.message });
+      else if (error instanceof ApiError && error.status === 404) setView({ kind: "error", message: "This evidence doesn't exist, or you are not a member of its case." });
+      else setView({ kind: "error", message: error instanceof ApiError ? error.message : `Couldn't open this evidence: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  }
+
+  useEffect(() => {
+    void open();
+    casesApi.get(props.caseId).then(
+      (c) => {
+        setCaseLabel(`${c.number} · ${c.title}`);
+        setMyRole(c.myRole);
+      },
+      () => undefined,
+    );
+    return () => {
+      opener.current?.dispose();
+      // The decrypted copy is removed from the device when the user leaves the item.
+      void forgetOpened(props.evidenceId);
+    };
+  }, [props.evidenceId]);
+
+  useEffect(() => () => void (view.kind === "verified" && URL.revokeObjectURL(view.url)), [view]);
+
+  const title = view.kind === "verified" ? view.opened.metadata.fileName : "Evidence";
+  return (
+    <>
+      <p class="breadcrumb">
+        <a href={caseHref(props.caseId)}>← {caseLabel ?? "Case"}</a>
+      </p>
+      <PageHeading>{title}</PageHeading>
+      {item && (
+        <p class="muted">
+          {formatBytes(item.byteSize)} · added by {item.uploader.name} · {formatDateTime(item.completedAt ?? item.createdAt)}
+        </p>
+      )}
+      {view.kind === "loading" && <p aria-busy="true">Loading…</p>}
+      {view.kind === "opening" && <Opening step={view.step} />}
+      {view.kind === "integrity" && (
+        <div role="alert" class="alert integrity-failed">
+          <p>
+            <strong>Integrity check failed: {view.what}</strong>
+          </p>
+          <p>{view.message}. Nothing from this file is shown. Tell the case lead: the stored copy or the network may have been tampered with.</p>
+          <button type="button" onClick={() => void open()}>
+            Try again
+          </button>
+        </div>
+      )}
+      {view.kind === "error" && (
+        <div role="alert" class="alert">
+          <p>{view.message}</p>
+          <button type="button" onClick={() => void open()}>
+            Try again
+          </button>
+        </div>
+      )}
+      {view.kind === "verified" && item && (
+        <Verified item={item} opened={view.opened} url={view.url} opener={opener.current!} canEdit={myRole === "lead" || myRole === "contributor"} />
+      )}
+    </>
+  );
+}
+
+function Opening(props: { step: OpenStep }) {
+  const { step } = props;
+  const pct = step.step === "decrypt" && step.totalBytes > 0 ? Math.floor((step.plainBytes / step.totalBytes) * 100) : 0;
+  return (
+    <div class="opening" aria-live="polite">
+      {step.step === "signature" && <p>Checking the signature…</p>}
+      {step.step === "key" && <p>Releasing the key (this opening is recorded)…</p>}
+      {step.step === "decrypt" && (
+        <div class="progress">
+          <div role="progressbar" aria-label="Decrypting and verifying" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct} class="progress-track">
+            <div class="progress-fill" style={{ width: `${pct}%` }} />
+          </div>
+          <p class="progress-text">Decrypting and verifying… {pct} %</p>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function shortHash(hex: string): string {
+  return `${hex.slice(0, 16)}…${hex.slice(-16)}`;
+}
+
+function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: string; opener: EvidenceOpener; canEdit: boolean }) {
+  const { opened } = props;
+  const { metadata, manifest } = opened;
+  const [copied, setCopied] = useState("");
+  const [busy, setBusy] = useState<"download" | "export">();
+  const [error, setError] = useState<string>();
+  const type = metadata.mediaType;
+
+  async function copyHash() {
+    try {
+      await navigator.clipboard.writeText(manifest.sha512);
+      setCopied("SHA-512 copied.");
+    } catch {
+      setCopied("Couldn't copy: select the value and copy it by hand.");
+    }
+  }
+
+  async function download() {
+    setBusy("download");
+    setError(undefined);
+    try {
+      await evidenceApi.recordAccess(props.item.id, "download");
+      saveAs(opened.file, packageFileName(metadata.fileName));
+    } catch (caught) {
+      setError(`Couldn't download: ${messageOf(caught)}`);
+    } finally {
+      setBusy(undefined);
+    }
+  }
+
+  async function exportPackage() {
+    setBusy("export");
+    setError(undefined);
+    try {
+      await evidenceApi.recordAccess(props.item.id, "export");
+      const zip = await props.opener.exportPackage(opened, props.item.id);
+      saveAs(zip, `custody-${props.item.id.slice(0, 8)}-${packageFileName(metadata.fileName)}.zip`);
+    } catch (caught) {
+      setError(caught instanceof OpenError ? `Couldn't build the package: ${caught.what}: ${caught.message}` : `Couldn't export: ${messageOf(caught)}`);
+    } finally {
+      setBusy(undefined);
+    }
+  }
+
+  return (
+    <>
+      <section class="verified-badge" aria-labelledby="verified-heading">
+        <h2 id="verified-heading">
+          <span aria-hidden="true">✓ </span>Verified
+        </h2>
+        <dl>
+          <dt>Signed by</dt>
+          <dd>{opened.signer.owner.name}</dd>
+          <dt>Signed at</dt>
+          <dd>{formatDateTime(manifest.signedAt)}</dd>
+          <dt>SHA-512</dt>
+          <dd>
+            <code title={manifest.sha512}>{shortHash(manifest.sha512)}</code>{" "}
+            <button type="button" class="small" onClick={() => void copyHash()}>
+              Copy SHA-512
+            </button>
+            <span role="status" class="muted">
+              {copied}
+            </span>
+          </dd>
+        </dl>
+        <p class="hint">Every part, segment and the whole file matched the signed manifest.</p>
+      </section>
+      <div class="evidence-content">
+        {type.startsWith("image/") && <img src={props.url} alt={metadata.fileName} />}
+        {type.startsWith("video/") && <video src={props.url} controls playsInline preload="metadata" aria-label={metadata.fileName} />}
+        {type.startsWith("audio/") && <audio src={props.url} controls aria-label={metadata.fileName} />}
+        {!/^(image|video|audio)\//.test(type) && <p class="muted">This file type ({type}) can't be shown in the app. Download the original to open it.</p>}
+      </div>
+      <div class="actions">
+        <button type="button" class="primary" disabled={!!busy} onClick={() => void download()}>
+          {busy === "download" ? "Preparing…" : "Download original"}
+        </button>
+        <button type="button" disabled={!!busy} onClick={() => void exportPackage()}>
+          {busy === "export" ? "Building package…" : "Export package"}
+        </button>
+      </div>
+      <p class="hint">Downloads and exports are recorded in the case history.</p>
+      {error && (
+        <p role="alert" class="alert">
+          {error}
+        </p>
+      )}
+      <DetailsSection evidenceId={props.item.id} fileKey={opened.fileKey} canEdit={props.canEdit} />
+    </>
+  );
+}
+
+interface Version {
+  version: number;
+  details: Details | null;
+  editedBy: string;
+  editedAt: string;
+}
+
+function DetailsSection(props: { evidenceId: string; fileKey: CryptoKey; canEdit: boolean }) {
+  const [versions, setVersions] = useState<Version[]>();
+  const [loadError, setLoadError] = useState<string>();
+  const [editing, setEditing] = useState(false);
+
+  async function load() {
+    setLoadError(undefined);
+    try {
+      const list = (await evidenceApi.detailsVersions(props.evidenceId)).versions;
+      const decrypted: Version[] = [];
+      for (const v of list) {
+        let details: Details | null = null;
+        try {
+          details = await decryptDetails(v.jwe, props.fileKey);
+        } catch {
+          details = null; // shown as "could not be decrypted"
+        }
+        decrypted.push({ version: v.version, details, editedBy: v.editedBy.name, editedAt: v.editedAt });
+      }
+      setVersions(decrypted.sort((a, b) => b.version - a.version));
+    } catch (caught) {
+      setLoadError(messageOf(caught));
+    }
+  }
+  useEffect(() => void load(), [props.evidenceId]);
+
+  const latest = versions?.[0];
+  const form = useForm({
+    schema: EvidenceDetails,
+    toBody: (values) => ({ title: values["title"] ?? "", description: values["description"] ?? "", tags: parseTags(values["tags"]) }),
+    send: async (details) => {
+      await evidenceApi.updateDetails(props.evidenceId, await encryptDetails(details, props.fileKey), latest?.version ?? 0);
+      setEditing(false);
+      await load();
+    },
+  });
+
+  return (
+    <section aria-labelledby="details-heading">
+      <h2 id="details-heading">Details</h2>
+      {loadError && (
+        <p role="alert" class="alert">
+          Couldn't load the details. {loadError}
+        </p>
+      )}
+      {latest?.details ? (
+        <dl class="details">
+          <dt>Title</dt>
+          <dd>{latest.details.title || "—"}</dd>
+          <dt>Description</dt>
+          <dd>{latest.details.description || "—"}</dd>
+          <dt>Tags</dt>
+          <dd>{latest.details.tags.join(", ") || "—"}</dd>
+        </dl>
+      ) : (
+        versions && <p class="muted">No details yet.</p>
+      )}
+      {props.canEdit && !editing && versions && (
+        <button type="button" onClick={() => setEditing(true)}>
+          Edit details
+        </button>
+      )}
+      {editing && (
+        <form ref={form.formRef} aria-label="Edit details" onSubmit={form.onSubmit} onInput={form.onInput} noValidate>
+          <FormAlert message={form.formError} />
+          <Field name="title" label="Title" required={false} defaultValue={latest?.details?.title ?? ""} error={form.errors["title"]} />
+          <TextArea name="description" label="Description" defaultValue={latest?.details?.description ?? ""} error={form.errors["description"]} />
+          <Field name="tags" label="Tags (comma-separated)" required={false} defaultValue={latest?.details?.tags.join(", ") ?? ""} error={form.errors["tags"]} />
+          <p class="hint">Saving adds a new version, encrypted on this device; earlier versions and the original file stay as they were.</p>
+          <div class="actions">
+            <SubmitButton busy={form.busy} label="Save details" busyLabel="Saving…" />
+            <button type="button" onClick={() => setEditing(false)} disabled={form.busy}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      )}
+      {versions && versions.length > 0 && (
+        <>
+          <h3>Versions</h3>
+          <ol class="versions" aria-label="Details versions">
+            {versions.map((v) => (
+              <li key={v.version}>
+                <strong>Version {v.version}</strong> · {v.editedBy} · {formatDateTime(v.editedAt)}
+                <br />
+                {v.details ? <span>{v.details.title || "(no title)"}</span> : <span class="alert">This version could not be decrypted with this file's key.</span>}
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,16 @@
+/** Messages between the page and the evidence worker (open.worker.ts). */
+import type { JWK } from "jose";
+import type { DecryptExpectations, EvidenceMetadata } from "../../../shared/crypto";
+
+export type OpenJob =
+  | { type: "decrypt"; evidenceId: string; fileKey: CryptoKey; expect: DecryptExpectations }
+  | { type: "part"; bytes: Uint8Array }
+  | { type: "end" }
+  | { type: "export"; evidenceId: string; manifestJws: string; signerPublicJwk: JWK; metadata: EvidenceMetadata };
+
+export type OpenEvent =
+  | { type: "ack" }
+  | { type: "progress"; plainBytes: number }
+  | { type: "verified" }
+  | { type: "failed"; integrity: boolean; what: string; message: string }
+  | { type: "exported"; bytes: number };

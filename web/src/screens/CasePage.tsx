@@ -1,0 +1,612 @@
+/**
+ * One case: its header (leads edit, close and reopen it), members (leads add, change roles and
+ * remove, which rotates the case key), its evidence with each manifest's signature checked in
+ * the browser, and adding evidence (file picker, and the camera on phones) into the upload queue.
+ */
+import type { TargetedEvent } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { z } from "zod";
+import type { CaseDetail, CaseMember, CaseRole, EvidenceSummary } from "../../../shared/api/cases";
+import type { SessionInfo, User } from "../../../shared/api/schemas";
+import { verifyManifest } from "../../../shared/crypto/manifest";
+import { ApiError } from "../api/client";
+import { casesApi } from "../cases/api";
+import { addMemberBody, removeMemberBody } from "../cases/crypto";
+import { db, type EvidenceLabelRow } from "../db";
+import { formatBytes, formatDuration } from "../evidence/format";
+import { Field, FormAlert, SubmitButton, useForm } from "../forms";
+import type { DeviceKeys } from "../keys/store";
+import { formatDateTime } from "../labels";
+import { PageHeading } from "../shell";
+import { addFiles, cancelUpload, dismissFinished, onUploadComplete, retryUpload, useUploadQueue, type QueueItem } from "../upload/queue";
+import { CASE_ROLE_LABELS, CASE_ROLE_OPTIONS, caseHref, messageOf, parseTags, TextArea } from "./Cases";
+
+interface Props {
+  caseId: string;
+  session: SessionInfo;
+  keys: DeviceKeys;
+}
+
+export function CasePage(props: Props) {
+  const [detail, setDetail] = useState<CaseDetail>();
+  const [error, setError] = useState<string>();
+  const [evidence, setEvidence] = useState<EvidenceSummary[]>();
+  const [evidenceError, setEvidenceError] = useState<string>();
+
+  async function load() {
+    setError(undefined);
+    try {
+      setDetail(await casesApi.get(props.caseId));
+    } catch (caught) {
+      setError(caught instanceof ApiError && caught.status === 404 ? "This case doesn't exist, or you are not one of its members." : messageOf(caught));
+    }
+  }
+  async function loadEvidence() {
+    setEvidenceError(undefined);
+    try {
+      setEvidence((await casesApi.evidence(props.caseId)).evidence);
+    } catch (caught) {
+      setEvidenceError(messageOf(caught));
+    }
+  }
+
+  useEffect(() => {
+    void load();
+    void loadEvidence();
+    return onUploadComplete((row) => {
+      if (row.caseId === props.caseId) {
+        void loadEvidence();
+        void load();
+      }
+    });
+  }, [props.caseId]);
+
+  if (error) {
+    return (
+      <>
+        <PageHeading>Case</PageHeading>
+        <p role="alert" class="alert">
+          {error}
+        </p>
+        <p>
+          <a href="/cases">Back to cases</a>
+        </p>
+      </>
+    );
+  }
+  if (!detail) {
+    return (
+      <p class="muted" aria-busy="true">
+        Loading case…
+      </p>
+    );
+  }
+
+  const isLead = detail.myRole === "lead";
+  const canAdd = detail.myRole !== "viewer" && detail.status === "open";
+  return (
+    <>
+      <p class="breadcrumb">
+        <a href="/cases">← Cases</a>
+      </p>
+      <CaseHeader detail={detail} onChanged={(changed) => setDetail({ ...detail, ...changed })} />
+      <section aria-labelledby="evidence-heading">
+        <h2 id="evidence-heading">Evidence</h2>
+        {canAdd && <AddEvidence detail={detail} session={props.session} keys={props.keys} />}
+        {!canAdd && detail.status === "closed" && <p class="muted">This case is closed: no evidence can be added until a lead reopens it.</p>}
+        <UploadList caseId={detail.id} />
+        {evidenceError && (
+          <div class="stack">
+            <p role="alert" class="alert">
+              Couldn't load the evidence. {evidenceError}
+            </p>
+            <button type="button" onClick={() => void loadEvidence()}>
+              Retry
+            </button>
+          </div>
+        )}
+        {evidence && <EvidenceList caseId={detail.id} items={evidence.filter((e) => e.status === "complete")} canAdd={canAdd} />}
+      </section>
+      <Members detail={detail} session={props.session} keys={props.keys} isLead={isLead} onChanged={setDetail} />
+    </>
+  );
+}
+
+// ---- header, edit, close and reopen -------------------------------------------------
+
+const EditFields = z.object({
+  title: z.string().trim().min(1, "Enter a title.").max(200, "At most 200 characters."),
+  description: z.string().trim().max(4000, "At most 4000 characters."),
+  tags: z.array(z.string().max(40, "Each tag at most 40 characters.")).max(20, "At most 20 tags."),
+});
+
+function CaseHeader(props: { detail: CaseDetail; onChanged: (changed: Partial<CaseDetail>) => void }) {
+  const { detail } = props;
+  const [editing, setEditing] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [statusError, setStatusError] = useState<string>();
+  const isLead = detail.myRole === "lead";
+  const form = useForm({
+    schema: EditFields,
+    toBody: (values) => ({ ...values, description: values["description"] ?? "", tags: parseTags(values["tags"]) }),
+    send: async (fields) => {
+      props.onChanged({ ...(await casesApi.update(detail.id, fields)), description: fields.description });
+      setEditing(false);
+    },
+  });
+
+  async function setStatus(status: "open" | "closed") {
+    setBusy(true);
+    setStatusError(undefined);
+    try {
+      props.onChanged(await casesApi.update(detail.id, { status }));
+    } catch (caught) {
+      setStatusError(messageOf(caught));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <header class="case-header">
+      <p class="case-number">Case {detail.number}</p>
+      <PageHeading>{detail.title}</PageHeading>
+      <p class="case-meta">
+        <span class={`badge badge-${detail.status}`}>{detail.status === "open" ? "Open" : "Closed"}</span>
+        <span>Your role: {CASE_ROLE_LABELS[detail.myRole]}</span>
+      </p>
+      {detail.description && <p class="case-description">{detail.description}</p>}
+      {detail.tags.length > 0 && (
+        <p class="tags" aria-label="Tags">
+          {detail.tags.map((t) => (
+            <span key={t} class="tag">
+              {t}
+            </span>
+          ))}
+        </p>
+      )}
+      {isLead && !editing && (
+        <div class="actions">
+          <button type="button" onClick={() => setEditing(true)}>
+            Edit case
+          </button>
+          {detail.status === "open" ? (
+            <button type="button" disabled={busy} onClick={() => void setStatus("closed")}>
+              {busy ? "Closing…" : "Close case"}
+            </button>
+          ) : (
+            <button type="button" disabled={busy} onClick={() => void setStatus("open")}>
+              {busy ? "Reopening…" : "Reopen case"}
+            </button>
+          )}
+        </div>
+      )}
+      {statusError && (
+        <p role="alert" class="alert">
+          {statusError}
+        </p>
+      )}
+      {editing && (
+        <section aria-labelledby="edit-case-heading" class="card">
+          <h2 id="edit-case-heading">Edit case</h2>
+          <form ref={form.formRef} aria-labelledby="edit-case-heading" onSubmit={form.onSubmit} onInput={form.onInput} noValidate>
+            <FormAlert message={form.formError} />
+            <Field name="title" label="Title" defaultValue={detail.title} error={form.errors["title"]} />
+            <TextArea name="description" label="Description" defaultValue={detail.description} error={form.errors["description"]} />
+            <Field name="tags" label="Tags (comma-separated)" required={false} defaultValue={detail.tags.join(", ")} error={form.errors["tags"]} />
+            <div class="actions">
+              <SubmitButton busy={form.busy} label="Save changes" busyLabel="Saving…" />
+              <button type="button" onClick={() => setEditing(false)} disabled={form.busy}>
+                Cancel
+              </button>
+            </div>
+          </form>
+        </section>
+      )}
+    </header>
+  );
+}
+
+// ---- adding evidence and the upload queue -------------------------------------------
+
+function isPhone(): boolean {
+  return matchMedia("(pointer: coarse)").matches;
+}
+
+function AddEvidence(props: { detail: CaseDetail; session: SessionInfo; keys: DeviceKeys }) {
+  const [error, setError] = useState<string>();
+  async function picked(event: TargetedEvent<HTMLInputElement>, fromCamera: boolean) {
+    const input = event.currentTarget;
+    const files = Array.from(input.files ?? []);
+    input.value = "";
+    if (files.length === 0) return;
+    setError(undefined);
+    try {
+      await addFiles(files, { userId: props.session.user.id, caseDetail: props.detail, keys: props.keys, fromCamera });
+    } catch (caught) {
+      setError(`Couldn't add ${files.length === 1 ? "the file" : "the files"}: ${caught instanceof Error ? caught.message : String(caught)}. Reload the page and try again.`);
+    }
+  }
+  return (
+    <div class="add-evidence">
+      <div class="file-button">
+        <input id="pick-files" type="file" multiple class="visually-hidden" onChange={(e) => void picked(e, false)} />
+        <label for="pick-files" class="button-like primary">
+          Add photos, videos or documents
+        </label>
+      </div>
+      {isPhone() && (
+        <div class="file-button">
+          <input id="capture" type="file" accept="image/*,video/*" capture="environment" class="visually-hidden" onChange={(e) => void picked(e, true)} />
+          <label for="capture" class="button-like">
+            Take photo or video
+          </label>
+        </div>
+      )}
+      <p class="hint">Files are encrypted and signed on this device before anything is sent. Uploads continue after a reload or when the connection comes back.</p>
+      {error && (
+        <p role="alert" class="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function percent(part: number, whole: number): number {
+  return whole > 0 ? Math.min(100, Math.floor((part / whole) * 100)) : 100;
+}
+
+function ProgressBar(props: { label: string; value: number; text: string }) {
+  return (
+    <div class="progress">
+      <div role="progressbar" aria-label={props.label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={props.value} aria-valuetext={props.text} class="progress-track">
+        <div class="progress-fill" style={{ width: `${props.value}%` }} />
+      </div>
+      <p class="progress-text" aria-hidden="true">
+        {props.text}
+      </p>
+    </div>
+  );
+}
+
+function uploadText(item: QueueItem): string {
+  const pct = percent(item.live.sentBytes, item.totalBytes);
+  const parts = [`${pct} %`];
+  if (item.live.speed > 0) {
+    parts.push(`${formatBytes(item.live.speed)}/s`);
+    parts.push(`${formatDuration((item.totalBytes - item.live.sentBytes) / item.live.speed)} left`);
+  }
+  return parts.join(" · ");
+}
+
+export function UploadList(props: { caseId: string }) {
+  const { items, paused } = useUploadQueue(props.caseId);
+  if (items.length === 0) return null;
+  const active = items.filter((i) => i.row.state === "uploading" || i.row.state === "encrypting");
+  const total = active.reduce((sum, i) => sum + i.totalBytes, 0);
+  const sent = active.reduce((sum, i) => sum + i.live.sentBytes, 0);
+  const speed = active.reduce((sum, i) => sum + i.live.speed, 0);
+  const overall = percent(sent, total);
+  const done = items.filter((i) => i.row.state === "done").length;
+  return (
+    <section aria-labelledby="uploads-heading" class="uploads">
+      <h3 id="uploads-heading">Uploads</h3>
+      {paused && (
+        <p role="alert" class="alert">
+          {paused}
+        </p>
+      )}
+      {active.length > 0 && (
+        <ProgressBar
+          label="Overall upload"
+          value={overall}
+          text={`${active.length} ${active.length === 1 ? "file" : "files"}: ${overall} %${speed > 0 ? ` · ${formatBytes(speed)}/s · ${formatDuration((total - sent) / speed)} left` : ""}`}
+        />
+      )}
+      <ul class="upload-list">
+        {items.map((item) => (
+          <UploadItem key={item.row.evidenceId} item={item} />
+        ))}
+      </ul>
+      {done > 0 && (
+        <button type="button" onClick={() => dismissFinished(props.caseId)}>
+          Clear finished uploads
+        </button>
+      )}
+    </section>
+  );
+}
+
+function UploadItem(props: { item: QueueItem }) {
+  const { row, live } = props.item;
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  async function cancel() {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await cancelUpload(row.evidenceId);
+    } catch (caught) {
+      setError(`Couldn't cancel: ${messageOf(caught)}`);
+      setBusy(false);
+    }
+  }
+  return (
+    <li class="upload-item">
+      <p class="upload-name">
+        <strong>{row.fileName}</strong> <span class="muted">{formatBytes(row.byteSize)}</span>
+      </p>
+      {row.state === "encrypting" && (
+        <ProgressBar label={`Encrypting ${row.fileName}`} value={percent(live.encryptedBytes, row.byteSize)} text={`Encrypting… ${percent(live.encryptedBytes, row.byteSize)} %`} />
+      )}
+      {row.state === "uploading" && <ProgressBar label={`Uploading ${row.fileName}`} value={percent(live.sentBytes, props.item.totalBytes)} text={uploadText(props.item)} />}
+      {row.state === "done" && <p class="status">Uploaded and verified by the server.</p>}
+      {row.state === "failed" && (
+        <p role="alert" class="alert">
+          {row.error}
+        </p>
+      )}
+      {live.note && row.state === "uploading" && (
+        <p class="notice" role="status">
+          {live.note}
+        </p>
+      )}
+      {error && (
+        <p role="alert" class="alert">
+          {error}
+        </p>
+      )}
+      {row.state !== "done" && (
+        <div class="actions">
+          {row.state === "failed" && row.request && (
+            <button type="button" onClick={() => void retryUpload(row.evidenceId)} aria-label={`Retry ${row.fileName}`}>
+              Retry
+            </button>
+          )}
+          <button type="button" disabled={busy} onClick={() => void cancel()} aria-label={`Cancel ${row.fileName}`}>
+            Cancel
+          </button>
+        </div>
+      )}
+    </li>
+  );
+}
+
+// ---- the evidence list ----------------------------------------------------------------
+
+type Signature = { state: "checking" } | { state: "ok"; signer: string } | { state: "bad"; why: string };
+
+function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd: boolean }) {
+  const [labels, setLabels] = useState<Map<string, EvidenceLabelRow>>(new Map());
+  const [signatures, setSignatures] = useState<Map<string, Signature>>(new Map());
+
+  useEffect(() => {
+    let stale = false;
+    void (async () => {
+      const found = await db.evidenceLabels.bulkGet(props.items.map((i) => i.id));
+      if (!stale) setLabels(new Map(found.filter((r): r is EvidenceLabelRow => !!r).map((r) => [r.evidenceId, r])));
+      // Each manifest's signature, checked here against the signer's registered key (no key release needed).
+      const signers = new Map<string, Promise<Awaited<ReturnType<typeof casesApi.signer>>>>();
+      for (const item of props.items) {
+        if (signatures.get(item.id)?.state === "ok") continue;
+        let signer = signers.get(item.signerKid);
+        if (!signer) signers.set(item.signerKid, (signer = casesApi.signer(item.signerKid)));
+        let result: Signature;
+        try {
+          const key = await signer;
+          await verifyManifest(item.manifest, key.publicJwk);
+          result = { state: "ok", signer: key.owner.name };
+        } catch (caught) {
+          result = { state: "bad", why: caught instanceof ApiError ? caught.message : "the signature does not verify" };
+        }
+        if (stale) return;
+        setSignatures((current) => new Map(current).set(item.id, result));
+      }
+    })();
+    return () => {
+      stale = true;
+    };
+  }, [props.items]);
+
+  if (props.items.length === 0) {
+    return <p class="empty">No evidence yet. {props.canAdd ? "Add photos, videos or documents above: they are encrypted on this device first." : ""}</p>;
+  }
+  return (
+    <ul class="evidence-list" aria-label="Evidence items">
+      {props.items.map((item) => {
+        const label = labels.get(item.id);
+        const signature = signatures.get(item.id) ?? { state: "checking" };
+        const name = label?.fileName ?? "Encrypted file";
+        return (
+          <li key={item.id}>
+            <a class="evidence-card" href={caseHref(props.caseId, item.id)} aria-label={`Open ${name}, ${formatBytes(item.byteSize)}, added by ${item.uploader.name}`}>
+              <span class="evidence-name">{name}</span>
+              <span class="evidence-meta">
+                {formatBytes(item.byteSize)} · {item.uploader.name} · {formatDateTime(item.completedAt ?? item.createdAt)}
+              </span>
+              <span class={`badge badge-sig-${signature.state}`}>
+                {signature.state === "checking" ? "Checking signature…" : signature.state === "ok" ? `Signed by ${signature.signer}` : "Signature does not verify"}
+              </span>
+              {!label && <span class="hint">Open it to decrypt its name (the opening is recorded).</span>}
+            </a>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+// ---- members ----------------------------------------------------------------------------
+
+function Members(props: { detail: CaseDetail; session: SessionInfo; keys: DeviceKeys; isLead: boolean; onChanged: (detail: CaseDetail) => void }) {
+  const { detail } = props;
+  const leads = detail.members.filter((m) => m.role === "lead").length;
+  return (
+    <section aria-labelledby="members-heading">
+      <h2 id="members-heading">Members</h2>
+      <ul class="member-list">
+        {detail.members.map((member) => (
+          <MemberRow
+            key={member.userId}
+            member={member}
+            detail={detail}
+            isMe={member.userId === props.session.user.id}
+            isLead={props.isLead}
+            lastLead={member.role === "lead" && leads === 1}
+            onChanged={props.onChanged}
+          />
+        ))}
+      </ul>
+      {props.isLead &&
+        (props.session.user.role === "admin" ? (
+          <AddMember detail={detail} keys={props.keys} onChanged={props.onChanged} />
+        ) : (
+          <p class="notice">To add members, ask an administrator: only administrators can look up people in the organisation for now.</p>
+        ))}
+    </section>
+  );
+}
+
+function MemberRow(props: { member: CaseMember; detail: CaseDetail; isMe: boolean; isLead: boolean; lastLead: boolean; onChanged: (detail: CaseDetail) => void }) {
+  const { member } = props;
+  const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string>();
+
+  async function run(action: () => Promise<CaseDetail>) {
+    setBusy(true);
+    setError(undefined);
+    try {
+      props.onChanged(await action());
+      setConfirming(false);
+    } catch (caught) {
+      setError(messageOf(caught));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const roleId = `role-${member.userId}`;
+  return (
+    <li class="member">
+      <p class="member-name">
+        <strong>{member.name}</strong>
+        {props.isMe && <span class="you"> (you)</span>}
+      </p>
+      <p class="muted member-email">{member.email}</p>
+      {props.isLead ? (
+        <div class="member-actions">
+          <div class="field">
+            <label for={roleId}>Role for {member.name}</label>
+            <select
+              id={roleId}
+              value={member.role}
+              disabled={busy}
+              onChange={(e: TargetedEvent<HTMLSelectElement>) => {
+                const role = e.currentTarget.value as CaseRole;
+                void run(() => casesApi.changeRole(props.detail.id, member.userId, role));
+              }}
+            >
+              {CASE_ROLE_OPTIONS.map((o) => (
+                <option key={o.value} value={o.value}>
+                  {o.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          {!props.lastLead && !confirming && (
+            <button type="button" disabled={busy} onClick={() => setConfirming(true)} aria-label={`Remove ${member.name}`}>
+              Remove
+            </button>
+          )}
+        </div>
+      ) : (
+        <p>{CASE_ROLE_LABELS[member.role]}</p>
+      )}
+      {confirming && (
+        <div class="confirm" role="group" aria-label={`Remove ${member.name}?`}>
+          <p>
+            Remove {member.name} from this case? A new case key is made on this device: evidence added from now on is out of their reach. What they could open before stays in the audit trail.
+          </p>
+          <div class="actions">
+            <button
+              type="button"
+              class="danger"
+              disabled={busy}
+              onClick={() => void run(async () => casesApi.removeMember(props.detail.id, member.userId, await removeMemberBody(props.detail, member.userId)))}
+            >
+              {busy ? "Removing…" : `Remove ${member.name}`}
+            </button>
+            <button type="button" disabled={busy} onClick={() => setConfirming(false)}>
+              Keep
+            </button>
+          </div>
+        </div>
+      )}
+      {error && (
+        <p role="alert" class="alert">
+          {error}
+        </p>
+      )}
+    </li>
+  );
+}
+
+function AddMember(props: { detail: CaseDetail; keys: DeviceKeys; onChanged: (detail: CaseDetail) => void }) {
+  const [users, setUsers] = useState<User[]>();
+  const [loadError, setLoadError] = useState<string>();
+  useEffect(() => {
+    casesApi.users().then(
+      (list) => setUsers(list.users),
+      (caught: unknown) => setLoadError(messageOf(caught)),
+    );
+  }, []);
+  const candidates = (users ?? []).filter((u) => u.status === "active" && u.role !== "site_operator" && !props.detail.members.some((m) => m.userId === u.id));
+  const form = useForm({
+    schema: z.object({ userId: z.string().regex(/^[0-9a-f]{32}$/, "Pick a person."), role: z.enum(["lead", "contributor", "viewer"]) }),
+    send: async ({ userId, role }) => {
+      props.onChanged(await casesApi.addMember(props.detail.id, await addMemberBody(props.detail.id, userId, role, props.keys)));
+    },
+  });
+  return (
+    <section aria-labelledby="add-member-heading" class="card">
+      <h3 id="add-member-heading">Add member</h3>
+      {loadError && (
+        <p role="alert" class="alert">
+          Couldn't load the people in your organisation. {loadError}
+        </p>
+      )}
+      {users && candidates.length === 0 && <p class="muted">Everyone who can join is already a member. Invite people under Admin → Users first.</p>}
+      {candidates.length > 0 && (
+        <form ref={form.formRef} aria-labelledby="add-member-heading" onSubmit={form.onSubmit} onInput={form.onInput} noValidate>
+          <FormAlert message={form.formError} />
+          <div class="field">
+            <label for="field-userId">Person</label>
+            <select id="field-userId" name="userId" aria-invalid={form.errors["userId"] ? true : undefined}>
+              <option value="">Choose…</option>
+              {candidates.map((u) => (
+                <option key={u.id} value={u.id}>
+                  {u.name} ({u.email})
+                </option>
+              ))}
+            </select>
+            {form.errors["userId"] && <p class="field-error">{form.errors["userId"]}</p>}
+          </div>
+          <div class="field">
+            <label for="field-role">Case role</label>
+            <select id="field-role" name="role">
+              {CASE_ROLE_OPTIONS.map((o) => (
+                <option key={o.value} value={o.value} selected={o.value === "contributor"}>
+                  {o.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <p class="hint">Every key of the case is re-wrapped on this device to the new member's key; no file is touched.</p>
+          <SubmitButton busy={form.busy} label="Add member" busyLabel="Adding…" />
+        </form>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,368 @@
+import { Hono, type Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import {
+  DiscoveryRequest,
+  DiscoveryResult,
+  OidcProviderInput,
+  OidcProviderState,
+  OidcPublicConfig,
+  isLoopbackUrl,
+  type OidcErrorCode,
+  type OidcProviderSettings,
+} from "../../../shared/api/oidc";
+import type { Role } from "../../../shared/api/schemas";
+import {
+  activateInvitedUser,
+  activeAdminCount,
+  consumeOidcState,
+  deleteOidcProvider,
+  findLinkedUserId,
+  getOidcProvider,
+  identityInsert,
+  linkedSubject,
+  saveOidcProvider,
+  saveOidcState,
+  touchIdentity,
+  type OidcProvider,
+} from "../db/oidc";
+import { getOrganisation } from "../db/organisations";
+import { findUserByEmail, findUserById, toUser, updateUser, userInsert, type UserRow } from "../db/users";
+import type { AppEnv } from "../env";
+import { audit } from "../lib/audit";
+import { ApiError } from "../lib/errors";
+import { OIDC_STATE_LIFETIME_MS, OidcFailure, completeAuthorization, discover, groupsOf, mappedRole, startAuthorization, summariseDiscovery, type Claims } from "../lib/oidc";
+import { describe } from "../lib/openapi";
+import { constantTimeEqual, newId, newToken, tokenHash } from "../lib/secrets";
+import { requireAdmin, requireSession, startSession } from "../lib/session";
+import { validate } from "../lib/validate";
+
+/**
+ * OpenID Connect sign-in (docs/security.md, "OpenID Connect sign-in"). `start` and `callback` are
+ * browser navigations, so they answer with redirects: to the provider, to the app once signed in,
+ * or to `/signin?error=<code>` when refused. The rest is the administrator's provider settings.
+ */
+
+/** Binds a sign-in in progress to the browser that started it. SameSite=Lax, not Strict: the
+ * callback is a top-level navigation coming from the provider's site, on which browsers withhold
+ * Strict cookies; Lax cookies are sent on such GET navigations and on no cross-site subrequest. */
+const BROWSER_COOKIE = "custody_oidc";
+const BROWSER_COOKIE_PATH = "/api/oidc";
+
+const encoder = new TextEncoder();
+
+function redirectUri(c: Context<AppEnv>): string {
+  return `${new URL(c.req.url).origin}/api/oidc/callback`;
+}
+
+/** A client secret in a Workers secret binding (`wrangler secret put OIDC_CLIENT_SECRET`) wins over D1. */
+function bindingSecret(env: Env): string | null {
+  const value = (env as unknown as { OIDC_CLIENT_SECRET?: unknown }).OIDC_CLIENT_SECRET;
+  return typeof value === "string" && value.length > 0 ? value : null;
+}
+
+function toSettings(provider: OidcProvider, env: Env): OidcProviderSettings {
+  const fromBinding = bindingSecret(env) !== null;
+  return {
+    issuer: provider.issuer,
+    clientId: provider.clientId,
+    hasClientSecret: fromBinding || provider.clientSecret !== null,
+    secretSource: fromBinding ? "binding" : provider.clientSecret !== null ? "database" : "none",
+    displayName: provider.displayName,
+    scopes: provider.scopes,
+    emailClaim: provider.emailClaim,
+    groupsClaim: provider.groupsClaim,
+    roleMappings: provider.roleMappings,
+    provisionUsers: provider.provisionUsers,
+    defaultRole: provider.defaultRole,
+    updatedAt: provider.updatedAt,
+  };
+}
+
+function signInError(c: Context<AppEnv>, code: OidcErrorCode | "internal") {
+  return c.redirect(`/signin?error=${code}`, 302);
+}
+
+async function configuredProvider(db: D1Database): Promise<OidcProvider> {
+  const organisation = await getOrganisation(db);
+  const provider = organisation ? await getOidcProvider(db, organisation.id) : null;
+  if (!provider) throw new OidcFailure("not_configured", "no identity provider is configured");
+  return provider;
+}
+
+function secretOf(provider: OidcProvider, env: Env): string {
+  const secret = bindingSecret(env) ?? provider.clientSecret;
+  if (!secret) throw new OidcFailure("provider_refused", "no client secret is configured");
+  return secret;
+}
+
+function nameFrom(claims: Claims, email: string): string {
+  const full = typeof claims.name === "string" ? claims.name : [claims.given_name, claims.family_name].filter((part) => typeof part === "string").join(" ");
+  return (full.trim() || email.split("@")[0] || email).slice(0, 120);
+}
+
+/** What the sign-in will do to the user, decided before anything is written. */
+interface Resolution {
+  user: UserRow | null;
+  email: string;
+  link: boolean;
+  role: Role | null;
+}
+
+/** Finds the user for these claims (by linked `sub`, then by email); refuses with a clear code. */
+async function resolveUser(db: D1Database, provider: OidcProvider, claims: Claims): Promise<Resolution> {
+  const raw = claims[provider.emailClaim];
+  const email = typeof raw === "string" ? raw.trim().toLowerCase() : "";
+  if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) throw new OidcFailure("no_email", `claim ${provider.emailClaim} holds no email address`);
+  if (provider.emailClaim === "email" && claims.email_verified === false) throw new OidcFailure("email_unverified", "email_verified is false");
+  const role = mappedRole(groupsOf(claims[provider.groupsClaim]), provider.roleMappings);
+
+  const linkedId = await findLinkedUserId(db, provider.issuer, claims.sub);
+  let user = linkedId ? await findUserById(db, linkedId) : null;
+  let link = false;
+  if (!user) {
+    user = await findUserByEmail(db, email);
+    if (user) {
+      const other = await linkedSubject(db, user.id, provider.issuer);
+      if (other !== null && other !== claims.sub) throw new OidcFailure("account_conflict", `${email} is linked to another subject at this issuer`);
+      link = true;
+    }
+  }
+  if (user && user.org_id !== provider.orgId) throw new OidcFailure("no_account", "user belongs to another organisation");
+  if (user?.status === "disabled") throw new OidcFailure("account_disabled", `${user.email} is disabled`);
+  if (!user && !provider.provisionUsers) throw new OidcFailure("no_account", `no user with email ${email}, and provisioning is off`);
+  return { user, email, link, role };
+}
+
+export const oidc = new Hono<AppEnv>()
+  .get(
+    "/",
+    describe({ summary: "Is sign-in with an identity provider offered, and under which name?", access: "public", responses: { 200: { description: "The sign-in button's state.", schema: OidcPublicConfig } } }),
+    async (c) => {
+      const organisation = await getOrganisation(c.env.DB);
+      const provider = organisation ? await getOidcProvider(c.env.DB, organisation.id) : null;
+      return c.json({ enabled: provider !== null, displayName: provider?.displayName ?? null } satisfies OidcPublicConfig, 200);
+    },
+  )
+  .get(
+    "/start",
+    describe({
+      summary: "Starts sign-in with the identity provider: redirects there with state, nonce and a PKCE challenge.",
+      access: "public",
+      mutates: false,
+      responses: { 302: { description: "To the provider; or to /signin?error=<code> when sign-in cannot start." } },
+    }),
+    async (c) => {
+      let provider: OidcProvider | null = null;
+      try {
+        provider = await configuredProvider(c.env.DB);
+        const as = await discover(provider.issuer);
+        const started = await startAuthorization(as, provider, redirectUri(c));
+        const browser = newToken();
+        const now = Date.now();
+        await saveOidcState(c.env.DB, {
+          state_hash: await tokenHash(started.state),
+          browser_hash: await tokenHash(browser),
+          code_verifier: started.codeVerifier,
+          nonce: started.nonce,
+          created_at: new Date(now).toISOString(),
+          expires_at: new Date(now + OIDC_STATE_LIFETIME_MS).toISOString(),
+        });
+        setCookie(c, BROWSER_COOKIE, browser, {
+          httpOnly: true,
+          sameSite: "Lax",
+          secure: !isLoopbackUrl(c.req.url),
+          path: BROWSER_COOKIE_PATH,
+          maxAge: OIDC_STATE_LIFETIME_MS / 1000,
+        });
+        return c.redirect(started.url.toString(), 302);
+      } catch (error) {
+        if (!(error instanceof OidcFailure)) throw error;
+        if (provider) {
+          await audit(c, {
+            action: "auth.sign_in",
+            target: { type: "user", id: null },
+            outcome: "failed",
+            actor: { type: "anonymous", id: null },
+            details: { method: "oidc", issuer: provider.issuer, reason: error.code, detail: error.detail },
+          });
+        }
+        return signInError(c, error.code);
+      }
+    },
+  )
+  .get(
+    "/callback",
+    describe({
+      summary: "The provider's redirect back: validates state, browser binding, code and ID token, then signs in (same session cookie as a password sign-in).",
+      access: "public",
+      mutates: true,
+      responses: { 302: { description: "To the app, signed in; or to /signin?error=<code>, with nothing changed." } },
+    }),
+    async (c) => {
+      const browser = getCookie(c, BROWSER_COOKIE);
+      deleteCookie(c, BROWSER_COOKIE, { path: BROWSER_COOKIE_PATH, secure: !isLoopbackUrl(c.req.url), httpOnly: true, sameSite: "Lax" });
+      let provider: OidcProvider | null = null;
+      let email: string | null = null;
+      let userId: string | null = null;
+      try {
+        provider = await configuredProvider(c.env.DB);
+        const state = c.req.query("state");
+        if (!state) throw new OidcFailure("state_invalid", "no state parameter");
+        // Single use: the row is deleted as it is read, so a replayed callback finds nothing.
+        const pending = await consumeOidcState(c.env.DB, await tokenHash(state));
+        if (!pending) throw new OidcFailure("state_invalid", "unknown or already used state");
+        if (Date.parse(pending.expires_at) <= Date.now()) throw new OidcFailure("state_expired", "state expired");
+        if (!browser || !constantTimeEqual(encoder.encode(await tokenHash(browser)), encoder.encode(pending.browser_hash))) {
+          throw new OidcFailure("browser_mismatch", browser ? "browser cookie does not match the state" : "no browser cookie");
+        }
+
+        const as = await discover(provider.issuer);
+        const claims = await completeAuthorization(as, provider, secretOf(provider, c.env), {
+          callbackUrl: new URL(c.req.url),
+          state,
+          nonce: pending.nonce,
+          codeVerifier: pending.code_verifier,
+          redirectUri: redirectUri(c),
+          wanted: [provider.emailClaim, provider.groupsClaim],
+        });
+        const resolution = await resolveUser(c.env.DB, provider, claims);
+        email = resolution.email;
+        userId = resolution.user?.id ?? null;
+
+        // Accepted: from here on the sign-in happens, and each change is audited.
+        const now = new Date().toISOString();
+        let user = resolution.user;
+        if (!user) {
+          const id = newId();
+          const role = resolution.role ?? provider.defaultRole;
+          await c.env.DB.batch([
+            userInsert(c.env.DB, { id, orgId: provider.orgId, email: resolution.email, name: nameFrom(claims, resolution.email), role, status: "active", passwordHash: null, now }),
+            identityInsert(c.env.DB, { issuer: provider.issuer, subject: claims.sub, userId: id, now }),
+          ]);
+          user = await findUserById(c.env.DB, id);
+          if (!user) throw new Error("oidc: provisioned user missing after insert");
+          userId = id;
+          c.set("user", toUser(user));
+          await audit(c, { action: "user.provision", target: { type: "user", id }, details: { method: "oidc", issuer: provider.issuer, email: user.email, role } });
+        } else {
+          c.set("user", toUser(user));
+          if (resolution.link) {
+            await c.env.DB.batch([identityInsert(c.env.DB, { issuer: provider.issuer, subject: claims.sub, userId: user.id, now })]);
+            await audit(c, { action: "user.oidc_link", target: { type: "user", id: user.id }, details: { issuer: provider.issuer, subject: claims.sub } });
+          } else {
+            await touchIdentity(c.env.DB, provider.issuer, claims.sub, now);
+          }
+          if (user.status === "invited") {
+            await activateInvitedUser(c.env.DB, user.id, now);
+            await audit(c, { action: "user.activate", target: { type: "user", id: user.id }, details: { method: "oidc" } });
+          }
+          const role = resolution.role;
+          if (role !== null && role !== user.role) {
+            if (user.role === "admin" && (await activeAdminCount(c.env.DB, user.org_id)) <= 1) {
+              // The group mapping never removes the organisation's last administrator.
+              await audit(c, { action: "user.role_change", target: { type: "user", id: user.id }, outcome: "denied", details: { from: user.role, to: role, source: "oidc_groups", reason: "last administrator" } });
+            } else {
+              await updateUser(c.env.DB, user.id, { role }, now);
+              await audit(c, { action: "user.role_change", target: { type: "user", id: user.id }, details: { from: user.role, to: role, source: "oidc_groups" } });
+            }
+          }
+          user = await findUserById(c.env.DB, user.id);
+          if (!user) throw new Error("oidc: user vanished during sign-in");
+        }
+
+        // The provider authenticated the user (and is responsible for its own MFA): the session
+        // is the same as after a password sign-in, with no local second factor asked for.
+        const session = await startSession(c, user, { stage: "active", method: "oidc" });
+        c.set("user", { ...session.user, orgId: session.organisation.id });
+        await audit(c, { action: "auth.sign_in", target: { type: "user", id: user.id }, details: { method: "oidc", issuer: provider.issuer, subject: claims.sub } });
+        return c.redirect("/", 302);
+      } catch (error) {
+        const failure = error instanceof OidcFailure ? error : null;
+        if (!failure) console.error("GET /api/oidc/callback failed:", error);
+        await audit(c, {
+          action: "auth.sign_in",
+          target: { type: "user", id: userId },
+          outcome: "failed",
+          actor: { type: "anonymous", id: null, label: email },
+          details: { method: "oidc", issuer: provider?.issuer ?? null, reason: failure?.code ?? "internal", detail: failure?.detail ?? "internal error" },
+        }).catch((auditError: unknown) => console.error("could not audit a failed OIDC sign-in:", auditError));
+        return signInError(c, failure?.code ?? "internal");
+      }
+    },
+  )
+  .get(
+    "/provider",
+    describe({ summary: "The identity provider's settings (never the client secret) and the redirect URI to register.", access: "admin", responses: { 200: { description: "Settings, or provider: null.", schema: OidcProviderState } } }),
+    requireSession,
+    requireAdmin,
+    async (c) => {
+      const provider = await getOidcProvider(c.env.DB, c.get("user").orgId);
+      return c.json({ provider: provider ? toSettings(provider, c.env) : null, redirectUri: redirectUri(c) } satisfies OidcProviderState, 200);
+    },
+  )
+  .put(
+    "/provider",
+    describe({
+      summary: "Sets the identity provider. The client secret is write-only: omit it to keep the stored one (not when the issuer or client id changes).",
+      access: "admin",
+      responses: { 200: { description: "Saved.", schema: OidcProviderState } },
+    }),
+    requireSession,
+    requireAdmin,
+    validate("json", OidcProviderInput),
+    async (c) => {
+      const body = c.req.valid("json");
+      const admin = c.get("user");
+      const existing = await getOidcProvider(c.env.DB, admin.orgId);
+      const sameClient = existing !== null && existing.issuer === body.issuer && existing.clientId === body.clientId;
+      const secret = body.clientSecret ?? (sameClient ? existing.clientSecret : null);
+      if (secret === null && bindingSecret(c.env) === null) {
+        throw new ApiError(400, "client_secret_required", existing ? "Enter the client secret: the issuer or client id changed." : "Enter the client secret the identity provider issued for Custody.");
+      }
+      const now = new Date().toISOString();
+      const { clientSecret: _secret, ...settings } = body;
+      await saveOidcProvider(c.env.DB, { orgId: admin.orgId, ...settings, clientSecret: secret }, admin.id, now);
+      await audit(c, {
+        action: existing ? "oidc.provider_update" : "oidc.provider_create",
+        target: { type: "oidc_provider", id: admin.orgId },
+        // Never the secret itself: only whether it changed.
+        details: { ...settings, secretChanged: body.clientSecret !== undefined },
+      });
+      const saved = await getOidcProvider(c.env.DB, admin.orgId);
+      return c.json({ provider: saved ? toSettings(saved, c.env) : null, redirectUri: redirectUri(c) } satisfies OidcProviderState, 200);
+    },
+  )
+  .delete(
+    "/provider",
+    describe({ summary: "Removes the identity provider: sign-in with it stops at once. Links between users and provider identities stay.", access: "admin", responses: { 204: { description: "Removed." }, 404: { description: "No provider was configured." } } }),
+    requireSession,
+    requireAdmin,
+    async (c) => {
+      const admin = c.get("user");
+      const existing = await getOidcProvider(c.env.DB, admin.orgId);
+      if (!existing || !(await deleteOidcProvider(c.env.DB, admin.orgId))) throw new ApiError(404, "not_found", "No identity provider is configured.");
+      await audit(c, { action: "oidc.provider_delete", target: { type: "oidc_provider", id: admin.orgId }, details: { issuer: existing.issuer, clientId: existing.clientId } });
+      return c.body(null, 204);
+    },
+  )
+  .post(
+    "/provider/discovery",
+    describe({
+      summary: "Fetches an issuer's discovery document and reports its endpoints (changes nothing).",
+      access: "admin",
+      mutates: false,
+      responses: { 200: { description: "The discovery document's essentials.", schema: DiscoveryResult }, 422: { description: "Discovery failed; the message says why." } },
+    }),
+    requireSession,
+    requireAdmin,
+    validate("json", DiscoveryRequest),
+    async (c) => {
+      const { issuer } = c.req.valid("json");
+      try {
+        return c.json(summariseDiscovery(await discover(issuer)), 200);
+      } catch (error) {
+        if (!(error instanceof OidcFailure)) throw error;
+        throw new ApiError(422, "discovery_failed", `Discovery failed for ${issuer}: ${error.detail}.`);
+      }
+    },
+  );

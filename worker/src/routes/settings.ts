@@ -1,0 +1,49 @@
+/** Organisation security settings: MFA requirement, password length, session limits. */
+import { Hono } from "hono";
+import { OrgSettings, PasswordPolicy, UpdateOrgSettingsRequest } from "../../../shared/api/identity";
+import { PASSWORD_MAX_LENGTH } from "../../../shared/api/schemas";
+import { getSettings, saveSettings } from "../db/identity";
+import { getOrganisation } from "../db/organisations";
+import type { AppEnv } from "../env";
+import { audit } from "../lib/audit";
+import { describe } from "../lib/openapi";
+import { requireAdmin, requireRecentAuth, requireSession } from "../lib/session";
+import { validate } from "../lib/validate";
+
+export const settings = new Hono<AppEnv>()
+  .get(
+    "/password-policy",
+    describe({ summary: "The password rules, for forms that set a password.", access: "public", responses: { 200: { description: "The policy.", schema: PasswordPolicy } } }),
+    async (c) => {
+      const org = await getOrganisation(c.env.DB);
+      const current = await getSettings(c.env.DB, org?.id ?? null);
+      return c.json({ minLength: current.passwordMinLength, maxLength: PASSWORD_MAX_LENGTH } satisfies PasswordPolicy, 200);
+    },
+  )
+  .get(
+    "/",
+    describe({ summary: "The organisation's security settings.", access: "admin", responses: { 200: { description: "The settings.", schema: OrgSettings } } }),
+    requireSession,
+    requireAdmin,
+    async (c) => c.json(await getSettings(c.env.DB, c.get("user").orgId), 200),
+  )
+  .put(
+    "/",
+    describe({ summary: "Change the organisation's security settings (needs a recent authentication). New limits apply to live sessions at once.", access: "admin", responses: { 200: { description: "The settings now.", schema: OrgSettings } } }),
+    validate("json", UpdateOrgSettingsRequest),
+    requireSession,
+    requireAdmin,
+    requireRecentAuth,
+    async (c) => {
+      const changes = c.req.valid("json");
+      const admin = c.get("user");
+      const before = await getSettings(c.env.DB, admin.orgId);
+      const after: OrgSettings = { ...before, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) };
+      await saveSettings(c.env.DB, admin.orgId, after, admin.id, new Date().toISOString());
+      const changed = Object.fromEntries(
+        (Object.keys(after) as (keyof OrgSettings)[]).filter((key) => after[key] !== before[key]).map((key) => [key, { from: before[key], to: after[key] }]),
+      );
+      await audit(c, { action: "settings.change", target: { type: "organisation", id: admin.orgId }, details: { changed } });
+      return c.json(after, 200);
+    },
+  );
