@@ -109,6 +109,13 @@ export const MyCaseKeys = z
   .meta({ id: "MyCaseKeys", description: "Every key of the case with its wrap to your encryption key (null where you have none)." });
 export type MyCaseKeys = z.infer<typeof MyCaseKeys>;
 
+export const DirectoryQuery = z.strictObject({ q: z.string().trim().max(100).optional() }).meta({ id: "DirectoryQuery" });
+
+export const Directory = z
+  .object({ people: z.array(z.object({ id: Id, name: z.string(), email: z.string(), hasKeys: z.boolean() })) })
+  .meta({ id: "Directory", description: "Active colleagues who can be case members (investigators and administrators)." });
+export type Directory = z.infer<typeof Directory>;
+
 export const CaseIdParam = z.strictObject({ id: Id });
 export const CaseMemberParam = z.strictObject({ id: Id, userId: Id });
 
@@ -119,6 +126,7 @@ export const CreateEvidenceRequest = z
     evidenceId: Id.meta({ description: "Made by the device (so it can encrypt and sign before it is online)." }),
     manifest: CompactJws.meta({ description: "The signed manifest (ES512, by your signing key)." }),
     fileKey: z.strictObject({ caseKid: Kid, jwe: CompactJwe }).meta({ description: "The file key wrapped to that case key." }),
+    label: CompactJwe.meta({ description: "File name, media type, capture time: a JWE (ECDH-ES+A256KW, typ custody-label+jwe) to the same case key." }),
     details: CompactJwe.optional().meta({ description: "Title, description, tags, location: a JWE under the file key." }),
   })
   .meta({ id: "CreateEvidenceRequest" });
@@ -135,6 +143,7 @@ export const EvidenceSummary = z
     manifest: z.string(),
     signerKid: z.string(),
     caseKid: z.string(),
+    label: z.string().nullable().meta({ description: "The label JWE, to the case key `caseKid`." }),
     details: z.object({ version: z.number().int(), jwe: z.string(), editedBy: z.string(), editedAt: z.string() }).nullable(),
     uploader: z.object({ id: Id, name: z.string() }),
     createdAt: z.string(),

@@ -5,5 +5,6 @@ export * from "./sha512";
 export * from "./keys";
 export * from "./stream";
 export * from "./manifest";
+export * from "./label";
 export * from "./package";
 export * from "./verify-package";

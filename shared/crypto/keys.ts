@@ -22,6 +22,7 @@ export const TYP = {
   metadata: "custody-metadata+jwe",
   manifest: "custody-manifest+jws",
   escrow: "custody-key-escrow+jwe",
+  label: "custody-label+jwe",
   transfer: "custody-key-transfer+jwe",
 } as const;
 

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { CaseDetail, CaseList, EvidenceList, UploadState } from "../../shared/api/cases";
 import type { PublicKeyInfo } from "../../shared/api/schemas";
-import { generateCaseKeyPair, IntegrityError, wrapCaseKey } from "../../shared/crypto";
+import { decryptLabel, encryptLabel, generateCaseKeyPair, IntegrityError, unwrapCaseKey, wrapCaseKey } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
 import {
   addMember,
@@ -277,6 +277,37 @@ describe("evidence upload and download", () => {
     expect(found, "64-byte windows of the plaintext found in what was sent or stored").toBe(0);
     for (const blob of stored) expect(new TextDecoder().decode(blob)).not.toContain("suspect-confession");
   }, 120_000);
+});
+
+describe("names and colleagues", () => {
+  it("lists evidence with its label, which members open with the case key and nobody else", async () => {
+    const { lead, contributor } = await people();
+    const c = await openCase(lead, "L-1");
+    await uploadEvidence(lead, c, randomBytes(500));
+    const listed = (await (await call(`/api/cases/${c.id}/evidence`, { cookie: lead.cookie })).json()) as EvidenceList;
+    const item = listed.evidence[0]!;
+    expect(item.label).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\.[\w-]+\.[\w-]+$/);
+    const keys = (await (await call(`/api/cases/${c.id}/keys`, { cookie: lead.cookie })).json()) as { keys: { kid: string; wrap: string }[] };
+    const caseKey = await unwrapCaseKey(keys.keys.find((k) => k.kid === item.caseKid)!.wrap, lead.encryption.privateKey);
+    expect(await decryptLabel(item.label!, caseKey.privateKey)).toMatchObject({ fileName: "clip.mp4", mediaType: "video/mp4" });
+    await expect(decryptLabel(item.label!, contributor.encryption.privateKey)).rejects.toThrow();
+
+    const prepared = await prepareEvidence(lead, c, randomBytes(10));
+    const misaddressed = await encryptLabel({ fileName: "x", mediaType: "text/plain" }, lead.encryption.publicJwk);
+    await expectError(await call(`/api/cases/${c.id}/evidence`, { cookie: lead.cookie, body: { ...prepared.body, label: misaddressed } }), 400, "invalid_envelope");
+  });
+
+  it("shows case leads their colleagues who can be members, and nothing to site operators", async () => {
+    const { lead, operator } = await people();
+    const response = await call("/api/directory", { cookie: lead.cookie });
+    expect(response.status).toBe(200);
+    const { people: found } = (await response.json()) as { people: { email: string; hasKeys: boolean }[] };
+    expect(found.map((p) => p.email).sort()).toEqual(["ada@example.org", "contrib@example.org", "lead@example.org", "outsider@example.org", "viewer@example.org"]);
+    expect(found.every((p) => p.hasKeys)).toBe(true);
+    expect(((await (await call("/api/directory?q=contrib", { cookie: lead.cookie })).json()) as { people: unknown[] }).people).toHaveLength(1);
+    await expectError(await call("/api/directory", { cookie: operator.cookie }), 403);
+    await expectError(await call("/api/directory"), 401);
+  });
 });
 
 describe("authorisation over every case and evidence route", () => {

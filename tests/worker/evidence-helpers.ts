@@ -6,6 +6,7 @@ import {
   decryptExpectations,
   decryptParts,
   encryptBlob,
+  encryptLabel,
   encryptMetadata,
   escrowEncryptionKey,
   generateCaseKeyPair,
@@ -105,6 +106,7 @@ export async function prepareEvidence(uploader: Person, caseDetail: CaseDetail, 
     evidenceId,
     manifest,
     fileKey: { caseKid: caseDetail.caseKey.kid, jwe: await wrapFileKey(fileKey, caseDetail.caseKey.publicJwk) },
+    label: await encryptLabel({ fileName, mediaType: "video/mp4" }, caseDetail.caseKey.publicJwk),
   };
   return { evidenceId, manifest, parts, body };
 }

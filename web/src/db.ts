@@ -58,7 +58,9 @@ export interface UploadRow {
   /** Zero-based parts the server has stored. */
   partsDone: number[];
   /** The body of POST /api/cases/:id/evidence, once encryption has finished. */
-  request?: { evidenceId: string; manifest: string; fileKey: { caseKid: string; jwe: string }; details?: string };
+  request?: { evidenceId: string; manifest: string; fileKey: { caseKid: string; jwe: string }; label: string; details?: string };
+  /** File name, type and capture time encrypted to the case key (made when the item is queued). */
+  label?: string;
   error?: string;
   createdAt: string;
 }

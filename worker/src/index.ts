@@ -3,6 +3,7 @@ import { openApiDocument } from "./lib/openapi";
 import { auditRoutes } from "./routes/audit";
 import { auth } from "./routes/auth";
 import { cases } from "./routes/cases";
+import { directory } from "./routes/directory";
 import { caseEvidence, evidence } from "./routes/evidence";
 import { uploads } from "./routes/uploads";
 import { health } from "./routes/health";
@@ -31,7 +32,8 @@ const api = createApp()
   .route("/api/cases", cases)
   .route("/api/cases", caseEvidence)
   .route("/api/evidence", evidence)
-  .route("/api/uploads", uploads);
+  .route("/api/uploads", uploads)
+  .route("/api/directory", directory);
 
 api.get("/api/openapi.json", (c) => c.json(openApiDocument(api, { version: APP_VERSION }), 200));
 

@@ -8,6 +8,7 @@ import {
   CaseList,
   CaseSummary,
   DetailsVersions,
+  Directory,
   EvidenceList,
   EvidenceSummary,
   FileKeyRelease,
@@ -21,7 +22,7 @@ import {
   type RemoveMemberRequest,
   type UpdateCaseRequest,
 } from "../../../shared/api/cases";
-import { RecoveryKeyInfo, SignerKey, UserList, UserPublicKeys } from "../../../shared/api/schemas";
+import { RecoveryKeyInfo, SignerKey, UserPublicKeys } from "../../../shared/api/schemas";
 import { client, readResponse } from "../api/client";
 
 export const casesApi = {
@@ -40,8 +41,8 @@ export const casesApi = {
   recoveryKey: () => readResponse(client.api.keys.recovery.$get(), RecoveryKeyInfo),
   userKeys: (id: string) => readResponse(client.api.keys.users[":id"].$get({ param: { id } }), UserPublicKeys),
   signer: (kid: string) => readResponse(client.api.keys.signers[":kid"].$get({ param: { kid } }), SignerKey),
-  /** Admins only (403 for others): the organisation's users, to pick new case members from. */
-  users: () => readResponse(client.api.users.$get(), UserList),
+  /** Colleagues who can be case members (investigators and administrators), to add one to a case. */
+  directory: () => readResponse(client.api.directory.$get({ query: {} }), Directory),
 };
 
 export const evidenceApi = {

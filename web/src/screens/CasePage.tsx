@@ -6,12 +6,14 @@
 import type { TargetedEvent } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { z } from "zod";
-import type { CaseDetail, CaseMember, CaseRole, EvidenceSummary } from "../../../shared/api/cases";
+import type { CaseDetail, CaseMember, CaseRole, Directory, EvidenceSummary } from "../../../shared/api/cases";
 import type { SessionInfo, User } from "../../../shared/api/schemas";
+import { decryptLabel } from "../../../shared/crypto/label";
 import { verifyManifest } from "../../../shared/crypto/manifest";
 import { ApiError } from "../api/client";
 import { casesApi } from "../cases/api";
-import { addMemberBody, removeMemberBody } from "../cases/crypto";
+import { CaseHistory } from "../cases/History";
+import { addMemberBody, openCaseKey, removeMemberBody } from "../cases/crypto";
 import { db, type EvidenceLabelRow } from "../db";
 import { formatBytes, formatDuration } from "../evidence/format";
 import { Field, FormAlert, SubmitButton, useForm } from "../forms";
@@ -105,9 +107,10 @@ export function CasePage(props: Props) {
             </button>
           </div>
         )}
-        {evidence && <EvidenceList caseId={detail.id} items={evidence.filter((e) => e.status === "complete")} canAdd={canAdd} />}
+        {evidence && <EvidenceList caseId={detail.id} items={evidence.filter((e) => e.status === "complete")} canAdd={canAdd} keys={props.keys} />}
       </section>
       <Members detail={detail} session={props.session} keys={props.keys} isLead={isLead} onChanged={setDetail} />
+      {isLead && <CaseHistory caseId={detail.id} />}
     </>
   );
 }
@@ -377,7 +380,7 @@ function UploadItem(props: { item: QueueItem }) {
 
 type Signature = { state: "checking" } | { state: "ok"; signer: string } | { state: "bad"; why: string };
 
-function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd: boolean }) {
+function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd: boolean; keys: DeviceKeys }) {
   const [labels, setLabels] = useState<Map<string, EvidenceLabelRow>>(new Map());
   const [signatures, setSignatures] = useState<Map<string, Signature>>(new Map());
 
@@ -385,7 +388,14 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
     let stale = false;
     void (async () => {
       const found = await db.evidenceLabels.bulkGet(props.items.map((i) => i.id));
-      if (!stale) setLabels(new Map(found.filter((r): r is EvidenceLabelRow => !!r).map((r) => [r.evidenceId, r])));
+      const known = new Map(found.filter((r): r is EvidenceLabelRow => !!r).map((r) => [r.evidenceId, r]));
+      if (!stale) setLabels(known);
+      // Names of the rest, from their labels: encrypted to the case key, which this member holds.
+      const unnamed = props.items.filter((item) => !known.has(item.id) && item.label);
+      if (unnamed.length > 0) {
+        const decrypted = await decryptLabels(props.caseId, unnamed, props.keys).catch(() => new Map<string, EvidenceLabelRow>());
+        if (!stale) setLabels(new Map([...known, ...decrypted]));
+      }
       // Each manifest's signature, checked here against the signer's registered key (no key release needed).
       const signers = new Map<string, Promise<Awaited<ReturnType<typeof casesApi.signer>>>>();
       for (const item of props.items) {
@@ -437,6 +447,33 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
   );
 }
 
+/** Decrypts the labels of `items` with the case keys this member holds; items it cannot open are left out. */
+async function decryptLabels(caseId: string, items: EvidenceSummary[], me: DeviceKeys): Promise<Map<string, EvidenceLabelRow>> {
+  const keys = await casesApi.keys(caseId);
+  const opened = new Map<string, Promise<CryptoKey | null>>();
+  const caseKey = (kid: string) => {
+    let key = opened.get(kid);
+    if (!key) {
+      const wrap = keys.keys.find((k) => k.kid === kid)?.wrap;
+      key = wrap ? openCaseKey(wrap, me).then((k) => k.privateKey, () => null) : Promise.resolve(null);
+      opened.set(kid, key);
+    }
+    return key;
+  };
+  const out = new Map<string, EvidenceLabelRow>();
+  for (const item of items) {
+    const key = await caseKey(item.caseKid);
+    if (!key || !item.label) continue;
+    try {
+      const label = await decryptLabel(item.label, key);
+      out.set(item.id, { evidenceId: item.id, fileName: label.fileName, mediaType: label.mediaType });
+    } catch {
+      // Leave it unnamed: the list still works, and opening the item verifies everything.
+    }
+  }
+  return out;
+}
+
 // ---- members ----------------------------------------------------------------------------
 
 function Members(props: { detail: CaseDetail; session: SessionInfo; keys: DeviceKeys; isLead: boolean; onChanged: (detail: CaseDetail) => void }) {
@@ -458,12 +495,7 @@ function Members(props: { detail: CaseDetail; session: SessionInfo; keys: Device
           />
         ))}
       </ul>
-      {props.isLead &&
-        (props.session.user.role === "admin" ? (
-          <AddMember detail={detail} keys={props.keys} onChanged={props.onChanged} />
-        ) : (
-          <p class="notice">To add members, ask an administrator: only administrators can look up people in the organisation for now.</p>
-        ))}
+      {props.isLead && <AddMember detail={detail} keys={props.keys} onChanged={props.onChanged} />}
     </section>
   );
 }
@@ -554,15 +586,15 @@ function MemberRow(props: { member: CaseMember; detail: CaseDetail; isMe: boolea
 }
 
 function AddMember(props: { detail: CaseDetail; keys: DeviceKeys; onChanged: (detail: CaseDetail) => void }) {
-  const [users, setUsers] = useState<User[]>();
+  const [users, setUsers] = useState<Directory["people"]>();
   const [loadError, setLoadError] = useState<string>();
   useEffect(() => {
-    casesApi.users().then(
-      (list) => setUsers(list.users),
+    casesApi.directory().then(
+      (list) => setUsers(list.people),
       (caught: unknown) => setLoadError(messageOf(caught)),
     );
   }, []);
-  const candidates = (users ?? []).filter((u) => u.status === "active" && u.role !== "site_operator" && !props.detail.members.some((m) => m.userId === u.id));
+  const candidates = (users ?? []).filter((u) => !props.detail.members.some((m) => m.userId === u.id));
   const form = useForm({
     schema: z.object({ userId: z.string().regex(/^[0-9a-f]{32}$/, "Pick a person."), role: z.enum(["lead", "contributor", "viewer"]) }),
     send: async ({ userId, role }) => {
@@ -586,8 +618,8 @@ function AddMember(props: { detail: CaseDetail; keys: DeviceKeys; onChanged: (de
             <select id="field-userId" name="userId" aria-invalid={form.errors["userId"] ? true : undefined}>
               <option value="">Choose…</option>
               {candidates.map((u) => (
-                <option key={u.id} value={u.id}>
-                  {u.name} ({u.email})
+                <option key={u.id} value={u.id} disabled={!u.hasKeys}>
+                  {u.name} ({u.email}){u.hasKeys ? "" : " — has not created keys yet"}
                 </option>
               ))}
             </select>

@@ -8,7 +8,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import type { CaseDetail, UploadState } from "../../../shared/api/cases";
-import { PART_SIZE, ciphertextSize, generateFileKey, partCount } from "../../../shared/crypto";
+import { PART_SIZE, ciphertextSize, encryptLabel, generateFileKey, partCount } from "../../../shared/crypto";
 import { ApiError } from "../api/client";
 import { evidenceApi } from "../cases/api";
 import { db, type UploadRow } from "../db";
@@ -192,6 +192,10 @@ export async function addFiles(files: File[], context: { userId: string; caseDet
       await save(evidenceId, { state: "failed", error: "Not enough free storage on this device to encrypt this file. Free some space (or finish other uploads), then cancel this item and add it again." });
       continue;
     }
+    const capturedAt = context.fromCamera ? new Date(file.lastModified || Date.now()).toISOString() : undefined;
+    // The label lets members list the item by name with the case key they hold (no audited key release).
+    const label = await encryptLabel({ fileName: row.fileName, mediaType: row.mediaType, ...(capturedAt ? { capturedAt } : {}) }, context.caseDetail.caseKey.publicJwk);
+    await save(evidenceId, { label });
     const job: EncryptJob = {
       type: "encrypt",
       file,
@@ -205,7 +209,7 @@ export async function addFiles(files: File[], context: { userId: string; caseDet
       metadata: {
         fileName: row.fileName,
         mediaType: row.mediaType,
-        ...(context.fromCamera ? { capturedAt: new Date(file.lastModified || Date.now()).toISOString(), device: { source: "camera" } } : {}),
+        ...(capturedAt ? { capturedAt, device: { source: "camera" } } : {}),
       },
     };
     encryptor().postMessage(job);
@@ -241,7 +245,7 @@ async function onEncryptEvent(event: EncryptEvent): Promise<void> {
     await save(row.evidenceId, {
       state: "uploading",
       partCount: event.partCount,
-      request: { evidenceId: row.evidenceId, manifest: event.manifest, fileKey: { caseKid: event.caseKid, jwe: event.fileKeyJwe } },
+      request: { evidenceId: row.evidenceId, manifest: event.manifest, fileKey: { caseKid: event.caseKid, jwe: event.fileKeyJwe }, label: row.label! },
     });
     await db.evidenceLabels.put({ evidenceId: row.evidenceId, fileName: row.fileName, mediaType: row.mediaType });
     void pump();

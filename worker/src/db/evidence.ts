@@ -12,6 +12,7 @@ export interface EvidenceRow {
   case_kid: string;
   file_key: string;
   r2_key: string;
+  label: string | null;
   upload_id: string | null;
   uploader_id: string;
   created_at: string;
@@ -46,6 +47,7 @@ export function toEvidenceSummary(row: SummaryRow): EvidenceSummary {
     manifest: row.manifest,
     signerKid: row.signer_kid,
     caseKid: row.case_kid,
+    label: row.label,
     details:
       row.details_version !== null
         ? { version: row.details_version, jwe: row.details_jwe!, editedBy: row.details_by!, editedAt: row.details_at! }
@@ -78,16 +80,16 @@ export function evidenceInsert(
   db: D1Database,
   e: {
     id: string; caseId: string; byteSize: number; partCount: number; ciphertextSize: number; manifest: string; signerKid: string;
-    caseKid: string; fileKey: string; r2Key: string; uploadId: string; uploaderId: string; now: string;
+    caseKid: string; fileKey: string; label: string; r2Key: string; uploadId: string; uploaderId: string; now: string;
   },
 ): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO evidence (id, case_id, status, byte_size, part_count, ciphertext_size, manifest, signer_kid, case_kid, file_key,
-                             r2_key, upload_id, uploader_id, created_at)
-       VALUES (?, ?, 'uploading', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                             label, r2_key, upload_id, uploader_id, created_at)
+       VALUES (?, ?, 'uploading', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .bind(e.id, e.caseId, e.byteSize, e.partCount, e.ciphertextSize, e.manifest, e.signerKid, e.caseKid, e.fileKey, e.r2Key, e.uploadId, e.uploaderId, e.now);
+    .bind(e.id, e.caseId, e.byteSize, e.partCount, e.ciphertextSize, e.manifest, e.signerKid, e.caseKid, e.fileKey, e.label, e.r2Key, e.uploadId, e.uploaderId, e.now);
 }
 
 export function recordPart(

@@ -110,6 +110,7 @@ export const caseEvidence = new Hono<AppEnv>()
         throw new ApiError(409, "case_key_changed", "The case key has changed (a member was removed). Refresh the case and try again: the file is re-wrapped, not re-encrypted.");
       }
       checkWrappedTo(body.fileKey.jwe, TYP.fileKey, current.kid, "fileKey");
+      checkWrappedTo(body.label, TYP.label, current.kid, "label");
       const now = new Date().toISOString();
       const r2Key = `evidence/${caseId}/${body.evidenceId}`;
       const upload = await c.env.EVIDENCE.createMultipartUpload(r2Key, { httpMetadata: { contentType: "application/octet-stream" } });
@@ -117,7 +118,7 @@ export const caseEvidence = new Hono<AppEnv>()
         await c.env.DB.batch([
           evidenceInsert(c.env.DB, {
             id: body.evidenceId, caseId, byteSize: manifest.byteSize, partCount: manifest.parts.length, ciphertextSize: ciphertextSize(manifest.byteSize),
-            manifest: body.manifest, signerKid: manifest.signerKid, caseKid: current.kid, fileKey: body.fileKey.jwe, r2Key, uploadId: upload.uploadId, uploaderId: me.id, now,
+            manifest: body.manifest, signerKid: manifest.signerKid, caseKid: current.kid, fileKey: body.fileKey.jwe, label: body.label, r2Key, uploadId: upload.uploadId, uploaderId: me.id, now,
           }),
           ...(body.details ? [detailsInsert(c.env.DB, { evidenceId: body.evidenceId, version: 1, jwe: body.details, editedBy: me.id, now })] : []),
           auditStatement(c, me.orgId, {

@@ -1,0 +1,86 @@
+/**
+ * A case's history for its leads: every audited event of the case and its evidence (who
+ * opened, downloaded or exported which item, and when), newest first. Reading it is itself
+ * recorded. `evidenceId` narrows it to one item.
+ */
+import { useEffect, useState } from "preact/hooks";
+import { AuditPage } from "../../../shared/api/audit";
+import type { AuditEvent } from "../../../shared/audit/chain";
+import { client, readResponse } from "../api/client";
+import { actorText, localTime, OUTCOME_LABELS, utcTime } from "../audit/format";
+
+/** How an action reads in a case's history. */
+const ACTION_TEXT: Record<string, string> = {
+  "case.create": "opened the case",
+  "case.update": "edited the case",
+  "case.close": "closed the case",
+  "case.reopen": "reopened the case",
+  "case.member_add": "added a member",
+  "case.member_role": "changed a member's role",
+  "case.member_remove": "removed a member (the case key was rotated)",
+  "evidence.upload_start": "started an upload",
+  "evidence.upload_complete": "added evidence",
+  "evidence.upload_cancel": "cancelled an upload",
+  "evidence.view": "opened evidence",
+  "evidence.download": "downloaded an original",
+  "evidence.export": "exported a court package",
+  "evidence.details_edit": "edited evidence details",
+  "audit.read": "read this history",
+  "access.denied": "was refused",
+};
+
+export function CaseHistory(props: { caseId: string; evidenceId?: string; names?: Map<string, string> }) {
+  const [events, setEvents] = useState<AuditEvent[]>();
+  const [error, setError] = useState<string>();
+
+  async function load() {
+    setError(undefined);
+    try {
+      const page = await readResponse(client.api.cases[":id"].history.$get({ param: { id: props.caseId } }), AuditPage);
+      const all = (page.events as AuditEvent[]).filter((e) => e.action !== "evidence.part_upload");
+      const mine = props.evidenceId ? all.filter((e) => e.details.evidenceId === props.evidenceId) : all;
+      setEvents(mine.reverse());
+    } catch (caught) {
+      setError(caught instanceof Error ? caught.message : "Couldn't load the history.");
+    }
+  }
+
+  useEffect(() => void load(), [props.caseId, props.evidenceId]);
+
+  return (
+    <section aria-labelledby={`history-${props.evidenceId ?? props.caseId}`} class="card history">
+      <h2 id={`history-${props.evidenceId ?? props.caseId}`}>{props.evidenceId ? "History of this item" : "Case history"}</h2>
+      <p class="muted">Who did what, from the tamper-evident audit trail. Reading it is recorded too.</p>
+      {error && (
+        <p role="alert" class="alert">
+          {error}{" "}
+          <button type="button" class="link-button" onClick={() => void load()}>
+            Retry
+          </button>
+        </p>
+      )}
+      {!events && !error && <p role="status">Loading the history…</p>}
+      {events && events.length === 0 && <p>No events yet.</p>}
+      {events && events.length > 0 && (
+        <ol class="history-list" aria-label={props.evidenceId ? "History of this item" : "Case history"}>
+          {events.map((event) => {
+            const evidenceId = typeof event.details.evidenceId === "string" ? event.details.evidenceId : null;
+            const item = evidenceId && !props.evidenceId ? (props.names?.get(evidenceId) ?? "an item") : null;
+            return (
+              <li key={event.id}>
+                <time dateTime={event.at} title={utcTime(event.at)}>
+                  {localTime(event.at)}
+                </time>{" "}
+                <strong>{actorText(event.actor)}</strong> {ACTION_TEXT[event.action] ?? event.action}
+                {item ? ` (${item})` : ""}
+                {event.outcome !== "success" ? ` — ${OUTCOME_LABELS[event.outcome]}` : ""}
+                {event.recordedOffline ? ` — recorded offline at ${localTime(event.recordedOffline.at)}` : ""}
+                {event.ip ? <span class="muted"> · {event.ip}</span> : null}
+              </li>
+            );
+          })}
+        </ol>
+      )}
+    </section>
+  );
+}
