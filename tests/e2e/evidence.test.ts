@@ -267,4 +267,28 @@ describe("evidence: encrypted resumable upload, verified playback, court package
     expect(index.leaks(Buffer.concat([Buffer.from("x"), plain.subarray(1001, 1070)]))).toBe(true);
     expect(index.leaks(Buffer.concat([Buffer.from([plain[1000]! ^ 0xff]), plain.subarray(1001, 1064)]))).toBe(false);
   }, 60_000);
+
+  it("records where and when a photo taken on the phone was made, encrypted with it", async () => {
+    server.attachLogOnFailure();
+    const photo = join(work, "scene.png");
+    const made = spawnSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "color=c=teal:s=320x240", "-frames:v", "1", photo], { encoding: "utf8" });
+    if (made.status !== 0) throw new Error(`ffmpeg failed: ${made.stderr}`);
+    await page.context().grantPermissions(["geolocation"], { origin: server.url });
+    await page.context().setGeolocation({ latitude: 51.50722, longitude: -0.1275, accuracy: 12 });
+    const caseId = new URL(page.url()).searchParams.get("case");
+    await page.goto(`/cases?case=${caseId}`);
+    await page.getByLabel("Take photo or video").setInputFiles(photo);
+    const open = page.getByRole("link", { name: /^Open scene\.png/ });
+    await visible(open, 60_000);
+    await open.click();
+    const badge = page.getByRole("region", { name: "Verified" });
+    await visible(badge, 60_000);
+    expect(await badge.textContent()).toContain("51.50722, -0.12750 (±12 m)");
+    expect(await badge.textContent()).toContain("Captured");
+    // The server holds the location only inside the encrypted metadata.
+    const id = new URL(page.url()).searchParams.get("evidence");
+    const item = await (await page.request.get(`/api/evidence/${id}`)).text();
+    expect(item).not.toContain("51.50722");
+    await shot(page, "photo-location");
+  }, 90_000);
 });

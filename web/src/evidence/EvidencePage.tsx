@@ -199,6 +199,21 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: s
           <dd>{opened.signer.owner.name}</dd>
           <dt>Signed at</dt>
           <dd>{formatDateTime(manifest.signedAt)}</dd>
+          {metadata.capturedAt && (
+            <>
+              <dt>Captured</dt>
+              <dd>{formatDateTime(metadata.capturedAt)}</dd>
+            </>
+          )}
+          {typeof metadata.device?.latitude === "number" && typeof metadata.device?.longitude === "number" && (
+            <>
+              <dt>Location</dt>
+              <dd>
+                {metadata.device.latitude.toFixed(5)}, {metadata.device.longitude.toFixed(5)}
+                {typeof metadata.device.accuracyMetres === "number" ? ` (±${metadata.device.accuracyMetres} m)` : ""}
+              </dd>
+            </>
+          )}
           <dt>SHA-512</dt>
           <dd>
             <code title={manifest.sha512}>{shortHash(manifest.sha512)}</code>{" "}

@@ -20,7 +20,7 @@ import { Field, FormAlert, SubmitButton, useForm } from "../forms";
 import type { DeviceKeys } from "../keys/store";
 import { formatDateTime } from "../labels";
 import { PageHeading } from "../shell";
-import { addFiles, cancelUpload, dismissFinished, onUploadComplete, retryUpload, useUploadQueue, type QueueItem } from "../upload/queue";
+import { addFiles, cancelUpload, currentLocation, dismissFinished, onUploadComplete, retryUpload, useUploadQueue, type QueueItem } from "../upload/queue";
 import { CASE_ROLE_LABELS, CASE_ROLE_OPTIONS, caseHref, messageOf, parseTags, TextArea } from "./Cases";
 
 interface Props {
@@ -225,7 +225,9 @@ function AddEvidence(props: { detail: CaseDetail; session: SessionInfo; keys: De
     if (files.length === 0) return;
     setError(undefined);
     try {
-      await addFiles(files, { userId: props.session.user.id, caseDetail: props.detail, keys: props.keys, fromCamera });
+      // A capture records where it was made when the device allows it (the location is encrypted with the file).
+      const location = fromCamera ? await currentLocation() : null;
+      await addFiles(files, { userId: props.session.user.id, caseDetail: props.detail, keys: props.keys, fromCamera, ...(location ? { location } : {}) });
     } catch (caught) {
       setError(`Couldn't add ${files.length === 1 ? "the file" : "the files"}: ${caught instanceof Error ? caught.message : String(caught)}. Reload the page and try again.`);
     }

@@ -108,6 +108,28 @@ async function save(id: string, changes: Partial<UploadRow>): Promise<void> {
 
 // ---- start, add, cancel -------------------------------------------------------------
 
+export interface DeviceLocation {
+  latitude: number;
+  longitude: number;
+  /** Metres, as the device reports it. */
+  accuracy: number;
+}
+
+/**
+ * Where the device is, if it can say so within a few seconds and the user allows it; null
+ * otherwise (no permission, no fix, a desktop): evidence is added without a location then.
+ */
+export function currentLocation(timeoutMs = 5000): Promise<DeviceLocation | null> {
+  if (!("geolocation" in navigator)) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    navigator.geolocation.getCurrentPosition(
+      (position) => resolve({ latitude: position.coords.latitude, longitude: position.coords.longitude, accuracy: Math.round(position.coords.accuracy) }),
+      () => resolve(null),
+      { enableHighAccuracy: true, timeout: timeoutMs, maximumAge: 60_000 },
+    );
+  });
+}
+
 let onlineListening = false;
 
 /** Loads the user's queue from IndexedDB and resumes it. Safe to call again (e.g. on every mount). */
@@ -167,7 +189,10 @@ function mediaTypeOf(file: File): string {
  * Adds files to the queue: each is encrypted and signed on this device (in the encryption
  * worker), then uploaded. `fromCamera` records the capture time (the file's time) and source.
  */
-export async function addFiles(files: File[], context: { userId: string; caseDetail: CaseDetail; keys: DeviceKeys; fromCamera?: boolean }): Promise<void> {
+export async function addFiles(
+  files: File[],
+  context: { userId: string; caseDetail: CaseDetail; keys: DeviceKeys; fromCamera?: boolean; location?: DeviceLocation },
+): Promise<void> {
   void navigator.storage.persist?.().catch(() => false);
   for (const file of files) {
     const evidenceId = newEvidenceId();
@@ -209,7 +234,17 @@ export async function addFiles(files: File[], context: { userId: string; caseDet
       metadata: {
         fileName: row.fileName,
         mediaType: row.mediaType,
-        ...(capturedAt ? { capturedAt, device: { source: "camera" } } : {}),
+        ...(capturedAt ? { capturedAt } : {}),
+        ...(capturedAt || context.location
+          ? {
+              device: {
+                ...(capturedAt ? { source: "camera" } : {}),
+                ...(context.location
+                  ? { latitude: context.location.latitude, longitude: context.location.longitude, accuracyMetres: context.location.accuracy }
+                  : {}),
+              },
+            }
+          : {}),
       },
     };
     encryptor().postMessage(job);
