@@ -1,29 +1,51 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AuditPage } from "../../shared/api/audit";
-import type { Invitation, PublicKeyInfo } from "../../shared/api/schemas";
+import type { PartUrls } from "../../shared/api/cases";
+import type { TotpSetup } from "../../shared/api/identity";
+import type { ErrorBody, Invitation, PublicKeyInfo } from "../../shared/api/schemas";
 import { verifyExport, type AuditEvent } from "../../shared/audit/chain";
-import { escrowEncryptionKey, generateRecoveryKeyPair, generateUserKeys, sealKeyBundle } from "../../shared/crypto";
+import { escrowEncryptionKey, generateCaseKeyPair, generateRecoveryKeyPair, generateUserKeys, sealKeyBundle, wrapCaseKey } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
-import { addMember, openCase, prepareEvidence, randomBytes, removeMember, sendParts, uploadEvidence, withKeys } from "./evidence-helpers";
-import { addUser, ADMIN, call, enrolTotp, expectError, freshTotpCode, sessionCookie, setUpOrganisation, signIn } from "./helpers";
+import { addMember, openCase, prepareEvidence, randomBytes, removeMember, sendParts, uploadEvidence, withKeys, type Person } from "./evidence-helpers";
+import { addUser, ADMIN, call, expectError, freshTotpCode, recoveryPublicKey, sessionCookie, setUpOrganisation, signIn } from "./helpers";
 
 interface Operation {
   "x-custody-access": "public" | "session" | "admin";
   "x-custody-mutates": boolean;
 }
 
-/** Registers keys for a user, as the browser does. */
-async function registerKeys(cookie: string): Promise<void> {
+/** The body of PUT /api/keys/me for fresh keys, as the browser makes it. */
+async function keysBody(cookie: string) {
   const keys = await generateUserKeys();
   const recovery = (await (await call("/api/keys/recovery", { cookie })).json()) as PublicKeyInfo;
-  const body = {
+  return {
     signing: keys.signing.publicJwk,
     encryption: keys.encryption.publicJwk,
     bundle: await sealKeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "a long key passphrase"),
     escrow: await escrowEncryptionKey(keys.encryption.privateJwk, recovery.publicJwk),
   };
-  expect((await call("/api/keys/me", { method: "PUT", body, cookie })).status).toBe(201);
+}
+
+/** Registers keys for a user, as the browser does. */
+async function registerKeys(cookie: string): Promise<void> {
+  expect((await call("/api/keys/me", { method: "PUT", body: await keysBody(cookie), cookie })).status).toBe(201);
+}
+
+/** The body of POST /api/cases for a new case led by `lead`, as the browser makes it. */
+async function caseBody(lead: Person, number: string) {
+  const caseKey = await generateCaseKeyPair();
+  const recovery = (await (await call("/api/keys/recovery", { cookie: lead.cookie })).json()) as PublicKeyInfo;
+  return {
+    number,
+    title: `Case ${number}`,
+    tags: [],
+    caseKey: caseKey.publicJwk,
+    wraps: [
+      { recipientKid: lead.encryption.kid, jwe: await wrapCaseKey(caseKey.privateJwk, lead.encryption.publicJwk) },
+      { recipientKid: recovery.kid, jwe: await wrapCaseKey(caseKey.privateJwk, recovery.publicJwk) },
+    ],
+  };
 }
 
 type Admin = Awaited<ReturnType<typeof setUpOrganisation>>;
@@ -36,286 +58,365 @@ async function caseWithInvestigator(admin: Admin) {
   return { lead, c, ivy };
 }
 
+/** An invited user who accepted their invitation: a session restricted to MFA enrolment. */
+async function invitedAndAccepted(admin: Admin): Promise<string> {
+  const invited = (await (await call("/api/users", { body: { email: "inv@example.org", name: "Inv", role: "investigator" }, cookie: admin.cookie })).json()) as Invitation;
+  return sessionCookie(await call("/api/invitations/accept", { body: { token: invited.token, password: "a long enough passphrase" } }));
+}
+
+/** A made-up passkey assertion or attestation: no real authenticator here, so it is refused. */
+const FAKE_ASSERTION = { id: "AAAA", rawId: "AAAA", type: "public-key", response: { clientDataJSON: "AAAA", authenticatorData: "AAAA", signature: "AAAA" }, clientExtensionResults: {} };
+const FAKE_ATTESTATION = { id: "AAAA", rawId: "AAAA", type: "public-key", response: { clientDataJSON: "AAAA", attestationObject: "AAAA" }, clientExtensionResults: {} };
+const PROVIDER = { issuer: "https://idp.example.org", clientId: "custody", clientSecret: "s3cret", displayName: "SSO" };
+
+/** The action of a scenario: one request (or, for a few, the browser's few requests) that performs the route. */
+type Action = () => Promise<unknown>;
+
 /**
- * For every state-changing route: a call that performs it, and the audit action it must write.
+ * For every state-changing route: `prepare` does everything the action needs beforehand and
+ * answers the action itself, which calls the route; `action` is the audit action it must write.
  * A route added without a scenario here fails the coverage test below: add one.
  */
-const SCENARIOS: Record<string, { action: string; run: (admin: Admin) => Promise<unknown>; onEmptyInstallation?: true }> = {
-  "POST /api/setup": { action: "organisation.setup", run: () => setUpOrganisation(), onEmptyInstallation: true },
-  // The administrator has MFA: the password step is recorded as accepted; the sign-in itself when the second step completes it.
-  "POST /api/auth/sign-in": { action: "auth.password_accepted", run: () => call("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } }) },
-  "POST /api/auth/sign-out": {
-    action: "auth.sign_out",
-    run: async () => {
-      const signedIn = await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } });
-      return call("/api/auth/sign-out", { method: "POST", cookie: sessionCookie(signedIn) });
+const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Promise<Action>; onEmptyInstallation?: true }> = {
+  "POST /api/setup": {
+    action: "organisation.setup",
+    onEmptyInstallation: true,
+    prepare: async () => {
+      const body = { organisation: { name: "Northshire Police" }, admin: ADMIN, recoveryKey: await recoveryPublicKey() };
+      return () => call("/api/setup", { body });
     },
   },
-  "POST /api/users": { action: "user.invite", run: (admin) => call("/api/users", { body: { email: "new@example.org", name: "New", role: "investigator" }, cookie: admin.cookie }) },
+  // The administrator has MFA: the password step is recorded as accepted; the sign-in itself when the second step completes it.
+  "POST /api/auth/sign-in": { action: "auth.password_accepted", prepare: async () => () => call("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } }) },
+  "POST /api/auth/sign-out": {
+    action: "auth.sign_out",
+    prepare: async () => {
+      const cookie = sessionCookie(await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } }));
+      return () => call("/api/auth/sign-out", { method: "POST", cookie });
+    },
+  },
+  "POST /api/users": { action: "user.invite", prepare: async (admin) => () => call("/api/users", { body: { email: "new@example.org", name: "New", role: "investigator" }, cookie: admin.cookie }) },
   "PATCH /api/users/{id}": {
     action: "user.role_change",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
-      return call(`/api/users/${ivy.session.user.id}`, { method: "PATCH", body: { role: "site_operator" }, cookie: admin.cookie });
+      return () => call(`/api/users/${ivy.session.user.id}`, { method: "PATCH", body: { role: "site_operator" }, cookie: admin.cookie });
     },
   },
   "POST /api/invitations/accept": {
     action: "user.invitation_accept",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const invited = (await (await call("/api/users", { body: { email: "inv@example.org", name: "Inv", role: "investigator" }, cookie: admin.cookie })).json()) as Invitation;
-      return call("/api/invitations/accept", { body: { token: invited.token, password: "a long enough passphrase" } });
+      return () => call("/api/invitations/accept", { body: { token: invited.token, password: "a long enough passphrase" } });
     },
   },
   "PUT /api/keys/me": {
     action: "keys.register",
-    run: (admin) => registerKeys(admin.cookie),
+    prepare: async (admin) => {
+      const body = await keysBody(admin.cookie);
+      return () => call("/api/keys/me", { method: "PUT", body, cookie: admin.cookie });
+    },
   },
   "PUT /api/keys/me/bundle": {
     action: "keys.passphrase_change",
-    run: async (admin) => {
+    prepare: async (admin) => {
       await registerKeys(admin.cookie);
       const keys = await generateUserKeys();
       const bundle = await sealKeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "another long passphrase");
-      return call("/api/keys/me/bundle", { method: "PUT", body: { bundle }, cookie: admin.cookie });
+      return () => call("/api/keys/me/bundle", { method: "PUT", body: { bundle }, cookie: admin.cookie });
     },
   },
   "POST /api/keys/me/recovery": {
     action: "keys.recovery_request",
-    run: async (admin) => {
+    prepare: async (admin) => {
       await registerKeys(admin.cookie);
-      return call("/api/keys/me/recovery", { body: { transportKey: (await generateRecoveryKeyPair()).publicJwk }, cookie: admin.cookie });
+      const transportKey = (await generateRecoveryKeyPair()).publicJwk;
+      return () => call("/api/keys/me/recovery", { body: { transportKey }, cookie: admin.cookie });
     },
   },
   "DELETE /api/keys/me/recovery": {
     action: "keys.recovery_cancel",
-    run: async (admin) => {
+    prepare: async (admin) => {
       await registerKeys(admin.cookie);
       await call("/api/keys/me/recovery", { body: { transportKey: (await generateRecoveryKeyPair()).publicJwk }, cookie: admin.cookie });
-      return call("/api/keys/me/recovery", { method: "DELETE", cookie: admin.cookie });
+      return () => call("/api/keys/me/recovery", { method: "DELETE", cookie: admin.cookie });
     },
   },
   "POST /api/keys/me/recovery/complete": {
     // Refused here (nothing released): the refused attempt is recorded.
     action: "request.refused",
-    run: async (admin) => call("/api/keys/me/recovery/complete", { body: { signing: (await generateUserKeys()).signing.publicJwk, bundle: "a.b.c.d.e", escrow: "a.b.c.d.e" }, cookie: admin.cookie }),
+    prepare: async (admin) => {
+      const signing = (await generateUserKeys()).signing.publicJwk;
+      return () => call("/api/keys/me/recovery/complete", { body: { signing, bundle: "a.b.c.d.e", escrow: "a.b.c.d.e" }, cookie: admin.cookie });
+    },
   },
   "POST /api/keys/recovery-requests/{id}/release": {
     // No such request: the refused attempt is recorded.
     action: "request.refused",
-    run: async (admin) => call(`/api/keys/recovery-requests/${"0".repeat(32)}/release`, { body: { transfer: "a.b.c.d.e" }, cookie: admin.cookie }),
+    prepare: async (admin) => () => call(`/api/keys/recovery-requests/${"0".repeat(32)}/release`, { body: { transfer: "a.b.c.d.e" }, cookie: admin.cookie }),
   },
   // ---- identity (MFA, re-authentication, sessions, settings, user administration)
   "POST /api/auth/mfa": {
     action: "auth.sign_in",
-    run: async (admin) => {
-      const first = await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } });
-      return call("/api/auth/mfa", { body: { method: "totp", code: await freshTotpCode(admin.totpSecret) }, cookie: sessionCookie(first) });
+    prepare: async (admin) => {
+      const cookie = sessionCookie(await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } }));
+      const code = await freshTotpCode(admin.totpSecret);
+      return () => call("/api/auth/mfa", { body: { method: "totp", code }, cookie });
     },
   },
   "POST /api/auth/passkey": {
     // No real authenticator here: a made-up assertion is refused, and the failure recorded.
     action: "auth.sign_in",
-    run: async () => {
+    prepare: async () => {
       const { challengeId } = (await (await call("/api/auth/passkey/options", { body: { purpose: "sign_in" } })).json()) as { challengeId: string };
-      const credential = { id: "AAAA", rawId: "AAAA", type: "public-key", response: { clientDataJSON: "AAAA", authenticatorData: "AAAA", signature: "AAAA" }, clientExtensionResults: {} };
-      return call("/api/auth/passkey", { body: { challengeId, credential } });
+      return () => call("/api/auth/passkey", { body: { challengeId, credential: FAKE_ASSERTION } });
     },
   },
-  "POST /api/auth/reauth": { action: "auth.reauth", run: (admin) => call("/api/auth/reauth", { body: { method: "password", password: ADMIN.password }, cookie: admin.cookie }) },
+  "POST /api/auth/reauth": { action: "auth.reauth", prepare: async (admin) => () => call("/api/auth/reauth", { body: { method: "password", password: ADMIN.password }, cookie: admin.cookie }) },
   "POST /api/auth/password": {
     action: "user.password_change",
-    run: (admin) => call("/api/auth/password", { body: { currentPassword: ADMIN.password, newPassword: "a brand new long passphrase" }, cookie: admin.cookie }),
+    prepare: async (admin) => () => call("/api/auth/password", { body: { currentPassword: ADMIN.password, newPassword: "a brand new long passphrase" }, cookie: admin.cookie }),
   },
   "POST /api/mfa/totp": {
     action: "mfa.totp_start",
-    run: async (admin) => {
-      const invited = (await (await call("/api/users", { body: { email: "inv@example.org", name: "Inv", role: "investigator" }, cookie: admin.cookie })).json()) as Invitation;
-      const accepted = await call("/api/invitations/accept", { body: { token: invited.token, password: "a long enough passphrase" } });
-      return call("/api/mfa/totp", { method: "POST", cookie: sessionCookie(accepted) });
+    prepare: async (admin) => {
+      const cookie = await invitedAndAccepted(admin);
+      return () => call("/api/mfa/totp", { method: "POST", cookie });
     },
   },
   "POST /api/mfa/totp/confirm": {
     action: "mfa.totp_enrol",
-    run: async (admin) => {
-      const invited = (await (await call("/api/users", { body: { email: "inv@example.org", name: "Inv", role: "investigator" }, cookie: admin.cookie })).json()) as Invitation;
-      const accepted = await call("/api/invitations/accept", { body: { token: invited.token, password: "a long enough passphrase" } });
-      return enrolTotp(sessionCookie(accepted));
+    prepare: async (admin) => {
+      const cookie = await invitedAndAccepted(admin);
+      const { secret } = (await (await call("/api/mfa/totp", { method: "POST", cookie })).json()) as TotpSetup;
+      const code = await freshTotpCode(secret);
+      return () => call("/api/mfa/totp/confirm", { body: { code }, cookie });
     },
   },
   "DELETE /api/mfa/totp": {
     // The administrator's only factor, with MFA required: refused, and the refusal recorded.
     action: "mfa.totp_remove",
-    run: (admin) => call("/api/mfa/totp", { method: "DELETE", cookie: admin.cookie }),
+    prepare: async (admin) => () => call("/api/mfa/totp", { method: "DELETE", cookie: admin.cookie }),
   },
-  "POST /api/mfa/recovery-codes": { action: "mfa.recovery_codes_replace", run: (admin) => call("/api/mfa/recovery-codes", { method: "POST", cookie: admin.cookie }) },
+  "POST /api/mfa/recovery-codes": { action: "mfa.recovery_codes_replace", prepare: async (admin) => () => call("/api/mfa/recovery-codes", { method: "POST", cookie: admin.cookie }) },
   "POST /api/mfa/passkeys": {
     action: "mfa.passkey_add",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const { challengeId } = (await (await call("/api/mfa/passkeys/options", { method: "POST", cookie: admin.cookie })).json()) as { challengeId: string };
-      const credential = { id: "AAAA", rawId: "AAAA", type: "public-key", response: { clientDataJSON: "AAAA", attestationObject: "AAAA" }, clientExtensionResults: {} };
-      return call("/api/mfa/passkeys", { body: { challengeId, name: "Phone", credential }, cookie: admin.cookie });
+      return () => call("/api/mfa/passkeys", { body: { challengeId, name: "Phone", credential: FAKE_ATTESTATION }, cookie: admin.cookie });
     },
   },
-  "DELETE /api/mfa/passkeys/{id}": { action: "request.refused", run: (admin) => call("/api/mfa/passkeys/AAAA", { method: "DELETE", cookie: admin.cookie }) },
+  "DELETE /api/mfa/passkeys/{id}": { action: "request.refused", prepare: async (admin) => () => call("/api/mfa/passkeys/AAAA", { method: "DELETE", cookie: admin.cookie }) },
   "DELETE /api/sessions/{id}": {
     action: "session.revoke",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const other = await signIn(ADMIN.email, ADMIN.password, admin.totpSecret);
       const { sessions } = (await (await call("/api/sessions", { cookie: admin.cookie })).json()) as { sessions: { id: string; current: boolean }[] };
       const id = sessions.find((s) => !s.current)!.id;
       await call("/api/auth/session", { cookie: other.cookie });
-      return call(`/api/sessions/${id}`, { method: "DELETE", cookie: admin.cookie });
+      return () => call(`/api/sessions/${id}`, { method: "DELETE", cookie: admin.cookie });
     },
   },
-  "PUT /api/settings": { action: "settings.change", run: (admin) => call("/api/settings", { method: "PUT", body: { idleTimeoutMinutes: 15 }, cookie: admin.cookie }) },
+  "PUT /api/settings": { action: "settings.change", prepare: async (admin) => () => call("/api/settings", { method: "PUT", body: { idleTimeoutMinutes: 15 }, cookie: admin.cookie }) },
   "POST /api/users/{id}/disable": {
     action: "user.disable",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
-      return call(`/api/users/${ivy.session.user.id}/disable`, { method: "POST", cookie: admin.cookie });
+      return () => call(`/api/users/${ivy.session.user.id}/disable`, { method: "POST", cookie: admin.cookie });
     },
   },
   "POST /api/users/{id}/enable": {
     action: "user.enable",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
       await call(`/api/users/${ivy.session.user.id}/disable`, { method: "POST", cookie: admin.cookie });
-      return call(`/api/users/${ivy.session.user.id}/enable`, { method: "POST", cookie: admin.cookie });
+      return () => call(`/api/users/${ivy.session.user.id}/enable`, { method: "POST", cookie: admin.cookie });
     },
   },
   "POST /api/users/{id}/unlock": {
     action: "user.unlock",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
-      return call(`/api/users/${ivy.session.user.id}/unlock`, { method: "POST", cookie: admin.cookie });
+      return () => call(`/api/users/${ivy.session.user.id}/unlock`, { method: "POST", cookie: admin.cookie });
     },
   },
   "POST /api/users/{id}/mfa/reset": {
     action: "mfa.reset",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
-      return call(`/api/users/${ivy.session.user.id}/mfa/reset`, { method: "POST", cookie: admin.cookie });
+      return () => call(`/api/users/${ivy.session.user.id}/mfa/reset`, { method: "POST", cookie: admin.cookie });
     },
   },
   "DELETE /api/users/{id}/sessions": {
     action: "session.revoke_all",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
-      return call(`/api/users/${ivy.session.user.id}/sessions`, { method: "DELETE", cookie: admin.cookie });
+      return () => call(`/api/users/${ivy.session.user.id}/sessions`, { method: "DELETE", cookie: admin.cookie });
     },
   },
   // ---- OpenID Connect sign-in (the full flows are in oidc.test.ts)
   "PUT /api/oidc/provider": {
     action: "oidc.provider_create",
-    run: (admin) => call("/api/oidc/provider", { method: "PUT", body: { issuer: "https://idp.example.org", clientId: "custody", clientSecret: "s3cret", displayName: "SSO" }, cookie: admin.cookie }),
+    prepare: async (admin) => () => call("/api/oidc/provider", { method: "PUT", body: PROVIDER, cookie: admin.cookie }),
   },
   "DELETE /api/oidc/provider": {
     action: "oidc.provider_delete",
-    run: async (admin) => {
-      await call("/api/oidc/provider", { method: "PUT", body: { issuer: "https://idp.example.org", clientId: "custody", clientSecret: "s3cret", displayName: "SSO" }, cookie: admin.cookie });
-      return call("/api/oidc/provider", { method: "DELETE", cookie: admin.cookie });
+    prepare: async (admin) => {
+      await call("/api/oidc/provider", { method: "PUT", body: PROVIDER, cookie: admin.cookie });
+      return () => call("/api/oidc/provider", { method: "DELETE", cookie: admin.cookie });
     },
   },
   "GET /api/oidc/callback": {
     // A callback with a state the worker never issued: the failed sign-in is recorded.
     action: "auth.sign_in",
-    run: async (admin) => {
-      await call("/api/oidc/provider", { method: "PUT", body: { issuer: "https://idp.example.org", clientId: "custody", clientSecret: "s3cret", displayName: "SSO" }, cookie: admin.cookie });
-      return call("/api/oidc/callback?state=forged&code=forged");
+    prepare: async (admin) => {
+      await call("/api/oidc/provider", { method: "PUT", body: PROVIDER, cookie: admin.cookie });
+      return () => call("/api/oidc/callback?state=forged&code=forged");
     },
   },
-  "POST /api/cases": { action: "case.create", run: async (admin) => openCase(await withKeys(admin), "A-1") },
+  "POST /api/cases": {
+    action: "case.create",
+    prepare: async (admin) => {
+      const lead = await withKeys(admin);
+      const body = await caseBody(lead, "A-1");
+      return () => call("/api/cases", { cookie: lead.cookie, body });
+    },
+  },
   "PATCH /api/cases/{id}": {
     action: "case.close",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const lead = await withKeys(admin);
       const c = await openCase(lead, "A-1");
-      return call(`/api/cases/${c.id}`, { method: "PATCH", cookie: lead.cookie, body: { status: "closed" } });
+      return () => call(`/api/cases/${c.id}`, { method: "PATCH", cookie: lead.cookie, body: { status: "closed" } });
     },
   },
   "POST /api/cases/{id}/members": {
     action: "case.member_add",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const { lead, c, ivy } = await caseWithInvestigator(admin);
-      return addMember(lead, c.id, ivy, "viewer");
+      return () => addMember(lead, c.id, ivy, "viewer");
     },
   },
   "PATCH /api/cases/{id}/members/{userId}": {
     action: "case.member_role",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const { lead, c, ivy } = await caseWithInvestigator(admin);
       await addMember(lead, c.id, ivy, "viewer");
-      return call(`/api/cases/${c.id}/members/${ivy.id}`, { method: "PATCH", cookie: lead.cookie, body: { role: "contributor" } });
+      return () => call(`/api/cases/${c.id}/members/${ivy.id}`, { method: "PATCH", cookie: lead.cookie, body: { role: "contributor" } });
     },
   },
   "POST /api/cases/{id}/members/{userId}/remove": {
     action: "case.member_remove",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const { lead, c, ivy } = await caseWithInvestigator(admin);
       await addMember(lead, c.id, ivy, "viewer");
-      return removeMember(lead, c.id, ivy, [lead]);
+      return () => removeMember(lead, c.id, ivy, [lead]);
     },
   },
   "POST /api/cases/{id}/evidence": {
     action: "evidence.upload_start",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const lead = await withKeys(admin);
       const c = await openCase(lead, "A-1");
-      return call(`/api/cases/${c.id}/evidence`, { cookie: lead.cookie, body: (await prepareEvidence(lead, c, randomBytes(100))).body });
+      const { body } = await prepareEvidence(lead, c, randomBytes(100));
+      return () => call(`/api/cases/${c.id}/evidence`, { cookie: lead.cookie, body });
     },
   },
   "PUT /api/uploads/{id}/{part}": {
     action: "evidence.part_upload",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const lead = await withKeys(admin);
       const c = await openCase(lead, "A-1");
       const prepared = await prepareEvidence(lead, c, randomBytes(100));
       await call(`/api/cases/${c.id}/evidence`, { cookie: lead.cookie, body: prepared.body });
-      return sendParts(lead, prepared);
+      const { urls } = (await (await call(`/api/evidence/${prepared.evidenceId}/part-urls`, { cookie: lead.cookie, body: { parts: [0] } })).json()) as PartUrls;
+      return () => call(urls[0]!.url, { method: "PUT", body: prepared.parts[0]!, headers: { "Content-Type": "application/octet-stream" } });
     },
   },
   "POST /api/evidence/{id}/complete": {
     action: "evidence.upload_complete",
-    run: async (admin) => {
-      const lead = await withKeys(admin);
-      return uploadEvidence(lead, await openCase(lead, "A-1"), randomBytes(100));
-    },
-  },
-  "DELETE /api/evidence/{id}": {
-    action: "evidence.upload_cancel",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const lead = await withKeys(admin);
       const c = await openCase(lead, "A-1");
       const prepared = await prepareEvidence(lead, c, randomBytes(100));
       await call(`/api/cases/${c.id}/evidence`, { cookie: lead.cookie, body: prepared.body });
-      return call(`/api/evidence/${prepared.evidenceId}`, { method: "DELETE", cookie: lead.cookie });
+      for (const response of await sendParts(lead, prepared)) expect(response.status).toBe(204);
+      return () => call(`/api/evidence/${prepared.evidenceId}/complete`, { method: "POST", cookie: lead.cookie });
+    },
+  },
+  "DELETE /api/evidence/{id}": {
+    action: "evidence.upload_cancel",
+    prepare: async (admin) => {
+      const lead = await withKeys(admin);
+      const c = await openCase(lead, "A-1");
+      const prepared = await prepareEvidence(lead, c, randomBytes(100));
+      await call(`/api/cases/${c.id}/evidence`, { cookie: lead.cookie, body: prepared.body });
+      return () => call(`/api/evidence/${prepared.evidenceId}`, { method: "DELETE", cookie: lead.cookie });
     },
   },
   "POST /api/evidence/{id}/access": {
     action: "evidence.download",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const lead = await withKeys(admin);
       const upload = await uploadEvidence(lead, await openCase(lead, "A-1"), randomBytes(100));
-      return call(`/api/evidence/${upload.evidenceId}/access`, { cookie: lead.cookie, body: { action: "download" } });
+      return () => call(`/api/evidence/${upload.evidenceId}/access`, { cookie: lead.cookie, body: { action: "download" } });
     },
   },
   "PATCH /api/evidence/{id}/details": {
     action: "evidence.details_edit",
-    run: async (admin) => {
+    prepare: async (admin) => {
       const lead = await withKeys(admin);
       const upload = await uploadEvidence(lead, await openCase(lead, "A-1"), randomBytes(100));
-      return call(`/api/evidence/${upload.evidenceId}/details`, { method: "PATCH", cookie: lead.cookie, body: { jwe: "a.b.c.d.e", baseVersion: 0 } });
+      return () => call(`/api/evidence/${upload.evidenceId}/details`, { method: "PATCH", cookie: lead.cookie, body: { jwe: "a.b.c.d.e", baseVersion: 0 } });
     },
   },
   "POST /api/audit/offline-events": {
     action: "evidence.view",
-    run: (admin) =>
+    prepare: async (admin) => () =>
       call("/api/audit/offline-events", {
         body: { events: [{ action: "evidence.view", target: { type: "evidence", id: "e".repeat(32) }, at: new Date(Date.now() - 60_000).toISOString() }] },
         cookie: admin.cookie,
       }),
   },
 };
+
+/** Every state-changing route of the OpenAPI document, as "METHOD /path". */
+async function mutatingRoutes(): Promise<string[]> {
+  const spec = (await (await call("/api/openapi.json")).json()) as { paths: Record<string, Record<string, Operation>> };
+  return Object.entries(spec.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).filter(([, op]) => op["x-custody-mutates"]).map(([method]) => `${method.toUpperCase()} ${path}`),
+  );
+}
+
+/** An empty installation at the current schema, and the scenario's administrator (none for setup itself). */
+async function freshInstallation(scenario: (typeof SCENARIOS)[string]): Promise<Admin> {
+  const { reset, applyD1Migrations } = await import("cloudflare:test");
+  await reset();
+  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+  return scenario.onEmptyInstallation ? (undefined as unknown as Admin) : setUpOrganisation();
+}
+
+/**
+ * Every row of every D1 table but the audit outbox (and SQLite's and D1's own), sorted; a
+ * session's `last_seen_at` left out (reading with a session may refresh it, which records nothing).
+ */
+async function snapshotD1(): Promise<Record<string, string[]>> {
+  const { results: tables } = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'audit_outbox' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name",
+  ).all<{ name: string }>();
+  const snapshot: Record<string, string[]> = {};
+  for (const { name } of tables) {
+    // Table names come from sqlite_master, quoted as identifiers.
+    const { results } = await env.DB.prepare(`SELECT * FROM "${name.replaceAll('"', '""')}"`).all<Record<string, unknown>>();
+    snapshot[name] = results
+      .map((row) => {
+        if (name === "sessions") delete row.last_seen_at;
+        return JSON.stringify(row, Object.keys(row).sort());
+      })
+      .sort();
+  }
+  return snapshot;
+}
 
 async function exportLines(cookie: string, query = ""): Promise<string[]> {
   const response = await call(`/api/audit/export?format=jsonl${query}`, { cookie });
@@ -326,31 +427,108 @@ async function exportLines(cookie: string, query = ""): Promise<string[]> {
 
 describe("audit trail", () => {
   it("has a scenario for every state-changing route, and each writes its event with actor, target, time, IP, user agent and outcome", async () => {
-    const spec = (await (await call("/api/openapi.json")).json()) as { paths: Record<string, Record<string, Operation>> };
-    const mutating = Object.entries(spec.paths).flatMap(([path, methods]) =>
-      Object.entries(methods).filter(([, op]) => op["x-custody-mutates"]).map(([method]) => `${method.toUpperCase()} ${path}`),
-    );
+    const mutating = await mutatingRoutes();
     const missing = mutating.filter((route) => !SCENARIOS[route]);
     expect(missing, "add a scenario to SCENARIOS in tests/worker/audit.test.ts for each of these routes").toEqual([]);
 
     for (const route of mutating) {
-      const { reset, applyD1Migrations } = await import("cloudflare:test");
-      await reset();
-      await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
       const scenario = SCENARIOS[route]!;
-      const admin = scenario.onEmptyInstallation ? (undefined as unknown as Admin) : await setUpOrganisation();
+      const act = await scenario.prepare(await freshInstallation(scenario));
       const before = (await auditEvents()).length;
-      await scenario.run(admin);
+      await act();
       const events = (await auditEvents()).slice(before);
-      const event = events.find((e) => e.action === SCENARIOS[route]!.action);
-      expect(event, `${route} writes ${SCENARIOS[route]!.action}; it wrote ${events.map((e) => e.action).join(", ") || "nothing"}`).toBeDefined();
+      const event = events.find((e) => e.action === scenario.action);
+      expect(event, `${route} writes ${scenario.action}; it wrote ${events.map((e) => e.action).join(", ") || "nothing"}`).toBeDefined();
       expect(event!.at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
       expect(["success", "denied", "failed"]).toContain(event!.outcome);
       expect(event!.actor.type).toMatch(/^(user|anonymous|agent|system)$/);
       expect(typeof event!.target.type).toBe("string");
       expect(event!.userAgent, route).not.toBeUndefined();
     }
-  }, 60_000);
+  }, 120_000);
+
+  it("changes nothing on any state-changing route when its event cannot be written, and fails the request", async () => {
+    const mutating = await mutatingRoutes();
+    expect(mutating.filter((route) => !SCENARIOS[route])).toEqual([]);
+    const errors: string[] = [];
+    const consoleError = console.error;
+    for (const route of mutating) {
+      const scenario = SCENARIOS[route]!;
+      const act = await scenario.prepare(await freshInstallation(scenario));
+      const before = await snapshotD1();
+      // The outbox is down: every write to it fails, as D1 does when it refuses a statement.
+      await env.DB.prepare("CREATE TRIGGER audit_down BEFORE INSERT ON audit_outbox BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END").run();
+      console.error = (...args: unknown[]) => errors.push(args.map(String).join(" ")); // the worker logs the failure; keep the test output quiet
+      let response: unknown;
+      try {
+        response = await act();
+      } finally {
+        console.error = consoleError;
+        await env.DB.prepare("DROP TRIGGER audit_down").run();
+      }
+      expect(response, route).toBeInstanceOf(Response);
+      const failed = response as Response;
+      const text = await failed.text();
+      expect(failed.headers.get("Content-Type"), route).toMatch(/application\/json/);
+      const body = JSON.parse(text) as ErrorBody;
+      expect(typeof body.error.message, route).toBe("string");
+      expect(failed.status, `${route} answered ${failed.status} ${text}`).toBe(500);
+      expect(body.error.code, route).toBe("internal_error");
+      // Nothing internal leaks: no stack, no SQL or D1 error text.
+      expect(text, route).not.toMatch(/audit unavailable|SQLITE|D1_ERROR|audit_outbox|\bat\s+\S+\s+\(|\.ts:\d+/i);
+      expect(await snapshotD1(), `${route} changed D1 without its audit event`).toEqual(before);
+    }
+    // The worker said why, in its own log.
+    expect(errors.some((line) => line.includes("audit unavailable"))).toBe(true);
+  }, 180_000);
+
+  it("records a guarded change exactly when it happens: of two sign-ins racing with one TOTP code, one wins and is recorded, the other is a recorded failure", async () => {
+    const admin = await setUpOrganisation();
+    const first = sessionCookie(await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } }));
+    const second = sessionCookie(await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } }));
+    const code = await freshTotpCode(admin.totpSecret);
+    const before = (await auditEvents()).length;
+    const answers = await Promise.all([first, second].map((cookie) => call("/api/auth/mfa", { body: { method: "totp", code }, cookie })));
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 401]);
+    const events = (await auditEvents()).slice(before).filter((e) => e.action === "auth.sign_in");
+    expect(events.map((e) => e.outcome).sort()).toEqual(["failed", "success"]);
+    const active = await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND stage = 'active' AND revoked_at IS NULL AND method = 'password+totp'")
+      .bind(admin.session.user.id)
+      .first<{ n: number }>();
+    expect(active?.n).toBe(1);
+  });
+
+  it("states in the event what the change did: signing a user out everywhere records how many sessions ended", async () => {
+    const admin = await setUpOrganisation();
+    const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+    await signIn("ivy@example.org", "a long enough passphrase", ivy.totpSecret);
+    const response = await call(`/api/users/${ivy.session.user.id}/sessions`, { method: "DELETE", cookie: admin.cookie });
+    const { revoked } = (await response.json()) as { revoked: number };
+    expect(revoked).toBeGreaterThanOrEqual(2);
+    const event = (await auditEvents()).find((e) => e.action === "session.revoke_all");
+    expect(event?.details).toEqual({ revoked });
+    expect(await verifyExport(await exportLines(admin.cookie))).toMatchObject({ ok: true });
+  });
+
+  it("counts no failed sign-in, and locks nothing, when the failure cannot be recorded", async () => {
+    await setUpOrganisation();
+    await env.DB.prepare("CREATE TRIGGER audit_down BEFORE INSERT ON audit_outbox BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END").run();
+    const consoleError = console.error;
+    console.error = () => undefined;
+    try {
+      for (let i = 0; i < 6; i++) await expectError(await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: `wrong ${i}` } }), 500, "internal_error");
+    } finally {
+      console.error = consoleError;
+      await env.DB.prepare("DROP TRIGGER audit_down").run();
+    }
+    const counted = await env.DB.prepare("SELECT (SELECT count(*) FROM sign_in_failures) + (SELECT count(*) FROM sign_in_attempts) AS n").first<{ n: number }>();
+    expect(counted?.n).toBe(0);
+    // Recorded failures count again, and the fifth locks the address, with its event.
+    for (let i = 0; i < 5; i++) await expectError(await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: `wrong ${i}` } }), 401);
+    const events = await auditEvents();
+    expect(events.filter((e) => e.action === "auth.sign_in" && e.outcome === "failed")).toHaveLength(5);
+    expect(events.filter((e) => e.action === "auth.lockout")).toHaveLength(1);
+  });
 
   it("records the client's IP (CF-Connecting-IP) and user agent", async () => {
     await setUpOrganisation();

@@ -19,12 +19,20 @@ export function createApp() {
     if (status >= 500) console.error(`${c.req.method} ${c.req.path} failed:`, err);
     if (REFUSALS_TO_RECORD.has(status) && !SAFE_METHODS.has(c.req.method) && !c.get("audited")) {
       // A refused attempt to change something is on the record too, even where the route wrote nothing.
-      await audit(c, {
-        action: "request.refused",
-        target: { type: "route", id: `${c.req.method} ${c.req.routePath}` },
-        outcome: status === 401 || status === 403 ? "denied" : "failed",
-        details: { status, code: body.error.code },
-      }).catch((auditErr: unknown) => console.error("audit of a refused request failed", auditErr));
+      try {
+        await audit(c, {
+          action: "request.refused",
+          target: { type: "route", id: `${c.req.method} ${c.req.routePath}` },
+          outcome: status === 401 || status === 403 ? "denied" : "failed",
+          details: { status, code: body.error.code },
+        });
+      } catch (auditErr) {
+        // The outbox cannot be written (e.g. D1 is failing): the refusal cannot go on the record,
+        // so the request fails like any request whose event cannot be written. Nothing changed.
+        console.error(`${c.req.method} ${c.req.path}: the refusal (${status}) could not be recorded:`, auditErr);
+        const failed = toErrorResponse(auditErr);
+        return c.json(failed.body, failed.status);
+      }
     }
     return c.json(body, status);
   });

@@ -32,8 +32,8 @@ export async function getSettings(db: D1Database, orgId: string | null): Promise
   };
 }
 
-export async function saveSettings(db: D1Database, orgId: string, settings: OrgSettings, by: string, now: string): Promise<void> {
-  await db
+export function settingsSave(db: D1Database, orgId: string, settings: OrgSettings, by: string, now: string): D1PreparedStatement {
+  return db
     .prepare(
       `INSERT INTO org_settings (org_id, mfa_required, password_min_length, idle_timeout_minutes, absolute_lifetime_minutes, updated_at, updated_by)
        VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -41,8 +41,7 @@ export async function saveSettings(db: D1Database, orgId: string, settings: OrgS
          idle_timeout_minutes = excluded.idle_timeout_minutes, absolute_lifetime_minutes = excluded.absolute_lifetime_minutes,
          updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
     )
-    .bind(orgId, settings.mfaRequired ? 1 : 0, settings.passwordMinLength, settings.idleTimeoutMinutes, settings.absoluteLifetimeMinutes, now, by)
-    .run();
+    .bind(orgId, settings.mfaRequired ? 1 : 0, settings.passwordMinLength, settings.idleTimeoutMinutes, settings.absoluteLifetimeMinutes, now, by);
 }
 
 // ---- TOTP
@@ -58,16 +57,14 @@ export async function getTotp(db: D1Database, userId: string): Promise<TotpRow |
   return db.prepare("SELECT user_id, secret, confirmed_at, last_step FROM totp_credentials WHERE user_id = ?").bind(userId).first<TotpRow>();
 }
 
-/** Starts (or restarts) TOTP enrolment with a new secret; false if TOTP is already confirmed. */
-export async function startTotp(db: D1Database, userId: string, secret: string, now: string): Promise<boolean> {
-  const result = await db
+/** Starts (or restarts) TOTP enrolment with a new secret; changes nothing if TOTP is already confirmed. */
+export function totpStart(db: D1Database, userId: string, secret: string, now: string): D1PreparedStatement {
+  return db
     .prepare(
       `INSERT INTO totp_credentials (user_id, secret, created_at) VALUES (?, ?, ?)
        ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at WHERE confirmed_at IS NULL`,
     )
-    .bind(userId, secret, now)
-    .run();
-  return result.meta.changes === 1;
+    .bind(userId, secret, now);
 }
 
 /**
@@ -89,10 +86,18 @@ export function deleteTotpStatement(db: D1Database, userId: string): D1PreparedS
 
 // ---- recovery codes
 
-export function replaceRecoveryCodesStatements(db: D1Database, userId: string, hashes: string[], now: string): D1PreparedStatement[] {
+/** Replaces a user's recovery codes; with `onlyIfEvent`, only if that audit event was written earlier in the batch. */
+export function replaceRecoveryCodesStatements(db: D1Database, userId: string, hashes: string[], now: string, onlyIfEvent: string | null = null): D1PreparedStatement[] {
   return [
-    db.prepare("DELETE FROM recovery_codes WHERE user_id = ?").bind(userId),
-    ...hashes.map((hash) => db.prepare("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)").bind(userId, hash, now)),
+    db.prepare("DELETE FROM recovery_codes WHERE user_id = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?2))").bind(userId, onlyIfEvent),
+    ...hashes.map((hash) =>
+      db
+        .prepare(
+          `INSERT INTO recovery_codes (user_id, code_hash, created_at) SELECT ?1, ?2, ?3
+            WHERE ?4 IS NULL OR EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?4)`,
+        )
+        .bind(userId, hash, now, onlyIfEvent),
+    ),
   ];
 }
 
@@ -101,13 +106,15 @@ export async function recoveryCodesLeft(db: D1Database, userId: string): Promise
   return row?.n ?? 0;
 }
 
-/** Uses a recovery code once: true only for the one request that marks it used. */
-export async function useRecoveryCode(db: D1Database, userId: string, hash: string, now: string): Promise<boolean> {
-  const result = await db
-    .prepare("UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL")
-    .bind(now, userId, hash)
-    .run();
-  return result.meta.changes === 1;
+/** Is this an unused recovery code of the user's? (Using it is `recoveryCodeUse`, in the batch that records the sign-in.) */
+export async function recoveryCodeUsable(db: D1Database, userId: string, hash: string): Promise<boolean> {
+  const row = await db.prepare("SELECT 1 AS ok FROM recovery_codes WHERE user_id = ? AND code_hash = ? AND used_at IS NULL").bind(userId, hash).first<{ ok: number }>();
+  return row !== null;
+}
+
+/** Uses a recovery code once: changes a row only for the one request that marks it used. */
+export function recoveryCodeUse(db: D1Database, userId: string, hash: string, now: string): D1PreparedStatement {
+  return db.prepare("UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL").bind(now, userId, hash);
 }
 
 export function deleteRecoveryCodesStatement(db: D1Database, userId: string): D1PreparedStatement {
@@ -138,22 +145,26 @@ export async function findPasskey(db: D1Database, id: string): Promise<PasskeyRo
   return db.prepare(`SELECT ${PASSKEY_COLUMNS} FROM passkeys WHERE id = ?`).bind(id).first<PasskeyRow>();
 }
 
-export function insertPasskeyStatement(
+/** Adds a passkey, only if the statement just before it in the batch changed a row (its registration challenge, used up). */
+export function passkeyInsertAfterChange(
   db: D1Database,
   passkey: { id: string; userId: string; publicKey: string; counter: number; transports: string[]; name: string; now: string },
 ): D1PreparedStatement {
   return db
-    .prepare("INSERT INTO passkeys (id, user_id, public_key, counter, transports, name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    .prepare(
+      `INSERT INTO passkeys (id, user_id, public_key, counter, transports, name, created_at)
+       SELECT ?, ?, ?, ?, ?, ?, ? WHERE changes() > 0`,
+    )
     .bind(passkey.id, passkey.userId, passkey.publicKey, passkey.counter, JSON.stringify(passkey.transports), passkey.name, passkey.now);
 }
 
-export async function passkeyUsed(db: D1Database, id: string, counter: number, now: string): Promise<void> {
-  await db.prepare("UPDATE passkeys SET counter = ?, last_used_at = ? WHERE id = ?").bind(counter, now, id).run();
+/** Records a passkey's use (its signature counter), only if the statement just before it in the batch changed a row (its challenge, used up). */
+export function passkeyUsedAfterChange(db: D1Database, id: string, counter: number, now: string): D1PreparedStatement {
+  return db.prepare("UPDATE passkeys SET counter = ?, last_used_at = ? WHERE id = ? AND changes() > 0").bind(counter, now, id);
 }
 
-export async function deletePasskey(db: D1Database, userId: string, id: string): Promise<boolean> {
-  const result = await db.prepare("DELETE FROM passkeys WHERE user_id = ? AND id = ?").bind(userId, id).run();
-  return result.meta.changes === 1;
+export function passkeyDelete(db: D1Database, userId: string, id: string): D1PreparedStatement {
+  return db.prepare("DELETE FROM passkeys WHERE user_id = ? AND id = ?").bind(userId, id);
 }
 
 export function deletePasskeysStatement(db: D1Database, userId: string): D1PreparedStatement {
@@ -195,13 +206,22 @@ export async function saveChallenge(db: D1Database, row: ChallengeRow, now: stri
   ]);
 }
 
-/** Takes a challenge (deleting it: single use) if it exists and has not expired. */
-export async function takeChallenge(db: D1Database, id: string, now: string): Promise<ChallengeRow | null> {
+/**
+ * A challenge, if it exists and has not expired. Reading does not use it up: the route uses it up
+ * with `challengeDelete` in the batch that records the outcome (only the request whose delete
+ * changes the row wins).
+ */
+export async function findChallenge(db: D1Database, id: string, now: string): Promise<ChallengeRow | null> {
   const row = await db
-    .prepare("DELETE FROM webauthn_challenges WHERE id = ? RETURNING id, challenge, purpose, user_id, session_hash, expires_at")
+    .prepare("SELECT id, challenge, purpose, user_id, session_hash, expires_at FROM webauthn_challenges WHERE id = ?")
     .bind(id)
     .first<ChallengeRow>();
   return row && row.expires_at > now ? row : null;
+}
+
+/** Uses a challenge up (single use); changes a row only for the first request to do it. */
+export function challengeDelete(db: D1Database, id: string): D1PreparedStatement {
+  return db.prepare("DELETE FROM webauthn_challenges WHERE id = ?").bind(id);
 }
 
 // ---- lockout
@@ -217,29 +237,34 @@ export async function getFailures(db: D1Database, email: string): Promise<Failur
 }
 
 /**
- * Counts one more consecutive failure for `email`; the `limit`-th sets a lock until `lockUntil`
- * and starts the count again. Returns the row after the change.
+ * Counts one more consecutive failure for `email` (not while it is locked); the `limit`-th sets a
+ * lock until `lockUntil` and starts the count again. Two statements, in this order: the second
+ * changes a row exactly when this failure set the lock (so an event right after it, written if
+ * changed, records the lock).
  */
-export async function recordFailure(db: D1Database, email: string, limit: number, now: string, lockUntil: string): Promise<FailureRow> {
-  const row = await db
-    .prepare(
-      `INSERT INTO sign_in_failures (email, failures, locked_until, updated_at) VALUES (?1, 1, NULL, ?2)
-       ON CONFLICT (email) DO UPDATE SET updated_at = ?2,
-         failures = CASE WHEN locked_until > ?2 THEN failures ELSE failures + 1 END
-       RETURNING email, failures, locked_until`,
-    )
-    .bind(email, now)
-    .first<FailureRow>();
-  if (row && row.locked_until !== null && row.locked_until > now) return row;
-  if (row && row.failures >= limit) {
-    await db.prepare("UPDATE sign_in_failures SET failures = 0, locked_until = ? WHERE email = ?").bind(lockUntil, email).run();
-    return { email, failures: row.failures, locked_until: lockUntil };
-  }
-  return row ?? { email, failures: 1, locked_until: null };
+export function failureRecord(db: D1Database, email: string, limit: number, now: string, lockUntil: string): D1PreparedStatement[] {
+  return [
+    db
+      .prepare(
+        `INSERT INTO sign_in_failures (email, failures, locked_until, updated_at) VALUES (?1, 1, NULL, ?2)
+         ON CONFLICT (email) DO UPDATE SET updated_at = ?2,
+           failures = CASE WHEN locked_until > ?2 THEN failures ELSE failures + 1 END`,
+      )
+      .bind(email, now),
+    db
+      .prepare(
+        `UPDATE sign_in_failures SET failures = 0, locked_until = ?1
+          WHERE email = ?2 AND failures >= ?3 AND (locked_until IS NULL OR locked_until <= ?4)`,
+      )
+      .bind(lockUntil, email, limit, now),
+  ];
 }
 
-export async function clearFailures(db: D1Database, email: string): Promise<void> {
-  await db.prepare("DELETE FROM sign_in_failures WHERE email = ?").bind(email).run();
+/** A complete sign-in: the consecutive-failure count starts again (with `onlyIfEvent`, only if that event was written). */
+export function failuresClear(db: D1Database, email: string, onlyIfEvent: string | null = null): D1PreparedStatement {
+  return db
+    .prepare("DELETE FROM sign_in_failures WHERE email = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?2))")
+    .bind(email, onlyIfEvent);
 }
 
 // ---- per-IP throttle (sliding window of failed attempts)
@@ -249,11 +274,12 @@ export async function countAttempts(db: D1Database, ip: string, since: string): 
   return row?.n ?? 0;
 }
 
-export async function recordAttempt(db: D1Database, ip: string, now: string, since: string): Promise<void> {
-  await db.batch([
+/** Counts one failed attempt from `ip` (and forgets those before `since`). */
+export function attemptRecord(db: D1Database, ip: string, now: string, since: string): D1PreparedStatement[] {
+  return [
     db.prepare("DELETE FROM sign_in_attempts WHERE ip = ? AND at <= ?").bind(ip, since),
     db.prepare("INSERT INTO sign_in_attempts (ip, at) VALUES (?, ?)").bind(ip, now),
-  ]);
+  ];
 }
 
 // ---- administration
@@ -283,13 +309,11 @@ export function disableUserStatement(db: D1Database, id: string, now: string): D
   return db.prepare("UPDATE users SET status = 'disabled', updated_at = ? WHERE id = ? AND status <> 'disabled'").bind(now, id);
 }
 
-/** Enables a disabled user again: active, or invited if they never set a password. */
-export async function enableUser(db: D1Database, id: string, now: string): Promise<boolean> {
-  const result = await db
+/** Enables a disabled user again: active, or invited if they never set a password (changes nothing unless disabled). */
+export function enableUserStatement(db: D1Database, id: string, now: string): D1PreparedStatement {
+  return db
     .prepare("UPDATE users SET status = CASE WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END, updated_at = ? WHERE id = ? AND status = 'disabled'")
-    .bind(now, id)
-    .run();
-  return result.meta.changes === 1;
+    .bind(now, id);
 }
 
 export function setPasswordStatement(db: D1Database, userId: string, passwordHash: string, now: string): D1PreparedStatement {

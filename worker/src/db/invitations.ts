@@ -21,9 +21,15 @@ export async function findInvitation(db: D1Database, tokenHash: string): Promise
     .first<InvitationRow>();
 }
 
-/** Marks the invitation used; only one caller can win (the `used_at IS NULL` guard). */
-export function invitationUse(db: D1Database, tokenHash: string, now: string): D1PreparedStatement {
+/**
+ * Marks the invitation used; only one caller can win (the `used_at IS NULL` guard). With
+ * `onlyIfEvent`, only if that audit event (the acceptance) was written earlier in the batch.
+ */
+export function invitationUse(db: D1Database, tokenHash: string, now: string, onlyIfEvent: string | null = null): D1PreparedStatement {
   return db
-    .prepare("UPDATE invitations SET used_at = ? WHERE token_hash = ? AND used_at IS NULL")
-    .bind(now, tokenHash);
+    .prepare(
+      `UPDATE invitations SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL
+          AND (?3 IS NULL OR EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?3))`,
+    )
+    .bind(now, tokenHash, onlyIfEvent);
 }

@@ -41,35 +41,26 @@ export async function getBundle(db: D1Database, userId: string): Promise<{ jwe: 
 }
 
 /**
- * Registers a user's first keys and bundle, in one transaction. Returns false, changing
- * nothing, when the user already has keys (the unique index on current keys refuses).
+ * The statements that register a user's first keys and bundle, for one batch. A user who already
+ * has keys makes the batch fail as a whole (the unique index on current keys refuses).
  */
-export async function registerKeys(
+export function keysRegister(
   db: D1Database,
   input: { userId: string; signing: PublicKeyInfo; encryption: PublicKeyInfo; bundle: string; escrow: string; now: string },
-): Promise<boolean> {
+): D1PreparedStatement[] {
   const insertKey = (key: PublicKeyInfo, use: KeyRow["use"]) =>
     db
       .prepare("INSERT INTO user_keys (kid, user_id, use, public_jwk, created_at) VALUES (?, ?, ?, ?, ?)")
       .bind(key.kid, input.userId, use, JSON.stringify(key.publicJwk), input.now);
-  try {
-    await db.batch([
-      insertKey(input.signing, "sig"),
-      insertKey(input.encryption, "enc"),
-      db
-        .prepare("INSERT INTO key_bundles (user_id, jwe, escrow, updated_at) VALUES (?, ?, ?, ?)")
-        .bind(input.userId, input.bundle, input.escrow, input.now),
-    ]);
-    return true;
-  } catch (err) {
-    if (/UNIQUE|constraint/i.test(String(err))) return false;
-    throw err;
-  }
+  return [
+    insertKey(input.signing, "sig"),
+    insertKey(input.encryption, "enc"),
+    db.prepare("INSERT INTO key_bundles (user_id, jwe, escrow, updated_at) VALUES (?, ?, ?, ?)").bind(input.userId, input.bundle, input.escrow, input.now),
+  ];
 }
 
-export async function replaceBundle(db: D1Database, userId: string, jwe: string, now: string): Promise<boolean> {
-  const result = await db.prepare("UPDATE key_bundles SET jwe = ?, updated_at = ? WHERE user_id = ?").bind(jwe, now, userId).run();
-  return result.meta.changes === 1;
+export function bundleReplace(db: D1Database, userId: string, jwe: string, now: string): D1PreparedStatement {
+  return db.prepare("UPDATE key_bundles SET jwe = ?, updated_at = ? WHERE user_id = ?").bind(jwe, now, userId);
 }
 
 /** A signing key by kid, current or retired, with its owner's name. */
@@ -101,21 +92,11 @@ export interface RecoveryRow {
 
 const RECOVERY_COLUMNS = "id, user_id, transport_jwk, status, transfer, created_at, released_by";
 
-/** Opens a recovery request; false (nothing changed) if the user already has an open one. */
-export async function createRecoveryRequest(
-  db: D1Database,
-  request: { id: string; userId: string; transportJwk: PublicJwk; now: string },
-): Promise<boolean> {
-  try {
-    await db
-      .prepare("INSERT INTO recovery_requests (id, user_id, transport_jwk, status, created_at) VALUES (?, ?, ?, 'pending', ?)")
-      .bind(request.id, request.userId, JSON.stringify(request.transportJwk), request.now)
-      .run();
-    return true;
-  } catch (err) {
-    if (/UNIQUE|constraint/i.test(String(err))) return false;
-    throw err;
-  }
+/** Opens a recovery request; a user with an open one already makes the batch fail (unique index). */
+export function recoveryRequestInsert(db: D1Database, request: { id: string; userId: string; transportJwk: PublicJwk; now: string }): D1PreparedStatement {
+  return db
+    .prepare("INSERT INTO recovery_requests (id, user_id, transport_jwk, status, created_at) VALUES (?, ?, ?, 'pending', ?)")
+    .bind(request.id, request.userId, JSON.stringify(request.transportJwk), request.now);
 }
 
 /** The user's open (pending or released) recovery request. */
@@ -146,49 +127,50 @@ export async function pendingRecoveryRequests(
   return results;
 }
 
-/** Records the released key on a pending request; false if it was no longer pending. */
-export async function releaseRecoveryRequest(db: D1Database, id: string, input: { transfer: string; by: string; now: string }): Promise<boolean> {
-  const result = await db
+/** Records the released key on a pending request; changes nothing if it was no longer pending. */
+export function recoveryRequestRelease(db: D1Database, id: string, input: { transfer: string; by: string; now: string }): D1PreparedStatement {
+  return db
     .prepare("UPDATE recovery_requests SET status = 'released', transfer = ?, released_by = ?, released_at = ? WHERE id = ? AND status = 'pending'")
-    .bind(input.transfer, input.by, input.now, id)
-    .run();
-  return result.meta.changes === 1;
+    .bind(input.transfer, input.by, input.now, id);
 }
 
-export async function cancelRecoveryRequest(db: D1Database, id: string): Promise<void> {
-  await db.prepare("UPDATE recovery_requests SET status = 'cancelled' WHERE id = ? AND status IN ('pending', 'released')").bind(id).run();
+/** Cancels an open request; changes nothing if it was not open any more. */
+export function recoveryRequestCancel(db: D1Database, id: string): D1PreparedStatement {
+  return db.prepare("UPDATE recovery_requests SET status = 'cancelled' WHERE id = ? AND status IN ('pending', 'released')").bind(id);
 }
 
 /**
- * Completes a released request in one transaction: the old signing key is retired (it stays
- * on record to verify what it signed), the new one registered, and the bundle and escrow
- * replaced. The encryption key is unchanged, so every key wrapped to it still opens.
+ * Completing a released request, for one batch: the old signing key is retired (it stays on
+ * record to verify what it signed), the new one registered, and the bundle and escrow replaced.
+ * The encryption key is unchanged, so every key wrapped to it still opens. `guard` changes a row
+ * only while the request is released; put the completion's event right after it (written if
+ * changed), then `rest(eventId)`, which happens only if that event was written.
  */
-export async function completeRecovery(
+export function recoveryComplete(
   db: D1Database,
   input: { requestId: string; userId: string; signing: PublicKeyInfo; bundle: string; escrow: string; now: string },
-): Promise<boolean> {
-  const results = await db.batch([
-    db.prepare("UPDATE recovery_requests SET status = 'completed', completed_at = ? WHERE id = ? AND status = 'released'").bind(input.now, input.requestId),
-    db
-      .prepare(
-        `UPDATE user_keys SET retired_at = ?
-          WHERE user_id = ? AND use = 'sig' AND retired_at IS NULL
-            AND EXISTS (SELECT 1 FROM recovery_requests WHERE id = ? AND status = 'completed' AND completed_at = ?)`,
-      )
-      .bind(input.now, input.userId, input.requestId, input.now),
-    db
-      .prepare(
-        `INSERT INTO user_keys (kid, user_id, use, public_jwk, created_at)
-         SELECT ?, ?, 'sig', ?, ? WHERE EXISTS (SELECT 1 FROM recovery_requests WHERE id = ? AND status = 'completed' AND completed_at = ?)`,
-      )
-      .bind(input.signing.kid, input.userId, JSON.stringify(input.signing.publicJwk), input.now, input.requestId, input.now),
-    db
-      .prepare(
-        `UPDATE key_bundles SET jwe = ?, escrow = ?, updated_at = ?
-          WHERE user_id = ? AND EXISTS (SELECT 1 FROM recovery_requests WHERE id = ? AND status = 'completed' AND completed_at = ?)`,
-      )
-      .bind(input.bundle, input.escrow, input.now, input.userId, input.requestId, input.now),
-  ]);
-  return results[0]?.meta.changes === 1;
+): { guard: D1PreparedStatement; rest: (eventId: string) => D1PreparedStatement[] } {
+  return {
+    guard: db.prepare("UPDATE recovery_requests SET status = 'completed', completed_at = ? WHERE id = ? AND status = 'released'").bind(input.now, input.requestId),
+    rest: (eventId) => [
+      db
+        .prepare(
+          `UPDATE user_keys SET retired_at = ?1
+            WHERE user_id = ?2 AND use = 'sig' AND retired_at IS NULL AND EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?3)`,
+        )
+        .bind(input.now, input.userId, eventId),
+      db
+        .prepare(
+          `INSERT INTO user_keys (kid, user_id, use, public_jwk, created_at)
+           SELECT ?1, ?2, 'sig', ?3, ?4 WHERE EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?5)`,
+        )
+        .bind(input.signing.kid, input.userId, JSON.stringify(input.signing.publicJwk), input.now, eventId),
+      db
+        .prepare(
+          `UPDATE key_bundles SET jwe = ?1, escrow = ?2, updated_at = ?3
+            WHERE user_id = ?4 AND EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?5)`,
+        )
+        .bind(input.bundle, input.escrow, input.now, input.userId, eventId),
+    ],
+  };
 }

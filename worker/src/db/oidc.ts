@@ -57,8 +57,8 @@ export async function getOidcProvider(db: D1Database, orgId: string): Promise<Oi
   return row ? toProvider(row) : null;
 }
 
-export async function saveOidcProvider(db: D1Database, provider: Omit<OidcProvider, "updatedAt">, by: string, now: string): Promise<void> {
-  await db
+export function oidcProviderSave(db: D1Database, provider: Omit<OidcProvider, "updatedAt">, by: string, now: string): D1PreparedStatement {
+  return db
     .prepare(
       `INSERT INTO oidc_providers (org_id, issuer, client_id, client_secret, display_name, scopes, email_claim, groups_claim,
                                    role_mappings, provision_users, default_role, updated_at, updated_by)
@@ -84,14 +84,12 @@ export async function saveOidcProvider(db: D1Database, provider: Omit<OidcProvid
       provider.defaultRole,
       now,
       by,
-    )
-    .run();
+    );
 }
 
-/** Removes the provider; true if there was one. */
-export async function deleteOidcProvider(db: D1Database, orgId: string): Promise<boolean> {
-  const result = await db.prepare("DELETE FROM oidc_providers WHERE org_id = ?").bind(orgId).run();
-  return result.meta.changes === 1;
+/** Removes the provider (changes a row only if there was one). */
+export function oidcProviderDelete(db: D1Database, orgId: string): D1PreparedStatement {
+  return db.prepare("DELETE FROM oidc_providers WHERE org_id = ?").bind(orgId);
 }
 
 // ---- sign-ins in progress ----
@@ -115,9 +113,18 @@ export async function saveOidcState(db: D1Database, state: OidcStateRow): Promis
   ]);
 }
 
-/** Takes a sign-in in progress out of the table: only one caller ever gets a given row. */
-export async function consumeOidcState(db: D1Database, stateHash: string): Promise<OidcStateRow | null> {
-  return db.prepare("DELETE FROM oidc_states WHERE state_hash = ? RETURNING *").bind(stateHash).first<OidcStateRow>();
+/**
+ * A sign-in in progress, by its state's hash. Reading does not use it up: the callback uses it up
+ * with `oidcStateDelete` in the batch that records the outcome, and only the request whose
+ * delete changes the row signs in (a replayed callback finds it gone, or loses that race).
+ */
+export async function findOidcState(db: D1Database, stateHash: string): Promise<OidcStateRow | null> {
+  return db.prepare("SELECT * FROM oidc_states WHERE state_hash = ?").bind(stateHash).first<OidcStateRow>();
+}
+
+/** Uses a sign-in in progress up (single use). */
+export function oidcStateDelete(db: D1Database, stateHash: string): D1PreparedStatement {
+  return db.prepare("DELETE FROM oidc_states WHERE state_hash = ?").bind(stateHash);
 }
 
 // ---- provider identities linked to users ----
@@ -138,19 +145,37 @@ export async function linkedSubject(db: D1Database, userId: string, issuer: stri
   return row?.subject ?? null;
 }
 
-export function identityInsert(db: D1Database, link: { issuer: string; subject: string; userId: string; now: string }): D1PreparedStatement {
+/** Links a provider identity to a user; with `onlyIfEvent`, only if that audit event was written earlier in the batch. */
+export function identityInsert(db: D1Database, link: { issuer: string; subject: string; userId: string; now: string }, onlyIfEvent: string | null = null): D1PreparedStatement {
   return db
-    .prepare("INSERT INTO oidc_identities (issuer, subject, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)")
-    .bind(link.issuer, link.subject, link.userId, link.now, link.now);
+    .prepare(
+      `INSERT INTO oidc_identities (issuer, subject, user_id, created_at, last_used_at)
+       SELECT ?1, ?2, ?3, ?4, ?4 WHERE ?5 IS NULL OR EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?5)`,
+    )
+    .bind(link.issuer, link.subject, link.userId, link.now, onlyIfEvent);
 }
 
-export async function touchIdentity(db: D1Database, issuer: string, subject: string, now: string): Promise<void> {
-  await db.prepare("UPDATE oidc_identities SET last_used_at = ? WHERE issuer = ? AND subject = ?").bind(now, issuer, subject).run();
+/** Notes the identity's use; with `onlyIfEvent`, only if that audit event was written earlier in the batch. */
+export function identityTouch(db: D1Database, issuer: string, subject: string, now: string, onlyIfEvent: string | null = null): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE oidc_identities SET last_used_at = ?1 WHERE issuer = ?2 AND subject = ?3
+          AND (?4 IS NULL OR EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?4))`,
+    )
+    .bind(now, issuer, subject, onlyIfEvent);
 }
 
-/** An invited user who signs in through the provider becomes active (they never need a local password). */
-export async function activateInvitedUser(db: D1Database, userId: string, now: string): Promise<void> {
-  await db.prepare("UPDATE users SET status = 'active', updated_at = ? WHERE id = ? AND status = 'invited'").bind(now, userId).run();
+/**
+ * An invited user who signs in through the provider becomes active (they never need a local
+ * password); with `onlyIfEvent`, only if that audit event was written earlier in the batch.
+ */
+export function invitedUserActivate(db: D1Database, userId: string, now: string, onlyIfEvent: string | null = null): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE users SET status = 'active', updated_at = ?1 WHERE id = ?2 AND status = 'invited'
+          AND (?3 IS NULL OR EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?3))`,
+    )
+    .bind(now, userId, onlyIfEvent);
 }
 
 export async function activeAdminCount(db: D1Database, orgId: string): Promise<number> {

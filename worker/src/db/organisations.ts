@@ -35,11 +35,11 @@ export async function getOrganisationById(db: D1Database, id: string): Promise<O
 }
 
 /**
- * Creates the organisation and its first administrator in one transaction, closing setup.
- * Returns null, having changed nothing, when setup was already done (the `setup` row's
- * primary key makes a second attempt fail as a whole, even when two race).
+ * The statements that create the organisation and its first administrator and close setup, for
+ * one batch (with the setup's audit event). A second attempt fails as a whole, even when two
+ * race: the `setup` row's primary key refuses it (check `isSetUp` when the batch fails).
  */
-export async function completeSetup(
+export function setupStatements(
   db: D1Database,
   input: {
     organisation: { id: string; name: string };
@@ -47,11 +47,11 @@ export async function completeSetup(
     recoveryKey: PublicKeyInfo;
     now: string;
   },
-): Promise<{ organisation: Organisation; admin: User } | null> {
+): { statements: D1PreparedStatement[]; organisation: Organisation; admin: User } {
   const { organisation, admin, recoveryKey, now } = input;
   const role: Role = "admin";
-  try {
-    await db.batch([
+  return {
+    statements: [
       db.prepare("INSERT INTO organisations (id, name, created_at) VALUES (?, ?, ?)").bind(organisation.id, organisation.name, now),
       db.prepare("INSERT INTO setup (id, org_id, completed_at) VALUES (1, ?, ?)").bind(organisation.id, now),
       userInsert(db, {
@@ -65,12 +65,7 @@ export async function completeSetup(
         now,
       }),
       recoveryKeyInsert(db, { orgId: organisation.id, kid: recoveryKey.kid, publicJwk: recoveryKey.publicJwk, now }),
-    ]);
-  } catch (err) {
-    if (await isSetUp(db)) return null;
-    throw err;
-  }
-  return {
+    ],
     organisation: { id: organisation.id, name: organisation.name, createdAt: now },
     admin: { id: admin.id, email: admin.email, name: admin.name, role, status: "active", createdAt: now },
   };

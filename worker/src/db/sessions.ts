@@ -15,7 +15,12 @@ export interface SessionRow {
   method: string | null;
 }
 
-export async function createSession(
+/**
+ * The statement that starts a session. With `onlyIfEvent`, the row is written only if that audit
+ * event was written earlier in the same batch (the event is the witness that the guarded change,
+ * e.g. an invitation or a passkey challenge used up, really happened).
+ */
+export function sessionInsert(
   db: D1Database,
   session: {
     tokenHash: string;
@@ -28,26 +33,26 @@ export async function createSession(
     stage: SessionStage;
     method: string;
   },
-): Promise<void> {
-  await db
+  onlyIfEvent: string | null = null,
+): D1PreparedStatement {
+  return db
     .prepare(
       `INSERT INTO sessions (token_hash, public_id, user_id, created_at, last_seen_at, expires_at, ip, user_agent, stage, auth_at, method)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       SELECT ?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?4, ?9
+        WHERE ?10 IS NULL OR EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?10)`,
     )
     .bind(
       session.tokenHash,
       session.publicId,
       session.userId,
       session.now,
-      session.now,
       session.expiresAt,
       session.ip,
       session.userAgent,
       session.stage,
-      session.now,
       session.method,
-    )
-    .run();
+      onlyIfEvent,
+    );
 }
 
 /** A live (not revoked) session and its user, by token hash; expiry is checked by the caller. */
@@ -86,34 +91,47 @@ export async function touchSession(db: D1Database, tokenHash: string, now: strin
   await db.prepare("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?").bind(now, tokenHash).run();
 }
 
-export async function revokeSession(db: D1Database, tokenHash: string, now: string): Promise<void> {
-  await db
-    .prepare("UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL")
-    .bind(now, tokenHash)
-    .run();
+export function sessionRevoke(db: D1Database, tokenHash: string, now: string): D1PreparedStatement {
+  return db.prepare("UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL").bind(now, tokenHash);
 }
 
 /**
  * Moves a restricted session to `active` under a new token (the old token stops working: a
- * token seen before the second factor is never the one that carries full rights).
+ * token seen before the second factor is never the one that carries full rights). Changes the
+ * row only if the statement just before it in the batch changed one (`changes()`): put it right
+ * after the statement that used up the second factor, so a factor lost to a concurrent request
+ * promotes nothing.
  */
-export async function promoteSession(
+export function sessionPromoteAfterChange(
   db: D1Database,
   input: { oldHash: string; newHash: string; now: string; expiresAt: string; method: string },
-): Promise<boolean> {
-  const result = await db
+): D1PreparedStatement {
+  return db
     .prepare(
-      `UPDATE sessions SET token_hash = ?, stage = 'active', auth_at = ?, last_seen_at = ?, expires_at = ?, method = ?
-        WHERE token_hash = ? AND revoked_at IS NULL AND stage <> 'active'`,
+      `UPDATE sessions SET token_hash = ?1, stage = 'active', auth_at = ?2, last_seen_at = ?2, expires_at = ?3, method = ?4
+        WHERE token_hash = ?5 AND revoked_at IS NULL AND stage <> 'active' AND changes() > 0`,
     )
-    .bind(input.newHash, input.now, input.now, input.expiresAt, input.method, input.oldHash)
-    .run();
-  return result.meta.changes === 1;
+    .bind(input.newHash, input.now, input.expiresAt, input.method, input.oldHash);
 }
 
-/** Records a fresh authentication (re-authentication before a sensitive action). */
-export async function markReauthenticated(db: D1Database, tokenHash: string, now: string): Promise<void> {
-  await db.prepare("UPDATE sessions SET auth_at = ? WHERE token_hash = ? AND revoked_at IS NULL").bind(now, tokenHash).run();
+/** Records a fresh authentication (re-authentication before a sensitive action); with `onlyIfEvent`, only if that event was written. */
+export function sessionReauthenticated(db: D1Database, tokenHash: string, now: string, onlyIfEvent: string | null = null): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE sessions SET auth_at = ?1 WHERE token_hash = ?2 AND revoked_at IS NULL
+          AND (?3 IS NULL OR EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?3))`,
+    )
+    .bind(now, tokenHash, onlyIfEvent);
+}
+
+/** Revokes a user's session if this session is now locked out (`email` locked until after `now`). */
+export function sessionRevokeIfLocked(db: D1Database, tokenHash: string, email: string, now: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE sessions SET revoked_at = ?1 WHERE token_hash = ?2 AND revoked_at IS NULL
+          AND EXISTS (SELECT 1 FROM sign_in_failures WHERE email = ?3 AND locked_until > ?1)`,
+    )
+    .bind(now, tokenHash, email);
 }
 
 export interface SessionListRow {
@@ -139,13 +157,9 @@ export async function listUserSessions(db: D1Database, userId: string, now: stri
   return results;
 }
 
-/** Revokes one of a user's sessions by its public id; false when there was none live. */
-export async function revokeSessionById(db: D1Database, userId: string, publicId: string, now: string): Promise<boolean> {
-  const result = await db
-    .prepare("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND public_id = ? AND revoked_at IS NULL")
-    .bind(now, userId, publicId)
-    .run();
-  return result.meta.changes === 1;
+/** Revokes one of a user's sessions by its public id (changes nothing when there was none live). */
+export function sessionRevokeById(db: D1Database, userId: string, publicId: string, now: string): D1PreparedStatement {
+  return db.prepare("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND public_id = ? AND revoked_at IS NULL").bind(now, userId, publicId);
 }
 
 /** The statement that revokes every live session of a user (but `exceptHash`, if given). */

@@ -25,7 +25,10 @@ export function toUser(row: UserRow): User & { orgId: string } {
   };
 }
 
-/** The statement that inserts a user, for use alone or inside a batch. */
+/**
+ * The statement that inserts a user, for use alone or inside a batch. With `onlyIfEvent`, the row
+ * is written only if that audit event was written earlier in the same batch.
+ */
 export function userInsert(
   db: D1Database,
   user: {
@@ -38,13 +41,14 @@ export function userInsert(
     passwordHash: string | null;
     now: string;
   },
+  onlyIfEvent: string | null = null,
 ): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO users (id, org_id, email, name, role, status, password_hash, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8 WHERE ?9 IS NULL OR EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?9)`,
     )
-    .bind(user.id, user.orgId, user.email, user.name, user.role, user.status, user.passwordHash, user.now, user.now);
+    .bind(user.id, user.orgId, user.email, user.name, user.role, user.status, user.passwordHash, user.now, onlyIfEvent);
 }
 
 export async function findUserByEmail(db: D1Database, email: string): Promise<UserRow | null> {
@@ -63,16 +67,20 @@ export async function listUsers(db: D1Database, orgId: string): Promise<UserRow[
   return results;
 }
 
-export async function updateUser(
+/** Changes a user's name and/or role; with `onlyIfEvent`, only if that audit event was written earlier in the batch. */
+export function userUpdate(
   db: D1Database,
   id: string,
   changes: { name?: string; role?: Role },
   now: string,
-): Promise<void> {
-  await db
-    .prepare("UPDATE users SET name = coalesce(?, name), role = coalesce(?, role), updated_at = ? WHERE id = ?")
-    .bind(changes.name ?? null, changes.role ?? null, now, id)
-    .run();
+  onlyIfEvent: string | null = null,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE users SET name = coalesce(?1, name), role = coalesce(?2, role), updated_at = ?3
+        WHERE id = ?4 AND (?5 IS NULL OR EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?5))`,
+    )
+    .bind(changes.name ?? null, changes.role ?? null, now, id, onlyIfEvent);
 }
 
 /** Sets the password of an invited user, only while `invitationHash` is unused and unexpired. */

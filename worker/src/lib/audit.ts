@@ -19,8 +19,8 @@ export interface AuditRecord {
   recordedOfflineAt?: string;
 }
 
-/** The organisation an event belongs to: given, the signed-in user's, or the installation's. */
-async function orgOf(c: Context<AppEnv>, record: AuditRecord): Promise<string | null> {
+/** The organisation an event belongs to: given, the signed-in user's, or the installation's (null before setup). */
+export async function orgOf(c: Context<AppEnv>, record: AuditRecord): Promise<string | null> {
   const user = c.get("user") as AppEnv["Variables"]["user"] | undefined;
   return record.orgId ?? user?.orgId ?? (await getOrganisation(c.env.DB))?.id ?? null;
 }
@@ -54,6 +54,59 @@ function outboxInsert(db: D1Database, orgId: string, event: PendingEvent): D1Pre
 export function auditStatement(c: Context<AppEnv>, orgId: string, record: AuditRecord): D1PreparedStatement {
   c.set("audited", true);
   return outboxInsert(c.env.DB, orgId, pendingEvent(c, record));
+}
+
+/** An event statement that may not write its event, and the event's id (see `eventWitness`). */
+export interface ConditionalEvent {
+  statement: D1PreparedStatement;
+  eventId: string;
+}
+
+/**
+ * Like `auditStatement`, but the event is written only if the statement just before it in the
+ * batch changed a row (SQLite `changes()`): for a change guarded in SQL (a code used once, a
+ * request still pending…), the event is recorded exactly when the change happened. Statements
+ * that must happen only with the change take `eventId` as their witness (`eventWitness`). After
+ * the batch, `results[i].meta.changes` of this statement says whether it was written; the route
+ * calls `markAudited` then.
+ */
+export function auditStatementIfChanged(c: Context<AppEnv>, orgId: string, record: AuditRecord): ConditionalEvent {
+  const event = pendingEvent(c, record);
+  const statement = c.env.DB
+    .prepare("INSERT INTO audit_outbox (id, org_id, event, created_at) SELECT ?, ?, ?, ? WHERE changes() > 0")
+    .bind(event.id, orgId, JSON.stringify(event), event.at);
+  return { statement, eventId: event.id };
+}
+
+/**
+ * Like `auditStatement`, but written only if the event `witnessId` was written earlier in the
+ * same batch: a second event of the same guarded change.
+ */
+export function auditStatementIfRecorded(c: Context<AppEnv>, orgId: string, record: AuditRecord, witnessId: string): D1PreparedStatement {
+  const event = pendingEvent(c, record);
+  return c.env.DB
+    .prepare("INSERT INTO audit_outbox (id, org_id, event, created_at) SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?5)")
+    .bind(event.id, orgId, JSON.stringify(event), event.at, witnessId);
+}
+
+/**
+ * Like `auditStatement`, with the number of rows the statement just before it changed written
+ * into `details[countKey]` (e.g. how many sessions a sign-out-everywhere ended): the event
+ * states what the change actually did, in the same transaction.
+ */
+export function auditStatementCounting(c: Context<AppEnv>, orgId: string, record: AuditRecord, countKey: string): D1PreparedStatement {
+  c.set("audited", true);
+  const event = pendingEvent(c, { ...record, details: { ...record.details, [countKey]: 0 } });
+  return c.env.DB
+    .prepare("INSERT INTO audit_outbox (id, org_id, event, created_at) VALUES (?1, ?2, json_set(?3, ?4, changes()), ?5)")
+    .bind(event.id, orgId, JSON.stringify(event), `$.details.${JSON.stringify(countKey)}`, event.at);
+}
+
+/** Notes that the request recorded its event, once a batch's `result` shows a conditional event was written. */
+export function markAudited(c: Context<AppEnv>, result: D1Result | undefined): boolean {
+  const written = (result?.meta.changes ?? 0) > 0;
+  if (written) c.set("audited", true);
+  return written;
 }
 
 /**
@@ -90,9 +143,10 @@ export async function listAuditEvents(
 }
 
 /**
- * Records an event that goes with no other write (a refusal, a failed sign-in, a read such as
- * a key release), or follows one: written durably to the outbox, then chained. Awaited: if the
- * event cannot be written, the request fails rather than going unrecorded.
+ * Records an event that goes with no other write (a refusal, a failed sign-in with nothing to
+ * count, a read such as a key release): written durably to the outbox, then chained. Awaited: if
+ * the event cannot be written, the request fails rather than going unrecorded. An event that
+ * records a change is never written this way, but in the change's batch (`auditStatement`).
  */
 export async function audit(c: Context<AppEnv>, record: AuditRecord): Promise<void> {
   const orgId = await orgOf(c, record);

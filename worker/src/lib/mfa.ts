@@ -2,12 +2,14 @@
 import type { Context } from "hono";
 import type { MfaVerifyRequest } from "../../../shared/api/identity";
 import {
+  challengeDelete,
+  findChallenge,
   findPasskey,
   getTotp,
-  passkeyUsed,
+  passkeyUsedAfterChange,
+  recoveryCodeUsable,
+  recoveryCodeUse,
   saveChallenge,
-  takeChallenge,
-  useRecoveryCode,
   useTotpStepStatement,
   type ChallengePurpose,
   type PasskeyRow,
@@ -33,15 +35,18 @@ export async function newRecoveryCodes(): Promise<{ codes: string[]; hashes: str
   return { codes, hashes };
 }
 
-/** Checks a TOTP code for `userId` and uses up its time step. True only the first time a code is accepted. */
-export async function checkTotp(db: D1Database, userId: string, code: string, options: { confirming?: boolean } = {}): Promise<boolean> {
+/**
+ * Checks a TOTP code for `userId`. Returns the statement that uses up its time step (changing a
+ * row only if no request used this step or a later one first), to put first in the batch that
+ * records the outcome; or null when the code is not right.
+ */
+export async function checkTotp(db: D1Database, userId: string, code: string, options: { confirming?: boolean } = {}): Promise<D1PreparedStatement | null> {
   const totp = await getTotp(db, userId);
-  if (!totp || (totp.confirmed_at === null) !== Boolean(options.confirming)) return false;
+  if (!totp || (totp.confirmed_at === null) !== Boolean(options.confirming)) return null;
   const now = Date.now();
   const step = await verifyTotp(totp.secret, code, { nowMs: now, lastStep: totp.last_step });
-  if (step === null) return false;
-  const result = await useTotpStepStatement(db, userId, step, options.confirming ? new Date(now).toISOString() : null).run();
-  return result.meta.changes === 1;
+  if (step === null) return null;
+  return useTotpStepStatement(db, userId, step, options.confirming ? new Date(now).toISOString() : null);
 }
 
 /** Stores a new WebAuthn challenge for `purpose`; returns its id. */
@@ -77,52 +82,65 @@ export async function passkeyAssertionOptions(
 }
 
 /**
+ * A second factor checked: `ok` when it verified. `statements` go first in the batch that records
+ * the outcome: on success they use the factor up, the last of them changing a row only for the
+ * one request that wins (a code or challenge raced for is won once), so the statements after it
+ * are made conditional on it; on failure they use up what must not be tried again (a challenge).
+ */
+export interface FactorCheck<T> {
+  ok: T | null;
+  statements: D1PreparedStatement[];
+}
+
+/**
  * Verifies a passkey assertion against a challenge issued for `purpose` (and, unless passwordless,
- * to this user in this session). The challenge is used up whatever the outcome. Returns the
- * passkey that signed, or null.
+ * to this user in this session). The challenge is used up whatever the outcome (in `statements`).
  */
 export async function checkPasskeyAssertion(
   c: Context<AppEnv>,
   input: { challengeId: string; credential: unknown; purpose: Exclude<ChallengePurpose, "register">; userId: string | null; sessionHash: string | null },
-): Promise<PasskeyRow | null> {
+): Promise<FactorCheck<PasskeyRow>> {
   const now = new Date();
-  const challenge = await takeChallenge(c.env.DB, input.challengeId, now.toISOString());
-  if (!challenge || challenge.purpose !== input.purpose) return null;
-  if (challenge.user_id !== input.userId || challenge.session_hash !== input.sessionHash) return null;
+  const failed = { ok: null, statements: [challengeDelete(c.env.DB, input.challengeId)] };
+  const challenge = await findChallenge(c.env.DB, input.challengeId, now.toISOString());
+  if (!challenge || challenge.purpose !== input.purpose) return failed;
+  if (challenge.user_id !== input.userId || challenge.session_hash !== input.sessionHash) return failed;
   const credentialId = (input.credential as { id?: unknown }).id;
-  if (typeof credentialId !== "string") return null;
+  if (typeof credentialId !== "string") return failed;
   const passkey = await findPasskey(c.env.DB, credentialId);
-  if (!passkey || (input.userId !== null && passkey.user_id !== input.userId)) return null;
+  if (!passkey || (input.userId !== null && passkey.user_id !== input.userId)) return failed;
   const counter = await verifyAuthentication(c.req.url, input.credential, challenge.challenge, passkey);
-  if (counter === null) return null;
+  if (counter === null) return failed;
   // A signature counter that fails to increase (when the authenticator keeps one) suggests a cloned key.
-  if (passkey.counter > 0 && counter <= passkey.counter) return null;
-  await passkeyUsed(c.env.DB, passkey.id, counter, now.toISOString());
-  return passkey;
+  if (passkey.counter > 0 && counter <= passkey.counter) return failed;
+  return { ok: passkey, statements: [challengeDelete(c.env.DB, input.challengeId), passkeyUsedAfterChange(c.env.DB, passkey.id, counter, now.toISOString())] };
 }
 
-/** Checks a second factor for a user who has given their password. Returns the method used, or null. */
+/** Checks a second factor for a user who has given their password. `ok` is the method used. */
 export async function checkSecondFactor(
   c: Context<AppEnv>,
   userId: string,
   body: MfaVerifyRequest,
-): Promise<"totp" | "recovery_code" | "passkey" | null> {
+): Promise<FactorCheck<"totp" | "recovery_code" | "passkey">> {
   switch (body.method) {
-    case "totp":
-      return (await checkTotp(c.env.DB, userId, body.code)) ? "totp" : null;
+    case "totp": {
+      const use = await checkTotp(c.env.DB, userId, body.code);
+      return use ? { ok: "totp", statements: [use] } : { ok: null, statements: [] };
+    }
     case "recovery_code": {
       const hash = await tokenHash(normaliseRecoveryCode(body.code));
-      return (await useRecoveryCode(c.env.DB, userId, hash, new Date().toISOString())) ? "recovery_code" : null;
+      if (!(await recoveryCodeUsable(c.env.DB, userId, hash))) return { ok: null, statements: [] };
+      return { ok: "recovery_code", statements: [recoveryCodeUse(c.env.DB, userId, hash, new Date().toISOString())] };
     }
     case "passkey": {
-      const passkey = await checkPasskeyAssertion(c, {
+      const check = await checkPasskeyAssertion(c, {
         challengeId: body.challengeId,
         credential: body.credential,
         purpose: "second_factor",
         userId,
         sessionHash: c.get("sessionHash"),
       });
-      return passkey ? "passkey" : null;
+      return { ok: check.ok ? "passkey" : null, statements: check.statements };
     }
   }
 }

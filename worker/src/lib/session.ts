@@ -4,7 +4,7 @@ import type { OrgSettings } from "../../../shared/api/identity";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { getSettings, mfaFactors } from "../db/identity";
 import { getOrganisationById } from "../db/organisations";
-import { createSession, findSession, promoteSession, revokeSession, touchSession, type SessionRow, type SessionStage } from "../db/sessions";
+import { findSession, sessionInsert, sessionPromoteAfterChange, sessionRevoke, touchSession, type SessionRow, type SessionStage } from "../db/sessions";
 import { toUser, type UserRow } from "../db/users";
 import type { AppEnv } from "../env";
 import { audit } from "./audit";
@@ -72,53 +72,86 @@ export async function passwordStage(db: D1Database, user: UserRow): Promise<Sess
   return settings.mfaRequired ? "mfa_enrolment" : "active";
 }
 
-/** Starts a session for `user` in `stage`: stores only the token's hash, sends the token as a cookie. */
-export async function startSession(
+/**
+ * A session about to start, or be promoted: the statement to put in the batch that records it
+ * (with its audit event), and what to do once that batch committed.
+ */
+export interface PendingSession {
+  statement: D1PreparedStatement;
+  /** After the batch: sets the session cookie and answers the session's info. */
+  complete(): Promise<SessionInfo>;
+}
+
+/**
+ * A session for `user` in `stage`: only the token's hash is stored, the token goes in a cookie.
+ * With `onlyIfEvent`, the session is written only if that audit event was written earlier in the
+ * batch (the sign-in's guarded change happened).
+ */
+export async function newSession(
   c: Context<AppEnv>,
   user: UserRow,
-  options: { stage: SessionStage; method: string } = { stage: "active", method: "password" },
-): Promise<SessionInfo> {
+  options: { stage: SessionStage; method: string },
+  onlyIfEvent: string | null = null,
+): Promise<PendingSession> {
   const token = newToken();
   const now = new Date();
   const settings = await getSettings(c.env.DB, user.org_id);
   const lifetime = lifetimeOf(options.stage, settings);
   const expiresAt = new Date(now.getTime() + lifetime).toISOString();
-  await createSession(c.env.DB, {
-    tokenHash: await tokenHash(token),
-    publicId: newId(),
-    userId: user.id,
-    now: now.toISOString(),
-    expiresAt,
-    ip: clientIp(c),
-    userAgent: userAgent(c),
-    stage: options.stage,
-    method: options.method,
-  });
-  setSessionCookie(c, token, lifetime);
-  return sessionInfo(c.env.DB, user, expiresAt, options.stage);
+  const statement = sessionInsert(
+    c.env.DB,
+    {
+      tokenHash: await tokenHash(token),
+      publicId: newId(),
+      userId: user.id,
+      now: now.toISOString(),
+      expiresAt,
+      ip: clientIp(c),
+      userAgent: userAgent(c),
+      stage: options.stage,
+      method: options.method,
+    },
+    onlyIfEvent,
+  );
+  return {
+    statement,
+    complete: async () => {
+      setSessionCookie(c, token, lifetime);
+      return sessionInfo(c.env.DB, user, expiresAt, options.stage);
+    },
+  };
 }
 
 /**
- * Finishes a restricted session (second factor given, or MFA enrolled): it becomes active under
- * a new token, and the old one stops working.
+ * Finishing a restricted session (second factor given, or MFA enrolled): it becomes active under
+ * a new token, and the old one stops working. The statement changes the row only if the one just
+ * before it in the batch changed one (put it right after the statement that used up the factor);
+ * check its `meta.changes` after the batch before calling `complete`.
  */
-export async function promoteCurrentSession(c: Context<AppEnv>, user: UserRow, method: string): Promise<SessionInfo> {
+export async function sessionPromotion(c: Context<AppEnv>, user: UserRow, method: string): Promise<PendingSession> {
   const token = newToken();
   const now = new Date();
   const settings = await getSettings(c.env.DB, user.org_id);
   const lifetime = lifetimeOf("active", settings);
   const expiresAt = new Date(now.getTime() + lifetime).toISOString();
-  const promoted = await promoteSession(c.env.DB, {
+  const statement = sessionPromoteAfterChange(c.env.DB, {
     oldHash: c.get("sessionHash"),
     newHash: await tokenHash(token),
     now: now.toISOString(),
     expiresAt,
     method,
   });
-  if (!promoted) throw new ApiError(401, "session_ended", "Your session has ended. Sign in again.");
-  setSessionCookie(c, token, lifetime);
-  return sessionInfo(c.env.DB, user, expiresAt, "active");
+  return {
+    statement,
+    complete: async () => {
+      setSessionCookie(c, token, lifetime);
+      return sessionInfo(c.env.DB, user, expiresAt, "active");
+    },
+  };
 }
+
+/** The answer when a session to promote was no longer there to promote. */
+export const sessionEnded = () => new ApiError(401, "session_ended", "Your session has ended. Sign in again.");
 
 export async function sessionInfo(db: D1Database, user: UserRow, expiresAt: string, stage: SessionStage = "active"): Promise<SessionInfo> {
   const organisation = await getOrganisationById(db, user.org_id);
@@ -159,7 +192,8 @@ export function requireSessionIn(...stages: SessionStage[]): MiddlewareHandler<A
     const now = Date.now();
     const settings = found ? await getSettings(c.env.DB, found.user.org_id) : null;
     if (!found || !settings || sessionEnd(found.session, settings) <= now || found.user.status !== "active") {
-      if (found) await revokeSession(c.env.DB, hash, new Date(now).toISOString());
+      // Already over by time (or the user is no longer active): bookkeeping, not an action to record.
+      if (found) await sessionRevoke(c.env.DB, hash, new Date(now).toISOString()).run();
       deleteCookie(c, SESSION_COOKIE, { path: "/" });
       throw new ApiError(401, "session_ended", "Your session has ended. Sign in again.");
     }
@@ -207,14 +241,16 @@ export const requireRecentAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-/** Ends the current session (if any) and clears the cookie; returns whose session it was. */
-export async function endSession(c: Context<AppEnv>): Promise<UserRow | null> {
+/**
+ * The current session (if any), to end: clears the cookie and answers whose session it was and
+ * the statement that revokes it (for the batch that records the sign-out).
+ */
+export async function endingSession(c: Context<AppEnv>): Promise<{ user: UserRow; statement: D1PreparedStatement } | null> {
   const token = getCookie(c, SESSION_COOKIE);
   deleteCookie(c, SESSION_COOKIE, { path: "/" });
   if (!token) return null;
   const hash = await tokenHash(token);
   const found = await findSession(c.env.DB, hash);
   if (!found) return null;
-  await revokeSession(c.env.DB, hash, new Date().toISOString());
-  return found.user;
+  return { user: found.user, statement: sessionRevoke(c.env.DB, hash, new Date().toISOString()) };
 }

@@ -3,12 +3,14 @@
  * - five consecutive failures for an email address lock it for 10 minutes (counted per address
  *   whether or not an account has it, so the work and the answer are the same either way);
  * - 20 failed attempts from one IP within a sliding 10 minutes refuse further attempts from it.
- * A locked account answers exactly like a wrong password; the lock itself is audited.
+ * A locked account answers exactly like a wrong password; the lock itself is audited. The counts
+ * and the failure's events are written in one batch: no count without its event, no event
+ * without its count.
  */
 import type { Context } from "hono";
-import { clearFailures, countAttempts, getFailures, recordAttempt, recordFailure } from "../db/identity";
+import { attemptRecord, countAttempts, failureRecord, getFailures } from "../db/identity";
 import type { AppEnv } from "../env";
-import { audit } from "./audit";
+import { audit, auditStatement, auditStatementIfChanged, flushAudit, orgOf, type AuditRecord } from "./audit";
 import { ApiError } from "./errors";
 import { clientIp } from "./request";
 
@@ -45,32 +47,39 @@ export async function isLocked(db: D1Database, email: string): Promise<boolean> 
 }
 
 /**
- * Counts a failed attempt against the IP and (when known) the email address; audits the lock when this
- * failure set it. Returns whether the address is now locked.
+ * Records a failed attempt, in one batch: counted against the IP and (when known) the email
+ * address, the lock when this failure sets it (`auth.lockout`), the failure's own `event`, with
+ * `before` (e.g. using up the passkey challenge tried) and `after` (e.g. ending a half-finished
+ * sign-in once locked). If the batch cannot be written the
+ * request fails, with nothing counted and nothing recorded.
  */
-export async function recordSignInFailure(c: Context<AppEnv>, email: string | null, userId: string | null, orgId?: string): Promise<boolean> {
+export async function recordSignInFailure(
+  c: Context<AppEnv>,
+  input: { email: string | null; userId: string | null; event: AuditRecord; before?: D1PreparedStatement[]; after?: D1PreparedStatement[] },
+): Promise<void> {
+  const { email, userId, event } = input;
   const now = new Date();
   const nowIso = now.toISOString();
-  await recordAttempt(c.env.DB, ipKey(c), nowIso, new Date(now.getTime() - IP_WINDOW_MS).toISOString());
-  if (email === null) return false; // e.g. an unknown passkey: only the IP is counted
-  const before = await getFailures(c.env.DB, email);
-  const wasLocked = before?.locked_until != null && before.locked_until > nowIso;
-  const after = await recordFailure(c.env.DB, email, LOCKOUT_THRESHOLD, nowIso, new Date(now.getTime() + LOCKOUT_MS).toISOString());
-  const locked = after.locked_until != null && after.locked_until > nowIso;
-  if (locked && !wasLocked) {
-    await audit(c, {
-      action: "auth.lockout",
-      target: { type: "user", id: userId },
-      outcome: "denied",
-      actor: { type: "anonymous", id: null, label: email },
-      details: { email, lockedUntil: after.locked_until, failures: LOCKOUT_THRESHOLD },
-      ...(orgId ? { orgId } : {}),
-    });
+  const orgId = await orgOf(c, event);
+  const statements = [...(input.before ?? []), ...attemptRecord(c.env.DB, ipKey(c), nowIso, new Date(now.getTime() - IP_WINDOW_MS).toISOString())];
+  if (email !== null) {
+    // e.g. an unknown passkey has no address: only the IP is counted.
+    const lockedUntil = new Date(now.getTime() + LOCKOUT_MS).toISOString();
+    statements.push(...failureRecord(c.env.DB, email, LOCKOUT_THRESHOLD, nowIso, lockedUntil));
+    if (orgId) {
+      statements.push(
+        auditStatementIfChanged(c, orgId, {
+          action: "auth.lockout",
+          target: { type: "user", id: userId },
+          outcome: "denied",
+          actor: { type: "anonymous", id: null, label: email },
+          details: { email, lockedUntil, failures: LOCKOUT_THRESHOLD },
+        }).statement,
+      );
+    }
   }
-  return locked;
-}
-
-/** A complete sign-in: the consecutive-failure count starts again. */
-export async function recordSignInSuccess(db: D1Database, email: string): Promise<void> {
-  await clearFailures(db, email);
+  if (orgId) statements.push(auditStatement(c, orgId, event));
+  statements.push(...(input.after ?? []));
+  await c.env.DB.batch(statements);
+  if (orgId) await flushAudit(c.env, orgId);
 }

@@ -12,11 +12,11 @@ import {
   type MfaRequired,
 } from "../../../shared/api/identity";
 import { SessionInfo, SignInRequest } from "../../../shared/api/schemas";
-import { getSettings, listPasskeys, setPasswordStatement } from "../db/identity";
-import { findSession, markReauthenticated, revokeSession, revokeUserSessionsStatement } from "../db/sessions";
+import { failuresClear, getSettings, listPasskeys, setPasswordStatement } from "../db/identity";
+import { findSession, revokeUserSessionsStatement, sessionReauthenticated, sessionRevokeIfLocked } from "../db/sessions";
 import { findUserByEmail, findUserById, toUser } from "../db/users";
 import type { AppEnv } from "../env";
-import { audit } from "../lib/audit";
+import { audit, auditStatement, auditStatementIfChanged, auditStatementIfRecorded, flushAudit, markAudited } from "../lib/audit";
 import { ApiError } from "../lib/errors";
 import { checkPasskeyAssertion, checkSecondFactor, passkeyAssertionOptions } from "../lib/mfa";
 import { describe } from "../lib/openapi";
@@ -24,18 +24,19 @@ import { hashPassword, verifyPassword } from "../lib/password";
 import { tokenHash } from "../lib/secrets";
 import { enforcePasswordPolicy } from "../lib/policy";
 import {
-  endSession,
+  endingSession,
+  newSession,
   passwordStage,
-  promoteCurrentSession,
   RECENT_AUTH_MS,
   requireSession,
   requireSessionIn,
   sessionEnd,
+  sessionEnded,
   SESSION_COOKIE,
   sessionInfo,
-  startSession,
+  sessionPromotion,
 } from "../lib/session";
-import { checkIpThrottle, isLocked, recordSignInFailure, recordSignInSuccess } from "../lib/throttle";
+import { checkIpThrottle, isLocked, recordSignInFailure } from "../lib/throttle";
 import { validate } from "../lib/validate";
 
 const invalidCredentials = () => new ApiError(401, "invalid_credentials", "Email or password is incorrect.");
@@ -67,26 +68,39 @@ export const auth = new Hono<AppEnv>()
       const usable = user !== null && user.status === "active";
       const valid = await verifyPassword(password, usable ? user.password_hash : null);
       if (!valid || !user || locked) {
-        await recordSignInFailure(c, email, user?.id ?? null, user?.org_id);
-        await audit(c, {
-          action: "auth.sign_in",
-          target: { type: "user", id: user?.id ?? null },
-          outcome: "failed",
-          actor: { type: "anonymous", id: null, label: email },
-          details: { method: "password", ...(locked ? { reason: "locked" } : {}) },
+        await recordSignInFailure(c, {
+          email,
+          userId: user?.id ?? null,
+          event: {
+            action: "auth.sign_in",
+            target: { type: "user", id: user?.id ?? null },
+            outcome: "failed",
+            actor: { type: "anonymous", id: null, label: email },
+            details: { method: "password", ...(locked ? { reason: "locked" } : {}) },
+            ...(user ? { orgId: user.org_id } : {}),
+          },
         });
         throw invalidCredentials();
       }
       const stage = await passwordStage(c.env.DB, user);
-      const session = await startSession(c, user, { stage, method: "password" });
       c.set("user", toUser(user));
+      const session = await newSession(c, user, { stage, method: "password" });
       if (stage === "mfa_pending") {
-        await audit(c, { action: "auth.password_accepted", target: { type: "user", id: user.id }, details: { next: "mfa" } });
-        return c.json({ mfaRequired: true, methods: session.mfaMethods ?? [] } satisfies MfaRequired, 200);
+        await c.env.DB.batch([
+          session.statement,
+          auditStatement(c, user.org_id, { action: "auth.password_accepted", target: { type: "user", id: user.id }, details: { next: "mfa" } }),
+        ]);
+        await flushAudit(c.env, user.org_id);
+        const info = await session.complete();
+        return c.json({ mfaRequired: true, methods: info.mfaMethods ?? [] } satisfies MfaRequired, 200);
       }
-      await recordSignInSuccess(c.env.DB, email);
-      await audit(c, { action: "auth.sign_in", target: { type: "user", id: user.id }, details: { method: "password", stage } });
-      return c.json(session, 200);
+      await c.env.DB.batch([
+        session.statement,
+        failuresClear(c.env.DB, email),
+        auditStatement(c, user.org_id, { action: "auth.sign_in", target: { type: "user", id: user.id }, details: { method: "password", stage } }),
+      ]);
+      await flushAudit(c.env, user.org_id);
+      return c.json(await session.complete(), 200);
     },
   )
   .post(
@@ -107,28 +121,49 @@ export const auth = new Hono<AppEnv>()
       const user = c.get("user");
       await checkIpThrottle(c, user.email);
       const locked = await isLocked(c.env.DB, user.email);
-      const method = locked ? null : await checkSecondFactor(c, user.id, body);
-      if (!method) {
-        const nowLocked = await recordSignInFailure(c, user.email, user.id);
-        await audit(c, {
-          action: "auth.sign_in",
-          target: { type: "user", id: user.id },
-          outcome: "failed",
-          details: { method: body.method, step: "second_factor", ...(locked ? { reason: "locked" } : {}) },
+      const check = locked ? { ok: null, statements: [] } : await checkSecondFactor(c, user.id, body);
+      const fail = async (reason: string | null) => {
+        const now = new Date().toISOString();
+        await recordSignInFailure(c, {
+          email: user.email,
+          userId: user.id,
+          before: check.ok ? [] : check.statements,
+          event: {
+            action: "auth.sign_in",
+            target: { type: "user", id: user.id },
+            outcome: "failed",
+            details: { method: body.method, step: "second_factor", ...(reason ? { reason } : {}) },
+          },
+          // Locked (now, or already): the half-finished sign-in ends; the password must be given again after the lock.
+          after: [sessionRevokeIfLocked(c.env.DB, c.get("sessionHash"), user.email, now)],
         });
-        // Locked: the half-finished sign-in ends; the password must be given again after the lock.
-        if (nowLocked) await revokeSession(c.env.DB, c.get("sessionHash"), new Date().toISOString());
-        throw invalidSecondFactor();
-      }
+        return invalidSecondFactor();
+      };
+      const method = check.ok;
+      if (!method) throw await fail(locked ? "locked" : null);
       const row = await findUserById(c.env.DB, user.id);
       if (!row) throw invalidSecondFactor();
-      const session = await promoteCurrentSession(c, row, `password+${method}`);
-      await recordSignInSuccess(c.env.DB, user.email);
-      await audit(c, { action: "auth.sign_in", target: { type: "user", id: user.id }, details: { method: `password+${method}` } });
-      if (method === "recovery_code") {
-        await audit(c, { action: "mfa.recovery_code_used", target: { type: "user", id: user.id } });
+      // One batch: the factor used up (only one request can win it), the session promoted, the
+      // failures forgotten and the events written, each only if the step before it happened.
+      const promotion = await sessionPromotion(c, row, `password+${method}`);
+      const signIn = auditStatementIfChanged(c, user.orgId, { action: "auth.sign_in", target: { type: "user", id: user.id }, details: { method: `password+${method}` } });
+      const results = await c.env.DB.batch([
+        ...check.statements,
+        promotion.statement,
+        signIn.statement,
+        failuresClear(c.env.DB, user.email, signIn.eventId),
+        ...(method === "recovery_code" ? [auditStatementIfRecorded(c, user.orgId, { action: "mfa.recovery_code_used", target: { type: "user", id: user.id } }, signIn.eventId)] : []),
+      ]);
+      const factorWon = (results[check.statements.length - 1]?.meta.changes ?? 0) > 0;
+      if (!markAudited(c, results[check.statements.length + 1])) {
+        // A concurrent request used this code or challenge first: a failed attempt like any other.
+        if (!factorWon) throw await fail("already_used");
+        // The factor was used up but the session had ended meanwhile: record that, then refuse.
+        await audit(c, { action: "auth.sign_in", target: { type: "user", id: user.id }, outcome: "failed", details: { method: body.method, step: "second_factor", reason: "session_ended" } });
+        throw sessionEnded();
       }
-      return c.json(session, 200);
+      await flushAudit(c.env, user.orgId);
+      return c.json(await promotion.complete(), 200);
     },
   )
   .post(
@@ -172,26 +207,35 @@ export const auth = new Hono<AppEnv>()
     async (c) => {
       const { challengeId, credential } = c.req.valid("json");
       await checkIpThrottle(c, null);
-      const passkey = await checkPasskeyAssertion(c, { challengeId, credential, purpose: "sign_in", userId: null, sessionHash: null });
+      const check = await checkPasskeyAssertion(c, { challengeId, credential, purpose: "sign_in", userId: null, sessionHash: null });
+      const passkey = check.ok;
       const user = passkey ? await findUserById(c.env.DB, passkey.user_id) : null;
       const locked = user ? await isLocked(c.env.DB, user.email) : false;
-      if (!passkey || !user || user.status !== "active" || locked) {
-        await recordSignInFailure(c, user?.email ?? null, user?.id ?? null, user?.org_id);
-        await audit(c, {
-          action: "auth.sign_in",
-          target: { type: "user", id: user?.id ?? null },
-          outcome: "failed",
-          actor: { type: "anonymous", id: null, label: user?.email },
-          details: { method: "passkey", ...(locked ? { reason: "locked" } : {}) },
-          ...(user ? { orgId: user.org_id } : {}),
+      const fail = async (reason: string | null) => {
+        await recordSignInFailure(c, {
+          email: user?.email ?? null,
+          userId: user?.id ?? null,
+          before: check.statements,
+          event: {
+            action: "auth.sign_in",
+            target: { type: "user", id: user?.id ?? null },
+            outcome: "failed",
+            actor: { type: "anonymous", id: null, label: user?.email },
+            details: { method: "passkey", ...(reason ? { reason } : {}) },
+            ...(user ? { orgId: user.org_id } : {}),
+          },
         });
-        throw passkeyNotAccepted();
-      }
-      const session = await startSession(c, user, { stage: "active", method: "passkey" });
+        return passkeyNotAccepted();
+      };
+      if (!passkey || !user || user.status !== "active" || locked) throw await fail(locked ? "locked" : null);
       c.set("user", toUser(user));
-      await recordSignInSuccess(c.env.DB, user.email);
-      await audit(c, { action: "auth.sign_in", target: { type: "user", id: user.id }, details: { method: "passkey" } });
-      return c.json(session, 200);
+      // One batch: the challenge used up (only one request can win it), the event, the session.
+      const signIn = auditStatementIfChanged(c, user.org_id, { action: "auth.sign_in", target: { type: "user", id: user.id }, details: { method: "passkey" } });
+      const session = await newSession(c, user, { stage: "active", method: "passkey" }, signIn.eventId);
+      const results = await c.env.DB.batch([...check.statements, signIn.statement, session.statement, failuresClear(c.env.DB, user.email, signIn.eventId)]);
+      if (!markAudited(c, results[check.statements.length])) throw await fail("already_used");
+      await flushAudit(c.env, user.org_id);
+      return c.json(await session.complete(), 200);
     },
   )
   .post(
@@ -209,24 +253,41 @@ export const auth = new Hono<AppEnv>()
       await checkIpThrottle(c, user.email);
       const row = await findUserById(c.env.DB, user.id);
       const locked = await isLocked(c.env.DB, user.email);
-      let ok = false;
-      if (body.method === "password") {
-        ok = (await verifyPassword(body.password, row?.password_hash ?? null)) && !locked;
-      } else {
-        const passkey = await checkPasskeyAssertion(c, { challengeId: body.challengeId, credential: body.credential, purpose: "reauth", userId: user.id, sessionHash: c.get("sessionHash") });
-        ok = passkey !== null && !locked;
-      }
-      if (!ok) {
-        await recordSignInFailure(c, user.email, user.id);
-        await audit(c, { action: "auth.reauth", target: { type: "user", id: user.id }, outcome: "failed", details: { method: body.method } });
-        // 403, not 401: the session is fine, only this confirmation failed.
-        throw new ApiError(403, "reauth_failed", body.method === "password" ? "That password is not correct." : "That passkey was not accepted.");
-      }
       const now = new Date();
-      await markReauthenticated(c.env.DB, c.get("sessionHash"), now.toISOString());
-      await recordSignInSuccess(c.env.DB, user.email);
-      await audit(c, { action: "auth.reauth", target: { type: "user", id: user.id }, details: { method: body.method } });
-      return c.json({ reauthenticatedAt: now.toISOString(), validUntil: new Date(now.getTime() + RECENT_AUTH_MS).toISOString() } satisfies ReauthResult, 200);
+      const fail = async (before: D1PreparedStatement[]) => {
+        await recordSignInFailure(c, {
+          email: user.email,
+          userId: user.id,
+          before,
+          event: { action: "auth.reauth", target: { type: "user", id: user.id }, outcome: "failed", details: { method: body.method } },
+        });
+        // 403, not 401: the session is fine, only this confirmation failed.
+        return new ApiError(403, "reauth_failed", body.method === "password" ? "That password is not correct." : "That passkey was not accepted.");
+      };
+      const confirmed = () => c.json({ reauthenticatedAt: now.toISOString(), validUntil: new Date(now.getTime() + RECENT_AUTH_MS).toISOString() } satisfies ReauthResult, 200);
+      if (body.method === "password") {
+        if (!(await verifyPassword(body.password, row?.password_hash ?? null)) || locked) throw await fail([]);
+        await c.env.DB.batch([
+          sessionReauthenticated(c.env.DB, c.get("sessionHash"), now.toISOString()),
+          failuresClear(c.env.DB, user.email),
+          auditStatement(c, user.orgId, { action: "auth.reauth", target: { type: "user", id: user.id }, details: { method: body.method } }),
+        ]);
+        await flushAudit(c.env, user.orgId);
+        return confirmed();
+      }
+      const check = await checkPasskeyAssertion(c, { challengeId: body.challengeId, credential: body.credential, purpose: "reauth", userId: user.id, sessionHash: c.get("sessionHash") });
+      if (!check.ok || locked) throw await fail(check.statements);
+      // One batch: the challenge used up (only one request can win it), the event, the confirmation.
+      const reauth = auditStatementIfChanged(c, user.orgId, { action: "auth.reauth", target: { type: "user", id: user.id }, details: { method: body.method } });
+      const results = await c.env.DB.batch([
+        ...check.statements,
+        reauth.statement,
+        sessionReauthenticated(c.env.DB, c.get("sessionHash"), now.toISOString(), reauth.eventId),
+        failuresClear(c.env.DB, user.email, reauth.eventId),
+      ]);
+      if (!markAudited(c, results[check.statements.length])) throw await fail([]);
+      await flushAudit(c.env, user.orgId);
+      return confirmed();
     },
   )
   .post(
@@ -245,8 +306,11 @@ export const auth = new Hono<AppEnv>()
       const row = await findUserById(c.env.DB, user.id);
       const locked = await isLocked(c.env.DB, user.email);
       if (!(await verifyPassword(currentPassword, row?.password_hash ?? null)) || locked) {
-        await recordSignInFailure(c, user.email, user.id);
-        await audit(c, { action: "user.password_change", target: { type: "user", id: user.id }, outcome: "failed", details: { reason: "current password" } });
+        await recordSignInFailure(c, {
+          email: user.email,
+          userId: user.id,
+          event: { action: "user.password_change", target: { type: "user", id: user.id }, outcome: "failed", details: { reason: "current password" } },
+        });
         throw new ApiError(403, "wrong_password", "Your current password is not correct.");
       }
       await enforcePasswordPolicy(c.env.DB, { orgId: user.orgId, password: newPassword, email: user.email, field: ["newPassword"] });
@@ -254,10 +318,11 @@ export const auth = new Hono<AppEnv>()
       await c.env.DB.batch([
         setPasswordStatement(c.env.DB, user.id, await hashPassword(newPassword), now),
         revokeUserSessionsStatement(c.env.DB, user.id, now, c.get("sessionHash")),
+        sessionReauthenticated(c.env.DB, c.get("sessionHash"), now),
+        failuresClear(c.env.DB, user.email),
+        auditStatement(c, user.orgId, { action: "user.password_change", target: { type: "user", id: user.id } }),
       ]);
-      await markReauthenticated(c.env.DB, c.get("sessionHash"), now);
-      await recordSignInSuccess(c.env.DB, user.email);
-      await audit(c, { action: "user.password_change", target: { type: "user", id: user.id } });
+      await flushAudit(c.env, user.orgId);
       return c.body(null, 204);
     },
   )
@@ -265,10 +330,13 @@ export const auth = new Hono<AppEnv>()
     "/sign-out",
     describe({ summary: "Sign out: revoke this session and clear its cookie.", access: "public", responses: { 204: { description: "Signed out (also when no session was live)." } } }),
     async (c) => {
-      const user = await endSession(c);
-      if (user) {
-        c.set("user", toUser(user));
-        await audit(c, { action: "auth.sign_out", target: { type: "user", id: user.id } });
+      const ending = await endingSession(c);
+      if (ending) {
+        const user = toUser(ending.user);
+        c.set("user", user);
+        // Recorded only if this request ended it (not a concurrent sign-out).
+        const results = await c.env.DB.batch([ending.statement, auditStatementIfChanged(c, user.orgId, { action: "auth.sign_out", target: { type: "user", id: user.id } }).statement]);
+        if (markAudited(c, results[1])) await flushAudit(c.env, user.orgId);
       }
       return c.body(null, 204);
     },

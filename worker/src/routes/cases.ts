@@ -191,7 +191,7 @@ export const cases = new Hono<AppEnv>()
           auditStatement(c, me.orgId, { action: "case.member_add", target: { type: "user", id: target.id }, details: { caseId: id, role: body.role } }),
         ]);
       } catch (err) {
-        if (/UNIQUE|constraint/i.test(String(err))) throw new ApiError(409, "already_member", `${target.name} is already a member of this case.`);
+        if (/UNIQUE constraint failed/i.test(String(err))) throw new ApiError(409, "already_member", `${target.name} is already a member of this case.`);
         throw err;
       }
       await flushAudit(c.env, me.orgId);

@@ -129,7 +129,7 @@ export const caseEvidence = new Hono<AppEnv>()
         ]);
       } catch (err) {
         await upload.abort().catch(() => undefined);
-        if (/UNIQUE|constraint/i.test(String(err))) throw new ApiError(409, "evidence_exists", "This evidence id is already in use.");
+        if (/UNIQUE constraint failed/i.test(String(err))) throw new ApiError(409, "evidence_exists", "This evidence id is already in use.");
         throw err;
       }
       await flushAudit(c.env, me.orgId);
@@ -319,7 +319,7 @@ export const evidence = new Hono<AppEnv>()
           auditStatement(c, me.orgId, { action: "evidence.details_edit", target: { type: "evidence", id: row.id }, details: { caseId: row.case_id, evidenceId: row.id, version: baseVersion + 1 } }),
         ]);
       } catch (err) {
-        if (/UNIQUE|constraint/i.test(String(err))) throw stale();
+        if (/UNIQUE constraint failed/i.test(String(err))) throw stale();
         throw err;
       }
       await flushAudit(c.env, me.orgId);

@@ -3,13 +3,13 @@ import { AcceptInvitationRequest, SessionInfo } from "../../../shared/api/schema
 import { findInvitation, invitationUse } from "../db/invitations";
 import { acceptInvitationStatement, findUserById, toUser } from "../db/users";
 import type { AppEnv } from "../env";
-import { audit } from "../lib/audit";
+import { auditStatementIfChanged, flushAudit, markAudited } from "../lib/audit";
 import { ApiError } from "../lib/errors";
 import { describe } from "../lib/openapi";
 import { hashPassword } from "../lib/password";
 import { tokenHash } from "../lib/secrets";
 import { enforcePasswordPolicy } from "../lib/policy";
-import { passwordStage, startSession } from "../lib/session";
+import { newSession, passwordStage } from "../lib/session";
 import { validate } from "../lib/validate";
 
 const invalidInvitation = () =>
@@ -32,17 +32,19 @@ export const invitations = new Hono<AppEnv>().post(
     const invited = await findUserById(c.env.DB, invitation.user_id);
     if (!invited) throw invalidInvitation();
     await enforcePasswordPolicy(c.env.DB, { orgId: invited.org_id, password, email: invited.email, field: ["password"] });
-    // One transaction: the password is set only while the invitation is unused, then it is used up.
-    const [setPassword] = await c.env.DB.batch([
+    // One transaction: the password is set only while the invitation is unused; only then are the
+    // event, the session and the invitation's use written (each conditional on the step before).
+    c.set("user", toUser(invited));
+    const accepted = auditStatementIfChanged(c, invited.org_id, { action: "user.invitation_accept", target: { type: "user", id: invited.id } });
+    const session = await newSession(c, { ...invited, status: "active" }, { stage: await passwordStage(c.env.DB, invited), method: "password" }, accepted.eventId);
+    const results = await c.env.DB.batch([
       acceptInvitationStatement(c.env.DB, { userId: invitation.user_id, invitationHash: hash, passwordHash: await hashPassword(password), now }),
-      invitationUse(c.env.DB, hash, now),
+      accepted.statement,
+      session.statement,
+      invitationUse(c.env.DB, hash, now, accepted.eventId),
     ]);
-    if (!setPassword || setPassword.meta.changes !== 1) throw invalidInvitation();
-    const user = await findUserById(c.env.DB, invitation.user_id);
-    if (!user) throw invalidInvitation();
-    const session = await startSession(c, user, { stage: await passwordStage(c.env.DB, user), method: "password" });
-    c.set("user", toUser(user));
-    await audit(c, { action: "user.invitation_accept", target: { type: "user", id: user.id } });
-    return c.json(session, 200);
+    if (!markAudited(c, results[1])) throw invalidInvitation();
+    await flushAudit(c.env, invited.org_id);
+    return c.json(await session.complete(), 200);
   },
 );

@@ -18,24 +18,24 @@ import {
 } from "../../../shared/api/schemas";
 import { TYP } from "../../../shared/crypto";
 import {
-  cancelRecoveryRequest,
-  completeRecovery,
-  createRecoveryRequest,
+  bundleReplace,
   currentUserKeys,
   findRecoveryRequest,
   findSigningKey,
   getBundle,
   getRecoveryKey,
+  keysRegister,
   openRecoveryRequest,
   pendingRecoveryRequests,
-  registerKeys,
-  releaseRecoveryRequest,
-  replaceBundle,
+  recoveryComplete,
+  recoveryRequestCancel,
+  recoveryRequestInsert,
+  recoveryRequestRelease,
   type RecoveryRow,
 } from "../db/keys";
 import { findUserById } from "../db/users";
 import type { AppEnv } from "../env";
-import { audit } from "../lib/audit";
+import { audit, auditStatement, auditStatementIfChanged, flushAudit, markAudited } from "../lib/audit";
 import { ApiError } from "../lib/errors";
 import { checkBundle, checkPublicKey, checkWrappedTo } from "../lib/keys";
 import { describe } from "../lib/openapi";
@@ -65,6 +65,9 @@ function toMyRecovery(row: RecoveryRow): MyRecoveryRequest {
     createdAt: row.created_at,
   };
 }
+
+/** A batch refused by a unique index (not any other failure, such as the outbox being down). */
+const isUniqueViolation = (err: unknown) => /UNIQUE constraint failed/i.test(String(err));
 
 const noKeys = () => new ApiError(404, "no_keys", "You have no keys yet. Create your key passphrase first.");
 
@@ -103,9 +106,17 @@ export const keys = new Hono<AppEnv>()
       const encryption = await checkPublicKey(body.encryption, "enc", "encryption");
       checkBundle(body.bundle);
       await checkEscrow(c.env.DB, user.orgId, body.escrow);
-      const registered = await registerKeys(c.env.DB, { userId: user.id, signing, encryption, bundle: body.bundle, escrow: body.escrow, now: new Date().toISOString() });
-      if (!registered) throw new ApiError(409, "keys_exist", "You already have keys. Unlock them with your key passphrase.");
-      await audit(c, { action: "keys.register", target: { type: "user", id: user.id }, details: { signingKid: signing.kid, encryptionKid: encryption.kid } });
+      try {
+        await c.env.DB.batch([
+          ...keysRegister(c.env.DB, { userId: user.id, signing, encryption, bundle: body.bundle, escrow: body.escrow, now: new Date().toISOString() }),
+          auditStatement(c, user.orgId, { action: "keys.register", target: { type: "user", id: user.id }, details: { signingKid: signing.kid, encryptionKid: encryption.kid } }),
+        ]);
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        c.set("audited", false); // nothing was written: the refusal is recorded as any other
+        throw new ApiError(409, "keys_exist", "You already have keys. Unlock them with your key passphrase.");
+      }
+      await flushAudit(c.env, user.orgId);
       const created = await myKeys(c.env.DB, user.id);
       if (!created) throw new Error("keys missing after registration");
       return c.json(created, 201);
@@ -120,8 +131,12 @@ export const keys = new Hono<AppEnv>()
       const { bundle } = c.req.valid("json");
       const user = c.get("user");
       checkBundle(bundle);
-      if (!(await replaceBundle(c.env.DB, user.id, bundle, new Date().toISOString()))) throw noKeys();
-      await audit(c, { action: "keys.passphrase_change", target: { type: "user", id: user.id } });
+      const results = await c.env.DB.batch([
+        bundleReplace(c.env.DB, user.id, bundle, new Date().toISOString()),
+        auditStatementIfChanged(c, user.orgId, { action: "keys.passphrase_change", target: { type: "user", id: user.id } }).statement,
+      ]);
+      if (!markAudited(c, results[1])) throw noKeys();
+      await flushAudit(c.env, user.orgId);
       const updated = await myKeys(c.env.DB, user.id);
       if (!updated) throw noKeys();
       return c.json(updated, 200);
@@ -140,10 +155,17 @@ export const keys = new Hono<AppEnv>()
       if (!(await myKeys(c.env.DB, user.id))) throw noKeys();
       const transport = await checkPublicKey(c.req.valid("json").transportKey, "enc", "transportKey");
       const id = newId();
-      if (!(await createRecoveryRequest(c.env.DB, { id, userId: user.id, transportJwk: transport.publicJwk, now: new Date().toISOString() }))) {
+      try {
+        await c.env.DB.batch([
+          recoveryRequestInsert(c.env.DB, { id, userId: user.id, transportJwk: transport.publicJwk, now: new Date().toISOString() }),
+          auditStatement(c, user.orgId, { action: "keys.recovery_request", target: { type: "user", id: user.id }, details: { requestId: id, transportKid: transport.kid } }),
+        ]);
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        c.set("audited", false); // nothing was written: the refusal is recorded as any other
         throw new ApiError(409, "recovery_open", "You already have an open recovery request.");
       }
-      await audit(c, { action: "keys.recovery_request", target: { type: "user", id: user.id }, details: { requestId: id, transportKid: transport.kid } });
+      await flushAudit(c.env, user.orgId);
       const row = await findRecoveryRequest(c.env.DB, id);
       if (!row) throw new Error("recovery request missing after insert");
       return c.json(toMyRecovery(row), 201);
@@ -165,8 +187,11 @@ export const keys = new Hono<AppEnv>()
       const user = c.get("user");
       const row = await openRecoveryRequest(c.env.DB, user.id);
       if (row) {
-        await cancelRecoveryRequest(c.env.DB, row.id);
-        await audit(c, { action: "keys.recovery_cancel", target: { type: "user", id: user.id }, details: { requestId: row.id } });
+        const results = await c.env.DB.batch([
+          recoveryRequestCancel(c.env.DB, row.id),
+          auditStatementIfChanged(c, user.orgId, { action: "keys.recovery_cancel", target: { type: "user", id: user.id }, details: { requestId: row.id } }).statement,
+        ]);
+        if (markAudited(c, results[1])) await flushAudit(c.env, user.orgId);
       }
       return c.body(null, 204);
     },
@@ -187,9 +212,12 @@ export const keys = new Hono<AppEnv>()
       const signing = await checkPublicKey(body.signing, "sig", "signing");
       checkBundle(body.bundle);
       await checkEscrow(c.env.DB, user.orgId, body.escrow);
-      const done = await completeRecovery(c.env.DB, { requestId: row.id, userId: user.id, signing, bundle: body.bundle, escrow: body.escrow, now: new Date().toISOString() });
-      if (!done) throw new ApiError(409, "recovery_not_released", "Your recovery request is no longer open.");
-      await audit(c, { action: "keys.recovery_complete", target: { type: "user", id: user.id }, details: { requestId: row.id, signingKid: signing.kid } });
+      // One transaction: the request completed (only while released), its event, and only then the keys.
+      const completion = recoveryComplete(c.env.DB, { requestId: row.id, userId: user.id, signing, bundle: body.bundle, escrow: body.escrow, now: new Date().toISOString() });
+      const completed = auditStatementIfChanged(c, user.orgId, { action: "keys.recovery_complete", target: { type: "user", id: user.id }, details: { requestId: row.id, signingKid: signing.kid } });
+      const results = await c.env.DB.batch([completion.guard, completed.statement, ...completion.rest(completed.eventId)]);
+      if (!markAudited(c, results[1])) throw new ApiError(409, "recovery_not_released", "Your recovery request is no longer open.");
+      await flushAudit(c.env, user.orgId);
       const keysNow = await myKeys(c.env.DB, user.id);
       if (!keysNow) throw noKeys();
       return c.json(keysNow, 200);
@@ -236,10 +264,12 @@ export const keys = new Hono<AppEnv>()
       const { transfer } = c.req.valid("json");
       const transportKid = (JSON.parse(row.transport_jwk) as PublicJwk).kid ?? "";
       checkWrappedTo(transfer, TYP.transfer, transportKid, "transfer");
-      if (!(await releaseRecoveryRequest(c.env.DB, id, { transfer, by: admin.id, now: new Date().toISOString() }))) {
-        throw new ApiError(409, "recovery_not_pending", "This recovery request is no longer pending.");
-      }
-      await audit(c, { action: "keys.recovery_release", target: { type: "user", id: row.user_id }, details: { requestId: id } });
+      const results = await c.env.DB.batch([
+        recoveryRequestRelease(c.env.DB, id, { transfer, by: admin.id, now: new Date().toISOString() }),
+        auditStatementIfChanged(c, admin.orgId, { action: "keys.recovery_release", target: { type: "user", id: row.user_id }, details: { requestId: id } }).statement,
+      ]);
+      if (!markAudited(c, results[1])) throw new ApiError(409, "recovery_not_pending", "This recovery request is no longer pending.");
+      await flushAudit(c.env, admin.orgId);
       const updated = await findRecoveryRequest(c.env.DB, id);
       if (!updated) throw new Error("recovery request vanished");
       return c.json(toMyRecovery(updated), 200);

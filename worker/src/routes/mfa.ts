@@ -17,25 +17,27 @@ import {
   TotpSetup,
 } from "../../../shared/api/identity";
 import {
-  deletePasskey,
+  challengeDelete,
   deleteRecoveryCodesStatement,
   deleteTotpStatement,
+  findChallenge,
+  findPasskey,
   getSettings,
-  insertPasskeyStatement,
   listPasskeys,
   mfaFactors,
+  passkeyDelete,
+  passkeyInsertAfterChange,
   recoveryCodesLeft,
   replaceRecoveryCodesStatements,
-  startTotp,
-  takeChallenge,
+  totpStart,
 } from "../db/identity";
 import { findUserById } from "../db/users";
 import type { AppEnv } from "../env";
-import { audit } from "../lib/audit";
+import { audit, auditStatement, auditStatementIfChanged, flushAudit, markAudited, type AuditRecord } from "../lib/audit";
 import { ApiError } from "../lib/errors";
 import { checkTotp, newChallenge, newRecoveryCodes } from "../lib/mfa";
 import { describe } from "../lib/openapi";
-import { promoteCurrentSession, requireRecentAuth, requireSession, requireSessionIn, sessionInfo } from "../lib/session";
+import { requireRecentAuth, requireSession, requireSessionIn, sessionEnded, sessionInfo, sessionPromotion } from "../lib/session";
 import { newTotpSecret, otpauthUri } from "../lib/totp";
 import { validate } from "../lib/validate";
 import { registrationOptions, verifyRegistration } from "../lib/webauthn";
@@ -43,24 +45,40 @@ import { registrationOptions, verifyRegistration } from "../lib/webauthn";
 const ISSUER = "Custody";
 
 /**
- * After a first factor is enrolled: new recovery codes if the user has none, and a session
- * restricted to enrolment becomes a full one. Returns what the client shows next.
+ * Enrols a factor in one batch: `guard` (the statements that add it; the last changes a row only
+ * for the request that wins, e.g. a TOTP step or a registration challenge), then a session
+ * restricted to enrolment made a full one, the event, and new recovery codes if the user has none
+ * left, each only if the step before happened. Returns what the client shows next, or null when
+ * the guard lost to a concurrent request (nothing was enrolled).
  */
-async function finishEnrolment(c: Context<AppEnv>, method: string): Promise<MfaEnrolled> {
+async function enrol(
+  c: Context<AppEnv>,
+  guard: D1PreparedStatement[],
+  method: string,
+  event: (recoveryCodesIssued: boolean) => AuditRecord,
+): Promise<MfaEnrolled | null> {
   const user = c.get("user");
-  let recoveryCodes: string[] | null = null;
-  if ((await recoveryCodesLeft(c.env.DB, user.id)) === 0) {
-    const fresh = await newRecoveryCodes();
-    await c.env.DB.batch(replaceRecoveryCodesStatements(c.env.DB, user.id, fresh.hashes, new Date().toISOString()));
-    recoveryCodes = fresh.codes;
-  }
+  const fresh = (await recoveryCodesLeft(c.env.DB, user.id)) === 0 ? await newRecoveryCodes() : null;
   const row = await findUserById(c.env.DB, user.id);
-  if (!row) throw new ApiError(401, "session_ended", "Your session has ended. Sign in again.");
-  const session =
-    c.get("session").stage === "mfa_enrolment"
-      ? await promoteCurrentSession(c, row, `password+${method}_enrolment`)
-      : await sessionInfo(c.env.DB, row, c.get("session").expires_at, "active");
-  return { recoveryCodes, session };
+  if (!row) throw sessionEnded();
+  const promotion = c.get("session").stage === "mfa_enrolment" ? await sessionPromotion(c, row, `password+${method}_enrolment`) : null;
+  const enrolled = auditStatementIfChanged(c, user.orgId, event(fresh !== null));
+  const results = await c.env.DB.batch([
+    ...guard,
+    ...(promotion ? [promotion.statement] : []),
+    enrolled.statement,
+    ...(fresh ? replaceRecoveryCodesStatements(c.env.DB, user.id, fresh.hashes, new Date().toISOString(), enrolled.eventId) : []),
+  ]);
+  if (!markAudited(c, results[guard.length + (promotion ? 1 : 0)])) {
+    if ((results[guard.length - 1]?.meta.changes ?? 0) === 0) return null;
+    // Enrolled, but the session being finished had ended meanwhile: record the enrolment, then refuse.
+    const record = event(false);
+    await audit(c, { ...record, details: { ...record.details, sessionEnded: true } });
+    throw sessionEnded();
+  }
+  await flushAudit(c.env, user.orgId);
+  const session = promotion ? await promotion.complete() : await sessionInfo(c.env.DB, row, c.get("session").expires_at, "active");
+  return { recoveryCodes: fresh?.codes ?? null, session };
 }
 
 const enrolling = requireSessionIn("active", "mfa_enrolment");
@@ -95,11 +113,15 @@ export const mfa = new Hono<AppEnv>()
     async (c) => {
       const user = c.get("user");
       const secret = newTotpSecret();
-      if (!(await startTotp(c.env.DB, user.id, secret, new Date().toISOString()))) {
+      const results = await c.env.DB.batch([
+        totpStart(c.env.DB, user.id, secret, new Date().toISOString()),
+        auditStatementIfChanged(c, user.orgId, { action: "mfa.totp_start", target: { type: "user", id: user.id } }).statement,
+      ]);
+      if (!markAudited(c, results[1])) {
         throw new ApiError(409, "totp_exists", "An authenticator app is already set up. Remove it first to set up another.");
       }
+      await flushAudit(c.env, user.orgId);
       const uri = otpauthUri({ secret, issuer: ISSUER, account: user.email });
-      await audit(c, { action: "mfa.totp_start", target: { type: "user", id: user.id } });
       return c.json({ secret, uri, qrSvg: renderSVG(uri, { border: 2 }) } satisfies TotpSetup, 201);
     },
   )
@@ -115,12 +137,14 @@ export const mfa = new Hono<AppEnv>()
     async (c) => {
       const { code } = c.req.valid("json");
       const user = c.get("user");
-      if (!(await checkTotp(c.env.DB, user.id, code, { confirming: true }))) {
+      const use = await checkTotp(c.env.DB, user.id, code, { confirming: true });
+      const result = use
+        ? await enrol(c, [use], "totp", (recoveryCodesIssued) => ({ action: "mfa.totp_enrol", target: { type: "user", id: user.id }, details: { recoveryCodesIssued } }))
+        : null;
+      if (!result) {
         await audit(c, { action: "mfa.totp_enrol", target: { type: "user", id: user.id }, outcome: "failed" });
         throw new ApiError(400, "invalid_code", "That code is not right. Check the time on your phone and enter the code your app shows now.");
       }
-      const result = await finishEnrolment(c, "totp");
-      await audit(c, { action: "mfa.totp_enrol", target: { type: "user", id: user.id }, details: { recoveryCodesIssued: result.recoveryCodes !== null } });
       return c.json(result, 200);
     },
   )
@@ -137,8 +161,13 @@ export const mfa = new Hono<AppEnv>()
         await audit(c, { action: "mfa.totp_remove", target: { type: "user", id: user.id }, outcome: "denied", details: { reason: "last factor" } });
         throw new ApiError(409, "last_factor", "Your organisation requires two-step verification: add a passkey before removing your authenticator app.");
       }
-      await c.env.DB.batch([deleteTotpStatement(c.env.DB, user.id), ...(factors.passkeys === 0 ? [deleteRecoveryCodesStatement(c.env.DB, user.id)] : [])]);
-      await audit(c, { action: "mfa.totp_remove", target: { type: "user", id: user.id } });
+      const results = await c.env.DB.batch([
+        deleteTotpStatement(c.env.DB, user.id),
+        auditStatementIfChanged(c, user.orgId, { action: "mfa.totp_remove", target: { type: "user", id: user.id } }).statement,
+        ...(factors.passkeys === 0 ? [deleteRecoveryCodesStatement(c.env.DB, user.id)] : []),
+      ]);
+      if (!markAudited(c, results[1])) throw new ApiError(404, "not_found", "You have no authenticator app set up.");
+      await flushAudit(c.env, user.orgId);
       return c.body(null, 204);
     },
   )
@@ -152,8 +181,11 @@ export const mfa = new Hono<AppEnv>()
       const factors = await mfaFactors(c.env.DB, user.id);
       if (!factors.totp && factors.passkeys === 0) throw new ApiError(409, "no_mfa", "Set up two-step verification first.");
       const fresh = await newRecoveryCodes();
-      await c.env.DB.batch(replaceRecoveryCodesStatements(c.env.DB, user.id, fresh.hashes, new Date().toISOString()));
-      await audit(c, { action: "mfa.recovery_codes_replace", target: { type: "user", id: user.id } });
+      await c.env.DB.batch([
+        ...replaceRecoveryCodesStatements(c.env.DB, user.id, fresh.hashes, new Date().toISOString()),
+        auditStatement(c, user.orgId, { action: "mfa.recovery_codes_replace", target: { type: "user", id: user.id } }),
+      ]);
+      await flushAudit(c.env, user.orgId);
       return c.json({ recoveryCodes: fresh.codes } satisfies RecoveryCodes, 201);
     },
   )
@@ -181,23 +213,46 @@ export const mfa = new Hono<AppEnv>()
       const { challengeId, name, credential } = c.req.valid("json");
       const user = c.get("user");
       const now = new Date().toISOString();
-      const challenge = await takeChallenge(c.env.DB, challengeId, now);
+      const challenge = await findChallenge(c.env.DB, challengeId, now);
       const verified =
         challenge && challenge.purpose === "register" && challenge.user_id === user.id && challenge.session_hash === c.get("sessionHash")
           ? await verifyRegistration(c.req.url, credential, challenge.challenge)
           : null;
+      const notVerified = () => new ApiError(400, "passkey_not_verified", "The passkey could not be verified. Try again.");
+      // A refusal uses the challenge up, and is recorded, in one batch.
+      const refuse = async (reason: string | null) => {
+        await c.env.DB.batch([
+          challengeDelete(c.env.DB, challengeId),
+          auditStatement(c, user.orgId, { action: "mfa.passkey_add", target: { type: "user", id: user.id }, outcome: "failed", ...(reason ? { details: { reason } } : {}) }),
+        ]);
+        await flushAudit(c.env, user.orgId);
+      };
       if (!verified) {
-        await audit(c, { action: "mfa.passkey_add", target: { type: "user", id: user.id }, outcome: "failed" });
-        throw new ApiError(400, "passkey_not_verified", "The passkey could not be verified. Try again.");
+        await refuse(null);
+        throw notVerified();
       }
+      if (await findPasskey(c.env.DB, verified.id)) {
+        await refuse("already registered");
+        throw new ApiError(409, "passkey_exists", "This passkey is already registered.");
+      }
+      let result: MfaEnrolled | null;
       try {
-        await insertPasskeyStatement(c.env.DB, { ...verified, userId: user.id, name, now }).run();
+        result = await enrol(
+          c,
+          [challengeDelete(c.env.DB, challengeId), passkeyInsertAfterChange(c.env.DB, { ...verified, userId: user.id, name, now })],
+          "passkey",
+          () => ({ action: "mfa.passkey_add", target: { type: "user", id: user.id }, details: { passkey: verified.id, name } }),
+        );
       } catch (err) {
-        if (/UNIQUE|constraint/i.test(String(err))) throw new ApiError(409, "passkey_exists", "This passkey is already registered.");
+        // Registered by a concurrent request in the meantime: nothing of this one was written.
+        if (/UNIQUE constraint failed/i.test(String(err))) throw new ApiError(409, "passkey_exists", "This passkey is already registered.");
         throw err;
       }
-      const result = await finishEnrolment(c, "passkey");
-      await audit(c, { action: "mfa.passkey_add", target: { type: "user", id: user.id }, details: { passkey: verified.id, name } });
+      if (!result) {
+        // The challenge was used by a concurrent request: nothing of this one was written.
+        await audit(c, { action: "mfa.passkey_add", target: { type: "user", id: user.id }, outcome: "failed", details: { reason: "challenge used" } });
+        throw notVerified();
+      }
       return c.json(result, 201);
     },
   )
@@ -217,8 +272,12 @@ export const mfa = new Hono<AppEnv>()
         await audit(c, { action: "mfa.passkey_remove", target: { type: "user", id: user.id }, outcome: "denied", details: { passkey: id, reason: "last factor" } });
         throw new ApiError(409, "last_factor", "Your organisation requires two-step verification: set up another method before removing your last passkey.");
       }
-      await deletePasskey(c.env.DB, user.id, id);
-      await audit(c, { action: "mfa.passkey_remove", target: { type: "user", id: user.id }, details: { passkey: id } });
+      const results = await c.env.DB.batch([
+        passkeyDelete(c.env.DB, user.id, id),
+        auditStatementIfChanged(c, user.orgId, { action: "mfa.passkey_remove", target: { type: "user", id: user.id }, details: { passkey: id } }).statement,
+      ]);
+      if (!markAudited(c, results[1])) throw new ApiError(404, "not_found", "You have no such passkey.");
+      await flushAudit(c.env, user.orgId);
       return c.body(null, 204);
     },
   );

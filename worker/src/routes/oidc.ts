@@ -12,28 +12,29 @@ import {
 } from "../../../shared/api/oidc";
 import type { Role } from "../../../shared/api/schemas";
 import {
-  activateInvitedUser,
   activeAdminCount,
-  consumeOidcState,
-  deleteOidcProvider,
   findLinkedUserId,
+  findOidcState,
   getOidcProvider,
   identityInsert,
+  identityTouch,
+  invitedUserActivate,
   linkedSubject,
-  saveOidcProvider,
+  oidcProviderDelete,
+  oidcProviderSave,
+  oidcStateDelete,
   saveOidcState,
-  touchIdentity,
   type OidcProvider,
 } from "../db/oidc";
 import { getOrganisation } from "../db/organisations";
-import { findUserByEmail, findUserById, toUser, updateUser, userInsert, type UserRow } from "../db/users";
+import { findUserByEmail, findUserById, toUser, userInsert, userUpdate, type UserRow } from "../db/users";
 import type { AppEnv } from "../env";
-import { audit } from "../lib/audit";
+import { audit, auditStatement, auditStatementIfChanged, auditStatementIfRecorded, flushAudit, markAudited, orgOf, type AuditRecord } from "../lib/audit";
 import { ApiError } from "../lib/errors";
 import { OIDC_STATE_LIFETIME_MS, OidcFailure, completeAuthorization, discover, groupsOf, mappedRole, startAuthorization, summariseDiscovery, type Claims } from "../lib/oidc";
 import { describe } from "../lib/openapi";
 import { constantTimeEqual, newId, newToken, tokenHash } from "../lib/secrets";
-import { requireAdmin, requireSession, startSession } from "../lib/session";
+import { newSession, requireAdmin, requireSession } from "../lib/session";
 import { validate } from "../lib/validate";
 
 /**
@@ -204,13 +205,15 @@ export const oidc = new Hono<AppEnv>()
       let provider: OidcProvider | null = null;
       let email: string | null = null;
       let userId: string | null = null;
+      /** The sign-in in progress this callback names, once found: every outcome uses it up, in the batch that records it. */
+      let stateHash: string | null = null;
       try {
         provider = await configuredProvider(c.env.DB);
         const state = c.req.query("state");
         if (!state) throw new OidcFailure("state_invalid", "no state parameter");
-        // Single use: the row is deleted as it is read, so a replayed callback finds nothing.
-        const pending = await consumeOidcState(c.env.DB, await tokenHash(state));
+        const pending = await findOidcState(c.env.DB, await tokenHash(state));
         if (!pending) throw new OidcFailure("state_invalid", "unknown or already used state");
+        stateHash = pending.state_hash;
         if (Date.parse(pending.expires_at) <= Date.now()) throw new OidcFailure("state_expired", "state expired");
         if (!browser || !constantTimeEqual(encoder.encode(await tokenHash(browser)), encoder.encode(pending.browser_hash))) {
           throw new OidcFailure("browser_mismatch", browser ? "browser cookie does not match the state" : "no browser cookie");
@@ -229,63 +232,91 @@ export const oidc = new Hono<AppEnv>()
         email = resolution.email;
         userId = resolution.user?.id ?? null;
 
-        // Accepted: from here on the sign-in happens, and each change is audited.
+        // Accepted. One batch: the state used up (single use: only one callback can win it), then
+        // every change of the sign-in with its event, each only if the state was won.
+        const orgId = provider.orgId;
         const now = new Date().toISOString();
-        let user = resolution.user;
-        if (!user) {
+        const statements: D1PreparedStatement[] = [oidcStateDelete(c.env.DB, stateHash)];
+        let witness: string | null = null;
+        const record = (event: AuditRecord) => {
+          if (witness === null) {
+            const first = auditStatementIfChanged(c, orgId, event);
+            witness = first.eventId;
+            statements.push(first.statement);
+          } else {
+            statements.push(auditStatementIfRecorded(c, orgId, event, witness));
+          }
+          return witness;
+        };
+        let user: UserRow;
+        if (!resolution.user) {
           const id = newId();
           const role = resolution.role ?? provider.defaultRole;
-          await c.env.DB.batch([
-            userInsert(c.env.DB, { id, orgId: provider.orgId, email: resolution.email, name: nameFrom(claims, resolution.email), role, status: "active", passwordHash: null, now }),
-            identityInsert(c.env.DB, { issuer: provider.issuer, subject: claims.sub, userId: id, now }),
-          ]);
-          user = await findUserById(c.env.DB, id);
-          if (!user) throw new Error("oidc: provisioned user missing after insert");
+          user = { id, org_id: orgId, email: resolution.email, name: nameFrom(claims, resolution.email), role, status: "active", password_hash: null, created_at: now };
           userId = id;
           c.set("user", toUser(user));
-          await audit(c, { action: "user.provision", target: { type: "user", id }, details: { method: "oidc", issuer: provider.issuer, email: user.email, role } });
+          const provisioned = record({ action: "user.provision", target: { type: "user", id }, details: { method: "oidc", issuer: provider.issuer, email: user.email, role } });
+          statements.push(
+            userInsert(c.env.DB, { id, orgId, email: user.email, name: user.name, role, status: "active", passwordHash: null, now }, provisioned),
+            identityInsert(c.env.DB, { issuer: provider.issuer, subject: claims.sub, userId: id, now }, provisioned),
+          );
         } else {
+          user = resolution.user;
           c.set("user", toUser(user));
           if (resolution.link) {
-            await c.env.DB.batch([identityInsert(c.env.DB, { issuer: provider.issuer, subject: claims.sub, userId: user.id, now })]);
-            await audit(c, { action: "user.oidc_link", target: { type: "user", id: user.id }, details: { issuer: provider.issuer, subject: claims.sub } });
-          } else {
-            await touchIdentity(c.env.DB, provider.issuer, claims.sub, now);
+            const linked = record({ action: "user.oidc_link", target: { type: "user", id: user.id }, details: { issuer: provider.issuer, subject: claims.sub } });
+            statements.push(identityInsert(c.env.DB, { issuer: provider.issuer, subject: claims.sub, userId: user.id, now }, linked));
           }
           if (user.status === "invited") {
-            await activateInvitedUser(c.env.DB, user.id, now);
-            await audit(c, { action: "user.activate", target: { type: "user", id: user.id }, details: { method: "oidc" } });
+            const activated = record({ action: "user.activate", target: { type: "user", id: user.id }, details: { method: "oidc" } });
+            statements.push(invitedUserActivate(c.env.DB, user.id, now, activated));
+            user = { ...user, status: "active" };
           }
           const role = resolution.role;
           if (role !== null && role !== user.role) {
             if (user.role === "admin" && (await activeAdminCount(c.env.DB, user.org_id)) <= 1) {
               // The group mapping never removes the organisation's last administrator.
-              await audit(c, { action: "user.role_change", target: { type: "user", id: user.id }, outcome: "denied", details: { from: user.role, to: role, source: "oidc_groups", reason: "last administrator" } });
+              record({ action: "user.role_change", target: { type: "user", id: user.id }, outcome: "denied", details: { from: user.role, to: role, source: "oidc_groups", reason: "last administrator" } });
             } else {
-              await updateUser(c.env.DB, user.id, { role }, now);
-              await audit(c, { action: "user.role_change", target: { type: "user", id: user.id }, details: { from: user.role, to: role, source: "oidc_groups" } });
+              const changed = record({ action: "user.role_change", target: { type: "user", id: user.id }, details: { from: user.role, to: role, source: "oidc_groups" } });
+              statements.push(userUpdate(c.env.DB, user.id, { role }, now, changed));
+              user = { ...user, role };
             }
           }
-          user = await findUserById(c.env.DB, user.id);
-          if (!user) throw new Error("oidc: user vanished during sign-in");
+          c.set("user", toUser(user));
         }
 
         // The provider authenticated the user (and is responsible for its own MFA): the session
         // is the same as after a password sign-in, with no local second factor asked for.
-        const session = await startSession(c, user, { stage: "active", method: "oidc" });
-        c.set("user", { ...session.user, orgId: session.organisation.id });
-        await audit(c, { action: "auth.sign_in", target: { type: "user", id: user.id }, details: { method: "oidc", issuer: provider.issuer, subject: claims.sub } });
+        const signedIn = record({ action: "auth.sign_in", target: { type: "user", id: user.id }, details: { method: "oidc", issuer: provider.issuer, subject: claims.sub } });
+        const session = await newSession(c, user, { stage: "active", method: "oidc" }, signedIn);
+        statements.push(session.statement);
+        if (!resolution.link && resolution.user) statements.push(identityTouch(c.env.DB, provider.issuer, claims.sub, now, signedIn));
+        const results = await c.env.DB.batch(statements);
+        if (!markAudited(c, results[1])) {
+          stateHash = null; // used up by the callback that won it
+          throw new OidcFailure("state_invalid", "state already used");
+        }
+        await flushAudit(c.env, orgId);
+        await session.complete();
         return c.redirect("/", 302);
       } catch (error) {
         const failure = error instanceof OidcFailure ? error : null;
         if (!failure) console.error("GET /api/oidc/callback failed:", error);
-        await audit(c, {
+        // The failure is recorded, with the state used up, in one batch. If even that cannot be
+        // written (the outbox is down), the request fails (500) rather than going unrecorded.
+        const event: AuditRecord = {
           action: "auth.sign_in",
           target: { type: "user", id: userId },
           outcome: "failed",
           actor: { type: "anonymous", id: null, label: email },
           details: { method: "oidc", issuer: provider?.issuer ?? null, reason: failure?.code ?? "internal", detail: failure?.detail ?? "internal error" },
-        }).catch((auditError: unknown) => console.error("could not audit a failed OIDC sign-in:", auditError));
+          ...(provider ? { orgId: provider.orgId } : {}),
+        };
+        const orgId = await orgOf(c, event);
+        const statements = [...(stateHash ? [oidcStateDelete(c.env.DB, stateHash)] : []), ...(orgId ? [auditStatement(c, orgId, event)] : [])];
+        if (statements.length > 0) await c.env.DB.batch(statements);
+        if (orgId) await flushAudit(c.env, orgId);
         return signInError(c, failure?.code ?? "internal");
       }
     },
@@ -321,13 +352,16 @@ export const oidc = new Hono<AppEnv>()
       }
       const now = new Date().toISOString();
       const { clientSecret: _secret, ...settings } = body;
-      await saveOidcProvider(c.env.DB, { orgId: admin.orgId, ...settings, clientSecret: secret }, admin.id, now);
-      await audit(c, {
-        action: existing ? "oidc.provider_update" : "oidc.provider_create",
-        target: { type: "oidc_provider", id: admin.orgId },
-        // Never the secret itself: only whether it changed.
-        details: { ...settings, secretChanged: body.clientSecret !== undefined },
-      });
+      await c.env.DB.batch([
+        oidcProviderSave(c.env.DB, { orgId: admin.orgId, ...settings, clientSecret: secret }, admin.id, now),
+        auditStatement(c, admin.orgId, {
+          action: existing ? "oidc.provider_update" : "oidc.provider_create",
+          target: { type: "oidc_provider", id: admin.orgId },
+          // Never the secret itself: only whether it changed.
+          details: { ...settings, secretChanged: body.clientSecret !== undefined },
+        }),
+      ]);
+      await flushAudit(c.env, admin.orgId);
       const saved = await getOidcProvider(c.env.DB, admin.orgId);
       return c.json({ provider: saved ? toSettings(saved, c.env) : null, redirectUri: redirectUri(c) } satisfies OidcProviderState, 200);
     },
@@ -340,8 +374,14 @@ export const oidc = new Hono<AppEnv>()
     async (c) => {
       const admin = c.get("user");
       const existing = await getOidcProvider(c.env.DB, admin.orgId);
-      if (!existing || !(await deleteOidcProvider(c.env.DB, admin.orgId))) throw new ApiError(404, "not_found", "No identity provider is configured.");
-      await audit(c, { action: "oidc.provider_delete", target: { type: "oidc_provider", id: admin.orgId }, details: { issuer: existing.issuer, clientId: existing.clientId } });
+      const notConfigured = () => new ApiError(404, "not_found", "No identity provider is configured.");
+      if (!existing) throw notConfigured();
+      const results = await c.env.DB.batch([
+        oidcProviderDelete(c.env.DB, admin.orgId),
+        auditStatementIfChanged(c, admin.orgId, { action: "oidc.provider_delete", target: { type: "oidc_provider", id: admin.orgId }, details: { issuer: existing.issuer, clientId: existing.clientId } }).statement,
+      ]);
+      if (!markAudited(c, results[1])) throw notConfigured();
+      await flushAudit(c.env, admin.orgId);
       return c.body(null, 204);
     },
   )

@@ -2,9 +2,9 @@
 import { Hono } from "hono";
 import { SessionIdParam, SessionList, type SessionSummary } from "../../../shared/api/identity";
 import { getSettings } from "../db/identity";
-import { listUserSessions, revokeSessionById, type SessionListRow } from "../db/sessions";
+import { listUserSessions, sessionRevokeById, type SessionListRow } from "../db/sessions";
 import type { AppEnv } from "../env";
-import { audit } from "../lib/audit";
+import { auditStatementIfChanged, flushAudit, markAudited } from "../lib/audit";
 import { ApiError } from "../lib/errors";
 import { describe } from "../lib/openapi";
 import { requireSession, sessionEnd } from "../lib/session";
@@ -48,10 +48,12 @@ export const sessions = new Hono<AppEnv>()
     async (c) => {
       const { id } = c.req.valid("param");
       const user = c.get("user");
-      if (!(await revokeSessionById(c.env.DB, user.id, id, new Date().toISOString()))) {
-        throw new ApiError(404, "not_found", "No such session. It may have ended already.");
-      }
-      await audit(c, { action: "session.revoke", target: { type: "session", id }, details: { userId: user.id, current: id === c.get("session").public_id } });
+      const results = await c.env.DB.batch([
+        sessionRevokeById(c.env.DB, user.id, id, new Date().toISOString()),
+        auditStatementIfChanged(c, user.orgId, { action: "session.revoke", target: { type: "session", id }, details: { userId: user.id, current: id === c.get("session").public_id } }).statement,
+      ]);
+      if (!markAudited(c, results[1])) throw new ApiError(404, "not_found", "No such session. It may have ended already.");
+      await flushAudit(c.env, user.orgId);
       return c.body(null, 204);
     },
   );

@@ -2,10 +2,10 @@
 import { Hono } from "hono";
 import { OrgSettings, PasswordPolicy, UpdateOrgSettingsRequest } from "../../../shared/api/identity";
 import { PASSWORD_MAX_LENGTH } from "../../../shared/api/schemas";
-import { getSettings, saveSettings } from "../db/identity";
+import { getSettings, settingsSave } from "../db/identity";
 import { getOrganisation } from "../db/organisations";
 import type { AppEnv } from "../env";
-import { audit } from "../lib/audit";
+import { auditStatement, flushAudit } from "../lib/audit";
 import { describe } from "../lib/openapi";
 import { requireAdmin, requireRecentAuth, requireSession } from "../lib/session";
 import { validate } from "../lib/validate";
@@ -39,11 +39,14 @@ export const settings = new Hono<AppEnv>()
       const admin = c.get("user");
       const before = await getSettings(c.env.DB, admin.orgId);
       const after: OrgSettings = { ...before, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) };
-      await saveSettings(c.env.DB, admin.orgId, after, admin.id, new Date().toISOString());
       const changed = Object.fromEntries(
         (Object.keys(after) as (keyof OrgSettings)[]).filter((key) => after[key] !== before[key]).map((key) => [key, { from: before[key], to: after[key] }]),
       );
-      await audit(c, { action: "settings.change", target: { type: "organisation", id: admin.orgId }, details: { changed } });
+      await c.env.DB.batch([
+        settingsSave(c.env.DB, admin.orgId, after, admin.id, new Date().toISOString()),
+        auditStatement(c, admin.orgId, { action: "settings.change", target: { type: "organisation", id: admin.orgId }, details: { changed } }),
+      ]);
+      await flushAudit(c.env, admin.orgId);
       return c.json(after, 200);
     },
   );

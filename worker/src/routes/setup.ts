@@ -1,16 +1,16 @@
 import { Hono } from "hono";
 import { SessionInfo, SetupRequest, SetupStatus } from "../../../shared/api/schemas";
-import { completeSetup, isSetUp } from "../db/organisations";
-import { findUserById } from "../db/users";
+import { isSetUp, setupStatements } from "../db/organisations";
+import type { UserRow } from "../db/users";
 import type { AppEnv } from "../env";
-import { audit } from "../lib/audit";
+import { auditStatement, flushAudit } from "../lib/audit";
 import { ApiError } from "../lib/errors";
 import { describe } from "../lib/openapi";
 import { checkPublicKey } from "../lib/keys";
 import { hashPassword } from "../lib/password";
 import { newId } from "../lib/secrets";
 import { enforcePasswordPolicy } from "../lib/policy";
-import { passwordStage, startSession } from "../lib/session";
+import { newSession, passwordStage } from "../lib/session";
 import { validate } from "../lib/validate";
 
 const alreadySetUp = () =>
@@ -35,23 +35,40 @@ export const setup = new Hono<AppEnv>()
       const body = c.req.valid("json");
       const recoveryKey = await checkPublicKey(body.recoveryKey, "enc", "recoveryKey");
       await enforcePasswordPolicy(c.env.DB, { orgId: null, password: body.admin.password, email: body.admin.email, field: ["admin", "password"] });
-      const result = await completeSetup(c.env.DB, {
+      const now = new Date().toISOString();
+      const result = setupStatements(c.env.DB, {
         organisation: { id: newId(), name: body.organisation.name },
         admin: { id: newId(), email: body.admin.email, name: body.admin.name, passwordHash: await hashPassword(body.admin.password) },
         recoveryKey,
-        now: new Date().toISOString(),
+        now,
       });
-      if (!result) throw alreadySetUp();
-      const admin = await findUserById(c.env.DB, result.admin.id);
-      if (!admin) throw new Error("setup: administrator missing after insert");
+      const orgId = result.organisation.id;
+      const admin: UserRow = { ...result.admin, org_id: orgId, password_hash: null, created_at: now };
+      c.set("user", { ...result.admin, orgId });
       // With MFA required (the default), the new administrator enrols a second factor first.
-      const session = await startSession(c, admin, { stage: await passwordStage(c.env.DB, admin), method: "password" });
-      c.set("user", { ...result.admin, orgId: result.organisation.id });
-      await audit(c, {
-        action: "organisation.setup",
-        target: { type: "organisation", id: result.organisation.id },
-        details: { organisationName: result.organisation.name, adminId: result.admin.id, recoveryKid: recoveryKey.kid },
-      });
-      return c.json(session, 201);
+      const session = await newSession(c, admin, { stage: await passwordStage(c.env.DB, admin), method: "password" });
+      // One transaction: the organisation, its administrator, the recovery key, the session and the event.
+      try {
+        await c.env.DB.batch([
+          ...result.statements,
+          session.statement,
+          auditStatement(c, orgId, {
+            action: "organisation.setup",
+            target: { type: "organisation", id: orgId },
+            details: { organisationName: result.organisation.name, adminId: result.admin.id, recoveryKid: recoveryKey.kid },
+          }),
+        ]);
+      } catch (err) {
+        // A second attempt (even two racing) fails as a whole on the `setup` row's primary key.
+        if (await isSetUp(c.env.DB)) {
+          // Nothing of this attempt was written: the refusal is recorded as any other (app.onError).
+          c.set("audited", false);
+          c.set("user", undefined as never);
+          throw alreadySetUp();
+        }
+        throw err;
+      }
+      await flushAudit(c.env, orgId);
+      return c.json(await session.complete(), 201);
     },
   );

@@ -9,19 +9,19 @@ import {
   UserList,
 } from "../../../shared/api/schemas";
 import {
-  clearFailures,
   deletePasskeysStatement,
   deleteRecoveryCodesStatement,
   deleteTotpStatement,
   disableUserStatement,
-  enableUser,
+  enableUserStatement,
+  failuresClear,
   userSecurity,
 } from "../db/identity";
 import { invitationInsert } from "../db/invitations";
 import { revokeUserSessionsStatement } from "../db/sessions";
-import { findUserByEmail, findUserById, listUsers, toUser, updateUser, userInsert } from "../db/users";
+import { findUserByEmail, findUserById, listUsers, toUser, userInsert, userUpdate } from "../db/users";
 import type { AppEnv } from "../env";
-import { audit } from "../lib/audit";
+import { audit, auditStatement, auditStatementCounting, auditStatementIfChanged, flushAudit, markAudited } from "../lib/audit";
 import { ApiError } from "../lib/errors";
 import { describe } from "../lib/openapi";
 import { newId, newToken, tokenHash } from "../lib/secrets";
@@ -70,14 +70,16 @@ export const users = new Hono<AppEnv>()
         await c.env.DB.batch([
           userInsert(c.env.DB, { ...user, passwordHash: null, now: now.toISOString() }),
           invitationInsert(c.env.DB, { tokenHash: await tokenHash(token), userId: id, createdBy: admin.id, now: now.toISOString(), expiresAt }),
+          auditStatement(c, admin.orgId, { action: "user.invite", target: { type: "user", id }, details: { email: body.email, role: body.role } }),
         ]);
       } catch (err) {
         if (await findUserByEmail(c.env.DB, body.email)) {
+          c.set("audited", false); // nothing was written: the refusal is recorded as any other
           throw new ApiError(409, "email_taken", "A user with this email already exists.");
         }
         throw err;
       }
-      await audit(c, { action: "user.invite", target: { type: "user", id }, details: { email: body.email, role: body.role } });
+      await flushAudit(c.env, admin.orgId);
       const { orgId: _orgId, ...created } = { ...user, createdAt: now.toISOString() };
       return c.json({ user: created, token, expiresAt } satisfies Invitation, 201);
     },
@@ -102,15 +104,19 @@ export const users = new Hono<AppEnv>()
         await audit(c, { action: "user.role_change", target: { type: "user", id }, outcome: "denied", details: { from: target.role, to: changes.role, reason: "own role" } });
         throw new ApiError(403, "own_role", "Nobody can change their own role. Ask another administrator.");
       }
-      await updateUser(c.env.DB, id, changes, new Date().toISOString());
+      const roleChanged = changes.role !== undefined && changes.role !== target.role;
+      const nameChanged = changes.name !== undefined && changes.name !== target.name;
+      if (roleChanged || nameChanged) {
+        // One transaction: the change and its events.
+        await c.env.DB.batch([
+          userUpdate(c.env.DB, id, changes, new Date().toISOString()),
+          ...(roleChanged ? [auditStatement(c, admin.orgId, { action: "user.role_change", target: { type: "user", id }, details: { from: target.role, to: changes.role } })] : []),
+          ...(nameChanged ? [auditStatement(c, admin.orgId, { action: "user.update", target: { type: "user", id }, details: { fields: ["name"] } })] : []),
+        ]);
+        await flushAudit(c.env, admin.orgId);
+      }
       const updated = await findUserById(c.env.DB, id);
       if (!updated) throw new ApiError(404, "not_found", "No such user.");
-      if (changes.role !== undefined && changes.role !== target.role) {
-        await audit(c, { action: "user.role_change", target: { type: "user", id }, details: { from: target.role, to: changes.role } });
-      }
-      if (changes.name !== undefined && changes.name !== target.name) {
-        await audit(c, { action: "user.update", target: { type: "user", id }, details: { fields: ["name"] } });
-      }
       return c.json(publicUser(updated), 200);
     },
   )
@@ -149,8 +155,13 @@ export const users = new Hono<AppEnv>()
         throw new ApiError(403, "own_account", "You cannot disable your own account. Ask another administrator.");
       }
       const now = new Date().toISOString();
-      await c.env.DB.batch([disableUserStatement(c.env.DB, id, now), revokeUserSessionsStatement(c.env.DB, id, now)]);
-      if (target.status !== "disabled") await audit(c, { action: "user.disable", target: { type: "user", id }, details: { from: target.status } });
+      // One transaction: disabled (recorded only if it was not already), and every session ended.
+      const results = await c.env.DB.batch([
+        disableUserStatement(c.env.DB, id, now),
+        auditStatementIfChanged(c, c.get("user").orgId, { action: "user.disable", target: { type: "user", id }, details: { from: target.status } }).statement,
+        revokeUserSessionsStatement(c.env.DB, id, now),
+      ]);
+      if (markAudited(c, results[1])) await flushAudit(c.env, c.get("user").orgId);
       return c.json(publicUser((await findUserById(c.env.DB, id))!), 200);
     },
   )
@@ -161,7 +172,11 @@ export const users = new Hono<AppEnv>()
     async (c) => {
       const { id } = c.req.valid("param");
       await targetUser(c, id);
-      if (await enableUser(c.env.DB, id, new Date().toISOString())) await audit(c, { action: "user.enable", target: { type: "user", id } });
+      const results = await c.env.DB.batch([
+        enableUserStatement(c.env.DB, id, new Date().toISOString()),
+        auditStatementIfChanged(c, c.get("user").orgId, { action: "user.enable", target: { type: "user", id } }).statement,
+      ]);
+      if (markAudited(c, results[1])) await flushAudit(c.env, c.get("user").orgId);
       return c.json(publicUser((await findUserById(c.env.DB, id))!), 200);
     },
   )
@@ -173,8 +188,8 @@ export const users = new Hono<AppEnv>()
       const { id } = c.req.valid("param");
       const target = await targetUser(c, id);
       const wasLocked = await isLocked(c.env.DB, target.email);
-      await clearFailures(c.env.DB, target.email);
-      await audit(c, { action: "user.unlock", target: { type: "user", id }, details: { wasLocked } });
+      await c.env.DB.batch([failuresClear(c.env.DB, target.email), auditStatement(c, c.get("user").orgId, { action: "user.unlock", target: { type: "user", id }, details: { wasLocked } })]);
+      await flushAudit(c.env, c.get("user").orgId);
       return c.body(null, 204);
     },
   )
@@ -200,8 +215,9 @@ export const users = new Hono<AppEnv>()
         deletePasskeysStatement(c.env.DB, id),
         deleteRecoveryCodesStatement(c.env.DB, id),
         revokeUserSessionsStatement(c.env.DB, id, now),
+        auditStatement(c, c.get("user").orgId, { action: "mfa.reset", target: { type: "user", id } }),
       ]);
-      await audit(c, { action: "mfa.reset", target: { type: "user", id } });
+      await flushAudit(c.env, c.get("user").orgId);
       return c.body(null, 204);
     },
   )
@@ -212,9 +228,14 @@ export const users = new Hono<AppEnv>()
     async (c) => {
       const { id } = c.req.valid("param");
       await targetUser(c, id);
-      const result = await revokeUserSessionsStatement(c.env.DB, id, new Date().toISOString(), c.get("sessionHash")).run();
-      await audit(c, { action: "session.revoke_all", target: { type: "user", id }, details: { revoked: result.meta.changes } });
-      return c.json({ revoked: result.meta.changes } satisfies RevokedCount, 200);
+      // One transaction: the sessions ended and the event, which states how many (SQLite changes()).
+      const [result] = await c.env.DB.batch([
+        revokeUserSessionsStatement(c.env.DB, id, new Date().toISOString(), c.get("sessionHash")),
+        auditStatementCounting(c, c.get("user").orgId, { action: "session.revoke_all", target: { type: "user", id } }, "revoked"),
+      ]);
+      await flushAudit(c.env, c.get("user").orgId);
+      const revoked = result?.meta.changes ?? 0;
+      return c.json({ revoked } satisfies RevokedCount, 200);
     },
   );
 
