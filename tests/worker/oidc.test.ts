@@ -187,6 +187,7 @@ describe("OpenID Connect sign-in with a real provider", () => {
       code_challenge_method: "S256",
     });
     for (const name of ["state", "nonce", "code_challenge"]) expect(request.get(name)!.length).toBeGreaterThanOrEqual(43);
+    expect(request.get("prompt")).toBeNull();
     // The binding cookie: HttpOnly, Lax (it must come back on the provider's top-level redirect), short-lived, scoped.
     expect(started.setCookie).toMatch(/HttpOnly/i);
     expect(started.setCookie).toMatch(/SameSite=Lax/i);
@@ -222,6 +223,16 @@ describe("OpenID Connect sign-in with a real provider", () => {
     // Signed in once linked: the stored `sub` finds the user from now on.
     const again = await signInWithOidc("ivy");
     expect(again.response.headers.get("Location")).toBe("/");
+  });
+
+  it("asks the provider to authenticate again (prompt=login, max_age=0) for a re-authentication", async () => {
+    const admin = await setUpOrganisation();
+    await configure(admin.cookie);
+    const response = await navigate("/api/oidc/start?reauth=1");
+    expect(response.status).toBe(302);
+    const request = new URL(response.headers.get("Location")!).searchParams;
+    expect(request.get("prompt")).toBe("login");
+    expect(request.get("max_age")).toBe("0");
   });
 
   it("refuses a forged state, a replayed callback, an expired state and another browser's callback", async () => {

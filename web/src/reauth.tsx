@@ -5,6 +5,7 @@
  */
 import type { TargetedSubmitEvent } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
+import { OIDC_START_PATH, oidcApi } from "./api/oidc";
 import { ApiError } from "./api/client";
 import { identity } from "./api/identity";
 
@@ -28,6 +29,7 @@ export function ReauthDialog() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const dialog = useRef<HTMLDialogElement>(null);
+  const [provider, setProvider] = useState<string | null>(null);
 
   useEffect(() => {
     open = (next) => {
@@ -36,6 +38,15 @@ export function ReauthDialog() {
     };
     return () => void (open = undefined);
   }, []);
+
+  useEffect(() => {
+    if (!pending) return;
+    // People who sign in with the organisation's identity provider confirm by signing in there again.
+    oidcApi.publicConfig().then(
+      (config) => setProvider(config.enabled ? (config.displayName ?? "your organisation's sign-in") : null),
+      () => setProvider(null),
+    );
+  }, [pending]);
 
   useEffect(() => {
     if (pending && !dialog.current?.open) dialog.current?.showModal();
@@ -94,6 +105,12 @@ export function ReauthDialog() {
               Cancel
             </button>
           </div>
+          {provider && (
+            <p>
+              Signed in with {provider}? <a href={`${OIDC_START_PATH}?reauth=1`}>Sign in again with {provider}</a>, then repeat the action: a fresh
+              sign-in counts as confirmation for five minutes.
+            </p>
+          )}
         </form>
       )}
     </dialog>

@@ -89,7 +89,12 @@ export interface AuthorizationStart {
 }
 
 /** The authorization request: response_type=code, PKCE S256, a fresh state and nonce. */
-export async function startAuthorization(as: oauth.AuthorizationServer, provider: OidcProvider, redirectUri: string): Promise<AuthorizationStart> {
+export async function startAuthorization(
+  as: oauth.AuthorizationServer,
+  provider: OidcProvider,
+  redirectUri: string,
+  options: { reauthenticate?: boolean } = {},
+): Promise<AuthorizationStart> {
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   const nonce = oauth.generateRandomNonce();
@@ -102,6 +107,11 @@ export async function startAuthorization(as: oauth.AuthorizationServer, provider
   url.searchParams.set("nonce", nonce);
   url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(codeVerifier));
   url.searchParams.set("code_challenge_method", "S256");
+  if (options.reauthenticate) {
+    // Re-authentication before a sensitive action: the provider must ask again, not reuse its SSO session.
+    url.searchParams.set("prompt", "login");
+    url.searchParams.set("max_age", "0");
+  }
   return { url, state, nonce, codeVerifier };
 }
 

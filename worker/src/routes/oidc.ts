@@ -147,7 +147,7 @@ export const oidc = new Hono<AppEnv>()
   .get(
     "/start",
     describe({
-      summary: "Starts sign-in with the identity provider: redirects there with state, nonce and a PKCE challenge.",
+      summary: "Starts sign-in with the identity provider: redirects there with state, nonce and a PKCE challenge. With reauth=1 the provider is asked to authenticate again (prompt=login, max_age=0): a fresh sign-in counts as a recent authentication for sensitive actions.",
       access: "public",
       mutates: false,
       responses: { 302: { description: "To the provider; or to /signin?error=<code> when sign-in cannot start." } },
@@ -157,7 +157,7 @@ export const oidc = new Hono<AppEnv>()
       try {
         provider = await configuredProvider(c.env.DB);
         const as = await discover(provider.issuer);
-        const started = await startAuthorization(as, provider, redirectUri(c));
+        const started = await startAuthorization(as, provider, redirectUri(c), { reauthenticate: c.req.query("reauth") === "1" });
         const browser = newToken();
         const now = Date.now();
         await saveOidcState(c.env.DB, {
