@@ -585,26 +585,35 @@ async function sendParts(row: UploadRow, file: File, received: Set<number>, sign
 function put(url: string, body: ArrayBuffer, signal: AbortSignal, onProgress: (loaded: number) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
+    const abort = () => xhr.abort();
+    // The upload's signal outlives this part: once the request ends, let go of it (and so of the
+    // part's bytes, which the listener's closure would otherwise keep for the whole upload).
+    const settle = (outcome: () => void) => {
+      signal.removeEventListener("abort", abort);
+      xhr.upload.onprogress = xhr.onload = xhr.onerror = xhr.ontimeout = xhr.onabort = null;
+      outcome();
+    };
     xhr.open("PUT", url);
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
     xhr.upload.onprogress = (event) => onProgress(event.loaded);
-    xhr.onload = () => {
-      if (xhr.status >= 200 && xhr.status < 300) return resolve();
-      let code = "unexpected_response";
-      let message = `The server refused a part (HTTP ${xhr.status}).`;
-      try {
-        const parsed = JSON.parse(xhr.responseText) as { error?: { code?: string; message?: string } };
-        code = parsed.error?.code ?? code;
-        message = parsed.error?.message ?? message;
-      } catch {
-        if (xhr.status >= 500) code = "unreachable";
-      }
-      reject(new ApiError(xhr.status, code, message));
-    };
-    xhr.onerror = () => reject(new ApiError(0, "unreachable", "Can't reach the Custody server."));
+    xhr.onload = () =>
+      settle(() => {
+        if (xhr.status >= 200 && xhr.status < 300) return resolve();
+        let code = "unexpected_response";
+        let message = `The server refused a part (HTTP ${xhr.status}).`;
+        try {
+          const parsed = JSON.parse(xhr.responseText) as { error?: { code?: string; message?: string } };
+          code = parsed.error?.code ?? code;
+          message = parsed.error?.message ?? message;
+        } catch {
+          if (xhr.status >= 500) code = "unreachable";
+        }
+        reject(new ApiError(xhr.status, code, message));
+      });
+    xhr.onerror = () => settle(() => reject(new ApiError(0, "unreachable", "Can't reach the Custody server.")));
     xhr.ontimeout = xhr.onerror;
-    xhr.onabort = () => reject(new DOMException("cancelled", "AbortError"));
-    signal.addEventListener("abort", () => xhr.abort(), { once: true });
+    xhr.onabort = () => settle(() => reject(new DOMException("cancelled", "AbortError")));
+    signal.addEventListener("abort", abort, { once: true });
     xhr.send(body);
   });
 }
