@@ -538,14 +538,15 @@ async function sendParts(row: UploadRow, file: File, received: Set<number>, sign
       signal.throwIfAborted();
       const url = await urlFor(n);
       const start = n * PART_SIZE;
-      const bytes = await file.slice(start, start + partBytes(row, n)).arrayBuffer();
+      // A slice of the OPFS file: a disk-backed Blob the browser streams, never copied into page memory.
+      const bytes = file.slice(start, start + partBytes(row, n));
       try {
         await put(url, bytes, signal, (loaded) => {
           inFlight.set(n, loaded);
           report();
         });
         inFlight.delete(n);
-        sessionBytes += bytes.byteLength;
+        sessionBytes += bytes.size;
         if (progress.note) progress.note = undefined;
         row.partsDone = [...new Set([...row.partsDone, n])].sort((a, b) => a - b);
         await db.uploads.update(id, { partsDone: row.partsDone });
@@ -582,7 +583,7 @@ async function sendParts(row: UploadRow, file: File, received: Set<number>, sign
 }
 
 /** PUT one part with upload progress (XMLHttpRequest, which reports it; fetch does not). */
-function put(url: string, body: ArrayBuffer, signal: AbortSignal, onProgress: (loaded: number) => void): Promise<void> {
+function put(url: string, body: Blob, signal: AbortSignal, onProgress: (loaded: number) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     const abort = () => xhr.abort();
