@@ -1,7 +1,7 @@
 /** Audit trail API shapes (docs/audit.md). */
 import { z } from "zod";
+import { Id } from "./schemas";
 
-const Id = z.string().regex(/^[0-9a-f]{32}$/, "Not a valid id.");
 const IsoTime = z.iso.datetime({ offset: true, message: "Use an ISO 8601 date and time." });
 
 export const AuditEventSchema = z

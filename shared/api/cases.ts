@@ -1,8 +1,7 @@
 /** Cases and evidence API shapes. Content is never here in the clear: see docs/storage-schema.md. */
 import { z } from "zod";
-import { CompactJwe, PublicJwk } from "./schemas";
+import { CompactJwe, PublicJwk, Id } from "./schemas";
 
-const Id = z.string().regex(/^[0-9a-f]{32}$/, "Not a valid id.");
 const Kid = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "Not a valid key id.");
 const CompactJws = z
   .string()

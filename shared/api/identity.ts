@@ -4,13 +4,12 @@
  * schemas are strict, named schemas register for the OpenAPI document.
  */
 import { z } from "zod";
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_FLOOR, SessionInfo } from "./schemas";
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_FLOOR, SessionInfo, Id } from "./schemas";
 
 export { PASSWORD_MIN_FLOOR };
 /** The longest minimum password length an administrator may set. */
 export const PASSWORD_MIN_CEILING = 64;
 
-const Id = z.string().regex(/^[0-9a-f]{32}$/, "Not a valid id.");
 const Base64Url = z.string().max(4096).regex(/^[A-Za-z0-9_-]*$/, "Expected base64url.");
 
 export const MfaMethod = z.enum(["totp", "recovery_code", "passkey"]).meta({ id: "MfaMethod" });

@@ -29,7 +29,8 @@ const Password = z
   .string()
   .min(PASSWORD_MIN_FLOOR, `Use at least ${PASSWORD_MIN_FLOOR} characters.`)
   .max(PASSWORD_MAX_LENGTH, `Use at most ${PASSWORD_MAX_LENGTH} characters.`);
-const Id = z.string().regex(/^[0-9a-f]{32}$/, "Not a valid id.");
+/** A 128-bit random id as 32 lowercase hex characters: every id in the API. */
+export const Id = z.string().regex(/^[0-9a-f]{32}$/, "Not a valid id.");
 
 const Base64Url = z.string().regex(/^[A-Za-z0-9_-]+$/, "Expected base64url.");
 /** A P-521 coordinate: 66 bytes, so 88 base64url characters. */
