@@ -1,0 +1,63 @@
+/**
+ * The bindings the worker expects, read from `wrangler.toml` so that the Deno host gives the
+ * worker exactly what Cloudflare does: every D1 database, R2 bucket and Durable Object
+ * binding, and the plain-text `[vars]`. Only the small part of TOML that file uses is read:
+ * `[table]` and `[[array.of.tables]]` headers and `key = "string"` (or number or boolean) lines.
+ */
+import { readFileSync } from "node:fs";
+
+export interface Bindings {
+  d1: { binding: string }[];
+  r2: { binding: string }[];
+  durableObjects: { name: string; className: string }[];
+  vars: Record<string, string>;
+}
+
+type Table = Record<string, string | number | boolean>;
+
+function parseValue(raw: string, where: string): string | number | boolean {
+  const value = raw.replace(/\s+#.*$/, "").trim();
+  if (/^"([^"\\]|\\.)*"$/.test(value)) return JSON.parse(value) as string;
+  if (/^'[^']*'$/.test(value)) return value.slice(1, -1);
+  if (value === "true" || value === "false") return value === "true";
+  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  return `[unparsed] ${where}`;
+}
+
+/** `[[name]]` entries and `[name]` tables of the file, in order. */
+export function parseToml(text: string): { arrays: Map<string, Table[]>; tables: Map<string, Table> } {
+  const arrays = new Map<string, Table[]>();
+  const tables = new Map<string, Table>([["", {}]]);
+  let current = tables.get("")!;
+  text.split("\n").forEach((line, n) => {
+    const trimmed = line.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) return;
+    let match = /^\[\[\s*([\w.-]+)\s*\]\]/.exec(trimmed);
+    if (match) {
+      current = {};
+      arrays.set(match[1]!, [...(arrays.get(match[1]!) ?? []), current]);
+      return;
+    }
+    match = /^\[\s*([\w.-]+)\s*\]/.exec(trimmed);
+    if (match) {
+      current = tables.get(match[1]!) ?? {};
+      tables.set(match[1]!, current);
+      return;
+    }
+    match = /^([\w-]+)\s*=\s*(.*)$/.exec(trimmed);
+    if (match) current[match[1]!] = parseValue(match[2]!, `line ${n + 1}`);
+  });
+  return { arrays, tables };
+}
+
+export function readBindings(path: string): Bindings {
+  const { arrays, tables } = parseToml(readFileSync(path, "utf8"));
+  const vars: Record<string, string> = {};
+  for (const [key, value] of Object.entries(tables.get("vars") ?? {})) vars[key] = String(value);
+  return {
+    d1: (arrays.get("d1_databases") ?? []).map((t) => ({ binding: String(t.binding) })),
+    r2: (arrays.get("r2_buckets") ?? []).map((t) => ({ binding: String(t.binding) })),
+    durableObjects: (arrays.get("durable_objects.bindings") ?? []).map((t) => ({ name: String(t.name), className: String(t.class_name) })),
+    vars,
+  };
+}

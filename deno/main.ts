@@ -1,0 +1,35 @@
+/**
+ * `npm run start:deno` runs this (see scripts/start-deno.ts): Custody served by Deno on this
+ * machine, with everything kept in one data folder. Settings come from the environment:
+ * PORT (8787), HOST (127.0.0.1), CUSTODY_STATE_DIR (.deno-state), CUSTODY_PUBLIC_URL and
+ * CUSTODY_CLIENT_IP_HEADER (behind a reverse proxy; see docs/deploy.md).
+ */
+import { resolve } from "node:path";
+import { createHost } from "./server";
+
+const root = resolve(import.meta.dirname!, "..");
+const env = (name: string) => Deno.env.get(name) || undefined;
+const port = Number(env("PORT") ?? 8787);
+const hostname = env("HOST") ?? "127.0.0.1";
+const stateDir = resolve(root, env("CUSTODY_STATE_DIR") ?? ".deno-state");
+const quiet = env("CUSTODY_LOG") === "quiet";
+
+const host = createHost({ root, stateDir, publicUrl: env("CUSTODY_PUBLIC_URL"), clientIpHeader: env("CUSTODY_CLIENT_IP_HEADER") });
+if (host.migrationsApplied.length > 0) console.log(`Applied migrations: ${host.migrationsApplied.join(", ")}`);
+
+const server = Deno.serve({ port, hostname, onListen: () => undefined }, async (request, info) => {
+  const started = performance.now();
+  const response = await host.fetch(request, info.remoteAddr.hostname);
+  const path = new URL(request.url).pathname; // never the query: a part-upload URL's signature stays out of the log
+  if (!quiet && path.startsWith("/api/")) console.log(`${request.method} ${path} ${response.status} (${Math.round(performance.now() - started)} ms)`);
+  return response;
+});
+console.log(`Custody on Deno: http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${server.addr.port} (data in ${stateDir})`);
+
+const stop = async () => {
+  await server.shutdown();
+  host.close();
+  Deno.exit(0);
+};
+Deno.addSignalListener("SIGINT", stop);
+Deno.addSignalListener("SIGTERM", stop);

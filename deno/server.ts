@@ -1,0 +1,121 @@
+/**
+ * Custody on Deno: the same worker (worker/src/index.ts, its Hono app and its Durable Object
+ * classes), given bindings backed by this machine's disk instead of Cloudflare's:
+ * D1 → SQLite (`d1/<binding>.sqlite`), R2 → a folder (`r2/<binding>/`), Durable Objects →
+ * in-process objects with a SQLite file each (`do/<class>/<id>.sqlite`), and the built web app
+ * served from dist/ as Workers Static Assets serve it.
+ */
+import { join, resolve } from "node:path";
+import type { DatabaseSync } from "node:sqlite";
+import worker, * as workerModule from "../worker/src/index";
+import { Assets } from "./assets";
+import { readBindings } from "./config";
+import { LocalD1Database, openSqlite } from "./d1";
+import { LocalDurableObjectNamespace, type DurableObjectConstructor } from "./durable-objects";
+import { ensureDir } from "./files";
+import { applyMigrations } from "./migrations";
+import { LocalR2Bucket } from "./r2";
+
+export interface ServerOptions {
+  /** The project folder: wrangler.toml, migrations/ and dist/ are read from it. */
+  root: string;
+  /** Where everything is kept (CUSTODY_STATE_DIR). */
+  stateDir: string;
+  /** The public origin the app is reached at, when behind a reverse proxy (CUSTODY_PUBLIC_URL): the worker builds its URLs, cookies and passkey origin from it. */
+  publicUrl?: string;
+  /**
+   * The request header a trusted reverse proxy puts the client's address in (CUSTODY_CLIENT_IP_HEADER,
+   * e.g. X-Forwarded-For, X-Real-IP or CF-Connecting-IP). Unset: the TCP peer's address, and any
+   * such header a client sent is dropped, so nobody can write a false address into the audit trail.
+   */
+  clientIpHeader?: string;
+}
+
+export interface Host {
+  env: Env;
+  fetch(request: Request, peer: string): Promise<Response>;
+  close(): void;
+  migrationsApplied: string[];
+}
+
+const CLIENT_IP_HEADERS = ["CF-Connecting-IP", "X-Real-IP"];
+
+/** The client's address as the worker reads it (`CF-Connecting-IP`), from a source that can be trusted. */
+function clientAddress(request: Request, peer: string, header: string | undefined): string {
+  if (!header) return peer;
+  const value = request.headers.get(header);
+  if (!value) return peer;
+  // X-Forwarded-For: the last address is the one the trusted proxy itself saw.
+  return value.split(",").at(-1)!.trim() || peer;
+}
+
+export function createHost(options: ServerOptions): Host {
+  const root = resolve(options.root);
+  const stateDir = ensureDir(resolve(options.stateDir));
+  const bindings = readBindings(join(root, "wrangler.toml"));
+  const env: Record<string, unknown> = { ...bindings.vars };
+  const databases: DatabaseSync[] = [];
+  const migrationsApplied: string[] = [];
+
+  ensureDir(join(stateDir, "d1"));
+  bindings.d1.forEach(({ binding }, n) => {
+    const sqlite = openSqlite(join(stateDir, "d1", `${binding}.sqlite`));
+    databases.push(sqlite);
+    // The first database gets the migrations, as wrangler.toml's migrations_dir applies to it.
+    if (n === 0) migrationsApplied.push(...applyMigrations(sqlite, join(root, "migrations")));
+    env[binding] = new LocalD1Database(sqlite);
+  });
+  for (const { binding } of bindings.r2) {
+    const bucket = new LocalR2Bucket(join(stateDir, "r2", binding));
+    databases.push(bucket.db);
+    env[binding] = bucket;
+  }
+  const namespaces: LocalDurableObjectNamespace[] = [];
+  for (const { name, className } of bindings.durableObjects) {
+    const Class = (workerModule as Record<string, unknown>)[className];
+    if (typeof Class !== "function") throw new Error(`wrangler.toml binds ${name} to ${className}, which worker/src/index.ts does not export`);
+    const namespace = new LocalDurableObjectNamespace(className, Class as DurableObjectConstructor, join(stateDir, "do"), () => env);
+    namespaces.push(namespace);
+    env[name] = namespace;
+  }
+  const assets = new Assets(join(root, "dist"));
+  env.ASSETS = { fetch: async (input: RequestInfo, init?: RequestInit) => (await assets.serve(new Request(input, init))) ?? new Response("Not found", { status: 404 }) };
+  for (const namespace of namespaces) namespace.resumeAlarms();
+
+  const publicOrigin = options.publicUrl ? new URL(options.publicUrl).origin : null;
+
+  return {
+    env: env as unknown as Env,
+    migrationsApplied,
+    async fetch(incoming: Request, peer: string): Promise<Response> {
+      const url = new URL(incoming.url);
+      const target = publicOrigin ? new URL(url.pathname + url.search, publicOrigin) : url;
+      const headers = new Headers(incoming.headers);
+      const client = clientAddress(incoming, peer, options.clientIpHeader);
+      for (const name of CLIENT_IP_HEADERS) headers.delete(name);
+      headers.set("CF-Connecting-IP", client);
+      const request = new Request(target, {
+        method: incoming.method,
+        headers,
+        body: incoming.body,
+        redirect: "manual",
+        // @ts-expect-error: Deno and workerd need it to stream a request body through.
+        duplex: "half",
+      });
+      if (!url.pathname.startsWith("/api/")) {
+        const asset = await assets.serve(request);
+        if (asset) return asset;
+      }
+      const waiting: Promise<unknown>[] = [];
+      const ctx = {
+        waitUntil: (promise: Promise<unknown>) => void waiting.push(promise.catch((err: unknown) => console.error("waitUntil failed:", err))),
+        passThroughOnException: () => undefined,
+        props: {},
+      };
+      return worker.fetch(request, env as unknown as Env, ctx as unknown as ExecutionContext);
+    },
+    close() {
+      for (const db of databases) db.close();
+    },
+  };
+}
