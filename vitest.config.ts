@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { playwright } from "@vitest/browser-playwright";
 import { defineConfig } from "vitest/config";
@@ -8,6 +9,8 @@ import { defineConfig } from "vitest/config";
  * - unit: plain Node (shared/ libraries, tools);
  * - worker: the API inside the Workers runtime (workerd) with real local D1, R2 and
  *   Durable Objects, the D1 migrations applied before each file;
+ * - worker-deno: the same API test files against the Deno server (deno/), one per file, over
+ *   HTTP, its SQLite and data folder read directly (tests/worker/backend.ts says how);
  * - crypto-workers, crypto-browser: the same evidence-crypto suite (tests/unit/crypto) again
  *   inside workerd and inside headless Debian Chromium, so shared/crypto is proven on every
  *   runtime it ships to (node-only test files are left out, see CRYPTO_NODE_ONLY);
@@ -31,6 +34,13 @@ const CRYPTO_NODE_ONLY = [
     .map((name) => `tests/unit/crypto/${name}`),
 ];
 
+/** The API tests: run by both the `worker` and the `worker-deno` project, each with its own test backend. */
+const API_TESTS = "tests/worker/**/*.test.ts";
+const TEST_BACKEND = {
+  workers: fileURLToPath(new URL("./tests/worker/backend-workers.ts", import.meta.url)),
+  deno: fileURLToPath(new URL("./tests/worker/backend-deno.ts", import.meta.url)),
+};
+
 const workersRuntime = () =>
   cloudflareTest(async () => ({
     wrangler: { configPath: "./wrangler.toml" },
@@ -52,12 +62,25 @@ export default defineConfig({
       },
       {
         plugins: [workersRuntime()],
+        resolve: { alias: { "#test-backend": TEST_BACKEND.workers } },
         test: {
           name: "worker",
-          include: ["tests/worker/**/*.test.ts"],
+          include: [API_TESTS],
           setupFiles: ["./tests/worker/setup.ts"],
           testTimeout: 30_000,
           // OpenID providers (oidc-provider and a fake one for crafted tokens) run in Node for the API tests.
+          globalSetup: ["./tests/support/oidc-global-setup.ts"],
+        },
+      },
+      {
+        resolve: { alias: { "#test-backend": TEST_BACKEND.deno } },
+        test: {
+          name: "worker-deno",
+          include: [API_TESTS, "tests/deno/**/*.test.ts"],
+          environment: "node",
+          setupFiles: ["./tests/worker/setup-deno.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
           globalSetup: ["./tests/support/oidc-global-setup.ts"],
         },
       },

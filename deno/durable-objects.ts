@@ -27,6 +27,16 @@ export type DurableObjectConstructor = new (ctx: DurableObjectState, env: unknow
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const ALARM_RETRIES = 6;
 
+/** The id `idFromName(name)` gives in the namespace of `className` (64 hex digits, as on Cloudflare). */
+export function objectIdFromName(className: string, name: string): string {
+  return createHash("sha256").update(`${className}\0${name}`).digest("hex");
+}
+
+/** The SQLite file that holds the storage of the object `id` of `className`, under the Durable Objects folder `root`. */
+export function objectFile(root: string, className: string, id: string): string {
+  return join(root, className, `${id}.sqlite`);
+}
+
 class LocalDurableObjectId {
   constructor(
     private readonly hex: string,
@@ -382,10 +392,10 @@ export class LocalDurableObjectNamespace {
   constructor(
     readonly className: string,
     private readonly Class: DurableObjectConstructor,
-    stateDir: string,
+    private readonly root: string,
     private readonly env: () => unknown,
   ) {
-    this.dir = ensureDir(join(stateDir, className));
+    this.dir = ensureDir(join(root, className));
   }
 
   /** Wakes every object of this namespace that has an alarm set, so alarms fire after a restart. */
@@ -409,7 +419,7 @@ export class LocalDurableObjectNamespace {
   }
 
   idFromName(name: string): LocalDurableObjectId {
-    return new LocalDurableObjectId(createHash("sha256").update(`${this.className}\0${name}`).digest("hex"), name);
+    return new LocalDurableObjectId(objectIdFromName(this.className, name), name);
   }
 
   newUniqueId(): LocalDurableObjectId {
@@ -433,7 +443,7 @@ export class LocalDurableObjectNamespace {
     const key = id.toString();
     let live = this.live.get(key);
     if (!live) {
-      const file = join(this.dir, `${key}.sqlite`);
+      const file = objectFile(this.root, this.className, key);
       live = new LiveObject(id, this.Class, this.env(), file);
       this.live.set(key, live);
     }

@@ -1,8 +1,8 @@
 /**
  * `npm run start:deno` runs this (see scripts/start-deno.ts): Custody served by Deno on this
  * machine, with everything kept in one data folder. Settings come from the environment:
- * PORT (8787), HOST (127.0.0.1), CUSTODY_STATE_DIR (.deno-state), CUSTODY_PUBLIC_URL and
- * CUSTODY_CLIENT_IP_HEADER (behind a reverse proxy; see docs/deploy.md).
+ * PORT (8787), HOST (127.0.0.1), CUSTODY_STATE_DIR (.deno-state), and behind a reverse proxy CUSTODY_PUBLIC_URL
+ * and CUSTODY_TRUST_PROXY (see docs/deploy.md).
  */
 import { resolve } from "node:path";
 import { createHost } from "./server";
@@ -14,7 +14,7 @@ const hostname = env("HOST") ?? "127.0.0.1";
 const stateDir = resolve(root, env("CUSTODY_STATE_DIR") ?? ".deno-state");
 const quiet = env("CUSTODY_LOG") === "quiet";
 
-const host = createHost({ root, stateDir, publicUrl: env("CUSTODY_PUBLIC_URL"), clientIpHeader: env("CUSTODY_CLIENT_IP_HEADER") });
+const host = createHost({ root, stateDir, publicUrl: env("CUSTODY_PUBLIC_URL"), trustProxy: env("CUSTODY_TRUST_PROXY") === "1" || env("CUSTODY_TRUST_PROXY") === "true" });
 if (host.migrationsApplied.length > 0) console.log(`Applied migrations: ${host.migrationsApplied.join(", ")}`);
 
 const server = Deno.serve({ port, hostname, onListen: () => undefined }, async (request, info) => {

@@ -223,7 +223,11 @@ export class LocalR2Bucket {
   private readonly blobDir: string;
   private readonly tmpDir: string;
 
-  constructor(readonly dir: string) {
+  /** `sweep: false` for a second process looking at a live server's bucket, whose writes in flight must not be swept. */
+  constructor(
+    readonly dir: string,
+    options: { sweep?: boolean } = {},
+  ) {
     ensureDir(dir);
     this.blobDir = ensureDir(join(dir, "blobs"));
     this.tmpDir = ensureDir(join(dir, "tmp"));
@@ -236,7 +240,7 @@ export class LocalR2Bucket {
     this.db.exec(`CREATE TABLE IF NOT EXISTS parts (
       upload_id TEXT NOT NULL REFERENCES uploads (upload_id) ON DELETE CASCADE, part_number INTEGER NOT NULL,
       blob TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL, PRIMARY KEY (upload_id, part_number))`);
-    this.sweep();
+    if (options.sweep !== false) this.sweep();
   }
 
   /** Removes what a crash left behind: temporary files, and blobs no object or upload refers to. */
@@ -485,7 +489,7 @@ export class LocalR2Bucket {
       etags.push(found.etag);
     });
     const md5OfMd5s = createHash("md5");
-    for (const etag of etags) md5OfMd5s.update(Buffer.from(etag, "hex"));
+    for (const etag of etags) md5OfMd5s.update(new Uint8Array(fromHex(etag)));
     const used = new Set(blobs.map((b) => b.id));
     const unused = [...stored.values()].map((p) => p.blob).filter((id) => !used.has(id));
     const { row, replaced } = this.commitObject(

@@ -24,11 +24,12 @@ export interface ServerOptions {
   /** The public origin the app is reached at, when behind a reverse proxy (CUSTODY_PUBLIC_URL): the worker builds its URLs, cookies and passkey origin from it. */
   publicUrl?: string;
   /**
-   * The request header a trusted reverse proxy puts the client's address in (CUSTODY_CLIENT_IP_HEADER,
-   * e.g. X-Forwarded-For, X-Real-IP or CF-Connecting-IP). Unset: the TCP peer's address, and any
-   * such header a client sent is dropped, so nobody can write a false address into the audit trail.
+   * The server is reached only through a reverse proxy that sets X-Forwarded-For, -Proto and
+   * -Host (CUSTODY_TRUST_PROXY=1): the client's address and the public URL are taken from them.
+   * Otherwise the client's address is the TCP peer's, and any such header a client sent is
+   * ignored, so nobody can write a false address into the audit trail.
    */
-  clientIpHeader?: string;
+  trustProxy?: boolean;
 }
 
 export interface Host {
@@ -38,15 +39,27 @@ export interface Host {
   migrationsApplied: string[];
 }
 
+/** Headers the worker reads the client's address from; only the host sets them. */
 const CLIENT_IP_HEADERS = ["CF-Connecting-IP", "X-Real-IP"];
 
-/** The client's address as the worker reads it (`CF-Connecting-IP`), from a source that can be trusted. */
-function clientAddress(request: Request, peer: string, header: string | undefined): string {
-  if (!header) return peer;
-  const value = request.headers.get(header);
-  if (!value) return peer;
-  // X-Forwarded-For: the last address is the one the trusted proxy itself saw.
-  return value.split(",").at(-1)!.trim() || peer;
+/** The last entry of a comma-separated forwarding header: the one the trusted proxy itself added. */
+function lastHop(value: string | null): string | null {
+  const hop = value?.split(",").at(-1)?.trim();
+  return hop ? hop : null;
+}
+
+/** The URL and client address the worker should see for `incoming`. */
+function view(incoming: Request, peer: string, options: ServerOptions, publicOrigin: string | null): { url: URL; client: string } {
+  const url = new URL(incoming.url);
+  let client = peer;
+  if (options.trustProxy) {
+    client = lastHop(incoming.headers.get("X-Forwarded-For")) ?? peer;
+    const proto = lastHop(incoming.headers.get("X-Forwarded-Proto"));
+    const host = lastHop(incoming.headers.get("X-Forwarded-Host"));
+    if (proto === "http" || proto === "https") url.protocol = `${proto}:`;
+    if (host) url.host = host;
+  }
+  return { url: publicOrigin ? new URL(url.pathname + url.search, publicOrigin) : url, client };
 }
 
 export function createHost(options: ServerOptions): Host {
@@ -88,13 +101,11 @@ export function createHost(options: ServerOptions): Host {
     env: env as unknown as Env,
     migrationsApplied,
     async fetch(incoming: Request, peer: string): Promise<Response> {
-      const url = new URL(incoming.url);
-      const target = publicOrigin ? new URL(url.pathname + url.search, publicOrigin) : url;
+      const { url, client } = view(incoming, peer, options, publicOrigin);
       const headers = new Headers(incoming.headers);
-      const client = clientAddress(incoming, peer, options.clientIpHeader);
       for (const name of CLIENT_IP_HEADERS) headers.delete(name);
       headers.set("CF-Connecting-IP", client);
-      const request = new Request(target, {
+      const request = new Request(url, {
         method: incoming.method,
         headers,
         body: incoming.body,

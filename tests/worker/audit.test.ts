@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { backend, db } from "./backend";
 import { describe, expect, it } from "vitest";
 import type { AuditPage } from "../../shared/api/audit";
 import type { PartUrls } from "../../shared/api/cases";
@@ -390,9 +390,7 @@ async function mutatingRoutes(): Promise<string[]> {
 
 /** An empty installation at the current schema, and the scenario's administrator (none for setup itself). */
 async function freshInstallation(scenario: (typeof SCENARIOS)[string]): Promise<Admin> {
-  const { reset, applyD1Migrations } = await import("cloudflare:test");
-  await reset();
-  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+  await backend.reset();
   return scenario.onEmptyInstallation ? (undefined as unknown as Admin) : setUpOrganisation();
 }
 
@@ -401,13 +399,13 @@ async function freshInstallation(scenario: (typeof SCENARIOS)[string]): Promise<
  * session's `last_seen_at` left out (reading with a session may refresh it, which records nothing).
  */
 async function snapshotD1(): Promise<Record<string, string[]>> {
-  const { results: tables } = await env.DB.prepare(
+  const { results: tables } = await db.prepare(
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'audit_outbox' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name",
   ).all<{ name: string }>();
   const snapshot: Record<string, string[]> = {};
   for (const { name } of tables) {
     // Table names come from sqlite_master, quoted as identifiers.
-    const { results } = await env.DB.prepare(`SELECT * FROM "${name.replaceAll('"', '""')}"`).all<Record<string, unknown>>();
+    const { results } = await db.prepare(`SELECT * FROM "${name.replaceAll('"', '""')}"`).all<Record<string, unknown>>();
     snapshot[name] = results
       .map((row) => {
         if (name === "sessions") delete row.last_seen_at;
@@ -451,20 +449,20 @@ describe("audit trail", () => {
     const mutating = await mutatingRoutes();
     expect(mutating.filter((route) => !SCENARIOS[route])).toEqual([]);
     const errors: string[] = [];
-    const consoleError = console.error;
     for (const route of mutating) {
       const scenario = SCENARIOS[route]!;
       const act = await scenario.prepare(await freshInstallation(scenario));
       const before = await snapshotD1();
       // The outbox is down: every write to it fails, as D1 does when it refuses a statement.
-      await env.DB.prepare("CREATE TRIGGER audit_down BEFORE INSERT ON audit_outbox BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END").run();
-      console.error = (...args: unknown[]) => errors.push(args.map(String).join(" ")); // the worker logs the failure; keep the test output quiet
+      await db.prepare("CREATE TRIGGER audit_down BEFORE INSERT ON audit_outbox BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END").run();
       let response: unknown;
       try {
-        response = await act();
+        // The worker logs the failure: kept out of the test output, and looked at below.
+        const logged = await backend.serverErrors(act);
+        response = logged.result;
+        errors.push(...logged.errors);
       } finally {
-        console.error = consoleError;
-        await env.DB.prepare("DROP TRIGGER audit_down").run();
+        await db.prepare("DROP TRIGGER audit_down").run();
       }
       expect(response, route).toBeInstanceOf(Response);
       const failed = response as Response;
@@ -492,7 +490,7 @@ describe("audit trail", () => {
     expect(answers.map((r) => r.status).sort()).toEqual([200, 401]);
     const events = (await auditEvents()).slice(before).filter((e) => e.action === "auth.sign_in");
     expect(events.map((e) => e.outcome).sort()).toEqual(["failed", "success"]);
-    const active = await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND stage = 'active' AND revoked_at IS NULL AND method = 'password+totp'")
+    const active = await db.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND stage = 'active' AND revoked_at IS NULL AND method = 'password+totp'")
       .bind(admin.session.user.id)
       .first<{ n: number }>();
     expect(active?.n).toBe(1);
@@ -512,16 +510,15 @@ describe("audit trail", () => {
 
   it("counts no failed sign-in, and locks nothing, when the failure cannot be recorded", async () => {
     await setUpOrganisation();
-    await env.DB.prepare("CREATE TRIGGER audit_down BEFORE INSERT ON audit_outbox BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END").run();
-    const consoleError = console.error;
-    console.error = () => undefined;
+    await db.prepare("CREATE TRIGGER audit_down BEFORE INSERT ON audit_outbox BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END").run();
     try {
-      for (let i = 0; i < 6; i++) await expectError(await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: `wrong ${i}` } }), 500, "internal_error");
+      await backend.serverErrors(async () => {
+        for (let i = 0; i < 6; i++) await expectError(await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: `wrong ${i}` } }), 500, "internal_error");
+      });
     } finally {
-      console.error = consoleError;
-      await env.DB.prepare("DROP TRIGGER audit_down").run();
+      await db.prepare("DROP TRIGGER audit_down").run();
     }
-    const counted = await env.DB.prepare("SELECT (SELECT count(*) FROM sign_in_failures) + (SELECT count(*) FROM sign_in_attempts) AS n").first<{ n: number }>();
+    const counted = await db.prepare("SELECT (SELECT count(*) FROM sign_in_failures) + (SELECT count(*) FROM sign_in_attempts) AS n").first<{ n: number }>();
     expect(counted?.n).toBe(0);
     // Recorded failures count again, and the fifth locks the address, with its event.
     for (let i = 0; i < 5; i++) await expectError(await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: `wrong ${i}` } }), 401);

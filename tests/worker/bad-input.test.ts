@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { db } from "./backend";
 import { describe, expect, it } from "vitest";
 import { auditEvents } from "./audit-helpers";
 import type { PublicJwk } from "../../shared/api/schemas";
@@ -54,8 +54,8 @@ async function snapshot(): Promise<string> {
     "org_settings", "totp_credentials", "recovery_codes", "passkeys", "webauthn_challenges", "sign_in_failures", "sign_in_attempts",
     "oidc_providers", "oidc_states", "oidc_identities"];
   const rows: Record<string, unknown> = {};
-  for (const table of tables) rows[table] = (await env.DB.prepare(`SELECT * FROM ${table} ORDER BY 1`).all()).results;
-  rows.sessions = (await env.DB.prepare("SELECT token_hash, user_id, revoked_at FROM sessions ORDER BY 1").all()).results;
+  for (const table of tables) rows[table] = (await db.prepare(`SELECT * FROM ${table} ORDER BY 1`).all()).results;
+  rows.sessions = (await db.prepare("SELECT token_hash, user_id, revoked_at FROM sessions ORDER BY 1").all()).results;
   rows.audit = (await auditEvents()).length;
   return JSON.stringify(rows);
 }

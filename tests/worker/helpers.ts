@@ -1,9 +1,9 @@
-import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { MfaEnrolled, SignInResult, TotpSetup } from "../../shared/api/identity";
 import type { ErrorBody, Invitation, PublicJwk, Role, SessionInfo } from "../../shared/api/schemas";
 import { generateRecoveryKeyPair } from "../../shared/crypto";
 import { base32Decode, hotp, timeStep } from "../../worker/src/lib/totp";
+import { backend } from "./backend";
 
 export const ORIGIN = "http://localhost:8787";
 export const ADMIN = { email: "ada@example.org", name: "Ada Admin", password: "correct horse battery staple" };
@@ -28,7 +28,7 @@ export function call(path: string, options: CallOptions = {}): Promise<Response>
     body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
     headers["Content-Type"] ??= "application/json";
   }
-  return exports.default.fetch(new Request(`${ORIGIN}${path}`, { method: options.method ?? (body ? "POST" : "GET"), headers, body }));
+  return backend.fetch(new Request(`${ORIGIN}${path}`, { method: options.method ?? (body ? "POST" : "GET"), headers, body }));
 }
 
 /** The `name=value` part of the response's session cookie. */

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { db } from "./backend";
 import { CompactEncrypt } from "jose";
 import { describe, expect, it } from "vitest";
 import type { MyKeys, PublicJwk, PublicKeyInfo, SignerKey, UserPublicKeys } from "../../shared/api/schemas";
@@ -15,8 +15,8 @@ async function newKeys(passphrase: string, cookie: string) {
 }
 
 async function dumpD1(): Promise<string> {
-  const tables = (await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").all<{ name: string }>()).results;
-  const rows = await Promise.all(tables.map(async ({ name }) => (await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results));
+  const tables = (await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").all<{ name: string }>()).results;
+  const rows = await Promise.all(tables.map(async ({ name }) => (await db.prepare(`SELECT * FROM "${name}"`).all()).results));
   return JSON.stringify(rows);
 }
 
@@ -74,8 +74,8 @@ describe("user keys", () => {
       .setProtectedHeader({ alg: "PBES2-HS512+A256KW", enc: "A256GCM", typ: "custody-key-bundle+jwe", p2c: 1000 })
       .encrypt(new TextEncoder().encode("passphrase"));
     await expectError(await call("/api/keys/me", { method: "PUT", body: { ...body, bundle: weak }, cookie: admin.cookie }), 400, "invalid_bundle");
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM user_keys").first("n")).toBe(0);
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM key_bundles").first("n")).toBe(0);
+    expect(await db.prepare("SELECT count(*) AS n FROM user_keys").first("n")).toBe(0);
+    expect(await db.prepare("SELECT count(*) AS n FROM key_bundles").first("n")).toBe(0);
   });
 
   it("lets members look up a user's public keys and a signer by key id, and nobody signed out", async () => {

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { db } from "./backend";
 import { describe, expect, it } from "vitest";
 import { auditEvents } from "./audit-helpers";
 import { addUser, ADMIN, call, expectError, freshTotpCode, sessionCookie, setUpOrganisation, signIn } from "./helpers";
@@ -16,10 +16,10 @@ describe("lockout", () => {
     expect(locked).toEqual(answers[0]);
     expect(right.headers.get("Set-Cookie")).toBeNull();
     // Brute force past the lock: still refused, nothing created, the lock not extended.
-    const until = await env.DB.prepare("SELECT locked_until FROM sign_in_failures WHERE email = 'ivy@example.org'").first("locked_until");
+    const until = await db.prepare("SELECT locked_until FROM sign_in_failures WHERE email = 'ivy@example.org'").first("locked_until");
     for (let i = 0; i < 3; i++) await expectError(await wrong("ivy@example.org", "198.51.100.3"), 401, "invalid_credentials");
-    expect(await env.DB.prepare("SELECT locked_until FROM sign_in_failures WHERE email = 'ivy@example.org'").first("locked_until")).toBe(until);
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL").bind(ivy.session.user.id).first("n")).toBe(1);
+    expect(await db.prepare("SELECT locked_until FROM sign_in_failures WHERE email = 'ivy@example.org'").first("locked_until")).toBe(until);
+    expect(await db.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL").bind(ivy.session.user.id).first("n")).toBe(1);
 
     const events = await auditEvents();
     expect(events.filter((e) => e.action === "auth.lockout")).toHaveLength(1);
@@ -44,7 +44,7 @@ describe("lockout", () => {
     expect((await signIn(ADMIN.email, ADMIN.password, admin.totpSecret)).session.stage).toBe("active");
     for (let i = 0; i < 5; i++) await wrong(ADMIN.email);
     await expectError(await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } }), 401);
-    await env.DB.prepare("UPDATE sign_in_failures SET locked_until = ?").bind(new Date(Date.now() - 1000).toISOString()).run();
+    await db.prepare("UPDATE sign_in_failures SET locked_until = ?").bind(new Date(Date.now() - 1000).toISOString()).run();
     expect((await signIn(ADMIN.email, ADMIN.password, admin.totpSecret)).session.stage).toBe("active");
   });
 
@@ -68,7 +68,7 @@ describe("lockout", () => {
     expect(bodies[2]).toEqual(bodies[0]);
     // An unknown address is counted (and locked) like a real one, so nothing tells them apart.
     for (let i = 0; i < 4; i++) await wrong("nobody@example.org", "192.0.2.2");
-    expect(await env.DB.prepare("SELECT locked_until IS NOT NULL AS locked FROM sign_in_failures WHERE email = 'nobody@example.org'").first("locked")).toBe(1);
+    expect(await db.prepare("SELECT locked_until IS NOT NULL AS locked FROM sign_in_failures WHERE email = 'nobody@example.org'").first("locked")).toBe(1);
   });
 });
 
@@ -82,7 +82,7 @@ describe("per-IP throttling", () => {
     expect(throttled.headers.get("Set-Cookie")).toBeNull();
     expect((await signIn(ADMIN.email, ADMIN.password, admin.totpSecret, { "CF-Connecting-IP": "203.0.113.10" })).session.stage).toBe("active");
     // The window slides: attempts older than 10 minutes no longer count.
-    await env.DB.prepare("UPDATE sign_in_attempts SET at = ?").bind(new Date(Date.now() - 11 * 60 * 1000).toISOString()).run();
+    await db.prepare("UPDATE sign_in_attempts SET at = ?").bind(new Date(Date.now() - 11 * 60 * 1000).toISOString()).run();
     expect((await signIn(ADMIN.email, ADMIN.password, admin.totpSecret, { "CF-Connecting-IP": "203.0.113.9" })).session.stage).toBe("active");
     expect((await auditEvents()).some((e) => e.action === "auth.throttled")).toBe(true);
   });

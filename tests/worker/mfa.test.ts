@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { db } from "./backend";
 import { describe, expect, it } from "vitest";
 import type { MfaEnrolled, MfaRequired, MfaStatus, PasskeyOptions, TotpSetup } from "../../shared/api/identity";
 import type { SessionInfo } from "../../shared/api/schemas";
@@ -36,7 +36,7 @@ describe("MFA enrolment", () => {
 
     // A wrong code enables nothing.
     await expectError(await call("/api/mfa/totp/confirm", { body: { code: "000000" }, cookie: restricted }), 400, "invalid_code");
-    expect(await env.DB.prepare("SELECT confirmed_at FROM totp_credentials").first("confirmed_at")).toBeNull();
+    expect(await db.prepare("SELECT confirmed_at FROM totp_credentials").first("confirmed_at")).toBeNull();
 
     const confirmed = await call("/api/mfa/totp/confirm", { body: { code: await freshTotpCode(totp.secret) }, cookie: restricted });
     expect(confirmed.status).toBe(200);
@@ -46,7 +46,7 @@ describe("MFA enrolment", () => {
     expect(new Set(enrolled.recoveryCodes).size).toBe(10);
     for (const code of enrolled.recoveryCodes!) expect(code).toMatch(/^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$/);
     // Stored only as hashes.
-    const dump = JSON.stringify((await env.DB.prepare("SELECT * FROM recovery_codes").all()).results);
+    const dump = JSON.stringify((await db.prepare("SELECT * FROM recovery_codes").all()).results);
     for (const code of enrolled.recoveryCodes!) expect(dump).not.toContain(code.replaceAll("-", ""));
 
     // A new token for the full session; the restricted one no longer works.
@@ -101,12 +101,12 @@ describe("two-step sign-in", () => {
     const first = await passwordStep(ADMIN.email, ADMIN.password);
     const code = await freshTotpCode(admin.totpSecret);
     expect((await call("/api/auth/mfa", { body: { method: "totp", code }, cookie: first.cookie })).status).toBe(200);
-    const lastStep = await env.DB.prepare("SELECT last_step FROM totp_credentials").first("last_step");
+    const lastStep = await db.prepare("SELECT last_step FROM totp_credentials").first("last_step");
 
     const second = await passwordStep(ADMIN.email, ADMIN.password);
     const replay = await expectError(await call("/api/auth/mfa", { body: { method: "totp", code }, cookie: second.cookie }), 401, "invalid_code");
     expect(replay.error.message).toMatch(/each code works once/);
-    expect(await env.DB.prepare("SELECT last_step FROM totp_credentials").first("last_step")).toBe(lastStep);
+    expect(await db.prepare("SELECT last_step FROM totp_credentials").first("last_step")).toBe(lastStep);
     expect(((await (await call("/api/auth/session", { cookie: second.cookie })).json()) as SessionInfo).stage).toBe("mfa_pending");
     // An earlier step than the last used is refused too, even within the drift window.
     const earlier = await hotp(base32Decode(admin.totpSecret), (lastStep as number) - 1);
@@ -133,7 +133,7 @@ describe("two-step sign-in", () => {
     const admin = await setUpOrganisation();
     const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
     // Give Ada a (stored) passkey so she may ask for second-factor challenges.
-    await env.DB.prepare("INSERT INTO passkeys (id, user_id, public_key, counter, transports, name, created_at) VALUES ('AAAA', ?, 'AAAA', 0, '[]', 'Phone', ?)")
+    await db.prepare("INSERT INTO passkeys (id, user_id, public_key, counter, transports, name, created_at) VALUES ('AAAA', ?, 'AAAA', 0, '[]', 'Phone', ?)")
       .bind(admin.session.user.id, new Date().toISOString())
       .run();
     const ada = await passwordStep(ADMIN.email, ADMIN.password);
@@ -144,7 +144,7 @@ describe("two-step sign-in", () => {
 
     const ivyPending = await passwordStep("ivy@example.org", "a long enough passphrase");
     await expectError(await call("/api/auth/mfa", { body: { method: "passkey", challengeId, credential: FAKE_CREDENTIAL }, cookie: ivyPending.cookie }), 401, "invalid_code");
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM webauthn_challenges WHERE id = ?").bind(challengeId).first("n")).toBe(0);
+    expect(await db.prepare("SELECT count(*) AS n FROM webauthn_challenges WHERE id = ?").bind(challengeId).first("n")).toBe(0);
     // Nor can the challenge then serve Ada: it was single use.
     await expectError(await call("/api/auth/mfa", { body: { method: "passkey", challengeId, credential: FAKE_CREDENTIAL }, cookie: ada.cookie }), 401, "invalid_code");
     // Passwordless sign-in with a made-up assertion fails the same way.
@@ -158,7 +158,7 @@ describe("two-step sign-in", () => {
 describe("MFA management", () => {
   it("replaces recovery codes only after a recent authentication, and refuses to remove the last factor while MFA is required", async () => {
     const admin = await setUpOrganisation();
-    await env.DB.prepare("UPDATE sessions SET auth_at = ?").bind(new Date(Date.now() - 6 * 60 * 1000).toISOString()).run();
+    await db.prepare("UPDATE sessions SET auth_at = ?").bind(new Date(Date.now() - 6 * 60 * 1000).toISOString()).run();
     await expectError(await call("/api/mfa/recovery-codes", { method: "POST", cookie: admin.cookie }), 403, "reauth_required");
     await expectError(await call("/api/auth/reauth", { body: { method: "password", password: "not it at all" }, cookie: admin.cookie }), 403, "reauth_failed");
     expect((await call("/api/auth/reauth", { body: { method: "password", password: ADMIN.password }, cookie: admin.cookie })).status).toBe(200);

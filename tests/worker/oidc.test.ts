@@ -4,8 +4,7 @@
  * provider whose token endpoint serves crafted tokens. Every refusal is checked to redirect to
  * the sign-in page with its error, set no session cookie, and change no user, session or link.
  */
-import { env } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
+import { backend, db } from "./backend";
 import { describe, expect, inject, it } from "vitest";
 import type { DiscoveryResult, OidcProviderInput, OidcProviderState, OidcPublicConfig } from "../../shared/api/oidc";
 import type { SessionInfo } from "../../shared/api/schemas";
@@ -63,7 +62,7 @@ class Jar {
 /** A top-level browser navigation to the worker: GET, redirects not followed, optional cookie. */
 function navigate(path: string, cookie: string | null = null): Promise<Response> {
   const headers: Record<string, string> = cookie ? { Cookie: cookie } : {};
-  return exports.default.fetch(new Request(`${ORIGIN}${path}`, { redirect: "manual", headers }));
+  return backend.fetch(new Request(`${ORIGIN}${path}`, { redirect: "manual", headers }));
 }
 
 interface Started {
@@ -143,7 +142,7 @@ function sessionCookieOf(response: Response): string | null {
 
 /** Users, sessions and provider links: what a refused sign-in must leave as it was. */
 async function state(): Promise<string> {
-  const rows = async (sql: string) => (await env.DB.prepare(sql).all()).results;
+  const rows = async (sql: string) => (await db.prepare(sql).all()).results;
   return JSON.stringify({
     users: await rows("SELECT id, email, role, status FROM users ORDER BY email"),
     sessions: await rows("SELECT token_hash, user_id, revoked_at FROM sessions ORDER BY token_hash"),
@@ -194,7 +193,7 @@ describe("OpenID Connect sign-in with a real provider", () => {
     expect(started.setCookie).toMatch(/Path=\/api\/oidc/);
     expect(started.setCookie).toMatch(/Max-Age=600/);
     // Only hashes of the state and browser value are stored.
-    const stored = (await env.DB.prepare("SELECT * FROM oidc_states").all()).results;
+    const stored = (await db.prepare("SELECT * FROM oidc_states").all()).results;
     expect(stored).toHaveLength(1);
     expect(JSON.stringify(stored)).not.toContain(request.get("state")!);
     expect(JSON.stringify(stored)).not.toContain(started.browserCookie.split("=")[1]!);
@@ -213,8 +212,8 @@ describe("OpenID Connect sign-in with a real provider", () => {
     expect(session.user).toMatchObject({ email: "ivy@example.org", role: "investigator" });
     // The provider authenticated the user: no local second factor is asked for.
     expect(session.stage).toBe("active");
-    expect((await env.DB.prepare("SELECT count(*) AS n FROM oidc_states").first<{ n: number }>())!.n).toBe(0);
-    expect(await env.DB.prepare("SELECT subject, user_id FROM oidc_identities").all().then((r) => r.results)).toEqual([{ subject: "ivy", user_id: session.user.id }]);
+    expect((await db.prepare("SELECT count(*) AS n FROM oidc_states").first<{ n: number }>())!.n).toBe(0);
+    expect(await db.prepare("SELECT subject, user_id FROM oidc_identities").all().then((r) => r.results)).toEqual([{ subject: "ivy", user_id: session.user.id }]);
 
     const events = await auditEvents();
     expect(events.at(-1)).toMatchObject({ action: "auth.sign_in", outcome: "success", target: { id: session.user.id }, details: { method: "oidc", issuer: inject("oidcIssuer") } });
@@ -259,7 +258,7 @@ describe("OpenID Connect sign-in with a real provider", () => {
     // Expired: the sign-in took longer than 10 minutes.
     started = await start();
     callbackUrl = await loginAtProvider(started.authorizationUrl, "ivy");
-    await env.DB.prepare("UPDATE oidc_states SET expires_at = ?").bind(new Date(Date.now() - 1000).toISOString()).run();
+    await db.prepare("UPDATE oidc_states SET expires_at = ?").bind(new Date(Date.now() - 1000).toISOString()).run();
     before = await state();
     await expectRefused(await callback(callbackUrl, started.browserCookie), "state_expired", before);
 
@@ -314,7 +313,7 @@ describe("OpenID Connect sign-in with a real provider", () => {
     expect(oscar.user).toMatchObject({ email: "oscar@example.org", name: "Oscar Outsider", role: "site_operator", status: "active" });
     expect((await auditEvents()).map((e) => e.action)).toContain("user.provision");
 
-    await env.DB.prepare("UPDATE users SET status = 'disabled' WHERE email = 'oscar@example.org'").run();
+    await db.prepare("UPDATE users SET status = 'disabled' WHERE email = 'oscar@example.org'").run();
     before = await state();
     await expectRefused((await signInWithOidc("oscar")).response, "account_disabled", before);
   });

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { db } from "./backend";
 import { describe, expect, it } from "vitest";
 import type { MyKeys, MyRecoveryRequest, PendingRecoveryList, PublicJwk, PublicKeyInfo, SignerKey } from "../../shared/api/schemas";
 import {
@@ -92,7 +92,7 @@ describe("recovery after a lost key passphrase", () => {
     const actions = (await auditEvents()).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(["keys.recovery_request", "keys.recovery_release", "keys.recovery_complete"]));
     // The server saw only envelopes: no private key anywhere in D1.
-    const dump = JSON.stringify((await env.DB.prepare("SELECT * FROM recovery_requests").all()).results) + JSON.stringify((await env.DB.prepare("SELECT * FROM key_bundles").all()).results);
+    const dump = JSON.stringify((await db.prepare("SELECT * FROM recovery_requests").all()).results) + JSON.stringify((await db.prepare("SELECT * FROM key_bundles").all()).results);
     expect(dump).not.toContain(before.encryption.privateJwk.d!);
     expect(dump).not.toContain(admin.recovery.privateJwk.d!);
   });
@@ -108,7 +108,7 @@ describe("recovery after a lost key passphrase", () => {
       escrow: await escrowEncryptionKey(keys.encryption.privateJwk, stranger.publicJwk),
     };
     await expectError(await call("/api/keys/me", { method: "PUT", body, cookie: admin.cookie }), 400, "invalid_envelope");
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM user_keys").first("n")).toBe(0);
+    expect(await db.prepare("SELECT count(*) AS n FROM user_keys").first("n")).toBe(0);
 
     const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
     await registerKeys(ivy.cookie, "ivy's passphrase, long");

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { db } from "./backend";
 import { describe, expect, it } from "vitest";
 import type { OrgSettings, SessionList } from "../../shared/api/identity";
 import type { Invitation, SessionInfo, User } from "../../shared/api/schemas";
@@ -42,10 +42,10 @@ describe("sessions", () => {
     const info = (await (await call("/api/auth/session", { cookie: ivy.cookie })).json()) as SessionInfo;
     expect(Date.parse(info.expiresAt) - Date.now()).toBeLessThanOrEqual(10 * MIN);
 
-    await env.DB.prepare("UPDATE sessions SET last_seen_at = ? WHERE user_id = ?").bind(ago(11 * MIN), ivy.session.user.id).run();
+    await db.prepare("UPDATE sessions SET last_seen_at = ? WHERE user_id = ?").bind(ago(11 * MIN), ivy.session.user.id).run();
     await expectError(await call("/api/auth/session", { cookie: ivy.cookie }), 401, "session_ended");
 
-    await env.DB.prepare("UPDATE sessions SET created_at = ? WHERE user_id = ?").bind(ago(61 * MIN), admin.session.user.id).run();
+    await db.prepare("UPDATE sessions SET created_at = ? WHERE user_id = ?").bind(ago(61 * MIN), admin.session.user.id).run();
     await expectError(await call("/api/auth/session", { cookie: admin.cookie }), 401, "session_ended");
     const events = await auditEvents();
     expect(events.find((e) => e.action === "settings.change")?.details).toMatchObject({ changed: { idleTimeoutMinutes: { from: 30, to: 10 } } });
@@ -54,14 +54,14 @@ describe("sessions", () => {
   it("requires a re-authentication within 5 minutes before sensitive actions", async () => {
     const admin = await setUpOrganisation();
     const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
-    await env.DB.prepare("UPDATE sessions SET auth_at = ? WHERE user_id = ?").bind(ago(6 * MIN), admin.session.user.id).run();
+    await db.prepare("UPDATE sessions SET auth_at = ? WHERE user_id = ?").bind(ago(6 * MIN), admin.session.user.id).run();
     const id = ivy.session.user.id;
     await expectError(await call(`/api/users/${id}`, { method: "PATCH", body: { role: "admin" }, cookie: admin.cookie }), 403, "reauth_required");
     await expectError(await call(`/api/users/${id}/disable`, { method: "POST", cookie: admin.cookie }), 403, "reauth_required");
     await expectError(await call(`/api/users/${id}/mfa/reset`, { method: "POST", cookie: admin.cookie }), 403, "reauth_required");
     await expectError(await call("/api/settings", { method: "PUT", body: { mfaRequired: false }, cookie: admin.cookie }), 403, "reauth_required");
     await expectError(await call("/api/keys/me/bundle", { method: "PUT", body: { bundle: "a.b.c.d.e" }, cookie: admin.cookie }), 403, "reauth_required");
-    const row = await env.DB.prepare("SELECT role, status FROM users WHERE id = ?").bind(id).first();
+    const row = await db.prepare("SELECT role, status FROM users WHERE id = ?").bind(id).first();
     expect(row).toEqual({ role: "investigator", status: "active" });
 
     expect((await call("/api/auth/reauth", { body: { method: "password", password: ADMIN.password }, cookie: admin.cookie })).status).toBe(200);
@@ -76,7 +76,7 @@ describe("user administration", () => {
     const disabled = await call(`/api/users/${ivy.session.user.id}/disable`, { method: "POST", cookie: admin.cookie });
     expect(((await disabled.json()) as User).status).toBe("disabled");
     await expectError(await call("/api/auth/session", { cookie: ivy.cookie }), 401);
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL").bind(ivy.session.user.id).first("n")).toBe(0);
+    expect(await db.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL").bind(ivy.session.user.id).first("n")).toBe(0);
     await expectError(await call("/api/auth/sign-in", { body: { email: "ivy@example.org", password: "a long enough passphrase" } }), 401, "invalid_credentials");
 
     await expectError(await call(`/api/users/${admin.session.user.id}/disable`, { method: "POST", cookie: admin.cookie }), 403, "own_account");
@@ -126,8 +126,8 @@ describe("user administration", () => {
     const restricted = /custody_session=[^;]*/.exec(accepted.headers.get("Set-Cookie")!)![0];
     await expectError(await call(`/api/users/${id}`, { method: "PATCH", body: { role: "admin" }, cookie: restricted }), 403, "mfa_enrolment_required");
     await expectError(await call("/api/settings", { method: "PUT", body: { mfaRequired: false }, cookie: restricted }), 403, "mfa_enrolment_required");
-    expect(await env.DB.prepare("SELECT role FROM users WHERE id = ?").bind(id).first("role")).toBe("investigator");
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM org_settings").first("n")).toBe(0);
+    expect(await db.prepare("SELECT role FROM users WHERE id = ?").bind(id).first("role")).toBe("investigator");
+    expect(await db.prepare("SELECT count(*) AS n FROM org_settings").first("n")).toBe(0);
   });
 });
 
@@ -142,7 +142,7 @@ describe("password policy", () => {
     const common = await expectError(await call("/api/invitations/accept", { body: { token, password: "password1234" } }), 400, "validation_failed");
     expect(common.error.message).toMatch(/too common/);
     await expectError(await call("/api/invitations/accept", { body: { token, password: "PASSWORD1234" } }), 400, "validation_failed");
-    expect(await env.DB.prepare("SELECT status FROM users WHERE email = 'pat@example.org'").first("status")).toBe("invited");
+    expect(await db.prepare("SELECT status FROM users WHERE email = 'pat@example.org'").first("status")).toBe("invited");
     // No composition rules: a long lower-case sentence is fine; so is 64+ characters.
     expect((await call("/api/invitations/accept", { body: { token, password: "x".repeat(40) + " and then some more words to pass sixty-four" } })).status).toBe(200);
 

@@ -1,11 +1,11 @@
-import { env } from "cloudflare:test";
+import { backend, db } from "./backend";
 import { describe, expect, it } from "vitest";
 import type { SessionInfo, SetupStatus } from "../../shared/api/schemas";
 import { ADMIN, call, expectError, recoveryPublicKey, sessionCookie, setUpOrganisation } from "./helpers";
 import { auditEvents } from "./audit-helpers";
 
 async function count(table: string): Promise<number> {
-  const row = await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>();
+  const row = await db.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>();
   return row?.n ?? 0;
 }
 
@@ -64,17 +64,16 @@ describe("sign-in, sessions and sign-out", () => {
     expect(setCookie).toMatch(/Path=\//);
     const token = sessionCookie(response).split("=")[1]!;
     expect(token.length).toBeGreaterThanOrEqual(43); // 256 bits, base64url
-    const rows = await env.DB.prepare("SELECT token_hash FROM sessions").all<{ token_hash: string }>();
+    const rows = await db.prepare("SELECT token_hash FROM sessions").all<{ token_hash: string }>();
     expect(rows.results.length).toBe(2);
     for (const row of rows.results) expect(row.token_hash).not.toContain(token);
-    const dump = JSON.stringify((await env.DB.prepare("SELECT * FROM sessions").all()).results);
+    const dump = JSON.stringify((await db.prepare("SELECT * FROM sessions").all()).results);
     expect(dump).not.toContain(token);
   });
 
   it("marks the cookie Secure when not on localhost", async () => {
     await setUpOrganisation();
-    const { exports } = await import("cloudflare:workers");
-    const response = await exports.default.fetch(
+    const response = await backend.fetch(
       new Request("https://custody.example.org/api/auth/sign-in", {
         method: "POST",
         headers: { "Content-Type": "application/json", Origin: "https://custody.example.org" },
@@ -107,13 +106,13 @@ describe("sign-in, sessions and sign-out", () => {
   it("ends a session after 30 idle minutes and after 12 hours whatever the activity", async () => {
     const { cookie } = await setUpOrganisation();
     const old = (ms: number) => new Date(Date.now() - ms).toISOString();
-    await env.DB.prepare("UPDATE sessions SET last_seen_at = ?").bind(old(31 * 60 * 1000)).run();
+    await db.prepare("UPDATE sessions SET last_seen_at = ?").bind(old(31 * 60 * 1000)).run();
     await expectError(await call("/api/auth/session", { cookie }), 401, "session_ended");
 
     const second = await call("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } });
     const fresh = sessionCookie(second);
     expect((await call("/api/auth/session", { cookie: fresh })).status).toBe(200);
-    await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE revoked_at IS NULL").bind(old(1000)).run();
+    await db.prepare("UPDATE sessions SET expires_at = ? WHERE revoked_at IS NULL").bind(old(1000)).run();
     await expectError(await call("/api/auth/session", { cookie: fresh }), 401, "session_ended");
   });
 

@@ -1,10 +1,8 @@
-import { applyD1Migrations, env, reset } from "cloudflare:test";
 import { beforeEach } from "vitest";
+import { backend } from "./backend";
 
 // Every test starts from an empty installation at the current schema: all storage (D1, R2,
 // Durable Objects) is wiped, then the D1 migrations are applied.
 beforeEach(async () => {
-  await reset();
-  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+  await backend.reset();
 });
-

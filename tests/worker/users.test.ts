@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { db } from "./backend";
 import { describe, expect, it } from "vitest";
 import type { Invitation, User, UserList } from "../../shared/api/schemas";
 import { auditEvents } from "./audit-helpers";
@@ -22,7 +22,7 @@ describe("user administration", () => {
 
     // The token works once only, and is stored only as a hash.
     await expectError(await call("/api/invitations/accept", { body: { token: invitation.token, password: "someone else's password" } }), 400, "invalid_invitation");
-    const dump = JSON.stringify((await env.DB.prepare("SELECT * FROM invitations").all()).results);
+    const dump = JSON.stringify((await db.prepare("SELECT * FROM invitations").all()).results);
     expect(dump).not.toContain(invitation.token);
 
     const signIn = await call("/api/auth/sign-in", { body: { email: "ivy@example.org", password: "ivy's long passphrase" } });
@@ -40,10 +40,10 @@ describe("user administration", () => {
   it("refuses an expired invitation and a made-up token", async () => {
     const admin = await setUpOrganisation();
     const invited = (await (await call("/api/users", { body: { email: "late@example.org", name: "Late", role: "investigator" }, cookie: admin.cookie })).json()) as Invitation;
-    await env.DB.prepare("UPDATE invitations SET expires_at = ?").bind(new Date(Date.now() - 1000).toISOString()).run();
+    await db.prepare("UPDATE invitations SET expires_at = ?").bind(new Date(Date.now() - 1000).toISOString()).run();
     await expectError(await call("/api/invitations/accept", { body: { token: invited.token, password: "a long enough passphrase" } }), 400, "invalid_invitation");
     await expectError(await call("/api/invitations/accept", { body: { token: "made-up", password: "a long enough passphrase" } }), 400, "invalid_invitation");
-    const row = await env.DB.prepare("SELECT status, password_hash FROM users WHERE email = ?").bind("late@example.org").first();
+    const row = await db.prepare("SELECT status, password_hash FROM users WHERE email = ?").bind("late@example.org").first();
     expect(row).toEqual({ status: "invited", password_hash: null });
   });
 
@@ -61,7 +61,7 @@ describe("user administration", () => {
 
     const own = await call(`/api/users/${admin.session.user.id}`, { method: "PATCH", body: { role: "investigator" }, cookie: admin.cookie });
     await expectError(own, 403, "own_role");
-    const still = await env.DB.prepare("SELECT role FROM users WHERE id = ?").bind(admin.session.user.id).first<{ role: string }>();
+    const still = await db.prepare("SELECT role FROM users WHERE id = ?").bind(admin.session.user.id).first<{ role: string }>();
     expect(still?.role).toBe("admin");
 
     const events = await auditEvents();
@@ -82,13 +82,13 @@ describe("user administration", () => {
       await expectError(await call("/api/users", { body: { email: "x@example.org", name: "X", role: "admin" }, cookie: user.cookie }), 403, "forbidden");
       await expectError(await call(`/api/users/${user.session.user.id}`, { method: "PATCH", body: { role: "admin" }, cookie: user.cookie }), 403, "forbidden");
     }
-    const roles = (await env.DB.prepare("SELECT email, role FROM users ORDER BY email").all()).results;
+    const roles = (await db.prepare("SELECT email, role FROM users ORDER BY email").all()).results;
     expect(roles).toEqual([
       { email: "ada@example.org", role: "admin" },
       { email: "ivy@example.org", role: "investigator" },
       { email: "sam@example.org", role: "site_operator" },
     ]);
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM users WHERE email = 'x@example.org'").first("n")).toBe(0);
+    expect(await db.prepare("SELECT count(*) AS n FROM users WHERE email = 'x@example.org'").first("n")).toBe(0);
     const denied = (await auditEvents()).filter((e) => e.action === "access.denied");
     expect(denied.length).toBe(6);
     expect(denied[0]).toMatchObject({ outcome: "denied", actor: { id: ivy.session.user.id } });

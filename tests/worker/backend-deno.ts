@@ -1,0 +1,147 @@
+/**
+ * The test backend on Deno: the server (deno/main.ts) runs as a child process on a temporary
+ * data folder (setup-deno.ts starts it for each test file); requests go to it over HTTP, as
+ * a reverse proxy would send them (X-Forwarded-*, so the worker sees the URL and client address
+ * the test means); and the tests read and change its storage directly on disk, through the
+ * same D1 and R2 classes the server uses, from this process (SQLite allows both at once).
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { readBindings } from "../../deno/config";
+import { LocalD1Database, openSqlite } from "../../deno/d1";
+import { objectFile, objectIdFromName } from "../../deno/durable-objects";
+import { LocalR2Bucket } from "../../deno/r2";
+import type { AuditEvent } from "../../shared/audit/chain";
+import { DenoServer } from "../support/deno-server";
+import type { TestBackend, TestBucket, TestDatabase } from "./backend";
+
+const root = resolve(import.meta.dirname, "../..");
+const bindings = readBindings(join(root, "wrangler.toml"));
+const AUDIT_CLASS = bindings.durableObjects.find((b) => b.name === "AUDIT")!.className;
+
+let server: DenoServer | null = null;
+let database: LocalD1Database | null = null;
+let evidence: LocalR2Bucket | null = null;
+
+function running(): { server: DenoServer; database: LocalD1Database; evidence: LocalR2Bucket } {
+  if (!server || !database || !evidence) throw new Error("the Deno server is not running (tests/worker/setup-deno.ts starts it)");
+  return { server, database, evidence };
+}
+
+/** Starts a Deno server on a new temporary data folder, for this test file. */
+export async function startDenoBackend(): Promise<DenoServer> {
+  const stateDir = mkdtempSync(join(tmpdir(), "custody-deno-test-"));
+  server = new DenoServer(stateDir, { CUSTODY_TRUST_PROXY: "1" });
+  await server.start();
+  database = new LocalD1Database(openSqlite(join(stateDir, "d1", `${bindings.d1[0]!.binding}.sqlite`)));
+  evidence = new LocalR2Bucket(join(stateDir, "r2", "EVIDENCE"), { sweep: false });
+  return server;
+}
+
+export async function stopDenoBackend(): Promise<void> {
+  database?.sqlite.close();
+  evidence?.db.close();
+  await server?.stop();
+  if (server) rmSync(server.stateDir, { recursive: true, force: true });
+  server = database = evidence = null;
+}
+
+/** Deletes every row of every table of `db` but `keep`, foreign keys and all. */
+function emptyTables(db: DatabaseSync, keep: string[] = []): void {
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").all() as { name: string }[])
+    .map((t) => t.name)
+    .filter((name) => !keep.includes(name));
+  db.exec("PRAGMA foreign_keys = OFF");
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    for (const name of tables) db.exec(`DELETE FROM "${name.replaceAll('"', '""')}"`);
+    if (db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").get()) db.exec("DELETE FROM sqlite_sequence");
+    db.exec("COMMIT");
+  } catch (err) {
+    db.exec("ROLLBACK");
+    throw err;
+  } finally {
+    db.exec("PRAGMA foreign_keys = ON");
+  }
+}
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .map((name) => join(dir, name))
+    .filter((path) => statSync(path, { throwIfNoEntry: false })?.isFile());
+}
+
+export const backend: TestBackend = {
+  runtime: "deno",
+
+  async fetch(request) {
+    const { server } = running();
+    const original = new URL(request.url);
+    const headers = new Headers(request.headers);
+    // What the reverse proxy in front of a real deployment sends.
+    headers.set("X-Forwarded-Proto", original.protocol.slice(0, -1));
+    headers.set("X-Forwarded-Host", original.host);
+    const client = headers.get("CF-Connecting-IP");
+    if (client) headers.set("X-Forwarded-For", client);
+    const body = request.method === "GET" || request.method === "HEAD" ? undefined : new Uint8Array(await request.arrayBuffer());
+    return fetch(new URL(original.pathname + original.search, server.url), { method: request.method, headers, body, redirect: "manual" });
+  },
+
+  get db(): TestDatabase {
+    return running().database as unknown as TestDatabase;
+  },
+
+  get bucket(): TestBucket {
+    return running().evidence as unknown as TestBucket;
+  },
+
+  async reset() {
+    const { server, database, evidence } = running();
+    emptyTables(database.sqlite, ["d1_migrations"]);
+    emptyTables(evidence.db);
+    for (const blob of filesUnder(join(evidence.dir, "blobs"))) rmSync(blob, { force: true });
+    for (const file of filesUnder(join(server.stateDir, "do")).filter((f) => f.endsWith(".sqlite"))) {
+      const db = openSqlite(file);
+      try {
+        emptyTables(db);
+      } finally {
+        db.close();
+      }
+    }
+  },
+
+  async auditEvents(orgId) {
+    const { server, database } = running();
+    // Every route drains the outbox before it answers; events still there mean a drain failed.
+    const pending = await database.prepare("SELECT count(*) AS n FROM audit_outbox WHERE org_id = ?").bind(orgId).first<number>("n");
+    if (pending) throw new Error(`${pending} audit events are still in the outbox: the server did not chain them`);
+    const file = objectFile(join(server.stateDir, "do"), AUDIT_CLASS, objectIdFromName(AUDIT_CLASS, orgId));
+    if (!existsSync(file)) return [];
+    const db = new DatabaseSync(file);
+    try {
+      const hasChain = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'chain'").get();
+      if (!hasChain) return [];
+      return (db.prepare("SELECT event FROM chain ORDER BY seq").all() as { event: string }[]).map((row) => JSON.parse(row.event) as AuditEvent);
+    } finally {
+      db.close();
+    }
+  },
+
+  async storedBytes() {
+    // Every file of the data folder, raw: databases, their write-ahead logs, object blobs.
+    return filesUnder(running().server.stateDir).map((path) => new Uint8Array(readFileSync(path)));
+  },
+
+  async serverErrors(during) {
+    const { server } = running();
+    const mark = server.errors.length;
+    const result = await during();
+    // The server wrote its log before it answered; give the pipe a moment to deliver it here.
+    await new Promise((done) => setTimeout(done, 100));
+    const errors = server.errors.slice(mark).split("\n").filter((line) => line.trim() !== "");
+    return { result, errors };
+  },
+};

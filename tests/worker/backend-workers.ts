@@ -1,0 +1,39 @@
+/** The test backend inside workerd: the worker's own module, and Cloudflare's local D1, R2 and Durable Objects. */
+import { applyD1Migrations, env, reset } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { flushAudit, listAuditEvents } from "../../worker/src/lib/audit";
+import type { TestBackend, TestBucket } from "./backend";
+
+export const backend: TestBackend = {
+  runtime: "workers",
+  fetch: (request) => exports.default.fetch(request),
+  db: env.DB,
+  bucket: env.EVIDENCE as unknown as TestBucket,
+  async reset() {
+    await reset();
+    await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+  },
+  async auditEvents(orgId) {
+    await flushAudit(env, orgId);
+    return listAuditEvents(env, orgId, {}, 0, 5000);
+  },
+  async storedBytes() {
+    const stored: Uint8Array[] = [];
+    const listed = await env.EVIDENCE.list();
+    for (const object of listed.objects) stored.push(new Uint8Array(await (await env.EVIDENCE.get(object.key))!.arrayBuffer()));
+    const tables = (await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").all<{ name: string }>()).results;
+    for (const { name } of tables) stored.push(new TextEncoder().encode(JSON.stringify((await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results)));
+    return stored;
+  },
+  async serverErrors(during) {
+    // The worker runs in this isolate: its console.error is this one.
+    const errors: string[] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => errors.push(args.map(String).join(" "));
+    try {
+      return { result: await during(), errors };
+    } finally {
+      console.error = consoleError;
+    }
+  },
+};

@@ -1,0 +1,54 @@
+/**
+ * The server under test, whichever runtime runs it. The same API test files run twice:
+ * in the `worker` project, inside workerd with Cloudflare's local D1, R2 and Durable Objects
+ * (backend-workers.ts), and in the `worker-deno` project, against the Deno server over HTTP
+ * with its SQLite files and data folder read from here (backend-deno.ts). vitest.config.ts
+ * points `#test-backend` at the one for the project.
+ *
+ * Tests reach the server only through this: `call` (helpers.ts) for requests, `db` for the
+ * database behind the API (a D1 handle: prepare/bind/first/all/run/batch), `bucket` for the
+ * evidence objects, and the few runtime-specific checks below.
+ */
+import type { AuditEvent } from "../../shared/audit/chain";
+import { backend as selected } from "#test-backend";
+
+/** The database behind the API, with D1's API. */
+export type TestDatabase = Pick<D1Database, "prepare" | "batch">;
+
+/** The evidence bucket, with the part of R2's API tests use. */
+export interface TestBucket {
+  get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
+  put(key: string, value: Uint8Array): Promise<unknown>;
+  list(): Promise<{ objects: { key: string }[] }>;
+}
+
+export interface TestBackend {
+  readonly runtime: "workers" | "deno";
+  /** One request to the server, answered as a browser would get it (redirects not followed). */
+  fetch(request: Request): Promise<Response>;
+  readonly db: TestDatabase;
+  readonly bucket: TestBucket;
+  /** An empty installation at the current schema: every database row, object and Durable Object's storage gone. */
+  reset(): Promise<void>;
+  /** The organisation's audit chain as its Durable Object holds it, in chain order, once the outbox is drained. */
+  auditEvents(orgId: string): Promise<AuditEvent[]>;
+  /** Everything the server keeps at rest, as bytes (objects and database contents), to scan for what must not be there. */
+  storedBytes(): Promise<Uint8Array[]>;
+  /** Runs `during` and returns what the server logged as errors meanwhile (kept out of the test output). */
+  serverErrors<T>(during: () => Promise<T>): Promise<{ result: T; errors: string[] }>;
+}
+
+export const backend: TestBackend = selected;
+
+/** The database behind the API (`env.DB` in the Workers runtime, the Deno server's SQLite file on Deno). */
+export const db: TestDatabase = {
+  prepare: (query) => selected.db.prepare(query),
+  batch: (statements) => selected.db.batch(statements),
+};
+
+/** The evidence bucket (`env.EVIDENCE`, or the Deno server's bucket folder). */
+export const bucket: TestBucket = {
+  get: (key) => selected.bucket.get(key),
+  put: (key, value) => selected.bucket.put(key, value),
+  list: () => selected.bucket.list(),
+};
