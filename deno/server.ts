@@ -55,9 +55,9 @@ function view(incoming: Request, peer: string, options: ServerOptions, publicOri
   if (options.trustProxy) {
     client = lastHop(incoming.headers.get("X-Forwarded-For")) ?? peer;
     const proto = lastHop(incoming.headers.get("X-Forwarded-Proto"));
-    const host = lastHop(incoming.headers.get("X-Forwarded-Host"));
-    if (proto === "http" || proto === "https") url.protocol = `${proto}:`;
-    if (host) url.host = host;
+    const host = lastHop(incoming.headers.get("X-Forwarded-Host")) ?? url.host;
+    const origin = `${proto === "http" || proto === "https" ? proto : url.protocol.slice(0, -1)}://${host}`;
+    if (!publicOrigin && URL.canParse(origin)) return { url: new URL(url.pathname + url.search, origin), client };
   }
   return { url: publicOrigin ? new URL(url.pathname + url.search, publicOrigin) : url, client };
 }
