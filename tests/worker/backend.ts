@@ -20,6 +20,7 @@ export interface TestBucket {
   get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
   put(key: string, value: Uint8Array): Promise<unknown>;
   list(): Promise<{ objects: { key: string }[] }>;
+  resumeMultipartUpload(key: string, uploadId: string): { complete(parts: R2UploadedPart[]): Promise<unknown> };
 }
 
 export interface TestBackend {
@@ -51,4 +52,5 @@ export const bucket: TestBucket = {
   get: (key) => selected.bucket.get(key),
   put: (key, value) => selected.bucket.put(key, value),
   list: () => selected.bucket.list(),
+  resumeMultipartUpload: (key, uploadId) => selected.bucket.resumeMultipartUpload(key, uploadId),
 };

@@ -173,6 +173,25 @@ describe("evidence upload and download", () => {
     expect(await downloadEvidence(lead, prepared.evidenceId)).toEqual(randomBytes(20 * MiB, 5));
   });
 
+  it("finishes an upload whose parts were joined in storage before the server stopped, without recording it", async () => {
+    const { lead } = await people();
+    const c = await openCase(lead, "E-2");
+    const bytes = randomBytes(9 * MiB, 8);
+    const prepared = await prepareEvidence(lead, c, bytes);
+    expect((await call(`/api/cases/${c.id}/evidence`, { cookie: lead.cookie, body: prepared.body })).status).toBe(201);
+    for (const response of await sendParts(lead, prepared)) expect(response.status).toBe(204);
+    // The first half of a completion a crash cut short: the object is made, the evidence not marked complete.
+    const row = await db.prepare("SELECT r2_key, upload_id FROM evidence WHERE id = ?").bind(prepared.evidenceId).first<{ r2_key: string; upload_id: string }>();
+    const parts = (await db.prepare("SELECT part_number, etag FROM evidence_parts WHERE evidence_id = ? ORDER BY part_number").bind(prepared.evidenceId).all<{ part_number: number; etag: string }>()).results;
+    await bucket.resumeMultipartUpload(row!.r2_key, row!.upload_id).complete(parts.map((p) => ({ partNumber: p.part_number + 1, etag: p.etag })));
+    expect((await call(`/api/evidence/${prepared.evidenceId}`, { cookie: lead.cookie }).then((r) => r.json())) as { status: string }).toMatchObject({ status: "uploading" });
+
+    const completed = await call(`/api/evidence/${prepared.evidenceId}/complete`, { method: "POST", cookie: lead.cookie });
+    expect(completed.status, await completed.clone().text()).toBe(200);
+    expect(await downloadEvidence(lead, prepared.evidenceId)).toEqual(bytes);
+    expect((await auditEvents()).filter((e) => e.action === "evidence.upload_complete" && e.target.id === prepared.evidenceId)).toHaveLength(1);
+  });
+
   it("refuses a part with the wrong bytes, wrong length, a forged or expired signature, and stores nothing", async () => {
     const { lead } = await people();
     const c = await openCase(lead, "F-1");

@@ -156,6 +156,22 @@ async function verifyUploaderManifest(db: D1Database, jws: string, me: { id: str
   }
 }
 
+/**
+ * Completes the multipart upload: the parts become the stored object. If an earlier completion
+ * got that far and the server stopped before recording it, the upload is gone and the object is
+ * already there, whole (nothing else writes this key): it is taken as it is, and the evidence can
+ * still be finished.
+ */
+async function joinParts(bucket: R2Bucket, row: EvidenceRow, parts: { part_number: number; etag: string }[]): Promise<void> {
+  try {
+    await bucket.resumeMultipartUpload(row.r2_key, row.upload_id!).complete(parts.map((p) => ({ partNumber: p.part_number + 1, etag: p.etag })));
+  } catch (err) {
+    const stored = await bucket.head(row.r2_key);
+    if (stored?.size === row.ciphertext_size) return;
+    throw err;
+  }
+}
+
 /** Routes on one evidence item. */
 export const evidence = new Hono<AppEnv>()
   .use(requireSession)
@@ -221,8 +237,7 @@ export const evidence = new Hono<AppEnv>()
       const parts = await receivedParts(c.env.DB, row.id);
       const missing = Array.from({ length: row.part_count }, (_, n) => n).filter((n) => !parts.some((p) => p.part_number === n));
       if (missing.length > 0) throw new ApiError(409, "parts_missing", `Parts ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? "…" : ""} have not arrived yet.`);
-      const upload = c.env.EVIDENCE.resumeMultipartUpload(row.r2_key, row.upload_id!);
-      await upload.complete(parts.map((p) => ({ partNumber: p.part_number + 1, etag: p.etag })));
+      await joinParts(c.env.EVIDENCE, row, parts);
       await c.env.DB.batch([
         evidenceComplete(c.env.DB, row.id, new Date().toISOString()),
         auditStatement(c, me.orgId, {
