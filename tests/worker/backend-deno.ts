@@ -30,22 +30,49 @@ function running(): { server: DenoServer; database: LocalD1Database; evidence: L
   return { server, database, evidence };
 }
 
+function openStorage(stateDir: string): void {
+  database = new LocalD1Database(openSqlite(join(stateDir, "d1", `${bindings.d1[0]!.binding}.sqlite`)));
+  evidence = new LocalR2Bucket(join(stateDir, "r2", "EVIDENCE"), { sweep: false });
+}
+
+function closeStorage(): void {
+  database?.sqlite.close();
+  evidence?.db.close();
+  database = evidence = null;
+}
+
 /** Starts a Deno server on a new temporary data folder, for this test file. */
 export async function startDenoBackend(): Promise<DenoServer> {
   const stateDir = mkdtempSync(join(tmpdir(), "custody-deno-test-"));
   server = new DenoServer(stateDir, { CUSTODY_TRUST_PROXY: "1" });
   await server.start();
-  database = new LocalD1Database(openSqlite(join(stateDir, "d1", `${bindings.d1[0]!.binding}.sqlite`)));
-  evidence = new LocalR2Bucket(join(stateDir, "r2", "EVIDENCE"), { sweep: false });
+  openStorage(stateDir);
   return server;
 }
 
+/**
+ * Ends the server, with SIGKILL ("kill": nothing of it runs after, as in a crash) or as Ctrl-C
+ * does ("stop"), and starts it again on the same data folder.
+ */
+export async function restartDenoBackend(how: "kill" | "stop"): Promise<void> {
+  const { server } = running();
+  if (how === "kill") await server.kill();
+  else await server.stop();
+  closeStorage();
+  await server.start();
+  openStorage(server.stateDir);
+}
+
 export async function stopDenoBackend(): Promise<void> {
-  database?.sqlite.close();
-  evidence?.db.close();
+  closeStorage();
   await server?.stop();
   if (server) rmSync(server.stateDir, { recursive: true, force: true });
-  server = database = evidence = null;
+  server = null;
+}
+
+/** The running server (its data folder, its log). */
+export function denoServer(): DenoServer {
+  return running().server;
 }
 
 /** Deletes every row of every table of `db` but `keep`, foreign keys and all. */
