@@ -10,11 +10,13 @@ import { defineConfig } from "vitest/config";
  * - worker: the API inside the Workers runtime (workerd) with real local D1, R2 and
  *   Durable Objects, the D1 migrations applied before each file;
  * - worker-deno: the same API test files against the Deno server (deno/), one per file, over
- *   HTTP, its SQLite and data folder read directly (tests/worker/backend.ts says how);
+ *   HTTP, its SQLite and data folder read directly (tests/worker/backend.ts says how), and the
+ *   Deno host's own tests (tests/deno: killed during writes, tampered on disk);
  * - crypto-workers, crypto-browser: the same evidence-crypto suite (tests/unit/crypto) again
  *   inside workerd and inside headless Debian Chromium, so shared/crypto is proven on every
  *   runtime it ships to (node-only test files are left out, see CRYPTO_NODE_ONLY);
- * - e2e: Debian's Chromium (playwright-core) against the server `npm start` runs.
+ * - e2e: Debian's Chromium (playwright-core) against the server `npm start` runs;
+ * - e2e-deno: the evidence end-to-end tests again, against `npm run start:deno`.
  */
 
 /** Debian's Chromium (no Playwright browser download), with the flags used everywhere in tests. */
@@ -114,6 +116,18 @@ export default defineConfig({
           name: "e2e",
           include: ["tests/e2e/**/*.test.ts"],
           environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "e2e-deno",
+          // The evidence flows (upload, resume, playback, tamper, confidentiality of everything stored) against the Deno server.
+          include: ["tests/e2e/evidence.test.ts"],
+          environment: "node",
+          env: { CUSTODY_E2E_RUNTIME: "deno" },
           testTimeout: 60_000,
           hookTimeout: 180_000,
           fileParallelism: false,

@@ -1,7 +1,8 @@
 /**
  * End-to-end harness: runs the real server exactly as `npm start` does (in its own state
  * folder and port), and Debian's Chromium through playwright-core. The server's log is kept
- * and printed when a test fails.
+ * and printed when a test fails. With CUSTODY_E2E_RUNTIME=deno the server is the Deno one,
+ * as `npm run start:deno` runs it (the e2e-deno project sets it).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,6 +14,8 @@ import { onTestFailed } from "vitest";
 
 const root = resolve(import.meta.dirname, "../..");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** Which server the tests run against: "workers" (`npm start`, wrangler dev) or "deno" (`npm run start:deno`). */
+export const RUNTIME = process.env.CUSTODY_E2E_RUNTIME === "deno" ? "deno" : "workers";
 const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-gpu",
@@ -46,7 +49,7 @@ export class CustodyServer {
     return `http://localhost:${this.port}`;
   }
 
-  /** Starts `npm start` on a free port with a fresh state folder (or the one given). */
+  /** Starts `npm start` (or `npm run start:deno`) on a free port with a fresh state folder (or the one given). */
   static async start(options: { stateDir?: string; build?: boolean } = {}): Promise<CustodyServer> {
     const server = new CustodyServer(await freePort(), options.stateDir ?? mkdtempSync(join(tmpdir(), "custody-e2e-")));
     await server.boot(options.build ?? false);
@@ -54,7 +57,8 @@ export class CustodyServer {
   }
 
   private async boot(build: boolean): Promise<void> {
-    const args = ["start", "--silent", ...(build ? [] : ["--", "--no-build"])];
+    const script = RUNTIME === "deno" ? ["run", "start:deno"] : ["start"];
+    const args = [...script, "--silent", ...(build ? [] : ["--", "--no-build"])];
     const child = spawn("npm", args, {
       cwd: root,
       env: { ...process.env, PORT: String(this.port), CUSTODY_STATE_DIR: this.stateDir },
