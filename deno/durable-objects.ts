@@ -356,6 +356,13 @@ class LiveObject {
     return event();
   }
 
+  /** Stops the alarm timer and closes the storage (the process is going away). */
+  close(): void {
+    clearTimeout(this.alarmTimer);
+    this.storage.commit();
+    this.storage.db.close();
+  }
+
   private scheduleAlarm(at: number | null): void {
     clearTimeout(this.alarmTimer);
     this.alarmTimer = undefined;
@@ -416,6 +423,12 @@ export class LocalDurableObjectNamespace {
       }
       if (alarm) this.object(new LocalDurableObjectId(match[1]!, name));
     }
+  }
+
+  /** Closes every live object of this namespace (their alarms stay stored, to fire after the next start). */
+  close(): void {
+    for (const live of this.live.values()) live.close();
+    this.live.clear();
   }
 
   idFromName(name: string): LocalDurableObjectId {

@@ -126,6 +126,7 @@ export function createHost(options: ServerOptions): Host {
       return worker.fetch(request, env as unknown as Env, ctx as unknown as ExecutionContext);
     },
     close() {
+      for (const namespace of namespaces) namespace.close();
       for (const db of databases) db.close();
     },
   };
