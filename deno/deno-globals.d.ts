@@ -24,4 +24,16 @@ declare namespace Deno {
   function exit(code?: number): never;
   function addSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
   function unrefTimer(id: number): void;
+  /** The server side of an upgraded connection (the browser's WebSocket API). */
+  interface ServerWebSocket {
+    readonly readyState: number;
+    binaryType: "arraybuffer" | "blob";
+    send(data: string | ArrayBuffer): void;
+    close(code?: number, reason?: string): void;
+    onopen: (() => void) | null;
+    onmessage: ((event: { data: string | ArrayBuffer }) => void) | null;
+    onclose: ((event: { code: number; reason: string }) => void) | null;
+    onerror: (() => void) | null;
+  }
+  function upgradeWebSocket(request: Request): { socket: ServerWebSocket; response: Response };
 }

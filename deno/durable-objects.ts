@@ -19,9 +19,15 @@ import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { deserialize, serialize } from "node:v8";
 import { openSqlite } from "./d1";
 import { ensureDir } from "./files";
+import type { PairedWebSocket } from "./websockets";
 
 type Row = Record<string, SqlStorageValue>;
-type DurableObjectInstance = object & { fetch?: (request: Request) => Promise<Response>; alarm?: (info: { retryCount: number; isRetry: boolean }) => Promise<void> };
+type DurableObjectInstance = object & {
+  fetch?: (request: Request) => Promise<Response>;
+  alarm?: (info: { retryCount: number; isRetry: boolean }) => Promise<void>;
+  webSocketMessage?: (ws: PairedWebSocket, message: string | ArrayBuffer) => Promise<void> | void;
+  webSocketClose?: (ws: PairedWebSocket, code: number, reason: string, wasClean: boolean) => Promise<void> | void;
+};
 export type DurableObjectConstructor = new (ctx: DurableObjectState, env: unknown) => DurableObjectInstance;
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -337,16 +343,51 @@ class LiveObject {
       abort: (reason?: string) => {
         throw new Error(`Durable Object ${id} aborted: ${reason ?? "no reason given"}`);
       },
-      acceptWebSocket: () => {
-        throw new Error("acceptWebSocket: hibernatable WebSockets are not available on the Deno host");
+      // Hibernatable WebSockets: the object gets each socket's messages and close as calls.
+      // (Objects are never evicted here, so nothing actually hibernates.)
+      acceptWebSocket: (ws: PairedWebSocket, tags: string[] = []) => this.acceptWebSocket(ws, tags),
+      getWebSockets: (tag?: string) => [...this.sockets].filter((ws) => ws.readyState === 1 && (tag === undefined || ws.tags.includes(tag))),
+      getTags: (ws: PairedWebSocket) => [...ws.tags],
+      setWebSocketAutoResponse: (pair?: { request: string; response: string }) => {
+        this.autoResponse = pair ? { request: pair.request, response: pair.response } : null;
       },
-      getWebSockets: () => [],
+      getWebSocketAutoResponse: () => this.autoResponse,
+      getWebSocketAutoResponseTimestamp: (ws: PairedWebSocket) => this.autoResponded.get(ws) ?? null,
+      setHibernatableWebSocketEventTimeout: () => undefined,
+      getHibernatableWebSocketEventTimeout: () => null,
       props: undefined,
     };
     this.instance = new Class(state as unknown as DurableObjectState, env);
     this.storage.commit();
     const alarm = this.storage.getAlarm();
     if (alarm !== null) this.scheduleAlarm(alarm);
+  }
+
+  private readonly sockets = new Set<PairedWebSocket>();
+  private autoResponse: { request: string; response: string } | null = null;
+  private readonly autoResponded = new WeakMap<PairedWebSocket, Date>();
+
+  private acceptWebSocket(ws: PairedWebSocket, tags: string[]): void {
+    if (ws.owner) throw new Error("acceptWebSocket: this WebSocket was already accepted");
+    if (tags.length > 10) throw new Error("acceptWebSocket: at most 10 tags");
+    ws.tags = [...tags];
+    this.sockets.add(ws);
+    const failed = (what: string) => (err: unknown) => console.error(`Durable Object ${this.id}: ${what} failed:`, err);
+    ws.owner = {
+      message: (socket, data) => {
+        if (this.autoResponse && data === this.autoResponse.request) {
+          socket.send(this.autoResponse.response);
+          this.autoResponded.set(socket, new Date());
+          return;
+        }
+        this.deliver(() => this.instance.webSocketMessage?.(socket, data)).catch(failed("webSocketMessage"));
+      },
+      close: (socket, code, reason, wasClean) => {
+        this.sockets.delete(socket);
+        this.deliver(() => this.instance.webSocketClose?.(socket, code, reason, wasClean)).catch(failed("webSocketClose"));
+      },
+    };
+    ws.accept();
   }
 
   /** Delivers one event (an RPC call, a fetch, an alarm) once no `blockConcurrencyWhile` holds the object. */
@@ -358,6 +399,7 @@ class LiveObject {
 
   /** Stops the alarm timer and closes the storage (the process is going away). */
   close(): void {
+    for (const ws of this.sockets) ws.close(1001, "The server is shutting down.");
     clearTimeout(this.alarmTimer);
     this.storage.commit();
     this.storage.db.close();

@@ -7,14 +7,15 @@
  */
 import { join, resolve } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
-import worker, * as workerModule from "../worker/src/index";
+import * as custody from "../worker/src/index";
 import { Assets } from "./assets";
-import { readBindings } from "./config";
+import { readBindings, type Bindings } from "./config";
 import { LocalD1Database, openSqlite } from "./d1";
 import { LocalDurableObjectNamespace, type DurableObjectConstructor } from "./durable-objects";
 import { ensureDir } from "./files";
 import { applyMigrations } from "./migrations";
 import { LocalR2Bucket } from "./r2";
+import { installWorkersWebSockets, join as joinSocket, upgradeOf } from "./websockets";
 
 export interface ServerOptions {
   /** The project folder: wrangler.toml, migrations/ and dist/ are read from it. */
@@ -30,6 +31,15 @@ export interface ServerOptions {
    * ignored, so nobody can write a false address into the audit trail.
    */
   trustProxy?: boolean;
+  /** The worker module to serve (its default export's `fetch` and its Durable Object classes); worker/src/index.ts unless given (tests give their own). */
+  worker?: WorkerModule;
+  /** The bindings; those wrangler.toml declares unless given. */
+  bindings?: Bindings;
+}
+
+export interface WorkerModule {
+  default: { fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> };
+  [exported: string]: unknown;
 }
 
 export interface Host {
@@ -63,9 +73,11 @@ function view(incoming: Request, peer: string, options: ServerOptions, publicOri
 }
 
 export function createHost(options: ServerOptions): Host {
+  installWorkersWebSockets();
   const root = resolve(options.root);
   const stateDir = ensureDir(resolve(options.stateDir));
-  const bindings = readBindings(join(root, "wrangler.toml"));
+  const bindings = options.bindings ?? readBindings(join(root, "wrangler.toml"));
+  const workerModule = options.worker ?? (custody as unknown as WorkerModule);
   const env: Record<string, unknown> = { ...bindings.vars };
   const databases: DatabaseSync[] = [];
   const migrationsApplied: string[] = [];
@@ -85,8 +97,8 @@ export function createHost(options: ServerOptions): Host {
   }
   const namespaces: LocalDurableObjectNamespace[] = [];
   for (const { name, className } of bindings.durableObjects) {
-    const Class = (workerModule as Record<string, unknown>)[className];
-    if (typeof Class !== "function") throw new Error(`wrangler.toml binds ${name} to ${className}, which worker/src/index.ts does not export`);
+    const Class = workerModule[className];
+    if (typeof Class !== "function") throw new Error(`wrangler.toml binds ${name} to ${className}, which the worker does not export`);
     const namespace = new LocalDurableObjectNamespace(className, Class as DurableObjectConstructor, join(stateDir, "do"), () => env);
     namespaces.push(namespace);
     env[name] = namespace;
@@ -123,7 +135,13 @@ export function createHost(options: ServerOptions): Host {
         passThroughOnException: () => undefined,
         props: {},
       };
-      return worker.fetch(request, env as unknown as Env, ctx as unknown as ExecutionContext);
+      const response = await workerModule.default.fetch(request, env as unknown as Env, ctx as unknown as ExecutionContext);
+      const pairEnd = upgradeOf(response);
+      if (!pairEnd) return response;
+      // The worker accepted a WebSocket: upgrade the real connection and join it to the pair.
+      const { socket, response: upgraded } = Deno.upgradeWebSocket(incoming);
+      joinSocket(socket, pairEnd);
+      return upgraded;
     },
     close() {
       for (const namespace of namespaces) namespace.close();

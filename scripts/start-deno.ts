@@ -18,8 +18,8 @@ const root = resolve(import.meta.dirname, "..");
 const stateDir = resolve(root, process.env.CUSTODY_STATE_DIR ?? ".deno-state");
 const bin = (name: string) => resolve(root, "node_modules/.bin", name);
 
-/** The arguments that run the Deno server (deno/main.ts) with the data folder `stateDir`. */
-export function denoArgs(stateDir: string): string[] {
+/** The arguments that run the Deno server (deno/main.ts, or another entry) with the data folder `stateDir`. */
+export function denoArgs(stateDir: string, entry = resolve(root, "deno/main.ts")): string[] {
   return [
     "run",
     "--config", resolve(root, "deno/deno.json"),
@@ -28,7 +28,7 @@ export function denoArgs(stateDir: string): string[] {
     "--allow-sys",
     `--allow-read=${root},${stateDir}`,
     `--allow-write=${stateDir}`,
-    resolve(root, "deno/main.ts"),
+    entry,
   ];
 }
 

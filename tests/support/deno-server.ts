@@ -22,12 +22,14 @@ export class DenoServer {
   constructor(
     readonly stateDir: string,
     private readonly env: Record<string, string> = {},
+    /** The entry to run: the server (deno/main.ts) unless given. */
+    private readonly entry?: string,
   ) {}
 
   /** Starts the server and resolves once it listens. */
   async start(): Promise<void> {
     if (this.child) throw new Error("the Deno server is already running");
-    const child = spawn(resolve(root, "node_modules/.bin/deno"), denoArgs(this.stateDir), {
+    const child = spawn(resolve(root, "node_modules/.bin/deno"), denoArgs(this.stateDir, this.entry), {
       cwd: root,
       env: { ...process.env, NO_COLOR: "1", PORT: "0", HOST: "127.0.0.1", CUSTODY_STATE_DIR: this.stateDir, ...this.env },
       stdio: ["ignore", "pipe", "pipe"],
