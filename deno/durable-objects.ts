@@ -126,9 +126,14 @@ class LocalStorage {
   private savepoints = 0;
   readonly sql: { exec: <T extends Row>(query: string, ...bindings: unknown[]) => Cursor<T>; readonly databaseSize: number };
 
+  /** How many `transaction` closures are running: the implicit transaction waits for them to end. */
+  private explicit = 0;
+
   constructor(
     readonly db: DatabaseSync,
     private readonly onAlarmSet: (at: number | null) => void,
+    /** Holds back every other event until `task` ends (the object's `blockConcurrencyWhile`). */
+    private readonly block: <T>(task: () => Promise<T>) => Promise<T>,
   ) {
     db.exec("CREATE TABLE IF NOT EXISTS _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID");
     db.exec("CREATE TABLE IF NOT EXISTS _cf_METADATA (key TEXT PRIMARY KEY, value)");
@@ -153,7 +158,7 @@ class LocalStorage {
 
   /** Commits the implicit transaction now (before an event is delivered, and at the end of the turn). */
   commit(): void {
-    if (!this.implicit) return;
+    if (!this.implicit || this.explicit > 0) return;
     this.implicit = false;
     this.db.exec("COMMIT");
   }
@@ -201,17 +206,38 @@ class LocalStorage {
     }
   }
 
+  /**
+   * Runs `closure` as one transaction, across its awaits: its writes commit together when it
+   * returns, and none of them if it throws or calls `txn.rollback()`. No other event reaches
+   * the object meanwhile (as Cloudflare's input gate keeps them out during storage calls).
+   */
   async transaction<T>(closure: (txn: unknown) => Promise<T>): Promise<T> {
-    // Writes between awaits already commit together; a closure spanning awaits is applied as it runs.
-    let rolledBack = false;
-    const txn = Object.assign(Object.create(this.api()) as object, {
-      rollback: () => {
-        rolledBack = true;
-      },
+    return this.block(async () => {
+      this.write();
+      const name = `sp${++this.savepoints}`;
+      this.explicit++;
+      this.db.exec(`SAVEPOINT ${name}`);
+      let rolledBack = false;
+      const txn = Object.assign(Object.create(this.api()) as object, {
+        rollback: () => {
+          rolledBack = true;
+        },
+      });
+      try {
+        const out = await closure(txn);
+        if (rolledBack) this.db.exec(`ROLLBACK TO ${name}`);
+        this.db.exec(`RELEASE ${name}`);
+        return out;
+      } catch (err) {
+        this.db.exec(`ROLLBACK TO ${name}`);
+        this.db.exec(`RELEASE ${name}`);
+        throw err;
+      } finally {
+        this.explicit--;
+        this.savepoints--;
+        if (this.explicit === 0) queueMicrotask(() => this.commit());
+      }
     });
-    const out = await closure(txn);
-    if (rolledBack) throw new Error("transaction: rollback() after awaits is not supported on this host");
-    return out;
   }
 
   // ---- key-value API, in the _cf_KV table
@@ -325,21 +351,17 @@ class LiveObject {
     env: unknown,
     file: string,
   ) {
-    this.storage = new LocalStorage(openSqlite(file), (at) => this.scheduleAlarm(at));
+    this.storage = new LocalStorage(
+      openSqlite(file),
+      (at) => this.scheduleAlarm(at),
+      (task) => this.blockConcurrencyWhile(task),
+    );
     if (id.name !== undefined) this.storage.db.prepare("INSERT OR IGNORE INTO _cf_METADATA (key, value) VALUES ('name', ?)").run(id.name);
     const state = {
       id,
       storage: this.storage.api(),
       waitUntil: (promise: Promise<unknown>) => void promise.catch((err: unknown) => console.error(`Durable Object ${id}: waitUntil failed:`, err)),
-      blockConcurrencyWhile: <T>(callback: () => Promise<T>): Promise<T> => {
-        const run = callback();
-        const gate = run.catch(() => undefined);
-        this.gate = gate;
-        void gate.then(() => {
-          if (this.gate === gate) this.gate = null;
-        });
-        return run;
-      },
+      blockConcurrencyWhile: <T>(callback: () => Promise<T>): Promise<T> => this.blockConcurrencyWhile(callback),
       abort: (reason?: string) => {
         throw new Error(`Durable Object ${id} aborted: ${reason ?? "no reason given"}`);
       },
@@ -388,6 +410,17 @@ class LiveObject {
       },
     };
     ws.accept();
+  }
+
+  /** Runs `callback`; until it ends, every other event waits. */
+  private blockConcurrencyWhile<T>(callback: () => Promise<T>): Promise<T> {
+    const run = callback();
+    const gate = run.catch(() => undefined);
+    this.gate = gate;
+    void gate.then(() => {
+      if (this.gate === gate) this.gate = null;
+    });
+    return run;
   }
 
   /** Delivers one event (an RPC call, a fetch, an alarm) once no `blockConcurrencyWhile` holds the object. */

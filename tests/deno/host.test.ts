@@ -158,6 +158,22 @@ class Counter {
     return this.ctx.storage.get("note");
   }
 
+  /** Writes across awaits in one transaction, then fails, rolls back, or keeps them. */
+  async transfer(outcome: "throw" | "rollback" | "commit"): Promise<unknown> {
+    try {
+      await this.ctx.storage.transaction(async (txn) => {
+        await txn.put("from", 1);
+        await new Promise((done) => setTimeout(done, 10));
+        await txn.put("to", 1);
+        if (outcome === "throw") throw new Error("transfer failed");
+        if (outcome === "rollback") txn.rollback();
+      });
+    } catch {
+      // the writes are undone
+    }
+    return Object.fromEntries(await this.ctx.storage.list());
+  }
+
   async wakeIn(ms: number): Promise<void> {
     await this.ctx.storage.setAlarm(Date.now() + ms);
   }
@@ -183,6 +199,7 @@ interface CounterStub {
   wakeIn(ms: number): Promise<void>;
   fired(): Promise<number>;
   addCalls(): Promise<number>;
+  transfer(outcome: "throw" | "rollback" | "commit"): Promise<unknown>;
 }
 
 describe("Durable Objects in the process", () => {
@@ -208,6 +225,18 @@ describe("Durable Objects in the process", () => {
     // After a restart the storage is all still there.
     const reopened = namespace();
     expect(await (reopened.get(reopened.idFromName("a")) as CounterStub).add(0)).toBe(3);
+    reopened.close();
+  });
+
+  it("commits a storage transaction across awaits whole, or undoes it whole", async () => {
+    const counters = namespace();
+    const a = counters.get(counters.idFromName("t")) as CounterStub;
+    expect(await a.transfer("throw")).toEqual({});
+    expect(await a.transfer("rollback")).toEqual({});
+    expect(await a.transfer("commit")).toEqual({ from: 1, to: 1 });
+    counters.close();
+    const reopened = namespace();
+    expect(await (reopened.get(reopened.idFromName("t")) as CounterStub).transfer("throw")).toEqual({ from: 1, to: 1 });
     reopened.close();
   });
 
