@@ -32,6 +32,11 @@ export function denoArgs(stateDir: string, entry = resolve(root, "deno/main.ts")
   ];
 }
 
+/** Deno's environment: no update check (there may be no network) and never a permission prompt. */
+export function denoEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1", ...extra };
+}
+
 function run(command: string, args: string[]): Promise<void> {
   return new Promise((done, fail) => {
     const child = spawn(command, args, { cwd: root, stdio: "inherit" });
@@ -46,7 +51,7 @@ async function main(): Promise<void> {
     await run(bin("vite"), ["build", "--logLevel", "warn"]);
   }
   mkdirSync(stateDir, { recursive: true });
-  const server = spawn(bin("deno"), denoArgs(stateDir), { cwd: root, env: { ...process.env, CUSTODY_STATE_DIR: stateDir }, stdio: "inherit" });
+  const server = spawn(bin("deno"), denoArgs(stateDir), { cwd: root, env: denoEnv({ CUSTODY_STATE_DIR: stateDir }), stdio: "inherit" });
   const stop = (signal: NodeJS.Signals) => {
     if (server.exitCode === null) server.kill(signal);
   };

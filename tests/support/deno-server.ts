@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
-import { denoArgs } from "../../scripts/start-deno";
+import { denoArgs, denoEnv } from "../../scripts/start-deno";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -31,7 +31,7 @@ export class DenoServer {
     if (this.child) throw new Error("the Deno server is already running");
     const child = spawn(resolve(root, "node_modules/.bin/deno"), denoArgs(this.stateDir, this.entry), {
       cwd: root,
-      env: { ...process.env, NO_COLOR: "1", PORT: "0", HOST: "127.0.0.1", CUSTODY_STATE_DIR: this.stateDir, ...this.env },
+      env: denoEnv({ NO_COLOR: "1", PORT: "0", HOST: "127.0.0.1", CUSTODY_STATE_DIR: this.stateDir, ...this.env }),
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.child = child;
