@@ -153,7 +153,16 @@ class LocalStorage {
     if (this.implicit || this.db.isTransaction) return;
     this.db.exec("BEGIN IMMEDIATE");
     this.implicit = true;
-    queueMicrotask(() => this.commit());
+    queueMicrotask(() => {
+      try {
+        this.commit();
+      } catch (err) {
+        // As when Cloudflare cannot confirm a write: the turn's writes are lost, and said so.
+        console.error("Durable Object storage: a commit failed; the writes of that turn are undone:", err);
+        this.implicit = false;
+        if (this.db.isTransaction) this.db.exec("ROLLBACK");
+      }
+    });
   }
 
   /** Commits the implicit transaction now (before an event is delivered, and at the end of the turn). */
@@ -235,7 +244,7 @@ class LocalStorage {
       } finally {
         this.explicit--;
         this.savepoints--;
-        if (this.explicit === 0) queueMicrotask(() => this.commit());
+        if (this.explicit === 0) this.commit();
       }
     });
   }

@@ -14,6 +14,12 @@ const hostname = env("HOST") ?? "127.0.0.1";
 const stateDir = resolve(root, env("CUSTODY_STATE_DIR") ?? ".deno-state");
 const quiet = env("CUSTODY_LOG") === "quiet";
 
+// As in the Workers runtime, an error nobody awaited is logged and the server goes on.
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  console.error("Unhandled rejection:", event.reason);
+});
+
 const host = createHost({ root, stateDir, publicUrl: env("CUSTODY_PUBLIC_URL"), trustProxy: env("CUSTODY_TRUST_PROXY") === "1" || env("CUSTODY_TRUST_PROXY") === "true" });
 if (host.migrationsApplied.length > 0) console.log(`Applied migrations: ${host.migrationsApplied.join(", ")}`);
 
