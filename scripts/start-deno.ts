@@ -12,11 +12,21 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
 const stateDir = resolve(root, process.env.CUSTODY_STATE_DIR ?? ".deno-state");
 const bin = (name: string) => resolve(root, "node_modules/.bin", name);
+
+/**
+ * The Deno executable itself (from the `deno` package's platform package), not the Node
+ * wrapper `node_modules/.bin/deno` may be: a signal sent to the server must reach Deno.
+ */
+export function denoExecutable(): string {
+  const install = createRequire(import.meta.url)("deno/install_api.cjs") as { runInstall(): string };
+  return install.runInstall();
+}
 
 /** The arguments that run the Deno server (deno/main.ts, or another entry) with the data folder `stateDir`. */
 export function denoArgs(stateDir: string, entry = resolve(root, "deno/main.ts")): string[] {
@@ -51,7 +61,7 @@ async function main(): Promise<void> {
     await run(bin("vite"), ["build", "--logLevel", "warn"]);
   }
   mkdirSync(stateDir, { recursive: true });
-  const server = spawn(bin("deno"), denoArgs(stateDir), { cwd: root, env: denoEnv({ CUSTODY_STATE_DIR: stateDir }), stdio: "inherit" });
+  const server = spawn(denoExecutable(), denoArgs(stateDir), { cwd: root, env: denoEnv({ CUSTODY_STATE_DIR: stateDir }), stdio: "inherit" });
   const stop = (signal: NodeJS.Signals) => {
     if (server.exitCode === null) server.kill(signal);
   };

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
-import { denoArgs, denoEnv } from "../../scripts/start-deno";
+import { denoArgs, denoEnv, denoExecutable } from "../../scripts/start-deno";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -29,7 +29,7 @@ export class DenoServer {
   /** Starts the server and resolves once it listens. */
   async start(): Promise<void> {
     if (this.child) throw new Error("the Deno server is already running");
-    const child = spawn(resolve(root, "node_modules/.bin/deno"), denoArgs(this.stateDir, this.entry), {
+    const child = spawn(denoExecutable(), denoArgs(this.stateDir, this.entry), {
       cwd: root,
       env: denoEnv({ NO_COLOR: "1", PORT: "0", HOST: "127.0.0.1", CUSTODY_STATE_DIR: this.stateDir, ...this.env }),
       stdio: ["ignore", "pipe", "pipe"],
