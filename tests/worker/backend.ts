@@ -7,7 +7,11 @@
  *
  * Tests reach the server only through this: `call` (helpers.ts) for requests, `db` for the
  * database behind the API (a D1 handle: prepare/bind/first/all/run/batch), `bucket` for the
- * evidence objects, and the few runtime-specific checks below.
+ * evidence objects, and the few runtime-specific checks below. A test written for workerd
+ * alone ports with: `env.DB` → `db`, `env.EVIDENCE` → `bucket`, `SELF.fetch` or
+ * `exports.default.fetch` → `backend.fetch`, `reset()` + `applyD1Migrations` →
+ * `backend.reset()`, a console.error spy → `backend.serverErrors`. (A unit test,
+ * tests/unit/api-tests-both-runtimes.test.ts, fails while a file here imports cloudflare:*.)
  */
 import type { AuditEvent } from "../../shared/audit/chain";
 import { backend as selected } from "#test-backend";
