@@ -61,3 +61,9 @@ export function readBindings(path: string): Bindings {
     vars,
   };
 }
+
+/**
+ * The worker's secrets: on Cloudflare set with `wrangler secret put NAME`, on Deno taken from
+ * the server's environment variable of the same name (and bound only when set).
+ */
+export const SECRET_NAMES = ["OIDC_CLIENT_SECRET"] as const;

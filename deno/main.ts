@@ -2,9 +2,10 @@
  * `npm run start:deno` runs this (see scripts/start-deno.ts): Custody served by Deno on this
  * machine, with everything kept in one data folder. Settings come from the environment:
  * PORT (8787), HOST (127.0.0.1), CUSTODY_STATE_DIR (.deno-state), and behind a reverse proxy CUSTODY_PUBLIC_URL
- * and CUSTODY_TRUST_PROXY (see docs/deploy.md).
+ * and CUSTODY_TRUST_PROXY; the worker's secrets, such as OIDC_CLIENT_SECRET (see docs/deploy.md).
  */
 import { resolve } from "node:path";
+import { SECRET_NAMES } from "./config";
 import { createHost } from "./server";
 
 const root = resolve(import.meta.dirname!, "..");
@@ -20,7 +21,8 @@ globalThis.addEventListener("unhandledrejection", (event) => {
   console.error("Unhandled rejection:", event.reason);
 });
 
-const host = createHost({ root, stateDir, publicUrl: env("CUSTODY_PUBLIC_URL"), trustProxy: env("CUSTODY_TRUST_PROXY") === "1" || env("CUSTODY_TRUST_PROXY") === "true" });
+const host = createHost({ root, stateDir, publicUrl: env("CUSTODY_PUBLIC_URL"), trustProxy: env("CUSTODY_TRUST_PROXY") === "1" || env("CUSTODY_TRUST_PROXY") === "true",
+  secrets: Object.fromEntries(SECRET_NAMES.flatMap((name) => (env(name) ? [[name, env(name)!]] : []))), });
 if (host.migrationsApplied.length > 0) console.log(`Applied migrations: ${host.migrationsApplied.join(", ")}`);
 
 const server = Deno.serve({ port, hostname, onListen: () => undefined }, async (request, info) => {

@@ -35,6 +35,8 @@ export interface ServerOptions {
   worker?: WorkerModule;
   /** The bindings; those wrangler.toml declares unless given. */
   bindings?: Bindings;
+  /** Secret bindings (name → value), as `wrangler secret put` gives them on Cloudflare. */
+  secrets?: Record<string, string>;
 }
 
 export interface WorkerModule {
@@ -78,7 +80,7 @@ export function createHost(options: ServerOptions): Host {
   const stateDir = ensureDir(resolve(options.stateDir));
   const bindings = options.bindings ?? readBindings(join(root, "wrangler.toml"));
   const workerModule = options.worker ?? (custody as unknown as WorkerModule);
-  const env: Record<string, unknown> = { ...bindings.vars };
+  const env: Record<string, unknown> = { ...bindings.vars, ...options.secrets };
   const databases: DatabaseSync[] = [];
   const migrationsApplied: string[] = [];
 

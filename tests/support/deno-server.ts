@@ -21,7 +21,8 @@ export class DenoServer {
 
   constructor(
     readonly stateDir: string,
-    private readonly env: Record<string, string> = {},
+    /** Environment variables for the server (settings, secrets); may change between restarts. */
+    public env: Record<string, string> = {},
     /** The entry to run: the server (deno/main.ts) unless given. */
     private readonly entry?: string,
   ) {}

@@ -52,12 +52,13 @@ export async function startDenoBackend(): Promise<DenoServer> {
 
 /**
  * Ends the server, with SIGKILL ("kill": nothing of it runs after, as in a crash) or as Ctrl-C
- * does ("stop"), and starts it again on the same data folder.
+ * does ("stop"), and starts it again on the same data folder (with `env` added to its environment).
  */
-export async function restartDenoBackend(how: "kill" | "stop"): Promise<void> {
+export async function restartDenoBackend(how: "kill" | "stop", env?: Record<string, string>): Promise<void> {
   const { server } = running();
   if (how === "kill") await server.kill();
   else await server.stop();
+  if (env) server.env = { ...server.env, ...env };
   closeStorage();
   await server.start();
   openStorage(server.stateDir);
