@@ -131,9 +131,9 @@ export function createHost(options: ServerOptions): Host {
         const asset = await assets.serve(request);
         if (asset) return asset;
       }
-      const waiting: Promise<unknown>[] = [];
       const ctx = {
-        waitUntil: (promise: Promise<unknown>) => void waiting.push(promise.catch((err: unknown) => console.error("waitUntil failed:", err))),
+        // The process outlives the request, so work handed to waitUntil simply runs on.
+        waitUntil: (promise: Promise<unknown>) => void promise.catch((err: unknown) => console.error("waitUntil failed:", err)),
         passThroughOnException: () => undefined,
         props: {},
       };
