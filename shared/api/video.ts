@@ -201,7 +201,7 @@ export const VideoRequestQuery = z
   .meta({ id: "VideoRequestQuery" });
 
 export const DenyRequest = z
-  .strictObject({ note: z.string().trim().max(2000).default("") })
+  .strictObject({ note: z.string().trim().max(2000).meta({ description: "Why, for the requester (may be empty)." }) })
   .meta({ id: "DenyVideoRequest" });
 export type DenyRequest = z.input<typeof DenyRequest>;
 
