@@ -13,6 +13,7 @@ import { formatDateTime } from "../labels";
 import { PageHeading } from "../shell";
 import { videoApi } from "../video/api";
 import { messageOf } from "./Cases";
+import { useLiveRefresh } from "./Requests";
 import "../cases/cases.css";
 import "../video/video.css";
 
@@ -38,13 +39,19 @@ export function SitesPage() {
   async function load() {
     try {
       setSites((await videoApi.sites()).sites);
-      setOperators((await api.listUsers()).users.filter((u) => u.role === "site_operator" && u.status !== "disabled"));
       setError(undefined);
     } catch (caught) {
       setError(messageOf(caught));
     }
   }
-  useEffect(() => void load(), []);
+  // The agents' status (enrolled, connected) shows as it changes.
+  useLiveRefresh(load);
+  useEffect(() => {
+    void api.listUsers().then(
+      (r) => setOperators(r.users.filter((u) => u.role === "site_operator" && u.status !== "disabled")),
+      (caught: unknown) => setError(messageOf(caught)),
+    );
+  }, []);
 
   return (
     <>
