@@ -7,7 +7,7 @@
  * limit of 5 exports at once. Needs `npx vite build` first (the server runs with --no-build).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
@@ -50,8 +50,12 @@ class AgentProcess {
   private child: ChildProcess;
   exited: Promise<number | null>;
 
-  constructor(configPath: string) {
-    this.child = spawn(process.execPath, ["agent/main.ts", "--config", configPath], { cwd: root, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  constructor(configPath: string, runtime: Runtime) {
+    const [command, args] =
+      runtime.name === "node"
+        ? [process.execPath, ["agent/main.ts", "--config", configPath]]
+        : [runtime.path, ["run", "--sloppy-imports", "--allow-read", "--allow-write", "--allow-net", "--allow-run", "--allow-env", "agent/main.ts", "--config", configPath]];
+    this.child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], detached: true });
     this.child.stdout!.on("data", (c: Buffer) => this.log.push(c.toString()));
     this.child.stderr!.on("data", (c: Buffer) => this.log.push(c.toString()));
     this.exited = new Promise((done) => this.child.once("exit", (code) => done(code)));
@@ -72,7 +76,20 @@ class AgentProcess {
   }
 }
 
-describe("the site agent with real ffmpeg against npm start", () => {
+interface Runtime {
+  name: "node" | "deno";
+  path: string;
+}
+
+/**
+ * The runtimes the agent is tested on: Node (this one), and Deno when it is installed
+ * (`node_modules/.bin/deno`, or DENO_PATH).
+ */
+const RUNTIMES: Runtime[] = [{ name: "node", path: process.execPath }];
+const denoPath = process.env.DENO_PATH ?? resolve(root, "node_modules/.bin/deno");
+if (existsSync(denoPath)) RUNTIMES.push({ name: "deno", path: denoPath });
+
+describe.each(RUNTIMES)("the site agent on $name, with real ffmpeg, against npm start", (runtime) => {
   let server: CustodyServer;
   let work: string;
   let archive: string;
@@ -95,7 +112,7 @@ describe("the site agent with real ffmpeg against npm start", () => {
   function startAgent(extra: Record<string, unknown> = {}, name = "site.json"): AgentProcess {
     const path = join(work, name);
     writeFileSync(path, JSON.stringify({ ...site.config, archive, dataDir, cameras, pollSeconds: 2, ...extra }, null, 2));
-    agent = new AgentProcess(path);
+    agent = new AgentProcess(path, runtime);
     return agent;
   }
 
