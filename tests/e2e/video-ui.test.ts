@@ -163,5 +163,13 @@ describe("video requests in the web app", () => {
     expect(played.now).toBeGreaterThan(played.start);
     expect(Math.abs(played.duration - 60)).toBeLessThanOrEqual(1);
     await shot(page, "delivered-verified");
+
+    // The case's history tells the story from the audit trail, the site agent's steps included.
+    await page.getByRole("link", { name: /Shop robbery/ }).first().click();
+    const history = page.getByRole("list", { name: "Case history" });
+    await visible(history.getByText("requested video from a site"));
+    await visible(history.getByText(/site agent Corner Shop exported and encrypted a clip, held at the site/));
+    await visible(history.getByText(/olive@example\.org approved the video request/));
+    await visible(history.getByText(/site agent Corner Shop delivered requested video/));
   }, 240_000);
 });

@@ -21,9 +21,17 @@ export async function notifySite(env: Env, siteId: string, message: LiveMessage 
   }
 }
 
-/** Makes the site's alarm ring when a request of it expires. Awaited: an expiry that never rang would keep a held copy for ever. */
+/**
+ * Makes the site's alarm ring when a request of it expires. The change it follows is already
+ * committed, so a failure here is logged, not answered: the alarm is set again when the request
+ * is held, and each alarm sets the next from the database.
+ */
 export async function scheduleExpiry(env: Env, siteId: string, at: string): Promise<void> {
-  await siteLive(env, siteId).scheduleExpiry(siteId, at);
+  try {
+    await siteLive(env, siteId).scheduleExpiry(siteId, at);
+  } catch (err) {
+    console.error(`video: could not set the expiry alarm of site ${siteId} (${at}); it is set again at the next change`, err);
+  }
 }
 
 /** The clips of a request for one camera: the range cut into pieces of at most 60 minutes. */

@@ -233,7 +233,7 @@ export const agent = new Hono<AppEnv>()
       const event = auditStatementIfChanged(c, agent.orgId, {
         action: "video.export_start",
         target: { type: "video_clip", id: clip.id },
-        details: { requestId: clip.request_id, clipId: clip.id, siteId: agent.siteId, restart: clip.status === "exporting" },
+        details: { requestId: clip.request_id, clipId: clip.id, caseId: clip.case_id, siteId: agent.siteId, restart: clip.status === "exporting" },
       });
       const results = await c.env.DB.batch([clipUpdate!, event.statement, requestUpdate!]);
       if (!markAudited(c, results[1])) throw new ApiError(409, "request_closed", `This clip is ${clip.status} and its request ${clip.request_status}: nothing to export.`);
@@ -260,7 +260,7 @@ export const agent = new Hono<AppEnv>()
       const event = auditStatementIfChanged(c, agent.orgId, {
         action: "video.clip_held",
         target: { type: "video_clip", id: clip.id },
-        details: { requestId: clip.request_id, clipId: clip.id, siteId: agent.siteId, byteSize: body.byteSize, footageStart: body.footageStart, footageEnd: body.footageEnd, durationMs: body.durationMs },
+        details: { requestId: clip.request_id, clipId: clip.id, caseId: clip.case_id, siteId: agent.siteId, byteSize: body.byteSize, footageStart: body.footageStart, footageEnd: body.footageEnd, durationMs: body.durationMs },
       });
       const results = await c.env.DB.batch([clipDoneStatement(c.env.DB, clip.id, clip.request_id, { status: "held", ...body, now }), event.statement]);
       if (!markAudited(c, results[1])) throw new ApiError(409, "request_closed", `This clip's request is ${clip.request_status}: delete the held copy.`);
@@ -287,7 +287,7 @@ export const agent = new Hono<AppEnv>()
       const event = auditStatementIfChanged(c, agent.orgId, {
         action: "video.clip_unavailable",
         target: { type: "video_clip", id: clip.id },
-        details: { requestId: clip.request_id, clipId: clip.id, siteId: agent.siteId, reason },
+        details: { requestId: clip.request_id, clipId: clip.id, caseId: clip.case_id, siteId: agent.siteId, reason },
       });
       const results = await c.env.DB.batch([clipDoneStatement(c.env.DB, clip.id, clip.request_id, { status: "unavailable", reason, now: new Date().toISOString() }), event.statement]);
       if (!markAudited(c, results[1])) throw new ApiError(409, "request_closed", `This clip's request is ${clip.request_status}.`);
