@@ -12,25 +12,25 @@ const usage = "usage: npm run agent -- --config <site.json> [--once]";
 // Node loads the project's TypeScript through the same hooks as the other scripts (extensionless
 // imports in shared/); Deno runs TypeScript itself (with --sloppy-imports for those imports).
 if (!("Deno" in globalThis)) await import("../scripts/shared-loader.ts");
-const { proc: process, onStop, resolve } = await import("./platform.ts");
+const { proc, onStop, resolve } = await import("./platform.ts");
 const { loadConfig } = await import("./config.ts");
 const { Agent } = await import("./agent.ts");
 
-const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+const log = (line: string) => proc.stdout.write(`${new Date().toISOString()} ${line}\n`);
 
 async function main(): Promise<number> {
-  const args = process.argv.slice(2).filter((a: string) => a !== "--");
+  const args = proc.argv.slice(2).filter((a: string) => a !== "--");
   const at = args.indexOf("--config");
   const path = at >= 0 ? args[at + 1] : undefined;
   if (args.includes("-h") || args.includes("--help")) {
-    process.stdout.write(`${usage}\n`);
+    proc.stdout.write(`${usage}\n`);
     return 0;
   }
   if (!path) {
-    process.stderr.write(`${usage}\n`);
+    proc.stderr.write(`${usage}\n`);
     return 2;
   }
-  const config = await loadConfig(resolve(process.env.INIT_CWD ?? process.cwd(), path));
+  const config = await loadConfig(resolve(proc.env.INIT_CWD ?? proc.cwd(), path));
   const agent = new Agent(config, log);
   if (args.includes("--once")) {
     await agent.runOnce();
@@ -48,10 +48,10 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => proc.exit(code),
   (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    proc.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    proc.exit(1);
   },
 );
 
