@@ -1,12 +1,13 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { AGENT_AUTH_SCHEME } from "../../shared/agent/signature";
-import type { CaseList, EvidenceList } from "../../shared/api/cases";
+import type { CaseList, EvidenceList, PartUrls } from "../../shared/api/cases";
 import type { SignerKey } from "../../shared/api/schemas";
-import type { CameraList, SiteList, VideoRequest, VideoRequestList } from "../../shared/api/video";
+import type { CameraList, ClipUpload, SiteList, VideoRequest, VideoRequestList } from "../../shared/api/video";
 import { decryptMetadata, unwrapCaseKey, unwrapFileKey, verifyManifest } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
-import { addMember, downloadEvidence, openCase, randomBytes, withKeys, type Person } from "./evidence-helpers";
+import { addMember, downloadEvidence, openCase, randomBytes, removeMember, withKeys, type Person } from "./evidence-helpers";
+import { deliveryBody } from "../../agent/seal.ts";
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
 import {
   backdateExpiry,
@@ -190,6 +191,43 @@ describe("video requests", () => {
     expect(events.find((e) => e.action === "video.clip_held")!.actor).toMatchObject({ type: "agent", id: w.site.id });
     expect(events.find((e) => e.action === "video.request_approve")!.actor).toMatchObject({ type: "user", id: w.olive.session.user.id });
     expect((await auditEvents()).filter((e) => e.action === "evidence.part_upload").every((e) => e.actor.type === "agent")).toBe(true);
+  });
+
+  it("resumes an interrupted delivery with the parts the server lacks, and re-wraps to a case key changed after approval", async () => {
+    const w = await world();
+    const bytes = randomBytes(9 * 1024 * 1024, 7); // two ciphertext parts
+    const { request, held } = await heldRequest(w, bytes);
+    expect(held.parts).toHaveLength(2);
+    expect((await call(`/api/video-requests/${request.id}/approve`, { method: "POST", cookie: w.olive.cookie })).status).toBe(200);
+    const stale = (await workItem(w.agent, request.id))!;
+    // A member leaves the case after the approval: the case key rotates, and a delivery wrapped to the old key is refused.
+    const vera = await withKeys(await addUser(w.admin.cookie, { email: "vera@example.org", name: "Vera", role: "investigator" }));
+    expect((await addMember(w.ivy, w.theCase.id, vera, "viewer")).status).toBe(201);
+    expect((await removeMember(w.ivy, w.theCase.id, vera, [w.ivy])).status).toBe(200);
+    const evidenceId = "a".repeat(32);
+    const keys = { signing: w.agent.signing, encryption: w.agent.encryption };
+    const site = { id: w.agent.siteId, name: w.agent.siteName };
+    const old = await deliveryBody({ held: held.record, evidenceId, site, delivery: stale.delivery!, keys });
+    await expectError(await w.agent.call(`/api/agent/clips/${held.record.clipId}/evidence`, { body: old }), 409, "case_key_changed");
+    const fresh = (await workItem(w.agent, request.id))!;
+    expect(fresh.delivery!.caseKey.kid).not.toBe(stale.delivery!.caseKey.kid);
+    const body = await deliveryBody({ held: held.record, evidenceId, site, delivery: fresh.delivery!, keys });
+    expect((await w.agent.call(`/api/agent/clips/${held.record.clipId}/evidence`, { body })).status).toBe(201);
+    // One part arrives, then the agent stops; finishing now is refused.
+    const urls = (await (await w.agent.call(`/api/agent/clips/${held.record.clipId}/part-urls`, { body: { parts: [0] } })).json()) as PartUrls;
+    expect((await call(urls.urls[0]!.url, { method: "PUT", cookie: null, body: held.parts[0]!, headers: { "Content-Type": "application/octet-stream" } })).status).toBe(204);
+    await expectError(await w.agent.call(`/api/agent/clips/${held.record.clipId}/delivered`, { method: "POST" }), 409, "parts_missing");
+    // After a restart the same delivery resumes: the server says which part it has.
+    const resumed = await w.agent.call(`/api/agent/clips/${held.record.clipId}/evidence`, { body });
+    expect(resumed.status).toBe(200);
+    expect(((await resumed.json()) as ClipUpload).received).toEqual([0]);
+    const rest = (await (await w.agent.call(`/api/agent/clips/${held.record.clipId}/part-urls`, { body: { parts: [1] } })).json()) as PartUrls;
+    expect((await call(rest.urls[0]!.url, { method: "PUT", cookie: null, body: held.parts[1]!, headers: { "Content-Type": "application/octet-stream" } })).status).toBe(204);
+    expect((await w.agent.call(`/api/agent/clips/${held.record.clipId}/delivered`, { method: "POST" })).status).toBe(200);
+    expect((await getRequest(w.ivy.cookie, request.id)).status).toBe("delivered");
+    // The remaining member opens it with the new key; the member who left cannot see it.
+    expect(await downloadEvidence(w.ivy, evidenceId)).toEqual(bytes);
+    await expectError(await call(`/api/evidence/${evidenceId}`, { cookie: vera.cookie }), 404);
   });
 
   it("on denial sends nothing: no evidence, nothing in R2, no key; the agent is told to delete its copy", async () => {
