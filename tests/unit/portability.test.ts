@@ -40,3 +40,23 @@ describe("worker/ and shared/ use web-standard APIs only (they must run on Worke
     expect(offenders).toEqual([]);
   });
 });
+
+describe("agent/ reaches the machine only through its platform layer (so it runs on Node and Deno)", () => {
+  const files = sourceFiles(join(root, "agent")).filter((file) => !file.endsWith("/platform.ts"));
+
+  it("imports no Node built-in module outside agent/platform.ts", () => {
+    expect(files.length).toBeGreaterThan(5);
+    const offenders = files.flatMap((file) =>
+      [...readFileSync(file, "utf8").matchAll(IMPORT)]
+        .map((m) => m[1] ?? m[2] ?? m[3] ?? "")
+        .filter((specifier) => builtins.has(specifier) || specifier.startsWith("node:"))
+        .map((specifier) => `${relative(root, file)} imports ${specifier}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it("uses no Node-only global outside agent/platform.ts", () => {
+    const offenders = files.flatMap((file) => (/\b(Buffer|process|__dirname|__filename)\b\s*[.([]/.test(readFileSync(file, "utf8")) ? [relative(root, file)] : []));
+    expect(offenders).toEqual([]);
+  });
+});

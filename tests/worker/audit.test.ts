@@ -9,6 +9,9 @@ import { escrowEncryptionKey, generateCaseKeyPair, generateRecoveryKeyPair, gene
 import { auditEvents } from "./audit-helpers";
 import { addMember, openCase, prepareEvidence, randomBytes, removeMember, sendParts, uploadEvidence, withKeys, type Person } from "./evidence-helpers";
 import { addUser, ADMIN, call, expectError, freshTotpCode, recoveryPublicKey, sessionCookie, setUpOrganisation, signIn } from "./helpers";
+import type { VideoRequest } from "../../shared/api/video";
+import { deliveryBody } from "../../agent/seal.ts";
+import { bindOperator, CAMERAS, createRequest, holdClip, pastRange, registerSite, siteWithCameras, workItem } from "./video-helpers";
 
 interface Operation {
   "x-custody-access": "public" | "session" | "admin";
@@ -68,6 +71,19 @@ async function invitedAndAccepted(admin: Admin): Promise<string> {
 const FAKE_ASSERTION = { id: "AAAA", rawId: "AAAA", type: "public-key", response: { clientDataJSON: "AAAA", authenticatorData: "AAAA", signature: "AAAA" }, clientExtensionResults: {} };
 const FAKE_ATTESTATION = { id: "AAAA", rawId: "AAAA", type: "public-key", response: { clientDataJSON: "AAAA", attestationObject: "AAAA" }, clientExtensionResults: {} };
 const PROVIDER = { issuer: "https://idp.example.org", clientId: "custody", clientSecret: "s3cret", displayName: "SSO" };
+
+/** A site with an enrolled agent and cameras, an investigator leading a case, and the site's operator; optionally a request for it, held at the site. */
+async function videoWorld(admin: Admin, options: { held?: boolean } = {}) {
+  const ivy = await withKeys(await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" }));
+  const c = await openCase(ivy, "V-1");
+  const { agent, created, cameraIds } = await siteWithCameras(admin.cookie);
+  const olive = await addUser(admin.cookie, { email: "olive@example.org", name: "Olive", role: "site_operator" });
+  await bindOperator(admin.cookie, created.site.id, olive.session.user.id);
+  const request = (await (await createRequest(ivy.cookie, { caseId: c.id, cameraIds: [cameraIds[0]!], ...pastRange(10) })).json()) as VideoRequest;
+  const item = (await workItem(agent, request.id))!;
+  const held = options.held ? await holdClip(agent, item, item.clips[0]!, randomBytes(500)) : null;
+  return { ivy, c, agent, site: created.site, cameraIds, olive, request, item, held };
+}
 
 /** The action of a scenario: one request (or, for a few, the browser's few requests) that performs the route. */
 type Action = () => Promise<unknown>;
@@ -368,6 +384,129 @@ const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Pro
       const lead = await withKeys(admin);
       const upload = await uploadEvidence(lead, await openCase(lead, "A-1"), randomBytes(100));
       return () => call(`/api/evidence/${upload.evidenceId}/details`, { method: "PATCH", cookie: lead.cookie, body: { jwe: "a.b.c.d.e", baseVersion: 0 } });
+    },
+  },
+  "POST /api/sites": { action: "site.create", prepare: async (admin) => () => call("/api/sites", { cookie: admin.cookie, body: { name: "Corner Shop", address: "", holdDays: 30 } }) },
+  "POST /api/sites/{id}/enrolment": {
+    action: "site.enrolment_issue",
+    prepare: async (admin) => {
+      const created = await registerSite(admin.cookie);
+      return () => call(`/api/sites/${created.site.id}/enrolment`, { method: "POST", cookie: admin.cookie });
+    },
+  },
+  "PUT /api/sites/{id}/operators/{userId}": {
+    action: "site.operator_add",
+    prepare: async (admin) => {
+      const created = await registerSite(admin.cookie);
+      const olive = await addUser(admin.cookie, { email: "olive@example.org", name: "Olive", role: "site_operator" });
+      return () => call(`/api/sites/${created.site.id}/operators/${olive.session.user.id}`, { method: "PUT", cookie: admin.cookie });
+    },
+  },
+  "DELETE /api/sites/{id}/operators/{userId}": {
+    action: "site.operator_remove",
+    prepare: async (admin) => {
+      const created = await registerSite(admin.cookie);
+      const olive = await addUser(admin.cookie, { email: "olive@example.org", name: "Olive", role: "site_operator" });
+      await bindOperator(admin.cookie, created.site.id, olive.session.user.id);
+      return () => call(`/api/sites/${created.site.id}/operators/${olive.session.user.id}`, { method: "DELETE", cookie: admin.cookie });
+    },
+  },
+  "POST /api/agent/enrol": {
+    action: "site.agent_enrol",
+    prepare: async (admin) => {
+      const created = await registerSite(admin.cookie);
+      const keys = await generateUserKeys();
+      const { importPrivateKey } = await import("../../shared/crypto");
+      const { AGENT_AUTH_SCHEME, signAgentRequest } = await import("../../shared/agent/signature");
+      const signing = await importPrivateKey(keys.signing.privateJwk, "sign");
+      const body = JSON.stringify({ siteId: created.site.id, token: created.config.enrolmentToken, signingKey: keys.signing.publicJwk, encryptionKey: keys.encryption.publicJwk });
+      const jws = await signAgentRequest(signing, { method: "POST", url: new URL("http://localhost:8787/api/agent/enrol"), body: new TextEncoder().encode(body) });
+      return () => call("/api/agent/enrol", { cookie: null, body, headers: { Authorization: `${AGENT_AUTH_SCHEME} ${jws}`, "Content-Type": "application/json" } });
+    },
+  },
+  "PUT /api/agent/cameras": {
+    action: "camera.sync",
+    prepare: async (admin) => {
+      const { agent } = await siteWithCameras(admin.cookie, "Corner Shop", [CAMERAS[0]!]);
+      return () => agent.call("/api/agent/cameras", { method: "PUT", body: { cameras: CAMERAS } });
+    },
+  },
+  "POST /api/video-requests": {
+    action: "video.request_create",
+    prepare: async (admin) => {
+      const ivy = await withKeys(await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" }));
+      const c = await openCase(ivy, "V-1");
+      const { cameraIds } = await siteWithCameras(admin.cookie);
+      return () => createRequest(ivy.cookie, { caseId: c.id, cameraIds, ...pastRange(10) });
+    },
+  },
+  "POST /api/agent/clips/{id}/exporting": {
+    action: "video.export_start",
+    prepare: async (admin) => {
+      const { agent, item } = await videoWorld(admin);
+      return () => agent.call(`/api/agent/clips/${item.clips[0]!.id}/exporting`, { method: "POST" });
+    },
+  },
+  "POST /api/agent/clips/{id}/held": {
+    action: "video.clip_held",
+    prepare: async (admin) => {
+      const { agent, item } = await videoWorld(admin);
+      const clip = item.clips[0]!;
+      await agent.call(`/api/agent/clips/${clip.id}/exporting`, { method: "POST" });
+      return () => agent.call(`/api/agent/clips/${clip.id}/held`, { body: { byteSize: 500, footageStart: clip.start, footageEnd: clip.end, durationMs: 600_000 } });
+    },
+  },
+  "POST /api/agent/clips/{id}/unavailable": {
+    action: "video.clip_unavailable",
+    prepare: async (admin) => {
+      const { agent, item } = await videoWorld(admin);
+      await agent.call(`/api/agent/clips/${item.clips[0]!.id}/exporting`, { method: "POST" });
+      return () => agent.call(`/api/agent/clips/${item.clips[0]!.id}/unavailable`, { body: { reason: "No recording." } });
+    },
+  },
+  "POST /api/video-requests/{id}/approve": {
+    action: "video.request_approve",
+    prepare: async (admin) => {
+      const { olive, request } = await videoWorld(admin, { held: true });
+      return () => call(`/api/video-requests/${request.id}/approve`, { method: "POST", cookie: olive.cookie });
+    },
+  },
+  "POST /api/video-requests/{id}/deny": {
+    action: "video.request_deny",
+    prepare: async (admin) => {
+      const { olive, request } = await videoWorld(admin, { held: true });
+      return () => call(`/api/video-requests/${request.id}/deny`, { cookie: olive.cookie, body: { note: "No" } });
+    },
+  },
+  "POST /api/agent/clips/{id}/evidence": {
+    action: "video.delivery_start",
+    prepare: async (admin) => {
+      const { agent, olive, request, held } = await videoWorld(admin, { held: true });
+      await call(`/api/video-requests/${request.id}/approve`, { method: "POST", cookie: olive.cookie });
+      const item = (await workItem(agent, request.id))!;
+      const body = await deliveryBody({ held: held!.record, evidenceId: "e".repeat(32), site: { id: agent.siteId, name: agent.siteName }, delivery: item.delivery!, keys: { signing: agent.signing, encryption: agent.encryption } });
+      return () => agent.call(`/api/agent/clips/${held!.record.clipId}/evidence`, { body });
+    },
+  },
+  "POST /api/agent/clips/{id}/delivered": {
+    action: "video.clip_delivered",
+    prepare: async (admin) => {
+      const { agent, olive, request, held } = await videoWorld(admin, { held: true });
+      await call(`/api/video-requests/${request.id}/approve`, { method: "POST", cookie: olive.cookie });
+      const item = (await workItem(agent, request.id))!;
+      const body = await deliveryBody({ held: held!.record, evidenceId: "e".repeat(32), site: { id: agent.siteId, name: agent.siteName }, delivery: item.delivery!, keys: { signing: agent.signing, encryption: agent.encryption } });
+      await agent.call(`/api/agent/clips/${held!.record.clipId}/evidence`, { body });
+      const { urls } = (await (await agent.call(`/api/agent/clips/${held!.record.clipId}/part-urls`, { body: { parts: [0] } })).json()) as PartUrls;
+      await call(urls[0]!.url, { method: "PUT", cookie: null, body: held!.parts[0]!, headers: { "Content-Type": "application/octet-stream" } });
+      return () => agent.call(`/api/agent/clips/${held!.record.clipId}/delivered`, { method: "POST" });
+    },
+  },
+  "POST /api/agent/requests/{id}/purged": {
+    action: "video.held_deleted",
+    prepare: async (admin) => {
+      const { agent, olive, request } = await videoWorld(admin, { held: true });
+      await call(`/api/video-requests/${request.id}/deny`, { cookie: olive.cookie, body: { note: "" } });
+      return () => agent.call(`/api/agent/requests/${request.id}/purged`, { method: "POST" });
     },
   },
   "POST /api/audit/offline-events": {

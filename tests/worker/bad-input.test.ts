@@ -44,6 +44,15 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     [`POST /api/evidence/${ids.user}/part-urls`]: { parts: [0] },
     [`POST /api/evidence/${ids.user}/access`]: { action: "download" },
     [`PATCH /api/evidence/${ids.user}/details`]: { jwe: bundle, baseVersion: 0 },
+    "POST /api/sites": { name: "Corner Shop", address: "", holdDays: 30 },
+    "POST /api/video-requests": { caseId: ids.user, cameraIds: [ids.user], start: "2026-01-01T10:00:00Z", end: "2026-01-01T10:30:00Z", reason: "Robbery" },
+    [`POST /api/video-requests/${ids.user}/deny`]: { note: "No" },
+    "POST /api/agent/enrol": { siteId: ids.user, token: "t", signingKey: key, encryptionKey: key },
+    "PUT /api/agent/cameras": { cameras: [{ archiveId: "entrance", name: "Entrance", latitude: 51.5, longitude: -0.12, direction: 90, recorderId: "nvr" }] },
+    [`POST /api/agent/clips/${ids.user}/held`]: { byteSize: 10, footageStart: "2026-01-01T10:00:00Z", footageEnd: "2026-01-01T10:30:00Z", durationMs: 1000 },
+    [`POST /api/agent/clips/${ids.user}/unavailable`]: { reason: "No recording." },
+    [`POST /api/agent/clips/${ids.user}/evidence`]: { evidenceId: ids.user, manifest: "a.b.c", fileKey: { caseKid: "k".repeat(43), jwe: bundle }, label: bundle },
+    [`POST /api/agent/clips/${ids.user}/part-urls`]: { parts: [0] },
     "POST /api/audit/offline-events": { events: [{ action: "evidence.view", target: { type: "evidence", id: ids.user }, at: "2026-01-01T00:00:00Z", details: {} }] },
   };
 }
@@ -52,7 +61,7 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
 async function snapshot(): Promise<string> {
   const tables = ["organisations", "setup", "users", "invitations", "recovery_keys", "user_keys", "key_bundles", "recovery_requests",
     "org_settings", "totp_credentials", "recovery_codes", "passkeys", "webauthn_challenges", "sign_in_failures", "sign_in_attempts",
-    "oidc_providers", "oidc_states", "oidc_identities"];
+    "oidc_providers", "oidc_states", "oidc_identities", "sites", "agent_keys", "site_operators", "cameras", "video_requests", "video_clips"];
   const rows: Record<string, unknown> = {};
   for (const table of tables) rows[table] = (await db.prepare(`SELECT * FROM ${table} ORDER BY 1`).all()).results;
   rows.sessions = (await db.prepare("SELECT token_hash, user_id, revoked_at FROM sessions ORDER BY 1").all()).results;

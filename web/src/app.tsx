@@ -18,8 +18,11 @@ import { AuditPage } from "./screens/Audit";
 import { IdentityProviderPage } from "./screens/IdentityProvider";
 import { InviteScreen } from "./screens/Invite";
 import { KeySettingsPage } from "./screens/KeySettings";
-import { NoAccessPage, NotFoundPage, PlaceholderPage } from "./screens/Placeholder";
+import { NoAccessPage, NotFoundPage } from "./screens/Placeholder";
 import { CasesSection } from "./screens/Cases";
+import { CamerasPage } from "./screens/Cameras";
+import { RequestsPage } from "./screens/Requests";
+import { SitesPage } from "./screens/Sites";
 import { PublicLayout } from "./screens/Public";
 import { SetupScreen } from "./screens/Setup";
 import { SignInScreen } from "./screens/SignIn";
@@ -74,7 +77,9 @@ export function App() {
     };
   }, []);
 
-  const redirect = state.kind === "signed-in" ? REDIRECTS[path] : undefined;
+  // A site operator has no cases: their home is the requests inbox.
+  const home = state.kind === "signed-in" && state.session.user.role === "site_operator" ? "/requests" : undefined;
+  const redirect = state.kind === "signed-in" ? (home && (path === "/" || path === "/cases" || path === "/signin" || path === "/invite") ? home : REDIRECTS[path]) : undefined;
   useEffect(() => {
     if (redirect) navigate(redirect, { replace: true });
   }, [redirect]);
@@ -141,9 +146,11 @@ function Page(props: { path: string; session: SessionInfo }) {
     case "/cases":
       return <CasesSection session={props.session} />;
     case "/requests":
-      return <PlaceholderPage title="Requests" line="Video requests arrive in a later release." />;
+      return <RequestsPage session={props.session} />;
     case "/cameras":
-      return <PlaceholderPage title="Cameras" line="The camera registry arrives in a later release." />;
+      return <CamerasPage session={props.session} />;
+    case "/admin/sites":
+      return isAdmin ? <SitesPage /> : <NoAccessPage />;
     case "/audit":
       return isAdmin ? <AuditPage session={props.session} /> : <NoAccessPage />;
     case "/settings/security":

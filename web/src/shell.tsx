@@ -9,16 +9,19 @@ import { ApiError } from "./api/client";
 import { icons, Mark } from "./icons";
 import { ROLE_LABELS } from "./labels";
 import { hasNavigated } from "./router";
+import { InboxCount } from "./video/InboxCount";
 
 interface NavItem {
   href: string;
   label: string;
   icon: () => preact.JSX.Element;
   adminOnly?: boolean;
+  /** Not shown to site operators (they have no cases). */
+  notForSiteOperators?: boolean;
 }
 
 const NAV_ITEMS: readonly NavItem[] = [
-  { href: "/cases", label: "Cases", icon: icons.cases },
+  { href: "/cases", label: "Cases", icon: icons.cases, notForSiteOperators: true },
   { href: "/requests", label: "Requests", icon: icons.requests },
   { href: "/cameras", label: "Cameras", icon: icons.cameras },
   { href: "/audit", label: "Audit", icon: icons.audit, adminOnly: true },
@@ -30,6 +33,7 @@ const ADMIN_PAGES: readonly { href: string; label: string }[] = [
   { href: "/admin/users", label: "Users" },
   { href: "/admin/settings", label: "Settings" },
   { href: "/admin/sign-in", label: "Sign-in" },
+  { href: "/admin/sites", label: "Sites" },
 ];
 
 function section(path: string): string {
@@ -149,6 +153,7 @@ export function Shell(props: {
   children: ComponentChildren;
 }) {
   const isAdmin = props.session.user.role === "admin";
+  const isOperator = props.session.user.role === "site_operator";
   const current = section(props.path);
   return (
     <div class="shell">
@@ -165,11 +170,12 @@ export function Shell(props: {
       </header>
       <nav aria-label="Main" class="main-nav">
         <ul>
-          {NAV_ITEMS.filter((item) => isAdmin || !item.adminOnly).map((item) => (
+          {NAV_ITEMS.filter((item) => (isAdmin || !item.adminOnly) && !(isOperator && item.notForSiteOperators)).map((item) => (
             <li key={item.href}>
               <a href={item.href} aria-current={section(item.href) === current ? "page" : undefined}>
                 <item.icon />
                 <span>{item.label}</span>
+                {item.href === "/requests" && isOperator && <InboxCount />}
               </a>
             </li>
           ))}

@@ -10,6 +10,8 @@ export interface AppEnv {
     sessionHash: string;
     /** The current session's row (stage, last authentication), set by `requireSession`. */
     session: import("./db/sessions").SessionRow;
+    /** The site agent a signed request came from, set by `requireAgent` (worker/src/lib/agent-auth.ts). */
+    agent: { siteId: string; siteName: string; orgId: string };
     /** Set once the request has written an audit event (so a refusal is not recorded twice). */
     audited: boolean;
   };

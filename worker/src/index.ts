@@ -15,6 +15,9 @@ import { sessions } from "./routes/sessions";
 import { settings } from "./routes/settings";
 import { setup } from "./routes/setup";
 import { users } from "./routes/users";
+import { agent } from "./routes/agent";
+import { sites } from "./routes/sites";
+import { cameras, videoRequests } from "./routes/video-requests";
 import { APP_VERSION } from "./version";
 
 const api = createApp()
@@ -33,7 +36,11 @@ const api = createApp()
   .route("/api/cases", caseEvidence)
   .route("/api/evidence", evidence)
   .route("/api/uploads", uploads)
-  .route("/api/directory", directory);
+  .route("/api/directory", directory)
+  .route("/api/sites", sites)
+  .route("/api/cameras", cameras)
+  .route("/api/video-requests", videoRequests)
+  .route("/api/agent", agent);
 
 api.get("/api/openapi.json", (c) => c.json(openApiDocument(api, { version: APP_VERSION }), 200));
 
@@ -41,6 +48,7 @@ api.get("/api/openapi.json", (c) => c.json(openApiDocument(api, { version: APP_V
 export type AppType = typeof api;
 
 export { AuditLog } from "./durable/audit-log";
+export { SiteLive } from "./durable/site-live";
 
 export default {
   fetch: api.fetch,

@@ -16,6 +16,7 @@ import type { DeviceKeys } from "../keys/store";
 import { formatDateTime } from "../labels";
 import { caseHref, messageOf, parseTags, TextArea } from "../screens/Cases";
 import { PageHeading } from "../shell";
+import { VideoProvenance } from "../video/Provenance";
 import { decryptDetails, encryptDetails, EvidenceDetails, type EvidenceDetails as Details } from "./details";
 import { formatBytes } from "./format";
 import { EvidenceOpener, forgetOpened, OpenError, type OpenedEvidence, type OpenStep } from "./open";
@@ -227,6 +228,7 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: s
         </dl>
         <p class="hint">Every part, segment and the whole file matched the signed manifest.</p>
       </section>
+      {manifest.requestId && <VideoProvenance requestId={manifest.requestId} camera={metadata.camera} />}
       <div class="evidence-content">
         {type.startsWith("image/") && <img src={props.url} alt={metadata.fileName} />}
         {type.startsWith("video/") && <video src={props.url} controls playsInline preload="metadata" aria-label={metadata.fileName} />}

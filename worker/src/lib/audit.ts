@@ -27,10 +27,17 @@ export async function orgOf(c: Context<AppEnv>, record: AuditRecord): Promise<st
 
 function pendingEvent(c: Context<AppEnv>, record: AuditRecord): PendingEvent {
   const user = c.get("user") as AppEnv["Variables"]["user"] | undefined;
+  // A site's agent acts by signed request, with no user (worker/src/lib/agent-auth.ts).
+  const agent = c.get("agent") as AppEnv["Variables"]["agent"] | undefined;
+  const contextActor: PendingEvent["actor"] = user
+    ? { type: "user", id: user.id, label: user.email }
+    : agent
+      ? { type: "agent", id: agent.siteId, label: agent.siteName }
+      : { type: "anonymous", id: null };
   return {
     id: newId(),
     at: new Date().toISOString(),
-    actor: record.actor ?? (user ? { type: "user", id: user.id, label: user.email } : { type: "anonymous", id: null }),
+    actor: record.actor ?? contextActor,
     action: record.action,
     target: record.target,
     ip: clientIp(c),
@@ -54,6 +61,35 @@ function outboxInsert(db: D1Database, orgId: string, event: PendingEvent): D1Pre
 export function auditStatement(c: Context<AppEnv>, orgId: string, record: AuditRecord): D1PreparedStatement {
   c.set("audited", true);
   return outboxInsert(c.env.DB, orgId, pendingEvent(c, record));
+}
+
+/**
+ * The statement that records an event of the system itself (no request: a Durable Object's
+ * alarm, such as a video request expiring), for the batch that makes the change. With
+ * `onlyIfChanged`, written only if the statement just before it changed a row (as
+ * `auditStatementIfChanged`).
+ */
+export function systemAuditStatement(
+  db: D1Database,
+  orgId: string,
+  record: Omit<AuditRecord, "actor" | "orgId" | "recordedOfflineAt">,
+  options: { onlyIfChanged?: boolean } = {},
+): D1PreparedStatement {
+  const event: PendingEvent = {
+    id: newId(),
+    at: new Date().toISOString(),
+    actor: { type: "system", id: null },
+    action: record.action,
+    target: record.target,
+    ip: null,
+    userAgent: null,
+    outcome: record.outcome ?? "success",
+    details: record.details ?? {},
+  };
+  if (!options.onlyIfChanged) return outboxInsert(db, orgId, event);
+  return db
+    .prepare("INSERT INTO audit_outbox (id, org_id, event, created_at) SELECT ?, ?, ?, ? WHERE changes() > 0")
+    .bind(event.id, orgId, JSON.stringify(event), event.at);
 }
 
 /** An event statement that may not write its event, and the event's id (see `eventWitness`). */

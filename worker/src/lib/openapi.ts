@@ -3,6 +3,7 @@ import { z } from "zod";
 import "../../../shared/api/schemas"; // registers the named schemas
 import "../../../shared/api/audit";
 import "../../../shared/api/cases";
+import "../../../shared/api/video";
 
 /**
  * OpenAPI from the same zod schemas the routes validate with. `validate()` and `describe()`
@@ -10,7 +11,8 @@ import "../../../shared/api/cases";
  * reads the tags back, so the document cannot drift from the code.
  */
 
-type Access = "public" | "session" | "admin";
+/** Who may call a route: anyone, a signed-in user, an administrator, or a site's agent (signed request, docs/agent.md). */
+type Access = "public" | "session" | "admin" | "agent";
 
 interface InputSpec {
   kind: "input";
@@ -124,7 +126,7 @@ export function openApiDocument(app: Hono<any, any, any>, info: { version: strin
         ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(body.schema, "input") } } } }
         : {}),
       responses,
-      ...(route.access === "public" ? { security: [] } : {}),
+      ...(route.access === "public" ? { security: [] } : route.access === "agent" ? { security: [{ agentSignature: [] }] } : {}),
       "x-custody-access": route.access,
       "x-custody-mutates": route.mutates ?? method !== "get",
     };
@@ -138,7 +140,10 @@ export function openApiDocument(app: Hono<any, any, any>, info: { version: strin
       description: "End-to-end encrypted evidence management. The server never sees plaintext or an unwrapped key.",
     },
     components: {
-      securitySchemes: { session: { type: "apiKey", in: "cookie", name: "custody_session" } },
+      securitySchemes: {
+        session: { type: "apiKey", in: "cookie", name: "custody_session" },
+        agentSignature: { type: "apiKey", in: "header", name: "Authorization", description: "`Custody-Agent <compact JWS>`: a site agent's signed request (docs/agent.md)." },
+      },
       schemas: components(),
     },
     security: [{ session: [] }],

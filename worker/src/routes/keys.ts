@@ -42,6 +42,7 @@ import { describe } from "../lib/openapi";
 import { newId } from "../lib/secrets";
 import { requireAdmin, requireRecentAuth, requireSession } from "../lib/session";
 import { validate } from "../lib/validate";
+import { findAgentSigningKey } from "../db/video";
 
 async function myKeys(db: D1Database, userId: string): Promise<MyKeys | null> {
   const [{ signing, encryption }, bundle] = await Promise.all([currentUserKeys(db, userId), getBundle(db, userId)]);
@@ -294,7 +295,19 @@ export const keys = new Hono<AppEnv>()
     async (c) => {
       const { kid } = c.req.valid("param");
       const row = await findSigningKey(c.env.DB, kid);
-      if (!row || row.org_id !== c.get("user").orgId) throw new ApiError(404, "not_found", "No signing key with this id.");
+      if (!row || row.org_id !== c.get("user").orgId) {
+        // Not a person's key: a site agent's (it signs the video it delivers into cases).
+        const agentKey = await findAgentSigningKey(c.env.DB, kid);
+        if (!agentKey || agentKey.org_id !== c.get("user").orgId) throw new ApiError(404, "not_found", "No signing key with this id.");
+        const body: SignerKey = {
+          kid: agentKey.kid,
+          publicJwk: JSON.parse(agentKey.public_jwk) as PublicJwk,
+          owner: { type: "agent", id: agentKey.site_id, name: `${agentKey.site_name} (site agent)` },
+          createdAt: agentKey.created_at,
+          retiredAt: agentKey.retired_at,
+        };
+        return c.json(body, 200);
+      }
       const body: SignerKey = {
         kid: row.kid,
         publicJwk: JSON.parse(row.public_jwk) as PublicJwk,

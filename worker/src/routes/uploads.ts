@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { EvidencePartParam, UploadQuery } from "../../../shared/api/cases";
 import { findEvidence, recordPart } from "../db/evidence";
 import { findUserById } from "../db/users";
+import { deliveringSiteOf } from "../db/video";
 import { auditStatement, flushAudit } from "../lib/audit";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
@@ -62,12 +63,13 @@ export const uploads = new Hono<AppEnv>().put(
     if (digest !== sha512) throw new ApiError(400, "digest_mismatch", `Part ${part} does not match its SHA-512 in the signed manifest; nothing was stored. Retry the part.`);
     const uploaded = await c.env.EVIDENCE.resumeMultipartUpload(row.r2_key, row.upload_id!).uploadPart(part + 1, bytes);
     const uploader = await findUserById(c.env.DB, row.uploader_id);
+    // The signed URL acts for whoever it was issued to: the uploader, or the site agent delivering a requested video.
+    const deliveringSite = await deliveringSiteOf(c.env.DB, id);
     await c.env.DB.batch([
       recordPart(c.env.DB, { evidenceId: id, part, byteLength, sha512, etag: uploaded.etag, now: new Date().toISOString() }),
       auditStatement(c, uploader!.org_id, {
         action: "evidence.part_upload",
-        // The signed URL acts for the uploader it was issued to.
-        actor: { type: "user", id: row.uploader_id, label: uploader!.email },
+        actor: deliveringSite ? { type: "agent", id: deliveringSite.id, label: deliveringSite.name } : { type: "user", id: row.uploader_id, label: uploader!.email },
         target: { type: "evidence", id },
         details: { caseId: row.case_id, evidenceId: id, part, byteLength },
       }),
