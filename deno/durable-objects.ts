@@ -13,7 +13,7 @@
  * across Cloudflare's RPC.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { deserialize, serialize } from "node:v8";
@@ -458,9 +458,17 @@ class LiveObject {
     if (typeof Deno !== "undefined") Deno.unrefTimer(this.alarmTimer as unknown as number);
   }
 
-  private async fireAlarm(at: number): Promise<void> {
+  /** Runs the alarm now if one is set, however far off it is; answers whether one was set. */
+  async runAlarmNow(): Promise<boolean> {
+    const at = this.storage.getAlarm();
+    if (at === null) return false;
+    await this.fireAlarm(at, true);
+    return true;
+  }
+
+  private async fireAlarm(at: number, early = false): Promise<void> {
     if (this.storage.getAlarm() !== at) return; // changed meanwhile: its own timer is set
-    if (Date.now() < at) return this.scheduleAlarm(at); // a long delay, split into timer-sized steps
+    if (!early && Date.now() < at) return this.scheduleAlarm(at); // a long delay, split into timer-sized steps
     const isRetry = this.alarmRetries > 0;
     try {
       // As on Cloudflare, the alarm is cleared as it runs; the handler may set the next one.
@@ -513,6 +521,16 @@ export class LocalDurableObjectNamespace {
   close(): void {
     for (const live of this.live.values()) live.close();
     this.live.clear();
+  }
+
+  /**
+   * Runs the alarm of the object `id` now, if it has one set, as the Workers test runtime's
+   * `runDurableObjectAlarm` does; answers whether one ran. For tests in this process only
+   * (tests/deno/fixtures/main-with-test-hooks.ts): no route of the server reaches it.
+   */
+  async runAlarm(id: LocalDurableObjectId): Promise<boolean> {
+    if (!this.live.has(id.toString()) && !existsSync(objectFile(this.root, this.className, id.toString()))) return false;
+    return this.object(id).runAlarmNow();
   }
 
   idFromName(name: string): LocalDurableObjectId {

@@ -21,7 +21,7 @@ globalThis.addEventListener("unhandledrejection", (event) => {
   console.error("Unhandled rejection:", event.reason);
 });
 
-const host = createHost({ root, stateDir, publicUrl: env("CUSTODY_PUBLIC_URL"), trustProxy: env("CUSTODY_TRUST_PROXY") === "1" || env("CUSTODY_TRUST_PROXY") === "true",
+export const host = createHost({ root, stateDir, publicUrl: env("CUSTODY_PUBLIC_URL"), trustProxy: env("CUSTODY_TRUST_PROXY") === "1" || env("CUSTODY_TRUST_PROXY") === "true",
   secrets: Object.fromEntries(SECRET_NAMES.flatMap((name) => (env(name) ? [[name, env(name)!]] : []))), });
 if (host.migrationsApplied.length > 0) console.log(`Applied migrations: ${host.migrationsApplied.join(", ")}`);
 

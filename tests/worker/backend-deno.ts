@@ -4,8 +4,12 @@
  * a reverse proxy would send them (X-Forwarded-*, so the worker sees the URL and client address
  * the test means); and the tests read and change its storage directly on disk, through the
  * same D1 and R2 classes the server uses, from this process (SQLite allows both at once).
+ * The server runs with a test hook beside it (tests/deno/fixtures/main-with-test-hooks.ts), for
+ * what only the runtime can do: ring a Durable Object's alarm now.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, existsSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -16,10 +20,13 @@ import { LocalR2Bucket } from "../../deno/r2";
 import type { AuditEvent } from "../../shared/audit/chain";
 import { DenoServer } from "../support/deno-server";
 import type { TestBackend, TestBucket, TestDatabase } from "./backend";
+import { testWebSocket } from "./websocket-client";
 
 const root = resolve(import.meta.dirname, "../..");
 const bindings = readBindings(join(root, "wrangler.toml"));
 const AUDIT_CLASS = bindings.durableObjects.find((b) => b.name === "AUDIT")!.className;
+/** deno/main.ts, with the tests' hook beside it. */
+const ENTRY = join(root, "tests/deno/fixtures/main-with-test-hooks.ts");
 
 let server: DenoServer | null = null;
 let database: LocalD1Database | null = null;
@@ -44,7 +51,7 @@ function closeStorage(): void {
 /** Starts a Deno server on a new temporary data folder, for this test file. */
 export async function startDenoBackend(): Promise<DenoServer> {
   const stateDir = mkdtempSync(join(tmpdir(), "custody-deno-test-"));
-  server = new DenoServer(stateDir, { CUSTODY_TRUST_PROXY: "1" });
+  server = new DenoServer(stateDir, { CUSTODY_TRUST_PROXY: "1" }, ENTRY);
   await server.start();
   openStorage(stateDir);
   return server;
@@ -102,20 +109,87 @@ function filesUnder(dir: string): string[] {
     .filter((path) => statSync(path, { throwIfNoEntry: false })?.isFile());
 }
 
+/** The URL of the running server's test hooks (announced on its stdout just after it listens). */
+async function hooksUrl(server: DenoServer): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const announced = [...server.output.matchAll(/Test hooks: (http:\/\/[\d.]+:\d+)/g)].at(-1);
+    if (announced) return announced[1]!;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  throw new Error(`the Deno server announced no test hooks:\n${server.output}`);
+}
+
+/** The request as the reverse proxy in front of a real deployment passes it on: the public URL and client address in X-Forwarded-*. */
+function forwarded(request: Request): { path: string; headers: Headers } {
+  const original = new URL(request.url);
+  const headers = new Headers(request.headers);
+  headers.set("X-Forwarded-Proto", original.protocol.slice(0, -1));
+  headers.set("X-Forwarded-Host", original.host);
+  const client = headers.get("CF-Connecting-IP");
+  if (client) headers.set("X-Forwarded-For", client);
+  return { path: original.pathname + original.search, headers };
+}
+
+/**
+ * An upgrade request through node:http (fetch refuses to send `Upgrade`): the server's answer
+ * when it refuses the upgrade; an error when it accepts it (talk to it with `backend.webSocket`).
+ */
+function upgradeRequest(url: URL, method: string, headers: Headers): Promise<Response> {
+  headers.set("Connection", "Upgrade");
+  if (!headers.has("Sec-WebSocket-Key")) headers.set("Sec-WebSocket-Key", randomBytes(16).toString("base64"));
+  if (!headers.has("Sec-WebSocket-Version")) headers.set("Sec-WebSocket-Version", "13");
+  return new Promise((done, fail) => {
+    const request = httpRequest(url.href, { method, headers: Object.fromEntries(headers) });
+    request.on("response", (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("error", fail);
+      response.on("end", () => {
+        const answer = new Headers();
+        for (let i = 0; i < response.rawHeaders.length; i += 2) answer.append(response.rawHeaders[i]!, response.rawHeaders[i + 1]!);
+        done(new Response(chunks.length ? Buffer.concat(chunks) : null, { status: response.statusCode!, statusText: response.statusMessage ?? "", headers: answer }));
+      });
+    });
+    request.on("upgrade", (_response, socket) => {
+      socket.destroy();
+      fail(new Error(`the server accepted the WebSocket upgrade of ${url.pathname}: open it with backend.webSocket to talk over it`));
+    });
+    request.on("error", fail);
+    request.end();
+  });
+}
+
 export const backend: TestBackend = {
   runtime: "deno",
 
   async fetch(request) {
     const { server } = running();
-    const original = new URL(request.url);
-    const headers = new Headers(request.headers);
-    // What the reverse proxy in front of a real deployment sends.
-    headers.set("X-Forwarded-Proto", original.protocol.slice(0, -1));
-    headers.set("X-Forwarded-Host", original.host);
-    const client = headers.get("CF-Connecting-IP");
-    if (client) headers.set("X-Forwarded-For", client);
+    const { path, headers } = forwarded(request);
+    if (headers.get("Upgrade")) return upgradeRequest(new URL(path, server.url), request.method, headers);
     const body = request.method === "GET" || request.method === "HEAD" ? undefined : new Uint8Array(await request.arrayBuffer());
-    return fetch(new URL(original.pathname + original.search, server.url), { method: request.method, headers, body, redirect: "manual" });
+    return fetch(new URL(path, server.url), { method: request.method, headers, body, redirect: "manual" });
+  },
+
+  async webSocket(request) {
+    const { server } = running();
+    const { path, headers } = forwarded(request);
+    const url = new URL(path, server.url.replace(/^http/, "ws"));
+    // Node's WebSocket (undici) sends the headers it is given with the handshake.
+    const Client = WebSocket as unknown as new (url: URL, init: { headers: Record<string, string> }) => WebSocket;
+    const socket = new Client(url, { headers: Object.fromEntries(headers) });
+    const client = testWebSocket(socket);
+    await new Promise<void>((done, fail) => {
+      socket.addEventListener("open", () => done());
+      socket.addEventListener("error", () => fail(new Error(`the server refused the WebSocket to ${url.pathname}`)));
+    });
+    return client;
+  },
+
+  async runDurableObjectAlarm(binding, name) {
+    const hooks = await hooksUrl(running().server);
+    const response = await fetch(new URL("/alarm", hooks), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ binding, name }) });
+    if (!response.ok) throw new Error(`the test hook could not run the alarm: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { ran: boolean }).ran;
   },
 
   get db(): TestDatabase {

@@ -1,12 +1,27 @@
 /** The test backend inside workerd: the worker's own module, and Cloudflare's local D1, R2 and Durable Objects. */
-import { applyD1Migrations, env, reset } from "cloudflare:test";
+import { applyD1Migrations, env, reset, runDurableObjectAlarm } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { flushAudit, listAuditEvents } from "../../worker/src/lib/audit";
 import type { TestBackend, TestBucket } from "./backend";
+import { testWebSocket } from "./websocket-client";
 
 export const backend: TestBackend = {
   runtime: "workers",
   fetch: (request) => exports.default.fetch(request),
+  async webSocket(request) {
+    const headers = new Headers(request.headers);
+    headers.set("Upgrade", "websocket");
+    const response = await exports.default.fetch(new Request(request, { headers }));
+    if (response.status !== 101 || !response.webSocket) throw new Error(`the server refused the WebSocket: ${response.status} ${await response.text()}`);
+    const socket = testWebSocket(response.webSocket);
+    response.webSocket.accept();
+    return socket;
+  },
+  async runDurableObjectAlarm(binding, name) {
+    const namespace = (env as unknown as Record<string, DurableObjectNamespace>)[binding];
+    if (!namespace) throw new Error(`no Durable Object binding ${binding}`);
+    return runDurableObjectAlarm(namespace.get(namespace.idFromName(name)));
+  },
   db: env.DB,
   bucket: env.EVIDENCE as unknown as TestBucket,
   async reset() {

@@ -10,11 +10,16 @@
  * evidence objects, and the few runtime-specific checks below. A test written for workerd
  * alone ports with: `env.DB` → `db`, `env.EVIDENCE` → `bucket`, `SELF.fetch` or
  * `exports.default.fetch` → `backend.fetch`, `reset()` + `applyD1Migrations` →
- * `backend.reset()`, a console.error spy → `backend.serverErrors`. (A unit test,
+ * `backend.reset()`, a console.error spy → `backend.serverErrors`, a WebSocket upgrade answered by
+ * `SELF.fetch` → `backend.webSocket` (a refused upgrade still comes back from `backend.fetch`),
+ * `runDurableObjectAlarm(stub)` → `backend.runDurableObjectAlarm(binding, name)`. (A unit test,
  * tests/unit/api-tests-both-runtimes.test.ts, fails while a file here imports cloudflare:*.)
  */
 import type { AuditEvent } from "../../shared/audit/chain";
 import { backend as selected } from "#test-backend";
+import type { TestWebSocket } from "./websocket-client";
+
+export type { TestWebSocket };
 
 /** The database behind the API, with D1's API. */
 export type TestDatabase = Pick<D1Database, "prepare" | "batch">;
@@ -23,7 +28,7 @@ export type TestDatabase = Pick<D1Database, "prepare" | "batch">;
 export interface TestBucket {
   get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
   put(key: string, value: Uint8Array): Promise<unknown>;
-  list(): Promise<{ objects: { key: string }[] }>;
+  list(options?: { cursor?: string }): Promise<{ objects: { key: string }[]; truncated: boolean; cursor?: string }>;
   resumeMultipartUpload(key: string, uploadId: string): { complete(parts: R2UploadedPart[]): Promise<unknown> };
 }
 
@@ -31,6 +36,17 @@ export interface TestBackend {
   readonly runtime: "workers" | "deno";
   /** One request to the server, answered as a browser would get it (redirects not followed). */
   fetch(request: Request): Promise<Response>;
+  /**
+   * Opens a WebSocket as a client does, the request's URL and headers in the handshake;
+   * rejects if the server does not accept the upgrade. (To see how it refuses one, `fetch` the
+   * request with an `Upgrade: websocket` header: the refusal comes back as any answer does.)
+   */
+  webSocket(request: Request): Promise<TestWebSocket>;
+  /**
+   * Runs the alarm of the Durable Object `idFromName(name)` of `binding` now, if one is set,
+   * however far off it is (as workerd's `runDurableObjectAlarm`); answers whether one ran.
+   */
+  runDurableObjectAlarm(binding: string, name: string): Promise<boolean>;
   readonly db: TestDatabase;
   readonly bucket: TestBucket;
   /** An empty installation at the current schema: every database row, object and Durable Object's storage gone. */
@@ -55,6 +71,6 @@ export const db: TestDatabase = {
 export const bucket: TestBucket = {
   get: (key) => selected.bucket.get(key),
   put: (key, value) => selected.bucket.put(key, value),
-  list: () => selected.bucket.list(),
+  list: (options) => selected.bucket.list(options),
   resumeMultipartUpload: (key, uploadId) => selected.bucket.resumeMultipartUpload(key, uploadId),
 };

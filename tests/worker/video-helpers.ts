@@ -3,13 +3,13 @@
  * and delivery code the real agent uses (agent/seal.ts). The real agent process, with ffmpeg
  * and its file system, is exercised end to end in tests/e2e/agent.test.ts.
  */
-import { env } from "cloudflare:test";
 import { expect } from "vitest";
 import { AGENT_AUTH_SCHEME, signAgentRequest } from "../../shared/agent/signature";
 import type { PartUrls } from "../../shared/api/cases";
 import type { AgentCamera, AgentWork, AgentWorkItem, ClipUpload, SiteCreated, VideoRequest } from "../../shared/api/video";
 import { generateUserKeys, importPrivateKey, type UnlockedKey } from "../../shared/crypto";
 import { deliveryBody, heldRecord, sealClip, type HeldClip } from "../../agent/seal.ts";
+import { backend, bucket, db, type TestWebSocket } from "./backend";
 import { call, ORIGIN } from "./helpers";
 
 export interface TestAgent {
@@ -46,6 +46,13 @@ function agentFor(siteId: string, siteName: string, signing: UnlockedKey, encryp
       });
     },
   };
+}
+
+/** Opens the agent's live connection as the agent does: a WebSocket to a signed URL (the signature in `auth`), no cookie, no Origin. */
+export async function connectLive(agent: Pick<TestAgent, "signing">): Promise<{ socket: TestWebSocket; url: URL }> {
+  const { url, jws } = await signedRequest(agent, "/api/agent/live");
+  url.searchParams.set("auth", jws);
+  return { socket: await backend.webSocket(new Request(url)), url };
 }
 
 /** Registers a site as the administrator; answers the site and its configuration file. */
@@ -164,7 +171,7 @@ export async function bindOperator(adminCookie: string, siteId: string, userId: 
 
 /** Moves a request's expiry into the past (as if its hold days had passed). */
 export async function backdateExpiry(requestId: string): Promise<void> {
-  await env.DB.prepare("UPDATE video_requests SET expires_at = ? WHERE id = ?").bind(new Date(Date.now() - 1000).toISOString(), requestId).run();
+  await db.prepare("UPDATE video_requests SET expires_at = ? WHERE id = ?").bind(new Date(Date.now() - 1000).toISOString(), requestId).run();
 }
 
 /** Every object key in R2. */
@@ -172,7 +179,7 @@ export async function r2Keys(): Promise<string[]> {
   const keys: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = await env.EVIDENCE.list({ ...(cursor ? { cursor } : {}) });
+    const page = await bucket.list({ ...(cursor ? { cursor } : {}) });
     keys.push(...page.objects.map((o) => o.key));
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);

@@ -1,4 +1,3 @@
-import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { AGENT_AUTH_SCHEME } from "../../shared/agent/signature";
 import type { CaseList, EvidenceList, PartUrls } from "../../shared/api/cases";
@@ -6,6 +5,7 @@ import type { SignerKey } from "../../shared/api/schemas";
 import type { CameraList, ClipUpload, SiteList, VideoRequest, VideoRequestList } from "../../shared/api/video";
 import { decryptMetadata, unwrapCaseKey, unwrapFileKey, verifyManifest } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
+import { backend, db } from "./backend";
 import { addMember, downloadEvidence, openCase, randomBytes, removeMember, withKeys, type Person } from "./evidence-helpers";
 import { deliveryBody } from "../../agent/seal.ts";
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
@@ -13,6 +13,7 @@ import {
   backdateExpiry,
   bindOperator,
   CAMERAS,
+  connectLive,
   createRequest,
   deliverClip,
   enrolAgent,
@@ -58,7 +59,7 @@ describe("sites and the agent's enrolment", () => {
     expect(created.config).toMatchObject({ type: "custody-site-config", siteId: created.site.id, server: "http://localhost:8787" });
     expect(created.site.agent.enrolled).toBe(false);
     // The server keeps only a hash of the token.
-    const stored = await env.DB.prepare("SELECT enrolment_token_hash FROM sites WHERE id = ?").bind(created.site.id).first<{ enrolment_token_hash: string }>();
+    const stored = await db.prepare("SELECT enrolment_token_hash FROM sites WHERE id = ?").bind(created.site.id).first<{ enrolment_token_hash: string }>();
     expect(stored!.enrolment_token_hash).not.toContain(created.config.enrolmentToken);
     expect(stored!.enrolment_token_hash).toMatch(/^[0-9a-f]{64}$/);
 
@@ -249,7 +250,7 @@ describe("video requests", () => {
     expect(after.clips.map((k) => k.status)).toEqual(["purged"]);
     expect(((await (await call(`/api/cases/${w.theCase.id}/evidence`, { cookie: w.ivy.cookie })).json()) as EvidenceList).evidence).toEqual([]);
     expect(await r2Keys()).toEqual([]);
-    expect((await env.DB.prepare("SELECT count(*) AS n FROM evidence").first<{ n: number }>())!.n).toBe(0);
+    expect((await db.prepare("SELECT count(*) AS n FROM evidence").first<{ n: number }>())!.n).toBe(0);
   });
 
   it("of a concurrent approve and deny, exactly one happens and is recorded", async () => {
@@ -360,10 +361,15 @@ describe("video requests", () => {
     const w = await world();
     const { request } = await heldRequest(w);
     expect((await getRequest(w.ivy.cookie, request.id)).expiresAt > new Date(Date.now() + 29 * 86_400_000).toISOString()).toBe(true);
+    const { socket } = await connectLive(w.agent);
+    await socket.received(1);
     await backdateExpiry(request.id);
-    const stub = env.SITE_LIVE.get(env.SITE_LIVE.idFromName(w.site.id));
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await backend.runDurableObjectAlarm("SITE_LIVE", w.site.id)).toBe(true);
     expect((await getRequest(w.ivy.cookie, request.id)).status).toBe("expired");
+    // The connected agent hears of it at once; nothing else is due, so no alarm is left set.
+    expect(JSON.parse((await socket.received(2))[1]!)).toEqual({ type: "work" });
+    expect(await backend.runDurableObjectAlarm("SITE_LIVE", w.site.id)).toBe(false);
+    socket.close(1000, "done");
     await expectError(await call(`/api/video-requests/${request.id}/approve`, { method: "POST", cookie: w.olive.cookie }), 409, "already_decided");
     expect((await workItem(w.agent, request.id))).toMatchObject({ status: "expired", purged: false });
     expect((await w.agent.call(`/api/agent/requests/${request.id}/purged`, { method: "POST" })).status).toBe(204);
@@ -386,28 +392,17 @@ describe("video requests", () => {
 
   it("tells a connected agent at once when it has work", async () => {
     const w = await world();
-    const { url, jws } = await signedRequest(w.agent, "/api/agent/live");
-    url.searchParams.set("auth", jws);
-    const upgrade = await call(url.pathname + url.search, { cookie: null, headers: { Upgrade: "websocket" } });
-    expect(upgrade.status).toBe(101);
-    const socket = upgrade.webSocket!;
-    const messages: string[] = [];
-    const arrived = (n: number) =>
-      new Promise<void>((resolve) => {
-        const check = () => (messages.length >= n ? resolve() : setTimeout(check, 20));
-        check();
-      });
-    socket.addEventListener("message", (event) => {
-      messages.push(String(event.data));
-    });
-    socket.accept();
-    await arrived(1);
-    const site = ((await (await call(`/api/sites/${w.site.id}`, { cookie: w.admin.cookie })).json()) as { agent: { connected: boolean } });
-    expect(site.agent.connected).toBe(true);
+    const { socket, url } = await connectLive(w.agent);
+    expect(await socket.received(1)).toEqual([JSON.stringify({ type: "work" })]);
+    const connected = async () => ((await (await call(`/api/sites/${w.site.id}`, { cookie: w.admin.cookie })).json()) as { agent: { connected: boolean } }).agent.connected;
+    expect(await connected()).toBe(true);
     const request = (await (await createRequest(w.ivy.cookie, { caseId: w.theCase.id, cameraIds: [w.cameraIds[0]!], ...pastRange(10) })).json()) as VideoRequest;
-    await arrived(2);
-    expect(JSON.parse(messages[1]!)).toEqual({ type: "work", requestId: request.id });
+    expect(JSON.parse((await socket.received(2))[1]!)).toEqual({ type: "work", requestId: request.id });
     socket.close(1000, "done");
+    await socket.closed;
+    // Administrators see it go offline.
+    for (let i = 0; i < 50 && (await connected()); i++) await new Promise((done) => setTimeout(done, 20));
+    expect(await connected()).toBe(false);
     // The same signed URL cannot open a second connection.
     await expectError(await call(url.pathname + url.search, { cookie: null, headers: { Upgrade: "websocket" } }), 401);
   });
