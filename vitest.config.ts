@@ -16,7 +16,8 @@ import { defineConfig } from "vitest/config";
  *   inside workerd and inside headless Debian Chromium, so shared/crypto is proven on every
  *   runtime it ships to (node-only test files are left out, see CRYPTO_NODE_ONLY);
  * - e2e: Debian's Chromium (playwright-core) against the server `npm start` runs;
- * - e2e-deno: the evidence end-to-end tests again, against `npm run start:deno`.
+ * - e2e-deno: the evidence and video end-to-end tests again (the site agent, on Node and on Deno,
+ *   and the video pages in Chromium), against `npm run start:deno`.
  */
 
 /** Debian's Chromium (no Playwright browser download), with the flags used everywhere in tests. */
@@ -124,8 +125,10 @@ export default defineConfig({
       {
         test: {
           name: "e2e-deno",
-          // The evidence flows (upload, resume, playback, tamper, confidentiality of everything stored) against the Deno server.
-          include: ["tests/e2e/evidence.test.ts"],
+          // Against the Deno server: the evidence flows (upload, resume, playback, tamper, confidentiality of
+          // everything stored), and video requests (the real agent's live connection to the site's Durable
+          // Object, its alarm-free paths, delivery; the web app's video pages).
+          include: ["tests/e2e/evidence.test.ts", "tests/e2e/agent.test.ts", "tests/e2e/video-ui.test.ts"],
           environment: "node",
           env: { CUSTODY_E2E_RUNTIME: "deno" },
           testTimeout: 60_000,

@@ -240,6 +240,19 @@ describe("Durable Objects in the process", () => {
     reopened.close();
   });
 
+  it("rings an alarm now when the tests ask, however far off it is, and only one that is set", async () => {
+    const counters = namespace();
+    expect(await counters.runAlarm(counters.idFromName("never-used"))).toBe(false);
+    const a = counters.get(counters.idFromName("a")) as CounterStub;
+    await a.wakeIn(30 * 86_400_000); // beyond one timer's reach
+    expect(await counters.runAlarm(counters.idFromName("a"))).toBe(true);
+    expect(await a.fired()).toBe(1);
+    // Rung, it is cleared as a real one is.
+    expect(await counters.runAlarm(counters.idFromName("a"))).toBe(false);
+    expect(await a.fired()).toBe(1);
+    counters.close();
+  });
+
   it("keeps an alarm across a restart and fires it then", async () => {
     const counters = namespace();
     const a = counters.get(counters.idFromName("a")) as CounterStub;

@@ -1,6 +1,6 @@
 /**
  * The real site agent (`node agent/main.ts`, as `npm run agent` runs it) against the real
- * server (`npm start`), with real ffmpeg on an archive of MP4 segments made from ffmpeg's test
+ * server (`npm start`, or `npm run start:deno` in the e2e-deno project), with real ffmpeg on an archive of MP4 segments made from ffmpeg's test
  * source: enrolment and camera sync, export across segment boundaries, live notification,
  * approve (a playable, verified clip of the requested duration in the case), deny (nothing
  * left at the site or on the server), missing footage, an agent killed mid-export, and the
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest"
 import type { SiteCreated, VideoRequest } from "../../shared/api/video";
 import { decryptMetadata } from "../../shared/crypto";
 import { addUserByApi, openCaseByApi, openEvidenceByApi, setUpByApi, waitFor, withKeysByApi, type Person } from "./api-client";
-import { CustodyServer } from "./harness";
+import { CustodyServer, RUNTIME } from "./harness";
 
 const root = resolve(import.meta.dirname, "../..");
 const SEGMENT_SECONDS = 10;
@@ -89,7 +89,9 @@ const RUNTIMES: Runtime[] = [{ name: "node", path: process.execPath }];
 const denoPath = process.env.DENO_PATH ?? resolve(root, "node_modules/.bin/deno");
 if (existsSync(denoPath)) RUNTIMES.push({ name: "deno", path: denoPath });
 
-describe.each(RUNTIMES)("the site agent on $name, with real ffmpeg, against npm start", (runtime) => {
+const SERVER = RUNTIME === "deno" ? "npm run start:deno" : "npm start";
+
+describe.each(RUNTIMES)(`the site agent on $name, with real ffmpeg, against ${SERVER}`, (runtime) => {
   let server: CustodyServer;
   let work: string;
   let archive: string;

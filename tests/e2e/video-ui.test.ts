@@ -1,5 +1,6 @@
 /**
- * Video requests in the web app, in Chromium against `npm start`, with the real site agent and
+ * Video requests in the web app, in Chromium against `npm start` (or `npm run start:deno` in the
+ * e2e-deno project), with the real site agent and
  * real ffmpeg: an administrator registers a site and downloads its configuration file, the
  * agent enrols with it, the investigator picks a camera and sends a request, the site
  * operator approves it in their inbox (count badge), and the clip appears in the case,
