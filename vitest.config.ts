@@ -127,7 +127,7 @@ export default defineConfig({
           name: "e2e-deno",
           // Against the Deno server: the evidence flows (upload, resume, playback, tamper, confidentiality of
           // everything stored), and video requests (the real agent's live connection to the site's Durable
-          // Object, its alarm-free paths, delivery; the web app's video pages).
+          // Object, export, delivery, denial; the web app's video pages).
           include: ["tests/e2e/evidence.test.ts", "tests/e2e/agent.test.ts", "tests/e2e/video-ui.test.ts"],
           environment: "node",
           env: { CUSTODY_E2E_RUNTIME: "deno" },
