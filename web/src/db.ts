@@ -61,6 +61,8 @@ export interface UploadRow {
   request?: { evidenceId: string; manifest: string; fileKey: { caseKid: string; jwe: string }; label: string; details?: string };
   /** File name, type and capture time encrypted to the case key (made when the item is queued). */
   label?: string;
+  /** Where the file came from: a camera capture is never kept unencrypted (see PendingFileRow). Absent on rows from before version 4. */
+  source?: "camera" | "picked" | "shared";
   error?: string;
   createdAt: string;
 }
@@ -72,11 +74,31 @@ export interface EvidenceLabelRow {
   mediaType: string;
 }
 
+/**
+ * A picked file waiting to be encrypted, keyed by evidence id (its `uploads` row is in state
+ * "encrypting"): kept so that a reload or a closed page resumes the encryption without asking
+ * for the file again. It is the plaintext, so it lives here only until its ciphertext is fully
+ * staged in OPFS, and is deleted in the same transaction that marks the row "uploading".
+ * Camera captures are never kept here (docs/offline.md, "Plaintext on the device").
+ */
+export interface PendingFileRow {
+  evidenceId: string;
+  userId: string;
+  /** The File itself (IndexedDB stores a copy of its bytes). */
+  file: File;
+  /** The case's current public key and its id: the file key is wrapped to it. */
+  caseKeyJwk: JsonWebKey;
+  caseKid: string;
+  /** The metadata to encrypt with the file (name, type, capture time, device). */
+  metadata: { fileName: string; mediaType: string; capturedAt?: string; device?: Record<string, string | number | boolean | null> };
+}
+
 export type CustodyDb = Dexie & {
   deviceKeys: EntityTable<DeviceKeysRow, "userId">;
   transportKeys: EntityTable<TransportKeyRow, "userId">;
   uploads: EntityTable<UploadRow, "evidenceId">;
   evidenceLabels: EntityTable<EvidenceLabelRow, "evidenceId">;
+  pendingFiles: EntityTable<PendingFileRow, "evidenceId">;
 };
 
 export const db = new Dexie("custody") as CustodyDb;
@@ -98,4 +120,13 @@ db.version(3).stores({
   transportKeys: "userId",
   uploads: "evidenceId, userId, caseId",
   evidenceLabels: "evidenceId",
+});
+
+// Version 4: picked files kept until their ciphertext is staged, so encryption resumes after a reload.
+db.version(4).stores({
+  deviceKeys: "userId",
+  transportKeys: "userId",
+  uploads: "evidenceId, userId, caseId",
+  evidenceLabels: "evidenceId",
+  pendingFiles: "evidenceId, userId",
 });

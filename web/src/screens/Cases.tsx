@@ -39,7 +39,7 @@ export function CasesSection(props: { session: SessionInfo }) {
   const caseId = search.get("case");
   const evidenceId = search.get("evidence");
   // The upload queue resumes as soon as the signed-in app shows (and again whenever the device comes online).
-  useEffect(() => startUploadQueue(props.session.user.id), [props.session.user.id]);
+  useEffect(() => startUploadQueue(props.session.user.id, keys), [props.session.user.id, keys]);
   if (caseId && evidenceId) return <EvidencePage key={evidenceId} caseId={caseId} evidenceId={evidenceId} session={props.session} keys={keys} />;
   if (caseId) return <CasePage key={caseId} caseId={caseId} session={props.session} keys={keys} />;
   return <CaseListPage session={props.session} />;
