@@ -10,8 +10,7 @@
 const FIRST_PROBE_MS = 1_000;
 const MAX_PROBE_MS = 30_000;
 
-const scope = globalThis as typeof globalThis & { navigator: Navigator };
-let reachable = scope.navigator.onLine;
+let reachable = navigator.onLine;
 let probeDelay = FIRST_PROBE_MS;
 let probeTimer: ReturnType<typeof setTimeout> | undefined;
 let probing = false;
@@ -63,7 +62,7 @@ function scheduleProbe(delay = probeDelay): void {
 async function probe(): Promise<void> {
   if (reachable || probing) return;
   // The device says it has no network at all: the `online` event will call again.
-  if (!scope.navigator.onLine) return;
+  if (!navigator.onLine) return;
   probing = true;
   try {
     const response = await fetch("/api/health", { cache: "no-store", credentials: "omit" });

@@ -18,6 +18,7 @@ import { db, type PendingFileRow, type UploadRow } from "../db";
 import type { DeviceKeys } from "../keys/store";
 import type { EncryptEvent, EncryptJob } from "./messages";
 import { removeFile, uploadFile } from "./opfs";
+import { requestBackgroundUpload, uploadLock, withLock } from "./background";
 import { PARALLEL_PARTS, SessionEnded, isAbort, putWithXhr, uploadToServer } from "./uploader";
 
 export { PARALLEL_PARTS };
@@ -37,6 +38,8 @@ export interface QueueItem {
   row: UploadRow;
   live: LiveProgress;
   totalBytes: number;
+  /** Its upload is running now (the queue uploads one file at a time; the others wait their turn). */
+  running: boolean;
 }
 
 // ---- state and subscription ---------------------------------------------------------
@@ -64,7 +67,7 @@ function snapshot(caseId?: string): QueueItem[] {
   return [...rows.values()]
     .filter((row) => row.userId === currentUser && (!caseId || row.caseId === caseId))
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
-    .map((row) => ({ row, live: { ...liveOf(row.evidenceId) }, totalBytes: ciphertextSize(row.byteSize) }));
+    .map((row) => ({ row, live: { ...liveOf(row.evidenceId) }, totalBytes: ciphertextSize(row.byteSize), running: controllers.has(row.evidenceId) }));
 }
 
 /** The queue's items (of one case, or all), re-rendered on every change. */
@@ -144,6 +147,8 @@ export function startUploadQueue(userId: string, keys: DeviceKeys): void {
     reachabilityListening = true;
     onReachability((reachable) => {
       if (reachable) void pump();
+      // Lost: let the browser finish the queue when it is back, even if the app is closed by then.
+      else if ([...rows.values()].some((row) => row.state === "uploading" || row.state === "encrypting")) void requestBackgroundUpload();
     });
   }
   currentKeys = keys;
@@ -199,7 +204,7 @@ function mediaTypeOf(file: File): string {
  */
 export async function addFiles(
   files: File[],
-  context: { userId: string; caseDetail: CaseDetail; keys: DeviceKeys; fromCamera?: boolean; location?: DeviceLocation },
+  context: { userId: string; caseDetail: CaseDetail; keys: DeviceKeys; fromCamera?: boolean; location?: DeviceLocation; shared?: boolean },
 ): Promise<void> {
   void navigator.storage.persist?.().catch(() => false);
   for (const file of files) {
@@ -221,7 +226,7 @@ export async function addFiles(
       started: false,
       partsDone: [],
       label,
-      source: context.fromCamera ? "camera" : "picked",
+      source: context.fromCamera ? "camera" : context.shared ? "shared" : "picked",
       createdAt: new Date().toISOString(),
     };
     const pending: PendingFileRow = {
@@ -267,6 +272,7 @@ export async function addFiles(
     }
     void encrypt(row, pending, context.keys);
   }
+  void requestBackgroundUpload();
 }
 
 /** Posts the encryption job for `row` (again, after a reload), with a fresh file key. */
@@ -377,10 +383,10 @@ export async function retryUpload(id: string): Promise<void> {
   void pump();
 }
 
-/** Removes finished items from the list. */
-export function dismissFinished(caseId: string): void {
+/** Removes finished items (of one case, or all) from the list. */
+export function dismissFinished(caseId?: string): void {
   for (const row of [...rows.values()]) {
-    if (row.caseId === caseId && row.state === "done") {
+    if ((!caseId || row.caseId === caseId) && row.state === "done") {
       rows.delete(row.evidenceId);
       live.delete(row.evidenceId);
       void db.uploads.delete(row.evidenceId);
@@ -413,19 +419,32 @@ async function uploadOne(row: UploadRow): Promise<void> {
   controllers.set(id, controller);
   const progress = liveOf(id);
   try {
-    await uploadToServer(row, {
-      parallel: PARALLEL_PARTS,
-      put: putWithXhr,
-      onProgress: (sentBytes, speed) => {
-        progress.sentBytes = sentBytes;
-        progress.speed = speed;
-        emit();
-      },
-      onNote: (note) => {
-        progress.note = note;
-        emit();
-      },
-    }, controller.signal);
+    // The service worker may be uploading it in the background (Background Sync): wait for it, then finish.
+    await withLock(uploadLock(id), false, async () => {
+      const fresh = await db.uploads.get(id);
+      if (fresh?.state === "done") {
+        Object.assign(row, fresh);
+        return;
+      }
+      if (fresh) Object.assign(row, { partsDone: fresh.partsDone, started: fresh.started });
+      await uploadToServer(
+        row,
+        {
+          parallel: PARALLEL_PARTS,
+          put: putWithXhr,
+          onProgress: (sentBytes, speed) => {
+            progress.sentBytes = sentBytes;
+            progress.speed = speed;
+            emit();
+          },
+          onNote: (note) => {
+            progress.note = note;
+            emit();
+          },
+        },
+        controller.signal,
+      );
+    });
     emit();
     for (const listener of completedListeners) listener(row);
   } catch (error) {
