@@ -122,7 +122,8 @@ export async function runLighthouse(): Promise<number> {
           ? `  ${m.padEnd(28)}${col(String(cases.metrics[m]?.toFixed(3)))}${col(String(signIn.metrics[m]?.toFixed(3)))}${col(String(empty.metrics[m]?.toFixed(3)))}`
           : `  ${m.padEnd(28)}${col(`${ms(cases.metrics[m])} ×${ratio(cases.metrics[m], empty.metrics[m])}`)}${col(`${ms(signIn.metrics[m])} ×${ratio(signIn.metrics[m], empty.metrics[m])}`)}${col(ms(empty.metrics[m]))}`,
       ),
-      `  ¹ /cases signed in, installed (service worker, keys on the device), storage kept; ² / on a first visit, storage cleared; ³ baseline, same browser and settings; ×: ratio to it.`,
+      `  ¹ /cases signed in, installed: its shell comes from the service worker's cache, not the network, keys on the device, storage kept;`,
+      `  ² / on a first visit, storage cleared, everything from the network; ³ baseline, same browser and settings; ×: ratio to it.`,
       ...[cases, signIn].flatMap((a) => a.failing.map((f) => `  below full marks on ${new URL(a.url).pathname}: ${f.category} / ${f.id}: ${f.title}`)),
       `${cpus().length} CPUs, load average ${loadAtStart[0]!.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end. Lighthouse section done in ${((Date.now() - started) / 1000).toFixed(0)} s.`,
     ];
