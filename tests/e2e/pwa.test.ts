@@ -281,6 +281,46 @@ describe("offline-first PWA: installable, works offline, queues captures, shares
     await expectUploadedAndVerified("gate.png", capture.sha512);
   }, 180_000);
 
+  it("offline, the session's limits still apply on the device: idle past the organisation's timeout, it asks to sign in; online, the server decides", async () => {
+    server.attachLogOnFailure();
+    await page.goto(caseUrl);
+    await expectSignedIn(page, "Harbour theft");
+    /** The session saved on the device, moved `minutes` into the past (as if nobody had used the app since). */
+    const age = (minutes: number) =>
+      page.evaluate(async (ms) => {
+        localStorage.setItem("custody-last-activity", String(Date.now() - ms));
+        const db = await new Promise<IDBDatabase>((done) => {
+          const open = indexedDB.open("custody");
+          open.onsuccess = () => done(open.result);
+        });
+        const row = await new Promise<{ savedAt: string; body: { limits?: { idleMinutes: number } } }>((done) => {
+          const get = db.transaction("apiCache").objectStore("apiCache").get("session");
+          get.onsuccess = () => done(get.result);
+        });
+        await new Promise<void>((done) => {
+          const tx = db.transaction("apiCache", "readwrite");
+          tx.objectStore("apiCache").put({ ...row, savedAt: new Date(Date.now() - ms).toISOString() });
+          tx.oncomplete = () => done();
+        });
+        db.close();
+        return row.body.limits?.idleMinutes;
+      }, minutes * 60_000);
+    await expect.poll(() => age(0), { timeout: 15_000 }).toBe(30); // the limits came with the session
+    await context.setOffline(true);
+    await age(25);
+    await page.reload();
+    await expectSignedIn(page, "Harbour theft"); // 25 minutes idle: within the 30-minute timeout
+    await age(31);
+    await page.reload();
+    await visible(page.getByRole("heading", { name: "Sign in" }), 30_000);
+    await visible(page.getByText(/You're offline, and your session has ended/));
+    await shot("offline-session-ended");
+    await context.setOffline(false);
+    await page.reload();
+    // The server last saw this session minutes ago, so it still holds: the app opens.
+    await expectSignedIn(page, "Harbour theft");
+  }, 120_000);
+
   it("a video shared from another app opens “Add to case”, and is encrypted and uploaded to the chosen case", async () => {
     server.attachLogOnFailure();
     const clip = join(work, "shared-clip.mp4");

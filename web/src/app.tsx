@@ -7,7 +7,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { SessionInfo } from "../../shared/api/schemas";
 import { api, ApiError, onUnauthorized, UNREACHABLE_MESSAGE } from "./api/client";
 import { onReachability } from "./connectivity";
-import { forgetSaved, forgetSession, offlineSession, saveSession, setCacheUser } from "./offline/cache";
+import { forgetSaved, forgetSession, hadSession, noteActivity, offlineSession, saveSession, setCacheUser } from "./offline/cache";
 import { KeyGate } from "./keys/gate";
 import { ReauthDialog } from "./reauth";
 import { MfaChallengeScreen } from "./screens/MfaChallenge";
@@ -32,6 +32,8 @@ import { SharePage } from "./screens/Share";
 import { Shell } from "./shell";
 
 export const SESSION_ENDED = "Your session ended. Sign in again.";
+export const OFFLINE_SESSION_ENDED =
+  "You're offline, and your session has ended (it was idle too long, or reached its time limit). Sign in when you're back online: files waiting on this device are kept and upload after.";
 
 type State =
   | { kind: "loading" }
@@ -64,12 +66,14 @@ export function App() {
         } else throw error;
       }
     } catch (error) {
-      // The server cannot be reached: open as the session saved on this device, within its lifetime.
-      const saved = error instanceof ApiError && error.code === "unreachable" ? await offlineSession() : undefined;
+      // The server cannot be reached: open as the session saved on this device, within its limits.
+      const unreachable = error instanceof ApiError && error.code === "unreachable";
+      const saved = unreachable ? await offlineSession() : undefined;
       if (saved) {
         setCacheUser(saved.user.id);
         return setState({ kind: "signed-in", session: saved, offline: true });
       }
+      if (unreachable && (await hadSession())) return setState({ kind: "signed-out", notice: OFFLINE_SESSION_ENDED });
       setState({ kind: "unreachable", message: error instanceof ApiError ? error.message : UNREACHABLE_MESSAGE });
     }
   }
@@ -106,19 +110,31 @@ export function App() {
   function signedIn(session: SessionInfo) {
     setCacheUser(session.stage === "active" ? session.user.id : undefined);
     void saveSession(session);
+    // Sign-in answers do not carry the session's limits: fetch them, for opening offline later.
+    if (session.stage === "active" && !session.limits) api.session().then(saveSession, () => undefined);
     setState({ kind: "signed-in", session });
   }
 
-  // Offline, the session still ends at its lifetime: the server would refuse it from then on.
-  const offlineUntil = state.kind === "signed-in" && state.offline ? Date.parse(state.session.expiresAt) : undefined;
+  // Offline, the session's limits are applied on the device (idle and lifetime, see offline/cache.ts):
+  // checked every half minute; past them, Sign in (which needs the server) is all there is.
+  const offline = state.kind === "signed-in" && !!state.offline;
   useEffect(() => {
-    if (offlineUntil === undefined) return;
-    const timer = setTimeout(() => {
-      void forgetSession();
-      setState({ kind: "signed-out", notice: SESSION_ENDED });
-    }, Math.max(0, Math.min(offlineUntil - Date.now(), 2 ** 31 - 1)));
-    return () => clearTimeout(timer);
-  }, [offlineUntil]);
+    if (!offline) return;
+    const onUse = () => noteActivity();
+    const timer = setInterval(() => {
+      void offlineSession().then((session) => {
+        if (session || stateRef.current.kind !== "signed-in" || !stateRef.current.offline) return;
+        setState({ kind: "signed-out", notice: OFFLINE_SESSION_ENDED });
+      });
+    }, 30_000);
+    addEventListener("pointerdown", onUse);
+    addEventListener("keydown", onUse);
+    return () => {
+      clearInterval(timer);
+      removeEventListener("pointerdown", onUse);
+      removeEventListener("keydown", onUse);
+    };
+  }, [offline]);
 
   async function signOut() {
     try {

@@ -84,22 +84,49 @@ export async function forgetSaved(userId: string): Promise<void> {
 // ---- the session ------------------------------------------------------------------------------
 
 const SESSION_KEY = "session";
+const ACTIVITY_KEY = "custody-last-activity";
+/** The page's localStorage (absent in the service worker, which shares this module). */
+const local = () => (globalThis as unknown as { localStorage?: { getItem(key: string): string | null; setItem(key: string, value: string): void } }).localStorage;
+
+/** Notes that the user is using the app now (at most once a minute): the idle clock kept offline. */
+export function noteActivity(now = Date.now()): void {
+  const store = local();
+  if (store && now - Number(store.getItem(ACTIVITY_KEY) ?? 0) > 60_000) store.setItem(ACTIVITY_KEY, String(now));
+}
+
+function lastActivity(): number {
+  return Number(local()?.getItem(ACTIVITY_KEY) ?? 0);
+}
 
 /** Keeps the signed-in session, to open the app offline later. */
 export async function saveSession(session: SessionInfo): Promise<void> {
   if (session.stage !== "active") return;
+  noteActivity();
   await db.apiCache.put({ key: SESSION_KEY, userId: session.user.id, savedAt: new Date().toISOString(), body: session }).catch(() => undefined);
 }
 
 /**
- * The saved session, if it is still within its lifetime (`expiresAt`, the server's absolute
- * limit): the app then opens offline as this user. Undefined otherwise.
+ * When the saved session ends for a device that cannot ask the server: the server's own limits,
+ * applied here. The end no use postpones (`limits.endsBy`), and the idle timeout counted from the
+ * last use of the app on this device (or from when the server last said, if older answers lack the limits).
  */
+export function offlineEnd(session: SessionInfo, savedAt: string): number {
+  if (!session.limits) return Date.parse(session.expiresAt);
+  const used = Math.max(lastActivity(), Date.parse(savedAt));
+  return Math.min(Date.parse(session.limits.endsBy), used + session.limits.idleMinutes * 60_000);
+}
+
+/** The saved session, if it is still within its limits (`offlineEnd`): the app then opens offline as this user. */
 export async function offlineSession(now = Date.now()): Promise<SessionInfo | undefined> {
   const row = await db.apiCache.get(SESSION_KEY).catch(() => undefined);
   const session = row?.body as SessionInfo | undefined;
-  if (!session || session.stage !== "active" || !(Date.parse(session.expiresAt) > now)) return undefined;
+  if (!row || !session || session.stage !== "active" || !(offlineEnd(session, row.savedAt) > now)) return undefined;
   return session;
+}
+
+/** True when a session was saved on this device (ended or not): someone was signed in here and did not sign out. */
+export async function hadSession(): Promise<boolean> {
+  return !!(await db.apiCache.get(SESSION_KEY).catch(() => undefined));
 }
 
 /** Forgets the saved session (signed out, or the server said it ended). */
