@@ -14,6 +14,7 @@ import { casesApi, evidenceApi } from "../cases/api";
 import { Field, FormAlert, SubmitButton, useForm } from "../forms";
 import type { DeviceKeys } from "../keys/store";
 import { formatDateTime } from "../labels";
+import { ProgressBar } from "../progress";
 import { caseHref, messageOf, parseTags, TextArea } from "../screens/Cases";
 import { PageHeading } from "../shell";
 import { decryptDetails, encryptDetails, EvidenceDetails, type EvidenceDetails as Details } from "./details";
@@ -333,12 +334,7 @@ function KeepOffline(props: { item: EvidenceSummary; opened: OpenedEvidence; use
           )}
         </>
       ) : progress !== undefined ? (
-        <div class="progress">
-          <div role="progressbar" aria-label="Keeping offline" aria-valuemin={0} aria-valuemax={100} aria-valuenow={progress} class="progress-track">
-            <div class="progress-fill" style={{ width: `${progress}%` }} />
-          </div>
-          <p class="progress-text">Downloading the encrypted copy… {progress} %</p>
-        </div>
+        <ProgressBar label="Keeping offline" value={progress} text={`Downloading the encrypted copy… ${progress} %`} />
       ) : (
         <>
           <p class="hint">Keep the encrypted file on this device to open it without a connection. Offline viewings are recorded and sent when back online.</p>
@@ -347,11 +343,7 @@ function KeepOffline(props: { item: EvidenceSummary; opened: OpenedEvidence; use
           </button>
         </>
       )}
-      {error && (
-        <p role="alert" class="alert">
-          {error}
-        </p>
-      )}
+      <FormAlert message={error} />
     </section>
   );
 }

@@ -19,6 +19,7 @@ import { formatBytes, formatDuration } from "../evidence/format";
 import { Field, FormAlert, SubmitButton, useForm } from "../forms";
 import type { DeviceKeys } from "../keys/store";
 import { formatDateTime } from "../labels";
+import { ProgressBar } from "../progress";
 import { PageHeading } from "../shell";
 import { savedAt } from "../offline/cache";
 import { useReachable } from "../offline/useReachable";
@@ -273,18 +274,6 @@ function percent(part: number, whole: number): number {
   return whole > 0 ? Math.min(100, Math.floor((part / whole) * 100)) : 100;
 }
 
-function ProgressBar(props: { label: string; value: number; text: string }) {
-  return (
-    <div class="progress">
-      <div role="progressbar" aria-label={props.label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={props.value} aria-valuetext={props.text} class="progress-track">
-        <div class="progress-fill" style={{ width: `${props.value}%` }} />
-      </div>
-      <p class="progress-text" aria-hidden="true">
-        {props.text}
-      </p>
-    </div>
-  );
-}
 
 function uploadText(item: QueueItem): string {
   const pct = percent(item.live.sentBytes, item.totalBytes);

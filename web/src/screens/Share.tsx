@@ -12,6 +12,7 @@ import type { SessionInfo } from "../../../shared/api/schemas";
 import { casesApi } from "../cases/api";
 import { db, type SharedFileRow } from "../db";
 import { formatBytes } from "../evidence/format";
+import { FormAlert } from "../forms";
 import { useDeviceKeys } from "../keys/gate";
 import { navigate } from "../router";
 import { PageHeading } from "../shell";
@@ -93,11 +94,7 @@ export function SharePage(props: { session: SessionInfo }) {
             </div>
             {cases && cases.length === 0 && <p class="muted">You have no open case you can add evidence to.</p>}
             <p class="hint">The files are encrypted and signed on this device before anything is sent.</p>
-            {error && (
-              <p role="alert" class="alert">
-                {error}
-              </p>
-            )}
+            <FormAlert message={error} />
             <div class="actions">
               <button type="submit" class="primary" disabled={busy}>
                 {busy ? "Adding…" : `Add ${files.length === 1 ? "it" : `all ${files.length}`} to the case`}

@@ -301,17 +301,23 @@ function encryptor(): Worker {
   worker.onmessage = (event: MessageEvent<EncryptEvent>) => void onEncryptEvent(event.data);
   worker.onerror = () => {
     worker = undefined;
-    void restartEncryption(undefined, "The encryption worker stopped. Reload the page, then add the file again.");
+    void restartEncryption(undefined, "The encryption worker stopped. Reload the page, then add the file again.", true);
   };
   return worker;
 }
 
+/** Times each item's encryption was started again in this page's life: a file that keeps crashing the worker is not retried for ever. */
+const restarts = new Map<string, number>();
+const MAX_RESTARTS = 2;
+
 /** After the worker was stopped: encrypts again every interrupted item (but `except`) that has its file kept; the others fail with `message`. */
-async function restartEncryption(except: string | undefined, message: string): Promise<void> {
+async function restartEncryption(except: string | undefined, message: string, crashed: boolean): Promise<void> {
   for (const row of [...rows.values()]) {
     if (row.state !== "encrypting" || row.evidenceId === except) continue;
     const pending = await db.pendingFiles.get(row.evidenceId);
-    if (pending && currentKeys && row.label) void encrypt(row, pending, currentKeys);
+    const tries = (restarts.get(row.evidenceId) ?? 0) + (crashed ? 1 : 0);
+    restarts.set(row.evidenceId, tries);
+    if (pending && currentKeys && row.label && tries <= MAX_RESTARTS) void encrypt(row, pending, currentKeys);
     else await save(row.evidenceId, { state: "failed", error: row.source === "camera" ? CAPTURE_INTERRUPTED : message });
   }
 }
@@ -355,7 +361,7 @@ export async function cancelUpload(id: string): Promise<void> {
     worker.terminate();
     worker = undefined;
     rows.delete(id);
-    void restartEncryption(id, "Encryption was interrupted. Cancel this item and add the file again.");
+    void restartEncryption(id, "Encryption was interrupted. Cancel this item and add the file again.", false);
   }
   if (row.started && row.state !== "done") {
     try {

@@ -100,20 +100,27 @@ async function withRetry<T>(host: UploadHost, signal: AbortSignal, call: () => P
     } catch (error) {
       if (isAbort(error)) throw error;
       if (error instanceof ApiError && error.status === 401) throw new SessionEnded();
-      failures++;
-      if (isNetworkFailure(error)) {
-        reportUnreachable();
-        host.onNote(WAITING_NOTE);
-        // The first failure waits only for the connection; repeated ones (the probe gets through, this call does not) back off too.
-        if (failures > 1) await sleep(backoff(failures - 1), signal);
-        continue;
-      }
-      if (!transient(error)) throw error;
-      const delay = backoff(failures);
-      host.onNote(`Connection problem. Retrying in ${Math.round(delay / 1000)} s…`);
-      await sleep(delay, signal);
+      await waitToRetry(error, ++failures, host, signal);
     }
   }
+}
+
+/**
+ * After the `failures`-th failure in a row of a call: a network failure marks the server
+ * unreachable (the caller's loop then waits for it) and, when repeated while the probe gets
+ * through, backs off; 5xx and 429 back off; anything else is thrown, not worth retrying.
+ */
+async function waitToRetry(error: unknown, failures: number, host: UploadHost, signal: AbortSignal): Promise<void> {
+  if (isNetworkFailure(error)) {
+    reportUnreachable();
+    host.onNote(WAITING_NOTE);
+    if (failures > 1) await sleep(backoff(failures - 1), signal);
+    return;
+  }
+  if (!transient(error)) throw error;
+  const delay = backoff(failures);
+  host.onNote(`Connection problem. Retrying in ${Math.round(delay / 1000)} s…`);
+  await sleep(delay, signal);
 }
 
 function partBytes(row: UploadRow, n: number): number {
@@ -304,20 +311,12 @@ async function sendParts(row: UploadRow, file: File, received: Set<number>, host
           urls.delete(n); // expired (or signed before a server restart): ask for a new URL
           continue;
         }
-        failures++;
         if (isNetworkFailure(error)) {
           // Back online, one request goes first; the others wait for a slot (see `slot`).
-          reportUnreachable();
-          host.onNote(WAITING_NOTE);
           setOpen(1);
           dropped = true;
-          if (failures > 1) await sleep(backoff(failures - 1), signal);
-          continue;
         }
-        if (!transient(error)) throw error;
-        const delay = backoff(failures);
-        host.onNote(`Connection problem. Retrying in ${Math.round(delay / 1000)} s…`);
-        await sleep(delay, signal);
+        await waitToRetry(error, ++failures, host, signal);
       }
     }
   }
