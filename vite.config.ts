@@ -37,8 +37,20 @@ export default defineConfig({
         theme_color: THEME_COLOR,
         background_color: "#ffffff",
         display: "standalone",
+        id: "/",
         start_url: "/",
         scope: "/",
+        lang: "en",
+        orientation: "any",
+        categories: ["productivity", "utilities"],
+        // Share a photo or video from the phone's gallery to Custody: the service worker keeps it
+        // on the device and opens "Add to case" (web/src/sw.ts, web/src/screens/Share.tsx).
+        share_target: {
+          action: "/share-target",
+          method: "POST",
+          enctype: "multipart/form-data",
+          params: { title: "title", text: "text", files: [{ name: "files", accept: ["image/*", "video/*", "audio/*", "application/pdf"] }] },
+        },
         icons: [
           { src: "/pwa-192.png", sizes: "192x192", type: "image/png", purpose: "any" },
           { src: "/pwa-512.png", sizes: "512x512", type: "image/png", purpose: "any" },

@@ -66,6 +66,7 @@ export const OfflineEventsRequest = z
     events: z
       .array(
         z.strictObject({
+          id: Id.optional().meta({ description: "The device's id for the event (32 hex). An event sent again with the same id is recorded once." }),
           action: z.enum(OFFLINE_ACTIONS),
           target: z.strictObject({ type: z.literal("evidence"), id: Id }),
           at: IsoTime.meta({ description: "The device's time of the action." }),
@@ -78,4 +79,9 @@ export const OfflineEventsRequest = z
   .meta({ id: "OfflineEventsRequest" });
 export type OfflineEventsRequest = z.input<typeof OfflineEventsRequest>;
 
-export const OfflineEventsAccepted = z.object({ accepted: z.number().int() }).meta({ id: "OfflineEventsAccepted" });
+export const OfflineEventsAccepted = z
+  .object({
+    accepted: z.number().int().meta({ description: "Events recorded by this request." }),
+    duplicates: z.number().int().meta({ description: "Events whose id had been received before: not recorded again." }),
+  })
+  .meta({ id: "OfflineEventsAccepted" });

@@ -112,6 +112,12 @@ export const SessionInfo = z
     stage: z.enum(["active", "mfa_pending", "mfa_enrolment"]),
     /** While mfa_pending: the second factors this account can use. */
     mfaMethods: z.array(z.enum(["totp", "recovery_code", "passkey"])).optional(),
+    /**
+     * The session's two limits (GET /api/auth/session only): the organisation's idle timeout,
+     * and when it ends however it is used. `expiresAt` is the sooner of the two as of now; a
+     * device that opens the app offline applies both itself (docs/offline.md).
+     */
+    limits: z.object({ idleMinutes: z.number().int(), endsBy: z.string() }).optional(),
   })
   .meta({ id: "SessionInfo" });
 export type SessionInfo = z.infer<typeof SessionInfo>;

@@ -11,9 +11,13 @@
  *      signed over the plaintext parts and the same three-in-flight PUTs
  *      (tests/bench/upload-page/plain.ts). Timed from the file being chosen to the server's answer
  *      to "complete"; throughput of both and the ratio;
- *  (b) bytes sent again after a connection drop at 50 %: a 256 MiB encrypted upload; once the
- *      server has stored half its parts (watched on the PUT responses) the browser context goes
- *      offline for a few seconds, then online again; every PUT body is counted;
+ *  (b) bytes sent again after a connection drop at 50 %: a 256 MiB encrypted upload over a
+ *      phone-like uplink (Chromium's own throttling, so upload progress stays true), through a
+ *      proxy in front of the server (proxy.ts) that counts every part body byte that reaches the
+ *      server; once half the ciphertext has (plus half a part, so the drop cuts a body half-way),
+ *      every browser connection is cut and new ones refused for a few seconds while the device
+ *      still says it is online. Re-sent = bytes that reached the server − the ciphertext size;
+ *      it runs first, on its own origin (the proxy's port, keys unlocked there once);
  *  (c) peak browser memory during the whole encrypted upload of 256 MiB and of 2 GiB (and, from
  *      (a), of 1 GiB), sampled from outside the page (CDP and /proc, see probe.ts); peaks, and
  *      growth during the upload (peak − before).
@@ -35,6 +39,7 @@ import { chromium, type BrowserContext, type Page, type Request } from "playwrig
 import { build } from "vite";
 import { MAX_POST_DATA_SIZE } from "./hooks.ts";
 import { CHROMIUM, CHROMIUM_ARGS, MEMORY_KEYS, MiB, Probe, fmtMiB, type Memory } from "./probe.ts";
+import { DropProxy, type ForwardedPart } from "./proxy.ts";
 import type { PlainResult } from "./upload-page/plain.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -48,6 +53,8 @@ const partCount = (bytes: number) => Math.ceil(Math.max(1, Math.ceil(bytes / SEG
 
 const FULL_SIZES = { throughput: 1 * GiB, drop: 256 * MiB, memorySmall: 256 * MiB, memoryLarge: 2 * GiB };
 const OFFLINE_MS = 3_000;
+/** The uplink of (b): a phone on good 4G. */
+const DROP_LINK = { uploadMbps: 40, latencyMs: 40 };
 const SAMPLE_EVERY_MS = 100;
 /** Not a timed assertion: only a guard so a stuck upload ends the bench instead of hanging it. */
 const UPLOAD_GUARD_MS = 10 * 60_000;
@@ -270,6 +277,8 @@ export interface UploadOptions {
   quick?: boolean;
   /** Leave the temp folder, profile and server state in place (for debugging). */
   keep?: boolean;
+  /** "b": only the connection drop (during development); its figures are printed, nothing is written. */
+  only?: "b";
 }
 
 /** Runs the upload bench; returns its duration in seconds. */
@@ -307,7 +316,7 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
   const nodeRss = { peak: process.memoryUsage().rss };
   const nodeTimer = setInterval(() => (nodeRss.peak = Math.max(nodeRss.peak, process.memoryUsage().rss)), 500);
   try {
-    const launch = () => chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, baseURL: server.url });
+    const launch = (baseURL = server.url) => chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, baseURL });
     context = await launch();
     let page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(60_000);
@@ -338,14 +347,21 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
      * device keys in IndexedDB and OPFS stay), opened on the case page: one upload's memory does
      * not carry into the next one's figures.
      */
-    const freshBrowser = async () => {
+    const freshBrowser = async (baseURL = server.url) => {
       await context!.close();
-      context = await launch();
+      context = await launch(baseURL);
       page = context.pages()[0] ?? (await context.newPage());
       page.setDefaultTimeout(60_000);
       page.on("pageerror", (e) => console.error("page error:", e));
       await page.goto(`/cases?case=${caseId}`);
-      await flows.visible(page.getByRole("heading", { name: "Upload bench", level: 1 }));
+      const heading = page.getByRole("heading", { name: "Upload bench", level: 1 });
+      const unlock = page.getByRole("heading", { name: "Unlock your keys" });
+      // Another origin (the drop proxy's port) has its own IndexedDB: the keys are unlocked there once, as on a new device.
+      if ((await Promise.race([heading.waitFor().then(() => "case"), unlock.waitFor().then(() => "unlock")])) === "unlock") {
+        await page.getByLabel("Key passphrase").fill(flows.ADMIN.keyPassphrase);
+        await page.getByRole("button", { name: "Unlock" }).click();
+      }
+      await flows.visible(heading);
       cdp = await context.newCDPSession(page);
       await cdp.send("Performance.enable");
       probe = new Probe(cdp, profile, { sampleEveryMs: SAMPLE_EVERY_MS, refreshEveryMs: 2_000 });
@@ -353,8 +369,7 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
       watch = new ProtocolWatch(page);
     };
 
-    const attemptsOf = (id: string) => watch.attempts.filter((a) => a.evidenceId === id);
-    const failedItem = (name: string) => async () => {
+        const failedItem = (name: string) => async () => {
       const alert = page.getByRole("listitem").filter({ hasText: name }).getByRole("alert");
       return (await alert.count()) > 0 ? ((await alert.first().textContent()) ?? "failed") : undefined;
     };
@@ -374,9 +389,9 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
     };
 
     /** One encrypted upload through the app: pick the file, wait for complete, verify; `afterComplete` before the UI check (the drop's end). */
-    const encrypted = async (input: Input, afterComplete?: () => Promise<void>, onWatch?: (w: ProtocolWatch) => void): Promise<UploadRun> => {
-      await freshBrowser();
-      onWatch?.(watch);
+    const encrypted = async (input: Input, afterComplete?: () => Promise<void>, before?: () => Promise<void>, baseURL?: string): Promise<UploadRun> => {
+      await freshBrowser(baseURL);
+      await before?.();
       await probe.gc();
       const sampled = await probe.during(async () => {
         const t0 = Date.now();
@@ -419,6 +434,74 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
       };
     };
 
+    // ---- (b) 256 MiB with the connection dropped at 50 %, through the drop proxy, on a throttled link ----
+    console.log(`(b) writing ${fmtMiB(SIZES.drop)}; encrypted upload at ${DROP_LINK.uploadMbps} Mbit/s up, the connection dropped for ${OFFLINE_MS / 1000} s at 50 %…`);
+    const mid = await writeRandomFile(work, `bench-${label(SIZES.drop)}.bin`, SIZES.drop);
+        const proxy = new DropProxy(server.port);
+    await proxy.start();
+    const drop: { storedAtDrop?: number[]; atDrop?: ForwardedPart[]; offlineFrom?: number; offlineUntil?: number; done?: Promise<void> } = {};
+    // The drop comes when half the ciphertext has reached the server, in the middle of a part's body.
+    const dropAt = ciphertextSize(mid.bytes) / 2 + PART_SIZE / 2;
+    proxy.onForwarded = (forwarding) => {
+      if (drop.done) return;
+      const mine = proxy.parts.filter((p) => p.evidenceId === forwarding.evidenceId);
+      if (mine.reduce((n, p) => n + p.bytes, 0) < dropAt) return;
+      drop.offlineFrom = Date.now();
+      proxy.drop();
+      drop.storedAtDrop = [...new Set(mine.filter((p) => p.status !== undefined && p.status < 300).map((p) => p.part))].sort((a, b) => a - b);
+      // What each request of this upload had delivered when the connection died.
+      drop.atDrop = mine.map((p) => ({ ...p }));
+      drop.done = (async () => {
+        await new Promise((r) => setTimeout(r, OFFLINE_MS));
+        drop.offlineUntil = Date.now();
+        proxy.restore();
+      })();
+    };
+    let dropRun: UploadRun;
+    try {
+      dropRun = await encrypted(mid, async () => void (await drop.done), async () => {
+        // A phone's uplink: Chromium paces the upload itself, so its progress events stay true.
+        await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: DROP_LINK.latencyMs, downloadThroughput: -1, uploadThroughput: (DROP_LINK.uploadMbps * 1e6) / 8 });
+      }, proxy.url);
+    } finally {
+      await proxy.close();
+    }
+    if (!drop.done) throw new Error("the connection drop never happened (half the ciphertext never reached the server)");
+    await drop.done;
+    const ct = dropRun.ciphertextBytes;
+    const forwarded = proxy.parts.filter((p) => p.evidenceId === dropRun.evidenceId);
+    for (const p of forwarded) {
+      const length = Math.min(PART_SIZE, ct - p.part * PART_SIZE);
+      if (p.bytes > length || (p.whole && p.bytes !== length)) throw new Error(`part ${p.part}: ${p.bytes} body bytes forwarded, the part is ${length}`);
+    }
+    const reached = forwarded.reduce((n, p) => n + p.bytes, 0);
+    const timesWhole = (n: number) => forwarded.filter((p) => p.part === n && p.whole).length;
+    const atDrop = drop.atDrop!.filter((p) => !drop.storedAtDrop!.includes(p.part) && (p.status === undefined || p.status >= 300));
+    const dropResult = {
+      fileBytes: mid.bytes,
+      ciphertextBytes: ct,
+      parts: dropRun.parts,
+      link: DROP_LINK,
+      offlineMs: drop.offlineUntil! - drop.offlineFrom!,
+      partsStoredAtDrop: drop.storedAtDrop!.length,
+      /** Requests of the upload not yet answered at the drop: how much of each body had reached the server. */
+      inFlightAtDrop: atDrop.map((p) => ({ part: p.part, bodyBytesDelivered: p.bytes, wholeBody: p.whole })),
+      requests: forwarded.length,
+      requestsCut: forwarded.filter((p) => !p.whole).map((p) => ({ part: p.part, bodyBytesDelivered: p.bytes })),
+      bytesReachedServer: reached,
+      resentBytes: reached - ct,
+      resentParts: (reached - ct) / PART_SIZE,
+      partsWholeMoreThanOnce: [...new Set(forwarded.map((p) => p.part))].filter((n) => timesWhole(n) > 1).sort((a, b) => a - b),
+      partsStoredBeforeDropSentAgain: drop.storedAtDrop!.filter((n) => forwarded.some((p) => p.part === n && p.startedAt > drop.offlineFrom!)),
+      msOnlineToComplete: dropRun.chosenAt + dropRun.msToComplete - drop.offlineUntil!,
+      run: dropRun,
+    };
+    console.log(`    re-sent ${fmtMiB(dropResult.resentBytes)} (${dropResult.resentParts.toFixed(2)} parts)`);
+    if (options.only === "b") {
+      console.log(JSON.stringify({ ...dropResult, run: undefined }, null, 2));
+      return (Date.now() - started) / 1000;
+    }
+
     // ---- (a) 1 GiB: plain baseline, then the app ----
     console.log(`(a) writing ${fmtMiB(SIZES.throughput)} of random bytes…`);
     const big = await writeRandomFile(work, `bench-${label(SIZES.throughput)}.bin`, SIZES.throughput);
@@ -458,56 +541,6 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
     console.log(`    ${(enc1g.msToComplete / 1000).toFixed(1)} s, ${enc1g.mibPerSecond.toFixed(1)} MiB/s`);
     await rm(big.path);
 
-    // ---- (b) 256 MiB with the connection dropped at 50 % ----
-    console.log(`(b) writing ${fmtMiB(SIZES.drop)}; encrypted upload with the connection dropped for ${OFFLINE_MS / 1000} s at 50 %…`);
-    const mid = await writeRandomFile(work, `bench-${label(SIZES.drop)}.bin`, SIZES.drop);
-    const half = Math.ceil(partCount(mid.bytes) / 2);
-    const drop: { storedAtDrop?: number[]; inFlightAtDrop?: number[]; offlineFrom?: number; offlineUntil?: number; done?: Promise<void> } = {};
-    const onStored = (attempt: Attempt) => {
-      if (drop.done) return;
-      const stored = watch.stored(attempt.evidenceId);
-      if (stored.size < half) return;
-      drop.storedAtDrop = [...stored].sort((a, b) => a - b);
-      drop.done = (async () => {
-        await context!.setOffline(true);
-        drop.offlineFrom = Date.now();
-        drop.inFlightAtDrop = attemptsOf(attempt.evidenceId).filter((a) => a.endedAt === undefined || a.endedAt >= drop.offlineFrom!).filter((a) => a.startedAt < drop.offlineFrom!).map((a) => a.part);
-        await new Promise((r) => setTimeout(r, OFFLINE_MS));
-        drop.offlineUntil = Date.now();
-        await context!.setOffline(false);
-      })();
-    };
-    const dropRun = await encrypted(mid, async () => void (await drop.done), (w) => (w.onStored = onStored));
-    if (!drop.done) throw new Error("the connection drop never happened (half the parts were not seen stored)");
-    await drop.done;
-    const dropAttempts = watch.sized(dropRun.evidenceId, dropRun.ciphertextBytes);
-    const whileOffline = dropAttempts.filter((a) => a.startedAt >= drop.offlineFrom! && a.startedAt < drop.offlineUntil!);
-    const onWire = dropAttempts.filter((a) => !whileOffline.includes(a));
-    const sentTwice = [...new Set(dropAttempts.map((a) => a.part))].filter((n) => dropAttempts.filter((a) => a.part === n).length > 1).sort((a, b) => a - b);
-    const storedThenResent = drop.storedAtDrop!.filter((n) => dropAttempts.some((a) => a.part === n && a.startedAt > drop.offlineFrom!));
-    const dropResult = {
-      fileBytes: mid.bytes,
-      ciphertextBytes: dropRun.ciphertextBytes,
-      parts: dropRun.parts,
-      offlineMs: drop.offlineUntil! - drop.offlineFrom!,
-      partsStoredAtDrop: drop.storedAtDrop!.length,
-      partsInFlightAtDrop: drop.inFlightAtDrop!,
-      putAttempts: dropAttempts.length,
-      putBytes: dropRun.putBytes,
-      resentBytes: dropRun.putBytes - dropRun.ciphertextBytes,
-      resentParts: (dropRun.putBytes - dropRun.ciphertextBytes) / PART_SIZE,
-      attemptsStartedWhileOffline: whileOffline.length,
-      bytesOfAttemptsStartedWhileOffline: whileOffline.reduce((n, a) => n + a.bytes, 0),
-      resentBytesOnWire: onWire.reduce((n, a) => n + a.bytes, 0) - dropRun.ciphertextBytes,
-      resentPartsOnWire: (onWire.reduce((n, a) => n + a.bytes, 0) - dropRun.ciphertextBytes) / PART_SIZE,
-      partsSentMoreThanOnce: sentTwice,
-      partsStoredBeforeDropSentAgain: storedThenResent,
-      failures: [...new Set(dropAttempts.flatMap((a) => (a.failure ? [a.failure] : [])))],
-      msOnlineToComplete: dropRun.chosenAt + dropRun.msToComplete - drop.offlineUntil!,
-      run: dropRun,
-    };
-    console.log(`    re-sent ${fmtMiB(dropResult.resentBytes)} (${dropResult.resentParts.toFixed(2)} parts)`);
-
     // ---- (c) memory: 256 MiB and 2 GiB, encrypted (1 GiB from (a)) ----
     console.log(`(c) encrypted upload of ${fmtMiB(SIZES.memorySmall)} for memory…`);
     const small = await encrypted(mid);
@@ -540,16 +573,15 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
       `  ${"parts × PUT attempts".padEnd(40)}${col(`${plain.parts} × ${plain.putAttempts}`)}${col(`${enc1g.parts} × ${enc1g.putAttempts}`)}`,
       `  ¹ plain: read + SHA-512 per part and whole file, sign; encrypted: encrypt into OPFS in the worker, sign, wrap.`,
       "",
-      `(b) Connection dropped at 50 %: ${fmtMiB(mid.bytes)} encrypted (${dropResult.parts} parts of ${PART_SIZE} B), offline ${secs(dropResult.offlineMs)} once ${dropResult.partsStoredAtDrop} parts were stored`,
+      `(b) Connection dropped at 50 %: ${fmtMiB(mid.bytes)} encrypted (${dropResult.parts} parts of ${PART_SIZE} B) over a ${DROP_LINK.uploadMbps} Mbit/s uplink (${DROP_LINK.latencyMs} ms latency, Chromium's own throttling),`,
+      `  through a proxy in front of the server that counts every part body byte it delivers; once half the ciphertext plus half a part had reached the server (${dropResult.partsStoredAtDrop} parts stored),`,
+      `  every browser connection cut and new ones refused for ${secs(dropResult.offlineMs)} (the device still said it was online)`,
       `  ${"ciphertext".padEnd(52)}${col(fmtMiB(dropResult.ciphertextBytes))}`,
-      `  ${`PUT bodies, all ${dropResult.putAttempts} attempts`.padEnd(52)}${col(fmtMiB(dropResult.putBytes))}`,
-      `  ${"re-sent = PUT bodies − ciphertext".padEnd(52)}${col(fmtMiB(dropResult.resentBytes))}  = ${dropResult.resentParts.toFixed(2)} parts (target ≤ 1)`,
-      `  ${`  of which ${dropResult.attemptsStartedWhileOffline} attempts started while offline²`.padEnd(52)}${col(fmtMiB(dropResult.bytesOfAttemptsStartedWhileOffline))}`,
-      `  ${"re-sent, attempts started while online".padEnd(52)}${col(fmtMiB(dropResult.resentBytesOnWire))}  = ${dropResult.resentPartsOnWire.toFixed(2)} parts`,
-      `  parts in flight at the drop: ${dropResult.partsInFlightAtDrop.join(", ") || "none"}; sent more than once: ${dropResult.partsSentMoreThanOnce.join(", ") || "none"}; stored before the drop and sent again: ${dropResult.partsStoredBeforeDropSentAgain.join(", ") || "none"}`,
+      `  ${`part body bytes that reached the server, ${dropResult.requests} requests`.padEnd(52)}${col(fmtMiB(dropResult.bytesReachedServer))}`,
+      `  ${"re-sent = reached − ciphertext".padEnd(52)}${col(fmtMiB(dropResult.resentBytes))}  = ${dropResult.resentParts.toFixed(2)} parts (target ≤ 1)`,
+      `  unanswered at the drop: ${dropResult.inFlightAtDrop.map((p) => `part ${p.part} (${p.wholeBody ? "whole body delivered" : `${fmtMiB(p.bodyBytesDelivered)} delivered`})`).join(", ") || "none"}`,
+      `  requests cut mid-body: ${dropResult.requestsCut.map((p) => `part ${p.part} after ${fmtMiB(p.bodyBytesDelivered)}`).join(", ") || "none"}; parts delivered whole more than once: ${dropResult.partsWholeMoreThanOnce.join(", ") || "none"}; stored before the drop and sent again: ${dropResult.partsStoredBeforeDropSentAgain.join(", ") || "none"}`,
       `  back online → complete: ${secs(dropResult.msOnlineToComplete)}`,
-      `  Offline is CDP network emulation (context.setOffline): a request in flight may finish or fail; new ones fail at once.`,
-      `  ² Chromium fails them at once (${dropResult.failures.join(", ") || "no failures"}); their bodies never reach the network.`,
       "",
       `(c) Peak browser memory during the whole encrypted upload (file chosen → complete), each in a fresh browser, sampled every ${SAMPLE_EVERY_MS} ms`,
       `  ${"".padEnd(40)}${col(fmtMiB(small.fileBytes))}${col(fmtMiB(enc1g.fileBytes))}${col(fmtMiB(large.fileBytes))}${col("ratio³", 9)}${col("plain")}`,
@@ -575,7 +607,7 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
       date: new Date().toISOString(),
       ...(options.quick ? { quick: "sizes divided by 8: not figures to quote" } : {}),
       environment: { browser: product, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, server: "npm start (wrangler dev, local D1/R2) via tests/e2e/harness.ts", nodePeakRss: nodeRss.peak, loadAverage: { start: loadAtStart, end: loadavg() }, playwrightMaxPostDataSize: MAX_POST_DATA_SIZE },
-      format: { segmentBytes: SEGMENT, tagBytes: TAG, partBytes: PART_SIZE, partsInFlight: 3 },
+      format: { segmentBytes: SEGMENT, tagBytes: TAG, partBytes: PART_SIZE, partsInFlight: 3, bodiesOnTheWire: 1 },
       throughput: {
         fileBytes: big.bytes,
         plain,

@@ -123,3 +123,21 @@ export function launchBrowser(): Promise<Browser> {
 export function phoneContext(browser: Browser, baseURL: string): Promise<BrowserContext> {
   return browser.newContext({ baseURL, viewport: { width: 360, height: 740 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 });
 }
+
+/**
+ * A phone-sized browser on an on-disk profile (`dir`), as an installed app has: unlike
+ * `phoneContext`'s off-the-record context, Chromium considers the app installable here, and the
+ * service worker, IndexedDB and OPFS live on disk across pages.
+ */
+export function phoneProfile(dir: string, baseURL: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    headless: true,
+    baseURL,
+    viewport: { width: 360, height: 740 },
+    hasTouch: true,
+    isMobile: true,
+    deviceScaleFactor: 2,
+  });
+}

@@ -777,10 +777,32 @@ describe("audit trail", () => {
       400,
     );
     await expectError(
+      await call("/api/audit/offline-events", { body: { events: [{ id: "not-an-id", action: "evidence.view", target: { type: "evidence", id: "a".repeat(32) }, at: viewedAt }] }, cookie: admin.cookie }),
+      400,
+    );
+    await expectError(
       await call("/api/audit/offline-events", { body: { events: [{ action: "evidence.view", target: { type: "evidence", id: "a".repeat(32) }, at: new Date(Date.now() + 86_400_000).toISOString() }] }, cookie: admin.cookie }),
       400,
       "future_time",
     );
+  });
+
+  it("records an offline event sent again (its answer lost) exactly once, by its device id", async () => {
+    const admin = await setUpOrganisation();
+    const views = () => auditEvents().then((events) => events.filter((e) => e.action === "evidence.view"));
+    const event = (id: string, evidence: string) => ({ id, action: "evidence.view", target: { type: "evidence", id: evidence }, at: new Date(Date.now() - 60_000).toISOString() });
+    const first = await call("/api/audit/offline-events", { body: { events: [event("1".repeat(32), "a".repeat(32)), event("2".repeat(32), "b".repeat(32))] }, cookie: admin.cookie });
+    expect(first.status).toBe(202);
+    expect(await first.json()).toEqual({ accepted: 2, duplicates: 0 });
+    // The device did not get the answer and sends both again, with a third recorded since.
+    const again = await call("/api/audit/offline-events", {
+      body: { events: [event("1".repeat(32), "a".repeat(32)), event("2".repeat(32), "b".repeat(32)), event("3".repeat(32), "c".repeat(32))] },
+      cookie: admin.cookie,
+    });
+    expect(await again.json()).toEqual({ accepted: 1, duplicates: 2 });
+    expect((await views()).map((e) => e.target.id)).toEqual(["a".repeat(32), "b".repeat(32), "c".repeat(32)]);
+    const receipts = await db.prepare("SELECT event_id FROM offline_event_receipts ORDER BY event_id").all<{ event_id: string }>();
+    expect(receipts.results.map((r) => r.event_id)).toEqual(["1".repeat(32), "2".repeat(32), "3".repeat(32)]);
   });
 
   it("exports CSV with a header row and defuses spreadsheet formulas", async () => {

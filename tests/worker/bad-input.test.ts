@@ -61,7 +61,8 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
 async function snapshot(): Promise<string> {
   const tables = ["organisations", "setup", "users", "invitations", "recovery_keys", "user_keys", "key_bundles", "recovery_requests",
     "org_settings", "totp_credentials", "recovery_codes", "passkeys", "webauthn_challenges", "sign_in_failures", "sign_in_attempts",
-    "oidc_providers", "oidc_states", "oidc_identities", "sites", "agent_keys", "site_operators", "cameras", "video_requests", "video_clips"];
+    "oidc_providers", "oidc_states", "oidc_identities", "sites", "agent_keys", "site_operators", "cameras", "video_requests", "video_clips",
+    "offline_event_receipts"];
   const rows: Record<string, unknown> = {};
   for (const table of tables) rows[table] = (await db.prepare(`SELECT * FROM ${table} ORDER BY 1`).all()).results;
   rows.sessions = (await db.prepare("SELECT token_hash, user_id, revoked_at FROM sessions ORDER BY 1").all()).results;

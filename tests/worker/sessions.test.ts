@@ -41,6 +41,10 @@ describe("sessions", () => {
     const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
     const info = (await (await call("/api/auth/session", { cookie: ivy.cookie })).json()) as SessionInfo;
     expect(Date.parse(info.expiresAt) - Date.now()).toBeLessThanOrEqual(10 * MIN);
+    // Both limits, for a device that opens the app offline: the idle timeout, and the end no use postpones.
+    expect(info.limits?.idleMinutes).toBe(10);
+    expect(Date.parse(info.limits!.endsBy) - Date.now()).toBeGreaterThan(50 * MIN);
+    expect(Date.parse(info.limits!.endsBy) - Date.now()).toBeLessThanOrEqual(60 * MIN);
 
     await db.prepare("UPDATE sessions SET last_seen_at = ? WHERE user_id = ?").bind(ago(11 * MIN), ivy.session.user.id).run();
     await expectError(await call("/api/auth/session", { cookie: ivy.cookie }), 401, "session_ended");

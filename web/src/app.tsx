@@ -6,6 +6,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { SessionInfo } from "../../shared/api/schemas";
 import { api, ApiError, onUnauthorized, UNREACHABLE_MESSAGE } from "./api/client";
+import { onReachability } from "./connectivity";
+import { forgetSaved, forgetSession, hadSession, noteActivity, offlineSession, saveSession, setCacheUser } from "./offline/cache";
 import { KeyGate } from "./keys/gate";
 import { ReauthDialog } from "./reauth";
 import { MfaChallengeScreen } from "./screens/MfaChallenge";
@@ -28,16 +30,21 @@ import { SetupScreen } from "./screens/Setup";
 import { SignInScreen } from "./screens/SignIn";
 import { UnreachableScreen } from "./screens/Unreachable";
 import { UsersPage } from "./screens/Users";
+import { UploadsPage } from "./screens/Uploads";
+import { SharePage } from "./screens/Share";
 import { Shell } from "./shell";
 
 export const SESSION_ENDED = "Your session ended. Sign in again.";
+export const OFFLINE_SESSION_ENDED =
+  "You're offline, and your session has ended (it was idle too long, or reached its time limit). Sign in when you're back online: files waiting on this device are kept and upload after.";
 
 type State =
   | { kind: "loading" }
   | { kind: "unreachable"; message: string }
   | { kind: "setup" }
   | { kind: "signed-out"; notice?: string }
-  | { kind: "signed-in"; session: SessionInfo };
+  /** `offline`: the server could not be reached, and this is the session saved on the device (still within its lifetime). */
+  | { kind: "signed-in"; session: SessionInfo; offline?: boolean };
 
 /** Where a path goes when signed in; redirects are resolved before rendering. */
 const REDIRECTS: Record<string, string> = { "/": "/cases", "/invite": "/cases", "/signin": "/cases", "/admin": "/admin/users" };
@@ -54,12 +61,22 @@ export function App() {
       const { needed } = await api.setupStatus();
       if (needed) return setState({ kind: "setup" });
       try {
-        setState({ kind: "signed-in", session: await api.session() });
+        signedIn(await api.session());
       } catch (error) {
-        if (error instanceof ApiError && error.status === 401) setState({ kind: "signed-out" });
-        else throw error;
+        if (error instanceof ApiError && error.status === 401) {
+          await forgetSession();
+          setState({ kind: "signed-out" });
+        } else throw error;
       }
     } catch (error) {
+      // The server cannot be reached: open as the session saved on this device, within its limits.
+      const unreachable = error instanceof ApiError && error.code === "unreachable";
+      const saved = unreachable ? await offlineSession() : undefined;
+      if (saved) {
+        setCacheUser(saved.user.id);
+        return setState({ kind: "signed-in", session: saved, offline: true });
+      }
+      if (unreachable && (await hadSession())) return setState({ kind: "signed-out", notice: OFFLINE_SESSION_ENDED });
       setState({ kind: "unreachable", message: error instanceof ApiError ? error.message : UNREACHABLE_MESSAGE });
     }
   }
@@ -68,11 +85,22 @@ export function App() {
     void boot();
     onUnauthorized(() => {
       // A refused second factor (401) is not an ended session: the MFA screen shows it.
-      if (stateRef.current.kind === "signed-in" && stateRef.current.session.stage === "active") setState({ kind: "signed-out", notice: SESSION_ENDED });
+      if (stateRef.current.kind === "signed-in" && stateRef.current.session.stage === "active") {
+        void forgetSession();
+        setState({ kind: "signed-out", notice: SESSION_ENDED });
+      }
+    });
+    // Back online after opening offline: the server's session rules apply again (a 401 signs out above).
+    const stopWatching = onReachability((reachable) => {
+      const current = stateRef.current;
+      if (reachable && current.kind === "signed-in" && current.offline) {
+        api.session().then(signedIn, () => undefined);
+      }
     });
     document.addEventListener("click", onLinkClick);
     return () => {
       onUnauthorized(undefined);
+      stopWatching();
       document.removeEventListener("click", onLinkClick);
     };
   }, []);
@@ -85,8 +113,33 @@ export function App() {
   }, [redirect]);
 
   function signedIn(session: SessionInfo) {
+    setCacheUser(session.stage === "active" ? session.user.id : undefined);
+    void saveSession(session);
+    // Sign-in answers do not carry the session's limits: fetch them, for opening offline later.
+    if (session.stage === "active" && !session.limits) api.session().then(saveSession, () => undefined);
     setState({ kind: "signed-in", session });
   }
+
+  // Offline, the session's limits are applied on the device (idle and lifetime, see offline/cache.ts):
+  // checked every half minute; past them, Sign in (which needs the server) is all there is.
+  const offline = state.kind === "signed-in" && !!state.offline;
+  useEffect(() => {
+    if (!offline) return;
+    const onUse = () => noteActivity();
+    const timer = setInterval(() => {
+      void offlineSession().then((session) => {
+        if (session || stateRef.current.kind !== "signed-in" || !stateRef.current.offline) return;
+        setState({ kind: "signed-out", notice: OFFLINE_SESSION_ENDED });
+      });
+    }, 30_000);
+    addEventListener("pointerdown", onUse);
+    addEventListener("keydown", onUse);
+    return () => {
+      clearInterval(timer);
+      removeEventListener("pointerdown", onUse);
+      removeEventListener("keydown", onUse);
+    };
+  }, [offline]);
 
   async function signOut() {
     try {
@@ -95,6 +148,9 @@ export function App() {
       // Already signed out on the server (the session had ended): the outcome the user asked for.
       if (!(error instanceof ApiError && error.status === 401)) throw error;
     }
+    if (state.kind === "signed-in") await forgetSaved(state.session.user.id).catch(() => undefined);
+    await forgetSession();
+    setCacheUser(undefined);
     setState({ kind: "signed-out" });
     navigate("/", { replace: true });
   }
@@ -145,6 +201,10 @@ function Page(props: { path: string; session: SessionInfo }) {
   switch (props.path) {
     case "/cases":
       return <CasesSection session={props.session} />;
+    case "/uploads":
+      return <UploadsPage session={props.session} />;
+    case "/share":
+      return <SharePage session={props.session} />;
     case "/requests":
       return <RequestsPage session={props.session} />;
     case "/cameras":

@@ -61,6 +61,8 @@ export interface UploadRow {
   request?: { evidenceId: string; manifest: string; fileKey: { caseKid: string; jwe: string }; label: string; details?: string };
   /** File name, type and capture time encrypted to the case key (made when the item is queued). */
   label?: string;
+  /** Where the file came from: a camera capture is never kept unencrypted (see PendingFileRow). Absent on rows from before version 4. */
+  source?: "camera" | "picked" | "shared";
   error?: string;
   createdAt: string;
 }
@@ -72,11 +74,95 @@ export interface EvidenceLabelRow {
   mediaType: string;
 }
 
+/**
+ * A picked file waiting to be encrypted, keyed by evidence id (its `uploads` row is in state
+ * "encrypting"): kept so that a reload or a closed page resumes the encryption without asking
+ * for the file again. It is the plaintext, so it lives here only until its ciphertext is fully
+ * staged in OPFS, and is deleted in the same transaction that marks the row "uploading".
+ * Camera captures are never kept here (docs/offline.md, "Plaintext on the device").
+ */
+export interface PendingFileRow {
+  evidenceId: string;
+  userId: string;
+  /** The File itself (IndexedDB stores a copy of its bytes). */
+  file: File;
+  /** The case's current public key and its id: the file key is wrapped to it. */
+  caseKeyJwk: JsonWebKey;
+  caseKid: string;
+  /** The metadata to encrypt with the file (name, type, capture time, device). */
+  metadata: { fileName: string; mediaType: string; capturedAt?: string; device?: Record<string, string | number | boolean | null> };
+}
+
+/**
+ * The last answer of a GET the app reads offline (cases, a case, its evidence list, its keys'
+ * wraps, signers' public keys, an evidence item), keyed by user and path. Shown, marked as
+ * saved at `savedAt`, when the server cannot be reached. Nothing here is secret beyond what the
+ * server itself holds: case metadata in the clear, wrapped keys, signed manifests.
+ */
+export interface ApiCacheRow {
+  /** `<userId> <path>`, or `session` for the last signed-in session of this device. */
+  key: string;
+  userId: string;
+  savedAt: string;
+  body: unknown;
+}
+
+/**
+ * An evidence item kept offline ("Keep offline" on its page), keyed by evidence id. Its
+ * ciphertext is in OPFS (`offline/<evidenceId>.bin`); this row has what opening it needs besides
+ * the device's own private key: the item (signed manifest), the key release (the file key
+ * wrapped to the case key, and the case key wrapped to this user: both useless without this
+ * device's non-extractable key) and the signer's public key.
+ */
+export interface KeptOfflineRow {
+  evidenceId: string;
+  userId: string;
+  caseId: string;
+  /** EvidenceSummary as the server gave it. */
+  item: unknown;
+  /** FileKeyRelease as the server gave it (a recorded view). */
+  release: unknown;
+  /** SignerKey of the manifest's signer. */
+  signer: unknown;
+  fileName: string;
+  /** Ciphertext bytes in OPFS. */
+  bytes: number;
+  savedAt: string;
+}
+
+/** Something done on this device while offline that the audit trail must hear of (sent once back online, then deleted). */
+export interface OfflineEventRow {
+  /** 32 hex, made on the device: the server records each id once. */
+  id: string;
+  userId: string;
+  action: "evidence.view" | "evidence.download" | "evidence.export";
+  evidenceId: string;
+  /** ISO 8601 device time of the action. */
+  at: string;
+  details: Record<string, string | number | boolean>;
+}
+
+/**
+ * A file shared to Custody from another app (Web Share Target), waiting for the user to choose
+ * its case. Kept only until it is added to a case (then it is encrypted like a picked file) or
+ * dismissed. Written by the service worker.
+ */
+export interface SharedFileRow {
+  id?: number;
+  file: File;
+  sharedAt: string;
+}
+
 export type CustodyDb = Dexie & {
   deviceKeys: EntityTable<DeviceKeysRow, "userId">;
   transportKeys: EntityTable<TransportKeyRow, "userId">;
   uploads: EntityTable<UploadRow, "evidenceId">;
   evidenceLabels: EntityTable<EvidenceLabelRow, "evidenceId">;
+  pendingFiles: EntityTable<PendingFileRow, "evidenceId">;
+  apiCache: EntityTable<ApiCacheRow, "key">;
+  keptOffline: EntityTable<KeptOfflineRow, "evidenceId">;
+  offlineEvents: EntityTable<OfflineEventRow, "id">;
+  sharedFiles: EntityTable<SharedFileRow, "id">;
 };
 
 export const db = new Dexie("custody") as CustodyDb;
@@ -98,4 +184,26 @@ db.version(3).stores({
   transportKeys: "userId",
   uploads: "evidenceId, userId, caseId",
   evidenceLabels: "evidenceId",
+});
+
+// Version 4: picked files kept until their ciphertext is staged, so encryption resumes after a reload.
+db.version(4).stores({
+  deviceKeys: "userId",
+  transportKeys: "userId",
+  uploads: "evidenceId, userId, caseId",
+  evidenceLabels: "evidenceId",
+  pendingFiles: "evidenceId, userId",
+});
+
+// Version 5: offline use: saved API answers, evidence kept offline, views recorded offline, files shared to the app.
+db.version(5).stores({
+  deviceKeys: "userId",
+  transportKeys: "userId",
+  uploads: "evidenceId, userId, caseId",
+  evidenceLabels: "evidenceId",
+  pendingFiles: "evidenceId, userId",
+  apiCache: "key, userId",
+  keptOffline: "evidenceId, userId, caseId",
+  offlineEvents: "id, userId",
+  sharedFiles: "++id",
 });

@@ -22,6 +22,12 @@ function Icon(props: { children: JSX.Element | JSX.Element[] }) {
 }
 
 export const icons = {
+  uploads: () => (
+    <Icon>
+      <path d="M12 16V4M7 9l5-5 5 5" />
+      <path d="M4 16v3a1 1 0 0 0 1 1h14a1 1 0 0 0 1-1v-3" />
+    </Icon>
+  ),
   cases: () => (
     <Icon>
       <path d="M3 7a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2Z" />

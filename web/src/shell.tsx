@@ -8,7 +8,11 @@ import type { SessionInfo, User } from "../../shared/api/schemas";
 import { ApiError } from "./api/client";
 import { icons, Mark } from "./icons";
 import { ROLE_LABELS } from "./labels";
+import { flushOfflineEvents } from "./offline/events";
+import { useReachable } from "./offline/useReachable";
 import { hasNavigated } from "./router";
+import { useDeviceKeys } from "./keys/gate";
+import { startUploadQueue, useUploadQueue } from "./upload/queue";
 import { InboxCount } from "./video/InboxCount";
 
 interface NavItem {
@@ -146,6 +150,33 @@ function UserMenu(props: { user: User; organisation: string; onSignOut: () => Pr
   );
 }
 
+/** The header's link to the upload queue, with how many files are still on their way. */
+function UploadsLink(props: { current: boolean }) {
+  const { items } = useUploadQueue();
+  const waiting = items.filter((i) => i.row.state !== "done").length;
+  return (
+    <a class="uploads-link" href="/uploads" aria-current={props.current ? "page" : undefined} aria-label={waiting ? `Uploads, ${waiting} not finished` : "Uploads"}>
+      <icons.uploads />
+      {waiting > 0 && (
+        <span class="count" aria-hidden="true">
+          {waiting}
+        </span>
+      )}
+    </a>
+  );
+}
+
+/** Says so while the server cannot be reached: what the user sees is what this device saved. */
+function OfflineBanner() {
+  const reachable = useReachable();
+  if (reachable) return null;
+  return (
+    <p role="status" class="offline-banner">
+      Offline. You see what this device saved; new evidence is encrypted here and uploads by itself when the connection is back.
+    </p>
+  );
+}
+
 export function Shell(props: {
   session: SessionInfo;
   path: string;
@@ -155,6 +186,15 @@ export function Shell(props: {
   const isAdmin = props.session.user.role === "admin";
   const isOperator = props.session.user.role === "site_operator";
   const current = section(props.path);
+  const reachable = useReachable();
+  const userId = props.session.user.id;
+  const { keys } = useDeviceKeys();
+  // The upload queue resumes as soon as the signed-in app shows (and again whenever the server is reachable again).
+  useEffect(() => startUploadQueue(userId, keys), [userId, keys]);
+  // Views made offline go to the audit trail as soon as the server can be reached.
+  useEffect(() => {
+    if (reachable) void flushOfflineEvents(userId);
+  }, [reachable, userId]);
   return (
     <div class="shell">
       <a class="skip-link" href="#main">
@@ -166,8 +206,10 @@ export function Shell(props: {
           <span class="brand">Custody</span>
         </a>
         <span class="org-name">{props.session.organisation.name}</span>
+        <UploadsLink current={props.path === "/uploads"} />
         <UserMenu user={props.session.user} organisation={props.session.organisation.name} onSignOut={props.onSignOut} />
       </header>
+      <OfflineBanner />
       <nav aria-label="Main" class="main-nav">
         <ul>
           {NAV_ITEMS.filter((item) => (isAdmin || !item.adminOnly) && !(isOperator && item.notForSiteOperators)).map((item) => (

@@ -7,7 +7,9 @@
  *      device's key store, plus a file key wrapped to the case key, metadata under it and a label
  *      to the case key, as the app sends them: POST /api/cases/:id/evidence;
  *   3. the parts PUT to signed URLs (POST /api/evidence/:id/part-urls, up to 16 at a time),
- *      three in flight, XMLHttpRequest with an ArrayBuffer body, as web/src/upload/queue.ts does;
+ *      three in flight whose bodies take turns on the wire (the next starts sending once the one
+ *      before has sent its whole body), XMLHttpRequest with an ArrayBuffer body, as the app's
+ *      web/src/upload/uploader.ts does;
  *   4. POST /api/evidence/:id/complete.
  * The server checks only the signature and each part's length and SHA-512, so the plaintext is
  * cut at the ciphertext's part size (8 MiB + 128 B) and the manifest declares the byte size
@@ -28,7 +30,7 @@ export interface PlainResult {
   ms: { hashAndSign: number; start: number; parts: number; complete: number; total: number };
 }
 
-const PARALLEL_PARTS = 3; // as web/src/upload/queue.ts
+const PARALLEL_PARTS = 3; // as web/src/upload/uploader.ts
 const URL_BATCH = 16; // as queue.ts: the part asked for and up to 15 more
 
 /** The device's keys (web/src/db.ts, table deviceKeys), read with the plain IndexedDB API. */
@@ -62,11 +64,21 @@ async function api<T>(method: string, path: string, body?: unknown): Promise<T> 
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
-function put(url: string, body: ArrayBuffer): Promise<void> {
+/** The wire: one request body being sent at a time, as in the app. */
+let wire: Promise<void> = Promise.resolve();
+
+async function put(url: string, body: ArrayBuffer): Promise<void> {
+  let sent!: () => void;
+  const bodySent = new Promise<void>((resolve) => (sent = resolve));
+  const before = wire;
+  wire = before.then(() => bodySent);
+  await before;
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("PUT", url);
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    xhr.upload.onload = () => sent();
+    xhr.onloadend = () => sent();
     xhr.onload = () => (xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(`PUT ${url}: HTTP ${xhr.status} ${xhr.responseText.slice(0, 300)}`)));
     xhr.onerror = () => reject(new Error(`PUT ${url}: network error`));
     xhr.send(body);

@@ -31,6 +31,7 @@ import {
   type UpdateUserRequest,
 } from "../../../shared/api/schemas";
 import { SignInResult } from "../../../shared/api/identity";
+import { reportReachable, reportUnreachable } from "../connectivity";
 
 export const UNREACHABLE_MESSAGE = "Can't reach the Custody server. Check your connection and try again.";
 
@@ -77,12 +78,16 @@ export function onUnauthorized(handler: (() => void) | undefined): void {
 export async function send(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("Accept", "application/json");
+  let response: Response;
   try {
-    return await fetch(input, { ...init, headers, credentials: "same-origin" });
+    response = await fetch(input, { ...init, headers, credentials: "same-origin" });
   } catch (error) {
     if (init.signal?.aborted) throw error;
+    reportUnreachable();
     throw new ApiError(0, "unreachable", UNREACHABLE_MESSAGE);
   }
+  reportReachable();
+  return response;
 }
 
 /** Slash paths ("/admin/email") and dotted paths ("admin.email") name the same field. */

@@ -1,5 +1,5 @@
 /** The audit trail's API calls: a page of events, every event of one target, export links. */
-import { AuditPage } from "../../../shared/api/audit";
+import { AuditPage, OfflineEventsAccepted, type OfflineEventsRequest } from "../../../shared/api/audit";
 import type { AuditEvent } from "../../../shared/audit/chain";
 import { client, readResponse } from "../api/client";
 import { filterParams, type AuditFilter } from "./query";
@@ -47,4 +47,9 @@ export async function fetchTargetHistory(
 /** Where the browser downloads an export of `filter` (the server names the file). */
 export function exportHref(filter: AuditFilter, format: "csv" | "jsonl"): string {
   return `/api/audit/export?${filterParams(filter, { format }).toString()}`;
+}
+
+/** Sends events recorded on this device while offline; each id is recorded once however often it is sent. */
+export function sendOfflineEvents(json: OfflineEventsRequest) {
+  return readResponse(client.api.audit["offline-events"].$post({ json }), OfflineEventsAccepted);
 }

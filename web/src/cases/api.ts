@@ -1,6 +1,8 @@
 /**
  * Calls to the cases and evidence API, each resolving to the parsed body or throwing an
- * `ApiError` (api/client.ts). Everything sent here is public key material, wrapped keys,
+ * `ApiError` (api/client.ts). The reads a person needs offline (cases, a case, its evidence,
+ * its key wraps, signers' keys, an item) are saved on the device and answered from there when
+ * the server cannot be reached (offline/cache.ts). Everything sent here is public key material, wrapped keys,
  * ciphertext or signed manifests: no plaintext and no unwrapped key ever goes to the server.
  */
 import {
@@ -24,23 +26,24 @@ import {
 } from "../../../shared/api/cases";
 import { RecoveryKeyInfo, SignerKey, UserPublicKeys } from "../../../shared/api/schemas";
 import { client, readResponse } from "../api/client";
+import { saved } from "../offline/cache";
 
 export const casesApi = {
   list: (query: { q?: string; status?: "open" | "closed"; tag?: string }) =>
-    readResponse(client.api.cases.$get({ query }), CaseList),
+    saved(`/api/cases?${new URLSearchParams(query)}`, () => readResponse(client.api.cases.$get({ query }), CaseList)),
   create: (json: CreateCaseRequest) => readResponse(client.api.cases.$post({ json }), CaseDetail),
-  get: (id: string) => readResponse(client.api.cases[":id"].$get({ param: { id } }), CaseDetail),
+  get: (id: string) => saved(`/api/cases/${id}`, () => readResponse(client.api.cases[":id"].$get({ param: { id } }), CaseDetail)),
   update: (id: string, json: UpdateCaseRequest) => readResponse(client.api.cases[":id"].$patch({ param: { id }, json }), CaseSummary),
-  keys: (id: string) => readResponse(client.api.cases[":id"].keys.$get({ param: { id } }), MyCaseKeys),
+  keys: (id: string) => saved(`/api/cases/${id}/keys`, () => readResponse(client.api.cases[":id"].keys.$get({ param: { id } }), MyCaseKeys)),
   addMember: (id: string, json: AddMemberRequest) => readResponse(client.api.cases[":id"].members.$post({ param: { id }, json }), CaseDetail),
   changeRole: (id: string, userId: string, role: CaseRole) =>
     readResponse(client.api.cases[":id"].members[":userId"].$patch({ param: { id, userId }, json: { role } }), CaseDetail),
   removeMember: (id: string, userId: string, json: RemoveMemberRequest) =>
     readResponse(client.api.cases[":id"].members[":userId"].remove.$post({ param: { id, userId }, json }), CaseDetail),
-  evidence: (id: string) => readResponse(client.api.cases[":id"].evidence.$get({ param: { id } }), EvidenceList),
+  evidence: (id: string) => saved(`/api/cases/${id}/evidence`, () => readResponse(client.api.cases[":id"].evidence.$get({ param: { id } }), EvidenceList)),
   recoveryKey: () => readResponse(client.api.keys.recovery.$get(), RecoveryKeyInfo),
   userKeys: (id: string) => readResponse(client.api.keys.users[":id"].$get({ param: { id } }), UserPublicKeys),
-  signer: (kid: string) => readResponse(client.api.keys.signers[":kid"].$get({ param: { kid } }), SignerKey),
+  signer: (kid: string) => saved(`/api/keys/signers/${kid}`, () => readResponse(client.api.keys.signers[":kid"].$get({ param: { kid } }), SignerKey)),
   /** Colleagues who can be case members (investigators and administrators), to add one to a case. */
   directory: () => readResponse(client.api.directory.$get({ query: {} }), Directory),
 };
@@ -48,7 +51,7 @@ export const casesApi = {
 export const evidenceApi = {
   start: (caseId: string, json: CreateEvidenceRequest) =>
     readResponse(client.api.cases[":id"].evidence.$post({ param: { id: caseId }, json }), UploadState),
-  get: (id: string) => readResponse(client.api.evidence[":id"].$get({ param: { id } }), EvidenceSummary),
+  get: (id: string) => saved(`/api/evidence/${id}`, () => readResponse(client.api.evidence[":id"].$get({ param: { id } }), EvidenceSummary)),
   uploadState: (id: string) => readResponse(client.api.evidence[":id"].upload.$get({ param: { id } }), UploadState),
   partUrls: (id: string, parts: number[]) => readResponse(client.api.evidence[":id"]["part-urls"].$post({ param: { id }, json: { parts } }), PartUrls),
   complete: (id: string) => readResponse(client.api.evidence[":id"].complete.$post({ param: { id } }), EvidenceSummary),
@@ -59,5 +62,5 @@ export const evidenceApi = {
     readResponse(client.api.evidence[":id"].access.$post({ param: { id }, json: { action } })),
   updateDetails: (id: string, jwe: string, baseVersion: number) =>
     readResponse(client.api.evidence[":id"].details.$patch({ param: { id }, json: { jwe, baseVersion } }), EvidenceSummary),
-  detailsVersions: (id: string) => readResponse(client.api.evidence[":id"].details.versions.$get({ param: { id } }), DetailsVersions),
+  detailsVersions: (id: string) => saved(`/api/evidence/${id}/details/versions`, () => readResponse(client.api.evidence[":id"].details.versions.$get({ param: { id } }), DetailsVersions)),
 };

@@ -14,17 +14,22 @@ import { casesApi, evidenceApi } from "../cases/api";
 import { Field, FormAlert, SubmitButton, useForm } from "../forms";
 import type { DeviceKeys } from "../keys/store";
 import { formatDateTime } from "../labels";
+import { ProgressBar } from "../progress";
 import { caseHref, messageOf, parseTags, TextArea } from "../screens/Cases";
 import { PageHeading } from "../shell";
 import { VideoProvenance } from "../video/Provenance";
 import { decryptDetails, encryptDetails, EvidenceDetails, type EvidenceDetails as Details } from "./details";
 import { formatBytes } from "./format";
+import { isReachable } from "../connectivity";
+import { recordOffline, recordOfflineView } from "../offline/events";
+import { forgetOffline, keepOffline, keptCopy } from "../offline/kept";
 import { EvidenceOpener, forgetOpened, OpenError, type OpenedEvidence, type OpenStep } from "./open";
 
 type View =
   | { kind: "loading" }
   | { kind: "opening"; step: OpenStep }
-  | { kind: "verified"; opened: OpenedEvidence; url: string }
+  /** `offline`: opened from the copy kept on this device, while the server could not be reached. */
+  | { kind: "verified"; opened: OpenedEvidence; url: string; offline?: boolean }
   | { kind: "integrity"; what: string; message: string }
   | { kind: "error"; message: string };
 
@@ -51,15 +56,34 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
   async function open() {
     opener.current?.dispose();
     const current = (opener.current = new EvidenceOpener());
+    const userId = props.session.user.id;
+    const kept = await keptCopy(userId, props.evidenceId);
+    /** Opens the copy kept on this device (the server cannot be reached), and records the view for the audit trail. */
+    const openKept = async (copy: NonNullable<typeof kept>) => {
+      setItem(copy.item);
+      const opened = await current.openKept(copy.item, copy.signer, copy.release, copy.ciphertext, props.keys, (step) => setView({ kind: "opening", step }));
+      await recordOfflineView(userId, copy.item.id, { caseId: copy.item.caseId, copy: "offline" });
+      setView({ kind: "verified", opened, url: URL.createObjectURL(opened.file), offline: true });
+    };
     try {
-      const summary = await evidenceApi.get(props.evidenceId);
-      setItem(summary);
-      const opened = await current.open(summary, props.keys, (step) => setView({ kind: "opening", step }));
-      setView({ kind: "verified", opened, url: URL.createObjectURL(opened.file) });
+      if (kept && !isReachable()) return await openKept(kept);
+      let summary: EvidenceSummary;
+      try {
+        summary = await evidenceApi.get(props.evidenceId);
+        setItem(summary);
+        const opened = await current.open(summary, props.keys, (step) => setView({ kind: "opening", step }));
+        setView({ kind: "verified", opened, url: URL.createObjectURL(opened.file) });
+      } catch (error) {
+        // The connection went on the way: the kept copy, if there is one.
+        if (kept && error instanceof ApiError && error.code === "unreachable") return await openKept(kept);
+        throw error;
+      }
     } catch (error) {
       if (error instanceof OpenError && error.integrity) setView({ kind: "integrity", what: error.what, message: error.message });
       else if (error instanceof OpenError) setView({ kind: "error", message: error.message });
       else if (error instanceof ApiError && error.status === 404) setView({ kind: "error", message: "This evidence doesn't exist, or you are not a member of its case." });
+      else if (error instanceof ApiError && error.code === "unreachable")
+        setView({ kind: "error", message: "You're offline, and this item is not kept on this device. Open it when you're back online; “Keep offline” on its page then keeps it with you." });
       else setView({ kind: "error", message: error instanceof ApiError ? error.message : `Couldn't open this evidence: ${error instanceof Error ? error.message : String(error)}` });
     }
   }
@@ -116,7 +140,15 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
         </div>
       )}
       {view.kind === "verified" && item && (
-        <Verified item={item} opened={view.opened} url={view.url} opener={opener.current!} canEdit={myRole === "lead" || myRole === "contributor"} />
+        <Verified
+          item={item}
+          opened={view.opened}
+          url={view.url}
+          opener={opener.current!}
+          canEdit={(myRole === "lead" || myRole === "contributor") && !view.offline}
+          offline={!!view.offline}
+          userId={props.session.user.id}
+        />
       )}
     </>
   );
@@ -145,7 +177,7 @@ function shortHash(hex: string): string {
   return `${hex.slice(0, 16)}…${hex.slice(-16)}`;
 }
 
-function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: string; opener: EvidenceOpener; canEdit: boolean }) {
+function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: string; opener: EvidenceOpener; canEdit: boolean; offline: boolean; userId: string }) {
   const { opened } = props;
   const { metadata, manifest } = opened;
   const [copied, setCopied] = useState("");
@@ -166,7 +198,8 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: s
     setBusy("download");
     setError(undefined);
     try {
-      await evidenceApi.recordAccess(props.item.id, "download");
+      if (props.offline) await recordOffline(props.userId, "evidence.download", props.item.id, { caseId: props.item.caseId, copy: "offline" });
+      else await evidenceApi.recordAccess(props.item.id, "download");
       saveAs(opened.file, packageFileName(metadata.fileName));
     } catch (caught) {
       setError(`Couldn't download: ${messageOf(caught)}`);
@@ -179,7 +212,8 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: s
     setBusy("export");
     setError(undefined);
     try {
-      await evidenceApi.recordAccess(props.item.id, "export");
+      if (props.offline) await recordOffline(props.userId, "evidence.export", props.item.id, { caseId: props.item.caseId, copy: "offline" });
+      else await evidenceApi.recordAccess(props.item.id, "export");
       const zip = await props.opener.exportPackage(opened, props.item.id);
       saveAs(zip, `custody-${props.item.id.slice(0, 8)}-${packageFileName(metadata.fileName)}.zip`);
     } catch (caught) {
@@ -191,6 +225,11 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: s
 
   return (
     <>
+      {props.offline && (
+        <p class="saved-note" role="status">
+          Opened from the copy kept on this device (offline). It was verified here just as online; this viewing is recorded and sent to the audit trail when the device is back online.
+        </p>
+      )}
       <section class="verified-badge" aria-labelledby="verified-heading">
         <h2 id="verified-heading">
           <span aria-hidden="true">✓ </span>Verified
@@ -249,8 +288,65 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: s
           {error}
         </p>
       )}
+      <KeepOffline item={props.item} opened={opened} userId={props.userId} offline={props.offline} />
       <DetailsSection evidenceId={props.item.id} fileKey={opened.fileKey} canEdit={props.canEdit} />
     </>
+  );
+}
+
+/** "Keep offline": the item's ciphertext on this device, to open (decrypted and verified here) without a connection. */
+function KeepOffline(props: { item: EvidenceSummary; opened: OpenedEvidence; userId: string; offline: boolean }) {
+  const [kept, setKept] = useState<boolean>();
+  const [progress, setProgress] = useState<number>();
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    keptCopy(props.userId, props.item.id).then((copy) => setKept(!!copy), () => setKept(false));
+  }, [props.item.id]);
+
+  async function keep() {
+    setError(undefined);
+    setProgress(0);
+    try {
+      await keepOffline(props.userId, props.item, props.opened, (bytes, total) => setProgress(Math.floor((bytes / total) * 100)));
+      setKept(true);
+    } catch (caught) {
+      setError(`Couldn't keep it offline: ${caught instanceof Error ? caught.message : String(caught)}`);
+    } finally {
+      setProgress(undefined);
+    }
+  }
+
+  async function remove() {
+    setError(undefined);
+    await forgetOffline(props.item.id);
+    setKept(false);
+  }
+
+  if (kept === undefined) return null;
+  return (
+    <section aria-labelledby="offline-heading" class="keep-offline">
+      <h2 id="offline-heading">Offline</h2>
+      {kept ? (
+        <>
+          <p>Kept on this device: it opens without a connection (encrypted here, decrypted and verified when opened).</p>
+          {!props.offline && (
+            <button type="button" onClick={() => void remove()}>
+              Remove offline copy
+            </button>
+          )}
+        </>
+      ) : progress !== undefined ? (
+        <ProgressBar label="Keeping offline" value={progress} text={`Downloading the encrypted copy… ${progress} %`} />
+      ) : (
+        <>
+          <p class="hint">Keep the encrypted file on this device to open it without a connection. Offline viewings are recorded and sent when back online.</p>
+          <button type="button" onClick={() => void keep()}>
+            Keep offline
+          </button>
+        </>
+      )}
+      <FormAlert message={error} />
+    </section>
   );
 }
 

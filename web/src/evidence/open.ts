@@ -6,10 +6,11 @@
  * the worker. A failure says what failed (which part, segment or signature).
  */
 import type { JWK } from "jose";
-import type { EvidenceSummary } from "../../../shared/api/cases";
+import type { EvidenceSummary, FileKeyRelease } from "../../../shared/api/cases";
 import type { SignerKey } from "../../../shared/api/schemas";
 import {
   IntegrityError,
+  PART_SIZE,
   decryptExpectations,
   decryptMetadata,
   unwrapCaseKey,
@@ -35,6 +36,8 @@ export interface OpenedEvidence {
   fileKey: CryptoKey;
   /** The decrypted, verified file in OPFS. */
   file: File;
+  /** The key release it was opened with (kept with an offline copy). */
+  release: FileKeyRelease;
 }
 
 export type OpenStep = { step: "signature" } | { step: "key" } | { step: "decrypt"; plainBytes: number; totalBytes: number };
@@ -69,14 +72,35 @@ export class EvidenceOpener {
     this.worker.postMessage(job, transfer);
   }
 
+  /** Opens `item` from the server: the key release is the audited view; parts are downloaded as they are decrypted. */
   async open(item: EvidenceSummary, keys: DeviceKeys, onStep: (step: OpenStep) => void): Promise<OpenedEvidence> {
     onStep({ step: "signature" });
     const signer = await casesApi.signer(item.signerKid);
+    return this.decrypt(item, signer, keys, onStep, () => evidenceApi.releaseKey(item.id), (n) => fetchPart(item.id, n));
+  }
+
+  /**
+   * Opens `item` from its offline copy: the ciphertext kept in OPFS, with the key release and
+   * signer saved when it was kept. Every check is made as online; the caller records the view.
+   */
+  async openKept(item: EvidenceSummary, signer: SignerKey, release: FileKeyRelease, ciphertext: File, keys: DeviceKeys, onStep: (step: OpenStep) => void): Promise<OpenedEvidence> {
+    onStep({ step: "signature" });
+    return this.decrypt(item, signer, keys, onStep, async () => release, async (n) => new Uint8Array(await ciphertext.slice(n * PART_SIZE, (n + 1) * PART_SIZE).arrayBuffer()));
+  }
+
+  private async decrypt(
+    item: EvidenceSummary,
+    signer: SignerKey,
+    keys: DeviceKeys,
+    onStep: (step: OpenStep) => void,
+    releaseKey: () => Promise<FileKeyRelease>,
+    readPart: (n: number) => Promise<Uint8Array>,
+  ): Promise<OpenedEvidence> {
     const manifest = await integrity(() => verifyManifest(item.manifest, signer.publicJwk as JWK));
     if (manifest.evidenceId !== item.id || manifest.caseId !== item.caseId) throw new OpenError(true, "manifest", "The signed manifest names another evidence item or case.");
 
     onStep({ step: "key" });
-    const release = await evidenceApi.releaseKey(item.id);
+    const release = await releaseKey();
     const caseKey = await unwrapCaseKey(release.caseKeyWrap, keys.encryption);
     const fileKey = await unwrapFileKey(release.fileKey, caseKey.privateKey);
     const metadata = await integrity(() => decryptMetadata(manifest.metadata, fileKey));
@@ -102,14 +126,14 @@ export class EvidenceOpener {
       // Bounded look-ahead: memory holds a few parts whatever the file's size.
       while (n - acked >= AHEAD && !failed) await new Promise<void>((resolve) => (wake = resolve));
       if (failed) break;
-      const bytes = await fetchPart(item.id, n);
+      const bytes = await readPart(n);
       this.post({ type: "part", bytes }, [bytes.buffer]);
     }
     if (!failed) this.post({ type: "end" });
     await outcome;
     const file = await readFile("views", item.id);
     if (!file || file.size !== manifest.byteSize) throw new OpenError(false, "storage", "The decrypted file could not be read back from this device's storage.");
-    return { manifest, manifestJws: item.manifest, signer, metadata, fileKey, file };
+    return { manifest, manifestJws: item.manifest, signer, metadata, fileKey, file, release };
   }
 
   /** Builds the court package from the verified file into OPFS and returns it. */
@@ -135,7 +159,8 @@ async function integrity<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-async function fetchPart(evidenceId: string, n: number): Promise<Uint8Array> {
+/** Downloads ciphertext part `n` of `evidenceId`, retrying network errors and 5xx a few times. */
+export async function fetchPart(evidenceId: string, n: number): Promise<Uint8Array<ArrayBuffer>> {
   let delay = 1000;
   for (let attempt = 0; ; attempt++) {
     try {

@@ -92,6 +92,12 @@ export function KeyGate(props: { session: SessionInfo; onSignOut: () => Promise<
       if (error instanceof ApiError && error.status === 404 && error.code === "no_keys") return setState({ kind: "create" });
       // 401: the app has already gone back to Sign in.
       if (error instanceof ApiError && error.status === 401) return;
+      if (error instanceof ApiError && error.code === "unreachable") {
+        // Offline: the keys this device already holds are the user's (they were checked when unlocked here).
+        const device = await loadDeviceKeys(userId).catch(() => undefined);
+        if (device) return setState({ kind: "ready", keys: device });
+        return setState({ kind: "error", message: "You're offline, and your keys are not on this device yet. Connect to the network and press Retry to unlock them." });
+      }
       return setState({ kind: "error", message: `Couldn't check your keys. ${messageOf(error, "Reload the page and try again.")}` });
     }
     let device: DeviceKeys | undefined;

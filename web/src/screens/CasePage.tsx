@@ -19,7 +19,10 @@ import { formatBytes, formatDuration } from "../evidence/format";
 import { Field, FormAlert, SubmitButton, useForm } from "../forms";
 import type { DeviceKeys } from "../keys/store";
 import { formatDateTime } from "../labels";
+import { ProgressBar } from "../progress";
 import { PageHeading } from "../shell";
+import { savedAt } from "../offline/cache";
+import { useReachable } from "../offline/useReachable";
 import { addFiles, cancelUpload, currentLocation, dismissFinished, onUploadComplete, retryUpload, useUploadQueue, type QueueItem } from "../upload/queue";
 import { CASE_ROLE_LABELS, CASE_ROLE_OPTIONS, caseHref, messageOf, parseTags, TextArea } from "./Cases";
 
@@ -30,6 +33,8 @@ interface Props {
 }
 
 export function CasePage(props: Props) {
+  // Offline, only what works without the server is offered: reading, adding evidence (queued).
+  const reachable = useReachable();
   const [detail, setDetail] = useState<CaseDetail>();
   const [error, setError] = useState<string>();
   const [evidence, setEvidence] = useState<EvidenceSummary[]>();
@@ -86,11 +91,17 @@ export function CasePage(props: Props) {
 
   const isLead = detail.myRole === "lead";
   const canAdd = detail.myRole !== "viewer" && detail.status === "open";
+  const saved = savedAt(detail);
   return (
     <>
       <p class="breadcrumb">
         <a href="/cases">← Cases</a>
       </p>
+      {saved && (
+        <p class="saved-note" role="status">
+          Offline: this case as saved on this device, {formatDateTime(saved)}. Evidence you add now is encrypted here and uploads when the connection is back.
+        </p>
+      )}
       <CaseHeader detail={detail} onChanged={(changed) => setDetail({ ...detail, ...changed })} />
       <section aria-labelledby="evidence-heading">
         <h2 id="evidence-heading">Evidence</h2>
@@ -110,7 +121,7 @@ export function CasePage(props: Props) {
         {evidence && <EvidenceList caseId={detail.id} items={evidence.filter((e) => e.status === "complete")} canAdd={canAdd} keys={props.keys} />}
       </section>
       <Members detail={detail} session={props.session} keys={props.keys} isLead={isLead} onChanged={setDetail} />
-      {isLead && <CaseHistory caseId={detail.id} />}
+      {isLead && reachable && <CaseHistory caseId={detail.id} />}
     </>
   );
 }
@@ -124,6 +135,7 @@ const EditFields = z.object({
 });
 
 function CaseHeader(props: { detail: CaseDetail; onChanged: (changed: Partial<CaseDetail>) => void }) {
+  const reachable = useReachable();
   const { detail } = props;
   const [editing, setEditing] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -168,7 +180,7 @@ function CaseHeader(props: { detail: CaseDetail; onChanged: (changed: Partial<Ca
           ))}
         </p>
       )}
-      {isLead && !editing && (
+      {isLead && !editing && reachable && (
         <div class="actions">
           <button type="button" onClick={() => setEditing(true)}>
             Edit case
@@ -262,18 +274,6 @@ function percent(part: number, whole: number): number {
   return whole > 0 ? Math.min(100, Math.floor((part / whole) * 100)) : 100;
 }
 
-function ProgressBar(props: { label: string; value: number; text: string }) {
-  return (
-    <div class="progress">
-      <div role="progressbar" aria-label={props.label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={props.value} aria-valuetext={props.text} class="progress-track">
-        <div class="progress-fill" style={{ width: `${props.value}%` }} />
-      </div>
-      <p class="progress-text" aria-hidden="true">
-        {props.text}
-      </p>
-    </div>
-  );
-}
 
 function uploadText(item: QueueItem): string {
   const pct = percent(item.live.sentBytes, item.totalBytes);
@@ -285,8 +285,10 @@ function uploadText(item: QueueItem): string {
   return parts.join(" · ");
 }
 
-export function UploadList(props: { caseId: string }) {
+/** The upload queue: of one case (on its page), or of every case (the Uploads page, `caseLabels` naming them). */
+export function UploadList(props: { caseId?: string; caseLabels?: Map<string, string> }) {
   const { items, paused } = useUploadQueue(props.caseId);
+  const reachable = useReachable();
   if (items.length === 0) return null;
   const active = items.filter((i) => i.row.state === "uploading" || i.row.state === "encrypting");
   const total = active.reduce((sum, i) => sum + i.totalBytes, 0);
@@ -296,7 +298,7 @@ export function UploadList(props: { caseId: string }) {
   const done = items.filter((i) => i.row.state === "done").length;
   return (
     <section aria-labelledby="uploads-heading" class="uploads">
-      <h3 id="uploads-heading">Uploads</h3>
+      <h3 id="uploads-heading">{props.caseId ? "Uploads" : "Queue"}</h3>
       {paused && (
         <p role="alert" class="alert">
           {paused}
@@ -309,9 +311,9 @@ export function UploadList(props: { caseId: string }) {
           text={`${active.length} ${active.length === 1 ? "file" : "files"}: ${overall} %${speed > 0 ? ` · ${formatBytes(speed)}/s · ${formatDuration((total - sent) / speed)} left` : ""}`}
         />
       )}
-      <ul class="upload-list">
+      <ul class="upload-list" aria-label="Upload queue">
         {items.map((item) => (
-          <UploadItem key={item.row.evidenceId} item={item} />
+          <UploadItem key={item.row.evidenceId} item={item} paused={!!paused} reachable={reachable} caseLabel={props.caseLabels?.get(item.row.caseId)} />
         ))}
       </ul>
       {done > 0 && (
@@ -323,7 +325,15 @@ export function UploadList(props: { caseId: string }) {
   );
 }
 
-function UploadItem(props: { item: QueueItem }) {
+/** What an item waiting in the queue is waiting for, in words. */
+function waitingText(item: QueueItem, paused: boolean, reachable: boolean): string | undefined {
+  if (item.row.state !== "uploading" || item.running) return undefined;
+  if (paused) return "Paused: sign in again and it continues.";
+  if (!reachable) return "Encrypted on this device. Waiting for a connection: it uploads by itself when the device is back online.";
+  return "Encrypted on this device. Queued: it uploads after the files before it.";
+}
+
+function UploadItem(props: { item: QueueItem; paused: boolean; reachable: boolean; caseLabel?: string | undefined }) {
   const { row, live } = props.item;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
@@ -337,22 +347,33 @@ function UploadItem(props: { item: QueueItem }) {
       setBusy(false);
     }
   }
+  const waiting = waitingText(props.item, props.paused, props.reachable);
   return (
     <li class="upload-item">
       <p class="upload-name">
         <strong>{row.fileName}</strong> <span class="muted">{formatBytes(row.byteSize)}</span>
       </p>
+      {props.caseLabel !== undefined && (
+        <p class="muted">
+          <a href={caseHref(row.caseId)}>{props.caseLabel}</a>
+        </p>
+      )}
       {row.state === "encrypting" && (
         <ProgressBar label={`Encrypting ${row.fileName}`} value={percent(live.encryptedBytes, row.byteSize)} text={`Encrypting… ${percent(live.encryptedBytes, row.byteSize)} %`} />
       )}
-      {row.state === "uploading" && <ProgressBar label={`Uploading ${row.fileName}`} value={percent(live.sentBytes, props.item.totalBytes)} text={uploadText(props.item)} />}
+      {row.state === "uploading" && props.item.running && <ProgressBar label={`Uploading ${row.fileName}`} value={percent(live.sentBytes, props.item.totalBytes)} text={uploadText(props.item)} />}
+      {waiting && (
+        <p class="status" role="status">
+          {waiting}
+        </p>
+      )}
       {row.state === "done" && <p class="status">Uploaded and verified by the server.</p>}
       {row.state === "failed" && (
         <p role="alert" class="alert">
           {row.error}
         </p>
       )}
-      {live.note && row.state === "uploading" && (
+      {live.note && row.state === "uploading" && props.item.running && (
         <p class="notice" role="status">
           {live.note}
         </p>
@@ -385,6 +406,11 @@ type Signature = { state: "checking" } | { state: "ok"; signer: string } | { sta
 function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd: boolean; keys: DeviceKeys }) {
   const [labels, setLabels] = useState<Map<string, EvidenceLabelRow>>(new Map());
   const [signatures, setSignatures] = useState<Map<string, Signature>>(new Map());
+  const [kept, setKept] = useState<Set<string>>(new Set());
+  const reachable = useReachable();
+  useEffect(() => {
+    db.keptOffline.where("caseId").equals(props.caseId).primaryKeys().then((ids) => setKept(new Set(ids)), () => undefined);
+  }, [props.caseId, props.items]);
 
   useEffect(() => {
     let stale = false;
@@ -440,6 +466,8 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
               <span class={`badge badge-sig-${signature.state}`}>
                 {signature.state === "checking" ? "Checking signature…" : signature.state === "ok" ? `Signed by ${signature.signer}` : "Signature does not verify"}
               </span>
+              {kept.has(item.id) && <span class="badge badge-offline">Kept offline</span>}
+              {!reachable && !kept.has(item.id) && <span class="hint">Not kept offline: opens when back online.</span>}
               {!label && <span class="hint">Open it to decrypt its name (the opening is recorded).</span>}
             </a>
           </li>
@@ -481,6 +509,7 @@ async function decryptLabels(caseId: string, items: EvidenceSummary[], me: Devic
 function Members(props: { detail: CaseDetail; session: SessionInfo; keys: DeviceKeys; isLead: boolean; onChanged: (detail: CaseDetail) => void }) {
   const { detail } = props;
   const leads = detail.members.filter((m) => m.role === "lead").length;
+  const reachable = useReachable();
   return (
     <section aria-labelledby="members-heading">
       <h2 id="members-heading">Members</h2>
@@ -491,13 +520,13 @@ function Members(props: { detail: CaseDetail; session: SessionInfo; keys: Device
             member={member}
             detail={detail}
             isMe={member.userId === props.session.user.id}
-            isLead={props.isLead}
+            isLead={props.isLead && reachable}
             lastLead={member.role === "lead" && leads === 1}
             onChanged={props.onChanged}
           />
         ))}
       </ul>
-      {props.isLead && <AddMember detail={detail} keys={props.keys} onChanged={props.onChanged} />}
+      {props.isLead && reachable && <AddMember detail={detail} keys={props.keys} onChanged={props.onChanged} />}
     </section>
   );
 }

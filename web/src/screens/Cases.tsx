@@ -13,10 +13,11 @@ import { casesApi } from "../cases/api";
 import { newCaseBody } from "../cases/crypto";
 import { EvidencePage } from "../evidence/EvidencePage";
 import { Field, FormAlert, SubmitButton, useForm } from "../forms";
+import { formatDateTime } from "../labels";
 import { useDeviceKeys } from "../keys/gate";
 import { navigate, useSearch } from "../router";
 import { PageHeading } from "../shell";
-import { startUploadQueue } from "../upload/queue";
+import { NOT_SAVED, savedAt } from "../offline/cache";
 import { CasePage } from "./CasePage";
 import "../cases/cases.css";
 
@@ -38,8 +39,6 @@ export function CasesSection(props: { session: SessionInfo }) {
   const { keys } = useDeviceKeys();
   const caseId = search.get("case");
   const evidenceId = search.get("evidence");
-  // The upload queue resumes as soon as the signed-in app shows (and again whenever the device comes online).
-  useEffect(() => startUploadQueue(props.session.user.id), [props.session.user.id]);
   if (caseId && evidenceId) return <EvidencePage key={evidenceId} caseId={caseId} evidenceId={evidenceId} session={props.session} keys={keys} />;
   if (caseId) return <CasePage key={caseId} caseId={caseId} session={props.session} keys={keys} />;
   return <CaseListPage session={props.session} />;
@@ -60,6 +59,7 @@ function CaseListPage(props: { session: SessionInfo }) {
   const [tag, setTag] = useState("");
   const [creating, setCreating] = useState(false);
   const [allTags, setAllTags] = useState<string[]>([]);
+  const [saved, setSaved] = useState<string>();
   const request = useRef(0);
 
   async function load() {
@@ -68,8 +68,20 @@ function CaseListPage(props: { session: SessionInfo }) {
     setError(undefined);
     try {
       const query = { ...(q.trim() ? { q: q.trim() } : {}), ...(status ? { status } : {}), ...(tag ? { tag } : {}) };
-      const list = (await casesApi.list(query)).cases;
+      const answer = await casesApi.list(query).catch(async (caught: unknown) => {
+        // Offline with a search not saved as such: search the saved full list on the device.
+        if (!(caught instanceof ApiError && caught.message === NOT_SAVED) || Object.keys(query).length === 0) throw caught;
+        const all = await casesApi.list({});
+        const needle = q.trim().toLowerCase();
+        const found = all.cases.filter(
+          (c) => (!needle || `${c.number} ${c.title}`.toLowerCase().includes(needle)) && (!status || c.status === status) && (!tag || c.tags.includes(tag)),
+        );
+        const copy = { ...all, cases: found };
+        return { copy, when: savedAt(all) };
+      }).then((result) => ("copy" in result ? result : { copy: result, when: savedAt(result) }));
       if (mine !== request.current) return;
+      const list = answer.copy.cases;
+      setSaved(answer.when);
       setCases(list);
       setAllTags((known) => [...new Set([...known, ...list.flatMap((c) => c.tags)])].sort((a, b) => a.localeCompare(b)));
     } catch (caught) {
@@ -139,6 +151,11 @@ function CaseListPage(props: { session: SessionInfo }) {
               Retry
             </button>
           </div>
+        )}
+        {saved && (
+          <p class="saved-note" role="status">
+            Offline: your cases as saved on this device, {formatDateTime(saved)}.
+          </p>
         )}
         {!cases && loading && <p class="muted">Loading cases…</p>}
         {cases && cases.length === 0 && !filtered && (

@@ -1,27 +1,27 @@
 /**
  * The upload queue (ARCHITECTURE.md "Upload"). Adding a file encrypts it in the encryption
- * worker into OPFS; then its parts go to signed URLs, three in flight, each retried alone with
- * exponential backoff (1 s, 2 s, 4 s … 30 s) on network errors, 5xx and expired URLs. The queue
- * lives in IndexedDB (db.uploads), so after a reload, a dropped connection or a restarted server
- * it asks the server which parts it has and resumes at the first missing one: on app start and
- * whenever the device comes back online.
+ * worker into OPFS; then uploader.ts sends its parts to signed URLs (three requests in flight,
+ * one body on the wire at a time; a dropped connection pauses everything until the server is
+ * reachable again, see connectivity.ts). The queue lives in IndexedDB (db.uploads), so after a
+ * reload, a dropped connection or a restarted server it asks the server which parts it has and
+ * resumes at the first missing one: on app start and whenever the server is reachable again.
+ * A picked file is kept in IndexedDB (db.pendingFiles) only until its ciphertext is staged, so a
+ * reload during encryption starts the encryption again by itself, with a fresh file key.
  */
 import { useEffect, useState } from "preact/hooks";
-import type { CaseDetail, UploadState } from "../../../shared/api/cases";
-import { PART_SIZE, ciphertextSize, encryptLabel, generateFileKey, partCount } from "../../../shared/crypto";
+import type { CaseDetail } from "../../../shared/api/cases";
+import { ciphertextSize, encryptLabel, generateFileKey, partCount } from "../../../shared/crypto";
 import { ApiError } from "../api/client";
 import { evidenceApi } from "../cases/api";
-import { db, type UploadRow } from "../db";
+import { onReachability } from "../connectivity";
+import { db, type PendingFileRow, type UploadRow } from "../db";
 import type { DeviceKeys } from "../keys/store";
 import type { EncryptEvent, EncryptJob } from "./messages";
-import { readFile, removeFile, uploadFile } from "./opfs";
+import { removeFile, uploadFile } from "./opfs";
+import { requestBackgroundUpload, uploadLock, withLock } from "./background";
+import { PARALLEL_PARTS, SessionEnded, isAbort, putWithXhr, uploadToServer } from "./uploader";
 
-/** Parts in flight at once for one file. */
-export const PARALLEL_PARTS = 3;
-const FIRST_RETRY_MS = 1_000;
-const MAX_RETRY_MS = 30_000;
-/** A signed URL with less than this left is asked for again rather than used. */
-const URL_MARGIN_MS = 60_000;
+export { PARALLEL_PARTS };
 
 /** Progress of one item in this page's life (not persisted). */
 export interface LiveProgress {
@@ -38,6 +38,8 @@ export interface QueueItem {
   row: UploadRow;
   live: LiveProgress;
   totalBytes: number;
+  /** Its upload is running now (the queue uploads one file at a time; the others wait their turn). */
+  running: boolean;
 }
 
 // ---- state and subscription ---------------------------------------------------------
@@ -48,7 +50,6 @@ const live = new Map<string, LiveProgress>();
 const controllers = new Map<string, AbortController>();
 const listeners = new Set<() => void>();
 const completedListeners = new Set<(row: UploadRow) => void>();
-const wakers = new Set<() => void>();
 let pumping = false;
 let paused: string | undefined;
 
@@ -66,7 +67,7 @@ function snapshot(caseId?: string): QueueItem[] {
   return [...rows.values()]
     .filter((row) => row.userId === currentUser && (!caseId || row.caseId === caseId))
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
-    .map((row) => ({ row, live: { ...liveOf(row.evidenceId) }, totalBytes: ciphertextSize(row.byteSize) }));
+    .map((row) => ({ row, live: { ...liveOf(row.evidenceId) }, totalBytes: ciphertextSize(row.byteSize), running: controllers.has(row.evidenceId) }));
 }
 
 /** The queue's items (of one case, or all), re-rendered on every change. */
@@ -130,17 +131,27 @@ export function currentLocation(timeoutMs = 5000): Promise<DeviceLocation | null
   });
 }
 
-let onlineListening = false;
+let reachabilityListening = false;
+let currentKeys: DeviceKeys | undefined;
 
-/** Loads the user's queue from IndexedDB and resumes it. Safe to call again (e.g. on every mount). */
-export function startUploadQueue(userId: string): void {
-  if (!onlineListening) {
-    onlineListening = true;
-    addEventListener("online", () => {
-      for (const wake of [...wakers]) wake();
-      void pump();
+const CAPTURE_INTERRUPTED =
+  "This capture was still being encrypted when the app closed. Captures are never kept unencrypted on the device, so it is gone: cancel this item and take it again.";
+const PICK_INTERRUPTED = "Encryption stopped when the page was closed. Cancel this item and add the file again.";
+
+/**
+ * Loads the user's queue from IndexedDB and resumes it: files whose encryption was interrupted
+ * are encrypted again from their kept copy, uploads go on. Safe to call again (e.g. on every mount).
+ */
+export function startUploadQueue(userId: string, keys: DeviceKeys): void {
+  if (!reachabilityListening) {
+    reachabilityListening = true;
+    onReachability((reachable) => {
+      if (reachable) void pump();
+      // Lost: let the browser finish the queue when it is back, even if the app is closed by then.
+      else if ([...rows.values()].some((row) => row.state === "uploading" || row.state === "encrypting")) void requestBackgroundUpload();
     });
   }
+  currentKeys = keys;
   if (currentUser === userId) {
     paused = undefined;
     void pump();
@@ -156,13 +167,13 @@ export function startUploadQueue(userId: string): void {
         await db.uploads.delete(row.evidenceId);
         continue;
       }
-      if (row.state === "encrypting") {
-        // The page that was encrypting it has gone, and with it the picked file.
-        row.state = "failed";
-        row.error = "Encryption stopped when the page was closed. Cancel this item and add the file again.";
-        await db.uploads.put(row);
-      }
       rows.set(row.evidenceId, row);
+      if (row.state === "encrypting") {
+        // The page that was encrypting it has gone: start again from the kept file, if there is one.
+        const pending = await db.pendingFiles.get(row.evidenceId);
+        if (pending && row.label) void encrypt(row, pending, keys);
+        else await save(row.evidenceId, { state: "failed", error: row.source === "camera" ? CAPTURE_INTERRUPTED : PICK_INTERRUPTED });
+      }
     }
     emit();
     void pump();
@@ -187,53 +198,46 @@ function mediaTypeOf(file: File): string {
 
 /**
  * Adds files to the queue: each is encrypted and signed on this device (in the encryption
- * worker), then uploaded. `fromCamera` records the capture time (the file's time) and source.
+ * worker), then uploaded. `fromCamera` records the capture time (the file's time) and source;
+ * a capture is encrypted at once and never kept unencrypted, while a picked file is kept in
+ * IndexedDB until its ciphertext is staged, so a reload resumes its encryption.
  */
 export async function addFiles(
   files: File[],
-  context: { userId: string; caseDetail: CaseDetail; keys: DeviceKeys; fromCamera?: boolean; location?: DeviceLocation },
+  context: { userId: string; caseDetail: CaseDetail; keys: DeviceKeys; fromCamera?: boolean; location?: DeviceLocation; shared?: boolean },
 ): Promise<void> {
   void navigator.storage.persist?.().catch(() => false);
   for (const file of files) {
     const evidenceId = newEvidenceId();
+    const fileName = file.name || "capture";
+    const mediaType = mediaTypeOf(file);
+    const capturedAt = context.fromCamera ? new Date(file.lastModified || Date.now()).toISOString() : undefined;
+    // The label lets members list the item by name with the case key they hold (no audited key release).
+    const label = await encryptLabel({ fileName, mediaType, ...(capturedAt ? { capturedAt } : {}) }, context.caseDetail.caseKey.publicJwk);
     const row: UploadRow = {
       evidenceId,
       userId: context.userId,
       caseId: context.caseDetail.id,
-      fileName: file.name || "capture",
-      mediaType: mediaTypeOf(file),
+      fileName,
+      mediaType,
       byteSize: file.size,
       partCount: partCount(file.size),
       state: "encrypting",
       started: false,
       partsDone: [],
+      label,
+      source: context.fromCamera ? "camera" : context.shared ? "shared" : "picked",
       createdAt: new Date().toISOString(),
     };
-    rows.set(evidenceId, row);
-    await db.uploads.put(row);
-    emit();
-    const estimate = await navigator.storage.estimate?.().catch(() => undefined);
-    if (estimate?.quota !== undefined && estimate.usage !== undefined && estimate.quota - estimate.usage < ciphertextSize(file.size) + 16 * 1024 * 1024) {
-      await save(evidenceId, { state: "failed", error: "Not enough free storage on this device to encrypt this file. Free some space (or finish other uploads), then cancel this item and add it again." });
-      continue;
-    }
-    const capturedAt = context.fromCamera ? new Date(file.lastModified || Date.now()).toISOString() : undefined;
-    // The label lets members list the item by name with the case key they hold (no audited key release).
-    const label = await encryptLabel({ fileName: row.fileName, mediaType: row.mediaType, ...(capturedAt ? { capturedAt } : {}) }, context.caseDetail.caseKey.publicJwk);
-    await save(evidenceId, { label });
-    const job: EncryptJob = {
-      type: "encrypt",
-      file,
-      fileKey: await generateFileKey(),
-      signer: { kid: context.keys.signingKid, privateKey: context.keys.signing },
+    const pending: PendingFileRow = {
       evidenceId,
-      caseId: context.caseDetail.id,
-      uploaderId: context.userId,
-      caseKeyJwk: context.caseDetail.caseKey.publicJwk,
+      userId: context.userId,
+      file,
+      caseKeyJwk: context.caseDetail.caseKey.publicJwk as JsonWebKey,
       caseKid: context.caseDetail.caseKey.kid,
       metadata: {
-        fileName: row.fileName,
-        mediaType: row.mediaType,
+        fileName,
+        mediaType,
         ...(capturedAt ? { capturedAt } : {}),
         ...(capturedAt || context.location
           ? {
@@ -247,8 +251,46 @@ export async function addFiles(
           : {}),
       },
     };
-    encryptor().postMessage(job);
+    rows.set(evidenceId, row);
+    emit();
+    const estimate = await navigator.storage.estimate?.().catch(() => undefined);
+    // The ciphertext, and for a picked file its kept copy until then.
+    const needed = ciphertextSize(file.size) + (context.fromCamera ? 0 : file.size) + 16 * 1024 * 1024;
+    if (estimate?.quota !== undefined && estimate.usage !== undefined && estimate.quota - estimate.usage < needed) {
+      await db.uploads.put(row);
+      await save(evidenceId, { state: "failed", error: "Not enough free storage on this device to encrypt this file. Free some space (or finish other uploads), then cancel this item and add it again." });
+      continue;
+    }
+    try {
+      await db.transaction("rw", db.uploads, db.pendingFiles, async () => {
+        await db.uploads.put(row);
+        if (!context.fromCamera) await db.pendingFiles.put(pending);
+      });
+    } catch {
+      // Could not keep the file (storage full or unavailable): encrypt it anyway, it just won't survive a reload.
+      await db.uploads.put(row);
+    }
+    void encrypt(row, pending, context.keys);
   }
+  void requestBackgroundUpload();
+}
+
+/** Posts the encryption job for `row` (again, after a reload), with a fresh file key. */
+async function encrypt(row: UploadRow, pending: PendingFileRow, keys: DeviceKeys): Promise<void> {
+  const job: EncryptJob = {
+    type: "encrypt",
+    file: pending.file,
+    // Always a new key: a restarted encryption must not reuse the key of the ciphertext it replaces.
+    fileKey: await generateFileKey(),
+    signer: { kid: keys.signingKid, privateKey: keys.signing },
+    evidenceId: row.evidenceId,
+    caseId: row.caseId,
+    uploaderId: row.userId,
+    caseKeyJwk: pending.caseKeyJwk,
+    caseKid: pending.caseKid,
+    metadata: pending.metadata,
+  };
+  encryptor().postMessage(job);
 }
 
 let worker: Worker | undefined;
@@ -258,12 +300,26 @@ function encryptor(): Worker {
   worker = new Worker(new URL("./encrypt.worker.ts", import.meta.url), { type: "module", name: "encrypt" });
   worker.onmessage = (event: MessageEvent<EncryptEvent>) => void onEncryptEvent(event.data);
   worker.onerror = () => {
-    for (const row of rows.values()) {
-      if (row.state === "encrypting") void save(row.evidenceId, { state: "failed", error: "The encryption worker stopped. Reload the page, then add the file again." });
-    }
     worker = undefined;
+    void restartEncryption(undefined, "The encryption worker stopped. Reload the page, then add the file again.", true);
   };
   return worker;
+}
+
+/** Times each item's encryption was started again in this page's life: a file that keeps crashing the worker is not retried for ever. */
+const restarts = new Map<string, number>();
+const MAX_RESTARTS = 2;
+
+/** After the worker was stopped: encrypts again every interrupted item (but `except`) that has its file kept; the others fail with `message`. */
+async function restartEncryption(except: string | undefined, message: string, crashed: boolean): Promise<void> {
+  for (const row of [...rows.values()]) {
+    if (row.state !== "encrypting" || row.evidenceId === except) continue;
+    const pending = await db.pendingFiles.get(row.evidenceId);
+    const tries = (restarts.get(row.evidenceId) ?? 0) + (crashed ? 1 : 0);
+    restarts.set(row.evidenceId, tries);
+    if (pending && currentKeys && row.label && tries <= MAX_RESTARTS) void encrypt(row, pending, currentKeys);
+    else await save(row.evidenceId, { state: "failed", error: row.source === "camera" ? CAPTURE_INTERRUPTED : message });
+  }
 }
 
 async function onEncryptEvent(event: EncryptEvent): Promise<void> {
@@ -274,15 +330,23 @@ async function onEncryptEvent(event: EncryptEvent): Promise<void> {
     emit();
   } else if (event.type === "error") {
     await removeFile("uploads", uploadFile(row.evidenceId));
+    await db.pendingFiles.delete(row.evidenceId);
     await save(row.evidenceId, { state: "failed", error: event.message });
   } else {
     liveOf(row.evidenceId).encryptedBytes = row.byteSize;
-    await save(row.evidenceId, {
+    const changes: Partial<UploadRow> = {
       state: "uploading",
       partCount: event.partCount,
       request: { evidenceId: row.evidenceId, manifest: event.manifest, fileKey: { caseKid: event.caseKid, jwe: event.fileKeyJwe }, label: row.label! },
+    };
+    // The ciphertext is staged: from now on the kept plaintext copy is not needed, and goes in the same transaction.
+    await db.transaction("rw", db.uploads, db.pendingFiles, db.evidenceLabels, async () => {
+      await db.uploads.update(row.evidenceId, changes);
+      await db.pendingFiles.delete(row.evidenceId);
+      await db.evidenceLabels.put({ evidenceId: row.evidenceId, fileName: row.fileName, mediaType: row.mediaType });
     });
-    await db.evidenceLabels.put({ evidenceId: row.evidenceId, fileName: row.fileName, mediaType: row.mediaType });
+    Object.assign(row, changes);
+    emit();
     void pump();
   }
 }
@@ -293,12 +357,11 @@ export async function cancelUpload(id: string): Promise<void> {
   if (!row) return;
   controllers.get(id)?.abort();
   if (row.state === "encrypting" && worker) {
-    // The worker is mid-file: stop it; a new one starts with the next file.
+    // The worker is mid-file: stop it; the other files it had are encrypted again by a new one.
     worker.terminate();
     worker = undefined;
-    for (const other of rows.values()) {
-      if (other.state === "encrypting" && other.evidenceId !== id) void save(other.evidenceId, { state: "failed", error: "Encryption was interrupted. Cancel this item and add the file again." });
-    }
+    rows.delete(id);
+    void restartEncryption(id, "Encryption was interrupted. Cancel this item and add the file again.", false);
   }
   if (row.started && row.state !== "done") {
     try {
@@ -309,7 +372,10 @@ export async function cancelUpload(id: string): Promise<void> {
   }
   rows.delete(id);
   live.delete(id);
-  await db.uploads.delete(id);
+  await db.transaction("rw", db.uploads, db.pendingFiles, async () => {
+    await db.uploads.delete(id);
+    await db.pendingFiles.delete(id);
+  });
   await removeFile("uploads", uploadFile(id));
   emit();
 }
@@ -323,10 +389,10 @@ export async function retryUpload(id: string): Promise<void> {
   void pump();
 }
 
-/** Removes finished items from the list. */
-export function dismissFinished(caseId: string): void {
+/** Removes finished items (of one case, or all) from the list. */
+export function dismissFinished(caseId?: string): void {
   for (const row of [...rows.values()]) {
-    if (row.caseId === caseId && row.state === "done") {
+    if ((!caseId || row.caseId === caseId) && row.state === "done") {
       rows.delete(row.evidenceId);
       live.delete(row.evidenceId);
       void db.uploads.delete(row.evidenceId);
@@ -336,61 +402,6 @@ export function dismissFinished(caseId: string): void {
 }
 
 // ---- the upload loop ------------------------------------------------------------------
-
-class Paused extends Error {}
-
-function transient(error: unknown): boolean {
-  return error instanceof ApiError && (error.status === 0 || error.status >= 500 || error.status === 429 || error.code === "unreachable");
-}
-
-/** Waits `ms`, or less if the device comes back online; rejects when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      clearTimeout(timer);
-      wakers.delete(done);
-      signal.removeEventListener("abort", aborted);
-      resolve();
-    };
-    const aborted = () => {
-      clearTimeout(timer);
-      wakers.delete(done);
-      reject(new DOMException("cancelled", "AbortError"));
-    };
-    const timer = setTimeout(done, ms);
-    wakers.add(done);
-    signal.addEventListener("abort", aborted, { once: true });
-  });
-}
-
-function retryNote(delay: number): string {
-  return navigator.onLine
-    ? `Connection problem. Retrying in ${Math.round(delay / 1000)} s…`
-    : "Waiting for a connection. The upload continues by itself when the device is back online.";
-}
-
-/** Runs `call`, retrying network errors and 5xx with backoff; 401 pauses the whole queue. */
-async function withRetry<T>(id: string, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
-  let delay = FIRST_RETRY_MS;
-  for (;;) {
-    signal.throwIfAborted();
-    try {
-      const result = await call();
-      if (liveOf(id).note) {
-        liveOf(id).note = undefined;
-        emit();
-      }
-      return result;
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) throw new Paused();
-      if (!transient(error)) throw error;
-      liveOf(id).note = retryNote(delay);
-      emit();
-      await sleep(delay, signal);
-      delay = Math.min(delay * 2, MAX_RETRY_MS);
-    }
-  }
-}
 
 async function pump(): Promise<void> {
   if (pumping || !currentUser) return;
@@ -408,37 +419,43 @@ async function pump(): Promise<void> {
   }
 }
 
-const isAbort = (error: unknown) => error instanceof DOMException && error.name === "AbortError";
-
 async function uploadOne(row: UploadRow): Promise<void> {
   const id = row.evidenceId;
   const controller = new AbortController();
   controllers.set(id, controller);
-  const { signal } = controller;
+  const progress = liveOf(id);
   try {
-    const file = await readFile("uploads", uploadFile(id));
-    if (!file || file.size !== ciphertextSize(row.byteSize)) {
-      throw new ApiError(0, "missing_ciphertext", "The encrypted copy of this file is no longer on this device (the browser may have cleared its storage). Cancel this item and add the file again.");
-    }
-    let state = await serverState(row, signal);
-    while (state.status !== "complete") {
-      await sendParts(row, file, new Set(state.received), signal);
-      try {
-        await withRetry(id, signal, () => evidenceApi.complete(id));
-        break;
-      } catch (error) {
-        // Some part did not land after all (e.g. the server restarted mid-write): ask again and send it.
-        if (error instanceof ApiError && error.code === "parts_missing") state = await serverState(row, signal);
-        else throw error;
+    // The service worker may be uploading it in the background (Background Sync): wait for it, then finish.
+    await withLock(uploadLock(id), false, async () => {
+      const fresh = await db.uploads.get(id);
+      if (fresh?.state === "done") {
+        Object.assign(row, fresh);
+        return;
       }
-    }
-    liveOf(id).sentBytes = ciphertextSize(row.byteSize);
-    await save(id, { state: "done", partsDone: Array.from({ length: row.partCount }, (_, n) => n), error: undefined });
-    await removeFile("uploads", uploadFile(id));
+      if (fresh) Object.assign(row, { partsDone: fresh.partsDone, started: fresh.started });
+      await uploadToServer(
+        row,
+        {
+          parallel: PARALLEL_PARTS,
+          put: putWithXhr,
+          onProgress: (sentBytes, speed) => {
+            progress.sentBytes = sentBytes;
+            progress.speed = speed;
+            emit();
+          },
+          onNote: (note) => {
+            progress.note = note;
+            emit();
+          },
+        },
+        controller.signal,
+      );
+    });
+    emit();
     for (const listener of completedListeners) listener(row);
   } catch (error) {
     if (isAbort(error)) return;
-    if (error instanceof Paused) {
+    if (error instanceof SessionEnded) {
       paused = "Your session ended, so uploads are paused. Sign in again and they continue where they stopped.";
       emit();
       return;
@@ -446,8 +463,7 @@ async function uploadOne(row: UploadRow): Promise<void> {
     await save(id, { state: "failed", error: failureMessage(error) });
   } finally {
     controllers.delete(id);
-    const progress = live.get(id);
-    if (progress) progress.note = undefined;
+    progress.note = undefined;
     emit();
   }
 }
@@ -460,161 +476,4 @@ function failureMessage(error: unknown): string {
     return `${error.message} Press Retry to try again, or Cancel.`;
   }
   return "Something went wrong in the app. Press Retry; if it keeps failing, reload the page.";
-}
-
-/** Where the upload stands on the server, starting it there first if needed. */
-async function serverState(row: UploadRow, signal: AbortSignal): Promise<UploadState> {
-  const id = row.evidenceId;
-  let state: UploadState | undefined;
-  if (row.started) {
-    try {
-      state = await withRetry(id, signal, () => evidenceApi.uploadState(id));
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404)) throw error;
-      // The server does not know it (cancelled elsewhere, or its storage reset): start again.
-    }
-  }
-  if (!state) {
-    state = await withRetry(id, signal, () => evidenceApi.start(row.caseId, row.request!));
-    await save(id, { started: true });
-  }
-  await save(id, { partsDone: state.received });
-  liveOf(id).sentBytes = state.received.reduce((sum, n) => sum + partBytes(row, n), 0);
-  emit();
-  return state;
-}
-
-function partBytes(row: UploadRow, n: number): number {
-  return Math.min(PART_SIZE, ciphertextSize(row.byteSize) - n * PART_SIZE);
-}
-
-/** Sends the parts the server lacks, PARALLEL_PARTS at a time, each retried on its own. */
-async function sendParts(row: UploadRow, file: File, received: Set<number>, signal: AbortSignal): Promise<void> {
-  const id = row.evidenceId;
-  const missing = Array.from({ length: row.partCount }, (_, n) => n).filter((n) => !received.has(n));
-  const urls = new Map<number, { url: string; expires: number }>();
-  const inFlight = new Map<number, number>();
-  const progress = liveOf(id);
-  const base = () => row.partsDone.reduce((sum, n) => sum + partBytes(row, n), 0);
-  let sessionBytes = 0;
-  const sessionStart = performance.now();
-  const report = () => {
-    progress.sentBytes = base() + [...inFlight.values()].reduce((a, b) => a + b, 0);
-    const seconds = (performance.now() - sessionStart) / 1000;
-    const inflight = [...inFlight.values()].reduce((a, b) => a + b, 0);
-    if (seconds > 0.5) progress.speed = (sessionBytes + inflight) / seconds;
-    emit();
-  };
-
-  let asking: Promise<unknown> | undefined;
-  async function urlFor(n: number): Promise<string> {
-    for (;;) {
-      const cached = urls.get(n);
-      if (cached && cached.expires - Date.now() > URL_MARGIN_MS) return cached.url;
-      if (asking) {
-        // Another lane is asking already (likely for this part too): wait for its answer.
-        await asking.catch(() => undefined);
-        if (urls.has(n)) continue;
-      }
-      // Ask for this part and the next few still missing in one call.
-      const batch = [n, ...missing.filter((m) => m > n && !row.partsDone.includes(m) && !urls.has(m)).slice(0, 15)];
-      const request = withRetry(id, signal, () => evidenceApi.partUrls(id, batch)).then((answer) => {
-        const expires = Date.parse(answer.expiresAt);
-        for (const entry of answer.urls) urls.set(entry.part, { url: entry.url, expires });
-      });
-      asking = request;
-      try {
-        await request;
-      } finally {
-        if (asking === request) asking = undefined;
-      }
-    }
-  }
-
-  async function sendOne(n: number): Promise<void> {
-    let delay = FIRST_RETRY_MS;
-    let refused = 0;
-    for (;;) {
-      signal.throwIfAborted();
-      const url = await urlFor(n);
-      const start = n * PART_SIZE;
-      // A slice of the OPFS file: a disk-backed Blob the browser streams, never copied into page memory.
-      const bytes = file.slice(start, start + partBytes(row, n));
-      try {
-        await put(url, bytes, signal, (loaded) => {
-          inFlight.set(n, loaded);
-          report();
-        });
-        inFlight.delete(n);
-        sessionBytes += bytes.size;
-        if (progress.note) progress.note = undefined;
-        row.partsDone = [...new Set([...row.partsDone, n])].sort((a, b) => a - b);
-        await db.uploads.update(id, { partsDone: row.partsDone });
-        report();
-        return;
-      } catch (error) {
-        inFlight.delete(n);
-        report();
-        if (isAbort(error)) throw error;
-        if (error instanceof ApiError && error.status === 403 && refused++ < 3) {
-          urls.delete(n); // expired (or signed before a server restart): ask for a new URL
-          continue;
-        }
-        if (!transient(error)) throw error;
-        progress.note = retryNote(delay);
-        emit();
-        await sleep(delay, signal);
-        delay = Math.min(delay * 2, MAX_RETRY_MS);
-      }
-    }
-  }
-
-  let next = 0;
-  const lane = async () => {
-    while (next < missing.length) await sendOne(missing[next++]!);
-  };
-  const lanes = Array.from({ length: Math.min(PARALLEL_PARTS, missing.length) }, lane);
-  const results = await Promise.allSettled(lanes);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (failed) {
-    controllers.get(id)?.abort(); // stop the other lanes' requests
-    throw failed.reason;
-  }
-}
-
-/** PUT one part with upload progress (XMLHttpRequest, which reports it; fetch does not). */
-function put(url: string, body: Blob, signal: AbortSignal, onProgress: (loaded: number) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    const abort = () => xhr.abort();
-    // The upload's signal outlives this part: once the request ends, let go of it (and so of the
-    // part's bytes, which the listener's closure would otherwise keep for the whole upload).
-    const settle = (outcome: () => void) => {
-      signal.removeEventListener("abort", abort);
-      xhr.upload.onprogress = xhr.onload = xhr.onerror = xhr.ontimeout = xhr.onabort = null;
-      outcome();
-    };
-    xhr.open("PUT", url);
-    xhr.setRequestHeader("Content-Type", "application/octet-stream");
-    xhr.upload.onprogress = (event) => onProgress(event.loaded);
-    xhr.onload = () =>
-      settle(() => {
-        if (xhr.status >= 200 && xhr.status < 300) return resolve();
-        let code = "unexpected_response";
-        let message = `The server refused a part (HTTP ${xhr.status}).`;
-        try {
-          const parsed = JSON.parse(xhr.responseText) as { error?: { code?: string; message?: string } };
-          code = parsed.error?.code ?? code;
-          message = parsed.error?.message ?? message;
-        } catch {
-          if (xhr.status >= 500) code = "unreachable";
-        }
-        reject(new ApiError(xhr.status, code, message));
-      });
-    xhr.onerror = () => settle(() => reject(new ApiError(0, "unreachable", "Can't reach the Custody server.")));
-    xhr.ontimeout = xhr.onerror;
-    xhr.onabort = () => settle(() => reject(new DOMException("cancelled", "AbortError")));
-    signal.addEventListener("abort", abort, { once: true });
-    xhr.send(body);
-  });
 }

@@ -4,7 +4,8 @@ import { AuditExportQuery, AuditPage, AuditQuery, AuditSigningKeys, OfflineEvent
 import type { AuditEvent, ExportHeader } from "../../../shared/audit/chain";
 import type { AuditFilter } from "../durable/audit-log";
 import type { AppEnv } from "../env";
-import { audit, auditLog, auditStatement, flushAudit, listAuditEvents } from "../lib/audit";
+import { insertOfflineReceipt } from "../db/offline-events";
+import { audit, auditLog, auditStatement, auditStatementIfChanged, flushAudit, listAuditEvents, markAudited } from "../lib/audit";
 import { ApiError } from "../lib/errors";
 import { describe } from "../lib/openapi";
 import { requireAdmin, requireSession } from "../lib/session";
@@ -125,18 +126,25 @@ export const auditRoutes = new Hono<AppEnv>()
       for (const event of events) {
         if (Date.parse(event.at) > now + 5 * 60 * 1000) throw new ApiError(400, "future_time", "An offline event cannot be in the future. Check the device's clock.");
       }
-      // All of them, or none: one batch into the outbox.
-      await c.env.DB.batch(
-        events.map((event) =>
-          auditStatement(c, user.orgId, {
-            action: event.action,
-            target: event.target,
-            details: { ...event.details, evidenceId: event.target.id },
-            recordedOfflineAt: event.at,
-          }),
-        ),
-      );
+      // All of them, or none: one batch. An event with an id is recorded only if its receipt is new
+      // (sent again after a lost answer, it changes nothing): exactly once in the audit trail.
+      const receivedAt = new Date(now).toISOString();
+      const statements: D1PreparedStatement[] = [];
+      const conditional: number[] = [];
+      for (const event of events) {
+        const record = { action: event.action, target: event.target, details: { ...event.details, evidenceId: event.target.id }, recordedOfflineAt: event.at };
+        if (event.id === undefined) {
+          statements.push(auditStatement(c, user.orgId, record));
+          continue;
+        }
+        statements.push(insertOfflineReceipt(c.env.DB, user.id, event.id, receivedAt));
+        conditional.push(statements.length);
+        statements.push(auditStatementIfChanged(c, user.orgId, record).statement);
+      }
+      const results = await c.env.DB.batch(statements);
+      let duplicates = 0;
+      for (const index of conditional) if (!markAudited(c, results[index])) duplicates++;
       await flushAudit(c.env, user.orgId);
-      return c.json({ accepted: events.length }, 202);
+      return c.json({ accepted: events.length - duplicates, duplicates }, 202);
     },
   );

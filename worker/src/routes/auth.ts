@@ -354,7 +354,9 @@ export const auth = new Hono<AppEnv>()
       if (!found) throw new ApiError(401, "session_ended", "Your session has ended. Sign in again.");
       const settings = await getSettings(c.env.DB, found.user.org_id);
       const info = await sessionInfo(c.env.DB, found.user, new Date(sessionEnd(found.session, settings)).toISOString(), found.session.stage);
-      return c.json(info, 200);
+      // The end that no use postpones: the sooner of the stored expiry and the lifetime from sign-in.
+      const endsBy = new Date(sessionEnd(found.session, { ...settings, idleTimeoutMinutes: Number.POSITIVE_INFINITY })).toISOString();
+      return c.json({ ...info, limits: { idleMinutes: settings.idleTimeoutMinutes, endsBy } }, 200);
     },
   );
 
