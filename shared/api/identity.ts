@@ -4,6 +4,7 @@
  * schemas are strict, named schemas register for the OpenAPI document.
  */
 import { z } from "zod";
+import { MapAttribution, TileUrlTemplate } from "./map";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_FLOOR, SessionInfo, Id } from "./schemas";
 
 export { PASSWORD_MIN_FLOOR };
@@ -183,7 +184,7 @@ export const SessionIdParam = z.strictObject({ id: Id });
 export const RevokedCount = z.object({ revoked: z.number().int() }).meta({ id: "RevokedCount" });
 export type RevokedCount = z.infer<typeof RevokedCount>;
 
-// ---- Organisation settings
+// ---- Organisation settings (security, and the Cameras map's tile server)
 
 export const OrgSettings = z
   .object({
@@ -191,6 +192,8 @@ export const OrgSettings = z
     passwordMinLength: z.number().int().min(PASSWORD_MIN_FLOOR).max(PASSWORD_MIN_CEILING),
     idleTimeoutMinutes: z.number().int().min(5).max(1440),
     absoluteLifetimeMinutes: z.number().int().min(15).max(10080),
+    mapTileUrl: z.string().nullable().meta({ description: "The Cameras map's tile URL template; null: no map (the list only)." }),
+    mapAttribution: z.string().meta({ description: "The tile server's attribution, shown on the map." }),
   })
   .meta({ id: "OrgSettings" });
 export type OrgSettings = z.infer<typeof OrgSettings>;
@@ -201,6 +204,8 @@ export const UpdateOrgSettingsRequest = z
     passwordMinLength: z.number().int().min(PASSWORD_MIN_FLOOR, `At least ${PASSWORD_MIN_FLOOR}.`).max(PASSWORD_MIN_CEILING, `At most ${PASSWORD_MIN_CEILING}.`).optional(),
     idleTimeoutMinutes: z.number().int().min(5, "At least 5 minutes.").max(1440, "At most 1440 minutes (a day).").optional(),
     absoluteLifetimeMinutes: z.number().int().min(15, "At least 15 minutes.").max(10080, "At most 10080 minutes (a week).").optional(),
+    mapTileUrl: TileUrlTemplate.nullable().optional(),
+    mapAttribution: MapAttribution.optional(),
   })
   .refine((body) => Object.keys(body).length > 0, "Nothing to change.")
   .meta({ id: "UpdateOrgSettingsRequest" });

@@ -2,11 +2,15 @@
  * Cameras: the registry the sites' agents keep up to date, as a list sorted by distance from a
  * place (this device's location, or coordinates typed in), filtered by site. Choosing cameras
  * opens the request form: target case, start and end (at most 2 hours), reason. Cameras of
- * several sites become one request per site. (No map: map tiles need a tile server this
- * deployment does not assume; the list works everywhere.)
+ * several sites become one request per site. Above the list, a map of the cameras (markers pick
+ * cameras too) when the organisation's tile server answers: one tile is probed first, and the
+ * map hides again if a whole view's tiles fail. The list never waits for the map, which is
+ * loaded on demand (video/CameraMap.tsx, with Leaflet).
  */
 import type { TargetedEvent } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { lazy, Suspense } from "preact/compat";
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { tileFor, tileUrl, type MapSettings } from "../../../shared/api/map";
 import type { CaseSummary } from "../../../shared/api/cases";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { MAX_REQUEST_MS, type Camera, type Site } from "../../../shared/api/video";
@@ -36,6 +40,55 @@ function localInput(t: number): string {
   return d.toISOString().slice(0, 16);
 }
 
+const CameraMap = lazy(() => import("../video/CameraMap"));
+
+/** Resolves whether one tile of the template loads (the tile holding `at`, at street level). */
+function probeTile(template: string, at: { latitude: number; longitude: number }): Promise<boolean> {
+  const z = 15;
+  const src = tileUrl(template, { ...tileFor(at.latitude, at.longitude, z), z });
+  return new Promise((resolve) => {
+    const img = new Image();
+    img.onload = () => resolve(img.naturalWidth > 0);
+    img.onerror = () => resolve(false);
+    img.src = src;
+  });
+}
+
+type MapState = "probing" | "shown" | "unavailable";
+
+/** The map, when the tile server answers; otherwise a line saying the list is all there is. */
+function MapPanel(props: { settings: MapSettings; cameras: Camera[]; selected: ReadonlySet<string>; onPick?: ((id: string) => void) | undefined; here: { latitude: number; longitude: number } | null }) {
+  const [state, setState] = useState<MapState>("probing");
+  const first = props.cameras.find((c) => c.latitude !== null && c.longitude !== null);
+  const at = props.here ?? (first ? { latitude: first.latitude!, longitude: first.longitude! } : null);
+  const template = props.settings.tileUrl;
+
+  useEffect(() => {
+    if (!template || !at) return;
+    let live = true;
+    setState("probing");
+    void probeTile(template, at).then((ok) => live && setState(ok ? "shown" : "unavailable"));
+    return () => {
+      live = false;
+    };
+  }, [template, at?.latitude, at?.longitude]);
+
+  if (!template || !at) return null;
+  if (state === "unavailable") {
+    return (
+      <p class="muted map-unavailable" role="status">
+        Map unavailable: its tiles couldn't be loaded. The list below has every camera.
+      </p>
+    );
+  }
+  if (state === "probing") return null;
+  return (
+    <Suspense fallback={<p class="muted">Loading the map…</p>}>
+      <CameraMap cameras={props.cameras} tileUrl={template} attribution={props.settings.attribution} selected={props.selected} onPick={props.onPick} here={props.here} onTilesFailed={() => setState("unavailable")} />
+    </Suspense>
+  );
+}
+
 export function CamerasPage(props: { session: SessionInfo }) {
   const canRequest = props.session.user.role !== "site_operator";
   const [sites, setSites] = useState<Site[]>([]);
@@ -46,11 +99,14 @@ export function CamerasPage(props: { session: SessionInfo }) {
   const [error, setError] = useState<string>();
   const [locating, setLocating] = useState(false);
   const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [mapSettings, setMapSettings] = useState<MapSettings>();
+  const [sortedFrom, setSortedFrom] = useState<{ latitude: number; longitude: number } | null>(null);
 
   async function load() {
     try {
       const near = lat.trim() && lon.trim() ? { lat: lat.trim(), lon: lon.trim() } : {};
       setCameras((await videoApi.cameras({ ...(siteId ? { siteId } : {}), ...near })).cameras);
+      setSortedFrom("lat" in near ? { latitude: Number(near.lat), longitude: Number(near.lon) } : null);
       setError(undefined);
     } catch (caught) {
       setError(messageOf(caught));
@@ -59,6 +115,8 @@ export function CamerasPage(props: { session: SessionInfo }) {
 
   useEffect(() => {
     void videoApi.sites().then((r) => setSites(r.sites), () => undefined);
+    // No map settings (offline, say): no map, the list as ever.
+    void videoApi.mapSettings().then(setMapSettings, () => undefined);
   }, []);
   useEffect(() => {
     void load();
@@ -93,6 +151,19 @@ export function CamerasPage(props: { session: SessionInfo }) {
   }
 
   const chosen = (cameras ?? []).filter((c) => selected.has(c.id));
+  // A marker is a toggle, like the camera's checkbox.
+  const pick = useMemo(
+    () =>
+      canRequest
+        ? (id: string) =>
+            setSelected((now) => {
+              const next = new Set(now);
+              if (!next.delete(id)) next.add(id);
+              return next;
+            })
+        : undefined,
+    [canRequest],
+  );
 
   return (
     <>
@@ -135,6 +206,7 @@ export function CamerasPage(props: { session: SessionInfo }) {
       )}
       {!cameras && !error && <p class="muted">Loading cameras…</p>}
       {cameras && cameras.length === 0 && <p class="empty">No cameras yet. A site's agent lists its cameras here once it is enrolled.</p>}
+      {cameras && cameras.length > 0 && mapSettings && <MapPanel settings={mapSettings} cameras={cameras} selected={selected} onPick={pick} here={sortedFrom} />}
       {cameras && cameras.length > 0 && (
         <fieldset class="camera-list">
           <legend>{canRequest ? "Choose cameras to request video from" : "Your site's cameras"}</legend>

@@ -1,7 +1,8 @@
-/** Admin → Settings: the organisation's MFA requirement, password length and session limits. */
+/** Admin → Settings: the organisation's MFA requirement, password length, session limits, and the Cameras map's tile server. */
 import type { TargetedSubmitEvent } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { PASSWORD_MIN_CEILING, PASSWORD_MIN_FLOOR, UpdateOrgSettingsRequest, type OrgSettings } from "../../../shared/api/identity";
+import { DEFAULT_MAP_TILE_URL } from "../../../shared/api/map";
 import { ApiError } from "../api/client";
 import { identity } from "../api/identity";
 import { issuesToFieldErrors, type FieldErrors } from "../forms";
@@ -42,6 +43,8 @@ export function SettingsPage() {
       passwordMinLength: Number(data.get("passwordMinLength")),
       idleTimeoutMinutes: Number(data.get("idleTimeoutMinutes")),
       absoluteLifetimeMinutes: Number(data.get("absoluteLifetimeMinutes")),
+      mapTileUrl: String(data.get("mapTileUrl") ?? "").trim() || null,
+      mapAttribution: String(data.get("mapAttribution") ?? ""),
     });
     setNote("");
     setError(undefined);
@@ -79,6 +82,25 @@ export function SettingsPage() {
           <NumberField name="passwordMinLength" label="Minimum password length" hint={`Between ${PASSWORD_MIN_FLOOR} and ${PASSWORD_MIN_CEILING} characters. NIST recommends at least 12 without a second factor.`} value={settings.passwordMinLength} min={PASSWORD_MIN_FLOOR} max={PASSWORD_MIN_CEILING} error={errors["passwordMinLength"]} />
           <NumberField name="idleTimeoutMinutes" label="Idle timeout (minutes)" hint="A session ends after this long without use." value={settings.idleTimeoutMinutes} min={5} max={1440} error={errors["idleTimeoutMinutes"]} />
           <NumberField name="absoluteLifetimeMinutes" label="Session lifetime (minutes)" hint="A session ends this long after sign-in, however active." value={settings.absoluteLifetimeMinutes} min={15} max={10080} error={errors["absoluteLifetimeMinutes"]} />
+          <fieldset class="stack">
+            <legend>Cameras map</legend>
+            <div class="field">
+              <label for="setting-mapTileUrl">Map tile URL</label>
+              <p id="setting-mapTileUrl-hint" class="hint">
+                A tile server's URL with {"{z}"}, {"{x}"} and {"{y}"}, e.g. {DEFAULT_MAP_TILE_URL}. Each investigator's browser asks it for the area they look at. Leave it empty to show no map (Cameras keeps its list).
+              </p>
+              <input id="setting-mapTileUrl" name="mapTileUrl" type="url" inputMode="url" defaultValue={settings.mapTileUrl ?? ""} aria-describedby="setting-mapTileUrl-hint" aria-invalid={errors["mapTileUrl"] ? true : undefined} />
+              {errors["mapTileUrl"] && <p class="field-error">{errors["mapTileUrl"]}</p>}
+            </div>
+            <div class="field">
+              <label for="setting-mapAttribution">Map attribution</label>
+              <p id="setting-mapAttribution-hint" class="hint">
+                Shown on the map, as the tile server's licence asks (plain text).
+              </p>
+              <input id="setting-mapAttribution" name="mapAttribution" defaultValue={settings.mapAttribution} aria-describedby="setting-mapAttribution-hint" aria-invalid={errors["mapAttribution"] ? true : undefined} />
+              {errors["mapAttribution"] && <p class="field-error">{errors["mapAttribution"]}</p>}
+            </div>
+          </fieldset>
           <button type="submit" class="primary" disabled={busy} aria-busy={busy || undefined}>
             {busy ? "Saving…" : "Save settings"}
           </button>

@@ -14,6 +14,7 @@ import {
   type CreateVideoRequest,
   type RequestStatus,
 } from "../../../shared/api/video";
+import { MapSettings } from "../../../shared/api/map";
 import { client, readResponse } from "../api/client";
 
 export const videoApi = {
@@ -22,6 +23,7 @@ export const videoApi = {
   newEnrolment: (id: string) => readResponse(client.api.sites[":id"].enrolment.$post({ param: { id } }), SiteCreated),
   addOperator: (id: string, userId: string) => readResponse(client.api.sites[":id"].operators[":userId"].$put({ param: { id, userId } }), Site),
   removeOperator: (id: string, userId: string) => readResponse(client.api.sites[":id"].operators[":userId"].$delete({ param: { id, userId } }), Site),
+  mapSettings: () => readResponse(client.api.settings.map.$get(), MapSettings),
   cameras: (query: { siteId?: string; lat?: string; lon?: string }) => readResponse(client.api.cameras.$get({ query }), CameraList),
   requests: (query: { caseId?: string; status?: RequestStatus }) => readResponse(client.api["video-requests"].$get({ query }), VideoRequestList),
   request: (id: string) => readResponse(client.api["video-requests"][":id"].$get({ param: { id } }), VideoRequest),

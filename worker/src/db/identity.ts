@@ -1,5 +1,6 @@
 /** Storage for identity: organisation settings, MFA factors, WebAuthn challenges, lockout and throttling. */
 import type { OrgSettings } from "../../../shared/api/identity";
+import { DEFAULT_MAP_ATTRIBUTION, DEFAULT_MAP_TILE_URL } from "../../../shared/api/map";
 
 // ---- organisation settings
 
@@ -8,6 +9,8 @@ export const DEFAULT_SETTINGS: OrgSettings = {
   passwordMinLength: 12,
   idleTimeoutMinutes: 30,
   absoluteLifetimeMinutes: 12 * 60,
+  mapTileUrl: DEFAULT_MAP_TILE_URL,
+  mapAttribution: DEFAULT_MAP_ATTRIBUTION,
 };
 
 interface SettingsRow {
@@ -15,12 +18,14 @@ interface SettingsRow {
   password_min_length: number;
   idle_timeout_minutes: number;
   absolute_lifetime_minutes: number;
+  map_tile_url: string | null;
+  map_attribution: string;
 }
 
 export async function getSettings(db: D1Database, orgId: string | null): Promise<OrgSettings> {
   if (!orgId) return DEFAULT_SETTINGS;
   const row = await db
-    .prepare("SELECT mfa_required, password_min_length, idle_timeout_minutes, absolute_lifetime_minutes FROM org_settings WHERE org_id = ?")
+    .prepare("SELECT mfa_required, password_min_length, idle_timeout_minutes, absolute_lifetime_minutes, map_tile_url, map_attribution FROM org_settings WHERE org_id = ?")
     .bind(orgId)
     .first<SettingsRow>();
   if (!row) return DEFAULT_SETTINGS;
@@ -29,19 +34,22 @@ export async function getSettings(db: D1Database, orgId: string | null): Promise
     passwordMinLength: row.password_min_length,
     idleTimeoutMinutes: row.idle_timeout_minutes,
     absoluteLifetimeMinutes: row.absolute_lifetime_minutes,
+    mapTileUrl: row.map_tile_url,
+    mapAttribution: row.map_attribution,
   };
 }
 
 export function settingsSave(db: D1Database, orgId: string, settings: OrgSettings, by: string, now: string): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO org_settings (org_id, mfa_required, password_min_length, idle_timeout_minutes, absolute_lifetime_minutes, updated_at, updated_by)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO org_settings (org_id, mfa_required, password_min_length, idle_timeout_minutes, absolute_lifetime_minutes, map_tile_url, map_attribution, updated_at, updated_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (org_id) DO UPDATE SET mfa_required = excluded.mfa_required, password_min_length = excluded.password_min_length,
          idle_timeout_minutes = excluded.idle_timeout_minutes, absolute_lifetime_minutes = excluded.absolute_lifetime_minutes,
+         map_tile_url = excluded.map_tile_url, map_attribution = excluded.map_attribution,
          updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
     )
-    .bind(orgId, settings.mfaRequired ? 1 : 0, settings.passwordMinLength, settings.idleTimeoutMinutes, settings.absoluteLifetimeMinutes, now, by);
+    .bind(orgId, settings.mfaRequired ? 1 : 0, settings.passwordMinLength, settings.idleTimeoutMinutes, settings.absoluteLifetimeMinutes, settings.mapTileUrl, settings.mapAttribution, now, by);
 }
 
 // ---- TOTP

@@ -1,7 +1,12 @@
-/** Organisation security settings: MFA requirement, password length, session limits. */
+/**
+ * Organisation settings: MFA requirement, password length, session limits, and the Cameras
+ * map's tile server. Only administrators read or change them all; every signed-in user reads
+ * the map's part (their browser fetches the tiles).
+ */
 import { Hono } from "hono";
 import { OrgSettings, PasswordPolicy, UpdateOrgSettingsRequest } from "../../../shared/api/identity";
 import { PASSWORD_MAX_LENGTH } from "../../../shared/api/schemas";
+import { MapSettings } from "../../../shared/api/map";
 import { getSettings, settingsSave } from "../db/identity";
 import { getOrganisation } from "../db/organisations";
 import type { AppEnv } from "../env";
@@ -21,15 +26,24 @@ export const settings = new Hono<AppEnv>()
     },
   )
   .get(
+    "/map",
+    describe({ summary: "The Cameras map's tile server (null: no map) and its attribution.", access: "session", responses: { 200: { description: "The map settings.", schema: MapSettings } } }),
+    requireSession,
+    async (c) => {
+      const current = await getSettings(c.env.DB, c.get("user").orgId);
+      return c.json({ tileUrl: current.mapTileUrl, attribution: current.mapAttribution } satisfies MapSettings, 200);
+    },
+  )
+  .get(
     "/",
-    describe({ summary: "The organisation's security settings.", access: "admin", responses: { 200: { description: "The settings.", schema: OrgSettings } } }),
+    describe({ summary: "The organisation's settings.", access: "admin", responses: { 200: { description: "The settings.", schema: OrgSettings } } }),
     requireSession,
     requireAdmin,
     async (c) => c.json(await getSettings(c.env.DB, c.get("user").orgId), 200),
   )
   .put(
     "/",
-    describe({ summary: "Change the organisation's security settings (needs a recent authentication). New limits apply to live sessions at once.", access: "admin", responses: { 200: { description: "The settings now.", schema: OrgSettings } } }),
+    describe({ summary: "Change the organisation's settings (needs a recent authentication). New limits apply to live sessions at once; a new tile server at the next opening of Cameras.", access: "admin", responses: { 200: { description: "The settings now.", schema: OrgSettings } } }),
     validate("json", UpdateOrgSettingsRequest),
     requireSession,
     requireAdmin,
