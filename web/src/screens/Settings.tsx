@@ -82,7 +82,7 @@ export function SettingsPage() {
           <NumberField name="passwordMinLength" label="Minimum password length" hint={`Between ${PASSWORD_MIN_FLOOR} and ${PASSWORD_MIN_CEILING} characters. NIST recommends at least 12 without a second factor.`} value={settings.passwordMinLength} min={PASSWORD_MIN_FLOOR} max={PASSWORD_MIN_CEILING} error={errors["passwordMinLength"]} />
           <NumberField name="idleTimeoutMinutes" label="Idle timeout (minutes)" hint="A session ends after this long without use." value={settings.idleTimeoutMinutes} min={5} max={1440} error={errors["idleTimeoutMinutes"]} />
           <NumberField name="absoluteLifetimeMinutes" label="Session lifetime (minutes)" hint="A session ends this long after sign-in, however active." value={settings.absoluteLifetimeMinutes} min={15} max={10080} error={errors["absoluteLifetimeMinutes"]} />
-          <fieldset class="stack">
+          <fieldset class="stack settings-group">
             <legend>Cameras map</legend>
             <div class="field">
               <label for="setting-mapTileUrl">Map tile URL</label>

@@ -71,8 +71,14 @@ export default function CameraMap(props: CameraMapProps) {
     const group = layer.current;
     if (!m || !group) return;
     group.clearLayers();
-    const points: L.LatLngExpression[] = [];
-    for (const camera of props.cameras.filter(located)) {
+    const cameras = props.cameras.filter(located);
+    const points: L.LatLngExpression[] = cameras.map((c) => [c.latitude, c.longitude]);
+    if (props.here) points.push([props.here.latitude, props.here.longitude]);
+    // The view first: Leaflet adds layers to a map only once it has one.
+    if (points.length === 1) m.setView(points[0]!, 16);
+    else if (points.length > 1) m.fitBounds(L.latLngBounds(points), { padding: [32, 32], maxZoom: 17 });
+    else m.setView([0, 0], 1);
+    for (const camera of cameras) {
       const marker = L.marker([camera.latitude, camera.longitude], { icon: markerIcon(camera.direction), keyboard: true, title: camera.name, riseOnHover: true });
       marker.addTo(group);
       const el = marker.getElement()!;
@@ -86,15 +92,8 @@ export default function CameraMap(props: CameraMapProps) {
           pick();
         }
       });
-      points.push([camera.latitude, camera.longitude]);
     }
-    if (props.here) {
-      L.circleMarker([props.here.latitude, props.here.longitude], { radius: 7, className: "map-here", interactive: false }).addTo(group);
-      points.push([props.here.latitude, props.here.longitude]);
-    }
-    if (points.length === 1) m.setView(points[0]!, 16);
-    else if (points.length > 1) m.fitBounds(L.latLngBounds(points), { padding: [32, 32], maxZoom: 17 });
-    else m.setView([0, 0], 1);
+    if (props.here) L.circleMarker([props.here.latitude, props.here.longitude], { radius: 7, className: "map-here", interactive: false }).addTo(group);
   }, [props.cameras, props.here?.latitude, props.here?.longitude, props.tileUrl]);
 
   // Which markers are picked.
