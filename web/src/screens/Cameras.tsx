@@ -63,6 +63,8 @@ function MapPanel(props: { settings: MapSettings; cameras: Camera[]; selected: R
   const at = props.here ?? (first ? { latitude: first.latitude!, longitude: first.longitude! } : null);
   const template = props.settings.tileUrl;
 
+  // Probed once per tile server (not again when the list is filtered or re-sorted).
+  const hasPlace = at !== null;
   useEffect(() => {
     if (!template || !at) return;
     let live = true;
@@ -71,7 +73,7 @@ function MapPanel(props: { settings: MapSettings; cameras: Camera[]; selected: R
     return () => {
       live = false;
     };
-  }, [template, at?.latitude, at?.longitude]);
+  }, [template, hasPlace]);
 
   if (!template || !at) return null;
   if (state === "unavailable") {

@@ -1,9 +1,10 @@
 /**
  * The Cameras screen's map (Leaflet, loaded only when the screen shows a map): the organisation's
  * tiles, a marker per located camera that points the way the camera faces, and the place the
- * list is sorted from. A marker is a button: clicking it (or Enter/Space) picks that camera for
- * the request form. Camera and site names reach the page only as attributes (never as HTML).
- * If a whole view's tiles fail to load, `onTilesFailed` tells the screen to hide the map.
+ * list is sorted from. A marker is a button: clicking it (or Enter/Space) picks or unpicks that
+ * camera for the request form (for a site operator, who can't request, markers are pictures).
+ * Camera and site names reach the page only as attributes (never as HTML). If a whole view's
+ * tiles fail to load, `onTilesFailed` tells the screen to hide the map.
  */
 import * as L from "leaflet";
 import "leaflet/dist/leaflet.css";
@@ -72,6 +73,7 @@ export default function CameraMap(props: CameraMapProps) {
     if (!m || !group) return;
     group.clearLayers();
     const cameras = props.cameras.filter(located);
+    const pickable = props.onPick !== undefined;
     const points: L.LatLngExpression[] = cameras.map((c) => [c.latitude, c.longitude]);
     if (props.here) points.push([props.here.latitude, props.here.longitude]);
     // The view first: Leaflet adds layers to a map only once it has one.
@@ -79,11 +81,15 @@ export default function CameraMap(props: CameraMapProps) {
     else if (points.length > 1) m.fitBounds(L.latLngBounds(points), { padding: [32, 32], maxZoom: 17 });
     else m.setView([0, 0], 1);
     for (const camera of cameras) {
-      const marker = L.marker([camera.latitude, camera.longitude], { icon: markerIcon(camera.direction), keyboard: true, title: camera.name, riseOnHover: true });
+      const marker = L.marker([camera.latitude, camera.longitude], { icon: markerIcon(camera.direction), keyboard: pickable, interactive: pickable, title: camera.name, riseOnHover: pickable });
       marker.addTo(group);
       const el = marker.getElement()!;
       el.dataset.cameraId = camera.id;
       el.setAttribute("aria-label", `${camera.name}, ${camera.site.name}`);
+      if (!pickable) {
+        el.setAttribute("role", "img");
+        continue;
+      }
       const pick = () => latest.current.onPick?.(camera.id);
       marker.on("click", pick);
       el.addEventListener("keydown", (event) => {
@@ -94,7 +100,7 @@ export default function CameraMap(props: CameraMapProps) {
       });
     }
     if (props.here) L.circleMarker([props.here.latitude, props.here.longitude], { radius: 7, className: "map-here", interactive: false }).addTo(group);
-  }, [props.cameras, props.here?.latitude, props.here?.longitude, props.tileUrl]);
+  }, [props.cameras, props.here?.latitude, props.here?.longitude, props.tileUrl, props.onPick]);
 
   // Which markers are picked.
   useEffect(() => {
