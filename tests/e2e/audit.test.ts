@@ -6,7 +6,6 @@
  * server runs with --no-build).
  */
 import { execFile } from "node:child_process";
-import { createHmac } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -32,34 +31,6 @@ async function save(download: Download): Promise<string> {
   const path = join(downloads, download.suggestedFilename());
   await download.saveAs(path);
   return path;
-}
-
-/** RFC 6238 code (SHA-1, 6 digits, 30 s) for a base32 secret. */
-function totp(secret: string, now = Date.now()): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const ch of secret.toUpperCase().replace(/[\s=]/g, "")) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
-  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((byte) => parseInt(byte, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(now / 30_000)));
-  const mac = createHmac("sha1", key).update(counter).digest();
-  const offset = mac[mac.length - 1]! & 0x0f;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
-}
-
-/**
- * While the organisation requires two-step verification and the web app has no enrolment
- * screen yet: enrols an authenticator through the API for the page's session, then reloads.
- */
-async function enrolTotpIfRequired(page: Page, origin: string): Promise<void> {
-  const session = (await (await page.request.get("/api/auth/session")).json()) as { stage?: string };
-  if (session.stage !== "mfa_enrolment") return;
-  const started = await page.request.post("/api/mfa/totp", { headers: { Origin: origin } });
-  expect(started.status()).toBe(201);
-  const { secret } = (await started.json()) as { secret: string };
-  const confirmed = await page.request.post("/api/mfa/totp/confirm", { headers: { Origin: origin }, data: { code: totp(secret) } });
-  expect(confirmed.status(), await confirmed.text()).toBe(200);
-  await page.reload();
 }
 
 /** Text drawn on a PDF's pages: pdf-lib writes standard-font text as hex strings in (Flate) content streams. */
@@ -106,7 +77,6 @@ describe("audit page: filters, exports and a chain-of-custody report in a real b
     const setUp = page.waitForResponse((response) => response.url().endsWith("/api/setup") && response.request().method() === "POST");
     await setUpThroughUi(page);
     await setUp;
-    await enrolTotpIfRequired(page, server.url);
     await createKeys(page, ADMIN.keyPassphrase);
     await expectSignedIn(page);
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" }).click();
@@ -263,7 +233,6 @@ describe("audit page: filters, exports and a chain-of-custody report in a real b
     const accepted = ivy.waitForResponse((response) => response.url().endsWith("/api/invitations/accept"));
     await ivy.getByRole("button", { name: "Set password" }).click();
     await accepted;
-    await enrolTotpIfRequired(ivy, server.url);
     await createKeys(ivy, "ivy's key passphrase, long");
     await expectSignedIn(ivy);
     expect(await ivy.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).count()).toBe(0);
