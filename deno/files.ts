@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { streamChunks } from "../shared/crypto/encoding";
 
 /** What can be written: bytes, text, or a stream of bytes. */
 export type Body = ReadableStream<Uint8Array> | ArrayBuffer | ArrayBufferView | string | Blob | null;
@@ -26,19 +27,8 @@ async function* chunksOf(body: Body): AsyncGenerator<Uint8Array> {
   if (typeof body === "string") yield new TextEncoder().encode(body);
   else if (body instanceof ArrayBuffer) yield new Uint8Array(body);
   else if (ArrayBuffer.isView(body)) yield new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-  else if (body instanceof Blob) yield* chunksOf(body.stream());
-  else {
-    const reader = body.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        yield value;
-      }
-    } finally {
-      reader.releaseLock();
-    }
-  }
+  else if (body instanceof Blob) yield* streamChunks(body.stream());
+  else yield* streamChunks(body);
 }
 
 /**

@@ -43,3 +43,17 @@ export function fromUtf8(bytes: Uint8Array): string {
 export async function sha512Hex(bytes: Uint8Array): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-512", bytes as Uint8Array<ArrayBuffer>)));
 }
+
+/** The chunks of a byte stream as an async iterable (the reader's lock is released when the loop ends, however it ends). */
+export async function* streamChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}

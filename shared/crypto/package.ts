@@ -8,7 +8,7 @@
 import { Zip, ZipPassThrough } from "fflate";
 import type { JWK } from "jose";
 import { FormatError, IntegrityError } from "./errors";
-import { fromBase64url, utf8 } from "./encoding";
+import { fromBase64url, streamChunks, utf8 } from "./encoding";
 import { importSigningPublicKey } from "./keys";
 import { EvidenceMetadata, METADATA_VERSION, verifyManifest, type Manifest } from "./manifest";
 import { createSha512, type Sha512 } from "./sha512";
@@ -106,16 +106,7 @@ async function* chunksOf(source: ByteChunks): AsyncGenerator<Uint8Array> {
     yield* source;
     return;
   }
-  const reader = source.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
-  }
+  yield* streamChunks(source);
 }
 
 /** What goes into a court package. */

@@ -9,7 +9,7 @@
  */
 import type { JWK } from "jose";
 import { FormatError, IntegrityError } from "./errors";
-import { fromBase64url, fromUtf8, utf8 } from "./encoding";
+import { fromBase64url, fromUtf8, streamChunks, utf8 } from "./encoding";
 import { keyId } from "./keys";
 import { EvidenceMetadata, manifestKid, verifyManifest, type Manifest } from "./manifest";
 import { ORIGINAL_DIR, PACKAGE_ENTRY, es512SignatureToDer, packageFileName } from "./package";
@@ -94,18 +94,7 @@ function readerOf(source: PackageSource): Reader {
   return {
     size: source.size,
     read: async (offset, length) => new Uint8Array(await source.slice(offset, offset + length).arrayBuffer()),
-    async *chunks(offset, length) {
-      const reader = source.slice(offset, offset + length).stream().getReader();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return;
-          yield value;
-        }
-      } finally {
-        reader.releaseLock();
-      }
-    },
+    chunks: (offset, length) => streamChunks(source.slice(offset, offset + length).stream()),
   };
 }
 

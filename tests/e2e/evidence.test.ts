@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Browser, Page, Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, createKeys, expectSignedIn, setUpThroughUi, visible } from "./flows";
+import { ADMIN, createCase, createKeys, expectSignedIn, playVideo, setUpThroughUi, visible } from "./flows";
 import { CustodyServer, launchBrowser, phoneContext } from "./harness";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -136,14 +136,7 @@ describe("evidence: encrypted resumable upload, verified playback, court package
     await createKeys(page, ADMIN.keyPassphrase);
     await expectSignedIn(page);
     await visible(page.getByText("You are not on any case yet."));
-    await page.getByRole("button", { name: "New case" }).click();
-    const form = page.getByRole("form", { name: "New case" });
-    await form.getByLabel("Case number").fill("2026-0042");
-    await form.getByLabel("Title").fill("Warehouse break-in");
-    await form.getByLabel("Description").fill("Rear door forced overnight.");
-    await form.getByLabel("Tags (comma-separated)").fill("burglary, north");
-    await form.getByRole("button", { name: "Create case" }).click();
-    await visible(page.getByRole("heading", { name: "Warehouse break-in", level: 1 }));
+    await createCase(page, { number: "2026-0042", title: "Warehouse break-in", description: "Rear door forced overnight.", tags: "burglary, north" });
     await visible(page.getByText("Your role: Lead"));
     await visible(page.getByRole("region", { name: "Members" }).getByRole("listitem").filter({ hasText: ADMIN.email }));
     // A lead sees the case's history from the audit trail.
@@ -218,15 +211,7 @@ describe("evidence: encrypted resumable upload, verified playback, court package
     await visible(badge, 60_000);
     await visible(badge.getByText(ADMIN.name));
     await visible(page.getByRole("heading", { name: FILE_NAME, level: 1 }));
-    const player = page.locator("video");
-    await visible(player);
-    const played = await player.evaluate(async (element: HTMLVideoElement) => {
-      element.muted = true;
-      await element.play();
-      const start = element.currentTime;
-      await new Promise((r) => setTimeout(r, 1500));
-      return { start, now: element.currentTime, duration: element.duration };
-    });
+    const played = await playVideo(page);
     expect(played.now).toBeGreaterThan(played.start);
     expect(played.duration).toBeGreaterThan(9);
     await shot(page, "verified");

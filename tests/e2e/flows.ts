@@ -141,3 +141,28 @@ export async function expectSignedIn(page: Page, heading = "Cases"): Promise<voi
   await visible(page.getByRole("navigation", { name: "Main" }), 20_000);
   await visible(page.getByRole("heading", { name: heading, level: 1 }));
 }
+
+/** Cases → New case: fills the form (description and tags when given) and waits for the case's page. */
+export async function createCase(page: Page, fields: { number: string; title: string; description?: string; tags?: string }): Promise<void> {
+  await page.getByRole("button", { name: "New case" }).click();
+  const form = page.getByRole("form", { name: "New case" });
+  await form.getByLabel("Case number").fill(fields.number);
+  await form.getByLabel("Title").fill(fields.title);
+  if (fields.description !== undefined) await form.getByLabel("Description").fill(fields.description);
+  if (fields.tags !== undefined) await form.getByLabel("Tags (comma-separated)").fill(fields.tags);
+  await form.getByRole("button", { name: "Create case" }).click();
+  await visible(page.getByRole("heading", { name: fields.title, level: 1 }));
+}
+
+/** Plays the page's video muted for 1.5 s: where it started and got to, and its duration (s). */
+export async function playVideo(page: Page): Promise<{ start: number; now: number; duration: number }> {
+  const player = page.locator("video");
+  await visible(player);
+  return player.evaluate(async (element: HTMLVideoElement) => {
+    element.muted = true;
+    await element.play();
+    const start = element.currentTime;
+    await new Promise((r) => setTimeout(r, 1500));
+    return { start, now: element.currentTime, duration: element.duration };
+  });
+}

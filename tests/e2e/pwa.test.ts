@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { BrowserContext, Page, Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, completeMfaIfAsked, createKeys, expectSignedIn, setUpThroughUi, visible } from "./flows";
+import { ADMIN, completeMfaIfAsked, createCase, createKeys, expectSignedIn, setUpThroughUi, visible } from "./flows";
 import { CustodyServer, phoneProfile } from "./harness";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -110,12 +110,7 @@ describe("offline-first PWA: installable, works offline, queues captures, shares
 
   it("opens offline, signed in, with the cases and evidence saved on the device; a kept item opens verified; a capture queues and uploads when back online", async () => {
     server.attachLogOnFailure();
-    await page.getByRole("button", { name: "New case" }).click();
-    const form = page.getByRole("form", { name: "New case" });
-    await form.getByLabel("Case number").fill("2026-0311");
-    await form.getByLabel("Title").fill("Harbour theft");
-    await form.getByRole("button", { name: "Create case" }).click();
-    await visible(page.getByRole("heading", { name: "Harbour theft", level: 1 }));
+    await createCase(page, { number: "2026-0311", title: "Harbour theft" });
     caseUrl = new URL(page.url()).pathname + new URL(page.url()).search;
 
     // Online: a photo, opened once and kept offline.

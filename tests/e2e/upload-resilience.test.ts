@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page, Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, createKeys, expectSignedIn, setUpThroughUi, visible } from "./flows";
+import { ADMIN, createCase, createKeys, expectSignedIn, setUpThroughUi, visible } from "./flows";
 import { CustodyServer, launchBrowser, phoneContext } from "./harness";
 
 const MiB = 1024 * 1024;
@@ -126,12 +126,7 @@ describe("upload queue: a dropped connection and a reload during encryption", ()
     await setUpThroughUi(page);
     await createKeys(page, ADMIN.keyPassphrase);
     await expectSignedIn(page);
-    await page.getByRole("button", { name: "New case" }).click();
-    const form = page.getByRole("form", { name: "New case" });
-    await form.getByLabel("Case number").fill("2026-0077");
-    await form.getByLabel("Title").fill("Depot fire");
-    await form.getByRole("button", { name: "Create case" }).click();
-    await visible(page.getByRole("heading", { name: "Depot fire", level: 1 }));
+    await createCase(page, { number: "2026-0077", title: "Depot fire" });
   });
 
   it("a drop mid-upload: nothing is sent while offline, then it resumes by itself without re-sending stored parts, and verifies", async () => {

@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { addUserByApi, Person } from "./api-client";
-import { ADMIN, createKeys, setUpThroughUi, visible } from "./flows";
+import { ADMIN, createCase, createKeys, playVideo, setUpThroughUi, visible } from "./flows";
 import { CustodyServer, launchBrowser, phoneContext } from "./harness";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -69,12 +69,7 @@ describe("video requests in the web app", () => {
     await createKeys(page, ADMIN.keyPassphrase);
 
     // A case to receive the video.
-    await page.getByRole("button", { name: "New case" }).click();
-    const form = page.getByRole("form", { name: "New case" });
-    await form.getByLabel("Case number").fill("2026-0107");
-    await form.getByLabel("Title").fill("Shop robbery");
-    await form.getByRole("button", { name: "Create case" }).click();
-    await visible(page.getByRole("heading", { name: "Shop robbery", level: 1 }));
+    await createCase(page, { number: "2026-0107", title: "Shop robbery" });
 
     // A site operator (their account made over the API; they sign in below).
     const session = (await page.context().cookies()).find((c) => c.name === "custody_session")!;
@@ -152,15 +147,7 @@ describe("video requests in the web app", () => {
     const provenance = page.getByRole("region", { name: "Requested video" });
     await visible(provenance.getByText(/Entrance · Corner Shop · facing E/));
     await visible(provenance.getByText(/by Olive Operator/));
-    const player = page.locator("video");
-    await visible(player);
-    const played = await player.evaluate(async (element: HTMLVideoElement) => {
-      element.muted = true;
-      await element.play();
-      const start = element.currentTime;
-      await new Promise((r) => setTimeout(r, 1500));
-      return { start, now: element.currentTime, duration: element.duration };
-    });
+    const played = await playVideo(page);
     expect(played.now).toBeGreaterThan(played.start);
     expect(Math.abs(played.duration - 60)).toBeLessThanOrEqual(1);
     await shot(page, "delivered-verified");
