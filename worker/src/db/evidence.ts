@@ -15,6 +15,8 @@ export interface EvidenceRow {
   label: string | null;
   upload_id: string | null;
   uploader_id: string;
+  /** The video request a site's agent delivers this item for; null for an investigator's own upload. */
+  request_id: string | null;
   created_at: string;
   completed_at: string | null;
 }

@@ -64,7 +64,7 @@ export const uploads = new Hono<AppEnv>().put(
     const uploaded = await c.env.EVIDENCE.resumeMultipartUpload(row.r2_key, row.upload_id!).uploadPart(part + 1, bytes);
     const uploader = await findUserById(c.env.DB, row.uploader_id);
     // The signed URL acts for whoever it was issued to: the uploader, or the site agent delivering a requested video.
-    const deliveringSite = await deliveringSiteOf(c.env.DB, id);
+    const deliveringSite = row.request_id === null ? null : await deliveringSiteOf(c.env.DB, id);
     await c.env.DB.batch([
       recordPart(c.env.DB, { evidenceId: id, part, byteLength, sha512, etag: uploaded.etag, now: new Date().toISOString() }),
       auditStatement(c, uploader!.org_id, {
