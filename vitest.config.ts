@@ -22,7 +22,7 @@ import { defineConfig } from "vitest/config";
 
 /** Debian's Chromium (no Playwright browser download), with the flags used everywhere in tests. */
 const CHROMIUM = {
-  executablePath: "/usr/bin/chromium",
+  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
 };
 
