@@ -42,6 +42,8 @@ export const AuditQuery = z
   .meta({ id: "AuditQuery" });
 export type AuditQuery = z.input<typeof AuditQuery>;
 
+export const CaseHistoryQuery = AuditQuery.pick({ after: true, limit: true }).meta({ id: "CaseHistoryQuery" });
+
 export const AuditExportQuery = AuditQuery.omit({ after: true, limit: true, order: true })
   .extend({ format: z.enum(["jsonl", "csv"]).default("jsonl") })
   .meta({ id: "AuditExportQuery" });

@@ -1,5 +1,6 @@
 /** Cases and evidence API shapes. Content is never here in the clear: see docs/storage-schema.md. */
 import { z } from "zod";
+import { NextCursor, PageQuery } from "./paging";
 import { CompactJwe, PublicJwk, Id } from "./schemas";
 
 const Kid = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "Not a valid key id.");
@@ -39,7 +40,7 @@ export const CaseSummary = z
   .meta({ id: "CaseSummary" });
 export type CaseSummary = z.infer<typeof CaseSummary>;
 
-export const CaseList = z.object({ cases: z.array(CaseSummary) }).meta({ id: "CaseList" });
+export const CaseList = z.object({ cases: z.array(CaseSummary), nextCursor: NextCursor }).meta({ id: "CaseList" });
 export type CaseList = z.infer<typeof CaseList>;
 
 export const CaseDetail = CaseSummary.extend({
@@ -54,6 +55,7 @@ export const CaseListQuery = z
     q: z.string().trim().max(100).optional().meta({ description: "Matches number or title." }),
     status: z.enum(["open", "closed"]).optional(),
     tag: Tag.optional(),
+    ...PageQuery.shape,
   })
   .meta({ id: "CaseListQuery" });
 
@@ -151,7 +153,7 @@ export const EvidenceSummary = z
   .meta({ id: "EvidenceSummary" });
 export type EvidenceSummary = z.infer<typeof EvidenceSummary>;
 
-export const EvidenceList = z.object({ evidence: z.array(EvidenceSummary) }).meta({ id: "EvidenceList" });
+export const EvidenceList = z.object({ evidence: z.array(EvidenceSummary), nextCursor: NextCursor }).meta({ id: "EvidenceList" });
 export type EvidenceList = z.infer<typeof EvidenceList>;
 
 export const PartUrlsRequest = z

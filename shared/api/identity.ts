@@ -4,6 +4,7 @@
  * schemas are strict, named schemas register for the OpenAPI document.
  */
 import { z } from "zod";
+import { NextCursor } from "./paging";
 import { MapAttribution, TileUrlTemplate } from "./map";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_FLOOR, SessionInfo, Id } from "./schemas";
 
@@ -223,5 +224,5 @@ export const UserSecurity = z
   .meta({ id: "UserSecurity" });
 export type UserSecurity = z.infer<typeof UserSecurity>;
 
-export const UserSecurityList = z.object({ users: z.array(UserSecurity) }).meta({ id: "UserSecurityList" });
+export const UserSecurityList = z.object({ users: z.array(UserSecurity), nextCursor: NextCursor }).meta({ id: "UserSecurityList" });
 export type UserSecurityList = z.infer<typeof UserSecurityList>;

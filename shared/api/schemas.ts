@@ -4,6 +4,7 @@
  * Request schemas are strict: an unknown field is a 400, not silently dropped.
  */
 import { z } from "zod";
+import { NextCursor } from "./paging";
 
 export const ROLES = ["admin", "investigator", "site_operator"] as const;
 export const Role = z.enum(ROLES).meta({ id: "Role", description: "What a user may do in the organisation." });
@@ -131,7 +132,7 @@ export const SignInRequest = z
   .meta({ id: "SignInRequest" });
 export type SignInRequest = z.input<typeof SignInRequest>;
 
-export const UserList = z.object({ users: z.array(User) }).meta({ id: "UserList" });
+export const UserList = z.object({ users: z.array(User), nextCursor: NextCursor }).meta({ id: "UserList" });
 export type UserList = z.infer<typeof UserList>;
 
 export const CreateUserRequest = z

@@ -4,6 +4,7 @@
  * the site until an approval sends them into the case as ordinary encrypted evidence.
  */
 import { z } from "zod";
+import { NextCursor, PageQuery } from "./paging";
 import { CompactJwe, Id, PublicJwk } from "./schemas";
 
 /** The longest time range one request may cover. */
@@ -64,7 +65,7 @@ export const Site = z
   .meta({ id: "Site" });
 export type Site = z.infer<typeof Site>;
 
-export const SiteList = z.object({ sites: z.array(Site) }).meta({ id: "SiteList" });
+export const SiteList = z.object({ sites: z.array(Site), nextCursor: NextCursor }).meta({ id: "SiteList" });
 export type SiteList = z.infer<typeof SiteList>;
 
 export const CreateSiteRequest = z
@@ -117,7 +118,7 @@ export const Camera = z
   .meta({ id: "Camera" });
 export type Camera = z.infer<typeof Camera>;
 
-export const CameraList = z.object({ cameras: z.array(Camera) }).meta({ id: "CameraList" });
+export const CameraList = z.object({ cameras: z.array(Camera), nextCursor: NextCursor }).meta({ id: "CameraList" });
 export type CameraList = z.infer<typeof CameraList>;
 
 export const CameraQuery = z
@@ -125,6 +126,7 @@ export const CameraQuery = z
     siteId: Id.optional(),
     lat: z.coerce.number().min(-90).max(90).optional(),
     lon: z.coerce.number().min(-180).max(180).optional(),
+    ...PageQuery.shape,
   })
   .refine((q) => (q.lat === undefined) === (q.lon === undefined), "Give both lat and lon, or neither.")
   .meta({ id: "CameraQuery" });
@@ -193,11 +195,11 @@ export const VideoRequest = z
   .meta({ id: "VideoRequest" });
 export type VideoRequest = z.infer<typeof VideoRequest>;
 
-export const VideoRequestList = z.object({ requests: z.array(VideoRequest) }).meta({ id: "VideoRequestList" });
+export const VideoRequestList = z.object({ requests: z.array(VideoRequest), nextCursor: NextCursor }).meta({ id: "VideoRequestList" });
 export type VideoRequestList = z.infer<typeof VideoRequestList>;
 
 export const VideoRequestQuery = z
-  .strictObject({ caseId: Id.optional(), status: RequestStatus.optional() })
+  .strictObject({ caseId: Id.optional(), status: RequestStatus.optional(), ...PageQuery.shape })
   .meta({ id: "VideoRequestQuery" });
 
 export const DenyRequest = z

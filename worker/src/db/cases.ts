@@ -1,5 +1,6 @@
 import type { CaseMember, CaseRole, CaseSummary, KeyWrap } from "../../../shared/api/cases";
 import type { PublicJwk } from "../../../shared/api/schemas";
+import type { SortKey } from "../lib/paging";
 
 export interface CaseRow {
   id: string;
@@ -29,11 +30,13 @@ export function toSummary(row: CaseRow & { my_role: CaseRole; evidence_count: nu
   };
 }
 
-/** Cases `userId` is a member of, filtered, newest first. */
+/** Cases `userId` is a member of, filtered, last changed first: at most `limit`, after the case `after` names (updated_at, id). */
 export async function listMyCases(
   db: D1Database,
   userId: string,
   filter: { q?: string; status?: string; tag?: string },
+  after: SortKey | null,
+  limit: number,
 ): Promise<(CaseRow & { my_role: CaseRole; evidence_count: number })[]> {
   const like = filter.q ? `%${filter.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%` : null;
   const { results } = await db
@@ -44,10 +47,11 @@ export async function listMyCases(
         WHERE (?2 IS NULL OR c.number LIKE ?2 ESCAPE '\\' OR c.title LIKE ?2 ESCAPE '\\')
           AND (?3 IS NULL OR c.status = ?3)
           AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(c.tags) t WHERE t.value = ?4 COLLATE NOCASE))
-        ORDER BY c.updated_at DESC
-        LIMIT 500`,
+          AND (?5 IS NULL OR c.updated_at < ?5 OR (c.updated_at = ?5 AND c.id < ?6))
+        ORDER BY c.updated_at DESC, c.id DESC
+        LIMIT ?7`,
     )
-    .bind(userId, like, filter.status ?? null, filter.tag ?? null)
+    .bind(userId, like, filter.status ?? null, filter.tag ?? null, after?.[0] ?? null, after?.[1] ?? null, limit)
     .all<CaseRow & { my_role: CaseRole; evidence_count: number }>();
   return results;
 }

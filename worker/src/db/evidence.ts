@@ -1,4 +1,5 @@
 import type { EvidenceSummary } from "../../../shared/api/cases";
+import type { SortKey } from "../lib/paging";
 
 export interface EvidenceRow {
   id: string;
@@ -61,10 +62,15 @@ export function toEvidenceSummary(row: SummaryRow): EvidenceSummary {
 }
 
 /** Evidence of a case: complete items, plus the viewer's own uploads still in progress. */
-export async function listEvidence(db: D1Database, caseId: string, userId: string): Promise<EvidenceSummary[]> {
+/** The case's evidence (and `userId`'s own uploads in progress), newest first: at most `limit`, after the item `after` names (created_at, id). */
+export async function listEvidence(db: D1Database, caseId: string, userId: string, after: SortKey | null, limit: number): Promise<EvidenceSummary[]> {
   const { results } = await db
-    .prepare(`${SUMMARY_SQL} WHERE e.case_id = ? AND (e.status = 'complete' OR e.uploader_id = ?) ORDER BY e.created_at DESC`)
-    .bind(caseId, userId)
+    .prepare(
+      `${SUMMARY_SQL} WHERE e.case_id = ?1 AND (e.status = 'complete' OR e.uploader_id = ?2)
+          AND (?3 IS NULL OR e.created_at < ?3 OR (e.created_at = ?3 AND e.id < ?4))
+        ORDER BY e.created_at DESC, e.id DESC LIMIT ?5`,
+    )
+    .bind(caseId, userId, after?.[0] ?? null, after?.[1] ?? null, limit)
     .all<SummaryRow>();
   return results.map(toEvidenceSummary);
 }

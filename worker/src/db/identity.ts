@@ -1,6 +1,8 @@
 /** Storage for identity: organisation settings, MFA factors, WebAuthn challenges, lockout and throttling. */
 import type { OrgSettings } from "../../../shared/api/identity";
 import { DEFAULT_MAP_ATTRIBUTION, DEFAULT_MAP_TILE_URL } from "../../../shared/api/map";
+import type { SortKey } from "../lib/paging";
+import { USER_ORDER, USERS_AFTER } from "./users";
 
 // ---- organisation settings
 
@@ -296,19 +298,21 @@ export async function userSecurity(
   db: D1Database,
   orgId: string,
   now: string,
-): Promise<{ id: string; totp: number; passkeys: number; codes: number; locked_until: string | null; sessions: number }[]> {
+  after: SortKey | null,
+  limit: number,
+): Promise<{ id: string; name: string; email: string; totp: number; passkeys: number; codes: number; locked_until: string | null; sessions: number }[]> {
   const { results } = await db
     .prepare(
-      `SELECT u.id,
+      `SELECT u.id, u.name, u.email,
               (SELECT count(*) FROM totp_credentials t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS totp,
               (SELECT count(*) FROM passkeys p WHERE p.user_id = u.id) AS passkeys,
               (SELECT count(*) FROM recovery_codes r WHERE r.user_id = u.id AND r.used_at IS NULL) AS codes,
-              (SELECT f.locked_until FROM sign_in_failures f WHERE f.email = u.email AND f.locked_until > ?2) AS locked_until,
-              (SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.revoked_at IS NULL AND s.stage = 'active' AND s.expires_at > ?2) AS sessions
-         FROM users u WHERE u.org_id = ?1`,
+              (SELECT f.locked_until FROM sign_in_failures f WHERE f.email = u.email AND f.locked_until > ?5) AS locked_until,
+              (SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.revoked_at IS NULL AND s.stage = 'active' AND s.expires_at > ?5) AS sessions
+         FROM users u WHERE u.org_id = ?1 AND ${USERS_AFTER} ORDER BY ${USER_ORDER} LIMIT ?6`,
     )
-    .bind(orgId, now)
-    .all<{ id: string; totp: number; passkeys: number; codes: number; locked_until: string | null; sessions: number }>();
+    .bind(orgId, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, now, limit)
+    .all<{ id: string; name: string; email: string; totp: number; passkeys: number; codes: number; locked_until: string | null; sessions: number }>();
   return results;
 }
 

@@ -1,4 +1,5 @@
 import type { Role, User } from "../../../shared/api/schemas";
+import type { SortKey } from "../lib/paging";
 
 export interface UserRow {
   id: string;
@@ -59,10 +60,18 @@ export async function findUserById(db: D1Database, id: string): Promise<UserRow 
   return db.prepare(`SELECT ${COLUMNS} FROM users WHERE id = ?`).bind(id).first<UserRow>();
 }
 
-export async function listUsers(db: D1Database, orgId: string): Promise<UserRow[]> {
+/**
+ * The order users are listed in (name, ignoring case, then email, then id) and the keyset
+ * condition for the page after the user `?2, ?3, ?4` names (all null for the first page).
+ */
+export const USER_ORDER = "name COLLATE NOCASE, email, id";
+export const USERS_AFTER = `(?2 IS NULL OR name > ?2 COLLATE NOCASE OR (name = ?2 COLLATE NOCASE AND (email > ?3 OR (email = ?3 AND id > ?4))))`;
+
+/** The organisation's users by name: at most `limit`, after the user `after` names (name, email, id). */
+export async function listUsers(db: D1Database, orgId: string, after: SortKey | null, limit: number): Promise<UserRow[]> {
   const { results } = await db
-    .prepare(`SELECT ${COLUMNS} FROM users WHERE org_id = ? ORDER BY name COLLATE NOCASE, email`)
-    .bind(orgId)
+    .prepare(`SELECT ${COLUMNS} FROM users WHERE org_id = ?1 AND ${USERS_AFTER} ORDER BY ${USER_ORDER} LIMIT ?5`)
+    .bind(orgId, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, limit)
     .all<UserRow>();
   return results;
 }

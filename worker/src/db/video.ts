@@ -5,6 +5,7 @@
  */
 import type { AgentWorkItem, Camera, ClipStatus, RequestStatus, Site, VideoClip, VideoRequest } from "../../../shared/api/video";
 import type { PublicJwk } from "../../../shared/api/schemas";
+import type { SortKey } from "../lib/paging";
 
 export interface SiteRow {
   id: string;
@@ -106,20 +107,29 @@ interface SiteListRow extends SiteRow {
 }
 
 /** Sites of the organisation (or the one site `onlySiteId`), with camera counts and operators; the agent's live status comes from its Durable Object. */
-export async function listSites(db: D1Database, orgId: string, onlySiteId?: string): Promise<(Omit<Site, "agent"> & { enrolledAt: string | null })[]> {
+/** The organisation's sites (or just `onlySiteId`) by name: at most `limit`, after the site `after` names (name, id). */
+export async function listSites(
+  db: D1Database,
+  orgId: string,
+  onlySiteId: string | undefined,
+  after: SortKey | null,
+  limit: number,
+): Promise<(Omit<Site, "agent"> & { enrolledAt: string | null })[]> {
   const { results } = await db
     .prepare(
       `SELECT s.*, (SELECT count(*) FROM cameras c WHERE c.site_id = s.id AND c.removed_at IS NULL) AS camera_count
-         FROM sites s WHERE s.org_id = ?1 AND (?2 IS NULL OR s.id = ?2) ORDER BY s.name`,
+         FROM sites s WHERE s.org_id = ?1 AND (?2 IS NULL OR s.id = ?2)
+          AND (?3 IS NULL OR s.name > ?3 OR (s.name = ?3 AND s.id > ?4))
+        ORDER BY s.name, s.id LIMIT ?5`,
     )
-    .bind(orgId, onlySiteId ?? null)
+    .bind(orgId, onlySiteId ?? null, after?.[0] ?? null, after?.[1] ?? null, limit)
     .all<SiteListRow>();
   const { results: operators } = await db
     .prepare(
       `SELECT o.site_id, u.id, u.name, u.email FROM site_operators o JOIN users u ON u.id = o.user_id
-        WHERE u.org_id = ? ORDER BY u.name`,
+        WHERE o.site_id IN (SELECT value FROM json_each(?)) ORDER BY u.name`,
     )
-    .bind(orgId)
+    .bind(JSON.stringify(results.map((row) => row.id)))
     .all<{ site_id: string; id: string; name: string; email: string }>();
   return results.map((row) => ({
     id: row.id,
@@ -235,15 +245,44 @@ export function distanceMetres(a: { lat: number; lon: number }, b: { lat: number
  * The organisation's cameras in service (or one site's), nearest first when `near` is given
  * (cameras without a location last), else by site and name.
  */
-export async function listCameras(db: D1Database, orgId: string, filter: { siteId?: string; near?: { lat: number; lon: number } }): Promise<Camera[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT c.*, s.name AS site_name FROM cameras c JOIN sites s ON s.id = c.site_id
-        WHERE s.org_id = ?1 AND c.removed_at IS NULL AND (?2 IS NULL OR c.site_id = ?2) ORDER BY s.name, c.name`,
-    )
-    .bind(orgId, filter.siteId ?? null)
-    .all<CameraRow & { site_name: string }>();
-  const cameras: Camera[] = results.map((row) => ({
+/**
+ * Cameras in service: by site and name, or nearest first to `near` (cameras without a position
+ * last), at most `limit`, after the camera `after` names: (site name, name, id), or with `near`
+ * (squared equirectangular distance in degrees, id). The distance order is the flat-earth
+ * approximation, exact enough to rank cameras within a city; `distanceMetres` is haversine.
+ */
+export async function listCameras(
+  db: D1Database,
+  orgId: string,
+  filter: { siteId?: string; near?: { lat: number; lon: number } },
+  after: SortKey | null,
+  limit: number,
+): Promise<(Camera & { sortKey: SortKey })[]> {
+  const near = filter.near;
+  const { results } = near
+    ? await db
+        .prepare(
+          `SELECT * FROM (
+             SELECT c.*, s.name AS site_name,
+                    CASE WHEN c.latitude IS NULL OR c.longitude IS NULL THEN 1e300
+                         ELSE (c.latitude - ?3) * (c.latitude - ?3) + ((c.longitude - ?4) * ?5) * ((c.longitude - ?4) * ?5) END AS d2
+               FROM cameras c JOIN sites s ON s.id = c.site_id
+              WHERE s.org_id = ?1 AND c.removed_at IS NULL AND (?2 IS NULL OR c.site_id = ?2))
+            WHERE (?6 IS NULL OR d2 > ?6 OR (d2 = ?6 AND id > ?7))
+            ORDER BY d2, id LIMIT ?8`,
+        )
+        .bind(orgId, filter.siteId ?? null, near.lat, near.lon, Math.cos((near.lat * Math.PI) / 180), after?.[0] ?? null, after?.[1] ?? null, limit)
+        .all<CameraRow & { site_name: string; d2: number }>()
+    : await db
+        .prepare(
+          `SELECT c.*, s.name AS site_name FROM cameras c JOIN sites s ON s.id = c.site_id
+            WHERE s.org_id = ?1 AND c.removed_at IS NULL AND (?2 IS NULL OR c.site_id = ?2)
+              AND (?3 IS NULL OR s.name > ?3 OR (s.name = ?3 AND (c.name > ?4 OR (c.name = ?4 AND c.id > ?5))))
+            ORDER BY s.name, c.name, c.id LIMIT ?6`,
+        )
+        .bind(orgId, filter.siteId ?? null, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, limit)
+        .all<CameraRow & { site_name: string; d2?: number }>();
+  const cameras = results.map((row) => ({
     id: row.id,
     site: { id: row.site_id, name: row.site_name },
     archiveId: row.archive_id,
@@ -253,10 +292,10 @@ export async function listCameras(db: D1Database, orgId: string, filter: { siteI
     direction: row.direction,
     recorderId: row.recorder_id,
     distanceMetres:
-      filter.near && row.latitude !== null && row.longitude !== null ? Math.round(distanceMetres(filter.near, { lat: row.latitude, lon: row.longitude })) : null,
+      near && row.latitude !== null && row.longitude !== null ? Math.round(distanceMetres(near, { lat: row.latitude, lon: row.longitude })) : null,
     updatedAt: row.updated_at,
+    sortKey: near ? [row.d2!, row.id] : [row.site_name, row.name, row.id],
   }));
-  if (filter.near) cameras.sort((a, b) => (a.distanceMetres ?? Infinity) - (b.distanceMetres ?? Infinity));
   return cameras;
 }
 
@@ -379,13 +418,19 @@ export async function listRequests(
   db: D1Database,
   viewer: { userId: string; operatorSiteId: string | null },
   filter: { caseId?: string; status?: RequestStatus; id?: string },
+  after: SortKey | null = null,
+  limit = 1,
 ): Promise<VideoRequest[]> {
   const where = viewer.operatorSiteId
     ? "r.site_id = ?1"
     : "EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = r.case_id AND m.user_id = ?1)";
   const { results } = await db
-    .prepare(`${REQUEST_SQL} WHERE ${where} AND (?2 IS NULL OR r.case_id = ?2) AND (?3 IS NULL OR r.status = ?3) AND (?4 IS NULL OR r.id = ?4) ORDER BY r.created_at DESC LIMIT 500`)
-    .bind(viewer.operatorSiteId ?? viewer.userId, filter.caseId ?? null, filter.status ?? null, filter.id ?? null)
+    .prepare(
+      `${REQUEST_SQL} WHERE ${where} AND (?2 IS NULL OR r.case_id = ?2) AND (?3 IS NULL OR r.status = ?3) AND (?4 IS NULL OR r.id = ?4)
+          AND (?5 IS NULL OR r.created_at < ?5 OR (r.created_at = ?5 AND r.id < ?6))
+        ORDER BY r.created_at DESC, r.id DESC LIMIT ?7`,
+    )
+    .bind(viewer.operatorSiteId ?? viewer.userId, filter.caseId ?? null, filter.status ?? null, filter.id ?? null, after?.[0] ?? null, after?.[1] ?? null, limit)
     .all<RequestListRow>();
   const clips = await clipsOf(db, results.map((r) => r.id));
   return results.map((row) => toVideoRequest(row, clips.get(row.id) ?? [], viewer.operatorSiteId === null));

@@ -14,7 +14,7 @@ import {
   UpdateCaseRequest,
   type KeyWrap,
 } from "../../../shared/api/cases";
-import { AuditPage } from "../../../shared/api/audit";
+import { AuditPage, CaseHistoryQuery } from "../../../shared/api/audit";
 import type { PublicJwk } from "../../../shared/api/schemas";
 import { TYP } from "../../../shared/crypto";
 import {
@@ -42,6 +42,7 @@ import { requireCaseRole, type MemberCase } from "../lib/cases";
 import { ApiError } from "../lib/errors";
 import { checkPublicKey, checkWrappedTo } from "../lib/keys";
 import { describe } from "../lib/openapi";
+import { decodeCursor, pageLimit, toPage } from "../lib/paging";
 import { newId } from "../lib/secrets";
 import { requireSession } from "../lib/session";
 import { validate } from "../lib/validate";
@@ -77,15 +78,25 @@ function matchWraps(wraps: KeyWrap[], required: Map<string, string | null>): { w
   });
 }
 
+/** Events per page of a case history when the client does not say. */
+const HISTORY_PAGE = 500;
+
 export const cases = new Hono<AppEnv>()
   .use(requireSession)
   .get(
     "/",
-    describe({ summary: "Your cases (you are a member of), searchable by number or title, status and tag.", access: "session", responses: { 200: { description: "Cases.", schema: CaseList } } }),
+    describe({
+      summary: "Your cases (you are a member of), searchable by number or title, status and tag; last changed first, a page at a time.",
+      access: "session",
+      responses: { 200: { description: "A page of cases.", schema: CaseList } },
+    }),
     validate("query", CaseListQuery),
     async (c) => {
-      const rows = await listMyCases(c.env.DB, c.get("user").id, c.req.valid("query"));
-      return c.json({ cases: rows.map(toSummary) } satisfies CaseList, 200);
+      const { cursor, limit: asked, ...filter } = c.req.valid("query");
+      const limit = pageLimit(asked);
+      const rows = await listMyCases(c.env.DB, c.get("user").id, filter, decodeCursor(cursor, ["s", "s"]), limit + 1);
+      const page = toPage(rows, limit, (row) => [row.updated_at, row.id]);
+      return c.json({ cases: page.items.map(toSummary), nextCursor: page.nextCursor } satisfies CaseList, 200);
     },
   )
   .post(
@@ -257,14 +268,22 @@ export const cases = new Hono<AppEnv>()
   )
   .get(
     "/:id/history",
-    describe({ summary: "The case's audit history, its evidence's included (who viewed what, when), for its leads. Reading it is audited.", access: "session", responses: { 200: { description: "Events, oldest first.", schema: AuditPage } } }),
+    describe({
+      summary: "The case's audit history, its evidence's included (who viewed what, when), for its leads: oldest first, a page at a time (at most 1000). Reading it is audited.",
+      access: "session",
+      responses: { 200: { description: "A page of events.", schema: AuditPage } },
+    }),
     validate("param", CaseIdParam),
+    validate("query", CaseHistoryQuery),
     async (c) => {
       const { id } = c.req.valid("param");
+      const { after, limit: asked } = c.req.valid("query");
       await requireCaseRole(c, id, "lead");
       const orgId = c.get("user").orgId;
       await audit(c, { action: "audit.read", target: { type: "case", id }, details: { caseId: id } });
-      const events = await listAuditEvents(c.env, orgId, { caseId: id }, 0, 5000);
-      return c.json({ events, next: null }, 200);
+      const limit = asked ?? HISTORY_PAGE;
+      const events = await listAuditEvents(c.env, orgId, { caseId: id }, after ?? 0, limit + 1);
+      const page = events.slice(0, limit);
+      return c.json({ events: page, next: events.length > limit ? page.at(-1)!.seq : null } satisfies AuditPage, 200);
     },
   );

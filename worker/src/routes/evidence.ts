@@ -40,6 +40,8 @@ import { describe } from "../lib/openapi";
 import { requireSession } from "../lib/session";
 import { PART_URL_LIFETIME_MS, signPart } from "../lib/upload-url";
 import { validate } from "../lib/validate";
+import { PageQuery } from "../../../shared/api/paging";
+import { decodeCursor, pageLimit, toPage } from "../lib/paging";
 
 /** Byte length of ciphertext part `n` of an object of `size` bytes. */
 export function partLength(size: number, n: number): number {
@@ -68,12 +70,21 @@ export const caseEvidence = new Hono<AppEnv>()
   .use(requireSession)
   .get(
     "/:id/evidence",
-    describe({ summary: "The case's evidence (and your own uploads in progress).", access: "session", responses: { 200: { description: "Evidence.", schema: EvidenceList } } }),
+    describe({
+      summary: "The case's evidence (and your own uploads in progress), newest first, a page at a time.",
+      access: "session",
+      responses: { 200: { description: "A page of evidence.", schema: EvidenceList } },
+    }),
     validate("param", CaseIdParam),
+    validate("query", PageQuery),
     async (c) => {
       const { id } = c.req.valid("param");
+      const { cursor, limit: asked } = c.req.valid("query");
       await requireCaseRole(c, id, "viewer");
-      return c.json({ evidence: await listEvidence(c.env.DB, id, c.get("user").id) } satisfies EvidenceList, 200);
+      const limit = pageLimit(asked);
+      const rows = await listEvidence(c.env.DB, id, c.get("user").id, decodeCursor(cursor, ["s", "s"]), limit + 1);
+      const page = toPage(rows, limit, (item) => [item.createdAt, item.id]);
+      return c.json({ evidence: page.items, nextCursor: page.nextCursor } satisfies EvidenceList, 200);
     },
   )
   .post(

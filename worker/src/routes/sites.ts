@@ -3,6 +3,8 @@ import { CreateSiteRequest, Site, SiteCreated, SiteIdParam, SiteList, SiteOperat
 import { findUserById } from "../db/users";
 import { findSite, listSites, operatorBind, operatorSite, operatorUnbind, siteInsert, siteNewEnrolment, type SiteRow } from "../db/video";
 import type { AppEnv } from "../env";
+import { PageQuery } from "../../../shared/api/paging";
+import { decodeCursor, pageLimit, toPage, type SortKey } from "../lib/paging";
 import { auditStatement, flushAudit } from "../lib/audit";
 import { ApiError } from "../lib/errors";
 import { describe } from "../lib/openapi";
@@ -17,7 +19,8 @@ export const ENROLMENT_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 const noSuchSite = () => new ApiError(404, "not_found", "No such site.");
 
 /** The sites `c`'s user may see, each with its agent's live status: administrators and investigators all; a site operator only their own. */
-async function sitesFor(c: Context<AppEnv>, onlySiteId?: string): Promise<Site[]> {
+/** Sites the user may see (or just `onlySiteId`), by name, at most `limit` after the site `after` names. */
+async function sitesFor(c: Context<AppEnv>, onlySiteId?: string, after: SortKey | null = null, limit = 1): Promise<Site[]> {
   const me = c.get("user");
   let siteId = onlySiteId;
   if (me.role === "site_operator") {
@@ -25,7 +28,7 @@ async function sitesFor(c: Context<AppEnv>, onlySiteId?: string): Promise<Site[]
     if (!own || (onlySiteId && onlySiteId !== own)) return [];
     siteId = own;
   }
-  const rows = await listSites(c.env.DB, me.orgId, siteId);
+  const rows = await listSites(c.env.DB, me.orgId, siteId, after, limit);
   return Promise.all(
     rows.map(async ({ enrolledAt, ...row }) => {
       const live = await siteLive(c.env, row.id).status();
@@ -75,8 +78,18 @@ export const sites = new Hono<AppEnv>()
   .use(requireSession)
   .get(
     "/",
-    describe({ summary: "Sites: all for administrators and investigators (to find cameras), a site operator's own site for them.", access: "session", responses: { 200: { description: "Sites.", schema: SiteList } } }),
-    async (c) => c.json({ sites: await sitesFor(c) } satisfies SiteList, 200),
+    describe({
+      summary: "Sites: all for administrators and investigators (to find cameras), a site operator's own site for them; by name, a page at a time.",
+      access: "session",
+      responses: { 200: { description: "A page of sites.", schema: SiteList } },
+    }),
+    validate("query", PageQuery),
+    async (c) => {
+      const { cursor, limit: asked } = c.req.valid("query");
+      const limit = pageLimit(asked);
+      const page = toPage(await sitesFor(c, undefined, decodeCursor(cursor, ["s", "s"]), limit + 1), limit, (site) => [site.name, site.id]);
+      return c.json({ sites: page.items, nextCursor: page.nextCursor } satisfies SiteList, 200);
+    },
   )
   .post(
     "/",

@@ -24,10 +24,15 @@ import type { AppEnv } from "../env";
 import { audit, auditStatement, auditStatementCounting, auditStatementIfChanged, flushAudit, markAudited } from "../lib/audit";
 import { ApiError } from "../lib/errors";
 import { describe } from "../lib/openapi";
+import { decodeCursor, pageLimit, toPage } from "../lib/paging";
 import { newId, newToken, tokenHash } from "../lib/secrets";
 import { requireAdmin, requireRecentAuth, requireSession } from "../lib/session";
 import { isLocked } from "../lib/throttle";
 import { validate } from "../lib/validate";
+import { PageQuery } from "../../../shared/api/paging";
+
+/** A user list cursor: name, email, id. */
+const USER_KEY: ("s" | "n")[] = ["s", "s", "s"];
 
 /** How long an invitation link stays valid. */
 export const INVITATION_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
@@ -41,10 +46,14 @@ export const users = new Hono<AppEnv>()
   .use(requireSession, requireAdmin)
   .get(
     "/",
-    describe({ summary: "List the organisation's users.", access: "admin", responses: { 200: { description: "All users.", schema: UserList } } }),
+    describe({ summary: "The organisation's users, by name, a page at a time.", access: "admin", responses: { 200: { description: "A page of users.", schema: UserList } } }),
+    validate("query", PageQuery),
     async (c) => {
-      const rows = await listUsers(c.env.DB, c.get("user").orgId);
-      return c.json({ users: rows.map(publicUser) } satisfies UserList, 200);
+      const { cursor, limit: asked } = c.req.valid("query");
+      const limit = pageLimit(asked);
+      const rows = await listUsers(c.env.DB, c.get("user").orgId, decodeCursor(cursor, USER_KEY), limit + 1);
+      const page = toPage(rows, limit, (row) => [row.name, row.email, row.id]);
+      return c.json({ users: page.items.map(publicUser), nextCursor: page.nextCursor } satisfies UserList, 200);
     },
   )
   .post(
@@ -122,9 +131,17 @@ export const users = new Hono<AppEnv>()
   )
   .get(
     "/security",
-    describe({ summary: "Each user's second factors, lock and live sessions.", access: "admin", responses: { 200: { description: "Security facts per user.", schema: UserSecurityList } } }),
+    describe({
+      summary: "Each user's second factors, lock and live sessions; in the order and with the cursors of the user list, so a page of each goes together.",
+      access: "admin",
+      responses: { 200: { description: "Security facts per user, a page at a time.", schema: UserSecurityList } },
+    }),
+    validate("query", PageQuery),
     async (c) => {
-      const rows = await userSecurity(c.env.DB, c.get("user").orgId, new Date().toISOString());
+      const { cursor, limit: asked } = c.req.valid("query");
+      const limit = pageLimit(asked);
+      const found = await userSecurity(c.env.DB, c.get("user").orgId, new Date().toISOString(), decodeCursor(cursor, USER_KEY), limit + 1);
+      const { items: rows, nextCursor } = toPage(found, limit, (row) => [row.name, row.email, row.id]);
       return c.json(
         {
           users: rows.map((row) => ({
@@ -133,6 +150,7 @@ export const users = new Hono<AppEnv>()
             lockedUntil: row.locked_until,
             activeSessions: row.sessions,
           })),
+          nextCursor,
         } satisfies UserSecurityList,
         200,
       );

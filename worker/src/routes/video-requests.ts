@@ -22,6 +22,7 @@ import {
   type RequestRow,
 } from "../db/video";
 import type { AppEnv } from "../env";
+import { decodeCursor, pageLimit, toPage } from "../lib/paging";
 import { auditStatement, auditStatementIfChanged, flushAudit, markAudited } from "../lib/audit";
 import { requireCaseRole } from "../lib/cases";
 import { ApiError } from "../lib/errors";
@@ -70,22 +71,27 @@ async function operatedRequest(c: Context<AppEnv>, id: string): Promise<RequestR
 export const cameras = new Hono<AppEnv>().use(requireSession).get(
   "/",
   describe({
-    summary: "Cameras in service: all the organisation's for investigators and administrators (nearest first with lat/lon), a site operator's own site's for them.",
+    summary: "Cameras in service: all the organisation's for investigators and administrators (by site and name, or nearest first with lat/lon), a site operator's own site's for them; a page at a time.",
     access: "session",
     responses: { 200: { description: "Cameras.", schema: CameraList } },
   }),
   validate("query", CameraQuery),
   async (c) => {
     const me = c.get("user");
-    const query = c.req.valid("query");
+    const { cursor, limit: asked, ...query } = c.req.valid("query");
     let siteId = query.siteId;
     if (me.role === "site_operator") {
       const own = await operatorSite(c.env.DB, me.id);
-      if (!own || (siteId && siteId !== own)) return c.json({ cameras: [] } satisfies CameraList, 200);
+      if (!own || (siteId && siteId !== own)) return c.json({ cameras: [], nextCursor: null } satisfies CameraList, 200);
       siteId = own;
     }
     const near = query.lat !== undefined && query.lon !== undefined ? { lat: query.lat, lon: query.lon } : undefined;
-    return c.json({ cameras: await listCameras(c.env.DB, me.orgId, { ...(siteId ? { siteId } : {}), ...(near ? { near } : {}) }) } satisfies CameraList, 200);
+    const limit = pageLimit(asked);
+    // The cursor of a nearest-first list is (distance, id); of a list by site and name (site, name, id).
+    const after = decodeCursor(cursor, near ? ["n", "s"] : ["s", "s", "s"]);
+    const rows = await listCameras(c.env.DB, me.orgId, { ...(siteId ? { siteId } : {}), ...(near ? { near } : {}) }, after, limit + 1);
+    const page = toPage(rows, limit, (camera) => camera.sortKey);
+    return c.json({ cameras: page.items.map(({ sortKey: _key, ...camera }) => camera), nextCursor: page.nextCursor } satisfies CameraList, 200);
   },
 );
 
@@ -97,10 +103,16 @@ export const videoRequests = new Hono<AppEnv>()
     describe({
       summary: "Video requests you may see: for a site operator, their site's inbox (without the case); for others, requests for cases they are a member of.",
       access: "session",
-      responses: { 200: { description: "Requests, newest first.", schema: VideoRequestList } },
+      responses: { 200: { description: "Requests, newest first, a page at a time.", schema: VideoRequestList } },
     }),
     validate("query", VideoRequestQuery),
-    async (c) => c.json({ requests: await listRequests(c.env.DB, await viewerOf(c), c.req.valid("query")) } satisfies VideoRequestList, 200),
+    async (c) => {
+      const { cursor, limit: asked, ...filter } = c.req.valid("query");
+      const limit = pageLimit(asked);
+      const rows = await listRequests(c.env.DB, await viewerOf(c), filter, decodeCursor(cursor, ["s", "s"]), limit + 1);
+      const page = toPage(rows, limit, (request) => [request.createdAt, request.id]);
+      return c.json({ requests: page.items, nextCursor: page.nextCursor } satisfies VideoRequestList, 200);
+    },
   )
   .post(
     "/",
