@@ -1,6 +1,7 @@
 import preact from "@preact/preset-vite";
 import { defineConfig } from "vite";
 import { VitePWA } from "vite-plugin-pwa";
+import { renderHeadersFile } from "./worker/src/lib/security-headers.ts";
 
 const THEME_COLOR = "#16324f";
 
@@ -23,6 +24,14 @@ export default defineConfig({
   },
   plugins: [
     preact(),
+    {
+      // dist/_headers: the security headers Workers Static Assets put on every file of the app.
+      name: "custody-security-headers",
+      apply: "build",
+      generateBundle() {
+        this.emitFile({ type: "asset", fileName: "_headers", source: renderHeadersFile() });
+      },
+    },
     VitePWA({
       strategies: "injectManifest",
       srcDir: "src",

@@ -1,5 +1,6 @@
 // First: fills in unprefixed WebCrypto (crypto.subtle) on browsers that only have a prefixed one.
 import "webcrypto-shim";
+import "./zod-jitless";
 import { render } from "preact";
 import { App } from "./app";
 import "./styles.css";
