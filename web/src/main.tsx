@@ -2,7 +2,7 @@
 import "webcrypto-shim";
 import { render } from "preact";
 import { App } from "./app";
-import "./styles.css";
+import "./ui/styles.css";
 
 const root = document.getElementById("app");
 if (!root) throw new Error("index.html has no #app element");

@@ -23,8 +23,8 @@ import {
   sealKeyBundle,
 } from "../../../shared/crypto/keys";
 import { api, ApiError } from "../api/client";
-import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../forms";
-import { PublicLayout } from "../screens/Public";
+import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
+import { PublicLayout } from "../ui/layout";
 import { KEY_PASSPHRASE_HINT, KeyPassphrase, MISMATCH, wrongPassphrase } from "./passphrase";
 import {
   forgetDeviceKeys,

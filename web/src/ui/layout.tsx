@@ -1,6 +1,6 @@
 /** The frame of the screens shown before the app: the app's name (and an optional control beside it), then one card. */
 import type { ComponentChildren } from "preact";
-import { Mark } from "../icons";
+import { Mark } from "./icons";
 
 export function PublicLayout(props: { children: ComponentChildren; headerEnd?: ComponentChildren }) {
   return (

@@ -9,8 +9,8 @@ import { AuditQuery, type AuditPage as AuditPageBody } from "../../../shared/api
 import type { SessionInfo, User } from "../../../shared/api/schemas";
 import type { AuditEvent } from "../../../shared/audit/chain";
 import { api, ApiError } from "../api/client";
-import { exportHref, fetchAuditPage, fetchTargetHistory } from "../audit/api";
-import { actorText, localTime, OUTCOME_LABELS, shortHash, utcTime } from "../audit/format";
+import { exportHref, fetchAuditPage, fetchTargetHistory } from "./api";
+import { actorText, localTime, OUTCOME_LABELS, shortHash, utcTime } from "./format";
 import {
   filterFromForm,
   filterFromSearch,
@@ -21,9 +21,9 @@ import {
   rememberActions,
   type AuditFilter,
   type FilterKey,
-} from "../audit/query";
-import { formValues, FormAlert, issuesToFieldErrors, type FieldErrors } from "../forms";
-import { navigate, useSearch } from "../router";
+} from "./query";
+import { formValues, FormAlert, issuesToFieldErrors, type FieldErrors } from "../ui/forms";
+import { navigate, useSearch } from "../ui/router";
 import { PageHeading } from "../shell";
 
 function messageOf(error: unknown): string {
@@ -503,9 +503,9 @@ function ReportSection(props: { filter: AuditFilter; session: SessionInfo }) {
     try {
       const events = await fetchTargetHistory(target, (count) => setProgress(`Fetching events… ${count.toLocaleString()} so far.`));
       setProgress(`Building the PDF of ${events.length.toLocaleString()} events…`);
-      let report: typeof import("../audit/report");
+      let report: typeof import("./report");
       try {
-        report = await import("../audit/report");
+        report = await import("./report");
       } catch {
         throw new ApiError(0, "unreachable", "Couldn't load the PDF maker. Check your connection and try again.");
       }

@@ -18,7 +18,7 @@ import {
   type UpdateOrgSettingsRequest,
 } from "../../../shared/api/identity";
 import { SessionInfo, User } from "../../../shared/api/schemas";
-import { apiFetch, ApiError } from "./client";
+import { apiFetch, ApiError } from "../api/client";
 
 const Empty = z.undefined().or(z.unknown());
 const none = (path: string, method: string) => apiFetch(path, { method }, Empty).then(() => undefined);

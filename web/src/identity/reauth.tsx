@@ -5,9 +5,9 @@
  */
 import type { TargetedSubmitEvent } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { OIDC_START_PATH, oidcApi } from "./api/oidc";
-import { ApiError } from "./api/client";
-import { identity } from "./api/identity";
+import { OIDC_START_PATH, oidcApi } from "./oidc";
+import { ApiError } from "../api/client";
+import { identity } from "./api";
 
 type Pending = { resolve: () => void; reject: (error: unknown) => void };
 let open: ((pending: Pending) => void) | undefined;

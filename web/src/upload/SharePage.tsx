@@ -11,13 +11,13 @@ import type { CaseSummary } from "../../../shared/api/cases";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { casesApi } from "../cases/api";
 import { db, type SharedFileRow } from "../db";
-import { formatBytes } from "../evidence/format";
-import { FormAlert } from "../forms";
+import { formatBytes } from "../ui/format";
+import { FormAlert } from "../ui/forms";
 import { useDeviceKeys } from "../keys/gate";
-import { navigate } from "../router";
+import { navigate } from "../ui/router";
 import { PageHeading } from "../shell";
-import { addFiles } from "../upload/queue";
-import { caseHref, messageOf } from "./Cases";
+import { addFiles } from "./queue";
+import { caseHref, messageOf } from "../cases/CaseListPage";
 
 export function SharePage(props: { session: SessionInfo }) {
   const { keys } = useDeviceKeys();

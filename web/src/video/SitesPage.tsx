@@ -9,13 +9,13 @@ import { useEffect, useState } from "preact/hooks";
 import type { User } from "../../../shared/api/schemas";
 import type { Site, SiteConfigFile } from "../../../shared/api/video";
 import { api } from "../api/client";
-import { formatDateTime } from "../labels";
+import { formatDateTime } from "../ui/labels";
 import { PageHeading } from "../shell";
-import { videoApi } from "../video/api";
-import { messageOf } from "./Cases";
-import { useLiveRefresh } from "./Requests";
+import { videoApi } from "./api";
+import { messageOf } from "../cases/CaseListPage";
+import { useLiveRefresh } from "./RequestsPage";
 import "../cases/cases.css";
-import "../video/video.css";
+import "./video.css";
 
 function download(config: SiteConfigFile): void {
   const blob = new Blob([`${JSON.stringify(config, null, 2)}\n`], { type: "application/json" });

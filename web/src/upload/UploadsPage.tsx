@@ -9,15 +9,15 @@ import { useEffect, useState } from "preact/hooks";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { casesApi } from "../cases/api";
 import type { KeptOfflineRow } from "../db";
-import { formatBytes } from "../evidence/format";
-import { formatDateTime } from "../labels";
+import { formatBytes } from "../ui/format";
+import { formatDateTime } from "../ui/labels";
 import { pendingOfflineEvents } from "../offline/events";
 import { forgetOffline, keptItems } from "../offline/kept";
 import { useReachable } from "../offline/useReachable";
 import { PageHeading } from "../shell";
-import { useUploadQueue } from "../upload/queue";
-import { caseHref } from "./Cases";
-import { UploadList } from "./CasePage";
+import { useUploadQueue } from "./queue";
+import { caseHref } from "../cases/CaseListPage";
+import { UploadList } from "../cases/CasePage";
 
 interface StorageState {
   usage?: number;

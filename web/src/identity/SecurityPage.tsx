@@ -3,12 +3,12 @@ import type { TargetedSubmitEvent } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { ChangePasswordRequest, type MfaStatus, type SessionSummary } from "../../../shared/api/identity";
 import { ApiError } from "../api/client";
-import { identity } from "../api/identity";
-import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../forms";
-import { formatDateTime } from "../labels";
-import { withReauth } from "../reauth";
+import { identity } from "./api";
+import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
+import { formatDateTime } from "../ui/labels";
+import { withReauth } from "./reauth";
 import { PageHeading } from "../shell";
-import { TotpEnrolment } from "./MfaEnrol";
+import { TotpEnrolment } from "./MfaEnrolScreen";
 import { RecoveryCodesPanel } from "./RecoveryCodes";
 import "./identity.css";
 

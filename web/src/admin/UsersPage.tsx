@@ -4,9 +4,9 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { CreateUserRequest, type Invitation, type PendingRecovery, type Role, type User } from "../../../shared/api/schemas";
 import { importRecoveryKeyFile, releaseEscrowedKey, type UnlockedKey } from "../../../shared/crypto/keys";
 import { api, ApiError } from "../api/client";
-import { Field, FormAlert, SelectField, SubmitButton, useForm } from "../forms";
-import { formatDateTime, ROLE_LABELS, ROLE_OPTIONS, STATUS_LABELS } from "../labels";
-import { withReauth } from "../reauth";
+import { Field, FormAlert, SelectField, SubmitButton, useForm } from "../ui/forms";
+import { formatDateTime, ROLE_LABELS, ROLE_OPTIONS, STATUS_LABELS } from "../ui/labels";
+import { withReauth } from "../identity/reauth";
 import { PageHeading } from "../shell";
 import { UserActions } from "./UserActions";
 

@@ -16,12 +16,12 @@ import type { SessionInfo } from "../../../shared/api/schemas";
 import { MAX_REQUEST_MS, type Camera, type Site } from "../../../shared/api/video";
 import { ApiError } from "../api/client";
 import { casesApi } from "../cases/api";
-import { navigate } from "../router";
+import { navigate } from "../ui/router";
 import { PageHeading } from "../shell";
-import { videoApi } from "../video/api";
-import { messageOf } from "./Cases";
+import { videoApi } from "./api";
+import { messageOf } from "../cases/CaseListPage";
 import "../cases/cases.css";
-import "../video/video.css";
+import "./video.css";
 
 const COMPASS = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
 
@@ -40,7 +40,7 @@ function localInput(t: number): string {
   return d.toISOString().slice(0, 16);
 }
 
-const CameraMap = lazy(() => import("../video/CameraMap"));
+const CameraMap = lazy(() => import("./CameraMap"));
 
 /** Resolves whether one tile of the template loads (the tile holding `at`, at street level). */
 function probeTile(template: string, at: { latitude: number; longitude: number }): Promise<boolean> {

@@ -5,10 +5,10 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import type { VideoRequest } from "../../../shared/api/video";
-import type { EvidenceMetadata } from "../../../shared/crypto";
-import { formatDateTime } from "../labels";
-import { facing } from "../screens/Cameras";
-import { videoApi } from "./api";
+import type { EvidenceMetadata } from "../../../shared/crypto/index";
+import { formatDateTime } from "../ui/labels";
+import { facing } from "../video/CamerasPage";
+import { videoApi } from "../video/api";
 
 export function VideoProvenance(props: { requestId: string; camera: EvidenceMetadata["camera"] }) {
   const [request, setRequest] = useState<VideoRequest | null>();

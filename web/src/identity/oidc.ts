@@ -6,7 +6,7 @@ import {
   type DiscoveryRequest,
   type OidcProviderInput,
 } from "../../../shared/api/oidc";
-import { client, readResponse } from "./client";
+import { client, readResponse } from "../api/client";
 
 /** Where the browser goes (a full page load, not fetch) to sign in with the identity provider. */
 export const OIDC_START_PATH = "/api/oidc/start";

@@ -8,11 +8,11 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { DEFAULT_SCOPES, OidcProviderInput, type DiscoveryResult, type OidcProviderState } from "../../../shared/api/oidc";
 import type { Role } from "../../../shared/api/schemas";
 import { ApiError } from "../api/client";
-import { oidcApi } from "../api/oidc";
-import { Field, FormAlert, SelectField, SubmitButton, useForm } from "../forms";
-import { ROLE_OPTIONS } from "../labels";
+import { oidcApi } from "../identity/oidc";
+import { Field, FormAlert, SelectField, SubmitButton, useForm } from "../ui/forms";
+import { ROLE_OPTIONS } from "../ui/labels";
 import { PageHeading } from "../shell";
-import "./oidc.css";
+import "./admin.css";
 
 function messageOf(error: unknown): string {
   return error instanceof ApiError ? error.message : "Something went wrong in the app. Reload the page and try again.";

@@ -1,8 +1,8 @@
 /** /invite#token=…: a new user chooses their password, which accepts the invitation and signs them in. */
 import { AcceptInvitationRequest, PASSWORD_MIN_LENGTH, type SessionInfo } from "../../../shared/api/schemas";
 import { api } from "../api/client";
-import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../forms";
-import { PublicLayout } from "./Public";
+import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
+import { PublicLayout } from "../ui/layout";
 
 /** The token travels in the URL fragment, which browsers never send to a server. */
 export function invitationToken(hash: string = location.hash): string | undefined {

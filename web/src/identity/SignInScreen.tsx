@@ -1,10 +1,10 @@
 /** Sign in with email and password. */
 import { SignInRequest, type SessionInfo } from "../../../shared/api/schemas";
 import { api } from "../api/client";
-import { Field, FormAlert, SubmitButton, useForm } from "../forms";
+import { Field, FormAlert, SubmitButton, useForm } from "../ui/forms";
 import { OidcSignIn } from "./OidcSignIn";
 import { PasskeySignIn } from "./PasskeySignIn";
-import { PublicLayout } from "./Public";
+import { PublicLayout } from "../ui/layout";
 
 export function SignInScreen(props: { notice?: string; onSignedIn: (session: SessionInfo) => void }) {
   const form = useForm({

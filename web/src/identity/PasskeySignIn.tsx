@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { ApiError } from "../api/client";
-import { identity } from "../api/identity";
+import { identity } from "./api";
 import "./identity.css";
 
 export function PasskeySignIn(props: { onSignedIn: (session: SessionInfo) => void }) {

@@ -7,8 +7,8 @@ import { useState } from "preact/hooks";
 import { PASSWORD_MIN_LENGTH, PublicJwk, SetupRequest, type SessionInfo } from "../../../shared/api/schemas";
 import { generateRecoveryKeyPair } from "../../../shared/crypto/keys";
 import { api } from "../api/client";
-import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../forms";
-import { PublicLayout } from "./Public";
+import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
+import { PublicLayout } from "../ui/layout";
 
 /** "Northshire Police" → "northshire-police" (file-name safe; "organisation" if nothing is left). */
 export function slug(name: string): string {

@@ -3,15 +3,15 @@
  * the browser under the new one; the server only ever gets the new sealed bundle), and
  * forgetting the keys on this device.
  */
-import { withReauth } from "../reauth";
+import { withReauth } from "../identity/reauth";
 import { useState } from "preact/hooks";
 import { z } from "zod";
 import { KeyUnwrapError } from "../../../shared/crypto/errors";
 import { changeKeyBundlePassphrase } from "../../../shared/crypto/keys";
 import { api, ApiError } from "../api/client";
-import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../forms";
-import { useDeviceKeys } from "../keys/gate";
-import { KEY_PASSPHRASE_HINT, KeyPassphrase, MISMATCH, wrongPassphrase } from "../keys/passphrase";
+import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
+import { useDeviceKeys } from "./gate";
+import { KEY_PASSPHRASE_HINT, KeyPassphrase, MISMATCH, wrongPassphrase } from "./passphrase";
 import { PageHeading } from "../shell";
 
 /** "AbCdEfGh…wXyZ": enough to compare by eye; the full id is in the title and description. */

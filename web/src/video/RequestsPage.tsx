@@ -8,11 +8,11 @@ import type { TargetedEvent } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import type { RequestStatus, VideoRequest } from "../../../shared/api/video";
-import { formatDateTime } from "../labels";
+import { formatDateTime } from "../ui/labels";
 import { PageHeading } from "../shell";
-import { LIVE_REFRESH_MS, REQUEST_STATUS_LABELS, videoApi } from "../video/api";
-import { caseHref, messageOf } from "./Cases";
-import "../video/video.css";
+import { LIVE_REFRESH_MS, REQUEST_STATUS_LABELS, videoApi } from "./api";
+import { caseHref, messageOf } from "../cases/CaseListPage";
+import "./video.css";
 
 /** Reloads `load` now and every LIVE_REFRESH_MS while the page is visible; answers a manual reload. */
 export function useLiveRefresh(load: () => Promise<void>, deps: unknown[] = []): () => Promise<void> {

@@ -5,8 +5,8 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { oidcErrorMessage, type OidcPublicConfig } from "../../../shared/api/oidc";
-import { OIDC_START_PATH, oidcApi } from "../api/oidc";
-import "./oidc.css";
+import { OIDC_START_PATH, oidcApi } from "./oidc";
+import "../admin/admin.css";
 
 /** Reads (once) and removes `?error=` from the address, so a reload does not show it again. */
 function takeErrorFromUrl(): string | undefined {

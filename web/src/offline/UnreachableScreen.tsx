@@ -1,6 +1,6 @@
 /** Shown when the app cannot load its first answer from the server. */
 import { useEffect, useRef } from "preact/hooks";
-import { PublicLayout } from "./Public";
+import { PublicLayout } from "../ui/layout";
 
 export function UnreachableScreen(props: { message: string; retrying: boolean; onRetry: () => void }) {
   const heading = useRef<HTMLHeadingElement>(null);

@@ -6,7 +6,7 @@
 import type { ComponentChildren, TargetedEvent, TargetedSubmitEvent } from "preact";
 import { useRef, useState } from "preact/hooks";
 import type { z } from "zod";
-import { ApiError } from "./api/client";
+import { ApiError } from "../api/client";
 
 export type FieldErrors = Record<string, string>;
 

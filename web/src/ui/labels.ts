@@ -1,4 +1,4 @@
-import { ROLES, type Role, type User } from "../../shared/api/schemas";
+import { ROLES, type Role, type User } from "../../../shared/api/schemas";
 
 export const ROLE_LABELS: Record<Role, string> = {
   admin: "Administrator",

@@ -4,11 +4,11 @@ import { useEffect, useState } from "preact/hooks";
 import { PASSWORD_MIN_CEILING, PASSWORD_MIN_FLOOR, UpdateOrgSettingsRequest, type OrgSettings } from "../../../shared/api/identity";
 import { DEFAULT_MAP_TILE_URL } from "../../../shared/api/map";
 import { ApiError } from "../api/client";
-import { identity } from "../api/identity";
-import { issuesToFieldErrors, type FieldErrors } from "../forms";
-import { withReauth } from "../reauth";
+import { identity } from "../identity/api";
+import { issuesToFieldErrors, type FieldErrors } from "../ui/forms";
+import { withReauth } from "../identity/reauth";
 import { PageHeading } from "../shell";
-import "./identity.css";
+import "../identity/identity.css";
 
 function NumberField(props: { name: keyof OrgSettings; label: string; hint: string; value: number; min: number; max: number; error?: string }) {
   const id = `setting-${props.name}`;

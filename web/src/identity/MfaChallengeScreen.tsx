@@ -3,8 +3,8 @@ import type { TargetedSubmitEvent } from "preact";
 import { useState } from "preact/hooks";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { ApiError } from "../api/client";
-import { identity } from "../api/identity";
-import { PublicLayout } from "./Public";
+import { identity } from "./api";
+import { PublicLayout } from "../ui/layout";
 import "./identity.css";
 
 export function MfaChallengeScreen(props: { session: SessionInfo; onDone: (session: SessionInfo) => void; onSignOut: () => Promise<void> }) {

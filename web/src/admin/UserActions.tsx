@@ -3,10 +3,10 @@ import { useEffect, useState } from "preact/hooks";
 import type { UserSecurity } from "../../../shared/api/identity";
 import type { User } from "../../../shared/api/schemas";
 import { ApiError } from "../api/client";
-import { identity } from "../api/identity";
-import { formatDateTime } from "../labels";
-import { withReauth } from "../reauth";
-import "./identity.css";
+import { identity } from "../identity/api";
+import { formatDateTime } from "../ui/labels";
+import { withReauth } from "../identity/reauth";
+import "../identity/identity.css";
 
 let cached: Promise<Map<string, UserSecurity>> | undefined;
 const listeners = new Set<() => void>();

@@ -8,8 +8,8 @@ import { useEffect, useState } from "preact/hooks";
 import type { TotpSetup } from "../../../shared/api/identity";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { ApiError } from "../api/client";
-import { identity } from "../api/identity";
-import { PublicLayout } from "./Public";
+import { identity } from "./api";
+import { PublicLayout } from "../ui/layout";
 import { RecoveryCodesPanel } from "./RecoveryCodes";
 import "./identity.css";
 

@@ -11,20 +11,20 @@ import type { SessionInfo, User } from "../../../shared/api/schemas";
 import { decryptLabel } from "../../../shared/crypto/label";
 import { verifyManifest } from "../../../shared/crypto/manifest";
 import { ApiError } from "../api/client";
-import { casesApi } from "../cases/api";
-import { CaseHistory } from "../cases/History";
-import { addMemberBody, openCaseKey, removeMemberBody } from "../cases/crypto";
+import { casesApi } from "./api";
+import { CaseHistory } from "./History";
+import { addMemberBody, openCaseKey, removeMemberBody } from "./crypto";
 import { db, type EvidenceLabelRow } from "../db";
-import { formatBytes, formatDuration } from "../evidence/format";
-import { Field, FormAlert, SubmitButton, useForm } from "../forms";
+import { formatBytes, formatDuration } from "../ui/format";
+import { Field, FormAlert, SubmitButton, useForm } from "../ui/forms";
 import type { DeviceKeys } from "../keys/store";
-import { formatDateTime } from "../labels";
-import { ProgressBar } from "../progress";
+import { formatDateTime } from "../ui/labels";
+import { ProgressBar } from "../ui/progress";
 import { PageHeading } from "../shell";
 import { savedAt } from "../offline/cache";
 import { useReachable } from "../offline/useReachable";
 import { addFiles, cancelUpload, currentLocation, dismissFinished, onUploadComplete, retryUpload, useUploadQueue, type QueueItem } from "../upload/queue";
-import { CASE_ROLE_LABELS, CASE_ROLE_OPTIONS, caseHref, messageOf, parseTags, TextArea } from "./Cases";
+import { CASE_ROLE_LABELS, CASE_ROLE_OPTIONS, caseHref, messageOf, parseTags, TextArea } from "./CaseListPage";
 
 interface Props {
   caseId: string;
