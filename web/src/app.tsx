@@ -15,13 +15,16 @@ import { MfaEnrolScreen } from "./identity/MfaEnrolScreen";
 import { SecurityPage } from "./identity/SecurityPage";
 import { SettingsPage } from "./admin/SettingsPage";
 import { UpdatePrompt } from "./offline/pwa";
-import { navigate, onLinkClick, usePath } from "./ui/router";
+import { navigate, onLinkClick, usePath, useSearch } from "./ui/router";
 import { AuditPage } from "./audit/AuditPage";
 import { IdentityProviderPage } from "./admin/IdentityProviderPage";
 import { InviteScreen } from "./identity/InviteScreen";
 import { KeySettingsPage } from "./keys/KeySettingsPage";
 import { NoAccessPage, NotFoundPage } from "./ui/placeholder";
-import { CasesSection } from "./cases/CaseListPage";
+import { CaseListPage } from "./cases/CaseListPage";
+import { CasePage } from "./cases/CasePage";
+import { EvidencePage } from "./evidence/EvidencePage";
+import { useDeviceKeys } from "./keys/context";
 import { CamerasPage } from "./video/CamerasPage";
 import { RequestsPage } from "./video/RequestsPage";
 import { SitesPage } from "./video/SitesPage";
@@ -226,4 +229,15 @@ function Page(props: { path: string; session: SessionInfo }) {
     default:
       return <NotFoundPage />;
   }
+}
+
+/** /cases: the list; `?case=…`, one case; `?case=…&evidence=…`, one evidence item (addresses from `caseHref`). */
+function CasesSection(props: { session: SessionInfo }) {
+  const search = new URLSearchParams(useSearch());
+  const { keys } = useDeviceKeys();
+  const caseId = search.get("case");
+  const evidenceId = search.get("evidence");
+  if (caseId && evidenceId) return <EvidencePage key={evidenceId} caseId={caseId} evidenceId={evidenceId} session={props.session} keys={keys} />;
+  if (caseId) return <CasePage key={caseId} caseId={caseId} session={props.session} keys={keys} />;
+  return <CaseListPage session={props.session} />;
 }

@@ -2,6 +2,8 @@
 import "webcrypto-shim";
 import { render } from "preact";
 import { App } from "./app";
+// The building blocks' styles, then the page-wide ones (tokens, forms, layout) last, after every part's own.
+import "./ui/blocks.css";
 import "./ui/styles.css";
 
 const root = document.getElementById("app");

@@ -11,7 +11,7 @@ import { ApiError } from "../api/client";
 import { oidcApi } from "../identity/oidc";
 import { Field, FormAlert, SelectField, SubmitButton, useForm } from "../ui/forms";
 import { ROLE_OPTIONS } from "../ui/labels";
-import { PageHeading } from "../shell";
+import { PageHeading } from "../ui/layout";
 import "./admin.css";
 
 function messageOf(error: unknown): string {

@@ -7,8 +7,8 @@ import { ApiError } from "../api/client";
 import { identity } from "../identity/api";
 import { issuesToFieldErrors, type FieldErrors } from "../ui/forms";
 import { withReauth } from "../identity/reauth";
-import { PageHeading } from "../shell";
-import "../identity/identity.css";
+import { PageHeading } from "../ui/layout";
+import "./admin.css";
 
 function NumberField(props: { name: keyof OrgSettings; label: string; hint: string; value: number; min: number; max: number; error?: string }) {
   const id = `setting-${props.name}`;

@@ -4,9 +4,9 @@ import type { UserSecurity } from "../../../shared/api/identity";
 import type { User } from "../../../shared/api/schemas";
 import { ApiError } from "../api/client";
 import { identity } from "../identity/api";
-import { formatDateTime } from "../ui/labels";
+import { formatDateTime } from "../ui/format";
 import { withReauth } from "../identity/reauth";
-import "../identity/identity.css";
+import "./admin.css";
 
 let cached: Promise<Map<string, UserSecurity>> | undefined;
 const listeners = new Set<() => void>();

@@ -5,9 +5,10 @@ import { CreateUserRequest, type Invitation, type PendingRecovery, type Role, ty
 import { importRecoveryKeyFile, releaseEscrowedKey, type UnlockedKey } from "../../../shared/crypto/keys";
 import { api, ApiError } from "../api/client";
 import { Field, FormAlert, SelectField, SubmitButton, useForm } from "../ui/forms";
-import { formatDateTime, ROLE_LABELS, ROLE_OPTIONS, STATUS_LABELS } from "../ui/labels";
+import { formatDateTime } from "../ui/format";
+import { ROLE_LABELS, ROLE_OPTIONS, STATUS_LABELS } from "../ui/labels";
 import { withReauth } from "../identity/reauth";
-import { PageHeading } from "../shell";
+import { PageHeading } from "../ui/layout";
 import { UserActions } from "./UserActions";
 
 function messageOf(error: unknown): string {

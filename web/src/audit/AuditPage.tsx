@@ -24,7 +24,7 @@ import {
 } from "./query";
 import { formValues, FormAlert, issuesToFieldErrors, type FieldErrors } from "../ui/forms";
 import { navigate, useSearch } from "../ui/router";
-import { PageHeading } from "../shell";
+import { PageHeading } from "../ui/layout";
 
 function messageOf(error: unknown): string {
   return error instanceof ApiError ? error.message : "Something went wrong in the app. Reload the page and try again.";

@@ -1,48 +1,25 @@
 /**
  * Cases: the list (search, status and tag filters) and "New case", which makes the case key
- * pair in this browser. The section routes on its query string: `?case=<id>` opens a case,
+ * pair in this browser. /cases routes on its query string (app.tsx): `?case=<id>` opens a case,
  * `&evidence=<id>` one of its evidence items (so the app's router needs only "/cases").
  */
 import type { TargetedEvent } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { z } from "zod";
-import { CASE_ROLES, type CaseRole, type CaseSummary } from "../../../shared/api/cases";
+import type { CaseSummary } from "../../../shared/api/cases";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { ApiError } from "../api/client";
 import { casesApi } from "./api";
 import { newCaseBody } from "./crypto";
-import { EvidencePage } from "../evidence/EvidencePage";
-import { Field, FormAlert, SubmitButton, useForm } from "../ui/forms";
-import { formatDateTime } from "../ui/labels";
-import { useDeviceKeys } from "../keys/gate";
-import { navigate, useSearch } from "../ui/router";
-import { PageHeading } from "../shell";
+import { CASE_ROLE_LABELS } from "./labels";
+import { Field, FormAlert, parseTags, SubmitButton, TextArea, useForm } from "../ui/forms";
+import { messageOf } from "../ui/messages";
+import { formatDateTime } from "../ui/format";
+import { useDeviceKeys } from "../keys/context";
+import { caseHref, navigate } from "../ui/router";
+import { PageHeading } from "../ui/layout";
 import { NOT_SAVED, savedAt } from "../offline/cache";
-import { CasePage } from "./CasePage";
 import "./cases.css";
-
-export const CASE_ROLE_LABELS: Record<CaseRole, string> = { lead: "Lead", contributor: "Contributor", viewer: "Viewer" };
-export const CASE_ROLE_OPTIONS = CASE_ROLES.map((role) => ({ value: role, label: CASE_ROLE_LABELS[role] }));
-
-export function messageOf(error: unknown): string {
-  return error instanceof ApiError ? error.message : "Something went wrong in the app. Reload the page and try again.";
-}
-
-/** "/cases", "/cases?case=…", "/cases?case=…&evidence=…". */
-export function caseHref(caseId?: string, evidenceId?: string): string {
-  if (!caseId) return "/cases";
-  return `/cases?case=${caseId}${evidenceId ? `&evidence=${evidenceId}` : ""}`;
-}
-
-export function CasesSection(props: { session: SessionInfo }) {
-  const search = new URLSearchParams(useSearch());
-  const { keys } = useDeviceKeys();
-  const caseId = search.get("case");
-  const evidenceId = search.get("evidence");
-  if (caseId && evidenceId) return <EvidencePage key={evidenceId} caseId={caseId} evidenceId={evidenceId} session={props.session} keys={keys} />;
-  if (caseId) return <CasePage key={caseId} caseId={caseId} session={props.session} keys={keys} />;
-  return <CaseListPage session={props.session} />;
-}
 
 const STATUS_OPTIONS = [
   { value: "", label: "Any status" },
@@ -50,7 +27,7 @@ const STATUS_OPTIONS = [
   { value: "closed", label: "Closed" },
 ] as const;
 
-function CaseListPage(props: { session: SessionInfo }) {
+export function CaseListPage(props: { session: SessionInfo }) {
   const [cases, setCases] = useState<CaseSummary[]>();
   const [error, setError] = useState<string>();
   const [loading, setLoading] = useState(true);
@@ -197,11 +174,6 @@ function CaseListPage(props: { session: SessionInfo }) {
   );
 }
 
-/** "a, b ,, c" → ["a", "b", "c"] (duplicates dropped). */
-export function parseTags(text: unknown): string[] {
-  return [...new Set(String(text ?? "").split(",").map((t) => t.trim()).filter(Boolean))];
-}
-
 const NewCaseFields = z.object({
   number: z.string().trim().min(1, "Enter the case number.").max(64, "At most 64 characters."),
   title: z.string().trim().min(1, "Enter a title.").max(200, "At most 200 characters."),
@@ -237,27 +209,5 @@ function NewCaseForm(props: { onCancel: () => void; onCreated: (id: string) => v
         </div>
       </form>
     </section>
-  );
-}
-
-export function TextArea(props: { name: string; label: string; error?: string; defaultValue?: string }) {
-  const id = `field-${props.name}`;
-  return (
-    <div class="field">
-      <label for={id}>{props.label}</label>
-      <textarea
-        id={id}
-        name={props.name}
-        rows={3}
-        defaultValue={props.defaultValue}
-        aria-invalid={props.error ? true : undefined}
-        aria-describedby={props.error ? `${id}-error` : undefined}
-      />
-      {props.error && (
-        <p id={`${id}-error`} class="field-error">
-          {props.error}
-        </p>
-      )}
-    </div>
   );
 }

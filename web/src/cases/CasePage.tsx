@@ -15,16 +15,19 @@ import { casesApi } from "./api";
 import { CaseHistory } from "./History";
 import { addMemberBody, openCaseKey, removeMemberBody } from "./crypto";
 import { db, type EvidenceLabelRow } from "../db";
-import { formatBytes, formatDuration } from "../ui/format";
-import { Field, FormAlert, SubmitButton, useForm } from "../ui/forms";
+import { formatBytes, formatDateTime } from "../ui/format";
+import { Field, FormAlert, parseTags, SubmitButton, TextArea, useForm } from "../ui/forms";
 import type { DeviceKeys } from "../keys/store";
-import { formatDateTime } from "../ui/labels";
-import { ProgressBar } from "../ui/progress";
-import { PageHeading } from "../shell";
+import { PageHeading } from "../ui/layout";
 import { savedAt } from "../offline/cache";
 import { useReachable } from "../offline/useReachable";
-import { addFiles, cancelUpload, currentLocation, dismissFinished, onUploadComplete, retryUpload, useUploadQueue, type QueueItem } from "../upload/queue";
-import { CASE_ROLE_LABELS, CASE_ROLE_OPTIONS, caseHref, messageOf, parseTags, TextArea } from "./CaseListPage";
+import { AddEvidence } from "../upload/AddEvidence";
+import { onUploadComplete } from "../upload/queue";
+import { UploadList } from "../upload/UploadList";
+import { messageOf } from "../ui/messages";
+import { caseHref } from "../ui/router";
+import { CASE_ROLE_LABELS, CASE_ROLE_OPTIONS } from "./labels";
+import "./cases.css";
 
 interface Props {
   caseId: string;
@@ -219,183 +222,6 @@ function CaseHeader(props: { detail: CaseDetail; onChanged: (changed: Partial<Ca
         </section>
       )}
     </header>
-  );
-}
-
-// ---- adding evidence and the upload queue -------------------------------------------
-
-function isPhone(): boolean {
-  return matchMedia("(pointer: coarse)").matches;
-}
-
-function AddEvidence(props: { detail: CaseDetail; session: SessionInfo; keys: DeviceKeys }) {
-  const [error, setError] = useState<string>();
-  async function picked(event: TargetedEvent<HTMLInputElement>, fromCamera: boolean) {
-    const input = event.currentTarget;
-    const files = Array.from(input.files ?? []);
-    input.value = "";
-    if (files.length === 0) return;
-    setError(undefined);
-    try {
-      // A capture records where it was made when the device allows it (the location is encrypted with the file).
-      const location = fromCamera ? await currentLocation() : null;
-      await addFiles(files, { userId: props.session.user.id, caseDetail: props.detail, keys: props.keys, fromCamera, ...(location ? { location } : {}) });
-    } catch (caught) {
-      setError(`Couldn't add ${files.length === 1 ? "the file" : "the files"}: ${caught instanceof Error ? caught.message : String(caught)}. Reload the page and try again.`);
-    }
-  }
-  return (
-    <div class="add-evidence">
-      <div class="file-button">
-        <input id="pick-files" type="file" multiple class="visually-hidden" onChange={(e) => void picked(e, false)} />
-        <label for="pick-files" class="button-like primary">
-          Add photos, videos or documents
-        </label>
-      </div>
-      {isPhone() && (
-        <div class="file-button">
-          <input id="capture" type="file" accept="image/*,video/*" capture="environment" class="visually-hidden" onChange={(e) => void picked(e, true)} />
-          <label for="capture" class="button-like">
-            Take photo or video
-          </label>
-        </div>
-      )}
-      <p class="hint">Files are encrypted and signed on this device before anything is sent. Uploads continue after a reload or when the connection comes back.</p>
-      {error && (
-        <p role="alert" class="alert">
-          {error}
-        </p>
-      )}
-    </div>
-  );
-}
-
-function percent(part: number, whole: number): number {
-  return whole > 0 ? Math.min(100, Math.floor((part / whole) * 100)) : 100;
-}
-
-
-function uploadText(item: QueueItem): string {
-  const pct = percent(item.live.sentBytes, item.totalBytes);
-  const parts = [`${pct} %`];
-  if (item.live.speed > 0) {
-    parts.push(`${formatBytes(item.live.speed)}/s`);
-    parts.push(`${formatDuration((item.totalBytes - item.live.sentBytes) / item.live.speed)} left`);
-  }
-  return parts.join(" · ");
-}
-
-/** The upload queue: of one case (on its page), or of every case (the Uploads page, `caseLabels` naming them). */
-export function UploadList(props: { caseId?: string; caseLabels?: Map<string, string> }) {
-  const { items, paused } = useUploadQueue(props.caseId);
-  const reachable = useReachable();
-  if (items.length === 0) return null;
-  const active = items.filter((i) => i.row.state === "uploading" || i.row.state === "encrypting");
-  const total = active.reduce((sum, i) => sum + i.totalBytes, 0);
-  const sent = active.reduce((sum, i) => sum + i.live.sentBytes, 0);
-  const speed = active.reduce((sum, i) => sum + i.live.speed, 0);
-  const overall = percent(sent, total);
-  const done = items.filter((i) => i.row.state === "done").length;
-  return (
-    <section aria-labelledby="uploads-heading" class="uploads">
-      <h3 id="uploads-heading">{props.caseId ? "Uploads" : "Queue"}</h3>
-      {paused && (
-        <p role="alert" class="alert">
-          {paused}
-        </p>
-      )}
-      {active.length > 0 && (
-        <ProgressBar
-          label="Overall upload"
-          value={overall}
-          text={`${active.length} ${active.length === 1 ? "file" : "files"}: ${overall} %${speed > 0 ? ` · ${formatBytes(speed)}/s · ${formatDuration((total - sent) / speed)} left` : ""}`}
-        />
-      )}
-      <ul class="upload-list" aria-label="Upload queue">
-        {items.map((item) => (
-          <UploadItem key={item.row.evidenceId} item={item} paused={!!paused} reachable={reachable} caseLabel={props.caseLabels?.get(item.row.caseId)} />
-        ))}
-      </ul>
-      {done > 0 && (
-        <button type="button" onClick={() => dismissFinished(props.caseId)}>
-          Clear finished uploads
-        </button>
-      )}
-    </section>
-  );
-}
-
-/** What an item waiting in the queue is waiting for, in words. */
-function waitingText(item: QueueItem, paused: boolean, reachable: boolean): string | undefined {
-  if (item.row.state !== "uploading" || item.running) return undefined;
-  if (paused) return "Paused: sign in again and it continues.";
-  if (!reachable) return "Encrypted on this device. Waiting for a connection: it uploads by itself when the device is back online.";
-  return "Encrypted on this device. Queued: it uploads after the files before it.";
-}
-
-function UploadItem(props: { item: QueueItem; paused: boolean; reachable: boolean; caseLabel?: string | undefined }) {
-  const { row, live } = props.item;
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-  async function cancel() {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await cancelUpload(row.evidenceId);
-    } catch (caught) {
-      setError(`Couldn't cancel: ${messageOf(caught)}`);
-      setBusy(false);
-    }
-  }
-  const waiting = waitingText(props.item, props.paused, props.reachable);
-  return (
-    <li class="upload-item">
-      <p class="upload-name">
-        <strong>{row.fileName}</strong> <span class="muted">{formatBytes(row.byteSize)}</span>
-      </p>
-      {props.caseLabel !== undefined && (
-        <p class="muted">
-          <a href={caseHref(row.caseId)}>{props.caseLabel}</a>
-        </p>
-      )}
-      {row.state === "encrypting" && (
-        <ProgressBar label={`Encrypting ${row.fileName}`} value={percent(live.encryptedBytes, row.byteSize)} text={`Encrypting… ${percent(live.encryptedBytes, row.byteSize)} %`} />
-      )}
-      {row.state === "uploading" && props.item.running && <ProgressBar label={`Uploading ${row.fileName}`} value={percent(live.sentBytes, props.item.totalBytes)} text={uploadText(props.item)} />}
-      {waiting && (
-        <p class="status" role="status">
-          {waiting}
-        </p>
-      )}
-      {row.state === "done" && <p class="status">Uploaded and verified by the server.</p>}
-      {row.state === "failed" && (
-        <p role="alert" class="alert">
-          {row.error}
-        </p>
-      )}
-      {live.note && row.state === "uploading" && props.item.running && (
-        <p class="notice" role="status">
-          {live.note}
-        </p>
-      )}
-      {error && (
-        <p role="alert" class="alert">
-          {error}
-        </p>
-      )}
-      {row.state !== "done" && (
-        <div class="actions">
-          {row.state === "failed" && row.request && (
-            <button type="button" onClick={() => void retryUpload(row.evidenceId)} aria-label={`Retry ${row.fileName}`}>
-              Retry
-            </button>
-          )}
-          <button type="button" disabled={busy} onClick={() => void cancel()} aria-label={`Cancel ${row.fileName}`}>
-            Cancel
-          </button>
-        </div>
-      )}
-    </li>
   );
 }
 

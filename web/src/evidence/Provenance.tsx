@@ -6,8 +6,8 @@
 import { useEffect, useState } from "preact/hooks";
 import type { VideoRequest } from "../../../shared/api/video";
 import type { EvidenceMetadata } from "../../../shared/crypto/index";
-import { formatDateTime } from "../ui/labels";
-import { facing } from "../video/CamerasPage";
+import { formatDateTime } from "../ui/format";
+import { facing } from "../video/format";
 import { videoApi } from "../video/api";
 
 export function VideoProvenance(props: { requestId: string; camera: EvidenceMetadata["camera"] }) {

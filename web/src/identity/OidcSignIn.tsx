@@ -6,7 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { oidcErrorMessage, type OidcPublicConfig } from "../../../shared/api/oidc";
 import { OIDC_START_PATH, oidcApi } from "./oidc";
-import "../admin/admin.css";
+import "./identity.css";
 
 /** Reads (once) and removes `?error=` from the address, so a reload does not show it again. */
 function takeErrorFromUrl(): string | undefined {

@@ -5,9 +5,9 @@ import { ChangePasswordRequest, type MfaStatus, type SessionSummary } from "../.
 import { ApiError } from "../api/client";
 import { identity } from "./api";
 import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
-import { formatDateTime } from "../ui/labels";
+import { formatDateTime } from "../ui/format";
 import { withReauth } from "./reauth";
-import { PageHeading } from "../shell";
+import { PageHeading } from "../ui/layout";
 import { TotpEnrolment } from "./MfaEnrolScreen";
 import { RecoveryCodesPanel } from "./RecoveryCodes";
 import "./identity.css";

@@ -10,9 +10,9 @@ import { KeyUnwrapError } from "../../../shared/crypto/errors";
 import { changeKeyBundlePassphrase } from "../../../shared/crypto/keys";
 import { api, ApiError } from "../api/client";
 import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
-import { useDeviceKeys } from "./gate";
+import { useDeviceKeys } from "./context";
 import { KEY_PASSPHRASE_HINT, KeyPassphrase, MISMATCH, wrongPassphrase } from "./passphrase";
-import { PageHeading } from "../shell";
+import { PageHeading } from "../ui/layout";
 
 /** "AbCdEfGh…wXyZ": enough to compare by eye; the full id is in the title and description. */
 function shortKid(kid: string): string {

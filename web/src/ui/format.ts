@@ -1,4 +1,4 @@
-/** Human-readable sizes and durations for progress and lists. */
+/** Human-readable sizes, durations and times for progress and lists. */
 
 /** 52428800 → "50 MB" (decimal units, as phones show storage). */
 export function formatBytes(bytes: number): string {
@@ -21,4 +21,11 @@ export function formatDuration(seconds: number): string {
   const m = Math.floor(s / 60);
   if (m < 60) return `${m} min ${s % 60} s`;
   return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** "12 March 2026, 14:05" in the device's locale and time zone. */
+export function formatDateTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toLocaleString(undefined, { dateStyle: "long", timeStyle: "short" });
 }

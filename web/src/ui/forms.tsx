@@ -223,3 +223,31 @@ export function useForm<S extends z.ZodType>(options: SubmitOptions<S>) {
 
   return { busy, errors, formError, formRef, onSubmit, onInput, setFormError };
 }
+
+/** A multi-line text field, labelled and with its error, like `Field`. */
+export function TextArea(props: { name: string; label: string; error?: string; defaultValue?: string }) {
+  const id = `field-${props.name}`;
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <textarea
+        id={id}
+        name={props.name}
+        rows={3}
+        defaultValue={props.defaultValue}
+        aria-invalid={props.error ? true : undefined}
+        aria-describedby={props.error ? `${id}-error` : undefined}
+      />
+      {props.error && (
+        <p id={`${id}-error`} class="field-error">
+          {props.error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** "a, b ,, c" → ["a", "b", "c"] (duplicates dropped). */
+export function parseTags(text: unknown): string[] {
+  return [...new Set(String(text ?? "").split(",").map((t) => t.trim()).filter(Boolean))];
+}

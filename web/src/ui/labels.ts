@@ -13,10 +13,3 @@ export const STATUS_LABELS: Record<User["status"], string> = {
   invited: "Invited",
   disabled: "Disabled",
 };
-
-/** "12 March 2026, 14:05" in the device's locale and time zone. */
-export function formatDateTime(iso: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  return date.toLocaleString(undefined, { dateStyle: "long", timeStyle: "short" });
-}

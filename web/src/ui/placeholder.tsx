@@ -1,5 +1,5 @@
 /** Pages whose features arrive in a later release: a heading and one honest line. */
-import { PageHeading } from "../shell";
+import { PageHeading } from "./layout";
 
 export function PlaceholderPage(props: { title: string; line: string }) {
   return (

@@ -66,3 +66,9 @@ export function useSearch(): string {
   }, []);
   return search;
 }
+
+/** A case or an evidence item, for links from any part: "/cases", "/cases?case=…", "/cases?case=…&evidence=…". */
+export function caseHref(caseId?: string, evidenceId?: string): string {
+  if (!caseId) return "/cases";
+  return `/cases?case=${caseId}${evidenceId ? `&evidence=${evidenceId}` : ""}`;
+}

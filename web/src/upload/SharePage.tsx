@@ -13,11 +13,11 @@ import { casesApi } from "../cases/api";
 import { db, type SharedFileRow } from "../db";
 import { formatBytes } from "../ui/format";
 import { FormAlert } from "../ui/forms";
-import { useDeviceKeys } from "../keys/gate";
-import { navigate } from "../ui/router";
-import { PageHeading } from "../shell";
+import { useDeviceKeys } from "../keys/context";
+import { caseHref, navigate } from "../ui/router";
+import { PageHeading } from "../ui/layout";
 import { addFiles } from "./queue";
-import { caseHref, messageOf } from "../cases/CaseListPage";
+import { messageOf } from "../ui/messages";
 
 export function SharePage(props: { session: SessionInfo }) {
   const { keys } = useDeviceKeys();

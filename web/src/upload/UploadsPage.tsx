@@ -9,15 +9,14 @@ import { useEffect, useState } from "preact/hooks";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { casesApi } from "../cases/api";
 import type { KeptOfflineRow } from "../db";
-import { formatBytes } from "../ui/format";
-import { formatDateTime } from "../ui/labels";
+import { formatBytes, formatDateTime } from "../ui/format";
 import { pendingOfflineEvents } from "../offline/events";
 import { forgetOffline, keptItems } from "../offline/kept";
 import { useReachable } from "../offline/useReachable";
-import { PageHeading } from "../shell";
+import { PageHeading } from "../ui/layout";
 import { useUploadQueue } from "./queue";
-import { caseHref } from "../cases/CaseListPage";
-import { UploadList } from "../cases/CasePage";
+import { caseHref } from "../ui/router";
+import { UploadList } from "./UploadList";
 
 interface StorageState {
   usage?: number;

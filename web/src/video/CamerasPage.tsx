@@ -17,22 +17,11 @@ import { MAX_REQUEST_MS, type Camera, type Site } from "../../../shared/api/vide
 import { ApiError } from "../api/client";
 import { casesApi } from "../cases/api";
 import { navigate } from "../ui/router";
-import { PageHeading } from "../shell";
+import { PageHeading } from "../ui/layout";
 import { videoApi } from "./api";
-import { messageOf } from "../cases/CaseListPage";
-import "../cases/cases.css";
+import { distance, facing } from "./format";
+import { messageOf } from "../ui/messages";
 import "./video.css";
-
-const COMPASS = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
-
-export function facing(direction: number | null): string {
-  return direction === null ? "" : `facing ${COMPASS[Math.round(direction / 45) % 8]}`;
-}
-
-export function distance(metres: number | null): string {
-  if (metres === null) return "";
-  return metres < 1000 ? `${metres} m away` : `${(metres / 1000).toFixed(1)} km away`;
-}
 
 /** A `datetime-local` value for a time (the device's local time zone). */
 function localInput(t: number): string {

@@ -5,31 +5,16 @@
  * open, and links to the delivered clips.
  */
 import type { TargetedEvent } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import type { RequestStatus, VideoRequest } from "../../../shared/api/video";
-import { formatDateTime } from "../ui/labels";
-import { PageHeading } from "../shell";
-import { LIVE_REFRESH_MS, REQUEST_STATUS_LABELS, videoApi } from "./api";
-import { caseHref, messageOf } from "../cases/CaseListPage";
+import { formatDateTime } from "../ui/format";
+import { PageHeading } from "../ui/layout";
+import { REQUEST_STATUS_LABELS, videoApi } from "./api";
+import { useLiveRefresh } from "./live";
+import { messageOf } from "../ui/messages";
+import { caseHref } from "../ui/router";
 import "./video.css";
-
-/** Reloads `load` now and every LIVE_REFRESH_MS while the page is visible; answers a manual reload. */
-export function useLiveRefresh(load: () => Promise<void>, deps: unknown[] = []): () => Promise<void> {
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => {
-      if (document.visibilityState === "visible") void load();
-    }, LIVE_REFRESH_MS);
-    const onVisible = () => document.visibilityState === "visible" && void load();
-    document.addEventListener("visibilitychange", onVisible);
-    return () => {
-      clearInterval(timer);
-      document.removeEventListener("visibilitychange", onVisible);
-    };
-  }, deps);
-  return load;
-}
 
 const OPEN: readonly RequestStatus[] = ["requested", "exporting", "approved"];
 

@@ -9,12 +9,11 @@ import { useEffect, useState } from "preact/hooks";
 import type { User } from "../../../shared/api/schemas";
 import type { Site, SiteConfigFile } from "../../../shared/api/video";
 import { api } from "../api/client";
-import { formatDateTime } from "../ui/labels";
-import { PageHeading } from "../shell";
+import { formatDateTime } from "../ui/format";
+import { PageHeading } from "../ui/layout";
 import { videoApi } from "./api";
-import { messageOf } from "../cases/CaseListPage";
-import { useLiveRefresh } from "./RequestsPage";
-import "../cases/cases.css";
+import { messageOf } from "../ui/messages";
+import { useLiveRefresh } from "./live";
 import "./video.css";
 
 function download(config: SiteConfigFile): void {
