@@ -37,7 +37,7 @@ export default defineConfig({
       srcDir: "src",
       filename: "sw.ts",
       registerType: "prompt",
-      // The app registers the worker itself with workbox-window (web/src/pwa.ts).
+      // The app registers the worker itself with workbox-window (web/src/offline/pwa.tsx).
       injectRegister: false,
       manifest: {
         name: "Custody",
@@ -53,7 +53,7 @@ export default defineConfig({
         orientation: "any",
         categories: ["productivity", "utilities"],
         // Share a photo or video from the phone's gallery to Custody: the service worker keeps it
-        // on the device and opens "Add to case" (web/src/sw.ts, web/src/screens/Share.tsx).
+        // on the device and opens "Add to case" (web/src/sw.ts, web/src/upload/SharePage.tsx).
         share_target: {
           action: "/share-target",
           method: "POST",
