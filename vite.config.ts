@@ -1,6 +1,7 @@
 import preact from "@preact/preset-vite";
 import { defineConfig } from "vite";
 import { VitePWA } from "vite-plugin-pwa";
+import { renderHeadersFile } from "./worker/src/lib/security-headers.ts";
 
 const THEME_COLOR = "#16324f";
 
@@ -23,12 +24,20 @@ export default defineConfig({
   },
   plugins: [
     preact(),
+    {
+      // dist/_headers: the security headers Workers Static Assets put on every file of the app.
+      name: "custody-security-headers",
+      apply: "build",
+      generateBundle() {
+        this.emitFile({ type: "asset", fileName: "_headers", source: renderHeadersFile() });
+      },
+    },
     VitePWA({
       strategies: "injectManifest",
       srcDir: "src",
       filename: "sw.ts",
       registerType: "prompt",
-      // The app registers the worker itself with workbox-window (web/src/pwa.ts).
+      // The app registers the worker itself with workbox-window (web/src/offline/pwa.tsx).
       injectRegister: false,
       manifest: {
         name: "Custody",
@@ -44,7 +53,7 @@ export default defineConfig({
         orientation: "any",
         categories: ["productivity", "utilities"],
         // Share a photo or video from the phone's gallery to Custody: the service worker keeps it
-        // on the device and opens "Add to case" (web/src/sw.ts, web/src/screens/Share.tsx).
+        // on the device and opens "Add to case" (web/src/sw.ts, web/src/upload/SharePage.tsx).
         share_target: {
           action: "/share-target",
           method: "POST",

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
@@ -44,11 +45,14 @@ const TEST_BACKEND = {
   deno: fileURLToPath(new URL("./tests/worker/backend-deno.ts", import.meta.url)),
 };
 
+/** The data key (the DATA_KEY Workers secret; docs/security.md, "Secrets at rest") for the tests inside workerd: a fresh one per run. */
+const TEST_DATA_KEY = randomBytes(32).toString("base64");
+
 const workersRuntime = () =>
   cloudflareTest(async () => ({
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {
-      bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations") },
+      bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), DATA_KEY: TEST_DATA_KEY },
     },
   }));
 

@@ -15,7 +15,7 @@
 import { MAX_CONCURRENT_EXPORTS, type AgentSite, type AgentWork, type AgentWorkItem, type ClipUpload } from "../shared/api/video.ts";
 import type { PartUrls } from "../shared/api/cases.ts";
 import type { Sha512 } from "../shared/crypto/index.ts";
-import { createSha512Wasm } from "../web/src/crypto/sha512-wasm.ts";
+import { createSha512Wasm } from "../web/src/upload/sha512-wasm.ts";
 import { AgentApi, ApiFailure, loadOrEnrol, type AgentKeys } from "./api.ts";
 import { Archive } from "./archive.ts";
 import type { AgentConfig } from "./config.ts";

@@ -7,7 +7,8 @@
  */
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
-import { extname, join, normalize, sep } from "node:path";
+import { basename, extname, join, normalize, sep } from "node:path";
+import { APP_HEADERS } from "../worker/src/lib/security-headers";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -46,7 +47,8 @@ export class Assets {
     } catch {
       return null;
     }
-    if (!info.isFile()) return null;
+    // Rules for the host, never served (as on Cloudflare); their headers are APP_HEADERS below.
+    if (!info.isFile() || basename(path) === "_headers" || basename(path) === "_redirects") return null;
     const cached = this.cache.get(path);
     if (cached && cached.mtimeMs === info.mtimeMs) return cached.asset;
     const bytes = new Uint8Array(await readFile(path));
@@ -83,7 +85,8 @@ export class Assets {
       asset = await this.load("index.html");
       if (!asset) return null;
     }
-    const headers = new Headers({ "Content-Type": asset.type, ETag: asset.etag, "Cache-Control": "public, max-age=0, must-revalidate" });
+    // The security headers Cloudflare adds from dist/_headers (worker/src/lib/security-headers.ts).
+    const headers = new Headers({ "Content-Type": asset.type, ETag: asset.etag, "Cache-Control": "public, max-age=0, must-revalidate", ...APP_HEADERS });
     const matches = (request.headers.get("If-None-Match") ?? "").split(",").some((tag) => tag.trim() === asset.etag);
     if (matches) return new Response(null, { status: 304, headers });
     headers.set("Content-Length", String(asset.bytes.byteLength));

@@ -66,4 +66,4 @@ export function readBindings(path: string): Bindings {
  * The worker's secrets: on Cloudflare set with `wrangler secret put NAME`, on Deno taken from
  * the server's environment variable of the same name (and bound only when set).
  */
-export const SECRET_NAMES = ["OIDC_CLIENT_SECRET"] as const;
+export const SECRET_NAMES = ["OIDC_CLIENT_SECRET", "DATA_KEY", "DATA_KEY_PREVIOUS"] as const;

@@ -12,6 +12,7 @@ import { Assets } from "./assets";
 import { readBindings, type Bindings } from "./config";
 import { LocalD1Database, openSqlite } from "./d1";
 import { LocalDurableObjectNamespace, type DurableObjectConstructor } from "./durable-objects";
+import { localDataKey } from "./data-key";
 import { ensureDir } from "./files";
 import { applyMigrations } from "./migrations";
 import { LocalR2Bucket } from "./r2";
@@ -81,6 +82,8 @@ export function createHost(options: ServerOptions): Host {
   const bindings = options.bindings ?? readBindings(join(root, "wrangler.toml"));
   const workerModule = options.worker ?? (custody as unknown as WorkerModule);
   const env: Record<string, unknown> = { ...bindings.vars, ...options.secrets };
+  // No DATA_KEY in the environment: the one in the data folder (made on the first start).
+  if (!env.DATA_KEY) env.DATA_KEY = localDataKey(stateDir).key;
   const databases: DatabaseSync[] = [];
   const migrationsApplied: string[] = [];
 

@@ -7,8 +7,10 @@
  * Flags: --no-build (serve the existing dist/).
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
+
+import { localDataKey } from "../deno/data-key.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const port = process.env.PORT ?? "8787";
@@ -34,10 +36,15 @@ async function main(): Promise<void> {
   console.log(`Applying database migrations (${stateDir})…`);
   await run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { quiet: true });
 
+  // The data key (the DATA_KEY secret on Cloudflare): made once in the state folder; a DATA_KEY in
+  // .dev.vars (read after it) wins. wrangler reads .dev.vars itself only when no --env-file is given.
+  mkdirSync(stateDir, { recursive: true });
+  const envFiles = [localDataKey(stateDir).path, ...(existsSync(resolve(root, ".dev.vars")) ? [resolve(root, ".dev.vars")] : [])];
+
   console.log(`Starting Custody on http://localhost:${port}`);
   const server = spawn(
     bin("wrangler"),
-    ["dev", "--port", port, "--persist-to", stateDir, "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_LOG ?? "info"],
+    ["dev", "--port", port, "--persist-to", stateDir, ...envFiles.flatMap((file) => ["--env-file", file]), "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_LOG ?? "info"],
     { cwd: root, env, stdio: "inherit" },
   );
   const stop = (signal: NodeJS.Signals) => {

@@ -2,7 +2,7 @@
 // Workers runtime forbids, so this cannot join tests/unit/crypto (run in node and workerd too).
 import { describe, it, expect } from "vitest";
 import { createSha512, decryptParts, encryptBlob, generateFileKey, type EncryptedPart } from "../../shared/crypto";
-import { createSha512Wasm } from "../../web/src/crypto/sha512-wasm";
+import { createSha512Wasm } from "../../web/src/upload/sha512-wasm";
 
 /** crypto.getRandomValues fills at most 65,536 bytes per call. */
 function randomBytes(n: number): Uint8Array {

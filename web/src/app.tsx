@@ -6,32 +6,35 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { SessionInfo } from "../../shared/api/schemas";
 import { api, ApiError, onUnauthorized, UNREACHABLE_MESSAGE } from "./api/client";
-import { onReachability } from "./connectivity";
+import { onReachability } from "./api/connectivity";
 import { forgetSaved, forgetSession, hadSession, noteActivity, offlineSession, saveSession, setCacheUser } from "./offline/cache";
 import { KeyGate } from "./keys/gate";
-import { ReauthDialog } from "./reauth";
-import { MfaChallengeScreen } from "./screens/MfaChallenge";
-import { MfaEnrolScreen } from "./screens/MfaEnrol";
-import { SecurityPage } from "./screens/Security";
-import { SettingsPage } from "./screens/Settings";
-import { UpdatePrompt } from "./pwa";
-import { navigate, onLinkClick, usePath } from "./router";
-import { AuditPage } from "./screens/Audit";
-import { IdentityProviderPage } from "./screens/IdentityProvider";
-import { InviteScreen } from "./screens/Invite";
-import { KeySettingsPage } from "./screens/KeySettings";
-import { NoAccessPage, NotFoundPage } from "./screens/Placeholder";
-import { CasesSection } from "./screens/Cases";
-import { CamerasPage } from "./screens/Cameras";
-import { RequestsPage } from "./screens/Requests";
-import { SitesPage } from "./screens/Sites";
-import { PublicLayout } from "./screens/Public";
-import { SetupScreen } from "./screens/Setup";
-import { SignInScreen } from "./screens/SignIn";
-import { UnreachableScreen } from "./screens/Unreachable";
-import { UsersPage } from "./screens/Users";
-import { UploadsPage } from "./screens/Uploads";
-import { SharePage } from "./screens/Share";
+import { ReauthDialog } from "./identity/reauth";
+import { MfaChallengeScreen } from "./identity/MfaChallengeScreen";
+import { MfaEnrolScreen } from "./identity/MfaEnrolScreen";
+import { SecurityPage } from "./identity/SecurityPage";
+import { SettingsPage } from "./admin/SettingsPage";
+import { UpdatePrompt } from "./offline/pwa";
+import { navigate, onLinkClick, usePath, useSearch } from "./ui/router";
+import { AuditPage } from "./audit/AuditPage";
+import { IdentityProviderPage } from "./admin/IdentityProviderPage";
+import { InviteScreen } from "./identity/InviteScreen";
+import { KeySettingsPage } from "./keys/KeySettingsPage";
+import { NoAccessPage, NotFoundPage } from "./ui/placeholder";
+import { CaseListPage } from "./cases/CaseListPage";
+import { CasePage } from "./cases/CasePage";
+import { EvidencePage } from "./evidence/EvidencePage";
+import { useDeviceKeys } from "./keys/context";
+import { CamerasPage } from "./video/CamerasPage";
+import { RequestsPage } from "./video/RequestsPage";
+import { SitesPage } from "./video/SitesPage";
+import { PublicLayout } from "./ui/layout";
+import { SetupScreen } from "./identity/SetupScreen";
+import { SignInScreen } from "./identity/SignInScreen";
+import { UnreachableScreen } from "./offline/UnreachableScreen";
+import { UsersPage } from "./admin/UsersPage";
+import { UploadsPage } from "./upload/UploadsPage";
+import { SharePage } from "./upload/SharePage";
 import { Shell } from "./shell";
 
 export const SESSION_ENDED = "Your session ended. Sign in again.";
@@ -226,4 +229,15 @@ function Page(props: { path: string; session: SessionInfo }) {
     default:
       return <NotFoundPage />;
   }
+}
+
+/** /cases: the list; `?case=…`, one case; `?case=…&evidence=…`, one evidence item (addresses from `caseHref`). */
+function CasesSection(props: { session: SessionInfo }) {
+  const search = new URLSearchParams(useSearch());
+  const { keys } = useDeviceKeys();
+  const caseId = search.get("case");
+  const evidenceId = search.get("evidence");
+  if (caseId && evidenceId) return <EvidencePage key={evidenceId} caseId={caseId} evidenceId={evidenceId} session={props.session} keys={keys} />;
+  if (caseId) return <CasePage key={caseId} caseId={caseId} session={props.session} keys={keys} />;
+  return <CaseListPage session={props.session} />;
 }

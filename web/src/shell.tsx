@@ -6,14 +6,14 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { SessionInfo, User } from "../../shared/api/schemas";
 import { ApiError } from "./api/client";
-import { icons, Mark } from "./icons";
-import { ROLE_LABELS } from "./labels";
+import { icons, Mark } from "./ui/icons";
+import { ROLE_LABELS } from "./ui/labels";
 import { flushOfflineEvents } from "./offline/events";
 import { useReachable } from "./offline/useReachable";
-import { hasNavigated } from "./router";
-import { useDeviceKeys } from "./keys/gate";
+import { useDeviceKeys } from "./keys/context";
 import { startUploadQueue, useUploadQueue } from "./upload/queue";
 import { InboxCount } from "./video/InboxCount";
+import "./shell.css";
 
 interface NavItem {
   href: string;
@@ -42,21 +42,6 @@ const ADMIN_PAGES: readonly { href: string; label: string }[] = [
 
 function section(path: string): string {
   return "/" + (path.split("/")[1] ?? "");
-}
-
-/** The page's <h1>. It takes focus after an in-app navigation so screen readers announce the new page. */
-export function PageHeading(props: { children: string }) {
-  const ref = useRef<HTMLHeadingElement>(null);
-  useEffect(() => {
-    document.title = `${props.children} · Custody`;
-    // Only after a navigation inside the app, not on first load.
-    if (hasNavigated()) ref.current?.focus();
-  }, [props.children]);
-  return (
-    <h1 id="page-heading" ref={ref} tabIndex={-1}>
-      {props.children}
-    </h1>
-  );
 }
 
 function UserMenu(props: { user: User; organisation: string; onSignOut: () => Promise<void> }) {

@@ -7,6 +7,7 @@
  * and opens "Add to case"; and on Background Sync uploads the queue while the app is closed
  * (upload/background.ts). A new version waits until the page asks it to take over.
  */
+import "./ui/zod-jitless";
 import { clientsClaim } from "workbox-core";
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from "workbox-precaching";
 import { NavigationRoute, registerRoute } from "workbox-routing";

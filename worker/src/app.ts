@@ -1,11 +1,11 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { secureHeaders } from "hono/secure-headers";
 import { MAX_JSON_BODY_BYTES } from "../../shared/api/schemas";
 import type { AppEnv } from "./env";
 import { ApiError, toErrorResponse } from "./lib/errors";
 import { audit } from "./lib/audit";
 import { csrfProtection } from "./lib/csrf";
+import { API_HEADERS } from "./lib/security-headers";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** Refusals of state-changing requests that are audited (bad input, 400/413, is not: nothing was attempted). */
@@ -37,7 +37,13 @@ export function createApp() {
     return c.json(body, status);
   });
   app.notFound((c) => c.json(toErrorResponse(new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`)).body, 404));
-  app.use("/api/*", secureHeaders(), csrfProtection);
+  // The security headers on every API answer, errors included (the app's files get theirs from
+  // dist/_headers, or the Deno host): lib/security-headers.ts.
+  app.use("*", async (c, next) => {
+    await next();
+    for (const [name, value] of Object.entries(API_HEADERS)) c.res.headers.set(name, value);
+  });
+  app.use("/api/*", csrfProtection);
   const jsonBodyLimit = bodyLimit({
     maxSize: MAX_JSON_BODY_BYTES,
     onError: () => {

@@ -6,7 +6,7 @@
  */
 import { createSha512, encryptBlob, generateFileKey, type Sha512 } from "../../../shared/crypto";
 
-/** The wasm hasher factory (web/src/crypto/sha512-wasm.ts), handed in by index.html: see `start`. */
+/** The wasm hasher factory (web/src/upload/sha512-wasm.ts), handed in by index.html: see `start`. */
 let createSha512Wasm: () => Promise<Sha512> = () => Promise.reject(new Error("start() has not run"));
 
 const MiB = 1024 * 1024;
@@ -130,7 +130,7 @@ declare global {
 const bench = { generate, free, readOnly, aesGcm, webcryptoSha512, streamingHash, pipeline };
 
 /**
- * Called by index.html with web/src/crypto/sha512-wasm.ts's factory. (The import lives in the
+ * Called by index.html with web/src/upload/sha512-wasm.ts's factory. (The import lives in the
  * HTML because web/ is its own TypeScript project; this file is type-checked with tests/.)
  */
 export function start(wasmFactory: () => Promise<Sha512>): void {

@@ -20,7 +20,7 @@
  * `window.benchPlain`.
  */
 import { PART_SIZE, SEGMENT_SIZE, TAG_SIZE, encryptLabel, encryptMetadata, generateFileKey, signManifest, toHex, wrapFileKey } from "../../../shared/crypto";
-import { createSha512Wasm } from "../../../web/src/crypto/sha512-wasm";
+import { createSha512Wasm } from "../../../web/src/upload/sha512-wasm";
 
 export interface PlainResult {
   evidenceId: string;

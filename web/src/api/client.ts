@@ -31,7 +31,7 @@ import {
   type UpdateUserRequest,
 } from "../../../shared/api/schemas";
 import { SignInResult } from "../../../shared/api/identity";
-import { reportReachable, reportUnreachable } from "../connectivity";
+import { reportReachable, reportUnreachable } from "./connectivity";
 
 export const UNREACHABLE_MESSAGE = "Can't reach the Custody server. Check your connection and try again.";
 

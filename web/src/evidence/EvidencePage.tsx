@@ -11,18 +11,19 @@ import type { SessionInfo } from "../../../shared/api/schemas";
 import { packageFileName } from "../../../shared/crypto/package";
 import { ApiError } from "../api/client";
 import { casesApi, evidenceApi } from "../cases/api";
-import { Field, FormAlert, SubmitButton, useForm } from "../forms";
+import { Field, FormAlert, parseTags, SubmitButton, TextArea, useForm } from "../ui/forms";
 import type { DeviceKeys } from "../keys/store";
-import { formatDateTime } from "../labels";
-import { ProgressBar } from "../progress";
-import { caseHref, messageOf, parseTags, TextArea } from "../screens/Cases";
-import { PageHeading } from "../shell";
-import { VideoProvenance } from "../video/Provenance";
+import { ProgressBar } from "../ui/progress";
+import { messageOf } from "../ui/messages";
+import { caseHref } from "../ui/router";
+import { PageHeading } from "../ui/layout";
+import { VideoProvenance } from "./Provenance";
 import { decryptDetails, encryptDetails, EvidenceDetails, type EvidenceDetails as Details } from "./details";
-import { formatBytes } from "./format";
-import { isReachable } from "../connectivity";
+import { formatBytes, formatDateTime } from "../ui/format";
+import { isReachable } from "../api/connectivity";
 import { recordOffline, recordOfflineView } from "../offline/events";
 import { forgetOffline, keepOffline, keptCopy } from "../offline/kept";
+import "./evidence.css";
 import { EvidenceOpener, forgetOpened, OpenError, type OpenedEvidence, type OpenStep } from "./open";
 
 type View =

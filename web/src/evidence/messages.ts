@@ -1,6 +1,6 @@
 /** Messages between the page and the evidence worker (open.worker.ts). */
 import type { JWK } from "jose";
-import type { DecryptExpectations, EvidenceMetadata } from "../../../shared/crypto";
+import type { DecryptExpectations, EvidenceMetadata } from "../../../shared/crypto/index";
 
 export type OpenJob =
   | { type: "decrypt"; evidenceId: string; fileKey: CryptoKey; expect: DecryptExpectations }

@@ -18,7 +18,7 @@ import {
   verifyManifest,
   type EvidenceMetadata,
   type Manifest,
-} from "../../../shared/crypto";
+} from "../../../shared/crypto/index";
 import { ApiError, send } from "../api/client";
 import { casesApi, evidenceApi } from "../cases/api";
 import { db } from "../db";

@@ -5,8 +5,9 @@
  * so a large video never sits in memory. On any failure the output is emptied: nothing
  * unverified is left to show. It also streams court packages (`views/<id>.zip`) from there.
  */
-import { courtPackageChunks, decryptParts, IntegrityError } from "../../../shared/crypto";
-import { createSha512Wasm } from "../crypto/sha512-wasm";
+import "../ui/zod-jitless";
+import { courtPackageChunks, decryptParts, IntegrityError } from "../../../shared/crypto/index";
+import { createSha512Wasm } from "../upload/sha512-wasm";
 import { fileHandle, openSync, type SyncAccessHandle } from "../upload/opfs";
 import type { OpenEvent, OpenJob } from "./messages";
 

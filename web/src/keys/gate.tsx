@@ -9,8 +9,8 @@
  * (PBES2). The PBKDF2 rounds (210,000) run inside WebCrypto, whose calls are asynchronous, so
  * the page stays responsive for the second or so they take; no Web Worker is needed for this.
  */
-import { createContext, type ComponentChildren } from "preact";
-import { useContext, useEffect, useRef, useState } from "preact/hooks";
+import type { ComponentChildren } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { z } from "zod";
 import { PublicJwk, type MyKeys, type MyRecoveryRequest, type SessionInfo } from "../../../shared/api/schemas";
 import { KeyUnwrapError } from "../../../shared/crypto/errors";
@@ -23,8 +23,9 @@ import {
   sealKeyBundle,
 } from "../../../shared/crypto/keys";
 import { api, ApiError } from "../api/client";
-import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../forms";
-import { PublicLayout } from "../screens/Public";
+import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
+import { PublicLayout } from "../ui/layout";
+import { DeviceKeysContext, type DeviceKeysValue } from "./context";
 import { KEY_PASSPHRASE_HINT, KeyPassphrase, MISMATCH, wrongPassphrase } from "./passphrase";
 import {
   forgetDeviceKeys,
@@ -46,21 +47,6 @@ type GateState =
   | { kind: "unlock" }
   | { kind: "recover"; open?: { request: MyRecoveryRequest; transport: TransportKey } }
   | { kind: "ready"; keys: DeviceKeys };
-
-interface DeviceKeysValue {
-  keys: DeviceKeys;
-  /** Removes the keys from this device; the gate then asks to unlock them again. */
-  forget: () => Promise<void>;
-}
-
-const DeviceKeysContext = createContext<DeviceKeysValue | null>(null);
-
-/** The signed-in user's unlocked keys on this device (only inside the gate). */
-export function useDeviceKeys(): DeviceKeysValue {
-  const value = useContext(DeviceKeysContext);
-  if (!value) throw new Error("useDeviceKeys() outside <KeyGate>");
-  return value;
-}
 
 const STORAGE_FAILED =
   "This browser can't keep your keys on this device (its storage is unavailable, for example in some private windows). Use a normal browser window and try again.";

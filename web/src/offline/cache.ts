@@ -8,7 +8,7 @@
  */
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { ApiError } from "../api/client";
-import { isReachable } from "../connectivity";
+import { isReachable } from "../api/connectivity";
 import { db } from "../db";
 
 /** How long a read may hang on a dead network before the saved copy is shown instead. */

@@ -6,7 +6,7 @@
  * again because its answer was lost is not recorded twice: exactly once in the audit trail.
  */
 import { sendOfflineEvents } from "../audit/api";
-import { isReachable } from "../connectivity";
+import { isReachable } from "../api/connectivity";
 import { db, type OfflineEventRow } from "../db";
 
 /** The server takes up to 100 events a request. */

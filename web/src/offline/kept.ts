@@ -8,7 +8,7 @@
  */
 import type { EvidenceSummary, FileKeyRelease } from "../../../shared/api/cases";
 import type { SignerKey } from "../../../shared/api/schemas";
-import { ciphertextSize } from "../../../shared/crypto";
+import { ciphertextSize } from "../../../shared/crypto/index";
 import { db, type KeptOfflineRow } from "../db";
 import { fetchPart, type OpenedEvidence } from "../evidence/open";
 import { fileHandle, readFile, removeFile } from "../upload/opfs";

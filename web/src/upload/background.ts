@@ -7,7 +7,7 @@
  * Lock per item keeps the page and the service worker from uploading the same file at once.
  * Without Background Sync the queue still drains on `online` and on app start (queue.ts).
  */
-import { onReachability } from "../connectivity";
+import { onReachability } from "../api/connectivity";
 import { db } from "../db";
 import { SessionEnded, putWithFetch, uploadToServer } from "./uploader";
 

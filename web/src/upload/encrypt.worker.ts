@@ -5,8 +5,9 @@
  * then signs the manifest and wraps the file key to the case key. Memory holds about one part,
  * whatever the file's size, and the page's thread stays free.
  */
-import { PART_SIZE, SEGMENT_SIZE, SEGMENTS_PER_PART, encryptBlob, encryptMetadata, signManifest, wrapFileKey, type UnlockedKey } from "../../../shared/crypto";
-import { createSha512Wasm } from "../crypto/sha512-wasm";
+import "../ui/zod-jitless";
+import { PART_SIZE, SEGMENT_SIZE, SEGMENTS_PER_PART, encryptBlob, encryptMetadata, signManifest, wrapFileKey, type UnlockedKey } from "../../../shared/crypto/index";
+import { createSha512Wasm } from "./sha512-wasm";
 import type { EncryptEvent, EncryptJob } from "./messages";
 import { openSync, uploadFile } from "./opfs";
 

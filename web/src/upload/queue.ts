@@ -10,10 +10,10 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import type { CaseDetail } from "../../../shared/api/cases";
-import { ciphertextSize, encryptLabel, generateFileKey, partCount } from "../../../shared/crypto";
+import { ciphertextSize, encryptLabel, generateFileKey, partCount } from "../../../shared/crypto/index";
 import { ApiError } from "../api/client";
 import { evidenceApi } from "../cases/api";
-import { onReachability } from "../connectivity";
+import { onReachability } from "../api/connectivity";
 import { db, type PendingFileRow, type UploadRow } from "../db";
 import type { DeviceKeys } from "../keys/store";
 import type { EncryptEvent, EncryptJob } from "./messages";

@@ -17,10 +17,10 @@
  * URL is asked for again, a 401 stops the upload (`SessionEnded`) until the user signs in.
  */
 import type { UploadState } from "../../../shared/api/cases";
-import { PART_SIZE, ciphertextSize } from "../../../shared/crypto";
+import { PART_SIZE, ciphertextSize } from "../../../shared/crypto/index";
 import { ApiError } from "../api/client";
 import { evidenceApi } from "../cases/api";
-import { isReachable, reportReachable, reportUnreachable, whenReachable } from "../connectivity";
+import { isReachable, reportReachable, reportUnreachable, whenReachable } from "../api/connectivity";
 import { db, type UploadRow } from "../db";
 import { readFile, removeFile, uploadFile } from "./opfs";
 

@@ -58,23 +58,45 @@ export function settingsSave(db: D1Database, orgId: string, settings: OrgSetting
 
 export interface TotpRow {
   user_id: string;
+  /** An envelope (lib/data-key.ts) when `secret_format` is 1; the base32 seed itself when 0 (rows from before migration 0012). */
   secret: string;
+  secret_format: 0 | 1;
   confirmed_at: string | null;
   last_step: number | null;
 }
 
 export async function getTotp(db: D1Database, userId: string): Promise<TotpRow | null> {
-  return db.prepare("SELECT user_id, secret, confirmed_at, last_step FROM totp_credentials WHERE user_id = ?").bind(userId).first<TotpRow>();
+  return db.prepare("SELECT user_id, secret, secret_format, confirmed_at, last_step FROM totp_credentials WHERE user_id = ?").bind(userId).first<TotpRow>();
 }
 
-/** Starts (or restarts) TOTP enrolment with a new secret; changes nothing if TOTP is already confirmed. */
-export function totpStart(db: D1Database, userId: string, secret: string, now: string): D1PreparedStatement {
+/** Starts (or restarts) TOTP enrolment with a new sealed secret; changes nothing if TOTP is already confirmed. */
+export function totpStart(db: D1Database, userId: string, sealed: { secret: string; keyId: string }, now: string): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO totp_credentials (user_id, secret, created_at) VALUES (?, ?, ?)
-       ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at WHERE confirmed_at IS NULL`,
+      `INSERT INTO totp_credentials (user_id, secret, secret_format, secret_key_id, created_at) VALUES (?, ?, 1, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, secret_format = 1, secret_key_id = excluded.secret_key_id, created_at = excluded.created_at
+        WHERE confirmed_at IS NULL`,
     )
-    .bind(userId, secret, now);
+    .bind(userId, sealed.secret, sealed.keyId, now);
+}
+
+/** Up to `limit` rows whose secret is not sealed under `keyId`: plain seeds (format 0) and seeds sealed under a retired key. */
+export async function totpSecretsToSeal(db: D1Database, keyId: string, limit: number): Promise<Pick<TotpRow, "user_id" | "secret" | "secret_format">[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT user_id, secret, secret_format FROM totp_credentials
+        WHERE secret_format = 0 OR secret_key_id IS NULL OR secret_key_id < ?1 OR secret_key_id > ?1 LIMIT ?2`,
+    )
+    .bind(keyId, limit)
+    .all<Pick<TotpRow, "user_id" | "secret" | "secret_format">>();
+  return results;
+}
+
+/** Replaces a secret by its sealed form, only if it is still the one that was read (a restarted enrolment wins). */
+export function resealTotpStatement(db: D1Database, userId: string, was: string, sealed: { secret: string; keyId: string }): D1PreparedStatement {
+  return db
+    .prepare("UPDATE totp_credentials SET secret = ?, secret_format = 1, secret_key_id = ? WHERE user_id = ? AND secret = ?")
+    .bind(sealed.secret, sealed.keyId, userId, was);
 }
 
 /**

@@ -1,13 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import { expireDue } from "../lib/video";
+import { expireDue, type LiveMessage } from "../lib/video";
 
 type Row = Record<string, SqlStorageValue>;
-
-/** What the site's agent is told over its live connection: something changed, fetch your work. */
-export interface LiveMessage {
-  type: "work";
-  requestId?: string;
-}
 
 /**
  * One per site (`idFromName(site id)`): the agent's live connection and the site's clock.

@@ -7,6 +7,8 @@ import {
   findPasskey,
   getTotp,
   passkeyUsedAfterChange,
+  resealTotpStatement,
+  totpSecretsToSeal,
   recoveryCodeUsable,
   recoveryCodeUse,
   saveChallenge,
@@ -15,6 +17,7 @@ import {
   type PasskeyRow,
 } from "../db/identity";
 import type { AppEnv } from "../env";
+import { dataKeys, open, seal, type DataKeys } from "./data-key";
 import { newId, tokenHash } from "./secrets";
 import { base32Encode, verifyTotp } from "./totp";
 import { authenticationOptions, CHALLENGE_LIFETIME_MS, verifyAuthentication } from "./webauthn";
@@ -35,18 +38,88 @@ export async function newRecoveryCodes(): Promise<{ codes: string[]; hashes: str
   return { codes, hashes };
 }
 
+/** Where a user's TOTP seed is sealed: the envelope opens only in this row. */
+const totpPlace = (userId: string) => `totp_credentials.secret/${userId}`;
+
+/** A new TOTP seed (base32) sealed for `userId`'s row under the current data key. */
+export async function sealTotpSecret(env: Env, userId: string, secret: string): Promise<{ secret: string; keyId: string }> {
+  const keys = await dataKeys(env);
+  return { secret: await seal(keys, totpPlace(userId), secret), keyId: keys.current.id };
+}
+
+/** How many rows one sweep seals at most (a deployment's users, in batches of this size). */
+const SWEEP_BATCH = 100;
+const SWEEP_MAX_BATCHES = 50;
+
+/**
+ * Seals every TOTP seed not sealed under the current data key: seeds stored as they were before
+ * migration 0012 (format 0), and seeds sealed under `DATA_KEY_PREVIOUS` after a rotation. Run at
+ * every password sign-in (one indexed query when nothing is left) and at a plain row's own use, so
+ * the first sign-in after an upgrade seals the rows of people who never sign in too. Each row is
+ * replaced only if unchanged since it was read, so concurrent sweeps do not conflict.
+ */
+export async function sealLeftoverTotpSecrets(env: Env, keys?: DataKeys): Promise<number> {
+  keys ??= await dataKeys(env);
+  let sealed = 0;
+  for (let batch = 0; batch < SWEEP_MAX_BATCHES; batch++) {
+    const rows = await totpSecretsToSeal(env.DB, keys.current.id, SWEEP_BATCH);
+    if (rows.length === 0) break;
+    const statements: D1PreparedStatement[] = [];
+    for (const row of rows) {
+      let plain: string;
+      try {
+        plain = row.secret_format === 0 ? row.secret : await open(keys, totpPlace(row.user_id), row.secret);
+      } catch (err) {
+        // Sealed under a key this deployment no longer holds: it cannot be re-sealed, and stays as it is.
+        console.error(`The TOTP seed of user ${row.user_id} could not be opened to re-seal it: ${(err as Error).message}`);
+        continue;
+      }
+      statements.push(resealTotpStatement(env.DB, row.user_id, row.secret, { secret: await seal(keys, totpPlace(row.user_id), plain), keyId: keys.current.id }));
+    }
+    if (statements.length === 0) break;
+    await env.DB.batch(statements);
+    sealed += statements.length;
+    if (rows.length < SWEEP_BATCH) break;
+  }
+  return sealed;
+}
+
+/** `sealLeftoverTotpSecrets` for a path that must not fail because of it (sign-in): a failure is logged, not thrown. */
+export async function trySealLeftoverTotpSecrets(env: Env): Promise<void> {
+  try {
+    await sealLeftoverTotpSecrets(env);
+  } catch (err) {
+    console.error("TOTP seeds could not be sealed:", err instanceof Error ? err.message : err);
+  }
+}
+
 /**
  * Checks a TOTP code for `userId`. Returns the statement that uses up its time step (changing a
  * row only if no request used this step or a later one first), to put first in the batch that
- * records the outcome; or null when the code is not right.
+ * records the outcome; or null when the code is not right (or the sealed seed does not open,
+ * which is logged).
  */
-export async function checkTotp(db: D1Database, userId: string, code: string, options: { confirming?: boolean } = {}): Promise<D1PreparedStatement | null> {
-  const totp = await getTotp(db, userId);
+export async function checkTotp(env: Env, userId: string, code: string, options: { confirming?: boolean } = {}): Promise<D1PreparedStatement | null> {
+  const totp = await getTotp(env.DB, userId);
   if (!totp || (totp.confirmed_at === null) !== Boolean(options.confirming)) return null;
+  const keys = await dataKeys(env);
+  let secret: string;
+  if (totp.secret_format === 0) {
+    // A seed from before migration 0012: usable as it is, and sealed now, with any others left.
+    secret = totp.secret;
+    await sealLeftoverTotpSecrets(env, keys);
+  } else {
+    try {
+      secret = await open(keys, totpPlace(userId), totp.secret);
+    } catch (err) {
+      console.error(`The TOTP seed of user ${userId} could not be opened: ${(err as Error).message}`);
+      return null;
+    }
+  }
   const now = Date.now();
-  const step = await verifyTotp(totp.secret, code, { nowMs: now, lastStep: totp.last_step });
+  const step = await verifyTotp(secret, code, { nowMs: now, lastStep: totp.last_step });
   if (step === null) return null;
-  return useTotpStepStatement(db, userId, step, options.confirming ? new Date(now).toISOString() : null);
+  return useTotpStepStatement(env.DB, userId, step, options.confirming ? new Date(now).toISOString() : null);
 }
 
 /** Stores a new WebAuthn challenge for `purpose`; returns its id. */
@@ -124,7 +197,7 @@ export async function checkSecondFactor(
 ): Promise<FactorCheck<"totp" | "recovery_code" | "passkey">> {
   switch (body.method) {
     case "totp": {
-      const use = await checkTotp(c.env.DB, userId, body.code);
+      const use = await checkTotp(c.env, userId, body.code);
       return use ? { ok: "totp", statements: [use] } : { ok: null, statements: [] };
     }
     case "recovery_code": {

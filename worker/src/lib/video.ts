@@ -1,8 +1,13 @@
 /** Video requests: the site's Durable Object, clip planning and expiry. */
 import { CLIP_MS } from "../../../shared/api/video";
 import { dueForExpiry, expireStatement, nextExpiry } from "../db/video";
-import type { LiveMessage } from "../durable/site-live";
 import { flushAudit, systemAuditStatement } from "./audit";
+
+/** What the site's agent is told over its live connection: something changed, fetch your work. */
+export interface LiveMessage {
+  type: "work";
+  requestId?: string;
+}
 
 /** The site's Durable Object (live connection, nonces, expiry alarm). */
 export function siteLive(env: Env, siteId: string) {

@@ -18,7 +18,7 @@ import { findUserByEmail, findUserById, toUser } from "../db/users";
 import type { AppEnv } from "../env";
 import { audit, auditStatement, auditStatementIfChanged, auditStatementIfRecorded, flushAudit, markAudited } from "../lib/audit";
 import { ApiError } from "../lib/errors";
-import { checkPasskeyAssertion, checkSecondFactor, passkeyAssertionOptions } from "../lib/mfa";
+import { checkPasskeyAssertion, checkSecondFactor, passkeyAssertionOptions, trySealLeftoverTotpSecrets } from "../lib/mfa";
 import { describe } from "../lib/openapi";
 import { hashPassword, verifyPassword } from "../lib/password";
 import { tokenHash } from "../lib/secrets";
@@ -82,6 +82,9 @@ export const auth = new Hono<AppEnv>()
         });
         throw invalidCredentials();
       }
+      // TOTP seeds still stored as they were before migration 0012 (or under a retired data key)
+      // are sealed at a sign-in, anybody's: one indexed query once none is left.
+      await trySealLeftoverTotpSecrets(c.env);
       const stage = await passwordStage(c.env.DB, user);
       c.set("user", toUser(user));
       const session = await newSession(c, user, { stage, method: "password" });

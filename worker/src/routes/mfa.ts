@@ -35,7 +35,7 @@ import { findUserById } from "../db/users";
 import type { AppEnv } from "../env";
 import { audit, auditStatement, auditStatementIfChanged, flushAudit, markAudited, type AuditRecord } from "../lib/audit";
 import { ApiError } from "../lib/errors";
-import { checkTotp, newChallenge, newRecoveryCodes } from "../lib/mfa";
+import { checkTotp, newChallenge, newRecoveryCodes, sealTotpSecret } from "../lib/mfa";
 import { describe } from "../lib/openapi";
 import { requireRecentAuth, requireSession, requireSessionIn, sessionEnded, sessionInfo, sessionPromotion } from "../lib/session";
 import { newTotpSecret, otpauthUri } from "../lib/totp";
@@ -113,8 +113,9 @@ export const mfa = new Hono<AppEnv>()
     async (c) => {
       const user = c.get("user");
       const secret = newTotpSecret();
+      // Stored sealed under the data key (lib/data-key.ts): a copy of D1 holds no usable seed.
       const results = await c.env.DB.batch([
-        totpStart(c.env.DB, user.id, secret, new Date().toISOString()),
+        totpStart(c.env.DB, user.id, await sealTotpSecret(c.env, user.id, secret), new Date().toISOString()),
         auditStatementIfChanged(c, user.orgId, { action: "mfa.totp_start", target: { type: "user", id: user.id } }).statement,
       ]);
       if (!markAudited(c, results[1])) {
@@ -137,7 +138,7 @@ export const mfa = new Hono<AppEnv>()
     async (c) => {
       const { code } = c.req.valid("json");
       const user = c.get("user");
-      const use = await checkTotp(c.env.DB, user.id, code, { confirming: true });
+      const use = await checkTotp(c.env, user.id, code, { confirming: true });
       const result = use
         ? await enrol(c, [use], "totp", (recoveryCodesIssued) => ({ action: "mfa.totp_enrol", target: { type: "user", id: user.id }, details: { recoveryCodesIssued } }))
         : null;

@@ -1,0 +1,501 @@
+/**
+ * One case: its header (leads edit, close and reopen it), members (leads add, change roles and
+ * remove, which rotates the case key), its evidence with each manifest's signature checked in
+ * the browser, and adding evidence (file picker, and the camera on phones) into the upload queue.
+ */
+import type { TargetedEvent } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { z } from "zod";
+import type { CaseDetail, CaseMember, CaseRole, Directory, EvidenceSummary } from "../../../shared/api/cases";
+import type { SessionInfo, User } from "../../../shared/api/schemas";
+import { decryptLabel } from "../../../shared/crypto/label";
+import { verifyManifest } from "../../../shared/crypto/manifest";
+import { ApiError } from "../api/client";
+import { casesApi } from "./api";
+import { CaseHistory } from "./History";
+import { addMemberBody, openCaseKey, removeMemberBody } from "./crypto";
+import { db, type EvidenceLabelRow } from "../db";
+import { formatBytes, formatDateTime } from "../ui/format";
+import { Field, FormAlert, parseTags, SubmitButton, TextArea, useForm } from "../ui/forms";
+import type { DeviceKeys } from "../keys/store";
+import { PageHeading } from "../ui/layout";
+import { savedAt } from "../offline/cache";
+import { useReachable } from "../offline/useReachable";
+import { AddEvidence } from "../upload/AddEvidence";
+import { onUploadComplete } from "../upload/queue";
+import { UploadList } from "../upload/UploadList";
+import { messageOf } from "../ui/messages";
+import { caseHref } from "../ui/router";
+import { CASE_ROLE_LABELS, CASE_ROLE_OPTIONS } from "./labels";
+import "./cases.css";
+
+interface Props {
+  caseId: string;
+  session: SessionInfo;
+  keys: DeviceKeys;
+}
+
+export function CasePage(props: Props) {
+  // Offline, only what works without the server is offered: reading, adding evidence (queued).
+  const reachable = useReachable();
+  const [detail, setDetail] = useState<CaseDetail>();
+  const [error, setError] = useState<string>();
+  const [evidence, setEvidence] = useState<EvidenceSummary[]>();
+  const [evidenceError, setEvidenceError] = useState<string>();
+
+  async function load() {
+    setError(undefined);
+    try {
+      setDetail(await casesApi.get(props.caseId));
+    } catch (caught) {
+      setError(caught instanceof ApiError && caught.status === 404 ? "This case doesn't exist, or you are not one of its members." : messageOf(caught));
+    }
+  }
+  async function loadEvidence() {
+    setEvidenceError(undefined);
+    try {
+      setEvidence((await casesApi.evidence(props.caseId)).evidence);
+    } catch (caught) {
+      setEvidenceError(messageOf(caught));
+    }
+  }
+
+  useEffect(() => {
+    void load();
+    void loadEvidence();
+    return onUploadComplete((row) => {
+      if (row.caseId === props.caseId) {
+        void loadEvidence();
+        void load();
+      }
+    });
+  }, [props.caseId]);
+
+  if (error) {
+    return (
+      <>
+        <PageHeading>Case</PageHeading>
+        <p role="alert" class="alert">
+          {error}
+        </p>
+        <p>
+          <a href="/cases">Back to cases</a>
+        </p>
+      </>
+    );
+  }
+  if (!detail) {
+    return (
+      <p class="muted" aria-busy="true">
+        Loading case…
+      </p>
+    );
+  }
+
+  const isLead = detail.myRole === "lead";
+  const canAdd = detail.myRole !== "viewer" && detail.status === "open";
+  const saved = savedAt(detail);
+  return (
+    <>
+      <p class="breadcrumb">
+        <a href="/cases">← Cases</a>
+      </p>
+      {saved && (
+        <p class="saved-note" role="status">
+          Offline: this case as saved on this device, {formatDateTime(saved)}. Evidence you add now is encrypted here and uploads when the connection is back.
+        </p>
+      )}
+      <CaseHeader detail={detail} onChanged={(changed) => setDetail({ ...detail, ...changed })} />
+      <section aria-labelledby="evidence-heading">
+        <h2 id="evidence-heading">Evidence</h2>
+        {canAdd && <AddEvidence detail={detail} session={props.session} keys={props.keys} />}
+        {!canAdd && detail.status === "closed" && <p class="muted">This case is closed: no evidence can be added until a lead reopens it.</p>}
+        <UploadList caseId={detail.id} />
+        {evidenceError && (
+          <div class="stack">
+            <p role="alert" class="alert">
+              Couldn't load the evidence. {evidenceError}
+            </p>
+            <button type="button" onClick={() => void loadEvidence()}>
+              Retry
+            </button>
+          </div>
+        )}
+        {evidence && <EvidenceList caseId={detail.id} items={evidence.filter((e) => e.status === "complete")} canAdd={canAdd} keys={props.keys} />}
+      </section>
+      <Members detail={detail} session={props.session} keys={props.keys} isLead={isLead} onChanged={setDetail} />
+      {isLead && reachable && <CaseHistory caseId={detail.id} />}
+    </>
+  );
+}
+
+// ---- header, edit, close and reopen -------------------------------------------------
+
+const EditFields = z.object({
+  title: z.string().trim().min(1, "Enter a title.").max(200, "At most 200 characters."),
+  description: z.string().trim().max(4000, "At most 4000 characters."),
+  tags: z.array(z.string().max(40, "Each tag at most 40 characters.")).max(20, "At most 20 tags."),
+});
+
+function CaseHeader(props: { detail: CaseDetail; onChanged: (changed: Partial<CaseDetail>) => void }) {
+  const reachable = useReachable();
+  const { detail } = props;
+  const [editing, setEditing] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [statusError, setStatusError] = useState<string>();
+  const isLead = detail.myRole === "lead";
+  const form = useForm({
+    schema: EditFields,
+    toBody: (values) => ({ ...values, description: values["description"] ?? "", tags: parseTags(values["tags"]) }),
+    send: async (fields) => {
+      props.onChanged({ ...(await casesApi.update(detail.id, fields)), description: fields.description });
+      setEditing(false);
+    },
+  });
+
+  async function setStatus(status: "open" | "closed") {
+    setBusy(true);
+    setStatusError(undefined);
+    try {
+      props.onChanged(await casesApi.update(detail.id, { status }));
+    } catch (caught) {
+      setStatusError(messageOf(caught));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <header class="case-header">
+      <p class="case-number">Case {detail.number}</p>
+      <PageHeading>{detail.title}</PageHeading>
+      <p class="case-meta">
+        <span class={`badge badge-${detail.status}`}>{detail.status === "open" ? "Open" : "Closed"}</span>
+        <span>Your role: {CASE_ROLE_LABELS[detail.myRole]}</span>
+      </p>
+      {detail.description && <p class="case-description">{detail.description}</p>}
+      {detail.tags.length > 0 && (
+        <p class="tags" aria-label="Tags">
+          {detail.tags.map((t) => (
+            <span key={t} class="tag">
+              {t}
+            </span>
+          ))}
+        </p>
+      )}
+      {isLead && !editing && reachable && (
+        <div class="actions">
+          <button type="button" onClick={() => setEditing(true)}>
+            Edit case
+          </button>
+          {detail.status === "open" ? (
+            <button type="button" disabled={busy} onClick={() => void setStatus("closed")}>
+              {busy ? "Closing…" : "Close case"}
+            </button>
+          ) : (
+            <button type="button" disabled={busy} onClick={() => void setStatus("open")}>
+              {busy ? "Reopening…" : "Reopen case"}
+            </button>
+          )}
+        </div>
+      )}
+      {statusError && (
+        <p role="alert" class="alert">
+          {statusError}
+        </p>
+      )}
+      {editing && (
+        <section aria-labelledby="edit-case-heading" class="card">
+          <h2 id="edit-case-heading">Edit case</h2>
+          <form ref={form.formRef} aria-labelledby="edit-case-heading" onSubmit={form.onSubmit} onInput={form.onInput} noValidate>
+            <FormAlert message={form.formError} />
+            <Field name="title" label="Title" defaultValue={detail.title} error={form.errors["title"]} />
+            <TextArea name="description" label="Description" defaultValue={detail.description} error={form.errors["description"]} />
+            <Field name="tags" label="Tags (comma-separated)" required={false} defaultValue={detail.tags.join(", ")} error={form.errors["tags"]} />
+            <div class="actions">
+              <SubmitButton busy={form.busy} label="Save changes" busyLabel="Saving…" />
+              <button type="button" onClick={() => setEditing(false)} disabled={form.busy}>
+                Cancel
+              </button>
+            </div>
+          </form>
+        </section>
+      )}
+    </header>
+  );
+}
+
+// ---- the evidence list ----------------------------------------------------------------
+
+type Signature = { state: "checking" } | { state: "ok"; signer: string } | { state: "bad"; why: string };
+
+function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd: boolean; keys: DeviceKeys }) {
+  const [labels, setLabels] = useState<Map<string, EvidenceLabelRow>>(new Map());
+  const [signatures, setSignatures] = useState<Map<string, Signature>>(new Map());
+  const [kept, setKept] = useState<Set<string>>(new Set());
+  const reachable = useReachable();
+  useEffect(() => {
+    db.keptOffline.where("caseId").equals(props.caseId).primaryKeys().then((ids) => setKept(new Set(ids)), () => undefined);
+  }, [props.caseId, props.items]);
+
+  useEffect(() => {
+    let stale = false;
+    void (async () => {
+      const found = await db.evidenceLabels.bulkGet(props.items.map((i) => i.id));
+      const known = new Map(found.filter((r): r is EvidenceLabelRow => !!r).map((r) => [r.evidenceId, r]));
+      if (!stale) setLabels(known);
+      // Names of the rest, from their labels: encrypted to the case key, which this member holds.
+      const unnamed = props.items.filter((item) => !known.has(item.id) && item.label);
+      if (unnamed.length > 0) {
+        const decrypted = await decryptLabels(props.caseId, unnamed, props.keys).catch(() => new Map<string, EvidenceLabelRow>());
+        if (!stale) setLabels(new Map([...known, ...decrypted]));
+      }
+      // Each manifest's signature, checked here against the signer's registered key (no key release needed).
+      const signers = new Map<string, Promise<Awaited<ReturnType<typeof casesApi.signer>>>>();
+      for (const item of props.items) {
+        if (signatures.get(item.id)?.state === "ok") continue;
+        let signer = signers.get(item.signerKid);
+        if (!signer) signers.set(item.signerKid, (signer = casesApi.signer(item.signerKid)));
+        let result: Signature;
+        try {
+          const key = await signer;
+          await verifyManifest(item.manifest, key.publicJwk);
+          result = { state: "ok", signer: key.owner.name };
+        } catch (caught) {
+          result = { state: "bad", why: caught instanceof ApiError ? caught.message : "the signature does not verify" };
+        }
+        if (stale) return;
+        setSignatures((current) => new Map(current).set(item.id, result));
+      }
+    })();
+    return () => {
+      stale = true;
+    };
+  }, [props.items]);
+
+  if (props.items.length === 0) {
+    return <p class="empty">No evidence yet. {props.canAdd ? "Add photos, videos or documents above: they are encrypted on this device first." : ""}</p>;
+  }
+  return (
+    <ul class="evidence-list" aria-label="Evidence items">
+      {props.items.map((item) => {
+        const label = labels.get(item.id);
+        const signature = signatures.get(item.id) ?? { state: "checking" };
+        const name = label?.fileName ?? "Encrypted file";
+        return (
+          <li key={item.id}>
+            <a class="evidence-card" href={caseHref(props.caseId, item.id)} aria-label={`Open ${name}, ${formatBytes(item.byteSize)}, added by ${item.uploader.name}`}>
+              <span class="evidence-name">{name}</span>
+              <span class="evidence-meta">
+                {formatBytes(item.byteSize)} · {item.uploader.name} · {formatDateTime(item.completedAt ?? item.createdAt)}
+              </span>
+              <span class={`badge badge-sig-${signature.state}`}>
+                {signature.state === "checking" ? "Checking signature…" : signature.state === "ok" ? `Signed by ${signature.signer}` : "Signature does not verify"}
+              </span>
+              {kept.has(item.id) && <span class="badge badge-offline">Kept offline</span>}
+              {!reachable && !kept.has(item.id) && <span class="hint">Not kept offline: opens when back online.</span>}
+              {!label && <span class="hint">Open it to decrypt its name (the opening is recorded).</span>}
+            </a>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+/** Decrypts the labels of `items` with the case keys this member holds; items it cannot open are left out. */
+async function decryptLabels(caseId: string, items: EvidenceSummary[], me: DeviceKeys): Promise<Map<string, EvidenceLabelRow>> {
+  const keys = await casesApi.keys(caseId);
+  const opened = new Map<string, Promise<CryptoKey | null>>();
+  const caseKey = (kid: string) => {
+    let key = opened.get(kid);
+    if (!key) {
+      const wrap = keys.keys.find((k) => k.kid === kid)?.wrap;
+      key = wrap ? openCaseKey(wrap, me).then((k) => k.privateKey, () => null) : Promise.resolve(null);
+      opened.set(kid, key);
+    }
+    return key;
+  };
+  const out = new Map<string, EvidenceLabelRow>();
+  for (const item of items) {
+    const key = await caseKey(item.caseKid);
+    if (!key || !item.label) continue;
+    try {
+      const label = await decryptLabel(item.label, key);
+      out.set(item.id, { evidenceId: item.id, fileName: label.fileName, mediaType: label.mediaType });
+    } catch {
+      // Leave it unnamed: the list still works, and opening the item verifies everything.
+    }
+  }
+  return out;
+}
+
+// ---- members ----------------------------------------------------------------------------
+
+function Members(props: { detail: CaseDetail; session: SessionInfo; keys: DeviceKeys; isLead: boolean; onChanged: (detail: CaseDetail) => void }) {
+  const { detail } = props;
+  const leads = detail.members.filter((m) => m.role === "lead").length;
+  const reachable = useReachable();
+  return (
+    <section aria-labelledby="members-heading">
+      <h2 id="members-heading">Members</h2>
+      <ul class="member-list">
+        {detail.members.map((member) => (
+          <MemberRow
+            key={member.userId}
+            member={member}
+            detail={detail}
+            isMe={member.userId === props.session.user.id}
+            isLead={props.isLead && reachable}
+            lastLead={member.role === "lead" && leads === 1}
+            onChanged={props.onChanged}
+          />
+        ))}
+      </ul>
+      {props.isLead && reachable && <AddMember detail={detail} keys={props.keys} onChanged={props.onChanged} />}
+    </section>
+  );
+}
+
+function MemberRow(props: { member: CaseMember; detail: CaseDetail; isMe: boolean; isLead: boolean; lastLead: boolean; onChanged: (detail: CaseDetail) => void }) {
+  const { member } = props;
+  const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string>();
+
+  async function run(action: () => Promise<CaseDetail>) {
+    setBusy(true);
+    setError(undefined);
+    try {
+      props.onChanged(await action());
+      setConfirming(false);
+    } catch (caught) {
+      setError(messageOf(caught));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const roleId = `role-${member.userId}`;
+  return (
+    <li class="member">
+      <p class="member-name">
+        <strong>{member.name}</strong>
+        {props.isMe && <span class="you"> (you)</span>}
+      </p>
+      <p class="muted member-email">{member.email}</p>
+      {props.isLead ? (
+        <div class="member-actions">
+          <div class="field">
+            <label for={roleId}>Role for {member.name}</label>
+            <select
+              id={roleId}
+              value={member.role}
+              disabled={busy}
+              onChange={(e: TargetedEvent<HTMLSelectElement>) => {
+                const role = e.currentTarget.value as CaseRole;
+                void run(() => casesApi.changeRole(props.detail.id, member.userId, role));
+              }}
+            >
+              {CASE_ROLE_OPTIONS.map((o) => (
+                <option key={o.value} value={o.value}>
+                  {o.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          {!props.lastLead && !confirming && (
+            <button type="button" disabled={busy} onClick={() => setConfirming(true)} aria-label={`Remove ${member.name}`}>
+              Remove
+            </button>
+          )}
+        </div>
+      ) : (
+        <p>{CASE_ROLE_LABELS[member.role]}</p>
+      )}
+      {confirming && (
+        <div class="confirm" role="group" aria-label={`Remove ${member.name}?`}>
+          <p>
+            Remove {member.name} from this case? A new case key is made on this device: evidence added from now on is out of their reach. What they could open before stays in the audit trail.
+          </p>
+          <div class="actions">
+            <button
+              type="button"
+              class="danger"
+              disabled={busy}
+              onClick={() => void run(async () => casesApi.removeMember(props.detail.id, member.userId, await removeMemberBody(props.detail, member.userId)))}
+            >
+              {busy ? "Removing…" : `Remove ${member.name}`}
+            </button>
+            <button type="button" disabled={busy} onClick={() => setConfirming(false)}>
+              Keep
+            </button>
+          </div>
+        </div>
+      )}
+      {error && (
+        <p role="alert" class="alert">
+          {error}
+        </p>
+      )}
+    </li>
+  );
+}
+
+function AddMember(props: { detail: CaseDetail; keys: DeviceKeys; onChanged: (detail: CaseDetail) => void }) {
+  const [users, setUsers] = useState<Directory["people"]>();
+  const [loadError, setLoadError] = useState<string>();
+  useEffect(() => {
+    casesApi.directory().then(
+      (list) => setUsers(list.people),
+      (caught: unknown) => setLoadError(messageOf(caught)),
+    );
+  }, []);
+  const candidates = (users ?? []).filter((u) => !props.detail.members.some((m) => m.userId === u.id));
+  const form = useForm({
+    schema: z.object({ userId: z.string().regex(/^[0-9a-f]{32}$/, "Pick a person."), role: z.enum(["lead", "contributor", "viewer"]) }),
+    send: async ({ userId, role }) => {
+      props.onChanged(await casesApi.addMember(props.detail.id, await addMemberBody(props.detail.id, userId, role, props.keys)));
+    },
+  });
+  return (
+    <section aria-labelledby="add-member-heading" class="card">
+      <h3 id="add-member-heading">Add member</h3>
+      {loadError && (
+        <p role="alert" class="alert">
+          Couldn't load the people in your organisation. {loadError}
+        </p>
+      )}
+      {users && candidates.length === 0 && <p class="muted">Everyone who can join is already a member. Invite people under Admin → Users first.</p>}
+      {candidates.length > 0 && (
+        <form ref={form.formRef} aria-labelledby="add-member-heading" onSubmit={form.onSubmit} onInput={form.onInput} noValidate>
+          <FormAlert message={form.formError} />
+          <div class="field">
+            <label for="field-userId">Person</label>
+            <select id="field-userId" name="userId" aria-invalid={form.errors["userId"] ? true : undefined}>
+              <option value="">Choose…</option>
+              {candidates.map((u) => (
+                <option key={u.id} value={u.id} disabled={!u.hasKeys}>
+                  {u.name} ({u.email}){u.hasKeys ? "" : " — has not created keys yet"}
+                </option>
+              ))}
+            </select>
+            {form.errors["userId"] && <p class="field-error">{form.errors["userId"]}</p>}
+          </div>
+          <div class="field">
+            <label for="field-role">Case role</label>
+            <select id="field-role" name="role">
+              {CASE_ROLE_OPTIONS.map((o) => (
+                <option key={o.value} value={o.value} selected={o.value === "contributor"}>
+                  {o.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <p class="hint">Every key of the case is re-wrapped on this device to the new member's key; no file is touched.</p>
+          <SubmitButton busy={form.busy} label="Add member" busyLabel="Adding…" />
+        </form>
+      )}
+    </section>
+  );
+}

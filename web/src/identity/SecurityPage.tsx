@@ -1,0 +1,244 @@
+/** Your security: two-step verification (authenticator app, passkeys, recovery codes), password, and sessions. */
+import type { TargetedSubmitEvent } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { ChangePasswordRequest, type MfaStatus, type SessionSummary } from "../../../shared/api/identity";
+import { ApiError } from "../api/client";
+import { identity } from "./api";
+import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
+import { formatDateTime } from "../ui/format";
+import { withReauth } from "./reauth";
+import { PageHeading } from "../ui/layout";
+import { TotpEnrolment } from "./MfaEnrolScreen";
+import { RecoveryCodesPanel } from "./RecoveryCodes";
+import "./identity.css";
+
+function messageOf(error: unknown): string {
+  return error instanceof ApiError ? error.message : "Something went wrong in the app. Reload the page and try again.";
+}
+
+export function SecurityPage() {
+  return (
+    <>
+      <PageHeading>Security</PageHeading>
+      <TwoStep />
+      <ChangePassword />
+      <Sessions />
+    </>
+  );
+}
+
+function TwoStep() {
+  const [status, setStatus] = useState<MfaStatus>();
+  const [codes, setCodes] = useState<string[]>();
+  const [addingTotp, setAddingTotp] = useState(false);
+  const [error, setError] = useState<string>();
+  const [note, setNote] = useState("");
+  const [busy, setBusy] = useState(false);
+
+  const load = () => identity.mfaStatus().then(setStatus, (caught: unknown) => setError(messageOf(caught)));
+  useEffect(() => void load(), []);
+
+  async function act(step: () => Promise<unknown>, done: string) {
+    setBusy(true);
+    setError(undefined);
+    setNote("");
+    try {
+      await withReauth(step);
+      setNote(done);
+      await load();
+    } catch (caught) {
+      setError(messageOf(caught));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function addPasskey(event: TargetedSubmitEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const name = String(new FormData(event.currentTarget).get("name") ?? "").trim() || "Passkey";
+    await act(async () => {
+      const result = await identity.addPasskey(name);
+      if (result.recoveryCodes) setCodes(result.recoveryCodes);
+    }, `Passkey "${name}" added.`);
+  }
+
+  return (
+    <section aria-labelledby="twostep-heading" class="stack">
+      <h2 id="twostep-heading">Two-step verification</h2>
+      {codes && <RecoveryCodesPanel codes={codes} doneLabel="Done" onDone={() => setCodes(undefined)} />}
+      {status && !codes && (
+        <>
+          <h3>Authenticator app</h3>
+          {status.totp ? (
+            <div class="actions">
+              <p>On.</p>
+              <button type="button" class="secondary" disabled={busy} onClick={() => void act(() => identity.removeTotp(), "Authenticator app removed.")}>
+                Remove authenticator app
+              </button>
+            </div>
+          ) : addingTotp ? (
+            <TotpEnrolment
+              onEnrolled={(result) => {
+                setAddingTotp(false);
+                if (result.recoveryCodes) setCodes(result.recoveryCodes);
+                setNote("Authenticator app turned on.");
+                void load();
+              }}
+            />
+          ) : (
+            <button type="button" class="secondary" onClick={() => setAddingTotp(true)}>
+              Set up authenticator app
+            </button>
+          )}
+          <h3>Passkeys</h3>
+          {status.passkeys.length === 0 ? (
+            <p class="muted">No passkeys.</p>
+          ) : (
+            <ul class="security-list" aria-label="Your passkeys">
+              {status.passkeys.map((key) => (
+                <li key={key.id}>
+                  <strong>{key.name}</strong>
+                  <p class="hint">
+                    Added {formatDateTime(key.createdAt)}
+                    {key.lastUsedAt ? `, last used ${formatDateTime(key.lastUsedAt)}` : ""}
+                  </p>
+                  <button type="button" class="secondary" disabled={busy} onClick={() => void act(() => identity.removePasskey(key.id), `Passkey "${key.name}" removed.`)}>
+                    Remove<span class="visually-hidden"> passkey {key.name}</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+          <form onSubmit={(event) => void addPasskey(event)} class="stack" aria-label="Add a passkey">
+            <div class="field">
+              <label for="passkey-name">Passkey name</label>
+              <input id="passkey-name" name="name" defaultValue="This device" maxLength={60} />
+            </div>
+            <button type="submit" class="secondary" disabled={busy}>
+              Add a passkey
+            </button>
+          </form>
+          <h3>Recovery codes</h3>
+          <p>{status.recoveryCodesLeft} unused.</p>
+          {(status.totp || status.passkeys.length > 0) && (
+            <button
+              type="button"
+              class="secondary"
+              disabled={busy}
+              onClick={() => void act(async () => setCodes((await identity.replaceRecoveryCodes()).recoveryCodes), "New recovery codes made; the old ones no longer work.")}
+            >
+              Make new recovery codes
+            </button>
+          )}
+        </>
+      )}
+      {error && (
+        <p role="alert" class="alert">
+          {error}
+        </p>
+      )}
+      <p role="status" class="status">
+        {note}
+      </p>
+    </section>
+  );
+}
+
+function ChangePassword() {
+  const [done, setDone] = useState("");
+  const [formKey, setFormKey] = useState(0);
+  const form = useForm({
+    schema: ChangePasswordRequest,
+    toBody: (values) => ({ currentPassword: values["currentPassword"], newPassword: values["newPassword"] }),
+    check: (values): FieldErrors =>
+      values["newPassword"] === values["confirm"] ? {} : { confirm: "The passwords don't match. Type the same password twice." },
+    send: async (body) => {
+      setDone("");
+      await identity.changePassword(body);
+      setFormKey((key) => key + 1);
+      setDone("Password changed. Your other sessions were signed out.");
+    },
+  });
+  return (
+    <section aria-labelledby="password-heading">
+      <h2 id="password-heading">Change password</h2>
+      <form key={formKey} ref={form.formRef} onSubmit={form.onSubmit} onInput={form.onInput} noValidate aria-labelledby="password-heading">
+        <FormAlert message={form.formError} />
+        <Field name="currentPassword" label="Current password" type="password" autoComplete="current-password" error={form.errors["currentPassword"]} />
+        <Field
+          name="newPassword"
+          label="New password"
+          type="password"
+          autoComplete="new-password"
+          hint="At least 12 characters (or your organisation's minimum). A short sentence is easy to remember. Common passwords are refused."
+          error={form.errors["newPassword"]}
+        />
+        <Field name="confirm" label="Confirm new password" type="password" autoComplete="new-password" error={form.errors["confirm"]} />
+        <SubmitButton busy={form.busy} label="Change password" busyLabel="Changing…" />
+      </form>
+      <p role="status" class="status">
+        {done}
+      </p>
+    </section>
+  );
+}
+
+function describeDevice(session: SessionSummary): string {
+  const agent = session.userAgent ?? "Unknown device";
+  const browser = /Chrome\/|Chromium/.test(agent) ? "Chrome" : /Firefox\//.test(agent) ? "Firefox" : /Safari\//.test(agent) ? "Safari" : "Browser";
+  const os = /Android/.test(agent) ? "Android" : /iPhone|iPad/.test(agent) ? "iOS" : /Windows/.test(agent) ? "Windows" : /Mac OS/.test(agent) ? "macOS" : /Linux/.test(agent) ? "Linux" : "";
+  return [browser, os].filter(Boolean).join(" on ");
+}
+
+function Sessions() {
+  const [sessions, setSessions] = useState<SessionSummary[]>();
+  const [error, setError] = useState<string>();
+  const [note, setNote] = useState("");
+  const load = () => identity.sessions().then((list) => setSessions(list.sessions), (caught: unknown) => setError(messageOf(caught)));
+  useEffect(() => void load(), []);
+
+  async function revoke(session: SessionSummary) {
+    setError(undefined);
+    try {
+      await identity.revokeSession(session.id);
+      if (session.current) location.assign("/");
+      setNote(`Signed out ${describeDevice(session)}.`);
+      await load();
+    } catch (caught) {
+      setError(messageOf(caught));
+    }
+  }
+
+  return (
+    <section aria-labelledby="sessions-heading">
+      <h2 id="sessions-heading">Where you're signed in</h2>
+      {sessions && (
+        <ul class="security-list" aria-label="Your sessions">
+          {sessions.map((session) => (
+            <li key={session.id}>
+              <strong>
+                {describeDevice(session)}
+                {session.current && " (this device)"}
+              </strong>
+              <p class="hint">
+                Signed in {formatDateTime(session.createdAt)} with {session.method ?? "password"}, last active {formatDateTime(session.lastSeenAt)}
+                {session.ip ? `, from ${session.ip}` : ""}
+              </p>
+              <button type="button" class="secondary" onClick={() => void revoke(session)}>
+                End session<span class="visually-hidden"> {session.current ? "on this device" : describeDevice(session)}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {error && (
+        <p role="alert" class="alert">
+          {error}
+        </p>
+      )}
+      <p role="status" class="status">
+        {note}
+      </p>
+    </section>
+  );
+}

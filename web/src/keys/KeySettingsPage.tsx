@@ -1,0 +1,145 @@
+/**
+ * /settings/keys: the user's key ids, changing the key passphrase (the same keys re-sealed in
+ * the browser under the new one; the server only ever gets the new sealed bundle), and
+ * forgetting the keys on this device.
+ */
+import { withReauth } from "../identity/reauth";
+import { useState } from "preact/hooks";
+import { z } from "zod";
+import { KeyUnwrapError } from "../../../shared/crypto/errors";
+import { changeKeyBundlePassphrase } from "../../../shared/crypto/keys";
+import { api, ApiError } from "../api/client";
+import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
+import { useDeviceKeys } from "./context";
+import { KEY_PASSPHRASE_HINT, KeyPassphrase, MISMATCH, wrongPassphrase } from "./passphrase";
+import { PageHeading } from "../ui/layout";
+
+/** "AbCdEfGh…wXyZ": enough to compare by eye; the full id is in the title and description. */
+function shortKid(kid: string): string {
+  return kid.length > 14 ? `${kid.slice(0, 8)}…${kid.slice(-4)}` : kid;
+}
+
+function KeyId(props: { kid: string }) {
+  return (
+    <code class="kid" title={props.kid} aria-description={`Full key id: ${props.kid}`}>
+      {shortKid(props.kid)}
+    </code>
+  );
+}
+
+const ChangeForm = z.object({ current: z.string().min(1, "Enter your current key passphrase."), next: KeyPassphrase });
+
+export function KeySettingsPage() {
+  const { keys, forget } = useDeviceKeys();
+  const [status, setStatus] = useState("");
+  const [forgetting, setForgetting] = useState(false);
+  const [forgetError, setForgetError] = useState<string>();
+
+  const form = useForm({
+    schema: ChangeForm,
+    toBody: (values) => ({ current: values["current"], next: values["next"] }),
+    check: (values): FieldErrors => {
+      if (values["next"] !== values["confirm"]) return { confirm: MISMATCH };
+      if (values["next"] && values["next"] === values["current"]) return { next: "Choose a passphrase different from the current one." };
+      return {};
+    },
+    send: async ({ current, next }) => {
+      setStatus("");
+      const { bundle } = await api.myKeys();
+      let resealed: string;
+      try {
+        // Opens the bundle with the current passphrase and seals the same keys under the new one (2 × PBKDF2, in WebCrypto).
+        resealed = await changeKeyBundlePassphrase(bundle, current, next);
+      } catch (error) {
+        if (error instanceof KeyUnwrapError) throw wrongPassphrase("current");
+        throw error;
+      }
+      await withReauth(() => api.replaceBundle({ bundle: resealed }));
+      form.formRef.current?.reset();
+      setStatus("Key passphrase changed. Use the new one to unlock your keys on any other device.");
+    },
+  });
+
+  async function onForget() {
+    setForgetting(true);
+    setForgetError(undefined);
+    try {
+      await forget(); // the key gate takes over and asks to unlock again
+    } catch (error) {
+      setForgetError(
+        error instanceof ApiError ? `Couldn't forget the keys. ${error.message}` : "Couldn't forget the keys on this device. Reload the page and try again.",
+      );
+      setForgetting(false);
+    }
+  }
+
+  return (
+    <>
+      <PageHeading>Key passphrase</PageHeading>
+      <section aria-labelledby="your-keys-heading">
+        <h2 id="your-keys-heading">Your keys</h2>
+        <dl class="key-ids">
+          <div>
+            <dt>Signing key id</dt>
+            <dd>
+              <KeyId kid={keys.signingKid} />
+            </dd>
+          </div>
+          <div>
+            <dt>Encryption key id</dt>
+            <dd>
+              <KeyId kid={keys.encryptionKid} />
+            </dd>
+          </div>
+        </dl>
+      </section>
+
+      <section aria-labelledby="change-heading">
+        <h2 id="change-heading">Change key passphrase</h2>
+        <p>Your keys stay the same; only the passphrase that unlocks them changes. Devices already unlocked keep working.</p>
+        <form
+          ref={form.formRef}
+          aria-labelledby="change-heading"
+          onSubmit={form.onSubmit}
+          onInput={(event) => {
+            setStatus("");
+            form.onInput(event);
+          }}
+          noValidate
+        >
+          <FormAlert message={form.formError} />
+          <Field name="current" label="Current key passphrase" type="password" autoComplete="off" error={form.errors["current"]} />
+          <Field
+            name="next"
+            label="New key passphrase"
+            type="password"
+            autoComplete="new-password"
+            hint={KEY_PASSPHRASE_HINT}
+            error={form.errors["next"]}
+          />
+          <Field name="confirm" label="Confirm new key passphrase" type="password" autoComplete="new-password" error={form.errors["confirm"]} />
+          <SubmitButton busy={form.busy} label="Change passphrase" busyLabel="Changing passphrase…" />
+          <p role="status" class="status">
+            {status}
+          </p>
+        </form>
+      </section>
+
+      <section aria-labelledby="device-heading">
+        <h2 id="device-heading">This device</h2>
+        <p>
+          Your keys are kept on this device so you don't need the key passphrase each time you sign in. Forget them on a
+          shared device or before you hand this one on; you'll need your key passphrase to use Custody here again.
+        </p>
+        <button type="button" class="secondary" onClick={() => void onForget()} disabled={forgetting} aria-busy={forgetting || undefined}>
+          {forgetting ? "Forgetting keys…" : "Forget keys on this device"}
+        </button>
+        {forgetError && (
+          <p role="alert" class="alert">
+            {forgetError}
+          </p>
+        )}
+      </section>
+    </>
+  );
+}
