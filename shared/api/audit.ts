@@ -42,7 +42,7 @@ export const AuditQuery = z
   .meta({ id: "AuditQuery" });
 export type AuditQuery = z.input<typeof AuditQuery>;
 
-export const CaseHistoryQuery = AuditQuery.pick({ after: true, limit: true }).meta({ id: "CaseHistoryQuery" });
+export const CaseHistoryQuery = AuditQuery.pick({ after: true, limit: true, order: true }).meta({ id: "CaseHistoryQuery" });
 
 export const AuditExportQuery = AuditQuery.omit({ after: true, limit: true, order: true })
   .extend({ format: z.enum(["jsonl", "csv"]).default("jsonl") })

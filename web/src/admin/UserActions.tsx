@@ -8,16 +8,37 @@ import { formatDateTime } from "../ui/format";
 import { withReauth } from "../identity/reauth";
 import "./admin.css";
 
-let cached: Promise<Map<string, UserSecurity>> | undefined;
+/**
+ * Security facts of the users shown, fetched a page at a time in the user list's own order (the
+ * API pages both alike), as far as the users asked for: so a long list costs one request per
+ * page of users, not one per user.
+ */
+let cached: { facts: Map<string, UserSecurity>; next: string | null; done: boolean; loading?: Promise<void> } | undefined;
 const listeners = new Set<() => void>();
 
-function securityFacts(refresh = false): Promise<Map<string, UserSecurity>> {
+async function securityFacts(userId: string, refresh = false): Promise<UserSecurity | undefined> {
   if (refresh || !cached) {
-    cached = identity.userSecurity().then((list) => new Map(list.users.map((u) => [u.id, u])));
-    cached.catch(() => (cached = undefined));
+    cached = { facts: new Map(), next: null, done: false };
     if (refresh) for (const listener of listeners) listener();
   }
-  return cached;
+  const state = cached;
+  while (!state.facts.has(userId) && !state.done) {
+    state.loading ??= identity
+      .userSecurity(state.next ?? undefined)
+      .then((page) => {
+        for (const user of page.users) state.facts.set(user.id, user);
+        state.next = page.nextCursor;
+        state.done = page.nextCursor === null;
+      })
+      .finally(() => (state.loading = undefined));
+    try {
+      await state.loading;
+    } catch (caught) {
+      if (cached === state) cached = undefined;
+      throw caught;
+    }
+  }
+  return state.facts.get(userId);
 }
 
 export function UserActions(props: { user: User; isMe: boolean; onSaved: (user: User) => void }) {
@@ -28,7 +49,7 @@ export function UserActions(props: { user: User; isMe: boolean; onSaved: (user: 
   const [note, setNote] = useState("");
 
   useEffect(() => {
-    const update = () => void securityFacts().then((map) => setFacts(map.get(user.id)), () => undefined);
+    const update = () => void securityFacts(user.id).then(setFacts, () => undefined);
     listeners.add(update);
     update();
     return () => void listeners.delete(update);
@@ -41,7 +62,7 @@ export function UserActions(props: { user: User; isMe: boolean; onSaved: (user: 
     try {
       await withReauth(step);
       setNote(done);
-      void securityFacts(true);
+      void securityFacts(user.id, true);
     } catch (caught) {
       setError(caught instanceof ApiError ? caught.message : "Something went wrong. Try again.");
     } finally {

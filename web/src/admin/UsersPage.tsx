@@ -9,6 +9,7 @@ import { formatDateTime } from "../ui/format";
 import { ROLE_LABELS, ROLE_OPTIONS, STATUS_LABELS } from "../ui/labels";
 import { withReauth } from "../identity/reauth";
 import { PageHeading } from "../ui/layout";
+import { LoadMore, usePaged } from "../ui/paging";
 import { UserActions } from "./UserActions";
 
 function messageOf(error: unknown): string {
@@ -20,26 +21,12 @@ function byName(a: User, b: User): number {
 }
 
 export function UsersPage(props: { me: User }) {
-  const [users, setUsers] = useState<User[]>();
-  const [loadError, setLoadError] = useState<string>();
-  const [loading, setLoading] = useState(true);
-
-  async function load() {
-    setLoading(true);
-    setLoadError(undefined);
-    try {
-      setUsers((await api.listUsers()).users.sort(byName));
-    } catch (error) {
-      setLoadError(messageOf(error));
-    } finally {
-      setLoading(false);
-    }
-  }
-
-  useEffect(() => void load(), []);
+  const people = usePaged<User>((cursor) => api.listUsers(cursor ? { cursor } : {}).then((page) => ({ items: page.users, nextCursor: page.nextCursor })), []);
+  const users = people.items;
 
   function upsert(user: User) {
-    setUsers((current) => [...(current ?? []).filter((other) => other.id !== user.id), user].sort(byName));
+    // A new or changed user is shown at once, in name order among those loaded.
+    people.setItems((current) => [...current.filter((other) => other.id !== user.id), user].sort(byName));
   }
 
   return (
@@ -47,19 +34,19 @@ export function UsersPage(props: { me: User }) {
       <PageHeading>Users</PageHeading>
       <InviteUser onInvited={(invitation) => upsert(invitation.user)} />
       <RecoveryRequests me={props.me} />
-      <section aria-labelledby="people-heading" aria-busy={loading || undefined}>
-        <h2 id="people-heading">People{users ? ` (${users.length})` : ""}</h2>
-        {loadError && (
+      <section aria-labelledby="people-heading" aria-busy={people.loading || undefined}>
+        <h2 id="people-heading">People{users ? ` (${users.length}${people.hasMore ? "+" : ""})` : ""}</h2>
+        {people.error && !users && (
           <div class="stack">
             <p role="alert" class="alert">
-              Couldn't load the list of users. {loadError}
+              Couldn't load the list of users. {people.error}
             </p>
-            <button type="button" class="secondary" onClick={() => void load()}>
+            <button type="button" class="secondary" onClick={people.reload}>
               Retry
             </button>
           </div>
         )}
-        {!users && loading && <p class="muted">Loading users…</p>}
+        {!users && people.loading && <p class="muted">Loading users…</p>}
         {users && (
           <ul class="user-list">
             {users.map((user) => (
@@ -67,6 +54,7 @@ export function UsersPage(props: { me: User }) {
             ))}
           </ul>
         )}
+        {users && <LoadMore hasMore={people.hasMore} loading={people.loading} error={people.error} noun="users" onMore={people.more} />}
       </section>
     </>
   );

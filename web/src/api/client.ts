@@ -178,7 +178,8 @@ export const api = {
   },
   signOut: () => readResponse(client.api.auth["sign-out"].$post()),
   session: () => readResponse(client.api.auth.session.$get(), SessionInfo),
-  listUsers: () => readResponse(client.api.users.$get(), UserList),
+  /** A page of the organisation's users, by name. */
+  listUsers: (query: { cursor?: string; limit?: string } = {}) => readResponse(client.api.users.$get({ query }), UserList),
   createUser: (json: CreateUserRequest) => readResponse(client.api.users.$post({ json }), Invitation),
   updateUser: (id: string, json: UpdateUserRequest) =>
     readResponse(client.api.users[":id"].$patch({ param: { id }, json }), User),

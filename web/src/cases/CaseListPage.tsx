@@ -18,6 +18,7 @@ import { formatDateTime } from "../ui/format";
 import { useDeviceKeys } from "../keys/context";
 import { caseHref, navigate } from "../ui/router";
 import { PageHeading } from "../ui/layout";
+import { LoadMore } from "../ui/paging";
 import { NOT_SAVED, savedAt } from "../offline/cache";
 import "./cases.css";
 
@@ -37,32 +38,61 @@ export function CaseListPage(props: { session: SessionInfo }) {
   const [creating, setCreating] = useState(false);
   const [allTags, setAllTags] = useState<string[]>([]);
   const [saved, setSaved] = useState<string>();
+  const [next, setNext] = useState<string | null>(null);
+  const [moreError, setMoreError] = useState<string>();
   const request = useRef(0);
+
+  const currentQuery = () => ({ ...(q.trim() ? { q: q.trim() } : {}), ...(status ? { status } : {}), ...(tag ? { tag } : {}) });
 
   async function load() {
     const mine = ++request.current;
     setLoading(true);
     setError(undefined);
     try {
-      const query = { ...(q.trim() ? { q: q.trim() } : {}), ...(status ? { status } : {}), ...(tag ? { tag } : {}) };
+      const query = currentQuery();
       const answer = await casesApi.list(query).catch(async (caught: unknown) => {
-        // Offline with a search not saved as such: search the saved full list on the device.
+        // Offline with a search not saved as such: search the saved list (the pages seen online) on the device.
         if (!(caught instanceof ApiError && caught.message === NOT_SAVED) || Object.keys(query).length === 0) throw caught;
         const all = await casesApi.list({});
         const needle = q.trim().toLowerCase();
         const found = all.cases.filter(
           (c) => (!needle || `${c.number} ${c.title}`.toLowerCase().includes(needle)) && (!status || c.status === status) && (!tag || c.tags.includes(tag)),
         );
-        const copy = { ...all, cases: found };
+        const copy = { ...all, cases: found, nextCursor: null };
         return { copy, when: savedAt(all) };
       }).then((result) => ("copy" in result ? result : { copy: result, when: savedAt(result) }));
       if (mine !== request.current) return;
       const list = answer.copy.cases;
       setSaved(answer.when);
       setCases(list);
-      setAllTags((known) => [...new Set([...known, ...list.flatMap((c) => c.tags)])].sort((a, b) => a.localeCompare(b)));
+      setNext(answer.copy.nextCursor);
+      setMoreError(undefined);
+      learnTags(list);
     } catch (caught) {
       if (mine === request.current) setError(messageOf(caught));
+    } finally {
+      if (mine === request.current) setLoading(false);
+    }
+  }
+
+  function learnTags(list: CaseSummary[]) {
+    setAllTags((known) => [...new Set([...known, ...list.flatMap((c) => c.tags)])].sort((a, b) => a.localeCompare(b)));
+  }
+
+  /** The next page of the same search, added below the cases shown. */
+  async function loadMore() {
+    if (next === null || loading) return;
+    const mine = request.current;
+    setLoading(true);
+    setMoreError(undefined);
+    try {
+      const page = await casesApi.list({ ...currentQuery(), cursor: next });
+      if (mine !== request.current) return;
+      setCases((current) => [...(current ?? []), ...page.cases.filter((c) => !current?.some((shown) => shown.id === c.id))]);
+      setNext(page.nextCursor);
+      learnTags(page.cases);
+    } catch (caught) {
+      if (mine === request.current) setMoreError(messageOf(caught));
     } finally {
       if (mine === request.current) setLoading(false);
     }
@@ -169,6 +199,7 @@ export function CaseListPage(props: { session: SessionInfo }) {
             ))}
           </ul>
         )}
+        {cases && <LoadMore hasMore={next !== null} loading={loading} error={moreError} noun="cases" onMore={() => void loadMore()} />}
       </section>
     </>
   );

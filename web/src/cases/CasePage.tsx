@@ -19,6 +19,7 @@ import { formatBytes, formatDateTime } from "../ui/format";
 import { Field, FormAlert, parseTags, SubmitButton, TextArea, useForm } from "../ui/forms";
 import type { DeviceKeys } from "../keys/store";
 import { PageHeading } from "../ui/layout";
+import { LoadMore, usePaged } from "../ui/paging";
 import { savedAt } from "../offline/cache";
 import { useReachable } from "../offline/useReachable";
 import { AddEvidence } from "../upload/AddEvidence";
@@ -40,8 +41,10 @@ export function CasePage(props: Props) {
   const reachable = useReachable();
   const [detail, setDetail] = useState<CaseDetail>();
   const [error, setError] = useState<string>();
-  const [evidence, setEvidence] = useState<EvidenceSummary[]>();
-  const [evidenceError, setEvidenceError] = useState<string>();
+  const evidence = usePaged<EvidenceSummary>(
+    (cursor) => casesApi.evidence(props.caseId, cursor).then((page) => ({ items: page.evidence, nextCursor: page.nextCursor })),
+    [props.caseId],
+  );
 
   async function load() {
     setError(undefined);
@@ -51,21 +54,11 @@ export function CasePage(props: Props) {
       setError(caught instanceof ApiError && caught.status === 404 ? "This case doesn't exist, or you are not one of its members." : messageOf(caught));
     }
   }
-  async function loadEvidence() {
-    setEvidenceError(undefined);
-    try {
-      setEvidence((await casesApi.evidence(props.caseId)).evidence);
-    } catch (caught) {
-      setEvidenceError(messageOf(caught));
-    }
-  }
-
   useEffect(() => {
     void load();
-    void loadEvidence();
     return onUploadComplete((row) => {
       if (row.caseId === props.caseId) {
-        void loadEvidence();
+        evidence.reload();
         void load();
       }
     });
@@ -111,17 +104,18 @@ export function CasePage(props: Props) {
         {canAdd && <AddEvidence detail={detail} session={props.session} keys={props.keys} />}
         {!canAdd && detail.status === "closed" && <p class="muted">This case is closed: no evidence can be added until a lead reopens it.</p>}
         <UploadList caseId={detail.id} />
-        {evidenceError && (
+        {evidence.error && !evidence.items && (
           <div class="stack">
             <p role="alert" class="alert">
-              Couldn't load the evidence. {evidenceError}
+              Couldn't load the evidence. {evidence.error}
             </p>
-            <button type="button" onClick={() => void loadEvidence()}>
+            <button type="button" onClick={evidence.reload}>
               Retry
             </button>
           </div>
         )}
-        {evidence && <EvidenceList caseId={detail.id} items={evidence.filter((e) => e.status === "complete")} canAdd={canAdd} keys={props.keys} />}
+        {evidence.items && <EvidenceList caseId={detail.id} items={evidence.items.filter((e) => e.status === "complete")} canAdd={canAdd} keys={props.keys} />}
+        {evidence.items && <LoadMore hasMore={evidence.hasMore} loading={evidence.loading} error={evidence.error} noun="evidence" onMore={evidence.more} />}
       </section>
       <Members detail={detail} session={props.session} keys={props.keys} isLead={isLead} onChanged={setDetail} />
       {isLead && reachable && <CaseHistory caseId={detail.id} />}

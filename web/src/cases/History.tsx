@@ -3,11 +3,12 @@
  * opened, downloaded or exported which item, and when), newest first. Reading it is itself
  * recorded. `evidenceId` narrows it to one item.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { AuditPage } from "../../../shared/api/audit";
 import type { AuditEvent } from "../../../shared/audit/chain";
 import { client, readResponse } from "../api/client";
 import { actorText, localTime, OUTCOME_LABELS, utcTime } from "../audit/format";
+import { LoadMore } from "../ui/paging";
 
 /** How an action reads in a case's history. */
 const ACTION_TEXT: Record<string, string> = {
@@ -42,19 +43,33 @@ const ACTION_TEXT: Record<string, string> = {
   "access.denied": "was refused",
 };
 
+/** Events per page of the history, newest first. */
+const HISTORY_PAGE = "200";
+
 export function CaseHistory(props: { caseId: string; evidenceId?: string; names?: Map<string, string> }) {
   const [events, setEvents] = useState<AuditEvent[]>();
   const [error, setError] = useState<string>();
+  const [next, setNext] = useState<number | null>(null);
+  const [loading, setLoading] = useState(false);
+  const generation = useRef(0);
 
-  async function load() {
+  /** The newest page (`before` undefined) or the page of events older than seq `before`, newest first. */
+  async function load(before?: number) {
+    const mine = before === undefined ? ++generation.current : generation.current;
     setError(undefined);
+    setLoading(true);
     try {
-      const page = await readResponse(client.api.cases[":id"].history.$get({ param: { id: props.caseId } }), AuditPage);
+      const query = { order: "desc" as const, limit: HISTORY_PAGE, ...(before !== undefined ? { after: String(before) } : {}) };
+      const page = await readResponse(client.api.cases[":id"].history.$get({ param: { id: props.caseId }, query }), AuditPage);
+      if (mine !== generation.current) return;
       const all = (page.events as AuditEvent[]).filter((e) => e.action !== "evidence.part_upload");
-      const mine = props.evidenceId ? all.filter((e) => e.details.evidenceId === props.evidenceId) : all;
-      setEvents(mine.reverse());
+      const shown = props.evidenceId ? all.filter((e) => e.details.evidenceId === props.evidenceId) : all;
+      setEvents((current) => (before === undefined || !current ? shown : [...current, ...shown]));
+      setNext(page.next);
     } catch (caught) {
-      setError(caught instanceof Error ? caught.message : "Couldn't load the history.");
+      if (mine === generation.current) setError(caught instanceof Error ? caught.message : "Couldn't load the history.");
+    } finally {
+      if (mine === generation.current) setLoading(false);
     }
   }
 
@@ -73,7 +88,7 @@ export function CaseHistory(props: { caseId: string; evidenceId?: string; names?
         </p>
       )}
       {!events && !error && <p role="status">Loading the history…</p>}
-      {events && events.length === 0 && <p>No events yet.</p>}
+      {events && events.length === 0 && next === null && <p>No events yet.</p>}
       {events && events.length > 0 && (
         <ol class="history-list" aria-label={props.evidenceId ? "History of this item" : "Case history"}>
           {events.map((event) => {
@@ -94,6 +109,7 @@ export function CaseHistory(props: { caseId: string; evidenceId?: string; names?
           })}
         </ol>
       )}
+      {events && <LoadMore hasMore={next !== null} loading={loading} error={error} noun="events" onMore={() => next !== null && void load(next)} />}
     </section>
   );
 }

@@ -29,7 +29,8 @@ import { client, readResponse } from "../api/client";
 import { saved } from "../offline/cache";
 
 export const casesApi = {
-  list: (query: { q?: string; status?: "open" | "closed"; tag?: string }) =>
+  /** A page of your cases (the first without `cursor`; `limit` up to 200). */
+  list: (query: { q?: string; status?: "open" | "closed"; tag?: string; cursor?: string; limit?: string }) =>
     saved(`/api/cases?${new URLSearchParams(query)}`, () => readResponse(client.api.cases.$get({ query }), CaseList)),
   create: (json: CreateCaseRequest) => readResponse(client.api.cases.$post({ json }), CaseDetail),
   get: (id: string) => saved(`/api/cases/${id}`, () => readResponse(client.api.cases[":id"].$get({ param: { id } }), CaseDetail)),
@@ -40,7 +41,13 @@ export const casesApi = {
     readResponse(client.api.cases[":id"].members[":userId"].$patch({ param: { id, userId }, json: { role } }), CaseDetail),
   removeMember: (id: string, userId: string, json: RemoveMemberRequest) =>
     readResponse(client.api.cases[":id"].members[":userId"].remove.$post({ param: { id, userId }, json }), CaseDetail),
-  evidence: (id: string) => saved(`/api/cases/${id}/evidence`, () => readResponse(client.api.cases[":id"].evidence.$get({ param: { id } }), EvidenceList)),
+  /** A page of the case's evidence, newest first. */
+  evidence: (id: string, cursor?: string) => {
+    const query: { cursor?: string } = cursor ? { cursor } : {};
+    return saved(`/api/cases/${id}/evidence${cursor ? `?${new URLSearchParams({ cursor })}` : ""}`, () =>
+      readResponse(client.api.cases[":id"].evidence.$get({ param: { id }, query }), EvidenceList),
+    );
+  },
   recoveryKey: () => readResponse(client.api.keys.recovery.$get(), RecoveryKeyInfo),
   userKeys: (id: string) => readResponse(client.api.keys.users[":id"].$get({ param: { id } }), UserPublicKeys),
   signer: (kid: string) => saved(`/api/keys/signers/${kid}`, () => readResponse(client.api.keys.signers[":kid"].$get({ param: { kid } }), SignerKey)),

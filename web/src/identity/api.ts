@@ -81,7 +81,8 @@ export const identity = {
   settings: () => apiFetch("/api/settings", {}, OrgSettings),
   updateSettings: (json: UpdateOrgSettingsRequest) => apiFetch("/api/settings", { method: "PUT", json }, OrgSettings),
 
-  userSecurity: () => apiFetch("/api/users/security", {}, UserSecurityList),
+  /** A page of the users' security facts, in the user list's order (the same cursors). */
+  userSecurity: (cursor?: string) => apiFetch(`/api/users/security${cursor ? `?${new URLSearchParams({ cursor })}` : ""}`, {}, UserSecurityList),
   disableUser: (id: string) => apiFetch(`/api/users/${id}/disable`, { method: "POST" }, User),
   enableUser: (id: string) => apiFetch(`/api/users/${id}/enable`, { method: "POST" }, User),
   unlockUser: (id: string) => none(`/api/users/${id}/unlock`, "POST"),

@@ -18,6 +18,7 @@ import { caseHref, navigate } from "../ui/router";
 import { PageHeading } from "../ui/layout";
 import { addFiles } from "./queue";
 import { messageOf } from "../ui/messages";
+import { allPages } from "../ui/paging";
 
 export function SharePage(props: { session: SessionInfo }) {
   const { keys } = useDeviceKeys();
@@ -29,9 +30,10 @@ export function SharePage(props: { session: SessionInfo }) {
 
   useEffect(() => {
     db.sharedFiles.toArray().then(setFiles, () => setFiles([]));
-    casesApi.list({}).then(
-      (list) => {
-        const open = list.cases.filter((c) => c.status === "open" && c.myRole !== "viewer");
+    // The open cases you may add to, most recently changed first (up to 1,000).
+    allPages((cursor) => casesApi.list({ status: "open", limit: "200", ...(cursor ? { cursor } : {}) }).then((page) => ({ items: page.cases, nextCursor: page.nextCursor })), 5).then(
+      (all) => {
+        const open = all.filter((c) => c.status === "open" && c.myRole !== "viewer");
         setCases(open);
         if (open.length === 1) setCaseId(open[0]!.id);
       },

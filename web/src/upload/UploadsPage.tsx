@@ -5,7 +5,7 @@
  * the storage it uses, with the request for persistent storage (so the browser does not clear
  * queued evidence to make room).
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { casesApi } from "../cases/api";
 import type { KeptOfflineRow } from "../db";
@@ -76,9 +76,16 @@ function StorageSection() {
   );
 }
 
-function KeptSection(props: { userId: string; caseLabels: Map<string, string> }) {
+function KeptSection(props: { userId: string; caseLabels: Map<string, string>; onCaseIds: (ids: string[]) => void }) {
   const [items, setItems] = useState<KeptOfflineRow[]>();
-  const reload = () => void keptItems(props.userId).then(setItems, () => setItems([]));
+  const reload = () =>
+    void keptItems(props.userId).then(
+      (kept) => {
+        setItems(kept);
+        props.onCaseIds(kept.map((item) => item.caseId));
+      },
+      () => setItems([]),
+    );
   useEffect(reload, [props.userId]);
   if (!items || items.length === 0) return null;
   return (
@@ -113,12 +120,19 @@ export function UploadsPage(props: { session: SessionInfo }) {
   const reachable = useReachable();
   const [caseLabels, setCaseLabels] = useState(new Map<string, string>());
   const [events, setEvents] = useState(0);
-  useEffect(() => {
-    casesApi.list({}).then(
-      (list) => setCaseLabels(new Map(list.cases.map((c) => [c.id, `${c.number} · ${c.title}`]))),
-      () => undefined,
-    );
-  }, []);
+  // The cases of the queued and kept items, each looked up once (saved on the device for offline use).
+  const asked = useRef(new Set<string>());
+  function nameCases(ids: string[]) {
+    for (const id of ids) {
+      if (asked.current.has(id)) continue;
+      asked.current.add(id);
+      casesApi.get(id).then(
+        (c) => setCaseLabels((known) => new Map(known).set(c.id, `${c.number} · ${c.title}`)),
+        () => asked.current.delete(id),
+      );
+    }
+  }
+  useEffect(() => nameCases(items.map((item) => item.row.caseId)), [items]);
   useEffect(() => void pendingOfflineEvents(userId).then(setEvents, () => undefined), [userId, reachable]);
 
   return (
@@ -134,7 +148,7 @@ export function UploadsPage(props: { session: SessionInfo }) {
           {events} {events === 1 ? "viewing" : "viewings"} made offline will be sent to the audit trail when the device is back online.
         </p>
       )}
-      <KeptSection userId={userId} caseLabels={caseLabels} />
+      <KeptSection userId={userId} caseLabels={caseLabels} onCaseIds={nameCases} />
       <StorageSection />
     </>
   );

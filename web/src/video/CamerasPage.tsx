@@ -22,6 +22,7 @@ import { videoApi } from "./api";
 import { distance, facing } from "./format";
 import { messageOf } from "../ui/messages";
 import "./video.css";
+import { allPages, LoadMore } from "../ui/paging";
 
 /** A `datetime-local` value for a time (the device's local time zone). */
 function localInput(t: number): string {
@@ -92,20 +93,43 @@ export function CamerasPage(props: { session: SessionInfo }) {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [mapSettings, setMapSettings] = useState<MapSettings>();
   const [sortedFrom, setSortedFrom] = useState<{ latitude: number; longitude: number } | null>(null);
+  const [next, setNext] = useState<{ cursor: string; query: { siteId?: string; lat?: string; lon?: string } } | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [moreError, setMoreError] = useState<string>();
 
   async function load() {
     try {
-      const near = lat.trim() && lon.trim() ? { lat: lat.trim(), lon: lon.trim() } : {};
-      setCameras((await videoApi.cameras({ ...(siteId ? { siteId } : {}), ...near })).cameras);
-      setSortedFrom("lat" in near ? { latitude: Number(near.lat), longitude: Number(near.lon) } : null);
+      const near: { lat?: string; lon?: string } = lat.trim() && lon.trim() ? { lat: lat.trim(), lon: lon.trim() } : {};
+      const query: { siteId?: string; lat?: string; lon?: string } = { ...(siteId ? { siteId } : {}), ...near };
+      const page = await videoApi.cameras(query);
+      setCameras(page.cameras);
+      setNext(page.nextCursor ? { cursor: page.nextCursor, query } : null);
+      setSortedFrom(near.lat !== undefined ? { latitude: Number(near.lat), longitude: Number(near.lon) } : null);
       setError(undefined);
+      setMoreError(undefined);
     } catch (caught) {
       setError(messageOf(caught));
     }
   }
 
+  /** The next page of the same search (same site, same place), below the cameras shown. */
+  async function loadMore() {
+    if (!next || loadingMore) return;
+    setLoadingMore(true);
+    setMoreError(undefined);
+    try {
+      const page = await videoApi.cameras({ ...next.query, cursor: next.cursor });
+      setCameras((current) => [...(current ?? []), ...page.cameras]);
+      setNext(page.nextCursor ? { cursor: page.nextCursor, query: next.query } : null);
+    } catch (caught) {
+      setMoreError(messageOf(caught));
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
   useEffect(() => {
-    void videoApi.sites().then((r) => setSites(r.sites), () => undefined);
+    void allPages((cursor) => videoApi.sites({ limit: "200", ...(cursor ? { cursor } : {}) }).then((page) => ({ items: page.sites, nextCursor: page.nextCursor }))).then(setSites, () => undefined);
     // No map settings (offline, say): no map, the list as ever.
     void videoApi.mapSettings().then(setMapSettings, () => undefined);
   }, []);
@@ -216,6 +240,7 @@ export function CamerasPage(props: { session: SessionInfo }) {
           </ul>
         </fieldset>
       )}
+      {cameras && <LoadMore hasMore={next !== null} loading={loadingMore} error={moreError} noun="cameras" onMore={() => void loadMore()} />}
       {canRequest && chosen.length > 0 && <RequestForm cameras={chosen} />}
     </>
   );
@@ -233,9 +258,10 @@ function RequestForm(props: { cameras: Camera[] }) {
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
 
   useEffect(() => {
-    void casesApi.list({ status: "open" }).then(
-      (r) => {
-        const mine = r.cases.filter((c) => c.myRole !== "viewer");
+    // The open cases you may add to, most recently changed first (up to 1,000).
+    void allPages((cursor) => casesApi.list({ status: "open", limit: "200", ...(cursor ? { cursor } : {}) }).then((page) => ({ items: page.cases, nextCursor: page.nextCursor })), 5).then(
+      (all) => {
+        const mine = all.filter((c) => c.myRole !== "viewer");
         setCases(mine);
         if (mine[0]) setCaseId(mine[0].id);
       },

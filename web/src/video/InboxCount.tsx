@@ -5,11 +5,16 @@ import "./video.css";
 
 export function InboxCount() {
   const [count, setCount] = useState(0);
+  const [more, setMore] = useState(false);
   useEffect(() => {
     let live = true;
     const load = () =>
-      videoApi.requests({ status: "held" }).then(
-        (r) => live && setCount(r.requests.length),
+      videoApi.requests({ status: "held", limit: "200" }).then(
+        (r) => {
+          if (!live) return;
+          setCount(r.requests.length);
+          setMore(r.nextCursor !== null);
+        },
         () => undefined,
       );
     void load();
@@ -21,8 +26,9 @@ export function InboxCount() {
   }, []);
   if (count === 0) return null;
   return (
-    <span class="nav-count" aria-label={`${count} awaiting your decision`}>
+    <span class="nav-count" aria-label={`${count}${more ? " or more" : ""} awaiting your decision`}>
       {count}
+      {more ? "+" : ""}
     </span>
   );
 }

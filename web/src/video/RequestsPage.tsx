@@ -15,6 +15,7 @@ import { useLiveRefresh } from "./live";
 import { messageOf } from "../ui/messages";
 import { caseHref } from "../ui/router";
 import "./video.css";
+import { allPages, LoadMore, usePaged } from "../ui/paging";
 
 const OPEN: readonly RequestStatus[] = ["requested", "exporting", "approved"];
 
@@ -25,18 +26,24 @@ function range(r: { start: string; end: string }): string {
 
 export function RequestsPage(props: { session: SessionInfo }) {
   const isOperator = props.session.user.role === "site_operator";
-  const [requests, setRequests] = useState<VideoRequest[]>();
-  const [error, setError] = useState<string>();
+  // Every request awaiting a decision, however old (they are few, and each one is due), and the
+  // rest newest first a page at a time.
+  const [held, setHeld] = useState<VideoRequest[]>();
+  const [heldError, setHeldError] = useState<string>();
+  const paged = usePaged<VideoRequest>((cursor) => videoApi.requests(cursor ? { cursor } : {}).then((page) => ({ items: page.requests, nextCursor: page.nextCursor })), []);
   const reload = useLiveRefresh(async () => {
+    paged.refresh();
     try {
-      setRequests((await videoApi.requests({})).requests);
-      setError(undefined);
+      setHeld(await allPages((cursor) => videoApi.requests({ status: "held", limit: "200", ...(cursor ? { cursor } : {}) }).then((page) => ({ items: page.requests, nextCursor: page.nextCursor }))));
+      setHeldError(undefined);
     } catch (caught) {
-      setError(messageOf(caught));
+      setHeldError(messageOf(caught));
     }
   });
+  const error = heldError ?? (paged.items ? undefined : paged.error);
+  const requests = paged.items && held ? paged.items : undefined;
 
-  const awaiting = requests?.filter((r) => r.status === "held") ?? [];
+  const awaiting = held ?? [];
   const open = requests?.filter((r) => OPEN.includes(r.status)) ?? [];
   const closed = requests?.filter((r) => r.status !== "held" && !OPEN.includes(r.status)) ?? [];
 
@@ -56,16 +63,17 @@ export function RequestsPage(props: { session: SessionInfo }) {
         </p>
       )}
       {!requests && !error && <p class="muted">Loading requests…</p>}
-      {requests && requests.length === 0 && (
+      {requests && requests.length === 0 && awaiting.length === 0 && (
         <p class="empty">{isOperator ? "No video requests for your site." : "No video requests yet. Find cameras to ask a site for video."}</p>
       )}
-      {requests && requests.length > 0 && (
+      {requests && (requests.length > 0 || awaiting.length > 0) && (
         <>
           <RequestSection title={isOperator ? "Awaiting your decision" : "Held, awaiting the site's decision"} requests={awaiting} isOperator={isOperator} onChanged={reload} />
           <RequestSection title="In progress" requests={open} isOperator={isOperator} onChanged={reload} />
           <RequestSection title="Closed" requests={closed} isOperator={isOperator} onChanged={reload} />
         </>
       )}
+      {requests && <LoadMore hasMore={paged.hasMore} loading={paged.loading} error={paged.error} noun="requests" onMore={paged.more} />}
     </>
   );
 }

@@ -15,6 +15,7 @@ import { videoApi } from "./api";
 import { messageOf } from "../ui/messages";
 import { useLiveRefresh } from "./live";
 import "./video.css";
+import { allPages, LoadMore, usePaged } from "../ui/paging";
 
 function download(config: SiteConfigFile): void {
   const blob = new Blob([`${JSON.stringify(config, null, 2)}\n`], { type: "application/json" });
@@ -29,26 +30,21 @@ function download(config: SiteConfigFile): void {
 }
 
 export function SitesPage() {
-  const [sites, setSites] = useState<Site[]>();
+  const paged = usePaged<Site>((cursor) => videoApi.sites(cursor ? { cursor } : {}).then((page) => ({ items: page.sites, nextCursor: page.nextCursor })), []);
+  const sites = paged.items;
   const [operators, setOperators] = useState<User[]>([]);
-  const [error, setError] = useState<string>();
+  const [usersError, setUsersError] = useState<string>();
+  const error = usersError ?? (sites ? undefined : paged.error);
   const [creating, setCreating] = useState(false);
   const [issued, setIssued] = useState<SiteConfigFile>();
 
-  async function load() {
-    try {
-      setSites((await videoApi.sites()).sites);
-      setError(undefined);
-    } catch (caught) {
-      setError(messageOf(caught));
-    }
-  }
+  const load = async () => paged.refresh();
   // The agents' status (enrolled, connected) shows as it changes.
   useLiveRefresh(load);
   useEffect(() => {
-    void api.listUsers().then(
-      (r) => setOperators(r.users.filter((u) => u.role === "site_operator" && u.status !== "disabled")),
-      (caught: unknown) => setError(messageOf(caught)),
+    void allPages((cursor) => api.listUsers({ limit: "200", ...(cursor ? { cursor } : {}) }).then((page) => ({ items: page.users, nextCursor: page.nextCursor }))).then(
+      (users) => setOperators(users.filter((u) => u.role === "site_operator" && u.status !== "disabled")),
+      (caught: unknown) => setUsersError(messageOf(caught)),
     );
   }, []);
 
@@ -87,6 +83,7 @@ export function SitesPage() {
           ))}
         </ul>
       )}
+      {sites && <LoadMore hasMore={paged.hasMore} loading={paged.loading} error={paged.error} noun="sites" onMore={paged.more} />}
     </>
   );
 }

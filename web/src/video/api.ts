@@ -18,14 +18,17 @@ import { MapSettings } from "../../../shared/api/map";
 import { client, readResponse } from "../api/client";
 
 export const videoApi = {
-  sites: () => readResponse(client.api.sites.$get(), SiteList),
+  /** A page of sites, by name. */
+  sites: (query: { cursor?: string; limit?: string } = {}) => readResponse(client.api.sites.$get({ query }), SiteList),
   createSite: (json: CreateSiteRequest) => readResponse(client.api.sites.$post({ json }), SiteCreated),
   newEnrolment: (id: string) => readResponse(client.api.sites[":id"].enrolment.$post({ param: { id } }), SiteCreated),
   addOperator: (id: string, userId: string) => readResponse(client.api.sites[":id"].operators[":userId"].$put({ param: { id, userId } }), Site),
   removeOperator: (id: string, userId: string) => readResponse(client.api.sites[":id"].operators[":userId"].$delete({ param: { id, userId } }), Site),
   mapSettings: () => readResponse(client.api.settings.map.$get(), MapSettings),
-  cameras: (query: { siteId?: string; lat?: string; lon?: string }) => readResponse(client.api.cameras.$get({ query }), CameraList),
-  requests: (query: { caseId?: string; status?: RequestStatus }) => readResponse(client.api["video-requests"].$get({ query }), VideoRequestList),
+  /** A page of cameras: by site and name, or nearest first with lat and lon. */
+  cameras: (query: { siteId?: string; lat?: string; lon?: string; cursor?: string; limit?: string }) => readResponse(client.api.cameras.$get({ query }), CameraList),
+  /** A page of video requests, newest first. */
+  requests: (query: { caseId?: string; status?: RequestStatus; cursor?: string; limit?: string }) => readResponse(client.api["video-requests"].$get({ query }), VideoRequestList),
   request: (id: string) => readResponse(client.api["video-requests"][":id"].$get({ param: { id } }), VideoRequest),
   create: (json: CreateVideoRequest) => readResponse(client.api["video-requests"].$post({ json }), VideoRequest),
   approve: (id: string) => readResponse(client.api["video-requests"][":id"].approve.$post({ param: { id } }), VideoRequest),

@@ -269,7 +269,7 @@ export const cases = new Hono<AppEnv>()
   .get(
     "/:id/history",
     describe({
-      summary: "The case's audit history, its evidence's included (who viewed what, when), for its leads: oldest first, a page at a time (at most 1000). Reading it is audited.",
+      summary: "The case's audit history, its evidence's included (who viewed what, when), for its leads: oldest first (or newest first with order=desc), a page at a time (at most 1000). Reading it is audited.",
       access: "session",
       responses: { 200: { description: "A page of events.", schema: AuditPage } },
     }),
@@ -277,12 +277,12 @@ export const cases = new Hono<AppEnv>()
     validate("query", CaseHistoryQuery),
     async (c) => {
       const { id } = c.req.valid("param");
-      const { after, limit: asked } = c.req.valid("query");
+      const { after, limit: asked, order } = c.req.valid("query");
       await requireCaseRole(c, id, "lead");
       const orgId = c.get("user").orgId;
       await audit(c, { action: "audit.read", target: { type: "case", id }, details: { caseId: id } });
       const limit = asked ?? HISTORY_PAGE;
-      const events = await listAuditEvents(c.env, orgId, { caseId: id }, after ?? 0, limit + 1);
+      const events = await listAuditEvents(c.env, orgId, { caseId: id }, after ?? 0, limit + 1, order ?? "asc");
       const page = events.slice(0, limit);
       return c.json({ events: page, next: events.length > limit ? page.at(-1)!.seq : null } satisfies AuditPage, 200);
     },
