@@ -6,7 +6,7 @@
  */
 import { resolve } from "node:path";
 import { SECRET_NAMES } from "./config";
-import { createHost } from "./server";
+import { createHost, errorResponse } from "./server";
 
 const root = resolve(import.meta.dirname!, "..");
 const env = (name: string) => Deno.env.get(name) || undefined;
@@ -25,7 +25,12 @@ export const host = createHost({ root, stateDir, publicUrl: env("CUSTODY_PUBLIC_
   secrets: Object.fromEntries(SECRET_NAMES.flatMap((name) => (env(name) ? [[name, env(name)!]] : []))), });
 if (host.migrationsApplied.length > 0) console.log(`Applied migrations: ${host.migrationsApplied.join(", ")}`);
 
-const server = Deno.serve({ port, hostname, onListen: () => undefined }, async (request, info) => {
+// What escapes the host (a request it cannot even hand on) is a 500 in the error shape, logged here, never Deno's plain text.
+const onError = (error: unknown) => {
+  console.error("Request failed:", error);
+  return errorResponse(error);
+};
+const server = Deno.serve({ port, hostname, onListen: () => undefined, onError }, async (request, info) => {
   const started = performance.now();
   const response = await host.fetch(request, info.remoteAddr.hostname);
   const path = new URL(request.url).pathname; // never the query: a part-upload URL's signature stays out of the log

@@ -8,6 +8,8 @@
 import { join, resolve } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import * as custody from "../worker/src/index";
+import { ALLOWED_METHODS, REFUSED_METHODS } from "../worker/src/app";
+import { ApiError, toErrorResponse } from "../worker/src/lib/errors";
 import { Assets } from "./assets";
 import { readBindings, type Bindings } from "./config";
 import { LocalD1Database, openSqlite } from "./d1";
@@ -74,6 +76,12 @@ function view(incoming: Request, peer: string, options: ServerOptions, publicOri
   return { url: publicOrigin ? new URL(url.pathname + url.search, publicOrigin) : url, client };
 }
 
+/** An answer in the worker's error shape (`{ error: { code, message } }`), for what the host refuses itself. */
+export function errorResponse(error: unknown, headers: Record<string, string> = {}): Response {
+  const { status, body } = toErrorResponse(error);
+  return Response.json(body, { status, headers: { "Cache-Control": "no-store", ...headers } });
+}
+
 export function createHost(options: ServerOptions): Host {
   installWorkersWebSockets();
   const root = resolve(options.root);
@@ -115,6 +123,11 @@ export function createHost(options: ServerOptions): Host {
     env: env as unknown as Env,
     migrationsApplied,
     async fetch(incoming: Request, peer: string): Promise<Response> {
+      // The worker refuses these too, but fetch's Request cannot carry them (TRACE, TRACK and
+      // CONNECT are forbidden methods): refused here, in the worker's error shape, on every path.
+      if (REFUSED_METHODS.has(incoming.method.toUpperCase())) {
+        return errorResponse(new ApiError(405, "method_not_allowed", `${incoming.method} is not allowed.`), { Allow: ALLOWED_METHODS });
+      }
       const { url, client } = view(incoming, peer, options, publicOrigin);
       const headers = new Headers(incoming.headers);
       for (const name of CLIENT_IP_HEADERS) headers.delete(name);

@@ -24,6 +24,8 @@ export const IssuerUrl = z
   .max(2048)
   .pipe(z.url({ message: "Enter the issuer URL, e.g. https://login.example.org/realms/police." }))
   .refine((url) => {
+    // Refinements run even when z.url() above has refused the value: what does not parse fails here too, never throws.
+    if (!URL.canParse(url)) return false;
     const { protocol, search, hash } = new URL(url);
     return (protocol === "https:" || (protocol === "http:" && isLoopbackUrl(url))) && !search && !hash;
   }, "The issuer URL must start with https:// (http:// only for localhost) and have no ?query or #fragment.")

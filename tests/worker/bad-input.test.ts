@@ -1,8 +1,10 @@
-import { db } from "./backend";
+import { backend, bucket, db } from "./backend";
 import { describe, expect, it } from "vitest";
 import { auditEvents } from "./audit-helpers";
+import type { PartUrls } from "../../shared/api/cases";
 import type { PublicJwk } from "../../shared/api/schemas";
-import { addUser, call, expectError, recoveryPublicKey, setUpOrganisation } from "./helpers";
+import { openCase, prepareEvidence, randomBytes, withKeys } from "./evidence-helpers";
+import { ADMIN, addUser, call, expectError, ORIGIN, recoveryPublicKey, setUpOrganisation } from "./helpers";
 
 interface Operation {
   requestBody?: unknown;
@@ -57,15 +59,18 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
   };
 }
 
-/** Everything a request could have changed: every D1 table's rows and the audit trail. */
+/** Columns a request may touch without changing anything: a live session's last use. */
+const VOLATILE: Record<string, string> = { sessions: "token_hash, user_id, stage, revoked_at, auth_at" };
+
+/** Everything a request could have changed: every D1 table's rows, the stored objects, and the audit trail. */
 async function snapshot(): Promise<string> {
-  const tables = ["organisations", "setup", "users", "invitations", "recovery_keys", "user_keys", "key_bundles", "recovery_requests",
-    "org_settings", "totp_credentials", "recovery_codes", "passkeys", "webauthn_challenges", "sign_in_failures", "sign_in_attempts",
-    "oidc_providers", "oidc_states", "oidc_identities", "sites", "agent_keys", "site_operators", "cameras", "video_requests", "video_clips",
-    "offline_event_receipts"];
+  const tables = (
+    await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name <> 'd1_migrations' ORDER BY name").all<{ name: string }>()
+  ).results.map((row) => row.name);
+  expect(tables).toContain("users");
   const rows: Record<string, unknown> = {};
-  for (const table of tables) rows[table] = (await db.prepare(`SELECT * FROM ${table} ORDER BY 1`).all()).results;
-  rows.sessions = (await db.prepare("SELECT token_hash, user_id, revoked_at FROM sessions ORDER BY 1").all()).results;
+  for (const table of tables) rows[table] = (await db.prepare(`SELECT ${VOLATILE[table] ?? "*"} FROM "${table}" ORDER BY 1`).all()).results;
+  rows.objects = (await bucket.list()).objects.map((object) => object.key);
   rows.audit = (await auditEvents()).length;
   return JSON.stringify(rows);
 }
@@ -116,5 +121,82 @@ describe("bad input on every route that takes a body", () => {
       await expectError(await send({ ...valid, padding: "x".repeat(100 * 1024) }), 413, "payload_too_large");
     }
     expect(await snapshot()).toBe(before);
+  });
+});
+
+describe("bad requests that never reach a route's body validator", () => {
+  it("an issuer that is not a URL is a 400, on saving the provider and on testing discovery", async () => {
+    const admin = await setUpOrganisation();
+    const before = await snapshot();
+    for (const issuer of ["not a url", "http://", "::::", "https://", "//idp.example.org"]) {
+      const saved = await call("/api/oidc/provider", { method: "PUT", body: { issuer, clientId: "c", clientSecret: "s", displayName: "SSO" }, cookie: admin.cookie });
+      await expectError(saved, 400, "validation_failed");
+      await expectError(await call("/api/oidc/provider/discovery", { body: { issuer }, cookie: admin.cookie }), 400, "validation_failed");
+    }
+    expect(await snapshot()).toBe(before);
+  });
+
+  it("TRACE, TRACK and CONNECT are 405 in the error shape, on any path", async () => {
+    await setUpOrganisation();
+    for (const method of ["TRACE", "TRACK", "CONNECT"].filter((m) => !backend.unsendableMethods.includes(m))) {
+      for (const path of ["/api/health", "/api/cases", "/api/no-such-route", "/"]) {
+        const response = await backend.rawRequest({ method, url: `${ORIGIN}${path}`, headers: { Origin: ORIGIN } });
+        await expectError(response, 405, "method_not_allowed");
+        expect(response.headers.get("Allow")).toMatch(/GET/);
+      }
+    }
+  });
+
+  it("a body shorter than its Content-Length is a 400, on a JSON route and on a part upload", async () => {
+    const admin = await setUpOrganisation();
+    const before = await snapshot();
+    const json = new TextEncoder().encode(JSON.stringify({ email: ADMIN.email, password: ADMIN.password }));
+    const { result: signIn, errors: signInErrors } = await backend.serverErrors(() =>
+      backend.rawRequest({
+        method: "POST",
+        url: `${ORIGIN}/api/auth/sign-in`,
+        headers: { Origin: ORIGIN, "Content-Type": "application/json" },
+        body: json.subarray(0, 10),
+        contentLength: json.length,
+      }),
+    );
+    expect(signInErrors).toEqual([]);
+    await expectError(signIn, 400);
+    expect(await snapshot()).toBe(before);
+
+    const lead = await withKeys(admin);
+    const opened = await openCase(lead, "2026-1");
+    const upload = await prepareEvidence(lead, opened, randomBytes(1000));
+    expect((await call(`/api/cases/${opened.id}/evidence`, { cookie: lead.cookie, body: upload.body })).status).toBe(201);
+    const urls = (await (await call(`/api/evidence/${upload.evidenceId}/part-urls`, { cookie: lead.cookie, body: { parts: [0] } })).json()) as PartUrls;
+    const part = upload.parts[0]!;
+    const beforePart = await snapshot();
+    const { result: short, errors } = await backend.serverErrors(() =>
+      backend.rawRequest({ method: "PUT", url: `${ORIGIN}${urls.urls[0]!.url}`, headers: { "Content-Type": "application/octet-stream" }, body: part.subarray(0, 100), contentLength: part.length }),
+    );
+    await expectError(short, 400, "wrong_length");
+    expect(errors).toEqual([]);
+    expect(await snapshot()).toBe(beforePart);
+    const stored = await db.prepare("SELECT count(*) AS n FROM evidence_parts").first<number>("n");
+    expect(stored).toBe(0);
+  });
+
+  it("a part number is a plain decimal: %20, +0, 0x0, 00 and the like are refused, not read as part 0", async () => {
+    const admin = await setUpOrganisation();
+    const lead = await withKeys(admin);
+    const opened = await openCase(lead, "2026-2");
+    const upload = await prepareEvidence(lead, opened, randomBytes(1000));
+    expect((await call(`/api/cases/${opened.id}/evidence`, { cookie: lead.cookie, body: upload.body })).status).toBe(201);
+    const urls = (await (await call(`/api/evidence/${upload.evidenceId}/part-urls`, { cookie: lead.cookie, body: { parts: [0] } })).json()) as PartUrls;
+    const signed = urls.urls[0]!.url;
+    expect(signed).toMatch(/\/0\?/);
+    const before = await snapshot();
+    for (const alias of ["%20", "%200", "0%20", "+0", "-0", "0x0", "0.0", "00", "0e0", "%09", ""]) {
+      const response = await call(signed.replace("/0?", `/${alias}?`), { method: "PUT", body: upload.parts[0]! });
+      expect([400, 404], `part "${alias}"`).toContain(response.status);
+      await expectError(response, response.status);
+    }
+    expect(await snapshot()).toBe(before);
+    expect(await db.prepare("SELECT count(*) AS n FROM evidence_parts").first<number>("n")).toBe(0);
   });
 });
