@@ -48,7 +48,8 @@ const workersRuntime = () =>
   cloudflareTest(async () => ({
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {
-      bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations") },
+      // OIDC_ALLOW_LOOPBACK: the tests' OpenID providers run on 127.0.0.1 (the development setting, docs/security.md).
+      bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), OIDC_ALLOW_LOOPBACK: "1" },
     },
   }));
 

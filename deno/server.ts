@@ -39,6 +39,8 @@ export interface ServerOptions {
   bindings?: Bindings;
   /** Secret bindings (name → value), as `wrangler secret put` gives them on Cloudflare. */
   secrets?: Record<string, string>;
+  /** Plain-text variables (name → value) over wrangler.toml's `[vars]`, as `wrangler dev --var` gives them. */
+  vars?: Record<string, string>;
 }
 
 export interface WorkerModule {
@@ -88,7 +90,9 @@ export function createHost(options: ServerOptions): Host {
   const stateDir = ensureDir(resolve(options.stateDir));
   const bindings = options.bindings ?? readBindings(join(root, "wrangler.toml"));
   const workerModule = options.worker ?? (custody as unknown as WorkerModule);
-  const env: Record<string, unknown> = { ...bindings.vars, ...options.secrets };
+  const env: Record<string, unknown> = { ...bindings.vars, ...options.vars, ...options.secrets };
+  // The public URL the worker builds its OpenID redirect URI from: CUSTODY_PUBLIC_URL when set, else wrangler.toml's PUBLIC_URL.
+  if (options.publicUrl) env.PUBLIC_URL = new URL(options.publicUrl).origin;
   const databases: DatabaseSync[] = [];
   const migrationsApplied: string[] = [];
 

@@ -52,7 +52,8 @@ function closeStorage(): void {
 /** Starts a Deno server on a new temporary data folder, for this test file. */
 export async function startDenoBackend(): Promise<DenoServer> {
   const stateDir = mkdtempSync(join(tmpdir(), "custody-deno-test-"));
-  server = new DenoServer(stateDir, { CUSTODY_TRUST_PROXY: "1" }, ENTRY);
+  // OIDC_ALLOW_LOOPBACK: the tests' OpenID providers run on 127.0.0.1 (the development setting, docs/security.md).
+  server = new DenoServer(stateDir, { CUSTODY_TRUST_PROXY: "1", OIDC_ALLOW_LOOPBACK: "1" }, ENTRY);
   await server.start();
   openStorage(stateDir);
   return server;
