@@ -35,9 +35,12 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     "POST /api/mfa/totp/confirm": { code: "123456" },
     "POST /api/mfa/passkeys": { challengeId: "0".repeat(32), name: "Phone", credential: PASSKEY_CREDENTIAL },
     "PUT /api/settings": { mfaRequired: true, passwordMinLength: 12 },
-    "PUT /api/oidc/provider": { issuer: "https://idp.example.org", clientId: "custody", clientSecret: "s3cret", displayName: "SSO", roleMappings: [{ group: "g", role: "investigator" }], provisionUsers: false },
+    "PUT /api/oidc/provider": {
+      issuer: "https://idp.example.org", clientId: "custody", clientSecret: "s3cret", displayName: "SSO", scopes: "openid email", emailClaim: "email", groupsClaim: "groups",
+      roleMappings: [{ group: "g", role: "investigator" }], provisionUsers: false, defaultRole: "investigator",
+    },
     "POST /api/oidc/provider/discovery": { issuer: "https://idp.example.org" },
-    "POST /api/cases": { number: "1", title: "t", tags: [], caseKey: key, wraps: [{ recipientKid: "k".repeat(43), jwe: bundle }, { recipientKid: "j".repeat(43), jwe: bundle }] },
+    "POST /api/cases": { number: "1", title: "t", description: "d", tags: [], caseKey: key, wraps: [{ recipientKid: "k".repeat(43), jwe: bundle }, { recipientKid: "j".repeat(43), jwe: bundle }] },
     [`PATCH /api/cases/${ids.user}`]: { title: "t" },
     [`POST /api/cases/${ids.user}/members`]: { userId: ids.user, role: "viewer", wraps: [{ caseKid: "k".repeat(43), recipientKid: "k".repeat(43), jwe: bundle }] },
     [`PATCH /api/cases/${ids.user}/members/${ids.user}`]: { role: "viewer" },
@@ -120,6 +123,43 @@ describe("bad input on every route that takes a body", () => {
       await expectError(await send(JSON.stringify(valid), { "Content-Type": "text/plain" }), 400);
       await expectError(await send({ ...valid, padding: "x".repeat(100 * 1024) }), 413, "payload_too_large");
     }
+    expect(await snapshot()).toBe(before);
+  });
+});
+
+describe("the OpenAPI document's request schemas", () => {
+  it("call a field required only where the server refuses a body without it (a field it fills in when absent is optional)", async () => {
+    const admin = await setUpOrganisation();
+    const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+    const spec = (await (await call("/api/openapi.json")).json()) as {
+      paths: Record<string, Record<string, Operation & { requestBody?: { content: Record<string, { schema: { $ref?: string; required?: string[] } }> } }>>;
+      components: { schemas: Record<string, { required?: string[] }> };
+    };
+    const resolve = (schema: { $ref?: string; required?: string[] }) => (schema.$ref ? spec.components.schemas[schema.$ref.split("/").at(-1)!]! : schema);
+    // The fields the server fills in when absent, which the document used to call required.
+    expect(resolve(spec.paths["/api/cases"]!.post!.requestBody!.content["application/json"]!.schema).required).not.toContain("tags");
+    expect(resolve(spec.paths["/api/oidc/provider"]!.put!.requestBody!.content["application/json"]!.schema).required).not.toContain("roleMappings");
+
+    const bodies = validBodies({ user: ivy.session.user.id }, await recoveryPublicKey(), "a.b.c.d.e");
+    const before = await snapshot();
+    let checked = 0;
+    for (const [path, methods] of Object.entries(spec.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        if (!op.requestBody) continue;
+        const key = `${method.toUpperCase()} ${path.replace(/\{\w+\}/g, ivy.session.user.id)}`;
+        const valid = bodies[key]!;
+        const required = resolve(op.requestBody.content["application/json"]!.schema).required ?? [];
+        for (const field of required) {
+          expect(Object.keys(valid), `${key}: the example body has the required ${field}`).toContain(field);
+          const { [field]: _, ...without } = valid;
+          const response = await call(key.split(" ")[1]!, { method: method.toUpperCase(), body: without, cookie: op["x-custody-access"] === "public" ? null : admin.cookie });
+          const error = await expectError(response, 400, "validation_failed");
+          expect(error.error.issues?.map((issue) => issue.path), `${key} without ${field}`).toContain(field);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
     expect(await snapshot()).toBe(before);
   });
 });
