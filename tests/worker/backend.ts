@@ -56,7 +56,7 @@ export interface TestBackend {
    * A request as a client could put it on the wire, beyond what `Request` lets a test build:
    * any method (TRACE, TRACK, CONNECT, which fetch refuses to send), and a body that stops short of
    * its `Content-Length` (the client gives up mid-body). On Deno it is written to a socket as raw
-   * HTTP/1.1, then the socket is half-closed (so the server's read of the body fails). In workerd,
+   * HTTP/1.1, and a short body is followed by a half-close (so the server's read of it fails). In workerd,
    * whose `Request` cannot even be built with TRACK or CONNECT (`unsendableMethods`), the short body
    * is a stream of the bytes given under the larger Content-Length header.
    */

@@ -240,3 +240,86 @@ describe("bad requests that never reach a route's body validator", () => {
     expect(await db.prepare("SELECT count(*) AS n FROM evidence_parts").first<number>("n")).toBe(0);
   });
 });
+
+describe("bad input on every route of the OpenAPI document", () => {
+  /** Path parameters no route should take for anything: traversal, NUL, spaces, huge and negative numbers, bad escapes, a long one. */
+  const ODD_PARAMS = ["..%2F..%2Fapi%2Fusers", "..", "%2E%2E", "%00", "a%00b", "%20", "%20%20", "99999999999999999999999999", "-1", "1e3", "%zz", "%ff%fe", "%E2%80%AE", "a'--", "x".repeat(300)];
+  const ODD_METHODS = ["TRACE", "TRACK", "CONNECT", "PROPFIND", "FOO"];
+  const STANDARD = ["get", "post", "put", "patch", "delete"];
+
+  /** The answer is not a 5xx, and any refusal is in the error shape (HEAD has no body to check). */
+  async function expectHandled(response: Response, what: string, method: string): Promise<void> {
+    expect(response.status, what).toBeLessThan(500);
+    if (response.status < 400 || method === "HEAD") return;
+    expect(response.headers.get("Content-Type"), what).toMatch(/application\/json/);
+    const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } };
+    expect(typeof body.error?.code, what).toBe("string");
+    expect(typeof body.error?.message, what).toBe("string");
+  }
+
+  it("never answers 5xx or outside the error shape, and changes nothing, for anonymous callers and an administrator", { timeout: 300_000 }, async () => {
+    const admin = await setUpOrganisation();
+    await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+    const spec = (await (await call("/api/openapi.json")).json()) as { paths: Record<string, Record<string, Operation & { parameters?: { name: string; in: string }[]; "x-custody-mutates": boolean }>> };
+    // Named query schemas list their fields as parameters (the audit trail's filters).
+    expect(spec.paths["/api/audit/events"]!.get!.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(["limit", "after", "action"]));
+
+    const unchanged = async () => {
+      const rows = JSON.parse(await snapshot()) as Record<string, unknown>;
+      delete rows.audit;
+      return JSON.stringify(rows);
+    };
+    const before = await unchanged();
+    const eventsBefore = (await auditEvents()).length;
+    const nowhere = "0".repeat(32);
+    let sent = 0;
+
+    for (const cookie of [null, admin.cookie]) {
+      const who = cookie ? "admin" : "anonymous";
+      const send = async (method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}) => {
+        const what = `${who} ${method} ${path.slice(0, 120)} ${options.body === undefined ? "" : JSON.stringify(options.body).slice(0, 40)}`;
+        const response = await call(path, { method, cookie, ...options });
+        sent++;
+        await expectHandled(response, what, method);
+      };
+      for (const [template, operations] of Object.entries(spec.paths)) {
+        const hasParams = template.includes("{");
+        const fill = (value: string) => template.replace(/\{\w+\}/g, value);
+        for (const [method, op] of Object.entries(operations)) {
+          const verb = method.toUpperCase();
+          // A signed-in POST/PUT/DELETE of a route that takes no input at all (sign out, start TOTP
+          // enrolment, passkey registration options) has no bad input to send: it would just do its job.
+          if (cookie && !hasParams && !op.requestBody && verb !== "GET") continue;
+          const target = fill(nowhere);
+          if (verb !== "GET") {
+            for (const raw of ["{", "not json", "[1,2"]) await send(verb, target, { body: raw });
+            await send(verb, target, { body: JSON.stringify({ a: 1 }), headers: { "Content-Type": "text/plain" } });
+            for (const wrong of [[], "a string", 42, null, { unexpected: true }]) await send(verb, target, { body: wrong });
+            await send(verb, target, { body: { padding: "x".repeat(100 * 1024) } });
+          }
+          await send(verb, `${target}?%00=1&limit=abc&after=-1&x=%zz`);
+          if (hasParams) for (const odd of ODD_PARAMS) await send(verb, fill(odd));
+        }
+        // Methods the path does not document, including odd ones: refused in the error shape.
+        const path = fill(hasParams ? ODD_PARAMS[0]! : nowhere);
+        for (const method of [...STANDARD.filter((m) => !(m in operations)).map((m) => m.toUpperCase()), "OPTIONS", "HEAD"]) {
+          // Signed in, on a path that takes no input, a method is simply a request (HEAD is GET: reading the audit trail records the read).
+          if (cookie && !hasParams && method !== "OPTIONS") continue;
+          await send(method, path);
+        }
+        for (const method of ODD_METHODS.filter((m) => !backend.unsendableMethods.includes(m))) {
+          const response = await backend.rawRequest({ method, url: `${ORIGIN}${path}`, headers: { Origin: ORIGIN, ...(cookie ? { Cookie: cookie } : {}) } });
+          sent++;
+          await expectHandled(response, `${who} ${method} ${path}`, method);
+        }
+      }
+    }
+    expect(sent).toBeGreaterThan(1000);
+    expect(await unchanged()).toBe(before);
+    // The only events written are the record of refused attempts (docs/security.md: refusals of state-changing requests are audited).
+    const added = (await auditEvents()).slice(eventsBefore);
+    expect(added.filter((event) => event.outcome === "success").map((event) => `${event.action} ${JSON.stringify(event.target)}`)).toEqual([]);
+    // And the administrator is still signed in: nothing in the walk ended the session.
+    expect((await call("/api/auth/session", { cookie: admin.cookie })).status).toBe(200);
+  });
+});

@@ -86,8 +86,10 @@ class Components {
 
   /** A query or path schema's own properties (inlined even when it is named: parameters list its fields). */
   parameters(schema: z.ZodType): { properties?: Record<string, unknown>; required?: string[] } {
-    const { $schema: _, ...rest } = z.toJSONSchema(schema, { ...JSON_SCHEMA, io: "input", reused: "inline", cycles: "ref" });
-    return rest as { properties?: Record<string, unknown>; required?: string[] };
+    type Shape = { properties?: Record<string, unknown>; required?: string[] };
+    const rendered = z.toJSONSchema(schema, { ...JSON_SCHEMA, io: "input", reused: "inline" }) as Shape & { $ref?: string; definitions?: Record<string, Shape> };
+    // A named schema comes back as a $ref to its own definition: its fields are there.
+    return rendered.$ref ? (rendered.definitions?.[rendered.$ref.split("/").at(-1)!] ?? {}) : rendered;
   }
 
   /** Every component id reachable from `roots` through `$ref`s in `schemas`. */
