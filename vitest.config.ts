@@ -52,7 +52,8 @@ const workersRuntime = () =>
   cloudflareTest(async () => ({
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {
-      bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), DATA_KEY: TEST_DATA_KEY },
+      // OIDC_ALLOW_LOOPBACK: the tests' OpenID providers run on 127.0.0.1 (the development setting, docs/security.md).
+      bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), DATA_KEY: TEST_DATA_KEY, OIDC_ALLOW_LOOPBACK: "1" },
     },
   }));
 

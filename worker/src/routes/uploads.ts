@@ -19,10 +19,22 @@ async function readExactly(body: ReadableStream<Uint8Array> | null, length: numb
   const out = new Uint8Array(length);
   let offset = 0;
   if (body) {
-    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-      if (offset + chunk.length > length) throw new ApiError(400, "wrong_length", `This part must be exactly ${length} bytes; more arrived.`);
-      out.set(chunk, offset);
-      offset += chunk.length;
+    const reader = body.getReader();
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch {
+        // The body broke off before its Content-Length (the client stopped sending): a short part.
+        throw new ApiError(400, "wrong_length", `This part must be exactly ${length} bytes; the body ended after ${offset}.`);
+      }
+      if (chunk.done) break;
+      if (offset + chunk.value.length > length) {
+        await reader.cancel().catch(() => undefined);
+        throw new ApiError(400, "wrong_length", `This part must be exactly ${length} bytes; more arrived.`);
+      }
+      out.set(chunk.value, offset);
+      offset += chunk.value.length;
     }
   }
   if (offset !== length) throw new ApiError(400, "wrong_length", `This part must be exactly ${length} bytes; ${offset} arrived.`);
