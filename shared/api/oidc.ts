@@ -139,6 +139,7 @@ export const OIDC_ERRORS = {
   no_account: "There is no Custody account for you. Ask your administrator to invite you.",
   account_disabled: "Your Custody account is disabled. Ask your administrator.",
   account_conflict: "Your Custody account is linked to a different identity at this provider. Ask your administrator.",
+  too_many_attempts: "Too many sign-in attempts from your network. Wait 10 minutes and try again.",
 } as const;
 export type OidcErrorCode = keyof typeof OIDC_ERRORS;
 
