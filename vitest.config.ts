@@ -48,7 +48,9 @@ const workersRuntime = () =>
   cloudflareTest(async () => ({
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {
-      bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations") },
+      // The API tests play Cloudflare's edge: the CF-Connecting-IP a test sends is the client's
+      // address, as on a deployment (`npm run deploy`). backend.withLocalDefaults() runs without it.
+      bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), TRUST_CF_CONNECTING_IP: "true" },
     },
   }));
 
