@@ -120,6 +120,9 @@ export function createHost(options: ServerOptions): Host {
     namespaces.push(namespace);
     env[name] = namespace;
   }
+  // The host sets CF-Connecting-IP on every request itself (below: the TCP peer's address, or the
+  // trusted proxy's X-Forwarded-For), as Cloudflare's edge does, so the worker may believe it.
+  env.TRUST_CF_CONNECTING_IP = "true";
   const assets = new Assets(join(root, "dist"));
   env.ASSETS = { fetch: async (input: RequestInfo, init?: RequestInit) => (await assets.serve(new Request(input, init))) ?? new Response("Not found", { status: 404 }) };
   for (const namespace of namespaces) namespace.resumeAlarms();

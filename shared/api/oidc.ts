@@ -142,6 +142,7 @@ export const OIDC_ERRORS = {
   account_disabled: "Your Custody account is disabled. Ask your administrator.",
   account_conflict: "Your Custody account is linked to a different identity at this provider. Ask your administrator.",
   wrong_address: "Sign-in with your identity provider works only at Custody's own address. Open Custody from its usual link and try again.",
+  too_many_attempts: "Too many sign-in attempts from your network. Wait 10 minutes and try again.",
 } as const;
 export type OidcErrorCode = keyof typeof OIDC_ERRORS;
 

@@ -305,6 +305,17 @@ export const backend: TestBackend = {
     return filesUnder(running().server.stateDir).map((path) => new Uint8Array(readFileSync(path)));
   },
 
+  async withLocalDefaults(during) {
+    // The server as `npm run start:deno` runs it: no proxy trusted, the client's address is the TCP
+    // peer's. (The public URL names the origin the tests use, which the proxy headers gave before.)
+    await restartDenoBackend("stop", { CUSTODY_TRUST_PROXY: "", CUSTODY_PUBLIC_URL: "http://localhost:8787" });
+    try {
+      return await during();
+    } finally {
+      await restartDenoBackend("stop", { CUSTODY_TRUST_PROXY: "1", CUSTODY_PUBLIC_URL: "" });
+    }
+  },
+
   async serverErrors(during) {
     const { server } = running();
     const mark = server.errors.length;

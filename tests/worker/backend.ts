@@ -78,6 +78,14 @@ export interface TestBackend {
   storedBytes(): Promise<Uint8Array[]>;
   /** Runs `during` and returns what the server logged as errors meanwhile (kept out of the test output). */
   serverErrors<T>(during: () => Promise<T>): Promise<{ result: T; errors: string[] }>;
+  /**
+   * Runs `during` against the server configured as its local default runs it, with no proxy or
+   * edge in front that it trusts: `npm start` (wrangler dev, TRUST_CF_CONNECTING_IP unset) or
+   * `npm run start:deno` (CUSTODY_TRUST_PROXY unset). Otherwise the tests play the part of
+   * Cloudflare's edge (or of the trusted reverse proxy on Deno): the `CF-Connecting-IP` a test
+   * sends is the client's address.
+   */
+  withLocalDefaults<T>(during: () => Promise<T>): Promise<T>;
 }
 
 export const backend: TestBackend = selected;

@@ -37,6 +37,7 @@ import { publicOrigin } from "../lib/public-url";
 import { describe } from "../lib/openapi";
 import { constantTimeEqual, newId, newToken, tokenHash } from "../lib/secrets";
 import { newSession, requireAdmin, requireSession } from "../lib/session";
+import { keepSignInAttempt, releaseUnusedAttempt, reserveOidcStart, tryReserveSignInAttempt } from "../lib/throttle";
 import { validate } from "../lib/validate";
 
 /**
@@ -150,6 +151,7 @@ async function resolveUser(db: D1Database, provider: OidcProvider, claims: Claim
 }
 
 export const oidc = new Hono<AppEnv>()
+  .use(releaseUnusedAttempt)
   .get(
     "/",
     describe({ summary: "Is sign-in with an identity provider offered, and under which name?", access: "public", responses: { 200: { description: "The sign-in button's state.", schema: OidcPublicConfig } } }),
@@ -168,6 +170,8 @@ export const oidc = new Hono<AppEnv>()
       responses: { 302: { description: "To the provider; or to /signin?error=<code> when sign-in cannot start." } },
     }),
     async (c) => {
+      // Every start stores a pending sign-in and asks the provider: at most OIDC_START_MAX from one IP in 10 minutes.
+      if (!(await reserveOidcStart(c))) return signInError(c, "too_many_attempts");
       let provider: OidcProvider | null = null;
       try {
         provider = await configuredProvider(c.env.DB);
@@ -218,6 +222,8 @@ export const oidc = new Hono<AppEnv>()
     async (c) => {
       const browser = getCookie(c, BROWSER_COOKIE);
       deleteCookie(c, BROWSER_COOKIE, { path: BROWSER_COOKIE_PATH, secure: !isLoopbackUrl(c.req.url), httpOnly: true, sameSite: "Lax" });
+      // A callback is a sign-in attempt: it takes a place in the IP's window of failures before anything is checked.
+      if (!(await tryReserveSignInAttempt(c, null))) return signInError(c, "too_many_attempts");
       let provider: OidcProvider | null = null;
       let email: string | null = null;
       let userId: string | null = null;
@@ -334,6 +340,7 @@ export const oidc = new Hono<AppEnv>()
         const orgId = await orgOf(c, event);
         const statements = [...(stateHash ? [oidcStateDelete(c.env.DB, stateHash)] : []), ...(orgId ? [auditStatement(c, orgId, event)] : [])];
         if (statements.length > 0) await c.env.DB.batch(statements);
+        keepSignInAttempt(c); // a failed sign-in: it counts against the IP
         if (orgId) await flushAudit(c.env, orgId);
         return signInError(c, failure?.code ?? "internal");
       }
