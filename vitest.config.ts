@@ -52,7 +52,10 @@ const workersRuntime = () =>
   cloudflareTest(async () => ({
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {
-      bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), DATA_KEY: TEST_DATA_KEY },
+      // OIDC_ALLOW_LOOPBACK: the tests' OpenID providers run on 127.0.0.1 (the development setting, docs/security.md).
+      // TRUST_CF_CONNECTING_IP: the API tests play Cloudflare's edge: the CF-Connecting-IP a test sends is the client's
+      // address, as on a deployment (`npm run deploy`). backend.withLocalDefaults() runs without it.
+      bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), DATA_KEY: TEST_DATA_KEY, OIDC_ALLOW_LOOPBACK: "1", TRUST_CF_CONNECTING_IP: "true" },
     },
   }));
 

@@ -67,3 +67,10 @@ export function readBindings(path: string): Bindings {
  * the server's environment variable of the same name (and bound only when set).
  */
 export const SECRET_NAMES = ["OIDC_CLIENT_SECRET", "DATA_KEY", "DATA_KEY_PREVIOUS"] as const;
+
+/**
+ * Plain settings the server's environment may give the worker, over wrangler.toml's `[vars]`:
+ * OIDC_ALLOW_LOOPBACK, the development setting for an identity provider on this machine (off
+ * unless set; docs/security.md). (PUBLIC_URL comes from CUSTODY_PUBLIC_URL.)
+ */
+export const SETTING_NAMES = ["OIDC_ALLOW_LOOPBACK"] as const;

@@ -17,7 +17,7 @@ declare namespace Deno {
     readonly finished: Promise<void>;
   }
   function serve(
-    options: { port?: number; hostname?: string; onListen?: (addr: NetAddr) => void },
+    options: { port?: number; hostname?: string; onListen?: (addr: NetAddr) => void; onError?: (error: unknown) => Response | Promise<Response> },
     handler: (request: Request, info: ServeHandlerInfo) => Response | Promise<Response>,
   ): HttpServer;
   const env: { get(name: string): string | undefined };

@@ -5,8 +5,8 @@
  * and CUSTODY_TRUST_PROXY; the worker's secrets, such as OIDC_CLIENT_SECRET (see docs/deploy.md).
  */
 import { resolve } from "node:path";
-import { SECRET_NAMES } from "./config";
-import { createHost } from "./server";
+import { SECRET_NAMES, SETTING_NAMES } from "./config";
+import { createHost, errorResponse } from "./server";
 
 const root = resolve(import.meta.dirname!, "..");
 const env = (name: string) => Deno.env.get(name) || undefined;
@@ -22,10 +22,20 @@ globalThis.addEventListener("unhandledrejection", (event) => {
 });
 
 export const host = createHost({ root, stateDir, publicUrl: env("CUSTODY_PUBLIC_URL"), trustProxy: env("CUSTODY_TRUST_PROXY") === "1" || env("CUSTODY_TRUST_PROXY") === "true",
-  secrets: Object.fromEntries(SECRET_NAMES.flatMap((name) => (env(name) ? [[name, env(name)!]] : []))), });
+  secrets: Object.fromEntries(SECRET_NAMES.flatMap((name) => (env(name) ? [[name, env(name)!]] : []))),
+  vars: {
+    ...Object.fromEntries(SETTING_NAMES.flatMap((name) => (env(name) ? [[name, env(name)!]] : []))),
+    // Without CUSTODY_PUBLIC_URL, this machine's own address on the chosen port (wrangler.toml's default is port 8787).
+    ...(port !== 0 ? { PUBLIC_URL: `http://localhost:${port}` } : {}),
+  }, });
 if (host.migrationsApplied.length > 0) console.log(`Applied migrations: ${host.migrationsApplied.join(", ")}`);
 
-const server = Deno.serve({ port, hostname, onListen: () => undefined }, async (request, info) => {
+// What escapes the host (a request it cannot even hand on) is a 500 in the error shape, logged here, never Deno's plain text.
+const onError = (error: unknown) => {
+  console.error("Request failed:", error);
+  return errorResponse(error);
+};
+const server = Deno.serve({ port, hostname, onListen: () => undefined, onError }, async (request, info) => {
   const started = performance.now();
   const response = await host.fetch(request, info.remoteAddr.hostname);
   const path = new URL(request.url).pathname; // never the query: a part-upload URL's signature stays out of the log

@@ -8,6 +8,8 @@
 import { join, resolve } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import * as custody from "../worker/src/index";
+import { ALLOWED_METHODS, REFUSED_METHODS } from "../worker/src/app";
+import { ApiError, toErrorResponse } from "../worker/src/lib/errors";
 import { Assets } from "./assets";
 import { readBindings, type Bindings } from "./config";
 import { LocalD1Database, openSqlite } from "./d1";
@@ -38,6 +40,8 @@ export interface ServerOptions {
   bindings?: Bindings;
   /** Secret bindings (name → value), as `wrangler secret put` gives them on Cloudflare. */
   secrets?: Record<string, string>;
+  /** Plain-text variables (name → value) over wrangler.toml's `[vars]`, as `wrangler dev --var` gives them. */
+  vars?: Record<string, string>;
 }
 
 export interface WorkerModule {
@@ -75,15 +79,23 @@ function view(incoming: Request, peer: string, options: ServerOptions, publicOri
   return { url: publicOrigin ? new URL(url.pathname + url.search, publicOrigin) : url, client };
 }
 
+/** An answer in the worker's error shape (`{ error: { code, message } }`), for what the host refuses itself. */
+export function errorResponse(error: unknown, headers: Record<string, string> = {}): Response {
+  const { status, body } = toErrorResponse(error);
+  return Response.json(body, { status, headers: { "Cache-Control": "no-store", ...headers } });
+}
+
 export function createHost(options: ServerOptions): Host {
   installWorkersWebSockets();
   const root = resolve(options.root);
   const stateDir = ensureDir(resolve(options.stateDir));
   const bindings = options.bindings ?? readBindings(join(root, "wrangler.toml"));
   const workerModule = options.worker ?? (custody as unknown as WorkerModule);
-  const env: Record<string, unknown> = { ...bindings.vars, ...options.secrets };
+  const env: Record<string, unknown> = { ...bindings.vars, ...options.vars, ...options.secrets };
   // No DATA_KEY in the environment: the one in the data folder (made on the first start).
   if (!env.DATA_KEY) env.DATA_KEY = localDataKey(stateDir).key;
+  // The public URL the worker builds its OpenID redirect URI from: CUSTODY_PUBLIC_URL when set, else wrangler.toml's PUBLIC_URL.
+  if (options.publicUrl) env.PUBLIC_URL = new URL(options.publicUrl).origin;
   const databases: DatabaseSync[] = [];
   const migrationsApplied: string[] = [];
 
@@ -108,6 +120,9 @@ export function createHost(options: ServerOptions): Host {
     namespaces.push(namespace);
     env[name] = namespace;
   }
+  // The host sets CF-Connecting-IP on every request itself (below: the TCP peer's address, or the
+  // trusted proxy's X-Forwarded-For), as Cloudflare's edge does, so the worker may believe it.
+  env.TRUST_CF_CONNECTING_IP = "true";
   const assets = new Assets(join(root, "dist"));
   env.ASSETS = { fetch: async (input: RequestInfo, init?: RequestInit) => (await assets.serve(new Request(input, init))) ?? new Response("Not found", { status: 404 }) };
   for (const namespace of namespaces) namespace.resumeAlarms();
@@ -118,6 +133,11 @@ export function createHost(options: ServerOptions): Host {
     env: env as unknown as Env,
     migrationsApplied,
     async fetch(incoming: Request, peer: string): Promise<Response> {
+      // The worker refuses these too, but fetch's Request cannot carry them (TRACE, TRACK and
+      // CONNECT are forbidden methods): refused here, in the worker's error shape, on every path.
+      if (REFUSED_METHODS.has(incoming.method.toUpperCase())) {
+        return errorResponse(new ApiError(405, "method_not_allowed", `${incoming.method} is not allowed.`), { Allow: ALLOWED_METHODS });
+      }
       const { url, client } = view(incoming, peer, options, publicOrigin);
       const headers = new Headers(incoming.headers);
       for (const name of CLIENT_IP_HEADERS) headers.delete(name);

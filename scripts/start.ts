@@ -44,7 +44,12 @@ async function main(): Promise<void> {
   console.log(`Starting Custody on http://localhost:${port}`);
   const server = spawn(
     bin("wrangler"),
-    ["dev", "--port", port, "--persist-to", stateDir, ...envFiles.flatMap((file) => ["--env-file", file]), "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_LOG ?? "info"],
+    [
+      "dev", "--port", port, "--persist-to", stateDir, ...envFiles.flatMap((file) => ["--env-file", file]),
+      "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_LOG ?? "info",
+      // This local server's own address, and the development setting that lets it use an identity provider on this machine.
+      "--var", `PUBLIC_URL:http://localhost:${port}`, "--var", "OIDC_ALLOW_LOOPBACK:1",
+    ],
     { cwd: root, env, stdio: "inherit" },
   );
   const stop = (signal: NodeJS.Signals) => {

@@ -197,5 +197,17 @@ export const EvidenceAccessRequest = z
   .meta({ id: "EvidenceAccessRequest", description: "Records that you downloaded the original or exported a court package." });
 
 export const EvidenceIdParam = z.strictObject({ id: Id });
-export const EvidencePartParam = z.strictObject({ id: Id, part: z.coerce.number().int().min(0).max(100_000) });
-export const UploadQuery = z.strictObject({ exp: z.coerce.number().int(), sig: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
+/**
+ * A whole number in a URL, written as plain decimal digits: no sign, space, exponent, hex or leading
+ * zero. (`Number()` reads " ", "+0", "0x0" and "1e0" as numbers, so a coerced part number had many
+ * spellings, " " among them read as part 0.) One spelling per number, as a signed URL needs.
+ */
+const decimalInteger = (max: number) =>
+  z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,15})$/, "Not a plain decimal number.")
+    .transform(Number)
+    .pipe(z.number().int().min(0).max(max));
+
+export const EvidencePartParam = z.strictObject({ id: Id, part: decimalInteger(100_000) });
+export const UploadQuery = z.strictObject({ exp: decimalInteger(Number.MAX_SAFE_INTEGER), sig: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });

@@ -24,6 +24,8 @@ export const IssuerUrl = z
   .max(2048)
   .pipe(z.url({ message: "Enter the issuer URL, e.g. https://login.example.org/realms/police." }))
   .refine((url) => {
+    // Refinements run even when z.url() above has refused the value: what does not parse fails here too, never throws.
+    if (!URL.canParse(url)) return false;
     const { protocol, search, hash } = new URL(url);
     return (protocol === "https:" || (protocol === "http:" && isLoopbackUrl(url))) && !search && !hash;
   }, "The issuer URL must start with https:// (http:// only for localhost) and have no ?query or #fragment.")
@@ -139,6 +141,8 @@ export const OIDC_ERRORS = {
   no_account: "There is no Custody account for you. Ask your administrator to invite you.",
   account_disabled: "Your Custody account is disabled. Ask your administrator.",
   account_conflict: "Your Custody account is linked to a different identity at this provider. Ask your administrator.",
+  wrong_address: "Sign-in with your identity provider works only at Custody's own address. Open Custody from its usual link and try again.",
+  too_many_attempts: "Too many sign-in attempts from your network. Wait 10 minutes and try again.",
 } as const;
 export type OidcErrorCode = keyof typeof OIDC_ERRORS;
 

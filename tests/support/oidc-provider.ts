@@ -97,7 +97,7 @@ export async function startOidcProvider(options: { redirectUris: string[] }): Pr
 
 // ---- the fake provider, for tokens a real one never issues ----
 
-export const FAKE_SCENARIOS = ["good", "wrong_audience", "alg_none", "wrong_nonce", "expired", "wrong_issuer", "forged_signature", "hs256", "replayed_token"] as const;
+export const FAKE_SCENARIOS = ["good", "wrong_audience", "alg_none", "wrong_nonce", "expired", "wrong_issuer", "forged_signature", "hs256", "replayed_token", "rotated_key", "unknown_kid"] as const;
 export type FakeScenario = (typeof FAKE_SCENARIOS)[number];
 
 interface PendingCode {
@@ -108,12 +108,22 @@ interface PendingCode {
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
-/** Starts the fake provider: discovery, authorize (signs `login` in at once), token, JWKS, userinfo. */
+/**
+ * Starts the fake provider: discovery, authorize (signs `login` in at once), token, JWKS, userinfo.
+ * Also: `GET /jwks-hits` (how often the JWKS was fetched, to see the relying party's cache);
+ * the `rotated_key` scenario signs with a second key, published in the JWKS from that moment on
+ * (a key rotation); `unknown_kid` signs with a key the JWKS never holds. The issuer
+ * `<issuer>/private-endpoints` has a discovery document whose JWKS is at a private address.
+ */
 export async function startFakeProvider(): Promise<RunningProvider> {
   const { publicKey, privateKey } = await generateKeyPair("RS256");
   const other = await generateKeyPair("RS256");
+  const rotated = await generateKeyPair("RS256");
   const kid = "fake-key-1";
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" };
+  const rotatedJwk: JWK = { ...(await exportJWK(rotated.publicKey)), kid: "fake-key-2", alg: "RS256", use: "sig" };
+  const published: JWK[] = [jwk];
+  let jwksHits = 0;
   const codes = new Map<string, PendingCode>();
   let issuer = "";
   /** The last correct ID token issued, served again by the `replayed_token` scenario. */
@@ -140,6 +150,11 @@ export async function startFakeProvider(): Promise<RunningProvider> {
       // Signed with the client secret as an HMAC key: the classic key-confusion forgery.
       return new SignJWT(claims).setProtectedHeader({ alg: "HS256", kid }).sign(new TextEncoder().encode(OIDC_CLIENT.clientSecret));
     }
+    if (pending.scenario === "rotated_key") {
+      if (!published.includes(rotatedJwk)) published.push(rotatedJwk);
+      return new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: rotatedJwk.kid, typ: "JWT" }).sign(rotated.privateKey);
+    }
+    if (pending.scenario === "unknown_kid") return new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: "no-such-key", typ: "JWT" }).sign(other.privateKey);
     const key = pending.scenario === "forged_signature" ? other.privateKey : privateKey;
     return new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid, typ: "JWT" }).sign(key);
   }
@@ -171,8 +186,21 @@ export async function startFakeProvider(): Promise<RunningProvider> {
             token_endpoint_auth_methods_supported: ["client_secret_basic"],
             code_challenge_methods_supported: ["S256"],
           });
+        case "/private-endpoints/.well-known/openid-configuration":
+          return json(200, {
+            issuer: `${issuer}/private-endpoints`,
+            authorization_endpoint: `${issuer}/authorize`,
+            token_endpoint: `${issuer}/token`,
+            jwks_uri: "http://169.254.169.254/latest/meta-data/",
+            response_types_supported: ["code"],
+            subject_types_supported: ["public"],
+            id_token_signing_alg_values_supported: ["RS256"],
+          });
         case "/jwks":
-          return json(200, { keys: [jwk] });
+          jwksHits++;
+          return json(200, { keys: published });
+        case "/jwks-hits":
+          return json(200, { hits: jwksHits });
         case "/authorize": {
           const scenario = (url.searchParams.get("scenario") ?? "good") as FakeScenario;
           const code = randomBytes(16).toString("hex");

@@ -53,6 +53,15 @@ async function caseBody(lead: Person, number: string) {
 
 type Admin = Awaited<ReturnType<typeof setUpOrganisation>>;
 
+/** Evidence in a case the admin leads, its key released to them (what an offline view must follow), and when. */
+async function releasedEvidence(admin: Admin): Promise<{ evidenceId: string; releasedAt: string }> {
+  const lead = await withKeys(admin);
+  const { evidenceId } = await uploadEvidence(lead, await openCase(lead, "O-1"), randomBytes(100));
+  expect((await call(`/api/evidence/${evidenceId}/key`, { cookie: admin.cookie })).status).toBe(200);
+  const release = (await auditEvents()).findLast((e) => e.action === "evidence.view" && e.target.id === evidenceId)!;
+  return { evidenceId, releasedAt: release.at };
+}
+
 /** A case led by the admin, and an investigator with keys who is not yet a member. */
 async function caseWithInvestigator(admin: Admin) {
   const lead = await withKeys(admin);
@@ -511,11 +520,14 @@ const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Pro
   },
   "POST /api/audit/offline-events": {
     action: "evidence.view",
-    prepare: async (admin) => () =>
-      call("/api/audit/offline-events", {
-        body: { events: [{ action: "evidence.view", target: { type: "evidence", id: "e".repeat(32) }, at: new Date(Date.now() - 60_000).toISOString() }] },
-        cookie: admin.cookie,
-      }),
+    prepare: async (admin) => {
+      const { evidenceId } = await releasedEvidence(admin);
+      return () =>
+        call("/api/audit/offline-events", {
+          body: { events: [{ id: "e".repeat(32), action: "evidence.view", target: { type: "evidence", id: evidenceId }, at: new Date(Date.now() + 1000).toISOString() }] },
+          cookie: admin.cookie,
+        });
+    },
   },
 };
 
@@ -762,26 +774,27 @@ describe("audit trail", () => {
 
   it("accepts views recorded offline later, marked as recorded offline with the device's time", async () => {
     const admin = await setUpOrganisation();
-    const viewedAt = new Date(Date.now() - 3_600_000).toISOString();
+    const { evidenceId, releasedAt } = await releasedEvidence(admin);
+    const viewedAt = new Date(Date.parse(releasedAt) + 1).toISOString();
     const sent = await call("/api/audit/offline-events", {
-      body: { events: [{ action: "evidence.view", target: { type: "evidence", id: "a".repeat(32) }, at: viewedAt, details: { segment: 0 } }] },
+      body: { events: [{ action: "evidence.view", target: { type: "evidence", id: evidenceId }, at: viewedAt, details: { segment: 0 } }] },
       cookie: admin.cookie,
     });
     expect(sent.status).toBe(202);
-    const view = (await auditEvents()).find((e) => e.action === "evidence.view") as AuditEvent;
-    expect(view).toMatchObject({ recordedOffline: { at: viewedAt }, actor: { id: admin.session.user.id }, target: { type: "evidence", id: "a".repeat(32) } });
+    const view = (await auditEvents()).find((e) => e.action === "evidence.view" && e.recordedOffline) as AuditEvent;
+    expect(view).toMatchObject({ recordedOffline: { at: viewedAt }, actor: { id: admin.session.user.id }, target: { type: "evidence", id: evidenceId } });
     expect(Date.parse(view.at)).toBeGreaterThan(Date.parse(viewedAt));
 
     await expectError(
-      await call("/api/audit/offline-events", { body: { events: [{ action: "user.invite", target: { type: "evidence", id: "a".repeat(32) }, at: viewedAt }] }, cookie: admin.cookie }),
+      await call("/api/audit/offline-events", { body: { events: [{ action: "user.invite", target: { type: "evidence", id: evidenceId }, at: viewedAt }] }, cookie: admin.cookie }),
       400,
     );
     await expectError(
-      await call("/api/audit/offline-events", { body: { events: [{ id: "not-an-id", action: "evidence.view", target: { type: "evidence", id: "a".repeat(32) }, at: viewedAt }] }, cookie: admin.cookie }),
+      await call("/api/audit/offline-events", { body: { events: [{ id: "not-an-id", action: "evidence.view", target: { type: "evidence", id: evidenceId }, at: viewedAt }] }, cookie: admin.cookie }),
       400,
     );
     await expectError(
-      await call("/api/audit/offline-events", { body: { events: [{ action: "evidence.view", target: { type: "evidence", id: "a".repeat(32) }, at: new Date(Date.now() + 86_400_000).toISOString() }] }, cookie: admin.cookie }),
+      await call("/api/audit/offline-events", { body: { events: [{ action: "evidence.view", target: { type: "evidence", id: evidenceId }, at: new Date(Date.now() + 86_400_000).toISOString() }] }, cookie: admin.cookie }),
       400,
       "future_time",
     );
@@ -789,18 +802,17 @@ describe("audit trail", () => {
 
   it("records an offline event sent again (its answer lost) exactly once, by its device id", async () => {
     const admin = await setUpOrganisation();
-    const views = () => auditEvents().then((events) => events.filter((e) => e.action === "evidence.view"));
-    const event = (id: string, evidence: string) => ({ id, action: "evidence.view", target: { type: "evidence", id: evidence }, at: new Date(Date.now() - 60_000).toISOString() });
-    const first = await call("/api/audit/offline-events", { body: { events: [event("1".repeat(32), "a".repeat(32)), event("2".repeat(32), "b".repeat(32))] }, cookie: admin.cookie });
+    const { evidenceId } = await releasedEvidence(admin);
+    const views = () => auditEvents().then((events) => events.filter((e) => e.action === "evidence.view" && e.recordedOffline));
+    const event = (id: string, seconds: number) => ({ id, action: "evidence.view", target: { type: "evidence", id: evidenceId }, at: new Date(Date.now() + seconds * 1000).toISOString() });
+    const [one, two, three] = [event("1".repeat(32), 1), event("2".repeat(32), 2), event("3".repeat(32), 3)];
+    const first = await call("/api/audit/offline-events", { body: { events: [one, two] }, cookie: admin.cookie });
     expect(first.status).toBe(202);
     expect(await first.json()).toEqual({ accepted: 2, duplicates: 0 });
     // The device did not get the answer and sends both again, with a third recorded since.
-    const again = await call("/api/audit/offline-events", {
-      body: { events: [event("1".repeat(32), "a".repeat(32)), event("2".repeat(32), "b".repeat(32)), event("3".repeat(32), "c".repeat(32))] },
-      cookie: admin.cookie,
-    });
+    const again = await call("/api/audit/offline-events", { body: { events: [one, two, three] }, cookie: admin.cookie });
     expect(await again.json()).toEqual({ accepted: 1, duplicates: 2 });
-    expect((await views()).map((e) => e.target.id)).toEqual(["a".repeat(32), "b".repeat(32), "c".repeat(32)]);
+    expect((await views()).map((e) => e.recordedOffline!.at)).toEqual([one.at, two.at, three.at]);
     const receipts = await db.prepare("SELECT event_id FROM offline_event_receipts ORDER BY event_id").all<{ event_id: string }>();
     expect(receipts.results.map((r) => r.event_id)).toEqual(["1".repeat(32), "2".repeat(32), "3".repeat(32)]);
   });

@@ -9,6 +9,7 @@
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, existsSync } from "node:fs";
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -19,7 +20,7 @@ import { objectFile, objectIdFromName } from "../../deno/durable-objects";
 import { LocalR2Bucket } from "../../deno/r2";
 import type { AuditEvent } from "../../shared/audit/chain";
 import { DenoServer } from "../support/deno-server";
-import type { TestBackend, TestBucket, TestDatabase } from "./backend";
+import type { RawRequest, TestBackend, TestBucket, TestDatabase } from "./backend";
 import { testWebSocket } from "./websocket-client";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -51,7 +52,8 @@ function closeStorage(): void {
 /** Starts a Deno server on a new temporary data folder, for this test file. */
 export async function startDenoBackend(): Promise<DenoServer> {
   const stateDir = mkdtempSync(join(tmpdir(), "custody-deno-test-"));
-  server = new DenoServer(stateDir, { CUSTODY_TRUST_PROXY: "1" }, ENTRY);
+  // OIDC_ALLOW_LOOPBACK: the tests' OpenID providers run on 127.0.0.1 (the development setting, docs/security.md).
+  server = new DenoServer(stateDir, { CUSTODY_TRUST_PROXY: "1", OIDC_ALLOW_LOOPBACK: "1" }, ENTRY);
   await server.start();
   openStorage(stateDir);
   return server;
@@ -159,8 +161,74 @@ function upgradeRequest(url: URL, method: string, headers: Headers): Promise<Res
   });
 }
 
+/** Parses a whole HTTP/1.1 response (the server closed the connection after it): status, headers, body (chunked or not). */
+function parseResponse(raw: Buffer, what: string): Response {
+  const end = raw.indexOf("\r\n\r\n");
+  if (end < 0) throw new Error(`no complete HTTP response to ${what}: ${JSON.stringify(raw.toString("latin1").slice(0, 200))}`);
+  const [statusLine, ...lines] = raw.subarray(0, end).toString("latin1").split("\r\n");
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine!)?.[1]);
+  const headers = new Headers();
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+  }
+  let body = raw.subarray(end + 4);
+  if (headers.get("Transfer-Encoding")?.toLowerCase() === "chunked") {
+    const chunks: Buffer[] = [];
+    let at = 0;
+    for (;;) {
+      const lineEnd = body.indexOf("\r\n", at);
+      const size = parseInt(body.subarray(at, lineEnd).toString("latin1"), 16);
+      if (!size) break;
+      chunks.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
+      at = lineEnd + 2 + size + 2;
+    }
+    body = Buffer.concat(chunks);
+    headers.delete("Transfer-Encoding");
+  }
+  const empty = status === 204 || status === 304 || status < 200;
+  return new Response(empty ? null : body, { status, headers });
+}
+
+/** Writes the request to a socket as raw HTTP/1.1 (`Connection: close`) and reads the answer until the server closes. */
+function rawHttp(server: DenoServer, { method, url, headers = {}, body, contentLength }: RawRequest): Promise<Response> {
+  const { path, headers: all } = forwarded(new Request(url, { headers }));
+  all.set("Connection", "close");
+  const declared = contentLength ?? body?.length;
+  if (declared !== undefined) all.set("Content-Length", String(declared));
+  const target = new URL(server.url);
+  // CONNECT names the host to tunnel to (authority-form), not a path.
+  const requestTarget = method === "CONNECT" ? new URL(url).host : path;
+  const head = [`${method} ${requestTarget} HTTP/1.1`, `Host: ${target.host}`, ...[...all].map(([name, value]) => `${name}: ${value}`)].join("\r\n");
+  return new Promise((done, fail) => {
+    const socket = connect(Number(target.port), target.hostname);
+    const received: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => received.push(chunk));
+    socket.on("error", fail);
+    socket.on("close", () => {
+      try {
+        done(parseResponse(Buffer.concat(received), `${method} ${requestTarget}`));
+      } catch (error) {
+        fail(error);
+      }
+    });
+    socket.setTimeout(20_000, () => socket.destroy(new Error(`no answer to the raw ${method} ${path}`)));
+    socket.write(`${head}\r\n\r\n`);
+    if (body) socket.write(body);
+    // A body shorter than its Content-Length ends here: the half-close tells the server no more is coming.
+    // (Otherwise the socket stays open: Deno drops a request whose client half-closed before the answer.)
+    if (declared !== undefined && declared > (body?.length ?? 0)) socket.end();
+  });
+}
+
 export const backend: TestBackend = {
   runtime: "deno",
+
+  unsendableMethods: [],
+
+  rawRequest(request) {
+    return rawHttp(running().server, request);
+  },
 
   async fetch(request) {
     const { server } = running();
@@ -235,6 +303,17 @@ export const backend: TestBackend = {
   async storedBytes() {
     // Every file of the data folder, raw: databases, their write-ahead logs, object blobs.
     return filesUnder(running().server.stateDir).map((path) => new Uint8Array(readFileSync(path)));
+  },
+
+  async withLocalDefaults(during) {
+    // The server as `npm run start:deno` runs it: no proxy trusted, the client's address is the TCP
+    // peer's. (The public URL names the origin the tests use, which the proxy headers gave before.)
+    await restartDenoBackend("stop", { CUSTODY_TRUST_PROXY: "", CUSTODY_PUBLIC_URL: "http://localhost:8787" });
+    try {
+      return await during();
+    } finally {
+      await restartDenoBackend("stop", { CUSTODY_TRUST_PROXY: "1", CUSTODY_PUBLIC_URL: "" });
+    }
   },
 
   async serverErrors(during) {

@@ -1,13 +1,25 @@
 /** The test backend inside workerd: the worker's own module, and Cloudflare's local D1, R2 and Durable Objects. */
-import { applyD1Migrations, env, reset, runDurableObjectAlarm } from "cloudflare:test";
+import { applyD1Migrations, createExecutionContext, env, reset, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
+import worker from "../../worker/src/index";
 import { flushAudit, listAuditEvents } from "../../worker/src/lib/audit";
-import type { TestBackend, TestBucket } from "./backend";
+import type { RawRequest, TestBackend, TestBucket } from "./backend";
 import { testWebSocket } from "./websocket-client";
+
+/** While set, requests go to the worker with the bindings `wrangler dev` gives it under `npm start` (TRUST_CF_CONNECTING_IP unset). */
+let localDefaults = false;
+
+async function localFetch(request: Request): Promise<Response> {
+  const ctx = createExecutionContext();
+  const { TRUST_CF_CONNECTING_IP: _trusted, ...local } = env as unknown as Record<string, unknown>;
+  const response = await worker.fetch(request, local as unknown as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
 
 export const backend: TestBackend = {
   runtime: "workers",
-  fetch: (request) => exports.default.fetch(request),
+  fetch: (request) => (localDefaults ? localFetch(request) : exports.default.fetch(request)),
   async webSocket(request) {
     const headers = new Headers(request.headers);
     headers.set("Upgrade", "websocket");
@@ -16,6 +28,16 @@ export const backend: TestBackend = {
     const socket = testWebSocket(response.webSocket);
     response.webSocket.accept();
     return socket;
+  },
+  // workerd's Request takes only methods it knows (TRACE and the WebDAV ones, not TRACK, CONNECT or made-up ones).
+  unsendableMethods: ["TRACK", "CONNECT", "FOO"],
+  rawRequest({ method, url, headers, body, contentLength }: RawRequest) {
+    const declared = contentLength ?? body?.length;
+    const all = new Headers(headers);
+    if (declared !== undefined) all.set("Content-Length", String(declared));
+    // A stream of the bytes given, under the declared Content-Length: the worker gets fewer bytes than the header says.
+    const stream = body === undefined ? undefined : new Blob([body as Uint8Array<ArrayBuffer>]).stream();
+    return exports.default.fetch(new Request(url, { method, headers: all, body: stream }));
   },
   async runDurableObjectAlarm(binding, name) {
     const namespace = (env as unknown as Record<string, DurableObjectNamespace>)[binding];
@@ -39,6 +61,14 @@ export const backend: TestBackend = {
     const tables = (await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").all<{ name: string }>()).results;
     for (const { name } of tables) stored.push(new TextEncoder().encode(JSON.stringify((await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results)));
     return stored;
+  },
+  async withLocalDefaults(during) {
+    localDefaults = true;
+    try {
+      return await during();
+    } finally {
+      localDefaults = false;
+    }
   },
   async serverErrors(during) {
     // The worker runs in this isolate: its console.error is this one.

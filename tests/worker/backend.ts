@@ -32,6 +32,16 @@ export interface TestBucket {
   resumeMultipartUpload(key: string, uploadId: string): { complete(parts: R2UploadedPart[]): Promise<unknown> };
 }
 
+/** A request for `backend.rawRequest`: `body` is sent as it is, with `contentLength` (default: its length) declared. */
+export interface RawRequest {
+  method: string;
+  /** The URL the client means, as for `Request` (on Deno it travels in X-Forwarded-*, as for `fetch`). */
+  url: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  contentLength?: number;
+}
+
 export interface TestBackend {
   readonly runtime: "workers" | "deno";
   /** One request to the server, answered as a browser would get it (redirects not followed). */
@@ -42,6 +52,17 @@ export interface TestBackend {
    * request with an `Upgrade: websocket` header: the refusal comes back as any answer does.)
    */
   webSocket(request: Request): Promise<TestWebSocket>;
+  /**
+   * A request as a client could put it on the wire, beyond what `Request` lets a test build:
+   * any method (TRACE, TRACK, CONNECT, which fetch refuses to send), and a body that stops short of
+   * its `Content-Length` (the client gives up mid-body). On Deno it is written to a socket as raw
+   * HTTP/1.1, and a short body is followed by a half-close (so the server's read of it fails). In workerd,
+   * whose `Request` cannot even be built with TRACK or CONNECT (`unsendableMethods`), the short body
+   * is a stream of the bytes given under the larger Content-Length header.
+   */
+  rawRequest(request: RawRequest): Promise<Response>;
+  /** Methods `rawRequest` cannot send on this runtime. */
+  readonly unsendableMethods: readonly string[];
   /**
    * Runs the alarm of the Durable Object `idFromName(name)` of `binding` now, if one is set,
    * however far off it is (as workerd's `runDurableObjectAlarm`); answers whether one ran.
@@ -57,6 +78,14 @@ export interface TestBackend {
   storedBytes(): Promise<Uint8Array[]>;
   /** Runs `during` and returns what the server logged as errors meanwhile (kept out of the test output). */
   serverErrors<T>(during: () => Promise<T>): Promise<{ result: T; errors: string[] }>;
+  /**
+   * Runs `during` against the server configured as its local default runs it, with no proxy or
+   * edge in front that it trusts: `npm start` (wrangler dev, TRUST_CF_CONNECTING_IP unset) or
+   * `npm run start:deno` (CUSTODY_TRUST_PROXY unset). Otherwise the tests play the part of
+   * Cloudflare's edge (or of the trusted reverse proxy on Deno): the `CF-Connecting-IP` a test
+   * sends is the client's address.
+   */
+  withLocalDefaults<T>(during: () => Promise<T>): Promise<T>;
 }
 
 export const backend: TestBackend = selected;

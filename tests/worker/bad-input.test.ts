@@ -1,8 +1,10 @@
-import { db } from "./backend";
+import { backend, bucket, db } from "./backend";
 import { describe, expect, it } from "vitest";
 import { auditEvents } from "./audit-helpers";
+import type { PartUrls } from "../../shared/api/cases";
 import type { PublicJwk } from "../../shared/api/schemas";
-import { addUser, call, expectError, recoveryPublicKey, setUpOrganisation } from "./helpers";
+import { openCase, prepareEvidence, randomBytes, withKeys } from "./evidence-helpers";
+import { ADMIN, addUser, call, expectError, ORIGIN, recoveryPublicKey, setUpOrganisation } from "./helpers";
 
 interface Operation {
   requestBody?: unknown;
@@ -33,9 +35,12 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     "POST /api/mfa/totp/confirm": { code: "123456" },
     "POST /api/mfa/passkeys": { challengeId: "0".repeat(32), name: "Phone", credential: PASSKEY_CREDENTIAL },
     "PUT /api/settings": { mfaRequired: true, passwordMinLength: 12 },
-    "PUT /api/oidc/provider": { issuer: "https://idp.example.org", clientId: "custody", clientSecret: "s3cret", displayName: "SSO", roleMappings: [{ group: "g", role: "investigator" }], provisionUsers: false },
+    "PUT /api/oidc/provider": {
+      issuer: "https://idp.example.org", clientId: "custody", clientSecret: "s3cret", displayName: "SSO", scopes: "openid email", emailClaim: "email", groupsClaim: "groups",
+      roleMappings: [{ group: "g", role: "investigator" }], provisionUsers: false, defaultRole: "investigator",
+    },
     "POST /api/oidc/provider/discovery": { issuer: "https://idp.example.org" },
-    "POST /api/cases": { number: "1", title: "t", tags: [], caseKey: key, wraps: [{ recipientKid: "k".repeat(43), jwe: bundle }, { recipientKid: "j".repeat(43), jwe: bundle }] },
+    "POST /api/cases": { number: "1", title: "t", description: "d", tags: [], caseKey: key, wraps: [{ recipientKid: "k".repeat(43), jwe: bundle }, { recipientKid: "j".repeat(43), jwe: bundle }] },
     [`PATCH /api/cases/${ids.user}`]: { title: "t" },
     [`POST /api/cases/${ids.user}/members`]: { userId: ids.user, role: "viewer", wraps: [{ caseKid: "k".repeat(43), recipientKid: "k".repeat(43), jwe: bundle }] },
     [`PATCH /api/cases/${ids.user}/members/${ids.user}`]: { role: "viewer" },
@@ -57,15 +62,24 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
   };
 }
 
-/** Everything a request could have changed: every D1 table's rows and the audit trail. */
+/** Columns a request may touch without changing anything: a live session's last use. */
+const VOLATILE: Record<string, string> = { sessions: "token_hash, user_id, stage, revoked_at, auth_at" };
+/**
+ * Tables a bad request may write to by design: the per-address sign-in throttle counts every
+ * attempt on the sign-in and OpenID routes, malformed ones included, since that is what it is for
+ * (docs/security.md, "Throttles").
+ */
+const COUNTERS = new Set(["sign_in_attempts"]);
+
+/** Everything a request could have changed: every D1 table's rows, the stored objects, and the audit trail. */
 async function snapshot(): Promise<string> {
-  const tables = ["organisations", "setup", "users", "invitations", "recovery_keys", "user_keys", "key_bundles", "recovery_requests",
-    "org_settings", "totp_credentials", "recovery_codes", "passkeys", "webauthn_challenges", "sign_in_failures", "sign_in_attempts",
-    "oidc_providers", "oidc_states", "oidc_identities", "sites", "agent_keys", "site_operators", "cameras", "video_requests", "video_clips",
-    "offline_event_receipts"];
+  const tables = (
+    await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name <> 'd1_migrations' ORDER BY name").all<{ name: string }>()
+  ).results.map((row) => row.name);
+  expect(tables).toContain("users");
   const rows: Record<string, unknown> = {};
-  for (const table of tables) rows[table] = (await db.prepare(`SELECT * FROM ${table} ORDER BY 1`).all()).results;
-  rows.sessions = (await db.prepare("SELECT token_hash, user_id, revoked_at FROM sessions ORDER BY 1").all()).results;
+  for (const table of tables.filter((name) => !COUNTERS.has(name))) rows[table] = (await db.prepare(`SELECT ${VOLATILE[table] ?? "*"} FROM "${table}" ORDER BY 1`).all()).results;
+  rows.objects = (await bucket.list()).objects.map((object) => object.key);
   rows.audit = (await auditEvents()).length;
   return JSON.stringify(rows);
 }
@@ -116,5 +130,202 @@ describe("bad input on every route that takes a body", () => {
       await expectError(await send({ ...valid, padding: "x".repeat(100 * 1024) }), 413, "payload_too_large");
     }
     expect(await snapshot()).toBe(before);
+  });
+});
+
+describe("the OpenAPI document's request schemas", () => {
+  it("call a field required only where the server refuses a body without it (a field it fills in when absent is optional)", async () => {
+    const admin = await setUpOrganisation();
+    const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+    const spec = (await (await call("/api/openapi.json")).json()) as {
+      paths: Record<string, Record<string, Operation & { requestBody?: { content: Record<string, { schema: { $ref?: string; required?: string[] } }> } }>>;
+      components: { schemas: Record<string, { required?: string[] }> };
+    };
+    const resolve = (schema: { $ref?: string; required?: string[] }) => (schema.$ref ? spec.components.schemas[schema.$ref.split("/").at(-1)!]! : schema);
+    // The fields the server fills in when absent, which the document used to call required.
+    expect(resolve(spec.paths["/api/cases"]!.post!.requestBody!.content["application/json"]!.schema).required).not.toContain("tags");
+    expect(resolve(spec.paths["/api/oidc/provider"]!.put!.requestBody!.content["application/json"]!.schema).required).not.toContain("roleMappings");
+
+    const bodies = validBodies({ user: ivy.session.user.id }, await recoveryPublicKey(), "a.b.c.d.e");
+    const before = await snapshot();
+    let checked = 0;
+    for (const [path, methods] of Object.entries(spec.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        if (!op.requestBody) continue;
+        const key = `${method.toUpperCase()} ${path.replace(/\{\w+\}/g, ivy.session.user.id)}`;
+        const valid = bodies[key]!;
+        const required = resolve(op.requestBody.content["application/json"]!.schema).required ?? [];
+        for (const field of required) {
+          expect(Object.keys(valid), `${key}: the example body has the required ${field}`).toContain(field);
+          const { [field]: _, ...without } = valid;
+          const response = await call(key.split(" ")[1]!, { method: method.toUpperCase(), body: without, cookie: op["x-custody-access"] === "public" ? null : admin.cookie });
+          const error = await expectError(response, 400, "validation_failed");
+          expect(error.error.issues?.map((issue) => issue.path), `${key} without ${field}`).toContain(field);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+    expect(await snapshot()).toBe(before);
+  });
+});
+
+describe("bad requests that never reach a route's body validator", () => {
+  it("an issuer that is not a URL is a 400, on saving the provider and on testing discovery", async () => {
+    const admin = await setUpOrganisation();
+    const before = await snapshot();
+    for (const issuer of ["not a url", "http://", "::::", "https://", "//idp.example.org"]) {
+      const saved = await call("/api/oidc/provider", { method: "PUT", body: { issuer, clientId: "c", clientSecret: "s", displayName: "SSO" }, cookie: admin.cookie });
+      await expectError(saved, 400, "validation_failed");
+      await expectError(await call("/api/oidc/provider/discovery", { body: { issuer }, cookie: admin.cookie }), 400, "validation_failed");
+    }
+    expect(await snapshot()).toBe(before);
+  });
+
+  it("TRACE, TRACK and CONNECT are 405 in the error shape, on any path", async () => {
+    await setUpOrganisation();
+    for (const method of ["TRACE", "TRACK", "CONNECT"].filter((m) => !backend.unsendableMethods.includes(m))) {
+      for (const path of ["/api/health", "/api/cases", "/api/no-such-route", "/"]) {
+        const response = await backend.rawRequest({ method, url: `${ORIGIN}${path}`, headers: { Origin: ORIGIN } });
+        await expectError(response, 405, "method_not_allowed");
+        expect(response.headers.get("Allow")).toMatch(/GET/);
+      }
+    }
+  });
+
+  it("a body shorter than its Content-Length is a 400, on a JSON route and on a part upload", async () => {
+    const admin = await setUpOrganisation();
+    const before = await snapshot();
+    const json = new TextEncoder().encode(JSON.stringify({ email: ADMIN.email, password: ADMIN.password }));
+    const { result: signIn, errors: signInErrors } = await backend.serverErrors(() =>
+      backend.rawRequest({
+        method: "POST",
+        url: `${ORIGIN}/api/auth/sign-in`,
+        headers: { Origin: ORIGIN, "Content-Type": "application/json" },
+        body: json.subarray(0, 10),
+        contentLength: json.length,
+      }),
+    );
+    expect(signInErrors).toEqual([]);
+    await expectError(signIn, 400);
+    expect(await snapshot()).toBe(before);
+
+    const lead = await withKeys(admin);
+    const opened = await openCase(lead, "2026-1");
+    const upload = await prepareEvidence(lead, opened, randomBytes(1000));
+    expect((await call(`/api/cases/${opened.id}/evidence`, { cookie: lead.cookie, body: upload.body })).status).toBe(201);
+    const urls = (await (await call(`/api/evidence/${upload.evidenceId}/part-urls`, { cookie: lead.cookie, body: { parts: [0] } })).json()) as PartUrls;
+    const part = upload.parts[0]!;
+    const beforePart = await snapshot();
+    const { result: short, errors } = await backend.serverErrors(() =>
+      backend.rawRequest({ method: "PUT", url: `${ORIGIN}${urls.urls[0]!.url}`, headers: { "Content-Type": "application/octet-stream" }, body: part.subarray(0, 100), contentLength: part.length }),
+    );
+    await expectError(short, 400, "wrong_length");
+    expect(errors).toEqual([]);
+    expect(await snapshot()).toBe(beforePart);
+    const stored = await db.prepare("SELECT count(*) AS n FROM evidence_parts").first<number>("n");
+    expect(stored).toBe(0);
+  });
+
+  it("a part number is a plain decimal: %20, +0, 0x0, 00 and the like are refused, not read as part 0", async () => {
+    const admin = await setUpOrganisation();
+    const lead = await withKeys(admin);
+    const opened = await openCase(lead, "2026-2");
+    const upload = await prepareEvidence(lead, opened, randomBytes(1000));
+    expect((await call(`/api/cases/${opened.id}/evidence`, { cookie: lead.cookie, body: upload.body })).status).toBe(201);
+    const urls = (await (await call(`/api/evidence/${upload.evidenceId}/part-urls`, { cookie: lead.cookie, body: { parts: [0] } })).json()) as PartUrls;
+    const signed = urls.urls[0]!.url;
+    expect(signed).toMatch(/\/0\?/);
+    const before = await snapshot();
+    for (const alias of ["%20", "%200", "0%20", "+0", "-0", "0x0", "0.0", "00", "0e0", "%09", ""]) {
+      const response = await call(signed.replace("/0?", `/${alias}?`), { method: "PUT", body: upload.parts[0]! });
+      expect([400, 404], `part "${alias}"`).toContain(response.status);
+      await expectError(response, response.status);
+    }
+    expect(await snapshot()).toBe(before);
+    expect(await db.prepare("SELECT count(*) AS n FROM evidence_parts").first<number>("n")).toBe(0);
+  });
+});
+
+describe("bad input on every route of the OpenAPI document", () => {
+  /** Path parameters no route should take for anything: traversal, NUL, spaces, huge and negative numbers, bad escapes, a long one. */
+  const ODD_PARAMS = ["..%2F..%2Fapi%2Fusers", "..", "%2E%2E", "%00", "a%00b", "%20", "%20%20", "99999999999999999999999999", "-1", "1e3", "%zz", "%ff%fe", "%E2%80%AE", "a'--", "x".repeat(300)];
+  const ODD_METHODS = ["TRACE", "TRACK", "CONNECT", "PROPFIND", "FOO"];
+  const STANDARD = ["get", "post", "put", "patch", "delete"];
+
+  /** The answer is not a 5xx, and any refusal is in the error shape (HEAD has no body to check). */
+  async function expectHandled(response: Response, what: string, method: string): Promise<void> {
+    expect(response.status, what).toBeLessThan(500);
+    if (response.status < 400 || method === "HEAD") return;
+    expect(response.headers.get("Content-Type"), what).toMatch(/application\/json/);
+    const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } };
+    expect(typeof body.error?.code, what).toBe("string");
+    expect(typeof body.error?.message, what).toBe("string");
+  }
+
+  it("never answers 5xx or outside the error shape, and changes nothing, for anonymous callers and an administrator", { timeout: 300_000 }, async () => {
+    const admin = await setUpOrganisation();
+    await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+    const spec = (await (await call("/api/openapi.json")).json()) as { paths: Record<string, Record<string, Operation & { parameters?: { name: string; in: string }[]; "x-custody-mutates": boolean }>> };
+    // Named query schemas list their fields as parameters (the audit trail's filters).
+    expect(spec.paths["/api/audit/events"]!.get!.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(["limit", "after", "action"]));
+
+    const unchanged = async () => {
+      const rows = JSON.parse(await snapshot()) as Record<string, unknown>;
+      delete rows.audit;
+      return JSON.stringify(rows);
+    };
+    const before = await unchanged();
+    const eventsBefore = (await auditEvents()).length;
+    const nowhere = "0".repeat(32);
+    let sent = 0;
+
+    for (const cookie of [null, admin.cookie]) {
+      const who = cookie ? "admin" : "anonymous";
+      const send = async (method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}) => {
+        const what = `${who} ${method} ${path.slice(0, 120)} ${options.body === undefined ? "" : JSON.stringify(options.body).slice(0, 40)}`;
+        const response = await call(path, { method, cookie, ...options });
+        sent++;
+        await expectHandled(response, what, method);
+      };
+      for (const [template, operations] of Object.entries(spec.paths)) {
+        const hasParams = template.includes("{");
+        const fill = (value: string) => template.replace(/\{\w+\}/g, value);
+        for (const [method, op] of Object.entries(operations)) {
+          const verb = method.toUpperCase();
+          // A signed-in POST/PUT/DELETE of a route that takes no input at all (sign out, start TOTP
+          // enrolment, passkey registration options) has no bad input to send: it would just do its job.
+          if (cookie && !hasParams && !op.requestBody && verb !== "GET") continue;
+          const target = fill(nowhere);
+          if (verb !== "GET") {
+            for (const raw of ["{", "not json", "[1,2"]) await send(verb, target, { body: raw });
+            await send(verb, target, { body: JSON.stringify({ a: 1 }), headers: { "Content-Type": "text/plain" } });
+            for (const wrong of [[], "a string", 42, null, { unexpected: true }]) await send(verb, target, { body: wrong });
+            await send(verb, target, { body: { padding: "x".repeat(100 * 1024) } });
+          }
+          await send(verb, `${target}?%00=1&limit=abc&after=-1&x=%zz`);
+          if (hasParams) for (const odd of ODD_PARAMS) await send(verb, fill(odd));
+        }
+        // Methods the path does not document, including odd ones: refused in the error shape.
+        const path = fill(hasParams ? ODD_PARAMS[0]! : nowhere);
+        for (const method of [...STANDARD.filter((m) => !(m in operations)).map((m) => m.toUpperCase()), "OPTIONS", "HEAD"]) {
+          // Signed in, on a path that takes no input, a method is simply a request (HEAD is GET: reading the audit trail records the read).
+          if (cookie && !hasParams && method !== "OPTIONS") continue;
+          await send(method, path);
+        }
+        for (const method of ODD_METHODS.filter((m) => !backend.unsendableMethods.includes(m))) {
+          const response = await backend.rawRequest({ method, url: `${ORIGIN}${path}`, headers: { Origin: ORIGIN, ...(cookie ? { Cookie: cookie } : {}) } });
+          sent++;
+          await expectHandled(response, `${who} ${method} ${path}`, method);
+        }
+      }
+    }
+    expect(sent).toBeGreaterThan(1000);
+    expect(await unchanged()).toBe(before);
+    // The only events written are the record of refused attempts (docs/security.md: refusals of state-changing requests are audited).
+    const added = (await auditEvents()).slice(eventsBefore);
+    expect(added.filter((event) => event.outcome === "success").map((event) => `${event.action} ${JSON.stringify(event.target)}`)).toEqual([]);
+    // And the administrator is still signed in: nothing in the walk ended the session.
+    expect((await call("/api/auth/session", { cookie: admin.cookie })).status).toBe(200);
   });
 });

@@ -1,7 +1,7 @@
-import { db } from "./backend";
+import { backend, db } from "./backend";
 import { describe, expect, it } from "vitest";
 import { auditEvents } from "./audit-helpers";
-import { addUser, ADMIN, call, expectError, freshTotpCode, sessionCookie, setUpOrganisation, signIn } from "./helpers";
+import { addUser, ADMIN, call, ORIGIN, expectError, freshTotpCode, sessionCookie, setUpOrganisation, signIn } from "./helpers";
 
 const wrong = (email: string, ip = "198.51.100.1") => call("/api/auth/sign-in", { body: { email, password: "not the password at all" }, headers: { "CF-Connecting-IP": ip } });
 
@@ -85,5 +85,45 @@ describe("per-IP throttling", () => {
     await db.prepare("UPDATE sign_in_attempts SET at = ?").bind(new Date(Date.now() - 11 * 60 * 1000).toISOString()).run();
     expect((await signIn(ADMIN.email, ADMIN.password, admin.totpSecret, { "CF-Connecting-IP": "203.0.113.9" })).session.stage).toBe("active");
     expect((await auditEvents()).some((e) => e.action === "auth.throttled")).toBe(true);
+  });
+});
+
+describe("per-IP throttling under concurrency", () => {
+  it("lets exactly 20 of 25 simultaneous wrong sign-ins from one IP reach the password check", async () => {
+    await setUpOrganisation();
+    const answers = await Promise.all(Array.from({ length: 25 }, (_, i) => wrong(`burst${i}@example.org`, "203.0.113.20")));
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses.filter((s) => s === 401)).toHaveLength(20);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(5);
+    const events = await auditEvents();
+    expect(events.filter((e) => e.action === "auth.sign_in" && e.outcome === "failed")).toHaveLength(20);
+    expect(events.filter((e) => e.action === "auth.throttled")).toHaveLength(5);
+    expect(await db.prepare("SELECT count(*) AS n FROM sign_in_attempts WHERE ip = '203.0.113.20'").first("n")).toBe(20);
+  });
+
+  it("does not count a successful sign-in against the IP", async () => {
+    const admin = await setUpOrganisation();
+    for (let i = 0; i < 19; i++) await expectError(await wrong(`spray${i}@example.org`, "203.0.113.21"), 401);
+    expect((await signIn(ADMIN.email, ADMIN.password, admin.totpSecret, { "CF-Connecting-IP": "203.0.113.21" })).session.stage).toBe("active");
+    await expectError(await wrong("spray19@example.org", "203.0.113.21"), 401);
+    await expectError(await wrong("spray20@example.org", "203.0.113.21"), 429, "too_many_attempts");
+  });
+
+  it("throttles OpenID Connect sign-in per IP: the start and the callback", async () => {
+    await setUpOrganisation();
+    // Top-level navigations, redirects not followed.
+    const navigate = (path: string, ip: string) => backend.fetch(new Request(`${ORIGIN}${path}`, { redirect: "manual", headers: { "CF-Connecting-IP": ip } }));
+    const start = (ip: string) => navigate("/api/oidc/start", ip);
+    const callback = (ip: string) => navigate("/api/oidc/callback?code=x&state=forged", ip);
+    const starts = await Promise.all(Array.from({ length: 25 }, () => start("203.0.113.30")));
+    const errors = starts.map((r) => new URL(r.headers.get("Location")!, "http://x").searchParams.get("error"));
+    expect(errors.filter((e) => e === "too_many_attempts")).toHaveLength(5);
+    expect((await start("203.0.113.31")).headers.get("Location")).not.toMatch(/too_many_attempts/);
+
+    // A failed callback counts like a failed password sign-in, and a throttled IP's callback is refused before any check.
+    const callbacks = await Promise.all(Array.from({ length: 22 }, () => callback("203.0.113.32")));
+    expect(callbacks.filter((r) => /error=too_many_attempts/.test(r.headers.get("Location") ?? ""))).toHaveLength(2);
+    await expectError(await wrong(ADMIN.email, "203.0.113.32"), 429, "too_many_attempts");
+    expect((await auditEvents()).filter((e) => e.action === "auth.throttled").length).toBeGreaterThanOrEqual(8);
   });
 });

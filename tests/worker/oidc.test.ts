@@ -442,3 +442,75 @@ describe("identity provider settings", () => {
     expect(mismatch.error.message).toMatch(/issuer/);
   });
 });
+
+describe("the relying party's own requests and addresses", () => {
+  it("builds the redirect URI from the public URL, never from the Host header, and starts sign-in only there", async () => {
+    const admin = await setUpOrganisation();
+    await configure(admin.cookie);
+    const elsewhere = (path: string, cookie?: string) =>
+      backend.fetch(new Request(`http://evil.example${path}`, { redirect: "manual", headers: cookie ? { Cookie: cookie } : {} }));
+
+    const settings = (await (await elsewhere("/api/oidc/provider", admin.cookie)).json()) as OidcProviderState;
+    expect(settings.redirectUri).toBe(`${ORIGIN}/api/oidc/callback`);
+
+    const before = await state();
+    const refused = await elsewhere("/api/oidc/start");
+    expect(refused.status).toBe(302);
+    expect(refused.headers.get("Location")).toBe("/signin?error=wrong_address");
+    expect(refused.headers.get("Set-Cookie") ?? "").not.toContain("custody_oidc=");
+    expect((await db.prepare("SELECT count(*) AS n FROM oidc_states").first<number>("n"))).toBe(0);
+    expect((await auditEvents()).at(-1)).toMatchObject({ action: "auth.sign_in", outcome: "failed", details: { reason: "wrong_address" } });
+
+    // A sign-in started at the public URL cannot be finished through another host either.
+    const started = await start();
+    expect(started.authorizationUrl.searchParams.get("redirect_uri")).toBe(`${ORIGIN}/api/oidc/callback`);
+    const callbackUrl = await loginAtProvider(started.authorizationUrl, "ada");
+    const wrongHost = await elsewhere(callbackUrl.pathname + callbackUrl.search, started.browserCookie);
+    await expectRefused(wrongHost, "wrong_address", before);
+  });
+
+  it("fetches nothing from private, link-local or reserved addresses: not the issuer, not an endpoint its discovery names", async () => {
+    const admin = await setUpOrganisation();
+    const before = await state();
+    const issuers = [
+      "https://10.0.0.1", "https://172.16.5.4", "https://192.168.1.1", "https://169.254.169.254", "https://100.64.0.1", "https://0.0.0.0",
+      "https://[::]", "https://[fc00::1]", "https://[fd12:3456::1]", "https://[fe80::1]", "https://[::ffff:10.0.0.1]", "https://[::ffff:169.254.169.254]",
+      "https://0xa9.0xfe.0xa9.0xfe", "https://2852039166",
+    ];
+    for (const issuer of issuers) {
+      const saved = await call("/api/oidc/provider", { method: "PUT", body: providerSettings({ issuer }), cookie: admin.cookie });
+      const refusal = await expectError(saved, 400, "issuer_not_allowed");
+      expect(refusal.error.message, issuer).toMatch(/private|reserved/);
+      const discovered = await expectError(await call("/api/oidc/provider/discovery", { body: { issuer }, cookie: admin.cookie }), 422, "discovery_failed");
+      expect(discovered.error.message, issuer).toMatch(/private|reserved/);
+    }
+    // A public-looking issuer whose discovery document points the JWKS at the cloud metadata address.
+    const pointing = await expectError(await call("/api/oidc/provider/discovery", { body: { issuer: `${inject("fakeOidcIssuer")}/private-endpoints` }, cookie: admin.cookie }), 422, "discovery_failed");
+    expect(pointing.error.message).toMatch(/jwks_uri.*169\.254\.169\.254.*private/);
+    expect(await state()).toBe(before);
+    expect((await db.prepare("SELECT count(*) AS n FROM oidc_providers").first<number>("n"))).toBe(0);
+  });
+
+  it("caches the provider's JWKS across sign-ins, and fetches it again (once) for a key it has not seen", async () => {
+    const admin = await setUpOrganisation();
+    await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+    await configure(admin.cookie, { issuer: inject("fakeOidcIssuer") });
+    const hits = async () => ((await (await fetch(`${inject("fakeOidcIssuer")}/jwks-hits`)).json()) as { hits: number }).hits;
+
+    const first = await hits();
+    for (let i = 0; i < 3; i++) expect((await signInWithOidc("ivy", { fake: "good" })).response.headers.get("Location")).toBe("/");
+    // The fake answers `Cache-Control: no-store`: kept for the minimum (a minute), so at most one fetch.
+    expect((await hits()) - first).toBeLessThanOrEqual(1);
+
+    // The provider rotates its key: the token names a key the cached set lacks, so the set is fetched again.
+    const beforeRotation = await hits();
+    expect((await signInWithOidc("ivy", { fake: "rotated_key" })).response.headers.get("Location")).toBe("/");
+    expect((await hits()) - beforeRotation).toBe(1);
+
+    // Made-up key ids do not make the server fetch the set again and again: at most once a minute.
+    const before = await state();
+    const beforeUnknown = await hits();
+    for (let i = 0; i < 2; i++) await expectRefused((await signInWithOidc("ivy", { fake: "unknown_kid" })).response, "token_invalid", before);
+    expect((await hits()) - beforeUnknown).toBe(0);
+  });
+});

@@ -8,6 +8,10 @@ import { csrfProtection } from "./lib/csrf";
 import { API_HEADERS } from "./lib/security-headers";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** Methods refused on every path (405), whatever the route: see below. */
+export const REFUSED_METHODS = new Set(["TRACE", "TRACK", "CONNECT"]);
+/** The `Allow` header of a 405: every method some route answers. */
+export const ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 /** Refusals of state-changing requests that are audited (bad input, 400/413, is not: nothing was attempted). */
 const REFUSALS_TO_RECORD = new Set([401, 403, 404, 409]);
 
@@ -42,6 +46,15 @@ export function createApp() {
   app.use("*", async (c, next) => {
     await next();
     for (const [name, value] of Object.entries(API_HEADERS)) c.res.headers.set(name, value);
+  });
+  // TRACE echoes a request back (cookies and all) and TRACK is IIS's copy of it; CONNECT asks for a
+  // tunnel. None is anything this server does: refused in the error shape, on every path.
+  app.use("*", async (c, next) => {
+    if (REFUSED_METHODS.has(c.req.method)) {
+      c.header("Allow", ALLOWED_METHODS);
+      throw new ApiError(405, "method_not_allowed", `${c.req.method} is not allowed.`);
+    }
+    await next();
   });
   app.use("/api/*", csrfProtection);
   const jsonBodyLimit = bodyLimit({

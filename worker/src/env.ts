@@ -12,6 +12,8 @@ export interface AppEnv {
     session: import("./db/sessions").SessionRow;
     /** The site agent a signed request came from, set by `requireAgent` (worker/src/lib/agent-auth.ts). */
     agent: { siteId: string; siteName: string; orgId: string };
+    /** The sign-in attempt this request reserved in its IP's window, until it is kept or given back (lib/throttle.ts). */
+    signInAttempt: number | null;
     /** Set once the request has written an audit event (so a refusal is not recorded twice). */
     audited: boolean;
   };

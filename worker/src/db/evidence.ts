@@ -100,16 +100,30 @@ export function evidenceInsert(
     .bind(e.id, e.caseId, e.byteSize, e.partCount, e.ciphertextSize, e.manifest, e.signerKid, e.caseKid, e.fileKey, e.label, e.r2Key, e.uploadId, e.uploaderId, e.now);
 }
 
-export function recordPart(
+/** Records a stored part; changes nothing if the part was recorded before (so only the first records an event). */
+export function partInsert(
   db: D1Database,
   p: { evidenceId: string; part: number; byteLength: number; sha512: string; etag: string; now: string },
 ): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO evidence_parts (evidence_id, part_number, byte_length, sha512, etag, uploaded_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (evidence_id, part_number) DO UPDATE SET etag = excluded.etag, uploaded_at = excluded.uploaded_at`,
+       ON CONFLICT (evidence_id, part_number) DO NOTHING`,
     )
     .bind(p.evidenceId, p.part, p.byteLength, p.sha512, p.etag, p.now);
+}
+
+/**
+ * The etag of the copy just stored, for a part two requests stored at the same moment: R2 keeps
+ * the later upload of a part number, and this request's upload came before its batch.
+ */
+export function partEtagUpdate(db: D1Database, p: { evidenceId: string; part: number; etag: string }): D1PreparedStatement {
+  return db.prepare("UPDATE evidence_parts SET etag = ? WHERE evidence_id = ? AND part_number = ? AND etag <> ?").bind(p.etag, p.evidenceId, p.part, p.etag);
+}
+
+/** Has this part been stored and recorded already? */
+export async function partRecorded(db: D1Database, evidenceId: string, part: number): Promise<boolean> {
+  return (await db.prepare("SELECT 1 AS ok FROM evidence_parts WHERE evidence_id = ? AND part_number = ?").bind(evidenceId, part).first<{ ok: number }>()) !== null;
 }
 
 export async function receivedParts(db: D1Database, evidenceId: string): Promise<{ part_number: number; etag: string }[]> {

@@ -299,19 +299,32 @@ export function failuresClear(db: D1Database, email: string, onlyIfEvent: string
     .bind(email, onlyIfEvent);
 }
 
-// ---- per-IP throttle (sliding window of failed attempts)
+// ---- per-IP throttle (sliding window of attempts)
 
-export async function countAttempts(db: D1Database, ip: string, since: string): Promise<number> {
-  const row = await db.prepare("SELECT count(*) AS n FROM sign_in_attempts WHERE ip = ? AND at > ?").bind(ip, since).first<{ n: number }>();
-  return row?.n ?? 0;
+/**
+ * Reserves one attempt for `key` (a client IP, or a prefixed bucket such as `oidc_start:<ip>`) in
+ * the window after `since`, unless `limit` attempts are already in it; forgets those before.
+ * The check and the reservation are one statement, so no number of concurrent requests can get
+ * past the limit. Answers the reservation's id (to release it: `attemptRelease`), or null when
+ * the limit is reached.
+ */
+export async function reserveAttempt(db: D1Database, key: string, now: string, since: string, limit: number): Promise<number | null> {
+  const [, reserved] = await db.batch<{ id: number }>([
+    db.prepare("DELETE FROM sign_in_attempts WHERE ip = ? AND at <= ?").bind(key, since),
+    db
+      .prepare(
+        `INSERT INTO sign_in_attempts (ip, at) SELECT ?1, ?2
+          WHERE (SELECT count(*) FROM sign_in_attempts WHERE ip = ?1 AND at > ?3) < ?4
+          RETURNING rowid AS id`,
+      )
+      .bind(key, now, since, limit),
+  ]);
+  return reserved?.results[0]?.id ?? null;
 }
 
-/** Counts one failed attempt from `ip` (and forgets those before `since`). */
-export function attemptRecord(db: D1Database, ip: string, now: string, since: string): D1PreparedStatement[] {
-  return [
-    db.prepare("DELETE FROM sign_in_attempts WHERE ip = ? AND at <= ?").bind(ip, since),
-    db.prepare("INSERT INTO sign_in_attempts (ip, at) VALUES (?, ?)").bind(ip, now),
-  ];
+/** Gives back a reserved attempt (the attempt did not fail). */
+export function attemptRelease(db: D1Database, id: number): D1PreparedStatement {
+  return db.prepare("DELETE FROM sign_in_attempts WHERE rowid = ?").bind(id);
 }
 
 // ---- administration

@@ -211,6 +211,24 @@ export class AuditLog extends DurableObject<Env> {
       .map((row) => JSON.parse(row.event) as AuditEvent);
   }
 
+  /**
+   * When the evidence's key was first released to the user (`GET /api/evidence/:id/key`, recorded
+   * online as a successful `evidence.view`), or null if it never was: what an offline event must
+   * come after (routes/audit.ts).
+   */
+  async firstKeyRelease(userId: string, evidenceId: string): Promise<string | null> {
+    const row = this.sql
+      .exec<{ at: string | null } & Row>(
+        `SELECT min(at) AS at FROM chain
+          WHERE evidence_id = ? AND actor_id = ? AND action = 'evidence.view' AND outcome = 'success'
+            AND target_type = 'evidence' AND json_extract(event, '$.recordedOffline') IS NULL`,
+        evidenceId,
+        userId,
+      )
+      .toArray()[0];
+    return row?.at ?? null;
+  }
+
   /** Signed checkpoints with `fromSeq <= seq`, in order. */
   async checkpoints(fromSeq = 0): Promise<string[]> {
     return this.sql.exec<{ jws: string } & Row>("SELECT jws FROM checkpoints WHERE seq >= ? ORDER BY seq", fromSeq).toArray().map((row) => row.jws);

@@ -9,12 +9,13 @@ import type { JWK } from "jose";
 import { AGENT_AUTH_PARAM, AGENT_AUTH_SCHEME, AGENT_CLOCK_WINDOW_MS, AgentAuthError, agentRequestKid, bodyHash, verifyAgentRequest } from "../../../shared/agent/signature";
 import { findAgentSigningKey } from "../db/video";
 import type { AppEnv } from "../env";
+import { requestBytes } from "./body";
 import { ApiError } from "./errors";
 import { siteLive } from "./video";
 
 /** Reads the raw body first, so the signature is checked over the bytes sent (the JSON validator then parses the same bytes). */
 export const rawBody: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (c.req.method !== "GET" && c.req.method !== "HEAD") await c.req.arrayBuffer();
+  if (c.req.method !== "GET" && c.req.method !== "HEAD") await requestBytes(c);
   await next();
 };
 

@@ -9,6 +9,8 @@ import * as oauth from "oauth4webapi";
 import { isLoopbackUrl, type DiscoveryResult, type OidcErrorCode, type RoleMapping } from "../../../shared/api/oidc";
 import type { Role } from "../../../shared/api/schemas";
 import type { OidcProvider } from "../db/oidc";
+import { cachedJwksFetch, refreshJwksForKeyId } from "./jwks-cache";
+import { outboundRefusal } from "./outbound";
 
 /** How long a started sign-in may take before its callback is refused. */
 export const OIDC_STATE_LIFETIME_MS = 10 * 60 * 1000;
@@ -23,9 +25,36 @@ export class OidcFailure extends Error {
   }
 }
 
-/** Request options: plain http is allowed only to a provider on this machine (development and tests). */
-function httpOptions(issuer: string): { [oauth.allowInsecureRequests]?: boolean; signal: AbortSignal } {
-  return { ...(isLoopbackUrl(issuer) ? { [oauth.allowInsecureRequests]: true } : {}), signal: AbortSignal.timeout(10_000) };
+/** What the worker may fetch from the provider: `allowLoopback` is the development setting (OIDC_ALLOW_LOOPBACK). */
+export interface OutboundPolicy {
+  allowLoopback: boolean;
+}
+
+/** The development setting OIDC_ALLOW_LOOPBACK=1: an identity provider on this machine may be used (`npm start` and the tests set it; never on by default). */
+export function outboundPolicy(env: Env): OutboundPolicy {
+  const value = (env as unknown as { OIDC_ALLOW_LOOPBACK?: unknown }).OIDC_ALLOW_LOOPBACK;
+  return { allowLoopback: value === "1" || value === "true" };
+}
+
+type HttpOptions = { [oauth.allowInsecureRequests]?: boolean; [oauth.customFetch]: NonNullable<oauth.HttpRequestOptions<string, unknown>[typeof oauth.customFetch]>; signal: AbortSignal };
+
+/**
+ * Request options for every fetch to the provider (discovery, JWKS, token, UserInfo): each URL is
+ * checked first (no private, link-local or, without the development setting, loopback address;
+ * worker/src/lib/outbound.ts), redirects are not followed (oauth4webapi asks for `manual`), plain
+ * http only to this machine, and the JWKS comes from the cache while its headers allow.
+ */
+function httpOptions(issuer: string, policy: OutboundPolicy, as?: oauth.AuthorizationServer): HttpOptions {
+  return {
+    ...(isLoopbackUrl(issuer) && policy.allowLoopback ? { [oauth.allowInsecureRequests]: true } : {}),
+    signal: AbortSignal.timeout(10_000),
+    [oauth.customFetch]: async (url, init) => {
+      const refusal = outboundRefusal(url, policy);
+      if (refusal) throw new Error(`not fetched: ${refusal}`);
+      const send = () => fetch(url, init as RequestInit);
+      return as?.jwks_uri === url && init.method === "GET" ? cachedJwksFetch(url, send) : send();
+    },
+  };
 }
 
 function describeError(error: unknown): string {
@@ -36,11 +65,13 @@ function describeError(error: unknown): string {
 }
 
 /** Fetches and checks `<issuer>/.well-known/openid-configuration` (its `issuer` must equal the configured one). */
-export async function discover(issuer: string): Promise<oauth.AuthorizationServer> {
+export async function discover(issuer: string, policy: OutboundPolicy): Promise<oauth.AuthorizationServer> {
   const issuerUrl = new URL(issuer);
+  const refused = outboundRefusal(issuer, policy);
+  if (refused) throw new OidcFailure("provider_unreachable", `the issuer is not fetched: ${refused}`);
   let response: Response;
   try {
-    response = await oauth.discoveryRequest(issuerUrl, { algorithm: "oidc", ...httpOptions(issuer) });
+    response = await oauth.discoveryRequest(issuerUrl, { algorithm: "oidc", ...httpOptions(issuer, policy) });
   } catch (error) {
     throw new OidcFailure("provider_unreachable", `discovery request failed: ${describeError(error)}`);
   }
@@ -52,6 +83,12 @@ export async function discover(issuer: string): Promise<oauth.AuthorizationServe
   }
   for (const field of ["authorization_endpoint", "token_endpoint", "jwks_uri"] as const) {
     if (typeof as[field] !== "string") throw new OidcFailure("provider_unreachable", `discovery document has no ${field}`);
+  }
+  // The endpoints the worker will fetch are checked now, so "Test discovery" shows a refusal at once
+  // (each fetch is checked again when it is made).
+  for (const field of ["token_endpoint", "jwks_uri", "userinfo_endpoint"] as const) {
+    const refusal = as[field] === undefined ? null : outboundRefusal(as[field], policy);
+    if (refusal) throw new OidcFailure("provider_unreachable", `discovery document's ${field} is not fetched: ${refusal}`);
   }
   return as;
 }
@@ -128,10 +165,10 @@ export async function completeAuthorization(
   as: oauth.AuthorizationServer,
   provider: OidcProvider,
   secret: string,
-  input: { callbackUrl: URL; state: string; nonce: string; codeVerifier: string; redirectUri: string; wanted: string[] },
+  input: { callbackUrl: URL; state: string; nonce: string; codeVerifier: string; redirectUri: string; wanted: string[]; policy: OutboundPolicy },
 ): Promise<Claims> {
   const client = clientOf(provider);
-  const options = httpOptions(provider.issuer);
+  const options = httpOptions(provider.issuer, input.policy, as);
   let params: URLSearchParams;
   try {
     params = oauth.validateAuthResponse(as, client, input.callbackUrl, input.state);
@@ -157,10 +194,12 @@ export async function completeAuthorization(
 
   // The signature, checked even though the token came straight from the token endpoint over
   // TLS: the JWKS is the provider's published key set, so a token no key of it signed is refused.
-  const header = JSON.parse(new TextDecoder().decode(base64UrlDecode(result.id_token!.split(".")[0]!))) as { alg?: unknown };
+  const header = JSON.parse(new TextDecoder().decode(base64UrlDecode(result.id_token!.split(".")[0]!))) as { alg?: unknown; kid?: unknown };
   if (typeof header.alg !== "string" || header.alg === "none" || header.alg.startsWith("HS")) {
     throw new OidcFailure("token_invalid", `ID token: signing algorithm ${JSON.stringify(header.alg)} is not accepted`);
   }
+  // A key the cached JWKS lacks: the provider may have rotated its keys, so the set is fetched again (at most once a minute).
+  refreshJwksForKeyId(as.jwks_uri!, typeof header.kid === "string" ? header.kid : undefined);
   try {
     await oauth.validateApplicationLevelSignature(as, response, options);
   } catch (error) {

@@ -55,19 +55,79 @@ const ERROR_RESPONSES: Record<number, string> = {
 };
 
 const componentRef = (id: string) => `#/components/schemas/${id}`;
+const JSON_SCHEMA = { target: "openapi-3.0", unrepresentable: "any" } as const;
 
-/** A schema as JSON Schema: a named schema (`.meta({ id })`) as a `$ref` to its component. */
-function jsonSchema(schema: z.ZodType, io: "input" | "output") {
-  const id = z.globalRegistry.get(schema)?.id;
-  if (id) return { $ref: componentRef(id) };
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: "openapi-3.0", io, unrepresentable: "any" });
-  return rest;
-}
+/**
+ * The named schemas (`.meta({ id })`) as components, each as the side that uses it sees it: a
+ * request schema as its input (a field the server fills in when absent, `.default()`, is optional),
+ * a response schema as its output (that field is always there). A schema used both ways whose two
+ * sides differ gets a second component, `<id>Input`, for requests.
+ */
+class Components {
+  private readonly plain = { input: this.render("input", componentRef), output: this.render("output", componentRef) };
+  private readonly inputIds = new Set<string>();
+  private readonly outputIds = new Set<string>();
 
-/** Every named schema, for `components.schemas`. */
-function components() {
-  const { schemas } = z.toJSONSchema(z.globalRegistry, { target: "openapi-3.0", io: "output", unrepresentable: "any", uri: componentRef });
-  return Object.fromEntries(Object.entries(schemas).map(([id, { $id: _, $schema: __, ...schema }]) => [id, schema]));
+  private render(io: "input" | "output", uri: (id: string) => string): Record<string, Record<string, unknown>> {
+    const { schemas } = z.toJSONSchema(z.globalRegistry, { ...JSON_SCHEMA, io, uri });
+    return Object.fromEntries(Object.entries(schemas).map(([id, { $id: _, $schema: __, ...schema }]) => [id, schema as Record<string, unknown>]));
+  }
+
+  /** A schema as JSON Schema for `io`: a named one as a `$ref` to its component (recorded as used that way). */
+  ref(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
+    const id = z.globalRegistry.get(schema)?.id;
+    if (id) {
+      (io === "input" ? this.inputIds : this.outputIds).add(id);
+      return { $ref: componentRef(id) };
+    }
+    const { $schema: _, ...rest } = z.toJSONSchema(schema, { ...JSON_SCHEMA, io });
+    return rest;
+  }
+
+  /** A query or path schema's own properties (inlined even when it is named: parameters list its fields). */
+  parameters(schema: z.ZodType): { properties?: Record<string, unknown>; required?: string[] } {
+    type Shape = { properties?: Record<string, unknown>; required?: string[] };
+    const rendered = z.toJSONSchema(schema, { ...JSON_SCHEMA, io: "input", reused: "inline" }) as Shape & { $ref?: string; definitions?: Record<string, Shape> };
+    // A named schema comes back as a $ref to its own definition: its fields are there.
+    return rendered.$ref ? (rendered.definitions?.[rendered.$ref.split("/").at(-1)!] ?? {}) : rendered;
+  }
+
+  /** Every component id reachable from `roots` through `$ref`s in `schemas`. */
+  private reach(roots: Iterable<string>, schemas: Record<string, unknown>): Set<string> {
+    const seen = new Set<string>();
+    const visit = (value: unknown): void => {
+      if (Array.isArray(value)) return value.forEach(visit);
+      if (value === null || typeof value !== "object") return;
+      for (const [key, inner] of Object.entries(value)) {
+        if (key === "$ref" && typeof inner === "string" && inner.startsWith(componentRef(""))) {
+          const id = inner.slice(componentRef("").length);
+          if (!seen.has(id)) {
+            seen.add(id);
+            visit(schemas[id]);
+          }
+        } else visit(inner);
+      }
+    };
+    for (const id of roots) visit({ $ref: componentRef(id) });
+    return seen;
+  }
+
+  /** The finished `components.schemas`, and how to rename request `$ref`s to the `<id>Input` twins. */
+  build(): { schemas: Record<string, unknown>; inputRef: (id: string) => string } {
+    const inputs = this.reach(this.inputIds, this.plain.input);
+    const outputs = this.reach(this.outputIds, this.plain.output);
+    const twins = new Set(
+      [...inputs].filter((id) => outputs.has(id) && JSON.stringify(this.plain.input[id]) !== JSON.stringify(this.plain.output[id])),
+    );
+    const inputRef = (id: string) => componentRef(twins.has(id) ? `${id}Input` : id);
+    const input = this.render("input", inputRef);
+    const schemas: Record<string, unknown> = {};
+    for (const [id, schema] of Object.entries(this.plain.output)) {
+      schemas[id] = inputs.has(id) && !twins.has(id) ? input[id] : schema;
+      if (twins.has(id)) schemas[`${id}Input`] = input[id];
+    }
+    return { schemas, inputRef };
+  }
 }
 
 /** Builds the OpenAPI 3.0 document for every described route of `app`. */
@@ -83,6 +143,7 @@ export function openApiDocument(app: Hono<any, any, any>, info: { version: strin
   }
 
   const paths: Record<string, Record<string, unknown>> = {};
+  const components = new Components();
   for (const { method, path, specs } of operations.values()) {
     const route = specs.find((s): s is RouteSpec => s.kind === "route");
     if (!route) continue;
@@ -91,7 +152,7 @@ export function openApiDocument(app: Hono<any, any, any>, info: { version: strin
     const parameters = inputs
       .filter((i) => i.target === "param" || i.target === "query")
       .flatMap((i) => {
-        const shape = jsonSchema(i.schema, "input") as { properties?: Record<string, unknown>; required?: string[] };
+        const shape = components.parameters(i.schema);
         return Object.entries(shape.properties ?? {}).map(([name, schema]) => ({
           name,
           in: i.target === "param" ? "path" : "query",
@@ -103,7 +164,7 @@ export function openApiDocument(app: Hono<any, any, any>, info: { version: strin
     const responses: Record<string, unknown> = {};
     for (const [status, response] of Object.entries(route.responses)) {
       responses[status] = response.schema
-        ? { description: response.description, content: { "application/json": { schema: jsonSchema(response.schema, "output") } } }
+        ? { description: response.description, content: { "application/json": { schema: components.ref(response.schema, "output") } } }
         : { description: response.description };
     }
     const errorStatuses = [
@@ -123,13 +184,22 @@ export function openApiDocument(app: Hono<any, any, any>, info: { version: strin
       summary: route.summary,
       ...(parameters.length ? { parameters } : {}),
       ...(body
-        ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(body.schema, "input") } } } }
+        ? { requestBody: { required: true, content: { "application/json": { schema: components.ref(body.schema, "input") } } } }
         : {}),
       responses,
       ...(route.access === "public" ? { security: [] } : route.access === "agent" ? { security: [{ agentSignature: [] }] } : {}),
       "x-custody-access": route.access,
       "x-custody-mutates": route.mutates ?? method !== "get",
     };
+  }
+
+  const { schemas, inputRef } = components.build();
+  // Request bodies name the input side of their schema (a `<id>Input` twin where the sides differ).
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations) as { requestBody?: { content: Record<string, { schema: { $ref?: string } }> } }[]) {
+      const schema = operation.requestBody?.content["application/json"]?.schema;
+      if (schema?.$ref) schema.$ref = inputRef(schema.$ref.slice(componentRef("").length));
+    }
   }
 
   return {
@@ -144,7 +214,7 @@ export function openApiDocument(app: Hono<any, any, any>, info: { version: strin
         session: { type: "apiKey", in: "cookie", name: "custody_session" },
         agentSignature: { type: "apiKey", in: "header", name: "Authorization", description: "`Custody-Agent <compact JWS>`: a site agent's signed request (docs/agent.md)." },
       },
-      schemas: components(),
+      schemas,
     },
     security: [{ session: [] }],
     paths,

@@ -4,6 +4,8 @@ import { AuditExportQuery, AuditPage, AuditQuery, AuditSigningKeys, OfflineEvent
 import type { AuditEvent, ExportHeader } from "../../../shared/audit/chain";
 import type { AuditFilter } from "../durable/audit-log";
 import type { AppEnv } from "../env";
+import { findCaseForMember } from "../db/cases";
+import { findEvidence } from "../db/evidence";
 import { insertOfflineReceipt } from "../db/offline-events";
 import { audit, auditLog, auditStatement, auditStatementIfChanged, flushAudit, listAuditEvents, markAudited } from "../lib/audit";
 import { ApiError } from "../lib/errors";
@@ -12,6 +14,9 @@ import { requireAdmin, requireSession } from "../lib/session";
 import { validate } from "../lib/validate";
 
 const PAGE = 1000;
+
+/** How far ahead of the server's clock a device's time may be (a fast clock), for an offline event. */
+const OFFLINE_CLOCK_AHEAD_MS = 5 * 60 * 1000;
 
 function filterOf(query: Record<string, unknown>): AuditFilter {
   const filter: AuditFilter = {};
@@ -114,17 +119,57 @@ export const auditRoutes = new Hono<AppEnv>()
   .post(
     "/offline-events",
     describe({
-      summary: "Events a device recorded while offline (views of evidence kept offline), sent when it is back online. Stored marked as recorded offline.",
+      summary:
+        "Events a device recorded while offline (views of evidence kept offline), sent when it is back online. Stored marked as recorded offline. " +
+        "Only for evidence the user could open then (a member of its case, its key released to them before the event's time), at most 5 minutes ahead of the server; the whole batch, or none of it.",
       access: "session",
-      responses: { 202: { description: "Recorded.", schema: OfflineEventsAccepted } },
+      responses: {
+        202: { description: "Recorded.", schema: OfflineEventsAccepted },
+        400: { description: "An event's time is more than 5 minutes ahead of the server (`future_time`); nothing recorded but the refusal." },
+        403: { description: "An event names evidence the user could not open at that time (`offline_event_refused`); nothing recorded but the refusal." },
+      },
     }),
     validate("json", OfflineEventsRequest),
     async (c) => {
       const { events } = c.req.valid("json");
       const user = c.get("user");
       const now = Date.now();
-      for (const event of events) {
-        if (Date.parse(event.at) > now + 5 * 60 * 1000) throw new ApiError(400, "future_time", "An offline event cannot be in the future. Check the device's clock.");
+      // Every event is checked before anything is written: one bad event refuses the batch, and
+      // only the refusal is recorded. The case is the evidence's own, whatever the device said.
+      await flushAudit(c.env, user.orgId); // key releases still in the outbox count too
+      const caseOf = new Map<string, string | null>();
+      const released = new Map<string, string | null>();
+      const refuse = async (index: number, reason: string, error: ApiError): Promise<never> => {
+        const event = events[index]!;
+        await audit(c, {
+          action: "audit.offline_refused",
+          target: { type: "evidence", id: event.target.id },
+          outcome: "denied",
+          details: { reason, index, claimedAction: event.action, claimedAt: event.at, batchSize: events.length },
+        });
+        throw error;
+      };
+      for (const [index, event] of events.entries()) {
+        const n = index + 1;
+        if (Date.parse(event.at) > now + OFFLINE_CLOCK_AHEAD_MS) {
+          await refuse(index, "future_time", new ApiError(400, "future_time", `Event ${n} is in the future. Check the device's clock; nothing of this batch was recorded.`));
+        }
+        const evidenceId = event.target.id;
+        if (!caseOf.has(evidenceId)) {
+          const row = await findEvidence(c.env.DB, evidenceId);
+          const member = row ? await findCaseForMember(c.env.DB, row.case_id, user.id) : null;
+          caseOf.set(evidenceId, row && member ? row.case_id : null);
+          released.set(evidenceId, row && member ? await auditLog(c.env, user.orgId).firstKeyRelease(user.id, evidenceId) : null);
+        }
+        const release = released.get(evidenceId) ?? null;
+        const reason = caseOf.get(evidenceId) === null ? "no_access" : release === null ? "no_key_release" : Date.parse(event.at) < Date.parse(release) ? "before_key_release" : null;
+        if (reason) {
+          await refuse(
+            index,
+            reason,
+            new ApiError(403, "offline_event_refused", `Event ${n} names evidence you could not open at that time: you are not a member of its case, or its key had not been released to you by then. Nothing of this batch was recorded.`),
+          );
+        }
       }
       // All of them, or none: one batch. An event with an id is recorded only if its receipt is new
       // (sent again after a lost answer, it changes nothing): exactly once in the audit trail.
@@ -132,7 +177,8 @@ export const auditRoutes = new Hono<AppEnv>()
       const statements: D1PreparedStatement[] = [];
       const conditional: number[] = [];
       for (const event of events) {
-        const record = { action: event.action, target: event.target, details: { ...event.details, evidenceId: event.target.id }, recordedOfflineAt: event.at };
+        const details = { ...event.details, caseId: caseOf.get(event.target.id)!, evidenceId: event.target.id };
+        const record = { action: event.action, target: event.target, details, recordedOfflineAt: event.at };
         if (event.id === undefined) {
           statements.push(auditStatement(c, user.orgId, record));
           continue;

@@ -36,7 +36,7 @@ import {
   sessionInfo,
   sessionPromotion,
 } from "../lib/session";
-import { checkIpThrottle, isLocked, recordSignInFailure } from "../lib/throttle";
+import { isLocked, recordSignInFailure, releaseUnusedAttempt, reserveSignInAttempt } from "../lib/throttle";
 import { validate } from "../lib/validate";
 
 const invalidCredentials = () => new ApiError(401, "invalid_credentials", "Email or password is incorrect.");
@@ -46,6 +46,7 @@ const passkeyNotAccepted = () =>
   new ApiError(401, "passkey_not_accepted", "That passkey was not accepted. Try again, or sign in with your password.");
 
 export const auth = new Hono<AppEnv>()
+  .use(releaseUnusedAttempt)
   .post(
     "/sign-in",
     describe({
@@ -60,7 +61,7 @@ export const auth = new Hono<AppEnv>()
     validate("json", SignInRequest),
     async (c) => {
       const { email, password } = c.req.valid("json");
-      await checkIpThrottle(c, email);
+      await reserveSignInAttempt(c, email);
       const user = await findUserByEmail(c.env.DB, email);
       const locked = await isLocked(c.env.DB, email);
       // Always run the KDF, against a decoy when there is no usable account: equal timing. A
@@ -122,7 +123,7 @@ export const auth = new Hono<AppEnv>()
     async (c) => {
       const body = c.req.valid("json");
       const user = c.get("user");
-      await checkIpThrottle(c, user.email);
+      await reserveSignInAttempt(c, user.email);
       const locked = await isLocked(c.env.DB, user.email);
       const check = locked ? { ok: null, statements: [] } : await checkSecondFactor(c, user.id, body);
       const fail = async (reason: string | null) => {
@@ -209,7 +210,7 @@ export const auth = new Hono<AppEnv>()
     validate("json", PasskeySignInRequest),
     async (c) => {
       const { challengeId, credential } = c.req.valid("json");
-      await checkIpThrottle(c, null);
+      await reserveSignInAttempt(c, null);
       const check = await checkPasskeyAssertion(c, { challengeId, credential, purpose: "sign_in", userId: null, sessionHash: null });
       const passkey = check.ok;
       const user = passkey ? await findUserById(c.env.DB, passkey.user_id) : null;
@@ -253,7 +254,7 @@ export const auth = new Hono<AppEnv>()
     async (c) => {
       const body = c.req.valid("json");
       const user = c.get("user");
-      await checkIpThrottle(c, user.email);
+      await reserveSignInAttempt(c, user.email);
       const row = await findUserById(c.env.DB, user.id);
       const locked = await isLocked(c.env.DB, user.email);
       const now = new Date();
@@ -305,7 +306,7 @@ export const auth = new Hono<AppEnv>()
     async (c) => {
       const { currentPassword, newPassword } = c.req.valid("json");
       const user = c.get("user");
-      await checkIpThrottle(c, user.email);
+      await reserveSignInAttempt(c, user.email);
       const row = await findUserById(c.env.DB, user.id);
       const locked = await isLocked(c.env.DB, user.email);
       if (!(await verifyPassword(currentPassword, row?.password_hash ?? null)) || locked) {

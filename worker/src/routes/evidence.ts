@@ -32,7 +32,7 @@ import {
 } from "../db/evidence";
 import { findSigningKey } from "../db/keys";
 import type { AppEnv } from "../env";
-import { audit, auditStatement, flushAudit } from "../lib/audit";
+import { audit, auditStatement, auditStatementIfChanged, flushAudit, markAudited } from "../lib/audit";
 import { requireCaseRole } from "../lib/cases";
 import { ApiError } from "../lib/errors";
 import { checkWrappedTo } from "../lib/keys";
@@ -248,16 +248,22 @@ export const evidence = new Hono<AppEnv>()
       const parts = await receivedParts(c.env.DB, row.id);
       const missing = Array.from({ length: row.part_count }, (_, n) => n).filter((n) => !parts.some((p) => p.part_number === n));
       if (missing.length > 0) throw new ApiError(409, "parts_missing", `Parts ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? "…" : ""} have not arrived yet.`);
-      await joinParts(c.env.EVIDENCE, row, parts);
-      await c.env.DB.batch([
-        evidenceComplete(c.env.DB, row.id, new Date().toISOString()),
-        auditStatement(c, me.orgId, {
-          action: "evidence.upload_complete",
-          target: { type: "evidence", id: row.id },
-          details: { caseId: row.case_id, evidenceId: row.id, byteSize: row.byte_size, signerKid: row.signer_kid },
-        }),
-      ]);
-      await flushAudit(c.env, me.orgId);
+      try {
+        await joinParts(c.env.EVIDENCE, row, parts);
+      } catch (err) {
+        // A completion running beside this one may have joined the parts and recorded it first.
+        if ((await findEvidence(c.env.DB, row.id))?.status === "complete") return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+        throw err;
+      }
+      // One state transition: only the completion that moves the item out of 'uploading' records
+      // it. Any other (completions sent at once) finds it complete and answers the same.
+      const completed = auditStatementIfChanged(c, me.orgId, {
+        action: "evidence.upload_complete",
+        target: { type: "evidence", id: row.id },
+        details: { caseId: row.case_id, evidenceId: row.id, byteSize: row.byte_size, signerKid: row.signer_kid },
+      });
+      const results = await c.env.DB.batch([evidenceComplete(c.env.DB, row.id, new Date().toISOString()), completed.statement]);
+      if (markAudited(c, results[1])) await flushAudit(c.env, me.orgId);
       return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
     },
   )

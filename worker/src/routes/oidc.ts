@@ -31,10 +31,13 @@ import { findUserByEmail, findUserById, toUser, userInsert, userUpdate, type Use
 import type { AppEnv } from "../env";
 import { audit, auditStatement, auditStatementIfChanged, auditStatementIfRecorded, flushAudit, markAudited, orgOf, type AuditRecord } from "../lib/audit";
 import { ApiError } from "../lib/errors";
-import { OIDC_STATE_LIFETIME_MS, OidcFailure, completeAuthorization, discover, groupsOf, mappedRole, startAuthorization, summariseDiscovery, type Claims } from "../lib/oidc";
+import { OIDC_STATE_LIFETIME_MS, OidcFailure, completeAuthorization, discover, groupsOf, mappedRole, outboundPolicy, startAuthorization, summariseDiscovery, type Claims } from "../lib/oidc";
+import { outboundRefusal } from "../lib/outbound";
+import { publicOrigin } from "../lib/public-url";
 import { describe } from "../lib/openapi";
 import { constantTimeEqual, newId, newToken, tokenHash } from "../lib/secrets";
 import { newSession, requireAdmin, requireSession } from "../lib/session";
+import { keepSignInAttempt, releaseUnusedAttempt, reserveOidcStart, tryReserveSignInAttempt } from "../lib/throttle";
 import { validate } from "../lib/validate";
 
 /**
@@ -51,8 +54,21 @@ const BROWSER_COOKIE_PATH = "/api/oidc";
 
 const encoder = new TextEncoder();
 
+/**
+ * The callback URL, from the configured public URL (PUBLIC_URL; on Deno, CUSTODY_PUBLIC_URL) and
+ * never from the request: a Host header is the client's to write, and a callback URL built from
+ * `Host: evil.example` would send the provider's code there.
+ */
 function redirectUri(c: Context<AppEnv>): string {
-  return `${new URL(c.req.url).origin}/api/oidc/callback`;
+  return `${publicOrigin(c.env)}/api/oidc/callback`;
+}
+
+/** Sign-in starts and ends only on requests to the public URL (so the browser binding cookie and the redirect URI agree). */
+function requirePublicOrigin(c: Context<AppEnv>): void {
+  const origin = new URL(c.req.url).origin;
+  if (origin !== publicOrigin(c.env)) {
+    throw new OidcFailure("wrong_address", `request to ${origin}, but the public URL (PUBLIC_URL) is ${publicOrigin(c.env)}`);
+  }
 }
 
 /** A client secret in a Workers secret binding (`wrangler secret put OIDC_CLIENT_SECRET`) wins over D1. */
@@ -135,6 +151,7 @@ async function resolveUser(db: D1Database, provider: OidcProvider, claims: Claim
 }
 
 export const oidc = new Hono<AppEnv>()
+  .use(releaseUnusedAttempt)
   .get(
     "/",
     describe({ summary: "Is sign-in with an identity provider offered, and under which name?", access: "public", responses: { 200: { description: "The sign-in button's state.", schema: OidcPublicConfig } } }),
@@ -153,10 +170,13 @@ export const oidc = new Hono<AppEnv>()
       responses: { 302: { description: "To the provider; or to /signin?error=<code> when sign-in cannot start." } },
     }),
     async (c) => {
+      // Every start stores a pending sign-in and asks the provider: at most OIDC_START_MAX from one IP in 10 minutes.
+      if (!(await reserveOidcStart(c))) return signInError(c, "too_many_attempts");
       let provider: OidcProvider | null = null;
       try {
         provider = await configuredProvider(c.env.DB);
-        const as = await discover(provider.issuer);
+        requirePublicOrigin(c);
+        const as = await discover(provider.issuer, outboundPolicy(c.env));
         const started = await startAuthorization(as, provider, redirectUri(c), { reauthenticate: c.req.query("reauth") === "1" });
         const browser = newToken();
         const now = Date.now();
@@ -202,6 +222,8 @@ export const oidc = new Hono<AppEnv>()
     async (c) => {
       const browser = getCookie(c, BROWSER_COOKIE);
       deleteCookie(c, BROWSER_COOKIE, { path: BROWSER_COOKIE_PATH, secure: !isLoopbackUrl(c.req.url), httpOnly: true, sameSite: "Lax" });
+      // A callback is a sign-in attempt: it takes a place in the IP's window of failures before anything is checked.
+      if (!(await tryReserveSignInAttempt(c, null))) return signInError(c, "too_many_attempts");
       let provider: OidcProvider | null = null;
       let email: string | null = null;
       let userId: string | null = null;
@@ -209,6 +231,7 @@ export const oidc = new Hono<AppEnv>()
       let stateHash: string | null = null;
       try {
         provider = await configuredProvider(c.env.DB);
+        requirePublicOrigin(c);
         const state = c.req.query("state");
         if (!state) throw new OidcFailure("state_invalid", "no state parameter");
         const pending = await findOidcState(c.env.DB, await tokenHash(state));
@@ -219,8 +242,9 @@ export const oidc = new Hono<AppEnv>()
           throw new OidcFailure("browser_mismatch", browser ? "browser cookie does not match the state" : "no browser cookie");
         }
 
-        const as = await discover(provider.issuer);
+        const as = await discover(provider.issuer, outboundPolicy(c.env));
         const claims = await completeAuthorization(as, provider, secretOf(provider, c.env), {
+          policy: outboundPolicy(c.env),
           callbackUrl: new URL(c.req.url),
           state,
           nonce: pending.nonce,
@@ -316,6 +340,7 @@ export const oidc = new Hono<AppEnv>()
         const orgId = await orgOf(c, event);
         const statements = [...(stateHash ? [oidcStateDelete(c.env.DB, stateHash)] : []), ...(orgId ? [auditStatement(c, orgId, event)] : [])];
         if (statements.length > 0) await c.env.DB.batch(statements);
+        keepSignInAttempt(c); // a failed sign-in: it counts against the IP
         if (orgId) await flushAudit(c.env, orgId);
         return signInError(c, failure?.code ?? "internal");
       }
@@ -343,6 +368,8 @@ export const oidc = new Hono<AppEnv>()
     validate("json", OidcProviderInput),
     async (c) => {
       const body = c.req.valid("json");
+      const refusal = outboundRefusal(body.issuer, outboundPolicy(c.env));
+      if (refusal) throw new ApiError(400, "issuer_not_allowed", `Custody will not fetch from this issuer: ${refusal}.`);
       const admin = c.get("user");
       const existing = await getOidcProvider(c.env.DB, admin.orgId);
       const sameClient = existing !== null && existing.issuer === body.issuer && existing.clientId === body.clientId;
@@ -399,7 +426,7 @@ export const oidc = new Hono<AppEnv>()
     async (c) => {
       const { issuer } = c.req.valid("json");
       try {
-        return c.json(summariseDiscovery(await discover(issuer)), 200);
+        return c.json(summariseDiscovery(await discover(issuer, outboundPolicy(c.env))), 200);
       } catch (error) {
         if (!(error instanceof OidcFailure)) throw error;
         throw new ApiError(422, "discovery_failed", `Discovery failed for ${issuer}: ${error.detail}.`);

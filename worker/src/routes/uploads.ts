@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import { EvidencePartParam, UploadQuery } from "../../../shared/api/cases";
-import { findEvidence, recordPart } from "../db/evidence";
+import { findEvidence, partEtagUpdate, partInsert, partRecorded } from "../db/evidence";
 import { findUserById } from "../db/users";
 import { deliveringSiteOf } from "../db/video";
-import { auditStatement, flushAudit } from "../lib/audit";
+import { auditStatementIfChanged, flushAudit, markAudited } from "../lib/audit";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { describe } from "../lib/openapi";
@@ -19,10 +19,22 @@ async function readExactly(body: ReadableStream<Uint8Array> | null, length: numb
   const out = new Uint8Array(length);
   let offset = 0;
   if (body) {
-    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-      if (offset + chunk.length > length) throw new ApiError(400, "wrong_length", `This part must be exactly ${length} bytes; more arrived.`);
-      out.set(chunk, offset);
-      offset += chunk.length;
+    const reader = body.getReader();
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch {
+        // The body broke off before its Content-Length (the client stopped sending): a short part.
+        throw new ApiError(400, "wrong_length", `This part must be exactly ${length} bytes; the body ended after ${offset}.`);
+      }
+      if (chunk.done) break;
+      if (offset + chunk.value.length > length) {
+        await reader.cancel().catch(() => undefined);
+        throw new ApiError(400, "wrong_length", `This part must be exactly ${length} bytes; more arrived.`);
+      }
+      out.set(chunk.value, offset);
+      offset += chunk.value.length;
     }
   }
   if (offset !== length) throw new ApiError(400, "wrong_length", `This part must be exactly ${length} bytes; ${offset} arrived.`);
@@ -54,6 +66,11 @@ export const uploads = new Hono<AppEnv>().put(
     if (!(await partSignatureIsValid(c.env.DB, { evidenceId: id, part, byteLength, sha512, exp }, sig))) {
       throw new ApiError(403, "bad_signature", "This upload URL is not valid.");
     }
+    // A part already stored (its answer was lost, or it was sent twice) is not stored or recorded again.
+    if (await partRecorded(c.env.DB, id, part)) {
+      await c.req.raw.body?.cancel().catch(() => undefined);
+      return c.body(null, 204);
+    }
     const declared = c.req.header("Content-Length");
     if (declared !== undefined && Number(declared) !== byteLength) {
       throw new ApiError(400, "wrong_length", `This part must be exactly ${byteLength} bytes; the request says ${declared}.`);
@@ -65,16 +82,18 @@ export const uploads = new Hono<AppEnv>().put(
     const uploader = await findUserById(c.env.DB, row.uploader_id);
     // The signed URL acts for whoever it was issued to: the uploader, or the site agent delivering a requested video.
     const deliveringSite = row.request_id === null ? null : await deliveringSiteOf(c.env.DB, id);
-    await c.env.DB.batch([
-      recordPart(c.env.DB, { evidenceId: id, part, byteLength, sha512, etag: uploaded.etag, now: new Date().toISOString() }),
-      auditStatement(c, uploader!.org_id, {
-        action: "evidence.part_upload",
-        actor: deliveringSite ? { type: "agent", id: deliveringSite.id, label: deliveringSite.name } : { type: "user", id: row.uploader_id, label: uploader!.email },
-        target: { type: "evidence", id },
-        details: { caseId: row.case_id, evidenceId: id, part, byteLength },
-      }),
-    ]);
-    await flushAudit(c.env, uploader!.org_id);
+    // Only the request that records the part first writes its event. One sent at the same moment
+    // (past the check above) records nothing but the etag of its own copy, which R2 most likely
+    // keeps (its upload came before its batch); see docs/audit.md, "Limits".
+    const event = auditStatementIfChanged(c, uploader!.org_id, {
+      action: "evidence.part_upload",
+      actor: deliveringSite ? { type: "agent", id: deliveringSite.id, label: deliveringSite.name } : { type: "user", id: row.uploader_id, label: uploader!.email },
+      target: { type: "evidence", id },
+      details: { caseId: row.case_id, evidenceId: id, part, byteLength },
+    });
+    const recorded = { evidenceId: id, part, byteLength, sha512, etag: uploaded.etag, now: new Date().toISOString() };
+    const results = await c.env.DB.batch([partInsert(c.env.DB, recorded), event.statement, partEtagUpdate(c.env.DB, recorded)]);
+    if (markAudited(c, results[1])) await flushAudit(c.env, uploader!.org_id);
     return c.body(null, 204);
   },
 );
