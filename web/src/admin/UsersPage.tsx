@@ -48,7 +48,7 @@ export function UsersPage(props: { me: User }) {
         )}
         {!users && people.loading && <p class="muted">Loading users…</p>}
         {users && (
-          <ul class="user-list">
+          <ul class="user-list" aria-label="People">
             {users.map((user) => (
               <UserCard key={user.id} user={user} isMe={user.id === props.me.id} onSaved={upsert} />
             ))}

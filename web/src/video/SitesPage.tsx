@@ -75,7 +75,7 @@ export function SitesPage() {
       )}
       {sites && sites.length === 0 && <p class="empty">No sites yet.</p>}
       {sites && sites.length > 0 && (
-        <ul class="request-list">
+        <ul class="request-list" aria-label="Sites">
           {sites.map((s) => (
             <li key={s.id}>
               <SiteCard site={s} operators={operators} onChanged={load} onIssued={setIssued} />
