@@ -159,6 +159,26 @@ describe("offline-first PWA: installable, works offline, queues captures, shares
     await visible(page.getByRole("list", { name: "Kept offline" }).getByRole("link", { name: "quay.png" }));
     await shot("offline-uploads");
 
+    // An event the server will refuse for good (evidence this user never opened), queued before the
+    // genuine one: it is dropped, and does not hold the genuine viewing back.
+    await page.evaluate(async () => {
+      const db = await new Promise<IDBDatabase>((done) => {
+        const open = indexedDB.open("custody");
+        open.onsuccess = () => done(open.result);
+      });
+      const store = () => db.transaction("offlineEvents", "readwrite").objectStore("offlineEvents");
+      const genuine = await new Promise<Record<string, unknown>>((done) => {
+        const req = store().getAll();
+        req.onsuccess = () => done((req.result as Record<string, unknown>[])[0]!);
+      });
+      const hex = (n: number) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0")).join("");
+      await new Promise<void>((done) => {
+        const req = store().put({ ...genuine, id: hex(16), evidenceId: hex(16), at: new Date(Date.parse(String(genuine.at)) - 1000).toISOString() });
+        req.onsuccess = () => done();
+      });
+      db.close();
+    });
+
     // Back online: the first sending of the offline viewing loses its answer (the server did record it).
     let lost = 0;
     await page.route("**/api/audit/offline-events", async (route: Route) => {
@@ -185,6 +205,8 @@ describe("offline-first PWA: installable, works offline, queues captures, shares
     })), { timeout: 30_000 }).toBe(0);
     const events = (await (await page.request.get(`/api/audit/events?action=evidence.view&targetId=${keptId}&limit=100`)).json()) as { events: { recordedOffline?: { at: string } }[] };
     expect(events.events.filter((e) => e.recordedOffline)).toHaveLength(1);
+    const refused = (await (await page.request.get("/api/audit/events?action=audit.offline_refused&limit=100")).json()) as { events: unknown[] };
+    expect(refused.events.length).toBeGreaterThanOrEqual(1);
   }, 240_000);
 
   it("the page closed in the middle of an upload: reopened, it completes without re-sending what the server has", async () => {

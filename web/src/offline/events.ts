@@ -6,6 +6,7 @@
  * again because its answer was lost is not recorded twice: exactly once in the audit trail.
  */
 import { sendOfflineEvents } from "../audit/api";
+import { ApiError } from "../api/client";
 import { isReachable } from "../api/connectivity";
 import { db, type OfflineEventRow } from "../db";
 
@@ -34,6 +35,15 @@ export function pendingOfflineEvents(userId: string): Promise<number> {
 
 let flushing: Promise<void> | undefined;
 
+function toSent(e: OfflineEventRow) {
+  return { id: e.id, action: e.action, target: { type: "evidence" as const, id: e.evidenceId }, at: e.at, details: e.details };
+}
+
+/** The server's final no to an event (not "try later": a clock ahead, an unreachable server, an ended session). */
+function isRefusal(caught: unknown): boolean {
+  return caught instanceof ApiError && caught.code === "offline_event_refused";
+}
+
 /** Sends `userId`'s recorded events, oldest first; what cannot be sent now stays for the next time. */
 export function flushOfflineEvents(userId: string): Promise<void> {
   flushing ??= (async () => {
@@ -41,10 +51,24 @@ export function flushOfflineEvents(userId: string): Promise<void> {
       while (isReachable()) {
         const batch = (await db.offlineEvents.where("userId").equals(userId).toArray()).sort((a, b) => a.at.localeCompare(b.at)).slice(0, BATCH);
         if (batch.length === 0) return;
-        await sendOfflineEvents({
-          events: batch.map((e) => ({ id: e.id, action: e.action, target: { type: "evidence" as const, id: e.evidenceId }, at: e.at, details: e.details })),
-        });
-        await db.offlineEvents.bulkDelete(batch.map((e) => e.id));
+        try {
+          await sendOfflineEvents({ events: batch.map(toSent) });
+          await db.offlineEvents.bulkDelete(batch.map((e) => e.id));
+        } catch (caught) {
+          if (!isRefusal(caught)) throw caught;
+          // The server takes a batch whole or not at all, and refused this one: one of its events names
+          // evidence it says this user could not open then (removed from the case since, say). Sent one
+          // at a time, the rest are recorded, and a refused one is dropped: its refusal is on the record
+          // (audit.offline_refused), and kept it would hold back every event behind it for ever.
+          for (const event of batch) {
+            try {
+              await sendOfflineEvents({ events: [toSent(event)] });
+            } catch (alone) {
+              if (!isRefusal(alone)) throw alone;
+            }
+            await db.offlineEvents.delete(event.id);
+          }
+        }
       }
     } catch {
       // Unreachable, or the session ended: the events stay and go next time.
