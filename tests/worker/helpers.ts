@@ -72,7 +72,10 @@ const lastStepUsed = new Map<string, number>();
 export async function freshTotpCode(secret: string): Promise<string> {
   for (;;) {
     const now = timeStep(Date.now());
-    const step = Math.max(now - 1, (lastStepUsed.get(secret) ?? -Infinity) + 1);
+    // The step before now is accepted only until the current step ends: skip it in the last 8 s of
+    // the step, so a code cannot fall out of the server's window on its way there.
+    const earliest = Date.now() % 30_000 > 22_000 ? now : now - 1;
+    const step = Math.max(earliest, (lastStepUsed.get(secret) ?? -Infinity) + 1);
     if (step <= now + 1) {
       lastStepUsed.set(secret, step);
       return hotp(base32Decode(secret), step);
