@@ -95,6 +95,8 @@ export interface PassphraseStrength {
   warning: string | null;
   /** zxcvbn's suggestions in plain words, then ours when it is refused. */
   suggestions: string[];
+  /** The refusal to show on submit (weakPassphraseMessage), or null when it is acceptable. */
+  refusal: string | null;
 }
 
 const LABELS = ["Very weak", "Weak", "Fair", "Not strong enough yet", "Strong"] as const;
@@ -104,7 +106,13 @@ const LABELS = ["Very weak", "Weak", "Fair", "Not strong enough yet", "Strong"] 
  * "Ada Lovelace", "ada.lovelace@example.org" → "Ada Lovelace", "Ada", "Lovelace", the address,
  * its local part and its parts, and so on; pieces under three characters are left out.
  */
-export function guessableInputs(person: { name?: string; email?: string; organisation?: string }): string[] {
+export interface Person {
+  name?: string;
+  email?: string;
+  organisation?: string;
+}
+
+export function guessableInputs(person: Person): string[] {
   const inputs = new Set<string>();
   const add = (text: string | undefined) => {
     if (!text) return;
@@ -126,7 +134,8 @@ export function rateKeyPassphrase(passphrase: string, userInputs: readonly strin
   const acceptable = score >= MIN_KEY_PASSPHRASE_SCORE;
   const suggestions = [...result.feedback.suggestions];
   if (!acceptable) suggestions.push(SENTENCE_SUGGESTION);
-  return { score, guessesLog10: result.guessesLog10, acceptable, label: LABELS[score], warning: result.feedback.warning, suggestions };
+  const strength = { score, guessesLog10: result.guessesLog10, acceptable, label: LABELS[score], warning: result.feedback.warning, suggestions, refusal: null };
+  return acceptable ? strength : { ...strength, refusal: weakPassphraseMessage(strength) };
 }
 
 /** The refusal shown on submit: why, then what to do. */
