@@ -92,6 +92,9 @@ describe("foundation: setup, sign-in and roles in a real browser against npm sta
     await ivy.getByLabel("Password", { exact: true }).fill("ivy's long sign-in password");
     await ivy.getByLabel("Confirm password").fill("ivy's long sign-in password");
     await ivy.getByRole("button", { name: "Set password" }).click();
+    // The password she has just set is refused as her key passphrase (the server sees it at every sign-in).
+    await createKeys(ivy, "ivy's long sign-in password");
+    await visible(ivy.getByRole("alert").filter({ hasText: "Your key passphrase must be different from your sign-in password." }));
     await createKeys(ivy, "ivy's key passphrase, long");
     await expectSignedIn(ivy);
     const nav = ivy.getByRole("navigation", { name: "Main" });

@@ -87,12 +87,17 @@ describe("keys: recovery key, key passphrase, unlock on new devices", () => {
   const contexts: BrowserContext[] = [];
   /** Every request body sent to /api by any page in the test. */
   const apiBodies: string[] = [];
+  /** Every request to /api by any page, as "METHOD /path". */
+  const apiRequests: string[] = [];
 
   async function newDevice(): Promise<Page> {
     const context = await phoneContext(browser, server.url);
     contexts.push(context);
     context.on("request", (request) => {
-      if (new URL(request.url()).pathname.startsWith("/api")) apiBodies.push(request.postData() ?? "");
+      const path = new URL(request.url()).pathname;
+      if (!path.startsWith("/api")) return;
+      apiBodies.push(request.postData() ?? "");
+      apiRequests.push(`${request.method()} ${path}`);
     });
     return context.newPage();
   }
@@ -166,6 +171,57 @@ describe("keys: recovery key, key passphrase, unlock on new devices", () => {
     expect((await unwrapCaseKey(wrapped, recoveryPrivate.privateKey)).kid).toBe(caseKey.kid);
   });
 
+  it("refuses a guessable key passphrase, saying why, and the sign-in password, before anything is sent", async () => {
+    server.attachLogOnFailure();
+    const field = first.getByLabel("Key passphrase", { exact: true });
+    const meter = first.getByRole("meter", { name: "Key passphrase strength" });
+    const create = first.getByRole("button", { name: "Create my keys" });
+    const alert = first.getByRole("alert");
+    const sentBefore = apiRequests.length;
+
+    // As the user types, the meter and its live text follow.
+    await field.fill("aaaaaaaaaaaa");
+    const live = first.getByText(/^Strength: /);
+    await visible(live.filter({ hasText: "Strength: Very weak." }));
+    expect(await live.getAttribute("aria-live")).toBe("polite");
+    expect(await meter.getAttribute("aria-valuetext")).toBe("Very weak");
+    await field.fill("purple tractor sings quietly at dawn");
+    await visible(live.filter({ hasText: "Strength: Strong." }));
+    expect(await meter.getAttribute("aria-valuetext")).toBe("Strong");
+
+    // On submit, a weak one is refused with the reason and a suggestion.
+    for (const [weak, reason] of [
+      ["aaaaaaaaaaaa", 'Repeated characters, like "aaa", are easy to guess.'],
+      ["password1234", "This is very like a commonly used password."],
+      [ADMIN.email, "It contains your name, your email address or your organisation's name"],
+      ["qwertyuiopasdfgh", "This is very like a commonly used password."],
+    ] as const) {
+      await field.fill(weak);
+      await first.getByLabel("Confirm key passphrase").fill(weak);
+      await create.click();
+      await visible(alert.filter({ hasText: reason }));
+      const text = (await alert.textContent()) ?? "";
+      expect(text, weak).toMatch(/^This key passphrase is too easy to guess\./);
+      expect(text, weak).toContain("Try a short sentence of four or more unrelated words");
+      expect(await field.getAttribute("aria-invalid")).toBe("true");
+      await visible(first.getByText(/^Too easy to guess\./));
+    }
+    await shot(first, "weak-refused");
+
+    // The sign-in password (typed at setup, a few screens ago) is strong, but refused here.
+    await field.fill(ADMIN.password);
+    await first.getByLabel("Confirm key passphrase").fill(ADMIN.password);
+    await create.click();
+    await visible(alert.filter({ hasText: "Your key passphrase must be different from your sign-in password." }));
+    await visible(first.getByText("Choose a key passphrase different from your sign-in password."));
+    await visible(first.getByRole("heading", { name: "Create your key passphrase" }));
+
+    // Nothing was made or sent: no key registration, not even the recovery key fetched for it.
+    const sent = apiRequests.slice(sentBefore);
+    expect(sent.filter((request) => request.startsWith("PUT /api/keys") || request === "GET /api/keys/recovery")).toEqual([]);
+    expect((await first.request.get("/api/keys/me")).status()).toBe(404);
+  });
+
   it("creates the key passphrase, then enters the app with non-extractable keys on the device", async () => {
     server.attachLogOnFailure();
     await shot(first, "create-keys");
@@ -236,6 +292,22 @@ describe("keys: recovery key, key passphrase, unlock on new devices", () => {
     await form.getByRole("button", { name: "Change passphrase" }).click();
     await visible(form.getByRole("alert"));
     expect(await form.getByRole("alert").textContent()).toBe("That key passphrase is not right. Try again.");
+
+    // A weak new passphrase, and the sign-in password (this device signed in with it), are refused; nothing is sent.
+    const sentBefore = apiRequests.length;
+    await form.getByLabel("Current key passphrase").fill(ADMIN.keyPassphrase);
+    for (const [refused, reason] of [
+      ["password1234", "This key passphrase is too easy to guess. This is very like a commonly used password."],
+      ["zxcvbnmasdfghjkl", "This key passphrase is too easy to guess."],
+      [ADMIN.password, "Your key passphrase must be different from your sign-in password."],
+    ] as const) {
+      await form.getByLabel("New key passphrase", { exact: true }).fill(refused);
+      await form.getByLabel("Confirm new key passphrase").fill(refused);
+      await form.getByRole("button", { name: "Change passphrase" }).click();
+      await visible(form.getByRole("alert").filter({ hasText: reason }));
+    }
+    await visible(form.getByText("Strength: Strong.")); // the sign-in password is strong: refused for being it
+    expect(apiRequests.slice(sentBefore).filter((request) => request.startsWith("PUT "))).toEqual([]);
 
     await form.getByLabel("Current key passphrase").fill(ADMIN.keyPassphrase);
     await form.getByLabel("New key passphrase", { exact: true }).fill(ADMIN.newKeyPassphrase);

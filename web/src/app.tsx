@@ -10,6 +10,7 @@ import { onReachability } from "./api/connectivity";
 import { forgetSaved, forgetSession, hadSession, noteActivity, offlineSession, saveSession, setCacheUser } from "./offline/cache";
 import { KeyGate } from "./keys/gate";
 import { ReauthDialog } from "./identity/reauth";
+import { forgetSignInPassword } from "./identity/password-memory";
 import { MfaChallengeScreen } from "./identity/MfaChallengeScreen";
 import { MfaEnrolScreen } from "./identity/MfaEnrolScreen";
 import { SecurityPage } from "./identity/SecurityPage";
@@ -58,6 +59,10 @@ export function App() {
   const [retrying, setRetrying] = useState(false);
   const stateRef = useRef(state);
   stateRef.current = state;
+  // Signed out, whatever the way (the button, an ended session): the remembered sign-in password goes too.
+  useEffect(() => {
+    if (state.kind === "signed-out") forgetSignInPassword();
+  }, [state.kind]);
 
   async function boot() {
     try {
@@ -221,7 +226,7 @@ function Page(props: { path: string; session: SessionInfo }) {
     case "/admin/settings":
       return isAdmin ? <SettingsPage /> : <NoAccessPage />;
     case "/settings/keys":
-      return <KeySettingsPage />;
+      return <KeySettingsPage session={props.session} />;
     case "/admin/sign-in":
       return isAdmin ? <IdentityProviderPage /> : <NoAccessPage />;
     case "/admin/users":

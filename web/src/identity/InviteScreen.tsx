@@ -3,6 +3,7 @@ import { AcceptInvitationRequest, PASSWORD_MIN_LENGTH, type SessionInfo } from "
 import { api } from "../api/client";
 import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
 import { PublicLayout } from "../ui/layout";
+import { rememberSignInPassword } from "./password-memory";
 
 /** The token travels in the URL fragment, which browsers never send to a server. */
 export function invitationToken(hash: string = location.hash): string | undefined {
@@ -16,7 +17,11 @@ export function InviteScreen(props: { onSignedIn: (session: SessionInfo) => void
     toBody: (values) => ({ token, password: values["password"] }),
     check: (values): FieldErrors =>
       values["password"] === values["confirm"] ? {} : { confirm: "The passwords don't match. Type the same password twice." },
-    send: async (body) => props.onSignedIn(await api.acceptInvitation(body)),
+    send: async (body) => {
+      const session = await api.acceptInvitation(body);
+      await rememberSignInPassword(body.password); // the key gate refuses it as a key passphrase
+      props.onSignedIn(session);
+    },
   });
 
   return (

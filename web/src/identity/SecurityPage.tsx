@@ -7,6 +7,7 @@ import { identity } from "./api";
 import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
 import { formatDateTime } from "../ui/format";
 import { withReauth } from "./reauth";
+import { rememberSignInPassword } from "./password-memory";
 import { PageHeading } from "../ui/layout";
 import { TotpEnrolment } from "./MfaEnrolScreen";
 import { RecoveryCodesPanel } from "./RecoveryCodes";
@@ -155,6 +156,7 @@ function ChangePassword() {
     send: async (body) => {
       setDone("");
       await identity.changePassword(body);
+      await rememberSignInPassword(body.newPassword); // the new one, for a key passphrase chosen next
       setFormKey((key) => key + 1);
       setDone("Password changed. Your other sessions were signed out.");
     },

@@ -9,6 +9,7 @@ import { generateRecoveryKeyPair } from "../../../shared/crypto/keys";
 import { api } from "../api/client";
 import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
 import { PublicLayout } from "../ui/layout";
+import { rememberSignInPassword } from "./password-memory";
 
 /** "Northshire Police" → "northshire-police" (file-name safe; "organisation" if nothing is left). */
 export function slug(name: string): string {
@@ -57,7 +58,11 @@ export function SetupScreen(props: { onSignedIn: (session: SessionInfo) => void 
         : { confirm: "The passwords don't match. Type the same password twice." }),
       ...(recovery && saved ? {} : { recoverySaved: "Download the recovery key and confirm you have saved it." }),
     }),
-    send: async (body) => props.onSignedIn(await api.setup(body)),
+    send: async (body) => {
+      const session = await api.setup(body);
+      await rememberSignInPassword(body.admin.password); // the key gate refuses it as a key passphrase
+      props.onSignedIn(session);
+    },
   });
 
   async function downloadRecoveryKey() {

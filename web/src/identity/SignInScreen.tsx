@@ -5,11 +5,17 @@ import { Field, FormAlert, SubmitButton, useForm } from "../ui/forms";
 import { OidcSignIn } from "./OidcSignIn";
 import { PasskeySignIn } from "./PasskeySignIn";
 import { PublicLayout } from "../ui/layout";
+import { rememberSignInPassword } from "./password-memory";
 
 export function SignInScreen(props: { notice?: string; onSignedIn: (session: SessionInfo) => void }) {
   const form = useForm({
     schema: SignInRequest,
-    send: async (body) => props.onSignedIn(await api.signIn(body)),
+    send: async (body) => {
+      const session = await api.signIn(body);
+      // For the key gate, which refuses a key passphrase equal to it (memory only, password-memory.ts).
+      await rememberSignInPassword(body.password);
+      props.onSignedIn(session);
+    },
   });
 
   return (

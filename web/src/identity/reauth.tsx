@@ -8,6 +8,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { OIDC_START_PATH, oidcApi } from "./oidc";
 import { ApiError } from "../api/client";
 import { identity } from "./api";
+import { rememberSignInPassword } from "./password-memory";
 
 type Pending = { resolve: () => void; reject: (error: unknown) => void };
 let open: ((pending: Pending) => void) | undefined;
@@ -76,7 +77,11 @@ export function ReauthDialog() {
     event.preventDefault();
     const password = String(new FormData(event.currentTarget).get("password") ?? "");
     if (!password) return setError("Enter your password.");
-    void run(() => identity.reauthWithPassword(password));
+    // Remembered (memory only) so a key passphrase being changed can be refused if it equals this.
+    void run(async () => {
+      await identity.reauthWithPassword(password);
+      await rememberSignInPassword(password);
+    });
   }
 
   return (

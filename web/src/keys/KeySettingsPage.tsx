@@ -3,15 +3,18 @@
  * the browser under the new one; the server only ever gets the new sealed bundle), and
  * forgetting the keys on this device.
  */
+import { forgetSignInPassword } from "../identity/password-memory";
 import { withReauth } from "../identity/reauth";
 import { useState } from "preact/hooks";
 import { z } from "zod";
 import { KeyUnwrapError } from "../../../shared/crypto/errors";
 import { changeKeyBundlePassphrase } from "../../../shared/crypto/keys";
+import type { SessionInfo } from "../../../shared/api/schemas";
 import { api, ApiError } from "../api/client";
 import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
 import { useDeviceKeys } from "./context";
-import { KEY_PASSPHRASE_HINT, KeyPassphrase, MISMATCH, wrongPassphrase } from "./passphrase";
+import { NewPassphraseField, personOf, refuseUnsafePassphrase } from "./new-passphrase";
+import { KeyPassphrase, MISMATCH, wrongPassphrase } from "./passphrase";
 import { PageHeading } from "../ui/layout";
 
 /** "AbCdEfGh…wXyZ": enough to compare by eye; the full id is in the title and description. */
@@ -29,7 +32,7 @@ function KeyId(props: { kid: string }) {
 
 const ChangeForm = z.object({ current: z.string().min(1, "Enter your current key passphrase."), next: KeyPassphrase });
 
-export function KeySettingsPage() {
+export function KeySettingsPage(props: { session: SessionInfo }) {
   const { keys, forget } = useDeviceKeys();
   const [status, setStatus] = useState("");
   const [forgetting, setForgetting] = useState(false);
@@ -45,6 +48,8 @@ export function KeySettingsPage() {
     },
     send: async ({ current, next }) => {
       setStatus("");
+      const person = personOf(props.session);
+      await refuseUnsafePassphrase(next, "next", person);
       const { bundle } = await api.myKeys();
       let resealed: string;
       try {
@@ -54,7 +59,12 @@ export function KeySettingsPage() {
         if (error instanceof KeyUnwrapError) throw wrongPassphrase("current");
         throw error;
       }
-      await withReauth(() => api.replaceBundle({ bundle: resealed }));
+      await withReauth(async () => {
+        // Checked again inside: "Confirm it's you" may only now have given this browser the sign-in password.
+        await refuseUnsafePassphrase(next, "next", person);
+        return api.replaceBundle({ bundle: resealed });
+      });
+      forgetSignInPassword();
       form.formRef.current?.reset();
       setStatus("Key passphrase changed. Use the new one to unlock your keys on any other device.");
     },
@@ -109,14 +119,7 @@ export function KeySettingsPage() {
         >
           <FormAlert message={form.formError} />
           <Field name="current" label="Current key passphrase" type="password" autoComplete="off" error={form.errors["current"]} />
-          <Field
-            name="next"
-            label="New key passphrase"
-            type="password"
-            autoComplete="new-password"
-            hint={KEY_PASSPHRASE_HINT}
-            error={form.errors["next"]}
-          />
+          <NewPassphraseField name="next" label="New key passphrase" error={form.errors["next"]} person={personOf(props.session)} />
           <Field name="confirm" label="Confirm new key passphrase" type="password" autoComplete="new-password" error={form.errors["confirm"]} />
           <SubmitButton busy={form.busy} label="Change passphrase" busyLabel="Changing passphrase…" />
           <p role="status" class="status">

@@ -25,8 +25,10 @@ import {
 import { api, ApiError } from "../api/client";
 import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
 import { PublicLayout } from "../ui/layout";
+import { forgetSignInPassword } from "../identity/password-memory";
 import { DeviceKeysContext, type DeviceKeysValue } from "./context";
-import { KEY_PASSPHRASE_HINT, KeyPassphrase, MISMATCH, wrongPassphrase } from "./passphrase";
+import { NewPassphraseField, personOf, refuseUnsafePassphrase } from "./new-passphrase";
+import { KeyPassphrase, MISMATCH, wrongPassphrase } from "./passphrase";
 import {
   forgetDeviceKeys,
   forgetTransportKey,
@@ -211,6 +213,8 @@ function CreateKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) =
     toBody: (values) => ({ passphrase: values["passphrase"] }),
     check: (values): FieldErrors => (values["passphrase"] === values["confirm"] ? {} : { confirm: MISMATCH }),
     send: async ({ passphrase }) => {
+      // Before anything is made or sent: a guessable passphrase, or the sign-in password, is refused here.
+      await refuseUnsafePassphrase(passphrase, "passphrase", personOf(props.session));
       const recovery = await api.recoveryKey();
       const { signing, encryption } = await generateUserKeys();
       // ~1 s of PBKDF2 inside WebCrypto (asynchronous, so the page keeps responding).
@@ -241,6 +245,7 @@ function CreateKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) =
       } catch {
         throw new ApiError(0, "storage_failed", `Your keys were created, but ${STORAGE_FAILED.charAt(0).toLowerCase()}${STORAGE_FAILED.slice(1)}`);
       }
+      forgetSignInPassword(); // the passphrase is chosen: nothing left to compare it with
       props.onReady(keys);
     },
   });
@@ -255,14 +260,7 @@ function CreateKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) =
       <p>If you lose it, an administrator can restore your access with the organisation's recovery key.</p>
       <form ref={form.formRef} onSubmit={form.onSubmit} onInput={form.onInput} noValidate>
         <FormAlert message={form.formError} />
-        <Field
-          name="passphrase"
-          label="Key passphrase"
-          type="password"
-          autoComplete="new-password"
-          hint={KEY_PASSPHRASE_HINT}
-          error={form.errors["passphrase"]}
-        />
+        <NewPassphraseField name="passphrase" label="Key passphrase" error={form.errors["passphrase"]} person={personOf(props.session)} />
         <Field name="confirm" label="Confirm key passphrase" type="password" autoComplete="new-password" error={form.errors["confirm"]} />
         <SubmitButton busy={form.busy} label="Create my keys" busyLabel="Creating your keys…" />
       </form>
@@ -538,6 +536,7 @@ function ChooseNewPassphrase(props: {
     toBody: (values) => ({ passphrase: values["passphrase"] }),
     check: (values): FieldErrors => (values["passphrase"] === values["confirm"] ? {} : { confirm: MISMATCH }),
     send: async ({ passphrase }) => {
+      await refuseUnsafePassphrase(passphrase, "passphrase", personOf(props.session));
       let recovered: Awaited<ReturnType<typeof receiveTransferredKey>>;
       try {
         recovered = await receiveTransferredKey(props.transfer, props.transport.privateKey);
@@ -577,6 +576,7 @@ function ChooseNewPassphrase(props: {
         throw new ApiError(0, "storage_failed", `Your keys were restored, but ${STORAGE_FAILED.charAt(0).toLowerCase()}${STORAGE_FAILED.slice(1)}`);
       }
       await forgetTransportKey(userId).catch(() => undefined);
+      forgetSignInPassword();
       props.onReady(keys);
     },
   });
@@ -592,14 +592,7 @@ function ChooseNewPassphrase(props: {
       </p>
       <form ref={form.formRef} onSubmit={form.onSubmit} onInput={form.onInput} noValidate>
         <FormAlert message={form.formError} />
-        <Field
-          name="passphrase"
-          label="New key passphrase"
-          type="password"
-          autoComplete="new-password"
-          hint={KEY_PASSPHRASE_HINT}
-          error={form.errors["passphrase"]}
-        />
+        <NewPassphraseField name="passphrase" label="New key passphrase" error={form.errors["passphrase"]} person={personOf(props.session)} />
         <Field name="confirm" label="Confirm new key passphrase" type="password" autoComplete="new-password" error={form.errors["confirm"]} />
         <SubmitButton busy={form.busy} label="Restore my keys" busyLabel="Restoring your keys…" />
       </form>

@@ -12,7 +12,7 @@ export const KeyPassphrase = z
   .min(KEY_PASSPHRASE_MIN_LENGTH, `Use at least ${KEY_PASSPHRASE_MIN_LENGTH} characters.`)
   .max(KEY_PASSPHRASE_MAX_LENGTH, `Use at most ${KEY_PASSPHRASE_MAX_LENGTH} characters.`);
 
-export const KEY_PASSPHRASE_HINT = `At least ${KEY_PASSPHRASE_MIN_LENGTH} characters. A short sentence only you know works well.`;
+export const KEY_PASSPHRASE_HINT = `At least ${KEY_PASSPHRASE_MIN_LENGTH} characters and hard to guess: a short sentence of four or more unrelated words works well. Not your sign-in password.`;
 
 /** A wrong passphrase, as the form helpers expect errors: the alert says it, the field is marked. */
 export function wrongPassphrase(field: string): ApiError {
