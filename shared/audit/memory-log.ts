@@ -3,7 +3,7 @@
  * chained events, the Merkle tree, signed checkpoints, JSON-lines exports. For tests and the
  * published test vector (docs/audit.md §8); the server itself uses the Durable Object.
  */
-import { CompactSign, type JWK } from "jose";
+import { calculateJwkThumbprint, CompactSign, exportJWK, type JWK } from "jose";
 import { chainEvent, CHECKPOINT_TYP, GENESIS_HASH, type AuditEvent, type AuditEventInput } from "./chain";
 import {
   checkpointLine,
@@ -23,6 +23,13 @@ import { consistencyProof, inclusionProof, nodesOfLeaves, toHex, treeRoot } from
 export interface LogKey {
   privateKey: CryptoKey;
   publicJwk: JWK;
+}
+
+/** A fresh audit signing key (test use: extractable). */
+export async function generateLogKey(): Promise<LogKey> {
+  const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-521" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  const jwk = await exportJWK(pair.publicKey);
+  return { privateKey: pair.privateKey, publicJwk: { ...jwk, kid: await calculateJwkThumbprint(jwk, "sha256"), alg: "ES512", use: "sig" } };
 }
 
 export class MemoryLog {

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { stream } from "hono/streaming";
 import { AuditExportQuery, AuditPage, AuditQuery, AuditSigningKeys, OfflineEventsAccepted, OfflineEventsRequest } from "../../../shared/api/audit";
 import type { AuditEvent } from "../../../shared/audit/chain";
@@ -10,6 +10,9 @@ import { audit, auditLog, auditStatement, auditStatementIfChanged, flushAudit, l
 import { ApiError } from "../lib/errors";
 import { describe } from "../lib/openapi";
 import { requireAdmin, requireSession } from "../lib/session";
+import { KidParam } from "../../../shared/api/schemas";
+import { findSigningKey } from "../db/keys";
+import { findAgentSigningKey } from "../db/video";
 import { validate } from "../lib/validate";
 
 const PAGE = 1000;
@@ -41,6 +44,25 @@ function csvRow(event: AuditEvent): string {
     event.seq, event.at, event.recordedOffline?.at ?? "", event.actor.type, event.actor.id, event.actor.label ?? "", event.action,
     event.target.type, event.target.id, event.outcome, event.ip, event.userAgent, event.details, event.prevHash, event.hash,
   ].map(csvField).join(",");
+}
+
+/**
+ * A JSON-lines export (docs/audit.md §4): the signed statement, the events up to the checkpoint
+ * it names, each with its inclusion proof, then the checkpoints, the final one last.
+ */
+async function jsonLines(c: Context<AppEnv>, orgId: string, filter: AuditFilter): Promise<Response> {
+  const log = auditLog(c.env, orgId);
+  const plan = await log.exportStart(filter, new Date().toISOString());
+  return stream(c, async (out) => {
+    await out.write(`${plan.header}\n`);
+    for (let after = 0; ; ) {
+      const page = (await log.exportPage(filter, after, PAGE, plan.treeSize)) as unknown as { event: AuditEvent; inclusion: string[] }[];
+      for (const { event, inclusion } of page) await out.write(`${eventLine(event, inclusion)}\n`);
+      if (page.length < PAGE) break;
+      after = page.at(-1)!.event.seq;
+    }
+    for (const line of plan.checkpoints) await out.write(`${line}\n`);
+  });
 }
 
 export const auditRoutes = new Hono<AppEnv>()
@@ -75,7 +97,6 @@ export const auditRoutes = new Hono<AppEnv>()
       const orgId = c.get("user").orgId;
       const filter = filterOf(query);
       await audit(c, { action: "audit.export", target: { type: "organisation", id: orgId }, details: { filter, format: query.format } });
-      const log = auditLog(c.env, orgId);
       const stamp = new Date().toISOString().replaceAll(":", "-").slice(0, 19);
       c.header("Content-Type", query.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8");
       c.header("Content-Disposition", `attachment; filename="custody-audit-${stamp}.${query.format === "csv" ? "csv" : "jsonl"}"`);
@@ -90,19 +111,27 @@ export const auditRoutes = new Hono<AppEnv>()
           }
         });
       }
-      // JSON lines (docs/audit.md §4): the signed statement, the events up to the checkpoint it
-      // names, each with its inclusion proof, then the checkpoints, the final one last.
-      const plan = await log.exportStart(filter, new Date().toISOString());
-      return stream(c, async (out) => {
-        await out.write(`${plan.header}\n`);
-        for (let after = 0; ; ) {
-          const page = (await log.exportPage(filter, after, PAGE, plan.treeSize)) as unknown as { event: AuditEvent; inclusion: string[] }[];
-          for (const { event, inclusion } of page) await out.write(`${eventLine(event, inclusion)}\n`);
-          if (page.length < PAGE) break;
-          after = page.at(-1)!.event.seq;
-        }
-        for (const line of plan.checkpoints) await out.write(`${line}\n`);
-      });
+      return jsonLines(c, orgId, filter);
+    },
+  )
+  .get(
+    "/signers/:kid",
+    describe({
+      summary: "A signing key's register entries (registered, retired: docs/audit.md §9) as a verifiable filtered export, for a court package to prove who signed.",
+      access: "session",
+      responses: { 200: { description: "A JSON-lines audit export filtered to the key (targetType signing_key, targetId kid)." }, 404: { description: "No such signing key in this organisation." } },
+    }),
+    validate("param", KidParam),
+    async (c) => {
+      const { kid } = c.req.valid("param");
+      const orgId = c.get("user").orgId;
+      const user = await findSigningKey(c.env.DB, kid);
+      const agentKey = user && user.org_id === orgId ? null : await findAgentSigningKey(c.env.DB, kid);
+      if (!(user && user.org_id === orgId) && !(agentKey && agentKey.org_id === orgId)) throw new ApiError(404, "not_found", "No signing key with this id.");
+      const filter: AuditFilter = { targetType: "signing_key", targetId: kid };
+      await audit(c, { action: "audit.read", target: { type: "signing_key", id: kid }, details: { filter } });
+      c.header("Content-Type", "application/x-ndjson; charset=utf-8");
+      return jsonLines(c, orgId, filter);
     },
   )
   .get(
