@@ -806,6 +806,20 @@ describe("audit trail", () => {
     expect((await verifyExport(await rewriteFrom(later, eventIndex), { kept: { jws: kept.checkpoint, signingKeys: kept.signingKeys } })).ok).toBe(false);
   });
 
+  it("records a signing key's registration with its key, holder and time, and exports it with proofs to any member", async () => {
+    const admin = await setUpOrganisation();
+    const lead = await withKeys(admin);
+    const kid = lead.signing.kid;
+    const response = await call(`/api/audit/signers/${kid}`, { cookie: admin.cookie });
+    expect(response.status).toBe(200);
+    const report = await verifyExport((await response.text()).split("\n").filter(Boolean), { keepEvents: true });
+    expect(report).toMatchObject({ ok: true, kind: "filtered", filter: { targetType: "signing_key", targetId: kid } });
+    const { signerRecord } = await import("../../shared/audit/signers");
+    expect(signerRecord(report.verifiedEvents!, kid)).toMatchObject({ kid, holder: { type: "user", id: admin.session.user.id, name: ADMIN.name, email: ADMIN.email }, retiredAt: null });
+    await expectError(await call(`/api/audit/signers/${"A".repeat(43)}`, { cookie: admin.cookie }), 404);
+    await expectError(await call(`/api/audit/signers/${kid}`), 401);
+  });
+
   it("keeps one valid chain and one consistent tree under 30 concurrent actions", async () => {
     const admin = await setUpOrganisation();
     await Promise.all(
