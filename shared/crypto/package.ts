@@ -23,6 +23,7 @@ export const PACKAGE_ENTRY = {
   signerJwk: "signer.jwk.json",
   signerPem: "signer.pem",
   metadata: "metadata.json",
+  signerRegister: "signer-register.jsonl",
 } as const;
 
 /** Folder of the original file inside the package. */
@@ -117,6 +118,11 @@ export interface CourtPackageInput {
   manifestJws: string;
   /** The signer's public JWK (EC P-521), as registered. */
   signerPublicJwk: JWK;
+  /**
+   * The signer's entries in the organisation's key register: the audit export of
+   * `GET /api/audit/signers/<kid>` (docs/audit.md §9), JSON lines, as received.
+   */
+  signerRegister: string;
   /** The decrypted metadata (`decryptMetadata`). */
   metadata: EvidenceMetadata | Omit<EvidenceMetadata, "v">;
   /** A faster incremental SHA-512 (e.g. wasm) to check the original with; defaults to `createSha512`. */
@@ -159,6 +165,9 @@ export function verifyInstructions(manifest: Manifest, metadata: EvidenceMetadat
     "      the same public key as PEM (SubjectPublicKeyInfo)",
     `  ${PACKAGE_ENTRY.metadata}`,
     "      the file name, media type and capture details, as decrypted (see the note at the end)",
+    `  ${PACKAGE_ENTRY.signerRegister}`,
+    "      the signing key's entries in the organisation's key register, from its audit log, with",
+    "      their Merkle inclusion proofs and a signed checkpoint (a Custody audit export)",
     `  ${PACKAGE_ENTRY.verify}`,
     "      this file",
     "",
@@ -197,10 +206,19 @@ export function verifyInstructions(manifest: Manifest, metadata: EvidenceMetadat
     `     $ printf '{"crv":"P-521","kty":"EC","x":"%s","y":"%s"}' "$x" "$y" | openssl dgst -sha256 -binary | openssl base64 -A | tr '+/' '-_' | tr -d '='; echo`,
     `     ${manifest.signerKid}`,
     "",
-    `   It must equal "signerKid" in manifest.json, and the organisation's register of signing`,
-    `   keys must list this key id for the uploader ("uploaderId" in manifest.json) or, for`,
-    `   requested video, for the site's connector. A package signed by any other key proves`,
-    "   nothing, however well the other checks pass.",
+    `   It must equal "signerKid" in manifest.json.`,
+    "",
+    "4. The organisation's key register says whose key it is, since when, and that it was not",
+    "   retired when the manifest was signed.",
+    "",
+    `   ${PACKAGE_ENTRY.signerRegister} is an audit export filtered to this key. Check it with`,
+    "   `npm run audit:verify -- signer-register.jsonl` from the Custody source, or with any JOSE",
+    "   library following docs/audit.md §6 and §9: its \"keys.signer_register\" event for this key",
+    "   must carry the public key of signer.jwk.json and name its holder; its validFrom must not",
+    "   be after the manifest's signedAt, and a \"keys.signer_retire\" event, if any, must be",
+    "   later than signedAt. The audit key that signs the export must be the organisation's",
+    "   published one (/.well-known/custody/audit.json; `npm run verify -- --checkpoint` pins it).",
+    "   A package signed by any other key proves nothing, however well the other checks pass.",
     "",
     "Note on metadata.json: the manifest signs the metadata only in encrypted form (its",
     "\"metadata\" field, a JWE under the file's own key, which this package does not contain).",
@@ -242,6 +260,7 @@ export async function* courtPackageChunks(input: CourtPackageInput): AsyncGenera
     [PACKAGE_ENTRY.signerJwk, utf8(`${JSON.stringify(publicSigningJwk(input.signerPublicJwk), null, 2)}\n`)],
     [PACKAGE_ENTRY.signerPem, utf8(await publicJwkToPem(input.signerPublicJwk))],
     [PACKAGE_ENTRY.metadata, utf8(`${JSON.stringify(metadata, null, 2)}\n`)],
+    [PACKAGE_ENTRY.signerRegister, utf8(input.signerRegister.endsWith("\n") ? input.signerRegister : `${input.signerRegister}\n`)],
   ];
 
   // fflate calls back synchronously from push()/end(); collect what it emits and hand it on.

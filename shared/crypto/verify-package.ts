@@ -14,6 +14,8 @@ import { keyId } from "./keys";
 import { EvidenceMetadata, manifestKid, verifyManifest, type Manifest } from "./manifest";
 import { ORIGINAL_DIR, PACKAGE_ENTRY, es512SignatureToDer, packageFileName } from "./package";
 import { createSha512, type Sha512 } from "./sha512";
+import { verifyExport, type KeptCheckpoint } from "../audit/export";
+import { signerRecord } from "../audit/signers";
 
 /** One named check and its outcome; `detail` says what was found (or what is wrong). */
 export interface PackageCheck {
@@ -33,6 +35,8 @@ export interface PackageSummary {
   signedAt?: string;
   evidenceId?: string;
   caseId?: string;
+  /** From the key register: who held the key, since when, until when (null: not retired). */
+  signer?: { holder: string; validFrom: string; retiredAt: string | null; auditKid: string; treeSize: number };
 }
 
 /** The verification report: checks in the order run; verification stops at the first failure, named by `failed`. */
@@ -56,6 +60,7 @@ export const PACKAGE_CHECKS = [
   "signature files",
   "manifest.json",
   "metadata.json",
+  "signer register",
   "VERIFY.txt",
   "original size",
   "original sha512",
@@ -255,7 +260,7 @@ function describe(error: unknown): string {
  * `summary.signerKid` must still be checked against the organisation's register of keys.
  * `createHasher` swaps in a faster incremental SHA-512 (e.g. wasm) for the original.
  */
-export async function verifyCourtPackage(source: PackageSource, options: { createHasher?: () => Sha512 } = {}): Promise<PackageReport> {
+export async function verifyCourtPackage(source: PackageSource, options: { createHasher?: () => Sha512; kept?: KeptCheckpoint } = {}): Promise<PackageReport> {
   const r = readerOf(source);
   const checks: PackageCheck[] = [];
   const summary: PackageSummary = {};
@@ -355,7 +360,29 @@ export async function verifyCourtPackage(source: PackageSource, options: { creat
     const expectedName = ORIGINAL_DIR + packageFileName(metadata.fileName);
     if (original.name !== expectedName) throw new CheckFailed(`the original is ${original.name}, but metadata.json's fileName gives ${expectedName}`);
     Object.assign(summary, { fileName: original.name, mediaType: metadata.mediaType, ...(metadata.capturedAt ? { capturedAt: metadata.capturedAt } : {}) });
-    pass(`${metadata.fileName}, ${metadata.mediaType} (not covered by the signature: see VERIFY.txt)`, "VERIFY.txt");
+    pass(`${metadata.fileName}, ${metadata.mediaType} (not covered by the signature: see VERIFY.txt)`, "signer register");
+
+    // signer register: a verified audit export of this key's register events says whose key it is and when it was valid.
+    const registerLines = text(PACKAGE_ENTRY.signerRegister).split("\n");
+    if (registerLines.at(-1) === "") registerLines.pop();
+    const audit = await verifyExport(registerLines, { keepEvents: true, ...(options.kept ? { kept: options.kept } : {}) });
+    if (!audit.ok) throw new CheckFailed(`signer-register.jsonl, line ${audit.error!.line}: ${audit.error!.message}`);
+    if (audit.kind !== "filtered" || audit.filter.targetType !== "signing_key" || audit.filter.targetId !== kid || Object.keys(audit.filter).length !== 2) {
+      throw new CheckFailed(`signer-register.jsonl is not the register export of key ${kid}`);
+    }
+    const record = signerRecord(audit.verifiedEvents ?? [], kid);
+    if (typeof record === "string") throw new CheckFailed(record);
+    if (record.publicJwk.x !== jwk.x || record.publicJwk.y !== jwk.y || record.publicJwk.crv !== "P-521") throw new CheckFailed("the registered key is not signer.jwk.json");
+    if (record.holder.type === "user" && record.holder.id !== manifest.uploaderId) throw new CheckFailed(`the key is registered to user ${record.holder.id}, the manifest names uploader ${manifest.uploaderId}`);
+    if (manifest.signedAt < record.validFrom) throw new CheckFailed(`signed at ${manifest.signedAt}, before the key was registered (${record.validFrom})`);
+    if (record.retiredAt !== null && manifest.signedAt >= record.retiredAt) throw new CheckFailed(`signed at ${manifest.signedAt}, after the key was retired (${record.retiredAt})`);
+    const holder = record.holder.type === "user" ? `${record.holder.name} <${record.holder.email}> (user ${record.holder.id})` : `site ${record.holder.name} (${record.holder.id})`;
+    summary.signer = { holder, validFrom: record.validFrom, retiredAt: record.retiredAt, auditKid: audit.signers[0]!, treeSize: audit.treeSize! };
+    pass(
+      `${holder}'s key, registered ${record.validFrom} (audit event ${record.registeredSeq}), ${record.retiredAt ? `retired ${record.retiredAt}` : "not retired"}; ` +
+        `proven in the audit tree of ${audit.treeSize} events signed by audit key ${audit.signers.join(", ")}${audit.kept ? `, which extends the kept checkpoint of ${audit.kept.treeSize}` : ""}`,
+      "VERIFY.txt",
+    );
 
     // VERIFY.txt is unsigned, but must not quote a hash or key id other than the signed ones.
     const instructions = text(PACKAGE_ENTRY.verify);

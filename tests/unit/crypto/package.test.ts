@@ -29,6 +29,9 @@ import {
 } from "../../../shared/crypto";
 import { courtPackageStream, es512SignatureToDer, packageFileName, publicJwkToPem, type CourtPackageInput } from "../../../shared/crypto/package";
 import { PACKAGE_CHECKS, verifyCourtPackage } from "../../../shared/crypto/verify-package";
+import { generateLogKey, MemoryLog } from "../../../shared/audit/memory-log";
+import { keyId } from "../../../shared/crypto/keys";
+import { CompactSign, importJWK, type JWK } from "jose";
 
 const root = resolve(import.meta.dirname, "../../..");
 const node = resolve(root, "node_modules/.bin/node"); // Node 24, as `npm run verify` uses
@@ -59,11 +62,55 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
   return -1;
 }
 
+let auditLog: MemoryLog;
+let signerRegister: string;
+let signerRegisterLater: string;
+
+/** Re-signs the package's manifest with a new key and replaces every signer file, as a forger would; with `forgeRegister`, also a register export for it signed by a new audit key. */
+async function resignedByUnregistered(forgeRegister: boolean): Promise<Uint8Array> {
+  const other = await generateUserKeys();
+  const kid = await keyId(other.signing.publicJwk);
+  const files = unzipSync(zip);
+  const [h, p] = new TextDecoder().decode(files["manifest.jws"]).split(".") as [string, string];
+  const header = JSON.parse(atob(h.replace(/-/g, "+").replace(/_/g, "/"))) as Record<string, unknown>;
+  const manifest = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(p.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0)))) as Record<string, unknown>;
+  const payload = new TextEncoder().encode(JSON.stringify({ ...manifest, signerKid: kid }));
+  const jws = await new CompactSign(payload).setProtectedHeader({ ...header, kid } as unknown as { alg: string }).sign(await importJWK(other.signing.privateJwk, "ES512"));
+  const [nh, np, ns] = jws.split(".") as [string, string, string];
+  files["manifest.jws"] = new TextEncoder().encode(jws);
+  files["manifest.json"] = payload;
+  files["manifest.signing-input"] = new TextEncoder().encode(`${nh}.${np}`);
+  files["manifest.sig.der"] = new Uint8Array(es512SignatureToDer(Uint8Array.from(atob(ns.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0))));
+  files["signer.jwk.json"] = new TextEncoder().encode(JSON.stringify(other.signing.publicJwk, null, 2));
+  files["signer.pem"] = new TextEncoder().encode(await publicJwkToPem(other.signing.publicJwk));
+  if (forgeRegister) files["signer-register.jsonl"] = new TextEncoder().encode(await registerExport(other.signing.publicJwk, "2020-01-01T00:00:00.000Z"));
+  return zipSync(files as Zippable, { level: 0 });
+}
+
+/** The audit export of a signing key's registration to Jane Doe (user "u"…), from `validFrom`, as GET /api/audit/signers/<kid> gives it. */
+async function registerExport(publicJwk: JWK, validFrom: string, log?: MemoryLog): Promise<string> {
+  const kid = await keyId(publicJwk);
+  const audit = log ?? new MemoryLog("o".repeat(32), await generateLogKey());
+  await audit.append({
+    id: crypto.randomUUID().replaceAll("-", ""), at: validFrom, actor: { type: "user", id: "u".repeat(32), label: "jane@example.org" }, action: "keys.signer_register",
+    target: { type: "signing_key", id: kid }, ip: null, userAgent: null, outcome: "success",
+    details: { kid, publicJwk, holder: { type: "user", id: "u".repeat(32), name: "Jane Doe", email: "jane@example.org" }, validFrom },
+  });
+  await audit.checkpoint(validFrom);
+  return (await audit.exportLines({ targetType: "signing_key", targetId: kid }, validFrom)).join("\n");
+}
+
 /** Unzip, change the entries, zip again (stored), as someone editing a package would. */
 function repack(edit: (files: Record<string, Uint8Array>) => void): Uint8Array {
   const files = unzipSync(zip);
   edit(files);
   return zipSync(files as Zippable, { level: 0 });
+}
+
+function writeTemp(name: string, content: string | Uint8Array): string {
+  const path = join(work, name);
+  writeFileSync(path, content);
+  return path;
 }
 
 function runCli(bytes: Uint8Array | null, name = "package.zip") {
@@ -98,6 +145,11 @@ beforeAll(async () => {
   const metadataJwe = await encryptMetadata({ fileName: FILE_NAME, mediaType: "image/jpeg", capturedAt: "2025-03-01T10:15:00+01:00", device: { model: "Pixel 8" } }, fileKey);
   const jws = await signManifest({ evidenceId: "e".repeat(32), caseId: "c".repeat(32), uploaderId: "u".repeat(32), metadata: metadataJwe, stream: enc.summary() }, signer);
 
+  // The key register as the server keeps it: the signer's registration in the audit log, exported with its proof.
+  auditLog = new MemoryLog("o".repeat(32), await generateLogKey());
+  signerRegister = await registerExport(user.signing.publicJwk, "2020-01-01T00:00:00.000Z", auditLog);
+  signerRegisterLater = await registerExport(user.signing.publicJwk, "2999-01-01T00:00:00.000Z");
+
   // What the app does on export: verify, decrypt the parts as a stream, decrypt the metadata.
   input = async () => {
     const manifest = await verifyManifest(jws, user.signing.publicJwk);
@@ -105,6 +157,7 @@ beforeAll(async () => {
       original: decryptParts(parts.map((p) => p.bytes), fileKey, decryptExpectations(manifest)),
       manifestJws: jws,
       signerPublicJwk: user.signing.publicJwk,
+      signerRegister,
       metadata: await decryptMetadata(manifest.metadata, fileKey),
     };
   };
@@ -119,7 +172,7 @@ describe("court package", () => {
   it("holds the original unmodified and the documented files, and verifies", async () => {
     const files = unzipSync(zip);
     expect(Object.keys(files).sort()).toEqual(
-      [ENTRY, "VERIFY.txt", "manifest.jws", "manifest.json", "manifest.sig.der", "manifest.signing-input", "metadata.json", "signer.jwk.json", "signer.pem"].sort(),
+      [ENTRY, "VERIFY.txt", "manifest.jws", "manifest.json", "manifest.sig.der", "manifest.signing-input", "metadata.json", "signer-register.jsonl", "signer.jwk.json", "signer.pem"].sort(),
     );
     expect(files[ENTRY]).toEqual(plain);
     const { manifestJws } = await input();
@@ -196,7 +249,7 @@ describe("npm run verify", () => {
     expect(stdout).toContain(`${plain.length} bytes`);
     expect(stdout).toContain(createHash("sha512").update(plain).digest("hex"));
     expect(stdout).toContain(signing.kid);
-    expect(stdout).toContain("OK: all 12 checks passed.");
+    expect(stdout).toContain("OK: all 13 checks passed.");
   });
 
   const tampered: [string, string, () => Promise<Uint8Array>][] = [
@@ -225,6 +278,9 @@ describe("npm run verify", () => {
         f["signer.pem"] = new TextEncoder().encode(pem);
       });
     }],
+    ["the manifest re-signed by a key that is not in the register (JWS, JWK, PEM and signature files all consistent)", "signer register", async () => resignedByUnregistered(false)],
+    ["the register entry replaced by one of a key registered after signing", "signer register", async () =>
+      repack((f) => void (f["signer-register.jsonl"] = new TextEncoder().encode(signerRegisterLater)))],
     ["only signer.pem swapped", "signer.pem", async () => {
       const pem = await publicJwkToPem((await generateUserKeys()).signing.publicJwk);
       return repack((f) => void (f["signer.pem"] = new TextEncoder().encode(pem)));
@@ -247,10 +303,26 @@ describe("npm run verify", () => {
     expect(stdout).toContain(`FAILED: check "${check}" did not pass`);
   });
 
+  it("names the key's registered holder, and refuses a forged register when the organisation's audit key is pinned", async () => {
+    const good = await verifyCourtPackage(zip);
+    expect(good.summary.signer).toMatchObject({ holder: expect.stringContaining("Jane Doe <jane@example.org>"), validFrom: "2020-01-01T00:00:00.000Z", retiredAt: null });
+    const pinned = { jws: auditLog.checkpoints.at(-1)!.jws, signingKeys: [auditLog.key.publicJwk] };
+    expect((await verifyCourtPackage(zip, { kept: pinned })).ok).toBe(true);
+    const forged = await resignedByUnregistered(true);
+    // Self-consistent, but under an audit key that is not the organisation's: visible, and refused once pinned.
+    const unpinned = await verifyCourtPackage(forged);
+    expect(unpinned.summary.signer?.auditKid).not.toBe(auditLog.key.publicJwk.kid);
+    const report = await verifyCourtPackage(forged, { kept: pinned });
+    expect(report).toMatchObject({ ok: false, failed: "signer register" });
+    const { status, stdout } = spawnSync(node, [join(root, "scripts/verify.ts"), "--checkpoint", writeTemp("kept.json", JSON.stringify({ type: "custody-audit-public", v: 1, checkpoint: pinned.jws, signingKeys: pinned.signingKeys })), writeTemp("forged.zip", forged)], { cwd: root, encoding: "utf8" });
+    expect(status, stdout).toBe(1);
+    expect(stdout).toContain("✗ signer register");
+  });
+
   it("exits 2 on a usage error or an unreadable file", () => {
     const usage = spawnSync(node, [join(root, "scripts/verify.ts")], { cwd: root, encoding: "utf8" });
     expect(usage.status).toBe(2);
-    expect(usage.stderr).toContain("usage: npm run verify -- <package.zip>");
+    expect(usage.stderr).toContain("usage: npm run verify -- [--checkpoint <kept audit.json or checkpoint .jws>] <package.zip>");
     const missing = runCli(null, "does-not-exist.zip");
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain("cannot read");

@@ -6,7 +6,7 @@ export type OpenJob =
   | { type: "decrypt"; evidenceId: string; fileKey: CryptoKey; expect: DecryptExpectations }
   | { type: "part"; bytes: Uint8Array }
   | { type: "end" }
-  | { type: "export"; evidenceId: string; manifestJws: string; signerPublicJwk: JWK; metadata: EvidenceMetadata };
+  | { type: "export"; evidenceId: string; manifestJws: string; signerPublicJwk: JWK; signerRegister: string; metadata: EvidenceMetadata };
 
 export type OpenEvent =
   | { type: "ack" }

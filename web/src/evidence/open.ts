@@ -144,7 +144,11 @@ export class EvidenceOpener {
         else if (event.type === "failed") reject(new OpenError(event.integrity, event.what, event.message));
       };
     });
-    this.post({ type: "export", evidenceId, manifestJws: opened.manifestJws, signerPublicJwk: opened.signer.publicJwk as JWK, metadata: opened.metadata });
+    // The signer's key-register entries with their audit proofs (docs/audit.md §9): who signed, and since when.
+    const register = await fetch(`/api/audit/signers/${encodeURIComponent(opened.signer.kid)}`, { credentials: "same-origin" });
+    if (!register.ok) throw new OpenError(false, "court package", "The signer's key register could not be fetched. Try again when online.");
+    const signerRegister = await register.text();
+    this.post({ type: "export", evidenceId, manifestJws: opened.manifestJws, signerPublicJwk: opened.signer.publicJwk as JWK, signerRegister, metadata: opened.metadata });
     await done;
     return (await fileHandle("views", `${evidenceId}.zip`)).getFile();
   }

@@ -56,7 +56,7 @@ async function exportPackage(job: Extract<OpenJob, { type: "export" }>): Promise
   try {
     out.truncate(0);
     const hasher = await createSha512Wasm();
-    const chunks = courtPackageChunks({ original: original.stream(), manifestJws: job.manifestJws, signerPublicJwk: job.signerPublicJwk, metadata: job.metadata, createHasher: () => hasher });
+    const chunks = courtPackageChunks({ original: original.stream(), manifestJws: job.manifestJws, signerPublicJwk: job.signerPublicJwk, signerRegister: job.signerRegister, metadata: job.metadata, createHasher: () => hasher });
     for await (const chunk of chunks) {
       out.write(chunk, { at: offset });
       offset += chunk.length;

@@ -42,7 +42,8 @@ import {
 } from "../db/video";
 import type { AppEnv } from "../env";
 import { agentSignature, rawBody, requireAgent } from "../lib/agent-auth";
-import { auditStatement, auditStatementIfChanged, flushAudit, markAudited } from "../lib/audit";
+import { auditStatement, auditStatementIfChanged, auditStatementIfRecorded, flushAudit, markAudited } from "../lib/audit";
+import { signerRegistered, signerRetired } from "../lib/signers";
 import { ApiError } from "../lib/errors";
 import { checkPublicKey, checkWrappedTo } from "../lib/keys";
 import { describe } from "../lib/openapi";
@@ -140,9 +141,16 @@ export const agent = new Hono<AppEnv>()
         target: { type: "site", id: site.id },
         details: { siteId: site.id, signingKid: signing.kid, encryptionKid: encryption.kid, reenrolment: site.enrolled_at !== null },
       });
+      const previous = await currentAgentKey(c.env.DB, site.id, "sig");
+      const holder = { type: "site" as const, id: site.id, name: site.name };
+      const register = [
+        auditStatementIfRecorded(c, site.org_id, signerRegistered(holder, { kid: signing.kid, publicJwk: signing.publicJwk }, now, previous?.kid ?? null), event.eventId),
+        ...(previous ? [auditStatementIfRecorded(c, site.org_id, signerRetired(holder, previous.kid, now, signing.kid), event.eventId)] : []),
+      ];
       const results = await c.env.DB.batch([
         enrolmentUse(c.env.DB, { siteId: site.id, tokenHash: await tokenHash(body.token), now }),
         event.statement,
+        ...register,
         ...agentKeysReplace(c.env.DB, { siteId: site.id, now, witnessId: event.eventId, signing: { kid: signing.kid, jwk: signing.publicJwk }, encryption: { kid: encryption.kid, jwk: encryption.publicJwk } }),
       ]);
       if (!markAudited(c, results[1])) throw invalid();
