@@ -10,6 +10,7 @@ import {
   type AuditEvent,
   type AuditEventInput,
 } from "../../../shared/audit/chain";
+import { retryDueTimestamps, timestampCheckpoint } from "../lib/timestamps";
 
 /** A filter over the chain; every member optional. Times are ISO 8601. */
 export interface AuditFilter {
@@ -179,6 +180,7 @@ export class AuditLog extends DurableObject<Env> {
       .setProtectedHeader({ alg: "ES512", kid, typ: CHECKPOINT_TYP })
       .sign(key);
     this.sql.exec("INSERT INTO checkpoints (seq, hash, at, jws) VALUES (?, ?, ?, ?)", head.seq, head.hash, at, jws);
+    await timestampCheckpoint(this.env, orgId, head.seq, jws).catch(() => undefined); // records the request; the alarm asks the TSA
     return jws;
   }
 
@@ -187,6 +189,7 @@ export class AuditLog extends DurableObject<Env> {
     const orgId = this.orgId();
     if (orgId) await this.drain(orgId);
     await this.checkpoint();
+    if (orgId) await retryDueTimestamps(this.env, orgId).catch(() => undefined); // RFC 3161 stamps of checkpoints and manifests
     await this.ctx.storage.setAlarm(Date.now() + CHECKPOINT_EVERY_MS);
   }
 
