@@ -56,14 +56,18 @@ async function main(): Promise<void> {
     ["Evidence", s.evidenceId === undefined ? undefined : `${s.evidenceId} (case ${s.caseId})`],
     ["Captured at", s.capturedAt],
     ["Signer kid", s.signerKid],
-    ["Signed at", s.signedAt],
+    ["Uploader", s.uploaderId === undefined ? undefined : `${s.uploaderId} (user or site id in the manifest)`],
+    ["Signed at", s.signedAt === undefined ? undefined : `${s.signedAt} (the signer's clock)`],
+    ["Timestamp", s.timestamp ? `${s.timestamp.genTime} by ${s.timestamp.tsaName}, serial ${s.timestamp.serial}` : s.signedAt === undefined ? undefined : "none in this package"],
+    ["TSA CA", s.timestamp?.caFingerprint === undefined ? undefined : `SHA-256 ${s.timestamp.caFingerprint}`],
   ];
   const known = rows.filter(([, value]) => value !== undefined);
   if (known.length) out.push("", ...known.map(([label, value]) => `  ${`${label}:`.padEnd(13)}${value}`));
   out.push("");
   if (report.ok) {
     out.push(`OK: all ${report.checks.length} checks passed.`);
-    out.push(`Check that signer key id ${s.signerKid} is in your organisation's register of signing keys.`);
+    out.push(`Check that signer key id ${s.signerKid} is in your organisation's register of signing keys for ${s.uploaderId}.`);
+    if (s.timestamp?.caFingerprint) out.push(`Check that the TSA CA fingerprint above is the one your time-stamping authority publishes.`);
     process.stdout.write(`${out.join("\n")}\n`);
     return;
   }

@@ -16,6 +16,13 @@ import { openCase, randomBytes, uploadEvidence, withKeys } from "./evidence-help
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
 import { OTHER_CA_PEM } from "./timestamps-other-ca";
 
+declare module "vitest" {
+  export interface ProvidedContext {
+    tsaUrl: string;
+    tsaCaPem: string;
+  }
+}
+
 const tsaUrl = inject("tsaUrl");
 const tsaCaPem = inject("tsaCaPem");
 
