@@ -76,10 +76,12 @@ async function main(): Promise<void> {
     ["Evidence", s.evidenceId === undefined ? undefined : `${s.evidenceId} (case ${s.caseId})`],
     ["Captured at", s.capturedAt],
     ["Signer kid", s.signerKid],
-    ["Signed at", s.signedAt],
+    ["Signed at", s.signedAt === undefined ? undefined : `${s.signedAt} (the signer's clock)`],
     ["Signer", s.signer?.holder],
     ["Key valid", s.signer ? `from ${s.signer.validFrom}${s.signer.retiredAt ? ` until ${s.signer.retiredAt}` : ", not retired"}` : undefined],
     ["Audit key", s.signer?.auditKid],
+    ["Timestamp", s.timestamp ? `${s.timestamp.genTime} by ${s.timestamp.tsaName}, serial ${s.timestamp.serial}` : s.signedAt === undefined ? undefined : "none in this package"],
+    ["TSA CA", s.timestamp?.caFingerprint === undefined ? undefined : `SHA-256 ${s.timestamp.caFingerprint}`],
   ];
   const known = rows.filter(([, value]) => value !== undefined);
   if (known.length) out.push("", ...known.map(([label, value]) => `  ${`${label}:`.padEnd(13)}${value}`));
@@ -91,6 +93,7 @@ async function main(): Promise<void> {
         ? `Signed by ${s.signer?.holder}'s registered key; the register is proven under the kept audit checkpoint.`
         : `Signed by ${s.signer?.holder}'s registered key. Check that audit key ${s.signer?.auditKid} is the organisation's (/.well-known/custody/audit.json), or pass a kept copy with --checkpoint.`,
     );
+    if (s.timestamp?.caFingerprint) out.push(`Check that the TSA CA fingerprint above is the one your time-stamping authority publishes.`);
     process.stdout.write(`${out.join("\n")}\n`);
     return;
   }

@@ -8,7 +8,7 @@ import { createHash, verify as nodeVerify } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { unzipSync, zipSync, type Zippable } from "fflate";
+import { unzipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   IntegrityError,
@@ -27,11 +27,13 @@ import {
   type EvidenceMetadata,
   type KeyPairJwk,
 } from "../../../shared/crypto";
-import { courtPackageStream, es512SignatureToDer, packageFileName, publicJwkToPem, type CourtPackageInput } from "../../../shared/crypto/package";
+import { courtPackageStream, es512SignatureToDer, packageFileName, prettyJson, publicJwkToPem, publicSigningJwk, type CourtPackageInput } from "../../../shared/crypto/package";
 import { PACKAGE_CHECKS, verifyCourtPackage } from "../../../shared/crypto/verify-package";
 import { generateLogKey, MemoryLog } from "../../../shared/audit/memory-log";
+import { registerExport } from "../../support/signer-register";
 import { keyId } from "../../../shared/crypto/keys";
 import { CompactSign, importJWK, type JWK } from "jose";
+import { StoredZipWriter } from "../../../shared/crypto/zip";
 
 const root = resolve(import.meta.dirname, "../../..");
 const node = resolve(root, "node_modules/.bin/node"); // Node 24, as `npm run verify` uses
@@ -80,31 +82,43 @@ async function resignedByUnregistered(forgeRegister: boolean): Promise<Uint8Arra
   files["manifest.jws"] = new TextEncoder().encode(jws);
   files["manifest.json"] = payload;
   files["manifest.signing-input"] = new TextEncoder().encode(`${nh}.${np}`);
-  files["manifest.sig.der"] = new Uint8Array(es512SignatureToDer(Uint8Array.from(atob(ns.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0))));
-  files["signer.jwk.json"] = new TextEncoder().encode(JSON.stringify(other.signing.publicJwk, null, 2));
+  const rawSignature = Uint8Array.from(atob(ns.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  files["manifest.sig.der"] = new Uint8Array(es512SignatureToDer(rawSignature));
+  files["manifest.sig"] = rawSignature;
+  files["signer.jwk.json"] = new TextEncoder().encode(prettyJson(publicSigningJwk(other.signing.publicJwk)));
   files["signer.pem"] = new TextEncoder().encode(await publicJwkToPem(other.signing.publicJwk));
   if (forgeRegister) files["signer-register.jsonl"] = new TextEncoder().encode(await registerExport(other.signing.publicJwk, "2020-01-01T00:00:00.000Z"));
-  return zipSync(files as Zippable, { level: 0 });
+  return writeZip(files, new Date(manifest.signedAt as string));
 }
 
-/** The audit export of a signing key's registration to Jane Doe (user "u"…), from `validFrom`, as GET /api/audit/signers/<kid> gives it. */
-async function registerExport(publicJwk: JWK, validFrom: string, log?: MemoryLog): Promise<string> {
-  const kid = await keyId(publicJwk);
-  const audit = log ?? new MemoryLog("o".repeat(32), await generateLogKey());
-  await audit.append({
-    id: crypto.randomUUID().replaceAll("-", ""), at: validFrom, actor: { type: "user", id: "u".repeat(32), label: "jane@example.org" }, action: "keys.signer_register",
-    target: { type: "signing_key", id: kid }, ip: null, userAgent: null, outcome: "success",
-    details: { kid, publicJwk, holder: { type: "user", id: "u".repeat(32), name: "Jane Doe", email: "jane@example.org" }, validFrom },
+/** Bytes of a stored ZIP of `files` (in key order, the last one streamed) as the package writer lays one out. */
+function writeZip(files: Record<string, Uint8Array>, mtime: Date, options: { zip64?: boolean } = {}): Uint8Array {
+  const writer = new StoredZipWriter(mtime, options);
+  const names = Object.keys(files);
+  const out: Uint8Array[] = [];
+  names.forEach((name, i) => {
+    if (i < names.length - 1) return void out.push(...writer.add(name, files[name]!));
+    out.push(writer.stream(name, files[name]!.length));
+    writer.update(files[name]!);
+    out.push(files[name]!);
   });
-  await audit.checkpoint(validFrom);
-  return (await audit.exportLines({ targetType: "signing_key", targetId: kid }, validFrom)).join("\n");
+  out.push(...writer.finish());
+  return concat(out);
 }
 
-/** Unzip, change the entries, zip again (stored), as someone editing a package would. */
-function repack(edit: (files: Record<string, Uint8Array>) => void): Uint8Array {
-  const files = unzipSync(zip);
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) out.set(c, (at += c.length) - c.length);
+  return out;
+}
+
+/** Unzip, change the entries, zip again exactly as the package writer would (CRCs recomputed), as someone editing a package would. */
+function repack(edit: (files: Record<string, Uint8Array>) => void, from: Uint8Array = zip): Uint8Array {
+  const files = unzipSync(from);
+  const signedAt = (JSON.parse(new TextDecoder().decode(files["manifest.json"])) as { signedAt: string }).signedAt;
   edit(files);
-  return zipSync(files as Zippable, { level: 0 });
+  return writeZip(files, new Date(signedAt));
 }
 
 function writeTemp(name: string, content: string | Uint8Array): string {
@@ -172,7 +186,7 @@ describe("court package", () => {
   it("holds the original unmodified and the documented files, and verifies", async () => {
     const files = unzipSync(zip);
     expect(Object.keys(files).sort()).toEqual(
-      [ENTRY, "VERIFY.txt", "manifest.jws", "manifest.json", "manifest.sig.der", "manifest.signing-input", "metadata.json", "signer-register.jsonl", "signer.jwk.json", "signer.pem"].sort(),
+      [ENTRY, "VERIFY.txt", "manifest.jws", "manifest.json", "manifest.sig", "manifest.sig.der", "manifest.signing-input", "metadata.json", "signer-register.jsonl", "signer.jwk.json", "signer.pem"].sort(),
     );
     expect(files[ENTRY]).toEqual(plain);
     const { manifestJws } = await input();
@@ -249,7 +263,7 @@ describe("npm run verify", () => {
     expect(stdout).toContain(`${plain.length} bytes`);
     expect(stdout).toContain(createHash("sha512").update(plain).digest("hex"));
     expect(stdout).toContain(signing.kid);
-    expect(stdout).toContain("OK: all 13 checks passed.");
+    expect(stdout).toContain(`OK: all ${PACKAGE_CHECKS.length} checks passed.`);
   });
 
   const tampered: [string, string, () => Promise<Uint8Array>][] = [

@@ -20,6 +20,7 @@ import {
   type TreeCheckpoint,
 } from "../../../shared/audit/export";
 import { consistencyProof, inclusionProof, nodesCompletedBy, toHex, treeRoot, type TreeNodes } from "../../../shared/audit/merkle";
+import { retryDueTimestamps, timestampCheckpoint } from "../lib/timestamps";
 
 /** A filter over the chain; every member optional. Times are ISO 8601. */
 export interface AuditFilter {
@@ -264,6 +265,7 @@ export class AuditLog extends DurableObject<Env> {
     const payload: TreeCheckpoint = { v: 2, orgId, treeSize: head.seq, rootHash, seq: head.seq, hash: head.hash, at };
     const jws = await this.sign(payload, CHECKPOINT_TYP);
     this.sql.exec("INSERT OR REPLACE INTO checkpoints (seq, hash, at, jws, root) VALUES (?, ?, ?, ?, ?)", head.seq, head.hash, at, jws, rootHash);
+    await timestampCheckpoint(this.env, orgId, head.seq, jws).catch(() => undefined); // records the request; the alarm asks the TSA
     return jws;
   }
 
@@ -348,6 +350,7 @@ export class AuditLog extends DurableObject<Env> {
     const orgId = this.orgId();
     if (orgId) await this.drain(orgId);
     await this.checkpoint();
+    if (orgId) await retryDueTimestamps(this.env, orgId).catch(() => undefined); // RFC 3161 stamps of checkpoints and manifests
     await this.ctx.storage.setAlarm(Date.now() + CHECKPOINT_EVERY_MS);
   }
 

@@ -1,4 +1,6 @@
 import { Hono, type Context } from "hono";
+import { stampManifest } from "../lib/timestamps";
+import { uploadDigests } from "./evidence";
 import { decodeJwt, type JWK } from "jose";
 import { AgentAuthError, bodyHash, verifyAgentRequest, AGENT_CLOCK_WINDOW_MS } from "../../../shared/agent/signature";
 import { PartUrls, PartUrlsRequest, UploadState } from "../../../shared/api/cases";
@@ -417,7 +419,7 @@ export const agent = new Hono<AppEnv>()
       const event = auditStatementIfChanged(c, agent.orgId, {
         action: "video.clip_delivered",
         target: { type: "evidence", id: row.id },
-        details: { requestId: clip.request_id, clipId: clip.id, caseId: row.case_id, evidenceId: row.id, siteId: agent.siteId, byteSize: row.byte_size },
+        details: { requestId: clip.request_id, clipId: clip.id, caseId: row.case_id, evidenceId: row.id, siteId: agent.siteId, byteSize: row.byte_size, ...(await uploadDigests(row.manifest)) },
       });
       const [clipUpdate, requestUpdate] = clipDeliveredStatements(c.env.DB, clip.id, clip.request_id, now);
       const requestEvent = auditStatementIfChanged(c, agent.orgId, {
@@ -429,6 +431,7 @@ export const agent = new Hono<AppEnv>()
       markAudited(c, results[2]);
       markAudited(c, results[4]);
       await flushAudit(c.env, agent.orgId);
+      await stampManifest(c.env, agent.orgId, row.id, row.manifest);
       const summary = (await findEvidenceSummary(c.env.DB, row.id))!;
       return c.json({ status: summary.status, partCount: summary.partCount, received: Array.from({ length: summary.partCount }, (_, n) => n) } satisfies UploadState, 200);
     },
