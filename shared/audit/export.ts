@@ -7,6 +7,7 @@
 import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, importJWK, type JWK } from "jose";
 import { canonicalJson, CHECKPOINT_TYP, eventHash, GENESIS_HASH, type AuditEvent } from "./chain";
 import { leafHash, RootBuilder, toHex, treeHashFromHex, verifyConsistency, verifyInclusion } from "./merkle";
+import { verifyTimestampToken } from "../timestamp/rfc3161";
 
 /** `typ` of the signed statement at the head of an export. */
 export const EXPORT_STATEMENT_TYP = "custody-audit-export+jws";
@@ -84,6 +85,8 @@ export interface PublicAuditDocument {
   rootHash: string;
   at: string;
   signingKeys: JWK[];
+  /** RFC 3161 token over `checkpoint`'s signature (TimeStampToken DER, standard base64), once the TSA stamped it. */
+  timestamp?: string;
 }
 
 // ---- canonical bytes and line builders ------------------------------------------------------
@@ -106,11 +109,24 @@ export function eventLine(event: AuditEvent, inclusion: string[]): string {
 
 /**
  * A checkpoint line. `consistency`: the proof from this checkpoint's tree to the export's final
- * one (absent on the final checkpoint and on version 1 checkpoints).
- * Hook: an RFC 3161 token over the JWS will be added here as `timestamp` by the time-stamping work.
+ * one (absent on the final checkpoint and on version 1 checkpoints). `timestamp`: the RFC 3161
+ * token over the JWS's signature (its third part, decoded), DER in standard base64, once stamped.
  */
-export function checkpointLine(jws: string, consistency?: string[]): string {
-  return JSON.stringify({ type: "checkpoint", jws, ...(consistency ? { consistency } : {}) });
+export function checkpointLine(jws: string, consistency?: string[], timestamp?: string | null): string {
+  return JSON.stringify({ type: "checkpoint", jws, ...(consistency ? { consistency } : {}), ...(timestamp ? { timestamp } : {}) });
+}
+
+/** Standard base64 (RFC 4648 §4, with padding) to bytes; null when it is not exactly that. */
+function fromStandardBase64(text: string): Uint8Array | null {
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text) || text.length === 0) return null;
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/** The bytes a checkpoint's timestamp covers: the JWS Signature decoded from base64url (132 bytes, r ‖ s). */
+export function checkpointSignatureBytes(jws: string): Uint8Array {
+  const signature = jws.split(".")[2] ?? "";
+  const padded = signature.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (signature.length % 4)) % 4);
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
 }
 
 /** Whether an event matches an export filter, as the server selects (docs/audit.md §4). */
@@ -276,6 +292,8 @@ export interface VerifyReport {
   signers: string[];
   /** The kept checkpoint, when one was given and it checks out. */
   kept?: { treeSize: number; at: string };
+  /** RFC 3161 timestamps of checkpoints that carry one, each verified over its checkpoint's signature. */
+  timestamps: { treeSize: number; genTime: string; tsaName: string; chainVerified: boolean }[];
   /** The event lines, when asked for (`keepEvents`): for a caller that reads what it verified (court packages). */
   verifiedEvents?: AuditEvent[];
   /** The first problem found, naming the line (1-based) and the event's seq where there is one. */
@@ -284,6 +302,8 @@ export interface VerifyReport {
 
 export interface VerifyOptions {
   kept?: KeptCheckpoint;
+  /** The CA certificate(s) (PEM) checkpoint timestamps must chain to; without, a token's own signature is checked. */
+  tsaCaPem?: string;
   /** Collect the verified events in the report (for small exports only). */
   keepEvents?: boolean;
 }
@@ -308,7 +328,7 @@ function readEvent(line: Record<string, unknown>): { event: AuditEvent; inclusio
  * export must extend (and whose keys, from a public document, replace the export's own).
  */
 export async function verifyExport(lines: Iterable<string> | AsyncIterable<string>, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const report: VerifyReport = { ok: false, kind: null, filter: {}, events: 0, checkpoints: 0, firstSeq: null, lastSeq: null, treeSize: null, rootHash: null, signers: [] };
+  const report: VerifyReport = { ok: false, kind: null, filter: {}, events: 0, checkpoints: 0, firstSeq: null, lastSeq: null, treeSize: null, rootHash: null, signers: [], timestamps: [] };
   const fail = (line: number, message: string, seq?: number): VerifyReport => ({ ...report, ok: false, error: { line, message, ...(seq !== undefined ? { seq } : {}) } });
   const signer = (kid: string) => {
     if (!report.signers.includes(kid)) report.signers.push(kid);
@@ -429,9 +449,21 @@ export async function verifyExport(lines: Iterable<string> | AsyncIterable<strin
       checkpointsSeen++;
       if (checkpointsSeen > statement.checkpoints) return fail(lineNo, `more checkpoints than the ${statement.checkpoints} the signed statement counts`);
       const hasConsistency = "consistency" in line;
-      if (!sameMembers(line, hasConsistency ? ["consistency", "jws", "type"] : ["jws", "type"])) return fail(lineNo, "a checkpoint line must have exactly type, jws and, for an earlier checkpoint, consistency");
+      const members = [...(hasConsistency ? ["consistency"] : []), "jws", ...("timestamp" in line ? ["timestamp"] : []), "type"];
+      if (!sameMembers(line, members)) return fail(lineNo, "a checkpoint line must have exactly type, jws, for an earlier checkpoint consistency, and optionally timestamp");
       const signed = await verifyLogJws(line.jws, CHECKPOINT_TYP, keys);
       if (typeof signed === "string") return fail(lineNo, `checkpoint: ${signed}`);
+      let stamp: { genTime: string; tsaName: string; chainVerified: boolean } | null = null;
+      if ("timestamp" in line) {
+        // Step 5: the token is not under the log's signature; it proves itself, over this checkpoint's signature.
+        const token = typeof line.timestamp === "string" ? fromStandardBase64(line.timestamp) : null;
+        if (!token) return fail(lineNo, "the checkpoint's timestamp is not standard base64");
+        try {
+          stamp = await verifyTimestampToken(token, checkpointSignatureBytes(line.jws as string), { trustedPem: options.tsaCaPem ?? null });
+        } catch (error) {
+          return fail(lineNo, `the checkpoint's timestamp: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
       if (keptKid && !options.kept?.signingKeys && signed.kid !== keptKid) return fail(lineNo, "checkpoint signed by another key than the kept checkpoint");
       const checkpoint = readCheckpoint(signed.payload);
       if (typeof checkpoint === "string") return fail(lineNo, checkpoint);
@@ -460,6 +492,7 @@ export async function verifyExport(lines: Iterable<string> | AsyncIterable<strin
         return fail(lineNo, `this export's checkpoint of tree size ${kept.treeSize} differs from the kept one: the log was rewritten`);
       }
       if (kept && checkpoint.v === 2 && checkpoint.treeSize === kept.treeSize) keptRootFromEvents ??= treeHashFromHex(checkpoint.rootHash);
+      if (stamp) report.timestamps.push({ treeSize: checkpoint.seq, genTime: stamp.genTime, tsaName: stamp.tsaName, chainVerified: stamp.chainVerified });
       report.checkpoints++;
       continue;
     }

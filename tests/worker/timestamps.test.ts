@@ -8,6 +8,7 @@
 import { describe, expect, inject, it } from "vitest";
 import type { TimestampStatus } from "../../shared/api/cases";
 import type { OrgSettings } from "../../shared/api/identity";
+import { verifyExport, type PublicAuditDocument } from "../../shared/audit/export";
 import { fromBase64url } from "../../shared/crypto/encoding";
 import { verifyTimestampToken } from "../../shared/timestamp/rfc3161";
 import { auditEvents } from "./audit-helpers";
@@ -131,7 +132,24 @@ describe("trusted timestamps (RFC 3161)", () => {
     expect(rows.results.map((r) => [r.subject_type, r.state])).toEqual([["checkpoint", "stamped"], ["manifest", "stamped"]]);
     const token = Uint8Array.from(atob(checkpoint!.token!), (ch) => ch.charCodeAt(0));
     await verifyTimestampToken(token, fromBase64url(checkpoint!.data), { trustedPem: tsaCaPem });
-    void adminSession;
+
+    // The token is kept beside its checkpoint: in the public document and on the export's checkpoint line.
+    const doc = (await (await call("/.well-known/custody/audit.json")).json()) as PublicAuditDocument;
+    expect(doc.treeSize).toBe(Number(checkpoint!.subject_id));
+    expect(doc.timestamp).toBe(checkpoint!.token);
+    const exported = await call("/api/audit/export?format=jsonl", { cookie: adminSession.cookie });
+    const lines = (await exported.text()).split("\n").filter((line) => line !== "");
+    const stamped = lines.findIndex((line) => line.includes(`"timestamp":"${checkpoint!.token}"`));
+    expect(stamped, "a checkpoint line carries the token").toBeGreaterThan(0);
+    const report = await verifyExport(lines, { tsaCaPem });
+    expect(report).toMatchObject({ ok: true, timestamps: [{ treeSize: Number(checkpoint!.subject_id), tsaName: "O=Custody tests, CN=Custody Test TSA", chainVerified: true }] });
+    // A token that is not over this checkpoint's signature (here: another checkpoint's) fails, naming the line.
+    const other = JSON.parse(lines[stamped]!) as { timestamp: string };
+    const forged = [...lines];
+    const manifestToken = rows.results.find((r) => r.subject_type === "manifest")!.token!;
+    forged[stamped] = JSON.stringify({ ...(JSON.parse(lines[stamped]!) as object), timestamp: manifestToken });
+    expect(other.timestamp).not.toBe(manifestToken);
+    expect(await verifyExport(forged, { tsaCaPem })).toMatchObject({ ok: false, error: { line: stamped + 1, message: expect.stringMatching(/timestamp/) } });
   });
 
   it("validates the TSA URL (https; http only for localhost) and CA certificate, and audits the change", async () => {

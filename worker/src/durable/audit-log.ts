@@ -20,7 +20,7 @@ import {
   type TreeCheckpoint,
 } from "../../../shared/audit/export";
 import { consistencyProof, inclusionProof, nodesCompletedBy, toHex, treeRoot, type TreeNodes } from "../../../shared/audit/merkle";
-import { retryDueTimestamps, timestampCheckpoint } from "../lib/timestamps";
+import { retryDueTimestamps, stampedCheckpointToken, timestampCheckpoint } from "../lib/timestamps";
 
 /** A filter over the chain; every member optional. Times are ISO 8601. */
 export interface AuditFilter {
@@ -276,11 +276,22 @@ export class AuditLog extends DurableObject<Env> {
   }
 
   /**
-   * Hook for trusted time (RFC 3161): keeps a time-stamp token over the checkpoint of `treeSize`.
-   * Nothing calls it yet; exports will carry the token beside the checkpoint's JWS.
+   * Trusted time (RFC 3161): keeps a time-stamp token (DER, standard base64) over the checkpoint of
+   * `treeSize`; exports and the public document carry it beside the checkpoint's JWS.
    */
   async attachTimestamp(treeSize: number, token: string): Promise<boolean> {
     return this.sql.exec("UPDATE checkpoints SET timestamp_token = ? WHERE seq = ? AND timestamp_token IS NULL", token, treeSize).rowsWritten > 0;
+  }
+
+  /** Attaches the tokens the TSA has given (worker/src/lib/timestamps.ts) to the checkpoints still waiting for one, newest first. */
+  private async attachStampedCheckpoints(limit = 50): Promise<number> {
+    const waiting = this.sql.exec<{ seq: number; jws: string } & Row>("SELECT seq, jws FROM checkpoints WHERE root IS NOT NULL AND timestamp_token IS NULL ORDER BY seq DESC LIMIT ?", limit).toArray();
+    let attached = 0;
+    for (const row of waiting) {
+      const token = await stampedCheckpointToken(this.env, row.seq, row.jws);
+      if (token && (await this.attachTimestamp(row.seq, token))) attached++;
+    }
+    return attached;
   }
 
   /**
@@ -292,10 +303,15 @@ export class AuditLog extends DurableObject<Env> {
     return this.serially(async () => {
       const last = this.sql.exec<{ seq: number; at: string } & Row>("SELECT seq, at FROM checkpoints WHERE root IS NOT NULL ORDER BY seq DESC LIMIT 1").toArray()[0];
       if (!last || (last.seq < this.head().seq && Date.now() - Date.parse(last.at) > maxAgeMs)) await this.checkpointNow();
-      const row = this.sql.exec<{ seq: number; at: string; jws: string; root: string } & Row>("SELECT seq, at, jws, root FROM checkpoints WHERE root IS NOT NULL ORDER BY seq DESC LIMIT 1").toArray()[0];
+      const row = this.sql
+        .exec<{ seq: number; at: string; jws: string; root: string; timestamp_token: string | null } & Row>("SELECT seq, at, jws, root, timestamp_token FROM checkpoints WHERE root IS NOT NULL ORDER BY seq DESC LIMIT 1")
+        .toArray()[0];
       const orgId = this.orgId();
       if (!row || !orgId) return null;
-      return { type: "custody-audit-public", v: 1, orgId, checkpoint: row.jws, treeSize: row.seq, rootHash: row.root, at: row.at, signingKeys: await this.signingKeys() };
+      return {
+        type: "custody-audit-public", v: 1, orgId, checkpoint: row.jws, treeSize: row.seq, rootHash: row.root, at: row.at, signingKeys: await this.signingKeys(),
+        ...(row.timestamp_token ? { timestamp: row.timestamp_token } : {}),
+      };
     });
   }
 
@@ -318,9 +334,10 @@ export class AuditLog extends DurableObject<Env> {
         .toArray()[0]!;
       const nodes = this.nodes();
       const checkpoints: string[] = [];
-      for (const row of this.sql.exec<{ seq: number; jws: string; root: string | null } & Row>("SELECT seq, jws, root FROM checkpoints WHERE seq <= ? ORDER BY seq", treeSize).toArray()) {
+      const rows = this.sql.exec<{ seq: number; jws: string; root: string | null; timestamp_token: string | null } & Row>("SELECT seq, jws, root, timestamp_token FROM checkpoints WHERE seq <= ? ORDER BY seq", treeSize).toArray();
+      for (const row of rows) {
         const consistency = row.root !== null && row.seq < treeSize ? (await consistencyProof(nodes, row.seq, treeSize)).map(toHex) : undefined;
-        checkpoints.push(checkpointLine(row.jws, consistency));
+        checkpoints.push(checkpointLine(row.jws, consistency, row.timestamp_token));
       }
       const clean = Object.fromEntries(FILTER_NAMES.filter((name) => filter[name] !== undefined).map((name) => [name, filter[name]!]));
       const statement: ExportStatement = {
@@ -350,7 +367,10 @@ export class AuditLog extends DurableObject<Env> {
     const orgId = this.orgId();
     if (orgId) await this.drain(orgId);
     await this.checkpoint();
-    if (orgId) await retryDueTimestamps(this.env, orgId).catch(() => undefined); // RFC 3161 stamps of checkpoints and manifests
+    if (orgId) {
+      await retryDueTimestamps(this.env, orgId).catch(() => undefined); // RFC 3161 stamps of checkpoints and manifests
+      await this.attachStampedCheckpoints().catch(() => undefined); // tokens of checkpoints, kept beside their JWS
+    }
     await this.ctx.storage.setAlarm(Date.now() + CHECKPOINT_EVERY_MS);
   }
 

@@ -108,6 +108,16 @@ export async function timestampCheckpoint(env: Env, orgId: string, seq: number, 
   await requestTimestamp(env, orgId, { type: "checkpoint", id: String(seq) }, jwsSignatureBytes(checkpointJws), { now: false });
 }
 
+/**
+ * The stamped token (TimeStampToken DER, standard base64) of the checkpoint of `seq`, when it is
+ * stamped and over this very JWS (a superseded checkpoint of the same seq had another signature).
+ */
+export async function stampedCheckpointToken(env: Env, seq: number, checkpointJws: string): Promise<string | null> {
+  const row = await findTimestamp(env.DB, { type: "checkpoint", id: String(seq) });
+  if (row?.state !== "stamped" || !row.token || row.data !== toBase64url(jwsSignatureBytes(checkpointJws))) return null;
+  return row.token;
+}
+
 /** Retry an organisation's due timestamps (at most `limit`); returns how many were tried. */
 export async function retryDueTimestamps(env: Env, orgId: string, limit = 20): Promise<number> {
   const rows = await dueTimestamps(env.DB, orgId, new Date().toISOString(), limit);
