@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     ["Signer kid", s.signerKid],
     ["Signed at", s.signedAt === undefined ? undefined : `${s.signedAt} (the signer's clock)`],
     ["Signer", s.signer?.holder],
-    ["Key valid", s.signer ? `from ${s.signer.validFrom}${s.signer.retiredAt ? ` until ${s.signer.retiredAt}` : ", not retired"}` : undefined],
+    ["Key valid", s.signer ? `from ${s.signer.validFrom}${s.signer.retiredAt ? ` until ${s.signer.retiredAt}` : ", not retired"}${s.signer.backfilledAt ? ` (entry backfilled ${s.signer.backfilledAt})` : ""}` : undefined],
     ["Audit key", s.signer?.auditKid],
     ["Timestamp", s.timestamp ? `${s.timestamp.genTime} by ${s.timestamp.tsaName}, serial ${s.timestamp.serial}` : s.signedAt === undefined ? undefined : "none in this package"],
     ["TSA CA", s.timestamp?.caFingerprint === undefined ? undefined : `SHA-256 ${s.timestamp.caFingerprint}`],
@@ -88,10 +88,18 @@ async function main(): Promise<void> {
   out.push("");
   if (report.ok) {
     out.push(`OK: all ${report.checks.length} checks passed.`);
+    const validity = s.signer ? `registered ${s.signer.validFrom}${s.signer.retiredAt ? `, retired ${s.signer.retiredAt}` : ", not retired"}` : "";
+    out.push(`Signed by ${s.signer?.holder}, with their registered key (${validity}).`);
+    if (s.signer?.backfilledAt) out.push(`The key is older than the register: its entry was recorded on ${s.signer.backfilledAt}, from the server's key table.`);
+    out.push(
+      s.timestamp
+        ? `The signature existed at ${s.timestamp.genTime}, by the clock of ${s.timestamp.tsaName} (RFC 3161 timestamp, serial ${s.timestamp.serial}).`
+        : `No trusted timestamp: the signing time ${s.signedAt} is the signer's own clock.`,
+    );
     out.push(
       kept
-        ? `Signed by ${s.signer?.holder}'s registered key; the register is proven under the kept audit checkpoint.`
-        : `Signed by ${s.signer?.holder}'s registered key. Check that audit key ${s.signer?.auditKid} is the organisation's (/.well-known/custody/audit.json), or pass a kept copy with --checkpoint.`,
+        ? "The register is proven under the kept audit checkpoint."
+        : `Check that audit key ${s.signer?.auditKid} is the organisation's (/.well-known/custody/audit.json), or pass a kept copy with --checkpoint.`,
     );
     if (s.timestamp?.caFingerprint) out.push(`Check that the TSA CA fingerprint above is the one your time-stamping authority publishes.`);
     process.stdout.write(`${out.join("\n")}\n`);

@@ -20,6 +20,8 @@ export interface SignerRecord {
   registeredSeq: number;
   retiredAt: string | null;
   retiredSeq: number | null;
+  /** Set when the entry was written after the fact for a key older than the register (docs/audit.md §9): when it was recorded. */
+  backfilledAt: string | null;
 }
 
 /** Reads the register events of key `kid` from verified events; a text saying what is wrong when they do not make one history. */
@@ -30,7 +32,7 @@ export function signerRecord(events: AuditEvent[], kid: string): SignerRecord | 
   if (registered.length !== 1) return registered.length === 0 ? `the log has no registration of key ${kid}` : `key ${kid} is registered twice`;
   if (retired.length > 1) return `key ${kid} is retired twice`;
   const reg = registered[0]!;
-  const d = reg.details as { kid?: unknown; publicJwk?: unknown; holder?: unknown; validFrom?: unknown };
+  const d = reg.details as { kid?: unknown; publicJwk?: unknown; holder?: unknown; validFrom?: unknown; backfilled?: unknown };
   if (d.kid !== kid || typeof d.publicJwk !== "object" || d.publicJwk === null || typeof d.holder !== "object" || d.holder === null || typeof d.validFrom !== "string") {
     return "the registration event is malformed";
   }
@@ -45,5 +47,6 @@ export function signerRecord(events: AuditEvent[], kid: string): SignerRecord | 
     registeredSeq: reg.seq,
     retiredAt: (retiredAt as string | null) ?? null,
     retiredSeq: ret?.seq ?? null,
+    backfilledAt: d.backfilled === true ? reg.at : null,
   };
 }

@@ -44,7 +44,7 @@ export interface PackageSummary {
   /** The RFC 3161 timestamp over the manifest signature, when the package has one. */
   timestamp?: { genTime: string; tsaName: string; serial: string; caFingerprint?: string };
   /** From the key register: who held the key, since when, until when (null: not retired). */
-  signer?: { holder: string; validFrom: string; retiredAt: string | null; auditKid: string; treeSize: number };
+  signer?: { holder: string; validFrom: string; retiredAt: string | null; auditKid: string; treeSize: number; backfilledAt: string | null };
 }
 
 /** The verification report: checks in the order run; verification stops at the first failure, named by `failed`. */
@@ -411,9 +411,9 @@ export async function verifyCourtPackage(source: PackageSource, options: { creat
     if (manifest.signedAt < record.validFrom) throw new CheckFailed(`signed at ${manifest.signedAt}, before the key was registered (${record.validFrom})`);
     if (record.retiredAt !== null && manifest.signedAt >= record.retiredAt) throw new CheckFailed(`signed at ${manifest.signedAt}, after the key was retired (${record.retiredAt})`);
     const holder = record.holder.type === "user" ? `${record.holder.name} <${record.holder.email}> (user ${record.holder.id})` : `site ${record.holder.name} (${record.holder.id})`;
-    summary.signer = { holder, validFrom: record.validFrom, retiredAt: record.retiredAt, auditKid: audit.signers[0]!, treeSize: audit.treeSize! };
+    summary.signer = { holder, validFrom: record.validFrom, retiredAt: record.retiredAt, auditKid: audit.signers[0]!, treeSize: audit.treeSize!, backfilledAt: record.backfilledAt };
     pass(
-      `${holder}'s key, registered ${record.validFrom} (audit event ${record.registeredSeq}), ${record.retiredAt ? `retired ${record.retiredAt}` : "not retired"}; ` +
+      `${holder}'s key, registered ${record.validFrom} (audit event ${record.registeredSeq}${record.backfilledAt ? `, recorded ${record.backfilledAt} for a key older than the register` : ""}), ${record.retiredAt ? `retired ${record.retiredAt}` : "not retired"}; ` +
         `proven in the audit tree of ${audit.treeSize} events signed by audit key ${audit.signers.join(", ")}${audit.kept ? `, which extends the kept checkpoint of ${audit.kept.treeSize}` : ""}`,
       "VERIFY.txt",
     );

@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 import { backend, db } from "./backend";
 import { describe, expect, it } from "vitest";
 import type { AuditPage } from "../../shared/api/audit";
@@ -7,6 +8,7 @@ import type { TotpSetup } from "../../shared/api/identity";
 import type { ErrorBody, Invitation, PublicKeyInfo } from "../../shared/api/schemas";
 import type { AuditEvent } from "../../shared/audit/chain";
 import { verifyExport } from "../../shared/audit/export";
+import backfillMigration from "../../migrations/0014_signer_register_backfill.sql?raw";
 import { escrowEncryptionKey, generateCaseKeyPair, generateRecoveryKeyPair, generateUserKeys, sealKeyBundle, wrapCaseKey } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
 import { addMember, openCase, prepareEvidence, randomBytes, removeMember, sendParts, uploadEvidence, withKeys, type Person } from "./evidence-helpers";
@@ -818,6 +820,46 @@ describe("audit trail", () => {
     expect(signerRecord(report.verifiedEvents!, kid)).toMatchObject({ kid, holder: { type: "user", id: admin.session.user.id, name: ADMIN.name, email: ADMIN.email }, retiredAt: null });
     await expectError(await call(`/api/audit/signers/${"A".repeat(43)}`, { cookie: admin.cookie }), 404);
     await expectError(await call(`/api/audit/signers/${kid}`), 401);
+  });
+
+  it("backfills the register for signing keys from before it (migration 0014): one registration each, its original time, retirements too", async () => {
+    const admin = await setUpOrganisation();
+    const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy Old", role: "investigator" });
+    const [older, current] = [await generateUserKeys(), await generateUserKeys()];
+    const { keyId } = await import("../../shared/crypto/keys");
+    const olderKid = await keyId(older.signing.publicJwk);
+    const currentKid = await keyId(current.signing.publicJwk);
+    // Keys as the release before the register stored them: rows in user_keys, no audit event.
+    const insert = "INSERT INTO user_keys (kid, user_id, use, public_jwk, created_at, retired_at) VALUES (?, ?, 'sig', ?, ?, ?)";
+    await db.batch([
+      db.prepare(insert).bind(olderKid, ivy.session.user.id, JSON.stringify({ ...older.signing.publicJwk, kid: olderKid }), "2024-01-02T03:04:05.000Z", "2024-06-01T00:00:00.000Z"),
+      db.prepare(insert).bind(currentKid, ivy.session.user.id, JSON.stringify({ ...current.signing.publicJwk, kid: currentKid }), "2024-06-01T00:00:00.000Z", null),
+    ]);
+    const statements = backfillMigration.replace(/^--.*$/gm, "").split(/;\s*$/m).map((q) => q.trim()).filter(Boolean);
+    expect(statements).toHaveLength(2);
+    for (const statement of statements) await db.prepare(statement).run();
+    await call("/api/audit/events", { cookie: admin.cookie }); // any audited request drains the outbox into the chain
+
+    const { signerRecord } = await import("../../shared/audit/signers");
+    const recordOf = async (kid: string) => {
+      const response = await call(`/api/audit/signers/${kid}`, { cookie: admin.cookie });
+      expect(response.status).toBe(200);
+      const report = await verifyExport((await response.text()).split("\n").filter(Boolean), { keepEvents: true });
+      expect(report.ok, JSON.stringify(report.error)).toBe(true);
+      return { record: signerRecord(report.verifiedEvents!, kid), events: report.verifiedEvents! };
+    };
+    const old = await recordOf(olderKid);
+    expect(old.record).toMatchObject({
+      kid: olderKid, validFrom: "2024-01-02T03:04:05.000Z", retiredAt: "2024-06-01T00:00:00.000Z", backfilledAt: expect.any(String),
+      holder: { type: "user", id: ivy.session.user.id, name: "Ivy Old", email: "ivy@example.org" }, publicJwk: { x: older.signing.publicJwk.x },
+    });
+    const register = old.events.filter((e) => e.action.startsWith("keys.signer_"));
+    expect(register.map((e) => [e.action, e.actor.type, (e.details as { backfilled?: boolean }).backfilled])).toEqual([
+      ["keys.signer_register", "system", true],
+      ["keys.signer_retire", "system", true],
+    ]);
+    expect((register[1]!.details as { replacedBy: string }).replacedBy).toBe(currentKid);
+    expect((await recordOf(currentKid)).record).toMatchObject({ validFrom: "2024-06-01T00:00:00.000Z", retiredAt: null });
   });
 
   it("keeps one valid chain and one consistent tree under 30 concurrent actions", async () => {

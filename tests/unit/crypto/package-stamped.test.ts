@@ -115,6 +115,18 @@ describe("a court package with file key and timestamp", () => {
     await expect(collect(courtPackageStream(input({ metadata: { fileName: "other.jpg", mediaType: "image/jpeg" } })))).rejects.toMatchObject({ what: "metadata" });
   });
 
+  it("npm run verify names the signer as a person, the key's registration and the timestamp", () => {
+    const path = join(work, "stamped.zip");
+    writeFileSync(path, zip);
+    const node = join(import.meta.dirname, "../../../node_modules/.bin/node");
+    const run = spawnSync(node, [join(import.meta.dirname, "../../../scripts/verify.ts"), path], { encoding: "utf8" });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`OK: all ${PACKAGE_CHECKS.length} checks passed.`);
+    expect(run.stdout).toMatch(/Signer: +Jane Doe <jane@example\.org> \(user u{32}\)/);
+    expect(run.stdout).toContain("Signed by Jane Doe <jane@example.org> (user " + "u".repeat(32) + "), with their registered key (registered 2020-01-01T00:00:00.000Z, not retired).");
+    expect(run.stdout).toMatch(/The signature existed at \d{4}-\d\d-\d\dT[\d:.]+Z, by the clock of O=Custody tests, CN=Custody Test TSA \(RFC 3161 timestamp, serial [0-9a-f]+\)\./i);
+  });
+
   it("gives commands, openssl ts -verify included, that print exactly what VERIFY.txt says", () => {
     const dir = mkdtempSync(join(work, "x-"));
     extract(zip, dir);
