@@ -150,7 +150,7 @@ export function createHost(options: ServerOptions): Host {
         // @ts-expect-error: Deno and workerd need it to stream a request body through.
         duplex: "half",
       });
-      if (!url.pathname.startsWith("/api/")) {
+      if (!url.pathname.startsWith("/api/") && !url.pathname.startsWith("/.well-known/custody/")) {
         const asset = await assets.serve(request);
         if (asset) return asset;
       }

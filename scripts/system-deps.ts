@@ -21,6 +21,8 @@ export interface Requirement {
   path?: string;
   /** Debian packages that provide it (and what it needs to work, such as fonts). */
   debian: string[];
+  /** For `python3`: a module that must import (`python3 -c "import <module>"`), such as Debian's python3-cryptography. */
+  pythonModule?: string;
 }
 
 /** Every system program the test suite runs, and the Debian packages that bring each. */
@@ -37,6 +39,12 @@ export function requirements(env: NodeJS.ProcessEnv = process.env): Requirement[
     { name: "oathtool", usedFor: "cross-checking TOTP codes", debian: ["oathtool"] },
     { name: "openssl", usedFor: "checking court packages with standard tools", debian: ["openssl"] },
     { name: "sha512sum", usedFor: "checking court packages with standard tools", debian: ["coreutils"] },
+    {
+      name: "python3",
+      pythonModule: "cryptography",
+      usedFor: "reading ZIP64 packages with Python's zipfile and the docs' Python recipes (python3-cryptography)",
+      debian: ["python3", "python3-cryptography"],
+    },
   ];
 }
 
@@ -54,9 +62,14 @@ export function locate(requirement: Requirement, env: NodeJS.ProcessEnv = proces
   if (requirement.path) return isExecutable(requirement.path) ? requirement.path : undefined;
   for (const dir of (env.PATH ?? "").split(delimiter).filter(Boolean)) {
     const candidate = join(dir, requirement.name);
-    if (isExecutable(candidate)) return candidate;
+    if (isExecutable(candidate)) return requirement.pythonModule && !imports(candidate, requirement.pythonModule, env) ? undefined : candidate;
   }
   return undefined;
+}
+
+/** Whether `python` imports `module` (a missing module is as missing as a missing program). */
+function imports(python: string, module: string, env: NodeJS.ProcessEnv): boolean {
+  return spawnSync(python, ["-c", `import ${module}`], { env, stdio: "ignore" }).status === 0;
 }
 
 export function missing(list: Requirement[], env: NodeJS.ProcessEnv = process.env): Requirement[] {
@@ -70,7 +83,7 @@ export function packagesFor(absent: Requirement[]): string[] {
 
 /** The one line a person reads when the suite cannot install what is missing itself. */
 export function missingLine(absent: Requirement[], root: boolean): string {
-  const what = absent.map((r) => (r.path ? `${r.name} (${r.path})` : r.name)).join(", ");
+  const what = absent.map((r) => (r.path ? `${r.name} (${r.path})` : r.pythonModule ? `${r.name} with the ${r.pythonModule} module` : r.name)).join(", ");
   const command = `${root ? "" : "sudo "}apt-get update && ${root ? "" : "sudo "}apt-get install -y --no-install-recommends ${packagesFor(absent).join(" ")}`;
   return `Missing system programs the tests need: ${what}. Install them with: ${command}`;
 }

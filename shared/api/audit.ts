@@ -60,6 +60,19 @@ export const AuditSigningKeys = z
   .object({ keys: z.array(z.record(z.string(), z.unknown())) })
   .meta({ id: "AuditSigningKeys", description: "Public ES512 JWKs that sign the chain's checkpoints." });
 
+export const PublicAuditDocumentSchema = z
+  .object({
+    type: z.literal("custody-audit-public"),
+    v: z.literal(1),
+    orgId: z.string(),
+    checkpoint: z.string().meta({ description: "The latest checkpoint: compact JWS, ES512, typ custody-audit-checkpoint+jws." }),
+    treeSize: z.number().int(),
+    rootHash: z.string().meta({ description: "RFC 9162 root (SHA-256, lowercase hex) the checkpoint signs." }),
+    at: z.string(),
+    signingKeys: z.array(z.record(z.string(), z.unknown())),
+  })
+  .meta({ id: "PublicAuditDocument", description: "GET /.well-known/custody/audit.json (docs/audit.md §3.3)." });
+
 /** Actions a device may record while offline and send later. */
 export const OFFLINE_ACTIONS = ["evidence.view", "evidence.download", "evidence.export"] as const;
 

@@ -211,3 +211,28 @@ const decimalInteger = (max: number) =>
 
 export const EvidencePartParam = z.strictObject({ id: Id, part: decimalInteger(100_000) });
 export const UploadQuery = z.strictObject({ exp: decimalInteger(Number.MAX_SAFE_INTEGER), sig: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
+
+// ---- Trusted timestamps (RFC 3161)
+
+export const TimestampStatus = z
+  .discriminatedUnion("state", [
+    z.object({ state: z.literal("unconfigured").meta({ description: "No time-stamping authority was configured when this was signed." }) }),
+    z.object({
+      state: z.literal("pending").meta({ description: "Awaiting a timestamp: the TSA was not reached or answered badly; retried." }),
+      attempts: z.number().int(),
+      lastError: z.string().nullable(),
+      nextAttemptAt: z.string().nullable(),
+    }),
+    z.object({
+      state: z.literal("stamped"),
+      tsaName: z.string().meta({ description: "Subject of the TSA certificate that signed the token." }),
+      genTime: z.string().meta({ description: "The time the TSA vouches for (ISO 8601, UTC)." }),
+      serial: z.string(),
+      token: z.string().meta({ description: "The RFC 3161 TimeStampToken, DER, base64." }),
+      caPem: z.string().nullable().meta({ description: "The CA certificate(s) the token was checked against; null: none configured." }),
+      tsaUrl: z.string(),
+    }),
+    z.object({ state: z.literal("failed"), attempts: z.number().int(), lastError: z.string().nullable() }),
+  ])
+  .meta({ id: "TimestampStatus" });
+export type TimestampStatus = z.infer<typeof TimestampStatus>;

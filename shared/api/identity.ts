@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { NextCursor } from "./paging";
 import { MapAttribution, TileUrlTemplate } from "./map";
+import { isLoopbackUrl } from "./oidc";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_FLOOR, SessionInfo, Id } from "./schemas";
 
 export { PASSWORD_MIN_FLOOR };
@@ -185,7 +186,36 @@ export const SessionIdParam = z.strictObject({ id: Id });
 export const RevokedCount = z.object({ revoked: z.number().int() }).meta({ id: "RevokedCount" });
 export type RevokedCount = z.infer<typeof RevokedCount>;
 
-// ---- Organisation settings (security, and the Cameras map's tile server)
+// ---- Organisation settings (security, the Cameras map's tile server, the time-stamping authority)
+
+/** A time-stamping authority's URL: https, or http only for localhost / 127.0.0.1 (development). */
+export const TsaUrl = z
+  .string()
+  .trim()
+  .min(1, "Enter the TSA's URL, or turn timestamps off.")
+  .max(1000, "At most 1000 characters.")
+  .superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return void ctx.addIssue({ code: "custom", message: "Enter a full URL, e.g. https://freetsa.org/tsr." });
+    }
+    if (!(url.protocol === "https:" || (url.protocol === "http:" && isLoopbackUrl(value)))) {
+      ctx.addIssue({ code: "custom", message: "The TSA URL must start with https:// (http:// only for localhost)." });
+    }
+    if (url.username || url.password) ctx.addIssue({ code: "custom", message: "No user name or password in the URL." });
+  })
+  .meta({ id: "TsaUrl", description: "An RFC 3161 time-stamping authority; https only (http for localhost)." });
+
+/** One or more PEM certificates (the CA the TSA's tokens must chain to). */
+export const TsaCaPem = z
+  .string()
+  .trim()
+  .max(64 * 1024, "At most 64 KiB of certificates.")
+  .regex(/^(-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*)+$/, "Paste PEM certificates (-----BEGIN CERTIFICATE----- …).")
+  .transform((pem) => `${pem.replace(/\r\n/g, "\n")}\n`)
+  .meta({ id: "TsaCaPem", description: "PEM certificate(s) of the CA that issued the TSA's certificate." });
 
 export const OrgSettings = z
   .object({
@@ -195,6 +225,8 @@ export const OrgSettings = z
     absoluteLifetimeMinutes: z.number().int().min(15).max(10080),
     mapTileUrl: z.string().nullable().meta({ description: "The Cameras map's tile URL template; null: no map (the list only)." }),
     mapAttribution: z.string().meta({ description: "The tile server's attribution, shown on the map." }),
+    tsaUrl: z.string().nullable().meta({ description: "The RFC 3161 time-stamping authority's URL; null: no trusted timestamps." }),
+    tsaCaPem: z.string().nullable().meta({ description: "PEM certificate(s) the TSA's tokens must chain to; null: tokens are checked for their signature only." }),
   })
   .meta({ id: "OrgSettings" });
 export type OrgSettings = z.infer<typeof OrgSettings>;
@@ -207,6 +239,8 @@ export const UpdateOrgSettingsRequest = z
     absoluteLifetimeMinutes: z.number().int().min(15, "At least 15 minutes.").max(10080, "At most 10080 minutes (a week).").optional(),
     mapTileUrl: TileUrlTemplate.nullable().optional(),
     mapAttribution: MapAttribution.optional(),
+    tsaUrl: TsaUrl.nullable().optional(),
+    tsaCaPem: TsaCaPem.nullable().optional(),
   })
   .refine((body) => Object.keys(body).length > 0, "Nothing to change.")
   .meta({ id: "UpdateOrgSettingsRequest" });

@@ -1,10 +1,8 @@
 /**
  * The audit chain (docs/audit.md): the event form, its canonical JSON, its hash, the signed
- * checkpoints, and the verifier of an export. Shared by the Durable Object that writes the
- * chain, the worker that exports it, and the offline verifier (`npm run audit:verify`).
- * WebCrypto and jose only.
+ * checkpoint constants. The Merkle tree over the same events is in merkle.ts, the signed forms
+ * and the verifier of an export in export.ts. WebCrypto only.
  */
-import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from "jose";
 
 export type AuditOutcome = "success" | "denied" | "failed";
 
@@ -40,15 +38,6 @@ export interface AuditEvent extends AuditEventInput {
   /** SHA-512 (hex) of the previous event; 128 zeros for the first. */
   prevHash: string;
   hash: string;
-}
-
-/** A signed statement of the chain's head: `seq` and `hash` of the last event at `at`. */
-export interface AuditCheckpoint {
-  v: 1;
-  orgId: string;
-  seq: number;
-  hash: string;
-  at: string;
 }
 
 export const GENESIS_HASH = "0".repeat(128);
@@ -90,124 +79,4 @@ export async function chainEvent(
 export async function eventHashIsValid(event: AuditEvent): Promise<boolean> {
   const { hash, ...unhashed } = event;
   return (await eventHash(unhashed)) === hash;
-}
-
-// ---- export and verification ----------------------------------------------------------
-
-/** First line of a JSON-lines export. */
-export interface ExportHeader {
-  type: "custody-audit-export";
-  v: 1;
-  orgId: string;
-  exportedAt: string;
-  /** The filter applied. Only an export without one (or with just a range) is contiguous and so provably complete. */
-  filter: Record<string, string>;
-  contiguous: boolean;
-  /** Public keys that signed the checkpoints (ES512 JWKs with kid). */
-  signingKeys: JWK[];
-}
-
-export type ExportLine =
-  | ExportHeader
-  | ({ type: "event" } & AuditEvent)
-  | { type: "checkpoint"; jws: string };
-
-export interface VerifyReport {
-  ok: boolean;
-  events: number;
-  checkpoints: number;
-  firstSeq: number | null;
-  lastSeq: number | null;
-  contiguous: boolean;
-  /** The first problem found, naming the line (1-based) and the event's seq where there is one. */
-  error?: { line: number; seq?: number; message: string };
-}
-
-/**
- * Verifies an export given as its lines (JSON text each): every event's hash; for a contiguous
- * export, that seq runs without gaps and each event links to the one before; every checkpoint's
- * ES512 signature, and that it names an event of the export with that very hash. Stops at the
- * first problem and says where.
- */
-export async function verifyExport(lines: Iterable<string> | AsyncIterable<string>): Promise<VerifyReport> {
-  const report: VerifyReport = { ok: false, events: 0, checkpoints: 0, firstSeq: null, lastSeq: null, contiguous: false };
-  const fail = (line: number, message: string, seq?: number): VerifyReport => ({ ...report, ok: false, error: { line, message, ...(seq !== undefined ? { seq } : {}) } });
-  let header: ExportHeader | null = null;
-  const keys = new Map<string, CryptoKey | Uint8Array>();
-  const hashesBySeq = new Map<number, string>();
-  const checkpoints: { line: number; jws: string }[] = [];
-  let previous: AuditEvent | null = null;
-  let lineNo = 0;
-
-  for await (const raw of lines) {
-    lineNo++;
-    if (raw.trim() === "") continue;
-    let line: ExportLine;
-    try {
-      line = JSON.parse(raw) as ExportLine;
-    } catch {
-      return fail(lineNo, "not valid JSON");
-    }
-    if (!header) {
-      if (line.type !== "custody-audit-export" || line.v !== 1) return fail(lineNo, "the first line is not a Custody audit export header");
-      header = line;
-      report.contiguous = line.contiguous;
-      for (const jwk of line.signingKeys) {
-        if (typeof jwk.kid !== "string") return fail(lineNo, "a signing key has no kid");
-        keys.set(jwk.kid, await importJWK(jwk, "ES512"));
-      }
-      continue;
-    }
-    if (line.type === "checkpoint") {
-      checkpoints.push({ line: lineNo, jws: line.jws });
-      continue;
-    }
-    if (line.type !== "event") return fail(lineNo, `unexpected line type ${JSON.stringify((line as { type?: unknown }).type)}`);
-    const { type: _type, ...event } = line;
-    if (!(await eventHashIsValid(event))) return fail(lineNo, "the event's hash does not match its content (edited?)", event.seq);
-    if (previous) {
-      if (event.seq <= previous.seq) return fail(lineNo, `out of order: seq ${event.seq} after ${previous.seq}`, event.seq);
-      if (header.contiguous) {
-        if (event.seq !== previous.seq + 1) return fail(lineNo, `missing events: seq ${previous.seq + 1} to ${event.seq - 1}`, event.seq);
-        if (event.prevHash !== previous.hash) return fail(lineNo, "does not link to the event before it (inserted or reordered?)", event.seq);
-      }
-    } else {
-      report.firstSeq = event.seq;
-      if (header.contiguous && event.seq === 1 && event.prevHash !== GENESIS_HASH) return fail(lineNo, "the first event must link to the genesis hash", event.seq);
-    }
-    hashesBySeq.set(event.seq, event.hash);
-    report.events++;
-    report.lastSeq = event.seq;
-    previous = event;
-  }
-  if (!header) return fail(lineNo, "empty export");
-
-  for (const { line, jws } of checkpoints) {
-    let kid: unknown;
-    try {
-      kid = decodeProtectedHeader(jws).kid;
-    } catch {
-      return fail(line, "the checkpoint is not a JWS");
-    }
-    const key = typeof kid === "string" ? keys.get(kid) : undefined;
-    if (!key) return fail(line, "the checkpoint is signed by a key the export does not list");
-    let checkpoint: AuditCheckpoint;
-    try {
-      const { payload, protectedHeader } = await compactVerify(jws, key, { algorithms: ["ES512"] });
-      if (protectedHeader.typ !== CHECKPOINT_TYP) return fail(line, "not a checkpoint JWS");
-      checkpoint = JSON.parse(new TextDecoder().decode(payload)) as AuditCheckpoint;
-    } catch {
-      return fail(line, "the checkpoint's signature does not verify");
-    }
-    if (checkpoint.orgId !== header.orgId) return fail(line, "the checkpoint is for another organisation");
-    if (Object.keys(header.filter).length === 0 && report.lastSeq !== null && checkpoint.seq > report.lastSeq) {
-      return fail(line, `events after seq ${report.lastSeq} are missing: a signed checkpoint covers seq ${checkpoint.seq}`);
-    }
-    const seen = hashesBySeq.get(checkpoint.seq);
-    if (seen !== undefined && seen !== checkpoint.hash) {
-      return fail(line, `the signed checkpoint disagrees with event ${checkpoint.seq}: the chain was rewritten`, checkpoint.seq);
-    }
-    report.checkpoints++;
-  }
-  return { ...report, ok: true };
 }

@@ -313,7 +313,11 @@ export async function wrapFileKey(fileKey: CryptoKey, casePublicJwk: JWK): Promi
   return jwe;
 }
 
-async function unwrapFileKeyBytes(jwe: string, privateKey: CryptoKey): Promise<Uint8Array> {
+/**
+ * Unwrap a file key (compact JWE) to its 32 raw bytes. Only for a court package, which carries this
+ * one item's key so a verifier can check metadata.json against the signed metadata (the caller zeroes it).
+ */
+export async function unwrapFileKeyBytes(jwe: string, privateKey: CryptoKey): Promise<Uint8Array> {
   const jwk = await unwrapJwk(jwe, privateKey, TYP.fileKey, "file key");
   if (jwk.kty !== "oct" || jwk.alg !== ENC || typeof jwk.k !== "string") throw new FormatError("file key", "not an A256GCM key");
   return fromBase64url(jwk.k);

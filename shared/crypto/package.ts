@@ -2,16 +2,17 @@
  * Court export package (docs/evidence-format.md §8): a stored (uncompressed) ZIP holding the
  * original file byte for byte, the signed manifest, the signer's public key (JWK and PEM),
  * the decrypted metadata, and VERIFY.txt with the steps to check it with sha512sum and openssl.
- * Built as a stream with fflate's `Zip` + `ZipPassThrough`, so a multi-GiB original never has
- * to be whole in memory. Web-standard only (runs in the browser, Workers, Deno and Node).
+ * Built as a stream (shared/crypto/zip.ts: stored entries, UTC times, ZIP64 when needed), so a
+ * multi-GiB original never has to be whole in memory. Web-standard only (runs in the browser, Workers, Deno and Node).
  */
-import { Zip, ZipPassThrough } from "fflate";
 import type { JWK } from "jose";
 import { FormatError, IntegrityError } from "./errors";
-import { fromBase64url, streamChunks, utf8 } from "./encoding";
-import { importSigningPublicKey } from "./keys";
-import { EvidenceMetadata, METADATA_VERSION, verifyManifest, type Manifest } from "./manifest";
+import { fromBase64url, streamChunks, toBase64url, utf8 } from "./encoding";
+import { importFileKey, importSigningPublicKey } from "./keys";
+import { decryptMetadata, EvidenceMetadata, METADATA_VERSION, verifyManifest, type Manifest } from "./manifest";
 import { createSha512, type Sha512 } from "./sha512";
+import { StoredZipWriter } from "./zip";
+import { certificateToPem, parseCertificatesPem, tokenToResponse, verifyTimestampToken, type TimestampInfo } from "../timestamp/rfc3161";
 
 /** Fixed entry names inside a court package; the original is `original/<sanitised file name>`. */
 export const PACKAGE_ENTRY = {
@@ -20,19 +21,64 @@ export const PACKAGE_ENTRY = {
   manifestJson: "manifest.json",
   signingInput: "manifest.signing-input",
   signatureDer: "manifest.sig.der",
+  signatureRaw: "manifest.sig",
   signerJwk: "signer.jwk.json",
   signerPem: "signer.pem",
   metadata: "metadata.json",
+  signerRegister: "signer-register.jsonl",
 } as const;
+
+/** Entries a package has only with what they prove: the file key (metadata.json), the timestamp and its CA. */
+export const OPTIONAL_ENTRY = {
+  fileKey: "file-key.jwk.json",
+  timestamp: "timestamp.tsr",
+  timestampCa: "timestamp-ca.pem",
+} as const;
+
+/** What a package holds beyond the fixed entries; decides the entry list and VERIFY.txt. */
+export interface PackageExtras {
+  /** The file key is included, so metadata.json is checked against the signed `metadata` JWE. */
+  fileKey: boolean;
+  /** The RFC 3161 timestamp over the manifest signature, as verified. */
+  timestamp?: { info: TimestampInfo; ca: boolean };
+}
+
+/** signer-register.jsonl as packages write it: the register export as received, ending in one LF. */
+export function signerRegisterText(register: string): string {
+  return register.endsWith("\n") ? register : `${register}\n`;
+}
+
+/** Every entry name of a package, in the order the format requires. */
+export function packageEntryNames(entryName: string, extras: PackageExtras): string[] {
+  return [
+    PACKAGE_ENTRY.verify, PACKAGE_ENTRY.manifestJws, PACKAGE_ENTRY.manifestJson, PACKAGE_ENTRY.signingInput, PACKAGE_ENTRY.signatureDer, PACKAGE_ENTRY.signatureRaw,
+    PACKAGE_ENTRY.signerJwk, PACKAGE_ENTRY.signerPem, PACKAGE_ENTRY.metadata, PACKAGE_ENTRY.signerRegister,
+    ...(extras.fileKey ? [OPTIONAL_ENTRY.fileKey] : []),
+    ...(extras.timestamp ? [OPTIONAL_ENTRY.timestamp, ...(extras.timestamp.ca ? [OPTIONAL_ENTRY.timestampCa] : [])] : []),
+    entryName,
+  ];
+}
+
+/** JSON as packages write it: JSON.stringify with 2-space indentation, then one LF. */
+export function prettyJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/** The file key entry: `{"kty":"oct","alg":"A256GCM","k":<base64url of the 32 bytes>}`, pretty-printed. */
+export function fileKeyJwkText(raw: Uint8Array): string {
+  return prettyJson({ kty: "oct", alg: "A256GCM", k: toBase64url(raw) });
+}
+
+/** PEM text of certificates as packages write them (each DER re-encoded, 64-column base64, LF). */
+export function canonicalCertificatesPem(pem: string): string {
+  return parseCertificatesPem(pem).map((c) => certificateToPem(new Uint8Array(c.toSchema().toBER()))).join("");
+}
 
 /** Folder of the original file inside the package. */
 export const ORIGINAL_DIR = "original/";
 
-/**
- * Largest original a package can hold: fflate writes classic ZIP (32-bit sizes and offsets,
- * no ZIP64), so the whole archive must stay below 4 GiB. 16 MiB is left for the other entries.
- */
-export const MAX_PACKAGED_ORIGINAL_SIZE = 0xffff_ffff - 16 * 1024 * 1024;
+/** Largest original a package can hold: ZIP64 sizes are 64-bit, and JavaScript integers are exact to 2^53 − 1. */
+export const MAX_PACKAGED_ORIGINAL_SIZE = Number.MAX_SAFE_INTEGER;
 
 const MAX_NAME_BYTES = 200;
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
@@ -117,15 +163,32 @@ export interface CourtPackageInput {
   manifestJws: string;
   /** The signer's public JWK (EC P-521), as registered. */
   signerPublicJwk: JWK;
-  /** The decrypted metadata (`decryptMetadata`). */
-  metadata: EvidenceMetadata | Omit<EvidenceMetadata, "v">;
+  /**
+   * The signer's entries in the organisation's key register: the audit export of
+   * `GET /api/audit/signers/<kid>` (docs/audit.md §9), JSON lines, as received.
+   */
+  signerRegister: string;
+  /** The decrypted metadata (`decryptMetadata`); with `fileKey`, it must be what the manifest's metadata JWE decrypts to. */
+  metadata?: EvidenceMetadata | Omit<EvidenceMetadata, "v">;
+  /** The file key (32 raw bytes): included, so a verifier checks metadata.json against the signed JWE. It opens only this item. */
+  fileKey?: Uint8Array;
+  /** The RFC 3161 token (TimeStampToken DER) over the manifest signature, and the CA PEM it chains to (null: unknown). */
+  timestamp?: { token: Uint8Array; caPem: string | null };
+  /** Write ZIP64 records even for a small package (tests; readers accept both forms). */
+  zip64?: boolean;
   /** A faster incremental SHA-512 (e.g. wasm) to check the original with; defaults to `createSha512`. */
   createHasher?: () => Sha512;
 }
 
-/** The text of VERIFY.txt for a package (plain UTF-8 text, LF line ends). Every command in it is run by the unit tests. */
-export function verifyInstructions(manifest: Manifest, metadata: EvidenceMetadata, entryName: string): string {
+/**
+ * The text of VERIFY.txt for a package (plain UTF-8 text, LF line ends): fully determined by the
+ * manifest, the metadata, the original's entry name and `extras`, so a verifier rebuilds it and
+ * compares byte for byte. Every command in it is run by the unit tests.
+ */
+export function verifyInstructions(manifest: Manifest, metadata: EvidenceMetadata, entryName: string, extras: PackageExtras = { fileKey: false }): string {
   const q = shellQuote(entryName);
+  const E = { ...PACKAGE_ENTRY, ...OPTIONAL_ENTRY };
+  const stamp = extras.timestamp;
   const lines = [
     "CUSTODY COURT EXPORT PACKAGE: HOW TO VERIFY IT",
     "",
@@ -133,10 +196,11 @@ export function verifyInstructions(manifest: Manifest, metadata: EvidenceMetadat
     `Original:   ${entryName} (${manifest.byteSize} bytes, ${metadata.mediaType})`,
     `SHA-512:    ${manifest.sha512}`,
     `Signed by:  key id ${manifest.signerKid}`,
-    `Signed at:  ${manifest.signedAt}`,
+    `Signed at:  ${manifest.signedAt} (the signer's clock)`,
+    stamp ? `Timestamp:  ${stamp.info.genTime} by ${stamp.info.tsaName} (RFC 3161, serial ${stamp.info.serial})` : "Timestamp:  none in this package",
     "",
     "This file is a convenience and is not signed itself. The evidence is authentic only if",
-    "the three checks below give the results shown. They need only GNU coreutils and OpenSSL",
+    `the ${stamp ? "five" : "four"} checks below give the results shown. They need only GNU coreutils and OpenSSL`,
     "(any Linux; WSL on Windows). Unzip the package, then run the commands (the lines after",
     "\"$ \") in a POSIX shell in the folder that holds this file. The lines after the commands",
     "are exactly what they must print.",
@@ -145,21 +209,29 @@ export function verifyInstructions(manifest: Manifest, metadata: EvidenceMetadat
     "",
     `  ${entryName}`,
     "      the original file, byte for byte as it was captured and encrypted",
-    `  ${PACKAGE_ENTRY.manifestJws}`,
+    `  ${E.manifestJws}`,
     "      the signed manifest, a compact JWS (RFC 7515), ES512, exactly as signed",
-    `  ${PACKAGE_ENTRY.manifestJson}`,
+    `  ${E.manifestJson}`,
     "      the manifest's signed JSON payload, byte for byte",
-    `  ${PACKAGE_ENTRY.signingInput}`,
+    `  ${E.signingInput}`,
     "      the bytes the signature covers: the first two parts of manifest.jws",
-    `  ${PACKAGE_ENTRY.signatureDer}`,
+    `  ${E.signatureDer}`,
     "      the manifest's signature (ECDSA P-521 with SHA-512) in the DER form OpenSSL reads",
-    `  ${PACKAGE_ENTRY.signerJwk}`,
+    `  ${E.signatureRaw}`,
+    "      the same signature as in manifest.jws (r || s, 132 bytes): what the timestamp covers",
+    `  ${E.signerJwk}`,
     "      the signer's public key as a JWK (RFC 7517)",
-    `  ${PACKAGE_ENTRY.signerPem}`,
+    `  ${E.signerPem}`,
     "      the same public key as PEM (SubjectPublicKeyInfo)",
-    `  ${PACKAGE_ENTRY.metadata}`,
-    "      the file name, media type and capture details, as decrypted (see the note at the end)",
-    `  ${PACKAGE_ENTRY.verify}`,
+    `  ${E.metadata}`,
+    "      the file name, media type and capture details (see the note at the end)",
+    `  ${E.signerRegister}`,
+    "      the signing key's entries in the organisation's key register, from its audit log, with",
+    "      their Merkle inclusion proofs and a signed checkpoint (a Custody audit export)",
+    ...(extras.fileKey ? [`  ${E.fileKey}`, "      this file's own key, which opens the manifest's encrypted metadata (and only this item)"] : []),
+    ...(stamp ? [`  ${E.timestamp}`, "      the RFC 3161 timestamp over manifest.sig, as a TimeStampResp"] : []),
+    ...(stamp?.ca ? [`  ${E.timestampCa}`, "      the certificate of the CA that issued the time-stamping authority's certificate"] : []),
+    `  ${E.verify}`,
     "      this file",
     "",
     "1. The original is the file the manifest describes.",
@@ -175,13 +247,13 @@ export function verifyInstructions(manifest: Manifest, metadata: EvidenceMetadat
     "",
     "2. The manifest was signed with the key in signer.pem and has not changed since.",
     "",
-    `     $ openssl dgst -sha512 -verify ${PACKAGE_ENTRY.signerPem} -signature ${PACKAGE_ENTRY.signatureDer} ${PACKAGE_ENTRY.signingInput}`,
+    `     $ openssl dgst -sha512 -verify ${E.signerPem} -signature ${E.signatureDer} ${E.signingInput}`,
     "     Verified OK",
     "",
     "   manifest.json is exactly the signed payload (the signing input's middle part is its",
     "   base64url encoding):",
     "",
-    `     $ test "$(openssl base64 -A -in ${PACKAGE_ENTRY.manifestJson} | tr '+/' '-_' | tr -d '=')" = "$(cut -d. -f2 ${PACKAGE_ENTRY.signingInput})" && echo 'manifest.json is the signed payload'`,
+    `     $ test "$(openssl base64 -A -in ${E.manifestJson} | tr '+/' '-_' | tr -d '=')" = "$(cut -d. -f2 ${E.signingInput})" && echo 'manifest.json is the signed payload'`,
     "     manifest.json is the signed payload",
     "",
     "   Any other output (\"Verification failure\", or nothing) means the package was altered:",
@@ -192,26 +264,76 @@ export function verifyInstructions(manifest: Manifest, metadata: EvidenceMetadat
     "   The key id is the RFC 7638 thumbprint of the public key (SHA-256, base64url). Computed",
     "   from signer.pem, the key that step 2 verified with:",
     "",
-    `     $ x=$(openssl pkey -pubin -in ${PACKAGE_ENTRY.signerPem} -outform DER | tail -c 132 | head -c 66 | openssl base64 -A | tr '+/' '-_')`,
-    `     $ y=$(openssl pkey -pubin -in ${PACKAGE_ENTRY.signerPem} -outform DER | tail -c 66 | openssl base64 -A | tr '+/' '-_')`,
+    `     $ x=$(openssl pkey -pubin -in ${E.signerPem} -outform DER | tail -c 132 | head -c 66 | openssl base64 -A | tr '+/' '-_')`,
+    `     $ y=$(openssl pkey -pubin -in ${E.signerPem} -outform DER | tail -c 66 | openssl base64 -A | tr '+/' '-_')`,
     `     $ printf '{"crv":"P-521","kty":"EC","x":"%s","y":"%s"}' "$x" "$y" | openssl dgst -sha256 -binary | openssl base64 -A | tr '+/' '-_' | tr -d '='; echo`,
     `     ${manifest.signerKid}`,
     "",
-    `   It must equal "signerKid" in manifest.json, and the organisation's register of signing`,
-    `   keys must list this key id for the uploader ("uploaderId" in manifest.json) or, for`,
-    `   requested video, for the site's connector. A package signed by any other key proves`,
-    "   nothing, however well the other checks pass.",
+    `   It must equal "signerKid" in manifest.json.`,
     "",
-    "Note on metadata.json: the manifest signs the metadata only in encrypted form (its",
-    "\"metadata\" field, a JWE under the file's own key, which this package does not contain).",
-    "metadata.json is that field decrypted by the exporting app; the checks above do not cover",
-    "it. The original's name here is metadata.json's \"fileName\" made safe as a file name",
+    "4. The organisation's key register says whose key it is, since when, and that it was not",
+    "   retired when the manifest was signed.",
+    "",
+    `   ${PACKAGE_ENTRY.signerRegister} is an audit export filtered to this key. Check it with`,
+    "   `npm run audit:verify -- signer-register.jsonl` from the Custody source, or with any JOSE",
+    "   library following docs/audit.md §6 and §9: its \"keys.signer_register\" event for this key",
+    "   must carry the public key of signer.jwk.json and name its holder; its validFrom must not",
+    "   be after the manifest's signedAt, and a \"keys.signer_retire\" event, if any, must be",
+    "   later than signedAt. The audit key that signs the export must be the organisation's",
+    "   published one (/.well-known/custody/audit.json; `npm run verify -- --checkpoint` pins it).",
+    "   A package signed by any other key proves nothing, however well the other checks pass.",
+    "",
+  ];
+  if (stamp) {
+    lines.push(
+      "5. The signature existed at the time the time-stamping authority vouches for.",
+      "",
+      "   manifest.sig is the signature of manifest.jws (its third part, decoded from base64url):",
+      "",
+      `     $ test "$(openssl base64 -A -in ${E.signatureRaw} | tr '+/' '-_' | tr -d '=')" = "$(cut -d. -f3 ${E.manifestJws})" && echo 'manifest.sig is the signature'`,
+      "     manifest.sig is the signature",
+      "",
+      ...(stamp.ca
+        ? [
+            `     $ openssl ts -verify -data ${E.signatureRaw} -in ${E.timestamp} -CAfile ${E.timestampCa}`,
+            "     Verification: OK",
+            "",
+            `   Then \`openssl ts -reply -in ${E.timestamp} -text\` shows the time (${stamp.info.genTime}) and the`,
+            `   authority. ${E.timestampCa} comes with the package: check that it is the certificate your`,
+            "   time-stamping authority publishes (compare fingerprints:",
+            `   \`openssl x509 -in ${E.timestampCa} -noout -fingerprint -sha256\`).`,
+          ]
+        : [
+            `     $ openssl ts -verify -data ${E.signatureRaw} -in ${E.timestamp} -CAfile <your TSA's CA certificate>`,
+            "     Verification: OK",
+            "",
+            "   The organisation had no CA certificate configured for its time-stamping authority, so",
+            "   this package holds none: get it from the authority itself.",
+          ]),
+      "",
+    );
+  }
+  lines.push(
+    ...(extras.fileKey
+      ? [
+          "Note on metadata.json: the manifest signs the metadata in encrypted form (its \"metadata\"",
+          `field, a JWE under this file's own key). ${E.fileKey} is that key, so \`npm run verify\``,
+          "decrypts the signed field and checks that metadata.json is exactly what it says. The key",
+          "opens nothing but this item, whose original is in this package anyway.",
+        ]
+      : [
+          "Note on metadata.json: the manifest signs the metadata only in encrypted form (its",
+          "\"metadata\" field, a JWE under the file's own key, which this package does not contain).",
+          "metadata.json is that field decrypted by the exporting app; the checks above do not cover",
+          "it.",
+        ]),
+    "The original's name here is metadata.json's \"fileName\" made safe as a file name",
     "(its last path component, with characters unsafe in file names replaced by \"_\").",
     "",
     "The format is specified in Custody's docs/evidence-format.md, \"Court export package\".",
     "`npm run verify -- <package.zip>` in the Custody source runs all of these checks and more.",
     "",
-  ];
+  );
   return lines.join("\n");
 }
 
@@ -224,50 +346,51 @@ export function verifyInstructions(manifest: Manifest, metadata: EvidenceMetadat
  */
 export async function* courtPackageChunks(input: CourtPackageInput): AsyncGenerator<Uint8Array, void, undefined> {
   const manifest = await verifyManifest(input.manifestJws, input.signerPublicJwk);
-  const parsedMetadata = EvidenceMetadata.safeParse({ ...input.metadata, v: METADATA_VERSION });
-  if (!parsedMetadata.success) throw new FormatError("metadata", "malformed", { cause: parsedMetadata.error });
-  const metadata = parsedMetadata.data;
-  if (manifest.byteSize > MAX_PACKAGED_ORIGINAL_SIZE) {
-    throw new FormatError("court package", "an original over 4 GiB − 16 MiB needs ZIP64, which this version does not write");
+  let metadata: EvidenceMetadata;
+  if (input.fileKey) {
+    // The signed metadata, decrypted here: what the package shows is what was signed.
+    metadata = await decryptMetadata(manifest.metadata, await importFileKey(input.fileKey));
+    if (input.metadata && prettyJson({ ...input.metadata, v: METADATA_VERSION }) !== prettyJson({ ...metadata })) {
+      const given = EvidenceMetadata.safeParse({ ...input.metadata, v: METADATA_VERSION });
+      if (!given.success || prettyJson(given.data) !== prettyJson(metadata)) throw new IntegrityError("metadata", "the metadata given is not what the manifest signed");
+    }
+  } else {
+    const parsedMetadata = EvidenceMetadata.safeParse({ ...input.metadata, v: METADATA_VERSION });
+    if (!parsedMetadata.success) throw new FormatError("metadata", "malformed", { cause: parsedMetadata.error });
+    metadata = parsedMetadata.data;
   }
+  if (manifest.byteSize > MAX_PACKAGED_ORIGINAL_SIZE) throw new FormatError("court package", "the original is larger than 2^53 − 1 bytes");
 
   const [header, payload, signature] = input.manifestJws.split(".") as [string, string, string];
+  const signatureBytes = fromBase64url(signature);
+  let stamp: PackageExtras["timestamp"];
+  if (input.timestamp) {
+    const info = await verifyTimestampToken(input.timestamp.token, signatureBytes, { trustedPem: input.timestamp.caPem });
+    stamp = { info, ca: input.timestamp.caPem !== null };
+  }
+  const extras: PackageExtras = { fileKey: input.fileKey !== undefined, ...(stamp ? { timestamp: stamp } : {}) };
   const entryName = ORIGINAL_DIR + packageFileName(metadata.fileName);
   const small: [string, Uint8Array][] = [
-    [PACKAGE_ENTRY.verify, utf8(verifyInstructions(manifest, metadata, entryName))],
+    [PACKAGE_ENTRY.verify, utf8(verifyInstructions(manifest, metadata, entryName, extras))],
     [PACKAGE_ENTRY.manifestJws, utf8(input.manifestJws)],
     [PACKAGE_ENTRY.manifestJson, fromBase64url(payload)],
     [PACKAGE_ENTRY.signingInput, utf8(`${header}.${payload}`)],
-    [PACKAGE_ENTRY.signatureDer, es512SignatureToDer(fromBase64url(signature))],
-    [PACKAGE_ENTRY.signerJwk, utf8(`${JSON.stringify(publicSigningJwk(input.signerPublicJwk), null, 2)}\n`)],
+    [PACKAGE_ENTRY.signatureDer, es512SignatureToDer(signatureBytes)],
+    [PACKAGE_ENTRY.signatureRaw, signatureBytes],
+    [PACKAGE_ENTRY.signerJwk, utf8(prettyJson(publicSigningJwk(input.signerPublicJwk)))],
     [PACKAGE_ENTRY.signerPem, utf8(await publicJwkToPem(input.signerPublicJwk))],
-    [PACKAGE_ENTRY.metadata, utf8(`${JSON.stringify(metadata, null, 2)}\n`)],
+    [PACKAGE_ENTRY.metadata, utf8(prettyJson(metadata))],
+    [PACKAGE_ENTRY.signerRegister, utf8(signerRegisterText(input.signerRegister))],
+    ...(input.fileKey ? [[OPTIONAL_ENTRY.fileKey, utf8(fileKeyJwkText(input.fileKey))] as [string, Uint8Array]] : []),
+    ...(input.timestamp ? [[OPTIONAL_ENTRY.timestamp, tokenToResponse(input.timestamp.token)] as [string, Uint8Array]] : []),
+    ...(input.timestamp?.caPem ? [[OPTIONAL_ENTRY.timestampCa, utf8(canonicalCertificatesPem(input.timestamp.caPem))] as [string, Uint8Array]] : []),
   ];
 
-  // fflate calls back synchronously from push()/end(); collect what it emits and hand it on.
-  const out: Uint8Array[] = [];
-  let failure: unknown;
-  const zip = new Zip((err, chunk) => {
-    if (err) failure ??= err;
-    else out.push(chunk);
-  });
-  const drain = function* (): Generator<Uint8Array> {
-    if (failure) throw failure;
-    yield* out.splice(0, out.length);
-  };
-  // Entry times = the signing time, so the same inputs give the same bytes (ZIP times are not evidence).
-  const mtime = new Date(manifest.signedAt);
-  const entry = (name: string): ZipPassThrough => {
-    const file = new ZipPassThrough(name);
-    file.mtime = mtime;
-    zip.add(file);
-    return file;
-  };
+  // Entry times = the signing time in UTC, so the same inputs give the same bytes in any time zone (ZIP times are not evidence).
+  const zip = new StoredZipWriter(new Date(manifest.signedAt), { zip64: input.zip64 });
+  for (const [name, bytes] of small) yield* zip.add(name, bytes);
+  yield zip.stream(entryName, manifest.byteSize);
 
-  for (const [name, bytes] of small) entry(name).push(bytes, true);
-  yield* drain();
-
-  const original = entry(entryName);
   const hasher = (input.createHasher ?? createSha512)();
   let size = 0;
   for await (const chunk of chunksOf(input.original)) {
@@ -275,14 +398,12 @@ export async function* courtPackageChunks(input: CourtPackageInput): AsyncGenera
     size += chunk.length;
     if (size > manifest.byteSize) throw new IntegrityError("file size", `the original is longer than the manifest's ${manifest.byteSize} bytes`);
     hasher.update(chunk);
-    original.push(chunk as Uint8Array<ArrayBuffer>, false);
-    yield* drain();
+    zip.update(chunk);
+    yield chunk;
   }
   if (size !== manifest.byteSize) throw new IntegrityError("file size", `the original has ${size} bytes, the manifest says ${manifest.byteSize}`);
   if (hasher.digestHex() !== manifest.sha512) throw new IntegrityError("file sha512", "the original's SHA-512 does not match the manifest");
-  original.push(new Uint8Array(0), true);
-  zip.end();
-  yield* drain();
+  yield* zip.finish();
 }
 
 /** The court package as a ReadableStream of ZIP bytes (pull-driven, so it streams at the consumer's pace). */

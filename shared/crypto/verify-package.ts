@@ -10,10 +10,17 @@
 import type { JWK } from "jose";
 import { FormatError, IntegrityError } from "./errors";
 import { fromBase64url, fromUtf8, streamChunks, utf8 } from "./encoding";
-import { keyId } from "./keys";
-import { EvidenceMetadata, manifestKid, verifyManifest, type Manifest } from "./manifest";
-import { ORIGINAL_DIR, PACKAGE_ENTRY, es512SignatureToDer, packageFileName } from "./package";
+import { importFileKey, keyId } from "./keys";
+import { decryptMetadata, EvidenceMetadata, manifestKid, verifyManifest, type Manifest } from "./manifest";
+import {
+  canonicalCertificatesPem, es512SignatureToDer, fileKeyJwkText, OPTIONAL_ENTRY, ORIGINAL_DIR, PACKAGE_ENTRY, packageEntryNames, packageFileName, prettyJson,
+  publicJwkToPem, publicSigningJwk, verifyInstructions, type PackageExtras,
+} from "./package";
 import { createSha512, type Sha512 } from "./sha512";
+import { verifyExport, type KeptCheckpoint } from "../audit/export";
+import { signerRecord } from "../audit/signers";
+import { centralHeader, crc32, dataDescriptor, dosDateTime, END_RECORDS_SIZE, endRecords, localHeader, type ZipEntryHeader } from "./zip";
+import { certificateFingerprint, parseCertificatesPem, responseToToken, verifyTimestampToken } from "../timestamp/rfc3161";
 
 /** One named check and its outcome; `detail` says what was found (or what is wrong). */
 export interface PackageCheck {
@@ -33,6 +40,11 @@ export interface PackageSummary {
   signedAt?: string;
   evidenceId?: string;
   caseId?: string;
+  uploaderId?: string;
+  /** The RFC 3161 timestamp over the manifest signature, when the package has one. */
+  timestamp?: { genTime: string; tsaName: string; serial: string; caFingerprint?: string };
+  /** From the key register: who held the key, since when, until when (null: not retired). */
+  signer?: { holder: string; validFrom: string; retiredAt: string | null; auditKid: string; treeSize: number; backfilledAt: string | null };
 }
 
 /** The verification report: checks in the order run; verification stops at the first failure, named by `failed`. */
@@ -52,10 +64,13 @@ export const PACKAGE_CHECKS = [
   "zip entries",
   "signer key id",
   "manifest signature",
+  "zip times",
   "signer.pem",
   "signature files",
   "manifest.json",
   "metadata.json",
+  "timestamp",
+  "signer register",
   "VERIFY.txt",
   "original size",
   "original sha512",
@@ -98,24 +113,6 @@ function readerOf(source: PackageSource): Reader {
   };
 }
 
-// ---- CRC-32 (ZIP's checksum, ISO 3309 polynomial; not a security check) -------------------
-
-const CRC_TABLE = (() => {
-  const table = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c;
-  }
-  return table;
-})();
-
-function crc32(crc: number, bytes: Uint8Array): number {
-  let c = crc ^ 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
 // ---- ZIP directory -------------------------------------------------------------------------
 
 interface ZipEntry {
@@ -127,98 +124,89 @@ interface ZipEntry {
 
 const u16 = (b: Uint8Array, at: number): number => b[at]! | (b[at + 1]! << 8);
 const u32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+const u64 = (b: Uint8Array, at: number): number => u32(b, at) + u32(b, at + 4) * 0x1_0000_0000;
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /**
- * Read and check the ZIP's layout: one end record, no ZIP64, at most 64 entries, every entry
- * stored (not compressed, not encrypted) with a unique UTF-8 or ASCII name, local headers that
- * agree with the central directory, and entries laid end to end from byte 0 to the directory
- * (no gaps, no overlaps, nothing hidden between them).
+ * Read and check the ZIP's layout, every byte of it that is not an entry's content: each
+ * header, data descriptor and end record must be exactly what the package writer
+ * (shared/crypto/zip.ts) writes for the names, sizes, CRCs and offsets found, so there is no
+ * archive comment, no extra field, no other flag or version, and nothing hidden between entries.
+ * Entries lie end to end from byte 0 in directory order; only the last has a data descriptor;
+ * all have the same time. ZIP64 records are read when present (the writer uses them for large
+ * packages). Returns the entries in order and their DOS time.
  */
-async function readZipDirectory(r: Reader): Promise<ZipEntry[]> {
-  if (r.size < 22) throw new CheckFailed("too short to be a ZIP file");
-  const tailStart = Math.max(0, r.size - (22 + 0xffff));
-  const tail = await r.read(tailStart, r.size - tailStart);
-  let eocd = -1;
-  for (let i = tail.length - 22; i >= 0; i--) {
-    if (u32(tail, i) === 0x06054b50 && i + 22 + u16(tail, i + 20) === tail.length) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new CheckFailed("not a ZIP file (no end of central directory record)");
-  const eocdAt = tailStart + eocd;
-  const count = u16(tail, eocd + 10);
-  const cdSize = u32(tail, eocd + 12);
-  const cdOffset = u32(tail, eocd + 16);
-  if (u16(tail, eocd + 4) !== 0 || u16(tail, eocd + 6) !== 0 || u16(tail, eocd + 8) !== count) throw new CheckFailed("multi-disk ZIP");
-  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff || (eocd >= 20 && u32(tail, eocd - 20) === 0x07064b50)) {
-    throw new CheckFailed("ZIP64 archives are not produced by Custody and not read here");
+async function readZipDirectory(r: Reader): Promise<{ entries: ZipEntry[]; time: number; date: number }> {
+  if (r.size < END_RECORDS_SIZE.classic) throw new CheckFailed("too short to be a ZIP file");
+  const eocd = await r.read(r.size - 22, 22);
+  if (u32(eocd, 0) !== 0x06054b50) throw new CheckFailed("not a package: no end of central directory record in the last 22 bytes (an archive comment, or bytes after the archive)");
+  const zip64 = u16(eocd, 10) === 0xffff && u32(eocd, 12) === 0xffffffff && u32(eocd, 16) === 0xffffffff;
+  let count = u16(eocd, 10);
+  let cdSize = u32(eocd, 12);
+  let cdOffset = u32(eocd, 16);
+  const endSize = zip64 ? END_RECORDS_SIZE.zip64 : END_RECORDS_SIZE.classic;
+  if (r.size < endSize) throw new CheckFailed("too short to be a ZIP64 file");
+  const end = await r.read(r.size - endSize, endSize);
+  if (zip64) {
+    if (u32(end, 0) !== 0x06064b50) throw new CheckFailed("the ZIP64 end record is not just before its locator");
+    count = u64(end, 24);
+    cdSize = u64(end, 40);
+    cdOffset = u64(end, 48);
   }
   if (count > MAX_ENTRIES) throw new CheckFailed(`${count} entries, more than a package can hold`);
-  if (cdOffset + cdSize !== eocdAt) throw new CheckFailed("bytes between the central directory and its end record");
+  if (cdOffset + cdSize !== r.size - endSize) throw new CheckFailed("bytes between the central directory and its end record");
+  if (!sameBytes(end, endRecords(count, cdOffset, cdSize, zip64))) throw new CheckFailed("the end records are not as a package writes them (multi-disk, comment, or changed)");
   const cd = await r.read(cdOffset, cdSize);
 
-  const entries: (ZipEntry & { localAt: number; rawName: Uint8Array; descriptor: boolean })[] = [];
+  const headers: (ZipEntryHeader & { text: string })[] = [];
   const names = new Set<string>();
   let at = 0;
   for (let n = 0; n < count; n++) {
     if (at + 46 > cd.length || u32(cd, at) !== 0x02014b50) throw new CheckFailed(`central directory entry ${n} is damaged`);
     const flags = u16(cd, at + 8);
-    const method = u16(cd, at + 10);
-    const crc = u32(cd, at + 16);
-    const compressed = u32(cd, at + 20);
-    const size = u32(cd, at + 24);
     const nameLength = u16(cd, at + 28);
     const extraLength = u16(cd, at + 30);
-    const commentLength = u16(cd, at + 32);
-    const localAt = u32(cd, at + 42);
     const rawName = cd.slice(at + 46, at + 46 + nameLength);
-    at += 46 + nameLength + extraLength + commentLength;
-    if (at > cd.length) throw new CheckFailed(`central directory entry ${n} is damaged`);
-    let name: string;
+    const entryZip64 = extraLength === 20;
+    const size = entryZip64 && at + 46 + nameLength + 20 <= cd.length ? u64(cd, at + 46 + nameLength + 4) : u32(cd, at + 24);
+    const e: ZipEntryHeader = { name: rawName, crc: u32(cd, at + 16), size, offset: u32(cd, at + 42), streamed: (flags & 0x8) !== 0, zip64: entryZip64, time: u16(cd, at + 12), date: u16(cd, at + 14) };
+    const expected = centralHeader(e);
+    if (!sameBytes(cd.subarray(at, at + expected.length), expected)) throw new CheckFailed(`central directory entry ${n} is not as a package writes it (flags, method, versions, attributes, extra field or comment)`);
+    at += expected.length;
+    let text: string;
     try {
-      if (!(flags & 0x800) && rawName.some((b) => b >= 0x80)) throw new TypeError("not ASCII");
-      name = fromUtf8(rawName);
+      text = fromUtf8(rawName);
     } catch {
-      throw new CheckFailed(`entry ${n} has a name that is neither UTF-8 (flagged) nor ASCII`);
+      throw new CheckFailed(`entry ${n} has a name that is not UTF-8`);
     }
-    if (flags & 0x41) throw new CheckFailed(`${name} is encrypted`);
-    if (method !== 0 || compressed !== size) throw new CheckFailed(`${name} is compressed; a package stores every entry as is`);
-    if (compressed === 0xffffffff || localAt === 0xffffffff) throw new CheckFailed("ZIP64 entries are not produced by Custody and not read here");
-    if (names.has(name)) throw new CheckFailed(`${name} appears twice`);
-    names.add(name);
-    entries.push({ name, crc, size, dataOffset: 0, localAt, rawName, descriptor: (flags & 0x8) !== 0 });
+    if (names.has(text)) throw new CheckFailed(`${text} appears twice`);
+    names.add(text);
+    if (e.streamed !== (n === count - 1)) throw new CheckFailed(`${text}: only the last entry (the original) has a data descriptor`);
+    if (e.zip64 && !e.streamed) throw new CheckFailed(`${text}: only the last entry may use ZIP64`);
+    if (n > 0 && (e.time !== headers[0]!.time || e.date !== headers[0]!.date)) throw new CheckFailed(`${text} has another time than the other entries`);
+    headers.push({ ...e, text });
   }
   if (at !== cd.length) throw new CheckFailed("trailing bytes in the central directory");
+  if (zip64 !== (headers.at(-1)?.zip64 ?? false)) throw new CheckFailed("ZIP64 end records without a ZIP64 entry, or the reverse");
 
   let expectedAt = 0;
-  for (const entry of [...entries].sort((a, b) => a.localAt - b.localAt)) {
-    if (entry.localAt !== expectedAt) throw new CheckFailed(`bytes before ${entry.name} that belong to no entry (or entries overlap)`);
-    const local = await r.read(entry.localAt, 30);
-    if (local.length < 30 || u32(local, 0) !== 0x04034b50) throw new CheckFailed(`${entry.name}: no local header where the directory says`);
-    const nameLength = u16(local, 26);
-    const extraLength = u16(local, 28);
-    if (u16(local, 8) !== 0 || ((u16(local, 6) & 0x8) !== 0) !== entry.descriptor) throw new CheckFailed(`${entry.name}: local header disagrees with the directory`);
-    if (!sameBytes(await r.read(entry.localAt + 30, nameLength), entry.rawName)) throw new CheckFailed(`${entry.name}: local header names a different file`);
-    if (!entry.descriptor && (u32(local, 14) !== entry.crc || u32(local, 18) !== entry.size || u32(local, 22) !== entry.size)) {
-      throw new CheckFailed(`${entry.name}: local header sizes or checksum disagree with the directory`);
+  const entries: ZipEntry[] = [];
+  for (const e of headers) {
+    if (e.offset !== expectedAt) throw new CheckFailed(`bytes before ${e.text} that belong to no entry (or entries out of order, or overlapping)`);
+    const expected = localHeader(e);
+    if (!sameBytes(await r.read(e.offset, expected.length), expected)) throw new CheckFailed(`${e.text}: local header is not as a package writes it, or disagrees with the directory`);
+    const dataOffset = e.offset + expected.length;
+    expectedAt = dataOffset + e.size;
+    if (e.streamed) {
+      const descriptor = dataDescriptor(e);
+      if (!sameBytes(await r.read(expectedAt, descriptor.length), descriptor)) throw new CheckFailed(`${e.text}: data descriptor disagrees with the directory`);
+      expectedAt += descriptor.length;
     }
-    entry.dataOffset = entry.localAt + 30 + nameLength + extraLength;
-    expectedAt = entry.dataOffset + entry.size;
-    if (entry.descriptor) {
-      // Data descriptor: optional signature, then CRC-32, compressed size, size (4 bytes each).
-      const dd = await r.read(expectedAt, 16);
-      const off = dd.length >= 4 && u32(dd, 0) === 0x08074b50 ? 4 : 0;
-      if (dd.length < off + 12 || u32(dd, off) !== entry.crc || u32(dd, off + 4) !== entry.size || u32(dd, off + 8) !== entry.size) {
-        throw new CheckFailed(`${entry.name}: data descriptor disagrees with the directory`);
-      }
-      expectedAt += off + 12;
-    }
-    if (expectedAt > cdOffset) throw new CheckFailed(`${entry.name} runs into the central directory`);
+    if (expectedAt > cdOffset) throw new CheckFailed(`${e.text} runs into the central directory`);
+    entries.push({ name: e.text, crc: e.crc, size: e.size, dataOffset });
   }
   if (expectedAt !== cdOffset) throw new CheckFailed("bytes before the central directory that belong to no entry");
-  return entries.map(({ name, crc, size, dataOffset }) => ({ name, crc, size, dataOffset }));
+  return { entries, time: headers[0]?.time ?? 0, date: headers[0]?.date ?? 0 };
 }
 
 // ---- helpers ------------------------------------------------------------------------------
@@ -243,6 +231,7 @@ function pemToSpki(pem: string): Uint8Array {
 
 function describe(error: unknown): string {
   if (error instanceof CheckFailed) return error.detail;
+  if (error instanceof Error && error.name === "TimestampError") return `timestamp: ${error.message}`;
   if (error instanceof IntegrityError || error instanceof FormatError) return error.message;
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
@@ -255,7 +244,7 @@ function describe(error: unknown): string {
  * `summary.signerKid` must still be checked against the organisation's register of keys.
  * `createHasher` swaps in a faster incremental SHA-512 (e.g. wasm) for the original.
  */
-export async function verifyCourtPackage(source: PackageSource, options: { createHasher?: () => Sha512 } = {}): Promise<PackageReport> {
+export async function verifyCourtPackage(source: PackageSource, options: { createHasher?: () => Sha512; kept?: KeptCheckpoint } = {}): Promise<PackageReport> {
   const r = readerOf(source);
   const checks: PackageCheck[] = [];
   const summary: PackageSummary = {};
@@ -266,33 +255,37 @@ export async function verifyCourtPackage(source: PackageSource, options: { creat
   };
 
   try {
-    const entries = await readZipDirectory(r);
-    pass(`${entries.length} stored entries, laid out end to end`, "zip entries");
+    const { entries, time, date } = await readZipDirectory(r);
+    pass(`${entries.length} stored entries, laid out end to end, every header as a package writes it`, "zip entries");
+
+    // zip entries: exactly the package's entries, in the format's order.
+    const names = entries.map((e) => e.name);
+    const original = entries.at(-1)!;
+    const has = (name: string) => names.includes(name);
+    const layout: PackageExtras = { fileKey: has(OPTIONAL_ENTRY.fileKey), ...(has(OPTIONAL_ENTRY.timestamp) ? { timestamp: { info: undefined as never, ca: has(OPTIONAL_ENTRY.timestampCa) } } : {}) };
+    const originalOk = original.name.startsWith(ORIGINAL_DIR) && original.name.length > ORIGINAL_DIR.length && !original.name.slice(ORIGINAL_DIR.length).includes("/");
+    const expectedNames = packageEntryNames(originalOk ? original.name : `${ORIGINAL_DIR}<file name>`, layout);
+    if (names.join("\n") !== expectedNames.join("\n")) {
+      const missing = expectedNames.filter((n) => !names.includes(n));
+      const unexpected = names.filter((n) => !expectedNames.includes(n));
+      throw new CheckFailed(
+        missing.length || unexpected.length
+          ? [missing.length ? `missing: ${missing.join(", ")}` : "", unexpected.length ? `unexpected: ${unexpected.join(", ")}` : ""].filter(Boolean).join("; ")
+          : `entries out of order: expected ${expectedNames.join(", ")}`,
+      );
+    }
+    pass(`the ${entries.length - 1} package files and ${original.name}, in order`, "signer key id");
 
     const byName = new Map(entries.map((e) => [e.name, e]));
-    const fixed: string[] = Object.values(PACKAGE_ENTRY);
-    const originals = entries.filter((e) => e.name.startsWith(ORIGINAL_DIR));
-    const missing = fixed.filter((name) => !byName.has(name));
-    const unexpected = entries
-      .map((e) => e.name)
-      .filter((name) => !fixed.includes(name) && !(name.startsWith(ORIGINAL_DIR) && name.length > ORIGINAL_DIR.length && !name.slice(ORIGINAL_DIR.length).includes("/")));
-    if (originals.length === 0) missing.push(`${ORIGINAL_DIR}<file name>`);
-    if (originals.length > 1) unexpected.push(...originals.slice(1).map((e) => e.name));
-    if (missing.length || unexpected.length) {
-      throw new CheckFailed([missing.length ? `missing: ${missing.join(", ")}` : "", unexpected.length ? `unexpected: ${unexpected.join(", ")}` : ""].filter(Boolean).join("; "));
-    }
-    const original = originals[0]!;
-    pass(`the ${fixed.length} package files and ${original.name}`, "signer key id");
-
     const crcs = new Map<string, number>();
     const small = new Map<string, Uint8Array>();
-    for (const name of fixed) {
-      const entry = byName.get(name)!;
-      if (entry.size > MAX_SMALL_ENTRY) throw new CheckFailed(`${name} is ${entry.size} bytes, far larger than it can legitimately be`);
+    for (const entry of entries.slice(0, -1)) {
+      if (entry.size > MAX_SMALL_ENTRY) throw new CheckFailed(`${entry.name} is ${entry.size} bytes, far larger than it can legitimately be`);
       const bytes = await r.read(entry.dataOffset, entry.size);
-      small.set(name, bytes);
-      crcs.set(name, crc32(0, bytes));
+      small.set(entry.name, bytes);
+      crcs.set(entry.name, crc32(0, bytes));
     }
+    void byName;
     const text = (name: string): string => {
       try {
         return fromUtf8(small.get(name)!);
@@ -307,8 +300,15 @@ export async function verifyCourtPackage(source: PackageSource, options: { creat
     if (typeof jwk !== "object" || jwk === null || jwk.kty !== "EC" || jwk.crv !== "P-521" || typeof jwk.x !== "string" || typeof jwk.y !== "string" || "d" in jwk) {
       throw new CheckFailed("signer.jwk.json is not an EC P-521 public JWK");
     }
-    const kid = await keyId(jwk);
-    const claimed = manifestKid(jws);
+    if (text(PACKAGE_ENTRY.signerJwk) !== prettyJson(publicSigningJwk(jwk))) throw new CheckFailed("signer.jwk.json is not written as a package writes it (members, order, indentation)");
+    let kid: string;
+    let claimed: string;
+    try {
+      kid = await keyId(jwk);
+      claimed = manifestKid(jws);
+    } catch (error) {
+      throw new CheckFailed(describe(error));
+    }
     if (claimed !== kid) throw new CheckFailed(`manifest.jws names key ${claimed}, but signer.jwk.json is key ${kid}`);
     if (jwk.kid !== undefined && jwk.kid !== kid) throw new CheckFailed(`signer.jwk.json says kid ${jwk.kid}, its thumbprint is ${kid}`);
     summary.signerKid = kid;
@@ -321,49 +321,106 @@ export async function verifyCourtPackage(source: PackageSource, options: { creat
     } catch (error) {
       throw new CheckFailed(describe(error));
     }
-    Object.assign(summary, { byteSize: manifest.byteSize, sha512: manifest.sha512, signedAt: manifest.signedAt, evidenceId: manifest.evidenceId, caseId: manifest.caseId });
-    pass(`ES512 by ${kid}, signed at ${manifest.signedAt}`, "signer.pem");
+    Object.assign(summary, { byteSize: manifest.byteSize, sha512: manifest.sha512, signedAt: manifest.signedAt, evidenceId: manifest.evidenceId, caseId: manifest.caseId, uploaderId: manifest.uploaderId });
+    pass(`ES512 by ${kid}, signed at ${manifest.signedAt}`, "zip times");
 
-    // signer.pem: the key OpenSSL uses is the key the JWS verified with.
-    let pemJwk: JsonWebKey;
-    try {
-      const spki = pemToSpki(text(PACKAGE_ENTRY.signerPem));
-      const key = await crypto.subtle.importKey("spki", spki as Uint8Array<ArrayBuffer>, { name: "ECDSA", namedCurve: "P-521" }, true, ["verify"]);
-      pemJwk = (await crypto.subtle.exportKey("jwk", key)) as JsonWebKey;
-    } catch (error) {
-      throw new CheckFailed(error instanceof CheckFailed ? error.detail : "signer.pem is not an EC P-521 public key");
-    }
-    if (pemJwk.x !== jwk.x || pemJwk.y !== jwk.y) throw new CheckFailed("signer.pem is a different key from signer.jwk.json");
+    const signed = dosDateTime(new Date(manifest.signedAt));
+    if (signed.time !== time || signed.date !== date) throw new CheckFailed("the entries' times are not the signing time in UTC");
+    pass(`every entry at ${manifest.signedAt.slice(0, 19)} UTC (2-second resolution)`, "signer.pem");
+
+    // signer.pem: the key OpenSSL uses is the key the JWS verified with, written as a package writes it.
+    if (text(PACKAGE_ENTRY.signerPem) !== (await publicJwkToPem(jwk))) throw new CheckFailed("signer.pem is not the same key as signer.jwk.json, written as a package writes it");
     pass("same P-521 key as signer.jwk.json", "signature files");
 
-    // signature files: what `openssl dgst -verify` checks is what the JWS says.
+    // signature files: what `openssl dgst -verify` and `openssl ts -verify` check is what the JWS says.
     const [header, payload, signature] = jws.split(".") as [string, string, string];
+    const signatureBytes = fromBase64url(signature);
     if (!sameBytes(small.get(PACKAGE_ENTRY.signingInput)!, utf8(`${header}.${payload}`))) {
       throw new CheckFailed("manifest.signing-input is not the first two parts of manifest.jws");
     }
-    if (!sameBytes(small.get(PACKAGE_ENTRY.signatureDer)!, es512SignatureToDer(fromBase64url(signature)))) {
+    if (!sameBytes(small.get(PACKAGE_ENTRY.signatureDer)!, es512SignatureToDer(signatureBytes))) {
       throw new CheckFailed("manifest.sig.der is not the DER form of manifest.jws's signature");
     }
-    pass("manifest.signing-input and manifest.sig.der match manifest.jws", "manifest.json");
+    if (!sameBytes(small.get(PACKAGE_ENTRY.signatureRaw)!, signatureBytes)) throw new CheckFailed("manifest.sig is not manifest.jws's signature");
+    pass("manifest.signing-input, manifest.sig.der and manifest.sig match manifest.jws", "manifest.json");
 
     if (!sameBytes(small.get(PACKAGE_ENTRY.manifestJson)!, fromBase64url(payload))) throw new CheckFailed("manifest.json differs from the signed payload in manifest.jws");
     pass("byte for byte the signed payload", "metadata.json");
 
-    const parsed = EvidenceMetadata.safeParse(parseJson(small.get(PACKAGE_ENTRY.metadata)!, "metadata.json"));
-    if (!parsed.success) throw new CheckFailed(`metadata.json is malformed: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"} ${i.message}`).join("; ")}`);
-    const metadata = parsed.data;
+    let metadata: EvidenceMetadata;
+    if (layout.fileKey) {
+      const keyJwk = parseJson(small.get(OPTIONAL_ENTRY.fileKey)!, OPTIONAL_ENTRY.fileKey) as { k?: unknown };
+      let raw: Uint8Array;
+      try {
+        raw = fromBase64url(typeof keyJwk?.k === "string" ? keyJwk.k : "");
+      } catch {
+        throw new CheckFailed(`${OPTIONAL_ENTRY.fileKey} is not a file key`);
+      }
+      if (raw.length !== 32 || text(OPTIONAL_ENTRY.fileKey) !== fileKeyJwkText(raw)) throw new CheckFailed(`${OPTIONAL_ENTRY.fileKey} is not a 256-bit key written as a package writes it`);
+      try {
+        metadata = await decryptMetadata(manifest.metadata, await importFileKey(raw));
+      } catch {
+        throw new CheckFailed("the signed metadata does not decrypt with the package's file key");
+      }
+      if (text(PACKAGE_ENTRY.metadata) !== prettyJson(metadata)) throw new CheckFailed("metadata.json is not the signed metadata");
+    } else {
+      const parsed = EvidenceMetadata.safeParse(parseJson(small.get(PACKAGE_ENTRY.metadata)!, "metadata.json"));
+      if (!parsed.success) throw new CheckFailed(`metadata.json is malformed: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"} ${i.message}`).join("; ")}`);
+      metadata = parsed.data;
+      if (text(PACKAGE_ENTRY.metadata) !== prettyJson(metadata)) throw new CheckFailed("metadata.json is not written as a package writes it");
+    }
     const expectedName = ORIGINAL_DIR + packageFileName(metadata.fileName);
     if (original.name !== expectedName) throw new CheckFailed(`the original is ${original.name}, but metadata.json's fileName gives ${expectedName}`);
     Object.assign(summary, { fileName: original.name, mediaType: metadata.mediaType, ...(metadata.capturedAt ? { capturedAt: metadata.capturedAt } : {}) });
-    pass(`${metadata.fileName}, ${metadata.mediaType} (not covered by the signature: see VERIFY.txt)`, "VERIFY.txt");
+    pass(`${metadata.fileName}, ${metadata.mediaType} ${layout.fileKey ? "(the signed metadata, decrypted with the package's file key)" : "(not covered by the signature: the package has no file key)"}`, "timestamp");
 
-    // VERIFY.txt is unsigned, but must not quote a hash or key id other than the signed ones.
-    const instructions = text(PACKAGE_ENTRY.verify);
-    const hashes = new Set(instructions.match(/\b[0-9a-f]{128}\b/g) ?? []);
-    if (![...hashes].every((h) => h === manifest.sha512) || !instructions.includes(`SHA-512:    ${manifest.sha512}\n`) || !instructions.includes(`key id ${kid}\n`)) {
-      throw new CheckFailed("VERIFY.txt quotes a different SHA-512 or key id from the signed manifest");
+    const extras: PackageExtras = { fileKey: layout.fileKey };
+    if (layout.timestamp) {
+      try {
+        const token = responseToToken(small.get(OPTIONAL_ENTRY.timestamp)!);
+        let caPem: string | null = null;
+        if (layout.timestamp.ca) {
+          caPem = text(OPTIONAL_ENTRY.timestampCa);
+          if (canonicalCertificatesPem(caPem) !== caPem) throw new CheckFailed(`${OPTIONAL_ENTRY.timestampCa} is not written as a package writes it`);
+        }
+        const info = await verifyTimestampToken(token, signatureBytes, { trustedPem: caPem });
+        extras.timestamp = { info, ca: caPem !== null };
+        summary.timestamp = { genTime: info.genTime, tsaName: info.tsaName, serial: info.serial, ...(caPem ? { caFingerprint: await certificateFingerprint(parseCertificatesPem(caPem)[0]!) } : {}) };
+        pass(`${info.genTime} by ${info.tsaName}, over manifest.sig${caPem ? ", chained to timestamp-ca.pem" : " (signature only: no CA in the package)"}`, "signer register");
+      } catch (error) {
+        throw new CheckFailed(describe(error));
+      }
+    } else {
+      pass("none in this package", "signer register");
     }
-    pass("quotes the signed SHA-512 and key id", "original size");
+
+    // signer register: a verified audit export of this key's register events says whose key it is and when it was valid.
+    const registerText = text(PACKAGE_ENTRY.signerRegister);
+    if (!registerText.endsWith("\n")) throw new CheckFailed("signer-register.jsonl does not end with a line feed");
+    const registerLines = registerText.split("\n");
+    if (registerLines.at(-1) === "") registerLines.pop();
+    const audit = await verifyExport(registerLines, { keepEvents: true, ...(options.kept ? { kept: options.kept } : {}) });
+    if (!audit.ok) throw new CheckFailed(`signer-register.jsonl, line ${audit.error!.line}: ${audit.error!.message}`);
+    if (audit.kind !== "filtered" || audit.filter.targetType !== "signing_key" || audit.filter.targetId !== kid || Object.keys(audit.filter).length !== 2) {
+      throw new CheckFailed(`signer-register.jsonl is not the register export of key ${kid}`);
+    }
+    const record = signerRecord(audit.verifiedEvents ?? [], kid);
+    if (typeof record === "string") throw new CheckFailed(record);
+    if (record.publicJwk.x !== jwk.x || record.publicJwk.y !== jwk.y || record.publicJwk.crv !== "P-521") throw new CheckFailed("the registered key is not signer.jwk.json");
+    if (record.holder.type === "user" && record.holder.id !== manifest.uploaderId) throw new CheckFailed(`the key is registered to user ${record.holder.id}, the manifest names uploader ${manifest.uploaderId}`);
+    if (manifest.signedAt < record.validFrom) throw new CheckFailed(`signed at ${manifest.signedAt}, before the key was registered (${record.validFrom})`);
+    if (record.retiredAt !== null && manifest.signedAt >= record.retiredAt) throw new CheckFailed(`signed at ${manifest.signedAt}, after the key was retired (${record.retiredAt})`);
+    const holder = record.holder.type === "user" ? `${record.holder.name} <${record.holder.email}> (user ${record.holder.id})` : `site ${record.holder.name} (${record.holder.id})`;
+    summary.signer = { holder, validFrom: record.validFrom, retiredAt: record.retiredAt, auditKid: audit.signers[0]!, treeSize: audit.treeSize!, backfilledAt: record.backfilledAt };
+    pass(
+      `${holder}'s key, registered ${record.validFrom} (audit event ${record.registeredSeq}${record.backfilledAt ? `, recorded ${record.backfilledAt} for a key older than the register` : ""}), ${record.retiredAt ? `retired ${record.retiredAt}` : "not retired"}; ` +
+        `proven in the audit tree of ${audit.treeSize} events signed by audit key ${audit.signers.join(", ")}${audit.kept ? `, which extends the kept checkpoint of ${audit.kept.treeSize}` : ""}`,
+      "VERIFY.txt",
+    );
+
+    // VERIFY.txt is unsigned, but fully determined by what is checked above: it must be exactly that text.
+    if (text(PACKAGE_ENTRY.verify) !== verifyInstructions(manifest, metadata, original.name, extras)) throw new CheckFailed("VERIFY.txt is not the text this package's checked contents give");
+    pass("exactly the instructions for this package", "original size");
 
     if (original.size !== manifest.byteSize) throw new CheckFailed(`${original.name} is ${original.size} bytes, the manifest says ${manifest.byteSize}`);
     pass(`${original.size} bytes`, "original sha512");

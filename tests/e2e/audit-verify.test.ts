@@ -12,9 +12,9 @@ const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "../..");
 
 /** Runs `npm run audit:verify -- file`; resolves with exit code and output, never throws. */
-async function auditVerify(file: string): Promise<{ code: number; out: string }> {
+async function auditVerify(file: string, options: string[] = []): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await run("npm", ["run", "--silent", "audit:verify", "--", file], { cwd: root });
+    const { stdout, stderr } = await run("npm", ["run", "--silent", "audit:verify", "--", ...options, file], { cwd: root });
     return { code: 0, out: stdout + stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -25,11 +25,13 @@ async function auditVerify(file: string): Promise<{ code: number; out: string }>
 describe("npm run audit:verify on an export of the real server", () => {
   let server: CustodyServer;
   let lines: string[];
+  let cookie: string;
+  let post: (path: string, body: unknown, cookie?: string) => Promise<Response>;
   const dir = mkdtempSync(join(tmpdir(), "custody-audit-"));
 
   beforeAll(async () => {
     server = await CustodyServer.start();
-    const post = (path: string, body: unknown, cookie = "") =>
+    post = (path: string, body: unknown, cookie = "") =>
       fetch(`${server.url}${path}`, { method: "POST", headers: { "Content-Type": "application/json", Origin: server.url, Cookie: cookie }, body: JSON.stringify(body) });
     const setup = await post("/api/setup", {
       organisation: { name: "Northshire Police" },
@@ -38,7 +40,7 @@ describe("npm run audit:verify on an export of the real server", () => {
     });
     expect(setup.status).toBe(201);
     // MFA is required by default: the new administrator enrols TOTP before anything else.
-    const cookie = await enrolTotpByApi(server.url, /custody_session=[^;]+/.exec(setup.headers.get("Set-Cookie") ?? "")![0]);
+    cookie = await enrolTotpByApi(server.url, /custody_session=[^;]+/.exec(setup.headers.get("Set-Cookie") ?? "")![0]);
     for (let i = 0; i < 4; i++) await post("/api/users", { email: `u${i}@example.org`, name: `User ${i}`, role: "investigator" }, cookie);
     await post("/api/auth/sign-in", { email: "ada@example.org", password: "a wrong password" });
     const exported = await fetch(`${server.url}/api/audit/export?format=jsonl`, { headers: { Cookie: cookie } });
@@ -82,6 +84,44 @@ describe("npm run audit:verify on an export of the real server", () => {
       expect(code, `${name}: ${out}`).toBe(1);
       expect(out, name).toMatch(pattern);
     }
+  });
+
+  it("exits 1 on a header edit (a deletion passed off as a filtered export) and on a removed final checkpoint", async () => {
+    const header = JSON.parse(lines[0]!) as { statement: string };
+    const [h, payload, signature] = header.statement.split(".") as [string, string, string];
+    const statement = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Record<string, unknown>;
+    expect(statement.kind).toBe("full");
+    const forged = Buffer.from(JSON.stringify({ ...statement, kind: "filtered", filter: { action: "user.invite" } })).toString("base64url");
+    const headerEdited = [JSON.stringify({ ...header, statement: `${h}.${forged}.${signature}` }), ...lines.slice(1)];
+    const lastEvent = lines.findLastIndex((line) => line.startsWith('{"type":"event"'));
+    for (const [name, content, pattern] of [
+      ["header-edited", headerEdited, /line 1: the export statement: the signature does not verify/],
+      ["checkpoint-removed", lines.slice(0, -1), /does not end with its final checkpoint/],
+      ["cut-and-checkpoint-removed", [...lines.slice(0, lastEvent - 1), ...lines.slice(lastEvent + 1, -1)], /events the signed statement counts are missing|does not end with its final checkpoint/],
+    ] as const) {
+      const { code, out } = await auditVerify(write(`${name}.jsonl`, [...content]));
+      expect(code, `${name}: ${out}`).toBe(1);
+      expect(out, name).toMatch(pattern);
+    }
+  });
+
+  it("with --checkpoint, accepts a later export that extends a kept public document, and refuses a rewritten one", async () => {
+    server.attachLogOnFailure();
+    const kept = await (await fetch(`${server.url}/.well-known/custody/audit.json`)).text();
+    const keptFile = join(dir, "kept-audit.json");
+    writeFileSync(keptFile, kept);
+    const keptSize = (JSON.parse(kept) as { treeSize: number }).treeSize;
+    for (let i = 0; i < 2; i++) await post("/api/users", { email: `later${i}@example.org`, name: `Later ${i}`, role: "investigator" }, cookie);
+    const later = (await (await fetch(`${server.url}/api/audit/export?format=jsonl`, { headers: { Cookie: cookie } })).text()).split("\n").filter(Boolean);
+    const good = await auditVerify(write("later.jsonl", later), ["--checkpoint", keptFile]);
+    expect(good.code, good.out).toBe(0);
+    expect(good.out).toContain(`Extends the kept checkpoint of tree size ${keptSize}`);
+    // A rewritten event before the kept checkpoint is refused against it.
+    const index = later.findIndex((line) => line.startsWith('{"type":"event"'));
+    const rewritten = [...later];
+    rewritten[index] = later[index]!.replace(/"ip":(null|"[^"]*")/, '"ip":"192.0.2.1"');
+    const bad = await auditVerify(write("rewritten.jsonl", rewritten), ["--checkpoint", keptFile]);
+    expect(bad.code, bad.out).toBe(1);
   });
 
   it("exits 2 on a missing file", async () => {

@@ -210,6 +210,8 @@ describe("evidence: encrypted resumable upload, verified playback, court package
     const badge = page.getByRole("region", { name: "Verified" });
     await visible(badge, 60_000);
     await visible(badge.getByText(ADMIN.name));
+    // No TSA in this organisation: the page says so instead of a time it cannot vouch for.
+    await visible(badge.getByText(/^No time-stamping authority configured/));
     await visible(page.getByRole("heading", { name: FILE_NAME, level: 1 }));
     const played = await playVideo(page);
     expect(played.now).toBeGreaterThan(played.start);

@@ -26,8 +26,10 @@ function fakePath(without: string[]): { bin: string; aptLog: string } {
   dirs.push(bin);
   for (const requirement of requirements()) {
     if (requirement.path || without.includes(requirement.name)) continue;
-    const real = locate(requirement);
+    let real = locate(requirement);
     if (!real) throw new Error(`${requirement.name} is not installed here, so this test cannot build its PATH`);
+    // python3 may be a shim (pyenv) that needs the real PATH: link the interpreter itself.
+    if (requirement.pythonModule) real = spawnSync(real, ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).stdout.trim();
     symlinkSync(real, join(bin, requirement.name));
   }
   const aptLog = join(bin, "apt-get.log");
@@ -49,6 +51,17 @@ describe("npm test's system check", () => {
     const result = check({ PATH: bin, CHROMIUM_PATH: chromium });
     expect(result).toEqual({ code: 0, stderr: "" });
     expect(existsSync(aptLog)).toBe(false);
+  });
+
+  it("names python3's cryptography module as missing when python3 cannot import it, with Debian's package", () => {
+    const { bin } = fakePath(["python3"]);
+    // A python3 that runs but has no cryptography module (as a bare python3 install).
+    writeFileSync(join(bin, "python3"), `#!/bin/sh\ncase "$2" in *cryptography*) exit 1;; esac\nexit 0\n`);
+    chmodSync(join(bin, "python3"), 0o755);
+    const result = check({ PATH: bin, CHROMIUM_PATH: chromium }, ["--no-install"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("Missing system programs the tests need: python3 with the cryptography module.");
+    expect(result.stderr).toMatch(/--no-install-recommends python3 python3-cryptography$/);
   });
 
   it("names a missing program and the exact command, in one line, when told not to install", () => {

@@ -1,10 +1,14 @@
+/// <reference types="vite/client" />
 import { backend, db } from "./backend";
 import { describe, expect, it } from "vitest";
 import type { AuditPage } from "../../shared/api/audit";
+import type { PublicAuditDocument } from "../../shared/audit/export";
 import type { PartUrls } from "../../shared/api/cases";
 import type { TotpSetup } from "../../shared/api/identity";
 import type { ErrorBody, Invitation, PublicKeyInfo } from "../../shared/api/schemas";
-import { verifyExport, type AuditEvent } from "../../shared/audit/chain";
+import type { AuditEvent } from "../../shared/audit/chain";
+import { verifyExport } from "../../shared/audit/export";
+import backfillMigration from "../../migrations/0014_signer_register_backfill.sql?raw";
 import { escrowEncryptionKey, generateCaseKeyPair, generateRecoveryKeyPair, generateUserKeys, sealKeyBundle, wrapCaseKey } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
 import { addMember, openCase, prepareEvidence, randomBytes, removeMember, sendParts, uploadEvidence, withKeys, type Person } from "./evidence-helpers";
@@ -721,14 +725,16 @@ describe("audit trail", () => {
     await expectError(await call("/api/audit/events?sort=desc", { cookie: admin.cookie }), 400, "validation_failed");
   });
 
-  it("exports a chain that verifies, and fails verification after any single edit, deletion, insertion or reordering", async () => {
+  it("exports a full log that verifies, and fails verification after any single edit, deletion, insertion, reordering, truncation or rewrite", async () => {
     const admin = await setUpOrganisation();
     for (let i = 0; i < 6; i++) await call("/api/users", { body: { email: `u${i}@example.org`, name: `U${i}`, role: "investigator" }, cookie: admin.cookie });
     const lines = await exportLines(admin.cookie);
     const good = await verifyExport(lines);
-    expect(good).toMatchObject({ ok: true, contiguous: true, firstSeq: 1 });
+    expect(good).toMatchObject({ ok: true, kind: "full", firstSeq: 1 });
     expect(good.events).toBeGreaterThanOrEqual(8);
+    expect(good.lastSeq).toBe(good.treeSize);
     expect(good.checkpoints).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ type: "checkpoint" });
 
     const eventLines = lines.map((line, index) => ({ line, index })).filter(({ line }) => line.startsWith('{"type":"event"'));
     const third = eventLines[3]!;
@@ -747,15 +753,128 @@ describe("audit trail", () => {
     [reordered[third.index], reordered[third.index + 1]] = [reordered[third.index + 1]!, reordered[third.index]!];
     expect((await verifyExport(reordered)).ok).toBe(false);
 
+    // Cut after the last events, with or without the checkpoint lines: the signed statement counts them.
     const truncated = lines.filter((line) => line !== eventLines.at(-1)!.line);
     expect((await verifyExport(truncated)).error?.message).toMatch(/missing/);
+    const cut = lines.slice(0, eventLines.at(-2)!.index + 1);
+    expect((await verifyExport(cut)).error?.message).toMatch(/missing/);
+    expect((await verifyExport(lines.slice(0, -1))).error?.message).toMatch(/final checkpoint/);
 
-    // Rewriting an event and every hash after it is caught by the signed checkpoint.
+    // Rewriting an event and every hash after it is caught by the signed tree.
     const rewritten = await rewriteFrom(lines, third.index);
-    expect((await verifyExport(rewritten)).error?.message).toMatch(/checkpoint/);
+    expect((await verifyExport(rewritten)).error?.message).toMatch(/inclusion proof/);
   });
 
-  it("keeps one valid chain under many concurrent actions", async () => {
+  it("exports one case's events with inclusion proofs that verify against the signed tree, and refuses a filtered export with an event removed, added or its filter changed", async () => {
+    const admin = await setUpOrganisation();
+    const lead = await withKeys(admin);
+    const first = await openCase(lead, "2026-0001");
+    const second = await openCase(lead, "2026-0002");
+    await uploadEvidence(lead, first, randomBytes(1000));
+    await uploadEvidence(lead, second, randomBytes(1000, 2));
+    const lines = await exportLines(admin.cookie, `&caseId=${first.id}`);
+    const report = await verifyExport(lines, { keepEvents: true });
+    expect(report).toMatchObject({ ok: true, kind: "filtered", filter: { caseId: first.id } });
+    expect(report.events).toBeGreaterThanOrEqual(2);
+    expect(report.verifiedEvents!.map((e) => e.action)).toContain("case.create");
+    expect(report.verifiedEvents!.every((e) => e.target.id === first.id || e.details.caseId === first.id)).toBe(true);
+
+    const eventIndexes = lines.flatMap((line, index) => (line.startsWith('{"type":"event"') ? [index] : []));
+    expect((await verifyExport(lines.filter((_, i) => i !== eventIndexes[0]))).error?.message).toMatch(/first event is seq|missing/);
+    expect((await verifyExport(lines.filter((_, i) => i !== eventIndexes.at(-1)))).error?.message).toMatch(/missing/);
+    // An event of the other case, with its own valid proof, cannot be slipped in.
+    const other = (await exportLines(admin.cookie, `&caseId=${second.id}`)).find((line) => line.startsWith('{"type":"event"'))!;
+    const withOther = [...lines];
+    withOther.splice(eventIndexes.at(-1)! + 1, 0, other);
+    expect((await verifyExport(withOther)).ok).toBe(false);
+    // The header is signed: naming another filter, or calling it a full export, breaks the signature.
+    const header = JSON.parse(lines[0]!) as { statement: string };
+    const [h, payload, sig] = header.statement.split(".");
+    const statement = JSON.parse(atob(payload!.replaceAll("-", "+").replaceAll("_", "/"))) as Record<string, unknown>;
+    const forged = btoa(JSON.stringify({ ...statement, kind: "full", filter: {} })).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+    const relabelled = [JSON.stringify({ ...JSON.parse(lines[0]!), statement: `${h}.${forged}.${sig}` }), ...lines.slice(1)];
+    expect((await verifyExport(relabelled)).error).toMatchObject({ line: 1, message: expect.stringMatching(/signature/) });
+  });
+
+  it("publishes the latest checkpoint and keys without a session; a kept copy proves a later export extends it, and refuses a rewritten one", async () => {
+    const admin = await setUpOrganisation();
+    await call("/api/users", { body: { email: "k1@example.org", name: "K1", role: "investigator" }, cookie: admin.cookie });
+    await exportLines(admin.cookie); // signs a checkpoint of the log as it stands
+    const response = await call("/.well-known/custody/audit.json");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Cache-Control")).toMatch(/public, max-age=\d+/);
+    const kept = (await response.json()) as PublicAuditDocument;
+    expect(kept).toMatchObject({ type: "custody-audit-public", v: 1, orgId: expect.any(String), treeSize: expect.any(Number) });
+    expect(kept.signingKeys).toHaveLength(1);
+    expect((await call("/.well-known/custody/audit.json", { headers: { "If-None-Match": response.headers.get("ETag")! } })).status).toBe(304);
+
+    for (let i = 0; i < 3; i++) await call("/api/users", { body: { email: `k${i + 2}@example.org`, name: `K${i + 2}`, role: "investigator" }, cookie: admin.cookie });
+    const later = await exportLines(admin.cookie);
+    const report = await verifyExport(later, { kept: { jws: kept.checkpoint, signingKeys: kept.signingKeys } });
+    expect(report).toMatchObject({ ok: true, kept: { treeSize: kept.treeSize } });
+    expect(report.treeSize).toBeGreaterThan(kept.treeSize);
+    // A filtered export proves it too, by the consistency proof of the kept checkpoint.
+    expect(await verifyExport(await exportLines(admin.cookie, "&action=user.invite"), { kept: { jws: kept.checkpoint } })).toMatchObject({ ok: true, kept: { treeSize: kept.treeSize } });
+    // The operator rewrites an event before the kept checkpoint (the unit tests re-sign such a rewrite with a foreign key too).
+    const eventIndex = later.findIndex((line) => line.startsWith('{"type":"event"'));
+    expect((await verifyExport(await rewriteFrom(later, eventIndex), { kept: { jws: kept.checkpoint, signingKeys: kept.signingKeys } })).ok).toBe(false);
+  });
+
+  it("records a signing key's registration with its key, holder and time, and exports it with proofs to any member", async () => {
+    const admin = await setUpOrganisation();
+    const lead = await withKeys(admin);
+    const kid = lead.signing.kid;
+    const response = await call(`/api/audit/signers/${kid}`, { cookie: admin.cookie });
+    expect(response.status).toBe(200);
+    const report = await verifyExport((await response.text()).split("\n").filter(Boolean), { keepEvents: true });
+    expect(report).toMatchObject({ ok: true, kind: "filtered", filter: { targetType: "signing_key", targetId: kid } });
+    const { signerRecord } = await import("../../shared/audit/signers");
+    expect(signerRecord(report.verifiedEvents!, kid)).toMatchObject({ kid, holder: { type: "user", id: admin.session.user.id, name: ADMIN.name, email: ADMIN.email }, retiredAt: null });
+    await expectError(await call(`/api/audit/signers/${"A".repeat(43)}`, { cookie: admin.cookie }), 404);
+    await expectError(await call(`/api/audit/signers/${kid}`), 401);
+  });
+
+  it("backfills the register for signing keys from before it (migration 0014): one registration each, its original time, retirements too", async () => {
+    const admin = await setUpOrganisation();
+    const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy Old", role: "investigator" });
+    const [older, current] = [await generateUserKeys(), await generateUserKeys()];
+    const { keyId } = await import("../../shared/crypto/keys");
+    const olderKid = await keyId(older.signing.publicJwk);
+    const currentKid = await keyId(current.signing.publicJwk);
+    // Keys as the release before the register stored them: rows in user_keys, no audit event.
+    const insert = "INSERT INTO user_keys (kid, user_id, use, public_jwk, created_at, retired_at) VALUES (?, ?, 'sig', ?, ?, ?)";
+    await db.batch([
+      db.prepare(insert).bind(olderKid, ivy.session.user.id, JSON.stringify({ ...older.signing.publicJwk, kid: olderKid }), "2024-01-02T03:04:05.000Z", "2024-06-01T00:00:00.000Z"),
+      db.prepare(insert).bind(currentKid, ivy.session.user.id, JSON.stringify({ ...current.signing.publicJwk, kid: currentKid }), "2024-06-01T00:00:00.000Z", null),
+    ]);
+    const statements = backfillMigration.replace(/^--.*$/gm, "").split(/;\s*$/m).map((q) => q.trim()).filter(Boolean);
+    expect(statements).toHaveLength(2);
+    for (const statement of statements) await db.prepare(statement).run();
+    await call("/api/audit/events", { cookie: admin.cookie }); // any audited request drains the outbox into the chain
+
+    const { signerRecord } = await import("../../shared/audit/signers");
+    const recordOf = async (kid: string) => {
+      const response = await call(`/api/audit/signers/${kid}`, { cookie: admin.cookie });
+      expect(response.status).toBe(200);
+      const report = await verifyExport((await response.text()).split("\n").filter(Boolean), { keepEvents: true });
+      expect(report.ok, JSON.stringify(report.error)).toBe(true);
+      return { record: signerRecord(report.verifiedEvents!, kid), events: report.verifiedEvents! };
+    };
+    const old = await recordOf(olderKid);
+    expect(old.record).toMatchObject({
+      kid: olderKid, validFrom: "2024-01-02T03:04:05.000Z", retiredAt: "2024-06-01T00:00:00.000Z", backfilledAt: expect.any(String),
+      holder: { type: "user", id: ivy.session.user.id, name: "Ivy Old", email: "ivy@example.org" }, publicJwk: { x: older.signing.publicJwk.x },
+    });
+    const register = old.events.filter((e) => e.action.startsWith("keys.signer_"));
+    expect(register.map((e) => [e.action, e.actor.type, (e.details as { backfilled?: boolean }).backfilled])).toEqual([
+      ["keys.signer_register", "system", true],
+      ["keys.signer_retire", "system", true],
+    ]);
+    expect((register[1]!.details as { replacedBy: string }).replacedBy).toBe(currentKid);
+    expect((await recordOf(currentKid)).record).toMatchObject({ validFrom: "2024-06-01T00:00:00.000Z", retiredAt: null });
+  });
+
+  it("keeps one valid chain and one consistent tree under 30 concurrent actions", async () => {
     const admin = await setUpOrganisation();
     await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
@@ -769,7 +888,11 @@ describe("audit trail", () => {
     expect(events.filter((e) => e.action === "user.invite")).toHaveLength(20);
     expect(events.filter((e) => e.action === "auth.sign_in" && e.outcome === "failed")).toHaveLength(10);
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
-    expect(await verifyExport(await exportLines(admin.cookie))).toMatchObject({ ok: true });
+    const before = (await (await call("/.well-known/custody/audit.json")).json()) as PublicAuditDocument;
+    // The root the server signed is the root of the events themselves, and the later export extends it.
+    const report = await verifyExport(await exportLines(admin.cookie), { kept: { jws: before.checkpoint } });
+    expect(report).toMatchObject({ ok: true, kind: "full", kept: { treeSize: before.treeSize } });
+    expect(before.treeSize).toBeGreaterThanOrEqual(31);
   });
 
   it("accepts views recorded offline later, marked as recorded offline with the device's time", async () => {
@@ -844,14 +967,14 @@ async function rewriteFrom(lines: string[], index: number): Promise<string[]> {
   const out = [...lines];
   let prevHash: string | null = null;
   for (let i = index; i < out.length; i++) {
-    const parsed = JSON.parse(out[i]!) as { type: string } & AuditEvent;
+    const parsed = JSON.parse(out[i]!) as { type: string; inclusion: string[] } & AuditEvent;
     if (parsed.type !== "event") continue;
-    const { type, hash: _old, ...event } = parsed;
+    const { type, hash: _old, inclusion, ...event } = parsed;
     if (i === index) event.details = { ...event.details, rewritten: true };
     if (prevHash) event.prevHash = prevHash;
     const hash = await eventHash(event);
     prevHash = hash;
-    out[i] = JSON.stringify({ type, ...event, hash });
+    out[i] = JSON.stringify({ type, ...event, hash, inclusion });
   }
   return out;
 }

@@ -18,6 +18,7 @@ import { users } from "./routes/users";
 import { agent } from "./routes/agent";
 import { sites } from "./routes/sites";
 import { cameras, videoRequests } from "./routes/video-requests";
+import { wellKnown } from "./routes/well-known";
 import { APP_VERSION } from "./version";
 
 const api = createApp()
@@ -40,7 +41,8 @@ const api = createApp()
   .route("/api/sites", sites)
   .route("/api/cameras", cameras)
   .route("/api/video-requests", videoRequests)
-  .route("/api/agent", agent);
+  .route("/api/agent", agent)
+  .route("/.well-known/custody", wellKnown);
 
 api.get("/api/openapi.json", (c) => c.json(openApiDocument(api, { version: APP_VERSION }), 200));
 

@@ -8,7 +8,7 @@ import { createHash, verify as nodeVerify } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { unzipSync, zipSync, type Zippable } from "fflate";
+import { unzipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   IntegrityError,
@@ -27,8 +27,13 @@ import {
   type EvidenceMetadata,
   type KeyPairJwk,
 } from "../../../shared/crypto";
-import { courtPackageStream, es512SignatureToDer, packageFileName, publicJwkToPem, type CourtPackageInput } from "../../../shared/crypto/package";
+import { courtPackageStream, es512SignatureToDer, packageFileName, prettyJson, publicJwkToPem, publicSigningJwk, type CourtPackageInput } from "../../../shared/crypto/package";
 import { PACKAGE_CHECKS, verifyCourtPackage } from "../../../shared/crypto/verify-package";
+import { generateLogKey, MemoryLog } from "../../../shared/audit/memory-log";
+import { registerExport } from "../../support/signer-register";
+import { keyId } from "../../../shared/crypto/keys";
+import { CompactSign, importJWK, type JWK } from "jose";
+import { StoredZipWriter } from "../../../shared/crypto/zip";
 
 const root = resolve(import.meta.dirname, "../../..");
 const node = resolve(root, "node_modules/.bin/node"); // Node 24, as `npm run verify` uses
@@ -59,11 +64,67 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
   return -1;
 }
 
-/** Unzip, change the entries, zip again (stored), as someone editing a package would. */
-function repack(edit: (files: Record<string, Uint8Array>) => void): Uint8Array {
+let auditLog: MemoryLog;
+let signerRegister: string;
+let signerRegisterLater: string;
+
+/** Re-signs the package's manifest with a new key and replaces every signer file, as a forger would; with `forgeRegister`, also a register export for it signed by a new audit key. */
+async function resignedByUnregistered(forgeRegister: boolean): Promise<Uint8Array> {
+  const other = await generateUserKeys();
+  const kid = await keyId(other.signing.publicJwk);
   const files = unzipSync(zip);
+  const [h, p] = new TextDecoder().decode(files["manifest.jws"]).split(".") as [string, string];
+  const header = JSON.parse(atob(h.replace(/-/g, "+").replace(/_/g, "/"))) as Record<string, unknown>;
+  const manifest = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(p.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0)))) as Record<string, unknown>;
+  const payload = new TextEncoder().encode(JSON.stringify({ ...manifest, signerKid: kid }));
+  const jws = await new CompactSign(payload).setProtectedHeader({ ...header, kid } as unknown as { alg: string }).sign(await importJWK(other.signing.privateJwk, "ES512"));
+  const [nh, np, ns] = jws.split(".") as [string, string, string];
+  files["manifest.jws"] = new TextEncoder().encode(jws);
+  files["manifest.json"] = payload;
+  files["manifest.signing-input"] = new TextEncoder().encode(`${nh}.${np}`);
+  const rawSignature = Uint8Array.from(atob(ns.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  files["manifest.sig.der"] = new Uint8Array(es512SignatureToDer(rawSignature));
+  files["manifest.sig"] = rawSignature;
+  files["signer.jwk.json"] = new TextEncoder().encode(prettyJson(publicSigningJwk(other.signing.publicJwk)));
+  files["signer.pem"] = new TextEncoder().encode(await publicJwkToPem(other.signing.publicJwk));
+  if (forgeRegister) files["signer-register.jsonl"] = new TextEncoder().encode(await registerExport(other.signing.publicJwk, "2020-01-01T00:00:00.000Z"));
+  return writeZip(files, new Date(manifest.signedAt as string));
+}
+
+/** Bytes of a stored ZIP of `files` (in key order, the last one streamed) as the package writer lays one out. */
+function writeZip(files: Record<string, Uint8Array>, mtime: Date, options: { zip64?: boolean } = {}): Uint8Array {
+  const writer = new StoredZipWriter(mtime, options);
+  const names = Object.keys(files);
+  const out: Uint8Array[] = [];
+  names.forEach((name, i) => {
+    if (i < names.length - 1) return void out.push(...writer.add(name, files[name]!));
+    out.push(writer.stream(name, files[name]!.length));
+    writer.update(files[name]!);
+    out.push(files[name]!);
+  });
+  out.push(...writer.finish());
+  return concat(out);
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) out.set(c, (at += c.length) - c.length);
+  return out;
+}
+
+/** Unzip, change the entries, zip again exactly as the package writer would (CRCs recomputed), as someone editing a package would. */
+function repack(edit: (files: Record<string, Uint8Array>) => void, from: Uint8Array = zip): Uint8Array {
+  const files = unzipSync(from);
+  const signedAt = (JSON.parse(new TextDecoder().decode(files["manifest.json"])) as { signedAt: string }).signedAt;
   edit(files);
-  return zipSync(files as Zippable, { level: 0 });
+  return writeZip(files, new Date(signedAt));
+}
+
+function writeTemp(name: string, content: string | Uint8Array): string {
+  const path = join(work, name);
+  writeFileSync(path, content);
+  return path;
 }
 
 function runCli(bytes: Uint8Array | null, name = "package.zip") {
@@ -98,6 +159,11 @@ beforeAll(async () => {
   const metadataJwe = await encryptMetadata({ fileName: FILE_NAME, mediaType: "image/jpeg", capturedAt: "2025-03-01T10:15:00+01:00", device: { model: "Pixel 8" } }, fileKey);
   const jws = await signManifest({ evidenceId: "e".repeat(32), caseId: "c".repeat(32), uploaderId: "u".repeat(32), metadata: metadataJwe, stream: enc.summary() }, signer);
 
+  // The key register as the server keeps it: the signer's registration in the audit log, exported with its proof.
+  auditLog = new MemoryLog("o".repeat(32), await generateLogKey());
+  signerRegister = await registerExport(user.signing.publicJwk, "2020-01-01T00:00:00.000Z", auditLog);
+  signerRegisterLater = await registerExport(user.signing.publicJwk, "2999-01-01T00:00:00.000Z");
+
   // What the app does on export: verify, decrypt the parts as a stream, decrypt the metadata.
   input = async () => {
     const manifest = await verifyManifest(jws, user.signing.publicJwk);
@@ -105,6 +171,7 @@ beforeAll(async () => {
       original: decryptParts(parts.map((p) => p.bytes), fileKey, decryptExpectations(manifest)),
       manifestJws: jws,
       signerPublicJwk: user.signing.publicJwk,
+      signerRegister,
       metadata: await decryptMetadata(manifest.metadata, fileKey),
     };
   };
@@ -119,7 +186,7 @@ describe("court package", () => {
   it("holds the original unmodified and the documented files, and verifies", async () => {
     const files = unzipSync(zip);
     expect(Object.keys(files).sort()).toEqual(
-      [ENTRY, "VERIFY.txt", "manifest.jws", "manifest.json", "manifest.sig.der", "manifest.signing-input", "metadata.json", "signer.jwk.json", "signer.pem"].sort(),
+      [ENTRY, "VERIFY.txt", "manifest.jws", "manifest.json", "manifest.sig", "manifest.sig.der", "manifest.signing-input", "metadata.json", "signer-register.jsonl", "signer.jwk.json", "signer.pem"].sort(),
     );
     expect(files[ENTRY]).toEqual(plain);
     const { manifestJws } = await input();
@@ -196,7 +263,7 @@ describe("npm run verify", () => {
     expect(stdout).toContain(`${plain.length} bytes`);
     expect(stdout).toContain(createHash("sha512").update(plain).digest("hex"));
     expect(stdout).toContain(signing.kid);
-    expect(stdout).toContain("OK: all 12 checks passed.");
+    expect(stdout).toContain(`OK: all ${PACKAGE_CHECKS.length} checks passed.`);
   });
 
   const tampered: [string, string, () => Promise<Uint8Array>][] = [
@@ -225,6 +292,9 @@ describe("npm run verify", () => {
         f["signer.pem"] = new TextEncoder().encode(pem);
       });
     }],
+    ["the manifest re-signed by a key that is not in the register (JWS, JWK, PEM and signature files all consistent)", "signer register", async () => resignedByUnregistered(false)],
+    ["the register entry replaced by one of a key registered after signing", "signer register", async () =>
+      repack((f) => void (f["signer-register.jsonl"] = new TextEncoder().encode(signerRegisterLater)))],
     ["only signer.pem swapped", "signer.pem", async () => {
       const pem = await publicJwkToPem((await generateUserKeys()).signing.publicJwk);
       return repack((f) => void (f["signer.pem"] = new TextEncoder().encode(pem)));
@@ -247,10 +317,26 @@ describe("npm run verify", () => {
     expect(stdout).toContain(`FAILED: check "${check}" did not pass`);
   });
 
+  it("names the key's registered holder, and refuses a forged register when the organisation's audit key is pinned", async () => {
+    const good = await verifyCourtPackage(zip);
+    expect(good.summary.signer).toMatchObject({ holder: expect.stringContaining("Jane Doe <jane@example.org>"), validFrom: "2020-01-01T00:00:00.000Z", retiredAt: null });
+    const pinned = { jws: auditLog.checkpoints.at(-1)!.jws, signingKeys: [auditLog.key.publicJwk] };
+    expect((await verifyCourtPackage(zip, { kept: pinned })).ok).toBe(true);
+    const forged = await resignedByUnregistered(true);
+    // Self-consistent, but under an audit key that is not the organisation's: visible, and refused once pinned.
+    const unpinned = await verifyCourtPackage(forged);
+    expect(unpinned.summary.signer?.auditKid).not.toBe(auditLog.key.publicJwk.kid);
+    const report = await verifyCourtPackage(forged, { kept: pinned });
+    expect(report).toMatchObject({ ok: false, failed: "signer register" });
+    const { status, stdout } = spawnSync(node, [join(root, "scripts/verify.ts"), "--checkpoint", writeTemp("kept.json", JSON.stringify({ type: "custody-audit-public", v: 1, checkpoint: pinned.jws, signingKeys: pinned.signingKeys })), writeTemp("forged.zip", forged)], { cwd: root, encoding: "utf8" });
+    expect(status, stdout).toBe(1);
+    expect(stdout).toContain("✗ signer register");
+  });
+
   it("exits 2 on a usage error or an unreadable file", () => {
     const usage = spawnSync(node, [join(root, "scripts/verify.ts")], { cwd: root, encoding: "utf8" });
     expect(usage.status).toBe(2);
-    expect(usage.stderr).toContain("usage: npm run verify -- <package.zip>");
+    expect(usage.stderr).toContain("usage: npm run verify -- [--checkpoint <kept audit.json or checkpoint .jws>] <package.zip>");
     const missing = runCli(null, "does-not-exist.zip");
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain("cannot read");

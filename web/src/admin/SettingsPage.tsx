@@ -1,4 +1,4 @@
-/** Admin → Settings: the organisation's MFA requirement, password length, session limits, and the Cameras map's tile server. */
+/** Admin → Settings: the organisation's MFA requirement, password length, session limits, the Cameras map's tile server, and the RFC 3161 time-stamping authority. */
 import type { TargetedSubmitEvent } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { PASSWORD_MIN_CEILING, PASSWORD_MIN_FLOOR, UpdateOrgSettingsRequest, type OrgSettings } from "../../../shared/api/identity";
@@ -45,6 +45,8 @@ export function SettingsPage() {
       absoluteLifetimeMinutes: Number(data.get("absoluteLifetimeMinutes")),
       mapTileUrl: String(data.get("mapTileUrl") ?? "").trim() || null,
       mapAttribution: String(data.get("mapAttribution") ?? ""),
+      tsaUrl: String(data.get("tsaUrl") ?? "").trim() || null,
+      tsaCaPem: String(data.get("tsaCaPem") ?? "").trim() || null,
     });
     setNote("");
     setError(undefined);
@@ -99,6 +101,28 @@ export function SettingsPage() {
               </p>
               <input id="setting-mapAttribution" name="mapAttribution" defaultValue={settings.mapAttribution} aria-describedby="setting-mapAttribution-hint" aria-invalid={errors["mapAttribution"] ? true : undefined} />
               {errors["mapAttribution"] && <p class="field-error">{errors["mapAttribution"]}</p>}
+            </div>
+          </fieldset>
+          <fieldset class="stack settings-group">
+            <legend>Trusted timestamps</legend>
+            <p class="hint">
+              An RFC 3161 time-stamping authority (TSA) vouches, by its own clock, for when each upload was signed and when each audit checkpoint was made. Court packages carry its token; a TSA that is down never blocks an upload (the item waits for its timestamp and is retried).
+            </p>
+            <div class="field">
+              <label for="setting-tsaUrl">Time-stamping authority URL</label>
+              <p id="setting-tsaUrl-hint" class="hint">
+                The TSA's RFC 3161 address, e.g. https://freetsa.org/tsr (https; http only for localhost). Leave it empty for no trusted timestamps.
+              </p>
+              <input id="setting-tsaUrl" name="tsaUrl" type="url" inputMode="url" defaultValue={settings.tsaUrl ?? ""} aria-describedby="setting-tsaUrl-hint" aria-invalid={errors["tsaUrl"] ? true : undefined} />
+              {errors["tsaUrl"] && <p class="field-error">{errors["tsaUrl"]}</p>}
+            </div>
+            <div class="field">
+              <label for="setting-tsaCaPem">TSA CA certificate (PEM)</label>
+              <p id="setting-tsaCaPem-hint" class="hint">
+                The certificate of the CA that issued the TSA's certificate, as the TSA publishes it (-----BEGIN CERTIFICATE----- …). Tokens that do not chain to it are refused. Leave it empty to check only each token's own signature.
+              </p>
+              <textarea id="setting-tsaCaPem" name="tsaCaPem" rows={6} spellcheck={false} defaultValue={settings.tsaCaPem ?? ""} aria-describedby="setting-tsaCaPem-hint" aria-invalid={errors["tsaCaPem"] ? true : undefined} />
+              {errors["tsaCaPem"] && <p class="field-error">{errors["tsaCaPem"]}</p>}
             </div>
           </fieldset>
           <button type="submit" class="primary" disabled={busy} aria-busy={busy || undefined}>

@@ -16,6 +16,7 @@ import {
   FileKeyRelease,
   MyCaseKeys,
   PartUrls,
+  TimestampStatus,
   UploadState,
   type AddMemberRequest,
   type CaseRole,
@@ -69,5 +70,7 @@ export const evidenceApi = {
     readResponse(client.api.evidence[":id"].access.$post({ param: { id }, json: { action } })),
   updateDetails: (id: string, jwe: string, baseVersion: number) =>
     readResponse(client.api.evidence[":id"].details.$patch({ param: { id }, json: { jwe, baseVersion } }), EvidenceSummary),
+  /** The item's RFC 3161 timestamp over its manifest signature (a due retry happens on the way). */
+  timestamp: (id: string) => readResponse(client.api.evidence[":id"].timestamp.$get({ param: { id } }), TimestampStatus),
   detailsVersions: (id: string) => saved(`/api/evidence/${id}/details/versions`, () => readResponse(client.api.evidence[":id"].details.versions.$get({ param: { id } }), DetailsVersions)),
 };

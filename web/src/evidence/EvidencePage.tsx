@@ -6,7 +6,7 @@
  * recorded) and versioned details.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { EvidenceSummary } from "../../../shared/api/cases";
+import type { EvidenceSummary, TimestampStatus } from "../../../shared/api/cases";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { packageFileName } from "../../../shared/crypto/package";
 import { ApiError } from "../api/client";
@@ -149,6 +149,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
           canEdit={(myRole === "lead" || myRole === "contributor") && !view.offline}
           offline={!!view.offline}
           userId={props.session.user.id}
+          keys={props.keys}
         />
       )}
     </>
@@ -178,7 +179,56 @@ function shortHash(hex: string): string {
   return `${hex.slice(0, 16)}…${hex.slice(-16)}`;
 }
 
-function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: string; opener: EvidenceOpener; canEdit: boolean; offline: boolean; userId: string }) {
+/** What the page says of the item's trusted timestamp (RFC 3161, docs/evidence-format.md §9). */
+function timestampText(stamp: TimestampStatus | "offline" | undefined): string {
+  if (stamp === undefined) return "Checking…";
+  if (stamp === "offline") return "Not checked while offline.";
+  switch (stamp.state) {
+    case "stamped":
+      return `Timestamped by ${stamp.tsaName} at ${formatDateTime(stamp.genTime)}`;
+    case "pending":
+      return `Awaiting timestamp: the time-stamping authority has not given one yet${stamp.lastError ? ` (${stamp.lastError})` : ""}. It is retried automatically.`;
+    case "failed":
+      return `No timestamp: the time-stamping authority failed ${stamp.attempts} times${stamp.lastError ? ` (${stamp.lastError})` : ""}.`;
+    case "unconfigured":
+      return "No time-stamping authority configured: the signing time is the uploader's device clock.";
+  }
+}
+
+function TimestampRow(props: { evidenceId: string; offline: boolean }) {
+  const [stamp, setStamp] = useState<TimestampStatus | "offline">();
+  const [busy, setBusy] = useState(false);
+  async function load() {
+    if (props.offline) return setStamp("offline");
+    setBusy(true);
+    try {
+      setStamp(await evidenceApi.timestamp(props.evidenceId));
+    } catch {
+      setStamp("offline");
+    } finally {
+      setBusy(false);
+    }
+  }
+  useEffect(() => void load(), [props.evidenceId, props.offline]);
+  return (
+    <>
+      <dt>Trusted time</dt>
+      <dd>
+        <span aria-live="polite">{timestampText(stamp)}</span>
+        {stamp !== "offline" && stamp?.state === "pending" && (
+          <>
+            {" "}
+            <button type="button" class="small" disabled={busy} onClick={() => void load()}>
+              Check again
+            </button>
+          </>
+        )}
+      </dd>
+    </>
+  );
+}
+
+function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: string; opener: EvidenceOpener; canEdit: boolean; offline: boolean; userId: string; keys: DeviceKeys }) {
   const { opened } = props;
   const { metadata, manifest } = opened;
   const [copied, setCopied] = useState("");
@@ -215,7 +265,7 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: s
     try {
       if (props.offline) await recordOffline(props.userId, "evidence.export", props.item.id, { caseId: props.item.caseId, copy: "offline" });
       else await evidenceApi.recordAccess(props.item.id, "export");
-      const zip = await props.opener.exportPackage(opened, props.item.id);
+      const zip = await props.opener.exportPackage(opened, props.item.id, props.keys);
       saveAs(zip, `custody-${props.item.id.slice(0, 8)}-${packageFileName(metadata.fileName)}.zip`);
     } catch (caught) {
       setError(caught instanceof OpenError ? `Couldn't build the package: ${caught.what}: ${caught.message}` : `Couldn't export: ${messageOf(caught)}`);
@@ -240,6 +290,7 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: s
           <dd>{opened.signer.owner.name}</dd>
           <dt>Signed at</dt>
           <dd>{formatDateTime(manifest.signedAt)}</dd>
+          <TimestampRow evidenceId={props.item.id} offline={props.offline} />
           {metadata.capturedAt && (
             <>
               <dt>Captured</dt>

@@ -6,7 +6,18 @@ export type OpenJob =
   | { type: "decrypt"; evidenceId: string; fileKey: CryptoKey; expect: DecryptExpectations }
   | { type: "part"; bytes: Uint8Array }
   | { type: "end" }
-  | { type: "export"; evidenceId: string; manifestJws: string; signerPublicJwk: JWK; metadata: EvidenceMetadata };
+  | {
+      type: "export";
+      evidenceId: string;
+      manifestJws: string;
+      signerPublicJwk: JWK;
+      signerRegister: string;
+      metadata: EvidenceMetadata;
+      /** This item's file key, raw (32 bytes): metadata.json is then proven by the package. */
+      fileKey?: Uint8Array;
+      /** The RFC 3161 token (DER) over the manifest signature, and the CA PEM it was checked against. */
+      timestamp?: { token: Uint8Array; caPem: string | null };
+    };
 
 export type OpenEvent =
   | { type: "ack" }

@@ -15,6 +15,7 @@ import {
   decryptMetadata,
   unwrapCaseKey,
   unwrapFileKey,
+  unwrapFileKeyBytes,
   verifyManifest,
   type EvidenceMetadata,
   type Manifest,
@@ -136,15 +137,31 @@ export class EvidenceOpener {
     return { manifest, manifestJws: item.manifest, signer, metadata, fileKey, file, release };
   }
 
-  /** Builds the court package from the verified file into OPFS and returns it. */
-  async exportPackage(opened: OpenedEvidence, evidenceId: string): Promise<File> {
+  /**
+   * Builds the court package from the verified file into OPFS and returns it: with the signer's
+   * key register entries, the item's own file key (so metadata.json is proven) and its RFC 3161
+   * timestamp when it has one (docs/evidence-format.md §8, §9).
+   */
+  async exportPackage(opened: OpenedEvidence, evidenceId: string, keys: DeviceKeys): Promise<File> {
     const done = new Promise<void>((resolve, reject) => {
       this.listener = (event) => {
         if (event.type === "exported") resolve();
         else if (event.type === "failed") reject(new OpenError(event.integrity, event.what, event.message));
       };
     });
-    this.post({ type: "export", evidenceId, manifestJws: opened.manifestJws, signerPublicJwk: opened.signer.publicJwk as JWK, metadata: opened.metadata });
+    // The signer's key-register entries with their audit proofs (docs/audit.md §9): who signed, and since when.
+    const register = await fetch(`/api/audit/signers/${encodeURIComponent(opened.signer.kid)}`, { credentials: "same-origin" });
+    if (!register.ok) throw new OpenError(false, "court package", "The signer's key register could not be fetched. Try again when online.");
+    const signerRegister = await register.text();
+    // The trusted timestamp, once the TSA has given it (a package made before says "none").
+    const stamp = await evidenceApi.timestamp(evidenceId).catch(() => null);
+    const timestamp = stamp?.state === "stamped" ? { token: Uint8Array.from(atob(stamp.token), (c) => c.charCodeAt(0)), caPem: stamp.caPem } : undefined;
+    const caseKey = await unwrapCaseKey(opened.release.caseKeyWrap, keys.encryption);
+    const fileKey = await unwrapFileKeyBytes(opened.release.fileKey, caseKey.privateKey);
+    this.post(
+      { type: "export", evidenceId, manifestJws: opened.manifestJws, signerPublicJwk: opened.signer.publicJwk as JWK, signerRegister, metadata: opened.metadata, fileKey, ...(timestamp ? { timestamp } : {}) },
+      [fileKey.buffer],
+    );
     await done;
     return (await fileHandle("views", `${evidenceId}.zip`)).getFile();
   }

@@ -56,13 +56,17 @@ async function exportPackage(job: Extract<OpenJob, { type: "export" }>): Promise
   try {
     out.truncate(0);
     const hasher = await createSha512Wasm();
-    const chunks = courtPackageChunks({ original: original.stream(), manifestJws: job.manifestJws, signerPublicJwk: job.signerPublicJwk, metadata: job.metadata, createHasher: () => hasher });
+    const chunks = courtPackageChunks({
+      original: original.stream(), manifestJws: job.manifestJws, signerPublicJwk: job.signerPublicJwk, signerRegister: job.signerRegister, metadata: job.metadata,
+      ...(job.fileKey ? { fileKey: job.fileKey } : {}), ...(job.timestamp ? { timestamp: job.timestamp } : {}), createHasher: () => hasher,
+    });
     for await (const chunk of chunks) {
       out.write(chunk, { at: offset });
       offset += chunk.length;
     }
     out.flush();
     out.close();
+    job.fileKey?.fill(0);
     scope.postMessage({ type: "exported", bytes: offset });
   } catch (error) {
     out.truncate(0);

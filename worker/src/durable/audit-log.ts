@@ -6,10 +6,21 @@ import {
   CHECKPOINT_EVERY_MS,
   CHECKPOINT_TYP,
   GENESIS_HASH,
-  type AuditCheckpoint,
   type AuditEvent,
   type AuditEventInput,
 } from "../../../shared/audit/chain";
+import {
+  checkpointLine,
+  eventLeafHash,
+  EXPORT_STATEMENT_TYP,
+  FILTER_NAMES,
+  type ExportHeader,
+  type ExportStatement,
+  type PublicAuditDocument,
+  type TreeCheckpoint,
+} from "../../../shared/audit/export";
+import { consistencyProof, inclusionProof, nodesCompletedBy, toHex, treeRoot, type TreeNodes } from "../../../shared/audit/merkle";
+import { retryDueTimestamps, stampedCheckpointToken, timestampCheckpoint } from "../lib/timestamps";
 
 /** A filter over the chain; every member optional. Times are ISO 8601. */
 export interface AuditFilter {
@@ -49,6 +60,20 @@ const FILTER_SQL: Record<keyof AuditFilter, string> = {
   evidenceId: "evidence_id = ?",
 };
 
+/** The WHERE conditions (fixed SQL, values bound) of `filter`, after the given ones. */
+function whereOf(filter: AuditFilter, conditions: string[], values: SqlStorageValue[]): { conditions: string[]; values: SqlStorageValue[] } {
+  const outConditions = [...conditions];
+  const outValues = [...values];
+  for (const [key, condition] of Object.entries(FILTER_SQL) as [keyof AuditFilter, string][]) {
+    const value = filter[key];
+    if (value !== undefined) {
+      outConditions.push(condition);
+      outValues.push(value);
+    }
+  }
+  return { conditions: outConditions, values: outValues };
+}
+
 /**
  * One per organisation: the single writer of its audit trail. A Durable Object handles one
  * call at a time, so every event gets the next sequence number and the previous event's hash
@@ -73,6 +98,59 @@ export class AuditLog extends DurableObject<Env> {
     this.sql.exec("CREATE TABLE IF NOT EXISTS checkpoints (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, at TEXT NOT NULL, jws TEXT NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS signing_keys (kid TEXT PRIMARY KEY, private_jwk TEXT NOT NULL, public_jwk TEXT NOT NULL, created_at TEXT NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    // The Merkle tree over the chain (docs/audit.md §3): every complete aligned subtree, so any
+    // root or proof is O(log n) lookups. Leaf `idx` (level 0) is event `seq` = idx + 1.
+    this.sql.exec("CREATE TABLE IF NOT EXISTS tree (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID");
+    // Checkpoints signed before the tree have no root (version 1); `timestamp_token` is where an
+    // RFC 3161 token over a checkpoint's JWS is kept once time-stamping is added (`attachTimestamp`).
+    const columns = this.sql.exec<{ name: string } & Row>("PRAGMA table_info(checkpoints)").toArray().map((c) => c.name);
+    if (!columns.includes("root")) this.sql.exec("ALTER TABLE checkpoints ADD COLUMN root TEXT");
+    if (!columns.includes("timestamp_token")) this.sql.exec("ALTER TABLE checkpoints ADD COLUMN timestamp_token TEXT");
+    // Migration: events chained before the tree existed (or a leaf lost to a crash) become its first leaves.
+    void ctx.blockConcurrencyWhile(() => this.extendTree());
+  }
+
+  /** Complete subtrees from storage, each read once per call site that keeps this object. */
+  private nodes(): TreeNodes {
+    const memo = new Map<string, Uint8Array>();
+    return {
+      node: async (level, index) => {
+        const key = `${level}/${index}`;
+        let found = memo.get(key);
+        if (!found) {
+          const row = this.sql.exec<{ hash: ArrayBuffer } & Row>("SELECT hash FROM tree WHERE level = ? AND idx = ?", level, index).toArray()[0];
+          if (!row) throw new Error(`audit tree: node ${key} missing`);
+          found = new Uint8Array(row.hash);
+          memo.set(key, found);
+        }
+        return found;
+      },
+    };
+  }
+
+  /** Leaves in the tree. */
+  private treeSize(): number {
+    const row = this.sql.exec<{ n: number | null } & Row>("SELECT MAX(idx) AS n FROM tree WHERE level = 0").toArray()[0];
+    return row?.n === null || row?.n === undefined ? 0 : row.n + 1;
+  }
+
+  /** The tree nodes that appending `event` as leaf `seq - 1` adds (computed before anything is written). */
+  private async leafNodes(event: AuditEvent, nodes: TreeNodes): Promise<{ level: number; index: number; hash: Uint8Array }[]> {
+    return nodesCompletedBy(event.seq - 1, await eventLeafHash(event), (level, index) => nodes.node(level, index));
+  }
+
+  private writeNodes(added: { level: number; index: number; hash: Uint8Array }[]): void {
+    for (const n of added) this.sql.exec("INSERT INTO tree (level, idx, hash) VALUES (?, ?, ?)", n.level, n.index, n.hash.slice().buffer);
+  }
+
+  /** Adds every chained event not yet in the tree, in order. */
+  private async extendTree(): Promise<void> {
+    const nodes = this.nodes();
+    for (let size = this.treeSize(); ; size++) {
+      const row = this.sql.exec<{ event: string } & Row>("SELECT event FROM chain WHERE seq = ?", size + 1).toArray()[0];
+      if (!row) return;
+      this.writeNodes(await this.leafNodes(JSON.parse(row.event) as AuditEvent, nodes));
+    }
   }
 
   /**
@@ -119,6 +197,17 @@ export class AuditLog extends DurableObject<Env> {
     const head = this.head();
     const event = await chainEvent(pending, { seq: head.seq + 1, prevHash: head.hash });
     const details = event.details as { caseId?: unknown; evidenceId?: unknown };
+    // Hash first, then write the event and its leaf together: the tree never lags the chain.
+    const added = await this.leafNodes(event, this.nodes());
+    this.ctx.storage.transactionSync(() => {
+      this.insertEvent(event, details);
+      this.writeNodes(added);
+    });
+    if (event.seq % CHECKPOINT_EVERY_EVENTS === 0) await this.checkpointNow();
+    return true;
+  }
+
+  private insertEvent(event: AuditEvent, details: { caseId?: unknown; evidenceId?: unknown }): void {
     this.sql.exec(
       `INSERT INTO chain (seq, id, at, action, actor_id, target_type, target_id, outcome, ip, case_id, evidence_id, event, hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -127,8 +216,6 @@ export class AuditLog extends DurableObject<Env> {
       typeof details.evidenceId === "string" ? details.evidenceId : event.target.type === "evidence" ? event.target.id : null,
       JSON.stringify(event), event.hash,
     );
-    if (event.seq % CHECKPOINT_EVERY_EVENTS === 0) await this.checkpointNow();
-    return true;
   }
 
   private head(): { seq: number; hash: string } {
@@ -167,19 +254,112 @@ export class AuditLog extends DurableObject<Env> {
 
   private async checkpointNow(): Promise<string | null> {
     const head = this.head();
-    const last = this.sql.exec<{ seq: number; jws: string } & Row>("SELECT seq, jws FROM checkpoints ORDER BY seq DESC LIMIT 1").toArray()[0];
+    const last = this.sql.exec<{ seq: number; jws: string; root: string | null } & Row>("SELECT seq, jws, root FROM checkpoints ORDER BY seq DESC LIMIT 1").toArray()[0];
     if (head.seq === 0) return null;
-    if (last && last.seq >= head.seq) return last.jws;
+    // A version 1 checkpoint of the head (signed before the tree) is superseded by one that also signs the root.
+    if (last && last.seq >= head.seq && last.root !== null) return last.jws;
     const orgId = this.orgId();
     if (!orgId) return null;
-    const { kid, key } = await this.signingKey();
+    const rootHash = toHex(await treeRoot(this.nodes(), head.seq));
     const at = new Date().toISOString();
-    const payload: AuditCheckpoint = { v: 1, orgId, seq: head.seq, hash: head.hash, at };
-    const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
-      .setProtectedHeader({ alg: "ES512", kid, typ: CHECKPOINT_TYP })
-      .sign(key);
-    this.sql.exec("INSERT INTO checkpoints (seq, hash, at, jws) VALUES (?, ?, ?, ?)", head.seq, head.hash, at, jws);
+    const payload: TreeCheckpoint = { v: 2, orgId, treeSize: head.seq, rootHash, seq: head.seq, hash: head.hash, at };
+    const jws = await this.sign(payload, CHECKPOINT_TYP);
+    this.sql.exec("INSERT OR REPLACE INTO checkpoints (seq, hash, at, jws, root) VALUES (?, ?, ?, ?, ?)", head.seq, head.hash, at, jws, rootHash);
+    await timestampCheckpoint(this.env, orgId, head.seq, jws).catch(() => undefined); // records the request; the alarm asks the TSA
     return jws;
+  }
+
+  /** A compact JWS (ES512) by the audit signing key over `payload`'s JSON. */
+  private async sign(payload: object, typ: string): Promise<string> {
+    const { kid, key } = await this.signingKey();
+    return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: "ES512", kid, typ }).sign(key);
+  }
+
+  /**
+   * Trusted time (RFC 3161): keeps a time-stamp token (DER, standard base64) over the checkpoint of
+   * `treeSize`; exports and the public document carry it beside the checkpoint's JWS.
+   */
+  async attachTimestamp(treeSize: number, token: string): Promise<boolean> {
+    return this.sql.exec("UPDATE checkpoints SET timestamp_token = ? WHERE seq = ? AND timestamp_token IS NULL", token, treeSize).rowsWritten > 0;
+  }
+
+  /** Attaches the tokens the TSA has given (worker/src/lib/timestamps.ts) to the checkpoints still waiting for one, newest first. */
+  private async attachStampedCheckpoints(limit = 50): Promise<number> {
+    const waiting = this.sql.exec<{ seq: number; jws: string } & Row>("SELECT seq, jws FROM checkpoints WHERE root IS NOT NULL AND timestamp_token IS NULL ORDER BY seq DESC LIMIT ?", limit).toArray();
+    let attached = 0;
+    for (const row of waiting) {
+      const token = await stampedCheckpointToken(this.env, row.seq, row.jws);
+      if (token && (await this.attachTimestamp(row.seq, token))) attached++;
+    }
+    return attached;
+  }
+
+  /**
+   * The latest checkpoint for the public document: signs the head afresh only when it moved and
+   * the newest checkpoint is older than `maxAgeMs`, so unauthenticated callers cannot make the
+   * object sign on every request.
+   */
+  async publicDocument(maxAgeMs = 60_000): Promise<PublicAuditDocument | null> {
+    return this.serially(async () => {
+      const last = this.sql.exec<{ seq: number; at: string } & Row>("SELECT seq, at FROM checkpoints WHERE root IS NOT NULL ORDER BY seq DESC LIMIT 1").toArray()[0];
+      if (!last || (last.seq < this.head().seq && Date.now() - Date.parse(last.at) > maxAgeMs)) await this.checkpointNow();
+      const row = this.sql
+        .exec<{ seq: number; at: string; jws: string; root: string; timestamp_token: string | null } & Row>("SELECT seq, at, jws, root, timestamp_token FROM checkpoints WHERE root IS NOT NULL ORDER BY seq DESC LIMIT 1")
+        .toArray()[0];
+      const orgId = this.orgId();
+      if (!row || !orgId) return null;
+      return {
+        type: "custody-audit-public", v: 1, orgId, checkpoint: row.jws, treeSize: row.seq, rootHash: row.root, at: row.at, signingKeys: await this.signingKeys(),
+        ...(row.timestamp_token ? { timestamp: row.timestamp_token } : {}),
+      };
+    });
+  }
+
+  /**
+   * Starts an export: signs the head (so the export's final checkpoint covers every event up to
+   * now), counts the events matching `filter` in that tree, and signs the statement that heads the
+   * export. Returns the header line, the checkpoint lines (each earlier one with its consistency
+   * proof to the final one, which comes last) and the tree size the events' proofs are against.
+   */
+  async exportStart(filter: AuditFilter, exportedAt: string): Promise<{ header: string; checkpoints: string[]; treeSize: number }> {
+    return this.serially(async () => {
+      await this.checkpointNow();
+      const orgId = this.orgId();
+      const final = this.sql.exec<{ seq: number; root: string | null } & Row>("SELECT seq, root FROM checkpoints ORDER BY seq DESC LIMIT 1").toArray()[0];
+      if (!orgId || !final || final.root === null) throw new Error("audit export: no checkpoint of the tree to export against");
+      const treeSize = final.seq;
+      const { conditions, values } = whereOf(filter, ["seq <= ?"], [treeSize]);
+      const range = this.sql
+        .exec<{ n: number; first: number | null; last: number | null } & Row>(`SELECT COUNT(*) AS n, MIN(seq) AS first, MAX(seq) AS last FROM chain WHERE ${conditions.join(" AND ")}`, ...values)
+        .toArray()[0]!;
+      const nodes = this.nodes();
+      const checkpoints: string[] = [];
+      const rows = this.sql.exec<{ seq: number; jws: string; root: string | null; timestamp_token: string | null } & Row>("SELECT seq, jws, root, timestamp_token FROM checkpoints WHERE seq <= ? ORDER BY seq", treeSize).toArray();
+      for (const row of rows) {
+        const consistency = row.root !== null && row.seq < treeSize ? (await consistencyProof(nodes, row.seq, treeSize)).map(toHex) : undefined;
+        checkpoints.push(checkpointLine(row.jws, consistency, row.timestamp_token));
+      }
+      const clean = Object.fromEntries(FILTER_NAMES.filter((name) => filter[name] !== undefined).map((name) => [name, filter[name]!]));
+      const statement: ExportStatement = {
+        v: 2, orgId, exportedAt, kind: Object.keys(clean).length === 0 ? "full" : "filtered", filter: clean,
+        treeSize, rootHash: final.root, events: range.n, firstSeq: range.first, lastSeq: range.last, checkpoints: checkpoints.length,
+      };
+      const header: ExportHeader = { type: "custody-audit-export", v: 2, signingKeys: await this.signingKeys(), statement: await this.sign(statement, EXPORT_STATEMENT_TYP) };
+      return { header: JSON.stringify(header), checkpoints, treeSize };
+    });
+  }
+
+  /** Events matching `filter` after seq `after`, up to seq `treeSize`, each with its inclusion proof (lowercase hex) in the tree of `treeSize`. */
+  async exportPage(filter: AuditFilter, after: number, limit: number, treeSize: number): Promise<{ event: AuditEvent; inclusion: string[] }[]> {
+    const { conditions, values } = whereOf(filter, ["seq > ?", "seq <= ?"], [after, treeSize]);
+    const events = this.sql
+      .exec<{ event: string } & Row>(`SELECT event FROM chain WHERE ${conditions.join(" AND ")} ORDER BY seq LIMIT ?`, ...values, Math.min(limit, 5000))
+      .toArray()
+      .map((row) => JSON.parse(row.event) as AuditEvent);
+    const nodes = this.nodes();
+    const out: { event: AuditEvent; inclusion: string[] }[] = [];
+    for (const event of events) out.push({ event, inclusion: (await inclusionProof(nodes, event.seq - 1, treeSize)).map(toHex) });
+    return out;
   }
 
   /** Hourly: chain anything left in the outbox, and sign the head if it moved. */
@@ -187,6 +367,10 @@ export class AuditLog extends DurableObject<Env> {
     const orgId = this.orgId();
     if (orgId) await this.drain(orgId);
     await this.checkpoint();
+    if (orgId) {
+      await retryDueTimestamps(this.env, orgId).catch(() => undefined); // RFC 3161 stamps of checkpoints and manifests
+      await this.attachStampedCheckpoints().catch(() => undefined); // tokens of checkpoints, kept beside their JWS
+    }
     await this.ctx.storage.setAlarm(Date.now() + CHECKPOINT_EVERY_MS);
   }
 
@@ -196,15 +380,7 @@ export class AuditLog extends DurableObject<Env> {
    */
   async list(filter: AuditFilter = {}, cursor = 0, limit = 1000, order: "asc" | "desc" = "asc"): Promise<AuditEvent[]> {
     const desc = order === "desc";
-    const conditions = [desc ? "seq < ?" : "seq > ?"];
-    const values: SqlStorageValue[] = [desc && cursor === 0 ? Number.MAX_SAFE_INTEGER : cursor];
-    for (const [key, condition] of Object.entries(FILTER_SQL) as [keyof AuditFilter, string][]) {
-      const value = filter[key];
-      if (value !== undefined) {
-        conditions.push(condition);
-        values.push(value);
-      }
-    }
+    const { conditions, values } = whereOf(filter, [desc ? "seq < ?" : "seq > ?"], [desc && cursor === 0 ? Number.MAX_SAFE_INTEGER : cursor]);
     return this.sql
       .exec<{ event: string } & Row>(`SELECT event FROM chain WHERE ${conditions.join(" AND ")} ORDER BY seq ${desc ? "DESC" : "ASC"} LIMIT ?`, ...values, Math.min(limit, 5000))
       .toArray()
@@ -227,11 +403,6 @@ export class AuditLog extends DurableObject<Env> {
       )
       .toArray()[0];
     return row?.at ?? null;
-  }
-
-  /** Signed checkpoints with `fromSeq <= seq`, in order. */
-  async checkpoints(fromSeq = 0): Promise<string[]> {
-    return this.sql.exec<{ jws: string } & Row>("SELECT jws FROM checkpoints WHERE seq >= ? ORDER BY seq", fromSeq).toArray().map((row) => row.jws);
   }
 
   /** Public halves of every audit signing key this organisation has used. */

@@ -1,4 +1,6 @@
 import { Hono, type Context } from "hono";
+import { stampManifest } from "../lib/timestamps";
+import { uploadDigests } from "./evidence";
 import { decodeJwt, type JWK } from "jose";
 import { AgentAuthError, bodyHash, verifyAgentRequest, AGENT_CLOCK_WINDOW_MS } from "../../../shared/agent/signature";
 import { PartUrls, PartUrlsRequest, UploadState } from "../../../shared/api/cases";
@@ -42,7 +44,8 @@ import {
 } from "../db/video";
 import type { AppEnv } from "../env";
 import { agentSignature, rawBody, requireAgent } from "../lib/agent-auth";
-import { auditStatement, auditStatementIfChanged, flushAudit, markAudited } from "../lib/audit";
+import { auditStatement, auditStatementIfChanged, auditStatementIfRecorded, flushAudit, markAudited } from "../lib/audit";
+import { signerRegistered, signerRetired } from "../lib/signers";
 import { ApiError } from "../lib/errors";
 import { checkPublicKey, checkWrappedTo } from "../lib/keys";
 import { describe } from "../lib/openapi";
@@ -140,9 +143,16 @@ export const agent = new Hono<AppEnv>()
         target: { type: "site", id: site.id },
         details: { siteId: site.id, signingKid: signing.kid, encryptionKid: encryption.kid, reenrolment: site.enrolled_at !== null },
       });
+      const previous = await currentAgentKey(c.env.DB, site.id, "sig");
+      const holder = { type: "site" as const, id: site.id, name: site.name };
+      const register = [
+        auditStatementIfRecorded(c, site.org_id, signerRegistered(holder, { kid: signing.kid, publicJwk: signing.publicJwk }, now, previous?.kid ?? null), event.eventId),
+        ...(previous ? [auditStatementIfRecorded(c, site.org_id, signerRetired(holder, previous.kid, now, signing.kid), event.eventId)] : []),
+      ];
       const results = await c.env.DB.batch([
         enrolmentUse(c.env.DB, { siteId: site.id, tokenHash: await tokenHash(body.token), now }),
         event.statement,
+        ...register,
         ...agentKeysReplace(c.env.DB, { siteId: site.id, now, witnessId: event.eventId, signing: { kid: signing.kid, jwk: signing.publicJwk }, encryption: { kid: encryption.kid, jwk: encryption.publicJwk } }),
       ]);
       if (!markAudited(c, results[1])) throw invalid();
@@ -409,7 +419,7 @@ export const agent = new Hono<AppEnv>()
       const event = auditStatementIfChanged(c, agent.orgId, {
         action: "video.clip_delivered",
         target: { type: "evidence", id: row.id },
-        details: { requestId: clip.request_id, clipId: clip.id, caseId: row.case_id, evidenceId: row.id, siteId: agent.siteId, byteSize: row.byte_size },
+        details: { requestId: clip.request_id, clipId: clip.id, caseId: row.case_id, evidenceId: row.id, siteId: agent.siteId, byteSize: row.byte_size, ...(await uploadDigests(row.manifest)) },
       });
       const [clipUpdate, requestUpdate] = clipDeliveredStatements(c.env.DB, clip.id, clip.request_id, now);
       const requestEvent = auditStatementIfChanged(c, agent.orgId, {
@@ -421,6 +431,7 @@ export const agent = new Hono<AppEnv>()
       markAudited(c, results[2]);
       markAudited(c, results[4]);
       await flushAudit(c.env, agent.orgId);
+      await stampManifest(c.env, agent.orgId, row.id, row.manifest);
       const summary = (await findEvidenceSummary(c.env.DB, row.id))!;
       return c.json({ status: summary.status, partCount: summary.partCount, received: Array.from({ length: summary.partCount }, (_, n) => n) } satisfies UploadState, 200);
     },

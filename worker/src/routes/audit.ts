@@ -1,7 +1,8 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { stream } from "hono/streaming";
 import { AuditExportQuery, AuditPage, AuditQuery, AuditSigningKeys, OfflineEventsAccepted, OfflineEventsRequest } from "../../../shared/api/audit";
-import type { AuditEvent, ExportHeader } from "../../../shared/audit/chain";
+import type { AuditEvent } from "../../../shared/audit/chain";
+import { eventLine } from "../../../shared/audit/export";
 import type { AuditFilter } from "../durable/audit-log";
 import type { AppEnv } from "../env";
 import { findCaseForMember } from "../db/cases";
@@ -11,6 +12,9 @@ import { audit, auditLog, auditStatement, auditStatementIfChanged, flushAudit, l
 import { ApiError } from "../lib/errors";
 import { describe } from "../lib/openapi";
 import { requireAdmin, requireSession } from "../lib/session";
+import { KidParam } from "../../../shared/api/schemas";
+import { findSigningKey } from "../db/keys";
+import { findAgentSigningKey } from "../db/video";
 import { validate } from "../lib/validate";
 
 const PAGE = 1000;
@@ -22,7 +26,8 @@ function filterOf(query: Record<string, unknown>): AuditFilter {
   const filter: AuditFilter = {};
   for (const key of ["actorId", "action", "targetType", "targetId", "caseId", "evidenceId", "outcome", "ip", "from", "to"] as const) {
     const value = query[key];
-    if (typeof value === "string" && value !== "") filter[key] = value;
+    // Times are compared as strings with the events' own (UTC, ms): written the same way.
+    if (typeof value === "string" && value !== "") filter[key] = key === "from" || key === "to" ? new Date(value).toISOString() : value;
   }
   return filter;
 }
@@ -44,6 +49,25 @@ function csvRow(event: AuditEvent): string {
     event.seq, event.at, event.recordedOffline?.at ?? "", event.actor.type, event.actor.id, event.actor.label ?? "", event.action,
     event.target.type, event.target.id, event.outcome, event.ip, event.userAgent, event.details, event.prevHash, event.hash,
   ].map(csvField).join(",");
+}
+
+/**
+ * A JSON-lines export (docs/audit.md §4): the signed statement, the events up to the checkpoint
+ * it names, each with its inclusion proof, then the checkpoints, the final one last.
+ */
+async function jsonLines(c: Context<AppEnv>, orgId: string, filter: AuditFilter): Promise<Response> {
+  const log = auditLog(c.env, orgId);
+  const plan = await log.exportStart(filter, new Date().toISOString());
+  return stream(c, async (out) => {
+    await out.write(`${plan.header}\n`);
+    for (let after = 0; ; ) {
+      const page = (await log.exportPage(filter, after, PAGE, plan.treeSize)) as unknown as { event: AuditEvent; inclusion: string[] }[];
+      for (const { event, inclusion } of page) await out.write(`${eventLine(event, inclusion)}\n`);
+      if (page.length < PAGE) break;
+      after = page.at(-1)!.event.seq;
+    }
+    for (const line of plan.checkpoints) await out.write(`${line}\n`);
+  });
 }
 
 export const auditRoutes = new Hono<AppEnv>()
@@ -78,37 +102,41 @@ export const auditRoutes = new Hono<AppEnv>()
       const orgId = c.get("user").orgId;
       const filter = filterOf(query);
       await audit(c, { action: "audit.export", target: { type: "organisation", id: orgId }, details: { filter, format: query.format } });
-      const log = auditLog(c.env, orgId);
-      const contiguous = Object.keys(filter).length === 0;
-      // Sign the head as it stands now, so a full export proves nothing was cut from its end.
-      if (contiguous) await log.checkpoint();
       const stamp = new Date().toISOString().replaceAll(":", "-").slice(0, 19);
       c.header("Content-Type", query.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8");
       c.header("Content-Disposition", `attachment; filename="custody-audit-${stamp}.${query.format === "csv" ? "csv" : "jsonl"}"`);
-      return stream(c, async (out) => {
-        if (query.format === "csv") await out.write(`${CSV_COLUMNS.join(",")}\r\n`);
-        else {
-          const header: ExportHeader = {
-            type: "custody-audit-export", v: 1, orgId, exportedAt: new Date().toISOString(),
-            filter: filter as Record<string, string>, contiguous, signingKeys: await log.signingKeys(),
-          };
-          await out.write(`${JSON.stringify(header)}\n`);
-        }
-        let after = 0;
-        let firstSeq: number | null = null;
-        for (;;) {
-          const events = await listAuditEvents(c.env, orgId, filter, after, PAGE);
-          for (const event of events) {
-            firstSeq ??= event.seq;
-            await out.write(query.format === "csv" ? `${csvRow(event)}\r\n` : `${JSON.stringify({ type: "event", ...event })}\n`);
+      if (query.format === "csv") {
+        return stream(c, async (out) => {
+          await out.write(`${CSV_COLUMNS.join(",")}\r\n`);
+          for (let after = 0; ; ) {
+            const events = await listAuditEvents(c.env, orgId, filter, after, PAGE);
+            for (const event of events) await out.write(`${csvRow(event)}\r\n`);
+            if (events.length < PAGE) break;
+            after = events.at(-1)!.seq;
           }
-          if (events.length < PAGE) break;
-          after = events.at(-1)!.seq;
-        }
-        if (query.format === "jsonl") {
-          for (const jws of await log.checkpoints(firstSeq ?? 0)) await out.write(`${JSON.stringify({ type: "checkpoint", jws })}\n`);
-        }
-      });
+        });
+      }
+      return jsonLines(c, orgId, filter);
+    },
+  )
+  .get(
+    "/signers/:kid",
+    describe({
+      summary: "A signing key's register entries (registered, retired: docs/audit.md §9) as a verifiable filtered export, for a court package to prove who signed.",
+      access: "session",
+      responses: { 200: { description: "A JSON-lines audit export filtered to the key (targetType signing_key, targetId kid)." }, 404: { description: "No such signing key in this organisation." } },
+    }),
+    validate("param", KidParam),
+    async (c) => {
+      const { kid } = c.req.valid("param");
+      const orgId = c.get("user").orgId;
+      const user = await findSigningKey(c.env.DB, kid);
+      const agentKey = user && user.org_id === orgId ? null : await findAgentSigningKey(c.env.DB, kid);
+      if (!(user && user.org_id === orgId) && !(agentKey && agentKey.org_id === orgId)) throw new ApiError(404, "not_found", "No signing key with this id.");
+      const filter: AuditFilter = { targetType: "signing_key", targetId: kid };
+      await audit(c, { action: "audit.read", target: { type: "signing_key", id: kid }, details: { filter } });
+      c.header("Content-Type", "application/x-ndjson; charset=utf-8");
+      return jsonLines(c, orgId, filter);
     },
   )
   .get(

@@ -10,6 +10,7 @@ import {
   EvidencePartParam,
   EvidenceSummary,
   FileKeyRelease,
+  TimestampStatus,
   PartUrls,
   PartUrlsRequest,
   UpdateDetailsRequest,
@@ -42,6 +43,17 @@ import { PART_URL_LIFETIME_MS, signPart } from "../lib/upload-url";
 import { validate } from "../lib/validate";
 import { PageQuery } from "../../../shared/api/paging";
 import { decodeCursor, pageLimit, toPage } from "../lib/paging";
+import { stampManifest, timestampStatus } from "../lib/timestamps";
+import { toHex } from "../../../shared/crypto/encoding";
+
+/**
+ * What an upload's audit events record to tie the log to the evidence: `manifestSha512`, the
+ * SHA-512 (hex) of the manifest compact JWS as ASCII, and `sha512`, the signed SHA-512 of the content.
+ */
+export async function uploadDigests(manifestJws: string): Promise<{ manifestSha512: string; sha512: string }> {
+  const manifestSha512 = toHex(new Uint8Array(await crypto.subtle.digest("SHA-512", new TextEncoder().encode(manifestJws))));
+  return { manifestSha512, sha512: (decodeJwt(manifestJws) as unknown as Manifest).sha512 };
+}
 
 /** Byte length of ciphertext part `n` of an object of `size` bytes. */
 export function partLength(size: number, n: number): number {
@@ -135,7 +147,7 @@ export const caseEvidence = new Hono<AppEnv>()
           auditStatement(c, me.orgId, {
             action: "evidence.upload_start",
             target: { type: "evidence", id: body.evidenceId },
-            details: { caseId, evidenceId: body.evidenceId, byteSize: manifest.byteSize, parts: manifest.parts.length, signerKid: manifest.signerKid },
+            details: { caseId, evidenceId: body.evidenceId, byteSize: manifest.byteSize, parts: manifest.parts.length, signerKid: manifest.signerKid, ...(await uploadDigests(body.manifest)) },
           }),
         ]);
       } catch (err) {
@@ -193,6 +205,20 @@ export const evidence = new Hono<AppEnv>()
     async (c) => {
       const row = await evidenceFor(c, c.req.valid("param").id, "viewer");
       return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+    },
+  )
+  .get(
+    "/:id/timestamp",
+    describe({
+      summary: "The item's trusted timestamp (RFC 3161) over its manifest signature: unconfigured, pending (retried now if due), stamped (with the token) or failed.",
+      access: "session",
+      responses: { 200: { description: "The timestamp's state.", schema: TimestampStatus } },
+    }),
+    validate("param", EvidenceIdParam),
+    async (c) => {
+      const row = await evidenceFor(c, c.req.valid("param").id, "viewer");
+      if (row.status !== "complete") return c.json({ state: "pending", attempts: 0, lastError: null, nextAttemptAt: null } satisfies TimestampStatus, 200);
+      return c.json(await timestampStatus(c.env, { type: "manifest", id: row.id }), 200);
     },
   )
   .get(
@@ -260,10 +286,15 @@ export const evidence = new Hono<AppEnv>()
       const completed = auditStatementIfChanged(c, me.orgId, {
         action: "evidence.upload_complete",
         target: { type: "evidence", id: row.id },
-        details: { caseId: row.case_id, evidenceId: row.id, byteSize: row.byte_size, signerKid: row.signer_kid },
+        details: { caseId: row.case_id, evidenceId: row.id, byteSize: row.byte_size, signerKid: row.signer_kid, ...(await uploadDigests(row.manifest)) },
       });
       const results = await c.env.DB.batch([evidenceComplete(c.env.DB, row.id, new Date().toISOString()), completed.statement]);
-      if (markAudited(c, results[1])) await flushAudit(c.env, me.orgId);
+      if (markAudited(c, results[1])) {
+        await flushAudit(c.env, me.orgId);
+        // After the state change, by the completion that made it: the TSA is asked once now; if it
+        // fails the item reads "awaiting timestamp" and is retried.
+        await stampManifest(c.env, me.orgId, row.id, row.manifest);
+      }
       return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
     },
   )

@@ -35,7 +35,8 @@ import {
 } from "../db/keys";
 import { findUserById } from "../db/users";
 import type { AppEnv } from "../env";
-import { audit, auditStatement, auditStatementIfChanged, flushAudit, markAudited } from "../lib/audit";
+import { audit, auditStatement, auditStatementIfChanged, auditStatementIfRecorded, flushAudit, markAudited } from "../lib/audit";
+import { signerRegistered, signerRetired } from "../lib/signers";
 import { ApiError } from "../lib/errors";
 import { checkBundle, checkPublicKey, checkWrappedTo } from "../lib/keys";
 import { describe } from "../lib/openapi";
@@ -107,10 +108,13 @@ export const keys = new Hono<AppEnv>()
       const encryption = await checkPublicKey(body.encryption, "enc", "encryption");
       checkBundle(body.bundle);
       await checkEscrow(c.env.DB, user.orgId, body.escrow);
+      const now = new Date().toISOString();
+      const holder = { type: "user" as const, id: user.id, name: user.name, email: user.email };
       try {
         await c.env.DB.batch([
-          ...keysRegister(c.env.DB, { userId: user.id, signing, encryption, bundle: body.bundle, escrow: body.escrow, now: new Date().toISOString() }),
+          ...keysRegister(c.env.DB, { userId: user.id, signing, encryption, bundle: body.bundle, escrow: body.escrow, now }),
           auditStatement(c, user.orgId, { action: "keys.register", target: { type: "user", id: user.id }, details: { signingKid: signing.kid, encryptionKid: encryption.kid } }),
+          auditStatement(c, user.orgId, signerRegistered(holder, { kid: signing.kid, publicJwk: signing.publicJwk }, now, null)),
         ]);
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
@@ -214,9 +218,17 @@ export const keys = new Hono<AppEnv>()
       checkBundle(body.bundle);
       await checkEscrow(c.env.DB, user.orgId, body.escrow);
       // One transaction: the request completed (only while released), its event, and only then the keys.
-      const completion = recoveryComplete(c.env.DB, { requestId: row.id, userId: user.id, signing, bundle: body.bundle, escrow: body.escrow, now: new Date().toISOString() });
+      const now = new Date().toISOString();
+      const previous = (await currentUserKeys(c.env.DB, user.id)).signing;
+      const holder = { type: "user" as const, id: user.id, name: user.name, email: user.email };
+      const completion = recoveryComplete(c.env.DB, { requestId: row.id, userId: user.id, signing, bundle: body.bundle, escrow: body.escrow, now });
       const completed = auditStatementIfChanged(c, user.orgId, { action: "keys.recovery_complete", target: { type: "user", id: user.id }, details: { requestId: row.id, signingKid: signing.kid } });
-      const results = await c.env.DB.batch([completion.guard, completed.statement, ...completion.rest(completed.eventId)]);
+      // The key register (docs/audit.md §9): the new key from now, the old one retired now; only with the completion.
+      const register = [
+        auditStatementIfRecorded(c, user.orgId, signerRegistered(holder, { kid: signing.kid, publicJwk: signing.publicJwk }, now, previous?.kid ?? null), completed.eventId),
+        ...(previous ? [auditStatementIfRecorded(c, user.orgId, signerRetired(holder, previous.kid, now, signing.kid), completed.eventId)] : []),
+      ];
+      const results = await c.env.DB.batch([completion.guard, completed.statement, ...completion.rest(completed.eventId), ...register]);
       if (!markAudited(c, results[1])) throw new ApiError(409, "recovery_not_released", "Your recovery request is no longer open.");
       await flushAudit(c.env, user.orgId);
       const keysNow = await myKeys(c.env.DB, user.id);

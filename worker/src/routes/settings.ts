@@ -1,6 +1,6 @@
 /**
- * Organisation settings: MFA requirement, password length, session limits, and the Cameras
- * map's tile server. Only administrators read or change them all; every signed-in user reads
+ * Organisation settings: MFA requirement, password length, session limits, the Cameras
+ * map's tile server, and the time-stamping authority (URL and the CA its tokens must chain to). Only administrators read or change them all; every signed-in user reads
  * the map's part (their browser fetches the tiles).
  */
 import { Hono } from "hono";
@@ -14,6 +14,8 @@ import { auditStatement, flushAudit } from "../lib/audit";
 import { describe } from "../lib/openapi";
 import { requireAdmin, requireRecentAuth, requireSession } from "../lib/session";
 import { validate } from "../lib/validate";
+import { ApiError } from "../lib/errors";
+import { parseCertificatesPem } from "../../../shared/timestamp/rfc3161";
 
 export const settings = new Hono<AppEnv>()
   .get(
@@ -51,6 +53,13 @@ export const settings = new Hono<AppEnv>()
     async (c) => {
       const changes = c.req.valid("json");
       const admin = c.get("user");
+      if (changes.tsaCaPem) {
+        try {
+          parseCertificatesPem(changes.tsaCaPem);
+        } catch {
+          throw new ApiError(400, "validation_failed", "The TSA CA certificate is not a valid X.509 certificate in PEM form.");
+        }
+      }
       const before = await getSettings(c.env.DB, admin.orgId);
       const after: OrgSettings = { ...before, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) };
       const changed = Object.fromEntries(

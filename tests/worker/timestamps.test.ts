@@ -1,0 +1,178 @@
+/**
+ * Trusted timestamps (RFC 3161) against a real TSA (`openssl ts -reply`, tests/support/tsa.ts):
+ * an upload's manifest signature is stamped when it completes, checkpoints when the audit
+ * alarm runs; a TSA that is down or answers garbage never blocks an upload (the item awaits its
+ * timestamp and is retried); with no TSA configured everything works and says so; the TSA URL
+ * is validated and its change audited.
+ */
+import { describe, expect, inject, it } from "vitest";
+import type { TimestampStatus } from "../../shared/api/cases";
+import type { OrgSettings } from "../../shared/api/identity";
+import { verifyExport, type PublicAuditDocument } from "../../shared/audit/export";
+import { fromBase64url } from "../../shared/crypto/encoding";
+import { verifyTimestampToken } from "../../shared/timestamp/rfc3161";
+import { auditEvents } from "./audit-helpers";
+import { backend, db } from "./backend";
+import { openCase, randomBytes, uploadEvidence, withKeys } from "./evidence-helpers";
+import { addUser, call, expectError, setUpOrganisation } from "./helpers";
+import { OTHER_CA_PEM } from "./timestamps-other-ca";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    tsaUrl: string;
+    tsaCaPem: string;
+  }
+}
+
+const tsaUrl = inject("tsaUrl");
+const tsaCaPem = inject("tsaCaPem");
+
+/** A TSA endpoint of its own for this test, in `mode`. */
+async function endpoint(mode: "ok" | "garbage" | "down" | "reject" = "ok"): Promise<string> {
+  const name = `${backend.runtime}-${crypto.randomUUID()}`;
+  await setMode(name, mode);
+  return `${tsaUrl}/${name}`;
+}
+async function setMode(name: string, mode: string): Promise<void> {
+  const response = await fetch(`${tsaUrl}/control/${name}`, { method: "PUT", body: mode });
+  expect(response.status).toBe(204);
+}
+
+async function organisation(settings: Partial<OrgSettings> = {}) {
+  const adminSession = await setUpOrganisation();
+  if (Object.keys(settings).length > 0) {
+    const saved = await call("/api/settings", { method: "PUT", body: settings, cookie: adminSession.cookie });
+    expect(saved.status, await saved.clone().text()).toBe(200);
+  }
+  const lead = await withKeys(await addUser(adminSession.cookie, { email: "lead@example.org", name: "Lea Lead", role: "investigator" }));
+  const caseDetail = await openCase(lead, "2026-0101");
+  return { adminSession, lead, caseDetail };
+}
+
+async function timestampOf(cookie: string, evidenceId: string): Promise<TimestampStatus> {
+  const response = await call(`/api/evidence/${evidenceId}/timestamp`, { cookie });
+  expect(response.status, await response.clone().text()).toBe(200);
+  return (await response.json()) as TimestampStatus;
+}
+
+/** Makes a pending timestamp due now (instead of waiting out the backoff). */
+async function makeDue(subjectId: string): Promise<void> {
+  await db.prepare("UPDATE timestamps SET next_attempt_at = ? WHERE subject_id = ?").bind(new Date(Date.now() - 1000).toISOString(), subjectId).run();
+}
+
+describe("trusted timestamps (RFC 3161)", () => {
+  it("stamps the manifest signature when an upload completes; the token verifies against the TSA's CA", async () => {
+    const { lead, caseDetail } = await organisation({ tsaUrl: await endpoint(), tsaCaPem });
+    const upload = await uploadEvidence(lead, caseDetail, randomBytes(1000));
+    const stamp = await timestampOf(lead.cookie, upload.evidenceId);
+    expect(stamp).toMatchObject({ state: "stamped", tsaName: "O=Custody tests, CN=Custody Test TSA", caPem: tsaCaPem });
+    if (stamp.state !== "stamped") throw new Error("not stamped");
+    expect(Math.abs(Date.parse(stamp.genTime) - Date.now())).toBeLessThan(120_000);
+    const signature = fromBase64url(upload.manifest.split(".")[2]!);
+    const token = Uint8Array.from(atob(stamp.token), (ch) => ch.charCodeAt(0));
+    const info = await verifyTimestampToken(token, signature, { trustedPem: tsaCaPem });
+    expect(info).toMatchObject({ genTime: stamp.genTime, serial: stamp.serial, chainVerified: true });
+    // Over the signature, nothing else.
+    await expect(verifyTimestampToken(token, new TextEncoder().encode(upload.manifest))).rejects.toMatchObject({ what: "imprint" });
+
+    // The upload's audit events tie the log to the evidence: the manifest's SHA-512 and the content's.
+    const manifestSha512 = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-512", new TextEncoder().encode(upload.manifest))), (b) => b.toString(16).padStart(2, "0")).join("");
+    const contentSha512 = (JSON.parse(new TextDecoder().decode(fromBase64url(upload.manifest.split(".")[1]!))) as { sha512: string }).sha512;
+    const events = (await auditEvents()).filter((e) => e.action === "evidence.upload_start" || e.action === "evidence.upload_complete");
+    expect(events.map((e) => e.action)).toEqual(["evidence.upload_start", "evidence.upload_complete"]);
+    for (const event of events) expect(event.details).toMatchObject({ manifestSha512, sha512: contentSha512 });
+  });
+
+  for (const mode of ["down", "garbage", "reject"] as const) {
+    it(`never blocks an upload when the TSA is ${mode}: the item awaits its timestamp and gets it on a retry`, async () => {
+      const url = await endpoint(mode);
+      const { lead, caseDetail } = await organisation({ tsaUrl: url, tsaCaPem });
+      const upload = await uploadEvidence(lead, caseDetail, randomBytes(500));
+      const waiting = await timestampOf(lead.cookie, upload.evidenceId);
+      expect(waiting).toMatchObject({ state: "pending", attempts: 1 });
+      if (waiting.state !== "pending") throw new Error("not pending");
+      expect(waiting.lastError).toMatch(mode === "down" ? /HTTP 503/ : mode === "garbage" ? /not a TimeStampResp/ : /refused \(status 2/);
+      expect(Date.parse(waiting.nextAttemptAt!)).toBeGreaterThan(Date.now());
+      // Not due yet: looking again does not hammer the TSA.
+      expect(await timestampOf(lead.cookie, upload.evidenceId)).toMatchObject({ state: "pending", attempts: 1 });
+
+      await setMode(url.slice(tsaUrl.length + 1), "ok");
+      await makeDue(upload.evidenceId);
+      expect(await timestampOf(lead.cookie, upload.evidenceId)).toMatchObject({ state: "stamped", tsaName: "O=Custody tests, CN=Custody Test TSA" });
+    });
+  }
+
+  it("refuses a token from a TSA that does not chain to the configured CA (pending, retried)", async () => {
+    const other = OTHER_CA_PEM;
+    const { lead, caseDetail } = await organisation({ tsaUrl: await endpoint(), tsaCaPem: other });
+    const upload = await uploadEvidence(lead, caseDetail, randomBytes(10));
+    const stamp = await timestampOf(lead.cookie, upload.evidenceId);
+    expect(stamp).toMatchObject({ state: "pending", lastError: expect.stringMatching(/does not chain/) });
+  });
+
+  it("with no TSA configured, uploads work and the item says so", async () => {
+    const { lead, caseDetail } = await organisation();
+    const upload = await uploadEvidence(lead, caseDetail, randomBytes(100));
+    expect(await timestampOf(lead.cookie, upload.evidenceId)).toEqual({ state: "unconfigured" });
+    expect((await db.prepare("SELECT COUNT(*) AS n FROM timestamps").first<{ n: number }>())!.n).toBe(0);
+  });
+
+  it("stamps audit checkpoints when the audit alarm runs (the same retry path for manifests)", async () => {
+    const url = await endpoint("down");
+    const { adminSession, lead, caseDetail } = await organisation({ tsaUrl: url, tsaCaPem });
+    const upload = await uploadEvidence(lead, caseDetail, randomBytes(100));
+    const org = (await db.prepare("SELECT org_id FROM setup WHERE id = 1").first<{ org_id: string }>())!.org_id;
+    await setMode(url.slice(tsaUrl.length + 1), "ok");
+    await makeDue(upload.evidenceId);
+    expect(await backend.runDurableObjectAlarm("AUDIT", org)).toBe(true);
+    const rows = await db.prepare("SELECT subject_type, subject_id, state, token, data FROM timestamps ORDER BY subject_type").all<{ subject_type: string; subject_id: string; state: string; token: string | null; data: string }>();
+    const checkpoint = rows.results.find((r) => r.subject_type === "checkpoint");
+    expect(checkpoint, JSON.stringify(rows.results)).toBeDefined();
+    // The alarm asked the TSA for the checkpoint it had just signed, and retried the manifest.
+    expect(rows.results.map((r) => [r.subject_type, r.state])).toEqual([["checkpoint", "stamped"], ["manifest", "stamped"]]);
+    const token = Uint8Array.from(atob(checkpoint!.token!), (ch) => ch.charCodeAt(0));
+    await verifyTimestampToken(token, fromBase64url(checkpoint!.data), { trustedPem: tsaCaPem });
+
+    // The token is kept beside its checkpoint: in the public document and on the export's checkpoint line.
+    const doc = (await (await call("/.well-known/custody/audit.json")).json()) as PublicAuditDocument;
+    expect(doc.treeSize).toBe(Number(checkpoint!.subject_id));
+    expect(doc.timestamp).toBe(checkpoint!.token);
+    const exported = await call("/api/audit/export?format=jsonl", { cookie: adminSession.cookie });
+    const lines = (await exported.text()).split("\n").filter((line) => line !== "");
+    const stamped = lines.findIndex((line) => line.includes(`"timestamp":"${checkpoint!.token}"`));
+    expect(stamped, "a checkpoint line carries the token").toBeGreaterThan(0);
+    const report = await verifyExport(lines, { tsaCaPem });
+    expect(report).toMatchObject({ ok: true, timestamps: [{ treeSize: Number(checkpoint!.subject_id), tsaName: "O=Custody tests, CN=Custody Test TSA", chainVerified: true }] });
+    // A token that is not over this checkpoint's signature (here: another checkpoint's) fails, naming the line.
+    const other = JSON.parse(lines[stamped]!) as { timestamp: string };
+    const forged = [...lines];
+    const manifestToken = rows.results.find((r) => r.subject_type === "manifest")!.token!;
+    forged[stamped] = JSON.stringify({ ...(JSON.parse(lines[stamped]!) as object), timestamp: manifestToken });
+    expect(other.timestamp).not.toBe(manifestToken);
+    expect(await verifyExport(forged, { tsaCaPem })).toMatchObject({ ok: false, error: { line: stamped + 1, message: expect.stringMatching(/timestamp/) } });
+  });
+
+  it("validates the TSA URL (https; http only for localhost) and CA certificate, and audits the change", async () => {
+    const admin = await setUpOrganisation();
+    for (const tsa of ["http://tsa.example.org/", "ftp://tsa.example.org", "not a url", "https://user:pw@tsa.example.org/"]) {
+      await expectError(await call("/api/settings", { method: "PUT", body: { tsaUrl: tsa }, cookie: admin.cookie }), 400, "validation_failed");
+    }
+    await expectError(await call("/api/settings", { method: "PUT", body: { tsaCaPem: "hello" }, cookie: admin.cookie }), 400, "validation_failed");
+    await expectError(await call("/api/settings", { method: "PUT", body: { tsaCaPem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n" }, cookie: admin.cookie }), 400, "validation_failed");
+    for (const tsa of ["https://tsa.example.org/tsr", "http://localhost:3180/tsr", "http://127.0.0.1:3180/"]) {
+      const saved = await call("/api/settings", { method: "PUT", body: { tsaUrl: tsa }, cookie: admin.cookie });
+      expect(saved.status, await saved.clone().text()).toBe(200);
+      expect(((await saved.json()) as OrgSettings).tsaUrl).toBe(tsa);
+    }
+    const withCa = await call("/api/settings", { method: "PUT", body: { tsaCaPem }, cookie: admin.cookie });
+    expect(((await withCa.json()) as OrgSettings).tsaCaPem).toBe(tsaCaPem);
+    const off = await call("/api/settings", { method: "PUT", body: { tsaUrl: null, tsaCaPem: null }, cookie: admin.cookie });
+    expect((await off.json()) as OrgSettings).toMatchObject({ tsaUrl: null, tsaCaPem: null });
+    const changes = (await auditEvents()).filter((e) => e.action === "settings.change").map((e) => (e.details as { changed: Record<string, { from: unknown; to: unknown }> }).changed);
+    expect(changes[0]).toEqual({ tsaUrl: { from: null, to: "https://tsa.example.org/tsr" } });
+    expect(changes.at(-1)).toMatchObject({ tsaUrl: { from: "http://127.0.0.1:3180/", to: null }, tsaCaPem: { from: tsaCaPem, to: null } });
+    // Only administrators.
+    const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+    await expectError(await call("/api/settings", { method: "PUT", body: { tsaUrl: "https://tsa.example.org/" }, cookie: ivy.cookie }), 403, "forbidden");
+  });
+});
