@@ -40,7 +40,10 @@ export function requirements(env: NodeJS.ProcessEnv = process.env): Requirement[
     { name: "openssl", usedFor: "checking court packages with standard tools", debian: ["openssl"] },
     { name: "sha512sum", usedFor: "checking court packages with standard tools", debian: ["coreutils"] },
     {
+      // Debian's own interpreter, the one apt-get's python3-cryptography installs into (a python3
+      // earlier on PATH, such as pyenv's, may lack the module): the recipe test runs this one.
       name: "python3",
+      path: env.PYTHON3_PATH ?? "/usr/bin/python3",
       pythonModule: "cryptography",
       usedFor: "reading ZIP64 packages with Python's zipfile and the docs' Python recipes (python3-cryptography)",
       debian: ["python3", "python3-cryptography"],
@@ -59,10 +62,11 @@ function isExecutable(path: string): boolean {
 
 /** The requirement's executable, or undefined when it is not there. */
 export function locate(requirement: Requirement, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (requirement.path) return isExecutable(requirement.path) ? requirement.path : undefined;
+  const usable = (candidate: string) => isExecutable(candidate) && (!requirement.pythonModule || imports(candidate, requirement.pythonModule, env));
+  if (requirement.path) return usable(requirement.path) ? requirement.path : undefined;
   for (const dir of (env.PATH ?? "").split(delimiter).filter(Boolean)) {
     const candidate = join(dir, requirement.name);
-    if (isExecutable(candidate)) return requirement.pythonModule && !imports(candidate, requirement.pythonModule, env) ? undefined : candidate;
+    if (isExecutable(candidate)) return usable(candidate) ? candidate : undefined;
   }
   return undefined;
 }
@@ -83,7 +87,7 @@ export function packagesFor(absent: Requirement[]): string[] {
 
 /** The one line a person reads when the suite cannot install what is missing itself. */
 export function missingLine(absent: Requirement[], root: boolean): string {
-  const what = absent.map((r) => (r.path ? `${r.name} (${r.path})` : r.pythonModule ? `${r.name} with the ${r.pythonModule} module` : r.name)).join(", ");
+  const what = absent.map((r) => `${r.name}${r.path ? ` (${r.path})` : ""}${r.pythonModule ? ` with the ${r.pythonModule} module` : ""}`).join(", ");
   const command = `${root ? "" : "sudo "}apt-get update && ${root ? "" : "sudo "}apt-get install -y --no-install-recommends ${packagesFor(absent).join(" ")}`;
   return `Missing system programs the tests need: ${what}. Install them with: ${command}`;
 }

@@ -5,7 +5,7 @@
  * "It prints:" and a `text` block with its exact output. Each runs in a fresh folder holding only
  * that vector file, under its own name, as the docs tell a reader to run it.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -31,9 +31,17 @@ function recipes(doc: string): Recipe[] {
   return found;
 }
 
-/** python3 as a reader finds it on PATH, and Debian's own (/usr/bin/python3) when that is another one. */
-const onPath = (process.env.PATH ?? "").split(":").map((dir) => join(dir, "python3")).find((p) => existsSync(p)) ?? "python3";
-const interpreters = [onPath, ...(existsSync("/usr/bin/python3") && (!existsSync(onPath) || realpathSync(onPath) !== realpathSync("/usr/bin/python3")) ? ["/usr/bin/python3"] : [])];
+/**
+ * Debian's python3 with its python3-cryptography (what the docs name, and scripts/system-deps.ts
+ * installs), and also the python3 a reader finds first on PATH when that is another one and has
+ * the module too (pyenv's, say).
+ */
+const onPath = (process.env.PATH ?? "").split(":").map((dir) => join(dir, "python3")).find((p) => existsSync(p));
+const hasCryptography = (python: string) => spawnSync(python, ["-c", "import cryptography"], { stdio: "ignore" }).status === 0;
+const interpreters = [
+  "/usr/bin/python3",
+  ...(onPath && realpathSync(onPath) !== realpathSync("/usr/bin/python3") && hasCryptography(onPath) ? [onPath] : []),
+];
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

@@ -26,10 +26,8 @@ function fakePath(without: string[]): { bin: string; aptLog: string } {
   dirs.push(bin);
   for (const requirement of requirements()) {
     if (requirement.path || without.includes(requirement.name)) continue;
-    let real = locate(requirement);
+    const real = locate(requirement);
     if (!real) throw new Error(`${requirement.name} is not installed here, so this test cannot build its PATH`);
-    // python3 may be a shim (pyenv) that needs the real PATH: link the interpreter itself.
-    if (requirement.pythonModule) real = spawnSync(real, ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).stdout.trim();
     symlinkSync(real, join(bin, requirement.name));
   }
   const aptLog = join(bin, "apt-get.log");
@@ -58,9 +56,9 @@ describe("npm test's system check", () => {
     // A python3 that runs but has no cryptography module (as a bare python3 install).
     writeFileSync(join(bin, "python3"), `#!/bin/sh\ncase "$2" in *cryptography*) exit 1;; esac\nexit 0\n`);
     chmodSync(join(bin, "python3"), 0o755);
-    const result = check({ PATH: bin, CHROMIUM_PATH: chromium }, ["--no-install"]);
+    const result = check({ PATH: bin, CHROMIUM_PATH: chromium, PYTHON3_PATH: join(bin, "python3") }, ["--no-install"]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("Missing system programs the tests need: python3 with the cryptography module.");
+    expect(result.stderr).toContain(`Missing system programs the tests need: python3 (${join(bin, "python3")}) with the cryptography module.`);
     expect(result.stderr).toMatch(/--no-install-recommends python3 python3-cryptography$/);
   });
 
