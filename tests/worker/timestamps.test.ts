@@ -1,9 +1,9 @@
 /**
  * Trusted timestamps (RFC 3161) against a real TSA (`openssl ts -reply`, tests/support/tsa.ts):
  * an upload's manifest signature is stamped when it completes, checkpoints when the audit
- * alarm runs (rung within seconds of a new checkpoint); a TSA that is down or answers garbage never blocks an upload (the item awaits its
- * timestamp and is retried); with no TSA configured everything works and says so; the TSA URL
- * is validated and its change audited.
+ * alarm runs (rung within seconds of a new checkpoint); a TSA that is down or answers garbage
+ * never blocks an upload (the item awaits its timestamp and is retried); with no TSA configured
+ * everything works and says so; the TSA URL is validated and its change audited.
  */
 import { describe, expect, inject, it } from "vitest";
 import type { TimestampStatus } from "../../shared/api/cases";
