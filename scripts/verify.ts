@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     ["Size", s.byteSize === undefined ? undefined : `${s.byteSize} bytes`],
     ["SHA-512", s.sha512],
     ["Evidence", s.evidenceId === undefined ? undefined : `${s.evidenceId} (case ${s.caseId})`],
-    ["Captured at", s.capturedAt],
+    ["Captured at", s.capturedAt !== undefined ? `${s.capturedAt}${s.captureTimeSource ? ` (${s.captureTimeSource})` : ""}` : s.capturedAtLocal !== undefined ? `${s.capturedAtLocal} camera's local time, zone unknown (${s.captureTimeSource ?? "exif-local"})` : undefined],
     ["Signer kid", s.signerKid],
     ["Signed at", s.signedAt === undefined ? undefined : `${s.signedAt} (the signer's clock)`],
     ["Signer", s.signer?.holder],

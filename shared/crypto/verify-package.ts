@@ -34,6 +34,10 @@ export interface PackageSummary {
   fileName?: string;
   mediaType?: string;
   capturedAt?: string;
+  /** Where the capture time came from (metadata `device.captureTimeSource`, §5): exif, exif-local, mp4, file-modified, device-clock. */
+  captureTimeSource?: string;
+  /** The camera's local time without a zone (`device.capturedAtLocal`), when EXIF had no offset. */
+  capturedAtLocal?: string;
   byteSize?: number;
   sha512?: string;
   signerKid?: string;
@@ -371,7 +375,9 @@ export async function verifyCourtPackage(source: PackageSource, options: { creat
     }
     const expectedName = ORIGINAL_DIR + packageFileName(metadata.fileName);
     if (original.name !== expectedName) throw new CheckFailed(`the original is ${original.name}, but metadata.json's fileName gives ${expectedName}`);
-    Object.assign(summary, { fileName: original.name, mediaType: metadata.mediaType, ...(metadata.capturedAt ? { capturedAt: metadata.capturedAt } : {}) });
+    Object.assign(summary, { fileName: original.name, mediaType: metadata.mediaType, ...(metadata.capturedAt ? { capturedAt: metadata.capturedAt } : {}),
+      ...(typeof metadata.device?.captureTimeSource === "string" ? { captureTimeSource: metadata.device.captureTimeSource } : {}),
+      ...(typeof metadata.device?.capturedAtLocal === "string" ? { capturedAtLocal: metadata.device.capturedAtLocal } : {}) });
     pass(`${metadata.fileName}, ${metadata.mediaType} ${layout.fileKey ? "(the signed metadata, decrypted with the package's file key)" : "(not covered by the signature: the package has no file key)"}`, "timestamp");
 
     const extras: PackageExtras = { fileKey: layout.fileKey };

@@ -1,6 +1,6 @@
 /**
  * Cases and evidence in a real browser against `npm start`: create a case, upload a real
- * ~50 MiB MP4 (made by ffmpeg), reload in the middle and see the upload resume without
+ * ~50 MiB MP4 (made by ffmpeg, with a creation time), reload in the middle and see the upload resume without
  * re-sending what the server has, play the video once it verified, export the court package
  * and check it with `npm run verify`, see a flipped ciphertext byte reported as an integrity
  * failure, and prove no request body ever carried a 64-byte window of the plaintext.
@@ -109,7 +109,7 @@ describe("evidence: encrypted resumable upload, verified playback, court package
     // A real H.264 MP4: 10 s of noisy test pattern at a high bit rate, so it is about 50 MiB and incompressible.
     const ffmpeg = spawnSync(
       "ffmpeg",
-      ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=duration=10:size=640x360:rate=30,noise=alls=60:allf=t", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-b:v", "38M", "-maxrate", "38M", "-bufsize", "76M", "-movflags", "+faststart", video],
+      ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=duration=10:size=640x360:rate=30,noise=alls=60:allf=t", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-b:v", "38M", "-maxrate", "38M", "-bufsize", "76M", "-movflags", "+faststart", "-metadata", "creation_time=2024-05-06T07:08:09Z", video],
       { encoding: "utf8" },
     );
     if (ffmpeg.status !== 0) throw new Error(`ffmpeg failed (install Debian's ffmpeg): ${ffmpeg.stderr}`);
@@ -213,6 +213,8 @@ describe("evidence: encrypted resumable upload, verified playback, court package
     // No TSA in this organisation: the page says so instead of a time it cannot vouch for.
     await visible(badge.getByText(/^No time-stamping authority configured/));
     await visible(page.getByRole("heading", { name: FILE_NAME, level: 1 }));
+    // The capture time is the video's own (its movie header's creation_time), and the page says so.
+    expect(await badge.textContent()).toMatch(/Captured.*2024.*\(from the video's own header\)/);
     const played = await playVideo(page);
     expect(played.now).toBeGreaterThan(played.start);
     expect(played.duration).toBeGreaterThan(9);
@@ -300,7 +302,8 @@ describe("evidence: encrypted resumable upload, verified playback, court package
     const badge = page.getByRole("region", { name: "Verified" });
     await visible(badge, 60_000);
     expect(await badge.textContent()).toContain("51.50722, -0.12750 (±12 m)");
-    expect(await badge.textContent()).toContain("Captured");
+    // A PNG has no capture time of its own: the file's modification time, said to be that.
+    expect(await badge.textContent()).toMatch(/Captured.*\(the file's modification time\)/);
     // The server holds the location only inside the encrypted metadata.
     const id = new URL(page.url()).searchParams.get("evidence");
     const item = await (await page.request.get(`/api/evidence/${id}`)).text();

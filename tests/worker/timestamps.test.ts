@@ -1,9 +1,9 @@
 /**
  * Trusted timestamps (RFC 3161) against a real TSA (`openssl ts -reply`, tests/support/tsa.ts):
  * an upload's manifest signature is stamped when it completes, checkpoints when the audit
- * alarm runs; a TSA that is down or answers garbage never blocks an upload (the item awaits its
- * timestamp and is retried); with no TSA configured everything works and says so; the TSA URL
- * is validated and its change audited.
+ * alarm runs (rung within seconds of a new checkpoint); a TSA that is down or answers garbage
+ * never blocks an upload (the item awaits its timestamp and is retried); with no TSA configured
+ * everything works and says so; the TSA URL is validated and its change audited.
  */
 import { describe, expect, inject, it } from "vitest";
 import type { TimestampStatus } from "../../shared/api/cases";
@@ -16,6 +16,7 @@ import { backend, db } from "./backend";
 import { openCase, randomBytes, uploadEvidence, withKeys } from "./evidence-helpers";
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
 import { OTHER_CA_PEM } from "./timestamps-other-ca";
+import { STAMP_SOON_MS, earlierAlarm } from "../../worker/src/lib/timestamps";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -150,6 +151,38 @@ describe("trusted timestamps (RFC 3161)", () => {
     forged[stamped] = JSON.stringify({ ...(JSON.parse(lines[stamped]!) as object), timestamp: manifestToken });
     expect(other.timestamp).not.toBe(manifestToken);
     expect(await verifyExport(forged, { tsaCaPem })).toMatchObject({ ok: false, error: { line: stamped + 1, message: expect.stringMatching(/timestamp/) } });
+  });
+
+  it("stamps a newly signed checkpoint within seconds (the alarm rings soon), not at the next hourly alarm", async () => {
+    const url = await endpoint("ok");
+    const { adminSession } = await organisation({ tsaUrl: url, tsaCaPem });
+    const exported = await call("/api/audit/export?format=jsonl", { cookie: adminSession.cookie });
+    expect(exported.status).toBe(200);
+    const lines = (await exported.text()).split("\n").filter((line) => line !== "");
+    const signed = await db.prepare("SELECT subject_id, state FROM timestamps WHERE subject_type = 'checkpoint' ORDER BY CAST(subject_id AS INTEGER) DESC").all<{ subject_id: string; state: string }>();
+    const newest = signed.results[0];
+    expect(newest, "the export signed a checkpoint and asked for its timestamp").toMatchObject({ state: "pending" });
+    expect(lines.some((line) => line.includes('"timestamp"')), "no token yet on the export").toBe(false);
+    // Nobody rings the alarm: it was set to ring within seconds of the checkpoint, and brings the token.
+    const deadline = Date.now() + 20_000;
+    let state = "pending";
+    while (state === "pending" && Date.now() < deadline) {
+      await new Promise((done) => setTimeout(done, 250));
+      state = (await db.prepare("SELECT state FROM timestamps WHERE subject_type = 'checkpoint' AND subject_id = ?").bind(newest!.subject_id).first<{ state: string }>())!.state;
+    }
+    expect(state, "stamped within seconds of the export").toBe("stamped");
+    const again = (await (await call("/api/audit/export?format=jsonl", { cookie: adminSession.cookie })).text()).split("\n").filter((line) => line !== "");
+    const report = await verifyExport(again, { tsaCaPem });
+    expect(report).toMatchObject({ ok: true, timestamps: expect.arrayContaining([expect.objectContaining({ treeSize: Number(newest!.subject_id), chainVerified: true })]) });
+  });
+
+  it("rings the audit alarm soon for a new checkpoint without pushing back an earlier one", () => {
+    const now = Date.parse("2026-12-04T12:00:00Z");
+    const soon = now + STAMP_SOON_MS;
+    expect(STAMP_SOON_MS).toBeLessThanOrEqual(5_000);
+    expect(earlierAlarm(null, soon)).toBe(soon); // no alarm yet
+    expect(earlierAlarm(now + 60 * 60 * 1000, soon)).toBe(soon); // the hourly one is brought forward
+    expect(earlierAlarm(now + 1000, soon)).toBe(now + 1000); // a sooner one stays
   });
 
   it("validates the TSA URL (https; http only for localhost) and CA certificate, and audits the change", async () => {

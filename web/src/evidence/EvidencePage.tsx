@@ -291,12 +291,20 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: s
           <dt>Signed at</dt>
           <dd>{formatDateTime(manifest.signedAt)}</dd>
           <TimestampRow evidenceId={props.item.id} offline={props.offline} />
-          {metadata.capturedAt && (
+          {metadata.capturedAt ? (
             <>
               <dt>Captured</dt>
-              <dd>{formatDateTime(metadata.capturedAt)}</dd>
+              <dd>
+                {formatDateTime(metadata.capturedAt)}
+                {captureSourceText(metadata.device?.captureTimeSource)}
+              </dd>
             </>
-          )}
+          ) : typeof metadata.device?.capturedAtLocal === "string" ? (
+            <>
+              <dt>Captured</dt>
+              <dd>{metadata.device.capturedAtLocal.replace("T", " ")} camera's local time, time zone unknown (from the photo's EXIF)</dd>
+            </>
+          ) : null}
           {typeof metadata.device?.latitude === "number" && typeof metadata.device?.longitude === "number" && (
             <>
               <dt>Location</dt>
@@ -502,4 +510,15 @@ function DetailsSection(props: { evidenceId: string; fileKey: CryptoKey; canEdit
       )}
     </section>
   );
+}
+
+/** How the capture time was found (docs/evidence-format.md §5, `device.captureTimeSource`), as a suffix. */
+function captureSourceText(source: unknown): string {
+  switch (source) {
+    case "exif": return " (from the photo's EXIF)";
+    case "mp4": return " (from the video's own header)";
+    case "file-modified": return " (the file's modification time)";
+    case "device-clock": return " (the device's clock when added)";
+    default: return "";
+  }
 }

@@ -17,6 +17,7 @@ import { onReachability } from "../api/connectivity";
 import { db, type PendingFileRow, type UploadRow } from "../db";
 import type { DeviceKeys } from "../keys/store";
 import type { EncryptEvent, EncryptJob } from "./messages";
+import { captureTimeFields } from "./capture-time";
 import { removeFile, uploadFile } from "./opfs";
 import { requestBackgroundUpload, uploadLock, withLock } from "./background";
 import { PARALLEL_PARTS, SessionEnded, isAbort, putWithXhr, uploadToServer } from "./uploader";
@@ -198,7 +199,8 @@ function mediaTypeOf(file: File): string {
 
 /**
  * Adds files to the queue: each is encrypted and signed on this device (in the encryption
- * worker), then uploaded. `fromCamera` records the capture time (the file's time) and source;
+ * worker), then uploaded. Each records its capture time and where that came from
+ * (capture-time.ts); `fromCamera` also records the source;
  * a capture is encrypted at once and never kept unencrypted, while a picked file is kept in
  * IndexedDB until its ciphertext is staged, so a reload resumes its encryption.
  */
@@ -211,7 +213,9 @@ export async function addFiles(
     const evidenceId = newEvidenceId();
     const fileName = file.name || "capture";
     const mediaType = mediaTypeOf(file);
-    const capturedAt = context.fromCamera ? new Date(file.lastModified || Date.now()).toISOString() : undefined;
+    // The file's own capture time (EXIF, MP4/MOV movie header) where it has one, else its modification time; the source says which.
+    const capture = await captureTimeFields(file);
+    const capturedAt = capture.capturedAt;
     // The label lets members list the item by name with the case key they hold (no audited key release).
     const label = await encryptLabel({ fileName, mediaType, ...(capturedAt ? { capturedAt } : {}) }, context.caseDetail.caseKey.publicJwk);
     const row: UploadRow = {
@@ -239,16 +243,13 @@ export async function addFiles(
         fileName,
         mediaType,
         ...(capturedAt ? { capturedAt } : {}),
-        ...(capturedAt || context.location
-          ? {
-              device: {
-                ...(capturedAt ? { source: "camera" } : {}),
-                ...(context.location
-                  ? { latitude: context.location.latitude, longitude: context.location.longitude, accuracyMetres: context.location.accuracy }
-                  : {}),
-              },
-            }
-          : {}),
+        device: {
+          ...capture.device,
+          ...(context.fromCamera ? { source: "camera" } : {}),
+          ...(context.location
+            ? { latitude: context.location.latitude, longitude: context.location.longitude, accuracyMetres: context.location.accuracy }
+            : {}),
+        },
       },
     };
     rows.set(evidenceId, row);

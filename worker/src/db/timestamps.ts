@@ -65,3 +65,12 @@ export async function dueTimestamps(db: D1Database, orgId: string, now: string, 
     .all<TimestampRow>();
   return results;
 }
+
+/** When an organisation's next pending timestamp is due (ISO 8601), or null if none is pending. */
+export async function nextTimestampAttempt(db: D1Database, orgId: string): Promise<string | null> {
+  const row = await db
+    .prepare("SELECT min(next_attempt_at) AS at FROM timestamps WHERE org_id = ? AND state = 'pending' AND next_attempt_at IS NOT NULL")
+    .bind(orgId)
+    .first<{ at: string | null }>();
+  return row?.at ?? null;
+}

@@ -20,7 +20,7 @@ import {
   type TreeCheckpoint,
 } from "../../../shared/audit/export";
 import { consistencyProof, inclusionProof, nodesCompletedBy, toHex, treeRoot, type TreeNodes } from "../../../shared/audit/merkle";
-import { retryDueTimestamps, stampedCheckpointToken, timestampCheckpoint } from "../lib/timestamps";
+import { STAMP_SOON_MS, earlierAlarm, nextAuditAlarm, retryDueTimestamps, stampedCheckpointToken, timestampCheckpoint } from "../lib/timestamps";
 
 /** A filter over the chain; every member optional. Times are ISO 8601. */
 export interface AuditFilter {
@@ -265,8 +265,16 @@ export class AuditLog extends DurableObject<Env> {
     const payload: TreeCheckpoint = { v: 2, orgId, treeSize: head.seq, rootHash, seq: head.seq, hash: head.hash, at };
     const jws = await this.sign(payload, CHECKPOINT_TYP);
     this.sql.exec("INSERT OR REPLACE INTO checkpoints (seq, hash, at, jws, root) VALUES (?, ?, ?, ?, ?)", head.seq, head.hash, at, jws, rootHash);
-    await timestampCheckpoint(this.env, orgId, head.seq, jws).catch(() => undefined); // records the request; the alarm asks the TSA
+    // Records the request; the alarm asks the TSA, rung within seconds so the token follows the checkpoint promptly.
+    if (await timestampCheckpoint(this.env, orgId, head.seq, jws).catch(() => false)) await this.ringBy(Date.now() + STAMP_SOON_MS);
     return jws;
+  }
+
+  /** Sets the alarm to ring by `at`, unless it is already set to ring sooner. */
+  private async ringBy(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    const next = earlierAlarm(current, at);
+    if (next !== current) await this.ctx.storage.setAlarm(next);
   }
 
   /** A compact JWS (ES512) by the audit signing key over `payload`'s JSON. */
@@ -362,16 +370,22 @@ export class AuditLog extends DurableObject<Env> {
     return out;
   }
 
-  /** Hourly: chain anything left in the outbox, and sign the head if it moved. */
+  /**
+   * Hourly: chain anything left in the outbox, sign the head if it moved, ask the TSA for due
+   * timestamps. Rung sooner a few seconds after a checkpoint is signed, and when a pending
+   * timestamp's retry (with its backoff) is due before the next hour.
+   */
   override async alarm(): Promise<void> {
     const orgId = this.orgId();
     if (orgId) await this.drain(orgId);
     await this.checkpoint();
+    let next = Date.now() + CHECKPOINT_EVERY_MS;
     if (orgId) {
       await retryDueTimestamps(this.env, orgId).catch(() => undefined); // RFC 3161 stamps of checkpoints and manifests
       await this.attachStampedCheckpoints().catch(() => undefined); // tokens of checkpoints, kept beside their JWS
+      next = await nextAuditAlarm(this.env, orgId, Date.now(), CHECKPOINT_EVERY_MS).catch(() => next);
     }
-    await this.ctx.storage.setAlarm(Date.now() + CHECKPOINT_EVERY_MS);
+    await this.ctx.storage.setAlarm(next);
   }
 
   /**

@@ -9,7 +9,7 @@
 import type { TimestampStatus } from "../../../shared/api/cases";
 import { fromBase64url, toBase64url } from "../../../shared/crypto/encoding";
 import { readTimestampReply, timestampRequest } from "../../../shared/timestamp/rfc3161";
-import { dueTimestamps, findTimestamp, timestampAttemptFailed, timestampInsert, timestampStamped, type TimestampRow, type TimestampSubject } from "../db/timestamps";
+import { dueTimestamps, findTimestamp, nextTimestampAttempt, timestampAttemptFailed, timestampInsert, timestampStamped, type TimestampRow, type TimestampSubject } from "../db/timestamps";
 import { getSettings } from "../db/identity";
 
 /** How long one TSA request may take. */
@@ -80,13 +80,14 @@ async function attempt(env: Env, row: TimestampRow): Promise<void> {
  * Ask for a timestamp over `data` for `subject`, now. With no TSA configured nothing is recorded
  * (the subject reads "unconfigured"). Never throws for a TSA problem: the row stays pending.
  */
-export async function requestTimestamp(env: Env, orgId: string, subject: TimestampSubject, data: Uint8Array, options: { now?: boolean } = {}): Promise<void> {
+export async function requestTimestamp(env: Env, orgId: string, subject: TimestampSubject, data: Uint8Array, options: { now?: boolean } = {}): Promise<boolean> {
   const settings = await getSettings(env.DB, orgId);
-  if (!settings.tsaUrl) return;
+  if (!settings.tsaUrl) return false;
   await timestampInsert(env.DB, orgId, subject, toBase64url(data), new Date().toISOString()).run();
-  if (options.now === false) return;
+  if (options.now === false) return true;
   const row = await findTimestamp(env.DB, subject);
   if (row?.state === "pending") await attempt(env, row);
+  return true;
 }
 
 /** The bytes a manifest's timestamp covers: the JWS Signature (RFC 7515), decoded from base64url (132 bytes, r ‖ s). */
@@ -102,10 +103,34 @@ export async function stampManifest(env: Env, orgId: string, evidenceId: string,
 /**
  * Stamp an audit checkpoint's signature (`seq` is the checkpoint's tree size / chain seq). Only
  * records the request (no network inside the audit object's serial queue); the alarm's
- * `retryDueTimestamps` asks the TSA.
+ * `retryDueTimestamps` asks the TSA, rung `STAMP_SOON_MS` later. Answers whether a TSA is
+ * configured (so a request was recorded).
  */
-export async function timestampCheckpoint(env: Env, orgId: string, seq: number, checkpointJws: string): Promise<void> {
-  await requestTimestamp(env, orgId, { type: "checkpoint", id: String(seq) }, jwsSignatureBytes(checkpointJws), { now: false });
+export async function timestampCheckpoint(env: Env, orgId: string, seq: number, checkpointJws: string): Promise<boolean> {
+  return requestTimestamp(env, orgId, { type: "checkpoint", id: String(seq) }, jwsSignatureBytes(checkpointJws), { now: false });
+}
+
+/** How soon after a checkpoint is signed the audit alarm rings to ask the TSA for its token. */
+export const STAMP_SOON_MS = 5_000;
+
+/**
+ * When the audit alarm should ring (ms since the epoch), given the one set now (`current`, or
+ * null) and the time `wanted`: the earlier of the two, so a sooner alarm is never pushed back.
+ */
+export function earlierAlarm(current: number | null, wanted: number): number {
+  return current !== null && current <= wanted ? current : wanted;
+}
+
+/**
+ * When the audit alarm should next ring after a run at `now`: the regular cadence
+ * (`everyMs`, hourly), or sooner when a pending timestamp's backoff is due (never sooner than
+ * `STAMP_SOON_MS`, so a row the run could not reach does not spin the alarm).
+ */
+export async function nextAuditAlarm(env: Env, orgId: string, now: number, everyMs: number): Promise<number> {
+  const due = await nextTimestampAttempt(env.DB, orgId);
+  const regular = now + everyMs;
+  if (due === null) return regular;
+  return Math.min(regular, Math.max(Date.parse(due), now + STAMP_SOON_MS));
 }
 
 /**
