@@ -13,10 +13,7 @@ import { Field, FormAlert, SelectField, SubmitButton, useForm } from "../ui/form
 import { ROLE_OPTIONS } from "../ui/labels";
 import { PageHeading } from "../ui/layout";
 import "./admin.css";
-
-function messageOf(error: unknown): string {
-  return error instanceof ApiError ? error.message : "Something went wrong in the app. Reload the page and try again.";
-}
+import { messageOf } from "../ui/messages";
 
 export function IdentityProviderPage() {
   const [state, setState] = useState<OidcProviderState>();

@@ -11,10 +11,7 @@ import { withReauth } from "../identity/reauth";
 import { PageHeading } from "../ui/layout";
 import { LoadMore, usePaged } from "../ui/paging";
 import { UserActions } from "./UserActions";
-
-function messageOf(error: unknown): string {
-  return error instanceof ApiError ? error.message : "Something went wrong in the app. Reload the page and try again.";
-}
+import { messageOf } from "../ui/messages";
 
 function byName(a: User, b: User): number {
   return a.name.localeCompare(b.name) || a.email.localeCompare(b.email);

@@ -25,10 +25,8 @@ import {
 import { formValues, FormAlert, issuesToFieldErrors, type FieldErrors } from "../ui/forms";
 import { navigate, useSearch } from "../ui/router";
 import { PageHeading } from "../ui/layout";
-
-function messageOf(error: unknown): string {
-  return error instanceof ApiError ? error.message : "Something went wrong in the app. Reload the page and try again.";
-}
+import { saveBlob } from "../ui/download";
+import { messageOf } from "../ui/messages";
 
 export function AuditPage(props: { session: SessionInfo }) {
   const search = useSearch();
@@ -518,7 +516,7 @@ function ReportSection(props: { filter: AuditFilter; session: SessionInfo }) {
         events,
       });
       const fileName = report.reportFileName(target, generatedAt);
-      report.downloadFile(bytes, fileName, "application/pdf");
+      saveBlob(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/pdf" }), fileName);
       setProgress(`Report saved as ${fileName} (${events.length.toLocaleString()} events).`);
     } catch (caught) {
       setProgress("");

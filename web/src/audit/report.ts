@@ -266,16 +266,3 @@ export async function buildChainOfCustodyPdf(input: ReportInput): Promise<Uint8A
   return doc.save({ useObjectStreams: false });
 }
 
-/** Hands bytes to the browser as a download named `fileName`. */
-export function downloadFile(bytes: Uint8Array, fileName: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type }));
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = fileName;
-  link.hidden = true;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  // After the click has been handled; revoking at once can cancel the download in some browsers.
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}

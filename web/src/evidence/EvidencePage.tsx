@@ -25,6 +25,7 @@ import { recordOffline, recordOfflineView } from "../offline/events";
 import { forgetOffline, keepOffline, keptCopy } from "../offline/kept";
 import "./evidence.css";
 import { EvidenceOpener, forgetOpened, OpenError, type OpenedEvidence, type OpenStep } from "./open";
+import { saveBlob } from "../ui/download";
 
 type View =
   | { kind: "loading" }
@@ -33,19 +34,6 @@ type View =
   | { kind: "verified"; opened: OpenedEvidence; url: string; offline?: boolean }
   | { kind: "integrity"; what: string; message: string }
   | { kind: "error"; message: string };
-
-/** Saves a Blob under `name` through a temporary link. */
-function saveAs(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  link.rel = "noopener";
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
 
 export function EvidencePage(props: { caseId: string; evidenceId: string; session: SessionInfo; keys: DeviceKeys }) {
   const [item, setItem] = useState<EvidenceSummary>();
@@ -251,7 +239,7 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: s
     try {
       if (props.offline) await recordOffline(props.userId, "evidence.download", props.item.id, { caseId: props.item.caseId, copy: "offline" });
       else await evidenceApi.recordAccess(props.item.id, "download");
-      saveAs(opened.file, packageFileName(metadata.fileName));
+      saveBlob(opened.file, packageFileName(metadata.fileName));
     } catch (caught) {
       setError(`Couldn't download: ${messageOf(caught)}`);
     } finally {
@@ -266,7 +254,7 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: s
       if (props.offline) await recordOffline(props.userId, "evidence.export", props.item.id, { caseId: props.item.caseId, copy: "offline" });
       else await evidenceApi.recordAccess(props.item.id, "export");
       const zip = await props.opener.exportPackage(opened, props.item.id, props.keys);
-      saveAs(zip, `custody-${props.item.id.slice(0, 8)}-${packageFileName(metadata.fileName)}.zip`);
+      saveBlob(zip, `custody-${props.item.id.slice(0, 8)}-${packageFileName(metadata.fileName)}.zip`);
     } catch (caught) {
       setError(caught instanceof OpenError ? `Couldn't build the package: ${caught.what}: ${caught.message}` : `Couldn't export: ${messageOf(caught)}`);
     } finally {

@@ -7,15 +7,11 @@ import type { TargetedSubmitEvent } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { TotpSetup } from "../../../shared/api/identity";
 import type { SessionInfo } from "../../../shared/api/schemas";
-import { ApiError } from "../api/client";
 import { identity } from "./api";
 import { PublicLayout } from "../ui/layout";
 import { RecoveryCodesPanel } from "./RecoveryCodes";
 import "./identity.css";
-
-function messageOf(error: unknown): string {
-  return error instanceof ApiError ? error.message : "Something went wrong in the app. Reload the page and try again.";
-}
+import { messageOf } from "../ui/messages";
 
 /** The TOTP set-up steps, usable inside the enrolment screen and the security page. */
 export function TotpEnrolment(props: { onEnrolled: (result: { recoveryCodes: string[] | null; session: SessionInfo }) => void }) {

@@ -1,14 +1,12 @@
 /** One-time recovery codes, shown once: download or copy them, then confirm they are saved. */
 import { useState } from "preact/hooks";
+import { saveBlob } from "../ui/download";
 
 export function RecoveryCodesPanel(props: { codes: string[]; onDone: () => void; doneLabel?: string }) {
   const [saved, setSaved] = useState(false);
   function download() {
     const text = `Custody recovery codes (each works once)\n\n${props.codes.join("\n")}\n`;
-    const url = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
-    const link = Object.assign(document.createElement("a"), { href: url, download: "custody-recovery-codes.txt" });
-    link.click();
-    URL.revokeObjectURL(url);
+    saveBlob(new Blob([text], { type: "text/plain" }), "custody-recovery-codes.txt");
   }
   return (
     <section aria-labelledby="codes-heading" class="stack">

@@ -2,7 +2,6 @@
 import type { TargetedSubmitEvent } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { ChangePasswordRequest, type MfaStatus, type SessionSummary } from "../../../shared/api/identity";
-import { ApiError } from "../api/client";
 import { identity } from "./api";
 import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
 import { formatDateTime } from "../ui/format";
@@ -12,10 +11,7 @@ import { PageHeading } from "../ui/layout";
 import { TotpEnrolment } from "./MfaEnrolScreen";
 import { RecoveryCodesPanel } from "./RecoveryCodes";
 import "./identity.css";
-
-function messageOf(error: unknown): string {
-  return error instanceof ApiError ? error.message : "Something went wrong in the app. Reload the page and try again.";
-}
+import { messageOf } from "../ui/messages";
 
 export function SecurityPage() {
   return (

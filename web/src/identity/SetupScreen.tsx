@@ -10,6 +10,7 @@ import { api } from "../api/client";
 import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
 import { PublicLayout } from "../ui/layout";
 import { rememberSignInPassword } from "./password-memory";
+import { saveBlob } from "../ui/download";
 
 /** "Northshire Police" → "northshire-police" (file-name safe; "organisation" if nothing is left). */
 export function slug(name: string): string {
@@ -25,18 +26,6 @@ export function slug(name: string): string {
 }
 
 /** Saves `text` as a file through a Blob, an object URL and a temporary <a download>. */
-function saveFile(fileName: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = fileName;
-  link.hidden = true;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  // Give the browser a moment to start the download before the URL (and the Blob) go.
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
 
 interface RecoveryKey {
   publicJwk: PublicJwk;
@@ -85,7 +74,7 @@ export function SetupScreen(props: { onSignedIn: (session: SessionInfo) => void 
         privateJwk: pair.privateJwk,
         createdAt: new Date().toISOString(),
       };
-      saveFile(fileName, JSON.stringify(file, null, 2) + "\n");
+      saveBlob(new Blob([JSON.stringify(file, null, 2) + "\n"], { type: "application/json" }), fileName);
       // Keep only the public half; the private JWK (in `pair` and `file`) is dropped with this call.
       setRecovery({ publicJwk: PublicJwk.parse(pair.publicJwk), fileName });
       setSaved(false);

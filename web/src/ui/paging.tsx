@@ -62,18 +62,11 @@ export function usePaged<T>(load: (cursor: string | undefined) => Promise<PageOf
   async function refreshShown() {
     if (busy.current) return;
     const mine = generation.current;
-    const wanted = Math.max(1, pagesShown.current);
-    const fresh: T[] = [];
-    let cursor: string | null | undefined = undefined;
     try {
-      for (let page = 0; page < wanted && cursor !== null; page++) {
-        const answer: PageOf<T> = await load(cursor);
-        fresh.push(...answer.items);
-        cursor = answer.nextCursor;
-      }
+      const { items: fresh, nextCursor } = await pagesFrom(load, Math.max(1, pagesShown.current));
       if (mine !== generation.current) return;
       setItems(fresh);
-      setNext(cursor ?? null);
+      setNext(nextCursor);
       setError(undefined);
     } catch (caught) {
       if (mine === generation.current) setError(messageOf(caught));
@@ -134,12 +127,17 @@ export function LoadMore(props: { hasMore: boolean; loading: boolean; error?: st
  * in practice (the site operators to choose from); stops after `maxPages` pages of 200.
  */
 export async function allPages<T>(load: (cursor: string | undefined) => Promise<PageOf<T>>, maxPages = 25): Promise<T[]> {
+  return (await pagesFrom(load, maxPages)).items;
+}
+
+/** The first `pages` pages of a list (fewer if it ends), and the cursor after them. */
+async function pagesFrom<T>(load: (cursor: string | undefined) => Promise<PageOf<T>>, pages: number): Promise<PageOf<T>> {
   const items: T[] = [];
   let cursor: string | null | undefined = undefined;
-  for (let page = 0; page < maxPages && cursor !== null; page++) {
+  for (let page = 0; page < pages && cursor !== null; page++) {
     const answer: PageOf<T> = await load(cursor);
     items.push(...answer.items);
     cursor = answer.nextCursor;
   }
-  return items;
+  return { items, nextCursor: cursor ?? null };
 }

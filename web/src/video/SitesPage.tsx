@@ -16,17 +16,11 @@ import { messageOf } from "../ui/messages";
 import { useLiveRefresh } from "./live";
 import "./video.css";
 import { allPages, LoadMore, usePaged } from "../ui/paging";
+import { saveBlob } from "../ui/download";
 
 function download(config: SiteConfigFile): void {
-  const blob = new Blob([`${JSON.stringify(config, null, 2)}\n`], { type: "application/json" });
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = `custody-site-${config.siteName.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || config.siteId}.json`;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  const name = config.siteName.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || config.siteId;
+  saveBlob(new Blob([`${JSON.stringify(config, null, 2)}\n`], { type: "application/json" }), `custody-site-${name}.json`);
 }
 
 export function SitesPage() {
