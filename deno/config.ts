@@ -1,8 +1,9 @@
 /**
  * The bindings the worker expects, read from `wrangler.toml` so that the Deno host gives the
  * worker exactly what Cloudflare does: every D1 database, R2 bucket and Durable Object
- * binding, and the plain-text `[vars]`. Only the small part of TOML that file uses is read:
- * `[table]` and `[[array.of.tables]]` headers and `key = "string"` (or number or boolean) lines.
+ * binding, the plain-text `[vars]`, and the Cron Triggers. Only the small part of TOML that file
+ * uses is read: `[table]` and `[[array.of.tables]]` headers and `key = "string"` (or number,
+ * boolean, or a one-line array of double-quoted strings) lines.
  */
 import { readFileSync } from "node:fs";
 
@@ -11,12 +12,15 @@ export interface Bindings {
   r2: { binding: string }[];
   durableObjects: { name: string; className: string }[];
   vars: Record<string, string>;
+  /** `[triggers] crons`: when the worker's `scheduled` handler runs (deno/scheduler.ts). */
+  crons: string[];
 }
 
-type Table = Record<string, string | number | boolean>;
+type Table = Record<string, string | number | boolean | string[]>;
 
-function parseValue(raw: string, where: string): string | number | boolean {
+function parseValue(raw: string, where: string): string | number | boolean | string[] {
   const value = raw.replace(/\s+#.*$/, "").trim();
+  if (/^\[\s*("([^"\\]|\\.)*"\s*,?\s*)*\]$/.test(value)) return JSON.parse(value.replace(/,\s*\]$/, "]")) as string[];
   if (/^"([^"\\]|\\.)*"$/.test(value)) return JSON.parse(value) as string;
   if (/^'[^']*'$/.test(value)) return value.slice(1, -1);
   if (value === "true" || value === "false") return value === "true";
@@ -59,6 +63,7 @@ export function readBindings(path: string): Bindings {
     r2: (arrays.get("r2_buckets") ?? []).map((t) => ({ binding: String(t.binding) })),
     durableObjects: (arrays.get("durable_objects.bindings") ?? []).map((t) => ({ name: String(t.name), className: String(t.class_name) })),
     vars,
+    crons: ((tables.get("triggers") ?? {}).crons as string[] | undefined) ?? [],
   };
 }
 

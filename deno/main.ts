@@ -6,6 +6,7 @@
  */
 import { resolve } from "node:path";
 import { SECRET_NAMES, SETTING_NAMES } from "./config";
+import { scheduleCrons } from "./scheduler";
 import { createHost, errorResponse } from "./server";
 
 const root = resolve(import.meta.dirname!, "..");
@@ -44,7 +45,11 @@ const server = Deno.serve({ port, hostname, onListen: () => undefined, onError }
 });
 console.log(`Custody on Deno: http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${server.addr.port} (data in ${stateDir})`);
 
+// The Cron Triggers of wrangler.toml (the daily retention job), run by this process.
+const stopCrons = scheduleCrons(host.crons, (cron, scheduledTime) => host.scheduled(cron, scheduledTime));
+
 const stop = async () => {
+  stopCrons();
   await server.shutdown();
   host.close();
   Deno.exit(0);

@@ -45,13 +45,20 @@ export interface ServerOptions {
 }
 
 export interface WorkerModule {
-  default: { fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> };
+  default: {
+    fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+    scheduled?(controller: ScheduledController, env: Env, ctx: ExecutionContext): void | Promise<void>;
+  };
   [exported: string]: unknown;
 }
 
 export interface Host {
   env: Env;
   fetch(request: Request, peer: string): Promise<Response>;
+  /** Runs the worker's `scheduled` handler for `cron` at `scheduledTime` (ms), as a Cron Trigger does, and waits for all it started. */
+  scheduled(cron: string, scheduledTime: number): Promise<void>;
+  /** wrangler.toml's `[triggers] crons`. */
+  crons: string[];
   close(): void;
   migrationsApplied: string[];
 }
@@ -132,6 +139,16 @@ export function createHost(options: ServerOptions): Host {
   return {
     env: env as unknown as Env,
     migrationsApplied,
+    crons: bindings.crons,
+    async scheduled(cron: string, scheduledTime: number): Promise<void> {
+      const handler = workerModule.default.scheduled;
+      if (!handler) return;
+      const pending: Promise<unknown>[] = [];
+      const ctx = { waitUntil: (promise: Promise<unknown>) => void pending.push(promise), passThroughOnException: () => undefined, props: {} };
+      const controller = { cron, scheduledTime, type: "scheduled", noRetry: () => undefined };
+      await handler.call(workerModule.default, controller as unknown as ScheduledController, env as unknown as Env, ctx as unknown as ExecutionContext);
+      await Promise.all(pending);
+    },
     async fetch(incoming: Request, peer: string): Promise<Response> {
       // The worker refuses these too, but fetch's Request cannot carry them (TRACE, TRACK and
       // CONNECT are forbidden methods): refused here, in the worker's error shape, on every path.

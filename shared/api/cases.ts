@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { NextCursor, PageQuery } from "./paging";
 import { CompactJwe, PublicJwk, Id } from "./schemas";
+import { Disposition } from "./retention";
 
 const Kid = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "Not a valid key id.");
 const CompactJws = z
@@ -31,6 +32,8 @@ export const CaseSummary = z
     number: z.string(),
     title: z.string(),
     status: z.enum(["open", "closed"]),
+    disposition: z.string().nullable().meta({ description: "How the case ended (a Disposition), while it is closed." }),
+    closedAt: z.string().nullable().meta({ description: "When it was closed: the start of the retention clocks counted from the close." }),
     tags: z.array(z.string()),
     myRole: CaseRole,
     evidenceCount: z.number().int(),
@@ -77,8 +80,12 @@ export const UpdateCaseRequest = z
     description: z.string().trim().max(4000).optional(),
     tags: z.array(Tag).max(20).optional(),
     status: z.enum(["open", "closed"]).optional(),
+    disposition: Disposition.optional().meta({ description: "Required when closing the case: how it ended." }),
+    dispositionNote: z.string().trim().max(500).optional(),
   })
   .refine((b) => Object.keys(b).length > 0, "Nothing to change.")
+  .refine((b) => b.status !== "closed" || b.disposition !== undefined, { message: "Choose the case's disposition to close it.", path: ["disposition"] })
+  .refine((b) => b.disposition === undefined || b.status === "closed", { message: "A disposition goes with closing the case.", path: ["disposition"] })
   .meta({ id: "UpdateCaseRequest" });
 export type UpdateCaseRequest = z.input<typeof UpdateCaseRequest>;
 
@@ -129,6 +136,7 @@ export const CreateEvidenceRequest = z
     fileKey: z.strictObject({ caseKid: Kid, jwe: CompactJwe }).meta({ description: "The file key wrapped to that case key." }),
     label: CompactJwe.meta({ description: "File name, media type, capture time: a JWE (ECDH-ES+A256KW, typ custody-label+jwe) to the same case key." }),
     details: CompactJwe.optional().meta({ description: "Title, description, tags, location: a JWE under the file key." }),
+    categoryId: Id.optional().meta({ description: "The item's retention category; the organisation's default when absent." }),
   })
   .meta({ id: "CreateEvidenceRequest" });
 export type CreateEvidenceRequest = z.input<typeof CreateEvidenceRequest>;

@@ -316,7 +316,7 @@ const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Pro
     prepare: async (admin) => {
       const lead = await withKeys(admin);
       const c = await openCase(lead, "A-1");
-      return () => call(`/api/cases/${c.id}`, { method: "PATCH", cookie: lead.cookie, body: { status: "closed" } });
+      return () => call(`/api/cases/${c.id}`, { method: "PATCH", cookie: lead.cookie, body: { status: "closed", disposition: "solved" } });
     },
   },
   "POST /api/cases/{id}/members": {

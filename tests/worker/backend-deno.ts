@@ -260,6 +260,16 @@ export const backend: TestBackend = {
     return ((await response.json()) as { ran: boolean }).ran;
   },
 
+  async runScheduled(scheduledTime) {
+    const hooks = await hooksUrl(running().server);
+    const response = await fetch(new URL("/scheduled", hooks), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ cron: "30 3 * * *", scheduledTime: scheduledTime.getTime() }),
+    });
+    if (!response.ok) throw new Error(`the test hook could not run the scheduled handler: ${response.status} ${await response.text()}`);
+  },
+
   get db(): TestDatabase {
     return running().database as unknown as TestDatabase;
   },

@@ -1,5 +1,5 @@
 /** The test backend inside workerd: the worker's own module, and Cloudflare's local D1, R2 and Durable Objects. */
-import { applyD1Migrations, createExecutionContext, env, reset, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
+import { applyD1Migrations, createExecutionContext, createScheduledController, env, reset, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import worker from "../../worker/src/index";
 import { flushAudit, listAuditEvents } from "../../worker/src/lib/audit";
@@ -43,6 +43,11 @@ export const backend: TestBackend = {
     const namespace = (env as unknown as Record<string, DurableObjectNamespace>)[binding];
     if (!namespace) throw new Error(`no Durable Object binding ${binding}`);
     return runDurableObjectAlarm(namespace.get(namespace.idFromName(name)));
+  },
+  async runScheduled(scheduledTime) {
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime, cron: "30 3 * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
   },
   db: env.DB,
   bucket: env.EVIDENCE as unknown as TestBucket,

@@ -68,6 +68,13 @@ export interface TestBackend {
    * however far off it is (as workerd's `runDurableObjectAlarm`); answers whether one ran.
    */
   runDurableObjectAlarm(binding: string, name: string): Promise<boolean>;
+  /**
+   * Fires the worker's Cron Trigger (the daily retention job) as if the time were `scheduledTime`:
+   * the tests' clock. The job takes its time from the trigger's scheduled time alone, so moving
+   * it is all a test needs to be years later; no setting of the server's clock exists to misuse.
+   * Resolves when everything the handler started has finished.
+   */
+  runScheduled(scheduledTime: Date): Promise<void>;
   readonly db: TestDatabase;
   readonly bucket: TestBucket;
   /** An empty installation at the current schema: every database row, object and Durable Object's storage gone. */

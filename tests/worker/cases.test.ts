@@ -50,7 +50,7 @@ describe("cases", () => {
     await expectError(await call(`/api/cases/${created.id}`, { cookie: outsider.cookie }), 404);
     await expectError(await call(`/api/cases/${created.id}`, { cookie: admin.cookie }), 404);
 
-    const closed = await call(`/api/cases/${created.id}`, { method: "PATCH", cookie: lead.cookie, body: { status: "closed", title: "Harbour warehouse fire (arson)" } });
+    const closed = await call(`/api/cases/${created.id}`, { method: "PATCH", cookie: lead.cookie, body: { status: "closed", disposition: "solved", title: "Harbour warehouse fire (arson)" } });
     expect(closed.status).toBe(200);
     expect(await list(lead, "?status=closed")).toEqual(["2026-0042"]);
     expect((await call(`/api/cases/${created.id}`, { method: "PATCH", cookie: lead.cookie, body: { status: "open" } })).status).toBe(200);

@@ -19,6 +19,8 @@ import { agent } from "./routes/agent";
 import { sites } from "./routes/sites";
 import { cameras, videoRequests } from "./routes/video-requests";
 import { wellKnown } from "./routes/well-known";
+import { retention } from "./routes/retention";
+import { runRetention } from "./lib/retention";
 import { APP_VERSION } from "./version";
 
 const api = createApp()
@@ -42,6 +44,7 @@ const api = createApp()
   .route("/api/cameras", cameras)
   .route("/api/video-requests", videoRequests)
   .route("/api/agent", agent)
+  .route("/api/retention", retention)
   .route("/.well-known/custody", wellKnown);
 
 api.get("/api/openapi.json", (c) => c.json(openApiDocument(api, { version: APP_VERSION }), 200));
@@ -54,4 +57,8 @@ export { SiteLive } from "./durable/site-live";
 
 export default {
   fetch: api.fetch,
+  /** The daily Cron Trigger (wrangler.toml [triggers]): the retention job at its scheduled time (docs/retention.md). */
+  async scheduled(controller, env, ctx) {
+    ctx.waitUntil(runRetention(env, new Date(controller.scheduledTime)));
+  },
 } satisfies ExportedHandler<Env>;

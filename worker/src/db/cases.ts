@@ -10,11 +10,13 @@ export interface CaseRow {
   description: string;
   tags: string;
   status: "open" | "closed";
+  disposition: string | null;
+  closed_at: string | null;
   created_at: string;
   updated_at: string;
 }
 
-const CASE_COLUMNS = "c.id, c.org_id, c.number, c.title, c.description, c.tags, c.status, c.created_at, c.updated_at";
+const CASE_COLUMNS = "c.id, c.org_id, c.number, c.title, c.description, c.tags, c.status, c.disposition, c.closed_at, c.created_at, c.updated_at";
 
 export function toSummary(row: CaseRow & { my_role: CaseRole; evidence_count: number }): CaseSummary {
   return {
@@ -22,6 +24,8 @@ export function toSummary(row: CaseRow & { my_role: CaseRole; evidence_count: nu
     number: row.number,
     title: row.title,
     status: row.status,
+    disposition: row.disposition,
+    closedAt: row.closed_at,
     tags: JSON.parse(row.tags) as string[],
     myRole: row.my_role,
     evidenceCount: row.evidence_count,
@@ -42,7 +46,7 @@ export async function listMyCases(
   const { results } = await db
     .prepare(
       `SELECT ${CASE_COLUMNS}, m.role AS my_role,
-              (SELECT count(*) FROM evidence e WHERE e.case_id = c.id AND e.status = 'complete') AS evidence_count
+              (SELECT count(*) FROM evidence e WHERE e.case_id = c.id AND e.status = 'complete' AND e.deleted_at IS NULL) AS evidence_count
          FROM cases c JOIN case_members m ON m.case_id = c.id AND m.user_id = ?1
         WHERE (?2 IS NULL OR c.number LIKE ?2 ESCAPE '\\' OR c.title LIKE ?2 ESCAPE '\\')
           AND (?3 IS NULL OR c.status = ?3)
@@ -65,7 +69,7 @@ export async function findCaseForMember(
   return db
     .prepare(
       `SELECT ${CASE_COLUMNS}, m.role AS my_role,
-              (SELECT count(*) FROM evidence e WHERE e.case_id = c.id AND e.status = 'complete') AS evidence_count
+              (SELECT count(*) FROM evidence e WHERE e.case_id = c.id AND e.status = 'complete' AND e.deleted_at IS NULL) AS evidence_count
          FROM cases c JOIN case_members m ON m.case_id = c.id AND m.user_id = ?
         WHERE c.id = ?`,
     )
@@ -89,18 +93,28 @@ export function caseInsert(
     .bind(row.id, row.orgId, row.number, row.title, row.description, JSON.stringify(row.tags), row.createdBy, row.now, row.now);
 }
 
+/**
+ * Changes a case. Closing records the disposition and `closed_at` (which starts the clocks of
+ * categories counted from the close); reopening clears both, stopping those clocks.
+ */
 export function caseUpdate(
   db: D1Database,
   id: string,
-  changes: { title?: string; description?: string; tags?: string[]; status?: string },
+  changes: { title?: string; description?: string; tags?: string[]; status?: string; disposition?: string; dispositionNote?: string },
   now: string,
 ): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE cases SET title = coalesce(?, title), description = coalesce(?, description), tags = coalesce(?, tags),
-              status = coalesce(?, status), updated_at = ? WHERE id = ?`,
+      `UPDATE cases SET title = coalesce(?1, title), description = coalesce(?2, description), tags = coalesce(?3, tags),
+              closed_at = CASE WHEN ?4 = 'closed' AND status = 'open' THEN ?5 WHEN ?4 = 'open' THEN NULL ELSE closed_at END,
+              disposition = CASE WHEN ?4 = 'closed' THEN coalesce(?6, disposition) WHEN ?4 = 'open' THEN NULL ELSE disposition END,
+              disposition_note = CASE WHEN ?4 = 'closed' AND ?6 IS NOT NULL THEN ?7 WHEN ?4 = 'open' THEN NULL ELSE disposition_note END,
+              status = coalesce(?4, status), updated_at = ?5 WHERE id = ?8`,
     )
-    .bind(changes.title ?? null, changes.description ?? null, changes.tags ? JSON.stringify(changes.tags) : null, changes.status ?? null, now, id);
+    .bind(
+      changes.title ?? null, changes.description ?? null, changes.tags ? JSON.stringify(changes.tags) : null, changes.status ?? null, now,
+      changes.disposition ?? null, changes.dispositionNote ?? null, id,
+    );
 }
 
 export function memberInsert(db: D1Database, m: { caseId: string; userId: string; role: CaseRole; addedBy: string; now: string }): D1PreparedStatement {

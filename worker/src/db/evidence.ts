@@ -31,6 +31,7 @@ interface SummaryRow extends EvidenceRow {
   details_at: string | null;
 }
 
+/** Evidence in the recycle bin (or being purged) is gone for every route but retention's own (docs/retention.md). */
 const SUMMARY_SQL = `
   SELECT e.*, u.name AS uploader_name,
          (SELECT count(*) FROM evidence_parts p WHERE p.evidence_id = e.id) AS parts_received,
@@ -66,7 +67,7 @@ export function toEvidenceSummary(row: SummaryRow): EvidenceSummary {
 export async function listEvidence(db: D1Database, caseId: string, userId: string, after: SortKey | null, limit: number): Promise<EvidenceSummary[]> {
   const { results } = await db
     .prepare(
-      `${SUMMARY_SQL} WHERE e.case_id = ?1 AND (e.status = 'complete' OR e.uploader_id = ?2)
+      `${SUMMARY_SQL} WHERE e.case_id = ?1 AND e.deleted_at IS NULL AND (e.status = 'complete' OR e.uploader_id = ?2)
           AND (?3 IS NULL OR e.created_at < ?3 OR (e.created_at = ?3 AND e.id < ?4))
         ORDER BY e.created_at DESC, e.id DESC LIMIT ?5`,
     )
@@ -76,12 +77,12 @@ export async function listEvidence(db: D1Database, caseId: string, userId: strin
 }
 
 export async function findEvidenceSummary(db: D1Database, id: string): Promise<EvidenceSummary | null> {
-  const row = await db.prepare(`${SUMMARY_SQL} WHERE e.id = ?`).bind(id).first<SummaryRow>();
+  const row = await db.prepare(`${SUMMARY_SQL} WHERE e.id = ? AND e.deleted_at IS NULL`).bind(id).first<SummaryRow>();
   return row ? toEvidenceSummary(row) : null;
 }
 
 export async function findEvidence(db: D1Database, id: string): Promise<EvidenceRow | null> {
-  return db.prepare("SELECT * FROM evidence WHERE id = ?").bind(id).first<EvidenceRow>();
+  return db.prepare("SELECT * FROM evidence WHERE id = ? AND deleted_at IS NULL").bind(id).first<EvidenceRow>();
 }
 
 export function evidenceInsert(
@@ -89,15 +90,17 @@ export function evidenceInsert(
   e: {
     id: string; caseId: string; byteSize: number; partCount: number; ciphertextSize: number; manifest: string; signerKid: string;
     caseKid: string; fileKey: string; label: string; r2Key: string; uploadId: string; uploaderId: string; now: string;
+    /** The retention category; null: the organisation's default (retention_settings). */
+    categoryId?: string | null;
   },
 ): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO evidence (id, case_id, status, byte_size, part_count, ciphertext_size, manifest, signer_kid, case_kid, file_key,
-                             label, r2_key, upload_id, uploader_id, created_at)
-       VALUES (?, ?, 'uploading', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                             label, r2_key, upload_id, uploader_id, created_at, category_id)
+       VALUES (?, ?, 'uploading', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .bind(e.id, e.caseId, e.byteSize, e.partCount, e.ciphertextSize, e.manifest, e.signerKid, e.caseKid, e.fileKey, e.label, e.r2Key, e.uploadId, e.uploaderId, e.now);
+    .bind(e.id, e.caseId, e.byteSize, e.partCount, e.ciphertextSize, e.manifest, e.signerKid, e.caseKid, e.fileKey, e.label, e.r2Key, e.uploadId, e.uploaderId, e.now, e.categoryId ?? null);
 }
 
 /** Records a stored part; changes nothing if the part was recorded before (so only the first records an event). */

@@ -4,6 +4,7 @@ import "../../../shared/api/schemas"; // registers the named schemas
 import "../../../shared/api/audit";
 import "../../../shared/api/cases";
 import "../../../shared/api/video";
+import "../../../shared/api/retention";
 
 /**
  * OpenAPI from the same zod schemas the routes validate with. `validate()` and `describe()`

@@ -35,6 +35,7 @@ import {
   wrapsDeleteForUser,
 } from "../db/cases";
 import { currentUserKeys, getRecoveryKey } from "../db/keys";
+import { evidenceDueClearForCase } from "../db/retention";
 import { findUserById } from "../db/users";
 import type { AppEnv } from "../env";
 import { audit, auditStatement, flushAudit, listAuditEvents } from "../lib/audit";
@@ -141,7 +142,7 @@ export const cases = new Hono<AppEnv>()
   )
   .patch(
     "/:id",
-    describe({ summary: "Edit a case's title, description or tags, or close or reopen it (leads).", access: "session", responses: { 200: { description: "Changed.", schema: CaseSummary } } }),
+    describe({ summary: "Edit a case's title, description or tags, or close it with its disposition (which starts the retention clocks counted from the close) or reopen it (leads).", access: "session", responses: { 200: { description: "Changed.", schema: CaseSummary } } }),
     validate("param", CaseIdParam),
     validate("json", UpdateCaseRequest),
     async (c) => {
@@ -149,9 +150,12 @@ export const cases = new Hono<AppEnv>()
       const changes = c.req.valid("json");
       const found = await requireCaseRole(c, id, "lead");
       const action = changes.status && changes.status !== found.status ? (changes.status === "closed" ? "case.close" : "case.reopen") : "case.update";
+      const disposition = changes.disposition ? { disposition: changes.disposition, ...(changes.dispositionNote ? { dispositionNote: changes.dispositionNote } : {}) } : {};
       await c.env.DB.batch([
         caseUpdate(c.env.DB, id, changes, new Date().toISOString()),
-        auditStatement(c, c.get("user").orgId, { action, target: { type: "case", id }, details: { caseId: id, fields: Object.keys(changes) } }),
+        // Reopened: the clocks counted from the close stop, so nothing of the case stays due (the daily job looks again).
+        ...(action === "case.reopen" ? [evidenceDueClearForCase(c.env.DB, id)] : []),
+        auditStatement(c, c.get("user").orgId, { action, target: { type: "case", id }, details: { caseId: id, fields: Object.keys(changes), ...disposition } }),
       ]);
       await flushAudit(c.env, c.get("user").orgId);
       return c.json(toSummary(await requireCaseRole(c, id, "viewer")), 200);

@@ -32,6 +32,7 @@ import {
   type EvidenceRow,
 } from "../db/evidence";
 import { findSigningKey } from "../db/keys";
+import { findCategory, retentionSettings } from "../db/retention";
 import type { AppEnv } from "../env";
 import { audit, auditStatement, auditStatementIfChanged, flushAudit, markAudited } from "../lib/audit";
 import { requireCaseRole } from "../lib/cases";
@@ -134,6 +135,9 @@ export const caseEvidence = new Hono<AppEnv>()
       }
       checkWrappedTo(body.fileKey.jwe, TYP.fileKey, current.kid, "fileKey");
       checkWrappedTo(body.label, TYP.label, current.kid, "label");
+      // Every item has a retention category: the one chosen, or the organisation's default.
+      const categoryId = body.categoryId ?? (await retentionSettings(c.env.DB, me.orgId)).default_category_id;
+      if (body.categoryId && !(await findCategory(c.env.DB, me.orgId, body.categoryId))) throw new ApiError(400, "no_such_category", "No such evidence category. Choose one of the organisation's categories.");
       const now = new Date().toISOString();
       const r2Key = `evidence/${caseId}/${body.evidenceId}`;
       const upload = await c.env.EVIDENCE.createMultipartUpload(r2Key, { httpMetadata: { contentType: "application/octet-stream" } });
@@ -141,13 +145,13 @@ export const caseEvidence = new Hono<AppEnv>()
         await c.env.DB.batch([
           evidenceInsert(c.env.DB, {
             id: body.evidenceId, caseId, byteSize: manifest.byteSize, partCount: manifest.parts.length, ciphertextSize: ciphertextSize(manifest.byteSize),
-            manifest: body.manifest, signerKid: manifest.signerKid, caseKid: current.kid, fileKey: body.fileKey.jwe, label: body.label, r2Key, uploadId: upload.uploadId, uploaderId: me.id, now,
+            manifest: body.manifest, signerKid: manifest.signerKid, caseKid: current.kid, fileKey: body.fileKey.jwe, label: body.label, r2Key, uploadId: upload.uploadId, uploaderId: me.id, now, categoryId,
           }),
           ...(body.details ? [detailsInsert(c.env.DB, { evidenceId: body.evidenceId, version: 1, jwe: body.details, editedBy: me.id, now })] : []),
           auditStatement(c, me.orgId, {
             action: "evidence.upload_start",
             target: { type: "evidence", id: body.evidenceId },
-            details: { caseId, evidenceId: body.evidenceId, byteSize: manifest.byteSize, parts: manifest.parts.length, signerKid: manifest.signerKid, ...(await uploadDigests(body.manifest)) },
+            details: { caseId, evidenceId: body.evidenceId, byteSize: manifest.byteSize, parts: manifest.parts.length, signerKid: manifest.signerKid, categoryId, ...(await uploadDigests(body.manifest)) },
           }),
         ]);
       } catch (err) {
@@ -300,7 +304,7 @@ export const evidence = new Hono<AppEnv>()
   )
   .delete(
     "/:id",
-    describe({ summary: "Cancel your upload in progress: its parts are discarded. Complete evidence cannot be deleted.", access: "session", responses: { 204: { description: "Cancelled." }, 409: { description: "Complete evidence is kept unmodified." } } }),
+    describe({ summary: "Cancel your upload in progress: its parts are discarded. Complete evidence is deleted only through retention (docs/retention.md).", access: "session", responses: { 204: { description: "Cancelled." }, 409: { description: "Complete evidence is kept unmodified." } } }),
     validate("param", EvidenceIdParam),
     async (c) => {
       const me = c.get("user");
