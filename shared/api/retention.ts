@@ -191,7 +191,9 @@ export const RunResult = z
   .meta({ id: "RetentionRunResult" });
 export type RunResult = z.infer<typeof RunResult>;
 
-export const RestoreRequest = z.strictObject({ reason: z.string().trim().max(500).optional() }).meta({ id: "RestoreRequest" });
+export const RestoreRequest = z.strictObject({ reason: Reason }).meta({ id: "RestoreRequest" });
+/** No query parameters: an unknown one is refused (400), not ignored. */
+export const NoQuery = z.strictObject({});
 export type RestoreRequest = z.input<typeof RestoreRequest>;
 
 export const HoldIdParam = z.strictObject({ id: Id });

@@ -58,6 +58,16 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     [`POST /api/agent/clips/${ids.user}/unavailable`]: { reason: "No recording." },
     [`POST /api/agent/clips/${ids.user}/evidence`]: { evidenceId: ids.user, manifest: "a.b.c", fileKey: { caseKid: "k".repeat(43), jwe: bundle }, label: bundle },
     [`POST /api/agent/clips/${ids.user}/part-urls`]: { parts: [0] },
+    "POST /api/retention/categories": { name: "Traffic", rule: { basis: "case_closed", count: 3, unit: "years" } },
+    [`PATCH /api/retention/categories/${ids.user}`]: { name: "Renamed", reason: "Policy change" },
+    "PUT /api/retention/settings": { binDays: 14 },
+    "POST /api/retention/holds": { caseId: ids.user, reason: "Appeal pending" },
+    [`POST /api/retention/holds/${ids.user}/lift`]: { reason: "Appeal dismissed" },
+    [`PUT /api/retention/evidence/${ids.user}/category`]: { categoryId: ids.user, reason: "Reclassified" },
+    [`POST /api/retention/evidence/${ids.user}/deletion-request`]: { reason: "Uploaded by mistake" },
+    "POST /api/retention/approve": { evidenceIds: [ids.user] },
+    [`POST /api/retention/bin/${ids.user}/restore`]: { reason: "Approved by mistake" },
+    "POST /api/retention/gone": { evidenceIds: [ids.user] },
     "POST /api/audit/offline-events": { events: [{ action: "evidence.view", target: { type: "evidence", id: ids.user }, at: "2026-01-01T00:00:00Z", details: {} }] },
   };
 }

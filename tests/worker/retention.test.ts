@@ -168,7 +168,7 @@ describe("the recycle bin", () => {
     // Restored: back, whole.
     expect((await call(`/api/retention/bin/${item.evidenceId}/restore`, { cookie: w.admin.cookie, body: { reason: "Approved by mistake" } })).status).toBe(200);
     expect(await downloadEvidence(w.lead, item.evidenceId)).toHaveLength(5000);
-    await expectError(await call(`/api/retention/bin/${item.evidenceId}/restore`, { cookie: w.admin.cookie, body: {} }), 409, "not_in_bin");
+    await expectError(await call(`/api/retention/bin/${item.evidenceId}/restore`, { cookie: w.admin.cookie, body: { reason: "Kept after all" } }), 409, "not_in_bin");
 
     // Deleted again (default 7 days in the bin): kept at 6 days, purged after 7.
     await runJobAt(1);
@@ -177,7 +177,7 @@ describe("the recycle bin", () => {
     expect(await binIds(w.admin)).toEqual([item.evidenceId]);
     await runJobAt(7.1);
     expect(await binIds(w.admin)).toEqual([]);
-    await expectError(await call(`/api/retention/bin/${item.evidenceId}/restore`, { cookie: w.admin.cookie, body: {} }), 404);
+    await expectError(await call(`/api/retention/bin/${item.evidenceId}/restore`, { cookie: w.admin.cookie, body: { reason: "Kept after all" } }), 404);
     const events = (await auditEvents()).filter((e) => e.target.id === item.evidenceId).map((e) => e.action);
     expect(events.filter((a) => a.startsWith("retention."))).toEqual(["retention.due", "retention.delete", "retention.restore", "retention.due", "retention.delete", "retention.shred", "retention.purge"]);
   });
@@ -283,7 +283,7 @@ describe("purge", () => {
     expect((await hold(w.lead.cookie, { caseId: w.case.id, reason: "Late hold" })).status).toBe(201);
     expect((await binIds(w.admin))).toEqual([item.evidenceId]);
     expect((await status(w.admin.cookie, item.evidenceId)).state).toBe("purging");
-    await expectError(await call(`/api/retention/bin/${item.evidenceId}/restore`, { cookie: w.admin.cookie, body: {} }), 409, "purging");
+    await expectError(await call(`/api/retention/bin/${item.evidenceId}/restore`, { cookie: w.admin.cookie, body: { reason: "Kept after all" } }), 409, "purging");
     await runJobAt(10);
     expect(await binIds(w.admin)).toEqual([]);
     expect((await bucket.list()).objects).toEqual([]);

@@ -45,8 +45,9 @@ export function heldSql(alias: string): string {
 // ---- settings and categories --------------------------------------------------------------------
 
 /**
- * The organisation's retention settings. An organisation set up after migration 0018 gets them
- * on first use: one category, "General", kept indefinitely (what Custody always did), as default.
+ * The organisation's retention settings. Migration 0018 made them for the organisations there
+ * were, and setup makes them for a new one (`retentionDefaults`); should they be missing all the
+ * same, they are made here: one category, "General", kept indefinitely (what Custody always did).
  */
 export async function retentionSettings(db: D1Database, orgId: string): Promise<SettingsRow> {
   const existing = await db.prepare("SELECT * FROM retention_settings WHERE org_id = ?").bind(orgId).first<SettingsRow>();
@@ -64,6 +65,15 @@ export async function retentionSettings(db: D1Database, orgId: string): Promise<
       .bind(orgId, now),
   ]);
   return (await db.prepare("SELECT * FROM retention_settings WHERE org_id = ?").bind(orgId).first<SettingsRow>())!;
+}
+
+/** A new organisation's retention defaults, for its setup batch: "General", kept indefinitely, as the default category. */
+export function retentionDefaults(db: D1Database, orgId: string, now: string): D1PreparedStatement[] {
+  const id = newId();
+  return [
+    db.prepare("INSERT INTO retention_categories (id, org_id, name, basis, created_at, updated_at) VALUES (?, ?, 'General', 'indefinite', ?, ?)").bind(id, orgId, now, now),
+    db.prepare("INSERT INTO retention_settings (org_id, default_category_id, updated_at) VALUES (?, ?, ?)").bind(orgId, id, now),
+  ];
 }
 
 export function settingsUpdate(

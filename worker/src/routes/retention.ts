@@ -19,6 +19,7 @@ import {
   HoldIdParam,
   HoldList,
   ItemIdParam,
+  NoQuery,
   LiftHoldRequest,
   PlaceHoldRequest,
   RestoreRequest,
@@ -386,6 +387,7 @@ export const retention = new Hono<AppEnv>()
     "/due",
     describe({ summary: "The \"Due for deletion\" report: items past retention (as the daily job listed them) and items their uploader asked to delete. Reading it is audited.", access: "admin", responses: { 200: { description: "Items.", schema: DisposalList } } }),
     requireAdmin,
+    validate("query", NoQuery),
     async (c) => {
       const me = c.get("user");
       await retentionSettings(c.env.DB, me.orgId);
@@ -465,7 +467,7 @@ export const retention = new Hono<AppEnv>()
       const restored = auditStatementIfChanged(c, me.orgId, {
         action: "retention.restore",
         target: { type: "evidence", id: row.id },
-        details: { caseId: row.case_id, evidenceId: row.id, deletedAt: row.deleted_at, ...(reason ? { reason } : {}) },
+        details: { caseId: row.case_id, evidenceId: row.id, deletedAt: row.deleted_at, reason },
       });
       const results = await c.env.DB.batch([binRestore(c.env.DB, row.id), restored.statement]);
       if (!markAudited(c, results[1])) {

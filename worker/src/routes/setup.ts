@@ -1,3 +1,4 @@
+import { retentionDefaults } from "../db/retention";
 import { Hono } from "hono";
 import { SessionInfo, SetupRequest, SetupStatus } from "../../../shared/api/schemas";
 import { isSetUp, setupStatements } from "../db/organisations";
@@ -51,6 +52,7 @@ export const setup = new Hono<AppEnv>()
       try {
         await c.env.DB.batch([
           ...result.statements,
+          ...retentionDefaults(c.env.DB, orgId, now),
           session.statement,
           auditStatement(c, orgId, {
             action: "organisation.setup",
