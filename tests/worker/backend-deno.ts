@@ -114,7 +114,9 @@ function filesUnder(dir: string): string[] {
 /** The URL of the running server's test hooks (announced on its stdout just after it listens). */
 async function hooksUrl(server: DenoServer): Promise<string> {
   for (let i = 0; i < 100; i++) {
-    const announced = [...server.output.matchAll(/Test hooks: (http:\/\/[\d.]+:\d+)/g)].at(-1);
+    // Only what the running process announced: after a restart the last start's line comes after its "Custody on Deno".
+    const started = server.output.lastIndexOf("Custody on Deno:");
+    const announced = [...server.output.slice(Math.max(0, started)).matchAll(/Test hooks: (http:\/\/[\d.]+:\d+)/g)].at(-1);
     if (announced) return announced[1]!;
     await new Promise((done) => setTimeout(done, 50));
   }
