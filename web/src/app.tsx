@@ -29,6 +29,7 @@ import { useDeviceKeys } from "./keys/context";
 import { CamerasPage } from "./video/CamerasPage";
 import { RequestsPage } from "./video/RequestsPage";
 import { SitesPage } from "./video/SitesPage";
+import { RetentionPage } from "./retention/RetentionPage";
 import { PublicLayout } from "./ui/layout";
 import { SetupScreen } from "./identity/SetupScreen";
 import { SignInScreen } from "./identity/SignInScreen";
@@ -219,6 +220,8 @@ function Page(props: { path: string; session: SessionInfo }) {
       return <CamerasPage session={props.session} />;
     case "/admin/sites":
       return isAdmin ? <SitesPage /> : <NoAccessPage />;
+    case "/admin/retention":
+      return isAdmin ? <RetentionPage /> : <NoAccessPage />;
     case "/audit":
       return isAdmin ? <AuditPage session={props.session} /> : <NoAccessPage />;
     case "/settings/security":

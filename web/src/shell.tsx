@@ -9,6 +9,7 @@ import { ApiError } from "./api/client";
 import { icons, Mark } from "./ui/icons";
 import { ROLE_LABELS } from "./ui/labels";
 import { flushOfflineEvents } from "./offline/events";
+import { dropGoneCopies } from "./offline/gone";
 import { useReachable } from "./offline/useReachable";
 import { useDeviceKeys } from "./keys/context";
 import { startUploadQueue, useUploadQueue } from "./upload/queue";
@@ -38,6 +39,7 @@ const ADMIN_PAGES: readonly { href: string; label: string }[] = [
   { href: "/admin/settings", label: "Settings" },
   { href: "/admin/sign-in", label: "Sign-in" },
   { href: "/admin/sites", label: "Sites" },
+  { href: "/admin/retention", label: "Retention" },
 ];
 
 function section(path: string): string {
@@ -179,6 +181,8 @@ export function Shell(props: {
   // Views made offline go to the audit trail as soon as the server can be reached.
   useEffect(() => {
     if (reachable) void flushOfflineEvents(userId);
+    // Copies of evidence deleted or purged since (or no longer the user's to see) are dropped.
+    if (reachable) void dropGoneCopies(userId).catch(() => undefined);
   }, [reachable, userId]);
   return (
     <div class="shell">

@@ -1,5 +1,5 @@
 /**
- * One case: its header (leads edit, close and reopen it), members (leads add, change roles and
+ * One case: its header (leads edit it, close it with its disposition, reopen it), its legal holds, members (leads add, change roles and
  * remove, which rotates the case key), its evidence with each manifest's signature checked in
  * the browser, and adding evidence (file picker, and the camera on phones) into the upload queue.
  */
@@ -16,7 +16,9 @@ import { CaseHistory } from "./History";
 import { addMemberBody, openCaseKey, removeMemberBody } from "./crypto";
 import { db, type EvidenceLabelRow } from "../db";
 import { formatBytes, formatDateTime } from "../ui/format";
-import { Field, FormAlert, parseTags, SubmitButton, TextArea, useForm } from "../ui/forms";
+import { Field, FormAlert, parseTags, SelectField, SubmitButton, TextArea, useForm } from "../ui/forms";
+import { DISPOSITION_LABELS, DISPOSITIONS, type Disposition } from "../../../shared/api/retention";
+import { CaseHolds } from "../retention/CaseHolds";
 import type { DeviceKeys } from "../keys/store";
 import { PageHeading } from "../ui/layout";
 import { LoadMore, usePaged } from "../ui/paging";
@@ -117,6 +119,7 @@ export function CasePage(props: Props) {
         {evidence.items && <EvidenceList caseId={detail.id} items={evidence.items.filter((e) => e.status === "complete")} canAdd={canAdd} keys={props.keys} />}
         {evidence.items && <LoadMore hasMore={evidence.hasMore} loading={evidence.loading} error={evidence.error} noun="evidence" onMore={evidence.more} />}
       </section>
+      <CaseHolds caseId={detail.id} canPlace={isLead || props.session.user.role === "admin"} />
       <Members detail={detail} session={props.session} keys={props.keys} isLead={isLead} onChanged={setDetail} />
       {isLead && reachable && <CaseHistory caseId={detail.id} />}
     </>
@@ -137,6 +140,7 @@ function CaseHeader(props: { detail: CaseDetail; onChanged: (changed: Partial<Ca
   const [editing, setEditing] = useState(false);
   const [busy, setBusy] = useState(false);
   const [statusError, setStatusError] = useState<string>();
+  const [closing, setClosing] = useState(false);
   const isLead = detail.myRole === "lead";
   const form = useForm({
     schema: EditFields,
@@ -147,11 +151,12 @@ function CaseHeader(props: { detail: CaseDetail; onChanged: (changed: Partial<Ca
     },
   });
 
-  async function setStatus(status: "open" | "closed") {
+  async function setStatus(status: "open" | "closed", disposition?: { disposition: Disposition; dispositionNote?: string }) {
     setBusy(true);
     setStatusError(undefined);
     try {
-      props.onChanged(await casesApi.update(detail.id, { status }));
+      props.onChanged(await casesApi.update(detail.id, { status, ...disposition }));
+      setClosing(false);
     } catch (caught) {
       setStatusError(messageOf(caught));
     } finally {
@@ -166,6 +171,12 @@ function CaseHeader(props: { detail: CaseDetail; onChanged: (changed: Partial<Ca
       <p class="case-meta">
         <span class={`badge badge-${detail.status}`}>{detail.status === "open" ? "Open" : "Closed"}</span>
         <span>Your role: {CASE_ROLE_LABELS[detail.myRole]}</span>
+        {detail.status === "closed" && detail.disposition && (
+          <span>
+            Disposition: {DISPOSITION_LABELS[detail.disposition as Disposition] ?? detail.disposition}
+            {detail.closedAt ? `, closed ${formatDateTime(detail.closedAt)}` : ""}
+          </span>
+        )}
       </p>
       {detail.description && <p class="case-description">{detail.description}</p>}
       {detail.tags.length > 0 && (
@@ -183,15 +194,24 @@ function CaseHeader(props: { detail: CaseDetail; onChanged: (changed: Partial<Ca
             Edit case
           </button>
           {detail.status === "open" ? (
-            <button type="button" disabled={busy} onClick={() => void setStatus("closed")}>
-              {busy ? "Closing…" : "Close case"}
-            </button>
+            !closing && (
+              <button type="button" disabled={busy} onClick={() => setClosing(true)}>
+                Close case
+              </button>
+            )
           ) : (
             <button type="button" disabled={busy} onClick={() => void setStatus("open")}>
               {busy ? "Reopening…" : "Reopen case"}
             </button>
           )}
         </div>
+      )}
+      {closing && detail.status === "open" && (
+        <CloseCaseForm
+          busy={busy}
+          onCancel={() => setClosing(false)}
+          onClose={(disposition, dispositionNote) => void setStatus("closed", { disposition, ...(dispositionNote ? { dispositionNote } : {}) })}
+        />
       )}
       {statusError && (
         <p role="alert" class="alert">
@@ -216,6 +236,35 @@ function CaseHeader(props: { detail: CaseDetail; onChanged: (changed: Partial<Ca
         </section>
       )}
     </header>
+  );
+}
+
+/** Closing a case records how it ended (its disposition), which starts the retention clocks counted from the close. */
+function CloseCaseForm(props: { busy: boolean; onCancel: () => void; onClose: (disposition: Disposition, note: string) => void }) {
+  return (
+    <section aria-labelledby="close-case-heading" class="card">
+      <h2 id="close-case-heading">Close case</h2>
+      <p class="hint">The disposition is recorded, and evidence kept for a period after the case closes starts its clock now.</p>
+      <form
+        aria-labelledby="close-case-heading"
+        onSubmit={(event) => {
+          event.preventDefault();
+          const data = new FormData(event.currentTarget);
+          props.onClose(String(data.get("disposition")) as Disposition, String(data.get("dispositionNote") ?? "").trim());
+        }}
+      >
+        <SelectField name="disposition" label="Disposition" options={DISPOSITIONS.map((value) => ({ value, label: DISPOSITION_LABELS[value] }))} defaultValue="solved" />
+        <Field name="dispositionNote" label="Note (optional)" required={false} />
+        <div class="actions">
+          <button type="submit" class="primary" disabled={props.busy}>
+            {props.busy ? "Closing…" : "Close case"}
+          </button>
+          <button type="button" onClick={props.onCancel} disabled={props.busy}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </section>
   );
 }
 
