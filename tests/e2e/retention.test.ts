@@ -1,0 +1,129 @@
+/**
+ * Retention in the web app, in Chromium against `npm start` (docs/retention.md): an administrator
+ * defines a category and makes it the default; as the case's lead they upload an item, place a
+ * legal hold and close the case with its disposition; Admin → Retention then lists the item as
+ * due but held (it cannot be approved), the hold is lifted, the deletion approved, the item sits
+ * in the recycle bin (gone from the case), is restored, and is approved again.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN, createCase, createKeys, expectSignedIn, setUpThroughUi, visible } from "./flows";
+import { CustodyServer, launchBrowser, phoneContext } from "./harness";
+
+const FILE_NAME = "desk-photo.txt";
+
+describe("retention in the web app", () => {
+  let server: CustodyServer;
+  let browser: Browser;
+  let page: Page;
+  let work: string;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), "custody-retention-"));
+    server = await CustodyServer.start();
+    browser = await launchBrowser();
+    page = await (await phoneContext(browser, server.url)).newPage();
+    await setUpThroughUi(page);
+    await createKeys(page, ADMIN.keyPassphrase);
+    await expectSignedIn(page);
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.dispose();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("defines a category and makes it the organisation's default", async () => {
+    server.attachLogOnFailure();
+    await page.goto("/admin/users");
+    await page.getByRole("navigation", { name: "Admin" }).getByRole("link", { name: "Retention" }).click();
+    await visible(page.getByRole("heading", { name: "Retention", level: 1 }));
+    const categories = page.getByRole("list", { name: "Categories" });
+    await visible(categories.getByText("General"));
+    const form = page.getByRole("form", { name: "New category" });
+    await form.getByLabel("Name").fill("No further action");
+    await form.getByLabel("Keep").selectOption("case_closed");
+    await form.getByLabel("Period").fill("0");
+    await form.getByLabel("Unit").selectOption("days");
+    await form.getByRole("button", { name: "Add category" }).click();
+    await visible(categories.getByText("Kept 0 days after the case closes"));
+
+    const settings = page.getByRole("form", { name: "Retention settings" });
+    await settings.getByLabel("Default category of new evidence").selectOption({ label: "No further action" });
+    expect(await settings.getByLabel("Days in the recycle bin before purge").inputValue()).toBe("7");
+    await settings.getByRole("button", { name: "Save retention settings" }).click();
+    await visible(page.getByRole("status").getByText("Retention settings saved."));
+  });
+
+  it("lets the lead hold the case and close it with its disposition", async () => {
+    server.attachLogOnFailure();
+    await page.goto("/cases");
+    await createCase(page, { number: "NFA-1", title: "Shoplifting report" });
+    const file = join(work, FILE_NAME);
+    writeFileSync(file, "a photo of the wrong desk\n");
+    await page.getByLabel("Add photos, videos or documents").setInputFiles(file);
+    await visible(page.getByRole("link", { name: new RegExp(`^Open ${FILE_NAME.replace(".", "\\.")}`) }), 60_000);
+
+    await page.getByRole("button", { name: "Place legal hold" }).click();
+    await page.getByLabel("Reason for the hold").fill("Civil claim expected");
+    await page.getByRole("button", { name: "Place hold" }).click();
+    await visible(page.getByRole("list", { name: "Legal holds on this case" }).getByText(/Civil claim expected/));
+
+    await page.getByRole("button", { name: "Close case" }).click();
+    const close = page.getByRole("form", { name: "Close case" });
+    await close.getByLabel("Disposition").selectOption("no_further_action");
+    await close.getByRole("button", { name: "Close case" }).click();
+    await visible(page.getByText(/Disposition: No further action/));
+    await visible(page.getByText("Closed", { exact: true }));
+  });
+
+  it("lists the item as due but held, and approves it once the hold is lifted", async () => {
+    server.attachLogOnFailure();
+    await page.goto("/admin/retention");
+    const due = page.getByRole("region", { name: "Due for deletion" });
+    await due.getByRole("button", { name: "Check now" }).click();
+    await visible(due.getByRole("status").getByText(/1 newly due/));
+    const dueList = page.getByRole("list", { name: "Due for deletion" });
+    await visible(dueList.getByText("Under legal hold"));
+    expect(await dueList.getByRole("checkbox").isDisabled()).toBe(true);
+
+    const holds = page.getByRole("region", { name: "Legal holds" });
+    await holds.getByRole("button", { name: "Lift hold on case NFA-1" }).click();
+    await holds.getByLabel("Reason for lifting").fill("Claim settled");
+    await holds.getByRole("button", { name: "Lift hold", exact: true }).click();
+    await visible(holds.getByText("No active legal holds."));
+
+    await expect.poll(() => dueList.getByRole("checkbox").isEnabled(), { timeout: 15_000 }).toBe(true);
+    await dueList.getByRole("checkbox").check();
+    await due.getByRole("button", { name: "Approve deletion of 1 item" }).click();
+    await visible(due.getByRole("status").getByText("1 item moved to the recycle bin."));
+    await visible(due.getByText("Nothing is due for deletion."));
+    const bin = page.getByRole("list", { name: "Recycle bin" });
+    await visible(bin.getByText(/approved by Ada Admin/));
+    await visible(bin.getByText(/Purged after/));
+  });
+
+  it("takes the item out of the case while it is in the bin, and restores it", async () => {
+    server.attachLogOnFailure();
+    await page.goto("/cases");
+    await page.getByRole("link", { name: /Shoplifting report/ }).click();
+    await visible(page.getByRole("heading", { name: "Shoplifting report", level: 1 }));
+    await visible(page.getByText(/^No evidence yet\./));
+    expect(await page.getByRole("link", { name: new RegExp(`^Open ${FILE_NAME.replace(".", "\\.")}`) }).count()).toBe(0);
+
+    await page.goto("/admin/retention");
+    const binRegion = page.getByRole("region", { name: "Recycle bin" });
+    await binRegion.getByRole("button", { name: /^Restore item/ }).click();
+    await binRegion.getByLabel("Reason for restoring").fill("Needed for the insurer");
+    await binRegion.getByRole("button", { name: "Restore item" }).click();
+    await visible(binRegion.getByText("The recycle bin is empty."));
+
+    await page.goto("/cases");
+    await page.getByRole("link", { name: /Shoplifting report/ }).click();
+    await visible(page.getByRole("link", { name: new RegExp(`^Open ${FILE_NAME.replace(".", "\\.")}`) }), 30_000);
+  });
+});
