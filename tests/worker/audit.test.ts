@@ -15,6 +15,7 @@ import { addMember, openCase, prepareEvidence, randomBytes, removeMember, sendPa
 import { addUser, ADMIN, call, expectError, freshTotpCode, recoveryPublicKey, sessionCookie, setUpOrganisation, signIn } from "./helpers";
 import type { VideoRequest } from "../../shared/api/video";
 import { deliveryBody } from "../../agent/seal.ts";
+import { createCategory, runJobAt, upload } from "./retention-helpers";
 import { bindOperator, CAMERAS, createRequest, holdClip, pastRange, registerSite, siteWithCameras, workItem } from "./video-helpers";
 
 interface Operation {
@@ -96,6 +97,15 @@ async function videoWorld(admin: Admin, options: { held?: boolean } = {}) {
   const item = (await workItem(agent, request.id))!;
   const held = options.held ? await holdClip(agent, item, item.clips[0]!, randomBytes(500)) : null;
   return { ivy, c, agent, site: created.site, cameraIds, olive, request, item, held };
+}
+
+/** An item of a case the admin leads, past its retention (a category of 1 day after capture, the daily job run 2 days on): due for deletion. */
+async function dueItem(admin: Admin): Promise<string> {
+  const lead = await withKeys(admin);
+  const category = await createCategory(admin, "Short", { basis: "capture", count: 1, unit: "days" });
+  const { evidenceId } = await upload(lead, await openCase(lead, "R-1"), category.id);
+  await runJobAt(2);
+  return evidenceId;
 }
 
 /** The action of a scenario: one request (or, for a few, the browser's few requests) that performs the route. */
@@ -522,6 +532,66 @@ const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Pro
       return () => agent.call(`/api/agent/requests/${request.id}/purged`, { method: "POST" });
     },
   },
+  "POST /api/retention/categories": {
+    action: "retention.category_create",
+    prepare: async (admin) => () => call("/api/retention/categories", { cookie: admin.cookie, body: { name: "Traffic", rule: { basis: "case_closed", count: 3, unit: "years" } } }),
+  },
+  "PATCH /api/retention/categories/{id}": {
+    action: "retention.category_change",
+    prepare: async (admin) => {
+      const category = await createCategory(admin, "Traffic", { basis: "capture", count: 1, unit: "years" });
+      return () => call(`/api/retention/categories/${category.id}`, { method: "PATCH", cookie: admin.cookie, body: { rule: { basis: "indefinite" }, reason: "Policy change" } });
+    },
+  },
+  "PUT /api/retention/settings": { action: "retention.settings_change", prepare: async (admin) => () => call("/api/retention/settings", { method: "PUT", cookie: admin.cookie, body: { binDays: 30 } }) },
+  "POST /api/retention/holds": {
+    action: "retention.hold",
+    prepare: async (admin) => {
+      const c = await openCase(await withKeys(admin), "H-1");
+      return () => call("/api/retention/holds", { cookie: admin.cookie, body: { caseId: c.id, reason: "Appeal pending" } });
+    },
+  },
+  "POST /api/retention/holds/{id}/lift": {
+    action: "retention.hold_lift",
+    prepare: async (admin) => {
+      const c = await openCase(await withKeys(admin), "H-1");
+      const { holds } = (await (await call("/api/retention/holds", { cookie: admin.cookie, body: { caseId: c.id, reason: "Appeal pending" } })).json()) as { holds: { id: string }[] };
+      return () => call(`/api/retention/holds/${holds[0]!.id}/lift`, { cookie: admin.cookie, body: { reason: "Appeal dismissed" } });
+    },
+  },
+  "PUT /api/retention/evidence/{id}/category": {
+    action: "retention.category_assign",
+    prepare: async (admin) => {
+      const lead = await withKeys(admin);
+      const { evidenceId } = await uploadEvidence(lead, await openCase(lead, "R-1"), randomBytes(100));
+      const category = await createCategory(admin, "Homicide", { basis: "indefinite" });
+      return () => call(`/api/retention/evidence/${evidenceId}/category`, { method: "PUT", cookie: admin.cookie, body: { categoryId: category.id, reason: "Reclassified" } });
+    },
+  },
+  "POST /api/retention/evidence/{id}/deletion-request": {
+    action: "retention.deletion_request",
+    prepare: async (admin) => {
+      const lead = await withKeys(admin);
+      const { evidenceId } = await uploadEvidence(lead, await openCase(lead, "R-1"), randomBytes(100));
+      return () => call(`/api/retention/evidence/${evidenceId}/deletion-request`, { cookie: lead.cookie, body: { reason: "Uploaded by mistake" } });
+    },
+  },
+  "POST /api/retention/approve": {
+    action: "retention.delete",
+    prepare: async (admin) => {
+      const evidenceId = await dueItem(admin);
+      return () => call("/api/retention/approve", { cookie: admin.cookie, body: { evidenceIds: [evidenceId] } });
+    },
+  },
+  "POST /api/retention/bin/{id}/restore": {
+    action: "retention.restore",
+    prepare: async (admin) => {
+      const evidenceId = await dueItem(admin);
+      expect((await call("/api/retention/approve", { cookie: admin.cookie, body: { evidenceIds: [evidenceId] } })).status).toBe(200);
+      return () => call(`/api/retention/bin/${evidenceId}/restore`, { cookie: admin.cookie, body: { reason: "Approved by mistake" } });
+    },
+  },
+  "POST /api/retention/run": { action: "retention.run", prepare: async (admin) => () => call("/api/retention/run", { method: "POST", cookie: admin.cookie }) },
   "POST /api/audit/offline-events": {
     action: "evidence.view",
     prepare: async (admin) => {
@@ -598,7 +668,7 @@ describe("audit trail", () => {
       expect(typeof event!.target.type).toBe("string");
       expect(event!.userAgent, route).not.toBeUndefined();
     }
-  }, 120_000);
+  }, 300_000);
 
   it("changes nothing on any state-changing route when its event cannot be written, and fails the request", async () => {
     const mutating = await mutatingRoutes();
@@ -633,7 +703,7 @@ describe("audit trail", () => {
     }
     // The worker said why, in its own log.
     expect(errors.some((line) => line.includes("audit unavailable"))).toBe(true);
-  }, 180_000);
+  }, 360_000);
 
   it("records a guarded change exactly when it happens: of two sign-ins racing with one TOTP code, one wins and is recorded, the other is a recorded failure", async () => {
     const admin = await setUpOrganisation();

@@ -26,7 +26,7 @@ export async function person(admin: Person, email: string, name: string): Promis
   return withKeys(await addUser(admin.cookie, { email, name, role: "investigator" }));
 }
 
-export async function createCategory(admin: Person, name: string, rule: Category["rule"]): Promise<Category> {
+export async function createCategory(admin: { cookie: string }, name: string, rule: Category["rule"]): Promise<Category> {
   const response = await call("/api/retention/categories", { cookie: admin.cookie, body: { name, rule } });
   expect(response.status, await response.clone().text()).toBe(201);
   return (await response.json()) as Category;

@@ -5,6 +5,7 @@
  * "Integrity check failed: <what>" and no content. Download, court package export (both
  * recorded) and versioned details.
  */
+import { ItemRetention } from "../retention/ItemRetention";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { EvidenceSummary, TimestampStatus } from "../../../shared/api/cases";
 import type { SessionInfo } from "../../../shared/api/schemas";
@@ -138,6 +139,15 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
           offline={!!view.offline}
           userId={props.session.user.id}
           keys={props.keys}
+        />
+      )}
+      {item && item.status === "complete" && (
+        <ItemRetention
+          evidenceId={item.id}
+          caseId={props.caseId}
+          canManage={myRole === "lead" || props.session.user.role === "admin"}
+          isUploader={item.uploader.id === props.session.user.id}
+          canRequest={myRole === "lead" || myRole === "contributor"}
         />
       )}
     </>

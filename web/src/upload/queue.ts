@@ -206,7 +206,7 @@ function mediaTypeOf(file: File): string {
  */
 export async function addFiles(
   files: File[],
-  context: { userId: string; caseDetail: CaseDetail; keys: DeviceKeys; fromCamera?: boolean; location?: DeviceLocation; shared?: boolean },
+  context: { userId: string; caseDetail: CaseDetail; keys: DeviceKeys; fromCamera?: boolean; location?: DeviceLocation; shared?: boolean; categoryId?: string },
 ): Promise<void> {
   void navigator.storage.persist?.().catch(() => false);
   for (const file of files) {
@@ -231,6 +231,7 @@ export async function addFiles(
       partsDone: [],
       label,
       source: context.fromCamera ? "camera" : context.shared ? "shared" : "picked",
+      ...(context.categoryId ? { categoryId: context.categoryId } : {}),
       createdAt: new Date().toISOString(),
     };
     const pending: PendingFileRow = {
@@ -338,7 +339,13 @@ async function onEncryptEvent(event: EncryptEvent): Promise<void> {
     const changes: Partial<UploadRow> = {
       state: "uploading",
       partCount: event.partCount,
-      request: { evidenceId: row.evidenceId, manifest: event.manifest, fileKey: { caseKid: event.caseKid, jwe: event.fileKeyJwe }, label: row.label! },
+      request: {
+        evidenceId: row.evidenceId,
+        manifest: event.manifest,
+        fileKey: { caseKid: event.caseKid, jwe: event.fileKeyJwe },
+        label: row.label!,
+        ...(row.categoryId ? { categoryId: row.categoryId } : {}),
+      },
     };
     // The ciphertext is staged: from now on the kept plaintext copy is not needed, and goes in the same transaction.
     await db.transaction("rw", db.uploads, db.pendingFiles, db.evidenceLabels, async () => {
