@@ -16,6 +16,24 @@ import { CustodyServer, launchBrowser, phoneContext } from "./harness";
 const FILE_NAME = "desk-photo.txt";
 
 describe("retention in the web app", () => {
+  /** Items kept offline on this device (IndexedDB `custody`, table keptOffline). */
+  const keptOnDevice = () =>
+    page.evaluate(
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const open = indexedDB.open("custody");
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const count = open.result.transaction("keptOffline").objectStore("keptOffline").count();
+            count.onsuccess = () => {
+              resolve(count.result);
+              open.result.close();
+            };
+            count.onerror = () => reject(count.error);
+          };
+        }),
+    );
+
   let server: CustodyServer;
   let browser: Browser;
   let page: Page;
@@ -68,6 +86,17 @@ describe("retention in the web app", () => {
     await page.getByLabel("Add photos, videos or documents").setInputFiles(file);
     await visible(page.getByRole("link", { name: new RegExp(`^Open ${FILE_NAME.replace(".", "\\.")}`) }), 60_000);
 
+    // Opened, and kept on this device: its retention is explained on its page.
+    await page.getByRole("link", { name: new RegExp(`^Open ${FILE_NAME.replace(".", "\\.")}`) }).click();
+    await visible(page.getByRole("region", { name: "Verified" }), 60_000);
+    const retention = page.getByRole("region", { name: "Retention" });
+    await visible(retention.getByText(/Kept: kept 0 days after the case closes \(No further action\), and its case is still open\./));
+    await page.getByRole("button", { name: "Keep offline" }).click();
+    await visible(page.getByText("Kept on this device"), 30_000);
+    expect(await keptOnDevice()).toBe(1);
+    await page.getByRole("link", { name: /^← / }).click();
+    await visible(page.getByRole("heading", { name: "Shoplifting report", level: 1 }));
+
     await page.getByRole("button", { name: "Place legal hold" }).click();
     await page.getByLabel("Reason for the hold").fill("Civil claim expected");
     await page.getByRole("button", { name: "Place hold" }).click();
@@ -107,9 +136,11 @@ describe("retention in the web app", () => {
     await visible(bin.getByText(/Purged after/));
   });
 
-  it("takes the item out of the case while it is in the bin, and restores it", async () => {
+  it("takes the item out of the case while it is in the bin, its copy off the device, and restores it", async () => {
     server.attachLogOnFailure();
     await page.goto("/cases");
+    // The device drops the copy it kept at its next sync with the server (the app's start here).
+    await expect.poll(keptOnDevice, { timeout: 20_000 }).toBe(0);
     await page.getByRole("link", { name: /Shoplifting report/ }).click();
     await visible(page.getByRole("heading", { name: "Shoplifting report", level: 1 }));
     await visible(page.getByText(/^No evidence yet\./));
@@ -125,5 +156,20 @@ describe("retention in the web app", () => {
     await page.goto("/cases");
     await page.getByRole("link", { name: /Shoplifting report/ }).click();
     await visible(page.getByRole("link", { name: new RegExp(`^Open ${FILE_NAME.replace(".", "\\.")}`) }), 30_000);
+  });
+
+  it("takes its uploader's request to delete it to the due report", async () => {
+    server.attachLogOnFailure();
+    await page.getByRole("link", { name: new RegExp(`^Open ${FILE_NAME.replace(".", "\\.")}`) }).click();
+    const retention = page.getByRole("region", { name: "Retention" });
+    await retention.getByRole("button", { name: "Ask to delete" }).click();
+    await retention.getByLabel("Why should it be deleted?").fill("Photo of the wrong desk");
+    await retention.getByRole("button", { name: "Ask to delete" }).click();
+    await visible(retention.getByRole("status").getByText(/an administrator will review it/));
+    await visible(retention.getByText(/Its uploader asked for it to be deleted/));
+
+    await page.goto("/admin/retention");
+    const dueList = page.getByRole("list", { name: "Due for deletion" });
+    await visible(dueList.getByText(/Asked to be deleted by Ada Admin .*“Photo of the wrong desk”/));
   });
 });
