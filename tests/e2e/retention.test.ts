@@ -5,15 +5,18 @@
  * due but held (it cannot be approved), the hold is lifted, the deletion approved, the item sits
  * in the recycle bin (gone from the case), is restored, and is approved again.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, createCase, createKeys, expectSignedIn, setUpThroughUi, visible } from "./flows";
 import { CustodyServer, launchBrowser, phoneContext } from "./harness";
 
 const FILE_NAME = "desk-photo.txt";
+const shots = resolve(import.meta.dirname, "../../test-results/e2e");
+mkdirSync(shots, { recursive: true });
+const shot = (page: Page, name: string) => page.screenshot({ path: `${shots}/retention-${name}.png`, fullPage: true });
 
 describe("retention in the web app", () => {
   /** Items kept offline on this device (IndexedDB `custody`, table keptOffline). */
@@ -108,6 +111,7 @@ describe("retention in the web app", () => {
     await close.getByRole("button", { name: "Close case" }).click();
     await visible(page.getByText(/Disposition: No further action/));
     await visible(page.getByText("Closed", { exact: true }));
+    await shot(page, "case-closed");
   });
 
   it("lists the item as due but held, and approves it once the hold is lifted", async () => {
@@ -134,6 +138,7 @@ describe("retention in the web app", () => {
     const bin = page.getByRole("list", { name: "Recycle bin" });
     await visible(bin.getByText(/approved by Ada Admin/));
     await visible(bin.getByText(/Purged after/));
+    await shot(page, "admin");
   });
 
   it("takes the item out of the case while it is in the bin, its copy off the device, and restores it", async () => {

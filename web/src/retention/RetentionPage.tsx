@@ -451,10 +451,9 @@ function Settings(props: { categories: Category[] }) {
             <label for="bin-days">Days in the recycle bin before purge</label>
             <input id="bin-days" name="binDays" type="number" inputMode="numeric" min={1} max={365} defaultValue={String(settings.binDays)} />
           </div>
-          <div class="field">
-            <label class="check">
-              <input type="checkbox" checked={auto} onChange={(event) => setAuto(event.currentTarget.checked)} /> Delete due items automatically, without approval
-            </label>
+          <div class="check-field">
+            <input id="auto-delete" type="checkbox" checked={auto} onChange={(event) => setAuto(event.currentTarget.checked)} />
+            <label for="auto-delete">Delete due items automatically, without approval</label>
           </div>
           {auto && (
             <div class="field">
