@@ -218,6 +218,10 @@ describe("purge", () => {
     const row = (await db.prepare("SELECT * FROM evidence WHERE id = ?").bind(item.evidenceId).first<Record<string, string>>())!;
     const secrets = [row.manifest!, row.file_key!, row.label!, String(item.body.label), row.manifest!.split(".")[2]!].map((s) => new TextEncoder().encode(s));
     for (const part of item.parts) secrets.push(part.subarray(1000, 1064), part.subarray(part.length - 64));
+    // Something derived from the item, stored under its key as a folder, goes with it.
+    const derived = crypto.getRandomValues(new Uint8Array(256));
+    await bucket.put(`${row.r2_key}/derived-1`, derived);
+    secrets.push(derived.subarray(0, 64));
 
     await runJobAt(2);
     expect((await approve(w.admin, [item.evidenceId])).deleted).toEqual([item.evidenceId]);

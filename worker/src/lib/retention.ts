@@ -145,6 +145,13 @@ export async function purgeItem(env: Env, orgId: string, row: DisposalRow, at: s
   }
   if (row.upload_id) await env.EVIDENCE.resumeMultipartUpload(row.r2_key, row.upload_id).abort().catch(() => undefined);
   await env.EVIDENCE.delete(row.r2_key);
+  // Anything stored under the item's key as a folder (derived objects of the item) goes too.
+  for (let cursor: string | undefined, more = true; more; ) {
+    const listed = await env.EVIDENCE.list({ prefix: `${row.r2_key}/`, ...(cursor ? { cursor } : {}) });
+    if (listed.objects.length > 0) await env.EVIDENCE.delete(listed.objects.map((o) => o.key));
+    more = listed.truncated;
+    cursor = listed.truncated ? listed.cursor : undefined;
+  }
   const statements = purgeRows(db, row.id);
   const results = await db.batch([
     ...statements,
