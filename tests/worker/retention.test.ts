@@ -302,10 +302,13 @@ describe("authorisation", () => {
     const outsider = await person(w.admin, "oz@example.org", "Oz Outsider");
     expect((await addMember(w.lead, w.case.id, viewer, "viewer")).status).toBe(201);
     const item = await upload(w.lead, w.case, undefined, 1);
+    const { categories } = (await (await call("/api/retention/categories", { cookie: viewer.cookie })).json()) as { categories: { id: string; isDefault: boolean }[] };
+    const general = categories.find((c) => c.isDefault)!.id;
 
     // Administrators only.
     for (const [path, method, body] of [
       ["/api/retention/categories", "POST", { name: "X", rule: { basis: "indefinite" } }],
+      [`/api/retention/categories/${general}`, "PATCH", { name: "Y", reason: "Because" }],
       ["/api/retention/settings", "GET", undefined],
       ["/api/retention/settings", "PUT", { binDays: 9 }],
       ["/api/retention/due", "GET", undefined],
