@@ -118,6 +118,7 @@ function explain(state: RetentionStatus["state"], row: DisposalRow | null, dueAt
     case "kept":
       if (row.basis === "indefinite") return `Kept: its category, ${row.category_name}, is kept indefinitely.${held}`;
       if (!dueAt) return `Kept: ${rule.toLowerCase()} (${row.category_name}), and its case is still open.${held}`;
+      if (dueAt <= new Date().toISOString()) return `Past retention since ${dueAt.slice(0, 10)} (${rule.toLowerCase()}, ${row.category_name}); the daily check lists it for deletion at its next run.${held}`;
       return `Kept until ${dueAt.slice(0, 10)}: ${rule.toLowerCase()} (${row.category_name}).${held}`;
     case "due":
       return `Past retention since ${dueAt?.slice(0, 10)} (${rule.toLowerCase()}, ${row.category_name}); listed for deletion on ${row.due_at?.slice(0, 10)}, awaiting an administrator's approval.${held}`;
