@@ -73,6 +73,17 @@ describe("retention in the web app", () => {
     await form.getByRole("button", { name: "Add category" }).click();
     await visible(categories.getByText("Kept 0 days after the case closes"));
 
+    // A rule changes only with a reason.
+    await categories.getByRole("button", { name: "Edit General" }).click();
+    const edit = page.getByRole("form", { name: "Edit General" });
+    await edit.getByLabel("Keep").selectOption("capture");
+    await edit.getByLabel("Period").fill("10");
+    await edit.getByRole("button", { name: "Save category" }).click();
+    await visible(edit.getByRole("alert").getByText(/Give the reason/));
+    await edit.getByLabel("Reason for the change").fill("Records policy 2026");
+    await edit.getByRole("button", { name: "Save category" }).click();
+    await visible(categories.getByText("Kept 10 years after capture"));
+
     const settings = page.getByRole("form", { name: "Retention settings" });
     await settings.getByLabel("Default category of new evidence").selectOption({ label: "No further action" });
     expect(await settings.getByLabel("Days in the recycle bin before purge").inputValue()).toBe("7");

@@ -325,79 +325,133 @@ function ruleFrom(data: FormData): RetentionRule | string {
   return { basis: basis as "case_closed" | "capture", count, unit: String(data.get("unit")) as "days" | "years" };
 }
 
-function Categories(props: { categories?: Category[]; onChanged: () => void }) {
+/** A category's name and rule (and, for a change, its reason): new, or an existing one edited. */
+function CategoryForm(props: { id: string; heading: string; submit: string; initial?: Category; onSubmit: (name: string, rule: RetentionRule, reason: string) => Promise<void>; onCancel?: () => void }) {
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
-  const [basis, setBasis] = useState("case_closed");
+  const [basis, setBasis] = useState<string>(props.initial?.rule.basis ?? "case_closed");
+  const period = props.initial && props.initial.rule.basis !== "indefinite" ? props.initial.rule : undefined;
   async function submit(event: TargetedSubmitEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = event.currentTarget;
     const data = new FormData(form);
     const name = String(data.get("name") ?? "").trim();
     const rule = ruleFrom(data);
+    const reason = String(data.get("reason") ?? "").trim();
     if (!name) return setError("Enter the category's name.");
     if (typeof rule === "string") return setError(rule);
+    if (props.initial && reason.length < 3) return setError("Give the reason for the change (at least 3 characters).");
     setBusy(true);
     setError(undefined);
     try {
-      await retentionApi.createCategory({ name, rule });
+      await props.onSubmit(name, rule, reason);
       form.reset();
-      setBasis("case_closed");
-      props.onChanged();
+      setBasis(props.initial?.rule.basis ?? "case_closed");
     } catch (caught) {
       setError(messageOf(caught));
     } finally {
       setBusy(false);
     }
   }
+  const id = (field: string) => `${props.id}-${field}`;
+  return (
+    <form onSubmit={(event) => void submit(event)} aria-labelledby={id("heading")} noValidate class="category-form">
+      <h3 id={id("heading")}>{props.heading}</h3>
+      <div class="field">
+        <label for={id("name")}>Name</label>
+        <input id={id("name")} name="name" required maxLength={80} defaultValue={props.initial?.name} />
+      </div>
+      <div class="field">
+        <label for={id("basis")}>Keep</label>
+        <select id={id("basis")} name="basis" onChange={(event) => setBasis(event.currentTarget.value)}>
+          <option value="case_closed" selected={basis === "case_closed"}>For a period after the case closes</option>
+          <option value="capture" selected={basis === "capture"}>For a period after capture</option>
+          <option value="indefinite" selected={basis === "indefinite"}>Indefinitely</option>
+        </select>
+      </div>
+      {basis !== "indefinite" && (
+        <div class="field-row">
+          <div class="field">
+            <label for={id("count")}>Period</label>
+            <input id={id("count")} name="count" type="number" inputMode="numeric" min={0} max={36500} defaultValue={String(period?.count ?? 3)} />
+          </div>
+          <div class="field">
+            <label for={id("unit")}>Unit</label>
+            <select id={id("unit")} name="unit">
+              <option value="years" selected={(period?.unit ?? "years") === "years"}>Years</option>
+              <option value="days" selected={period?.unit === "days"}>Days</option>
+            </select>
+          </div>
+        </div>
+      )}
+      {props.initial && (
+        <div class="field">
+          <label for={id("reason")}>Reason for the change</label>
+          <input id={id("reason")} name="reason" required maxLength={500} />
+        </div>
+      )}
+      <Alert message={error} />
+      <div class="actions">
+        <button type="submit" class="primary" disabled={busy}>
+          {props.submit}
+        </button>
+        {props.onCancel && (
+          <button type="button" onClick={props.onCancel} disabled={busy}>
+            Cancel
+          </button>
+        )}
+      </div>
+    </form>
+  );
+}
+
+function Categories(props: { categories?: Category[]; onChanged: () => void }) {
+  const [editing, setEditing] = useState<string>();
   return (
     <section class="card" aria-labelledby="categories-heading">
       <h2 id="categories-heading">Categories</h2>
+      <p class="hint">Changing a rule takes the category's items off the due list; the next check lists them again as the new rule says.</p>
       {props.categories && (
         <ul class="retention-list" aria-label="Categories">
           {props.categories.map((c) => (
             <li key={c.id}>
-              <strong>{c.name}</strong>
-              {c.isDefault && <span class="badge"> Default</span>}
-              <p class="hint">{describeRule(c.rule)}</p>
+              <div class="retention-item">
+                <strong>{c.name}</strong>
+                {c.isDefault && <span class="badge"> Default</span>}
+                <p class="hint">{describeRule(c.rule)}</p>
+              </div>
+              {editing !== c.id && (
+                <button type="button" onClick={() => setEditing(c.id)} aria-label={`Edit ${c.name}`}>
+                  Edit
+                </button>
+              )}
+              {editing === c.id && (
+                <CategoryForm
+                  id={`edit-${c.id}`}
+                  heading={`Edit ${c.name}`}
+                  submit="Save category"
+                  initial={c}
+                  onCancel={() => setEditing(undefined)}
+                  onSubmit={async (name, rule, reason) => {
+                    await retentionApi.updateCategory(c.id, { ...(name !== c.name ? { name } : {}), rule, reason });
+                    setEditing(undefined);
+                    props.onChanged();
+                  }}
+                />
+              )}
             </li>
           ))}
         </ul>
       )}
-      <form onSubmit={(event) => void submit(event)} aria-labelledby="new-category-heading" noValidate>
-        <h3 id="new-category-heading">New category</h3>
-        <div class="field">
-          <label for="category-name">Name</label>
-          <input id="category-name" name="name" required maxLength={80} />
-        </div>
-        <div class="field">
-          <label for="category-basis">Keep</label>
-          <select id="category-basis" name="basis" onChange={(event) => setBasis(event.currentTarget.value)}>
-            <option value="case_closed" selected={basis === "case_closed"}>For a period after the case closes</option>
-            <option value="capture" selected={basis === "capture"}>For a period after capture</option>
-            <option value="indefinite" selected={basis === "indefinite"}>Indefinitely</option>
-          </select>
-        </div>
-        {basis !== "indefinite" && (
-          <div class="field-row">
-            <div class="field">
-              <label for="category-count">Period</label>
-              <input id="category-count" name="count" type="number" inputMode="numeric" min={0} max={36500} defaultValue="3" />
-            </div>
-            <div class="field">
-              <label for="category-unit">Unit</label>
-              <select id="category-unit" name="unit">
-                <option value="years">Years</option>
-                <option value="days">Days</option>
-              </select>
-            </div>
-          </div>
-        )}
-        <Alert message={error} />
-        <button type="submit" class="primary" disabled={busy}>
-          Add category
-        </button>
-      </form>
+      <CategoryForm
+        id="new-category"
+        heading="New category"
+        submit="Add category"
+        onSubmit={async (name, rule) => {
+          await retentionApi.createCategory({ name, rule });
+          props.onChanged();
+        }}
+      />
     </section>
   );
 }
