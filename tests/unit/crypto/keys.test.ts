@@ -3,9 +3,7 @@ import { calculateJwkThumbprint } from "jose";
 import {
   FormatError,
   KeyUnwrapError,
-  PBES2_ITERATIONS,
   TYP,
-  changeKeyBundlePassphrase,
   generateCaseKeyPair,
   generateFileKey,
   generateRecoveryKeyPair,
@@ -44,37 +42,6 @@ describe("key generation", () => {
     expect(signing.publicJwk.alg).toBe("ES512");
     expect(encryption.publicJwk.alg).toBe("ECDH-ES+A256KW");
     expect(new Set([signing.kid, encryption.kid, recovery.kid, kase.kid]).size).toBe(4);
-  });
-});
-
-describe("key bundle", () => {
-  it("seals with PBES2-HS512+A256KW at the OWASP count, opens to non-extractable keys, and rejects a wrong passphrase", async () => {
-    const { signing, encryption } = await generateUserKeys();
-    const jwe = await sealKeyBundle({ signing: signing.privateJwk, encryption: encryption.privateJwk }, "correct horse battery staple");
-    const h = header(jwe);
-    expect(PBES2_ITERATIONS).toBeGreaterThanOrEqual(210_000);
-    expect(h).toMatchObject({ alg: "PBES2-HS512+A256KW", enc: "A256GCM", typ: TYP.keyBundle, p2c: PBES2_ITERATIONS });
-    expect(jwe).not.toContain(signing.privateJwk.d);
-
-    const opened = await openKeyBundle(jwe, "correct horse battery staple");
-    expect(opened.signing.kid).toBe(signing.kid);
-    expect(opened.encryption.kid).toBe(encryption.kid);
-    expect(opened.signing.privateKey.extractable).toBe(false);
-    expect(opened.encryption.privateKey.extractable).toBe(false);
-    await expect(crypto.subtle.exportKey("jwk", opened.signing.privateKey)).rejects.toThrow();
-    await expect(crypto.subtle.exportKey("jwk", opened.encryption.privateKey)).rejects.toThrow();
-
-    await expect(openKeyBundle(jwe, "correct horse battery stapler")).rejects.toBeInstanceOf(KeyUnwrapError);
-  });
-
-  it("changes the passphrase: the new one opens it, the old one no longer does", async () => {
-    const { signing, encryption } = await generateUserKeys();
-    const jwe = await sealKeyBundle({ signing: signing.privateJwk, encryption: encryption.privateJwk }, "old passphrase");
-    const next = await changeKeyBundlePassphrase(jwe, "old passphrase", "new passphrase");
-    expect(header(next).p2s).not.toBe(header(jwe).p2s);
-    expect((await openKeyBundle(next, "new passphrase")).signing.kid).toBe(signing.kid);
-    await expect(openKeyBundle(next, "old passphrase")).rejects.toBeInstanceOf(KeyUnwrapError);
-    await expect(changeKeyBundlePassphrase(jwe, "wrong", "x")).rejects.toBeInstanceOf(KeyUnwrapError);
   });
 });
 
