@@ -6,13 +6,11 @@ import {
   generateRecoveryKeyPair,
   generateUserKeys,
   importPrivateKey,
-  openKeyBundle,
   receiveTransferredKey,
   releaseEscrowedKey,
-  sealKeyBundle,
-} from "../../shared/crypto";
+  } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
-import { addUser, ADMIN, call, enrolTotp, expectError, sessionCookie } from "./helpers";
+import { addUser, ADMIN, call, enrolTotp, expectError, sessionCookie, sealBundle, openBundle } from "./helpers";
 
 /** Setup with a recovery key pair the test keeps (as the admin's downloaded file). */
 async function setUpWithRecoveryKey() {
@@ -29,7 +27,7 @@ async function registerKeys(cookie: string, passphrase: string) {
   const body = {
     signing: keys.signing.publicJwk,
     encryption: keys.encryption.publicJwk,
-    bundle: await sealKeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, passphrase),
+    bundle: await sealBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, passphrase),
     escrow: await escrowEncryptionKey(keys.encryption.privateJwk, recovery.publicJwk),
   };
   expect((await call("/api/keys/me", { method: "PUT", body, cookie })).status).toBe(201);
@@ -75,7 +73,7 @@ describe("recovery after a lost key passphrase", () => {
       cookie: ivy.cookie,
       body: {
         signing: fresh.signing.publicJwk,
-        bundle: await sealKeyBundle({ signing: fresh.signing.privateJwk, encryption }, "ivy's new passphrase"),
+        bundle: await sealBundle({ signing: fresh.signing.privateJwk, encryption }, "ivy's new passphrase"),
         escrow: await escrowEncryptionKey(encryption, recoveryPublic.publicJwk),
       },
     });
@@ -83,7 +81,7 @@ describe("recovery after a lost key passphrase", () => {
     const mine = (await completed.json()) as MyKeys;
     expect(mine.encryption.kid).toBe(before.encryption.kid);
     expect(mine.signing.kid).toBe(fresh.signing.kid);
-    expect((await openKeyBundle(mine.bundle, "ivy's new passphrase")).encryption.kid).toBe(before.encryption.kid);
+    expect((await openBundle(mine.bundle, "ivy's new passphrase")).encryption.kid).toBe(before.encryption.kid);
 
     const old = (await (await call(`/api/keys/signers/${before.signing.kid}`, { cookie: admin.cookie })).json()) as SignerKey;
     expect(old.retiredAt).not.toBeNull();
@@ -104,7 +102,7 @@ describe("recovery after a lost key passphrase", () => {
     const body = {
       signing: keys.signing.publicJwk as PublicJwk,
       encryption: keys.encryption.publicJwk as PublicJwk,
-      bundle: await sealKeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "a long passphrase"),
+      bundle: await sealBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "a long passphrase"),
       escrow: await escrowEncryptionKey(keys.encryption.privateJwk, stranger.publicJwk),
     };
     await expectError(await call("/api/keys/me", { method: "PUT", body, cookie: admin.cookie }), 400, "invalid_envelope");
