@@ -8,7 +8,9 @@ import {
   importPrivateKey,
   receiveTransferredKey,
   releaseEscrowedKey,
-  } from "../../shared/crypto";
+  sealLegacyKeyBundle,
+  sealPasskeyBundle,
+} from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
 import { addUser, ADMIN, call, enrolTotp, expectError, sessionCookie, sealBundle, openBundle } from "./helpers";
 
@@ -40,6 +42,13 @@ describe("recovery after a lost key passphrase", () => {
     await registerKeys(admin.cookie, "admin passphrase, long");
     const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
     const before = await registerKeys(ivy.cookie, "ivy's forgotten passphrase");
+    // Ivy also had passkey unlock on, for a passkey she has lost too.
+    await db
+      .prepare("INSERT INTO passkeys (id, user_id, public_key, counter, transports, name, created_at) VALUES ('lost-key', ?, 'AAAA', 0, '[]', 'Lost phone', ?)")
+      .bind(ivy.session.user.id, new Date().toISOString())
+      .run();
+    const envelope = await sealPasskeyBundle({ signing: before.signing.privateJwk, encryption: before.encryption.privateJwk }, new Uint8Array(32).fill(9), "lost-key");
+    expect((await call("/api/keys/me/passkeys/lost-key", { method: "PUT", body: { bundle: envelope }, cookie: ivy.cookie })).status).toBe(200);
 
     // Ivy's new device: a one-time transport key, and a request.
     const transport = await generateRecoveryKeyPair();
@@ -69,6 +78,13 @@ describe("recovery after a lost key passphrase", () => {
     expect(encryption.d).toBe(before.encryption.privateJwk.d);
     const fresh = await generateUserKeys();
     const recoveryPublic = (await (await call("/api/keys/recovery", { cookie: ivy.cookie })).json()) as PublicKeyInfo;
+    // Only the current seal: a version 1 (PBKDF2) bundle is refused, and nothing changes.
+    const legacy = await sealLegacyKeyBundle({ signing: fresh.signing.privateJwk, encryption }, "ivy's new passphrase");
+    await expectError(
+      await call("/api/keys/me/recovery/complete", { cookie: ivy.cookie, body: { signing: fresh.signing.publicJwk, bundle: legacy, escrow: await escrowEncryptionKey(encryption, recoveryPublic.publicJwk) } }),
+      400,
+      "invalid_bundle",
+    );
     const completed = await call("/api/keys/me/recovery/complete", {
       cookie: ivy.cookie,
       body: {
@@ -82,6 +98,9 @@ describe("recovery after a lost key passphrase", () => {
     expect(mine.encryption.kid).toBe(before.encryption.kid);
     expect(mine.signing.kid).toBe(fresh.signing.kid);
     expect((await openBundle(mine.bundle, "ivy's new passphrase")).encryption.kid).toBe(before.encryption.kid);
+    // The passkey envelope held the old signing key: gone with it; the passkey itself stays.
+    expect(mine.passkeyBundles).toEqual([]);
+    expect(await db.prepare("SELECT count(*) AS n FROM passkeys WHERE id = 'lost-key'").first("n")).toBe(1);
 
     const old = (await (await call(`/api/keys/signers/${before.signing.kid}`, { cookie: admin.cookie })).json()) as SignerKey;
     expect(old.retiredAt).not.toBeNull();
