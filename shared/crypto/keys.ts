@@ -144,7 +144,7 @@ export interface Argon2Params {
  * Argon2id cost of new bundles: 64 MiB, 3 passes, 1 lane (RFC 9106's second recommended option
  * at one lane, the browser's WebAssembly being single-threaded). Over three times the memory of
  * OWASP's minimum (19 MiB, t = 2); some 0.25 s on a server core, about 1 to 1.5 s on a mid-range
- * phone (docs/security.md, "Key bundle seal").
+ * phone (docs/security.md, "Key bundle seal and passkey unlock").
  */
 export const ARGON2ID_PARAMS: Readonly<Argon2Params> = Object.freeze({ m: 65_536, t: 3, p: 1 });
 /** The least accepted when opening or storing a bundle: OWASP's minimum (m = 19 MiB, t = 2, p = 1). */
