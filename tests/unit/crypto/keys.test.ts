@@ -9,10 +9,8 @@ import {
   generateRecoveryKeyPair,
   generateUserKeys,
   importPrivateKey,
-  openKeyBundle,
   rewrapCaseKey,
   rewrapFileKey,
-  sealKeyBundle,
   unwrapCaseKey,
   unwrapFileKey,
   wrapCaseKey,
@@ -70,12 +68,9 @@ describe("case and file key wrapping", () => {
     const admin = await generateUserKeys();
     const newcomer = await generateUserKeys();
     const kase = await generateCaseKeyPair();
-    const adminBundle = await sealKeyBundle({ signing: admin.signing.privateJwk, encryption: admin.encryption.privateJwk }, "pw-admin-123456");
-    const adminKeys = await openKeyBundle(adminBundle, "pw-admin-123456");
-    const newcomerKeys = await openKeyBundle(
-      await sealKeyBundle({ signing: newcomer.signing.privateJwk, encryption: newcomer.encryption.privateJwk }, "pw-new-123456"),
-      "pw-new-123456",
-    );
+    // Each member's keys as their device holds them after unlocking: non-extractable (the key bundle is tested in key-bundle.test.ts).
+    const adminKeys = { encryption: await importPrivateKey(admin.encryption.privateJwk, "enc") };
+    const newcomerKeys = { encryption: await importPrivateKey(newcomer.encryption.privateJwk, "enc") };
     const toAdmin = await wrapCaseKey(kase.privateJwk, admin.encryption.publicJwk);
     const toNewcomer = await rewrapCaseKey(toAdmin, adminKeys.encryption.privateKey, newcomer.encryption.publicJwk);
 
