@@ -21,6 +21,8 @@
  * swapped for a version 1 bundle of the same keys: what a database from before version 2 (or
  * someone answering in the server's name) would serve. Needs `npx vite build` first.
  */
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MyKeys, PublicKeyInfo } from "../../shared/api/schemas";
@@ -28,6 +30,28 @@ import { escrowEncryptionKey, generateUserKeys, openKeyBundle, sealKeyBundle, se
 import { addUserByApi, Person } from "./api-client";
 import { ADMIN, createKeys, expectSignedIn, setUpThroughUi, signIn, signOut, visible } from "./flows";
 import { CustodyServer, launchBrowser, phoneContext } from "./harness";
+
+const shots = resolve(import.meta.dirname, "../../test-results/e2e");
+mkdirSync(shots, { recursive: true });
+const shot = (page: Page, name: string) => page.screenshot({ path: `${shots}/passkey-unlock-${name}.png`, fullPage: true });
+
+/**
+ * Starts recording, in the page, each text the key work progress bar shows (a MutationObserver,
+ * so a short derivation is not missed); `read` answers them.
+ */
+async function watchProgress(page: Page): Promise<{ read: () => Promise<string[]> }> {
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { progressSeen: string[] }).progressSeen = seen;
+    new MutationObserver(() => {
+      for (const bar of Array.from(document.querySelectorAll("progress[aria-label='Key work progress']"))) {
+        const text = bar.getAttribute("aria-valuetext") ?? "";
+        if (!seen.includes(text)) seen.push(text);
+      }
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+  return { read: () => page.evaluate(() => (window as unknown as { progressSeen: string[] }).progressSeen) };
+}
 
 const headerOf = (jwe: string) => JSON.parse(Buffer.from(jwe.split(".")[0]!, "base64url").toString("utf8")) as { v?: number; alg: string; kdf?: { alg: string; cred?: string } };
 
@@ -115,9 +139,15 @@ describe("passkey unlock (WebAuthn PRF) and the Argon2id key bundle", () => {
     expect((await keysOf(first)).passkeyBundles).toEqual([]);
     const form = first.getByRole("form", { name: "Passkey unlock for Test phone" });
     await form.getByLabel("Key passphrase").fill(ADMIN.keyPassphrase);
+    const progress = await watchProgress(first);
     await form.getByRole("button", { name: "Turn on" }).click();
     await visible(first.getByText(/Passkey unlock is on for "Test phone"/), 30_000);
     await visible(first.getByRole("button", { name: "Turn off passkey unlock for Test phone" }));
+    await shot(first, "security-on");
+    // The steps were shown as they ran: Argon2id (in the Worker), the passkey, the sealing.
+    expect(await progress.read()).toEqual(
+      expect.arrayContaining([expect.stringContaining("Argon2id, 64 MiB"), expect.stringContaining("Waiting for your passkey"), expect.stringContaining("Step 3 of 3")]),
+    );
     const withEnvelope = await keysOf(first);
     expect(withEnvelope.passkeyBundles).toHaveLength(1);
     expect(headerOf(withEnvelope.passkeyBundles[0]!.bundle)).toMatchObject({ v: 2, kdf: { alg: "webauthn-prf-hkdf-sha256", cred: withEnvelope.passkeyBundles[0]!.passkeyId } });
@@ -159,9 +189,14 @@ describe("passkey unlock (WebAuthn PRF) and the Argon2id key bundle", () => {
     await signOutFromGate(other);
     await other.getByRole("button", { name: "Continue with a passkey" }).click();
     await visible(other.getByRole("heading", { name: "Unlock your keys" }), 20_000);
+    await visible(other.getByRole("alert").filter({ hasText: "The passkey you signed in with can't unlock your keys" }));
+    await visible(other.getByRole("button", { name: "Unlock with a passkey" }));
+    await shot(other, "unlock-screen");
     await other.getByLabel("Key passphrase").fill(ADMIN.keyPassphrase);
+    const progress = await watchProgress(other);
     await other.getByRole("button", { name: "Unlock", exact: true }).click();
     await expectSignedIn(other);
+    expect(await progress.read()).toEqual(expect.arrayContaining([expect.stringContaining("Deriving the key from your passphrase (Argon2id, 64 MiB)… Step 1 of 3.")]));
 
     // Then, on this device that has seen the version 2 bundle: a version 1 bundle offered later is refused.
     const legacy = await legacyBundleOfNewKeys();
@@ -171,6 +206,7 @@ describe("passkey unlock (WebAuthn PRF) and the Argon2id key bundle", () => {
     const alert = other.getByRole("alert");
     await visible(alert.filter({ hasText: "older, weaker" }), 20_000);
     expect(await alert.first().textContent()).toContain("Don't type your key passphrase here");
+    await shot(other, "downgrade-refused");
     expect(await other.getByLabel("Key passphrase").count()).toBe(0);
     expect(swap.served()).toBeGreaterThan(0);
     // The real bundle again: unlocks as usual.

@@ -52,9 +52,9 @@ async function passkeyAssertion(purpose: "sign_in" | "second_factor" | "reauth",
   return { challengeId, credential, prf };
 }
 
-/** Keeps a sign-in passkey's PRF output for the key gate, which unlocks the keys with it. */
+/** Keeps a sign-in passkey's PRF output (or that it gave none) for the key gate, which unlocks the keys with it. */
 function holdPrf(assertion: { credential: { id: string }; prf: Uint8Array | undefined }) {
-  if (assertion.prf) holdPasskeySecret(assertion.credential.id, assertion.prf);
+  holdPasskeySecret(assertion.credential.id, assertion.prf);
 }
 
 export const identity = {

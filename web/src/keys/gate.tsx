@@ -100,7 +100,7 @@ export function KeyGate(props: { session: SessionInfo; onSignOut: () => Promise<
     }
     if (matchesRegistered(device, registered)) {
       await refuseDowngrade(userId, registered).catch(() => undefined); // remembers a newer bundle; the keys are here already
-      takePasskeySecret()?.output.fill(0); // not needed: the keys are here
+      takePasskeySecret()?.output?.fill(0); // not needed: the keys are here
       return setState({ kind: "ready", keys: device });
     }
     try {
@@ -111,7 +111,9 @@ export function KeyGate(props: { session: SessionInfo; onSignOut: () => Promise<
     // Signed in just now with a passkey that has passkey unlock on: the same gesture unlocks.
     const secret = takePasskeySecret();
     let notice: string | undefined;
-    if (secret) {
+    if (secret && !secret.output && registered.passkeyBundles.length > 0) {
+      notice = "The passkey you signed in with can't unlock your keys: its authenticator doesn't support the PRF extension. Enter your key passphrase.";
+    } else if (secret?.output) {
       try {
         const keys = await unlockWithPasskeySecret(userId, registered, secret.credentialId, secret.output);
         if (keys) return setState({ kind: "ready", keys });

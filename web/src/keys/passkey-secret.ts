@@ -7,14 +7,15 @@ import { prfInput } from "../../../shared/crypto/keys";
 
 interface Held {
   credentialId: string;
-  output: Uint8Array;
+  /** Undefined when the authenticator gave no PRF output (it has no PRF). */
+  output: Uint8Array | undefined;
 }
 
 let held: Held | undefined;
 
-/** Keeps the PRF output of `credentialId` for the key gate (replacing any earlier one). */
-export function holdPasskeySecret(credentialId: string, output: Uint8Array): void {
-  held?.output.fill(0);
+/** Keeps the PRF output of `credentialId` (or that it gave none) for the key gate, replacing any earlier one. */
+export function holdPasskeySecret(credentialId: string, output: Uint8Array | undefined): void {
+  held?.output?.fill(0);
   held = { credentialId, output };
 }
 
