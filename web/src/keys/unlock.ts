@@ -46,7 +46,8 @@ export function bundleVersion(jwe: string): number {
 export async function refuseDowngrade(userId: string, registered: MyKeys): Promise<void> {
   const version = bundleVersion(registered.bundle);
   const seen = await seenBundleVersion(userId).catch(() => 0);
-  if (version < seen) throw new ApiError(0, "bundle_downgrade", DOWNGRADE_REFUSED);
+  // An unreadable bundle (0) is not a downgrade: opening it says it cannot be read.
+  if (version !== 0 && version < seen) throw new ApiError(0, "bundle_downgrade", DOWNGRADE_REFUSED);
   if (version > seen) await rememberBundleVersion(userId, version).catch(() => undefined);
 }
 
