@@ -264,7 +264,7 @@ function CreateKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) =
         if (error instanceof ApiError && error.code === "keys_exist") return props.onAlreadyExist();
         throw error;
       }
-      // Straight from the fresh JWKs to non-extractable CryptoKeys: no second PBKDF2 run.
+      // Straight from the fresh JWKs to non-extractable CryptoKeys: no second Argon2id run.
       const unlocked = {
         signing: await importPrivateKey(signing.privateJwk, "sign"),
         encryption: await importPrivateKey(encryption.privateJwk, "enc"),
