@@ -9,10 +9,10 @@ import { useState } from "preact/hooks";
 import { z } from "zod";
 import { KeyUnwrapError } from "../../../shared/crypto/errors";
 import { KEY_BUNDLE_VERSION, openKeyBundleJwks, sealKeyBundle } from "../../../shared/crypto/keys";
-import { beginKeyWork, derive, endKeyWork, keyWorkStep } from "./kdf";
+import { beginKeyWork, endKeyWork, keyWorkStep } from "./kdf";
 import { KeyWorkProgress } from "./progress";
 import { rememberBundleVersion } from "./store";
-import { refuseDowngrade, STEP_DERIVE, STEP_SEAL } from "./unlock";
+import { deriveKey, refuseDowngrade, STEP_DERIVE, STEP_SEAL } from "./unlock";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { api, ApiError } from "../api/client";
 import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
@@ -60,9 +60,9 @@ export function KeySettingsPage(props: { session: SessionInfo }) {
       beginKeyWork([STEP_DERIVE, STEP_SEAL]);
       try {
         // Opens the bundle with the current passphrase and seals the same keys under the new one (2 × Argon2id, in a Worker).
-        const jwks = await openKeyBundleJwks(registered.bundle, current, derive);
+        const jwks = await openKeyBundleJwks(registered.bundle, current, deriveKey);
         keyWorkStep(STEP_SEAL);
-        resealed = await sealKeyBundle(jwks, next, derive);
+        resealed = await sealKeyBundle(jwks, next, deriveKey);
       } catch (error) {
         if (error instanceof KeyUnwrapError) throw wrongPassphrase("current");
         throw error;

@@ -29,10 +29,10 @@ import { forgetSignInPassword } from "../identity/password-memory";
 import { DeviceKeysContext, type DeviceKeysValue } from "./context";
 import { NewPassphraseField, personOf, refuseUnsafePassphrase } from "./new-passphrase";
 import { KeyPassphrase, MISMATCH } from "./passphrase";
-import { beginKeyWork, derive, endKeyWork } from "./kdf";
+import { beginKeyWork, endKeyWork } from "./kdf";
 import { takePasskeySecret } from "./passkey-secret";
 import { KeyWorkProgress } from "./progress";
-import { passkeyPrompt, refuseDowngrade, STEP_SEAL, STORAGE_FAILED, unlockWithPassphrase, unlockWithPasskeySecret } from "./unlock";
+import { deriveKey, passkeyPrompt, refuseDowngrade, STEP_SEAL, STORAGE_FAILED, unlockWithPassphrase, unlockWithPasskeySecret } from "./unlock";
 import {
   forgetDeviceKeys,
   forgetTransportKey,
@@ -248,7 +248,7 @@ function CreateKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) =
       const { signing, encryption } = await generateUserKeys();
       // About a second of Argon2id in a Worker, with progress on screen.
       beginKeyWork([STEP_SEAL]);
-      const bundle = await sealKeyBundle({ signing: signing.privateJwk, encryption: encryption.privateJwk }, passphrase, derive).finally(endKeyWork);
+      const bundle = await sealKeyBundle({ signing: signing.privateJwk, encryption: encryption.privateJwk }, passphrase, deriveKey).finally(endKeyWork);
       // Only the encryption key is escrowed to the recovery key: nobody else can ever sign as this user.
       const escrow = await escrowEncryptionKey(encryption.privateJwk, recovery.publicJwk);
       try {
@@ -631,7 +631,7 @@ function ChooseNewPassphrase(props: {
       const { signing } = await generateUserKeys();
       // About a second of Argon2id in a Worker, with progress on screen: the recovered keys get the current seal.
       beginKeyWork([STEP_SEAL]);
-      const bundle = await sealKeyBundle({ signing: signing.privateJwk, encryption: recovered }, passphrase, derive).finally(endKeyWork);
+      const bundle = await sealKeyBundle({ signing: signing.privateJwk, encryption: recovered }, passphrase, deriveKey).finally(endKeyWork);
       const escrow = await escrowEncryptionKey(recovered, recovery.publicJwk);
       try {
         // PublicJwk is a strict schema with no `d`: parsing proves only the public half is sent.

@@ -10,6 +10,14 @@ import { useEffect, useState } from "preact/hooks";
 import type { Argon2Derive } from "../../../shared/crypto/keys";
 import type { KdfAnswer, KdfRequest } from "./kdf-messages";
 
+/** A derivation that failed in the Worker; its message is for the user (the usual cause on a phone: not enough free memory for 64 MiB). */
+export class KeyDerivationError extends Error {
+  override readonly name = "KeyDerivationError";
+  constructor() {
+    super("This device couldn't derive your key (it may be short of memory). Close other apps or tabs and try again.");
+  }
+}
+
 const LAST_MS_KEY = "custody.kdfMs";
 const FIRST_GUESS_MS = 1500;
 
@@ -80,12 +88,12 @@ export const derive: Argon2Derive = (password, salt, params) => {
         if (current) publish({ ...current, fraction: 1 });
         resolve(event.data.key);
       } else {
-        reject(new Error(`Key derivation failed: ${event.data.error}`));
+        reject(new KeyDerivationError());
       }
     };
     worker.onerror = (event) => {
       finish();
-      reject(new Error(`Key derivation failed: ${event.message || "the worker stopped"}`));
+      reject(new KeyDerivationError());
     };
     // Copies: the caller zeroes its own; the worker's copy of the password is zeroed there.
     const message: KdfRequest = { password: password.slice() as Uint8Array<ArrayBuffer>, salt: salt.slice() as Uint8Array<ArrayBuffer>, params };

@@ -7,9 +7,9 @@ import { KeyUnwrapError } from "../../../shared/crypto/errors";
 import { openKeyBundleJwks, sealPasskeyBundle } from "../../../shared/crypto/keys";
 import { api, ApiError } from "../api/client";
 import { identity } from "../identity/api";
-import { beginKeyWork, derive, endKeyWork, keyWorkStep } from "./kdf";
+import { beginKeyWork, endKeyWork, keyWorkStep } from "./kdf";
 import { wrongPassphrase } from "./passphrase";
-import { refuseDowngrade, STEP_DERIVE } from "./unlock";
+import { deriveKey, refuseDowngrade, STEP_DERIVE } from "./unlock";
 
 const STEP_PASSKEY = "Waiting for your passkey…";
 const STEP_STORE = "Sealing your keys for this passkey…";
@@ -34,7 +34,7 @@ export async function turnOnPasskeyUnlock(userId: string, passkeyId: string, pas
   try {
     let jwks;
     try {
-      jwks = await openKeyBundleJwks(registered.bundle, passphrase, derive);
+      jwks = await openKeyBundleJwks(registered.bundle, passphrase, deriveKey);
     } catch (error) {
       if (error instanceof KeyUnwrapError) throw wrongPassphrase("passphrase");
       throw error;

@@ -13,10 +13,11 @@ import {
   openKeyBundleJwks,
   openPasskeyBundleJwks,
   sealKeyBundle,
+  type Argon2Derive,
   type UserPrivateKeys,
 } from "../../../shared/crypto/keys";
 import { api, ApiError } from "../api/client";
-import { beginKeyWork, derive, endKeyWork, keyWorkStep } from "./kdf";
+import { beginKeyWork, derive, endKeyWork, KeyDerivationError, keyWorkStep } from "./kdf";
 import { extractPrfOutput, prfExtension } from "./passkey-secret";
 import { wrongPassphrase } from "./passphrase";
 import { rememberBundleVersion, saveDeviceKeys, seenBundleVersion, type DeviceKeys } from "./store";
@@ -32,6 +33,12 @@ export const STEP_OPEN = "Opening your keys…";
 export const STEP_RESEAL = "Re-sealing your keys with Argon2id…";
 export const STEP_SAVE = "Keeping your keys on this device…";
 export const STEP_SEAL = "Sealing your keys with Argon2id (64 MiB)…";
+
+/** Argon2id in the Worker (kdf.ts), its failure as the forms show errors. */
+export const deriveKey: Argon2Derive = (password, salt, params) =>
+  derive(password, salt, params).catch((error: unknown) => {
+    throw error instanceof KeyDerivationError ? new ApiError(0, "kdf_failed", error.message) : error;
+  });
 
 /** The bundle's version (1 or 2), or 0 when it cannot be read. */
 export function bundleVersion(jwe: string): number {
@@ -77,7 +84,7 @@ export async function unlockWithPassphrase(userId: string, registered: MyKeys, p
   try {
     let jwks: UserPrivateKeys;
     try {
-      jwks = await openKeyBundleJwks(registered.bundle, passphrase, derive);
+      jwks = await openKeyBundleJwks(registered.bundle, passphrase, deriveKey);
     } catch (error) {
       if (error instanceof KeyUnwrapError) throw wrongPassphrase("passphrase");
       if (error instanceof FormatError) throw new ApiError(0, "bad_bundle", "This app can't read your key bundle. Reload the page; if that doesn't help, tell your administrator.");
@@ -86,7 +93,7 @@ export async function unlockWithPassphrase(userId: string, registered: MyKeys, p
     let resealed = false;
     if (legacy) {
       keyWorkStep(STEP_SEAL);
-      const bundle = await sealKeyBundle(jwks, passphrase, derive);
+      const bundle = await sealKeyBundle(jwks, passphrase, deriveKey);
       try {
         await api.replaceBundle({ bundle, reason: "reseal" });
         await rememberBundleVersion(userId, KEY_BUNDLE_VERSION).catch(() => undefined);
