@@ -48,6 +48,14 @@ export function requirements(env: NodeJS.ProcessEnv = process.env): Requirement[
       usedFor: "reading ZIP64 packages with Python's zipfile and the docs' Python recipes (python3-cryptography)",
       debian: ["python3", "python3-cryptography"],
     },
+    {
+      // Debian's python3-cryptography (38) has no Argon2id yet: the key bundle recipe uses argon2-cffi's.
+      name: "python3-argon2",
+      path: env.PYTHON3_PATH ?? "/usr/bin/python3",
+      pythonModule: "argon2",
+      usedFor: "the key bundle recipe of docs/evidence-format.md §7.3 (Argon2id, python3-argon2)",
+      debian: ["python3-argon2"],
+    },
   ];
 }
 

@@ -179,12 +179,22 @@ export type PublicKeyInfo = z.infer<typeof PublicKeyInfo>;
 
 export const RecoveryKeyInfo = PublicKeyInfo.meta({ id: "RecoveryKeyInfo", description: "The organisation recovery key's public half." });
 
+export const PasskeyBundle = z
+  .object({
+    passkeyId: z.string().meta({ description: "The passkey (WebAuthn credential id) whose PRF output opens this envelope." }),
+    bundle: z.string().meta({ description: "The same private keys sealed under a key derived from that passkey's PRF output (docs/evidence-format.md §3.1.2)." }),
+    updatedAt: z.string(),
+  })
+  .meta({ id: "PasskeyBundle" });
+export type PasskeyBundle = z.infer<typeof PasskeyBundle>;
+
 export const MyKeys = z
   .object({
     signing: PublicKeyInfo,
     encryption: PublicKeyInfo,
-    bundle: z.string().meta({ description: "The key bundle: private keys sealed with the user's key passphrase (PBES2-HS512+A256KW)." }),
+    bundle: z.string().meta({ description: "The key bundle: private keys sealed with the user's key passphrase (version 2: Argon2id; docs/evidence-format.md §3.1)." }),
     updatedAt: z.string(),
+    passkeyBundles: z.array(PasskeyBundle).meta({ description: "Envelopes of the same keys for the passkeys the user turned passkey unlock on for." }),
   })
   .meta({ id: "MyKeys" });
 export type MyKeys = z.infer<typeof MyKeys>;
@@ -200,9 +210,22 @@ export const RegisterKeysRequest = z
 export type RegisterKeysRequest = z.input<typeof RegisterKeysRequest>;
 
 export const ReplaceBundleRequest = z
-  .strictObject({ bundle: CompactJwe })
-  .meta({ id: "ReplaceBundleRequest", description: "The same private keys sealed under a new passphrase." });
+  .strictObject({
+    bundle: CompactJwe,
+    reason: z
+      .enum(["passphrase_change", "reseal"])
+      .optional()
+      .meta({ description: "`reseal`: an older bundle re-sealed under the same passphrase at unlock (docs/evidence-format.md §3.1.3). Default `passphrase_change`." }),
+  })
+  .meta({ id: "ReplaceBundleRequest", description: "The same private keys sealed under a new passphrase, or re-sealed as version 2." });
 export type ReplaceBundleRequest = z.input<typeof ReplaceBundleRequest>;
+
+export const PutPasskeyBundleRequest = z
+  .strictObject({ bundle: CompactJwe })
+  .meta({ id: "PutPasskeyBundleRequest", description: "Your private keys sealed under this passkey's PRF output (its `kdf.cred` must name the passkey)." });
+export type PutPasskeyBundleRequest = z.input<typeof PutPasskeyBundleRequest>;
+
+export const PasskeyBundleParam = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]+$/, "Expected base64url.").min(1).max(1400) });
 
 export const UserPublicKeys = z
   .object({ userId: Id, signing: PublicKeyInfo.nullable(), encryption: PublicKeyInfo.nullable() })

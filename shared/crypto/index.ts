@@ -1,4 +1,8 @@
-/** Public API of the evidence crypto library (WebCrypto + jose only; see docs/evidence-format.md). */
+/**
+ * Public API of the evidence crypto library (WebCrypto + jose; and hash-wasm's Argon2id for the
+ * key bundle, which WebCrypto lacks, loaded only when a passphrase is derived: not in workerd,
+ * which cannot compile WebAssembly at run time and never derives). See docs/evidence-format.md.
+ */
 export * from "./errors";
 export * from "./encoding";
 export * from "./sha512";

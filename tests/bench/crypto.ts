@@ -58,7 +58,7 @@ async function buildPage(outDir: string): Promise<void> {
 
 const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".json": "application/json" };
 
-function serve(dir: string): Promise<{ server: Server; url: string }> {
+export function serve(dir: string): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     const file = resolve(dir, "." + (path.endsWith("/") ? path + "index.html" : path));

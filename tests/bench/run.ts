@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every figure the project quotes, measured in Debian's Chromium, each as a
- * ratio against a baseline measured in the same run. Three sections, run one after the other:
+ * ratio against a baseline measured in the same run. Four sections, run one after the other:
  *  - crypto (crypto.ts): the evidence crypto pipeline in a page, against raw WebCrypto;
  *    writes bench-results/crypto.json;
  *  - upload (upload.ts): cases and evidence through the real web app against `npm start`'s
@@ -8,8 +8,10 @@
  *    memory at 256 MiB vs 2 GiB; writes bench-results/upload.json;
  *  - lighthouse (lighthouse.ts): Lighthouse's performance, accessibility and best-practices
  *    scores of the installed app (mobile emulation), against an empty page; writes
- *    bench-results/lighthouse.json.
- * Flags: `--only crypto`, `--only upload` or `--only lighthouse` (during development; `--only drop` runs just the
+ *    bench-results/lighthouse.json;
+ *  - keys (keys.ts): the key bundle's Argon2id seal against the PBKDF2 seal it replaced, in a page
+ *    and in the app's Web Worker; writes bench-results/keys.json.
+ * Flags: `--only crypto`, `--only upload`, `--only lighthouse` or `--only keys` (during development; `--only drop` runs just the
  * upload section's connection drop and prints its figures), `--keep` (leave the upload
  * section's temp files, profile and server state), `--quick` (upload sizes divided by 8, written
  * to bench-results/upload-quick.json: to try changes out, not figures to quote). `npm run bench -- --only upload`.
@@ -22,12 +24,14 @@ installHooks(); // before playwright-core and the end-to-end helpers load: see h
 const { runCrypto } = await import("./crypto.ts");
 const { runUpload } = await import("./upload.ts");
 const { runLighthouse } = await import("./lighthouse.ts");
+const { runKeys } = await import("./keys.ts");
 
 const { values } = parseArgs({ options: { only: { type: "string" }, keep: { type: "boolean", default: false }, quick: { type: "boolean", default: false } } });
 const sections: Record<string, () => Promise<number>> = {
   crypto: () => runCrypto(),
   upload: () => runUpload({ keep: values.keep, quick: values.quick }),
   lighthouse: () => runLighthouse(),
+  keys: () => runKeys(),
 };
 /** Parts of a section, run only when asked for by name. */
 const partial: Record<string, () => Promise<number>> = { drop: () => runUpload({ keep: values.keep, quick: values.quick, only: "b" }) };

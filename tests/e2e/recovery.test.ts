@@ -10,7 +10,7 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateRecoveryKeyPair } from "../../shared/crypto/keys";
+import { generateRecoveryKeyPair, openKeyBundle } from "../../shared/crypto/keys";
 import { ADMIN, createKeys, expectSignedIn, setUpThroughUi, signIn, visible } from "./flows";
 import { CustodyServer, launchBrowser, phoneContext } from "./harness";
 
@@ -199,8 +199,11 @@ describe("key recovery: lost key passphrase, restored by an administrator with t
     await ivy.getByRole("button", { name: "Restore my keys" }).click();
     await expectSignedIn(ivy);
 
-    const after = (await (await ivy.request.get("/api/keys/me")).json()) as KeysView;
+    const after = (await (await ivy.request.get("/api/keys/me")).json()) as KeysView & { bundle: string };
     expect(after.encryption.kid).toBe(before.encryption.kid);
+    // The recovered keys get the current seal: version 2, Argon2id (docs/evidence-format.md §3.1.1), opened by the new passphrase.
+    expect(JSON.parse(Buffer.from(after.bundle.split(".")[0]!, "base64url").toString("utf8"))).toMatchObject({ v: 2, alg: "A256KW", kdf: { alg: "argon2id", m: 65536, t: 3, p: 1 } });
+    expect((await openKeyBundle(after.bundle, IVY.newKeyPassphrase)).signing.kid).toBe(after.signing.kid);
     expect(after.signing.kid).not.toBe(before.signing.kid);
     const old = (await (await ivy.request.get(`/api/keys/signers/${before.signing.kid}`)).json()) as { kid: string; retiredAt: string | null };
     expect(old.kid).toBe(before.signing.kid);

@@ -1,5 +1,5 @@
 /**
- * The Python recipes of docs/evidence-format.md §7 and docs/audit.md §8.1 run exactly as written
+ * The Python recipes of docs/evidence-format.md §7 (7.1 to 7.3) and docs/audit.md §8.1 run exactly as written
  * (with python3 and its `cryptography` module, scripts/system-deps.ts) and print what the docs say.
  * A recipe is a fenced block whose info string is `python recipe <vector file>`, followed by
  * "It prints:" and a `text` block with its exact output. Each runs in a fresh folder holding only
@@ -37,10 +37,12 @@ function recipes(doc: string): Recipe[] {
  * the module too (pyenv's, say).
  */
 const onPath = (process.env.PATH ?? "").split(":").map((dir) => join(dir, "python3")).find((p) => existsSync(p));
-const hasCryptography = (python: string) => spawnSync(python, ["-c", "import cryptography"], { stdio: "ignore" }).status === 0;
-const interpreters = [
+const canImport = (python: string, modules: string[]) => spawnSync(python, ["-c", `import ${modules.join(", ")}`], { stdio: "ignore" }).status === 0;
+/** The top-level modules a recipe imports (the PATH python3 runs it only when it has them all). */
+const modulesOf = (code: string) => [...new Set([...code.matchAll(/^(?:from|import) ([A-Za-z_]\w*)/gm)].map((m) => m[1]!))];
+const interpretersFor = (recipe: Recipe) => [
   "/usr/bin/python3",
-  ...(onPath && realpathSync(onPath) !== realpathSync("/usr/bin/python3") && hasCryptography(onPath) ? [onPath] : []),
+  ...(onPath && realpathSync(onPath) !== realpathSync("/usr/bin/python3") && canImport(onPath, modulesOf(recipe.code)) ? [onPath] : []),
 ];
 
 const dirs: string[] = [];
@@ -69,21 +71,24 @@ const flipHex = (hex: string): string => (hex[0] === "0" ? "1" : "0") + hex.slic
 const TAMPER: Record<string, (v: any) => void> = {
   "shared/crypto/test-vector.json": (v) => (v.parts[0].ciphertextHex = flipHex(v.parts[0].ciphertextHex)),
   "shared/crypto/test-vector-2.json": (v) => (v.parts[1].lastHex = flipHex(v.parts[1].lastHex)),
+  "shared/crypto/key-bundle-vector.json": (v) => (v.passphrase = v.passphrase + "!"),
   "shared/audit/test-vector.json": (v) => (v.consistency.proof[1] = flipHex(v.consistency.proof[1])),
 };
 
 const all = [...recipes("docs/evidence-format.md"), ...recipes("docs/audit.md")];
 
 describe("the docs' Python recipes run as written", () => {
-  it("finds the recipes: the two evidence vectors and the audit vector", () => {
+  it("finds the recipes: the two evidence vectors, the key bundle vector and the audit vector", () => {
     expect(all.map((r) => `${r.doc} ${r.vector}`)).toEqual([
       "docs/evidence-format.md shared/crypto/test-vector.json",
       "docs/evidence-format.md shared/crypto/test-vector-2.json",
+      "docs/evidence-format.md shared/crypto/key-bundle-vector.json",
       "docs/audit.md shared/audit/test-vector.json",
     ]);
   });
 
   for (const recipe of all) {
+    const interpreters = interpretersFor(recipe);
     it(`${recipe.doc} (${recipe.vector}) exits 0 printing what the doc says, with ${interpreters.join(" and ")}; and fails on a changed vector`, async () => {
       const results = await Promise.all([...interpreters.map((p) => runRecipe(recipe, p)), runRecipe(recipe, interpreters[0]!, TAMPER[recipe.vector])]);
       const tampered = results.pop()!;

@@ -9,10 +9,10 @@ import type { ErrorBody, Invitation, PublicKeyInfo } from "../../shared/api/sche
 import type { AuditEvent } from "../../shared/audit/chain";
 import { verifyExport } from "../../shared/audit/export";
 import backfillMigration from "../../migrations/0014_signer_register_backfill.sql?raw";
-import { escrowEncryptionKey, generateCaseKeyPair, generateRecoveryKeyPair, generateUserKeys, sealKeyBundle, wrapCaseKey } from "../../shared/crypto";
+import { escrowEncryptionKey, generateCaseKeyPair, generateRecoveryKeyPair, generateUserKeys, sealPasskeyBundle, wrapCaseKey } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
 import { addMember, openCase, prepareEvidence, randomBytes, removeMember, sendParts, uploadEvidence, withKeys, type Person } from "./evidence-helpers";
-import { addUser, ADMIN, call, expectError, freshTotpCode, recoveryPublicKey, sessionCookie, setUpOrganisation, signIn } from "./helpers";
+import { addUser, ADMIN, call, expectError, freshTotpCode, recoveryPublicKey, sessionCookie, setUpOrganisation, signIn, sealBundle } from "./helpers";
 import type { VideoRequest } from "../../shared/api/video";
 import { deliveryBody } from "../../agent/seal.ts";
 import { createCategory, runJobAt, upload } from "./retention-helpers";
@@ -24,13 +24,13 @@ interface Operation {
 }
 
 /** The body of PUT /api/keys/me for fresh keys, as the browser makes it. */
-async function keysBody(cookie: string) {
-  const keys = await generateUserKeys();
+async function keysBody(cookie: string, keys?: Awaited<ReturnType<typeof generateUserKeys>>) {
+  keys ??= await generateUserKeys();
   const recovery = (await (await call("/api/keys/recovery", { cookie })).json()) as PublicKeyInfo;
   return {
     signing: keys.signing.publicJwk,
     encryption: keys.encryption.publicJwk,
-    bundle: await sealKeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "a long key passphrase"),
+    bundle: await sealBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "a long key passphrase"),
     escrow: await escrowEncryptionKey(keys.encryption.privateJwk, recovery.publicJwk),
   };
 }
@@ -38,6 +38,11 @@ async function keysBody(cookie: string) {
 /** Registers keys for a user, as the browser does. */
 async function registerKeys(cookie: string): Promise<void> {
   expect((await call("/api/keys/me", { method: "PUT", body: await keysBody(cookie), cookie })).status).toBe(201);
+}
+
+/** Registers the given keys for a user. */
+async function registerKeysWith(cookie: string, keys: Awaited<ReturnType<typeof generateUserKeys>>): Promise<void> {
+  expect((await call("/api/keys/me", { method: "PUT", body: await keysBody(cookie, keys), cookie })).status).toBe(201);
 }
 
 /** The body of POST /api/cases for a new case led by `lead`, as the browser makes it. */
@@ -161,8 +166,35 @@ const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Pro
     prepare: async (admin) => {
       await registerKeys(admin.cookie);
       const keys = await generateUserKeys();
-      const bundle = await sealKeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "another long passphrase");
+      const bundle = await sealBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "another long passphrase");
       return () => call("/api/keys/me/bundle", { method: "PUT", body: { bundle }, cookie: admin.cookie });
+    },
+  },
+  "PUT /api/keys/me/passkeys/{id}": {
+    action: "keys.passkey_unlock_on",
+    prepare: async (admin) => {
+      const keys = await generateUserKeys();
+      await registerKeysWith(admin.cookie, keys);
+      await db
+        .prepare("INSERT INTO passkeys (id, user_id, public_key, counter, transports, name, created_at) VALUES ('AAAA', ?, 'AAAA', 0, '[]', 'Phone', ?)")
+        .bind(admin.session.user.id, new Date().toISOString())
+        .run();
+      const bundle = await sealPasskeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, new Uint8Array(32).fill(1), "AAAA");
+      return () => call("/api/keys/me/passkeys/AAAA", { method: "PUT", body: { bundle }, cookie: admin.cookie });
+    },
+  },
+  "DELETE /api/keys/me/passkeys/{id}": {
+    action: "keys.passkey_unlock_off",
+    prepare: async (admin) => {
+      const keys = await generateUserKeys();
+      await registerKeysWith(admin.cookie, keys);
+      await db
+        .prepare("INSERT INTO passkeys (id, user_id, public_key, counter, transports, name, created_at) VALUES ('AAAA', ?, 'AAAA', 0, '[]', 'Phone', ?)")
+        .bind(admin.session.user.id, new Date().toISOString())
+        .run();
+      const bundle = await sealPasskeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, new Uint8Array(32).fill(1), "AAAA");
+      expect((await call("/api/keys/me/passkeys/AAAA", { method: "PUT", body: { bundle }, cookie: admin.cookie })).status).toBe(200);
+      return () => call("/api/keys/me/passkeys/AAAA", { method: "DELETE", cookie: admin.cookie });
     },
   },
   "POST /api/keys/me/recovery": {

@@ -23,6 +23,7 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     "POST /api/keys/me/recovery/complete": { signing: key, bundle, escrow: bundle },
     [`POST /api/keys/recovery-requests/${ids.user}/release`]: { transfer: bundle },
     "PUT /api/keys/me/bundle": { bundle },
+    [`PUT /api/keys/me/passkeys/${ids.user}`]: { bundle },
     "POST /api/auth/sign-in": { email: "ada@example.org", password: "whatever it is" },
     "POST /api/users": { email: "new@example.org", name: "New", role: "investigator" },
     [`PATCH /api/users/${ids.user}`]: { name: "Renamed", role: "admin" },

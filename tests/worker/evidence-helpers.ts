@@ -14,7 +14,6 @@ import {
   generateUserKeys,
   importPrivateKey,
   rewrapCaseKey,
-  sealKeyBundle,
   signManifest,
   unwrapCaseKey,
   unwrapFileKey,
@@ -23,7 +22,7 @@ import {
   wrapFileKey,
   type UnlockedKey,
 } from "../../shared/crypto";
-import { call } from "./helpers";
+import { call, sealBundle } from "./helpers";
 
 export interface Person {
   cookie: string;
@@ -42,7 +41,7 @@ export async function withKeys(session: { cookie: string; session: { user: { id:
     body: {
       signing: keys.signing.publicJwk,
       encryption: keys.encryption.publicJwk,
-      bundle: await sealKeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "a long key passphrase"),
+      bundle: await sealBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "a long key passphrase"),
       escrow: await escrowEncryptionKey(keys.encryption.privateJwk, recovery.publicJwk),
     },
   });

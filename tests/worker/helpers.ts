@@ -1,7 +1,7 @@
 import { expect } from "vitest";
 import type { MfaEnrolled, SignInResult, TotpSetup } from "../../shared/api/identity";
 import type { ErrorBody, Invitation, PublicJwk, Role, SessionInfo } from "../../shared/api/schemas";
-import { generateRecoveryKeyPair } from "../../shared/crypto";
+import { changeKeyBundlePassphrase, generateRecoveryKeyPair, openKeyBundle, sealKeyBundle, type Argon2Derive, type UserPrivateKeys } from "../../shared/crypto";
 import { base32Decode, hotp, timeStep } from "../../worker/src/lib/totp";
 import { backend } from "./backend";
 
@@ -139,3 +139,29 @@ export async function signIn(email: string, password: string, totpSecret?: strin
   expect(second.status).toBe(200);
   return { cookie: sessionCookie(second), session: (await second.json()) as SessionInfo };
 }
+
+// ---- key bundles in API tests
+
+/**
+ * The Argon2id derivation for bundles the API tests make. Inside workerd (the `worker` project)
+ * WebAssembly cannot be compiled at run time, so hash-wasm's Argon2id cannot run there; the
+ * server never derives (it checks headers only: tests/worker/passkey-bundles.test.ts), so these
+ * tests seal with a PBKDF2 stand-in under the same header. Outside workerd (the `worker-deno`
+ * project's test code runs in Node) the real Argon2id runs. The derivation itself is tested in
+ * tests/unit/crypto/key-bundle.test.ts (Node and Chromium) and tests/e2e.
+ */
+const bundleDerive: Argon2Derive | undefined =
+  typeof navigator !== "undefined" && navigator.userAgent === "Cloudflare-Workers"
+    ? async (password, salt, params) => {
+        const key = await crypto.subtle.importKey("raw", password as Uint8Array<ArrayBuffer>, "PBKDF2", false, ["deriveBits"]);
+        const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: salt as Uint8Array<ArrayBuffer>, iterations: params.m * params.t }, key, 256);
+        return new Uint8Array(bits);
+      }
+    : undefined;
+
+/** sealKeyBundle as the browser does it (see bundleDerive). */
+export const sealBundle = (keys: UserPrivateKeys, passphrase: string) => sealKeyBundle(keys, passphrase, bundleDerive);
+/** openKeyBundle for bundles made by sealBundle. */
+export const openBundle = (jwe: string, passphrase: string) => openKeyBundle(jwe, passphrase, bundleDerive);
+/** changeKeyBundlePassphrase for bundles made by sealBundle. */
+export const changeBundlePassphrase = (jwe: string, oldPassphrase: string, newPassphrase: string) => changeKeyBundlePassphrase(jwe, oldPassphrase, newPassphrase, bundleDerive);

@@ -2,13 +2,13 @@ import { db } from "./backend";
 import { CompactEncrypt } from "jose";
 import { describe, expect, it } from "vitest";
 import type { MyKeys, PublicJwk, PublicKeyInfo, SignerKey, UserPublicKeys } from "../../shared/api/schemas";
-import { changeKeyBundlePassphrase, escrowEncryptionKey, generateUserKeys, openKeyBundle, sealKeyBundle, toBase64url } from "../../shared/crypto";
+import { escrowEncryptionKey, generateUserKeys, toBase64url } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
-import { addUser, call, expectError, setUpOrganisation } from "./helpers";
+import { addUser, call, expectError, setUpOrganisation, sealBundle, openBundle, changeBundlePassphrase } from "./helpers";
 
 async function newKeys(passphrase: string, cookie: string) {
   const keys = await generateUserKeys();
-  const bundle = await sealKeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, passphrase);
+  const bundle = await sealBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, passphrase);
   const recovery = (await (await call("/api/keys/recovery", { cookie })).json()) as PublicKeyInfo;
   const escrow = await escrowEncryptionKey(keys.encryption.privateJwk, recovery.publicJwk);
   return { keys, bundle, body: { signing: keys.signing.publicJwk as PublicJwk, encryption: keys.encryption.publicJwk as PublicJwk, bundle, escrow } };
@@ -33,9 +33,9 @@ describe("user keys", () => {
 
     // Another device fetches the bundle and opens it with the passphrase.
     const fetched = (await (await call("/api/keys/me", { cookie: admin.cookie })).json()) as MyKeys;
-    const opened = await openKeyBundle(fetched.bundle, "my key passphrase, long");
+    const opened = await openBundle(fetched.bundle, "my key passphrase, long");
     expect(opened.signing.kid).toBe(keys.signing.kid);
-    await expect(openKeyBundle(fetched.bundle, "a wrong passphrase")).rejects.toThrow();
+    await expect(openBundle(fetched.bundle, "a wrong passphrase")).rejects.toThrow();
 
     // A full copy of D1 holds no private key material.
     const dump = await dumpD1();
@@ -54,12 +54,12 @@ describe("user keys", () => {
     const admin = await setUpOrganisation();
     const { keys, bundle, body } = await newKeys("first passphrase, long", admin.cookie);
     await call("/api/keys/me", { method: "PUT", body, cookie: admin.cookie });
-    const resealed = await changeKeyBundlePassphrase(bundle, "first passphrase, long", "second passphrase, long");
+    const resealed = await changeBundlePassphrase(bundle, "first passphrase, long", "second passphrase, long");
     const replaced = await call("/api/keys/me/bundle", { method: "PUT", body: { bundle: resealed }, cookie: admin.cookie });
     expect(replaced.status).toBe(200);
     const mine = (await replaced.json()) as MyKeys;
-    expect((await openKeyBundle(mine.bundle, "second passphrase, long")).encryption.kid).toBe(keys.encryption.kid);
-    await expect(openKeyBundle(mine.bundle, "first passphrase, long")).rejects.toThrow();
+    expect((await openBundle(mine.bundle, "second passphrase, long")).encryption.kid).toBe(keys.encryption.kid);
+    await expect(openBundle(mine.bundle, "first passphrase, long")).rejects.toThrow();
     expect((await auditEvents()).map((e) => e.action)).toContain("keys.passphrase_change");
   });
 

@@ -6,13 +6,13 @@ import {
   generateRecoveryKeyPair,
   generateUserKeys,
   importPrivateKey,
-  openKeyBundle,
   receiveTransferredKey,
   releaseEscrowedKey,
-  sealKeyBundle,
+  sealLegacyKeyBundle,
+  sealPasskeyBundle,
 } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
-import { addUser, ADMIN, call, enrolTotp, expectError, sessionCookie } from "./helpers";
+import { addUser, ADMIN, call, enrolTotp, expectError, sessionCookie, sealBundle, openBundle } from "./helpers";
 
 /** Setup with a recovery key pair the test keeps (as the admin's downloaded file). */
 async function setUpWithRecoveryKey() {
@@ -29,7 +29,7 @@ async function registerKeys(cookie: string, passphrase: string) {
   const body = {
     signing: keys.signing.publicJwk,
     encryption: keys.encryption.publicJwk,
-    bundle: await sealKeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, passphrase),
+    bundle: await sealBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, passphrase),
     escrow: await escrowEncryptionKey(keys.encryption.privateJwk, recovery.publicJwk),
   };
   expect((await call("/api/keys/me", { method: "PUT", body, cookie })).status).toBe(201);
@@ -42,6 +42,13 @@ describe("recovery after a lost key passphrase", () => {
     await registerKeys(admin.cookie, "admin passphrase, long");
     const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
     const before = await registerKeys(ivy.cookie, "ivy's forgotten passphrase");
+    // Ivy also had passkey unlock on, for a passkey she has lost too.
+    await db
+      .prepare("INSERT INTO passkeys (id, user_id, public_key, counter, transports, name, created_at) VALUES ('lost-key', ?, 'AAAA', 0, '[]', 'Lost phone', ?)")
+      .bind(ivy.session.user.id, new Date().toISOString())
+      .run();
+    const envelope = await sealPasskeyBundle({ signing: before.signing.privateJwk, encryption: before.encryption.privateJwk }, new Uint8Array(32).fill(9), "lost-key");
+    expect((await call("/api/keys/me/passkeys/lost-key", { method: "PUT", body: { bundle: envelope }, cookie: ivy.cookie })).status).toBe(200);
 
     // Ivy's new device: a one-time transport key, and a request.
     const transport = await generateRecoveryKeyPair();
@@ -71,11 +78,18 @@ describe("recovery after a lost key passphrase", () => {
     expect(encryption.d).toBe(before.encryption.privateJwk.d);
     const fresh = await generateUserKeys();
     const recoveryPublic = (await (await call("/api/keys/recovery", { cookie: ivy.cookie })).json()) as PublicKeyInfo;
+    // Only the current seal: a version 1 (PBKDF2) bundle is refused, and nothing changes.
+    const legacy = await sealLegacyKeyBundle({ signing: fresh.signing.privateJwk, encryption }, "ivy's new passphrase");
+    await expectError(
+      await call("/api/keys/me/recovery/complete", { cookie: ivy.cookie, body: { signing: fresh.signing.publicJwk, bundle: legacy, escrow: await escrowEncryptionKey(encryption, recoveryPublic.publicJwk) } }),
+      400,
+      "invalid_bundle",
+    );
     const completed = await call("/api/keys/me/recovery/complete", {
       cookie: ivy.cookie,
       body: {
         signing: fresh.signing.publicJwk,
-        bundle: await sealKeyBundle({ signing: fresh.signing.privateJwk, encryption }, "ivy's new passphrase"),
+        bundle: await sealBundle({ signing: fresh.signing.privateJwk, encryption }, "ivy's new passphrase"),
         escrow: await escrowEncryptionKey(encryption, recoveryPublic.publicJwk),
       },
     });
@@ -83,7 +97,10 @@ describe("recovery after a lost key passphrase", () => {
     const mine = (await completed.json()) as MyKeys;
     expect(mine.encryption.kid).toBe(before.encryption.kid);
     expect(mine.signing.kid).toBe(fresh.signing.kid);
-    expect((await openKeyBundle(mine.bundle, "ivy's new passphrase")).encryption.kid).toBe(before.encryption.kid);
+    expect((await openBundle(mine.bundle, "ivy's new passphrase")).encryption.kid).toBe(before.encryption.kid);
+    // The passkey envelope held the old signing key: gone with it; the passkey itself stays.
+    expect(mine.passkeyBundles).toEqual([]);
+    expect(await db.prepare("SELECT count(*) AS n FROM passkeys WHERE id = 'lost-key'").first("n")).toBe(1);
 
     const old = (await (await call(`/api/keys/signers/${before.signing.kid}`, { cookie: admin.cookie })).json()) as SignerKey;
     expect(old.retiredAt).not.toBeNull();
@@ -104,7 +121,7 @@ describe("recovery after a lost key passphrase", () => {
     const body = {
       signing: keys.signing.publicJwk as PublicJwk,
       encryption: keys.encryption.publicJwk as PublicJwk,
-      bundle: await sealKeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "a long passphrase"),
+      bundle: await sealBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "a long passphrase"),
       escrow: await escrowEncryptionKey(keys.encryption.privateJwk, stranger.publicJwk),
     };
     await expectError(await call("/api/keys/me", { method: "PUT", body, cookie: admin.cookie }), 400, "invalid_envelope");

@@ -155,7 +155,19 @@ export interface SharedFileRow {
   sharedAt: string;
 }
 
+/**
+ * The newest key bundle version this device has seen for a user, keyed by user id: a device that
+ * has seen version 2 (Argon2id) refuses a version 1 (PBKDF2) bundle offered later
+ * (docs/evidence-format.md §3.1.3). Only ever raised, and kept when the keys are forgotten.
+ */
+export interface BundleSeenRow {
+  userId: string;
+  version: number;
+  seenAt: string;
+}
+
 export type CustodyDb = Dexie & {
+  bundleSeen: EntityTable<BundleSeenRow, "userId">;
   deviceKeys: EntityTable<DeviceKeysRow, "userId">;
   transportKeys: EntityTable<TransportKeyRow, "userId">;
   uploads: EntityTable<UploadRow, "evidenceId">;
@@ -208,4 +220,18 @@ db.version(5).stores({
   keptOffline: "evidenceId, userId, caseId",
   offlineEvents: "id, userId",
   sharedFiles: "++id",
+});
+
+// Version 6: the newest key bundle version seen per user, so an older one offered later is refused.
+db.version(6).stores({
+  deviceKeys: "userId",
+  transportKeys: "userId",
+  uploads: "evidenceId, userId, caseId",
+  evidenceLabels: "evidenceId",
+  pendingFiles: "evidenceId, userId",
+  apiCache: "key, userId",
+  keptOffline: "evidenceId, userId, caseId",
+  offlineEvents: "id, userId",
+  sharedFiles: "++id",
+  bundleSeen: "userId",
 });

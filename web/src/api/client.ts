@@ -12,6 +12,7 @@ import {
   Health,
   Invitation,
   MyKeys,
+  PasskeyBundle,
   MyRecoveryRequest,
   PendingRecoveryList,
   RecoveryKeyInfo,
@@ -191,6 +192,10 @@ export const api = {
   registerKeys: (json: RegisterKeysRequest) => readResponse(client.api.keys.me.$put({ json }), MyKeys),
   /** Replaces your bundle with the same keys sealed under a new passphrase. */
   replaceBundle: (json: ReplaceBundleRequest) => readResponse(client.api.keys.me.bundle.$put({ json }), MyKeys),
+  /** Stores your keys sealed under the passkey `id`'s PRF output (passkey unlock on). */
+  putPasskeyBundle: (id: string, bundle: string) => readResponse(client.api.keys.me.passkeys[":id"].$put({ param: { id }, json: { bundle } }), PasskeyBundle),
+  /** Deletes the passkey `id`'s envelope (passkey unlock off). */
+  deletePasskeyBundle: (id: string) => readResponse(client.api.keys.me.passkeys[":id"].$delete({ param: { id } })),
   recoveryKey: () => readResponse(client.api.keys.recovery.$get(), RecoveryKeyInfo),
   /** Asks an administrator to release your encryption key to a one-time transport key; 409 `recovery_open` if one is open. */
   requestRecovery: (json: CreateRecoveryRequest) => readResponse(client.api.keys.me.recovery.$post({ json }), MyRecoveryRequest),

@@ -1,6 +1,7 @@
 /** Your security: two-step verification (authenticator app, passkeys, recovery codes), password, and sessions. */
 import type { TargetedSubmitEvent } from "preact";
 import { useEffect, useState } from "preact/hooks";
+import { z } from "zod";
 import { ChangePasswordRequest, type MfaStatus, type SessionSummary } from "../../../shared/api/identity";
 import { identity } from "./api";
 import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
@@ -12,6 +13,9 @@ import { TotpEnrolment } from "./MfaEnrolScreen";
 import { RecoveryCodesPanel } from "./RecoveryCodes";
 import "./identity.css";
 import { messageOf } from "../ui/messages";
+import { useDeviceKeys } from "../keys/context";
+import { passkeysThatUnlock, turnOffPasskeyUnlock, turnOnPasskeyUnlock } from "../keys/passkey-unlock";
+import { KeyWorkProgress } from "../keys/progress";
 
 export function SecurityPage() {
   return (
@@ -32,7 +36,15 @@ function TwoStep() {
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
 
-  const load = () => identity.mfaStatus().then(setStatus, (caught: unknown) => setError(messageOf(caught)));
+  const [unlocking, setUnlocking] = useState<Set<string>>(new Set());
+  const load = () =>
+    Promise.all([identity.mfaStatus(), passkeysThatUnlock()]).then(
+      ([mfa, unlock]) => {
+        setStatus(mfa);
+        setUnlocking(unlock);
+      },
+      (caught: unknown) => setError(messageOf(caught)),
+    );
   useEffect(() => void load(), []);
 
   async function act(step: () => Promise<unknown>, done: string) {
@@ -99,6 +111,15 @@ function TwoStep() {
                     Added {formatDateTime(key.createdAt)}
                     {key.lastUsedAt ? `, last used ${formatDateTime(key.lastUsedAt)}` : ""}
                   </p>
+                  <PasskeyUnlock
+                    passkey={key}
+                    on={unlocking.has(key.id)}
+                    busy={busy}
+                    onChanged={async (message) => {
+                      setNote(message);
+                      await load();
+                    }}
+                  />
                   <button type="button" class="secondary" disabled={busy} onClick={() => void act(() => identity.removePasskey(key.id), `Passkey "${key.name}" removed.`)}>
                     Remove<span class="visually-hidden"> passkey {key.name}</span>
                   </button>
@@ -238,5 +259,78 @@ function Sessions() {
         {note}
       </p>
     </section>
+  );
+}
+
+/**
+ * Passkey unlock for one passkey: on, its gesture at sign-in also unlocks the keys on a new
+ * device (its PRF output opens an envelope of the key bundle); turning it on takes the key
+ * passphrase once and the passkey's gesture.
+ */
+function PasskeyUnlock(props: { passkey: { id: string; name: string }; on: boolean; busy: boolean; onChanged: (message: string) => Promise<void> }) {
+  const { keys } = useDeviceKeys();
+  const [asking, setAsking] = useState(false);
+  const [working, setWorking] = useState(false);
+  const [error, setError] = useState<string>();
+  const name = props.passkey.name;
+
+  const form = useForm({
+    schema: z.object({ passphrase: z.string().min(1, "Enter your key passphrase.") }),
+    send: async ({ passphrase }) => {
+      setError(undefined);
+      await turnOnPasskeyUnlock(keys.userId, props.passkey.id, passphrase);
+      setAsking(false);
+      await props.onChanged(`Passkey unlock is on for "${name}": signing in with it on a new device unlocks your keys too.`);
+    },
+  });
+
+  async function turnOff() {
+    setWorking(true);
+    setError(undefined);
+    try {
+      await turnOffPasskeyUnlock(props.passkey.id);
+      await props.onChanged(`Passkey unlock is off for "${name}".`);
+    } catch (caught) {
+      setError(messageOf(caught));
+    } finally {
+      setWorking(false);
+    }
+  }
+
+  if (props.on) {
+    return (
+      <div class="stack">
+        <p>Unlocks your keys.</p>
+        <button type="button" class="secondary" disabled={props.busy || working} onClick={() => void turnOff()} aria-label={`Turn off passkey unlock for ${name}`}>
+          Turn off passkey unlock
+        </button>
+        {error && (
+          <p role="alert" class="alert">
+            {error}
+          </p>
+        )}
+      </div>
+    );
+  }
+  if (!asking) {
+    return (
+      <button type="button" class="secondary" disabled={props.busy} onClick={() => setAsking(true)} aria-label={`Turn on passkey unlock for ${name}`}>
+        Turn on passkey unlock
+      </button>
+    );
+  }
+  return (
+    <form ref={form.formRef} onSubmit={form.onSubmit} onInput={form.onInput} noValidate class="stack" aria-label={`Passkey unlock for ${name}`}>
+      <p>Enter your key passphrase once; then use the passkey "{name}" when asked. Its authenticator must support the PRF extension.</p>
+      <FormAlert message={form.formError} />
+      <Field name="passphrase" label="Key passphrase" type="password" autoComplete="off" error={form.errors["passphrase"]} />
+      <div class="actions">
+        <SubmitButton busy={form.busy} label="Turn on" busyLabel="Turning on…" />
+        <button type="button" class="secondary" disabled={form.busy} onClick={() => setAsking(false)}>
+          Cancel
+        </button>
+      </div>
+      <KeyWorkProgress />
+    </form>
   );
 }

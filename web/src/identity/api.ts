@@ -19,6 +19,7 @@ import {
 } from "../../../shared/api/identity";
 import { SessionInfo, User } from "../../../shared/api/schemas";
 import { apiFetch, ApiError } from "../api/client";
+import { extractPrfOutput, holdPasskeySecret, prfExtension } from "../keys/passkey-secret";
 
 const Empty = z.undefined().or(z.unknown());
 const none = (path: string, method: string) => apiFetch(path, { method }, Empty).then(() => undefined);
@@ -37,11 +38,23 @@ async function ceremony<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Gets an assertion for `purpose`: returns what the server's verify routes take. */
-async function passkeyAssertion(purpose: "sign_in" | "second_factor" | "reauth") {
+/**
+ * Gets an assertion for `purpose`: returns what the server's verify routes take, and the
+ * passkey's PRF output for the key bundle when its authenticator gave one (taken out of the
+ * credential, so it is never sent). `only` limits the prompt to one passkey.
+ */
+async function passkeyAssertion(purpose: "sign_in" | "second_factor" | "reauth", only?: string) {
   const { challengeId, options } = await apiFetch("/api/auth/passkey/options", { method: "POST", json: { purpose } }, PasskeyOptions);
-  const credential = await ceremony(() => startAuthentication({ optionsJSON: options as never }));
-  return { challengeId, credential };
+  const request = { ...options, extensions: { ...(options["extensions"] as object | undefined), ...(await prfExtension()) } } as Record<string, unknown>;
+  if (only) request["allowCredentials"] = ((request["allowCredentials"] as { id: string }[] | undefined) ?? []).filter((c) => c.id === only);
+  const credential = await ceremony(() => startAuthentication({ optionsJSON: request as never }));
+  const prf = extractPrfOutput(credential.clientExtensionResults as Record<string, unknown>);
+  return { challengeId, credential, prf };
+}
+
+/** Keeps a sign-in passkey's PRF output (or that it gave none) for the key gate, which unlocks the keys with it. */
+function holdPrf(assertion: { credential: { id: string }; prf: Uint8Array | undefined }) {
+  holdPasskeySecret(assertion.credential.id, assertion.prf);
 }
 
 export const identity = {
@@ -49,12 +62,28 @@ export const identity = {
   /** The second step of sign-in. */
   verifyMfa: (json: MfaVerifyRequest) => apiFetch("/api/auth/mfa", { method: "POST", json }, SessionInfo),
   verifyMfaWithPasskey: async () => {
-    const { challengeId, credential } = await passkeyAssertion("second_factor");
-    return apiFetch("/api/auth/mfa", { method: "POST", json: { method: "passkey", challengeId, credential } }, SessionInfo);
+    const assertion = await passkeyAssertion("second_factor");
+    const { challengeId, credential } = assertion;
+    const session = await apiFetch("/api/auth/mfa", { method: "POST", json: { method: "passkey", challengeId, credential } }, SessionInfo);
+    holdPrf(assertion);
+    return session;
   },
   signInWithPasskey: async () => {
-    const { challengeId, credential } = await passkeyAssertion("sign_in");
-    return apiFetch("/api/auth/passkey", { method: "POST", json: { challengeId, credential } }, SessionInfo);
+    const assertion = await passkeyAssertion("sign_in");
+    const { challengeId, credential } = assertion;
+    const session = await apiFetch("/api/auth/passkey", { method: "POST", json: { challengeId, credential } }, SessionInfo);
+    holdPrf(assertion);
+    return session;
+  },
+  /**
+   * Confirms it's you with the passkey `passkeyId` only, and answers its PRF output (undefined
+   * when its authenticator has no PRF): one gesture to turn on passkey unlock.
+   */
+  reauthWithPasskeyPrf: async (passkeyId: string) => {
+    const { challengeId, credential, prf } = await passkeyAssertion("reauth", passkeyId);
+    if (credential.id !== passkeyId) throw new ApiError(0, "wrong_passkey", "That was another passkey. Use the one you are turning on.");
+    await apiFetch("/api/auth/reauth", { method: "POST", json: { method: "passkey", challengeId, credential } }, ReauthResult);
+    return prf;
   },
   reauthWithPassword: (password: string) => apiFetch("/api/auth/reauth", { method: "POST", json: { method: "password", password } }, ReauthResult),
   reauthWithPasskey: async () => {
@@ -70,7 +99,9 @@ export const identity = {
   replaceRecoveryCodes: () => apiFetch("/api/mfa/recovery-codes", { method: "POST" }, RecoveryCodes),
   addPasskey: async (name: string) => {
     const { challengeId, options } = await apiFetch("/api/mfa/passkeys/options", { method: "POST" }, PasskeyOptions);
-    const credential = await ceremony(() => startRegistration({ optionsJSON: options as never }));
+    // Ask for PRF at creation: a security key turns on its hmac-secret only when asked here.
+    const credential = await ceremony(() => startRegistration({ optionsJSON: { ...options, extensions: { ...(options["extensions"] as object | undefined), prf: {} } } as never }));
+    delete (credential.clientExtensionResults as Record<string, unknown>)["prf"];
     return apiFetch("/api/mfa/passkeys", { method: "POST", json: { challengeId, name, credential } }, MfaEnrolled);
   },
   removePasskey: (id: string) => none(`/api/mfa/passkeys/${encodeURIComponent(id)}`, "DELETE"),

@@ -8,7 +8,11 @@ import { withReauth } from "../identity/reauth";
 import { useState } from "preact/hooks";
 import { z } from "zod";
 import { KeyUnwrapError } from "../../../shared/crypto/errors";
-import { changeKeyBundlePassphrase } from "../../../shared/crypto/keys";
+import { KEY_BUNDLE_VERSION, openKeyBundleJwks, sealKeyBundle } from "../../../shared/crypto/keys";
+import { beginKeyWork, endKeyWork, keyWorkStep } from "./kdf";
+import { KeyWorkProgress } from "./progress";
+import { rememberBundleVersion } from "./store";
+import { deriveKey, refuseDowngrade, STEP_DERIVE, STEP_SEAL } from "./unlock";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { api, ApiError } from "../api/client";
 import { Field, FormAlert, SubmitButton, useForm, type FieldErrors } from "../ui/forms";
@@ -50,20 +54,27 @@ export function KeySettingsPage(props: { session: SessionInfo }) {
       setStatus("");
       const person = personOf(props.session);
       await refuseUnsafePassphrase(next, "next", person);
-      const { bundle } = await api.myKeys();
+      const registered = await api.myKeys();
+      await refuseDowngrade(keys.userId, registered);
       let resealed: string;
+      beginKeyWork([STEP_DERIVE, STEP_SEAL]);
       try {
-        // Opens the bundle with the current passphrase and seals the same keys under the new one (2 × PBKDF2, in WebCrypto).
-        resealed = await changeKeyBundlePassphrase(bundle, current, next);
+        // Opens the bundle with the current passphrase and seals the same keys under the new one (2 × Argon2id, in a Worker).
+        const jwks = await openKeyBundleJwks(registered.bundle, current, deriveKey);
+        keyWorkStep(STEP_SEAL);
+        resealed = await sealKeyBundle(jwks, next, deriveKey);
       } catch (error) {
         if (error instanceof KeyUnwrapError) throw wrongPassphrase("current");
         throw error;
+      } finally {
+        endKeyWork();
       }
       await withReauth(async () => {
         // Checked again inside: "Confirm it's you" may only now have given this browser the sign-in password.
         await refuseUnsafePassphrase(next, "next", person);
         return api.replaceBundle({ bundle: resealed });
       });
+      await rememberBundleVersion(keys.userId, KEY_BUNDLE_VERSION).catch(() => undefined);
       forgetSignInPassword();
       form.formRef.current?.reset();
       setStatus("Key passphrase changed. Use the new one to unlock your keys on any other device.");
@@ -122,6 +133,7 @@ export function KeySettingsPage(props: { session: SessionInfo }) {
           <NewPassphraseField name="next" label="New key passphrase" error={form.errors["next"]} person={personOf(props.session)} />
           <Field name="confirm" label="Confirm new key passphrase" type="password" autoComplete="new-password" error={form.errors["confirm"]} />
           <SubmitButton busy={form.busy} label="Change passphrase" busyLabel="Changing passphrase…" />
+          <KeyWorkProgress />
           <p role="status" class="status">
             {status}
           </p>

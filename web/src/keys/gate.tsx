@@ -6,19 +6,19 @@
  * transport key for a still-open request goes straight back to that.
  *
  * All key work happens here in the browser: private keys leave it only sealed in the bundle
- * (PBES2). The PBKDF2 rounds (210,000) run inside WebCrypto, whose calls are asynchronous, so
- * the page stays responsive for the second or so they take; no Web Worker is needed for this.
+ * (version 2: Argon2id, docs/evidence-format.md §3.1). Argon2id runs in a Web Worker (kdf.ts)
+ * with progress on screen, so the page keeps answering. A user who signed in with a passkey
+ * that has passkey unlock on goes straight in: its PRF output opens its envelope (unlock.ts).
  */
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { z } from "zod";
 import { PublicJwk, type MyKeys, type MyRecoveryRequest, type SessionInfo } from "../../../shared/api/schemas";
-import { KeyUnwrapError } from "../../../shared/crypto/errors";
 import {
   escrowEncryptionKey,
   generateUserKeys,
   importPrivateKey,
-  openKeyBundle,
+  KEY_BUNDLE_VERSION,
   receiveTransferredKey,
   sealKeyBundle,
 } from "../../../shared/crypto/keys";
@@ -28,7 +28,11 @@ import { PublicLayout } from "../ui/layout";
 import { forgetSignInPassword } from "../identity/password-memory";
 import { DeviceKeysContext, type DeviceKeysValue } from "./context";
 import { NewPassphraseField, personOf, refuseUnsafePassphrase } from "./new-passphrase";
-import { KeyPassphrase, MISMATCH, wrongPassphrase } from "./passphrase";
+import { KeyPassphrase, MISMATCH } from "./passphrase";
+import { beginKeyWork, endKeyWork } from "./kdf";
+import { takePasskeySecret } from "./passkey-secret";
+import { KeyWorkProgress } from "./progress";
+import { deriveKey, passkeyPrompt, refuseDowngrade, STEP_SEAL, STORAGE_FAILED, unlockWithPassphrase, unlockWithPasskeySecret } from "./unlock";
 import {
   forgetDeviceKeys,
   forgetTransportKey,
@@ -36,6 +40,7 @@ import {
   loadTransportKey,
   matchesRegistered,
   newTransportKeyPair,
+  rememberBundleVersion,
   saveDeviceKeys,
   saveTransportKey,
   type DeviceKeys,
@@ -46,12 +51,9 @@ type GateState =
   | { kind: "checking" }
   | { kind: "error"; message: string }
   | { kind: "create" }
-  | { kind: "unlock" }
+  | { kind: "unlock"; registered: MyKeys; notice?: string }
   | { kind: "recover"; open?: { request: MyRecoveryRequest; transport: TransportKey } }
   | { kind: "ready"; keys: DeviceKeys };
-
-const STORAGE_FAILED =
-  "This browser can't keep your keys on this device (its storage is unavailable, for example in some private windows). Use a normal browser window and try again.";
 
 function messageOf(error: unknown, fallback: string): string {
   return error instanceof ApiError ? error.message : fallback;
@@ -96,7 +98,32 @@ export function KeyGate(props: { session: SessionInfo; onSignOut: () => Promise<
     } catch {
       return setState({ kind: "error", message: STORAGE_FAILED });
     }
-    if (matchesRegistered(device, registered)) return setState({ kind: "ready", keys: device });
+    if (matchesRegistered(device, registered)) {
+      await refuseDowngrade(userId, registered).catch(() => undefined); // remembers a newer bundle; the keys are here already
+      takePasskeySecret()?.output?.fill(0); // not needed: the keys are here
+      return setState({ kind: "ready", keys: device });
+    }
+    try {
+      await refuseDowngrade(userId, registered);
+    } catch (error) {
+      return setState({ kind: "error", message: messageOf(error, "Couldn't check your key bundle.") });
+    }
+    // Signed in just now with a passkey that has passkey unlock on: the same gesture unlocks.
+    const secret = takePasskeySecret();
+    let notice: string | undefined;
+    if (secret && !secret.output && registered.passkeyBundles.length > 0) {
+      notice = "The passkey you signed in with can't unlock your keys: its authenticator doesn't support the PRF extension. Enter your key passphrase.";
+    } else if (secret?.output) {
+      try {
+        const keys = await unlockWithPasskeySecret(userId, registered, secret.credentialId, secret.output);
+        if (keys) return setState({ kind: "ready", keys });
+        notice = "Passkey unlock is not on for the passkey you signed in with. Enter your key passphrase (you can turn passkey unlock on in Security).";
+      } catch (error) {
+        notice = messageOf(error, "Your passkey couldn't unlock your keys. Enter your key passphrase.");
+      } finally {
+        secret.output.fill(0);
+      }
+    }
     if (transport) {
       // A recovery request made on this device: carry on with it if the server still has it open.
       let request: MyRecoveryRequest | null;
@@ -111,7 +138,7 @@ export function KeyGate(props: { session: SessionInfo; onSignOut: () => Promise<
       }
       await forgetTransportKey(userId).catch(() => undefined);
     }
-    setState({ kind: "unlock" });
+    setState({ kind: "unlock", registered, ...(notice ? { notice } : {}) });
   }
 
   useEffect(() => void check(), [userId]);
@@ -146,10 +173,12 @@ export function KeyGate(props: { session: SessionInfo; onSignOut: () => Promise<
           </button>
         </div>
       )}
-      {state.kind === "create" && <CreateKeys session={props.session} onReady={ready} onAlreadyExist={() => setState({ kind: "unlock" })} />}
+      {state.kind === "create" && <CreateKeys session={props.session} onReady={ready} onAlreadyExist={() => void check()} />}
       {state.kind === "unlock" && (
         <UnlockKeys
           session={props.session}
+          registered={state.registered}
+          notice={state.notice}
           onReady={ready}
           onNoKeys={() => setState({ kind: "create" })}
           onLost={() => setState({ kind: "recover" })}
@@ -160,7 +189,7 @@ export function KeyGate(props: { session: SessionInfo; onSignOut: () => Promise<
           session={props.session}
           open={state.open}
           onReady={ready}
-          onBack={() => setState({ kind: "unlock" })}
+          onBack={() => void check()}
           onGone={() => void check()}
         />
       )}
@@ -217,8 +246,9 @@ function CreateKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) =
       await refuseUnsafePassphrase(passphrase, "passphrase", personOf(props.session));
       const recovery = await api.recoveryKey();
       const { signing, encryption } = await generateUserKeys();
-      // ~1 s of PBKDF2 inside WebCrypto (asynchronous, so the page keeps responding).
-      const bundle = await sealKeyBundle({ signing: signing.privateJwk, encryption: encryption.privateJwk }, passphrase);
+      // About a second of Argon2id in a Worker, with progress on screen.
+      beginKeyWork([STEP_SEAL]);
+      const bundle = await sealKeyBundle({ signing: signing.privateJwk, encryption: encryption.privateJwk }, passphrase, deriveKey).finally(endKeyWork);
       // Only the encryption key is escrowed to the recovery key: nobody else can ever sign as this user.
       const escrow = await escrowEncryptionKey(encryption.privateJwk, recovery.publicJwk);
       try {
@@ -234,7 +264,7 @@ function CreateKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) =
         if (error instanceof ApiError && error.code === "keys_exist") return props.onAlreadyExist();
         throw error;
       }
-      // Straight from the fresh JWKs to non-extractable CryptoKeys: no second PBKDF2 run.
+      // Straight from the fresh JWKs to non-extractable CryptoKeys: no second Argon2id run.
       const unlocked = {
         signing: await importPrivateKey(signing.privateJwk, "sign"),
         encryption: await importPrivateKey(encryption.privateJwk, "enc"),
@@ -245,6 +275,7 @@ function CreateKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) =
       } catch {
         throw new ApiError(0, "storage_failed", `Your keys were created, but ${STORAGE_FAILED.charAt(0).toLowerCase()}${STORAGE_FAILED.slice(1)}`);
       }
+      await rememberBundleVersion(props.session.user.id, KEY_BUNDLE_VERSION).catch(() => undefined);
       forgetSignInPassword(); // the passphrase is chosen: nothing left to compare it with
       props.onReady(keys);
     },
@@ -263,43 +294,65 @@ function CreateKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) =
         <NewPassphraseField name="passphrase" label="Key passphrase" error={form.errors["passphrase"]} person={personOf(props.session)} />
         <Field name="confirm" label="Confirm key passphrase" type="password" autoComplete="new-password" error={form.errors["confirm"]} />
         <SubmitButton busy={form.busy} label="Create my keys" busyLabel="Creating your keys…" />
+        <KeyWorkProgress />
       </form>
       <SignedInAs session={props.session} />
     </>
   );
 }
 
-function UnlockKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) => void; onNoKeys: () => void; onLost: () => void }) {
+function UnlockKeys(props: {
+  session: SessionInfo;
+  registered: MyKeys;
+  notice: string | undefined;
+  onReady: (keys: DeviceKeys) => void;
+  onNoKeys: () => void;
+  onLost: () => void;
+}) {
+  const userId = props.session.user.id;
+  const [passkeyBusy, setPasskeyBusy] = useState(false);
+  const [passkeyError, setPasskeyError] = useState<string>();
+  const [note, setNote] = useState("");
+  const canUsePasskey = props.registered.passkeyBundles.length > 0 && typeof PublicKeyCredential !== "undefined";
+
+  /** A fresh copy: the bundle may have changed on another device since the gate looked. */
+  async function fresh(): Promise<MyKeys | null> {
+    try {
+      return await api.myKeys();
+    } catch (error) {
+      if (error instanceof ApiError && error.code === "no_keys") return null;
+      throw error;
+    }
+  }
+
   const form = useForm({
     schema: PassphraseForm,
     send: async ({ passphrase }) => {
-      // A fresh copy: the passphrase may have changed on another device since the gate looked.
-      let registered: MyKeys;
-      try {
-        registered = await api.myKeys();
-      } catch (error) {
-        if (error instanceof ApiError && error.code === "no_keys") return props.onNoKeys();
-        throw error;
-      }
-      let unlocked: Awaited<ReturnType<typeof openKeyBundle>>;
-      try {
-        unlocked = await openKeyBundle(registered.bundle, passphrase);
-      } catch (error) {
-        if (error instanceof KeyUnwrapError) throw wrongPassphrase("passphrase");
-        throw new ApiError(0, "bad_bundle", "This app can't read your key bundle. Reload the page; if that doesn't help, tell your administrator.");
-      }
-      if (unlocked.signing.kid !== registered.signing.kid || unlocked.encryption.kid !== registered.encryption.kid) {
-        throw new ApiError(0, "bundle_mismatch", "Your key bundle doesn't hold your registered keys. Tell your administrator.");
-      }
-      let keys: DeviceKeys;
-      try {
-        keys = await saveDeviceKeys(props.session.user.id, unlocked);
-      } catch {
-        throw new ApiError(0, "storage_failed", STORAGE_FAILED);
-      }
+      setPasskeyError(undefined);
+      const registered = await fresh();
+      if (!registered) return props.onNoKeys();
+      const { keys, resealed } = await unlockWithPassphrase(userId, registered, passphrase);
+      if (resealed) setNote("Your key bundle was re-sealed with Argon2id.");
       props.onReady(keys);
     },
   });
+
+  async function withPasskey() {
+    setPasskeyBusy(true);
+    setPasskeyError(undefined);
+    try {
+      const registered = await fresh();
+      if (!registered) return props.onNoKeys();
+      await refuseDowngrade(userId, registered);
+      const { credentialId, prf } = await passkeyPrompt(registered);
+      const keys = await unlockWithPasskeySecret(userId, registered, credentialId, prf);
+      if (!keys) throw new ApiError(0, "passkey_off", "Passkey unlock is not on for that passkey. Use your key passphrase.");
+      props.onReady(keys);
+    } catch (error) {
+      setPasskeyError(messageOf(error, "Your passkey couldn't unlock your keys. Use your key passphrase."));
+      setPasskeyBusy(false);
+    }
+  }
 
   return (
     <>
@@ -308,10 +361,32 @@ function UnlockKeys(props: { session: SessionInfo; onReady: (keys: DeviceKeys) =
         Enter your key passphrase to use your signing and encryption keys on this device. They stay on this device until
         you choose to forget them.
       </p>
+      {props.notice && (
+        <p role="alert" class="alert">
+          {props.notice}
+        </p>
+      )}
+      {canUsePasskey && (
+        <div class="stack">
+          <button type="button" class="primary" onClick={() => void withPasskey()} disabled={passkeyBusy || form.busy} aria-busy={passkeyBusy || undefined}>
+            {passkeyBusy ? "Waiting for your passkey…" : "Unlock with a passkey"}
+          </button>
+          {passkeyError && (
+            <p role="alert" class="alert">
+              {passkeyError}
+            </p>
+          )}
+          <p class="aside">Or with your key passphrase:</p>
+        </div>
+      )}
       <form ref={form.formRef} onSubmit={form.onSubmit} onInput={form.onInput} noValidate>
         <FormAlert message={form.formError} />
         <Field name="passphrase" label="Key passphrase" type="password" autoComplete="off" error={form.errors["passphrase"]} />
         <SubmitButton busy={form.busy} label="Unlock" busyLabel="Unlocking your keys…" />
+        <KeyWorkProgress />
+        <p role="status" class="status">
+          {note}
+        </p>
       </form>
       <p class="aside">
         <button type="button" class="link-button" onClick={props.onLost}>
@@ -554,8 +629,9 @@ function ChooseNewPassphrase(props: {
       }
       // Only the new signing pair is used: the encryption key is the recovered one.
       const { signing } = await generateUserKeys();
-      // ~1 s of PBKDF2 inside WebCrypto (asynchronous, so the page keeps responding).
-      const bundle = await sealKeyBundle({ signing: signing.privateJwk, encryption: recovered }, passphrase);
+      // About a second of Argon2id in a Worker, with progress on screen: the recovered keys get the current seal.
+      beginKeyWork([STEP_SEAL]);
+      const bundle = await sealKeyBundle({ signing: signing.privateJwk, encryption: recovered }, passphrase, deriveKey).finally(endKeyWork);
       const escrow = await escrowEncryptionKey(recovered, recovery.publicJwk);
       try {
         // PublicJwk is a strict schema with no `d`: parsing proves only the public half is sent.
@@ -576,6 +652,7 @@ function ChooseNewPassphrase(props: {
         throw new ApiError(0, "storage_failed", `Your keys were restored, but ${STORAGE_FAILED.charAt(0).toLowerCase()}${STORAGE_FAILED.slice(1)}`);
       }
       await forgetTransportKey(userId).catch(() => undefined);
+      await rememberBundleVersion(userId, KEY_BUNDLE_VERSION).catch(() => undefined);
       forgetSignInPassword();
       props.onReady(keys);
     },
@@ -595,6 +672,7 @@ function ChooseNewPassphrase(props: {
         <NewPassphraseField name="passphrase" label="New key passphrase" error={form.errors["passphrase"]} person={personOf(props.session)} />
         <Field name="confirm" label="Confirm new key passphrase" type="password" autoComplete="new-password" error={form.errors["confirm"]} />
         <SubmitButton busy={form.busy} label="Restore my keys" busyLabel="Restoring your keys…" />
+        <KeyWorkProgress />
       </form>
       {props.cancelError && (
         <p role="alert" class="alert">

@@ -73,3 +73,18 @@ export async function saveTransportKey(userId: string, requestId: string, transp
 export async function forgetTransportKey(userId: string): Promise<void> {
   await db.transportKeys.delete(userId);
 }
+
+// ---- no downgrade: the newest key bundle version seen for each user ----------------------
+
+/** The newest bundle version this device has seen for `userId` (0 when none). */
+export async function seenBundleVersion(userId: string): Promise<number> {
+  return (await db.bundleSeen.get(userId))?.version ?? 0;
+}
+
+/** Records that `userId`'s bundle was seen at `version`; never lowers what was recorded. */
+export async function rememberBundleVersion(userId: string, version: number): Promise<void> {
+  await db.transaction("rw", db.bundleSeen, async () => {
+    const seen = await db.bundleSeen.get(userId);
+    if (!seen || seen.version < version) await db.bundleSeen.put({ userId, version, seenAt: new Date().toISOString() });
+  });
+}

@@ -13,9 +13,10 @@ import { adjacencyGraphs, dictionary } from "@zxcvbn-ts/language-common";
 /**
  * zxcvbn's top score: an estimated 10^10 guesses or more. The bundle can be attacked offline by
  * whoever copies the database, so "safely unguessable" against a slow hash (score 3, 10^8) is
- * not enough: at 210,000 PBKDF2-HMAC-SHA512 rounds one current GPU tries some 2 × 10^4 guesses a
- * second, so 10^8 falls in about an hour; 10^10 takes that GPU about a week (the figures are in
- * docs/security.md).
+ * not enough: against a version 1 bundle (210,000 PBKDF2-HMAC-SHA512 rounds) one current GPU
+ * tries some 2 × 10^4 guesses a second, so 10^8 falls in about an hour; 10^10 takes that GPU
+ * about a week. Version 2 (Argon2id, 64 MiB) costs far more per guess, but old bundles remain
+ * until their users unlock them (the figures are in docs/security.md).
  */
 export const MIN_KEY_PASSPHRASE_SCORE = 4;
 

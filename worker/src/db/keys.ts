@@ -174,3 +174,46 @@ export function recoveryComplete(
     ],
   };
 }
+
+// ---- passkey envelopes of the key bundle (WebAuthn PRF)
+
+export interface PasskeyBundleRow {
+  passkey_id: string;
+  jwe: string;
+  updated_at: string;
+}
+
+/** The user's passkey envelopes, oldest first. */
+export async function listPasskeyBundles(db: D1Database, userId: string): Promise<PasskeyBundleRow[]> {
+  const { results } = await db
+    .prepare("SELECT passkey_id, jwe, updated_at FROM passkey_key_bundles WHERE user_id = ? ORDER BY created_at, passkey_id")
+    .bind(userId)
+    .all<PasskeyBundleRow>();
+  return results;
+}
+
+/** Stores (or replaces) the envelope of the user's passkey `passkeyId`: writes only when that passkey is theirs. */
+export function passkeyBundlePut(db: D1Database, input: { userId: string; passkeyId: string; jwe: string; now: string }): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO passkey_key_bundles (passkey_id, user_id, jwe, created_at, updated_at)
+       SELECT ?1, ?2, ?3, ?4, ?4 WHERE EXISTS (SELECT 1 FROM passkeys WHERE id = ?1 AND user_id = ?2)
+       ON CONFLICT (passkey_id) DO UPDATE SET jwe = excluded.jwe, updated_at = excluded.updated_at
+        WHERE passkey_key_bundles.user_id = excluded.user_id`,
+    )
+    .bind(input.passkeyId, input.userId, input.jwe, input.now);
+}
+
+/** Removes the envelope of the user's passkey `passkeyId` (none of anyone else's). */
+export function passkeyBundleDelete(db: D1Database, userId: string, passkeyId: string): D1PreparedStatement {
+  return db.prepare("DELETE FROM passkey_key_bundles WHERE user_id = ? AND passkey_id = ?").bind(userId, passkeyId);
+}
+
+/**
+ * Removes every passkey envelope of the user (their passkeys reset, or their keys recovered);
+ * with `witnessId`, only if that event was written earlier in the same batch.
+ */
+export function passkeyBundlesDeleteAll(db: D1Database, userId: string, witnessId?: string): D1PreparedStatement {
+  if (witnessId === undefined) return db.prepare("DELETE FROM passkey_key_bundles WHERE user_id = ?").bind(userId);
+  return db.prepare("DELETE FROM passkey_key_bundles WHERE user_id = ? AND EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?)").bind(userId, witnessId);
+}

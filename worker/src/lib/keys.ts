@@ -1,6 +1,6 @@
 import { decodeProtectedHeader } from "jose";
 import type { PublicJwk, PublicKeyInfo } from "../../../shared/api/schemas";
-import { importEncryptionPublicKey, importSigningPublicKey, keyId, PBES2_ITERATIONS, PBES2_MAX_ITERATIONS, TYP } from "../../../shared/crypto";
+import { bundleSeal, FormatError, importEncryptionPublicKey, importSigningPublicKey, keyId, type BundleSeal } from "../../../shared/crypto";
 import { ApiError } from "./errors";
 
 /**
@@ -24,21 +24,23 @@ export async function checkPublicKey(jwk: PublicJwk, use: "sig" | "enc", field: 
 
 /**
  * Checks a key bundle's protected header (the server cannot open the bundle, only check it is
- * sealed as the format requires, with at least the required PBKDF2 work).
+ * sealed as the format requires): version 2, by passphrase with Argon2id at or above the floor,
+ * or (`passkeyId` given) by that passkey's PRF. Version 1 (PBES2) is never stored any more.
  */
-export function checkBundle(jwe: string): void {
-  let header: ReturnType<typeof decodeProtectedHeader>;
+export function checkBundle(jwe: string, passkeyId?: string): void {
+  let seal: BundleSeal;
   try {
-    header = decodeProtectedHeader(jwe);
-  } catch {
-    throw new ApiError(400, "invalid_bundle", "The key bundle is not a valid JWE.");
+    seal = bundleSeal(jwe);
+  } catch (error) {
+    const why = error instanceof FormatError ? error.message : "not a key bundle";
+    throw new ApiError(400, "invalid_bundle", `The key bundle is not valid (${why}).`);
   }
-  const iterations = typeof header.p2c === "number" ? header.p2c : 0;
-  if (header.alg !== "PBES2-HS512+A256KW" || header.enc !== "A256GCM" || header.typ !== TYP.keyBundle) {
-    throw new ApiError(400, "invalid_bundle", "The key bundle must be a custody-key-bundle+jwe sealed with PBES2-HS512+A256KW and A256GCM.");
-  }
-  if (iterations < PBES2_ITERATIONS || iterations > PBES2_MAX_ITERATIONS) {
-    throw new ApiError(400, "invalid_bundle", `The key bundle's PBKDF2 count must be between ${PBES2_ITERATIONS} and ${PBES2_MAX_ITERATIONS}.`);
+  if (passkeyId === undefined) {
+    if (seal.kdf !== "argon2id") {
+      throw new ApiError(400, "invalid_bundle", "The key bundle must be version 2, sealed with Argon2id (docs/evidence-format.md §3.1.1). Update the app and try again.");
+    }
+  } else if (seal.kdf !== "passkey" || seal.credentialId !== passkeyId) {
+    throw new ApiError(400, "invalid_bundle", "The envelope must be sealed by this passkey (kdf webauthn-prf-hkdf-sha256 naming it).");
   }
 }
 

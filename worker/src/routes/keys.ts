@@ -8,6 +8,9 @@ import {
   RecoveryIdParam,
   ReleaseRecoveryRequest,
   MyKeys,
+  PasskeyBundle,
+  PasskeyBundleParam,
+  PutPasskeyBundleRequest,
   RecoveryKeyInfo,
   RegisterKeysRequest,
   ReplaceBundleRequest,
@@ -24,6 +27,10 @@ import {
   findSigningKey,
   getBundle,
   getRecoveryKey,
+  listPasskeyBundles,
+  passkeyBundleDelete,
+  passkeyBundlePut,
+  passkeyBundlesDeleteAll,
   keysRegister,
   openRecoveryRequest,
   pendingRecoveryRequests,
@@ -34,6 +41,7 @@ import {
   type RecoveryRow,
 } from "../db/keys";
 import { findUserById } from "../db/users";
+import { listPasskeys } from "../db/identity";
 import type { AppEnv } from "../env";
 import { audit, auditStatement, auditStatementIfChanged, auditStatementIfRecorded, flushAudit, markAudited } from "../lib/audit";
 import { signerRegistered, signerRetired } from "../lib/signers";
@@ -46,9 +54,15 @@ import { validate } from "../lib/validate";
 import { findAgentSigningKey } from "../db/video";
 
 async function myKeys(db: D1Database, userId: string): Promise<MyKeys | null> {
-  const [{ signing, encryption }, bundle] = await Promise.all([currentUserKeys(db, userId), getBundle(db, userId)]);
+  const [{ signing, encryption }, bundle, passkeyBundles] = await Promise.all([currentUserKeys(db, userId), getBundle(db, userId), listPasskeyBundles(db, userId)]);
   if (!signing || !encryption || !bundle) return null;
-  return { signing, encryption, bundle: bundle.jwe, updatedAt: bundle.updated_at };
+  return {
+    signing,
+    encryption,
+    bundle: bundle.jwe,
+    updatedAt: bundle.updated_at,
+    passkeyBundles: passkeyBundles.map((row) => ({ passkeyId: row.passkey_id, bundle: row.jwe, updatedAt: row.updated_at })),
+  };
 }
 
 /** The escrow must be wrapped to this organisation's recovery key. */
@@ -129,22 +143,79 @@ export const keys = new Hono<AppEnv>()
   )
   .put(
     "/me/bundle",
-    describe({ summary: "Replace your key bundle: the same private keys sealed under a new key passphrase (needs a recent authentication).", access: "session", responses: { 200: { description: "Replaced.", schema: MyKeys }, 404: { description: "No keys yet." } } }),
+    describe({
+      summary: "Replace your key bundle: the same private keys sealed under a new key passphrase, or an older bundle re-sealed as version 2 (needs a recent authentication).",
+      access: "session",
+      responses: { 200: { description: "Replaced.", schema: MyKeys }, 404: { description: "No keys yet." } },
+    }),
     validate("json", ReplaceBundleRequest),
     requireRecentAuth,
     async (c) => {
-      const { bundle } = c.req.valid("json");
+      const { bundle, reason } = c.req.valid("json");
       const user = c.get("user");
       checkBundle(bundle);
+      const action = reason === "reseal" ? "keys.bundle_reseal" : "keys.passphrase_change";
       const results = await c.env.DB.batch([
         bundleReplace(c.env.DB, user.id, bundle, new Date().toISOString()),
-        auditStatementIfChanged(c, user.orgId, { action: "keys.passphrase_change", target: { type: "user", id: user.id } }).statement,
+        auditStatementIfChanged(c, user.orgId, { action, target: { type: "user", id: user.id } }).statement,
       ]);
       if (!markAudited(c, results[1])) throw noKeys();
       await flushAudit(c.env, user.orgId);
       const updated = await myKeys(c.env.DB, user.id);
       if (!updated) throw noKeys();
       return c.json(updated, 200);
+    },
+  )
+  .put(
+    "/me/passkeys/:id",
+    describe({
+      summary: "Turn on passkey unlock for one of your passkeys: store your keys sealed under its PRF output (needs a recent authentication).",
+      access: "session",
+      responses: {
+        200: { description: "Stored (replacing any earlier envelope of this passkey).", schema: PasskeyBundle },
+        404: { description: "No such passkey of yours, or no keys yet." },
+      },
+    }),
+    validate("param", PasskeyBundleParam),
+    validate("json", PutPasskeyBundleRequest),
+    requireRecentAuth,
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const { bundle } = c.req.valid("json");
+      const user = c.get("user");
+      const passkeys = await listPasskeys(c.env.DB, user.id);
+      if (!passkeys.some((key) => key.id === id)) throw new ApiError(404, "not_found", "You have no such passkey.");
+      if (!(await getBundle(c.env.DB, user.id))) throw noKeys();
+      checkBundle(bundle, id);
+      const results = await c.env.DB.batch([
+        passkeyBundlePut(c.env.DB, { userId: user.id, passkeyId: id, jwe: bundle, now: new Date().toISOString() }),
+        auditStatementIfChanged(c, user.orgId, { action: "keys.passkey_unlock_on", target: { type: "user", id: user.id }, details: { passkey: id } }).statement,
+      ]);
+      // The passkey was removed meanwhile: nothing was written.
+      if (!markAudited(c, results[1])) throw new ApiError(404, "not_found", "You have no such passkey.");
+      await flushAudit(c.env, user.orgId);
+      const stored = (await listPasskeyBundles(c.env.DB, user.id)).find((row) => row.passkey_id === id);
+      if (!stored) throw new ApiError(404, "not_found", "You have no such passkey.");
+      return c.json({ passkeyId: id, bundle: stored.jwe, updatedAt: stored.updated_at } satisfies PasskeyBundle, 200);
+    },
+  )
+  .delete(
+    "/me/passkeys/:id",
+    describe({
+      summary: "Turn off passkey unlock for one of your passkeys: its envelope of your keys is deleted (the passkey stays).",
+      access: "session",
+      responses: { 204: { description: "Turned off (or it was not on)." } },
+    }),
+    validate("param", PasskeyBundleParam),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const user = c.get("user");
+      const results = await c.env.DB.batch([
+        passkeyBundleDelete(c.env.DB, user.id, id),
+        auditStatementIfChanged(c, user.orgId, { action: "keys.passkey_unlock_off", target: { type: "user", id: user.id }, details: { passkey: id } }).statement,
+      ]);
+      if (markAudited(c, results[1])) await flushAudit(c.env, user.orgId);
+      return c.body(null, 204);
     },
   )
   .post(
@@ -228,7 +299,9 @@ export const keys = new Hono<AppEnv>()
         auditStatementIfRecorded(c, user.orgId, signerRegistered(holder, { kid: signing.kid, publicJwk: signing.publicJwk }, now, previous?.kid ?? null), completed.eventId),
         ...(previous ? [auditStatementIfRecorded(c, user.orgId, signerRetired(holder, previous.kid, now, signing.kid), completed.eventId)] : []),
       ];
-      const results = await c.env.DB.batch([completion.guard, completed.statement, ...completion.rest(completed.eventId), ...register]);
+      // Passkey envelopes hold the old signing key: gone with it (turned on again from Security).
+      const envelopes = passkeyBundlesDeleteAll(c.env.DB, user.id, completed.eventId);
+      const results = await c.env.DB.batch([completion.guard, completed.statement, ...completion.rest(completed.eventId), ...register, envelopes]);
       if (!markAudited(c, results[1])) throw new ApiError(409, "recovery_not_released", "Your recovery request is no longer open.");
       await flushAudit(c.env, user.orgId);
       const keysNow = await myKeys(c.env.DB, user.id);

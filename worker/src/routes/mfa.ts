@@ -41,6 +41,7 @@ import { requireRecentAuth, requireSession, requireSessionIn, sessionEnded, sess
 import { newTotpSecret, otpauthUri } from "../lib/totp";
 import { validate } from "../lib/validate";
 import { registrationOptions, verifyRegistration } from "../lib/webauthn";
+import { passkeyBundleDelete } from "../db/keys";
 
 const ISSUER = "Custody";
 
@@ -273,11 +274,13 @@ export const mfa = new Hono<AppEnv>()
         await audit(c, { action: "mfa.passkey_remove", target: { type: "user", id: user.id }, outcome: "denied", details: { passkey: id, reason: "last factor" } });
         throw new ApiError(409, "last_factor", "Your organisation requires two-step verification: set up another method before removing your last passkey.");
       }
+      // Its envelope of the key bundle first (the passkey's PRF output is all that opens it), in the same transaction.
       const results = await c.env.DB.batch([
+        passkeyBundleDelete(c.env.DB, user.id, id),
         passkeyDelete(c.env.DB, user.id, id),
         auditStatementIfChanged(c, user.orgId, { action: "mfa.passkey_remove", target: { type: "user", id: user.id }, details: { passkey: id } }).statement,
       ]);
-      if (!markAudited(c, results[1])) throw new ApiError(404, "not_found", "You have no such passkey.");
+      if (!markAudited(c, results[2])) throw new ApiError(404, "not_found", "You have no such passkey.");
       await flushAudit(c.env, user.orgId);
       return c.body(null, 204);
     },

@@ -1,3 +1,4 @@
+import { passkeyBundlesDeleteAll } from "../db/keys";
 import { Hono, type Context } from "hono";
 import { RevokedCount, UserSecurityList } from "../../../shared/api/identity";
 import {
@@ -230,6 +231,7 @@ export const users = new Hono<AppEnv>()
       const now = new Date().toISOString();
       await c.env.DB.batch([
         deleteTotpStatement(c.env.DB, id),
+        passkeyBundlesDeleteAll(c.env.DB, id),
         deletePasskeysStatement(c.env.DB, id),
         deleteRecoveryCodesStatement(c.env.DB, id),
         revokeUserSessionsStatement(c.env.DB, id, now),
