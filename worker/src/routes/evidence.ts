@@ -308,6 +308,12 @@ export const evidence = new Hono<AppEnv>()
       responses: { 200: { description: "Complete.", schema: EvidenceSummary }, 409: { description: "Parts are missing, or the manifest disagrees with a stored part." } },
     }),
     validate("param", EvidenceIdParam),
+    // The body is optional (apps from before streamed uploads send none), but one that is sent must be JSON.
+    async (c, next) => {
+      const type = c.req.header("Content-Type");
+      if (type !== undefined && !/^application\/json\b/i.test(type)) throw new ApiError(400, "unsupported_media_type", "Send the completion's body as application/json.");
+      await next();
+    },
     validate("json", CompleteUploadRequest),
     async (c) => {
       const me = c.get("user");
