@@ -8,7 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Browser, BrowserContext, Page, Route } from "playwright-core";
@@ -131,8 +131,8 @@ describe("streaming playback: plays and seeks before the download completes, ver
     expect(asked).toContain(4); // the seek read the last part
     await shot(page, "checking");
 
-    await page.unroute("**/api/evidence/*/parts/*");
     for (const route of held) await route.continue();
+    await page.unroute("**/api/evidence/*/parts/*");
     const badge = page.getByRole("region", { name: "Verified" });
     await visible(badge, 90_000);
     await visible(badge.getByText(ADMIN.name));
@@ -149,6 +149,8 @@ describe("streaming playback: plays and seeks before the download completes, ver
     const saved = join(work, "downloaded.mp4");
     await download.saveAs(saved);
     expect(download.suggestedFilename()).toBe(FILE_NAME);
+    expect(await download.failure()).toBeNull();
+    expect(statSync(saved).size).toBe(statSync(video).size);
     expect(createHash("sha512").update(readFileSync(saved)).digest("hex")).toBe(createHash("sha512").update(readFileSync(video)).digest("hex"));
   }, 90_000);
 

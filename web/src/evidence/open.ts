@@ -237,13 +237,9 @@ export class EvidenceOpener {
       return true;
     }
     if (opened.streaming) {
-      const link = document.createElement("a");
-      link.href = `/view/${this.viewId}/download?name=${encodeURIComponent(fileName)}`;
-      link.download = fileName;
-      link.hidden = true;
-      document.body.append(link);
-      link.click();
-      link.remove();
+      // A navigation (not a link's `download`, which Chromium does not route through service
+      // workers) that the service worker answers as an attachment: the page stays, the file downloads.
+      window.location.assign(`/view/${this.viewId}/download?name=${encodeURIComponent(fileName)}`);
       return true;
     }
     // No service worker: the verified file is in OPFS already.
