@@ -6,10 +6,14 @@
  *  - upload (upload.ts): cases and evidence through the real web app against `npm start`'s
  *    server: encrypted vs plain upload of 1 GiB, bytes re-sent after a connection drop, peak
  *    memory at 256 MiB vs 2 GiB; writes bench-results/upload.json;
+ *  - playback (playback.ts): streaming playback in the real web app against the same MP4 served
+ *    plain with Range support by a local server: first frame and seek to 90 % at 64 MiB, 512 MiB
+ *    and 1 GiB, unthrottled and at 40 Mbit/s, and peak renderer memory; writes
+ *    bench-results/playback.json (`--sizes 64,512` limits the sizes, in MiB);
  *  - lighthouse (lighthouse.ts): Lighthouse's performance, accessibility and best-practices
  *    scores of the installed app (mobile emulation), against an empty page; writes
  *    bench-results/lighthouse.json.
- * Flags: `--only crypto`, `--only upload` or `--only lighthouse` (during development; `--only drop` runs just the
+ * Flags: `--only crypto`, `--only upload`, `--only playback` or `--only lighthouse` (during development; `--only drop` runs just the
  * upload section's connection drop and prints its figures), `--keep` (leave the upload
  * section's temp files, profile and server state), `--quick` (upload sizes divided by 8, written
  * to bench-results/upload-quick.json: to try changes out, not figures to quote). `npm run bench -- --only upload`.
@@ -22,11 +26,18 @@ installHooks(); // before playwright-core and the end-to-end helpers load: see h
 const { runCrypto } = await import("./crypto.ts");
 const { runUpload } = await import("./upload.ts");
 const { runLighthouse } = await import("./lighthouse.ts");
+const { runPlayback } = await import("./playback.ts");
 
-const { values } = parseArgs({ options: { only: { type: "string" }, keep: { type: "boolean", default: false }, quick: { type: "boolean", default: false } } });
+const { values } = parseArgs({ options: { only: { type: "string" }, keep: { type: "boolean", default: false }, quick: { type: "boolean", default: false }, sizes: { type: "string" } } });
+const sizes = values.sizes?.split(",").map(Number);
+if (sizes?.some((mib) => !Number.isInteger(mib) || mib <= 0)) {
+  console.error("--sizes takes sizes in MiB, comma-separated: --sizes 64,512");
+  process.exit(2);
+}
 const sections: Record<string, () => Promise<number>> = {
   crypto: () => runCrypto(),
   upload: () => runUpload({ keep: values.keep, quick: values.quick }),
+  playback: () => runPlayback({ keep: values.keep, quick: values.quick, ...(sizes ? { sizes } : {}) }),
   lighthouse: () => runLighthouse(),
 };
 /** Parts of a section, run only when asked for by name. */

@@ -6,8 +6,8 @@ export type OpenJob =
   /** Starts the item's session: every later job reads its parts through it. */
   | { type: "session"; evidenceId: string; fileKey: CryptoKey; expect: DecryptExpectations; mediaType: string }
   /** Ciphertext part `n`, as the worker asked for it (`need`), or why it could not be had. */
-  | { type: "part"; n: number; bytes: Uint8Array }
-  | { type: "partError"; n: number; message: string }
+  | { type: "part"; request: number; n: number; bytes: Uint8Array }
+  | { type: "partError"; request: number; n: number; message: string }
   /** Checks the whole file in the background (every part, the size, the whole-file SHA-512) while it plays. */
   | { type: "verify" }
   /** Without a service worker: decrypts and verifies the whole file into OPFS `views/<id>` before it is shown. */
@@ -31,7 +31,9 @@ export type OpenJob =
 
 export type OpenEvent =
   /** The worker needs ciphertext part `n` (the page fetches it, or reads the kept copy). */
-  | { type: "need"; n: number }
+  | { type: "need"; request: number; n: number }
+  /** The worker no longer needs that request's part (the player moved on): the page stops downloading it. */
+  | { type: "drop"; request: number }
   /** Plaintext bytes checked in order so far by the background verification. */
   | { type: "progress"; verifiedBytes: number }
   | { type: "verified" }

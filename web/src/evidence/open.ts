@@ -96,7 +96,9 @@ export class EvidenceOpener {
   private checkListener: ((event: CheckEvent) => void) | undefined;
   /** Random, per opening: the view URL names nothing about the item. */
   readonly viewId = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-  private readPart: ((n: number) => Promise<Uint8Array>) | undefined;
+  private readPart: ((n: number, signal: AbortSignal) => Promise<Uint8Array>) | undefined;
+  /** Part downloads in flight, by the worker's request number (it may drop one the player no longer needs). */
+  private readonly downloads = new Map<number, AbortController>();
   private objectUrl: string | undefined;
 
   constructor() {
@@ -126,11 +128,17 @@ export class EvidenceOpener {
 
   private onEvent(event: OpenEvent): void {
     if (event.type === "need") {
-      const n = event.n;
-      this.readPart!(n).then(
-        (bytes) => this.post({ type: "part", n, bytes }, [bytes.buffer]),
-        (error: unknown) => this.post({ type: "partError", n, message: error instanceof Error ? error.message : String(error) }),
-      );
+      const { n, request } = event;
+      const controller = new AbortController();
+      this.downloads.set(request, controller);
+      this.readPart!(n, controller.signal).then(
+        (bytes) => this.post({ type: "part", request, n, bytes }, [bytes.buffer]),
+        (error: unknown) => !controller.signal.aborted && this.post({ type: "partError", request, n, message: error instanceof Error ? error.message : String(error) }),
+      ).finally(() => this.downloads.delete(request));
+      return;
+    }
+    if (event.type === "drop") {
+      this.downloads.get(event.request)?.abort();
       return;
     }
     if (event.type === "progress") this.checkListener?.({ type: "progress", verifiedBytes: event.verifiedBytes });
@@ -142,8 +150,12 @@ export class EvidenceOpener {
   /** Opens `item` from the server: the key release is the audited view; parts are downloaded as they are needed. */
   async open(item: EvidenceSummary, keys: DeviceKeys, onStep: (step: OpenStep) => void): Promise<OpenedEvidence> {
     onStep({ step: "signature" });
+    // The key release (the audited view) is asked at once, beside the signer's key: both are needed
+    // before any byte, and on a phone network one round trip is worth saving.
+    const release = evidenceApi.releaseKey(item.id);
+    release.catch(() => undefined);
     const signer = await casesApi.signer(item.signerKid);
-    return this.start(item, signer, keys, onStep, () => evidenceApi.releaseKey(item.id), (n) => fetchPart(item.id, n));
+    return this.start(item, signer, keys, onStep, () => release, (n, signal) => fetchPart(item.id, n, signal));
   }
 
   /**
@@ -166,7 +178,7 @@ export class EvidenceOpener {
     keys: DeviceKeys,
     onStep: (step: OpenStep) => void,
     releaseKey: () => Promise<FileKeyRelease>,
-    readPart: (n: number) => Promise<Uint8Array>,
+    readPart: (n: number, signal: AbortSignal) => Promise<Uint8Array>,
   ): Promise<OpenedEvidence> {
     const manifest = await integrity(() => verifyManifest(item.manifest, signer.publicJwk as JWK));
     if (manifest.evidenceId !== item.id || manifest.caseId !== item.caseId) throw new OpenError(true, "manifest", "The signed manifest names another evidence item or case.");
@@ -283,12 +295,13 @@ async function integrity<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Downloads ciphertext part `n` of `evidenceId`, retrying network errors and 5xx a few times. */
-export async function fetchPart(evidenceId: string, n: number): Promise<Uint8Array<ArrayBuffer>> {
+/** Downloads ciphertext part `n` of `evidenceId`, retrying network errors and 5xx a few times (until `signal` aborts). */
+export async function fetchPart(evidenceId: string, n: number, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
   let delay = 1000;
   for (let attempt = 0; ; attempt++) {
+    signal?.throwIfAborted();
     try {
-      const response = await send(`/api/evidence/${evidenceId}/parts/${n}`, { headers: { Accept: "application/octet-stream" } });
+      const response = await send(`/api/evidence/${evidenceId}/parts/${n}`, { headers: { Accept: "application/octet-stream" }, ...(signal ? { signal } : {}) });
       if (response.ok) return new Uint8Array(await response.arrayBuffer());
       if (response.status < 500 || attempt >= 3) throw new ApiError(response.status, "part_download", `Couldn't download part ${n} (HTTP ${response.status}). Try opening it again.`);
     } catch (error) {

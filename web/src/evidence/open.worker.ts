@@ -39,8 +39,10 @@ const PLAIN_PART = SEGMENTS_PER_PART * SEGMENT_SIZE;
 const MAX_CACHED = 8;
 /** Part downloads the worker asks for at once. */
 const MAX_FETCHING = 4;
-/** Parts fetched ahead of the playhead, and ahead of an in-order reader. */
-const AHEAD = 3;
+/** Parts fetched ahead of the playhead, and ahead of an in-order reader (one download at a time). */
+const AHEAD = 2;
+/** How long after the player's last request the background check keeps to one download at a time. */
+const PLAYER_QUIET_MS = 3_000;
 /** Bytes handed to the service worker per pull. */
 const CHUNK = 1_048_576;
 
@@ -68,7 +70,10 @@ class Session {
   private readonly cache = new Map<number, Promise<Uint8Array>>();
   private readonly waiters = new Map<number, { resolve(bytes: Uint8Array): void; reject(error: Error): void }[]>();
   private readonly queued = new Map<number, Priority>();
-  private readonly fetching = new Set<number>();
+  /** Parts asked of the page: the request's number and the priority it counts at. */
+  private readonly fetching = new Map<number, { request: number; priority: Priority }>();
+  private requests = 0;
+  private playerAt = -Infinity;
   /** Cuts the streams that are open now (on a failure). */
   readonly streams = new Set<(message: string) => void>();
 
@@ -79,6 +84,8 @@ class Session {
     readonly mediaType: string,
   ) {
     this.segments = segmentCount(expect.byteSize);
+    // The player asks within moments of opening: until then the check starts with one download.
+    this.playerAt = performance.now();
     this.parts = expect.partSha512.length;
   }
 
@@ -88,21 +95,51 @@ class Session {
       const list = this.waiters.get(n) ?? [];
       list.push({ resolve, reject });
       this.waiters.set(n, list);
-      if (!this.fetching.has(n)) this.queued.set(n, Math.min(priority, this.queued.get(n) ?? Priority.Background));
+      const fetching = this.fetching.get(n);
+      if (fetching === undefined) this.queued.set(n, Math.min(priority, this.queued.get(n) ?? Priority.Background));
+      else fetching.priority = Math.min(priority, fetching.priority); // now awaited by the player: it counts as the player's
       this.pump();
     });
   }
 
+  /**
+   * Asks the page for the next parts. The network is shared, so the player's parts go first:
+   * while one under the playhead is awaited nothing else starts; parts ahead of it come next;
+   * the background check takes one request at a time while the player is active (the last
+   * `PLAYER_QUIET_MS`), the whole pool once it is not.
+   */
   private pump(): void {
-    while (this.fetching.size < MAX_FETCHING && this.queued.size > 0) {
-      const [n] = [...this.queued].sort((a, b) => a[1] - b[1] || a[0] - b[0])[0]!;
+    const playerActive = performance.now() - this.playerAt < PLAYER_QUIET_MS;
+    const best = () => [...this.queued].sort((a, b) => a[1] - b[1] || a[0] - b[0])[0];
+    // A part under the playhead takes the whole link: downloads of other parts are stopped (and asked again later).
+    if (best()?.[1] === Priority.Playhead || [...this.fetching.values()].some((f) => f.priority === Priority.Playhead)) {
+      for (const [n, fetching] of this.fetching) {
+        if (fetching.priority === Priority.Playhead) continue;
+        this.fetching.delete(n);
+        scope.postMessage({ type: "drop", request: fetching.request });
+        if (this.waiters.has(n)) this.queued.set(n, fetching.priority);
+      }
+    }
+    for (let next = best(); next && this.fetching.size < MAX_FETCHING; next = best()) {
+      const [n, priority] = next;
+      const inFlight = [...this.fetching.values()].map((f) => f.priority);
+      if (priority > Priority.Playhead && inFlight.includes(Priority.Playhead)) return;
+      if (priority === Priority.Ahead && inFlight.includes(Priority.Ahead)) return; // one part ahead at a time
+      if (priority === Priority.Background && playerActive && inFlight.length > 0) return;
       this.queued.delete(n);
-      this.fetching.add(n);
-      scope.postMessage({ type: "need", n });
+      const request = ++this.requests;
+      this.fetching.set(n, { request, priority });
+      scope.postMessage({ type: "need", request, n });
     }
   }
 
-  arrived(n: number, bytes: Uint8Array | Error): void {
+  /** The player asked for something: the background check steps aside for a while. */
+  playerAsked(): void {
+    this.playerAt = performance.now();
+  }
+
+  arrived(request: number, n: number, bytes: Uint8Array | Error): void {
+    if (this.fetching.get(n)?.request !== request) return; // a dropped request's late answer
     this.fetching.delete(n);
     const list = this.waiters.get(n) ?? [];
     this.waiters.delete(n);
@@ -178,8 +215,9 @@ class Session {
     const hasher = await createSha512Wasm();
     let size = 0;
     for (let n = 0; n < this.parts; n++) {
+      const part = this.plain(n, priority);
       this.prefetch(n, priority);
-      const plain = await this.plain(n, priority);
+      const plain = await part;
       hasher.update(plain);
       size += plain.length;
       onPart?.(size);
@@ -252,8 +290,10 @@ function serve(current: Session | undefined, port: MessagePort): void {
     if (range) {
       if (range.pos > range.end) return post({ type: "done" });
       const n = Math.floor(range.pos / PLAIN_PART);
+      current.playerAsked();
+      const part = current.plain(n, Priority.Playhead); // asked first: the part under the playhead goes out before those ahead
       current.prefetch(n, Priority.Ahead);
-      const plain = await current.plain(n, Priority.Playhead);
+      const plain = await part;
       const offset = range.pos - n * PLAIN_PART;
       const length = Math.min(CHUNK, plain.length - offset, range.end + 1 - range.pos);
       if (length <= 0) throw new Error("the range is past the end of the file");
@@ -351,9 +391,9 @@ scope.onmessage = (event) => {
       session = new Session(job.evidenceId, job.fileKey, job.expect, job.mediaType);
       return;
     case "part":
-      return session?.arrived(job.n, job.bytes);
+      return session?.arrived(job.request, job.n, job.bytes);
     case "partError":
-      return session?.arrived(job.n, new DownloadError(job.message));
+      return session?.arrived(job.request, job.n, new DownloadError(job.message));
     case "port":
       return serve(session, job.port);
     case "verify":
