@@ -162,13 +162,36 @@ describe("streaming playback: plays and seeks before the download completes, ver
       body[4321] = body[4321]! ^ 0x01;
       await route.fulfill({ response, body });
     });
+    // The furthest point any video on the page played to, and the duration it had.
+    await page.addInitScript(() => {
+      const seen = window as unknown as { maxPlayed: number; duration: number };
+      seen.maxPlayed = 0;
+      seen.duration = 0;
+      document.addEventListener("timeupdate", (event) => {
+        const video = event.target as HTMLVideoElement;
+        seen.maxPlayed = Math.max(seen.maxPlayed, video.currentTime);
+        seen.duration = video.duration;
+      }, true);
+    });
     await page.goto(evidenceUrl);
+    // Play from the start, as a viewer would, until the check stops it.
+    await page.locator("video").evaluate((video: HTMLVideoElement) => {
+      video.muted = true;
+      void video.play().catch(() => undefined);
+    }).catch(() => undefined); // the player may already be gone
     const alert = page.getByRole("alert").filter({ hasText: "Integrity check failed" });
     // Whether the player or the background check reaches part 3 first, it stops there.
     await visible(alert, 90_000);
     expect(await alert.textContent()).toContain("Integrity check failed: part 3");
     expect(await page.locator("video").count()).toBe(0);
     expect(await page.getByRole("region", { name: "Verified" }).count()).toBe(0);
+    // Nothing from part 3 on was played: the furthest point reached is before where its bytes start.
+    const { maxPlayed, duration } = await page.evaluate(() => {
+      const seen = window as unknown as { maxPlayed: number; duration: number };
+      return { maxPlayed: seen.maxPlayed, duration: seen.duration };
+    });
+    const part3StartsAt = (3 * 8 * 1_048_576) / statSync(video).size;
+    if (duration > 0) expect(maxPlayed / duration).toBeLessThan(part3StartsAt);
     // The earlier view's URL answers no more: its plaintext went with its worker when the page was left.
     expect(await page.evaluate(async (url) => (await fetch(url)).status, viewUrl)).toBe(404);
     await shot(page, "tampered");

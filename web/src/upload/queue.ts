@@ -20,7 +20,7 @@ import type { EncryptEvent, EncryptJob } from "./messages";
 import { captureTimeFields } from "./capture-time";
 import { removeFile, uploadFile } from "./opfs";
 import { requestBackgroundUpload, uploadLock, withLock } from "./background";
-import { PARALLEL_PARTS, SessionEnded, isAbort, putWithXhr, uploadToServer } from "./uploader";
+import { PARALLEL_PARTS, SessionEnded, isAbort, putWithXhr, startReplacingStale, uploadToServer } from "./uploader";
 
 export { PARALLEL_PARTS };
 
@@ -339,7 +339,7 @@ function startEarly(row: UploadRow, fileKeyJwe: string, caseKid: string): EarlyS
       if (row.started) await evidenceApi.cancel(id).catch((error: unknown) => {
         if (!(error instanceof ApiError && error.status === 404)) throw error;
       });
-      await evidenceApi.start(row.caseId, { evidenceId: id, byteSize: row.byteSize, fileKey: { caseKid, jwe: fileKeyJwe }, label: row.label });
+      await startReplacingStale(row.caseId, { evidenceId: id, byteSize: row.byteSize, fileKey: { caseKid, jwe: fileKeyJwe }, label: row.label });
       row.started = true;
       await db.uploads.update(id, { started: true, partsDone: [] });
       row.partsDone = [];

@@ -17,7 +17,7 @@
  * URL is asked for again, a 401 stops the upload (`SessionEnded`) until the user signs in.
  */
 import { decodeJwt } from "jose";
-import type { UploadState } from "../../../shared/api/cases";
+import type { CreateEvidenceRequest, UploadState } from "../../../shared/api/cases";
 import { PART_SIZE, ciphertextSize, type Manifest } from "../../../shared/crypto/index";
 import { ApiError } from "../api/client";
 import { evidenceApi } from "../cases/api";
@@ -133,6 +133,25 @@ async function setPartsDone(row: UploadRow, parts: Iterable<number>): Promise<vo
   await db.uploads.update(row.evidenceId, { partsDone: row.partsDone });
 }
 
+/**
+ * Starts the upload; if the server holds an unfinished upload of this id under another file key
+ * (an encryption interrupted by a reload after its upload had started, before the device noted
+ * it), that one is cancelled first: its parts can never match this ciphertext's manifest.
+ */
+export async function startReplacingStale(caseId: string, request: CreateEvidenceRequest): Promise<UploadState> {
+  try {
+    return await evidenceApi.start(caseId, request);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === "evidence_exists")) throw error;
+    try {
+      await evidenceApi.cancel(request.evidenceId); // only the uploader's own unfinished upload can be cancelled
+    } catch {
+      throw error;
+    }
+    return evidenceApi.start(caseId, request);
+  }
+}
+
 /** Where the upload stands on the server, starting it there first if needed. */
 async function serverState(row: UploadRow, host: UploadHost, signal: AbortSignal): Promise<UploadState> {
   const id = row.evidenceId;
@@ -146,7 +165,7 @@ async function serverState(row: UploadRow, host: UploadHost, signal: AbortSignal
     }
   }
   if (!state) {
-    state = await withRetry(host, signal, () => evidenceApi.start(row.caseId, row.request!));
+    state = await withRetry(host, signal, () => startReplacingStale(row.caseId, row.request!));
     row.started = true;
     await db.uploads.update(id, { started: true });
   }
