@@ -14,7 +14,8 @@
  *    scores of the installed app (mobile emulation), against an empty page; writes
  *    bench-results/lighthouse.json.
  * Flags: `--only crypto`, `--only upload`, `--only playback` or `--only lighthouse` (during development; `--only drop` runs just the
- * upload section's connection drop and prints its figures), `--keep` (leave the upload
+ * upload section's connection drop and prints its figures, `--only first-part` just its 1 GiB
+ * upload, plain and encrypted, with the time from choosing the file to its first part stored), `--keep` (leave the upload
  * section's temp files, profile and server state), `--quick` (upload sizes divided by 8, written
  * to bench-results/upload-quick.json: to try changes out, not figures to quote). `npm run bench -- --only upload`.
  * Figures only: nothing here passes or fails on time; a section fails only when something is wrong.
@@ -41,7 +42,10 @@ const sections: Record<string, () => Promise<number>> = {
   lighthouse: () => runLighthouse(),
 };
 /** Parts of a section, run only when asked for by name. */
-const partial: Record<string, () => Promise<number>> = { drop: () => runUpload({ keep: values.keep, quick: values.quick, only: "b" }) };
+const partial: Record<string, () => Promise<number>> = {
+  drop: () => runUpload({ keep: values.keep, quick: values.quick, only: "b" }),
+  "first-part": () => runUpload({ keep: values.keep, quick: values.quick, only: "a" }),
+};
 if (values.only !== undefined && !(values.only in sections) && !(values.only in partial)) {
   console.error(`--only takes one of: ${[...Object.keys(sections), ...Object.keys(partial)].join(", ")}`);
   process.exit(2);
