@@ -154,8 +154,16 @@ export class EvidenceOpener {
     // before any byte, and on a phone network one round trip is worth saving.
     const release = evidenceApi.releaseKey(item.id);
     release.catch(() => undefined);
+    // The first part's ciphertext comes meanwhile (nothing is decrypted or shown before both checks).
+    let first: Promise<Uint8Array> | undefined = item.partCount > 0 ? fetchPart(item.id, 0) : undefined;
+    first?.catch(() => undefined);
     const signer = await casesApi.signer(item.signerKid);
-    return this.start(item, signer, keys, onStep, () => release, (n, signal) => fetchPart(item.id, n, signal));
+    const readPart = (n: number, signal: AbortSignal) => {
+      const early = n === 0 ? first : undefined;
+      if (n === 0) first = undefined;
+      return early ?? fetchPart(item.id, n, signal);
+    };
+    return this.start(item, signer, keys, onStep, () => release, readPart);
   }
 
   /**
