@@ -154,6 +154,23 @@ describe("streaming playback: plays and seeks before the download completes, ver
     expect(createHash("sha512").update(readFileSync(saved)).digest("hex")).toBe(createHash("sha512").update(readFileSync(video)).digest("hex"));
   }, 90_000);
 
+  it("saves the original to a file the user picks (File System Access), written by the worker, byte for byte", async () => {
+    server.attachLogOnFailure();
+    // The picker's dialog cannot be driven headless: it answers with a file of the origin's own file system instead.
+    await page.evaluate(() => {
+      (window as unknown as { showSaveFilePicker: (options: { suggestedName: string }) => Promise<FileSystemFileHandle> }).showSaveFilePicker = async (options) =>
+        (await navigator.storage.getDirectory()).getFileHandle(`picked-${options.suggestedName}`, { create: true });
+    });
+    await page.getByRole("button", { name: "Download original" }).click();
+    const digest = () =>
+      page.evaluate(async (name) => {
+        const file = await (await (await navigator.storage.getDirectory()).getFileHandle(name)).getFile();
+        if (file.size === 0) return "";
+        return Array.from(new Uint8Array(await crypto.subtle.digest("SHA-512", await file.arrayBuffer())), (b) => b.toString(16).padStart(2, "0")).join("");
+      }, `picked-${FILE_NAME}`).catch(() => "");
+    await expect.poll(digest, { timeout: 60_000 }).toBe(createHash("sha512").update(readFileSync(video)).digest("hex"));
+  }, 90_000);
+
   it("stops at a tampered part: names it, removes the player, and plays nothing after it", async () => {
     server.attachLogOnFailure();
     await page.route("**/api/evidence/*/parts/3", async (route) => {
