@@ -129,15 +129,19 @@ export const CaseMemberParam = z.strictObject({ id: Id, userId: Id });
 
 // ---- evidence
 
+const Sha512Hex = z.string().regex(/^[0-9a-f]{128}$/).meta({ description: "SHA-512, lowercase hex." });
+
 export const CreateEvidenceRequest = z
   .strictObject({
     evidenceId: Id.meta({ description: "Made by the device (so it can encrypt and sign before it is online)." }),
-    manifest: CompactJws.meta({ description: "The signed manifest (ES512, by your signing key)." }),
+    manifest: CompactJws.optional().meta({ description: "The signed manifest (ES512, by your signing key), when the file is already encrypted. Leave it out (and give byteSize) to start sending parts as they are encrypted; the manifest then comes with the completion." }),
+    byteSize: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().meta({ description: "The plaintext's size in bytes, for an upload started before its manifest is signed (fixes the part count and lengths)." }),
     fileKey: z.strictObject({ caseKid: Kid, jwe: CompactJwe }).meta({ description: "The file key wrapped to that case key." }),
     label: CompactJwe.meta({ description: "File name, media type, capture time: a JWE (ECDH-ES+A256KW, typ custody-label+jwe) to the same case key." }),
     details: CompactJwe.optional().meta({ description: "Title, description, tags, location: a JWE under the file key." }),
     categoryId: Id.optional().meta({ description: "The item's retention category; the organisation's default when absent." }),
   })
+  .refine((body) => (body.manifest === undefined) !== (body.byteSize === undefined), { message: "Give either the signed manifest or byteSize (to send the manifest at completion), not both." })
   .meta({ id: "CreateEvidenceRequest" });
 export type CreateEvidenceRequest = z.input<typeof CreateEvidenceRequest>;
 
@@ -165,7 +169,11 @@ export const EvidenceList = z.object({ evidence: z.array(EvidenceSummary), nextC
 export type EvidenceList = z.infer<typeof EvidenceList>;
 
 export const PartUrlsRequest = z
-  .strictObject({ parts: z.array(z.number().int().min(0)).min(1).max(64) })
+  .strictObject({
+    parts: z.array(z.number().int().min(0)).min(1).max(64),
+    sha512: z.array(Sha512Hex).max(64).optional().meta({ description: "Each listed part's SHA-512, in the same order: needed when the upload started without its manifest (each URL is bound to it, and the manifest sent at completion must list the same)." }),
+  })
+  .refine((body) => body.sha512 === undefined || body.sha512.length === body.parts.length, { message: "sha512 must list one hash per part." })
   .meta({ id: "PartUrlsRequest" });
 export type PartUrlsRequest = z.input<typeof PartUrlsRequest>;
 
@@ -218,7 +226,19 @@ const decimalInteger = (max: number) =>
     .pipe(z.number().int().min(0).max(max));
 
 export const EvidencePartParam = z.strictObject({ id: Id, part: decimalInteger(100_000) });
-export const UploadQuery = z.strictObject({ exp: decimalInteger(Number.MAX_SAFE_INTEGER), sig: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
+export const UploadQuery = z.strictObject({
+  exp: decimalInteger(Number.MAX_SAFE_INTEGER),
+  sig: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  /** The part's SHA-512, for an upload started before its manifest (the signature covers it). */
+  h: Sha512Hex.optional(),
+});
+
+export const CompleteUploadRequest = z
+  .strictObject({
+    manifest: CompactJws.optional().meta({ description: "The signed manifest, for an upload started without one: checked against your signing key, the planned size, and every stored part's SHA-512." }),
+  })
+  .meta({ id: "CompleteUploadRequest" });
+export type CompleteUploadRequest = z.input<typeof CompleteUploadRequest>;
 
 // ---- Trusted timestamps (RFC 3161)
 

@@ -170,6 +170,35 @@ export function encryptBlob(blob: Blob, fileKey: CryptoKey, options: EncryptOpti
   };
 }
 
+/**
+ * Encrypts ciphertext part `index` alone (its up to 8 segments, read by `Blob.slice`): the same
+ * bytes `encryptBlob` yields for that part with the same key and nonce prefix, so parts can be
+ * sealed in parallel (one per worker) and in any order. Also returns the part's plaintext, for
+ * the caller to feed the whole-file SHA-512 in order.
+ */
+export async function encryptPart(blob: Blob, fileKey: CryptoKey, noncePrefix: Uint8Array, index: number): Promise<EncryptedPart & { plain: Uint8Array }> {
+  if (noncePrefix.length !== NONCE_PREFIX_SIZE) throw new FormatError("nonce prefix", `must be ${NONCE_PREFIX_SIZE} bytes`);
+  const byteSize = blob.size;
+  const segments = segmentCount(byteSize);
+  if (segments > MAX_SEGMENTS) throw new FormatError("file", "too large for the v1 format");
+  if (!Number.isInteger(index) || index < 0 || index >= partCount(byteSize)) throw new FormatError("part index", "out of range");
+  const first = index * SEGMENTS_PER_PART;
+  const last = Math.min(first + SEGMENTS_PER_PART, segments) - 1;
+  const plainStart = first * SEGMENT_SIZE;
+  const plainEnd = Math.min((last + 1) * SEGMENT_SIZE, byteSize);
+  const plain = new Uint8Array(await blob.slice(plainStart, plainEnd).arrayBuffer());
+  if (plain.length !== plainEnd - plainStart) throw new Error("the file changed while it was being read");
+  const bytes = new Uint8Array(plain.length + (last - first + 1) * TAG_SIZE);
+  const sealed = await Promise.all(
+    Array.from({ length: last - first + 1 }, (_, k) => {
+      const s = first + k;
+      return sealSegment(fileKey, noncePrefix, s, s === segments - 1, plain.subarray(k * SEGMENT_SIZE, Math.min((k + 1) * SEGMENT_SIZE, plain.length)));
+    }),
+  );
+  sealed.forEach((segment, k) => bytes.set(segment, k * SEALED_SEGMENT_SIZE));
+  return { index, bytes, sha512: await sha512Hex(bytes), plain };
+}
+
 /** What decryption checks against: from the verified manifest. Hashes are lowercase hex. */
 export interface DecryptExpectations {
   noncePrefix: Uint8Array;

@@ -6,13 +6,18 @@
  *  - upload (upload.ts): cases and evidence through the real web app against `npm start`'s
  *    server: encrypted vs plain upload of 1 GiB, bytes re-sent after a connection drop, peak
  *    memory at 256 MiB vs 2 GiB; writes bench-results/upload.json;
+ *  - playback (playback.ts): streaming playback in the real web app against the same MP4 served
+ *    plain with Range support by a local server: first frame and seek to 90 % at 64 MiB, 512 MiB
+ *    and 1 GiB, unthrottled and at 40 Mbit/s, and peak renderer memory; writes
+ *    bench-results/playback.json (`--sizes 64,512` limits the sizes, in MiB);
  *  - lighthouse (lighthouse.ts): Lighthouse's performance, accessibility and best-practices
  *    scores of the installed app (mobile emulation), against an empty page; writes
  *    bench-results/lighthouse.json;
  *  - keys (keys.ts): the key bundle's Argon2id seal against the PBKDF2 seal it replaced, in a page
  *    and in the app's Web Worker; writes bench-results/keys.json.
- * Flags: `--only crypto`, `--only upload`, `--only lighthouse` or `--only keys` (during development; `--only drop` runs just the
- * upload section's connection drop and prints its figures), `--keep` (leave the upload
+ * Flags: `--only crypto`, `--only upload`, `--only playback`, `--only lighthouse` or `--only keys` (during development; `--only drop` runs just the
+ * upload section's connection drop and prints its figures, `--only first-part` just its 1 GiB
+ * upload, plain and encrypted, with the time from choosing the file to its first part stored), `--keep` (leave the upload
  * section's temp files, profile and server state), `--quick` (upload sizes divided by 8, written
  * to bench-results/upload-quick.json: to try changes out, not figures to quote). `npm run bench -- --only upload`.
  * Figures only: nothing here passes or fails on time; a section fails only when something is wrong.
@@ -25,16 +30,26 @@ const { runCrypto } = await import("./crypto.ts");
 const { runUpload } = await import("./upload.ts");
 const { runLighthouse } = await import("./lighthouse.ts");
 const { runKeys } = await import("./keys.ts");
+const { runPlayback } = await import("./playback.ts");
 
-const { values } = parseArgs({ options: { only: { type: "string" }, keep: { type: "boolean", default: false }, quick: { type: "boolean", default: false } } });
+const { values } = parseArgs({ options: { only: { type: "string" }, keep: { type: "boolean", default: false }, quick: { type: "boolean", default: false }, sizes: { type: "string" } } });
+const sizes = values.sizes?.split(",").map(Number);
+if (sizes?.some((mib) => !Number.isInteger(mib) || mib <= 0)) {
+  console.error("--sizes takes sizes in MiB, comma-separated: --sizes 64,512");
+  process.exit(2);
+}
 const sections: Record<string, () => Promise<number>> = {
   crypto: () => runCrypto(),
   upload: () => runUpload({ keep: values.keep, quick: values.quick }),
+  playback: () => runPlayback({ keep: values.keep, quick: values.quick, ...(sizes ? { sizes } : {}) }),
   lighthouse: () => runLighthouse(),
   keys: () => runKeys(),
 };
 /** Parts of a section, run only when asked for by name. */
-const partial: Record<string, () => Promise<number>> = { drop: () => runUpload({ keep: values.keep, quick: values.quick, only: "b" }) };
+const partial: Record<string, () => Promise<number>> = {
+  drop: () => runUpload({ keep: values.keep, quick: values.quick, only: "b" }),
+  "first-part": () => runUpload({ keep: values.keep, quick: values.quick, only: "a" }),
+};
 if (values.only !== undefined && !(values.only in sections) && !(values.only in partial)) {
   console.error(`--only takes one of: ${[...Object.keys(sections), ...Object.keys(partial)].join(", ")}`);
   process.exit(2);

@@ -63,6 +63,26 @@ const DISK_NEEDED = 14 * GiB;
 
 // ---------- inputs ----------
 
+/** What (b), the connection drop, reports. */
+interface DropResult {
+  fileBytes: number;
+  ciphertextBytes: number;
+  parts: number;
+  link: typeof DROP_LINK;
+  offlineMs: number;
+  partsStoredAtDrop: number;
+  inFlightAtDrop: { part: number; bodyBytesDelivered: number; wholeBody: boolean }[];
+  requests: number;
+  requestsCut: { part: number; bodyBytesDelivered: number }[];
+  bytesReachedServer: number;
+  resentBytes: number;
+  resentParts: number;
+  partsWholeMoreThanOnce: number[];
+  partsStoredBeforeDropSentAgain: number[];
+  msOnlineToComplete: number;
+  run: UploadRun;
+}
+
 interface Input {
   path: string;
   name: string;
@@ -218,6 +238,13 @@ class ProtocolWatch {
       });
   }
 
+  /** When the server first answered 204 to a part of `evidenceId` (epoch ms). */
+  firstStored(evidenceId: string): number {
+    const times = this.attempts.filter((a) => a.evidenceId === evidenceId && a.status === 204 && a.endedAt !== undefined).map((a) => a.endedAt!);
+    if (times.length === 0) throw new Error(`no part of ${evidenceId} was stored`);
+    return Math.min(...times);
+  }
+
   stored(evidenceId: string): Set<number> {
     return new Set(this.attempts.filter((a) => a.evidenceId === evidenceId && a.status === 204).map((a) => a.part));
   }
@@ -264,6 +291,8 @@ interface UploadRun {
   parts: number;
   /** From the file being chosen (setInputFiles) to the server's 201 for the upload start, and to its 200 for complete. */
   msToStart: number;
+  /** From the file being chosen to the server's 204 for the first part it stored. */
+  msToFirstPart: number;
   msToComplete: number;
   mibPerSecond: number;
   transferMiBPerSecond: number;
@@ -278,7 +307,8 @@ export interface UploadOptions {
   /** Leave the temp folder, profile and server state in place (for debugging). */
   keep?: boolean;
   /** "b": only the connection drop (during development); its figures are printed, nothing is written. */
-  only?: "b";
+  /** "b": the connection drop alone; "a": the 1 GiB upload alone (plain and encrypted, with the time to the first part stored). */
+  only?: "a" | "b";
 }
 
 /** Runs the upload bench; returns its duration in seconds. */
@@ -425,6 +455,7 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
         ciphertextBytes: ct,
         parts: partCount(input.bytes),
         msToStart: startedAt - t0,
+        msToFirstPart: watch.firstStored(evidenceId) - t0,
         msToComplete: completedAt - t0,
         mibPerSecond: input.bytes / MiB / ((completedAt - t0) / 1000),
         transferMiBPerSecond: ct / MiB / ((completedAt - startedAt) / 1000),
@@ -434,72 +465,78 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
       };
     };
 
-    // ---- (b) 256 MiB with the connection dropped at 50 %, through the drop proxy, on a throttled link ----
-    console.log(`(b) writing ${fmtMiB(SIZES.drop)}; encrypted upload at ${DROP_LINK.uploadMbps} Mbit/s up, the connection dropped for ${OFFLINE_MS / 1000} s at 50 %…`);
-    const mid = await writeRandomFile(work, `bench-${label(SIZES.drop)}.bin`, SIZES.drop);
-        const proxy = new DropProxy(server.port);
-    await proxy.start();
-    const drop: { storedAtDrop?: number[]; atDrop?: ForwardedPart[]; offlineFrom?: number; offlineUntil?: number; done?: Promise<void> } = {};
-    // The drop comes when half the ciphertext has reached the server, in the middle of a part's body.
-    const dropAt = ciphertextSize(mid.bytes) / 2 + PART_SIZE / 2;
-    proxy.onForwarded = (forwarding) => {
-      if (drop.done) return;
-      const mine = proxy.parts.filter((p) => p.evidenceId === forwarding.evidenceId);
-      if (mine.reduce((n, p) => n + p.bytes, 0) < dropAt) return;
-      drop.offlineFrom = Date.now();
-      proxy.drop();
-      drop.storedAtDrop = [...new Set(mine.filter((p) => p.status !== undefined && p.status < 300).map((p) => p.part))].sort((a, b) => a - b);
-      // What each request of this upload had delivered when the connection died.
-      drop.atDrop = mine.map((p) => ({ ...p }));
-      drop.done = (async () => {
-        await new Promise((r) => setTimeout(r, OFFLINE_MS));
-        drop.offlineUntil = Date.now();
-        proxy.restore();
-      })();
-    };
-    let dropRun: UploadRun;
-    try {
-      dropRun = await encrypted(mid, async () => void (await drop.done), async () => {
-        // A phone's uplink: Chromium paces the upload itself, so its progress events stay true.
-        await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: DROP_LINK.latencyMs, downloadThroughput: -1, uploadThroughput: (DROP_LINK.uploadMbps * 1e6) / 8 });
-      }, proxy.url);
-    } finally {
-      await proxy.close();
-    }
-    if (!drop.done) throw new Error("the connection drop never happened (half the ciphertext never reached the server)");
-    await drop.done;
-    const ct = dropRun.ciphertextBytes;
-    const forwarded = proxy.parts.filter((p) => p.evidenceId === dropRun.evidenceId);
-    for (const p of forwarded) {
-      const length = Math.min(PART_SIZE, ct - p.part * PART_SIZE);
-      if (p.bytes > length || (p.whole && p.bytes !== length)) throw new Error(`part ${p.part}: ${p.bytes} body bytes forwarded, the part is ${length}`);
-    }
-    const reached = forwarded.reduce((n, p) => n + p.bytes, 0);
-    const timesWhole = (n: number) => forwarded.filter((p) => p.part === n && p.whole).length;
-    const atDrop = drop.atDrop!.filter((p) => !drop.storedAtDrop!.includes(p.part) && (p.status === undefined || p.status >= 300));
-    const dropResult = {
-      fileBytes: mid.bytes,
-      ciphertextBytes: ct,
-      parts: dropRun.parts,
-      link: DROP_LINK,
-      offlineMs: drop.offlineUntil! - drop.offlineFrom!,
-      partsStoredAtDrop: drop.storedAtDrop!.length,
-      /** Requests of the upload not yet answered at the drop: how much of each body had reached the server. */
-      inFlightAtDrop: atDrop.map((p) => ({ part: p.part, bodyBytesDelivered: p.bytes, wholeBody: p.whole })),
-      requests: forwarded.length,
-      requestsCut: forwarded.filter((p) => !p.whole).map((p) => ({ part: p.part, bodyBytesDelivered: p.bytes })),
-      bytesReachedServer: reached,
-      resentBytes: reached - ct,
-      resentParts: (reached - ct) / PART_SIZE,
-      partsWholeMoreThanOnce: [...new Set(forwarded.map((p) => p.part))].filter((n) => timesWhole(n) > 1).sort((a, b) => a - b),
-      partsStoredBeforeDropSentAgain: drop.storedAtDrop!.filter((n) => forwarded.some((p) => p.part === n && p.startedAt > drop.offlineFrom!)),
-      msOnlineToComplete: dropRun.chosenAt + dropRun.msToComplete - drop.offlineUntil!,
-      run: dropRun,
-    };
-    console.log(`    re-sent ${fmtMiB(dropResult.resentBytes)} (${dropResult.resentParts.toFixed(2)} parts)`);
-    if (options.only === "b") {
-      console.log(JSON.stringify({ ...dropResult, run: undefined }, null, 2));
-      return (Date.now() - started) / 1000;
+    // (b) is skipped with --only first-part, which runs (a) alone.
+    let mid!: Input;
+    let dropResult!: DropResult;
+    if (options.only !== "a") {
+      // ---- (b) 256 MiB with the connection dropped at 50 %, through the drop proxy, on a throttled link ----
+      console.log(`(b) writing ${fmtMiB(SIZES.drop)}; encrypted upload at ${DROP_LINK.uploadMbps} Mbit/s up, the connection dropped for ${OFFLINE_MS / 1000} s at 50 %…`);
+      mid = await writeRandomFile(work, `bench-${label(SIZES.drop)}.bin`, SIZES.drop);
+          const proxy = new DropProxy(server.port);
+      await proxy.start();
+      const drop: { storedAtDrop?: number[]; atDrop?: ForwardedPart[]; offlineFrom?: number; offlineUntil?: number; done?: Promise<void> } = {};
+      // The drop comes when half the ciphertext has reached the server, in the middle of a part's body.
+      const dropAt = ciphertextSize(mid.bytes) / 2 + PART_SIZE / 2;
+      proxy.onForwarded = (forwarding) => {
+        if (drop.done) return;
+        const mine = proxy.parts.filter((p) => p.evidenceId === forwarding.evidenceId);
+        if (mine.reduce((n, p) => n + p.bytes, 0) < dropAt) return;
+        drop.offlineFrom = Date.now();
+        proxy.drop();
+        drop.storedAtDrop = [...new Set(mine.filter((p) => p.status !== undefined && p.status < 300).map((p) => p.part))].sort((a, b) => a - b);
+        // What each request of this upload had delivered when the connection died.
+        drop.atDrop = mine.map((p) => ({ ...p }));
+        drop.done = (async () => {
+          await new Promise((r) => setTimeout(r, OFFLINE_MS));
+          drop.offlineUntil = Date.now();
+          proxy.restore();
+        })();
+      };
+      let dropRun: UploadRun;
+      try {
+        dropRun = await encrypted(mid, async () => void (await drop.done), async () => {
+          // A phone's uplink: Chromium paces the upload itself, so its progress events stay true.
+          await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: DROP_LINK.latencyMs, downloadThroughput: -1, uploadThroughput: (DROP_LINK.uploadMbps * 1e6) / 8 });
+        }, proxy.url);
+      } finally {
+        await proxy.close();
+      }
+      if (!drop.done) throw new Error("the connection drop never happened (half the ciphertext never reached the server)");
+      await drop.done;
+      const ct = dropRun.ciphertextBytes;
+      const forwarded = proxy.parts.filter((p) => p.evidenceId === dropRun.evidenceId);
+      for (const p of forwarded) {
+        const length = Math.min(PART_SIZE, ct - p.part * PART_SIZE);
+        if (p.bytes > length || (p.whole && p.bytes !== length)) throw new Error(`part ${p.part}: ${p.bytes} body bytes forwarded, the part is ${length}`);
+      }
+      const reached = forwarded.reduce((n, p) => n + p.bytes, 0);
+      const timesWhole = (n: number) => forwarded.filter((p) => p.part === n && p.whole).length;
+      const atDrop = drop.atDrop!.filter((p) => !drop.storedAtDrop!.includes(p.part) && (p.status === undefined || p.status >= 300));
+      dropResult = {
+        fileBytes: mid.bytes,
+        ciphertextBytes: ct,
+        parts: dropRun.parts,
+        link: DROP_LINK,
+        offlineMs: drop.offlineUntil! - drop.offlineFrom!,
+        partsStoredAtDrop: drop.storedAtDrop!.length,
+        /** Requests of the upload not yet answered at the drop: how much of each body had reached the server. */
+        inFlightAtDrop: atDrop.map((p) => ({ part: p.part, bodyBytesDelivered: p.bytes, wholeBody: p.whole })),
+        requests: forwarded.length,
+        requestsCut: forwarded.filter((p) => !p.whole).map((p) => ({ part: p.part, bodyBytesDelivered: p.bytes })),
+        bytesReachedServer: reached,
+        resentBytes: reached - ct,
+        resentParts: (reached - ct) / PART_SIZE,
+        partsWholeMoreThanOnce: [...new Set(forwarded.map((p) => p.part))].filter((n) => timesWhole(n) > 1).sort((a, b) => a - b),
+        partsStoredBeforeDropSentAgain: drop.storedAtDrop!.filter((n) => forwarded.some((p) => p.part === n && p.startedAt > drop.offlineFrom!)),
+        msOnlineToComplete: dropRun.chosenAt + dropRun.msToComplete - drop.offlineUntil!,
+        run: dropRun,
+      };
+      console.log(`    re-sent ${fmtMiB(dropResult.resentBytes)} (${dropResult.resentParts.toFixed(2)} parts)`);
+      if (options.only === "b") {
+        console.log(JSON.stringify({ ...dropResult, run: undefined }, null, 2));
+        return (Date.now() - started) / 1000;
+      }
+
     }
 
     // ---- (a) 1 GiB: plain baseline, then the app ----
@@ -526,6 +563,7 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
       ciphertextBytes: big.bytes,
       parts: p.inPage.partCount,
       msToStart: p.startedAt - p.t0,
+      msToFirstPart: watch.firstStored(p.evidenceId) - p.t0,
       msToComplete: p.completedAt - p.t0,
       mibPerSecond: big.bytes / MiB / ((p.completedAt - p.t0) / 1000),
       transferMiBPerSecond: big.bytes / MiB / ((p.completedAt - p.startedAt) / 1000),
@@ -539,6 +577,11 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
     console.log("(a) encrypted upload through the app…");
     const enc1g = await encrypted(big);
     console.log(`    ${(enc1g.msToComplete / 1000).toFixed(1)} s, ${enc1g.mibPerSecond.toFixed(1)} MiB/s`);
+    if (options.only === "a") {
+      const ratio = enc1g.mibPerSecond / plain.mibPerSecond;
+      console.log(`    file chosen → first part stored: plain ${(plain.msToFirstPart / 1000).toFixed(2)} s, encrypted ${(enc1g.msToFirstPart / 1000).toFixed(2)} s; end to end encrypted/plain ${ratio.toFixed(2)} (${cpus().length} cores, load ${loadAtStart.map((l) => l.toFixed(2)).join(" ")} → ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
+      return (Date.now() - started) / 1000;
+    }
     await rm(big.path);
 
     // ---- (c) memory: 256 MiB and 2 GiB, encrypted (1 GiB from (a)) ----
@@ -569,9 +612,11 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
       `  ${"throughput, file bytes".padEnd(40)}${col(`${plain.mibPerSecond.toFixed(1)} MiB/s`)}${col(`${enc1g.mibPerSecond.toFixed(1)} MiB/s`)}${col(speedRatio.toFixed(2), 11)}`,
       `  ${"  before the upload starts¹".padEnd(40)}${col(secs(plain.msToStart))}${col(secs(enc1g.msToStart))}`,
       `  ${"  parts PUT + complete".padEnd(40)}${col(secs(plain.msToComplete - plain.msToStart))}${col(secs(enc1g.msToComplete - enc1g.msToStart))}`,
+      `  ${"file chosen → first part stored²".padEnd(40)}${col(secs(plain.msToFirstPart))}${col(secs(enc1g.msToFirstPart))}`,
       `  ${"  transfer throughput, bytes sent".padEnd(40)}${col(`${plain.transferMiBPerSecond.toFixed(1)} MiB/s`)}${col(`${enc1g.transferMiBPerSecond.toFixed(1)} MiB/s`)}${col(transferRatio.toFixed(2), 11)}`,
       `  ${"parts × PUT attempts".padEnd(40)}${col(`${plain.parts} × ${plain.putAttempts}`)}${col(`${enc1g.parts} × ${enc1g.putAttempts}`)}`,
-      `  ¹ plain: read + SHA-512 per part and whole file, sign; encrypted: encrypt into OPFS in the worker, sign, wrap.`,
+      `  ¹ plain: read + SHA-512 per part and whole file, sign; encrypted: wrap the file key and start on the server (parts then go out as the worker pool seals them; the manifest is signed at the end).`,
+      `  ² the server's 204 for the first part it stored (goal: at most 1 s after choosing a file of any size).`,
       "",
       `(b) Connection dropped at 50 %: ${fmtMiB(mid.bytes)} encrypted (${dropResult.parts} parts of ${PART_SIZE} B) over a ${DROP_LINK.uploadMbps} Mbit/s uplink (${DROP_LINK.latencyMs} ms latency, Chromium's own throttling),`,
       `  through a proxy in front of the server that counts every part body byte it delivers; once half the ciphertext plus half a part had reached the server (${dropResult.partsStoredAtDrop} parts stored),`,

@@ -48,6 +48,7 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     [`POST /api/cases/${ids.user}/members/${ids.user}/remove`]: { caseKey: key, wraps: [{ recipientKid: "k".repeat(43), jwe: bundle }, { recipientKid: "j".repeat(43), jwe: bundle }] },
     [`POST /api/cases/${ids.user}/evidence`]: { evidenceId: ids.user, manifest: "a.b.c", fileKey: { caseKid: "k".repeat(43), jwe: bundle }, label: bundle },
     [`POST /api/evidence/${ids.user}/part-urls`]: { parts: [0] },
+    [`POST /api/evidence/${ids.user}/complete`]: { manifest: "a.b.c" },
     [`POST /api/evidence/${ids.user}/access`]: { action: "download" },
     [`PATCH /api/evidence/${ids.user}/details`]: { jwe: bundle, baseVersion: 0 },
     "POST /api/sites": { name: "Corner Shop", address: "", holdDays: 30 },

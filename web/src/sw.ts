@@ -5,7 +5,8 @@
  * it opens offline), and leaves /api/ to the network. It also receives files shared to Custody
  * from other apps (the manifest's `share_target`: POST /share-target), keeps them in IndexedDB
  * and opens "Add to case"; and on Background Sync uploads the queue while the app is closed
- * (upload/background.ts). A new version waits until the page asks it to take over.
+ * (upload/background.ts). It answers the per-view URLs of streaming playback (`/view/<id>`,
+ * evidence/view-sw.ts) without holding a key or plaintext itself. A new version waits until the page asks it to take over.
  */
 import "./ui/zod-jitless";
 import { clientsClaim } from "workbox-core";
@@ -13,13 +14,18 @@ import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from
 import { NavigationRoute, registerRoute } from "workbox-routing";
 import { db } from "./db";
 import { UPLOAD_SYNC_TAG, uploadInBackground } from "./upload/background";
+import { handleViewFetch } from "./evidence/view-sw";
 
 declare const self: ServiceWorkerGlobalScope;
+
+// Streaming playback: `/view/<id>` is answered from the page's evidence worker (evidence/view-sw.ts).
+// Registered before Workbox's router, which then leaves these requests alone.
+self.addEventListener("fetch", (event) => void handleViewFetch(event));
 
 precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();
 
-registerRoute(new NavigationRoute(createHandlerBoundToURL("index.html"), { denylist: [/^\/api\//, /^\/share-target/] }));
+registerRoute(new NavigationRoute(createHandlerBoundToURL("index.html"), { denylist: [/^\/api\//, /^\/share-target/, /^\/view\//] }));
 
 // A file shared from the phone's gallery: kept on the device (never sent anywhere) until the user
 // picks its case on /share, where it is encrypted like any picked file.

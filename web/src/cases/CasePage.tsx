@@ -297,6 +297,7 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
       const signers = new Map<string, Promise<Awaited<ReturnType<typeof casesApi.signer>>>>();
       for (const item of props.items) {
         if (signatures.get(item.id)?.state === "ok") continue;
+        if (item.manifest === "") continue; // an upload started before its manifest: signed at completion
         let signer = signers.get(item.signerKid);
         if (!signer) signers.set(item.signerKid, (signer = casesApi.signer(item.signerKid)));
         let result: Signature;

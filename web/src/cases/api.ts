@@ -61,8 +61,11 @@ export const evidenceApi = {
     readResponse(client.api.cases[":id"].evidence.$post({ param: { id: caseId }, json }), UploadState),
   get: (id: string) => saved(`/api/evidence/${id}`, () => readResponse(client.api.evidence[":id"].$get({ param: { id } }), EvidenceSummary)),
   uploadState: (id: string) => readResponse(client.api.evidence[":id"].upload.$get({ param: { id } }), UploadState),
-  partUrls: (id: string, parts: number[]) => readResponse(client.api.evidence[":id"]["part-urls"].$post({ param: { id }, json: { parts } }), PartUrls),
-  complete: (id: string) => readResponse(client.api.evidence[":id"].complete.$post({ param: { id } }), EvidenceSummary),
+  /** Signed part URLs; `sha512` (one per part) for an upload started before its manifest. */
+  partUrls: (id: string, parts: number[], sha512?: string[]) =>
+    readResponse(client.api.evidence[":id"]["part-urls"].$post({ param: { id }, json: { parts, ...(sha512 ? { sha512 } : {}) } }), PartUrls),
+  /** Completes the upload; `manifest` for one started before its manifest was signed. */
+  complete: (id: string, manifest?: string) => readResponse(client.api.evidence[":id"].complete.$post({ param: { id }, json: manifest ? { manifest } : {} }), EvidenceSummary),
   cancel: (id: string) => readResponse(client.api.evidence[":id"].$delete({ param: { id } })),
   /** The audited view: the wrapped file key and your wrap of its case key. */
   releaseKey: (id: string) => readResponse(client.api.evidence[":id"].key.$get({ param: { id } }), FileKeyRelease),

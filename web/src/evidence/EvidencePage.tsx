@@ -1,9 +1,11 @@
 /**
- * One evidence item, opened: the key release (recorded), the manifest's signature, streaming
- * decryption into OPFS with every check, then the photo or video, shown only once everything
- * verified, with a "Verified" badge (signer, signing time, SHA-512). Anything that fails shows
- * "Integrity check failed: <what>" and no content. Download, court package export (both
- * recorded) and versioned details.
+ * One evidence item, opened: the manifest's signature and the key release (recorded) first, then
+ * the photo, video or audio at once from its per-view URL (streamed through the service worker,
+ * each part checked before a byte of it plays), while the whole file is checked in the
+ * background: "checking… N %", then the "Verified" badge (signer, signing time, SHA-512) only
+ * when every part, the size and the whole-file SHA-512 passed. Anything that fails stops the
+ * player, drops the plaintext and shows "Integrity check failed: <what>". Download (to a file the
+ * user picks, or streamed), court package export (both recorded) and versioned details.
  */
 import { ItemRetention } from "../retention/ItemRetention";
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -25,20 +27,24 @@ import { isReachable } from "../api/connectivity";
 import { recordOffline, recordOfflineView } from "../offline/events";
 import { forgetOffline, keepOffline, keptCopy } from "../offline/kept";
 import "./evidence.css";
-import { EvidenceOpener, forgetOpened, OpenError, type OpenedEvidence, type OpenStep } from "./open";
+import { EvidenceOpener, forgetOpened, OpenError, type CheckEvent, type OpenedEvidence, type OpenStep } from "./open";
 import { saveBlob } from "../ui/download";
+
+/** The whole-file check of an open item: bytes checked in order so far, or done. */
+type Check = { verified: false; verifiedBytes: number } | { verified: true };
 
 type View =
   | { kind: "loading" }
   | { kind: "opening"; step: OpenStep }
   /** `offline`: opened from the copy kept on this device, while the server could not be reached. */
-  | { kind: "verified"; opened: OpenedEvidence; url: string; offline?: boolean }
+  | { kind: "open"; opened: OpenedEvidence; offline?: boolean }
   | { kind: "integrity"; what: string; message: string }
   | { kind: "error"; message: string };
 
 export function EvidencePage(props: { caseId: string; evidenceId: string; session: SessionInfo; keys: DeviceKeys }) {
   const [item, setItem] = useState<EvidenceSummary>();
   const [view, setView] = useState<View>({ kind: "loading" });
+  const [check, setCheck] = useState<Check>({ verified: false, verifiedBytes: 0 });
   const [caseLabel, setCaseLabel] = useState<string>();
   const [myRole, setMyRole] = useState<string>();
   const opener = useRef<EvidenceOpener | undefined>(undefined);
@@ -46,6 +52,20 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
   async function open() {
     opener.current?.dispose();
     const current = (opener.current = new EvidenceOpener());
+    setCheck({ verified: false, verifiedBytes: 0 });
+    let failed = false;
+    // A failure at any time (a part, a segment, the size, the whole-file SHA-512) replaces the
+    // player with what failed: nothing more is played, and the worker has dropped the plaintext.
+    current.onCheck((event: CheckEvent) => {
+      if (opener.current !== current) return;
+      if (event.type === "progress") setCheck({ verified: false, verifiedBytes: event.verifiedBytes });
+      else if (event.type === "verified") setCheck({ verified: true });
+      else {
+        failed = true;
+        current.dispose();
+        showFailure(event.error);
+      }
+    });
     const userId = props.session.user.id;
     const kept = await keptCopy(userId, props.evidenceId);
     /** Opens the copy kept on this device (the server cannot be reached), and records the view for the audit trail. */
@@ -53,7 +73,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
       setItem(copy.item);
       const opened = await current.openKept(copy.item, copy.signer, copy.release, copy.ciphertext, props.keys, (step) => setView({ kind: "opening", step }));
       await recordOfflineView(userId, copy.item.id, { caseId: copy.item.caseId, copy: "offline" });
-      setView({ kind: "verified", opened, url: URL.createObjectURL(opened.file), offline: true });
+      if (!failed) setView({ kind: "open", opened, offline: true });
     };
     try {
       if (kept && !isReachable()) return await openKept(kept);
@@ -62,20 +82,24 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
         summary = await evidenceApi.get(props.evidenceId);
         setItem(summary);
         const opened = await current.open(summary, props.keys, (step) => setView({ kind: "opening", step }));
-        setView({ kind: "verified", opened, url: URL.createObjectURL(opened.file) });
+        if (!failed) setView({ kind: "open", opened });
       } catch (error) {
         // The connection went on the way: the kept copy, if there is one.
         if (kept && error instanceof ApiError && error.code === "unreachable") return await openKept(kept);
         throw error;
       }
     } catch (error) {
-      if (error instanceof OpenError && error.integrity) setView({ kind: "integrity", what: error.what, message: error.message });
-      else if (error instanceof OpenError) setView({ kind: "error", message: error.message });
-      else if (error instanceof ApiError && error.status === 404) setView({ kind: "error", message: "This evidence doesn't exist, or you are not a member of its case." });
-      else if (error instanceof ApiError && error.code === "unreachable")
-        setView({ kind: "error", message: "You're offline, and this item is not kept on this device. Open it when you're back online; “Keep offline” on its page then keeps it with you." });
-      else setView({ kind: "error", message: error instanceof ApiError ? error.message : `Couldn't open this evidence: ${error instanceof Error ? error.message : String(error)}` });
+      showFailure(error);
     }
+  }
+
+  function showFailure(error: unknown) {
+    if (error instanceof OpenError && error.integrity) setView({ kind: "integrity", what: error.what, message: error.message });
+    else if (error instanceof OpenError) setView({ kind: "error", message: error.message });
+    else if (error instanceof ApiError && error.status === 404) setView({ kind: "error", message: "This evidence doesn't exist, or you are not a member of its case." });
+    else if (error instanceof ApiError && error.code === "unreachable")
+      setView({ kind: "error", message: "You're offline, and this item is not kept on this device. Open it when you're back online; “Keep offline” on its page then keeps it with you." });
+    else setView({ kind: "error", message: error instanceof ApiError ? error.message : `Couldn't open this evidence: ${error instanceof Error ? error.message : String(error)}` });
   }
 
   useEffect(() => {
@@ -94,9 +118,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
     };
   }, [props.evidenceId]);
 
-  useEffect(() => () => void (view.kind === "verified" && URL.revokeObjectURL(view.url)), [view]);
-
-  const title = view.kind === "verified" ? view.opened.metadata.fileName : "Evidence";
+  const title = view.kind === "open" ? view.opened.metadata.fileName : "Evidence";
   return (
     <>
       <p class="breadcrumb">
@@ -129,11 +151,11 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
           </button>
         </div>
       )}
-      {view.kind === "verified" && item && (
+      {view.kind === "open" && item && (
         <Verified
           item={item}
           opened={view.opened}
-          url={view.url}
+          check={check}
           opener={opener.current!}
           canEdit={(myRole === "lead" || myRole === "contributor") && !view.offline}
           offline={!!view.offline}
@@ -226,7 +248,20 @@ function TimestampRow(props: { evidenceId: string; offline: boolean }) {
   );
 }
 
-function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: string; opener: EvidenceOpener; canEdit: boolean; offline: boolean; userId: string; keys: DeviceKeys }) {
+/** "checking… N %" while the whole file is checked in the background; never the badge before it passed. */
+function Checking(props: { check: Check; totalBytes: number }) {
+  const bytes = props.check.verified ? props.totalBytes : props.check.verifiedBytes;
+  const pct = props.totalBytes > 0 ? Math.floor((bytes / props.totalBytes) * 100) : 0;
+  return (
+    <section class="checking" aria-labelledby="checking-heading">
+      <h2 id="checking-heading">Checking integrity</h2>
+      <ProgressBar label="Checking integrity" value={pct} text={`checking… ${pct} %`} />
+      <p class="hint">It plays already: every part is checked against the signed manifest before it is shown. “Verified” appears when the whole file has matched.</p>
+    </section>
+  );
+}
+
+function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; check: Check; opener: EvidenceOpener; canEdit: boolean; offline: boolean; userId: string; keys: DeviceKeys }) {
   const { opened } = props;
   const { metadata, manifest } = opened;
   const [copied, setCopied] = useState("");
@@ -249,7 +284,7 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: s
     try {
       if (props.offline) await recordOffline(props.userId, "evidence.download", props.item.id, { caseId: props.item.caseId, copy: "offline" });
       else await evidenceApi.recordAccess(props.item.id, "download");
-      saveBlob(opened.file, packageFileName(metadata.fileName));
+      await props.opener.saveOriginal(opened, packageFileName(metadata.fileName));
     } catch (caught) {
       setError(`Couldn't download: ${messageOf(caught)}`);
     } finally {
@@ -279,7 +314,8 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: s
           Opened from the copy kept on this device (offline). It was verified here just as online; this viewing is recorded and sent to the audit trail when the device is back online.
         </p>
       )}
-      <section class="verified-badge" aria-labelledby="verified-heading">
+      {!props.check.verified && <Checking check={props.check} totalBytes={manifest.byteSize} />}
+      {props.check.verified && <section class="verified-badge" aria-labelledby="verified-heading">
         <h2 id="verified-heading">
           <span aria-hidden="true">✓ </span>Verified
         </h2>
@@ -324,17 +360,17 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; url: s
           </dd>
         </dl>
         <p class="hint">Every part, segment and the whole file matched the signed manifest.</p>
-      </section>
+      </section>}
       {manifest.requestId && <VideoProvenance requestId={manifest.requestId} camera={metadata.camera} />}
       <div class="evidence-content">
-        {type.startsWith("image/") && <img src={props.url} alt={metadata.fileName} />}
-        {type.startsWith("video/") && <video src={props.url} controls playsInline preload="metadata" aria-label={metadata.fileName} />}
-        {type.startsWith("audio/") && <audio src={props.url} controls aria-label={metadata.fileName} />}
+        {type.startsWith("image/") && <img src={opened.url} alt={metadata.fileName} />}
+        {type.startsWith("video/") && <video src={opened.url} controls playsInline preload="metadata" aria-label={metadata.fileName} />}
+        {type.startsWith("audio/") && <audio src={opened.url} controls aria-label={metadata.fileName} />}
         {!/^(image|video|audio)\//.test(type) && <p class="muted">This file type ({type}) can't be shown in the app. Download the original to open it.</p>}
       </div>
       <div class="actions">
         <button type="button" class="primary" disabled={!!busy} onClick={() => void download()}>
-          {busy === "download" ? "Preparing…" : "Download original"}
+          {busy === "download" ? "Saving…" : "Download original"}
         </button>
         <button type="button" disabled={!!busy} onClick={() => void exportPackage()}>
           {busy === "export" ? "Building package…" : "Export package"}

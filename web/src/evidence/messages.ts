@@ -1,11 +1,21 @@
-/** Messages between the page and the evidence worker (open.worker.ts). */
+/** Messages between the page and the evidence worker (open.worker.ts), and on the ports the service worker opens (view-sw.ts). */
 import type { JWK } from "jose";
 import type { DecryptExpectations, EvidenceMetadata } from "../../../shared/crypto/index";
 
 export type OpenJob =
-  | { type: "decrypt"; evidenceId: string; fileKey: CryptoKey; expect: DecryptExpectations }
-  | { type: "part"; bytes: Uint8Array }
-  | { type: "end" }
+  /** Starts the item's session: every later job reads its parts through it. */
+  | { type: "session"; evidenceId: string; fileKey: CryptoKey; expect: DecryptExpectations; mediaType: string }
+  /** Ciphertext part `n`, as the worker asked for it (`need`), or why it could not be had. */
+  | { type: "part"; request: number; n: number; bytes: Uint8Array }
+  | { type: "partError"; request: number; n: number; message: string }
+  /** Checks the whole file in the background (every part, the size, the whole-file SHA-512) while it plays. */
+  | { type: "verify" }
+  /** Without a service worker: decrypts and verifies the whole file into OPFS `views/<id>` before it is shown. */
+  | { type: "whole" }
+  /** A request of the service worker for this view (a byte range, or the download stream): answered on `port`. */
+  | { type: "port"; port: MessagePort }
+  /** Writes the verified original to a file the user picked (File System Access). */
+  | { type: "save"; handle: FileSystemFileHandle }
   | {
       type: "export";
       evidenceId: string;
@@ -20,8 +30,36 @@ export type OpenJob =
     };
 
 export type OpenEvent =
-  | { type: "ack" }
-  | { type: "progress"; plainBytes: number }
+  /** The worker needs ciphertext part `n` (the page fetches it, or reads the kept copy). */
+  | { type: "need"; request: number; n: number }
+  /** The worker no longer needs that request's part (the player moved on): the page stops downloading it. */
+  | { type: "drop"; request: number }
+  /** Plaintext bytes checked in order so far by the background verification. */
+  | { type: "progress"; verifiedBytes: number }
   | { type: "verified" }
-  | { type: "failed"; integrity: boolean; what: string; message: string }
+  /** `view`: the item itself failed (playback stops, plaintext is dropped); `task`: only a save or an export did. */
+  | { type: "failed"; scope: "view" | "task"; integrity: boolean; what: string; message: string }
+  | { type: "whole" }
+  | { type: "saved"; bytes: number }
   | { type: "exported"; bytes: number };
+
+/** The service worker → evidence worker protocol on a view port. */
+export type ViewPortRequest =
+  | { type: "read"; start: number; end: number }
+  | { type: "download" }
+  | { type: "pull" }
+  | { type: "cancel" };
+
+export type ViewPortAnswer =
+  | { type: "head"; size: number; mediaType: string }
+  /** This page does not hold that view. */
+  | { type: "unknown" }
+  | { type: "chunk"; bytes: Uint8Array }
+  | { type: "done" }
+  | { type: "error"; message: string };
+
+/** The message the service worker sends a page for a view request (with the port to answer on). */
+export interface ViewRequestMessage {
+  type: "custody-view";
+  viewId: string;
+}

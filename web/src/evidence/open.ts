@@ -1,9 +1,12 @@
 /**
- * Opening evidence on the page's side (ARCHITECTURE.md "Download and viewing"): verify the
- * manifest against the signer's registered key, release the key (the audited view), unwrap the
- * case key and the file key here, then stream the parts into the evidence worker, which
- * decrypts and verifies them into OPFS. Network stays on the page; work on file bytes runs in
- * the worker. A failure says what failed (which part, segment or signature).
+ * Opening evidence on the page's side (ARCHITECTURE.md "Download and viewing", "Viewing at
+ * speed"): verify the manifest against the signer's registered key, release the key (the audited
+ * view), unwrap the case key and the file key here, then start the evidence worker's session.
+ * The player reads `/view/<viewId>`, which the service worker (view-sw.ts) answers by asking this
+ * page, which hands the request to the worker; the worker asks the page for ciphertext parts as
+ * it needs them (network stays on the page, work on file bytes in the worker) and checks each
+ * before releasing a byte of it, while it verifies the whole file in the background. A failure
+ * says what failed (which part, segment or signature).
  */
 import type { JWK } from "jose";
 import type { EvidenceSummary, FileKeyRelease } from "../../../shared/api/cases";
@@ -25,7 +28,8 @@ import { casesApi, evidenceApi } from "../cases/api";
 import { db } from "../db";
 import type { DeviceKeys } from "../keys/store";
 import { fileHandle, folder, readFile, removeFile } from "../upload/opfs";
-import type { OpenEvent, OpenJob } from "./messages";
+import type { OpenEvent, OpenJob, ViewPortAnswer, ViewRequestMessage } from "./messages";
+import { saveBlob } from "../ui/download";
 
 export interface OpenedEvidence {
   manifest: Manifest;
@@ -35,13 +39,18 @@ export interface OpenedEvidence {
   metadata: EvidenceMetadata;
   /** Non-extractable: for the details JWEs only. */
   fileKey: CryptoKey;
-  /** The decrypted, verified file in OPFS. */
-  file: File;
+  /** Where the player reads it: the per-view URL the service worker answers, or (without one) an object URL of the verified file. */
+  url: string;
+  /** True when it streams through the service worker (checked as it plays); false when the whole file was verified first. */
+  streaming: boolean;
   /** The key release it was opened with (kept with an offline copy). */
   release: FileKeyRelease;
 }
 
 export type OpenStep = { step: "signature" } | { step: "key" } | { step: "decrypt"; plainBytes: number; totalBytes: number };
+
+/** What the page hears once the item is open: how far the check has come, its end, or what failed. */
+export type CheckEvent = { type: "progress"; verifiedBytes: number } | { type: "verified" } | { type: "failed"; error: OpenError };
 
 /** What went wrong: `integrity` failures name the item that did not verify. */
 export class OpenError extends Error {
@@ -54,30 +63,107 @@ export class OpenError extends Error {
   }
 }
 
-/** Parts the page fetches ahead of the worker's decryption. */
-const AHEAD = 2;
+/** The opener of each view this page holds, by view id (the service worker asks for them by id). */
+const views = new Map<string, EvidenceOpener>();
+let listening = false;
+
+/**
+ * Routes the service worker's view requests (view-sw.ts) to the worker holding that view; a
+ * view this page does not hold is answered "unknown", so the service worker asks another page.
+ */
+function listenToServiceWorker(): void {
+  if (listening || !("serviceWorker" in navigator)) return;
+  listening = true;
+  navigator.serviceWorker.addEventListener("message", (event: MessageEvent<ViewRequestMessage>) => {
+    if (event.data?.type !== "custody-view") return;
+    const port = event.ports[0];
+    if (!port) return;
+    const opener = views.get(event.data.viewId);
+    if (opener) opener.answer(port);
+    else port.postMessage({ type: "unknown" } satisfies ViewPortAnswer);
+  });
+  navigator.serviceWorker.startMessages();
+}
+
+/** True when a service worker controls this page, so per-view URLs are answered (not so on a forced reload, or before the first install). */
+function streamingAvailable(): boolean {
+  return "serviceWorker" in navigator && !!navigator.serviceWorker.controller;
+}
 
 export class EvidenceOpener {
   private worker = new Worker(new URL("./open.worker.ts", import.meta.url), { type: "module", name: "evidence" });
   private listener: ((event: OpenEvent) => void) | undefined;
+  private checkListener: ((event: CheckEvent) => void) | undefined;
+  /** Random, per opening: the view URL names nothing about the item. */
+  readonly viewId = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  private readPart: ((n: number, signal: AbortSignal) => Promise<Uint8Array>) | undefined;
+  /** Part downloads in flight, by the worker's request number (it may drop one the player no longer needs). */
+  private readonly downloads = new Map<number, AbortController>();
+  private objectUrl: string | undefined;
 
   constructor() {
-    this.worker.onmessage = (event: MessageEvent<OpenEvent>) => this.listener?.(event.data);
+    this.worker.onmessage = (event: MessageEvent<OpenEvent>) => this.onEvent(event.data);
   }
 
+  /** Ends the view: the worker (and every decrypted byte it held) is gone, the URL answers no more. */
   dispose(): void {
+    views.delete(this.viewId);
     this.worker.terminate();
+    if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
   }
 
   private post(job: OpenJob, transfer: Transferable[] = []): void {
     this.worker.postMessage(job, transfer);
   }
 
-  /** Opens `item` from the server: the key release is the audited view; parts are downloaded as they are decrypted. */
+  /** Hands a service-worker request for this view to the worker. */
+  answer(port: MessagePort): void {
+    this.post({ type: "port", port }, [port]);
+  }
+
+  /** Hears how the check goes once the item is open (progress, verified, failed). */
+  onCheck(listener: (event: CheckEvent) => void): void {
+    this.checkListener = listener;
+  }
+
+  private onEvent(event: OpenEvent): void {
+    if (event.type === "need") {
+      const { n, request } = event;
+      const controller = new AbortController();
+      this.downloads.set(request, controller);
+      this.readPart!(n, controller.signal).then(
+        (bytes) => this.post({ type: "part", request, n, bytes }, [bytes.buffer]),
+        (error: unknown) => !controller.signal.aborted && this.post({ type: "partError", request, n, message: error instanceof Error ? error.message : String(error) }),
+      ).finally(() => this.downloads.delete(request));
+      return;
+    }
+    if (event.type === "drop") {
+      this.downloads.get(event.request)?.abort();
+      return;
+    }
+    if (event.type === "progress") this.checkListener?.({ type: "progress", verifiedBytes: event.verifiedBytes });
+    else if (event.type === "verified") this.checkListener?.({ type: "verified" });
+    else if (event.type === "failed" && event.scope === "view") this.checkListener?.({ type: "failed", error: new OpenError(event.integrity, event.what, event.message) });
+    this.listener?.(event);
+  }
+
+  /** Opens `item` from the server: the key release is the audited view; parts are downloaded as they are needed. */
   async open(item: EvidenceSummary, keys: DeviceKeys, onStep: (step: OpenStep) => void): Promise<OpenedEvidence> {
     onStep({ step: "signature" });
+    // The key release (the audited view) is asked at once, beside the signer's key: both are needed
+    // before any byte, and on a phone network one round trip is worth saving.
+    const release = evidenceApi.releaseKey(item.id);
+    release.catch(() => undefined);
+    // The first part's ciphertext comes meanwhile (nothing is decrypted or shown before both checks).
+    let first: Promise<Uint8Array> | undefined = item.partCount > 0 ? fetchPart(item.id, 0) : undefined;
+    first?.catch(() => undefined);
     const signer = await casesApi.signer(item.signerKid);
-    return this.decrypt(item, signer, keys, onStep, () => evidenceApi.releaseKey(item.id), (n) => fetchPart(item.id, n));
+    const readPart = (n: number, signal: AbortSignal) => {
+      const early = n === 0 ? first : undefined;
+      if (n === 0) first = undefined;
+      return early ?? fetchPart(item.id, n, signal);
+    };
+    return this.start(item, signer, keys, onStep, () => release, readPart);
   }
 
   /**
@@ -86,16 +172,21 @@ export class EvidenceOpener {
    */
   async openKept(item: EvidenceSummary, signer: SignerKey, release: FileKeyRelease, ciphertext: File, keys: DeviceKeys, onStep: (step: OpenStep) => void): Promise<OpenedEvidence> {
     onStep({ step: "signature" });
-    return this.decrypt(item, signer, keys, onStep, async () => release, async (n) => new Uint8Array(await ciphertext.slice(n * PART_SIZE, (n + 1) * PART_SIZE).arrayBuffer()));
+    return this.start(item, signer, keys, onStep, async () => release, async (n) => new Uint8Array(await ciphertext.slice(n * PART_SIZE, (n + 1) * PART_SIZE).arrayBuffer()));
   }
 
-  private async decrypt(
+  /**
+   * The manifest's signature, then the key release, before any byte: then the worker's session.
+   * With a service worker the player streams at once (checked as it plays, "Verified" at the
+   * end); without one the whole file is verified into OPFS first.
+   */
+  private async start(
     item: EvidenceSummary,
     signer: SignerKey,
     keys: DeviceKeys,
     onStep: (step: OpenStep) => void,
     releaseKey: () => Promise<FileKeyRelease>,
-    readPart: (n: number) => Promise<Uint8Array>,
+    readPart: (n: number, signal: AbortSignal) => Promise<Uint8Array>,
   ): Promise<OpenedEvidence> {
     const manifest = await integrity(() => verifyManifest(item.manifest, signer.publicJwk as JWK));
     if (manifest.evidenceId !== item.id || manifest.caseId !== item.caseId) throw new OpenError(true, "manifest", "The signed manifest names another evidence item or case.");
@@ -108,47 +199,83 @@ export class EvidenceOpener {
     await db.evidenceLabels.put({ evidenceId: item.id, fileName: metadata.fileName, mediaType: metadata.mediaType });
 
     await sweepOnce();
-    onStep({ step: "decrypt", plainBytes: 0, totalBytes: manifest.byteSize });
-    const outcome = new Promise<void>((resolve, reject) => {
-      this.listener = (event) => {
-        if (event.type === "progress") onStep({ step: "decrypt", plainBytes: event.plainBytes, totalBytes: manifest.byteSize });
-        else if (event.type === "ack") acked++;
-        else if (event.type === "verified") resolve();
-        else if (event.type === "failed") reject(new OpenError(event.integrity, event.what, event.message));
-        wake?.();
-      };
-    });
-    let acked = 0;
-    let failed = false;
-    let wake: (() => void) | undefined;
-    outcome.catch(() => (failed = true));
-    this.post({ type: "decrypt", evidenceId: item.id, fileKey, expect: decryptExpectations(manifest) });
-    for (let n = 0; n < manifest.parts.length && !failed; n++) {
-      // Bounded look-ahead: memory holds a few parts whatever the file's size.
-      while (n - acked >= AHEAD && !failed) await new Promise<void>((resolve) => (wake = resolve));
-      if (failed) break;
-      const bytes = await readPart(n);
-      this.post({ type: "part", bytes }, [bytes.buffer]);
+    this.readPart = readPart;
+    this.post({ type: "session", evidenceId: item.id, fileKey, expect: decryptExpectations(manifest), mediaType: metadata.mediaType });
+    const opened = { manifest, manifestJws: item.manifest, signer, metadata, fileKey, release };
+    if (streamingAvailable()) {
+      listenToServiceWorker();
+      views.set(this.viewId, this);
+      this.post({ type: "verify" });
+      return { ...opened, url: `/view/${this.viewId}`, streaming: true };
     }
-    if (!failed) this.post({ type: "end" });
-    await outcome;
+
+    // No service worker: the whole file, verified, into OPFS, then an object URL of it.
+    onStep({ step: "decrypt", plainBytes: 0, totalBytes: manifest.byteSize });
+    await new Promise<void>((resolve, reject) => {
+      this.listener = (event) => {
+        if (event.type === "progress") onStep({ step: "decrypt", plainBytes: event.verifiedBytes, totalBytes: manifest.byteSize });
+        else if (event.type === "whole") resolve();
+        else if (event.type === "failed") reject(new OpenError(event.integrity, event.what, event.message));
+      };
+      this.post({ type: "whole" });
+    });
+    this.listener = undefined;
     const file = await readFile("views", item.id);
     if (!file || file.size !== manifest.byteSize) throw new OpenError(false, "storage", "The decrypted file could not be read back from this device's storage.");
-    return { manifest, manifestJws: item.manifest, signer, metadata, fileKey, file, release };
+    this.objectUrl = URL.createObjectURL(file);
+    return { ...opened, url: this.objectUrl, streaming: false };
+  }
+
+  /** Runs one save or export in the worker; resolves on `done`, rejects with its failure. */
+  private task<T extends OpenEvent["type"]>(done: T, job: OpenJob, transfer: Transferable[] = []): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.listener = (event) => {
+        if (event.type === done) resolve();
+        else if (event.type === "failed") reject(new OpenError(event.integrity, event.what, event.message));
+      };
+      this.post(job, transfer);
+    }).finally(() => (this.listener = undefined));
   }
 
   /**
-   * Builds the court package from the verified file into OPFS and returns it: with the signer's
+   * Downloads the verified original without a second copy on the device: straight into a file
+   * the user picks (File System Access, where the browser has it; written aside until the whole
+   * file verified), else as a download the service worker streams (a failure then cuts the
+   * download short, and the browser marks it failed). Returns false if the user cancelled.
+   */
+  async saveOriginal(opened: OpenedEvidence, fileName: string): Promise<boolean> {
+    const picker = (window as { showSaveFilePicker?: (options: { suggestedName: string }) => Promise<FileSystemFileHandle> }).showSaveFilePicker;
+    if (picker) {
+      let handle: FileSystemFileHandle;
+      try {
+        handle = await picker.call(window, { suggestedName: fileName });
+      } catch (error) {
+        if (error instanceof DOMException && error.name === "AbortError") return false;
+        throw error;
+      }
+      await this.task("saved", { type: "save", handle });
+      return true;
+    }
+    if (opened.streaming) {
+      // A navigation (not a link's `download`, which Chromium does not route through service
+      // workers) that the service worker answers as an attachment: the page stays, the file downloads.
+      window.location.assign(`/view/${this.viewId}/download?name=${encodeURIComponent(fileName)}`);
+      return true;
+    }
+    // No service worker: the verified file is in OPFS already.
+    const file = await readFile("views", opened.manifest.evidenceId);
+    if (!file) throw new OpenError(false, "storage", "The decrypted file is no longer on this device. Open the item again.");
+    saveBlob(file, fileName);
+    return true;
+  }
+
+  /**
+   * Builds the court package from the verified original into OPFS and returns it: with the signer's
    * key register entries, the item's own file key (so metadata.json is proven) and its RFC 3161
-   * timestamp when it has one (docs/evidence-format.md §8, §9).
+   * timestamp when it has one (docs/evidence-format.md §8, §9). The original is decrypted and
+   * checked again as it goes into the package.
    */
   async exportPackage(opened: OpenedEvidence, evidenceId: string, keys: DeviceKeys): Promise<File> {
-    const done = new Promise<void>((resolve, reject) => {
-      this.listener = (event) => {
-        if (event.type === "exported") resolve();
-        else if (event.type === "failed") reject(new OpenError(event.integrity, event.what, event.message));
-      };
-    });
     // The signer's key-register entries with their audit proofs (docs/audit.md §9): who signed, and since when.
     const register = await fetch(`/api/audit/signers/${encodeURIComponent(opened.signer.kid)}`, { credentials: "same-origin" });
     if (!register.ok) throw new OpenError(false, "court package", "The signer's key register could not be fetched. Try again when online.");
@@ -158,11 +285,11 @@ export class EvidenceOpener {
     const timestamp = stamp?.state === "stamped" ? { token: Uint8Array.from(atob(stamp.token), (c) => c.charCodeAt(0)), caPem: stamp.caPem } : undefined;
     const caseKey = await unwrapCaseKey(opened.release.caseKeyWrap, keys.encryption);
     const fileKey = await unwrapFileKeyBytes(opened.release.fileKey, caseKey.privateKey);
-    this.post(
+    await this.task(
+      "exported",
       { type: "export", evidenceId, manifestJws: opened.manifestJws, signerPublicJwk: opened.signer.publicJwk as JWK, signerRegister, metadata: opened.metadata, fileKey, ...(timestamp ? { timestamp } : {}) },
       [fileKey.buffer],
     );
-    await done;
     return (await fileHandle("views", `${evidenceId}.zip`)).getFile();
   }
 }
@@ -176,12 +303,13 @@ async function integrity<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Downloads ciphertext part `n` of `evidenceId`, retrying network errors and 5xx a few times. */
-export async function fetchPart(evidenceId: string, n: number): Promise<Uint8Array<ArrayBuffer>> {
+/** Downloads ciphertext part `n` of `evidenceId`, retrying network errors and 5xx a few times (until `signal` aborts). */
+export async function fetchPart(evidenceId: string, n: number, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
   let delay = 1000;
   for (let attempt = 0; ; attempt++) {
+    signal?.throwIfAborted();
     try {
-      const response = await send(`/api/evidence/${evidenceId}/parts/${n}`, { headers: { Accept: "application/octet-stream" } });
+      const response = await send(`/api/evidence/${evidenceId}/parts/${n}`, { headers: { Accept: "application/octet-stream" }, ...(signal ? { signal } : {}) });
       if (response.ok) return new Uint8Array(await response.arrayBuffer());
       if (response.status < 500 || attempt >= 3) throw new ApiError(response.status, "part_download", `Couldn't download part ${n} (HTTP ${response.status}). Try opening it again.`);
     } catch (error) {

@@ -1,63 +1,371 @@
 /**
- * The evidence worker: decrypts ciphertext parts (sent by the page in order, as they download)
- * with shared/crypto decryptParts, which checks each part's SHA-512, every segment's GCM tag,
- * the size and the whole-file SHA-512, writing plaintext straight into OPFS (`views/<id>`),
- * so a large video never sits in memory. On any failure the output is emptied: nothing
- * unverified is left to show. It also streams court packages (`views/<id>.zip`) from there.
+ * The evidence worker: one opened item's plaintext lives here, and only here (docs/offline.md).
+ *
+ * It asks the page for ciphertext parts by number (`need`; the page fetches them, or reads the
+ * copy kept offline), checks each part's SHA-512 against the signed manifest and every segment's
+ * GCM tag before a byte of that part is released, and keeps a few decrypted parts (at most
+ * `MAX_CACHED`, whatever the file's size) for the player. Three kinds of reader use them:
+ *  - byte ranges for the player, through the service worker (view-sw.ts): the parts under the
+ *    playhead first, a few ahead in parallel;
+ *  - the background verification, in order: every part, the size and the whole-file SHA-512
+ *    (only then is the item "Verified");
+ *  - saves, downloads and court packages, in order, with the same whole-file checks.
+ * Any integrity failure ends the session: the decrypted parts are dropped, every open stream is
+ * cut, and the page is told what failed (which part or segment). Without a service worker the
+ * whole file is decrypted into OPFS (`views/<id>`) first, as before streaming.
  */
 import "../ui/zod-jitless";
-import { courtPackageChunks, decryptParts, IntegrityError } from "../../../shared/crypto/index";
+import {
+  IntegrityError,
+  SEGMENT_SIZE,
+  SEGMENTS_PER_PART,
+  SEALED_SEGMENT_SIZE,
+  TAG_SIZE,
+  courtPackageChunks,
+  openSegment,
+  segmentCount,
+  sha512Hex,
+  type DecryptExpectations,
+} from "../../../shared/crypto/index";
 import { createSha512Wasm } from "../upload/sha512-wasm";
-import { fileHandle, openSync, type SyncAccessHandle } from "../upload/opfs";
-import type { OpenEvent, OpenJob } from "./messages";
+import { openSync } from "../upload/opfs";
+import type { OpenEvent, OpenJob, ViewPortAnswer, ViewPortRequest } from "./messages";
 
-const scope = self as unknown as { postMessage(message: OpenEvent): void; onmessage: ((event: MessageEvent<OpenJob>) => void) | null };
+const scope = self as unknown as { postMessage(message: OpenEvent, transfer?: Transferable[]): void; onmessage: ((event: MessageEvent<OpenJob>) => void) | null };
 
-/** Parts as they arrive from the page; `null` ends the stream. */
-const inbox: (Uint8Array | null)[] = [];
-let waiting: (() => void) | undefined;
+/** Plaintext bytes of every part but the last (8 segments). */
+const PLAIN_PART = SEGMENTS_PER_PART * SEGMENT_SIZE;
+/** Decrypted parts kept for the player (64 MiB at most, whatever the file's size). */
+const MAX_CACHED = 8;
+/** Part downloads the worker asks for at once. */
+const MAX_FETCHING = 4;
+/** Parts fetched ahead of the playhead, and ahead of an in-order reader (one download at a time). */
+const AHEAD = 2;
+/** How long after the player's last request the background check keeps to one download at a time. */
+const PLAYER_QUIET_MS = 3_000;
+/** Bytes handed to the service worker per pull. */
+const CHUNK = 1_048_576;
 
-async function* incomingParts(): AsyncGenerator<Uint8Array> {
-  for (;;) {
-    while (inbox.length === 0) await new Promise<void>((resolve) => (waiting = resolve));
-    const part = inbox.shift()!;
-    if (part === null) return;
-    scope.postMessage({ type: "ack" }); // the page may send another
-    yield part;
+/** Who waits for a part: the player now, the player soon, an in-order reader. Lower goes first. */
+const enum Priority {
+  Playhead = 0,
+  Ahead = 1,
+  Background = 2,
+}
+
+/** A part could not be downloaded (not an integrity failure). */
+class DownloadError extends Error {}
+
+type Failure = Extract<OpenEvent, { type: "failed" }>;
+
+function failureOf(error: unknown, scope: Failure["scope"]): Failure {
+  if (error instanceof IntegrityError) return { type: "failed", scope, integrity: true, what: error.what, message: error.message };
+  return { type: "failed", scope, integrity: false, what: error instanceof DownloadError ? "download" : "decryption", message: error instanceof Error ? error.message : String(error) };
+}
+
+class Session {
+  readonly segments: number;
+  readonly parts: number;
+  failure: Failure | undefined;
+  private readonly cache = new Map<number, Promise<Uint8Array>>();
+  private readonly waiters = new Map<number, { resolve(bytes: Uint8Array): void; reject(error: Error): void }[]>();
+  private readonly queued = new Map<number, Priority>();
+  /** Parts asked of the page: the request's number and the priority it counts at. */
+  private readonly fetching = new Map<number, { request: number; priority: Priority }>();
+  private requests = 0;
+  private playerAt = -Infinity;
+  /** Cuts the streams that are open now (on a failure). */
+  readonly streams = new Set<(message: string) => void>();
+
+  constructor(
+    readonly evidenceId: string,
+    readonly fileKey: CryptoKey,
+    readonly expect: DecryptExpectations,
+    readonly mediaType: string,
+  ) {
+    this.segments = segmentCount(expect.byteSize);
+    // The player asks within moments of opening: until then the check starts with one download.
+    this.playerAt = performance.now();
+    this.parts = expect.partSha512.length;
+  }
+
+  /** Ciphertext part `n`, asked of the page when its turn comes (`priority` first). */
+  private ciphertext(n: number, priority: Priority): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      const list = this.waiters.get(n) ?? [];
+      list.push({ resolve, reject });
+      this.waiters.set(n, list);
+      const fetching = this.fetching.get(n);
+      if (fetching === undefined) this.queued.set(n, Math.min(priority, this.queued.get(n) ?? Priority.Background));
+      else fetching.priority = Math.min(priority, fetching.priority); // now awaited by the player: it counts as the player's
+      this.pump();
+    });
+  }
+
+  /**
+   * Asks the page for the next parts. The network is shared, so the player's parts go first:
+   * while one under the playhead is awaited nothing else starts; parts ahead of it come next;
+   * the background check takes one request at a time while the player is active (the last
+   * `PLAYER_QUIET_MS`), the whole pool once it is not.
+   */
+  private pump(): void {
+    const playerActive = performance.now() - this.playerAt < PLAYER_QUIET_MS;
+    const best = () => [...this.queued].sort((a, b) => a[1] - b[1] || a[0] - b[0])[0];
+    // A part under the playhead takes the whole link: downloads of other parts are stopped (and asked again later).
+    if (best()?.[1] === Priority.Playhead || [...this.fetching.values()].some((f) => f.priority === Priority.Playhead)) {
+      for (const [n, fetching] of this.fetching) {
+        if (fetching.priority === Priority.Playhead) continue;
+        this.fetching.delete(n);
+        scope.postMessage({ type: "drop", request: fetching.request });
+        if (this.waiters.has(n)) this.queued.set(n, fetching.priority);
+      }
+    }
+    for (let next = best(); next && this.fetching.size < MAX_FETCHING; next = best()) {
+      const [n, priority] = next;
+      const inFlight = [...this.fetching.values()].map((f) => f.priority);
+      if (priority > Priority.Playhead && inFlight.includes(Priority.Playhead)) return;
+      if (priority === Priority.Ahead && inFlight.includes(Priority.Ahead)) return; // one part ahead at a time
+      if (priority === Priority.Background && playerActive && inFlight.length > 0) return;
+      this.queued.delete(n);
+      const request = ++this.requests;
+      this.fetching.set(n, { request, priority });
+      scope.postMessage({ type: "need", request, n });
+    }
+  }
+
+  /** The player asked for something: the background check steps aside for a while. */
+  playerAsked(): void {
+    this.playerAt = performance.now();
+  }
+
+  arrived(request: number, n: number, bytes: Uint8Array | Error): void {
+    if (this.fetching.get(n)?.request !== request) return; // a dropped request's late answer
+    this.fetching.delete(n);
+    const list = this.waiters.get(n) ?? [];
+    this.waiters.delete(n);
+    for (const waiter of list) bytes instanceof Error ? waiter.reject(bytes) : waiter.resolve(bytes);
+    this.pump();
+  }
+
+  /** Plaintext of part `n`, checked (part SHA-512, every segment's tag) before it is returned. */
+  plain(n: number, priority: Priority): Promise<Uint8Array> {
+    if (this.failure) return Promise.reject(new Error(this.failure.message));
+    let part = this.cache.get(n);
+    if (part) {
+      this.cache.delete(n); // most recently used last
+    } else {
+      part = this.load(n, priority);
+      part.catch(() => this.cache.get(n) === part && this.cache.delete(n));
+    }
+    this.cache.set(n, part);
+    for (const key of this.cache.keys()) {
+      if (this.cache.size <= MAX_CACHED) break;
+      if (key !== n) this.cache.delete(key);
+    }
+    return part;
+  }
+
+  /** Starts fetching parts after `n` (errors surface when they are read). */
+  prefetch(n: number, priority: Priority): void {
+    for (let k = n + 1; k <= n + AHEAD && k < this.parts; k++) if (!this.cache.has(k)) this.plain(k, priority).catch(() => undefined);
+  }
+
+  private async load(n: number, priority: Priority): Promise<Uint8Array> {
+    try {
+      const bytes = await this.ciphertext(n, priority);
+      if ((await sha512Hex(bytes)) !== this.expect.partSha512[n]) throw new IntegrityError(`part ${n}`, "its SHA-512 does not match the signed manifest");
+      const first = n * SEGMENTS_PER_PART;
+      const last = Math.min(first + SEGMENTS_PER_PART, this.segments) - 1;
+      const plainSize = n === this.parts - 1 ? this.expect.byteSize - n * PLAIN_PART : PLAIN_PART;
+      if (plainSize < 0 || bytes.length !== plainSize + (last - first + 1) * TAG_SIZE) throw new IntegrityError(`part ${n}`, "its length does not match the signed size");
+      const out = new Uint8Array(plainSize);
+      // Segments are sealed independently (IV = prefix || index || final flag): open them in parallel.
+      await Promise.all(
+        Array.from({ length: last - first + 1 }, async (_, k) => {
+          const s = first + k;
+          const sealed = bytes.subarray(k * SEALED_SEGMENT_SIZE, Math.min((k + 1) * SEALED_SEGMENT_SIZE, bytes.length));
+          out.set(await openSegment(this.fileKey, this.expect.noncePrefix, s, s === this.segments - 1, sealed), k * SEGMENT_SIZE);
+        }),
+      );
+      return out;
+    } catch (error) {
+      if (error instanceof IntegrityError) this.fail(error);
+      throw error;
+    }
+  }
+
+  /** Ends the session: plaintext dropped, streams cut, the page told. */
+  fail(error: unknown): void {
+    if (this.failure) return;
+    this.failure = failureOf(error, "view");
+    this.cache.clear();
+    for (const [, list] of this.waiters) for (const waiter of list) waiter.reject(new Error(this.failure.message));
+    this.waiters.clear();
+    this.queued.clear();
+    for (const cut of this.streams) cut(`${this.failure.what}: ${this.failure.message}`);
+    this.streams.clear();
+    scope.postMessage(this.failure);
+  }
+
+  /**
+   * The plaintext in order, a part at a time, each checked; after the last part, the size and
+   * the whole-file SHA-512 (a mismatch throws there, so a reader keeps nothing before that).
+   */
+  async *inOrder(priority: Priority, onPart?: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+    const hasher = await createSha512Wasm();
+    let size = 0;
+    for (let n = 0; n < this.parts; n++) {
+      const part = this.plain(n, priority);
+      this.prefetch(n, priority);
+      const plain = await part;
+      hasher.update(plain);
+      size += plain.length;
+      onPart?.(size);
+      yield plain;
+    }
+    if (size !== this.expect.byteSize) throw new IntegrityError("file size", `decrypted ${size} bytes, the signed manifest says ${this.expect.byteSize}`);
+    if (hasher.digestHex() !== this.expect.sha512) throw new IntegrityError("file sha512", "the decrypted file's SHA-512 does not match the signed manifest");
   }
 }
 
-async function decrypt(job: Extract<OpenJob, { type: "decrypt" }>): Promise<void> {
-  const out: SyncAccessHandle = await openSync("views", job.evidenceId);
+let session: Session | undefined;
+
+/** Every part, the size and the whole-file SHA-512, in the background: the item is "Verified" only after this. */
+async function verify(current: Session): Promise<void> {
+  try {
+    let last = 0;
+    for await (const _ of current.inOrder(Priority.Background, (bytes) => {
+      // Progress at most every part; the page shows "checking… N %".
+      if (bytes !== last) scope.postMessage({ type: "progress", verifiedBytes: (last = bytes) });
+    }));
+    scope.postMessage({ type: "verified" });
+  } catch (error) {
+    current.fail(error);
+  }
+}
+
+/** Without a service worker: the whole file, verified, into OPFS; shown only after. */
+async function whole(current: Session): Promise<void> {
+  const out = await openSync("views", current.evidenceId);
   let offset = 0;
   try {
     out.truncate(0);
-    const hasher = await createSha512Wasm();
-    for await (const plain of decryptParts(incomingParts(), job.fileKey, job.expect, { createHasher: () => hasher })) {
+    for await (const plain of current.inOrder(Priority.Playhead, (bytes) => scope.postMessage({ type: "progress", verifiedBytes: bytes }))) {
       out.write(plain, { at: offset });
       offset += plain.length;
-      scope.postMessage({ type: "progress", plainBytes: offset });
     }
     out.flush();
     out.close();
-    scope.postMessage({ type: "verified" });
+    scope.postMessage({ type: "whole" });
   } catch (error) {
     out.truncate(0); // show nothing that did not verify
     out.close();
-    if (error instanceof IntegrityError) scope.postMessage({ type: "failed", integrity: true, what: error.what, message: error.message });
-    else scope.postMessage({ type: "failed", integrity: false, what: "decryption", message: error instanceof Error ? error.message : String(error) });
+    current.fail(error);
   }
 }
 
-async function exportPackage(job: Extract<OpenJob, { type: "export" }>): Promise<void> {
-  const original = await (await fileHandle("views", job.evidenceId)).getFile();
+/** Answers one service-worker request on `port`: a byte range for the player, or the whole file as a download. */
+function serve(current: Session | undefined, port: MessagePort): void {
+  const post = (answer: ViewPortAnswer, transfer: Transferable[] = []) => port.postMessage(answer, transfer);
+  if (!current) return post({ type: "unknown" });
+  if (current.failure) return post({ type: "error", message: `${current.failure.what}: ${current.failure.message}` });
+  let closed = false;
+  let range: { pos: number; end: number } | undefined;
+  let ordered: AsyncGenerator<Uint8Array> | undefined;
+  let pending: Uint8Array | undefined;
+  const close = () => {
+    closed = true;
+    current.streams.delete(cut);
+    void ordered?.return(undefined);
+    port.close();
+  };
+  const cut = (message: string) => {
+    if (closed) return;
+    post({ type: "error", message });
+    close();
+  };
+  current.streams.add(cut);
+
+  const next = async (): Promise<void> => {
+    if (range) {
+      if (range.pos > range.end) return post({ type: "done" });
+      const n = Math.floor(range.pos / PLAIN_PART);
+      current.playerAsked();
+      const part = current.plain(n, Priority.Playhead); // asked first: the part under the playhead goes out before those ahead
+      current.prefetch(n, Priority.Ahead);
+      const plain = await part;
+      const offset = range.pos - n * PLAIN_PART;
+      const length = Math.min(CHUNK, plain.length - offset, range.end + 1 - range.pos);
+      if (length <= 0) throw new Error("the range is past the end of the file");
+      const bytes = plain.slice(offset, offset + length); // a copy: the cached part stays whole
+      range.pos += length;
+      return post({ type: "chunk", bytes }, [bytes.buffer]);
+    }
+    if (ordered) {
+      if (!pending || pending.length === 0) {
+        const step = await ordered.next();
+        if (step.done) return post({ type: "done" });
+        pending = step.value;
+      }
+      const bytes = pending.slice(0, CHUNK);
+      pending = pending.subarray(bytes.length);
+      return post({ type: "chunk", bytes }, [bytes.buffer]);
+    }
+    throw new Error("pull before read");
+  };
+
+  let chain = Promise.resolve();
+  port.onmessage = (event: MessageEvent<ViewPortRequest>) => {
+    const request = event.data;
+    chain = chain.then(async () => {
+      if (closed) return;
+      try {
+        if (request.type === "read") range = { pos: request.start, end: request.end };
+        else if (request.type === "download") ordered = current.inOrder(Priority.Ahead);
+        else if (request.type === "cancel") close();
+        else await next();
+      } catch (error) {
+        cut(error instanceof IntegrityError ? `${error.what}: ${error.message}` : error instanceof Error ? error.message : String(error));
+      }
+    });
+  };
+  post({ type: "head", size: current.expect.byteSize, mediaType: current.mediaType });
+}
+
+/** Writes the verified original to the picked file; the browser keeps it aside until `close`, so a failure leaves nothing. */
+async function save(current: Session, handle: FileSystemFileHandle): Promise<void> {
+  const out = await handle.createWritable();
+  let bytes = 0;
+  try {
+    for await (const plain of current.inOrder(Priority.Ahead)) {
+      await out.write(plain as Uint8Array<ArrayBuffer>);
+      bytes += plain.length;
+    }
+    await out.close();
+    scope.postMessage({ type: "saved", bytes });
+  } catch (error) {
+    await out.abort().catch(() => undefined);
+    if (error instanceof IntegrityError) current.fail(error);
+    scope.postMessage(failureOf(error, "task"));
+  }
+}
+
+async function exportPackage(current: Session, job: Extract<OpenJob, { type: "export" }>): Promise<void> {
   const out = await openSync("views", `${job.evidenceId}.zip`);
   let offset = 0;
   try {
     out.truncate(0);
+    const ordered = current.inOrder(Priority.Ahead);
+    const original = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const step = await ordered.next();
+        if (step.done) controller.close();
+        else controller.enqueue(step.value);
+      },
+    });
     const hasher = await createSha512Wasm();
     const chunks = courtPackageChunks({
-      original: original.stream(), manifestJws: job.manifestJws, signerPublicJwk: job.signerPublicJwk, signerRegister: job.signerRegister, metadata: job.metadata,
+      original, manifestJws: job.manifestJws, signerPublicJwk: job.signerPublicJwk, signerRegister: job.signerRegister, metadata: job.metadata,
       ...(job.fileKey ? { fileKey: job.fileKey } : {}), ...(job.timestamp ? { timestamp: job.timestamp } : {}), createHasher: () => hasher,
     });
     for await (const chunk of chunks) {
@@ -71,17 +379,34 @@ async function exportPackage(job: Extract<OpenJob, { type: "export" }>): Promise
   } catch (error) {
     out.truncate(0);
     out.close();
-    scope.postMessage({ type: "failed", integrity: error instanceof IntegrityError, what: error instanceof IntegrityError ? error.what : "court package", message: error instanceof Error ? error.message : String(error) });
+    if (error instanceof IntegrityError) current.fail(error);
+    scope.postMessage({ ...failureOf(error, "task"), ...(error instanceof IntegrityError ? {} : { what: "court package" }) });
   }
 }
 
 scope.onmessage = (event) => {
   const job = event.data;
-  if (job.type === "decrypt") void decrypt(job);
-  else if (job.type === "export") void exportPackage(job);
-  else {
-    inbox.push(job.type === "part" ? job.bytes : null);
-    waiting?.();
-    waiting = undefined;
+  switch (job.type) {
+    case "session":
+      session = new Session(job.evidenceId, job.fileKey, job.expect, job.mediaType);
+      return;
+    case "part":
+      return session?.arrived(job.request, job.n, job.bytes);
+    case "partError":
+      return session?.arrived(job.request, job.n, new DownloadError(job.message));
+    case "port":
+      return serve(session, job.port);
+    case "verify":
+      if (session) void verify(session);
+      return;
+    case "whole":
+      if (session) void whole(session);
+      return;
+    case "save":
+      if (session) void save(session, job.handle);
+      return;
+    case "export":
+      if (session) void exportPackage(session, job);
+      return;
   }
 };

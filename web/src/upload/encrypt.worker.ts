@@ -1,51 +1,144 @@
 /**
- * The encryption worker: reads a picked file by `Blob.slice` one segment at a time
- * (shared/crypto encryptBlob), writes each ciphertext part straight into OPFS
- * (`uploads/<evidenceId>.bin`, through a sync access handle), hashes with the wasm SHA-512,
- * then signs the manifest and wraps the file key to the case key. Memory holds about one part,
- * whatever the file's size, and the page's thread stays free.
+ * The encryption coordinator: seals picked files with a small pool of part workers
+ * (encrypt-part.worker.ts), one part per worker, as many workers as the device has cores (at
+ * most `MAX_POOL`). Each finished part is written into OPFS (`uploads/<evidenceId>.bin`, through
+ * a sync access handle) and handed to the page at once, which sends it while the rest is still
+ * being encrypted; the whole-file SHA-512 is fed in order from the parts' plaintext (wasm
+ * SHA-512). When the last part is in, the manifest is signed. Several files are encrypted at
+ * once, the one with the fewest parts left first, so a small file never waits behind a large one.
+ * Memory: a few parts per pool worker, whatever the file's size; the page's thread stays free.
  */
 import "../ui/zod-jitless";
-import { PART_SIZE, SEGMENT_SIZE, SEGMENTS_PER_PART, encryptBlob, encryptMetadata, signManifest, wrapFileKey, type UnlockedKey } from "../../../shared/crypto/index";
+import { NONCE_PREFIX_SIZE, PART_SIZE, encryptMetadata, partCount, signManifest, type UnlockedKey } from "../../../shared/crypto/index";
+import type { Sha512 } from "../../../shared/crypto/sha512";
 import { createSha512Wasm } from "./sha512-wasm";
 import type { EncryptEvent, EncryptJob } from "./messages";
-import { openSync, uploadFile } from "./opfs";
+import { openSync, uploadFile, type SyncAccessHandle } from "./opfs";
+import type { PartJob, PartResult } from "./encrypt-part.worker";
 
-const scope = self as unknown as { postMessage(message: EncryptEvent): void; onmessage: ((event: MessageEvent<EncryptJob>) => void) | null };
+const scope = self as unknown as { postMessage(message: EncryptEvent, transfer?: Transferable[]): void; onmessage: ((event: MessageEvent<EncryptJob>) => void) | null };
 
-async function encrypt(job: EncryptJob): Promise<void> {
-  const out = await openSync("uploads", uploadFile(job.evidenceId));
-  try {
-    out.truncate(0);
-    const hasher = await createSha512Wasm();
-    const encryption = encryptBlob(job.file, job.fileKey, { createHasher: () => hasher });
-    for await (const part of encryption) {
-      out.write(part.bytes, { at: part.index * PART_SIZE });
-      const encryptedBytes = Math.min(job.file.size, (part.index + 1) * SEGMENTS_PER_PART * SEGMENT_SIZE);
-      scope.postMessage({ type: "progress", evidenceId: job.evidenceId, encryptedBytes });
-    }
-    out.flush();
-    const metadata = await encryptMetadata(job.metadata, job.fileKey);
-    // signManifest reads only kid and privateKey of the signer.
-    const signer = { kid: job.signer.kid, privateKey: job.signer.privateKey, publicJwk: {} } satisfies UnlockedKey;
-    const manifest = await signManifest({ evidenceId: job.evidenceId, caseId: job.caseId, uploaderId: job.uploaderId, metadata, stream: encryption.summary() }, signer);
-    const fileKeyJwe = await wrapFileKey(job.fileKey, job.caseKeyJwk);
-    scope.postMessage({ type: "done", evidenceId: job.evidenceId, manifest, fileKeyJwe, caseKid: job.caseKid, partCount: encryption.partCount });
-  } finally {
-    out.close();
+/** Pool workers at most (each holds about two parts in memory while it works). */
+const MAX_POOL = 8;
+/** Parts a file may have sealed but not yet hashed in order, per pool worker. */
+const REORDER_PER_WORKER = 2;
+
+const poolSize = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, MAX_POOL));
+
+interface FileState {
+  job: EncryptJob;
+  parts: number;
+  noncePrefix: Uint8Array;
+  out: SyncAccessHandle;
+  hasher: Sha512;
+  /** Next part to hand to a pool worker. */
+  next: number;
+  /** Parts sealed, their plaintext waiting for its turn in the whole-file SHA-512. */
+  sealed: Map<number, Uint8Array>;
+  hashed: number;
+  hashedBytes: number;
+  partSha512: string[];
+  failed: boolean;
+}
+
+const files = new Map<string, FileState>();
+const idle: Worker[] = [];
+const busy = new Map<Worker, FileState>();
+
+for (let i = 0; i < poolSize; i++) {
+  const worker = new Worker(new URL("./encrypt-part.worker.ts", import.meta.url), { type: "module", name: `encrypt-part-${i}` });
+  worker.onmessage = (event: MessageEvent<PartResult>) => void sealedPart(worker, event.data);
+  idle.push(worker);
+}
+
+/** Hands parts to idle workers: the file with the fewest parts left first, each within its reorder window. */
+function schedule(): void {
+  while (idle.length > 0) {
+    const ready = [...files.values()]
+      .filter((file) => !file.failed && file.next < file.parts && file.next - file.hashed < poolSize * REORDER_PER_WORKER)
+      .sort((a, b) => a.parts - a.next - (b.parts - b.next));
+    const file = ready[0];
+    if (!file) return;
+    const worker = idle.pop()!;
+    busy.set(worker, file);
+    worker.postMessage({ file: file.job.file, fileKey: file.job.fileKey, noncePrefix: file.noncePrefix, index: file.next++ } satisfies PartJob);
   }
 }
 
-// One job at a time, in the order they arrive.
-let queue: Promise<void> = Promise.resolve();
-scope.onmessage = (event) => {
-  const job = event.data;
-  queue = queue.then(() =>
-    encrypt(job).catch((error: unknown) => {
-      const message = error instanceof Error && error.message === "the file changed while it was being read"
-        ? "The file changed or became unreadable while it was being encrypted. Pick it again."
-        : `Couldn't encrypt this file (${error instanceof Error ? error.message : String(error)}). Pick it again; if it keeps failing, check the device has free storage.`;
-      scope.postMessage({ type: "error", evidenceId: job.evidenceId, message });
-    }),
-  );
-};
+function fail(file: FileState, error: unknown): void {
+  if (file.failed) return;
+  file.failed = true;
+  files.delete(file.job.evidenceId);
+  try {
+    file.out.close();
+  } catch {
+    // already closed
+  }
+  const raw = error instanceof Error ? error.message : String(error);
+  const message = raw === "the file changed while it was being read"
+    ? "The file changed or became unreadable while it was being encrypted. Pick it again."
+    : `Couldn't encrypt this file (${raw}). Pick it again; if it keeps failing, check the device has free storage.`;
+  scope.postMessage({ type: "error", evidenceId: file.job.evidenceId, message });
+}
+
+async function sealedPart(worker: Worker, result: PartResult): Promise<void> {
+  const file = busy.get(worker)!;
+  busy.delete(worker);
+  idle.push(worker);
+  try {
+    if (file.failed) return;
+    if (!result.ok) throw new Error(result.message);
+    file.out.write(result.bytes, { at: result.index * PART_SIZE });
+    file.partSha512[result.index] = result.sha512;
+    file.sealed.set(result.index, result.plain);
+    // Staged: the page may send it now (the bytes move to the page; OPFS keeps the copy to resume from).
+    scope.postMessage({ type: "part", evidenceId: file.job.evidenceId, index: result.index, sha512: result.sha512, bytes: result.bytes }, [result.bytes.buffer]);
+    // The whole-file SHA-512, in order.
+    for (let plain = file.sealed.get(file.hashed); plain; plain = file.sealed.get(file.hashed)) {
+      file.hasher.update(plain);
+      file.sealed.delete(file.hashed);
+      file.hashed++;
+      file.hashedBytes += plain.length;
+    }
+    scope.postMessage({ type: "progress", evidenceId: file.job.evidenceId, encryptedBytes: file.hashedBytes });
+    if (file.hashed === file.parts) await finish(file);
+  } catch (error) {
+    fail(file, error);
+  } finally {
+    schedule();
+  }
+}
+
+/** Every part is in: the manifest is signed over the parts' hashes and the whole-file SHA-512. */
+async function finish(file: FileState): Promise<void> {
+  files.delete(file.job.evidenceId);
+  file.out.flush();
+  file.out.close();
+  const { job } = file;
+  const metadata = await encryptMetadata(job.metadata, job.fileKey);
+  // signManifest reads only kid and privateKey of the signer.
+  const signer = { kid: job.signer.kid, privateKey: job.signer.privateKey, publicJwk: {} } satisfies UnlockedKey;
+  const stream = { byteSize: job.file.size, sha512: file.hasher.digestHex(), noncePrefix: file.noncePrefix, partSha512: file.partSha512 };
+  const manifest = await signManifest({ evidenceId: job.evidenceId, caseId: job.caseId, uploaderId: job.uploaderId, metadata, stream }, signer);
+  scope.postMessage({ type: "done", evidenceId: job.evidenceId, manifest, fileKeyJwe: job.fileKeyJwe, caseKid: job.caseKid, partCount: file.parts });
+}
+
+async function start(job: EncryptJob): Promise<void> {
+  const out = await openSync("uploads", uploadFile(job.evidenceId));
+  try {
+    out.truncate(0);
+    const file: FileState = {
+      job, out, parts: partCount(job.file.size),
+      // Random prefix per file: the file key is already unique, so this is defence in depth if a key were ever reused.
+      noncePrefix: crypto.getRandomValues(new Uint8Array(NONCE_PREFIX_SIZE)),
+      hasher: await createSha512Wasm(), next: 0, sealed: new Map(), hashed: 0, hashedBytes: 0, partSha512: [], failed: false,
+    };
+    files.set(job.evidenceId, file);
+    schedule();
+  } catch (error) {
+    out.close();
+    scope.postMessage({ type: "error", evidenceId: job.evidenceId, message: `Couldn't encrypt this file (${error instanceof Error ? error.message : String(error)}). Pick it again.` });
+  }
+}
+
+scope.onmessage = (event) => void start(event.data);

@@ -10,17 +10,17 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import type { CaseDetail } from "../../../shared/api/cases";
-import { ciphertextSize, encryptLabel, generateFileKey, partCount } from "../../../shared/crypto/index";
+import { ciphertextSize, encryptLabel, generateFileKey, partCount, wrapFileKey } from "../../../shared/crypto/index";
 import { ApiError } from "../api/client";
 import { evidenceApi } from "../cases/api";
-import { onReachability } from "../api/connectivity";
+import { isReachable, onReachability } from "../api/connectivity";
 import { db, type PendingFileRow, type UploadRow } from "../db";
 import type { DeviceKeys } from "../keys/store";
 import type { EncryptEvent, EncryptJob } from "./messages";
 import { captureTimeFields } from "./capture-time";
 import { removeFile, uploadFile } from "./opfs";
 import { requestBackgroundUpload, uploadLock, withLock } from "./background";
-import { PARALLEL_PARTS, SessionEnded, isAbort, putWithXhr, uploadToServer } from "./uploader";
+import { PARALLEL_PARTS, SessionEnded, isAbort, putWithXhr, startReplacingStale, uploadToServer } from "./uploader";
 
 export { PARALLEL_PARTS };
 
@@ -39,7 +39,7 @@ export interface QueueItem {
   row: UploadRow;
   live: LiveProgress;
   totalBytes: number;
-  /** Its upload is running now (the queue uploads one file at a time; the others wait their turn). */
+  /** Its upload is running now (two files at a time, the one with the least left first; the others wait their turn). */
   running: boolean;
 }
 
@@ -277,22 +277,132 @@ export async function addFiles(
   void requestBackgroundUpload();
 }
 
-/** Posts the encryption job for `row` (again, after a reload), with a fresh file key. */
+/**
+ * Posts the encryption job for `row` (again, after a reload), with a fresh file key, and starts
+ * its upload on the server at once when it can be reached: parts then go out as they are sealed.
+ */
 async function encrypt(row: UploadRow, pending: PendingFileRow, keys: DeviceKeys): Promise<void> {
+  // Always a new key: a restarted encryption must not reuse the key of the ciphertext it replaces.
+  const fileKey = await generateFileKey();
+  const fileKeyJwe = await wrapFileKey(fileKey, pending.caseKeyJwk);
+  const early = startEarly(row, fileKeyJwe, pending.caseKid);
   const job: EncryptJob = {
     type: "encrypt",
     file: pending.file,
-    // Always a new key: a restarted encryption must not reuse the key of the ciphertext it replaces.
-    fileKey: await generateFileKey(),
+    fileKey,
+    fileKeyJwe,
     signer: { kid: keys.signingKid, privateKey: keys.signing },
     evidenceId: row.evidenceId,
     caseId: row.caseId,
     uploaderId: row.userId,
-    caseKeyJwk: pending.caseKeyJwk,
     caseKid: pending.caseKid,
     metadata: pending.metadata,
   };
   encryptor().postMessage(job);
+  await early.started;
+}
+
+// ---- parts sent as they are sealed --------------------------------------------------------
+
+/** Parts of one file sent while it is still being encrypted (best effort: the queue sends whatever this did not). */
+interface EarlySender {
+  /** Resolves true once the server has the upload (started without its manifest), false if it could not be started. */
+  started: Promise<boolean>;
+  offer(index: number, sha512: string, bytes: Uint8Array): void;
+  /** Stops taking parts; resolves when the requests in flight have ended. */
+  drain(): Promise<void>;
+  /** Stops at once (the item is cancelled). */
+  abort(): void;
+}
+
+/** Part requests in flight at once for the parts of one file being encrypted. */
+const EARLY_PARALLEL = 2;
+/** Sealed parts held in memory waiting for the network; past this they are left to the queue (read back from OPFS). */
+const EARLY_HELD = 4;
+const early = new Map<string, EarlySender>();
+
+/**
+ * Starts `row`'s upload on the server with only its size (the manifest comes with the
+ * completion) and sends its parts as the pool seals them, each to a URL bound to its SHA-512.
+ * Offline, or if the server refuses, nothing is sent early: the queue uploads the staged
+ * ciphertext once the file is encrypted, as before.
+ */
+function startEarly(row: UploadRow, fileKeyJwe: string, caseKid: string): EarlySender {
+  const id = row.evidenceId;
+  const controller = new AbortController();
+  const held: { index: number; sha512: string; bytes: Uint8Array }[] = [];
+  const running = new Set<Promise<void>>();
+  let accepting = true;
+  const started = (async () => {
+    if (!isReachable() || !row.label) return false;
+    try {
+      // An upload left on the server by an interrupted encryption holds another file key: discard it first.
+      if (row.started) await evidenceApi.cancel(id).catch((error: unknown) => {
+        if (!(error instanceof ApiError && error.status === 404)) throw error;
+      });
+      await startReplacingStale(row.caseId, { evidenceId: id, byteSize: row.byteSize, fileKey: { caseKid, jwe: fileKeyJwe }, label: row.label });
+      row.started = true;
+      await db.uploads.update(id, { started: true, partsDone: [] });
+      row.partsDone = [];
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  const sendOne = async (part: { index: number; sha512: string; bytes: Uint8Array }) => {
+    try {
+      const { urls } = await evidenceApi.partUrls(id, [part.index], [part.sha512]);
+      await putWithXhr(urls[0]!.url, new Blob([part.bytes as Uint8Array<ArrayBuffer>]), controller.signal, (loaded) => {
+        const progress = liveOf(id);
+        progress.sentBytes = Math.max(progress.sentBytes, doneBytes(row) + loaded);
+        emit();
+      }, () => undefined);
+      row.partsDone = [...new Set([...row.partsDone, part.index])].sort((a, b) => a - b);
+      await db.uploads.update(id, { partsDone: row.partsDone });
+      liveOf(id).sentBytes = doneBytes(row);
+      emit();
+    } catch {
+      // Left for the queue, which asks the server what it has before sending anything.
+    }
+  };
+  const pumpEarly = () => {
+    while (running.size < EARLY_PARALLEL && held.length > 0) {
+      const sending = sendOne(held.shift()!).finally(() => {
+        running.delete(sending);
+        pumpEarly();
+      });
+      running.add(sending);
+    }
+  };
+  const sender: EarlySender = {
+    started,
+    offer(index, sha512, bytes) {
+      if (!accepting || held.length >= EARLY_HELD) return;
+      void started.then((ok) => {
+        if (!ok || !accepting) return;
+        held.push({ index, sha512, bytes });
+        pumpEarly();
+      });
+    },
+    async drain() {
+      accepting = false;
+      held.length = 0;
+      while (running.size > 0) await Promise.allSettled([...running]);
+      early.delete(id);
+    },
+    abort() {
+      controller.abort();
+      void sender.drain();
+    },
+  };
+  early.set(id, sender);
+  return sender;
+}
+
+/** Ciphertext bytes of the parts the server has. */
+function doneBytes(row: UploadRow): number {
+  const total = ciphertextSize(row.byteSize);
+  return row.partsDone.reduce((sum, n) => sum + Math.min(8 * (1_048_576 + 16), total - n * 8 * (1_048_576 + 16)), 0);
 }
 
 let worker: Worker | undefined;
@@ -330,12 +440,17 @@ async function onEncryptEvent(event: EncryptEvent): Promise<void> {
   if (event.type === "progress") {
     liveOf(row.evidenceId).encryptedBytes = event.encryptedBytes;
     emit();
+  } else if (event.type === "part") {
+    early.get(row.evidenceId)?.offer(event.index, event.sha512, event.bytes);
   } else if (event.type === "error") {
+    await early.get(row.evidenceId)?.drain();
     await removeFile("uploads", uploadFile(row.evidenceId));
     await db.pendingFiles.delete(row.evidenceId);
     await save(row.evidenceId, { state: "failed", error: event.message });
   } else {
     liveOf(row.evidenceId).encryptedBytes = row.byteSize;
+    // The parts sent early are in (or left for the queue): the queue takes over from here.
+    await early.get(row.evidenceId)?.drain();
     const changes: Partial<UploadRow> = {
       state: "uploading",
       partCount: event.partCount,
@@ -364,6 +479,7 @@ export async function cancelUpload(id: string): Promise<void> {
   const row = rows.get(id);
   if (!row) return;
   controllers.get(id)?.abort();
+  early.get(id)?.abort();
   if (row.state === "encrypting" && worker) {
     // The worker is mid-file: stop it; the other files it had are encrypted again by a new one.
     worker.terminate();
@@ -411,16 +527,21 @@ export function dismissFinished(caseId?: string): void {
 
 // ---- the upload loop ------------------------------------------------------------------
 
+/** Files uploading at once: a small file never waits for a large one to finish. */
+const PARALLEL_FILES = 2;
+
+/** Starts uploads of the files ready for it, the one with the least left to send first. */
 async function pump(): Promise<void> {
   if (pumping || !currentUser) return;
   pumping = true;
   try {
-    for (;;) {
+    while (!paused && controllers.size < PARALLEL_FILES) {
       const next = [...rows.values()]
         .filter((row) => row.userId === currentUser && row.state === "uploading" && !controllers.has(row.evidenceId))
-        .sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
-      if (!next || paused) break;
-      await uploadOne(next);
+        .sort((a, b) => ciphertextSize(a.byteSize) - doneBytes(a) - (ciphertextSize(b.byteSize) - doneBytes(b)) || a.createdAt.localeCompare(b.createdAt))[0];
+      if (!next) break;
+      // uploadOne registers its controller before its first await: the loop sees it running.
+      void uploadOne(next).finally(() => void pump());
     }
   } finally {
     pumping = false;

@@ -16,8 +16,9 @@
  * Other failures: 5xx and 429 are retried with backoff (1 s, 2 s … 30 s), an expired or refused
  * URL is asked for again, a 401 stops the upload (`SessionEnded`) until the user signs in.
  */
-import type { UploadState } from "../../../shared/api/cases";
-import { PART_SIZE, ciphertextSize } from "../../../shared/crypto/index";
+import { decodeJwt } from "jose";
+import type { CreateEvidenceRequest, UploadState } from "../../../shared/api/cases";
+import { PART_SIZE, ciphertextSize, type Manifest } from "../../../shared/crypto/index";
 import { ApiError } from "../api/client";
 import { evidenceApi } from "../cases/api";
 import { isReachable, reportReachable, reportUnreachable, whenReachable } from "../api/connectivity";
@@ -132,6 +133,25 @@ async function setPartsDone(row: UploadRow, parts: Iterable<number>): Promise<vo
   await db.uploads.update(row.evidenceId, { partsDone: row.partsDone });
 }
 
+/**
+ * Starts the upload; if the server holds an unfinished upload of this id under another file key
+ * (an encryption interrupted by a reload after its upload had started, before the device noted
+ * it), that one is cancelled first: its parts can never match this ciphertext's manifest.
+ */
+export async function startReplacingStale(caseId: string, request: CreateEvidenceRequest): Promise<UploadState> {
+  try {
+    return await evidenceApi.start(caseId, request);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === "evidence_exists")) throw error;
+    try {
+      await evidenceApi.cancel(request.evidenceId); // only the uploader's own unfinished upload can be cancelled
+    } catch {
+      throw error;
+    }
+    return evidenceApi.start(caseId, request);
+  }
+}
+
 /** Where the upload stands on the server, starting it there first if needed. */
 async function serverState(row: UploadRow, host: UploadHost, signal: AbortSignal): Promise<UploadState> {
   const id = row.evidenceId;
@@ -145,7 +165,7 @@ async function serverState(row: UploadRow, host: UploadHost, signal: AbortSignal
     }
   }
   if (!state) {
-    state = await withRetry(host, signal, () => evidenceApi.start(row.caseId, row.request!));
+    state = await withRetry(host, signal, () => startReplacingStale(row.caseId, row.request!));
     row.started = true;
     await db.uploads.update(id, { started: true });
   }
@@ -183,6 +203,7 @@ async function sendParts(row: UploadRow, file: File, received: Set<number>, host
   const signal = controller.signal;
   const queue = Array.from({ length: row.partCount }, (_, n) => n).filter((n) => !received.has(n));
   const urls = new Map<number, { url: string; expires: number }>();
+  const partHashes = (decodeJwt(row.request!.manifest!) as unknown as Manifest).parts;
   const inFlight = new Map<number, number>();
   const turns = new Turns();
   let sessionBytes = 0;
@@ -246,7 +267,8 @@ async function sendParts(row: UploadRow, file: File, received: Set<number>, host
       }
       // Ask for this part and the next few still missing in one call.
       const batch = [n, ...queue.filter((m) => m > n && !row.partsDone.includes(m) && !urls.has(m)).slice(0, 15)];
-      const request = withRetry(host, signal, () => evidenceApi.partUrls(id, batch)).then((answer) => {
+      // Each part's SHA-512 from the signed manifest: an upload started before its manifest needs them.
+      const request = withRetry(host, signal, () => evidenceApi.partUrls(id, batch, batch.map((m) => partHashes[m]!))).then((answer) => {
         const expires = Date.parse(answer.expiresAt);
         for (const entry of answer.urls) urls.set(entry.part, { url: entry.url, expires });
       });
@@ -362,7 +384,8 @@ export async function uploadToServer(row: UploadRow, host: UploadHost, signal: A
   while (state.status !== "complete") {
     await sendParts(row, file, new Set(state.received), host, signal);
     try {
-      await withRetry(host, signal, () => evidenceApi.complete(id));
+      // The manifest goes with the completion: the server checks it against every stored part.
+      await withRetry(host, signal, () => evidenceApi.complete(id, row.request!.manifest));
       break;
     } catch (error) {
       // Some part did not land after all (e.g. the server restarted mid-write): ask again and send it.

@@ -129,12 +129,17 @@ export async function partRecorded(db: D1Database, evidenceId: string, part: num
   return (await db.prepare("SELECT 1 AS ok FROM evidence_parts WHERE evidence_id = ? AND part_number = ?").bind(evidenceId, part).first<{ ok: number }>()) !== null;
 }
 
-export async function receivedParts(db: D1Database, evidenceId: string): Promise<{ part_number: number; etag: string }[]> {
+export async function receivedParts(db: D1Database, evidenceId: string): Promise<{ part_number: number; etag: string; sha512: string }[]> {
   const { results } = await db
-    .prepare("SELECT part_number, etag FROM evidence_parts WHERE evidence_id = ? ORDER BY part_number")
+    .prepare("SELECT part_number, etag, sha512 FROM evidence_parts WHERE evidence_id = ? ORDER BY part_number")
     .bind(evidenceId)
-    .all<{ part_number: number; etag: string }>();
+    .all<{ part_number: number; etag: string; sha512: string }>();
   return results;
+}
+
+/** Records the manifest of an upload started without one (sent and checked at its completion). */
+export function evidenceManifestSet(db: D1Database, id: string, manifest: string, signerKid: string): D1PreparedStatement {
+  return db.prepare("UPDATE evidence SET manifest = ?, signer_kid = ? WHERE id = ? AND status = 'uploading' AND manifest = ''").bind(manifest, signerKid, id);
 }
 
 export function evidenceComplete(db: D1Database, id: string, now: string): D1PreparedStatement {

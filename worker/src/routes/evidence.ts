@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { decodeJwt } from "jose";
 import {
   CaseIdParam,
+  CompleteUploadRequest,
   CreateEvidenceRequest,
   DetailsVersions,
   EvidenceAccessRequest,
@@ -17,7 +18,7 @@ import {
   UploadState,
 } from "../../../shared/api/cases";
 import type { PublicJwk } from "../../../shared/api/schemas";
-import { ciphertextSize, manifestKid, PART_SIZE, TYP, verifyManifest, type Manifest } from "../../../shared/crypto";
+import { ciphertextSize, manifestKid, PART_SIZE, partCount, TYP, verifyManifest, type Manifest } from "../../../shared/crypto";
 import { caseKeysForUser, wrapFor } from "../db/cases";
 import {
   detailsInsert,
@@ -25,6 +26,7 @@ import {
   evidenceComplete,
   evidenceDelete,
   evidenceInsert,
+  evidenceManifestSet,
   findEvidence,
   findEvidenceSummary,
   listEvidence,
@@ -103,7 +105,7 @@ export const caseEvidence = new Hono<AppEnv>()
   .post(
     "/:id/evidence",
     describe({
-      summary: "Start an upload: the signed manifest (checked against your signing key), the wrapped file key and encrypted details. Idempotent for a retried request.",
+      summary: "Start an upload: the signed manifest (checked against your signing key), or only the plaintext's size to send parts as they are encrypted (the manifest then comes with the completion); the wrapped file key and encrypted details. Idempotent for a retried request.",
       access: "session",
       responses: { 201: { description: "Upload started.", schema: UploadState }, 200: { description: "Already started (same manifest): where it stands.", schema: UploadState }, 409: { description: "This evidence id is taken." } },
     }),
@@ -116,7 +118,10 @@ export const caseEvidence = new Hono<AppEnv>()
       const found = await requireCaseRole(c, caseId, "contributor");
       const existing = await findEvidence(c.env.DB, body.evidenceId);
       if (existing) {
-        if (existing.uploader_id === me.id && existing.manifest === body.manifest) {
+        const same = body.manifest !== undefined
+          ? existing.manifest === body.manifest
+          : existing.manifest === "" && existing.byte_size === body.byteSize && existing.file_key === body.fileKey.jwe;
+        if (existing.uploader_id === me.id && existing.case_id === caseId && same) {
           const received = (await receivedParts(c.env.DB, existing.id)).map((p) => p.part_number);
           return c.json({ status: existing.status, partCount: existing.part_count, received } satisfies UploadState, 200);
         }
@@ -124,10 +129,14 @@ export const caseEvidence = new Hono<AppEnv>()
       }
       if (found.status !== "open") throw new ApiError(409, "case_closed", "This case is closed. Reopen it to add evidence.");
 
-      const manifest = await verifyUploaderManifest(c.env.DB, body.manifest, me);
-      if (manifest.evidenceId !== body.evidenceId || manifest.caseId !== caseId || manifest.uploaderId !== me.id) {
+      // With a manifest: checked now. Without (parts sent as they are encrypted): only the size is
+      // fixed now; the manifest is checked at completion against it and every stored part.
+      const manifest = body.manifest === undefined ? undefined : await verifyUploaderManifest(c.env.DB, body.manifest, me);
+      if (manifest && (manifest.evidenceId !== body.evidenceId || manifest.caseId !== caseId || manifest.uploaderId !== me.id)) {
         throw new ApiError(400, "manifest_mismatch", "The manifest names another evidence item, case or uploader.");
       }
+      const byteSize = manifest?.byteSize ?? body.byteSize!;
+      const parts = manifest?.parts.length ?? partCount(byteSize);
       const caseKeys = await caseKeysForUser(c.env.DB, caseId, me.id);
       const current = caseKeys.find((k) => k.retired_at === null);
       if (!current || body.fileKey.caseKid !== current.kid) {
@@ -144,14 +153,17 @@ export const caseEvidence = new Hono<AppEnv>()
       try {
         await c.env.DB.batch([
           evidenceInsert(c.env.DB, {
-            id: body.evidenceId, caseId, byteSize: manifest.byteSize, partCount: manifest.parts.length, ciphertextSize: ciphertextSize(manifest.byteSize),
-            manifest: body.manifest, signerKid: manifest.signerKid, caseKid: current.kid, fileKey: body.fileKey.jwe, label: body.label, r2Key, uploadId: upload.uploadId, uploaderId: me.id, now, categoryId,
+            id: body.evidenceId, caseId, byteSize, partCount: parts, ciphertextSize: ciphertextSize(byteSize),
+            manifest: body.manifest ?? "", signerKid: manifest?.signerKid ?? "", caseKid: current.kid, fileKey: body.fileKey.jwe, label: body.label, r2Key, uploadId: upload.uploadId, uploaderId: me.id, now, categoryId,
           }),
           ...(body.details ? [detailsInsert(c.env.DB, { evidenceId: body.evidenceId, version: 1, jwe: body.details, editedBy: me.id, now })] : []),
           auditStatement(c, me.orgId, {
             action: "evidence.upload_start",
             target: { type: "evidence", id: body.evidenceId },
-            details: { caseId, evidenceId: body.evidenceId, byteSize: manifest.byteSize, parts: manifest.parts.length, signerKid: manifest.signerKid, categoryId, ...(await uploadDigests(body.manifest)) },
+            details: {
+              caseId, evidenceId: body.evidenceId, byteSize, parts, categoryId,
+              ...(manifest ? { signerKid: manifest.signerKid, ...(await uploadDigests(body.manifest!)) } : { manifest: "at completion" }),
+            },
           }),
         ]);
       } catch (err) {
@@ -160,7 +172,7 @@ export const caseEvidence = new Hono<AppEnv>()
         throw err;
       }
       await flushAudit(c.env, me.orgId);
-      return c.json({ status: "uploading", partCount: manifest.parts.length, received: [] } satisfies UploadState, 201);
+      return c.json({ status: "uploading", partCount: parts, received: [] } satisfies UploadState, 201);
     },
   );
 
@@ -181,6 +193,28 @@ async function verifyUploaderManifest(db: D1Database, jws: string, me: { id: str
   } catch {
     throw new ApiError(400, "invalid_manifest", "The manifest's signature or content is not valid.");
   }
+}
+
+/**
+ * The manifest sent with the completion of an upload started without one: signed by the
+ * uploader's current key, naming this item, case and uploader, with the planned size and part
+ * count, and listing exactly the SHA-512 each stored part was checked against. Throws (409
+ * naming the first part that disagrees) otherwise.
+ */
+async function checkDeferredManifest(db: D1Database, row: EvidenceRow, jws: string, parts: { part_number: number; sha512: string }[], me: { id: string; orgId: string }): Promise<Manifest> {
+  const manifest = await verifyUploaderManifest(db, jws, me);
+  if (manifest.evidenceId !== row.id || manifest.caseId !== row.case_id || manifest.uploaderId !== me.id) {
+    throw new ApiError(400, "manifest_mismatch", "The manifest names another evidence item, case or uploader.");
+  }
+  if (manifest.byteSize !== row.byte_size || manifest.parts.length !== row.part_count) {
+    throw new ApiError(409, "manifest_mismatch", `The manifest says ${manifest.byteSize} bytes in ${manifest.parts.length} parts; this upload was started for ${row.byte_size} bytes in ${row.part_count}.`);
+  }
+  for (const stored of parts) {
+    if (manifest.parts[stored.part_number] !== stored.sha512) {
+      throw new ApiError(409, "manifest_mismatch", `Part ${stored.part_number} stored on the server does not match its SHA-512 in the manifest; nothing was completed. Cancel this upload and add the file again.`);
+    }
+  }
+  return manifest;
 }
 
 /**
@@ -238,7 +272,7 @@ export const evidence = new Hono<AppEnv>()
   .post(
     "/:id/part-urls",
     describe({
-      summary: "Signed upload URLs for parts of your upload, each bound to the part's length and its SHA-512 in the manifest.",
+      summary: "Signed upload URLs for parts of your upload, each bound to the part's length and its SHA-512 (from the manifest, or given here when the upload started without one).",
       access: "session",
       mutates: false, // it only signs URLs; each part stored through one is recorded
       responses: { 200: { description: "URLs.", schema: PartUrls } },
@@ -248,16 +282,24 @@ export const evidence = new Hono<AppEnv>()
     async (c) => {
       const row = await evidenceFor(c, c.req.valid("param").id, "contributor");
       if (row.uploader_id !== c.get("user").id || row.status !== "uploading") throw new ApiError(409, "not_uploading", "This upload is finished or not yours.");
-      // Verified when the upload started; here only its part hashes are read.
-      const manifest = decodeJwt(row.manifest) as unknown as Manifest;
+      // Verified when the upload started; here only its part hashes are read. Without a manifest
+      // yet, each URL is bound to the hash given here, and the completion's manifest must agree.
+      const deferred = row.manifest === "";
+      const manifest = deferred ? undefined : (decodeJwt(row.manifest) as unknown as Manifest);
+      const { parts, sha512: given } = c.req.valid("json");
+      if (deferred && !given) throw new ApiError(400, "part_hashes_required", "This upload has no manifest yet: give each part's SHA-512 (sha512, in the order of parts).");
       const exp = Date.now() + PART_URL_LIFETIME_MS;
       const urls = [];
-      for (const part of new Set(c.req.valid("json").parts)) {
+      const seen = new Set<number>();
+      for (const [i, part] of parts.entries()) {
         if (part >= row.part_count) throw new ApiError(400, "no_such_part", `Part ${part} does not exist: this upload has ${row.part_count} parts (0 to ${row.part_count - 1}).`);
+        if (seen.has(part)) continue;
+        seen.add(part);
         const byteLength = partLength(row.ciphertext_size, part);
-        const sha512 = manifest.parts[part]!;
+        const sha512 = manifest ? manifest.parts[part]! : given![i]!;
+        if (manifest && given && given[i] !== sha512) throw new ApiError(400, "digest_mismatch", `Part ${part}'s SHA-512 is not the one in the signed manifest.`);
         const sig = await signPart(c.env.DB, { evidenceId: row.id, part, byteLength, sha512, exp });
-        urls.push({ part, url: `/api/uploads/${row.id}/${part}?exp=${exp}&sig=${sig}`, byteLength, sha512 });
+        urls.push({ part, url: `/api/uploads/${row.id}/${part}?exp=${exp}&sig=${sig}${deferred ? `&h=${sha512}` : ""}`, byteLength, sha512 });
       }
       return c.json({ urls, expiresAt: new Date(exp).toISOString() } satisfies PartUrls, 200);
     },
@@ -265,19 +307,38 @@ export const evidence = new Hono<AppEnv>()
   .post(
     "/:id/complete",
     describe({
-      summary: "Finish an upload once every part is in: the parts are joined into the stored object and the evidence becomes visible to the case.",
+      summary: "Finish an upload once every part is in: the parts are joined into the stored object and the evidence becomes visible to the case. An upload started without its manifest sends it here: it is checked against your signing key, the planned size and every stored part's SHA-512, and refused (nothing changes) if any disagrees.",
       access: "session",
-      responses: { 200: { description: "Complete.", schema: EvidenceSummary }, 409: { description: "Parts are missing." } },
+      responses: { 200: { description: "Complete.", schema: EvidenceSummary }, 409: { description: "Parts are missing, or the manifest disagrees with a stored part." } },
     }),
     validate("param", EvidenceIdParam),
+    // The body is optional (apps from before streamed uploads send none), but one that is sent must be JSON.
+    async (c, next) => {
+      const type = c.req.header("Content-Type");
+      if (type !== undefined && !/^application\/json\b/i.test(type)) throw new ApiError(400, "unsupported_media_type", "Send the completion's body as application/json.");
+      await next();
+    },
+    validate("json", CompleteUploadRequest),
     async (c) => {
       const me = c.get("user");
-      const row = await evidenceFor(c, c.req.valid("param").id, "contributor");
+      let row = await evidenceFor(c, c.req.valid("param").id, "contributor");
       if (row.uploader_id !== me.id) throw new ApiError(403, "forbidden", "Only the uploader can finish this upload.");
-      if (row.status === "complete") return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+      const { manifest: sentManifest } = c.req.valid("json");
+      if (row.status === "complete") {
+        if (sentManifest !== undefined && sentManifest !== row.manifest) throw new ApiError(409, "manifest_mismatch", "This upload was completed with another manifest.");
+        return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+      }
       const parts = await receivedParts(c.env.DB, row.id);
       const missing = Array.from({ length: row.part_count }, (_, n) => n).filter((n) => !parts.some((p) => p.part_number === n));
       if (missing.length > 0) throw new ApiError(409, "parts_missing", `Parts ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? "…" : ""} have not arrived yet.`);
+      const deferred = row.manifest === "";
+      if (deferred) {
+        if (sentManifest === undefined) throw new ApiError(400, "manifest_required", "This upload was started without its manifest: send the signed manifest with the completion.");
+        await checkDeferredManifest(c.env.DB, row, sentManifest, parts, me);
+        row = { ...row, manifest: sentManifest, signer_kid: manifestKid(sentManifest) };
+      } else if (sentManifest !== undefined && sentManifest !== row.manifest) {
+        throw new ApiError(409, "manifest_mismatch", "This upload was started with another manifest.");
+      }
       try {
         await joinParts(c.env.EVIDENCE, row, parts);
       } catch (err) {
@@ -292,8 +353,12 @@ export const evidence = new Hono<AppEnv>()
         target: { type: "evidence", id: row.id },
         details: { caseId: row.case_id, evidenceId: row.id, byteSize: row.byte_size, signerKid: row.signer_kid, ...(await uploadDigests(row.manifest)) },
       });
-      const results = await c.env.DB.batch([evidenceComplete(c.env.DB, row.id, new Date().toISOString()), completed.statement]);
-      if (markAudited(c, results[1])) {
+      const results = await c.env.DB.batch([
+        ...(deferred ? [evidenceManifestSet(c.env.DB, row.id, row.manifest, row.signer_kid)] : []),
+        evidenceComplete(c.env.DB, row.id, new Date().toISOString()),
+        completed.statement,
+      ]);
+      if (markAudited(c, results[results.length - 1]!)) {
         await flushAudit(c.env, me.orgId);
         // After the state change, by the completion that made it: the TSA is asked once now; if it
         // fails the item reads "awaiting timestamp" and is retried.

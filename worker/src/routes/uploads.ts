@@ -57,12 +57,15 @@ export const uploads = new Hono<AppEnv>().put(
   validate("query", UploadQuery),
   async (c) => {
     const { id, part } = c.req.valid("param");
-    const { exp, sig } = c.req.valid("query");
+    const { exp, sig, h } = c.req.valid("query");
     if (exp < Date.now()) throw new ApiError(403, "url_expired", "This upload URL has expired. Ask for a new one; the upload resumes where it stopped.");
     const row = await findEvidence(c.env.DB, id);
     if (!row || row.status !== "uploading" || part >= row.part_count) throw new ApiError(403, "bad_signature", "This upload URL is not valid.");
     const byteLength = partLength(row.ciphertext_size, part);
-    const sha512 = (decodeJwt(row.manifest) as unknown as Manifest).parts[part]!;
+    // The part's SHA-512: from the signed manifest, or (an upload started before its manifest) the
+    // one its URL was signed for, which the manifest must list at completion.
+    const sha512 = row.manifest === "" ? h : (decodeJwt(row.manifest) as unknown as Manifest).parts[part];
+    if (!sha512) throw new ApiError(403, "bad_signature", "This upload URL is not valid.");
     if (!(await partSignatureIsValid(c.env.DB, { evidenceId: id, part, byteLength, sha512, exp }, sig))) {
       throw new ApiError(403, "bad_signature", "This upload URL is not valid.");
     }
@@ -77,7 +80,7 @@ export const uploads = new Hono<AppEnv>().put(
     }
     const bytes = await readExactly(c.req.raw.body, byteLength);
     const digest = toHex(await crypto.subtle.digest("SHA-512", bytes));
-    if (digest !== sha512) throw new ApiError(400, "digest_mismatch", `Part ${part} does not match its SHA-512 in the signed manifest; nothing was stored. Retry the part.`);
+    if (digest !== sha512) throw new ApiError(400, "digest_mismatch", `Part ${part} does not match the SHA-512 its URL is bound to; nothing was stored. Retry the part.`);
     const uploaded = await c.env.EVIDENCE.resumeMultipartUpload(row.r2_key, row.upload_id!).uploadPart(part + 1, bytes);
     const uploader = await findUserById(c.env.DB, row.uploader_id);
     // The signed URL acts for whoever it was issued to: the uploader, or the site agent delivering a requested video.
