@@ -83,10 +83,11 @@ export const PACKAGE_CHECKS = [
 export type PackageCheckName = (typeof PACKAGE_CHECKS)[number];
 
 const MAX_ENTRIES = 64;
-const MAX_SMALL_ENTRY = 4 * 1024 * 1024;
+export const MAX_SMALL_ENTRY = 4 * 1024 * 1024;
 const READ_CHUNK = 1024 * 1024;
 
-class CheckFailed extends Error {
+/** A check that did not pass; its message says what is wrong. */
+export class CheckFailed extends Error {
   constructor(readonly detail: string) {
     super(detail);
   }
@@ -94,13 +95,14 @@ class CheckFailed extends Error {
 
 // ---- random-access reading ---------------------------------------------------------------
 
-interface Reader {
+export interface Reader {
   size: number;
   read(offset: number, length: number): Promise<Uint8Array>;
   chunks(offset: number, length: number): AsyncGenerator<Uint8Array>;
 }
 
-function readerOf(source: PackageSource): Reader {
+/** Random access to a package: the bytes in memory, or a Blob read piecewise. */
+export function readerOf(source: PackageSource): Reader {
   if (source instanceof Uint8Array) {
     return {
       size: source.length,
@@ -126,10 +128,10 @@ interface ZipEntry {
   dataOffset: number;
 }
 
-const u16 = (b: Uint8Array, at: number): number => b[at]! | (b[at + 1]! << 8);
-const u32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-const u64 = (b: Uint8Array, at: number): number => u32(b, at) + u32(b, at + 4) * 0x1_0000_0000;
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+export const u16 = (b: Uint8Array, at: number): number => b[at]! | (b[at + 1]! << 8);
+export const u32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+export const u64 = (b: Uint8Array, at: number): number => u32(b, at) + u32(b, at + 4) * 0x1_0000_0000;
+export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /**
  * Read and check the ZIP's layout, every byte of it that is not an entry's content: each
@@ -233,7 +235,8 @@ function pemToSpki(pem: string): Uint8Array {
   }
 }
 
-function describe(error: unknown): string {
+/** What a failed check says: its own message, or the error's. */
+export function failureText(error: unknown): string {
   if (error instanceof CheckFailed) return error.detail;
   if (error instanceof Error && error.name === "TimestampError") return `timestamp: ${error.message}`;
   if (error instanceof IntegrityError || error instanceof FormatError) return error.message;
@@ -289,7 +292,7 @@ export async function checkPackageFiles(files: PackageFiles, ctx: PackageCheckCo
     kid = await keyId(jwk);
     claimed = manifestKid(jws);
   } catch (error) {
-    throw new CheckFailed(describe(error));
+    throw new CheckFailed(failureText(error));
   }
   if (claimed !== kid) throw new CheckFailed(`manifest.jws names key ${claimed}, but signer.jwk.json is key ${kid}`);
   if (jwk.kid !== undefined && jwk.kid !== kid) throw new CheckFailed(`signer.jwk.json says kid ${jwk.kid}, its thumbprint is ${kid}`);
@@ -301,7 +304,7 @@ export async function checkPackageFiles(files: PackageFiles, ctx: PackageCheckCo
   try {
     manifest = await verifyManifest(jws, jwk);
   } catch (error) {
-    throw new CheckFailed(describe(error));
+    throw new CheckFailed(failureText(error));
   }
   Object.assign(summary, { byteSize: manifest.byteSize, sha512: manifest.sha512, signedAt: manifest.signedAt, evidenceId: manifest.evidenceId, caseId: manifest.caseId, uploaderId: manifest.uploaderId });
   pass(`ES512 by ${kid}, signed at ${manifest.signedAt}`, "zip times");
@@ -376,7 +379,7 @@ export async function checkPackageFiles(files: PackageFiles, ctx: PackageCheckCo
       summary.timestamp = { genTime: info.genTime, tsaName: info.tsaName, serial: info.serial, ...(caPem ? { caFingerprint: await certificateFingerprint(parseCertificatesPem(caPem)[0]!) } : {}) };
       pass(`${info.genTime} by ${info.tsaName}, over manifest.sig${caPem ? ", chained to timestamp-ca.pem" : " (signature only: no CA in the package)"}`, "signer register");
     } catch (error) {
-      throw new CheckFailed(describe(error));
+      throw new CheckFailed(failureText(error));
     }
   } else {
     pass("none in this package", "signer register");
@@ -484,7 +487,7 @@ export async function verifyCourtPackage(source: PackageSource, options: { creat
     if (bad.length) throw new CheckFailed(`CRC-32 mismatch in ${bad.join(", ")}`);
     pass(`CRC-32 of all ${entries.length} entries`);
   } catch (error) {
-    checks.push({ name: current, ok: false, detail: describe(error) });
+    checks.push({ name: current, ok: false, detail: failureText(error) });
     return { ok: false, checks, failed: current, summary };
   }
   return { ok: true, checks, summary };
