@@ -13,7 +13,7 @@ import { utf8 } from "../crypto/encoding";
 import { packageItemFiles, prettyJson, verifiedOriginal, type ByteChunks, type CourtPackageInput, type PackageItemFiles } from "../crypto/package";
 import type { Sha512 } from "../crypto/sha512";
 import { ZipWriter } from "../crypto/zip";
-import { CASE_ENTRY, CASE_PACKAGE_TYP, CASE_PACKAGE_VERSION, extractEvents, ITEM_AUDIT_ENTRY, itemFolder, sha512SumsText, type CaseIndex } from "./case-index";
+import { CASE_ENTRY, CASE_PACKAGE_TYP, CASE_PACKAGE_VERSION, CaseIndex, extractEvents, ITEM_AUDIT_ENTRY, itemFolder, sha512SumsText } from "./case-index";
 import { buildCaseReport } from "./custody-report";
 
 export * from "./case-index";
@@ -63,7 +63,7 @@ export async function planCasePackage(input: CasePackageInput): Promise<CasePack
   const index: CaseIndex = {
     typ: CASE_PACKAGE_TYP,
     v: CASE_PACKAGE_VERSION,
-    case: input.case,
+    case: { id: input.case.id, number: input.case.number, title: input.case.title },
     exportedAt: input.exportedAt,
     exportedBy: input.exportedBy,
     items: files.map((f, i) => {
@@ -71,6 +71,9 @@ export async function planCasePackage(input: CasePackageInput): Promise<CasePack
       return { folder, evidenceId: f.manifest.evidenceId, original: folder + f.entryName, fileName: f.metadata.fileName, mediaType: f.metadata.mediaType, byteSize: f.manifest.byteSize, sha512: f.manifest.sha512 };
     }),
   };
+  // What the verifier reads back: never write an index it would refuse.
+  const checked = CaseIndex.safeParse(index);
+  if (!checked.success) throw new FormatError("case package", `the index is malformed: ${checked.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
   const report = await buildCaseReport({
     index,
     items: files.map((f, i) => ({ files: f, signerRegister: input.items[i]!.signerRegister, events: extractEvents(input.items[i]!.auditExtract) })),
