@@ -8,7 +8,8 @@
  * or the file cannot be read.
  */
 import { createHash } from "node:crypto";
-import { accessSync, constants, openAsBlob, readFileSync, statSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { resolve } from "node:path";
 
 import "./shared-loader.ts";
@@ -56,8 +57,9 @@ async function main(): Promise<void> {
     if (typeof parsed === "string") fail(`verify: ${keptArg}: ${parsed}`, 2);
     kept = parsed;
   }
-  // openAsBlob reads the file piecewise on demand: the original is streamed, never loaded whole.
-  const blob = (await openAsBlob(file)) as unknown as Blob;
+  // Read piecewise on demand: the original is streamed, never loaded whole. (Not fs.openAsBlob:
+  // Node reports the size of a file of 4 GiB or more modulo 2^32.)
+  const blob = await fileReader(file);
   // Node's native SHA-512 for the original (several times the speed of the portable one).
   const createHasher = () => {
     const hash = createHash("sha512");
@@ -120,11 +122,35 @@ function summaryRows(s: Summary, indent: string): string[] {
   return known.length ? ["", ...known.map(([label, value]) => `${indent}  ${`${label}:`.padEnd(13)}${value}`)] : [];
 }
 
+type Reader = import("../shared/crypto/verify-package.ts").Reader;
+
+/** Random access to a file with positional reads (sizes and offsets past 4 GiB included). */
+async function fileReader(path: string): Promise<Reader> {
+  const handle = await open(path, "r");
+  const size = (await handle.stat()).size;
+  const read = async (offset: number, length: number): Promise<Uint8Array> => {
+    const out = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+    for (let at = 0; at < out.length; ) {
+      const { bytesRead } = await handle.read(out, at, out.length - at, offset + at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    return out;
+  };
+  return {
+    size,
+    read,
+    async *chunks(offset: number, length: number) {
+      for (let at = offset; at < offset + length; at += 4 * 1024 * 1024) yield await read(at, Math.min(4 * 1024 * 1024, offset + length - at));
+    },
+  };
+}
+
 type Hasher = () => { update: (bytes: Uint8Array) => void; digestHex: () => string };
 
 type Kept = import("../shared/audit/export.ts").KeptCheckpoint;
 
-async function verifyCase(name: string, blob: Blob, createHasher: Hasher, kept: Kept | undefined): Promise<void> {
+async function verifyCase(name: string, blob: Reader, createHasher: Hasher, kept: Kept | undefined): Promise<void> {
   const { verifyCasePackage } = await import("../shared/disclosure/verify-case-package.ts");
   const report = await verifyCasePackage(blob, { createHasher, ...(kept ? { kept } : {}) });
   const out: string[] = [`Case package ${name}`, ""];

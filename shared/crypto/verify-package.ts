@@ -59,8 +59,11 @@ export interface PackageReport {
   summary: PackageSummary;
 }
 
-/** A package to verify: the whole ZIP in memory, or a Blob read piecewise (File, `fs.openAsBlob`). */
-export type PackageSource = Uint8Array | Blob;
+/**
+ * A package to verify: the whole ZIP in memory, a Blob read piecewise (a browser File), or a
+ * Reader (random access of its own: Node's `fs.openAsBlob` misreports files of 4 GiB and more).
+ */
+export type PackageSource = Uint8Array | Blob | Reader;
 
 /** Check names, in the order they run. */
 export const PACKAGE_CHECKS = [
@@ -95,6 +98,7 @@ export class CheckFailed extends Error {
 
 // ---- random-access reading ---------------------------------------------------------------
 
+/** Random access to a package's bytes. */
 export interface Reader {
   size: number;
   read(offset: number, length: number): Promise<Uint8Array>;
@@ -103,6 +107,7 @@ export interface Reader {
 
 /** Random access to a package: the bytes in memory, or a Blob read piecewise. */
 export function readerOf(source: PackageSource): Reader {
+  if (!(source instanceof Uint8Array) && !(source instanceof Blob)) return source;
   if (source instanceof Uint8Array) {
     return {
       size: source.length,

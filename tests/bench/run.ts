@@ -8,8 +8,10 @@
  *    memory at 256 MiB vs 2 GiB; writes bench-results/upload.json;
  *  - lighthouse (lighthouse.ts): Lighthouse's performance, accessibility and best-practices
  *    scores of the installed app (mobile emulation), against an empty page; writes
- *    bench-results/lighthouse.json.
- * Flags: `--only crypto`, `--only upload` or `--only lighthouse` (during development; `--only drop` runs just the
+ *    bench-results/lighthouse.json;
+ *  - casepkg (casepkg.ts): peak memory building a 5 GiB case package against a small one, with
+ *    the browser worker's shared builder in Node; both verified; writes bench-results/casepkg.json.
+ * Flags: `--only crypto`, `--only upload`, `--only lighthouse` or `--only casepkg` (during development; `--only drop` runs just the
  * upload section's connection drop and prints its figures), `--keep` (leave the upload
  * section's temp files, profile and server state), `--quick` (upload sizes divided by 8, written
  * to bench-results/upload-quick.json: to try changes out, not figures to quote). `npm run bench -- --only upload`.
@@ -22,12 +24,14 @@ installHooks(); // before playwright-core and the end-to-end helpers load: see h
 const { runCrypto } = await import("./crypto.ts");
 const { runUpload } = await import("./upload.ts");
 const { runLighthouse } = await import("./lighthouse.ts");
+const { runCasePackage } = await import("./casepkg.ts");
 
 const { values } = parseArgs({ options: { only: { type: "string" }, keep: { type: "boolean", default: false }, quick: { type: "boolean", default: false } } });
 const sections: Record<string, () => Promise<number>> = {
   crypto: () => runCrypto(),
   upload: () => runUpload({ keep: values.keep, quick: values.quick }),
   lighthouse: () => runLighthouse(),
+  casepkg: () => runCasePackage(),
 };
 /** Parts of a section, run only when asked for by name. */
 const partial: Record<string, () => Promise<number>> = { drop: () => runUpload({ keep: values.keep, quick: values.quick, only: "b" }) };
