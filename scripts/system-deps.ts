@@ -48,6 +48,14 @@ export function requirements(env: NodeJS.ProcessEnv = process.env): Requirement[
       usedFor: "reading ZIP64 packages with Python's zipfile and the docs' Python recipes (python3-cryptography)",
       debian: ["python3", "python3-cryptography"],
     },
+    {
+      // The same interpreter with Debian's aiosmtpd: the real SMTP server of the mail tests (tests/support/smtp.ts).
+      name: "python3-aiosmtpd",
+      path: env.PYTHON3_PATH ?? "/usr/bin/python3",
+      pythonModule: "aiosmtpd",
+      usedFor: "a real SMTP server for the email tests (python3 -m aiosmtpd)",
+      debian: ["python3", "python3-aiosmtpd"],
+    },
   ];
 }
 

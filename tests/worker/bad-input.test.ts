@@ -35,6 +35,8 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     "POST /api/mfa/totp/confirm": { code: "123456" },
     "POST /api/mfa/passkeys": { challengeId: "0".repeat(32), name: "Phone", credential: PASSKEY_CREDENTIAL },
     "PUT /api/settings": { mfaRequired: true, passwordMinLength: 12 },
+    "PUT /api/settings/mail": { transport: "smtp", fromAddress: "custody@example.org", fromName: "Custody", smtp: { host: "smtp.example.org", port: 587, security: "starttls", username: "u", password: "p" } },
+    "POST /api/settings/mail/test": { to: "someone@example.org" },
     "PUT /api/oidc/provider": {
       issuer: "https://idp.example.org", clientId: "custody", clientSecret: "s3cret", displayName: "SSO", scopes: "openid email", emailClaim: "email", groupsClaim: "groups",
       roleMappings: [{ group: "g", role: "investigator" }], provisionUsers: false, defaultRole: "investigator",
