@@ -125,4 +125,35 @@ describe("case package in the app: a lead downloads it and npm run verify passes
     await visible(history, 30_000);
     await visible(history.getByText("exported a case package").first(), 30_000);
   }, 240_000);
+
+  it("shows progress and cancels: the partial package is discarded and nothing is downloaded", async () => {
+    server.attachLogOnFailure();
+    await page.reload();
+    await page.evaluate(() => delete (window as { showSaveFilePicker?: unknown }).showSaveFilePicker);
+    // Slow ciphertext parts, so the build is still running when Cancel is pressed.
+    await page.route("**/api/evidence/*/parts/*", async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await route.continue().catch(() => undefined);
+    });
+    let downloaded = false;
+    page.on("download", () => (downloaded = true));
+    const panel = page.getByRole("region", { name: "Case package" });
+    await panel.getByRole("button", { name: "Download case package" }).click();
+    await visible(panel.getByRole("group", { name: "Items to include" }).getByRole("checkbox", { name: /stairwell\.mp4/ }), 30_000);
+    await panel.getByRole("button", { name: "Save package" }).click();
+    const progress = panel.getByRole("progressbar", { name: "Case package" });
+    await visible(progress, 30_000);
+    await panel.getByRole("button", { name: "Cancel package" }).click();
+    await visible(panel.getByRole("alert").filter({ hasText: "Cancelled: the partial package was discarded." }), 30_000);
+    await visible(panel.getByRole("button", { name: "Download case package" }));
+    await page.unroute("**/api/evidence/*/parts/*");
+    expect(downloaded).toBe(false);
+    const left = await page.evaluate(async () => {
+      const views = await (await navigator.storage.getDirectory()).getDirectoryHandle("views", { create: true });
+      const names: string[] = [];
+      for await (const name of (views as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+      return names;
+    });
+    expect(left).not.toContain("case-package.zip");
+  }, 240_000);
 });

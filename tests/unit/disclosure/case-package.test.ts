@@ -155,6 +155,37 @@ describe("case package", () => {
     expect(text(files["chain-of-custody.pdf"]!.subarray(0, 5))).toBe("%PDF-");
   });
 
+  it("writes a chain-of-custody report naming per item the case, file, SHA-512, signer, upload and capture times and its events", async () => {
+    const { inflateSync } = await import("node:zlib");
+    const pdf = Buffer.from(unzipSync(zip)["chain-of-custody.pdf"]!);
+    // The text drawn on the pages: pdf-lib writes each line as a hex string shown with Tj, in (possibly deflated) content streams.
+    let drawn = "";
+    const raw = pdf.toString("latin1");
+    for (const match of raw.matchAll(/stream\r?\n/g)) {
+      const start = match.index! + match[0].length;
+      const end = raw.indexOf("endstream", start);
+      const bytes = pdf.subarray(start, end);
+      let content: string;
+      try {
+        content = inflateSync(bytes).toString("latin1");
+      } catch {
+        content = bytes.toString("latin1");
+      }
+      for (const hex of content.matchAll(/<([0-9A-Fa-f]*)> Tj/g)) drawn += `${Buffer.from(hex[1]!, "hex").toString("latin1")}\n`;
+    }
+    const flat = drawn.replace(/\n/g, "");
+    expect(drawn).toContain("Chain of custody");
+    expect(drawn).toContain("2026-0042: Harbour break-in");
+    expect(drawn).toContain("Item 1: scene photo.jpg");
+    expect(drawn).toContain("Item 2: interview.mp4");
+    expect(flat).toContain(createHash("sha512").update(plains[1]!).digest("hex"));
+    expect(drawn).toContain("Jane Doe <jane@example.org>, key");
+    expect(drawn).toContain("2026-05-02 09:00:00 UTC by jane@example.org"); // uploaded
+    expect(drawn).toContain("2026-05-01 10:15:00 UTC (from exif)"); // captured
+    expect(drawn).toContain("evidence.upload_complete");
+    expect(drawn).toContain("192.0.2.7");
+  });
+
   it("reads with Python's zipfile and checks with sha512sum -c; the report names the case, files, hashes and events", () => {
     const path = join(work, "read.zip");
     writeFileSync(path, zip);
