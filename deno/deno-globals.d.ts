@@ -36,4 +36,13 @@ declare namespace Deno {
     onerror: (() => void) | null;
   }
   function upgradeWebSocket(request: Request): { socket: ServerWebSocket; response: Response };
+  /** A TCP (or TLS) connection (deno/cloudflare-sockets.ts). */
+  interface Conn {
+    read(buffer: Uint8Array): Promise<number | null>;
+    write(bytes: Uint8Array): Promise<number>;
+    close(): void;
+  }
+  function connect(options: { hostname: string; port: number; transport: "tcp" }): Promise<Conn>;
+  function connectTls(options: { hostname: string; port: number }): Promise<Conn>;
+  function startTls(conn: Conn, options: { hostname: string }): Promise<Conn>;
 }

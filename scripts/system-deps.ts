@@ -56,6 +56,14 @@ export function requirements(env: NodeJS.ProcessEnv = process.env): Requirement[
       usedFor: "the key bundle recipe of docs/evidence-format.md §7.3 (Argon2id, python3-argon2)",
       debian: ["python3-argon2"],
     },
+    {
+      // The same interpreter with Debian's aiosmtpd: the real SMTP server of the mail tests (tests/support/smtp.ts).
+      name: "python3-aiosmtpd",
+      path: env.PYTHON3_PATH ?? "/usr/bin/python3",
+      pythonModule: "aiosmtpd",
+      usedFor: "a real SMTP server for the email tests (python3 -m aiosmtpd)",
+      debian: ["python3", "python3-aiosmtpd"],
+    },
   ];
 }
 

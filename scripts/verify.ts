@@ -1,18 +1,20 @@
 /**
- * `npm run verify -- <package.zip>`: check a court export package offline (no network, no
- * account) with the same code the app uses (shared/crypto/verify-package.ts). Prints every
- * check with ✓ or ✗ and a summary of the evidence.
+ * `npm run verify -- <package.zip>`: check a court export package or a case package offline (no
+ * network, no account) with the same code the app uses (shared/crypto/verify-package.ts,
+ * shared/disclosure/verify-case-package.ts). Prints every check with ✓ or ✗ and a summary of
+ * the evidence; for a case package, the whole first, then every item.
  *
  * Exit status: 0 every check passed; 1 a check failed (named in the output); 2 usage error
  * or the file cannot be read.
  */
 import { createHash } from "node:crypto";
-import { accessSync, constants, openAsBlob, readFileSync, statSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { resolve } from "node:path";
 
 import "./shared-loader.ts";
 
-const usage = "usage: npm run verify -- [--checkpoint <kept audit.json or checkpoint .jws>] <package.zip>\n       node scripts/verify.ts <package.zip>";
+const usage = "usage: npm run verify -- [--checkpoint <kept audit.json or checkpoint .jws>] <package.zip | case-package.zip>\n       node scripts/verify.ts <package.zip>";
 
 function fail(message: string, code: number): never {
   process.stderr.write(`${message}\n`);
@@ -55,37 +57,24 @@ async function main(): Promise<void> {
     if (typeof parsed === "string") fail(`verify: ${keptArg}: ${parsed}`, 2);
     kept = parsed;
   }
-  // openAsBlob reads the file piecewise on demand: the original is streamed, never loaded whole.
-  const blob = (await openAsBlob(file)) as unknown as Blob;
+  // Read piecewise on demand: the original is streamed, never loaded whole. (Not fs.openAsBlob:
+  // Node reports the size of a file of 4 GiB or more modulo 2^32.)
+  const blob = await fileReader(file);
   // Node's native SHA-512 for the original (several times the speed of the portable one).
   const createHasher = () => {
     const hash = createHash("sha512");
     return { update: (bytes: Uint8Array) => void hash.update(bytes), digestHex: () => hash.digest("hex") };
   };
+  const { looksLikeCasePackage } = await import("../shared/disclosure/verify-case-package.ts");
+  if (await looksLikeCasePackage(blob)) return verifyCase(args[0]!, blob, createHasher, kept);
   const report = await verifyCourtPackage(blob, { createHasher, ...(kept ? { kept } : {}) });
 
   const out: string[] = [`Court package ${args[0]}`, ""];
   const width = Math.max(...report.checks.map((c) => c.name.length));
   for (const check of report.checks) out.push(`  ${check.ok ? "✓" : "✗"} ${check.name.padEnd(width)}  ${check.detail}`);
-  const s = report.summary;
-  const rows: [string, string | number | undefined][] = [
-    ["File", s.fileName],
-    ["Media type", s.mediaType],
-    ["Size", s.byteSize === undefined ? undefined : `${s.byteSize} bytes`],
-    ["SHA-512", s.sha512],
-    ["Evidence", s.evidenceId === undefined ? undefined : `${s.evidenceId} (case ${s.caseId})`],
-    ["Captured at", s.capturedAt !== undefined ? `${s.capturedAt}${s.captureTimeSource ? ` (${s.captureTimeSource})` : ""}` : s.capturedAtLocal !== undefined ? `${s.capturedAtLocal} camera's local time, zone unknown (${s.captureTimeSource ?? "exif-local"})` : undefined],
-    ["Signer kid", s.signerKid],
-    ["Signed at", s.signedAt === undefined ? undefined : `${s.signedAt} (the signer's clock)`],
-    ["Signer", s.signer?.holder],
-    ["Key valid", s.signer ? `from ${s.signer.validFrom}${s.signer.retiredAt ? ` until ${s.signer.retiredAt}` : ", not retired"}${s.signer.backfilledAt ? ` (entry backfilled ${s.signer.backfilledAt})` : ""}` : undefined],
-    ["Audit key", s.signer?.auditKid],
-    ["Timestamp", s.timestamp ? `${s.timestamp.genTime} by ${s.timestamp.tsaName}, serial ${s.timestamp.serial}` : s.signedAt === undefined ? undefined : "none in this package"],
-    ["TSA CA", s.timestamp?.caFingerprint === undefined ? undefined : `SHA-256 ${s.timestamp.caFingerprint}`],
-  ];
-  const known = rows.filter(([, value]) => value !== undefined);
-  if (known.length) out.push("", ...known.map(([label, value]) => `  ${`${label}:`.padEnd(13)}${value}`));
+  out.push(...summaryRows(report.summary, ""));
   out.push("");
+  const s = report.summary;
   if (report.ok) {
     out.push(`OK: all ${report.checks.length} checks passed.`);
     const validity = s.signer ? `registered ${s.signer.validFrom}${s.signer.retiredAt ? `, retired ${s.signer.retiredAt}` : ", not retired"}` : "";
@@ -106,6 +95,96 @@ async function main(): Promise<void> {
     return;
   }
   out.push(`FAILED: check "${report.failed}" did not pass; the package is not verified.`);
+  process.stdout.write(`${out.join("\n")}\n`);
+  process.exitCode = 1;
+}
+
+type Summary = import("../shared/crypto/verify-package.ts").PackageSummary;
+
+/** The evidence a (court or item) report proved, as "Label: value" lines indented by `indent`. */
+function summaryRows(s: Summary, indent: string): string[] {
+  const rows: [string, string | number | undefined][] = [
+    ["File", s.fileName],
+    ["Media type", s.mediaType],
+    ["Size", s.byteSize === undefined ? undefined : `${s.byteSize} bytes`],
+    ["SHA-512", s.sha512],
+    ["Evidence", s.evidenceId === undefined ? undefined : `${s.evidenceId} (case ${s.caseId})`],
+    ["Captured at", s.capturedAt !== undefined ? `${s.capturedAt}${s.captureTimeSource ? ` (${s.captureTimeSource})` : ""}` : s.capturedAtLocal !== undefined ? `${s.capturedAtLocal} camera's local time, zone unknown (${s.captureTimeSource ?? "exif-local"})` : undefined],
+    ["Signer kid", s.signerKid],
+    ["Signed at", s.signedAt === undefined ? undefined : `${s.signedAt} (the signer's clock)`],
+    ["Signer", s.signer?.holder],
+    ["Key valid", s.signer ? `from ${s.signer.validFrom}${s.signer.retiredAt ? ` until ${s.signer.retiredAt}` : ", not retired"}${s.signer.backfilledAt ? ` (entry backfilled ${s.signer.backfilledAt})` : ""}` : undefined],
+    ["Audit key", s.signer?.auditKid],
+    ["Timestamp", s.timestamp ? `${s.timestamp.genTime} by ${s.timestamp.tsaName}, serial ${s.timestamp.serial}` : s.signedAt === undefined ? undefined : "none in this package"],
+    ["TSA CA", s.timestamp?.caFingerprint === undefined ? undefined : `SHA-256 ${s.timestamp.caFingerprint}`],
+  ];
+  const known = rows.filter(([, value]) => value !== undefined);
+  return known.length ? ["", ...known.map(([label, value]) => `${indent}  ${`${label}:`.padEnd(13)}${value}`)] : [];
+}
+
+type Reader = import("../shared/crypto/verify-package.ts").Reader;
+
+/** Random access to a file with positional reads (sizes and offsets past 4 GiB included). */
+async function fileReader(path: string): Promise<Reader> {
+  const handle = await open(path, "r");
+  const size = (await handle.stat()).size;
+  const read = async (offset: number, length: number): Promise<Uint8Array> => {
+    const out = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+    for (let at = 0; at < out.length; ) {
+      const { bytesRead } = await handle.read(out, at, out.length - at, offset + at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    return out;
+  };
+  return {
+    size,
+    read,
+    async *chunks(offset: number, length: number) {
+      for (let at = offset; at < offset + length; at += 4 * 1024 * 1024) yield await read(at, Math.min(4 * 1024 * 1024, offset + length - at));
+    },
+  };
+}
+
+type Hasher = () => { update: (bytes: Uint8Array) => void; digestHex: () => string };
+
+type Kept = import("../shared/audit/export.ts").KeptCheckpoint;
+
+async function verifyCase(name: string, blob: Reader, createHasher: Hasher, kept: Kept | undefined): Promise<void> {
+  const { verifyCasePackage } = await import("../shared/disclosure/verify-case-package.ts");
+  const report = await verifyCasePackage(blob, { createHasher, ...(kept ? { kept } : {}) });
+  const out: string[] = [`Case package ${name}`, ""];
+  const line = (check: { ok: boolean; name: string; detail: string }, width: number, indent: string) => `${indent}  ${check.ok ? "✓" : "✗"} ${check.name.padEnd(width)}  ${check.detail}`;
+  const width = Math.max(...report.checks.map((c) => c.name.length));
+  for (const check of report.checks) out.push(line(check, width, ""));
+  if (report.failed) {
+    out.push("", `FAILED: check "${report.failed}" of the package did not pass; nothing in it is verified.`);
+    process.stdout.write(`${out.join("\n")}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  for (const [i, item] of report.items.entries()) {
+    const entry = report.index!.items[i]!;
+    out.push("", `Item ${i + 1} of ${report.items.length}: ${item.folder} (${entry.fileName})`);
+    const w = Math.max(...item.checks.map((c) => c.name.length));
+    for (const check of item.checks) out.push(line(check, w, "  "));
+    if (item.ok) out.push(...summaryRows(item.summary, "  "));
+    else out.push(`    FAILED: check "${item.failed}" did not pass; this item is not verified.`);
+  }
+  const failed = report.items.filter((item) => !item.ok);
+  const auditKeys = [...new Set(report.items.flatMap((item) => [item.audit?.auditKid, item.summary.signer?.auditKid]).filter((k): k is string => !!k))];
+  out.push("");
+  if (failed.length === 0) {
+    out.push(`OK: the package and all ${report.items.length} item(s) passed every check.`);
+    out.push(
+      kept
+        ? "Every item's register and audit extract is proven under the kept audit checkpoint."
+        : `Check that audit key ${auditKeys.join(", ")} is the organisation's (/.well-known/custody/audit.json), or pass a kept copy with --checkpoint.`,
+    );
+    process.stdout.write(`${out.join("\n")}\n`);
+    return;
+  }
+  out.push(`FAILED: ${failed.length} of ${report.items.length} item(s) did not verify: ${failed.map((item) => `${item.folder} (${item.failed})`).join(", ")}.`);
   process.stdout.write(`${out.join("\n")}\n`);
   process.exitCode = 1;
 }

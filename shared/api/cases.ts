@@ -212,6 +212,18 @@ export const EvidenceAccessRequest = z
   .strictObject({ action: z.enum(["download", "export"]) })
   .meta({ id: "EvidenceAccessRequest", description: "Records that you downloaded the original or exported a court package." });
 
+/** Records a case package export (built in the lead's browser): the items it holds. */
+export const CasePackageRequest = z
+  .strictObject({
+    evidenceIds: z
+      .array(Id)
+      .min(1)
+      .max(1000)
+      .refine((ids) => new Set(ids).size === ids.length, "Each item at most once."),
+  })
+  .meta({ id: "CasePackageRequest", description: "Records that you exported a case package of these complete items of the case (each item's export is recorded too)." });
+export type CasePackageRequest = z.infer<typeof CasePackageRequest>;
+
 export const EvidenceIdParam = z.strictObject({ id: Id });
 /**
  * A whole number in a URL, written as plain decimal digits: no sign, space, exponent, hex or leading

@@ -145,6 +145,7 @@ export const Invitation = z
     user: User,
     token: z.string().meta({ description: "One-time secret: give it to the user, it is shown once." }),
     expiresAt: z.string(),
+    emailed: z.boolean().meta({ description: "The invitation link went to the user by email (mail is configured and the server accepted it); otherwise give them the link." }),
   })
   .meta({ id: "Invitation" });
 export type Invitation = z.infer<typeof Invitation>;

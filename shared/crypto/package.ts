@@ -345,6 +345,35 @@ export function verifyInstructions(manifest: Manifest, metadata: EvidenceMetadat
  * unverified original never ends up in a complete package.
  */
 export async function* courtPackageChunks(input: CourtPackageInput): AsyncGenerator<Uint8Array, void, undefined> {
+  const item = await packageItemFiles(input);
+  // Entry times = the signing time in UTC, so the same inputs give the same bytes in any time zone (ZIP times are not evidence).
+  const zip = new StoredZipWriter(new Date(item.manifest.signedAt), { zip64: input.zip64 });
+  for (const [name, bytes] of item.small) yield* zip.add(name, bytes);
+  yield zip.stream(item.entryName, item.manifest.byteSize);
+  for await (const chunk of verifiedOriginal(input.original, item.manifest, input.createHasher)) {
+    zip.update(chunk);
+    yield chunk;
+  }
+  yield* zip.finish();
+}
+
+/** A package's files but the original, checked and in the format's order: what a court package holds, and each item folder of a case package. */
+export interface PackageItemFiles {
+  manifest: Manifest;
+  metadata: EvidenceMetadata;
+  extras: PackageExtras;
+  /** The original's entry name (`original/<safe name>`). */
+  entryName: string;
+  /** Every entry before the original, name and bytes, in order. */
+  small: [string, Uint8Array][];
+}
+
+/**
+ * The small files of a court package for one item (everything but the original), after checking
+ * the manifest's signature (IntegrityError/FormatError), the metadata against the signed JWE
+ * (with the file key) and the timestamp over the signature (TimestampError).
+ */
+export async function packageItemFiles(input: Omit<CourtPackageInput, "original" | "zip64" | "createHasher">): Promise<PackageItemFiles> {
   const manifest = await verifyManifest(input.manifestJws, input.signerPublicJwk);
   let metadata: EvidenceMetadata;
   if (input.fileKey) {
@@ -385,25 +414,26 @@ export async function* courtPackageChunks(input: CourtPackageInput): AsyncGenera
     ...(input.timestamp ? [[OPTIONAL_ENTRY.timestamp, tokenToResponse(input.timestamp.token)] as [string, Uint8Array]] : []),
     ...(input.timestamp?.caPem ? [[OPTIONAL_ENTRY.timestampCa, utf8(canonicalCertificatesPem(input.timestamp.caPem))] as [string, Uint8Array]] : []),
   ];
+  return { manifest, metadata, extras, entryName, small };
+}
 
-  // Entry times = the signing time in UTC, so the same inputs give the same bytes in any time zone (ZIP times are not evidence).
-  const zip = new StoredZipWriter(new Date(manifest.signedAt), { zip64: input.zip64 });
-  for (const [name, bytes] of small) yield* zip.add(name, bytes);
-  yield zip.stream(entryName, manifest.byteSize);
-
-  const hasher = (input.createHasher ?? createSha512)();
+/**
+ * The original's chunks passed through (uncopied) while checking them against the manifest: on a
+ * size or SHA-512 mismatch it throws IntegrityError ("file size" / "file sha512") after the last
+ * chunk, before the caller writes anything that would complete the archive.
+ */
+export async function* verifiedOriginal(original: ByteChunks, manifest: Manifest, createHasher: () => Sha512 = createSha512): AsyncGenerator<Uint8Array, void, undefined> {
+  const hasher = createHasher();
   let size = 0;
-  for await (const chunk of chunksOf(input.original)) {
+  for await (const chunk of chunksOf(original)) {
     if (chunk.length === 0) continue;
     size += chunk.length;
     if (size > manifest.byteSize) throw new IntegrityError("file size", `the original is longer than the manifest's ${manifest.byteSize} bytes`);
     hasher.update(chunk);
-    zip.update(chunk);
     yield chunk;
   }
   if (size !== manifest.byteSize) throw new IntegrityError("file size", `the original has ${size} bytes, the manifest says ${manifest.byteSize}`);
   if (hasher.digestHex() !== manifest.sha512) throw new IntegrityError("file sha512", "the original's SHA-512 does not match the manifest");
-  yield* zip.finish();
 }
 
 /** The court package as a ReadableStream of ZIP bytes (pull-driven, so it streams at the consumer's pace). */

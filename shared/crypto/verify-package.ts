@@ -59,8 +59,11 @@ export interface PackageReport {
   summary: PackageSummary;
 }
 
-/** A package to verify: the whole ZIP in memory, or a Blob read piecewise (File, `fs.openAsBlob`). */
-export type PackageSource = Uint8Array | Blob;
+/**
+ * A package to verify: the whole ZIP in memory, a Blob read piecewise (a browser File), or a
+ * Reader (random access of its own: Node's `fs.openAsBlob` misreports files of 4 GiB and more).
+ */
+export type PackageSource = Uint8Array | Blob | Reader;
 
 /** Check names, in the order they run. */
 export const PACKAGE_CHECKS = [
@@ -83,10 +86,11 @@ export const PACKAGE_CHECKS = [
 export type PackageCheckName = (typeof PACKAGE_CHECKS)[number];
 
 const MAX_ENTRIES = 64;
-const MAX_SMALL_ENTRY = 4 * 1024 * 1024;
+export const MAX_SMALL_ENTRY = 4 * 1024 * 1024;
 const READ_CHUNK = 1024 * 1024;
 
-class CheckFailed extends Error {
+/** A check that did not pass; its message says what is wrong. */
+export class CheckFailed extends Error {
   constructor(readonly detail: string) {
     super(detail);
   }
@@ -94,13 +98,16 @@ class CheckFailed extends Error {
 
 // ---- random-access reading ---------------------------------------------------------------
 
-interface Reader {
+/** Random access to a package's bytes. */
+export interface Reader {
   size: number;
   read(offset: number, length: number): Promise<Uint8Array>;
   chunks(offset: number, length: number): AsyncGenerator<Uint8Array>;
 }
 
-function readerOf(source: PackageSource): Reader {
+/** Random access to a package: the bytes in memory, or a Blob read piecewise. */
+export function readerOf(source: PackageSource): Reader {
+  if (!(source instanceof Uint8Array) && !(source instanceof Blob)) return source;
   if (source instanceof Uint8Array) {
     return {
       size: source.length,
@@ -126,10 +133,10 @@ interface ZipEntry {
   dataOffset: number;
 }
 
-const u16 = (b: Uint8Array, at: number): number => b[at]! | (b[at + 1]! << 8);
-const u32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-const u64 = (b: Uint8Array, at: number): number => u32(b, at) + u32(b, at + 4) * 0x1_0000_0000;
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+export const u16 = (b: Uint8Array, at: number): number => b[at]! | (b[at + 1]! << 8);
+export const u32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+export const u64 = (b: Uint8Array, at: number): number => u32(b, at) + u32(b, at + 4) * 0x1_0000_0000;
+export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /**
  * Read and check the ZIP's layout, every byte of it that is not an entry's content: each
@@ -233,7 +240,8 @@ function pemToSpki(pem: string): Uint8Array {
   }
 }
 
-function describe(error: unknown): string {
+/** What a failed check says: its own message, or the error's. */
+export function failureText(error: unknown): string {
   if (error instanceof CheckFailed) return error.detail;
   if (error instanceof Error && error.name === "TimestampError") return `timestamp: ${error.message}`;
   if (error instanceof IntegrityError || error instanceof FormatError) return error.message;
@@ -241,6 +249,193 @@ function describe(error: unknown): string {
 }
 
 // ---- the verifier -------------------------------------------------------------------------
+
+/** The files of one item (a court package, or an item folder of a case package), names relative to it. */
+export interface PackageFiles {
+  /** Every entry but the original, by name. */
+  small: Map<string, Uint8Array>;
+  /** Which optional entries are present. */
+  layout: PackageExtras;
+  original: { name: string; size: number; chunks: () => AsyncIterable<Uint8Array> };
+  /** The entries' DOS time and date, which a court package sets to the signing time; none in a case package (its own time). */
+  times?: { time: number; date: number };
+  /** Told the original's CRC-32, computed on the way. */
+  onOriginalCrc?: (crc: number) => void;
+}
+
+/** Where the checks of `checkPackageFiles` report: `pass` records the current check and names the next. */
+export interface PackageCheckContext {
+  pass: (detail: string, next?: PackageCheckName) => void;
+  summary: PackageSummary;
+  options: { createHasher?: () => Sha512; kept?: KeptCheckpoint };
+}
+
+/**
+ * The checks of an item's files, "signer key id" to "original sha512" in PACKAGE_CHECKS order;
+ * throws at the first that fails (its message says what is wrong), after `pass`ing the others.
+ * Returns what the files proved.
+ */
+export async function checkPackageFiles(files: PackageFiles, ctx: PackageCheckContext): Promise<{ manifest: Manifest; metadata: EvidenceMetadata; extras: PackageExtras }> {
+  const { small, layout, original, options, summary, pass } = { ...files, ...ctx };
+  const text = (name: string): string => {
+    try {
+      return fromUtf8(small.get(name)!);
+    } catch {
+      throw new CheckFailed(`${name} is not UTF-8 text`);
+    }
+  };
+  // signer key id: the JWS names the key in signer.jwk.json (RFC 7638 thumbprint).
+  const jws = text(PACKAGE_ENTRY.manifestJws);
+  const jwk = parseJson(small.get(PACKAGE_ENTRY.signerJwk)!, "signer.jwk.json") as JWK;
+  if (typeof jwk !== "object" || jwk === null || jwk.kty !== "EC" || jwk.crv !== "P-521" || typeof jwk.x !== "string" || typeof jwk.y !== "string" || "d" in jwk) {
+    throw new CheckFailed("signer.jwk.json is not an EC P-521 public JWK");
+  }
+  if (text(PACKAGE_ENTRY.signerJwk) !== prettyJson(publicSigningJwk(jwk))) throw new CheckFailed("signer.jwk.json is not written as a package writes it (members, order, indentation)");
+  let kid: string;
+  let claimed: string;
+  try {
+    kid = await keyId(jwk);
+    claimed = manifestKid(jws);
+  } catch (error) {
+    throw new CheckFailed(failureText(error));
+  }
+  if (claimed !== kid) throw new CheckFailed(`manifest.jws names key ${claimed}, but signer.jwk.json is key ${kid}`);
+  if (jwk.kid !== undefined && jwk.kid !== kid) throw new CheckFailed(`signer.jwk.json says kid ${jwk.kid}, its thumbprint is ${kid}`);
+  summary.signerKid = kid;
+  pass(kid, "manifest signature");
+
+  // manifest signature: ES512 over the JWS signing input, with the JWK; typ, schema, signerKid.
+  let manifest: Manifest;
+  try {
+    manifest = await verifyManifest(jws, jwk);
+  } catch (error) {
+    throw new CheckFailed(failureText(error));
+  }
+  Object.assign(summary, { byteSize: manifest.byteSize, sha512: manifest.sha512, signedAt: manifest.signedAt, evidenceId: manifest.evidenceId, caseId: manifest.caseId, uploaderId: manifest.uploaderId });
+  pass(`ES512 by ${kid}, signed at ${manifest.signedAt}`, "zip times");
+
+  if (files.times) {
+    const signed = dosDateTime(new Date(manifest.signedAt));
+    if (signed.time !== files.times.time || signed.date !== files.times.date) throw new CheckFailed("the entries' times are not the signing time in UTC");
+    pass(`every entry at ${manifest.signedAt.slice(0, 19)} UTC (2-second resolution)`, "signer.pem");
+  } else {
+    pass("not checked here: the entries carry the case package's time", "signer.pem");
+  }
+
+  // signer.pem: the key OpenSSL uses is the key the JWS verified with, written as a package writes it.
+  if (text(PACKAGE_ENTRY.signerPem) !== (await publicJwkToPem(jwk))) throw new CheckFailed("signer.pem is not the same key as signer.jwk.json, written as a package writes it");
+  pass("same P-521 key as signer.jwk.json", "signature files");
+
+  // signature files: what `openssl dgst -verify` and `openssl ts -verify` check is what the JWS says.
+  const [header, payload, signature] = jws.split(".") as [string, string, string];
+  const signatureBytes = fromBase64url(signature);
+  if (!sameBytes(small.get(PACKAGE_ENTRY.signingInput)!, utf8(`${header}.${payload}`))) {
+    throw new CheckFailed("manifest.signing-input is not the first two parts of manifest.jws");
+  }
+  if (!sameBytes(small.get(PACKAGE_ENTRY.signatureDer)!, es512SignatureToDer(signatureBytes))) {
+    throw new CheckFailed("manifest.sig.der is not the DER form of manifest.jws's signature");
+  }
+  if (!sameBytes(small.get(PACKAGE_ENTRY.signatureRaw)!, signatureBytes)) throw new CheckFailed("manifest.sig is not manifest.jws's signature");
+  pass("manifest.signing-input, manifest.sig.der and manifest.sig match manifest.jws", "manifest.json");
+
+  if (!sameBytes(small.get(PACKAGE_ENTRY.manifestJson)!, fromBase64url(payload))) throw new CheckFailed("manifest.json differs from the signed payload in manifest.jws");
+  pass("byte for byte the signed payload", "metadata.json");
+
+  let metadata: EvidenceMetadata;
+  if (layout.fileKey) {
+    const keyJwk = parseJson(small.get(OPTIONAL_ENTRY.fileKey)!, OPTIONAL_ENTRY.fileKey) as { k?: unknown };
+    let raw: Uint8Array;
+    try {
+      raw = fromBase64url(typeof keyJwk?.k === "string" ? keyJwk.k : "");
+    } catch {
+      throw new CheckFailed(`${OPTIONAL_ENTRY.fileKey} is not a file key`);
+    }
+    if (raw.length !== 32 || text(OPTIONAL_ENTRY.fileKey) !== fileKeyJwkText(raw)) throw new CheckFailed(`${OPTIONAL_ENTRY.fileKey} is not a 256-bit key written as a package writes it`);
+    try {
+      metadata = await decryptMetadata(manifest.metadata, await importFileKey(raw));
+    } catch {
+      throw new CheckFailed("the signed metadata does not decrypt with the package's file key");
+    }
+    if (text(PACKAGE_ENTRY.metadata) !== prettyJson(metadata)) throw new CheckFailed("metadata.json is not the signed metadata");
+  } else {
+    const parsed = EvidenceMetadata.safeParse(parseJson(small.get(PACKAGE_ENTRY.metadata)!, "metadata.json"));
+    if (!parsed.success) throw new CheckFailed(`metadata.json is malformed: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"} ${i.message}`).join("; ")}`);
+    metadata = parsed.data;
+    if (text(PACKAGE_ENTRY.metadata) !== prettyJson(metadata)) throw new CheckFailed("metadata.json is not written as a package writes it");
+  }
+  const expectedName = ORIGINAL_DIR + packageFileName(metadata.fileName);
+  if (original.name !== expectedName) throw new CheckFailed(`the original is ${original.name}, but metadata.json's fileName gives ${expectedName}`);
+  Object.assign(summary, { fileName: original.name, mediaType: metadata.mediaType, ...(metadata.capturedAt ? { capturedAt: metadata.capturedAt } : {}),
+    ...(typeof metadata.device?.captureTimeSource === "string" ? { captureTimeSource: metadata.device.captureTimeSource } : {}),
+    ...(typeof metadata.device?.capturedAtLocal === "string" ? { capturedAtLocal: metadata.device.capturedAtLocal } : {}) });
+  pass(`${metadata.fileName}, ${metadata.mediaType} ${layout.fileKey ? "(the signed metadata, decrypted with the package's file key)" : "(not covered by the signature: the package has no file key)"}`, "timestamp");
+
+  const extras: PackageExtras = { fileKey: layout.fileKey };
+  if (layout.timestamp) {
+    try {
+      const token = responseToToken(small.get(OPTIONAL_ENTRY.timestamp)!);
+      let caPem: string | null = null;
+      if (layout.timestamp.ca) {
+        caPem = text(OPTIONAL_ENTRY.timestampCa);
+        if (canonicalCertificatesPem(caPem) !== caPem) throw new CheckFailed(`${OPTIONAL_ENTRY.timestampCa} is not written as a package writes it`);
+      }
+      const info = await verifyTimestampToken(token, signatureBytes, { trustedPem: caPem });
+      extras.timestamp = { info, ca: caPem !== null };
+      summary.timestamp = { genTime: info.genTime, tsaName: info.tsaName, serial: info.serial, ...(caPem ? { caFingerprint: await certificateFingerprint(parseCertificatesPem(caPem)[0]!) } : {}) };
+      pass(`${info.genTime} by ${info.tsaName}, over manifest.sig${caPem ? ", chained to timestamp-ca.pem" : " (signature only: no CA in the package)"}`, "signer register");
+    } catch (error) {
+      throw new CheckFailed(failureText(error));
+    }
+  } else {
+    pass("none in this package", "signer register");
+  }
+
+  // signer register: a verified audit export of this key's register events says whose key it is and when it was valid.
+  const registerText = text(PACKAGE_ENTRY.signerRegister);
+  if (!registerText.endsWith("\n")) throw new CheckFailed("signer-register.jsonl does not end with a line feed");
+  const registerLines = registerText.split("\n");
+  if (registerLines.at(-1) === "") registerLines.pop();
+  const audit = await verifyExport(registerLines, { keepEvents: true, ...(options.kept ? { kept: options.kept } : {}) });
+  if (!audit.ok) throw new CheckFailed(`signer-register.jsonl, line ${audit.error!.line}: ${audit.error!.message}`);
+  if (audit.kind !== "filtered" || audit.filter.targetType !== "signing_key" || audit.filter.targetId !== kid || Object.keys(audit.filter).length !== 2) {
+    throw new CheckFailed(`signer-register.jsonl is not the register export of key ${kid}`);
+  }
+  const record = signerRecord(audit.verifiedEvents ?? [], kid);
+  if (typeof record === "string") throw new CheckFailed(record);
+  if (record.publicJwk.x !== jwk.x || record.publicJwk.y !== jwk.y || record.publicJwk.crv !== "P-521") throw new CheckFailed("the registered key is not signer.jwk.json");
+  if (record.holder.type === "user" && record.holder.id !== manifest.uploaderId) throw new CheckFailed(`the key is registered to user ${record.holder.id}, the manifest names uploader ${manifest.uploaderId}`);
+  if (manifest.signedAt < record.validFrom) throw new CheckFailed(`signed at ${manifest.signedAt}, before the key was registered (${record.validFrom})`);
+  if (record.retiredAt !== null && manifest.signedAt >= record.retiredAt) throw new CheckFailed(`signed at ${manifest.signedAt}, after the key was retired (${record.retiredAt})`);
+  const holder = record.holder.type === "user" ? `${record.holder.name} <${record.holder.email}> (user ${record.holder.id})` : `site ${record.holder.name} (${record.holder.id})`;
+  summary.signer = { holder, validFrom: record.validFrom, retiredAt: record.retiredAt, auditKid: audit.signers[0]!, treeSize: audit.treeSize!, backfilledAt: record.backfilledAt };
+  pass(
+    `${holder}'s key, registered ${record.validFrom} (audit event ${record.registeredSeq}${record.backfilledAt ? `, recorded ${record.backfilledAt} for a key older than the register` : ""}), ${record.retiredAt ? `retired ${record.retiredAt}` : "not retired"}; ` +
+      `proven in the audit tree of ${audit.treeSize} events signed by audit key ${audit.signers.join(", ")}${audit.kept ? `, which extends the kept checkpoint of ${audit.kept.treeSize}` : ""}`,
+    "VERIFY.txt",
+  );
+
+  // VERIFY.txt is unsigned, but fully determined by what is checked above: it must be exactly that text.
+  if (text(PACKAGE_ENTRY.verify) !== verifyInstructions(manifest, metadata, original.name, extras)) throw new CheckFailed("VERIFY.txt is not the text this package's checked contents give");
+  pass("exactly the instructions for this package", "original size");
+
+  if (original.size !== manifest.byteSize) throw new CheckFailed(`${original.name} is ${original.size} bytes, the manifest says ${manifest.byteSize}`);
+  pass(`${original.size} bytes`, "original sha512");
+
+  const hasher = (options.createHasher ?? createSha512)();
+  let crc = 0;
+  let read = 0;
+  for await (const chunk of original.chunks()) {
+    hasher.update(chunk);
+    crc = crc32(crc, chunk);
+    read += chunk.length;
+  }
+  if (read !== original.size) throw new CheckFailed(`read ${read} of ${original.size} bytes`);
+  files.onOriginalCrc?.(crc);
+  const digest = hasher.digestHex();
+  if (digest !== manifest.sha512) throw new CheckFailed(`${original.name} has SHA-512 ${digest}, the manifest says ${manifest.sha512}`);
+  pass(digest, "zip checksums");
+  return { manifest, metadata, extras };
+}
 
 /**
  * Verify a court package offline. Runs PACKAGE_CHECKS in order and stops at the first that
@@ -280,7 +475,6 @@ export async function verifyCourtPackage(source: PackageSource, options: { creat
     }
     pass(`the ${entries.length - 1} package files and ${original.name}, in order`, "signer key id");
 
-    const byName = new Map(entries.map((e) => [e.name, e]));
     const crcs = new Map<string, number>();
     const small = new Map<string, Uint8Array>();
     for (const entry of entries.slice(0, -1)) {
@@ -289,167 +483,16 @@ export async function verifyCourtPackage(source: PackageSource, options: { creat
       small.set(entry.name, bytes);
       crcs.set(entry.name, crc32(0, bytes));
     }
-    void byName;
-    const text = (name: string): string => {
-      try {
-        return fromUtf8(small.get(name)!);
-      } catch {
-        throw new CheckFailed(`${name} is not UTF-8 text`);
-      }
-    };
-
-    // signer key id: the JWS names the key in signer.jwk.json (RFC 7638 thumbprint).
-    const jws = text(PACKAGE_ENTRY.manifestJws);
-    const jwk = parseJson(small.get(PACKAGE_ENTRY.signerJwk)!, "signer.jwk.json") as JWK;
-    if (typeof jwk !== "object" || jwk === null || jwk.kty !== "EC" || jwk.crv !== "P-521" || typeof jwk.x !== "string" || typeof jwk.y !== "string" || "d" in jwk) {
-      throw new CheckFailed("signer.jwk.json is not an EC P-521 public JWK");
-    }
-    if (text(PACKAGE_ENTRY.signerJwk) !== prettyJson(publicSigningJwk(jwk))) throw new CheckFailed("signer.jwk.json is not written as a package writes it (members, order, indentation)");
-    let kid: string;
-    let claimed: string;
-    try {
-      kid = await keyId(jwk);
-      claimed = manifestKid(jws);
-    } catch (error) {
-      throw new CheckFailed(describe(error));
-    }
-    if (claimed !== kid) throw new CheckFailed(`manifest.jws names key ${claimed}, but signer.jwk.json is key ${kid}`);
-    if (jwk.kid !== undefined && jwk.kid !== kid) throw new CheckFailed(`signer.jwk.json says kid ${jwk.kid}, its thumbprint is ${kid}`);
-    summary.signerKid = kid;
-    pass(kid, "manifest signature");
-
-    // manifest signature: ES512 over the JWS signing input, with the JWK; typ, schema, signerKid.
-    let manifest: Manifest;
-    try {
-      manifest = await verifyManifest(jws, jwk);
-    } catch (error) {
-      throw new CheckFailed(describe(error));
-    }
-    Object.assign(summary, { byteSize: manifest.byteSize, sha512: manifest.sha512, signedAt: manifest.signedAt, evidenceId: manifest.evidenceId, caseId: manifest.caseId, uploaderId: manifest.uploaderId });
-    pass(`ES512 by ${kid}, signed at ${manifest.signedAt}`, "zip times");
-
-    const signed = dosDateTime(new Date(manifest.signedAt));
-    if (signed.time !== time || signed.date !== date) throw new CheckFailed("the entries' times are not the signing time in UTC");
-    pass(`every entry at ${manifest.signedAt.slice(0, 19)} UTC (2-second resolution)`, "signer.pem");
-
-    // signer.pem: the key OpenSSL uses is the key the JWS verified with, written as a package writes it.
-    if (text(PACKAGE_ENTRY.signerPem) !== (await publicJwkToPem(jwk))) throw new CheckFailed("signer.pem is not the same key as signer.jwk.json, written as a package writes it");
-    pass("same P-521 key as signer.jwk.json", "signature files");
-
-    // signature files: what `openssl dgst -verify` and `openssl ts -verify` check is what the JWS says.
-    const [header, payload, signature] = jws.split(".") as [string, string, string];
-    const signatureBytes = fromBase64url(signature);
-    if (!sameBytes(small.get(PACKAGE_ENTRY.signingInput)!, utf8(`${header}.${payload}`))) {
-      throw new CheckFailed("manifest.signing-input is not the first two parts of manifest.jws");
-    }
-    if (!sameBytes(small.get(PACKAGE_ENTRY.signatureDer)!, es512SignatureToDer(signatureBytes))) {
-      throw new CheckFailed("manifest.sig.der is not the DER form of manifest.jws's signature");
-    }
-    if (!sameBytes(small.get(PACKAGE_ENTRY.signatureRaw)!, signatureBytes)) throw new CheckFailed("manifest.sig is not manifest.jws's signature");
-    pass("manifest.signing-input, manifest.sig.der and manifest.sig match manifest.jws", "manifest.json");
-
-    if (!sameBytes(small.get(PACKAGE_ENTRY.manifestJson)!, fromBase64url(payload))) throw new CheckFailed("manifest.json differs from the signed payload in manifest.jws");
-    pass("byte for byte the signed payload", "metadata.json");
-
-    let metadata: EvidenceMetadata;
-    if (layout.fileKey) {
-      const keyJwk = parseJson(small.get(OPTIONAL_ENTRY.fileKey)!, OPTIONAL_ENTRY.fileKey) as { k?: unknown };
-      let raw: Uint8Array;
-      try {
-        raw = fromBase64url(typeof keyJwk?.k === "string" ? keyJwk.k : "");
-      } catch {
-        throw new CheckFailed(`${OPTIONAL_ENTRY.fileKey} is not a file key`);
-      }
-      if (raw.length !== 32 || text(OPTIONAL_ENTRY.fileKey) !== fileKeyJwkText(raw)) throw new CheckFailed(`${OPTIONAL_ENTRY.fileKey} is not a 256-bit key written as a package writes it`);
-      try {
-        metadata = await decryptMetadata(manifest.metadata, await importFileKey(raw));
-      } catch {
-        throw new CheckFailed("the signed metadata does not decrypt with the package's file key");
-      }
-      if (text(PACKAGE_ENTRY.metadata) !== prettyJson(metadata)) throw new CheckFailed("metadata.json is not the signed metadata");
-    } else {
-      const parsed = EvidenceMetadata.safeParse(parseJson(small.get(PACKAGE_ENTRY.metadata)!, "metadata.json"));
-      if (!parsed.success) throw new CheckFailed(`metadata.json is malformed: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"} ${i.message}`).join("; ")}`);
-      metadata = parsed.data;
-      if (text(PACKAGE_ENTRY.metadata) !== prettyJson(metadata)) throw new CheckFailed("metadata.json is not written as a package writes it");
-    }
-    const expectedName = ORIGINAL_DIR + packageFileName(metadata.fileName);
-    if (original.name !== expectedName) throw new CheckFailed(`the original is ${original.name}, but metadata.json's fileName gives ${expectedName}`);
-    Object.assign(summary, { fileName: original.name, mediaType: metadata.mediaType, ...(metadata.capturedAt ? { capturedAt: metadata.capturedAt } : {}),
-      ...(typeof metadata.device?.captureTimeSource === "string" ? { captureTimeSource: metadata.device.captureTimeSource } : {}),
-      ...(typeof metadata.device?.capturedAtLocal === "string" ? { capturedAtLocal: metadata.device.capturedAtLocal } : {}) });
-    pass(`${metadata.fileName}, ${metadata.mediaType} ${layout.fileKey ? "(the signed metadata, decrypted with the package's file key)" : "(not covered by the signature: the package has no file key)"}`, "timestamp");
-
-    const extras: PackageExtras = { fileKey: layout.fileKey };
-    if (layout.timestamp) {
-      try {
-        const token = responseToToken(small.get(OPTIONAL_ENTRY.timestamp)!);
-        let caPem: string | null = null;
-        if (layout.timestamp.ca) {
-          caPem = text(OPTIONAL_ENTRY.timestampCa);
-          if (canonicalCertificatesPem(caPem) !== caPem) throw new CheckFailed(`${OPTIONAL_ENTRY.timestampCa} is not written as a package writes it`);
-        }
-        const info = await verifyTimestampToken(token, signatureBytes, { trustedPem: caPem });
-        extras.timestamp = { info, ca: caPem !== null };
-        summary.timestamp = { genTime: info.genTime, tsaName: info.tsaName, serial: info.serial, ...(caPem ? { caFingerprint: await certificateFingerprint(parseCertificatesPem(caPem)[0]!) } : {}) };
-        pass(`${info.genTime} by ${info.tsaName}, over manifest.sig${caPem ? ", chained to timestamp-ca.pem" : " (signature only: no CA in the package)"}`, "signer register");
-      } catch (error) {
-        throw new CheckFailed(describe(error));
-      }
-    } else {
-      pass("none in this package", "signer register");
-    }
-
-    // signer register: a verified audit export of this key's register events says whose key it is and when it was valid.
-    const registerText = text(PACKAGE_ENTRY.signerRegister);
-    if (!registerText.endsWith("\n")) throw new CheckFailed("signer-register.jsonl does not end with a line feed");
-    const registerLines = registerText.split("\n");
-    if (registerLines.at(-1) === "") registerLines.pop();
-    const audit = await verifyExport(registerLines, { keepEvents: true, ...(options.kept ? { kept: options.kept } : {}) });
-    if (!audit.ok) throw new CheckFailed(`signer-register.jsonl, line ${audit.error!.line}: ${audit.error!.message}`);
-    if (audit.kind !== "filtered" || audit.filter.targetType !== "signing_key" || audit.filter.targetId !== kid || Object.keys(audit.filter).length !== 2) {
-      throw new CheckFailed(`signer-register.jsonl is not the register export of key ${kid}`);
-    }
-    const record = signerRecord(audit.verifiedEvents ?? [], kid);
-    if (typeof record === "string") throw new CheckFailed(record);
-    if (record.publicJwk.x !== jwk.x || record.publicJwk.y !== jwk.y || record.publicJwk.crv !== "P-521") throw new CheckFailed("the registered key is not signer.jwk.json");
-    if (record.holder.type === "user" && record.holder.id !== manifest.uploaderId) throw new CheckFailed(`the key is registered to user ${record.holder.id}, the manifest names uploader ${manifest.uploaderId}`);
-    if (manifest.signedAt < record.validFrom) throw new CheckFailed(`signed at ${manifest.signedAt}, before the key was registered (${record.validFrom})`);
-    if (record.retiredAt !== null && manifest.signedAt >= record.retiredAt) throw new CheckFailed(`signed at ${manifest.signedAt}, after the key was retired (${record.retiredAt})`);
-    const holder = record.holder.type === "user" ? `${record.holder.name} <${record.holder.email}> (user ${record.holder.id})` : `site ${record.holder.name} (${record.holder.id})`;
-    summary.signer = { holder, validFrom: record.validFrom, retiredAt: record.retiredAt, auditKid: audit.signers[0]!, treeSize: audit.treeSize!, backfilledAt: record.backfilledAt };
-    pass(
-      `${holder}'s key, registered ${record.validFrom} (audit event ${record.registeredSeq}${record.backfilledAt ? `, recorded ${record.backfilledAt} for a key older than the register` : ""}), ${record.retiredAt ? `retired ${record.retiredAt}` : "not retired"}; ` +
-        `proven in the audit tree of ${audit.treeSize} events signed by audit key ${audit.signers.join(", ")}${audit.kept ? `, which extends the kept checkpoint of ${audit.kept.treeSize}` : ""}`,
-      "VERIFY.txt",
+    await checkPackageFiles(
+      { small, layout, original: { name: original.name, size: original.size, chunks: () => r.chunks(original.dataOffset, original.size) }, times: { time, date }, onOriginalCrc: (crc) => crcs.set(original.name, crc) },
+      { pass, summary, options },
     );
-
-    // VERIFY.txt is unsigned, but fully determined by what is checked above: it must be exactly that text.
-    if (text(PACKAGE_ENTRY.verify) !== verifyInstructions(manifest, metadata, original.name, extras)) throw new CheckFailed("VERIFY.txt is not the text this package's checked contents give");
-    pass("exactly the instructions for this package", "original size");
-
-    if (original.size !== manifest.byteSize) throw new CheckFailed(`${original.name} is ${original.size} bytes, the manifest says ${manifest.byteSize}`);
-    pass(`${original.size} bytes`, "original sha512");
-
-    const hasher = (options.createHasher ?? createSha512)();
-    let crc = 0;
-    let read = 0;
-    for await (const chunk of r.chunks(original.dataOffset, original.size)) {
-      hasher.update(chunk);
-      crc = crc32(crc, chunk);
-      read += chunk.length;
-    }
-    if (read !== original.size) throw new CheckFailed(`read ${read} of ${original.size} bytes`);
-    crcs.set(original.name, crc);
-    const digest = hasher.digestHex();
-    if (digest !== manifest.sha512) throw new CheckFailed(`${original.name} has SHA-512 ${digest}, the manifest says ${manifest.sha512}`);
-    pass(digest, "zip checksums");
 
     const bad = entries.filter((e) => crcs.get(e.name) !== e.crc).map((e) => e.name);
     if (bad.length) throw new CheckFailed(`CRC-32 mismatch in ${bad.join(", ")}`);
     pass(`CRC-32 of all ${entries.length} entries`);
   } catch (error) {
-    checks.push({ name: current, ok: false, detail: describe(error) });
+    checks.push({ name: current, ok: false, detail: failureText(error) });
     return { ok: false, checks, failed: current, summary };
   }
   return { ok: true, checks, summary };

@@ -97,12 +97,23 @@ export function dataDescriptor(e: ZipEntryHeader): Uint8Array {
   return (e.zip64 ? b.u64(e.size).u64(e.size) : b.u32(e.size).u32(e.size)).done();
 }
 
-/** Central directory file header (46 bytes + name + ZIP64 extra of 20 bytes when `zip64`). */
+/**
+ * Central directory file header (46 bytes + name + a ZIP64 extra field when needed): the extra
+ * holds the two sizes when `zip64`, then the local header's offset when it is past 4 GiB
+ * (APPNOTE §4.5.3: only the fields whose 32-bit value is 0xFFFFFFFF, in that order).
+ */
 export function centralHeader(e: ZipEntryHeader): Uint8Array {
-  const b = new Bytes().u32(0x02014b50).u16(versionOf(e)).u16(versionOf(e)).u16(flagsOf(e)).u16(0).u16(e.time).u16(e.date).u32(e.crc);
+  const farOffset = e.offset > MAX32;
+  const extra = (e.zip64 ? 16 : 0) + (farOffset ? 8 : 0);
+  const version = e.zip64 || farOffset ? 45 : 20;
+  const b = new Bytes().u32(0x02014b50).u16(version).u16(version).u16(flagsOf(e)).u16(0).u16(e.time).u16(e.date).u32(e.crc);
   b.u32(e.zip64 ? 0xffffffff : e.size).u32(e.zip64 ? 0xffffffff : e.size);
-  b.u16(e.name.length).u16(e.zip64 ? 20 : 0).u16(0).u16(0).u16(0).u32(0).u32(e.offset).raw(e.name);
-  if (e.zip64) b.u16(0x0001).u16(16).u64(e.size).u64(e.size);
+  b.u16(e.name.length).u16(extra ? extra + 4 : 0).u16(0).u16(0).u16(0).u32(0).u32(farOffset ? 0xffffffff : e.offset).raw(e.name);
+  if (extra) {
+    b.u16(0x0001).u16(extra);
+    if (e.zip64) b.u64(e.size).u64(e.size);
+    if (farOffset) b.u64(e.offset);
+  }
   return b.done();
 }
 
@@ -187,4 +198,94 @@ export class StoredZipWriter {
     out.push(endRecords(this.entries.length, cdOffset, cdSize, zip64));
     return out;
   }
+}
+
+/**
+ * Writes a stored ZIP of many entries front to back (case packages, docs/evidence-format.md §10):
+ * small entries whole (`add`), large ones streamed (`stream`, `update`, `end`: size known up
+ * front, CRC computed on the way, then a data descriptor), in any order, then `finish`. An
+ * entry over 4 GiB gets ZIP64 sizes (or every streamed entry, with `zip64`); an entry past
+ * 4 GiB gets its offset in the directory's ZIP64 extra; the end records are ZIP64 when any of
+ * that happened. Keeps only the directory (a few hundred bytes an entry) in memory.
+ */
+export class ZipWriter {
+  private readonly entries: ZipEntryHeader[] = [];
+  private offset = 0;
+  private streaming: ZipEntryHeader | null = null;
+  private streamed = 0;
+  private readonly time: number;
+  private readonly date: number;
+
+  constructor(mtime: Date, private readonly options: { zip64?: boolean } = {}) {
+    ({ time: this.time, date: this.date } = dosDateTime(mtime));
+  }
+
+  /** Bytes written so far. */
+  get size(): number {
+    return this.offset;
+  }
+
+  /** A whole small entry (at most 4 GiB): local header and data. */
+  add(name: string, data: Uint8Array): Uint8Array[] {
+    if (this.streaming) throw new Error("an entry is still streaming");
+    const e: ZipEntryHeader = { name: new TextEncoder().encode(name), crc: crc32(0, data), size: data.length, offset: this.offset, streamed: false, zip64: false, time: this.time, date: this.date };
+    if (e.size > MAX32) throw new Error("a whole entry must be smaller than 4 GiB: stream it");
+    const header = localHeader(e);
+    this.entries.push(e);
+    this.offset += header.length + data.length;
+    return [header, data];
+  }
+
+  /** Starts a streamed entry of exactly `size` bytes: returns its local header. */
+  stream(name: string, size: number): Uint8Array {
+    if (this.streaming) throw new Error("an entry is still streaming");
+    const e: ZipEntryHeader = { name: new TextEncoder().encode(name), crc: 0, size, offset: this.offset, streamed: true, zip64: this.options.zip64 === true || size > MAX32, time: this.time, date: this.date };
+    this.streaming = e;
+    this.streamed = 0;
+    const header = localHeader(e);
+    this.offset += header.length;
+    return header;
+  }
+
+  /** Bytes of the streamed entry, in order (passed through uncopied by the caller). */
+  update(chunk: Uint8Array): void {
+    const e = this.streaming;
+    if (!e) throw new Error("no entry is streaming");
+    this.streamed += chunk.length;
+    if (this.streamed > e.size) throw new Error(`more bytes than the ${e.size} announced`);
+    e.crc = crc32(e.crc, chunk);
+    this.offset += chunk.length;
+  }
+
+  /** Ends the streamed entry: its data descriptor. */
+  end(): Uint8Array {
+    const e = this.streaming;
+    if (!e) throw new Error("no entry is streaming");
+    if (this.streamed !== e.size) throw new Error(`${this.streamed} bytes streamed, ${e.size} announced`);
+    const descriptor = dataDescriptor(e);
+    this.offset += descriptor.length;
+    this.entries.push(e);
+    this.streaming = null;
+    return descriptor;
+  }
+
+  /** Central directory and end records. */
+  finish(): Uint8Array[] {
+    if (this.streaming) throw new Error("an entry is still streaming");
+    const out: Uint8Array[] = [];
+    const cdOffset = this.offset;
+    let cdSize = 0;
+    for (const e of this.entries) {
+      const header = centralHeader(e);
+      out.push(header);
+      cdSize += header.length;
+    }
+    out.push(endRecords(this.entries.length, cdOffset, cdSize, needsZip64End(this.entries, cdOffset, cdSize, this.options.zip64 === true)));
+    return out;
+  }
+}
+
+/** Whether a many-entry archive ends with ZIP64 records: when asked, or when an entry, the count or the directory needs them. */
+export function needsZip64End(entries: readonly ZipEntryHeader[], cdOffset: number, cdSize: number, asked: boolean): boolean {
+  return asked || entries.length >= 0xffff || cdOffset > MAX32 || cdSize > MAX32 || entries.some((e) => e.zip64 || e.offset > MAX32);
 }

@@ -14,8 +14,10 @@
  *    scores of the installed app (mobile emulation), against an empty page; writes
  *    bench-results/lighthouse.json;
  *  - keys (keys.ts): the key bundle's Argon2id seal against the PBKDF2 seal it replaced, in a page
- *    and in the app's Web Worker; writes bench-results/keys.json.
- * Flags: `--only crypto`, `--only upload`, `--only playback`, `--only lighthouse` or `--only keys` (during development; `--only drop` runs just the
+ *    and in the app's Web Worker; writes bench-results/keys.json;
+ *  - casepkg (casepkg.ts): peak memory building a 5 GiB case package against a small one, with
+ *    the browser worker's shared builder in Node; both verified; writes bench-results/casepkg.json.
+ * Flags: `--only crypto`, `--only upload`, `--only playback`, `--only lighthouse`, `--only keys` or `--only casepkg` (during development; `--only drop` runs just the
  * upload section's connection drop and prints its figures, `--only first-part` just its 1 GiB
  * upload, plain and encrypted, with the time from choosing the file to its first part stored), `--keep` (leave the upload
  * section's temp files, profile and server state), `--quick` (upload sizes divided by 8, written
@@ -31,6 +33,7 @@ const { runUpload } = await import("./upload.ts");
 const { runLighthouse } = await import("./lighthouse.ts");
 const { runKeys } = await import("./keys.ts");
 const { runPlayback } = await import("./playback.ts");
+const { runCasePackage } = await import("./casepkg.ts");
 
 const { values } = parseArgs({ options: { only: { type: "string" }, keep: { type: "boolean", default: false }, quick: { type: "boolean", default: false }, sizes: { type: "string" } } });
 const sizes = values.sizes?.split(",").map(Number);
@@ -44,6 +47,7 @@ const sections: Record<string, () => Promise<number>> = {
   playback: () => runPlayback({ keep: values.keep, quick: values.quick, ...(sizes ? { sizes } : {}) }),
   lighthouse: () => runLighthouse(),
   keys: () => runKeys(),
+  casepkg: () => runCasePackage(),
 };
 /** Parts of a section, run only when asked for by name. */
 const partial: Record<string, () => Promise<number>> = {

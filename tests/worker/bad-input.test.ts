@@ -36,6 +36,8 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     "POST /api/mfa/totp/confirm": { code: "123456" },
     "POST /api/mfa/passkeys": { challengeId: "0".repeat(32), name: "Phone", credential: PASSKEY_CREDENTIAL },
     "PUT /api/settings": { mfaRequired: true, passwordMinLength: 12 },
+    "PUT /api/settings/mail": { transport: "smtp", fromAddress: "custody@example.org", fromName: "Custody", smtp: { host: "smtp.example.org", port: 587, security: "starttls", username: "u", password: "p" } },
+    "POST /api/settings/mail/test": { to: "someone@example.org" },
     "PUT /api/oidc/provider": {
       issuer: "https://idp.example.org", clientId: "custody", clientSecret: "s3cret", displayName: "SSO", scopes: "openid email", emailClaim: "email", groupsClaim: "groups",
       roleMappings: [{ group: "g", role: "investigator" }], provisionUsers: false, defaultRole: "investigator",
@@ -50,6 +52,7 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     [`POST /api/evidence/${ids.user}/part-urls`]: { parts: [0] },
     [`POST /api/evidence/${ids.user}/complete`]: { manifest: "a.b.c" },
     [`POST /api/evidence/${ids.user}/access`]: { action: "download" },
+    [`POST /api/cases/${ids.user}/package`]: { evidenceIds: [ids.user] },
     [`PATCH /api/evidence/${ids.user}/details`]: { jwe: bundle, baseVersion: 0 },
     "POST /api/sites": { name: "Corner Shop", address: "", holdDays: 30 },
     "POST /api/video-requests": { caseId: ids.user, cameraIds: [ids.user], start: "2026-01-01T10:00:00Z", end: "2026-01-01T10:30:00Z", reason: "Robbery" },

@@ -1,4 +1,4 @@
-/** Admin → Settings: the organisation's MFA requirement, password length, session limits, the Cameras map's tile server, and the RFC 3161 time-stamping authority. */
+/** Admin → Settings: the organisation's MFA requirement, password length, session limits, the Cameras map's tile server, the RFC 3161 time-stamping authority, and email (MailSettings.tsx). */
 import type { TargetedSubmitEvent } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { PASSWORD_MIN_CEILING, PASSWORD_MIN_FLOOR, UpdateOrgSettingsRequest, type OrgSettings } from "../../../shared/api/identity";
@@ -8,6 +8,7 @@ import { identity } from "../identity/api";
 import { issuesToFieldErrors, type FieldErrors } from "../ui/forms";
 import { withReauth } from "../identity/reauth";
 import { PageHeading } from "../ui/layout";
+import { MailSettingsForm } from "./MailSettings";
 import "./admin.css";
 
 function NumberField(props: { name: keyof OrgSettings; label: string; hint: string; value: number; min: number; max: number; error?: string }) {
@@ -133,6 +134,7 @@ export function SettingsPage() {
       <p role="status" class="status">
         {note}
       </p>
+      {settings && <MailSettingsForm />}
     </>
   );
 }

@@ -123,10 +123,17 @@ function InvitationLink(props: { invitation: Invitation; onDone: () => void }) {
       <h3 id="invitation-heading" ref={heading} tabIndex={-1}>
         Invitation ready for {user.name}
       </h3>
-      <p>
-        Send this link to {user.name} ({user.email}) over a channel you trust. It is shown only once and works until{" "}
-        {formatDateTime(expiresAt)}.
-      </p>
+      {props.invitation.emailed ? (
+        <p role="status">
+          The invitation was emailed to {user.email}. It works once, until {formatDateTime(expiresAt)}. If it does not arrive, send them this link over a channel you trust (it is
+          shown only once).
+        </p>
+      ) : (
+        <p>
+          Send this link to {user.name} ({user.email}) over a channel you trust. It is shown only once and works until{" "}
+          {formatDateTime(expiresAt)}.
+        </p>
+      )}
       <div class="field">
         <label for="invitation-link">Invitation link</label>
         <input

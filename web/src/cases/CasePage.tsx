@@ -21,12 +21,13 @@ import { DISPOSITION_LABELS, DISPOSITIONS, type Disposition } from "../../../sha
 import { CaseHolds } from "../retention/CaseHolds";
 import type { DeviceKeys } from "../keys/store";
 import { PageHeading } from "../ui/layout";
-import { LoadMore, usePaged } from "../ui/paging";
+import { allPages, LoadMore, usePaged } from "../ui/paging";
 import { savedAt } from "../offline/cache";
 import { useReachable } from "../offline/useReachable";
 import { AddEvidence } from "../upload/AddEvidence";
 import { onUploadComplete } from "../upload/queue";
 import { UploadList } from "../upload/UploadList";
+import { CasePackagePanel, type PackageChoice } from "../casepkg/CasePackagePanel";
 import { messageOf } from "../ui/messages";
 import { caseHref } from "../ui/router";
 import { CASE_ROLE_LABELS, CASE_ROLE_OPTIONS } from "./labels";
@@ -120,6 +121,7 @@ export function CasePage(props: Props) {
         {evidence.items && <LoadMore hasMore={evidence.hasMore} loading={evidence.loading} error={evidence.error} noun="evidence" onMore={evidence.more} />}
       </section>
       <CaseHolds caseId={detail.id} canPlace={isLead || props.session.user.role === "admin"} />
+      {isLead && reachable && <CasePackagePanel caseDetail={detail} session={props.session} keys={props.keys} loadItems={() => packageChoices(detail.id, props.keys)} />}
       <Members detail={detail} session={props.session} keys={props.keys} isLead={isLead} onChanged={setDetail} />
       {isLead && reachable && <CaseHistory caseId={detail.id} />}
     </>
@@ -345,6 +347,13 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
       })}
     </ul>
   );
+}
+
+/** Every complete item of the case, named from its label, for the case package's choice. */
+async function packageChoices(caseId: string, me: DeviceKeys): Promise<PackageChoice[]> {
+  const items = (await allPages((cursor) => casesApi.evidence(caseId, cursor).then((page) => ({ items: page.evidence, nextCursor: page.nextCursor })), 400)).filter((e) => e.status === "complete");
+  const labels = await decryptLabels(caseId, items, me);
+  return items.map((item) => ({ ref: { id: item.id, manifest: item.manifest, signerKid: item.signerKid }, name: labels.get(item.id)?.fileName ?? `Encrypted file ${item.id.slice(0, 8)}`, byteSize: item.byteSize }));
 }
 
 /** Decrypts the labels of `items` with the case keys this member holds; items it cannot open are left out. */

@@ -52,6 +52,8 @@ export const casesApi = {
   recoveryKey: () => readResponse(client.api.keys.recovery.$get(), RecoveryKeyInfo),
   userKeys: (id: string) => readResponse(client.api.keys.users[":id"].$get({ param: { id } }), UserPublicKeys),
   signer: (kid: string) => saved(`/api/keys/signers/${kid}`, () => readResponse(client.api.keys.signers[":kid"].$get({ param: { kid } }), SignerKey)),
+  /** Records a case package export of these items (before their audit extracts are fetched, so each shows it). */
+  recordPackage: (id: string, evidenceIds: string[]) => readResponse(client.api.cases[":id"].package.$post({ param: { id }, json: { evidenceIds } })),
   /** Colleagues who can be case members (investigators and administrators), to add one to a case. */
   directory: () => readResponse(client.api.directory.$get({ query: {} }), Directory),
 };

@@ -32,3 +32,32 @@ export async function createSha512Wasm(): Promise<Sha512> {
   };
 }
 
+
+/**
+ * A factory of SHA-512 hashers over one WebAssembly instance, for hashing files one after
+ * another (a case package's originals): each call starts a fresh hash on the same instance, so
+ * the previous one must be finished (digested) by then. Update after a newer start throws.
+ */
+export async function createSha512WasmFactory(): Promise<() => Sha512> {
+  const wasm = await createSHA512();
+  let generation = 0;
+  return () => {
+    const mine = ++generation;
+    wasm.init();
+    let done = false;
+    const check = () => {
+      if (done || mine !== generation) throw new Error("SHA-512: hasher used after digest or after a newer one started");
+    };
+    return {
+      update(bytes: Uint8Array): void {
+        check();
+        wasm.update(bytes);
+      },
+      digestHex(): string {
+        check();
+        done = true;
+        return wasm.digest("hex");
+      },
+    };
+  };
+}

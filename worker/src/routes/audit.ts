@@ -13,6 +13,7 @@ import { ApiError } from "../lib/errors";
 import { describe } from "../lib/openapi";
 import { requireAdmin, requireSession } from "../lib/session";
 import { KidParam } from "../../../shared/api/schemas";
+import { EvidenceIdParam } from "../../../shared/api/cases";
 import { findSigningKey } from "../db/keys";
 import { findAgentSigningKey } from "../db/video";
 import { validate } from "../lib/validate";
@@ -137,6 +138,30 @@ export const auditRoutes = new Hono<AppEnv>()
       await audit(c, { action: "audit.read", target: { type: "signing_key", id: kid }, details: { filter } });
       c.header("Content-Type", "application/x-ndjson; charset=utf-8");
       return jsonLines(c, orgId, filter);
+    },
+  )
+  .get(
+    "/evidence/:id",
+    describe({
+      summary: "An evidence item's audit extract: every event about it, each with its inclusion proof, and the signed checkpoints, as a verifiable filtered export (docs/audit.md §4), for a case package. For the leads of its case; reading it is audited.",
+      access: "session",
+      responses: { 200: { description: "A JSON-lines audit export filtered to the item (evidenceId)." }, 404: { description: "No such evidence in a case you lead." } },
+    }),
+    validate("param", EvidenceIdParam),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const user = c.get("user");
+      const row = await findEvidence(c.env.DB, id);
+      const member = row && row.status === "complete" ? await findCaseForMember(c.env.DB, row.case_id, user.id) : null;
+      if (!row || !member) throw new ApiError(404, "not_found", "No such evidence, or you are not a member of its case.");
+      if (member.my_role !== "lead") {
+        await audit(c, { action: "access.denied", target: { type: "evidence", id }, outcome: "denied", details: { caseId: row.case_id, evidenceId: id, need: "lead", have: member.my_role, route: `${c.req.method} ${c.req.routePath}` } });
+        throw new ApiError(403, "case_role", "Only a lead of this case can read an item's audit extract.");
+      }
+      await audit(c, { action: "audit.read", target: { type: "evidence", id }, details: { caseId: row.case_id, evidenceId: id, filter: { evidenceId: id } } });
+      await flushAudit(c.env, user.orgId); // the events just recorded (this read, a package export) are in the extract
+      c.header("Content-Type", "application/x-ndjson; charset=utf-8");
+      return jsonLines(c, user.orgId, { evidenceId: id });
     },
   )
   .get(

@@ -6,6 +6,7 @@ import {
   CaseList,
   CaseListQuery,
   CaseMemberParam,
+  CasePackageRequest,
   CaseSummary,
   ChangeMemberRequest,
   CreateCaseRequest,
@@ -37,6 +38,7 @@ import {
 import { currentUserKeys, getRecoveryKey } from "../db/keys";
 import { evidenceDueClearForCase } from "../db/retention";
 import { findUserById } from "../db/users";
+import { findEvidence } from "../db/evidence";
 import type { AppEnv } from "../env";
 import { audit, auditStatement, flushAudit, listAuditEvents } from "../lib/audit";
 import { requireCaseRole, type MemberCase } from "../lib/cases";
@@ -268,6 +270,33 @@ export const cases = new Hono<AppEnv>()
       ]);
       await flushAudit(c.env, me.orgId);
       return c.json(await detail(c.env.DB, found), 200);
+    },
+  )
+  .post(
+    "/:id/package",
+    describe({
+      summary: "Record a case package export (built in a lead's browser, which holds the keys): a case.package_export event, and an evidence.export event per item. Recorded before the browser fetches the items' audit extracts, so each extract shows its own export.",
+      access: "session",
+      responses: { 204: { description: "Recorded." }, 404: { description: "An item is not complete evidence of this case (`not_found`); nothing is recorded." } },
+    }),
+    validate("param", CaseIdParam),
+    validate("json", CasePackageRequest),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const { evidenceIds } = c.req.valid("json");
+      // Leads only: the package carries each item's audit extract, which is the case's history.
+      await requireCaseRole(c, id, "lead");
+      for (const evidenceId of evidenceIds) {
+        const row = await findEvidence(c.env.DB, evidenceId);
+        if (!row || row.case_id !== id || row.status !== "complete") throw new ApiError(404, "not_found", `Evidence ${evidenceId} is not a complete item of this case. Nothing was recorded; reload the case and try again.`);
+      }
+      const orgId = c.get("user").orgId;
+      await c.env.DB.batch([
+        auditStatement(c, orgId, { action: "case.package_export", target: { type: "case", id }, details: { caseId: id, evidenceIds, items: evidenceIds.length } }),
+        ...evidenceIds.map((evidenceId) => auditStatement(c, orgId, { action: "evidence.export", target: { type: "evidence", id: evidenceId }, details: { caseId: id, evidenceId, casePackage: true } })),
+      ]);
+      await flushAudit(c.env, orgId);
+      return c.body(null, 204);
     },
   )
   .get(

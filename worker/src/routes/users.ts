@@ -30,10 +30,48 @@ import { newId, newToken, tokenHash } from "../lib/secrets";
 import { requireAdmin, requireRecentAuth, requireSession } from "../lib/session";
 import { isLocked } from "../lib/throttle";
 import { validate } from "../lib/validate";
+import { sendMail } from "../lib/mail";
+import { publicOrigin } from "../lib/public-url";
 import { PageQuery } from "../../../shared/api/paging";
 
 /** A user list cursor: name, email, id. */
 const USER_KEY: ("s" | "n")[] = ["s", "s", "s"];
+
+/** Emails the invitation link when mail is configured; says whether it went (a failure is recorded, and the link is shown to copy). */
+async function emailInvitation(c: Context<AppEnv>, invite: { to: string; name: string; invitedBy: string; token: string; expiresAt: string }): Promise<boolean> {
+  let origin: string;
+  try {
+    origin = publicOrigin(c.env);
+  } catch {
+    origin = new URL(c.req.url).origin; // no PUBLIC_URL: the address the administrator uses
+  }
+  const link = `${origin}/invite#token=${encodeURIComponent(invite.token)}`;
+  const organisation = c.get("user").orgId;
+  const outcome = await sendMail(c.env, organisation, {
+    to: invite.to,
+    subject: "Your invitation to Custody",
+    text: [
+      `Hello ${invite.name},`,
+      "",
+      `${invite.invitedBy} invited you to Custody, the evidence system of your organisation.`,
+      "Open this link to set your password and sign in (it works once, until " + invite.expiresAt.replace("T", " ").slice(0, 16) + " UTC):",
+      "",
+      link,
+      "",
+      "If you did not expect this, ignore this message.",
+      "",
+    ].join("\n"),
+  });
+  if (outcome.sent || outcome.reason === "failed") {
+    await audit(c, {
+      action: "mail.send",
+      target: { type: "user", id: null },
+      outcome: outcome.sent ? "success" : "failed",
+      details: { purpose: "invitation", to: invite.to, ...(outcome.sent ? {} : { error: outcome.error.kind }) },
+    });
+  }
+  return outcome.sent;
+}
 
 /** How long an invitation link stays valid. */
 export const INVITATION_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
@@ -91,7 +129,8 @@ export const users = new Hono<AppEnv>()
       }
       await flushAudit(c.env, admin.orgId);
       const { orgId: _orgId, ...created } = { ...user, createdAt: now.toISOString() };
-      return c.json({ user: created, token, expiresAt } satisfies Invitation, 201);
+      const emailed = await emailInvitation(c, { to: body.email, name: body.name, invitedBy: admin.name, token, expiresAt });
+      return c.json({ user: created, token, expiresAt, emailed } satisfies Invitation, 201);
     },
   )
   .patch(
