@@ -8,3 +8,4 @@ export * from "./manifest";
 export * from "./label";
 export * from "./package";
 export * from "./verify-package";
+export * from "./share";
