@@ -22,7 +22,12 @@ export function newLinkSecret(): string {
 
 /** The link key: HKDF-SHA-512(ikm = secret bytes, salt = UTF-8 LINK_KEY_SALT, info = UTF-8 share id), 32 bytes. */
 export async function deriveLinkKey(secret: string, shareId: string): Promise<Uint8Array> {
-  const ikm = fromBase64url(secret);
+  let ikm: Uint8Array;
+  try {
+    ikm = fromBase64url(secret);
+  } catch (cause) {
+    throw new FormatError("link secret", "not base64url (the link was cut short?)", { cause });
+  }
   if (ikm.length !== LINK_SECRET_BYTES) throw new FormatError("link secret", `must be ${LINK_SECRET_BYTES} bytes`);
   // extractable: false; only deriveBits is asked of it.
   const base = await crypto.subtle.importKey("raw", ikm as Uint8Array<ArrayBuffer>, "HKDF", false, ["deriveBits"]);
