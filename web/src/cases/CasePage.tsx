@@ -28,6 +28,7 @@ import { UploadList } from "../upload/UploadList";
 import { messageOf } from "../ui/messages";
 import { caseHref } from "../ui/router";
 import { CASE_ROLE_LABELS, CASE_ROLE_OPTIONS } from "./labels";
+import { SharingSection } from "../sharing/SharingSection";
 import "./cases.css";
 
 interface Props {
@@ -118,6 +119,7 @@ export function CasePage(props: Props) {
         {evidence.items && <LoadMore hasMore={evidence.hasMore} loading={evidence.loading} error={evidence.error} noun="evidence" onMore={evidence.more} />}
       </section>
       <Members detail={detail} session={props.session} keys={props.keys} isLead={isLead} onChanged={setDetail} />
+      {isLead && reachable && evidence.items && <SharingSection detail={detail} items={evidence.items.filter((e) => e.status === "complete")} keys={props.keys} />}
       {isLead && reachable && <CaseHistory caseId={detail.id} />}
     </>
   );

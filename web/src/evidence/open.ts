@@ -89,6 +89,28 @@ export class EvidenceOpener {
     return this.decrypt(item, signer, keys, onStep, async () => release, async (n) => new Uint8Array(await ciphertext.slice(n * PART_SIZE, (n + 1) * PART_SIZE).arrayBuffer()));
   }
 
+  /**
+   * Opens an item shared with this recipient (docs/disclosure.md): the same checks and the same
+   * worker as a member's view; `fileKeyOf` releases and unwraps the file key through the share
+   * (the audited view), `readPart` downloads ciphertext through it.
+   */
+  async openShared(
+    item: { id: string; manifest: string },
+    signer: SignerKey,
+    fileKeyOf: () => Promise<CryptoKey>,
+    readPart: (n: number) => Promise<Uint8Array>,
+    onStep: (step: OpenStep) => void,
+  ): Promise<Omit<OpenedEvidence, "release">> {
+    onStep({ step: "signature" });
+    const manifest = await integrity(() => verifyManifest(item.manifest, signer.publicJwk as JWK));
+    if (manifest.evidenceId !== item.id) throw new OpenError(true, "manifest", "The signed manifest names another evidence item.");
+    onStep({ step: "key" });
+    const fileKey = await fileKeyOf();
+    const metadata = await integrity(() => decryptMetadata(manifest.metadata, fileKey));
+    const file = await this.decryptInto(item.id, manifest, fileKey, onStep, readPart);
+    return { manifest, manifestJws: item.manifest, signer, metadata, fileKey, file };
+  }
+
   private async decrypt(
     item: EvidenceSummary,
     signer: SignerKey,
@@ -106,7 +128,19 @@ export class EvidenceOpener {
     const fileKey = await unwrapFileKey(release.fileKey, caseKey.privateKey);
     const metadata = await integrity(() => decryptMetadata(manifest.metadata, fileKey));
     await db.evidenceLabels.put({ evidenceId: item.id, fileName: metadata.fileName, mediaType: metadata.mediaType });
+    const file = await this.decryptInto(item.id, manifest, fileKey, onStep, readPart);
+    return { manifest, manifestJws: item.manifest, signer, metadata, fileKey, file, release };
+  }
 
+  /** Streams the parts through the evidence worker into OPFS (`views/<id>`), verified; returns the file. */
+  private async decryptInto(
+    evidenceId: string,
+    manifest: Manifest,
+    fileKey: CryptoKey,
+    onStep: (step: OpenStep) => void,
+    readPart: (n: number) => Promise<Uint8Array>,
+  ): Promise<File> {
+    const item = { id: evidenceId };
     await sweepOnce();
     onStep({ step: "decrypt", plainBytes: 0, totalBytes: manifest.byteSize });
     const outcome = new Promise<void>((resolve, reject) => {
@@ -134,7 +168,7 @@ export class EvidenceOpener {
     await outcome;
     const file = await readFile("views", item.id);
     if (!file || file.size !== manifest.byteSize) throw new OpenError(false, "storage", "The decrypted file could not be read back from this device's storage.");
-    return { manifest, manifestJws: item.manifest, signer, metadata, fileKey, file, release };
+    return file;
   }
 
   /**
