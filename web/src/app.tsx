@@ -37,6 +37,8 @@ import { UsersPage } from "./admin/UsersPage";
 import { UploadsPage } from "./upload/UploadsPage";
 import { SharePage } from "./upload/SharePage";
 import { Shell } from "./shell";
+import { SharedPage } from "./sharing/SharedPage";
+import { LinkScreen } from "./sharing/LinkScreen";
 
 export const SESSION_ENDED = "Your session ended. Sign in again.";
 export const OFFLINE_SESSION_ENDED =
@@ -113,8 +115,9 @@ export function App() {
     };
   }, []);
 
-  // A site operator has no cases: their home is the requests inbox.
-  const home = state.kind === "signed-in" && state.session.user.role === "site_operator" ? "/requests" : undefined;
+  // A site operator has no cases: their home is the requests inbox. A guest's is what is shared with them.
+  const role = state.kind === "signed-in" ? state.session.user.role : undefined;
+  const home = role === "site_operator" ? "/requests" : role === "guest" ? "/shared" : undefined;
   const redirect = state.kind === "signed-in" ? (home && (path === "/" || path === "/cases" || path === "/signin" || path === "/invite") ? home : REDIRECTS[path]) : undefined;
   useEffect(() => {
     if (redirect) navigate(redirect, { replace: true });
@@ -169,6 +172,10 @@ export function App() {
     setRetrying(false);
   }
 
+  // A link share opens without an account, whoever is signed in on this browser.
+  const link = /^\/s\/([0-9a-f]{32})$/.exec(path);
+  if (link) return <LinkScreen shareId={link[1]!} />;
+
   return (
     <>
       {state.kind === "loading" && (
@@ -206,6 +213,7 @@ export function App() {
 
 function Page(props: { path: string; session: SessionInfo }) {
   const isAdmin = props.session.user.role === "admin";
+  if (props.session.user.role === "guest") return <GuestPage path={props.path} session={props.session} />;
   switch (props.path) {
     case "/cases":
       return <CasesSection session={props.session} />;
@@ -233,6 +241,22 @@ function Page(props: { path: string; session: SessionInfo }) {
       return isAdmin ? <UsersPage me={props.session.user} /> : <NoAccessPage />;
     default:
       return <NotFoundPage />;
+  }
+}
+
+/** A guest reaches what is shared with them, and their own security and key settings: nothing else. */
+function GuestPage(props: { path: string; session: SessionInfo }) {
+  const search = new URLSearchParams(useSearch());
+  const { keys } = useDeviceKeys();
+  switch (props.path) {
+    case "/shared":
+      return <SharedPage session={props.session} keys={keys} shareId={search.get("share")} />;
+    case "/settings/security":
+      return <SecurityPage />;
+    case "/settings/keys":
+      return <KeySettingsPage session={props.session} />;
+    default:
+      return <NoAccessPage />;
   }
 }
 

@@ -7,29 +7,22 @@ import { useEffect, useState } from "preact/hooks";
 import type { CaseDetail, EvidenceSummary } from "../../../shared/api/cases";
 import { SHARE_DEFAULT_DAYS, SHARE_MAX_DAYS, type Guest, type ShareLevel, type ShareSummary } from "../../../shared/api/shares";
 import { decryptLabel } from "../../../shared/crypto/label";
-import { tokenToResponse } from "../../../shared/timestamp/rfc3161";
 import { casesApi } from "../cases/api";
 import { unwrapCaseKey } from "../../../shared/crypto/keys";
 import type { DeviceKeys } from "../keys/store";
-import { saveBlob } from "../ui/download";
 import { formatDateTime } from "../ui/format";
 import { messageOf } from "../ui/messages";
 import { sharesApi } from "./api";
 import { linkUrl, newShareBody, type ShareTarget } from "./crypto";
 import { LEVEL_LABELS, SCOPE_TEXT, STATUS_LABELS } from "./labels";
 import { CopyField } from "./CopyField";
+import { saveReceipt } from "./receipt-file";
 import "./sharing.css";
 
 const DAY_MS = 86_400_000;
 const dateInput = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 /** The end of the chosen day, local time, as ISO. */
 const endOfDay = (date: string) => new Date(`${date}T23:59:00`).toISOString();
-
-/** Downloads a receipt as receipt.jws, with receipt.jws.tsr beside it once the TSA has stamped it. */
-export function saveReceipt(download: { jws: string; token: string | null }, name: string): void {
-  saveBlob(new Blob([download.jws], { type: "application/jose" }), `${name}.jws`);
-  if (download.token) saveBlob(new Blob([tokenToResponse(Uint8Array.from(atob(download.token), (c) => c.charCodeAt(0))) as Uint8Array<ArrayBuffer>], { type: "application/timestamp-reply" }), `${name}.jws.tsr`);
-}
 
 export function SharingSection(props: { detail: CaseDetail; items: EvidenceSummary[]; keys: DeviceKeys }) {
   const [shares, setShares] = useState<ShareSummary[]>();
