@@ -29,7 +29,7 @@ import { useDeviceKeys } from "./keys/context";
 import { CamerasPage } from "./video/CamerasPage";
 import { RequestsPage } from "./video/RequestsPage";
 import { SitesPage } from "./video/SitesPage";
-import { PublicLayout } from "./ui/layout";
+import { PageHeading, PublicLayout } from "./ui/layout";
 import { SetupScreen } from "./identity/SetupScreen";
 import { SignInScreen } from "./identity/SignInScreen";
 import { UnreachableScreen } from "./offline/UnreachableScreen";
@@ -256,7 +256,14 @@ function GuestPage(props: { path: string; session: SessionInfo }) {
     case "/settings/keys":
       return <KeySettingsPage session={props.session} />;
     default:
-      return <NoAccessPage />;
+      return (
+        <>
+          <PageHeading>Not available to guests</PageHeading>
+          <p>
+            As a guest you see only what is shared with you: <a href="/shared">Shared with me</a>.
+          </p>
+        </>
+      );
   }
 }
 
