@@ -85,14 +85,14 @@ describe("disclosure: a guest and a link receive, verify and sign for evidence; 
     await expectSignedIn(guest, "Shared with me");
   });
 
-  it("the lead shares the whole case with the guest; the guest opens, verifies and downloads it, and signs a receipt", async () => {
+  it("the lead shares the whole case with the guest; the guest opens, verifies and downloads it, exports a court package that verifies, and signs a receipt", async () => {
     server.attachLogOnFailure();
     await lead.reload();
     const sharing = lead.getByRole("region", { name: "Sharing" });
     await sharing.getByRole("button", { name: "Share…" }).click();
     const form = sharing.getByRole("form", { name: "New share" });
     await expect.poll(() => form.getByLabel("Guest").locator("option").allTextContents(), { timeout: 15_000 }).toEqual([`${GUEST.name} (${GUEST.email})`]);
-    await form.getByLabel("Level").selectOption("download");
+    await form.getByLabel("Level").selectOption("export");
     await form.getByRole("button", { name: "Share", exact: true }).click();
     await visible(sharing.getByRole("heading", { name: `Shared with ${GUEST.name}` }), 30_000);
     await sharing.getByRole("button", { name: "Done" }).click();
@@ -107,6 +107,13 @@ describe("disclosure: a guest and a link receive, verify and sign for evidence; 
     const [download] = await Promise.all([guest.waitForEvent("download"), guest.getByRole("button", { name: `Download original of ${PHOTO}` }).click()]);
     const saved = readFileSync((await download.path())!);
     expect(createHash("sha512").update(saved).digest("hex")).toBe(createHash("sha512").update(readFileSync(photo)).digest("hex"));
+
+    // The court package, as the share's level allows: it verifies offline.
+    const [zip] = await Promise.all([guest.waitForEvent("download"), guest.getByRole("button", { name: `Export court package of ${PHOTO}` }).click()]);
+    const zipFile = join(work, "package.zip");
+    writeFileSync(zipFile, readFileSync((await zip.path())!));
+    const checked = spawnSync(resolve(root, "node_modules/.bin/node"), [join(root, "scripts/verify.ts"), zipFile], { cwd: root, encoding: "utf8" });
+    expect(checked.status, checked.stdout + checked.stderr).toBe(0);
 
     await guest.getByRole("button", { name: "Sign receipt" }).click();
     await visible(guest.getByRole("list", { name: "Signed receipts" }).getByRole("listitem").filter({ hasText: `Signed by ${GUEST.name}` }), 20_000);

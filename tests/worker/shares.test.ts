@@ -212,6 +212,7 @@ describe("shares with guests", () => {
     const access = (action: string) => call(`/api/shared/${shareId}/items/${items.a1.id}/access`, { cookie: guest.cookie, body: { action } });
     await expectError(await access("download"), 403, "share_level");
     await expectError(await access("export"), 403, "share_level");
+    await expectError(await call(`/api/shared/${shareId}/items/${items.a1.id}/signer-register`, { cookie: guest.cookie }), 403, "share_level");
     await json<CreatedShare>(await call(`/api/shares/${shareId}`, { method: "PATCH", cookie: lead.cookie, body: { level: "download", expiresAt: inDays(60) } }));
     expect((await access("download")).status).toBe(204);
     await expectError(await access("export"), 403, "share_level");
@@ -304,6 +305,9 @@ describe("link shares", () => {
     await expectError(await call(`/api/shared/${created.id}/items/${items.b1.id}/key`, auth), 404);
     await expectError(await call(`/api/shared/${otherShare.id}`, auth), 401, "link_session_ended");
     expect((await call(`/api/shared/${created.id}/items/${items.a1.id}/access`, { ...auth, body: { action: "export" } })).status).toBe(204);
+    const register = await call(`/api/shared/${created.id}/items/${items.a1.id}/signer-register`, auth);
+    expect(register.status).toBe(200);
+    expect(await register.text()).toContain(lead.signing.kid);
 
     // A receipt signed with a key made for it, named in it; it verifies offline.
     const fresh = await json<ReceivedShare>(await call(`/api/shared/${created.id}`, auth));

@@ -177,12 +177,6 @@ export class EvidenceOpener {
    * timestamp when it has one (docs/evidence-format.md §8, §9).
    */
   async exportPackage(opened: OpenedEvidence, evidenceId: string, keys: DeviceKeys): Promise<File> {
-    const done = new Promise<void>((resolve, reject) => {
-      this.listener = (event) => {
-        if (event.type === "exported") resolve();
-        else if (event.type === "failed") reject(new OpenError(event.integrity, event.what, event.message));
-      };
-    });
     // The signer's key-register entries with their audit proofs (docs/audit.md §9): who signed, and since when.
     const register = await fetch(`/api/audit/signers/${encodeURIComponent(opened.signer.kid)}`, { credentials: "same-origin" });
     if (!register.ok) throw new OpenError(false, "court package", "The signer's key register could not be fetched. Try again when online.");
@@ -192,6 +186,29 @@ export class EvidenceOpener {
     const timestamp = stamp?.state === "stamped" ? { token: Uint8Array.from(atob(stamp.token), (c) => c.charCodeAt(0)), caPem: stamp.caPem } : undefined;
     const caseKey = await unwrapCaseKey(opened.release.caseKeyWrap, keys.encryption);
     const fileKey = await unwrapFileKeyBytes(opened.release.fileKey, caseKey.privateKey);
+    return this.buildPackage(opened, evidenceId, { signerRegister, fileKey, ...(timestamp ? { timestamp } : {}) });
+  }
+
+  /**
+   * The court package of an item opened through a share (level export): the same package, with
+   * the signer register, timestamp and file key bytes the share gave (docs/disclosure.md §2).
+   */
+  exportSharedPackage(opened: Omit<OpenedEvidence, "release">, evidenceId: string, parts: { signerRegister: string; fileKey: Uint8Array; timestamp?: { token: Uint8Array; caPem: string | null } }): Promise<File> {
+    return this.buildPackage(opened, evidenceId, parts);
+  }
+
+  private async buildPackage(
+    opened: Omit<OpenedEvidence, "release">,
+    evidenceId: string,
+    parts: { signerRegister: string; fileKey: Uint8Array; timestamp?: { token: Uint8Array; caPem: string | null } },
+  ): Promise<File> {
+    const { signerRegister, fileKey, timestamp } = parts;
+    const done = new Promise<void>((resolve, reject) => {
+      this.listener = (event) => {
+        if (event.type === "exported") resolve();
+        else if (event.type === "failed") reject(new OpenError(event.integrity, event.what, event.message));
+      };
+    });
     this.post(
       { type: "export", evidenceId, manifestJws: opened.manifestJws, signerPublicJwk: opened.signer.publicJwk as JWK, signerRegister, metadata: opened.metadata, fileKey, ...(timestamp ? { timestamp } : {}) },
       [fileKey.buffer],

@@ -15,7 +15,7 @@ import { saveBlob } from "../ui/download";
 import { formatBytes, formatDateTime } from "../ui/format";
 import { messageOf } from "../ui/messages";
 import { sharedApi, type RecipientAuth } from "./api";
-import { openFileKey, shareLabels } from "./crypto";
+import { openFileKey, openFileKeyBytes, shareLabels } from "./crypto";
 import { LEVEL_LABELS } from "./labels";
 import { saveReceipt } from "./receipt-file";
 import "../evidence/evidence.css";
@@ -134,6 +134,25 @@ function SharedItemViewer(props: { share: ReceivedShare; item: SharedItem; name:
     }
   }
 
+  async function exportPackage() {
+    if (!opened || !opener.current) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      await sharedApi.recordAccess(auth, share.id, item.id, "export");
+      const signerRegister = await sharedApi.signerRegister(auth, share.id, item.id);
+      const stamp = await sharedApi.timestamp(auth, share.id, item.id).catch(() => null);
+      const timestamp = stamp?.state === "stamped" ? { token: Uint8Array.from(atob(stamp.token), (c) => c.charCodeAt(0)), caPem: stamp.caPem } : undefined;
+      const fileKey = await openFileKeyBytes(share, props.shareKey, await sharedApi.fileKey(auth, share.id, item.id));
+      const zip = await opener.current.exportSharedPackage(opened, item.id, { signerRegister, fileKey, ...(timestamp ? { timestamp } : {}) });
+      saveBlob(zip, `custody-${item.id.slice(0, 8)}-${packageFileName(opened.metadata.fileName)}.zip`);
+    } catch (caught) {
+      setError(caught instanceof OpenError ? `Couldn't build the package: ${caught.what}: ${caught.message}` : `Couldn't export: ${messageOf(caught)}`);
+    } finally {
+      setBusy(false);
+    }
+  }
+
   if (failure) {
     return (
       <div>
@@ -223,6 +242,12 @@ function SharedItemViewer(props: { share: ReceivedShare; item: SharedItem; name:
           </button>
         ) : (
           <p class="hint">This share is for viewing in the app only.</p>
+        )}
+        {share.level === "export" && (
+          <button type="button" class="secondary" disabled={busy} onClick={() => void exportPackage()}>
+            {busy ? "Working…" : "Export court package"}
+            <span class="visually-hidden"> of {props.name}</span>
+          </button>
         )}
         <button type="button" class="secondary" onClick={props.onClose}>
           Close<span class="visually-hidden"> {props.name}</span>

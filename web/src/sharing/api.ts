@@ -54,6 +54,12 @@ export const sharedApi = {
     readResponse(send(`/api/shared/${id}/items/${evidenceId}/access`, recipientInit(auth, json({ action })))),
   submitReceipt: (auth: RecipientAuth, id: string, jws: string) => readResponse(send(`/api/shared/${id}/receipts`, recipientInit(auth, json({ jws }))), ReceiptDownload),
   receipt: (auth: RecipientAuth, id: string, receiptId: string) => readResponse(send(`/api/shared/${id}/receipts/${receiptId}`, recipientInit(auth)), ReceiptDownload),
+  /** The item's signer's key-register entries (a JSON-lines audit export), for a court package. */
+  async signerRegister(auth: RecipientAuth, id: string, evidenceId: string): Promise<string> {
+    const response = await send(`/api/shared/${id}/items/${evidenceId}/signer-register`, recipientInit(auth));
+    if (!response.ok) await readResponse(response);
+    return response.text();
+  },
   /** Ciphertext part `n` of a shared item, retrying network errors and 5xx a few times. */
   async part(auth: RecipientAuth, id: string, evidenceId: string, n: number): Promise<Uint8Array<ArrayBuffer>> {
     let delay = 1000;

@@ -20,6 +20,7 @@ import {
   signReceipt,
   unwrapCaseKey,
   unwrapFileKey,
+  unwrapFileKeyBytes,
   unwrapShareKeyAsGuest,
   unwrapShareKeyWithLink,
   wrapShareKeyToGuest,
@@ -148,6 +149,12 @@ export async function shareLabels(share: ReceivedShare, shareKey: UnlockedKey): 
 export async function openFileKey(share: ReceivedShare, shareKey: UnlockedKey, released: { keyKid: string; fileKey: string }): Promise<CryptoKey> {
   const key = await keyFor(share, shareKey, released.keyKid, new Map());
   return unwrapFileKey(released.fileKey, key.privateKey);
+}
+
+/** An item's file key as its 32 raw bytes, for the court package (which carries it so metadata.json is proven); the caller zeroes it. */
+export async function openFileKeyBytes(share: ReceivedShare, shareKey: UnlockedKey, released: { keyKid: string; fileKey: string }): Promise<Uint8Array<ArrayBuffer>> {
+  const key = await keyFor(share, shareKey, released.keyKid, new Map());
+  return (await unwrapFileKeyBytes(released.fileKey, key.privateKey)) as Uint8Array<ArrayBuffer>;
 }
 
 /**

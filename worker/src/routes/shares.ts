@@ -84,6 +84,7 @@ import { jwsSignatureBytes, requestTimestamp, timestampStatus } from "../lib/tim
 import { validate } from "../lib/validate";
 import { INVITATION_LIFETIME_MS } from "./users";
 import { partLength } from "./evidence";
+import { jsonLines } from "./audit";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** A link session lasts this long at most (and never past the share's expiry). */
@@ -601,6 +602,23 @@ export const shared = new Hono<AppEnv>()
       const r = await recipientOf(c, id);
       const item = await itemOf(c, r, evidenceId);
       return c.json(await timestampStatus(c.env, { type: "manifest", id: item.id }), 200);
+    },
+  )
+  .get(
+    "/:id/items/:evidenceId/signer-register",
+    describe({
+      summary: "The shared item's signer's key-register entries (docs/audit.md §9) as a verifiable filtered audit export, for a court package (shares at level export).",
+      access: "session",
+      responses: { 200: { description: "A JSON-lines audit export filtered to the signing key." }, 403: { description: "The share's level does not allow exports." } },
+    }),
+    validate("param", SharedItemParam),
+    async (c) => {
+      const { id, evidenceId } = c.req.valid("param");
+      const r = await recipientOf(c, id);
+      const item = await itemOf(c, r, evidenceId);
+      if (r.share.level !== "export") throw new ApiError(403, "share_level", "This share does not allow exporting court packages.");
+      c.header("Content-Type", "application/x-ndjson; charset=utf-8");
+      return jsonLines(c, r.share.org_id, { targetType: "signing_key", targetId: item.signer_kid });
     },
   )
   .post(
