@@ -1,5 +1,7 @@
 /** Disclosure (docs/disclosure.md): the authorisation matrix for guests and links, receipts, confidentiality. */
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
+import { verifyTimestampToken } from "../../shared/timestamp/rfc3161";
+import { fromBase64url } from "../../shared/crypto/encoding";
 import type { EvidenceSummary, FileKeyRelease, MyCaseKeys } from "../../shared/api/cases";
 import type { SessionInfo } from "../../shared/api/schemas";
 import type { CreatedShare, GuestInvitation, GuestList, LinkSession, ReceiptDownload, ReceivedShare, ReceivedShareList, SharedFileKey, ShareList } from "../../shared/api/shares";
@@ -354,5 +356,40 @@ describe("link shares", () => {
     const actions = history.events.filter((e) => e.details.shareId === created.id).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(["share.create", "share.code_wrong", "share.locked", "share.access_code", "share.open", "share.access", "share.view", "share.export", "share.receipt", "share.extend", "share.revoke"]));
     expect(history.events.find((e) => e.action === "share.view" && e.details.shareId === created.id)!.actor.label).toBe("link: Defence counsel, R v Smith");
+  });
+});
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    tsaUrl: string;
+    tsaCaPem: string;
+  }
+}
+
+describe("receipts and the organisation's TSA", () => {
+  it("stamps a receipt's signature with the configured TSA; the token verifies against its CA", async () => {
+    const tsaUrl = inject("tsaUrl");
+    const tsaCaPem = inject("tsaCaPem");
+    const name = `${crypto.randomUUID()}`;
+    expect((await fetch(`${tsaUrl}/control/${name}`, { method: "PUT", body: "ok" })).status).toBe(204);
+    const adminSession = await setUpOrganisation();
+    expect((await call("/api/settings", { method: "PUT", body: { tsaUrl: `${tsaUrl}/${name}`, tsaCaPem }, cookie: adminSession.cookie })).status).toBe(200);
+    const lead = await withKeys(await addUser(adminSession.cookie, { email: "lead@example.org", name: "Lee Lead", role: "investigator" }));
+    const caseA = await openCase(lead, "2026-0300");
+    await uploadEvidence(lead, caseA, randomBytes(900, 5));
+    const created = await share(lead, caseA.id, { type: "link", label: "Court clerk" });
+    const { accessCode } = await json<CreatedShare>(created.response, 201);
+    const { token } = await json<LinkSession>(await call(`/api/shared/links/${created.id}/open`, { body: { accessCode } }));
+    const auth = { headers: { Authorization: `Bearer ${token}` } };
+    const view = await json<ReceivedShare>(await call(`/api/shared/${created.id}`, auth));
+    const jws = await receiptFor(view, await receiptSigningKey(), { type: "link", name: "Clerk of the Court" });
+    const recorded = await json<ReceiptDownload>(await call(`/api/shared/${created.id}/receipts`, { ...auth, body: { jws } }), 201);
+    expect(recorded.timestamp.state).toBe("stamped");
+    const info = await verifyTimestampToken(Uint8Array.from(atob(recorded.token!), (c) => c.charCodeAt(0)), fromBase64url(jws.split(".")[2]!), { trustedPem: tsaCaPem });
+    expect(Date.parse(info.genTime)).toBeGreaterThan(Date.now() - 60_000);
+    // The lead downloads the same receipt with its token.
+    const { shares } = await json<ShareList>(await call(`/api/cases/${caseA.id}/shares`, { cookie: lead.cookie }));
+    const download = await json<ReceiptDownload>(await call(`/api/shares/${created.id}/receipts/${shares[0]!.receipts[0]!.id}`, { cookie: lead.cookie }));
+    expect(download).toMatchObject({ jws, token: recorded.token, timestamp: { state: "stamped" } });
   });
 });
