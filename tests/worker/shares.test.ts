@@ -175,7 +175,9 @@ describe("shares with guests", () => {
     // The directory offers members, never guests; an admin cannot turn a guest into a member.
     const directory = await json<{ people: { id: string }[] }>(await call("/api/directory", { cookie: lead.cookie }));
     expect(directory.people.map((u) => u.id)).not.toContain(guest.id);
-    expect((await call(`/api/users/${guest.id}`, { method: "PATCH", cookie: adminSession.cookie, body: { role: "investigator" } })).status).not.toBe(200);
+    await expectError(await call(`/api/users/${guest.id}`, { method: "PATCH", cookie: adminSession.cookie, body: { role: "investigator" } }), 409, "guest_role");
+    const listed = await json<{ users: { id: string; role: string }[] }>(await call("/api/users", { cookie: adminSession.cookie }));
+    expect(listed.users.find((u) => u.id === guest.id)?.role).toBe("guest");
 
     // Only a lead of the case shares; members and other cases' items are refused.
     await expectError(await call(`/api/cases/${caseA.id}/guests`, { cookie: member.cookie, body: { email: "x@example.org", name: "X" } }), 404);
