@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -17,6 +17,9 @@ import { CustodyServer, launchBrowser, phoneContext } from "./harness";
 
 const root = resolve(import.meta.dirname, "../..");
 const PHOTO = "harbour-door.png";
+const shots = resolve(root, "test-results/e2e");
+mkdirSync(shots, { recursive: true });
+const shot = (page: Page, name: string) => page.screenshot({ path: `${shots}/disclosure-${name}.png`, fullPage: true });
 const GUEST = { email: "pat.prosecutor@cps.example", name: "Pat Prosecutor", password: "a guest's long passphrase", keyPassphrase: "pat's own key passphrase, kept apart" };
 
 describe("disclosure: a guest and a link receive, verify and sign for evidence; revocation refuses them", () => {
@@ -117,6 +120,7 @@ describe("disclosure: a guest and a link receive, verify and sign for evidence; 
 
     await guest.getByRole("button", { name: "Sign receipt" }).click();
     await visible(guest.getByRole("list", { name: "Signed receipts" }).getByRole("listitem").filter({ hasText: `Signed by ${GUEST.name}` }), 20_000);
+    await shot(guest, "guest-portal");
   });
 
   it("a link with an access code: view only; the recipient signs a receipt that verifies offline", async () => {
@@ -133,6 +137,7 @@ describe("disclosure: a guest and a link receive, verify and sign for evidence; 
     linkUrl = await sharing.getByLabel("Link", { exact: true }).inputValue();
     accessCode = await sharing.getByLabel("Access code", { exact: true }).inputValue();
     expect(linkUrl).toMatch(/\/s\/[0-9a-f]{32}#[A-Za-z0-9_-]{43}$/);
+    await shot(lead, "link-created");
     await sharing.getByRole("button", { name: "Done" }).click();
 
     linkPage = await (await phoneContext(browser, server.url)).newPage();
@@ -173,6 +178,7 @@ describe("disclosure: a guest and a link receive, verify and sign for evidence; 
     const shares = lead.getByRole("region", { name: "Sharing" }).getByRole("list", { name: "Shares" });
     await visible(shares.getByRole("list", { name: `Receipts from ${GUEST.name}` }).getByText(`Received by ${GUEST.name}`));
     await visible(shares.getByRole("list", { name: "Receipts from Defence counsel, R v Smith" }).getByText("Received by Dana Defence"));
+    await shot(lead, "shares-with-receipts");
     await lead.getByRole("button", { name: `Revoke share with ${GUEST.name}` }).click();
     await visible(shares.getByRole("heading", { name: `${GUEST.name} Revoked` }));
     await lead.getByRole("button", { name: "Revoke share with Defence counsel, R v Smith" }).click();

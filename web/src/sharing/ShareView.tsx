@@ -288,7 +288,7 @@ function Receipt(props: { share: ReceivedShare; auth: RecipientAuth; signReceipt
     <section aria-labelledby="receipt-heading" class="card">
       <h2 id="receipt-heading">Receipt</h2>
       <p class="hint">
-        Acknowledge that you received these {props.share.items.length} items. Your browser signs a receipt naming each item and its SHA-512; the sender sees it, and anyone can check it offline.
+        Acknowledge that you received {props.share.items.length === 1 ? "this item" : `these ${props.share.items.length} items`}. Your browser signs a receipt naming each item and its SHA-512; the sender sees it, and anyone can check it offline.
       </p>
       {receipts.length > 0 && (
         <ul aria-label="Signed receipts">
