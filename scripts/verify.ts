@@ -14,7 +14,7 @@ import { resolve } from "node:path";
 
 import "./shared-loader.ts";
 
-const usage = "usage: npm run verify -- [--checkpoint <kept audit.json or checkpoint .jws>] <package.zip | case-package.zip>\n       node scripts/verify.ts <package.zip>";
+const usage = "usage: npm run verify -- [--checkpoint <kept audit.json or checkpoint .jws>] <package.zip | case-package.zip>\n       npm run verify -- <receipt.jws>   (a disclosure receipt; receipt.jws.tsr beside it is its timestamp)\n       node scripts/verify.ts <package.zip>";
 
 function fail(message: string, code: number): never {
   process.stderr.write(`${message}\n`);
@@ -43,6 +43,11 @@ async function main(): Promise<void> {
     fail(`verify: cannot read ${args[0]}: ${(error as Error).message}`, 2);
   }
 
+  if (file.endsWith(".jws") && !keptArg) {
+    // A disclosure receipt (docs/evidence-format.md §10), not a package.
+    const { verifyReceiptFile } = await import("./verify-receipt.ts");
+    process.exit(await verifyReceiptFile(file, args[0]!));
+  }
   const { verifyCourtPackage } = await import("../shared/crypto/verify-package.ts");
   const { parseKeptCheckpoint } = await import("../shared/audit/export.ts");
   let kept;

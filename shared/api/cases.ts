@@ -4,8 +4,8 @@ import { NextCursor, PageQuery } from "./paging";
 import { CompactJwe, PublicJwk, Id } from "./schemas";
 import { Disposition } from "./retention";
 
-const Kid = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "Not a valid key id.");
-const CompactJws = z
+export const Kid = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "Not a valid key id.");
+export const CompactJws = z
   .string()
   .max(64 * 1024)
   .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, "Expected a compact JWS.");

@@ -9,6 +9,9 @@ import { NextCursor } from "./paging";
 export const ROLES = ["admin", "investigator", "site_operator"] as const;
 export const Role = z.enum(ROLES).meta({ id: "Role", description: "What a user may do in the organisation." });
 export type Role = z.infer<typeof Role>;
+/** A user's role as the API reports it: an organisation role, or `guest` (an outside recipient of shares, docs/disclosure.md). */
+export const UserRole = z.enum([...ROLES, "guest"]).meta({ id: "UserRole", description: "An organisation role, or guest: an outside recipient who sees only what is shared with them." });
+export type UserRole = z.infer<typeof UserRole>;
 
 /** Largest JSON body any route accepts, in bytes. Larger bodies get 413. */
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
@@ -19,13 +22,13 @@ export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MIN_FLOOR = 8;
 export const PASSWORD_MAX_LENGTH = 256;
 
-const Email = z
+export const Email = z
   .string()
   .trim()
   .toLowerCase()
   .max(254)
   .pipe(z.email({ message: "Enter a valid email address." }));
-const PersonName = z.string().trim().min(1, "Enter a name.").max(120);
+export const PersonName = z.string().trim().min(1, "Enter a name.").max(120);
 const Password = z
   .string()
   .min(PASSWORD_MIN_FLOOR, `Use at least ${PASSWORD_MIN_FLOOR} characters.`)
@@ -84,7 +87,7 @@ export const User = z
     id: Id,
     email: z.string(),
     name: z.string(),
-    role: Role,
+    role: UserRole,
     status: z.enum(["active", "invited", "disabled"]),
     createdAt: z.string(),
   })

@@ -12,3 +12,4 @@ export * from "./manifest";
 export * from "./label";
 export * from "./package";
 export * from "./verify-package";
+export * from "./share";

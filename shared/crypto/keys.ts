@@ -20,6 +20,8 @@ export const TYP = {
   escrow: "custody-key-escrow+jwe",
   label: "custody-label+jwe",
   transfer: "custody-key-transfer+jwe",
+  shareKey: "custody-share-key+jwe",
+  receipt: "custody-receipt+jws",
 } as const;
 
 const ECDH = { name: "ECDH", namedCurve: "P-521" };
@@ -77,6 +79,11 @@ export function generateRecoveryKeyPair(): Promise<KeyPairJwk> {
 /** New user keys: signing (ECDSA P-521, ES512) and encryption (ECDH P-521), as JWKs. */
 export async function generateUserKeys(): Promise<{ signing: KeyPairJwk; encryption: KeyPairJwk }> {
   return { signing: await generatePair("sign"), encryption: await generatePair("enc") };
+}
+
+/** New share key pair (ECDH P-521), as JWKs (docs/disclosure.md §1). */
+export function generateShareKeyPair(): Promise<KeyPairJwk> {
+  return generatePair("enc");
 }
 
 /** New case key pair (ECDH P-521), as JWKs. */
@@ -396,7 +403,8 @@ export async function openPasskeyBundleJwks(jwe: string, prfOutput: Uint8Array):
 
 // ---- wrapping to ECDH public keys (ECDH-ES+A256KW) -----------------------------------
 
-function parseEnvelope(plaintext: Uint8Array, what: string): Record<string, unknown> {
+/** The JSON plaintext of a key envelope, checked for `"v": 1`. */
+export function parseEnvelope(plaintext: Uint8Array, what: string): Record<string, unknown> {
   let body: unknown;
   try {
     body = JSON.parse(fromUtf8(plaintext));
@@ -409,7 +417,8 @@ function parseEnvelope(plaintext: Uint8Array, what: string): Record<string, unkn
   return body as Record<string, unknown>;
 }
 
-async function wrapJwk(jwk: JWK, recipientPublicJwk: JWK, typ: string): Promise<string> {
+/** Wrap a private JWK (a `{ v: 1, jwk }` envelope) to an ECDH public JWK: compact JWE, ECDH-ES+A256KW, A256GCM, `typ`, `kid` = the recipient's. */
+export async function wrapJwk(jwk: JWK, recipientPublicJwk: JWK, typ: string): Promise<string> {
   const recipient = await importEncryptionPublicKey(recipientPublicJwk);
   const kid = await keyId(recipientPublicJwk);
   const body = utf8(JSON.stringify({ v: KEY_ENVELOPE_VERSION, jwk }));
@@ -419,7 +428,8 @@ async function wrapJwk(jwk: JWK, recipientPublicJwk: JWK, typ: string): Promise<
   return jwe;
 }
 
-async function unwrapJwk(jwe: string, privateKey: CryptoKey, typ: string, what: string): Promise<JWK> {
+/** Open a `{ v: 1, jwk }` envelope (compact JWE, ECDH-ES+A256KW) of `typ` with the recipient's ECDH private CryptoKey. */
+export async function unwrapJwk(jwe: string, privateKey: CryptoKey, typ: string, what: string): Promise<JWK> {
   let plaintext: Uint8Array;
   let gotTyp: unknown;
   try {

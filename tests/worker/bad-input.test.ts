@@ -73,6 +73,15 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     "POST /api/retention/approve": { evidenceIds: [ids.user] },
     [`POST /api/retention/bin/${ids.user}/restore`]: { reason: "Approved by mistake" },
     "POST /api/retention/gone": { evidenceIds: [ids.user] },
+    [`POST /api/cases/${ids.user}/shares`]: {
+      id: ids.user, recipient: { type: "link", label: "Defence" }, scope: "items", level: "view", expiresAt: "2030-01-01T00:00:00Z", shareKey: key, shareKeyWrap: bundle,
+      items: [{ evidenceId: ids.user, fileKey: bundle, label: bundle }],
+    },
+    [`POST /api/cases/${ids.user}/guests`]: { email: "guest@example.org", name: "Guest" },
+    [`PATCH /api/shares/${ids.user}`]: { level: "download" },
+    [`POST /api/shared/links/${ids.user}/open`]: { accessCode: "ABCDEFGHJK" },
+    [`POST /api/shared/${ids.user}/items/${ids.user}/access`]: { action: "download" },
+    [`POST /api/shared/${ids.user}/receipts`]: { jws: "a.b.c" },
     "POST /api/audit/offline-events": { events: [{ action: "evidence.view", target: { type: "evidence", id: ids.user }, at: "2026-01-01T00:00:00Z", details: {} }] },
   };
 }

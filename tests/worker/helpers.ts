@@ -97,7 +97,7 @@ export async function enrolTotp(cookie: string): Promise<{ cookie: string; secre
 }
 
 /** A restricted session (MFA enrolment) as setup and invitation leave it, made full by enrolling TOTP. */
-async function withTotp(response: Response): Promise<TestUser> {
+export async function withTotp(response: Response): Promise<TestUser> {
   const first = (await response.json()) as SessionInfo;
   expect(first.stage).toBe("mfa_enrolment");
   const { cookie, secret, enrolled } = await enrolTotp(sessionCookie(response));

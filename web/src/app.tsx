@@ -30,7 +30,7 @@ import { CamerasPage } from "./video/CamerasPage";
 import { RequestsPage } from "./video/RequestsPage";
 import { SitesPage } from "./video/SitesPage";
 import { RetentionPage } from "./retention/RetentionPage";
-import { PublicLayout } from "./ui/layout";
+import { PageHeading, PublicLayout } from "./ui/layout";
 import { SetupScreen } from "./identity/SetupScreen";
 import { SignInScreen } from "./identity/SignInScreen";
 import { UnreachableScreen } from "./offline/UnreachableScreen";
@@ -38,6 +38,8 @@ import { UsersPage } from "./admin/UsersPage";
 import { UploadsPage } from "./upload/UploadsPage";
 import { SharePage } from "./upload/SharePage";
 import { Shell } from "./shell";
+import { SharedPage } from "./sharing/SharedPage";
+import { LinkScreen } from "./sharing/LinkScreen";
 
 export const SESSION_ENDED = "Your session ended. Sign in again.";
 export const OFFLINE_SESSION_ENDED =
@@ -114,8 +116,9 @@ export function App() {
     };
   }, []);
 
-  // A site operator has no cases: their home is the requests inbox.
-  const home = state.kind === "signed-in" && state.session.user.role === "site_operator" ? "/requests" : undefined;
+  // A site operator has no cases: their home is the requests inbox. A guest's is what is shared with them.
+  const role = state.kind === "signed-in" ? state.session.user.role : undefined;
+  const home = role === "site_operator" ? "/requests" : role === "guest" ? "/shared" : undefined;
   const redirect = state.kind === "signed-in" ? (home && (path === "/" || path === "/cases" || path === "/signin" || path === "/invite") ? home : REDIRECTS[path]) : undefined;
   useEffect(() => {
     if (redirect) navigate(redirect, { replace: true });
@@ -170,6 +173,10 @@ export function App() {
     setRetrying(false);
   }
 
+  // A link share opens without an account, whoever is signed in on this browser.
+  const link = /^\/s\/([0-9a-f]{32})$/.exec(path);
+  if (link) return <LinkScreen shareId={link[1]!} />;
+
   return (
     <>
       {state.kind === "loading" && (
@@ -207,6 +214,7 @@ export function App() {
 
 function Page(props: { path: string; session: SessionInfo }) {
   const isAdmin = props.session.user.role === "admin";
+  if (props.session.user.role === "guest") return <GuestPage path={props.path} session={props.session} />;
   switch (props.path) {
     case "/cases":
       return <CasesSection session={props.session} />;
@@ -236,6 +244,29 @@ function Page(props: { path: string; session: SessionInfo }) {
       return isAdmin ? <UsersPage me={props.session.user} /> : <NoAccessPage />;
     default:
       return <NotFoundPage />;
+  }
+}
+
+/** A guest reaches what is shared with them, and their own security and key settings: nothing else. */
+function GuestPage(props: { path: string; session: SessionInfo }) {
+  const search = new URLSearchParams(useSearch());
+  const { keys } = useDeviceKeys();
+  switch (props.path) {
+    case "/shared":
+      return <SharedPage session={props.session} keys={keys} shareId={search.get("share")} />;
+    case "/settings/security":
+      return <SecurityPage />;
+    case "/settings/keys":
+      return <KeySettingsPage session={props.session} />;
+    default:
+      return (
+        <>
+          <PageHeading>Not available to guests</PageHeading>
+          <p>
+            As a guest you see only what is shared with you: <a href="/shared">Shared with me</a>.
+          </p>
+        </>
+      );
   }
 }
 

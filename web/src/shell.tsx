@@ -23,9 +23,12 @@ interface NavItem {
   adminOnly?: boolean;
   /** Not shown to site operators (they have no cases). */
   notForSiteOperators?: boolean;
+  /** The only items a guest sees (they have nothing but what is shared with them). */
+  forGuests?: boolean;
 }
 
 const NAV_ITEMS: readonly NavItem[] = [
+  { href: "/shared", label: "Shared with me", icon: icons.cases, forGuests: true },
   { href: "/cases", label: "Cases", icon: icons.cases, notForSiteOperators: true },
   { href: "/requests", label: "Requests", icon: icons.requests },
   { href: "/cameras", label: "Cameras", icon: icons.cameras },
@@ -172,6 +175,7 @@ export function Shell(props: {
 }) {
   const isAdmin = props.session.user.role === "admin";
   const isOperator = props.session.user.role === "site_operator";
+  const isGuest = props.session.user.role === "guest";
   const current = section(props.path);
   const reachable = useReachable();
   const userId = props.session.user.id;
@@ -190,18 +194,18 @@ export function Shell(props: {
         Skip to content
       </a>
       <header class="app-header">
-        <a class="brand-link" href="/cases">
+        <a class="brand-link" href={isGuest ? "/shared" : "/cases"}>
           <Mark />
           <span class="brand">Custody</span>
         </a>
         <span class="org-name">{props.session.organisation.name}</span>
-        <UploadsLink current={props.path === "/uploads"} />
+        {!isGuest && <UploadsLink current={props.path === "/uploads"} />}
         <UserMenu user={props.session.user} organisation={props.session.organisation.name} onSignOut={props.onSignOut} />
       </header>
       <OfflineBanner />
       <nav aria-label="Main" class="main-nav">
         <ul>
-          {NAV_ITEMS.filter((item) => (isAdmin || !item.adminOnly) && !(isOperator && item.notForSiteOperators)).map((item) => (
+          {NAV_ITEMS.filter((item) => (isGuest ? item.forGuests : !item.forGuests && (isAdmin || !item.adminOnly) && !(isOperator && item.notForSiteOperators))).map((item) => (
             <li key={item.href}>
               <a href={item.href} aria-current={section(item.href) === current ? "page" : undefined}>
                 <item.icon />

@@ -12,6 +12,7 @@ import { keys } from "./routes/keys";
 import { mfa } from "./routes/mfa";
 import { oidc } from "./routes/oidc";
 import { sessions } from "./routes/sessions";
+import { caseShares, guests, shared, shares } from "./routes/shares";
 import { settings } from "./routes/settings";
 import { setup } from "./routes/setup";
 import { users } from "./routes/users";
@@ -37,6 +38,10 @@ const api = createApp()
   .route("/api/audit", auditRoutes)
   .route("/api/cases", cases)
   .route("/api/cases", caseEvidence)
+  .route("/api/cases", caseShares)
+  .route("/api/shares", shares)
+  .route("/api/guests", guests)
+  .route("/api/shared", shared)
   .route("/api/evidence", evidence)
   .route("/api/uploads", uploads)
   .route("/api/directory", directory)

@@ -198,30 +198,34 @@ function UserCard(props: { user: User; isMe: boolean; onSaved: (user: User) => v
         <span>{ROLE_LABELS[user.role]}</span>
         <span class={`badge badge-${user.status}`}>{STATUS_LABELS[user.status]}</span>
       </p>
-      <form class="role-form" onSubmit={save}>
-        <div class="field">
-          <label for={selectId}>
-            Role<span class="visually-hidden"> for {user.name}</span>
-          </label>
-          <select
-            id={selectId}
-            name="role"
-            disabled={isMe}
-            aria-describedby={[isMe ? noteId : "", error ? errorId : ""].filter(Boolean).join(" ") || undefined}
-            aria-invalid={error ? true : undefined}
-          >
-            {ROLE_OPTIONS.map((option) => (
-              <option key={option.value} value={option.value} selected={option.value === user.role}>
-                {option.label}
-              </option>
-            ))}
-          </select>
-        </div>
-        <button type="submit" class="secondary" disabled={isMe || busy} aria-busy={busy || undefined}>
-          {busy ? "Saving…" : "Save"}
-          <span class="visually-hidden"> role for {user.name}</span>
-        </button>
-      </form>
+      {user.role === "guest" ? (
+        <p class="hint">A guest: an outside recipient of shares, invited by a case lead. Their role cannot be changed.</p>
+      ) : (
+        <form class="role-form" onSubmit={save}>
+          <div class="field">
+            <label for={selectId}>
+              Role<span class="visually-hidden"> for {user.name}</span>
+            </label>
+            <select
+              id={selectId}
+              name="role"
+              disabled={isMe}
+              aria-describedby={[isMe ? noteId : "", error ? errorId : ""].filter(Boolean).join(" ") || undefined}
+              aria-invalid={error ? true : undefined}
+            >
+              {ROLE_OPTIONS.map((option) => (
+                <option key={option.value} value={option.value} selected={option.value === user.role}>
+                  {option.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <button type="submit" class="secondary" disabled={isMe || busy} aria-busy={busy || undefined}>
+            {busy ? "Saving…" : "Save"}
+            <span class="visually-hidden"> role for {user.name}</span>
+          </button>
+        </form>
+      )}
       {isMe && (
         <p id={noteId} class="hint">
           Nobody can change their own role. Ask another administrator if yours needs to change.

@@ -31,6 +31,7 @@ import { CasePackagePanel, type PackageChoice } from "../casepkg/CasePackagePane
 import { messageOf } from "../ui/messages";
 import { caseHref } from "../ui/router";
 import { CASE_ROLE_LABELS, CASE_ROLE_OPTIONS } from "./labels";
+import { SharingSection } from "../sharing/SharingSection";
 import "./cases.css";
 
 interface Props {
@@ -123,6 +124,7 @@ export function CasePage(props: Props) {
       <CaseHolds caseId={detail.id} canPlace={isLead || props.session.user.role === "admin"} />
       {isLead && reachable && <CasePackagePanel caseDetail={detail} session={props.session} keys={props.keys} loadItems={() => packageChoices(detail.id, props.keys)} />}
       <Members detail={detail} session={props.session} keys={props.keys} isLead={isLead} onChanged={setDetail} />
+      {isLead && reachable && evidence.items && <SharingSection detail={detail} items={evidence.items.filter((e) => e.status === "complete")} keys={props.keys} />}
       {isLead && reachable && <CaseHistory caseId={detail.id} />}
     </>
   );

@@ -50,6 +50,20 @@ const ACTION_TEXT: Record<string, string> = {
   "retention.restore": "restored an item from the recycle bin",
   "retention.shred": "destroyed an item's key (purge begun)",
   "retention.purge": "purged an item: nothing of it is stored",
+  "share.create": "shared evidence",
+  "share.update": "changed a share's level",
+  "share.extend": "extended a share",
+  "share.revoke": "revoked a share",
+  "share.access_code": "set a new access code for a link",
+  "share.guest_invite": "invited a guest",
+  "share.open": "opened a shared link with its access code",
+  "share.code_wrong": "entered a wrong access code",
+  "share.locked": "locked a shared link (too many wrong codes)",
+  "share.access": "opened a share",
+  "share.view": "viewed shared evidence",
+  "share.download": "downloaded a shared original",
+  "share.export": "exported a court package from a share",
+  "share.receipt": "signed a receipt",
   "audit.read": "read this history",
   "access.denied": "was refused",
 };
@@ -112,6 +126,7 @@ export function CaseHistory(props: { caseId: string; evidenceId?: string; names?
                 </time>{" "}
                 <strong>{actorText(event.actor)}</strong> {ACTION_TEXT[event.action] ?? event.action}
                 {item ? ` (${item})` : ""}
+                {typeof event.details.recipient === "string" && event.action.startsWith("share.") ? ` — ${event.details.recipient}` : ""}
                 {event.outcome !== "success" ? ` — ${OUTCOME_LABELS[event.outcome]}` : ""}
                 {event.recordedOffline ? ` — recorded offline at ${localTime(event.recordedOffline.at)}` : ""}
                 {event.ip ? <span class="muted"> · {event.ip}</span> : null}

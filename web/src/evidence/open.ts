@@ -47,6 +47,16 @@ export interface OpenedEvidence {
   release: FileKeyRelease;
 }
 
+/** An item opened through a share: no key release of a member's (the share released it). */
+export type SharedOpenedEvidence = Omit<OpenedEvidence, "release">;
+
+/** What a court package needs besides the opened item: the signer's register, the file key's bytes, the timestamp. */
+interface PackageParts {
+  signerRegister: string;
+  fileKey: Uint8Array;
+  timestamp?: { token: Uint8Array; caPem: string | null };
+}
+
 export type OpenStep = { step: "signature" } | { step: "key" } | { step: "decrypt"; plainBytes: number; totalBytes: number };
 
 /** What the page hears once the item is open: how far the check has come, its end, or what failed. */
@@ -197,16 +207,54 @@ export class EvidenceOpener {
     const fileKey = await unwrapFileKey(release.fileKey, caseKey.privateKey);
     const metadata = await integrity(() => decryptMetadata(manifest.metadata, fileKey));
     await db.evidenceLabels.put({ evidenceId: item.id, fileName: metadata.fileName, mediaType: metadata.mediaType });
+    const where = await this.session(item.id, manifest, fileKey, metadata.mediaType, onStep, readPart);
+    return { manifest, manifestJws: item.manifest, signer, metadata, fileKey, release, ...where };
+  }
 
+  /**
+   * Opens an item shared with this recipient (docs/disclosure.md): the same checks, worker and
+   * streaming as a member's view; `fileKeyOf` releases and unwraps the file key through the share
+   * (the audited view), `readPart` downloads ciphertext through it.
+   */
+  async openShared(
+    item: { id: string; manifest: string },
+    signer: SignerKey,
+    fileKeyOf: () => Promise<CryptoKey>,
+    readPart: (n: number, signal: AbortSignal) => Promise<Uint8Array>,
+    onStep: (step: OpenStep) => void,
+  ): Promise<SharedOpenedEvidence> {
+    onStep({ step: "signature" });
+    const manifest = await integrity(() => verifyManifest(item.manifest, signer.publicJwk as JWK));
+    if (manifest.evidenceId !== item.id) throw new OpenError(true, "manifest", "The signed manifest names another evidence item.");
+    onStep({ step: "key" });
+    const fileKey = await fileKeyOf();
+    const metadata = await integrity(() => decryptMetadata(manifest.metadata, fileKey));
+    const where = await this.session(item.id, manifest, fileKey, metadata.mediaType, onStep, readPart);
+    return { manifest, manifestJws: item.manifest, signer, metadata, fileKey, ...where };
+  }
+
+  /**
+   * Starts the worker's session once the manifest and key are checked. With a service worker the
+   * player streams at once (checked as it plays, "Verified" at the end); without one the whole
+   * file is verified into OPFS first.
+   */
+  private async session(
+    evidenceId: string,
+    manifest: Manifest,
+    fileKey: CryptoKey,
+    mediaType: string,
+    onStep: (step: OpenStep) => void,
+    readPart: (n: number, signal: AbortSignal) => Promise<Uint8Array>,
+  ): Promise<{ url: string; streaming: boolean }> {
+    const item = { id: evidenceId };
     await sweepOnce();
     this.readPart = readPart;
-    this.post({ type: "session", evidenceId: item.id, fileKey, expect: decryptExpectations(manifest), mediaType: metadata.mediaType });
-    const opened = { manifest, manifestJws: item.manifest, signer, metadata, fileKey, release };
+    this.post({ type: "session", evidenceId: item.id, fileKey, expect: decryptExpectations(manifest), mediaType });
     if (streamingAvailable()) {
       listenToServiceWorker();
       views.set(this.viewId, this);
       this.post({ type: "verify" });
-      return { ...opened, url: `/view/${this.viewId}`, streaming: true };
+      return { url: `/view/${this.viewId}`, streaming: true };
     }
 
     // No service worker: the whole file, verified, into OPFS, then an object URL of it.
@@ -223,7 +271,7 @@ export class EvidenceOpener {
     const file = await readFile("views", item.id);
     if (!file || file.size !== manifest.byteSize) throw new OpenError(false, "storage", "The decrypted file could not be read back from this device's storage.");
     this.objectUrl = URL.createObjectURL(file);
-    return { ...opened, url: this.objectUrl, streaming: false };
+    return { url: this.objectUrl, streaming: false };
   }
 
   /** Runs one save or export in the worker; resolves on `done`, rejects with its failure. */
@@ -243,7 +291,7 @@ export class EvidenceOpener {
    * file verified), else as a download the service worker streams (a failure then cuts the
    * download short, and the browser marks it failed). Returns false if the user cancelled.
    */
-  async saveOriginal(opened: OpenedEvidence, fileName: string): Promise<boolean> {
+  async saveOriginal(opened: SharedOpenedEvidence, fileName: string): Promise<boolean> {
     const picker = (window as { showSaveFilePicker?: (options: { suggestedName: string }) => Promise<FileSystemFileHandle> }).showSaveFilePicker;
     if (picker) {
       let handle: FileSystemFileHandle;
@@ -285,6 +333,19 @@ export class EvidenceOpener {
     const timestamp = stamp?.state === "stamped" ? { token: Uint8Array.from(atob(stamp.token), (c) => c.charCodeAt(0)), caPem: stamp.caPem } : undefined;
     const caseKey = await unwrapCaseKey(opened.release.caseKeyWrap, keys.encryption);
     const fileKey = await unwrapFileKeyBytes(opened.release.fileKey, caseKey.privateKey);
+    return this.buildPackage(opened, evidenceId, { signerRegister, fileKey, ...(timestamp ? { timestamp } : {}) });
+  }
+
+  /**
+   * The court package of an item opened through a share (level export): the same package, with
+   * the signer register, timestamp and file key bytes the share gave (docs/disclosure.md §2).
+   */
+  exportSharedPackage(opened: SharedOpenedEvidence, evidenceId: string, parts: PackageParts): Promise<File> {
+    return this.buildPackage(opened, evidenceId, parts);
+  }
+
+  private async buildPackage(opened: SharedOpenedEvidence, evidenceId: string, parts: PackageParts): Promise<File> {
+    const { signerRegister, fileKey, timestamp } = parts;
     await this.task(
       "exported",
       { type: "export", evidenceId, manifestJws: opened.manifestJws, signerPublicJwk: opened.signer.publicJwk as JWK, signerRegister, metadata: opened.metadata, fileKey, ...(timestamp ? { timestamp } : {}) },

@@ -1,9 +1,10 @@
-import { ROLES, type Role, type User } from "../../../shared/api/schemas";
+import { ROLES, type User, type UserRole } from "../../../shared/api/schemas";
 
-export const ROLE_LABELS: Record<Role, string> = {
+export const ROLE_LABELS: Record<UserRole, string> = {
   admin: "Administrator",
   investigator: "Investigator",
   site_operator: "Site operator",
+  guest: "Guest",
 };
 
 export const ROLE_OPTIONS = ROLES.map((role) => ({ value: role, label: ROLE_LABELS[role] }));

@@ -1,6 +1,6 @@
 /** Storage for RFC 3161 timestamps (table `timestamps`, migrations/0013_trusted_timestamps.sql). */
 
-export type TimestampSubject = { type: "manifest" | "checkpoint"; id: string };
+export type TimestampSubject = { type: "manifest" | "checkpoint" | "receipt"; id: string };
 
 export interface TimestampRow {
   subject_type: "manifest" | "checkpoint";

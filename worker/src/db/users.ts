@@ -1,4 +1,4 @@
-import type { Role, User } from "../../../shared/api/schemas";
+import type { Role, User, UserRole } from "../../../shared/api/schemas";
 import type { SortKey } from "../lib/paging";
 
 export interface UserRow {
@@ -6,13 +6,15 @@ export interface UserRow {
   org_id: string;
   email: string;
   name: string;
-  role: Role;
+  role: UserRole;
   status: User["status"];
   password_hash: string | null;
   created_at: string;
 }
 
-const COLUMNS = "id, org_id, email, name, role, status, password_hash, created_at";
+/** A guest is stored as role 'site_operator' with guest = 1 (migration 0015); it reads as role 'guest'. */
+export const ROLE_COLUMN = "CASE WHEN guest = 1 THEN 'guest' ELSE role END AS role";
+const COLUMNS = `id, org_id, email, name, ${ROLE_COLUMN}, status, password_hash, created_at`;
 
 export function toUser(row: UserRow): User & { orgId: string } {
   return {

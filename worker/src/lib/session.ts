@@ -179,6 +179,15 @@ const STAGE_REFUSALS: Record<SessionStage, () => ApiError> = {
 };
 
 /**
+ * The only API paths a guest's session reaches (docs/disclosure.md §1.2): their own sign-in,
+ * second factor, keys and sessions, and what is shared with them. Anything else is refused (deny
+ * by default, so a route added later is closed to guests until it is listed here).
+ */
+const GUEST_PATHS = ["/api/auth/", "/api/mfa/", "/api/keys/me", "/api/sessions", "/api/shared"];
+const GUEST_EXACT = new Set(["/api/keys/recovery"]);
+const guestMayReach = (path: string) => GUEST_EXACT.has(path) || GUEST_PATHS.some((prefix) => path === prefix || path.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`));
+
+/**
  * Requires a live session in one of `stages`: sets `user`, `session` and `sessionHash`, or
  * answers 401 (no live session) or 403 (a session restricted to finishing MFA). A session past
  * its idle or absolute limit, or whose user is no longer active, is revoked on the spot.
@@ -201,6 +210,9 @@ export function requireSessionIn(...stages: SessionStage[]): MiddlewareHandler<A
     c.set("sessionHash", hash);
     c.set("session", found.session);
     if (!stages.includes(found.session.stage)) throw STAGE_REFUSALS[found.session.stage]();
+    if (found.user.role === "guest" && !guestMayReach(c.req.path)) {
+      throw new ApiError(403, "guest_forbidden", "Guests see only what is shared with them.");
+    }
     if (now - Date.parse(found.session.last_seen_at) > TOUCH_INTERVAL_MS) {
       await touchSession(c.env.DB, hash, new Date(now).toISOString());
     }

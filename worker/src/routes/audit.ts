@@ -56,7 +56,7 @@ function csvRow(event: AuditEvent): string {
  * A JSON-lines export (docs/audit.md §4): the signed statement, the events up to the checkpoint
  * it names, each with its inclusion proof, then the checkpoints, the final one last.
  */
-async function jsonLines(c: Context<AppEnv>, orgId: string, filter: AuditFilter): Promise<Response> {
+export async function jsonLines(c: Context<AppEnv>, orgId: string, filter: AuditFilter): Promise<Response> {
   const log = auditLog(c.env, orgId);
   const plan = await log.exportStart(filter, new Date().toISOString());
   return stream(c, async (out) => {

@@ -153,6 +153,9 @@ export const users = new Hono<AppEnv>()
         await audit(c, { action: "user.role_change", target: { type: "user", id }, outcome: "denied", details: { from: target.role, to: changes.role, reason: "own role" } });
         throw new ApiError(403, "own_role", "Nobody can change their own role. Ask another administrator.");
       }
+      if (changes.role !== undefined && target.role === "guest") {
+        throw new ApiError(409, "guest_role", "A guest is an outside recipient of shares; their role cannot be changed. Invite the person as a user instead.");
+      }
       const roleChanged = changes.role !== undefined && changes.role !== target.role;
       const nameChanged = changes.name !== undefined && changes.name !== target.name;
       if (roleChanged || nameChanged) {

@@ -1,0 +1,12 @@
+import "./shared-loader.ts";
+import { generateUserKeys, importPrivateKey, generateShareKeyPair, deriveLinkKey, wrapShareKeyToLink, signReceipt, toHex } from "../shared/crypto/index.ts";
+const signer = (await generateUserKeys()).signing;
+const share = await generateShareKeyPair();
+const secret = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+const shareId = "0123456789abcdef0123456789abcdef";
+const linkKey = await deriveLinkKey(secret, shareId);
+const wrap = await wrapShareKeyToLink(share.privateJwk, linkKey);
+const key = await importPrivateKey(signer.privateJwk, "sign");
+const receipt = { shareId, recipient: { type: "link", name: "Dana Defence" }, items: [{ id: "fedcba9876543210fedcba9876543210", sha512: "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e" }], receivedAt: "2026-12-07T00:00:00.000Z" };
+const jws = await signReceipt(receipt as never, key);
+console.log(JSON.stringify({ linkSecret: secret, shareId, linkKeyHex: toHex(linkKey), sharePrivateJwk: share.privateJwk, shareKeyWrap: wrap, receiptSignerPrivateJwk: signer.privateJwk, receiptKid: signer.kid, receipt: { v: 1, ...receipt }, receiptJws: jws }, null, 2));

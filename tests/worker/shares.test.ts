@@ -1,0 +1,397 @@
+/** Disclosure (docs/disclosure.md): the authorisation matrix for guests and links, receipts, confidentiality. */
+import { describe, expect, inject, it } from "vitest";
+import { verifyTimestampToken } from "../../shared/timestamp/rfc3161";
+import { fromBase64url } from "../../shared/crypto/encoding";
+import type { EvidenceSummary, FileKeyRelease, MyCaseKeys } from "../../shared/api/cases";
+import type { SessionInfo } from "../../shared/api/schemas";
+import type { CreatedShare, GuestInvitation, GuestList, LinkSession, ReceiptDownload, ReceivedShare, ReceivedShareList, SharedFileKey, ShareList } from "../../shared/api/shares";
+import {
+  decryptExpectations,
+  decryptLabel,
+  decryptParts,
+  deriveLinkKey,
+  encryptLabel,
+  generateShareKeyPair,
+  newLinkSecret,
+  receiptSigningKey,
+  rewrapCaseKey,
+  rewrapFileKey,
+  signReceipt,
+  toBase64url,
+  unwrapCaseKey,
+  unwrapFileKey,
+  unwrapShareKeyAsGuest,
+  unwrapShareKeyWithLink,
+  verifyManifest,
+  verifyReceipt,
+  wrapShareKeyToGuest,
+  wrapShareKeyToLink,
+  type UnlockedKey,
+} from "../../shared/crypto";
+import { decodeJwt } from "jose";
+import { auditEvents } from "./audit-helpers";
+import { db } from "./backend";
+import { openCase, randomBytes, uploadEvidence, withKeys, type Person } from "./evidence-helpers";
+import { addUser, call, expectError, setUpOrganisation, withTotp } from "./helpers";
+
+const json = async <T>(response: Response, status = 200): Promise<T> => {
+  expect(response.status, await response.clone().text()).toBe(status);
+  return (await response.json()) as T;
+};
+const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+
+/** Every request body the tests send as a sharer or recipient, to search for secrets afterwards. */
+const sent: string[] = [];
+function send(path: string, options: Parameters<typeof call>[1] = {}) {
+  if (options.body !== undefined) sent.push(typeof options.body === "string" ? options.body : JSON.stringify(options.body));
+  return call(path, options);
+}
+
+async function world() {
+  const adminSession = await setUpOrganisation();
+  const admin = await withKeys(adminSession);
+  const lead = await withKeys(await addUser(adminSession.cookie, { email: "lead@example.org", name: "Lee Lead", role: "investigator" }));
+  const member = await withKeys(await addUser(adminSession.cookie, { email: "member@example.org", name: "Mo Member", role: "investigator" }));
+  const caseA = await openCase(lead, "2026-0100", { title: "Harbour fire" });
+  const caseB = await openCase(lead, "2026-0200", { title: "Other case" });
+  const a1 = randomBytes(3000, 11);
+  const a2 = randomBytes(5000, 12);
+  const b1 = randomBytes(700, 13);
+  const up1 = await uploadEvidence(lead, caseA, a1);
+  const up2 = await uploadEvidence(lead, caseA, a2);
+  const upB = await uploadEvidence(lead, caseB, b1);
+  return { admin, adminSession, lead, member, caseA, caseB, items: { a1: { id: up1.evidenceId, bytes: a1 }, a2: { id: up2.evidenceId, bytes: a2 }, b1: { id: upB.evidenceId, bytes: b1 } } };
+}
+
+/** A lead invites a guest; the guest accepts, sets a second factor and makes their keys, as in the browser. */
+async function inviteGuest(lead: Person, caseId: string, email: string, name: string): Promise<Person & { session: SessionInfo }> {
+  const invited = await json<GuestInvitation>(await send(`/api/cases/${caseId}/guests`, { cookie: lead.cookie, body: { email, name } }), 201);
+  expect(invited.sent).toBe(false);
+  expect(invited.invitation).not.toBeNull();
+  const accepted = await call("/api/invitations/accept", { body: { token: invited.invitation!.token, password: "a guest's long passphrase" } });
+  expect(accepted.status).toBe(200);
+  const full = await withTotp(accepted);
+  expect(full.session.user.role).toBe("guest");
+  return { ...(await withKeys(full)), session: full.session };
+}
+
+/** The lead's browser: the case private key for `kid`, unwrapped. */
+async function caseKeyOf(lead: Person, caseId: string, kid?: string): Promise<UnlockedKey> {
+  const { keys } = await json<MyCaseKeys>(await call(`/api/cases/${caseId}/keys`, { cookie: lead.cookie }));
+  const key = keys.find((k) => (kid ? k.kid === kid : k.current))!;
+  return unwrapCaseKey(key.wrap!, lead.encryption.privateKey);
+}
+
+type Target = { type: "guest"; guestId: string } | { type: "link"; label: string };
+
+/** The sharer's browser: a share key, wrapped to the recipient; the chosen items' keys and labels (or the case keys) wrapped to it. */
+async function share(lead: Person, caseId: string, target: Target, options: { items?: string[]; level?: string; includeLater?: boolean; expiresAt?: string } = {}) {
+  const id = newId();
+  const shareKey = await generateShareKeyPair();
+  let shareKeyWrap: string;
+  let secret: string | null = null;
+  if (target.type === "guest") {
+    const { guests } = await json<GuestList>(await call("/api/guests", { cookie: lead.cookie }));
+    const guest = guests.find((g) => g.id === target.guestId)!;
+    shareKeyWrap = await wrapShareKeyToGuest(shareKey.privateJwk, guest.encryptionKey!.publicJwk);
+  } else {
+    secret = newLinkSecret();
+    shareKeyWrap = await wrapShareKeyToLink(shareKey.privateJwk, await deriveLinkKey(secret, id));
+  }
+  const items = [];
+  const caseKeys = [];
+  if (options.items) {
+    for (const evidenceId of options.items) {
+      const summary = await json<EvidenceSummary>(await call(`/api/evidence/${evidenceId}`, { cookie: lead.cookie }));
+      const release = await json<FileKeyRelease>(await call(`/api/evidence/${evidenceId}/key`, { cookie: lead.cookie }));
+      const caseKey = await caseKeyOf(lead, caseId, summary.caseKid);
+      const label = await decryptLabel(summary.label!, caseKey.privateKey);
+      items.push({
+        evidenceId,
+        fileKey: await rewrapFileKey(release.fileKey, caseKey.privateKey, shareKey.publicJwk),
+        label: await encryptLabel({ fileName: label.fileName, mediaType: label.mediaType }, shareKey.publicJwk),
+      });
+    }
+  } else {
+    const { keys } = await json<MyCaseKeys>(await call(`/api/cases/${caseId}/keys`, { cookie: lead.cookie }));
+    for (const key of keys) caseKeys.push({ caseKid: key.kid, jwe: await rewrapCaseKey(key.wrap!, lead.encryption.privateKey, shareKey.publicJwk) });
+  }
+  const body = {
+    id,
+    recipient: target,
+    scope: options.items ? "items" : "case",
+    includeLater: options.includeLater ?? false,
+    level: options.level ?? "view",
+    expiresAt: options.expiresAt ?? inDays(30),
+    shareKey: shareKey.publicJwk,
+    shareKeyWrap,
+    items,
+    caseKeys,
+  };
+  const response = await send(`/api/cases/${caseId}/shares`, { cookie: lead.cookie, body });
+  return { response, id, secret, shareKey, body };
+}
+
+type Auth = { cookie?: string; headers?: Record<string, string> };
+
+/** The recipient's browser: opens the share key, then an item's file key, then decrypts it. */
+async function openItem(auth: Auth, shareId: string, evidenceId: string, shareKey: UnlockedKey): Promise<Uint8Array> {
+  const view = await json<ReceivedShare>(await call(`/api/shared/${shareId}`, auth));
+  const item = view.items.find((i) => i.id === evidenceId)!;
+  const manifest = await verifyManifest(item.manifest, item.signerJwk!);
+  const key = await json<SharedFileKey>(await call(`/api/shared/${shareId}/items/${evidenceId}/key`, auth));
+  let opener = shareKey;
+  if (key.keyKid !== view.shareKid) opener = await unwrapCaseKey(view.caseKeys.find((k) => k.caseKid === key.keyKid)!.jwe, shareKey.privateKey);
+  const fileKey = await unwrapFileKey(key.fileKey, opener.privateKey);
+  const parts = [];
+  for (let n = 0; n < item.partCount; n++) {
+    const response = await call(`/api/shared/${shareId}/items/${evidenceId}/parts/${n}`, auth);
+    expect(response.status).toBe(200);
+    parts.push(new Uint8Array(await response.arrayBuffer()));
+  }
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of decryptParts(parts, fileKey, decryptExpectations(manifest))) chunks.push(chunk);
+  return new Uint8Array(chunks.flatMap((c) => [...c]));
+}
+
+async function receiptFor(view: ReceivedShare, signer: UnlockedKey, recipient: { type: "guest"; userId: string; name: string } | { type: "link"; name: string }) {
+  return signReceipt(
+    { shareId: view.id, recipient, items: view.items.map((i) => ({ id: i.id, sha512: (decodeJwt(i.manifest) as { sha512: string }).sha512 })), receivedAt: new Date().toISOString() },
+    signer,
+  );
+}
+
+describe("shares with guests", () => {
+  it("a guest sees only the items shared with them, at the share's level, signs a receipt, and is refused after revocation", async () => {
+    const { lead, member, adminSession, caseA, caseB, items } = await world();
+    const guest = await inviteGuest(lead, caseA.id, "prosecutor@cps.example", "Pat Prosecutor");
+
+    // A guest is a role of its own: nothing of the organisation.
+    for (const path of ["/api/cases", `/api/cases/${caseA.id}`, "/api/directory", "/api/users", "/api/audit/events", `/api/keys/users/${lead.id}`, "/api/guests", `/api/evidence/${items.a1.id}/key`, "/api/settings"]) {
+      await expectError(await call(path, { cookie: guest.cookie }), 403, "guest_forbidden");
+    }
+    expect((await call("/api/auth/session", { cookie: guest.cookie })).status).toBe(200);
+    // The directory offers members, never guests; an admin cannot turn a guest into a member.
+    const directory = await json<{ people: { id: string }[] }>(await call("/api/directory", { cookie: lead.cookie }));
+    expect(directory.people.map((u) => u.id)).not.toContain(guest.id);
+    await expectError(await call(`/api/users/${guest.id}`, { method: "PATCH", cookie: adminSession.cookie, body: { role: "investigator" } }), 409, "guest_role");
+    const listed = await json<{ users: { id: string; role: string }[] }>(await call("/api/users", { cookie: adminSession.cookie }));
+    expect(listed.users.find((u) => u.id === guest.id)?.role).toBe("guest");
+
+    // Only a lead of the case shares; members and other cases' items are refused.
+    await expectError(await call(`/api/cases/${caseA.id}/guests`, { cookie: member.cookie, body: { email: "x@example.org", name: "X" } }), 404);
+    const mixed = await share(lead, caseA.id, { type: "guest", guestId: guest.id }, { items: [items.a1.id] });
+    expect(mixed.response.status).toBe(201);
+    const crossCase = await share(lead, caseB.id, { type: "guest", guestId: guest.id }, { items: [items.b1.id] });
+    expect(crossCase.response.status).toBe(201);
+    // An item of another case inside a share of case A is refused.
+    await expectError(await call(`/api/cases/${caseA.id}/shares`, { cookie: lead.cookie, body: { ...crossCase.body, id: newId() } }), 400, "not_in_case");
+    // Expiry: required, at most a year.
+    await expectError(await call(`/api/cases/${caseA.id}/shares`, { cookie: lead.cookie, body: { ...mixed.body, id: newId(), expiresAt: inDays(400) } }), 400, "invalid_expiry");
+    await expectError(await call(`/api/cases/${caseA.id}/shares`, { cookie: lead.cookie, body: { ...mixed.body, id: newId(), expiresAt: inDays(-1) } }), 400, "invalid_expiry");
+    expect((await call(`/api/shares/${crossCase.id}/revoke`, { method: "POST", cookie: lead.cookie })).status).toBe(200);
+
+    const shareId = mixed.id;
+    const list = await json<ReceivedShareList>(await call("/api/shared", { cookie: guest.cookie }));
+    expect(list.shares.map((s) => s.id)).toEqual([shareId]);
+    expect(list.shares[0]).toMatchObject({ case: { number: "2026-0100" }, level: "view", itemCount: 1 });
+
+    const shareKey = await unwrapShareKeyAsGuest((await json<ReceivedShare>(await call(`/api/shared/${shareId}`, { cookie: guest.cookie }))).shareKeyWrap, guest.encryption.privateKey);
+    expect(await openItem({ cookie: guest.cookie }, shareId, items.a1.id, shareKey)).toEqual(items.a1.bytes);
+    const view = await json<ReceivedShare>(await call(`/api/shared/${shareId}`, { cookie: guest.cookie }));
+    expect(view.items.map((i) => i.id)).toEqual([items.a1.id]);
+    expect((await decryptLabel(view.items[0]!.label!, shareKey.privateKey)).fileName).toBe("clip.mp4");
+
+    // Other items, of this case or another, and other shares: not found.
+    for (const evidenceId of [items.a2.id, items.b1.id]) {
+      await expectError(await call(`/api/shared/${shareId}/items/${evidenceId}/key`, { cookie: guest.cookie }), 404);
+      await expectError(await call(`/api/shared/${shareId}/items/${evidenceId}/parts/0`, { cookie: guest.cookie }), 404);
+    }
+    await expectError(await call(`/api/shared/${crossCase.id}`, { cookie: guest.cookie }), 404, "share_unavailable");
+    // A member of the organisation is not the recipient.
+    await expectError(await call(`/api/shared/${shareId}`, { cookie: lead.cookie }), 404, "share_unavailable");
+
+    // The level: view only; then download; export stays refused.
+    const access = (action: string) => call(`/api/shared/${shareId}/items/${items.a1.id}/access`, { cookie: guest.cookie, body: { action } });
+    await expectError(await access("download"), 403, "share_level");
+    await expectError(await access("export"), 403, "share_level");
+    await expectError(await call(`/api/shared/${shareId}/items/${items.a1.id}/signer-register`, { cookie: guest.cookie }), 403, "share_level");
+    await json<CreatedShare>(await call(`/api/shares/${shareId}`, { method: "PATCH", cookie: lead.cookie, body: { level: "download", expiresAt: inDays(60) } }));
+    expect((await access("download")).status).toBe(204);
+    await expectError(await access("export"), 403, "share_level");
+
+    // No resharing: a guest is no lead of anything.
+    await expectError(await call(`/api/cases/${caseA.id}/shares`, { cookie: guest.cookie, body: { ...mixed.body, id: newId() } }), 403, "guest_forbidden");
+    await expectError(await call(`/api/shares/${shareId}/revoke`, { method: "POST", cookie: guest.cookie }), 403, "guest_forbidden");
+    await expectError(await call(`/api/cases/${caseA.id}/guests`, { cookie: guest.cookie, body: { email: "x@example.org", name: "X" } }), 403, "guest_forbidden");
+
+    // Receipt: signed with the guest's own key over exactly the shared items.
+    const fresh = await json<ReceivedShare>(await call(`/api/shared/${shareId}`, { cookie: guest.cookie }));
+    const recipient = { type: "guest" as const, userId: guest.id, name: "Pat Prosecutor" };
+    const other = await receiptSigningKey();
+    await expectError(await send(`/api/shared/${shareId}/receipts`, { cookie: guest.cookie, body: { jws: await receiptFor(fresh, other, recipient) } }), 400, "invalid_receipt");
+    const wrongItems = await signReceipt({ shareId, recipient, items: [{ id: items.a2.id, sha512: "0".repeat(128) }], receivedAt: new Date().toISOString() }, guest.signing);
+    await expectError(await send(`/api/shared/${shareId}/receipts`, { cookie: guest.cookie, body: { jws: wrongItems } }), 400, "invalid_receipt");
+    const jws = await receiptFor(fresh, guest.signing, recipient);
+    const recorded = await json<ReceiptDownload>(await send(`/api/shared/${shareId}/receipts`, { cookie: guest.cookie, body: { jws } }), 201);
+    expect(recorded.jws).toBe(jws);
+    expect((await verifyReceipt(recorded.jws)).receipt.items).toEqual([{ id: items.a1.id, sha512: (decodeJwt(fresh.items[0]!.manifest) as { sha512: string }).sha512 }]);
+
+    // The lead sees who received what and when, and can download the receipt.
+    const shares = await json<ShareList>(await call(`/api/cases/${caseA.id}/shares`, { cookie: lead.cookie }));
+    const mine = shares.shares.find((s) => s.id === shareId)!;
+    expect(mine).toMatchObject({ status: "active", level: "download", recipient: { type: "guest", label: "Pat Prosecutor", email: "prosecutor@cps.example" } });
+    expect(mine.receipts).toHaveLength(1);
+    expect(mine.receipts[0]).toMatchObject({ recipientName: "Pat Prosecutor", itemCount: 1 });
+    const download = await json<ReceiptDownload>(await call(`/api/shares/${shareId}/receipts/${mine.receipts[0]!.id}`, { cookie: lead.cookie }));
+    expect(download.jws).toBe(jws);
+    // Another case's lead-less member sees none of it.
+    await expectError(await call(`/api/cases/${caseA.id}/shares`, { cookie: member.cookie }), 404);
+    await expectError(await call(`/api/shares/${shareId}/receipts/${mine.receipts[0]!.id}`, { cookie: member.cookie }), 404);
+
+    // Revocation: at once, wraps gone.
+    await json<CreatedShare>(await call(`/api/shares/${shareId}/revoke`, { method: "POST", cookie: lead.cookie }));
+    await expectError(await call(`/api/shared/${shareId}`, { cookie: guest.cookie }), 404, "share_unavailable");
+    await expectError(await call(`/api/shared/${shareId}/items/${items.a1.id}/key`, { cookie: guest.cookie }), 404, "share_unavailable");
+    expect((await json<ReceivedShareList>(await call("/api/shared", { cookie: guest.cookie }))).shares).toEqual([]);
+    const row = await db.prepare("SELECT share_key_wrap FROM shares WHERE id = ?").bind(shareId).first<{ share_key_wrap: string | null }>();
+    expect(row!.share_key_wrap).toBeNull();
+    const wraps = await db.prepare("SELECT count(*) AS n FROM share_items WHERE share_id = ? AND (file_key IS NOT NULL OR label IS NOT NULL)").bind(shareId).first<{ n: number }>();
+    expect(wraps!.n).toBe(0);
+
+    const events = await auditEvents();
+    const forShare = events.filter((e) => (e.details as { shareId?: string }).shareId === shareId).map((e) => e.action);
+    expect(forShare).toEqual(expect.arrayContaining(["share.create", "share.access", "share.view", "share.download", "share.update", "share.extend", "share.receipt", "share.revoke"]));
+    expect(events.find((e) => e.action === "share.view")!.ip).not.toBeUndefined();
+    expect(events.find((e) => e.action === "share.guest_invite")).toBeTruthy();
+  });
+});
+
+describe("link shares", () => {
+  it("opens with the fragment's secret and the access code; wrong codes lock it; expiry and revocation end it; nothing stored opens it", async () => {
+    const { lead, caseA, caseB, items } = await world();
+    const created = await share(lead, caseA.id, { type: "link", label: "Defence counsel, R v Smith" }, { level: "export", includeLater: true });
+    const { share: summary, accessCode } = await json<CreatedShare>(created.response, 201);
+    expect(summary).toMatchObject({ scope: "case", includeLater: true, itemCount: 2, status: "active", recipient: { type: "link", label: "Defence counsel, R v Smith" } });
+    expect(accessCode).toMatch(/^[A-Z2-9]{10}$/);
+    const secret = created.secret!;
+    const otherShare = await share(lead, caseB.id, { type: "link", label: "Someone else" });
+    expect(otherShare.response.status).toBe(201);
+
+    // No session at all, or a guest-less cookie: refused.
+    await expectError(await call(`/api/shared/${created.id}`), 401);
+
+    // Wrong codes: four tries left, then locked, and a right code no longer opens it.
+    const open = (code: string, id = created.id) => send(`/api/shared/links/${id}/open`, { body: { accessCode: code } });
+    for (let n = 1; n < 5; n++) await expectError(await open("WRONGCODE1"), 403, "wrong_access_code");
+    await expectError(await open("WRONGCODE1"), 403, "link_locked");
+    await expectError(await open(accessCode!), 403, "link_locked");
+    expect((await json<ShareList>(await call(`/api/cases/${caseA.id}/shares`, { cookie: lead.cookie }))).shares.find((s) => s.id === created.id)!.status).toBe("locked");
+    // The sender sets a new code: the link opens again, with that code only.
+    const renewed = await json<CreatedShare>(await call(`/api/shares/${created.id}/access-code`, { method: "POST", cookie: lead.cookie }));
+    await expectError(await open(accessCode!), 403, "wrong_access_code");
+    const code = renewed.accessCode!;
+    const { token } = await json<LinkSession>(await open(`${code.slice(0, 5).toLowerCase()}-${code.slice(5)}`));
+    const auth = { headers: { Authorization: `Bearer ${token}` } };
+
+    // The link key opens the share key; the case keys it carries open both items, and an item added later.
+    const view = await json<ReceivedShare>(await call(`/api/shared/${created.id}`, auth));
+    const shareKey = await unwrapShareKeyWithLink(view.shareKeyWrap, await deriveLinkKey(secret, created.id));
+    await expect(unwrapShareKeyWithLink(view.shareKeyWrap, await deriveLinkKey(secret, otherShare.id))).rejects.toThrow(/share key/);
+    await expect(unwrapShareKeyWithLink(view.shareKeyWrap, await deriveLinkKey(newLinkSecret(), created.id))).rejects.toThrow(/share key/);
+    expect(await openItem(auth, created.id, items.a1.id, shareKey)).toEqual(items.a1.bytes);
+    expect(await openItem(auth, created.id, items.a2.id, shareKey)).toEqual(items.a2.bytes);
+    const later = randomBytes(1500, 21);
+    const upLater = await uploadEvidence(lead, caseA, later);
+    expect(await openItem(auth, created.id, upLater.evidenceId, shareKey)).toEqual(later);
+    // Not another case's item, not another share with this session.
+    await expectError(await call(`/api/shared/${created.id}/items/${items.b1.id}/key`, auth), 404);
+    await expectError(await call(`/api/shared/${otherShare.id}`, auth), 401, "link_session_ended");
+    expect((await call(`/api/shared/${created.id}/items/${items.a1.id}/access`, { ...auth, body: { action: "export" } })).status).toBe(204);
+    const register = await call(`/api/shared/${created.id}/items/${items.a1.id}/signer-register`, auth);
+    expect(register.status).toBe(200);
+    expect(await register.text()).toContain(lead.signing.kid);
+
+    // A receipt signed with a key made for it, named in it; it verifies offline.
+    const fresh = await json<ReceivedShare>(await call(`/api/shared/${created.id}`, auth));
+    const signer = await receiptSigningKey();
+    const jws = await receiptFor(fresh, signer, { type: "link", name: "Dana Defence" });
+    const recorded = await json<ReceiptDownload>(await send(`/api/shared/${created.id}/receipts`, { ...auth, body: { jws } }), 201);
+    const checked = await verifyReceipt(recorded.jws);
+    expect(checked.kid).toBe(signer.kid);
+    expect(checked.receipt.items).toHaveLength(3);
+    // A receipt claiming a guest through a link is refused.
+    await expectError(await send(`/api/shared/${created.id}/receipts`, { ...auth, body: { jws: await receiptFor(fresh, signer, { type: "guest", userId: lead.id, name: "x" }) } }), 400, "invalid_receipt");
+
+    // Confidentiality: no stored row and no request body holds the link secret, the link key, or a private key.
+    const linkKey = toBase64url(await deriveLinkKey(secret, created.id));
+    const secrets = [secret, linkKey, created.shareKey.privateJwk.d!];
+    const tables = ["shares", "share_items", "share_case_keys", "share_sessions", "share_receipts", "audit_outbox", "timestamps"];
+    for (const table of tables) {
+      const { results } = await db.prepare(`SELECT * FROM ${table}`).all();
+      const text = JSON.stringify(results);
+      for (const s of secrets) expect(text.includes(s), `${table} holds a secret`).toBe(false);
+    }
+    const eventsText = JSON.stringify(await auditEvents());
+    for (const s of [...secrets, token, code]) expect(eventsText.includes(s)).toBe(false);
+    for (const body of sent) for (const s of secrets) expect(body.includes(s)).toBe(false);
+    const sessionRow = await db.prepare("SELECT token_hash FROM share_sessions WHERE share_id = ?").bind(created.id).first<{ token_hash: string }>();
+    expect(sessionRow!.token_hash).not.toBe(token);
+
+    // After expiry: refused, as if it never existed.
+    await db.prepare("UPDATE shares SET expires_at = ? WHERE id = ?").bind(new Date(Date.now() - 1000).toISOString(), created.id).run();
+    await expectError(await call(`/api/shared/${created.id}`, auth), 404, "share_unavailable");
+    await expectError(await open(code), 404, "share_unavailable");
+    // Extended: open again.
+    await json<CreatedShare>(await call(`/api/shares/${created.id}`, { method: "PATCH", cookie: lead.cookie, body: { expiresAt: inDays(10) } }));
+    expect((await call(`/api/shared/${created.id}`, auth)).status).toBe(200);
+
+    // Revoked: the session ends at once, and the code opens nothing.
+    await json<CreatedShare>(await call(`/api/shares/${created.id}/revoke`, { method: "POST", cookie: lead.cookie }));
+    await expectError(await call(`/api/shared/${created.id}`, auth), 401, "link_session_ended");
+    await expectError(await open(code), 404, "share_unavailable");
+    expect(await db.prepare("SELECT count(*) AS n FROM share_case_keys WHERE share_id = ?").bind(created.id).first<{ n: number }>()).toEqual({ n: 0 });
+
+    // In the case's history, by name, with the IP.
+    const history = await json<{ events: { action: string; details: Record<string, unknown>; actor: { label?: string | null } }[] }>(await call(`/api/cases/${caseA.id}/history`, { cookie: lead.cookie }));
+    const actions = history.events.filter((e) => e.details.shareId === created.id).map((e) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(["share.create", "share.code_wrong", "share.locked", "share.access_code", "share.open", "share.access", "share.view", "share.export", "share.receipt", "share.extend", "share.revoke"]));
+    expect(history.events.find((e) => e.action === "share.view" && e.details.shareId === created.id)!.actor.label).toBe("link: Defence counsel, R v Smith");
+  });
+});
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    tsaUrl: string;
+    tsaCaPem: string;
+  }
+}
+
+describe("receipts and the organisation's TSA", () => {
+  it("stamps a receipt's signature with the configured TSA; the token verifies against its CA", async () => {
+    const tsaUrl = inject("tsaUrl");
+    const tsaCaPem = inject("tsaCaPem");
+    const name = `${crypto.randomUUID()}`;
+    expect((await fetch(`${tsaUrl}/control/${name}`, { method: "PUT", body: "ok" })).status).toBe(204);
+    const adminSession = await setUpOrganisation();
+    expect((await call("/api/settings", { method: "PUT", body: { tsaUrl: `${tsaUrl}/${name}`, tsaCaPem }, cookie: adminSession.cookie })).status).toBe(200);
+    const lead = await withKeys(await addUser(adminSession.cookie, { email: "lead@example.org", name: "Lee Lead", role: "investigator" }));
+    const caseA = await openCase(lead, "2026-0300");
+    await uploadEvidence(lead, caseA, randomBytes(900, 5));
+    const created = await share(lead, caseA.id, { type: "link", label: "Court clerk" });
+    const { accessCode } = await json<CreatedShare>(created.response, 201);
+    const { token } = await json<LinkSession>(await call(`/api/shared/links/${created.id}/open`, { body: { accessCode } }));
+    const auth = { headers: { Authorization: `Bearer ${token}` } };
+    const view = await json<ReceivedShare>(await call(`/api/shared/${created.id}`, auth));
+    const jws = await receiptFor(view, await receiptSigningKey(), { type: "link", name: "Clerk of the Court" });
+    const recorded = await json<ReceiptDownload>(await call(`/api/shared/${created.id}/receipts`, { ...auth, body: { jws } }), 201);
+    expect(recorded.timestamp.state).toBe("stamped");
+    const info = await verifyTimestampToken(Uint8Array.from(atob(recorded.token!), (c) => c.charCodeAt(0)), fromBase64url(jws.split(".")[2]!), { trustedPem: tsaCaPem });
+    expect(Date.parse(info.genTime)).toBeGreaterThan(Date.now() - 60_000);
+    // The lead downloads the same receipt with its token.
+    const { shares } = await json<ShareList>(await call(`/api/cases/${caseA.id}/shares`, { cookie: lead.cookie }));
+    const download = await json<ReceiptDownload>(await call(`/api/shares/${created.id}/receipts/${shares[0]!.receipts[0]!.id}`, { cookie: lead.cookie }));
+    expect(download).toMatchObject({ jws, token: recorded.token, timestamp: { state: "stamped" } });
+  });
+});
