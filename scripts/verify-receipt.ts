@@ -1,5 +1,5 @@
 /**
- * `npm run verify -- receipt.jws`: check a disclosure receipt (docs/evidence-format.md §10) offline:
+ * `npm run verify -- receipt.jws`: check a disclosure receipt (docs/evidence-format.md §11) offline:
  * its ES512 signature by the key it names, its format, and, when `receipt.jws.tsr` lies beside it
  * (and `receipt.jws.tsa.pem`, the TSA's CA, optionally), the RFC 3161 timestamp over its signature.
  * Exit status: 0 every check passed; 1 a check failed.

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   }
 
   if (file.endsWith(".jws") && !keptArg) {
-    // A disclosure receipt (docs/evidence-format.md §10), not a package.
+    // A disclosure receipt (docs/evidence-format.md §11), not a package.
     const { verifyReceiptFile } = await import("./verify-receipt.ts");
     process.exit(await verifyReceiptFile(file, args[0]!));
   }

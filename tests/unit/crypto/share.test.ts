@@ -1,4 +1,4 @@
-/** Disclosure envelopes (docs/evidence-format.md §10): the link key, the share key wrap and the receipt, against the published vector. */
+/** Disclosure envelopes (docs/evidence-format.md §11): the link key, the share key wrap and the receipt, against the published vector. */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,5 +1,5 @@
 /**
- * Share key work in the browser (docs/disclosure.md §1, evidence-format.md §10). The sharer makes
+ * Share key work in the browser (docs/disclosure.md §1, evidence-format.md §11). The sharer makes
  * a share key pair, wraps its private half to the guest's encryption key or to the key derived from
  * a new link secret, and wraps to its public half either the case keys (whole case) or, per chosen
  * item, the file key and the label. The recipient opens the share key, then the file keys. Files are
@@ -158,7 +158,7 @@ export async function openFileKeyBytes(share: ReceivedShare, shareKey: UnlockedK
 }
 
 /**
- * The receipt (evidence-format.md §10): every item with its signed SHA-512, signed by the guest's own
+ * The receipt (evidence-format.md §11): every item with its signed SHA-512, signed by the guest's own
  * key, or for a link by a key made for this receipt.
  */
 export async function signShareReceipt(share: ReceivedShare, signer: { guest: DeviceKeys & { name: string } } | { linkName: string }): Promise<string> {
