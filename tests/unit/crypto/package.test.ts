@@ -336,7 +336,7 @@ describe("npm run verify", () => {
   it("exits 2 on a usage error or an unreadable file", () => {
     const usage = spawnSync(node, [join(root, "scripts/verify.ts")], { cwd: root, encoding: "utf8" });
     expect(usage.status).toBe(2);
-    expect(usage.stderr).toContain("usage: npm run verify -- [--checkpoint <kept audit.json or checkpoint .jws>] <package.zip>");
+    expect(usage.stderr).toContain("usage: npm run verify -- [--checkpoint <kept audit.json or checkpoint .jws>] <package.zip | case-package.zip>");
     const missing = runCli(null, "does-not-exist.zip");
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain("cannot read");
