@@ -57,7 +57,10 @@ function withHeader(jwe: string, change: (h: Record<string, any>) => void): stri
   return [toBase64url(utf8(JSON.stringify(h))), ...jwe.split(".").slice(1)].join(".");
 }
 
-describe("key bundle v2: the published known-answer vector (shared/crypto/key-bundle-vector.json)", () => {
+/** Each Argon2id derivation fills 64 MiB three times: seconds on a busy machine, so generous timeouts. */
+const SLOW = { timeout: 120_000 };
+
+describe("key bundle v2: the published known-answer vector (shared/crypto/key-bundle-vector.json)", SLOW, () => {
   it("Argon2id over the NFC passphrase with the published salt gives the published key-wrapping key", async () => {
     expect(toHex(utf8(vector.passphrase.normalize("NFC")))).toBe(vector.passphraseUtf8Hex);
     const { m, t, p } = vector.argon2id;
@@ -99,7 +102,7 @@ describe("key bundle v2: the published known-answer vector (shared/crypto/key-bu
   });
 });
 
-describe("key bundle v2: sealing and opening", () => {
+describe("key bundle v2: sealing and opening", SLOW, () => {
   it("seals with Argon2id at the current parameters and a fresh salt; a wrong passphrase is refused", async () => {
     const { signing, encryption } = await generateUserKeys();
     const keys = { signing: signing.privateJwk, encryption: encryption.privateJwk };
