@@ -77,6 +77,11 @@ describe("key bundle v2: the published known-answer vector (shared/crypto/key-bu
       kdf: { alg: "argon2id", v: 19, m: 65536, t: 3, p: 1, s: toBase64url(fromHex(vector.argon2id.saltHex)) },
     });
     expect(vector.bundle.split(".")[2]).toBe(toBase64url(fromHex(vector.ivHex)));
+    // The encrypted key is the published CEK, AES-KW wrapped (RFC 3394) under the published KEK.
+    const kek = await crypto.subtle.importKey("raw", fromHex(vector.argon2id.kekHex) as Uint8Array<ArrayBuffer>, "AES-KW", false, ["unwrapKey"]);
+    const wrapped = fromB64(vector.bundle.split(".")[1]!);
+    const cek = await crypto.subtle.unwrapKey("raw", wrapped, kek, "AES-KW", "AES-GCM", true, ["decrypt"]);
+    expect(toHex(new Uint8Array(await crypto.subtle.exportKey("raw", cek)))).toBe(vector.cekHex);
     const keys = await openKeyBundleJwks(vector.bundle, vector.passphrase);
     expect(await keyId(keys.signing)).toBe(vector.signingKid);
     expect(await keyId(keys.encryption)).toBe(vector.encryptionKid);
