@@ -3,7 +3,8 @@
  * DevTools virtual authenticator (CTAP 2.1, internal, resident keys, user verification):
  *  - with PRF (`hasPrf: true`): a passkey added in Security, passkey unlock turned on (key
  *    passphrase once, then the passkey's gesture); on a device with none of this one's data,
- *    "Continue with a passkey" signs in and unlocks the keys in the same gesture;
+ *    "Continue with a passkey" signs in and unlocks the keys in the same gesture, and so does the
+ *    passkey as the second factor after the password;
  *  - without PRF (`hasPrf: false`, a new browser context): turning it on says why it can't, and
  *    signing in with that passkey falls back to the key passphrase;
  *  - a device that has seen the user's version 2 bundle refuses (and warns about) a version 1
@@ -164,6 +165,19 @@ describe("passkey unlock (WebAuthn PRF) and the Argon2id key bundle", () => {
     await first.goto("/settings/keys");
     await visible(first.getByRole("heading", { name: "Key passphrase", level: 1 }));
     expect(await first.getByText(created.signing.kid.slice(0, 8)).count()).toBeGreaterThan(0);
+
+    // The same as the second factor after the password: wiped again, the passkey step unlocks too.
+    await signOut(first, ADMIN.name);
+    await cdp.send("Storage.clearDataForOrigin", { origin: server.url, storageTypes: "all" });
+    await first.context().clearCookies();
+    await first.goto("/");
+    await visible(first.getByRole("heading", { name: "Sign in" }));
+    await first.getByLabel("Email").fill(ADMIN.email);
+    await first.getByLabel("Password").fill(ADMIN.password);
+    await first.getByRole("button", { name: "Sign in" }).click();
+    await visible(first.getByRole("heading", { name: "Two-step verification" }));
+    await first.getByRole("button", { name: "Use a passkey" }).click();
+    await expectSignedIn(first);
   });
 
   it("falls back to the key passphrase with an authenticator without PRF (a new browser context), and can't turn passkey unlock on there", async () => {

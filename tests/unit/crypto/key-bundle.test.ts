@@ -57,7 +57,10 @@ function withHeader(jwe: string, change: (h: Record<string, any>) => void): stri
   return [toBase64url(utf8(JSON.stringify(h))), ...jwe.split(".").slice(1)].join(".");
 }
 
-describe("key bundle v2: the published known-answer vector (shared/crypto/key-bundle-vector.json)", () => {
+/** Each Argon2id derivation fills 64 MiB three times: seconds on a busy machine, so generous timeouts. */
+const SLOW = { timeout: 120_000 };
+
+describe("key bundle v2: the published known-answer vector (shared/crypto/key-bundle-vector.json)", SLOW, () => {
   it("Argon2id over the NFC passphrase with the published salt gives the published key-wrapping key", async () => {
     expect(toHex(utf8(vector.passphrase.normalize("NFC")))).toBe(vector.passphraseUtf8Hex);
     const { m, t, p } = vector.argon2id;
@@ -74,6 +77,11 @@ describe("key bundle v2: the published known-answer vector (shared/crypto/key-bu
       kdf: { alg: "argon2id", v: 19, m: 65536, t: 3, p: 1, s: toBase64url(fromHex(vector.argon2id.saltHex)) },
     });
     expect(vector.bundle.split(".")[2]).toBe(toBase64url(fromHex(vector.ivHex)));
+    // The encrypted key is the published CEK, AES-KW wrapped (RFC 3394) under the published KEK.
+    const kek = await crypto.subtle.importKey("raw", fromHex(vector.argon2id.kekHex) as Uint8Array<ArrayBuffer>, "AES-KW", false, ["unwrapKey"]);
+    const wrapped = fromB64(vector.bundle.split(".")[1]!);
+    const cek = await crypto.subtle.unwrapKey("raw", wrapped, kek, "AES-KW", "AES-GCM", true, ["decrypt"]);
+    expect(toHex(new Uint8Array(await crypto.subtle.exportKey("raw", cek)))).toBe(vector.cekHex);
     const keys = await openKeyBundleJwks(vector.bundle, vector.passphrase);
     expect(await keyId(keys.signing)).toBe(vector.signingKid);
     expect(await keyId(keys.encryption)).toBe(vector.encryptionKid);
@@ -99,7 +107,7 @@ describe("key bundle v2: the published known-answer vector (shared/crypto/key-bu
   });
 });
 
-describe("key bundle v2: sealing and opening", () => {
+describe("key bundle v2: sealing and opening", SLOW, () => {
   it("seals with Argon2id at the current parameters and a fresh salt; a wrong passphrase is refused", async () => {
     const { signing, encryption } = await generateUserKeys();
     const keys = { signing: signing.privateJwk, encryption: encryption.privateJwk };
