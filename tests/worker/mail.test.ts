@@ -10,6 +10,7 @@ import type { MailSettings } from "../../shared/api/mail";
 import type { Invitation } from "../../shared/api/schemas";
 import { backend, db } from "./backend";
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
+import { auditEvents } from "./audit-helpers";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -119,6 +120,16 @@ describe("email", () => {
     await expectError(await attempt(smtpSettings({ host: "no-such-host.invalid", username: "", password: "" })), 502);
     const tls = await expectError(await attempt(smtpSettings({ security: "starttls" })), 502, "mail_tls");
     expect(tls.error.message).toContain("does not offer STARTTLS");
+
+    // An invitation whose email fails is still made: the link is shown to copy, and the failure is on the record.
+    await attempt(smtpSettings({ password: "wrong" }));
+    const invited = await call("/api/users", { cookie: admin.cookie, body: { email: `unlucky-${backend.runtime}@example.org`, name: "Unlucky", role: "investigator" } });
+    expect(invited.status).toBe(201);
+    expect(((await invited.json()) as Invitation).emailed).toBe(false);
+    const failed = (await auditEvents()).filter((e) => e.action === "mail.send");
+    expect(failed.at(-1)).toMatchObject({ outcome: "failed", details: { purpose: "invitation", to: `unlucky-${backend.runtime}@example.org`, error: "auth" } });
+    const tests = (await auditEvents()).filter((e) => e.action === "settings.mail_test");
+    expect(tests.some((e) => e.outcome === "failed" && (e.details as { error?: string }).error === "mail_auth")).toBe(true);
 
     const http = { transport: "http", fromAddress: "custody@example.org", fromName: "Custody" };
     await expectError(await attempt({ ...http, http: { url: `${inbox}/http-mail`, token: "not-the-token" } }), 502, "mail_auth");
