@@ -16,6 +16,9 @@ import { addUser, ADMIN, call, expectError, freshTotpCode, recoveryPublicKey, se
 import type { VideoRequest } from "../../shared/api/video";
 import { deliveryBody } from "../../agent/seal.ts";
 import { bindOperator, CAMERAS, createRequest, holdClip, pastRange, registerSite, siteWithCameras, workItem } from "./video-helpers";
+import type { CreatedShare, LinkSession, ReceivedShare } from "../../shared/api/shares";
+import { receiptSigningKey } from "../../shared/crypto";
+import { prepareShare, receiptFor, share } from "./share-helpers";
 
 interface Operation {
   "x-custody-access": "public" | "session" | "admin";
@@ -96,6 +99,21 @@ async function videoWorld(admin: Admin, options: { held?: boolean } = {}) {
   const item = (await workItem(agent, request.id))!;
   const held = options.held ? await holdClip(agent, item, item.clips[0]!, randomBytes(500)) : null;
   return { ivy, c, agent, site: created.site, cameraIds, olive, request, item, held };
+}
+
+/** A case led by the admin with one item, shared through a link at `level`; the link opened with its code when `open`. */
+async function linkShare(admin: Admin, level = "view", open = false) {
+  const lead = await withKeys(admin);
+  const c = await openCase(lead, "S-1");
+  const { evidenceId } = await uploadEvidence(lead, c, randomBytes(100));
+  const made = await share(lead, c.id, { type: "link", label: "Defence" }, { level });
+  const { accessCode } = (await made.response.json()) as CreatedShare;
+  let bearer: Record<string, string> = {};
+  if (open) {
+    const { token } = (await (await call(`/api/shared/links/${made.id}/open`, { body: { accessCode } })).json()) as LinkSession;
+    bearer = { Authorization: `Bearer ${token}` };
+  }
+  return { lead, c, evidenceId, id: made.id, accessCode: accessCode!, bearer };
 }
 
 /** The action of a scenario: one request (or, for a few, the browser's few requests) that performs the route. */
@@ -324,6 +342,67 @@ const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Pro
     prepare: async (admin) => {
       const { lead, c, ivy } = await caseWithInvestigator(admin);
       return () => addMember(lead, c.id, ivy, "viewer");
+    },
+  },
+  "POST /api/cases/{id}/shares": {
+    action: "share.create",
+    prepare: async (admin) => {
+      const lead = await withKeys(admin);
+      const c = await openCase(lead, "S-1");
+      await uploadEvidence(lead, c, randomBytes(100));
+      const { body } = await prepareShare(lead, c.id, { type: "link", label: "Defence" });
+      return () => call(`/api/cases/${c.id}/shares`, { body, cookie: admin.cookie });
+    },
+  },
+  "POST /api/cases/{id}/guests": {
+    action: "share.guest_invite",
+    prepare: async (admin) => {
+      const c = await openCase(await withKeys(admin), "S-1");
+      return () => call(`/api/cases/${c.id}/guests`, { body: { email: "guest@example.org", name: "Guest" }, cookie: admin.cookie });
+    },
+  },
+  "PATCH /api/shares/{id}": {
+    action: "share.update",
+    prepare: async (admin) => {
+      const { id } = await linkShare(admin);
+      return () => call(`/api/shares/${id}`, { method: "PATCH", body: { level: "download" }, cookie: admin.cookie });
+    },
+  },
+  "POST /api/shares/{id}/revoke": {
+    action: "share.revoke",
+    prepare: async (admin) => {
+      const { id } = await linkShare(admin);
+      return () => call(`/api/shares/${id}/revoke`, { method: "POST", cookie: admin.cookie });
+    },
+  },
+  "POST /api/shares/{id}/access-code": {
+    action: "share.access_code",
+    prepare: async (admin) => {
+      const { id } = await linkShare(admin);
+      return () => call(`/api/shares/${id}/access-code`, { method: "POST", cookie: admin.cookie });
+    },
+  },
+  "POST /api/shared/links/{id}/open": {
+    action: "share.open",
+    prepare: async (admin) => {
+      const { id, accessCode } = await linkShare(admin);
+      return () => call(`/api/shared/links/${id}/open`, { body: { accessCode } });
+    },
+  },
+  "POST /api/shared/{id}/items/{evidenceId}/access": {
+    action: "share.download",
+    prepare: async (admin) => {
+      const { id, evidenceId, bearer } = await linkShare(admin, "download", true);
+      return () => call(`/api/shared/${id}/items/${evidenceId}/access`, { body: { action: "download" }, headers: bearer });
+    },
+  },
+  "POST /api/shared/{id}/receipts": {
+    action: "share.receipt",
+    prepare: async (admin) => {
+      const { id, bearer } = await linkShare(admin, "view", true);
+      const view = (await (await call(`/api/shared/${id}`, { headers: bearer })).json()) as ReceivedShare;
+      const jws = await receiptFor(view, await receiptSigningKey(), { type: "link", name: "Dana Defence" });
+      return () => call(`/api/shared/${id}/receipts`, { body: { jws }, headers: bearer });
     },
   },
   "PATCH /api/cases/{id}/members/{userId}": {
@@ -598,7 +677,7 @@ describe("audit trail", () => {
       expect(typeof event!.target.type).toBe("string");
       expect(event!.userAgent, route).not.toBeUndefined();
     }
-  }, 120_000);
+  }, 300_000);
 
   it("changes nothing on any state-changing route when its event cannot be written, and fails the request", async () => {
     const mutating = await mutatingRoutes();
@@ -633,7 +712,7 @@ describe("audit trail", () => {
     }
     // The worker said why, in its own log.
     expect(errors.some((line) => line.includes("audit unavailable"))).toBe(true);
-  }, 180_000);
+  }, 400_000);
 
   it("records a guarded change exactly when it happens: of two sign-ins racing with one TOTP code, one wins and is recorded, the other is a recorded failure", async () => {
     const admin = await setUpOrganisation();

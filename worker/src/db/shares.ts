@@ -92,16 +92,15 @@ export function shareCodeReset(db: D1Database, id: string, hash: string, now: st
   return db.prepare("UPDATE shares SET access_code_hash = ?2, code_failures = 0, locked_at = NULL, updated_at = ?3 WHERE id = ?1").bind(id, hash, now);
 }
 
-/** One more wrong code; locks the link at LINK_CODE_ATTEMPTS. Returns the row after. */
-export async function shareCodeFailed(db: D1Database, id: string, now: string): Promise<{ code_failures: number; locked_at: string | null } | null> {
+/** One more wrong code; locks the link at LINK_CODE_ATTEMPTS (for the batch that records it). */
+export function shareCodeFailed(db: D1Database, id: string, now: string): D1PreparedStatement {
   return db
     .prepare(
       `UPDATE shares SET code_failures = code_failures + 1,
               locked_at = CASE WHEN code_failures + 1 >= ?2 THEN coalesce(locked_at, ?3) ELSE locked_at END
-        WHERE id = ?1 RETURNING code_failures, locked_at`,
+        WHERE id = ?1`,
     )
-    .bind(id, LINK_CODE_ATTEMPTS, now)
-    .first<{ code_failures: number; locked_at: string | null }>();
+    .bind(id, LINK_CODE_ATTEMPTS, now);
 }
 
 export function shareCodeSucceeded(db: D1Database, id: string): D1PreparedStatement {

@@ -492,11 +492,17 @@ export const shared = new Hono<AppEnv>()
         throw new ApiError(403, "link_locked", "This link is locked after too many wrong access codes. Ask the sender for a new code.");
       }
       if (!(await verifyPassword(normaliseCode(accessCode), share.access_code_hash))) {
-        const after = await shareCodeFailed(c.env.DB, share.id, now.toISOString());
-        const locked = after?.locked_at != null;
-        await audit(c, { ...recipientEvent(c, r, locked ? "share.locked" : "share.code_wrong"), outcome: "denied", details: { ...shareEvent(share).details, failures: after?.code_failures ?? null } });
-        if (locked) throw new ApiError(403, "link_locked", "This link is now locked after too many wrong access codes. Ask the sender for a new code.");
-        const left = LINK_CODE_ATTEMPTS - (after?.code_failures ?? 0);
+        // The count and its event commit together: a wrong code that cannot be recorded counts nothing.
+        const failures = share.code_failures + 1;
+        const locks = failures >= LINK_CODE_ATTEMPTS;
+        await c.env.DB.batch([
+          shareCodeFailed(c.env.DB, share.id, now.toISOString()),
+          auditStatement(c, share.org_id, { ...recipientEvent(c, r, locks ? "share.locked" : "share.code_wrong"), outcome: "denied", details: { ...shareEvent(share).details, failures } }),
+        ]);
+        await flushAudit(c.env, share.org_id);
+        const after = await findShare(c.env.DB, share.id);
+        if (after?.locked_at) throw new ApiError(403, "link_locked", "This link is now locked after too many wrong access codes. Ask the sender for a new code.");
+        const left = LINK_CODE_ATTEMPTS - (after?.code_failures ?? failures);
         throw new ApiError(403, "wrong_access_code", `That access code is not right. ${left} ${left === 1 ? "try" : "tries"} left before the link locks.`);
       }
       const token = newToken();
