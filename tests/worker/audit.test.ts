@@ -17,7 +17,7 @@ import type { VideoRequest } from "../../shared/api/video";
 import { deliveryBody } from "../../agent/seal.ts";
 import { bindOperator, CAMERAS, createRequest, holdClip, pastRange, registerSite, siteWithCameras, workItem } from "./video-helpers";
 import type { CreatedShare, LinkSession, ReceivedShare } from "../../shared/api/shares";
-import { receiptSigningKey } from "../../shared/crypto";
+import { receiptSigningKey, rewrapCaseKey } from "../../shared/crypto";
 import { prepareShare, receiptFor, share } from "./share-helpers";
 
 interface Operation {
@@ -373,6 +373,21 @@ const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Pro
     prepare: async (admin) => {
       const { id } = await linkShare(admin);
       return () => call(`/api/shares/${id}/revoke`, { method: "POST", cookie: admin.cookie });
+    },
+  },
+  "POST /api/shares/{id}/case-keys": {
+    action: "share.keys_add",
+    prepare: async (admin) => {
+      const lead = await withKeys(admin);
+      const c = await openCase(lead, "S-1");
+      const made = await share(lead, c.id, { type: "link", label: "Defence" }, { includeLater: true });
+      const ivy = await withKeys(await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" }));
+      expect((await addMember(lead, c.id, ivy, "viewer")).status).toBe(201);
+      expect((await removeMember(lead, c.id, ivy, [lead])).status).toBe(200);
+      const { keys } = (await (await call(`/api/cases/${c.id}/keys`, { cookie: admin.cookie })).json()) as { keys: { kid: string; current: boolean; wrap: string }[] };
+      const current = keys.find((k) => k.current)!;
+      const jwe = await rewrapCaseKey(current.wrap, lead.encryption.privateKey, made.shareKey.publicJwk);
+      return () => call(`/api/shares/${made.id}/case-keys`, { body: { caseKeys: [{ caseKid: current.kid, jwe }] }, cookie: admin.cookie });
     },
   },
   "POST /api/shares/{id}/access-code": {

@@ -8,6 +8,7 @@ import {
   deriveLinkKey,
   newLinkSecret,
   receiptSigningKey,
+  rewrapCaseKey,
   signReceipt,
   toBase64url,
   unwrapShareKeyAsGuest,
@@ -17,7 +18,8 @@ import {
 import { decodeJwt } from "jose";
 import { auditEvents } from "./audit-helpers";
 import { db } from "./backend";
-import { openCase, randomBytes, uploadEvidence, withKeys } from "./evidence-helpers";
+import { addMember, openCase, randomBytes, removeMember, uploadEvidence, withKeys } from "./evidence-helpers";
+import type { CaseDetail, MyCaseKeys } from "../../shared/api/cases";
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
 import { inDays, inviteGuest, json, newId, openItem, receiptFor, send, sent, share } from "./share-helpers";
 
@@ -145,7 +147,7 @@ describe("shares with guests", () => {
 
 describe("link shares", () => {
   it("opens with the fragment's secret and the access code; wrong codes lock it; expiry and revocation end it; nothing stored opens it", async () => {
-    const { lead, caseA, caseB, items } = await world();
+    const { lead, member, caseA, caseB, items } = await world();
     const created = await share(lead, caseA.id, { type: "link", label: "Defence counsel, R v Smith" }, { level: "export", includeLater: true });
     const { share: summary, accessCode } = await json<CreatedShare>(created.response, 201);
     expect(summary).toMatchObject({ scope: "case", includeLater: true, itemCount: 2, status: "active", recipient: { type: "link", label: "Defence counsel, R v Smith" } });
@@ -180,6 +182,22 @@ describe("link shares", () => {
     const later = randomBytes(1500, 21);
     const upLater = await uploadEvidence(lead, caseA, later);
     expect(await openItem(auth, created.id, upLater.evidenceId, shareKey)).toEqual(later);
+    // A member's removal rotates the case key: an item added after does not open until a lead gives the share the new key.
+    expect((await addMember(lead, caseA.id, member, "viewer")).status).toBe(201);
+    expect((await removeMember(lead, caseA.id, member, [lead])).status).toBe(200);
+    const rotated = await uploadEvidence(lead, await json<CaseDetail>(await call(`/api/cases/${caseA.id}`, { cookie: lead.cookie })), randomBytes(800, 22));
+    await expect(openItem(auth, created.id, rotated.evidenceId, shareKey)).rejects.toThrow();
+    const before = (await json<ShareList>(await call(`/api/cases/${caseA.id}/shares`, { cookie: lead.cookie }))).shares.find((s) => s.id === created.id)!;
+    expect(before.missingCaseKeys).toHaveLength(1);
+    const { keys } = await json<MyCaseKeys>(await call(`/api/cases/${caseA.id}/keys`, { cookie: lead.cookie }));
+    const newKey = keys.find((k) => k.kid === before.missingCaseKeys[0])!;
+    const wrapped = await rewrapCaseKey(newKey.wrap!, lead.encryption.privateKey, before.shareKey);
+    await expectError(await call(`/api/shares/${created.id}/case-keys`, { cookie: member.cookie, body: { caseKeys: [{ caseKid: newKey.kid, jwe: wrapped }] } }), 404);
+    await expectError(await call(`/api/shares/${created.id}/case-keys`, { cookie: lead.cookie, body: { caseKeys: [{ caseKid: keys.find((k) => k.kid !== newKey.kid)!.kid, jwe: wrapped }] } }), 400, "wraps_mismatch");
+    const added = await json<CreatedShare>(await call(`/api/shares/${created.id}/case-keys`, { cookie: lead.cookie, body: { caseKeys: [{ caseKid: newKey.kid, jwe: wrapped }] } }));
+    expect(added.share.missingCaseKeys).toEqual([]);
+    expect(await openItem(auth, created.id, rotated.evidenceId, shareKey)).toEqual(randomBytes(800, 22));
+
     // Not another case's item, not another share with this session.
     await expectError(await call(`/api/shared/${created.id}/items/${items.b1.id}/key`, auth), 404);
     await expectError(await call(`/api/shared/${otherShare.id}`, auth), 401, "link_session_ended");
@@ -195,7 +213,7 @@ describe("link shares", () => {
     const recorded = await json<ReceiptDownload>(await send(`/api/shared/${created.id}/receipts`, { ...auth, body: { jws } }), 201);
     const checked = await verifyReceipt(recorded.jws);
     expect(checked.kid).toBe(signer.kid);
-    expect(checked.receipt.items).toHaveLength(3);
+    expect(checked.receipt.items).toHaveLength(4);
     // A receipt claiming a guest through a link is refused.
     await expectError(await send(`/api/shared/${created.id}/receipts`, { ...auth, body: { jws: await receiptFor(fresh, signer, { type: "guest", userId: lead.id, name: "x" }) } }), 400, "invalid_receipt");
 

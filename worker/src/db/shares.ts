@@ -202,6 +202,16 @@ export async function sharedItem(db: D1Database, share: Pick<ShareRow, "id" | "c
     .first<SharedItemRow>();
 }
 
+/** A whole-case share's missing case keys: keys of its case it holds no wrap of. */
+export async function missingCaseKeys(db: D1Database, share: Pick<ShareRow, "id" | "case_id" | "scope">): Promise<string[]> {
+  if (share.scope !== "case") return [];
+  const { results } = await db
+    .prepare("SELECT kid FROM case_keys k WHERE k.case_id = ?1 AND NOT EXISTS (SELECT 1 FROM share_case_keys s WHERE s.share_id = ?2 AND s.case_kid = k.kid) ORDER BY k.created_at")
+    .bind(share.case_id, share.id)
+    .all<{ kid: string }>();
+  return results.map((r) => r.kid);
+}
+
 export async function shareCaseKeys(db: D1Database, shareId: string): Promise<{ caseKid: string; jwe: string }[]> {
   const { results } = await db.prepare("SELECT case_kid, jwe FROM share_case_keys WHERE share_id = ?").bind(shareId).all<{ case_kid: string; jwe: string }>();
   return results.map((r) => ({ caseKid: r.case_kid, jwe: r.jwe }));

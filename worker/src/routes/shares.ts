@@ -9,6 +9,7 @@ import { decodeProtectedHeader } from "jose";
 import { CaseIdParam } from "../../../shared/api/cases";
 import type { PublicJwk } from "../../../shared/api/schemas";
 import {
+  AddShareCaseKeysRequest,
   CreatedShare,
   CreateShareRequest,
   GuestInvitation,
@@ -45,6 +46,7 @@ import {
   guestInsert,
   LINK_CODE_ATTEMPTS,
   listGuests,
+  missingCaseKeys,
   receiptInsert,
   receiptsOf,
   shareCaseKeyInsert,
@@ -133,6 +135,8 @@ async function toSummary(db: D1Database, row: ShareRow & { creator_name: string;
     revokedAt: row.revoked_at,
     itemCount: row.item_count,
     receipts: await receiptsOf(db, row.id),
+    shareKey: JSON.parse(row.share_public_jwk) as PublicJwk,
+    missingCaseKeys: row.revoked_at ? [] : await missingCaseKeys(db, row),
   };
 }
 
@@ -382,6 +386,41 @@ export const shares = new Hono<AppEnv>()
         await c.env.DB.batch([...shareRevoke(c.env.DB, share.id, me.id, new Date().toISOString()), auditStatement(c, me.orgId, { action: "share.revoke", ...shareEvent(share) })]);
         await flushAudit(c.env, me.orgId);
       }
+      return c.json({ share: await summaryOf(c.env.DB, share.case_id, share.id), accessCode: null } satisfies CreatedShare, 200);
+    },
+  )
+  .post(
+    "/:id/case-keys",
+    describe({
+      summary: "Give a whole-case share the case keys it does not hold yet (leads): after a member's removal rotated the case key, items added since open for the recipient. Each is wrapped to the share key in the browser.",
+      access: "session",
+      responses: { 200: { description: "Added.", schema: CreatedShare } },
+    }),
+    validate("param", ShareIdParam),
+    validate("json", AddShareCaseKeysRequest),
+    async (c) => {
+      const share = await shareForLead(c, c.req.valid("param").id);
+      const { caseKeys } = c.req.valid("json");
+      const me = c.get("user");
+      if (share.revoked_at) throw new ApiError(409, "share_revoked", "This share was revoked. Make a new one.");
+      if (share.scope !== "case") throw new ApiError(400, "invalid_scope", "Only a whole-case share holds case keys.");
+      const missing = new Set(await missingCaseKeys(c.env.DB, share));
+      const given = new Set(caseKeys.map((k) => k.caseKid));
+      if (given.size !== caseKeys.length || caseKeys.some((k) => !missing.has(k.caseKid))) {
+        throw new ApiError(400, "wraps_mismatch", "Wrap only keys of the case this share does not hold yet, once each.");
+      }
+      for (const [n, key] of caseKeys.entries()) checkWrappedTo(key.jwe, TYP.caseKey, share.share_kid, `caseKeys.${n}.jwe`);
+      try {
+        await c.env.DB.batch([
+          ...caseKeys.map((key) => shareCaseKeyInsert(c.env.DB, { shareId: share.id, caseKid: key.caseKid, jwe: key.jwe })),
+          auditStatement(c, me.orgId, { action: "share.keys_add", ...shareEvent(share, { caseKids: [...given] }) }),
+        ]);
+      } catch (err) {
+        if (!/UNIQUE constraint failed/i.test(String(err))) throw err;
+        c.set("audited", false); // nothing was written: the refusal is recorded as any other
+        throw new ApiError(409, "already_added", "Another lead added these keys to the share just now. Reload the case.");
+      }
+      await flushAudit(c.env, me.orgId);
       return c.json({ share: await summaryOf(c.env.DB, share.case_id, share.id), accessCode: null } satisfies CreatedShare, 200);
     },
   )
