@@ -72,6 +72,8 @@ export const ShareSummary = z
     revokedAt: z.string().nullable(),
     itemCount: z.number().int(),
     receipts: z.array(ShareReceiptSummary),
+    shareKey: PublicJwk.meta({ description: "The share public key, to wrap a case key to it." }),
+    missingCaseKeys: z.array(z.string()).meta({ description: "Whole-case shares: the case's keys this share does not hold yet (the case key was rotated since): items under them open once a lead adds them." }),
   })
   .meta({ id: "ShareSummary" });
 export type ShareSummary = z.infer<typeof ShareSummary>;
@@ -83,6 +85,11 @@ export const CreatedShare = z
   .object({ share: ShareSummary, accessCode: z.string().nullable().meta({ description: "Link shares: the access code, shown this once; give it to the recipient separately from the link." }) })
   .meta({ id: "CreatedShare" });
 export type CreatedShare = z.infer<typeof CreatedShare>;
+
+export const AddShareCaseKeysRequest = z
+  .strictObject({ caseKeys: z.array(z.strictObject({ caseKid: Kid, jwe: CompactJwe })).min(1).max(100) })
+  .meta({ id: "AddShareCaseKeysRequest", description: "Case keys the share does not hold yet, each wrapped to the share public key (ECDH-ES+A256KW)." });
+export type AddShareCaseKeysRequest = z.input<typeof AddShareCaseKeysRequest>;
 
 export const ShareIdParam = z.strictObject({ id: Id });
 export const ShareReceiptParam = z.strictObject({ id: Id, receiptId: Id });

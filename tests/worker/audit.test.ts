@@ -17,6 +17,9 @@ import type { VideoRequest } from "../../shared/api/video";
 import { deliveryBody } from "../../agent/seal.ts";
 import { createCategory, runJobAt, upload } from "./retention-helpers";
 import { bindOperator, CAMERAS, createRequest, holdClip, pastRange, registerSite, siteWithCameras, workItem } from "./video-helpers";
+import type { CreatedShare, LinkSession, ReceivedShare } from "../../shared/api/shares";
+import { receiptSigningKey, rewrapCaseKey } from "../../shared/crypto";
+import { prepareShare, receiptFor, share } from "./share-helpers";
 
 interface Operation {
   "x-custody-access": "public" | "session" | "admin";
@@ -111,6 +114,21 @@ async function dueItem(admin: Admin): Promise<string> {
   const { evidenceId } = await upload(lead, await openCase(lead, "R-1"), category.id);
   await runJobAt(2);
   return evidenceId;
+}
+
+/** A case led by the admin with one item, shared through a link at `level`; the link opened with its code when `open`. */
+async function linkShare(admin: Admin, level = "view", open = false) {
+  const lead = await withKeys(admin);
+  const c = await openCase(lead, "S-1");
+  const { evidenceId } = await uploadEvidence(lead, c, randomBytes(100));
+  const made = await share(lead, c.id, { type: "link", label: "Defence" }, { level });
+  const { accessCode } = (await made.response.json()) as CreatedShare;
+  let bearer: Record<string, string> = {};
+  if (open) {
+    const { token } = (await (await call(`/api/shared/links/${made.id}/open`, { body: { accessCode } })).json()) as LinkSession;
+    bearer = { Authorization: `Bearer ${token}` };
+  }
+  return { lead, c, evidenceId, id: made.id, accessCode: accessCode!, bearer };
 }
 
 /** The action of a scenario: one request (or, for a few, the browser's few requests) that performs the route. */
@@ -366,6 +384,82 @@ const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Pro
     prepare: async (admin) => {
       const { lead, c, ivy } = await caseWithInvestigator(admin);
       return () => addMember(lead, c.id, ivy, "viewer");
+    },
+  },
+  "POST /api/cases/{id}/shares": {
+    action: "share.create",
+    prepare: async (admin) => {
+      const lead = await withKeys(admin);
+      const c = await openCase(lead, "S-1");
+      await uploadEvidence(lead, c, randomBytes(100));
+      const { body } = await prepareShare(lead, c.id, { type: "link", label: "Defence" });
+      return () => call(`/api/cases/${c.id}/shares`, { body, cookie: admin.cookie });
+    },
+  },
+  "POST /api/cases/{id}/guests": {
+    action: "share.guest_invite",
+    prepare: async (admin) => {
+      const c = await openCase(await withKeys(admin), "S-1");
+      return () => call(`/api/cases/${c.id}/guests`, { body: { email: "guest@example.org", name: "Guest" }, cookie: admin.cookie });
+    },
+  },
+  "PATCH /api/shares/{id}": {
+    action: "share.update",
+    prepare: async (admin) => {
+      const { id } = await linkShare(admin);
+      return () => call(`/api/shares/${id}`, { method: "PATCH", body: { level: "download" }, cookie: admin.cookie });
+    },
+  },
+  "POST /api/shares/{id}/revoke": {
+    action: "share.revoke",
+    prepare: async (admin) => {
+      const { id } = await linkShare(admin);
+      return () => call(`/api/shares/${id}/revoke`, { method: "POST", cookie: admin.cookie });
+    },
+  },
+  "POST /api/shares/{id}/case-keys": {
+    action: "share.keys_add",
+    prepare: async (admin) => {
+      const lead = await withKeys(admin);
+      const c = await openCase(lead, "S-1");
+      const made = await share(lead, c.id, { type: "link", label: "Defence" }, { includeLater: true });
+      const ivy = await withKeys(await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" }));
+      expect((await addMember(lead, c.id, ivy, "viewer")).status).toBe(201);
+      expect((await removeMember(lead, c.id, ivy, [lead])).status).toBe(200);
+      const { keys } = (await (await call(`/api/cases/${c.id}/keys`, { cookie: admin.cookie })).json()) as { keys: { kid: string; current: boolean; wrap: string }[] };
+      const current = keys.find((k) => k.current)!;
+      const jwe = await rewrapCaseKey(current.wrap, lead.encryption.privateKey, made.shareKey.publicJwk);
+      return () => call(`/api/shares/${made.id}/case-keys`, { body: { caseKeys: [{ caseKid: current.kid, jwe }] }, cookie: admin.cookie });
+    },
+  },
+  "POST /api/shares/{id}/access-code": {
+    action: "share.access_code",
+    prepare: async (admin) => {
+      const { id } = await linkShare(admin);
+      return () => call(`/api/shares/${id}/access-code`, { method: "POST", cookie: admin.cookie });
+    },
+  },
+  "POST /api/shared/links/{id}/open": {
+    action: "share.open",
+    prepare: async (admin) => {
+      const { id, accessCode } = await linkShare(admin);
+      return () => call(`/api/shared/links/${id}/open`, { body: { accessCode } });
+    },
+  },
+  "POST /api/shared/{id}/items/{evidenceId}/access": {
+    action: "share.download",
+    prepare: async (admin) => {
+      const { id, evidenceId, bearer } = await linkShare(admin, "download", true);
+      return () => call(`/api/shared/${id}/items/${evidenceId}/access`, { body: { action: "download" }, headers: bearer });
+    },
+  },
+  "POST /api/shared/{id}/receipts": {
+    action: "share.receipt",
+    prepare: async (admin) => {
+      const { id, bearer } = await linkShare(admin, "view", true);
+      const view = (await (await call(`/api/shared/${id}`, { headers: bearer })).json()) as ReceivedShare;
+      const jws = await receiptFor(view, await receiptSigningKey(), { type: "link", name: "Dana Defence" });
+      return () => call(`/api/shared/${id}/receipts`, { body: { jws }, headers: bearer });
     },
   },
   "PATCH /api/cases/{id}/members/{userId}": {
@@ -735,7 +829,7 @@ describe("audit trail", () => {
     }
     // The worker said why, in its own log.
     expect(errors.some((line) => line.includes("audit unavailable"))).toBe(true);
-  }, 360_000);
+  }, 400_000);
 
   it("records a guarded change exactly when it happens: of two sign-ins racing with one TOTP code, one wins and is recorded, the other is a recorded failure", async () => {
     const admin = await setUpOrganisation();

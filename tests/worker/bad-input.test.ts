@@ -79,6 +79,7 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     },
     [`POST /api/cases/${ids.user}/guests`]: { email: "guest@example.org", name: "Guest" },
     [`PATCH /api/shares/${ids.user}`]: { level: "download" },
+    [`POST /api/shares/${ids.user}/case-keys`]: { caseKeys: [{ caseKid: "k".repeat(43), jwe: bundle }] },
     [`POST /api/shared/links/${ids.user}/open`]: { accessCode: "ABCDEFGHJK" },
     [`POST /api/shared/${ids.user}/items/${ids.user}/access`]: { action: "download" },
     [`POST /api/shared/${ids.user}/receipts`]: { jws: "a.b.c" },

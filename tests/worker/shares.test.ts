@@ -2,51 +2,26 @@
 import { describe, expect, inject, it } from "vitest";
 import { verifyTimestampToken } from "../../shared/timestamp/rfc3161";
 import { fromBase64url } from "../../shared/crypto/encoding";
-import type { EvidenceSummary, FileKeyRelease, MyCaseKeys } from "../../shared/api/cases";
-import type { SessionInfo } from "../../shared/api/schemas";
-import type { CreatedShare, GuestInvitation, GuestList, LinkSession, ReceiptDownload, ReceivedShare, ReceivedShareList, SharedFileKey, ShareList } from "../../shared/api/shares";
+import type { CreatedShare, LinkSession, ReceiptDownload, ReceivedShare, ReceivedShareList, ShareList } from "../../shared/api/shares";
 import {
-  decryptExpectations,
   decryptLabel,
-  decryptParts,
   deriveLinkKey,
-  encryptLabel,
-  generateShareKeyPair,
   newLinkSecret,
   receiptSigningKey,
   rewrapCaseKey,
-  rewrapFileKey,
   signReceipt,
   toBase64url,
-  unwrapCaseKey,
-  unwrapFileKey,
   unwrapShareKeyAsGuest,
   unwrapShareKeyWithLink,
-  verifyManifest,
   verifyReceipt,
-  wrapShareKeyToGuest,
-  wrapShareKeyToLink,
-  type UnlockedKey,
 } from "../../shared/crypto";
 import { decodeJwt } from "jose";
 import { auditEvents } from "./audit-helpers";
 import { db } from "./backend";
-import { openCase, randomBytes, uploadEvidence, withKeys, type Person } from "./evidence-helpers";
-import { addUser, call, expectError, setUpOrganisation, withTotp } from "./helpers";
-
-const json = async <T>(response: Response, status = 200): Promise<T> => {
-  expect(response.status, await response.clone().text()).toBe(status);
-  return (await response.json()) as T;
-};
-const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
-
-/** Every request body the tests send as a sharer or recipient, to search for secrets afterwards. */
-const sent: string[] = [];
-function send(path: string, options: Parameters<typeof call>[1] = {}) {
-  if (options.body !== undefined) sent.push(typeof options.body === "string" ? options.body : JSON.stringify(options.body));
-  return call(path, options);
-}
+import { addMember, openCase, randomBytes, removeMember, uploadEvidence, withKeys } from "./evidence-helpers";
+import type { CaseDetail, MyCaseKeys } from "../../shared/api/cases";
+import { addUser, call, expectError, setUpOrganisation } from "./helpers";
+import { inDays, inviteGuest, json, newId, openItem, receiptFor, send, sent, share } from "./share-helpers";
 
 async function world() {
   const adminSession = await setUpOrganisation();
@@ -62,104 +37,6 @@ async function world() {
   const up2 = await uploadEvidence(lead, caseA, a2);
   const upB = await uploadEvidence(lead, caseB, b1);
   return { admin, adminSession, lead, member, caseA, caseB, items: { a1: { id: up1.evidenceId, bytes: a1 }, a2: { id: up2.evidenceId, bytes: a2 }, b1: { id: upB.evidenceId, bytes: b1 } } };
-}
-
-/** A lead invites a guest; the guest accepts, sets a second factor and makes their keys, as in the browser. */
-async function inviteGuest(lead: Person, caseId: string, email: string, name: string): Promise<Person & { session: SessionInfo }> {
-  const invited = await json<GuestInvitation>(await send(`/api/cases/${caseId}/guests`, { cookie: lead.cookie, body: { email, name } }), 201);
-  expect(invited.sent).toBe(false);
-  expect(invited.invitation).not.toBeNull();
-  const accepted = await call("/api/invitations/accept", { body: { token: invited.invitation!.token, password: "a guest's long passphrase" } });
-  expect(accepted.status).toBe(200);
-  const full = await withTotp(accepted);
-  expect(full.session.user.role).toBe("guest");
-  return { ...(await withKeys(full)), session: full.session };
-}
-
-/** The lead's browser: the case private key for `kid`, unwrapped. */
-async function caseKeyOf(lead: Person, caseId: string, kid?: string): Promise<UnlockedKey> {
-  const { keys } = await json<MyCaseKeys>(await call(`/api/cases/${caseId}/keys`, { cookie: lead.cookie }));
-  const key = keys.find((k) => (kid ? k.kid === kid : k.current))!;
-  return unwrapCaseKey(key.wrap!, lead.encryption.privateKey);
-}
-
-type Target = { type: "guest"; guestId: string } | { type: "link"; label: string };
-
-/** The sharer's browser: a share key, wrapped to the recipient; the chosen items' keys and labels (or the case keys) wrapped to it. */
-async function share(lead: Person, caseId: string, target: Target, options: { items?: string[]; level?: string; includeLater?: boolean; expiresAt?: string } = {}) {
-  const id = newId();
-  const shareKey = await generateShareKeyPair();
-  let shareKeyWrap: string;
-  let secret: string | null = null;
-  if (target.type === "guest") {
-    const { guests } = await json<GuestList>(await call("/api/guests", { cookie: lead.cookie }));
-    const guest = guests.find((g) => g.id === target.guestId)!;
-    shareKeyWrap = await wrapShareKeyToGuest(shareKey.privateJwk, guest.encryptionKey!.publicJwk);
-  } else {
-    secret = newLinkSecret();
-    shareKeyWrap = await wrapShareKeyToLink(shareKey.privateJwk, await deriveLinkKey(secret, id));
-  }
-  const items = [];
-  const caseKeys = [];
-  if (options.items) {
-    for (const evidenceId of options.items) {
-      const summary = await json<EvidenceSummary>(await call(`/api/evidence/${evidenceId}`, { cookie: lead.cookie }));
-      const release = await json<FileKeyRelease>(await call(`/api/evidence/${evidenceId}/key`, { cookie: lead.cookie }));
-      const caseKey = await caseKeyOf(lead, caseId, summary.caseKid);
-      const label = await decryptLabel(summary.label!, caseKey.privateKey);
-      items.push({
-        evidenceId,
-        fileKey: await rewrapFileKey(release.fileKey, caseKey.privateKey, shareKey.publicJwk),
-        label: await encryptLabel({ fileName: label.fileName, mediaType: label.mediaType }, shareKey.publicJwk),
-      });
-    }
-  } else {
-    const { keys } = await json<MyCaseKeys>(await call(`/api/cases/${caseId}/keys`, { cookie: lead.cookie }));
-    for (const key of keys) caseKeys.push({ caseKid: key.kid, jwe: await rewrapCaseKey(key.wrap!, lead.encryption.privateKey, shareKey.publicJwk) });
-  }
-  const body = {
-    id,
-    recipient: target,
-    scope: options.items ? "items" : "case",
-    includeLater: options.includeLater ?? false,
-    level: options.level ?? "view",
-    expiresAt: options.expiresAt ?? inDays(30),
-    shareKey: shareKey.publicJwk,
-    shareKeyWrap,
-    items,
-    caseKeys,
-  };
-  const response = await send(`/api/cases/${caseId}/shares`, { cookie: lead.cookie, body });
-  return { response, id, secret, shareKey, body };
-}
-
-type Auth = { cookie?: string; headers?: Record<string, string> };
-
-/** The recipient's browser: opens the share key, then an item's file key, then decrypts it. */
-async function openItem(auth: Auth, shareId: string, evidenceId: string, shareKey: UnlockedKey): Promise<Uint8Array> {
-  const view = await json<ReceivedShare>(await call(`/api/shared/${shareId}`, auth));
-  const item = view.items.find((i) => i.id === evidenceId)!;
-  const manifest = await verifyManifest(item.manifest, item.signerJwk!);
-  const key = await json<SharedFileKey>(await call(`/api/shared/${shareId}/items/${evidenceId}/key`, auth));
-  let opener = shareKey;
-  if (key.keyKid !== view.shareKid) opener = await unwrapCaseKey(view.caseKeys.find((k) => k.caseKid === key.keyKid)!.jwe, shareKey.privateKey);
-  const fileKey = await unwrapFileKey(key.fileKey, opener.privateKey);
-  const parts = [];
-  for (let n = 0; n < item.partCount; n++) {
-    const response = await call(`/api/shared/${shareId}/items/${evidenceId}/parts/${n}`, auth);
-    expect(response.status).toBe(200);
-    parts.push(new Uint8Array(await response.arrayBuffer()));
-  }
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of decryptParts(parts, fileKey, decryptExpectations(manifest))) chunks.push(chunk);
-  return new Uint8Array(chunks.flatMap((c) => [...c]));
-}
-
-async function receiptFor(view: ReceivedShare, signer: UnlockedKey, recipient: { type: "guest"; userId: string; name: string } | { type: "link"; name: string }) {
-  return signReceipt(
-    { shareId: view.id, recipient, items: view.items.map((i) => ({ id: i.id, sha512: (decodeJwt(i.manifest) as { sha512: string }).sha512 })), receivedAt: new Date().toISOString() },
-    signer,
-  );
 }
 
 describe("shares with guests", () => {
@@ -270,7 +147,7 @@ describe("shares with guests", () => {
 
 describe("link shares", () => {
   it("opens with the fragment's secret and the access code; wrong codes lock it; expiry and revocation end it; nothing stored opens it", async () => {
-    const { lead, caseA, caseB, items } = await world();
+    const { lead, member, caseA, caseB, items } = await world();
     const created = await share(lead, caseA.id, { type: "link", label: "Defence counsel, R v Smith" }, { level: "export", includeLater: true });
     const { share: summary, accessCode } = await json<CreatedShare>(created.response, 201);
     expect(summary).toMatchObject({ scope: "case", includeLater: true, itemCount: 2, status: "active", recipient: { type: "link", label: "Defence counsel, R v Smith" } });
@@ -305,6 +182,22 @@ describe("link shares", () => {
     const later = randomBytes(1500, 21);
     const upLater = await uploadEvidence(lead, caseA, later);
     expect(await openItem(auth, created.id, upLater.evidenceId, shareKey)).toEqual(later);
+    // A member's removal rotates the case key: an item added after does not open until a lead gives the share the new key.
+    expect((await addMember(lead, caseA.id, member, "viewer")).status).toBe(201);
+    expect((await removeMember(lead, caseA.id, member, [lead])).status).toBe(200);
+    const rotated = await uploadEvidence(lead, await json<CaseDetail>(await call(`/api/cases/${caseA.id}`, { cookie: lead.cookie })), randomBytes(800, 22));
+    await expect(openItem(auth, created.id, rotated.evidenceId, shareKey)).rejects.toThrow();
+    const before = (await json<ShareList>(await call(`/api/cases/${caseA.id}/shares`, { cookie: lead.cookie }))).shares.find((s) => s.id === created.id)!;
+    expect(before.missingCaseKeys).toHaveLength(1);
+    const { keys } = await json<MyCaseKeys>(await call(`/api/cases/${caseA.id}/keys`, { cookie: lead.cookie }));
+    const newKey = keys.find((k) => k.kid === before.missingCaseKeys[0])!;
+    const wrapped = await rewrapCaseKey(newKey.wrap!, lead.encryption.privateKey, before.shareKey);
+    await expectError(await call(`/api/shares/${created.id}/case-keys`, { cookie: member.cookie, body: { caseKeys: [{ caseKid: newKey.kid, jwe: wrapped }] } }), 404);
+    await expectError(await call(`/api/shares/${created.id}/case-keys`, { cookie: lead.cookie, body: { caseKeys: [{ caseKid: keys.find((k) => k.kid !== newKey.kid)!.kid, jwe: wrapped }] } }), 400, "wraps_mismatch");
+    const added = await json<CreatedShare>(await call(`/api/shares/${created.id}/case-keys`, { cookie: lead.cookie, body: { caseKeys: [{ caseKid: newKey.kid, jwe: wrapped }] } }));
+    expect(added.share.missingCaseKeys).toEqual([]);
+    expect(await openItem(auth, created.id, rotated.evidenceId, shareKey)).toEqual(randomBytes(800, 22));
+
     // Not another case's item, not another share with this session.
     await expectError(await call(`/api/shared/${created.id}/items/${items.b1.id}/key`, auth), 404);
     await expectError(await call(`/api/shared/${otherShare.id}`, auth), 401, "link_session_ended");
@@ -320,7 +213,7 @@ describe("link shares", () => {
     const recorded = await json<ReceiptDownload>(await send(`/api/shared/${created.id}/receipts`, { ...auth, body: { jws } }), 201);
     const checked = await verifyReceipt(recorded.jws);
     expect(checked.kid).toBe(signer.kid);
-    expect(checked.receipt.items).toHaveLength(3);
+    expect(checked.receipt.items).toHaveLength(4);
     // A receipt claiming a guest through a link is refused.
     await expectError(await send(`/api/shared/${created.id}/receipts`, { ...auth, body: { jws: await receiptFor(fresh, signer, { type: "guest", userId: lead.id, name: "x" }) } }), 400, "invalid_receipt");
 

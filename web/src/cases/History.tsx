@@ -55,6 +55,7 @@ const ACTION_TEXT: Record<string, string> = {
   "share.extend": "extended a share",
   "share.revoke": "revoked a share",
   "share.access_code": "set a new access code for a link",
+  "share.keys_add": "gave a share the case's new key",
   "share.guest_invite": "invited a guest",
   "share.open": "opened a shared link with its access code",
   "share.code_wrong": "entered a wrong access code",

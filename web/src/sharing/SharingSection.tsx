@@ -3,6 +3,7 @@
  * their receipts; share the case or chosen items with a guest or through a link; extend, change,
  * renew a link's access code, revoke. The keys are wrapped here, in the browser.
  */
+import type { JWK } from "jose";
 import { useEffect, useState } from "preact/hooks";
 import type { CaseDetail, EvidenceSummary } from "../../../shared/api/cases";
 import { SHARE_DEFAULT_DAYS, SHARE_MAX_DAYS, type Guest, type ShareLevel, type ShareSummary } from "../../../shared/api/shares";
@@ -13,7 +14,7 @@ import type { DeviceKeys } from "../keys/store";
 import { formatDateTime } from "../ui/format";
 import { messageOf } from "../ui/messages";
 import { sharesApi } from "./api";
-import { linkUrl, newShareBody, type ShareTarget } from "./crypto";
+import { linkUrl, missingCaseKeyWraps, newShareBody, type ShareTarget } from "./crypto";
 import { LEVEL_LABELS, SCOPE_TEXT, STATUS_LABELS } from "./labels";
 import { CopyField } from "./CopyField";
 import { saveReceipt } from "./receipt-file";
@@ -74,7 +75,7 @@ export function SharingSection(props: { detail: CaseDetail; items: EvidenceSumma
       {shares && shares.length > 0 && (
         <ul class="share-list" aria-label="Shares">
           {shares.map((share) => (
-            <ShareCard key={share.id} share={share} onChanged={load} onNewCode={(s, code) => setCreated({ share: s, url: null, accessCode: code })} />
+            <ShareCard key={share.id} share={share} keys={props.keys} onChanged={load} onNewCode={(s, code) => setCreated({ share: s, url: null, accessCode: code })} />
           ))}
         </ul>
       )}
@@ -99,7 +100,7 @@ export function SharingSection(props: { detail: CaseDetail; items: EvidenceSumma
   );
 }
 
-function ShareCard(props: { share: ShareSummary; onChanged: () => Promise<void>; onNewCode: (share: ShareSummary, code: string) => void }) {
+function ShareCard(props: { share: ShareSummary; keys: DeviceKeys; onChanged: () => Promise<void>; onNewCode: (share: ShareSummary, code: string) => void }) {
   const { share } = props;
   const [busy, setBusy] = useState<string>();
   const [error, setError] = useState<string>();
@@ -143,6 +144,14 @@ function ShareCard(props: { share: ShareSummary; onChanged: () => Promise<void>;
         </ul>
       ) : (
         <p class="muted">No receipt signed yet.</p>
+      )}
+      {open && share.missingCaseKeys.length > 0 && (
+        <div class="notice" role="status">
+          <p>Items added since a member was removed are under a new case key this share doesn't hold: {share.recipient.label} can't open them yet.</p>
+          <button type="button" class="secondary" disabled={!!busy} onClick={() => void act("keys", async () => sharesApi.addCaseKeys(share.id, { caseKeys: await missingCaseKeyWraps(share.caseId, { shareKey: share.shareKey as JWK, missingCaseKeys: share.missingCaseKeys }, props.keys) }))}>
+            Open new items for {share.recipient.label}
+          </button>
+        </div>
       )}
       {open && (
         <div class="actions">

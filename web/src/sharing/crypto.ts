@@ -113,6 +113,18 @@ export async function newShareBody(
   };
 }
 
+/** The case keys a whole-case share lacks (the case key was rotated since), wrapped to its share key with the lead's own wraps. */
+export async function missingCaseKeyWraps(caseId: string, share: { shareKey: JWK; missingCaseKeys: string[] }, me: DeviceKeys): Promise<{ caseKid: string; jwe: string }[]> {
+  const { keys } = await casesApi.keys(caseId);
+  const out = [];
+  for (const kid of share.missingCaseKeys) {
+    const wrap = keys.find((k) => k.kid === kid)?.wrap;
+    if (!wrap) throw new ApiError(409, "no_key_for_you", "You don't hold one of this case's keys. Ask another lead.");
+    out.push({ caseKid: kid, jwe: await rewrapCaseKey(wrap, me.encryption, share.shareKey) });
+  }
+  return out;
+}
+
 /** The recipient's side: the share key, opened with the guest's encryption key or the link's secret. */
 export async function openShareKey(share: ReceivedShare, opener: { guestKey: CryptoKey } | { secret: string }): Promise<UnlockedKey> {
   if ("guestKey" in opener) return unwrapShareKeyAsGuest(share.shareKeyWrap, opener.guestKey);

@@ -92,16 +92,15 @@ export function shareCodeReset(db: D1Database, id: string, hash: string, now: st
   return db.prepare("UPDATE shares SET access_code_hash = ?2, code_failures = 0, locked_at = NULL, updated_at = ?3 WHERE id = ?1").bind(id, hash, now);
 }
 
-/** One more wrong code; locks the link at LINK_CODE_ATTEMPTS. Returns the row after. */
-export async function shareCodeFailed(db: D1Database, id: string, now: string): Promise<{ code_failures: number; locked_at: string | null } | null> {
+/** One more wrong code; locks the link at LINK_CODE_ATTEMPTS (for the batch that records it). */
+export function shareCodeFailed(db: D1Database, id: string, now: string): D1PreparedStatement {
   return db
     .prepare(
       `UPDATE shares SET code_failures = code_failures + 1,
               locked_at = CASE WHEN code_failures + 1 >= ?2 THEN coalesce(locked_at, ?3) ELSE locked_at END
-        WHERE id = ?1 RETURNING code_failures, locked_at`,
+        WHERE id = ?1`,
     )
-    .bind(id, LINK_CODE_ATTEMPTS, now)
-    .first<{ code_failures: number; locked_at: string | null }>();
+    .bind(id, LINK_CODE_ATTEMPTS, now);
 }
 
 export function shareCodeSucceeded(db: D1Database, id: string): D1PreparedStatement {
@@ -201,6 +200,16 @@ export async function sharedItem(db: D1Database, share: Pick<ShareRow, "id" | "c
     )
     .bind(share.id, share.case_id, later ? 1 : 0, evidenceId)
     .first<SharedItemRow>();
+}
+
+/** A whole-case share's missing case keys: keys of its case it holds no wrap of. */
+export async function missingCaseKeys(db: D1Database, share: Pick<ShareRow, "id" | "case_id" | "scope">): Promise<string[]> {
+  if (share.scope !== "case") return [];
+  const { results } = await db
+    .prepare("SELECT kid FROM case_keys k WHERE k.case_id = ?1 AND NOT EXISTS (SELECT 1 FROM share_case_keys s WHERE s.share_id = ?2 AND s.case_kid = k.kid) ORDER BY k.created_at")
+    .bind(share.case_id, share.id)
+    .all<{ kid: string }>();
+  return results.map((r) => r.kid);
 }
 
 export async function shareCaseKeys(db: D1Database, shareId: string): Promise<{ caseKid: string; jwe: string }[]> {

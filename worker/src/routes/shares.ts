@@ -9,6 +9,7 @@ import { decodeProtectedHeader } from "jose";
 import { CaseIdParam } from "../../../shared/api/cases";
 import type { PublicJwk } from "../../../shared/api/schemas";
 import {
+  AddShareCaseKeysRequest,
   CreatedShare,
   CreateShareRequest,
   GuestInvitation,
@@ -45,6 +46,7 @@ import {
   guestInsert,
   LINK_CODE_ATTEMPTS,
   listGuests,
+  missingCaseKeys,
   receiptInsert,
   receiptsOf,
   shareCaseKeyInsert,
@@ -133,6 +135,8 @@ async function toSummary(db: D1Database, row: ShareRow & { creator_name: string;
     revokedAt: row.revoked_at,
     itemCount: row.item_count,
     receipts: await receiptsOf(db, row.id),
+    shareKey: JSON.parse(row.share_public_jwk) as PublicJwk,
+    missingCaseKeys: row.revoked_at ? [] : await missingCaseKeys(db, row),
   };
 }
 
@@ -386,6 +390,41 @@ export const shares = new Hono<AppEnv>()
     },
   )
   .post(
+    "/:id/case-keys",
+    describe({
+      summary: "Give a whole-case share the case keys it does not hold yet (leads): after a member's removal rotated the case key, items added since open for the recipient. Each is wrapped to the share key in the browser.",
+      access: "session",
+      responses: { 200: { description: "Added.", schema: CreatedShare } },
+    }),
+    validate("param", ShareIdParam),
+    validate("json", AddShareCaseKeysRequest),
+    async (c) => {
+      const share = await shareForLead(c, c.req.valid("param").id);
+      const { caseKeys } = c.req.valid("json");
+      const me = c.get("user");
+      if (share.revoked_at) throw new ApiError(409, "share_revoked", "This share was revoked. Make a new one.");
+      if (share.scope !== "case") throw new ApiError(400, "invalid_scope", "Only a whole-case share holds case keys.");
+      const missing = new Set(await missingCaseKeys(c.env.DB, share));
+      const given = new Set(caseKeys.map((k) => k.caseKid));
+      if (given.size !== caseKeys.length || caseKeys.some((k) => !missing.has(k.caseKid))) {
+        throw new ApiError(400, "wraps_mismatch", "Wrap only keys of the case this share does not hold yet, once each.");
+      }
+      for (const [n, key] of caseKeys.entries()) checkWrappedTo(key.jwe, TYP.caseKey, share.share_kid, `caseKeys.${n}.jwe`);
+      try {
+        await c.env.DB.batch([
+          ...caseKeys.map((key) => shareCaseKeyInsert(c.env.DB, { shareId: share.id, caseKid: key.caseKid, jwe: key.jwe })),
+          auditStatement(c, me.orgId, { action: "share.keys_add", ...shareEvent(share, { caseKids: [...given] }) }),
+        ]);
+      } catch (err) {
+        if (!/UNIQUE constraint failed/i.test(String(err))) throw err;
+        c.set("audited", false); // nothing was written: the refusal is recorded as any other
+        throw new ApiError(409, "already_added", "Another lead added these keys to the share just now. Reload the case.");
+      }
+      await flushAudit(c.env, me.orgId);
+      return c.json({ share: await summaryOf(c.env.DB, share.case_id, share.id), accessCode: null } satisfies CreatedShare, 200);
+    },
+  )
+  .post(
     "/:id/access-code",
     describe({ summary: "A new access code for a link share (leads): the old one stops working and a locked link opens again. The code is in the answer this once.", access: "session", responses: { 200: { description: "New code.", schema: CreatedShare } } }),
     validate("param", ShareIdParam),
@@ -492,11 +531,17 @@ export const shared = new Hono<AppEnv>()
         throw new ApiError(403, "link_locked", "This link is locked after too many wrong access codes. Ask the sender for a new code.");
       }
       if (!(await verifyPassword(normaliseCode(accessCode), share.access_code_hash))) {
-        const after = await shareCodeFailed(c.env.DB, share.id, now.toISOString());
-        const locked = after?.locked_at != null;
-        await audit(c, { ...recipientEvent(c, r, locked ? "share.locked" : "share.code_wrong"), outcome: "denied", details: { ...shareEvent(share).details, failures: after?.code_failures ?? null } });
-        if (locked) throw new ApiError(403, "link_locked", "This link is now locked after too many wrong access codes. Ask the sender for a new code.");
-        const left = LINK_CODE_ATTEMPTS - (after?.code_failures ?? 0);
+        // The count and its event commit together: a wrong code that cannot be recorded counts nothing.
+        const failures = share.code_failures + 1;
+        const locks = failures >= LINK_CODE_ATTEMPTS;
+        await c.env.DB.batch([
+          shareCodeFailed(c.env.DB, share.id, now.toISOString()),
+          auditStatement(c, share.org_id, { ...recipientEvent(c, r, locks ? "share.locked" : "share.code_wrong"), outcome: "denied", details: { ...shareEvent(share).details, failures } }),
+        ]);
+        await flushAudit(c.env, share.org_id);
+        const after = await findShare(c.env.DB, share.id);
+        if (after?.locked_at) throw new ApiError(403, "link_locked", "This link is now locked after too many wrong access codes. Ask the sender for a new code.");
+        const left = LINK_CODE_ATTEMPTS - (after?.code_failures ?? failures);
         throw new ApiError(403, "wrong_access_code", `That access code is not right. ${left} ${left === 1 ? "try" : "tries"} left before the link locks.`);
       }
       const token = newToken();
