@@ -77,11 +77,12 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
     };
     try {
       if (kept && !isReachable()) return await openKept(kept);
-      let summary: EvidenceSummary;
       try {
-        summary = await evidenceApi.get(props.evidenceId);
-        setItem(summary);
-        const opened = await current.open(summary, props.keys, (step) => setView({ kind: "opening", step }));
+        const summary = evidenceApi.get(props.evidenceId).then((found) => {
+          setItem(found);
+          return found;
+        });
+        const opened = await current.open(props.evidenceId, summary, props.keys, (step) => setView({ kind: "opening", step }));
         if (!failed) setView({ kind: "open", opened });
       } catch (error) {
         // The connection went on the way: the kept copy, if there is one.

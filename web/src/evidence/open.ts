@@ -157,16 +157,20 @@ export class EvidenceOpener {
     this.listener?.(event);
   }
 
-  /** Opens `item` from the server: the key release is the audited view; parts are downloaded as they are needed. */
-  async open(item: EvidenceSummary, keys: DeviceKeys, onStep: (step: OpenStep) => void): Promise<OpenedEvidence> {
+  /**
+   * Opens evidence `id` from the server: the key release is the audited view; parts are
+   * downloaded as they are needed. The release and the first part's ciphertext are asked at
+   * once, beside the item itself (`summary`) and its signer's key: all are needed before any byte
+   * is shown, and on a phone network round trips are what cost. Nothing is decrypted before the
+   * signature check and the release.
+   */
+  async open(id: string, summary: Promise<EvidenceSummary>, keys: DeviceKeys, onStep: (step: OpenStep) => void): Promise<OpenedEvidence> {
     onStep({ step: "signature" });
-    // The key release (the audited view) is asked at once, beside the signer's key: both are needed
-    // before any byte, and on a phone network one round trip is worth saving.
-    const release = evidenceApi.releaseKey(item.id);
+    const release = evidenceApi.releaseKey(id);
     release.catch(() => undefined);
-    // The first part's ciphertext comes meanwhile (nothing is decrypted or shown before both checks).
-    let first: Promise<Uint8Array> | undefined = item.partCount > 0 ? fetchPart(item.id, 0) : undefined;
-    first?.catch(() => undefined);
+    let first: Promise<Uint8Array> | undefined = fetchPart(id, 0);
+    first.catch(() => undefined);
+    const item = await summary;
     const signer = await casesApi.signer(item.signerKid);
     const readPart = (n: number, signal: AbortSignal) => {
       const early = n === 0 ? first : undefined;

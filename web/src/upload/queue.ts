@@ -263,14 +263,13 @@ export async function addFiles(
       await save(evidenceId, { state: "failed", error: "Not enough free storage on this device to encrypt this file. Free some space (or finish other uploads), then cancel this item and add it again." });
       continue;
     }
-    try {
-      await db.transaction("rw", db.uploads, db.pendingFiles, async () => {
-        await db.uploads.put(row);
-        if (!context.fromCamera) await db.pendingFiles.put(pending);
-      });
-    } catch {
-      // Could not keep the file (storage full or unavailable): encrypt it anyway, it just won't survive a reload.
-      await db.uploads.put(row);
+    await db.uploads.put(row);
+    // Encryption and the upload start at once. The kept copy of a picked file is written meanwhile:
+    // IndexedDB copies the file's bytes, seconds for a large video, and nothing waits for that.
+    if (!context.fromCamera) {
+      // If it cannot be kept (storage full or unavailable), it is encrypted anyway; it just won't survive a reload.
+      const keeping = db.pendingFiles.put(pending).then(() => undefined, () => undefined);
+      keptCopies.set(evidenceId, keeping);
     }
     void encrypt(row, pending, context.keys);
   }
@@ -407,6 +406,15 @@ function doneBytes(row: UploadRow): number {
 
 let worker: Worker | undefined;
 
+/** Picked files being written to db.pendingFiles: their encryption may end first, and deletes the copy only after. */
+const keptCopies = new Map<string, Promise<void>>();
+
+/** Waits until the kept copy of `id` (if one is being written) is in IndexedDB, so deleting it then leaves nothing behind. */
+async function keptCopyWritten(id: string): Promise<void> {
+  await keptCopies.get(id);
+  keptCopies.delete(id);
+}
+
 function encryptor(): Worker {
   if (worker) return worker;
   worker = new Worker(new URL("./encrypt.worker.ts", import.meta.url), { type: "module", name: "encrypt" });
@@ -444,6 +452,7 @@ async function onEncryptEvent(event: EncryptEvent): Promise<void> {
     early.get(row.evidenceId)?.offer(event.index, event.sha512, event.bytes);
   } else if (event.type === "error") {
     await early.get(row.evidenceId)?.drain();
+    await keptCopyWritten(row.evidenceId);
     await removeFile("uploads", uploadFile(row.evidenceId));
     await db.pendingFiles.delete(row.evidenceId);
     await save(row.evidenceId, { state: "failed", error: event.message });
@@ -451,6 +460,7 @@ async function onEncryptEvent(event: EncryptEvent): Promise<void> {
     liveOf(row.evidenceId).encryptedBytes = row.byteSize;
     // The parts sent early are in (or left for the queue): the queue takes over from here.
     await early.get(row.evidenceId)?.drain();
+    await keptCopyWritten(row.evidenceId);
     const changes: Partial<UploadRow> = {
       state: "uploading",
       partCount: event.partCount,
@@ -496,6 +506,7 @@ export async function cancelUpload(id: string): Promise<void> {
   }
   rows.delete(id);
   live.delete(id);
+  await keptCopyWritten(id);
   await db.transaction("rw", db.uploads, db.pendingFiles, async () => {
     await db.uploads.delete(id);
     await db.pendingFiles.delete(id);

@@ -20,7 +20,8 @@
  *   old host until the next app version after an administrator changes it. Images are the
  *   least dangerous thing to allow: they cannot run code, and `connect-src 'self'` still stops
  *   script from sending data anywhere but this server;
- * - `media-src blob:`: decrypted videos play from blob: URLs;
+ * - `media-src blob:`: videos play from the per-view URL the service worker answers (`/view/<id>`,
+ *   the app's own origin), or from a blob: URL of the verified file when no service worker controls the page;
  * - `connect-src 'self'`: the API only (the map's tiles are images, not fetches);
  * - `frame-ancestors 'none'`: nobody can frame the app (clickjacking).
  */
