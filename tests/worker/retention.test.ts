@@ -192,6 +192,14 @@ describe("the recycle bin", () => {
     const asked = await call(`/api/retention/evidence/${item.evidenceId}/deletion-request`, { cookie: colleague.cookie, body: { reason: "Photo of my own desk" } });
     expect(asked.status).toBe(200);
     expect(await dueIds(w.admin)).toEqual([item.evidenceId]);
+    // Declined (administrators only, with a reason): kept, off the report; asked again, back on it.
+    await expectError(await call(`/api/retention/evidence/${item.evidenceId}/decline`, { cookie: w.lead.cookie, body: { reason: "Keep it" } }), 403);
+    expect((await call(`/api/retention/evidence/${item.evidenceId}/decline`, { cookie: w.admin.cookie, body: { reason: "Shows the suspect's reflection" } })).status).toBe(200);
+    await expectError(await call(`/api/retention/evidence/${item.evidenceId}/decline`, { cookie: w.admin.cookie, body: { reason: "Again" } }), 409, "no_request");
+    expect(await dueIds(w.admin)).toEqual([]);
+    expect((await auditEvents()).find((e) => e.action === "retention.deletion_declined")?.details).toMatchObject({ reason: "Shows the suspect's reflection", requestReason: "Photo of my own desk" });
+    expect((await call(`/api/retention/evidence/${item.evidenceId}/deletion-request`, { cookie: colleague.cookie, body: { reason: "Photo of my own desk" } })).status).toBe(200);
+    expect(await dueIds(w.admin)).toEqual([item.evidenceId]);
     expect((await approve(w.admin, [item.evidenceId])).deleted).toEqual([item.evidenceId]);
     await runJobAt(8);
     const tombstone = (await status(w.admin.cookie, item.evidenceId)).tombstone!;

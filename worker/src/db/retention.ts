@@ -336,6 +336,13 @@ export function deletionRequestSet(db: D1Database, evidenceId: string, r: { by: 
     .bind(r.by, r.now, r.reason, evidenceId);
 }
 
+/** An administrator declines an uploader's request: the item stays, off the report (unless due by retention). */
+export function deletionRequestClear(db: D1Database, evidenceId: string): D1PreparedStatement {
+  return db
+    .prepare("UPDATE evidence SET deletion_requested_by = NULL, deletion_requested_at = NULL, deletion_reason = NULL WHERE id = ? AND deleted_at IS NULL AND deletion_requested_at IS NOT NULL")
+    .bind(evidenceId);
+}
+
 /**
  * Moves an item to the recycle bin, if it is due or asked for, not deleted and not held (checked
  * here, in the same statement: a hold placed a moment before wins). `by` null: automatic deletion.
