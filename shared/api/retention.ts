@@ -209,6 +209,11 @@ export const DISPOSITION_LABELS: Record<Disposition, string> = {
   other: "Other",
 };
 
+/** A case's disposition in words (`not_recorded`: closed before dispositions were recorded, migration 0018). */
+export function dispositionLabel(value: string): string {
+  return (DISPOSITION_LABELS as Record<string, string>)[value] ?? (value === "not_recorded" ? "Not recorded (closed before dispositions)" : value);
+}
+
 /** A rule in words: "Kept 3 years after the case closes". */
 export function describeRule(rule: RetentionRule): string {
   if (rule.basis === "indefinite") return "Kept indefinitely";

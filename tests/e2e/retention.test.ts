@@ -187,5 +187,10 @@ describe("retention in the web app", () => {
     await page.goto("/admin/retention");
     const dueList = page.getByRole("list", { name: "Due for deletion" });
     await visible(dueList.getByText(/Asked to be deleted by Ada Admin .*“Photo of the wrong desk”/));
+    await dueList.getByRole("button", { name: /^Decline the request to delete item/ }).click();
+    await dueList.getByLabel("Reason for keeping it").fill("It shows the till");
+    await dueList.getByRole("button", { name: "Decline request" }).click();
+    await visible(page.getByRole("region", { name: "Due for deletion" }).getByRole("status").getByText("Request declined: the item is kept."));
+    await visible(page.getByText("Nothing is due for deletion."));
   });
 });

@@ -702,6 +702,15 @@ const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Pro
       return () => call(`/api/retention/evidence/${evidenceId}/deletion-request`, { cookie: lead.cookie, body: { reason: "Uploaded by mistake" } });
     },
   },
+  "POST /api/retention/evidence/{id}/decline": {
+    action: "retention.deletion_declined",
+    prepare: async (admin) => {
+      const lead = await withKeys(admin);
+      const { evidenceId } = await uploadEvidence(lead, await openCase(lead, "R-1"), randomBytes(100));
+      expect((await call(`/api/retention/evidence/${evidenceId}/deletion-request`, { cookie: lead.cookie, body: { reason: "Uploaded by mistake" } })).status).toBe(200);
+      return () => call(`/api/retention/evidence/${evidenceId}/decline`, { cookie: admin.cookie, body: { reason: "Needed for the file" } });
+    },
+  },
   "POST /api/retention/approve": {
     action: "retention.delete",
     prepare: async (admin) => {

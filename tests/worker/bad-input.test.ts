@@ -70,6 +70,7 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     [`POST /api/retention/holds/${ids.user}/lift`]: { reason: "Appeal dismissed" },
     [`PUT /api/retention/evidence/${ids.user}/category`]: { categoryId: ids.user, reason: "Reclassified" },
     [`POST /api/retention/evidence/${ids.user}/deletion-request`]: { reason: "Uploaded by mistake" },
+    [`POST /api/retention/evidence/${ids.user}/decline`]: { reason: "Needed for the file" },
     "POST /api/retention/approve": { evidenceIds: [ids.user] },
     [`POST /api/retention/bin/${ids.user}/restore`]: { reason: "Approved by mistake" },
     "POST /api/retention/gone": { evidenceIds: [ids.user] },

@@ -4,6 +4,7 @@ import { auditEvents } from "./audit-helpers";
 import { bucket, db } from "./backend";
 import { addMember, downloadEvidence } from "./evidence-helpers";
 import { call, expectError } from "./helpers";
+import retentionMigration from "../../migrations/0018_retention.sql?raw";
 import { approve, binIds, closeCase, createCategory, dueIds, person, runJobAt, upload, world } from "./retention-helpers";
 
 async function status(cookie: string, id: string): Promise<RetentionStatus> {
@@ -191,6 +192,14 @@ describe("the recycle bin", () => {
     const asked = await call(`/api/retention/evidence/${item.evidenceId}/deletion-request`, { cookie: colleague.cookie, body: { reason: "Photo of my own desk" } });
     expect(asked.status).toBe(200);
     expect(await dueIds(w.admin)).toEqual([item.evidenceId]);
+    // Declined (administrators only, with a reason): kept, off the report; asked again, back on it.
+    await expectError(await call(`/api/retention/evidence/${item.evidenceId}/decline`, { cookie: w.lead.cookie, body: { reason: "Keep it" } }), 403);
+    expect((await call(`/api/retention/evidence/${item.evidenceId}/decline`, { cookie: w.admin.cookie, body: { reason: "Shows the suspect's reflection" } })).status).toBe(200);
+    await expectError(await call(`/api/retention/evidence/${item.evidenceId}/decline`, { cookie: w.admin.cookie, body: { reason: "Again" } }), 409, "no_request");
+    expect(await dueIds(w.admin)).toEqual([]);
+    expect((await auditEvents()).find((e) => e.action === "retention.deletion_declined")?.details).toMatchObject({ reason: "Shows the suspect's reflection", requestReason: "Photo of my own desk" });
+    expect((await call(`/api/retention/evidence/${item.evidenceId}/deletion-request`, { cookie: colleague.cookie, body: { reason: "Photo of my own desk" } })).status).toBe(200);
+    expect(await dueIds(w.admin)).toEqual([item.evidenceId]);
     expect((await approve(w.admin, [item.evidenceId])).deleted).toEqual([item.evidenceId]);
     await runJobAt(8);
     const tombstone = (await status(w.admin.cookie, item.evidenceId)).tombstone!;
@@ -345,5 +354,34 @@ describe("authorisation", () => {
     // The refusals are on the record.
     const denied = (await auditEvents()).filter((e) => e.outcome === "denied");
     expect(denied.length).toBeGreaterThanOrEqual(13);
+  });
+});
+
+describe("migration 0018 on an existing installation", () => {
+  it("puts every organisation's existing evidence in a category kept indefinitely, and marks cases closed before it", async () => {
+    const w = await world();
+    const item = await upload(w.lead, w.case, undefined, 1);
+    await closeCase(w.lead, w.case.id);
+    // As the data was before the migration: no categories, no settings, no dispositions.
+    await db.batch([
+      db.prepare("UPDATE evidence SET category_id = NULL"),
+      db.prepare("DELETE FROM retention_settings"),
+      db.prepare("DELETE FROM retention_categories"),
+      db.prepare("UPDATE cases SET disposition = NULL, closed_at = NULL"),
+    ]);
+    const statements = retentionMigration.replace(/^--.*$/gm, "").split(/;\s*$/m).map((q) => q.trim()).filter((q) => /^(INSERT|UPDATE)\b/.test(q));
+    expect(statements).toHaveLength(4);
+    for (const statement of statements) await db.prepare(statement).run();
+
+    const categories = (await db.prepare("SELECT id, name, basis FROM retention_categories").all<{ id: string; name: string; basis: string }>()).results;
+    expect(categories).toEqual([{ id: expect.any(String), name: "General", basis: "indefinite" }]);
+    const settings = await db.prepare("SELECT default_category_id, bin_days, auto_delete_days FROM retention_settings").first();
+    expect(settings).toEqual({ default_category_id: categories[0]!.id, bin_days: 7, auto_delete_days: null });
+    expect(await db.prepare("SELECT category_id FROM evidence WHERE id = ?").bind(item.evidenceId).first()).toEqual({ category_id: categories[0]!.id });
+    const closed = await db.prepare("SELECT disposition, closed_at, updated_at FROM cases WHERE id = ?").bind(w.case.id).first<{ disposition: string; closed_at: string; updated_at: string }>();
+    expect(closed).toMatchObject({ disposition: "not_recorded", closed_at: closed!.updated_at });
+    await runJobAt(100 * 366);
+    expect(await dueIds(w.admin)).toEqual([]);
+    expect((await status(w.lead.cookie, item.evidenceId)).explanation).toMatch(/General, is kept indefinitely/);
   });
 });

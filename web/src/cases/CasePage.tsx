@@ -17,7 +17,7 @@ import { addMemberBody, openCaseKey, removeMemberBody } from "./crypto";
 import { db, type EvidenceLabelRow } from "../db";
 import { formatBytes, formatDateTime } from "../ui/format";
 import { Field, FormAlert, parseTags, SelectField, SubmitButton, TextArea, useForm } from "../ui/forms";
-import { DISPOSITION_LABELS, DISPOSITIONS, type Disposition } from "../../../shared/api/retention";
+import { DISPOSITION_LABELS, DISPOSITIONS, dispositionLabel, type Disposition } from "../../../shared/api/retention";
 import { CaseHolds } from "../retention/CaseHolds";
 import type { DeviceKeys } from "../keys/store";
 import { PageHeading } from "../ui/layout";
@@ -177,7 +177,7 @@ function CaseHeader(props: { detail: CaseDetail; onChanged: (changed: Partial<Ca
         <span>Your role: {CASE_ROLE_LABELS[detail.myRole]}</span>
         {detail.status === "closed" && detail.disposition && (
           <span>
-            Disposition: {DISPOSITION_LABELS[detail.disposition as Disposition] ?? detail.disposition}
+            Disposition: {dispositionLabel(detail.disposition)}
             {detail.closedAt ? `, closed ${formatDateTime(detail.closedAt)}` : ""}
           </span>
         )}

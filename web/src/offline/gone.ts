@@ -17,8 +17,9 @@ export async function dropGoneCopies(userId: string): Promise<number> {
   const kept = await db.keptOffline.where("userId").equals(userId).toArray();
   const labels = await db.evidenceLabels.toArray();
   const saved = await db.apiCache.where("userId").equals(userId).toArray();
-  const savedItems = saved.filter((row) => /\/api\/evidence\/[0-9a-f]{32}/.test(row.key));
-  const ids = new Set<string>([...kept.map((k) => k.evidenceId), ...labels.map((l) => l.evidenceId), ...savedItems.map((row) => row.key.match(ID)![0]!)]);
+  // Saved reads of one item: keyed "<user id> /api/evidence/<evidence id>…".
+  const savedItems = saved.flatMap((row) => /\/api\/evidence\/([0-9a-f]{32})/.exec(row.key)?.[1] ?? []);
+  const ids = new Set<string>([...kept.map((k) => k.evidenceId), ...labels.map((l) => l.evidenceId), ...savedItems]);
   // An upload still queued on this device may not be on the server yet: not gone, just not there.
   for (const upload of await db.uploads.toArray()) ids.delete(upload.evidenceId);
   if (ids.size === 0) return 0;
@@ -30,8 +31,9 @@ export async function dropGoneCopies(userId: string): Promise<number> {
     if (kept.some((k) => k.evidenceId === id)) await forgetOffline(id);
     await db.evidenceLabels.delete(id);
   }
-  // Saved answers naming a gone item (its own reads, and lists it appears in) are dropped whole.
-  const stale = saved.filter((row) => [...(row.key + JSON.stringify(row.body)).matchAll(ID)].some((m) => gone.has(m[0])));
+  // Saved answers naming a gone item (its own reads, and lists it appears in) are dropped whole;
+  // never the saved session (it names no item, and the app opens offline from it).
+  const stale = saved.filter((row) => row.key !== "session" && [...(row.key + JSON.stringify(row.body)).matchAll(ID)].some((m) => gone.has(m[0])));
   await db.apiCache.bulkDelete(stale.map((row) => row.key));
   return gone.size;
 }

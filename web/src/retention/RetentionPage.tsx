@@ -98,6 +98,7 @@ function DueReport(props: { version: number; onChanged: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const [notice, setNotice] = useState<string>();
+  const [declining, setDeclining] = useState<string>();
 
   useEffect(() => {
     retentionApi.due().then(
@@ -175,6 +176,24 @@ function DueReport(props: { version: number; onChanged: () => void }) {
                 />
               </label>
               <ItemSummary item={item} />
+              {item.request && declining !== item.evidenceId && (
+                <button type="button" onClick={() => setDeclining(item.evidenceId)} aria-label={`Decline the request to delete item ${short(item.evidenceId)}`}>
+                  Decline request
+                </button>
+              )}
+              {declining === item.evidenceId && (
+                <ReasonForm
+                  label="Reason for keeping it"
+                  submit="Decline request"
+                  onCancel={() => setDeclining(undefined)}
+                  onSubmit={async (reason) => {
+                    await retentionApi.decline(item.evidenceId, reason);
+                    setDeclining(undefined);
+                    setNotice("Request declined: the item is kept.");
+                    props.onChanged();
+                  }}
+                />
+              )}
             </li>
           ))}
         </ul>

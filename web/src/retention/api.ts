@@ -36,6 +36,7 @@ export const retentionApi = {
   status: (id: string) => readResponse(r.evidence[":id"].$get({ param: { id } }), RetentionStatus),
   changeCategory: (id: string, categoryId: string, reason: string) => readResponse(r.evidence[":id"].category.$put({ param: { id }, json: { categoryId, reason } }), DisposalList),
   requestDeletion: (id: string, reason: string) => readResponse(r.evidence[":id"]["deletion-request"].$post({ param: { id }, json: { reason } }), DisposalList),
+  decline: (id: string, reason: string) => readResponse(r.evidence[":id"].decline.$post({ param: { id }, json: { reason } }), DisposalList),
   due: () => readResponse(r.due.$get({ query: {} }), DisposalList),
   approve: (evidenceIds: string[]) => readResponse(r.approve.$post({ json: { evidenceIds } }), ApproveDeletionResult),
   bin: () => readResponse(r.bin.$get(), DisposalList),

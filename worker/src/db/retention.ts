@@ -217,7 +217,6 @@ export interface DisposalRow {
   created_at: string;
   uploader_id: string;
   uploader_name: string;
-  manifest: string;
   r2_key: string;
   upload_id: string | null;
   due_at: string | null;
@@ -244,7 +243,7 @@ export interface DisposalRow {
 }
 
 const DISPOSAL_SQL = `
-  SELECT e.id, e.case_id, c.org_id, e.status, e.byte_size, e.created_at, e.uploader_id, u.name AS uploader_name, e.manifest, e.r2_key, e.upload_id,
+  SELECT e.id, e.case_id, c.org_id, e.status, e.byte_size, e.created_at, e.uploader_id, u.name AS uploader_name, e.r2_key, e.upload_id,
          e.due_at, e.deletion_requested_by, rq.name AS requester_name, e.deletion_requested_at, e.deletion_reason,
          e.deleted_at, e.deleted_by, dl.name AS deleter_name, e.purge_after, e.purge_started_at,
          c.number AS case_number, c.title AS case_title, c.status AS case_status, c.disposition, c.closed_at,
@@ -302,6 +301,11 @@ export async function listAutoDeletable(db: D1Database, orgId: string, listedBef
   return results;
 }
 
+/** The item's signed manifest (read only where needed: the lists above leave it out, it can be tens of kilobytes). */
+export async function manifestOf(db: D1Database, evidenceId: string): Promise<string | null> {
+  return (await db.prepare("SELECT manifest FROM evidence WHERE id = ?").bind(evidenceId).first<{ manifest: string }>())?.manifest ?? null;
+}
+
 /** Items to purge at `now`: out of the bin's time and not held, or already shredded (a purge to finish, whatever else). */
 export async function listPurgeable(db: D1Database, orgId: string, now: string): Promise<DisposalRow[]> {
   const { results } = await db
@@ -330,6 +334,13 @@ export function deletionRequestSet(db: D1Database, evidenceId: string, r: { by: 
         WHERE id = ? AND status = 'complete' AND deleted_at IS NULL AND NOT ${heldSql("evidence")}`,
     )
     .bind(r.by, r.now, r.reason, evidenceId);
+}
+
+/** An administrator declines an uploader's request: the item stays, off the report (unless due by retention). */
+export function deletionRequestClear(db: D1Database, evidenceId: string): D1PreparedStatement {
+  return db
+    .prepare("UPDATE evidence SET deletion_requested_by = NULL, deletion_requested_at = NULL, deletion_reason = NULL WHERE id = ? AND deleted_at IS NULL AND deletion_requested_at IS NOT NULL")
+    .bind(evidenceId);
 }
 
 /**

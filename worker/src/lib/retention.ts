@@ -13,6 +13,7 @@ import {
   listAutoDeletable,
   listClocked,
   listPurgeable,
+  manifestOf,
   purgeRows,
   retentionSettings,
   ruleOf,
@@ -132,7 +133,9 @@ async function runForOrganisation(env: Env, orgId: string, now: Date): Promise<R
  */
 export async function purgeItem(env: Env, orgId: string, row: DisposalRow, at: string): Promise<boolean> {
   const db = env.DB;
-  const manifestSha512 = await manifestDigest(row.manifest);
+  const manifest = await manifestOf(db, row.id);
+  if (manifest === null) return false; // purged by another run meanwhile
+  const manifestSha512 = await manifestDigest(manifest);
   const details = { ...itemDetails(row), manifestSha512, approvedBy: row.deleted_by, deletedAt: row.deleted_at };
   if (row.purge_started_at === null) {
     const [shredded] = await db.batch([

@@ -41,6 +41,7 @@ import {
   categoryInsert,
   categoryNameTaken,
   categoryUpdate,
+  deletionRequestClear,
   deletionRequestSet,
   dueClearForCategory,
   evidenceCategoryUpdate,
@@ -380,6 +381,31 @@ export const retention = new Hono<AppEnv>()
       const asked = auditStatementIfChanged(c, me.orgId, { action: "retention.deletion_request", target: { type: "evidence", id: row.id }, details: { caseId: row.case_id, evidenceId: row.id, reason } });
       const results = await c.env.DB.batch([deletionRequestSet(c.env.DB, row.id, { by: me.id, reason, now: new Date().toISOString() }), asked.statement]);
       if (!markAudited(c, results[1])) throw new ApiError(409, "held", "This item is under legal hold: it cannot be deleted. Ask the case lead or an administrator.");
+      await flushAudit(c.env, me.orgId);
+      return c.json({ items: [item((await findDisposalRow(c.env.DB, me.orgId, row.id))!)] } satisfies DisposalList, 200);
+    },
+  )
+  .post(
+    "/evidence/:id/decline",
+    describe({
+      summary: "Decline an uploader's request to delete their item, with a reason: it is kept, and leaves the report (unless past retention).",
+      access: "admin",
+      responses: { 200: { description: "Declined: the item's status.", schema: DisposalList }, 409: { description: "No request to decline." } },
+    }),
+    requireAdmin,
+    validate("param", ItemIdParam),
+    validate("json", DeletionRequest),
+    async (c) => {
+      const me = c.get("user");
+      const row = await itemFor(c, c.req.valid("param").id, "admin");
+      const { reason } = c.req.valid("json");
+      const declined = auditStatementIfChanged(c, me.orgId, {
+        action: "retention.deletion_declined",
+        target: { type: "evidence", id: row.id },
+        details: { caseId: row.case_id, evidenceId: row.id, reason, requestedBy: row.deletion_requested_by, requestReason: row.deletion_reason },
+      });
+      const results = await c.env.DB.batch([deletionRequestClear(c.env.DB, row.id), declined.statement]);
+      if (!markAudited(c, results[1])) throw new ApiError(409, "no_request", "Nobody has asked for this item to be deleted (or it is deleted already).");
       await flushAudit(c.env, me.orgId);
       return c.json({ items: [item((await findDisposalRow(c.env.DB, me.orgId, row.id))!)] } satisfies DisposalList, 200);
     },
