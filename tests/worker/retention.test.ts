@@ -5,6 +5,9 @@ import { bucket, db } from "./backend";
 import { addMember, downloadEvidence } from "./evidence-helpers";
 import { call, expectError } from "./helpers";
 import retentionMigration from "../../migrations/0018_retention.sql?raw";
+import type { CreatedShare, LinkSession, ReceivedShare } from "../../shared/api/shares";
+import { deriveLinkKey, unwrapShareKeyWithLink } from "../../shared/crypto";
+import { json, openItem, share } from "./share-helpers";
 import { approve, binIds, closeCase, createCategory, dueIds, person, runJobAt, upload, world } from "./retention-helpers";
 
 async function status(cookie: string, id: string): Promise<RetentionStatus> {
@@ -280,6 +283,36 @@ describe("purge", () => {
     // Idempotent: run again, nothing more happens.
     await runJobAt(10);
     expect((await auditEvents()).filter((e) => e.action.startsWith("retention.")).length).toBe(events.filter((e) => e.action.startsWith("retention.")).length);
+  });
+
+  it("destroys the wraps a share holds with the item's own: in the bin the share serves it no more, after the purge no wrap or row of it is left", async () => {
+    const w = await world();
+    const short = await createCategory(w.admin, "Short", { basis: "capture", count: 1, unit: "days" });
+    const item = await upload(w.lead, w.case, short.id, 9);
+    const kept = await upload(w.lead, w.case, undefined, 10);
+    const made = await share(w.lead, w.case.id, { type: "link", label: "Defence" }, { items: [item.evidenceId, kept.evidenceId], level: "download" });
+    const { accessCode } = await json<CreatedShare>(made.response, 201);
+    const { token } = await json<LinkSession>(await call(`/api/shared/links/${made.id}/open`, { body: { accessCode } }));
+    const link = { headers: { Authorization: `Bearer ${token}` } };
+    const shared = async () => (await json<ReceivedShare>(await call(`/api/shared/${made.id}`, link))).items.map((i) => i.id).sort();
+    expect(await shared()).toEqual([item.evidenceId, kept.evidenceId].sort());
+    const wrap = made.body.items.find((i) => i.evidenceId === item.evidenceId)!;
+
+    await runJobAt(2);
+    expect((await approve(w.admin, [item.evidenceId])).deleted).toEqual([item.evidenceId]);
+    // In the bin: the share lists it no more and releases no key of it.
+    expect(await shared()).toEqual([kept.evidenceId]);
+    await expectError(await call(`/api/shared/${made.id}/items/${item.evidenceId}/key`, link), 404);
+
+    await runJobAt(10);
+    const rows = JSON.stringify((await db.prepare("SELECT * FROM share_items").all()).results);
+    expect(rows.includes(item.evidenceId)).toBe(false);
+    expect(rows.includes(wrap.fileKey)).toBe(false);
+    expect(rows.includes(wrap.label)).toBe(false);
+    // The other item still opens through the share.
+    const view = await json<ReceivedShare>(await call(`/api/shared/${made.id}`, link));
+    const shareKey = await unwrapShareKeyWithLink(view.shareKeyWrap, await deriveLinkKey(made.secret!, made.id));
+    expect(await openItem(link, made.id, kept.evidenceId, shareKey)).toHaveLength(5000);
   });
 
   it("finishes a purge cut short after the key was shredded, whatever holds came after", async () => {

@@ -392,6 +392,13 @@ export function shreddedDetailsDelete(db: D1Database, evidenceId: string): D1Pre
     .bind(evidenceId);
 }
 
+/** Shares hold the file key and label re-wrapped to a share key (docs/disclosure.md): destroyed with the item's own. */
+export function shreddedShareWrapsDelete(db: D1Database, evidenceId: string): D1PreparedStatement {
+  return db
+    .prepare("UPDATE share_items SET file_key = NULL, label = NULL WHERE evidence_id = ?1 AND EXISTS (SELECT 1 FROM evidence WHERE id = ?1 AND purge_started_at IS NOT NULL)")
+    .bind(evidenceId);
+}
+
 /** The tombstone, written with the shredding (only if the item is shredded; once). */
 export function tombstoneInsert(
   db: D1Database,
@@ -421,6 +428,7 @@ export function purgeRows(db: D1Database, evidenceId: string): D1PreparedStateme
     db.prepare(`DELETE FROM evidence_parts WHERE evidence_id = ?1 AND ${shredded}`).bind(evidenceId),
     db.prepare(`DELETE FROM evidence_details WHERE evidence_id = ?1 AND ${shredded}`).bind(evidenceId),
     db.prepare(`DELETE FROM timestamps WHERE subject_type = 'manifest' AND subject_id = ?1 AND ${shredded}`).bind(evidenceId),
+    db.prepare(`DELETE FROM share_items WHERE evidence_id = ?1 AND ${shredded}`).bind(evidenceId),
     db.prepare("DELETE FROM evidence WHERE id = ?1 AND purge_started_at IS NOT NULL").bind(evidenceId),
   ];
 }

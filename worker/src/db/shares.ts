@@ -176,14 +176,15 @@ const ITEM_SELECT = `SELECT e.id, e.byte_size, e.part_count, e.ciphertext_size, 
 
 /**
  * The items a share opens: its recorded items, and for a whole-case share that includes later items,
- * every complete item of the case. Only complete evidence of the share's own case.
+ * every complete item of the case. Only complete evidence of the share's own case, and none in the
+ * recycle bin (docs/retention.md).
  */
 export async function sharedItems(db: D1Database, share: Pick<ShareRow, "id" | "case_id" | "scope" | "include_later">): Promise<SharedItemRow[]> {
   const later = share.scope === "case" && share.include_later === 1;
   const { results } = await db
     .prepare(
       `${ITEM_SELECT} LEFT JOIN share_items i ON i.share_id = ?1 AND i.evidence_id = e.id
-        WHERE e.case_id = ?2 AND e.status = 'complete' AND (i.share_id IS NOT NULL OR ?3 = 1)
+        WHERE e.case_id = ?2 AND e.status = 'complete' AND e.deleted_at IS NULL AND (i.share_id IS NOT NULL OR ?3 = 1)
         ORDER BY e.created_at, e.id`,
     )
     .bind(share.id, share.case_id, later ? 1 : 0)
@@ -196,7 +197,7 @@ export async function sharedItem(db: D1Database, share: Pick<ShareRow, "id" | "c
   return db
     .prepare(
       `${ITEM_SELECT} LEFT JOIN share_items i ON i.share_id = ?1 AND i.evidence_id = e.id
-        WHERE e.id = ?4 AND e.case_id = ?2 AND e.status = 'complete' AND (i.share_id IS NOT NULL OR ?3 = 1)`,
+        WHERE e.id = ?4 AND e.case_id = ?2 AND e.status = 'complete' AND e.deleted_at IS NULL AND (i.share_id IS NOT NULL OR ?3 = 1)`,
     )
     .bind(share.id, share.case_id, later ? 1 : 0, evidenceId)
     .first<SharedItemRow>();

@@ -18,6 +18,7 @@ import {
   retentionSettings,
   ruleOf,
   shreddedDetailsDelete,
+  shreddedShareWrapsDelete,
   shredStatement,
   tombstoneInsert,
   tombstonePurged,
@@ -125,7 +126,7 @@ async function runForOrganisation(env: Env, orgId: string, now: Date): Promise<R
 
 /**
  * Purges one item, in three steps, each safe to crash after (docs/retention.md, "Purge"):
- * 1. shred: the wrapped file key (and label, and details) deleted, the tombstone written, one
+ * 1. shred: the wrapped file key (and label, details, and its wraps in shares) deleted, the tombstone written, one
  *    transaction, only if still in the bin past its time and not held;
  * 2. the stored object deleted from R2 (deleting what is gone already is no error);
  * 3. every row left deleted, the evidence row last, and the tombstone marked purged.
@@ -143,6 +144,7 @@ export async function purgeItem(env: Env, orgId: string, row: DisposalRow, at: s
       systemAuditStatement(db, orgId, { action: "retention.shred", target: { type: "evidence", id: row.id }, details }, { onlyIfChanged: true }),
       tombstoneInsert(db, { evidenceId: row.id, manifestSha512, categoryName: row.category_name, rule: describeRule(ruleOf(row)) }),
       shreddedDetailsDelete(db, row.id),
+      shreddedShareWrapsDelete(db, row.id),
     ]);
     if ((shredded?.meta.changes ?? 0) === 0) return false; // held, restored, or purged by another run meanwhile
   }
