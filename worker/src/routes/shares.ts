@@ -76,6 +76,7 @@ import { requireCaseRole } from "../lib/cases";
 import { ApiError } from "../lib/errors";
 import { checkPublicKey, checkWrappedTo } from "../lib/keys";
 import { sendNotice } from "../lib/notify";
+import { guestInvitationNotice, shareNotice } from "../lib/share-notices";
 import { describe } from "../lib/openapi";
 import { hashPassword, verifyPassword } from "../lib/password";
 import { publicOrigin } from "../lib/public-url";
@@ -96,6 +97,15 @@ const RECEIPT_CLOCK_SKEW_MS = 5 * 60 * 1000;
 /** Access codes: 10 characters from an alphabet without look-alikes (about 50 bits). */
 const CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 const CODE_LENGTH = 10;
+
+/** The app's address for links in messages: PUBLIC_URL, or the address the sharer uses. */
+function originOf(c: Context<AppEnv>): string {
+  try {
+    return publicOrigin(c.env);
+  } catch {
+    return new URL(c.req.url).origin;
+  }
+}
 
 function newAccessCode(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(CODE_LENGTH * 2));
@@ -276,11 +286,12 @@ export const caseShares = new Hono<AppEnv>()
         throw err;
       }
       await flushAudit(c.env, me.orgId);
+      let notified = false;
       if (guestId) {
         const guest = (await findUserById(c.env.DB, guestId))!;
-        await sendNotice(c.env, { to: guest.email, subject: `Case ${found.number} was shared with you`, text: `${me.name} shared case ${found.number} with you until ${expiresAt}. Sign in at ${publicOrigin(c.env)} to see it.` });
+        notified = await sendNotice(c, shareNotice({ to: guest.email, guestName: guest.name, sharerName: me.name, caseNumber: found.number, expiresAt, origin: originOf(c) }));
       }
-      return c.json({ share: await summaryOf(c.env.DB, caseId, body.id), accessCode } satisfies CreatedShare, 201);
+      return c.json({ share: await summaryOf(c.env.DB, caseId, body.id), accessCode, notified } satisfies CreatedShare, 201);
     },
   )
   .post(
@@ -323,7 +334,7 @@ export const caseShares = new Hono<AppEnv>()
       }
       const guest = (await listGuests(c.env.DB, me.orgId)).find((g) => g.id === guestId)!;
       const sent = invitation
-        ? await sendNotice(c.env, { to: body.email, subject: "You are invited to receive evidence", text: `${me.name} invites you to receive evidence. Set up your account: ${publicOrigin(c.env)}/invite#token=${invitation.token}` })
+        ? await sendNotice(c, guestInvitationNotice({ to: body.email, guestName: existing?.name ?? body.name, sharerName: me.name, token: invitation.token, expiresAt: invitation.expiresAt, origin: originOf(c) }))
         : false;
       return c.json({ guest: toGuest(guest), invitation: sent ? null : invitation, sent } satisfies GuestInvitation, existing ? 200 : 201);
     },
