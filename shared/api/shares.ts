@@ -144,7 +144,7 @@ export type LinkSession = z.infer<typeof LinkSession>;
 export const ReceivedShareSummary = z
   .object({
     id: Id,
-    case: z.object({ number: z.string(), title: z.string() }),
+    case: z.object({ id: Id, number: z.string(), title: z.string() }),
     from: z.object({ name: z.string(), organisation: z.string() }),
     level: ShareLevel,
     expiresAt: z.string(),

@@ -576,7 +576,7 @@ export const shared = new Hono<AppEnv>()
       const out = [];
       for (const row of rows) {
         out.push({
-          id: row.id, case: { number: row.case_number, title: row.case_title }, from: { name: row.creator_name, organisation: row.org_name },
+          id: row.id, case: { id: row.case_id, number: row.case_number, title: row.case_title }, from: { name: row.creator_name, organisation: row.org_name },
           level: row.level, expiresAt: row.expires_at, itemCount: (await sharedItems(c.env.DB, row)).length,
         });
       }
@@ -599,7 +599,7 @@ export const shared = new Hono<AppEnv>()
       await audit(c, recipientEvent(c, r, "share.access"));
       const body: ReceivedShare = {
         id: share.id,
-        case: { number: context.case_number, title: context.case_title },
+        case: { id: share.case_id, number: context.case_number, title: context.case_title },
         from: { name: context.creator_name, organisation: context.org_name },
         level: share.level,
         expiresAt: share.expires_at,
@@ -675,6 +675,28 @@ export const shared = new Hono<AppEnv>()
       if (r.share.level !== "export") throw new ApiError(403, "share_level", "This share does not allow exporting court packages.");
       c.header("Content-Type", "application/x-ndjson; charset=utf-8");
       return jsonLines(c, r.share.org_id, { targetType: "signing_key", targetId: item.signer_kid });
+    },
+  )
+  .get(
+    "/:id/items/:evidenceId/audit",
+    describe({
+      summary: "A shared item's audit extract (every event about it, with inclusion proofs and signed checkpoints; docs/audit.md §4), for a case package (shares at level export). Recorded as a share export.",
+      access: "session",
+      responses: { 200: { description: "A JSON-lines audit export filtered to the item (evidenceId)." }, 403: { description: "The share's level does not allow exports." } },
+    }),
+    validate("param", SharedItemParam),
+    async (c) => {
+      const { id, evidenceId } = c.req.valid("param");
+      const r = await recipientOf(c, id);
+      await itemOf(c, r, evidenceId);
+      if (r.share.level !== "export") {
+        await audit(c, { ...recipientEvent(c, r, "share.export", { evidenceId, part: "audit_extract", level: r.share.level }), outcome: "denied" });
+        throw new ApiError(403, "share_level", "This share does not allow exporting court packages.");
+      }
+      await audit(c, recipientEvent(c, r, "share.export", { evidenceId, part: "audit_extract" }));
+      await flushAudit(c.env, r.share.org_id); // this read is in the extract
+      c.header("Content-Type", "application/x-ndjson; charset=utf-8");
+      return jsonLines(c, r.share.org_id, { evidenceId });
     },
   )
   .post(
