@@ -76,6 +76,8 @@ import { requireCaseRole } from "../lib/cases";
 import { ApiError } from "../lib/errors";
 import { checkPublicKey, checkWrappedTo } from "../lib/keys";
 import { sendNotice } from "../lib/notify";
+import { reserveAccessCodeAttempt } from "../lib/throttle";
+import { attemptRelease } from "../db/identity";
 import { guestInvitationNotice, shareNotice } from "../lib/share-notices";
 import { describe } from "../lib/openapi";
 import { hashPassword, verifyPassword } from "../lib/password";
@@ -524,9 +526,9 @@ export const shared = new Hono<AppEnv>()
   .post(
     "/links/:id/open",
     describe({
-      summary: "Open a link share with its access code: a link session for this share. Five wrong codes in a row lock the link until the sender sets a new code.",
+      summary: "Open a link share with its access code: a link session for this share. Five wrong codes in a row lock the link until the sender sets a new code; 20 wrong codes from one address within 10 minutes, over all links, refuse further attempts from it (429).",
       access: "public",
-      responses: { 200: { description: "Opened.", schema: LinkSession }, 403: { description: "Wrong code, or the link is locked." }, 404: { description: "No such share, expired or revoked." } },
+      responses: { 200: { description: "Opened.", schema: LinkSession }, 403: { description: "Wrong code, or the link is locked." }, 429: { description: "Too many wrong codes from this address lately." }, 404: { description: "No such share, expired or revoked." } },
     }),
     validate("param", ShareIdParam),
     validate("json", OpenLinkRequest),
@@ -541,6 +543,9 @@ export const shared = new Hono<AppEnv>()
         await audit(c, { ...recipientEvent(c, r, "share.open"), outcome: "denied", details: { ...shareEvent(share).details, reason: "locked" } });
         throw new ApiError(403, "link_locked", "This link is locked after too many wrong access codes. Ask the sender for a new code.");
       }
+      // The address's own limit, over every link: a place is taken before the code is checked, and given back if it is right.
+      const attempt = await reserveAccessCodeAttempt(c);
+      if (attempt === false) throw new ApiError(429, "too_many_attempts", "Too many wrong access codes from your network. Wait 10 minutes and try again.");
       if (!(await verifyPassword(normaliseCode(accessCode), share.access_code_hash))) {
         // The count and its event commit together: a wrong code that cannot be recorded counts nothing.
         const failures = share.code_failures + 1;
@@ -559,6 +564,7 @@ export const shared = new Hono<AppEnv>()
       const expiresAt = new Date(Math.min(now.getTime() + LINK_SESSION_MS, Date.parse(share.expires_at))).toISOString();
       await c.env.DB.batch([
         shareCodeSucceeded(c.env.DB, share.id),
+        attemptRelease(c.env.DB, attempt),
         shareSessionInsert(c.env.DB, { tokenHash: await tokenHash(token), shareId: share.id, now: now.toISOString(), expiresAt, ip: clientIp(c) }),
         auditStatement(c, share.org_id, recipientEvent(c, r, "share.open")),
       ]);
