@@ -82,7 +82,11 @@ export const ShareList = z.object({ shares: z.array(ShareSummary) }).meta({ id: 
 export type ShareList = z.infer<typeof ShareList>;
 
 export const CreatedShare = z
-  .object({ share: ShareSummary, accessCode: z.string().nullable().meta({ description: "Link shares: the access code, shown this once; give it to the recipient separately from the link." }) })
+  .object({
+    share: ShareSummary,
+    accessCode: z.string().nullable().meta({ description: "Link shares: the access code, shown this once; give it to the recipient separately from the link." }),
+    notified: z.boolean().optional().meta({ description: "New guest shares: whether the guest was emailed a notice (false: no mail configured or it failed; tell them)." }),
+  })
   .meta({ id: "CreatedShare" });
 export type CreatedShare = z.infer<typeof CreatedShare>;
 
@@ -140,7 +144,7 @@ export type LinkSession = z.infer<typeof LinkSession>;
 export const ReceivedShareSummary = z
   .object({
     id: Id,
-    case: z.object({ number: z.string(), title: z.string() }),
+    case: z.object({ id: Id, number: z.string(), title: z.string() }),
     from: z.object({ name: z.string(), organisation: z.string() }),
     level: ShareLevel,
     expiresAt: z.string(),

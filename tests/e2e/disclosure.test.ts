@@ -120,6 +120,18 @@ describe("disclosure: a guest and a link receive, verify and sign for evidence; 
     const checked = spawnSync(resolve(root, "node_modules/.bin/node"), [join(root, "scripts/verify.ts"), zipFile], { cwd: root, encoding: "utf8" });
     expect(checked.status, checked.stdout + checked.stderr).toBe(0);
 
+    // The case package of the share (level export): built here through the share's routes; it verifies offline.
+    const panel = guest.getByRole("region", { name: "Case package" });
+    await panel.getByRole("button", { name: "Download case package" }).click();
+    await visible(panel.getByText("All items (1)"));
+    const [casePackage] = await Promise.all([guest.waitForEvent("download", { timeout: 120_000 }), panel.getByRole("button", { name: "Save package" }).click()]);
+    expect(casePackage.suggestedFilename()).toMatch(/^case-2026-0777-package-\d{4}-\d{2}-\d{2}\.zip$/);
+    const casePackageFile = join(work, "case-package.zip");
+    writeFileSync(casePackageFile, readFileSync((await casePackage.path())!));
+    const verified = spawnSync("npm", ["run", "verify", "--silent", "--", casePackageFile], { cwd: root, encoding: "utf8" });
+    expect(verified.status, verified.stdout + verified.stderr).toBe(0);
+    await visible(panel.getByRole("status").filter({ hasText: "Downloaded" }), 30_000);
+
     await guest.getByRole("button", { name: "Sign receipt" }).click();
     await visible(guest.getByRole("list", { name: "Signed receipts" }).getByRole("listitem").filter({ hasText: `Signed by ${GUEST.name}` }), 20_000);
     await shot(guest, "guest-portal");
@@ -139,6 +151,12 @@ describe("disclosure: a guest and a link receive, verify and sign for evidence; 
     linkUrl = await sharing.getByLabel("Link", { exact: true }).inputValue();
     accessCode = await sharing.getByLabel("Access code", { exact: true }).inputValue();
     expect(linkUrl).toMatch(/\/s\/[0-9a-f]{32}#[A-Za-z0-9_-]{43}$/);
+    // "Email this link": a mailto: composed here, with the link and without the access code.
+    const mailto = (await sharing.getByRole("link", { name: "Email this link" }).getAttribute("href"))!;
+    expect(mailto).toMatch(/^mailto:\?subject=/);
+    expect(decodeURIComponent(mailto)).toContain(linkUrl);
+    expect(decodeURIComponent(mailto)).not.toContain(accessCode);
+    await visible(sharing.getByRole("button", { name: "Copy link" }));
     await shot(lead, "link-created");
     await sharing.getByRole("button", { name: "Done" }).click();
 
@@ -157,6 +175,7 @@ describe("disclosure: a guest and a link receive, verify and sign for evidence; 
     await visible(linkPage.getByRole("region", { name: `Verified: ${PHOTO}` }), 30_000);
     await visible(linkPage.getByText("This share is for viewing in the app only."));
     expect(await linkPage.getByRole("button", { name: /Download original/ }).count()).toBe(0);
+    expect(await linkPage.getByRole("button", { name: "Download case package" }).count()).toBe(0);
 
     await linkPage.getByLabel("Your name").fill("Dana Defence");
     await linkPage.getByRole("button", { name: "Sign receipt" }).click();

@@ -21,6 +21,7 @@ import { sites } from "./routes/sites";
 import { cameras, videoRequests } from "./routes/video-requests";
 import { wellKnown } from "./routes/well-known";
 import { retention } from "./routes/retention";
+import { runShareReminders } from "./lib/share-reminders";
 import { runRetention } from "./lib/retention";
 import { APP_VERSION } from "./version";
 
@@ -62,8 +63,10 @@ export { SiteLive } from "./durable/site-live";
 
 export default {
   fetch: api.fetch,
-  /** The daily Cron Trigger (wrangler.toml [triggers]): the retention job at its scheduled time (docs/retention.md). */
+  /** The daily Cron Trigger (wrangler.toml [triggers]): the retention job (docs/retention.md) and share expiry reminders (docs/disclosure.md §6) at its scheduled time. */
   async scheduled(controller, env, ctx) {
-    ctx.waitUntil(runRetention(env, new Date(controller.scheduledTime)));
+    const now = new Date(controller.scheduledTime);
+    ctx.waitUntil(runRetention(env, now));
+    ctx.waitUntil(runShareReminders(env, now));
   },
 } satisfies ExportedHandler<Env>;

@@ -14,7 +14,7 @@ import { formatBytes, formatDuration } from "../ui/format";
 import { messageOf } from "../ui/messages";
 import { ProgressBar } from "../ui/progress";
 import { readFile, removeFile } from "../upload/opfs";
-import { buildCasePackage, PackageError, type BuildStep, type PackageItemRef } from "./build";
+import { buildCasePackage, PackageError, type BuildStep, type CasePackageSource, type PackageItemRef } from "./build";
 import { memberSource } from "./member-source";
 import type { PackageOutput } from "./messages";
 import "./casepkg.css";
@@ -51,12 +51,25 @@ function stepText(step: BuildStep | null, started: number): { value: number; tex
   return { value, text: `${value} % · ${formatBytes(step.bytes)} of ${formatBytes(step.totalBytes)}${left}` };
 }
 
+/** Where a member's package comes from: their key releases, recorded as the case's package export. */
+export function memberPackage(caseId: string, session: SessionInfo, keys: DeviceKeys): PackageOrigin {
+  const user = session.user;
+  return { exportedBy: `${user.name} <${user.email}>`, source: memberSource(keys), record: (ids) => casesApi.recordPackage(caseId, ids).then(() => undefined) };
+}
+
+/** Who exports, where the pieces come from, and how the export is recorded before it is built. */
+export interface PackageOrigin {
+  exportedBy: string;
+  source: CasePackageSource;
+  record: (evidenceIds: string[]) => Promise<void>;
+}
+
 export function CasePackagePanel(props: {
   caseDetail: { id: string; number: string; title: string };
-  session: SessionInfo;
-  keys: DeviceKeys;
-  /** Every complete item of the case with its (decrypted) name, newest first. */
+  origin: PackageOrigin;
+  /** Every complete item of the case (or share) with its (decrypted) name, newest first. */
   loadItems: () => Promise<PackageChoice[]>;
+  hint?: string;
 }) {
   const [state, setState] = useState<State>({ kind: "idle" });
   const [error, setError] = useState<string>();
@@ -97,13 +110,12 @@ export function CasePackagePanel(props: {
     setState({ kind: "building", step: null, started, abort });
     try {
       const refs = items.map((i) => i.ref);
-      await casesApi.recordPackage(props.caseDetail.id, refs.map((r) => r.id));
-      const user = props.session.user;
+      await props.origin.record(refs.map((r) => r.id));
       const bytes = await buildCasePackage({
         case: { id: props.caseDetail.id, number: props.caseDetail.number, title: props.caseDetail.title },
-        exportedBy: `${user.name} <${user.email}>`,
+        exportedBy: props.origin.exportedBy,
         items: refs,
-        source: memberSource(props.keys),
+        source: props.origin.source,
         output,
         signal: abort.signal,
         onStep: (step) => setState((s) => (s.kind === "building" ? { ...s, step } : s)),
@@ -129,7 +141,7 @@ export function CasePackagePanel(props: {
       <h2 id="package-heading">Case package</h2>
       <p class="hint">
         One ZIP for court or disclosure: each chosen item's original with its signed manifest, signer certification, timestamp and audit extract, a chain-of-custody report (PDF) and
-        VERIFY.txt. Built on this device: the server never sees the files or their keys. Each item's key release and the export are recorded in the case history.
+        VERIFY.txt. Built on this device: the server never sees the files or their keys. {props.hint ?? "Each item's key release and the export are recorded in the case history."}
       </p>
       {(state.kind === "idle" || state.kind === "loading") && (
         <button type="button" disabled={state.kind === "loading"} onClick={() => void choose()}>

@@ -27,7 +27,7 @@ import { useReachable } from "../offline/useReachable";
 import { AddEvidence } from "../upload/AddEvidence";
 import { onUploadComplete } from "../upload/queue";
 import { UploadList } from "../upload/UploadList";
-import { CasePackagePanel, type PackageChoice } from "../casepkg/CasePackagePanel";
+import { CasePackagePanel, memberPackage, type PackageChoice } from "../casepkg/CasePackagePanel";
 import { messageOf } from "../ui/messages";
 import { caseHref } from "../ui/router";
 import { CASE_ROLE_LABELS, CASE_ROLE_OPTIONS } from "./labels";
@@ -122,7 +122,7 @@ export function CasePage(props: Props) {
         {evidence.items && <LoadMore hasMore={evidence.hasMore} loading={evidence.loading} error={evidence.error} noun="evidence" onMore={evidence.more} />}
       </section>
       <CaseHolds caseId={detail.id} canPlace={isLead || props.session.user.role === "admin"} />
-      {isLead && reachable && <CasePackagePanel caseDetail={detail} session={props.session} keys={props.keys} loadItems={() => packageChoices(detail.id, props.keys)} />}
+      {isLead && reachable && <CasePackagePanel caseDetail={detail} origin={memberPackage(detail.id, props.session, props.keys)} loadItems={() => packageChoices(detail.id, props.keys)} />}
       <Members detail={detail} session={props.session} keys={props.keys} isLead={isLead} onChanged={setDetail} />
       {isLead && reachable && evidence.items && <SharingSection detail={detail} items={evidence.items.filter((e) => e.status === "complete")} keys={props.keys} />}
       {isLead && reachable && <CaseHistory caseId={detail.id} />}

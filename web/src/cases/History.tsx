@@ -65,6 +65,7 @@ const ACTION_TEXT: Record<string, string> = {
   "share.download": "downloaded a shared original",
   "share.export": "exported a court package from a share",
   "share.receipt": "signed a receipt",
+  "share.reminder": "reminded the recipient and sharer that a share ends soon",
   "audit.read": "read this history",
   "access.denied": "was refused",
 };

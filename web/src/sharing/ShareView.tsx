@@ -15,7 +15,9 @@ import { saveBlob } from "../ui/download";
 import { ProgressBar } from "../ui/progress";
 import { formatBytes, formatDateTime } from "../ui/format";
 import { messageOf } from "../ui/messages";
+import { CasePackagePanel } from "../casepkg/CasePackagePanel";
 import { sharedApi, type RecipientAuth } from "./api";
+import { sharePackage } from "./share-package";
 import { openFileKey, openFileKeyBytes, shareLabels } from "./crypto";
 import { LEVEL_LABELS } from "./labels";
 import { saveReceipt } from "./receipt-file";
@@ -63,6 +65,16 @@ export function ShareView(props: { share: ReceivedShare; shareKey: UnlockedKey; 
           })}
         </ul>
       </section>
+      {share.level === "export" && (
+        <CasePackagePanel
+          caseDetail={share.case}
+          origin={sharePackage(share, props.shareKey, props.auth, `${props.recipientName ?? share.recipient.label} (shared by ${share.from.name}, ${share.from.organisation})`)}
+          loadItems={async () =>
+            share.items.map((item) => ({ ref: { id: item.id, manifest: item.manifest, signerKid: item.signerKid }, name: labels?.get(item.id)?.fileName ?? `Item ${item.id.slice(0, 8)}`, byteSize: item.byteSize }))
+          }
+          hint="Each item's export is recorded in the sharer's audit trail."
+        />
+      )}
       <Receipt share={share} auth={props.auth} signReceipt={props.signReceipt} recipientName={props.recipientName} />
     </div>
   );

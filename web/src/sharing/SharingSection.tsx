@@ -23,12 +23,19 @@ import "./sharing.css";
 const DAY_MS = 86_400_000;
 const dateInput = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 /** The end of the chosen day, local time, as ISO. */
+/** A mailto: for a link share, composed here: the link (with its secret) goes from this browser to the sharer's own mail app, never to the server; the access code is not in it. */
+function linkMailto(caseNumber: string, url: string): string {
+  const subject = `Evidence shared with you: case ${caseNumber}`;
+  const body = `Evidence from case ${caseNumber} is shared with you. Open this link:\n\n${url}\n\nYou will also need an access code, which I will give you separately.\n`;
+  return `mailto:?subject=${encodeURIComponent(subject)}&body=${encodeURIComponent(body)}`;
+}
+
 const endOfDay = (date: string) => new Date(`${date}T23:59:00`).toISOString();
 
 export function SharingSection(props: { detail: CaseDetail; items: EvidenceSummary[]; keys: DeviceKeys }) {
   const [shares, setShares] = useState<ShareSummary[]>();
   const [error, setError] = useState<string>();
-  const [created, setCreated] = useState<{ share: ShareSummary; url: string | null; accessCode: string | null }>();
+  const [created, setCreated] = useState<{ share: ShareSummary; url: string | null; accessCode: string | null; notified?: boolean }>();
   const [creating, setCreating] = useState(false);
 
   async function load() {
@@ -55,8 +62,15 @@ export function SharingSection(props: { detail: CaseDetail; items: EvidenceSumma
           {created.url ? (
             <>
               <CopyField label="Link" value={created.url} />
+              <p>
+                <a class="button secondary" href={linkMailto(props.detail.number, created.url)}>
+                  Email this link
+                </a>
+              </p>
               <CopyField label="Access code" value={created.accessCode ?? ""} />
-              <p class="hint">Send the link, and give the access code separately (by phone, or another channel). Five wrong codes lock the link. This is the only time the link and code are shown.</p>
+              <p class="hint">
+                Send the link (“Email this link” opens your own mail app; the link never passes through this server), and give the access code another way: by phone, or another channel. Five wrong codes lock the link. This is the only time the link and code are shown.
+              </p>
             </>
           ) : created.accessCode ? (
             <>
@@ -64,7 +78,7 @@ export function SharingSection(props: { detail: CaseDetail; items: EvidenceSumma
               <p class="hint">The new access code replaces the old one; a locked link opens again. Give it to the recipient separately.</p>
             </>
           ) : (
-            <p>{created.share.recipient.label} sees it after signing in. No email is configured: tell them it is there.</p>
+            <p>{created.notified ? `${created.share.recipient.label} was emailed that it is shared with them, and sees it after signing in.` : `${created.share.recipient.label} sees it after signing in. No email could be sent: tell them it is there.`}</p>
           )}
           <button type="button" class="secondary" onClick={() => setCreated(undefined)}>
             Done
@@ -195,7 +209,7 @@ function ShareCard(props: { share: ShareSummary; keys: DeviceKeys; onChanged: ()
   );
 }
 
-function NewShare(props: { detail: CaseDetail; items: EvidenceSummary[]; keys: DeviceKeys; onCancel: () => void; onShared: (result: { share: ShareSummary; url: string | null; accessCode: string | null }) => void }) {
+function NewShare(props: { detail: CaseDetail; items: EvidenceSummary[]; keys: DeviceKeys; onCancel: () => void; onShared: (result: { share: ShareSummary; url: string | null; accessCode: string | null; notified: boolean }) => void }) {
   const [kind, setKind] = useState<"guest" | "link">("guest");
   const [guests, setGuests] = useState<Guest[]>();
   const [guestId, setGuestId] = useState("");
@@ -205,7 +219,7 @@ function NewShare(props: { detail: CaseDetail; items: EvidenceSummary[]; keys: D
   const [busy, setBusy] = useState(false);
   const [progress, setProgress] = useState<string>();
   const [error, setError] = useState<string>();
-  const [invited, setInvited] = useState<{ name: string; url: string | null }>();
+  const [invited, setInvited] = useState<{ name: string; email: string; url: string | null; sent: boolean }>();
   const now = Date.now();
 
   async function loadGuests(select?: string) {
@@ -239,7 +253,7 @@ function NewShare(props: { detail: CaseDetail; items: EvidenceSummary[]; keys: D
     setError(undefined);
     try {
       const result = await sharesApi.inviteGuest(props.detail.id, { email: String(form.get("email") ?? ""), name: String(form.get("guestName") ?? "") });
-      setInvited({ name: result.guest.name, url: result.invitation ? `${location.origin}/invite#token=${result.invitation.token}` : null });
+      setInvited({ name: result.guest.name, email: result.guest.email, url: result.invitation ? `${location.origin}/invite#token=${encodeURIComponent(result.invitation.token)}` : null, sent: result.sent });
       await loadGuests(result.guest.id);
     } catch (caught) {
       setError(messageOf(caught));
@@ -272,7 +286,7 @@ function NewShare(props: { detail: CaseDetail; items: EvidenceSummary[]; keys: D
         (done, total) => setProgress(`Wrapping keys: ${done} of ${total}…`),
       );
       const result = await sharesApi.create(props.detail.id, body);
-      props.onShared({ share: result.share, url: secret ? linkUrl(body.id, secret) : null, accessCode: result.accessCode });
+      props.onShared({ share: result.share, url: secret ? linkUrl(body.id, secret) : null, accessCode: result.accessCode, notified: result.notified ?? false });
     } catch (caught) {
       setError(messageOf(caught));
     } finally {
@@ -312,8 +326,12 @@ function NewShare(props: { detail: CaseDetail; items: EvidenceSummary[]; keys: D
               {invited.url ? (
                 <>
                   <CopyField label="Invitation link" value={invited.url} />
-                  <p class="hint">No email is configured: send {invited.name} this link. It works once, for 7 days. Share with them once they have set up their account.</p>
+                  <p class="hint">No email could be sent: send {invited.name} this link. It works once, for 7 days. Share with them once they have set up their account.</p>
                 </>
+              ) : invited.sent ? (
+                <p>
+                  {invited.name}'s invitation was emailed to {invited.email}. Share with them once they have set up their account.
+                </p>
               ) : (
                 <p>{invited.name} already has an account.</p>
               )}

@@ -62,6 +62,12 @@ export const sharedApi = {
     if (!response.ok) await readResponse(response);
     return response.text();
   },
+  /** The item's audit extract (a JSON-lines audit export), for a case package (level export). */
+  async auditExtract(auth: RecipientAuth, id: string, evidenceId: string): Promise<string> {
+    const response = await send(`/api/shared/${id}/items/${evidenceId}/audit`, recipientInit(auth));
+    if (!response.ok) await readResponse(response);
+    return response.text();
+  },
   /** Ciphertext part `n` of a shared item, retrying network errors and 5xx a few times. */
   async part(auth: RecipientAuth, id: string, evidenceId: string, n: number): Promise<Uint8Array<ArrayBuffer>> {
     let delay = 1000;

@@ -24,6 +24,7 @@ export interface ShareRow {
   updated_at: string;
   revoked_at: string | null;
   revoked_by: string | null;
+  reminded_at: string | null;
 }
 
 /** Consecutive wrong access codes that lock a link. */
@@ -74,7 +75,7 @@ export function shareCaseKeyInsert(db: D1Database, k: { shareId: string; caseKid
 
 export function shareUpdate(db: D1Database, id: string, changes: { level?: ShareLevel; expiresAt?: string }, now: string): D1PreparedStatement {
   return db
-    .prepare("UPDATE shares SET level = coalesce(?2, level), expires_at = coalesce(?3, expires_at), updated_at = ?4 WHERE id = ?1 AND revoked_at IS NULL")
+    .prepare("UPDATE shares SET level = coalesce(?2, level), expires_at = coalesce(?3, expires_at), reminded_at = CASE WHEN ?3 IS NULL THEN reminded_at END, updated_at = ?4 WHERE id = ?1 AND revoked_at IS NULL")
     .bind(id, changes.level ?? null, changes.expiresAt ?? null, now);
 }
 
@@ -261,4 +262,24 @@ export function guestInsert(db: D1Database, g: { id: string; orgId: string; emai
        VALUES (?1, ?2, ?3, ?4, 'site_operator', 'invited', NULL, ?5, ?5, 1)`,
     )
     .bind(g.id, g.orgId, g.email, g.name, g.now);
+}
+
+/** Open shares of `orgId` ending between `now` and `until` whose reminder has not gone, with the guest's and sharer's addresses and the case number. */
+export async function sharesToRemind(db: D1Database, orgId: string, now: string, until: string) {
+  const { results } = await db
+    .prepare(
+      `SELECT s.id, s.case_id, s.recipient_type, s.recipient_label, s.expires_at, c.number AS case_number,
+              g.email AS guest_email, g.name AS guest_name, u.email AS sharer_email, u.name AS sharer_name
+         FROM shares s JOIN cases c ON c.id = s.case_id JOIN users u ON u.id = s.created_by LEFT JOIN users g ON g.id = s.guest_id
+        WHERE s.org_id = ?1 AND s.revoked_at IS NULL AND s.reminded_at IS NULL AND s.expires_at > ?2 AND s.expires_at <= ?3
+        ORDER BY s.expires_at LIMIT 200`,
+    )
+    .bind(orgId, now, until)
+    .all<{ id: string; case_id: string; recipient_type: "guest" | "link"; recipient_label: string; expires_at: string; case_number: string; guest_email: string | null; guest_name: string | null; sharer_email: string; sharer_name: string }>();
+  return results;
+}
+
+/** Marks a share's reminder as sent, once: false when another run got there first. */
+export function shareReminded(db: D1Database, id: string, at: string): D1PreparedStatement {
+  return db.prepare("UPDATE shares SET reminded_at = ?2 WHERE id = ?1 AND reminded_at IS NULL").bind(id, at);
 }

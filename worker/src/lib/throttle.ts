@@ -24,6 +24,15 @@ export const IP_MAX_FAILURES = 20;
 /** OpenID Connect starts allowed from one IP in the window (every start counts: each stores a pending sign-in). */
 export const OIDC_START_MAX = 20;
 
+/**
+ * Wrong access codes for link shares allowed from one IP in the window, over all links (each
+ * link also locks after its own 5 in a row): trying many links from one address stops here.
+ */
+export const ACCESS_CODE_MAX_FAILURES = 20;
+
+type Bucket = "sign_in" | "oidc_start" | "share_code";
+const BUCKET_LIMIT: Record<Bucket, number> = { sign_in: IP_MAX_FAILURES, oidc_start: OIDC_START_MAX, share_code: ACCESS_CODE_MAX_FAILURES };
+
 /** The client's IP as the throttle counts it: all clients whose address is not known share one count. */
 function ipKey(c: Context<AppEnv>): string {
   return clientIp(c) ?? "unknown";
@@ -33,10 +42,10 @@ function ipKey(c: Context<AppEnv>): string {
  * Takes a place in `bucket`'s window for this attempt (atomically: see `reserveAttempt`). When
  * the window is full, records `auth.throttled` and answers false; nothing has been checked yet.
  */
-async function reserve(c: Context<AppEnv>, bucket: "sign_in" | "oidc_start", email: string | null): Promise<number | false> {
+async function reserve(c: Context<AppEnv>, bucket: Bucket, email: string | null): Promise<number | false> {
   const now = Date.now();
-  const key = bucket === "sign_in" ? ipKey(c) : `oidc_start:${ipKey(c)}`;
-  const limit = bucket === "sign_in" ? IP_MAX_FAILURES : OIDC_START_MAX;
+  const key = bucket === "sign_in" ? ipKey(c) : `${bucket}:${ipKey(c)}`;
+  const limit = BUCKET_LIMIT[bucket];
   const id = await reserveAttempt(c.env.DB, key, new Date(now).toISOString(), new Date(now - IP_WINDOW_MS).toISOString(), limit);
   if (id !== null) return id;
   await audit(c, {
@@ -73,6 +82,15 @@ export async function tryReserveSignInAttempt(c: Context<AppEnv>, email: string 
 /** Counts one OpenID Connect start from this IP; false (recorded as `auth.throttled`) when there were too many lately. */
 export async function reserveOidcStart(c: Context<AppEnv>): Promise<boolean> {
   return (await reserve(c, "oidc_start", null)) !== false;
+}
+
+/**
+ * Reserves this access-code attempt's place in its IP's window of wrong codes (over every link),
+ * before the code is checked; false (recorded as `auth.throttled`, bucket `share_code`) when the
+ * window is full. The caller gives the place back (`attemptRelease`) when the code is right.
+ */
+export async function reserveAccessCodeAttempt(c: Context<AppEnv>): Promise<number | false> {
+  return reserve(c, "share_code", null);
 }
 
 /** The reserved attempt failed and that is on the record: its place in the window is kept. */

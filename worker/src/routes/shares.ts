@@ -76,6 +76,9 @@ import { requireCaseRole } from "../lib/cases";
 import { ApiError } from "../lib/errors";
 import { checkPublicKey, checkWrappedTo } from "../lib/keys";
 import { sendNotice } from "../lib/notify";
+import { reserveAccessCodeAttempt } from "../lib/throttle";
+import { attemptRelease } from "../db/identity";
+import { guestInvitationNotice, shareNotice } from "../lib/share-notices";
 import { describe } from "../lib/openapi";
 import { hashPassword, verifyPassword } from "../lib/password";
 import { publicOrigin } from "../lib/public-url";
@@ -96,6 +99,15 @@ const RECEIPT_CLOCK_SKEW_MS = 5 * 60 * 1000;
 /** Access codes: 10 characters from an alphabet without look-alikes (about 50 bits). */
 const CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 const CODE_LENGTH = 10;
+
+/** The app's address for links in messages: PUBLIC_URL, or the address the sharer uses. */
+function originOf(c: Context<AppEnv>): string {
+  try {
+    return publicOrigin(c.env);
+  } catch {
+    return new URL(c.req.url).origin;
+  }
+}
 
 function newAccessCode(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(CODE_LENGTH * 2));
@@ -276,11 +288,12 @@ export const caseShares = new Hono<AppEnv>()
         throw err;
       }
       await flushAudit(c.env, me.orgId);
+      let notified = false;
       if (guestId) {
         const guest = (await findUserById(c.env.DB, guestId))!;
-        await sendNotice(c.env, { to: guest.email, subject: `Case ${found.number} was shared with you`, text: `${me.name} shared case ${found.number} with you until ${expiresAt}. Sign in at ${publicOrigin(c.env)} to see it.` });
+        notified = await sendNotice(c, shareNotice({ to: guest.email, guestName: guest.name, sharerName: me.name, caseNumber: found.number, expiresAt, origin: originOf(c) }));
       }
-      return c.json({ share: await summaryOf(c.env.DB, caseId, body.id), accessCode } satisfies CreatedShare, 201);
+      return c.json({ share: await summaryOf(c.env.DB, caseId, body.id), accessCode, notified } satisfies CreatedShare, 201);
     },
   )
   .post(
@@ -323,7 +336,7 @@ export const caseShares = new Hono<AppEnv>()
       }
       const guest = (await listGuests(c.env.DB, me.orgId)).find((g) => g.id === guestId)!;
       const sent = invitation
-        ? await sendNotice(c.env, { to: body.email, subject: "You are invited to receive evidence", text: `${me.name} invites you to receive evidence. Set up your account: ${publicOrigin(c.env)}/invite#token=${invitation.token}` })
+        ? await sendNotice(c, guestInvitationNotice({ to: body.email, guestName: existing?.name ?? body.name, sharerName: me.name, token: invitation.token, expiresAt: invitation.expiresAt, origin: originOf(c) }))
         : false;
       return c.json({ guest: toGuest(guest), invitation: sent ? null : invitation, sent } satisfies GuestInvitation, existing ? 200 : 201);
     },
@@ -513,9 +526,9 @@ export const shared = new Hono<AppEnv>()
   .post(
     "/links/:id/open",
     describe({
-      summary: "Open a link share with its access code: a link session for this share. Five wrong codes in a row lock the link until the sender sets a new code.",
+      summary: "Open a link share with its access code: a link session for this share. Five wrong codes in a row lock the link until the sender sets a new code; 20 wrong codes from one address within 10 minutes, over all links, refuse further attempts from it (429).",
       access: "public",
-      responses: { 200: { description: "Opened.", schema: LinkSession }, 403: { description: "Wrong code, or the link is locked." }, 404: { description: "No such share, expired or revoked." } },
+      responses: { 200: { description: "Opened.", schema: LinkSession }, 403: { description: "Wrong code, or the link is locked." }, 429: { description: "Too many wrong codes from this address lately." }, 404: { description: "No such share, expired or revoked." } },
     }),
     validate("param", ShareIdParam),
     validate("json", OpenLinkRequest),
@@ -530,6 +543,9 @@ export const shared = new Hono<AppEnv>()
         await audit(c, { ...recipientEvent(c, r, "share.open"), outcome: "denied", details: { ...shareEvent(share).details, reason: "locked" } });
         throw new ApiError(403, "link_locked", "This link is locked after too many wrong access codes. Ask the sender for a new code.");
       }
+      // The address's own limit, over every link: a place is taken before the code is checked, and given back if it is right.
+      const attempt = await reserveAccessCodeAttempt(c);
+      if (attempt === false) throw new ApiError(429, "too_many_attempts", "Too many wrong access codes from your network. Wait 10 minutes and try again.");
       if (!(await verifyPassword(normaliseCode(accessCode), share.access_code_hash))) {
         // The count and its event commit together: a wrong code that cannot be recorded counts nothing.
         const failures = share.code_failures + 1;
@@ -548,6 +564,7 @@ export const shared = new Hono<AppEnv>()
       const expiresAt = new Date(Math.min(now.getTime() + LINK_SESSION_MS, Date.parse(share.expires_at))).toISOString();
       await c.env.DB.batch([
         shareCodeSucceeded(c.env.DB, share.id),
+        attemptRelease(c.env.DB, attempt),
         shareSessionInsert(c.env.DB, { tokenHash: await tokenHash(token), shareId: share.id, now: now.toISOString(), expiresAt, ip: clientIp(c) }),
         auditStatement(c, share.org_id, recipientEvent(c, r, "share.open")),
       ]);
@@ -565,7 +582,7 @@ export const shared = new Hono<AppEnv>()
       const out = [];
       for (const row of rows) {
         out.push({
-          id: row.id, case: { number: row.case_number, title: row.case_title }, from: { name: row.creator_name, organisation: row.org_name },
+          id: row.id, case: { id: row.case_id, number: row.case_number, title: row.case_title }, from: { name: row.creator_name, organisation: row.org_name },
           level: row.level, expiresAt: row.expires_at, itemCount: (await sharedItems(c.env.DB, row)).length,
         });
       }
@@ -588,7 +605,7 @@ export const shared = new Hono<AppEnv>()
       await audit(c, recipientEvent(c, r, "share.access"));
       const body: ReceivedShare = {
         id: share.id,
-        case: { number: context.case_number, title: context.case_title },
+        case: { id: share.case_id, number: context.case_number, title: context.case_title },
         from: { name: context.creator_name, organisation: context.org_name },
         level: share.level,
         expiresAt: share.expires_at,
@@ -664,6 +681,28 @@ export const shared = new Hono<AppEnv>()
       if (r.share.level !== "export") throw new ApiError(403, "share_level", "This share does not allow exporting court packages.");
       c.header("Content-Type", "application/x-ndjson; charset=utf-8");
       return jsonLines(c, r.share.org_id, { targetType: "signing_key", targetId: item.signer_kid });
+    },
+  )
+  .get(
+    "/:id/items/:evidenceId/audit",
+    describe({
+      summary: "A shared item's audit extract (every event about it, with inclusion proofs and signed checkpoints; docs/audit.md §4), for a case package (shares at level export). Recorded as a share export.",
+      access: "session",
+      responses: { 200: { description: "A JSON-lines audit export filtered to the item (evidenceId)." }, 403: { description: "The share's level does not allow exports." } },
+    }),
+    validate("param", SharedItemParam),
+    async (c) => {
+      const { id, evidenceId } = c.req.valid("param");
+      const r = await recipientOf(c, id);
+      await itemOf(c, r, evidenceId);
+      if (r.share.level !== "export") {
+        await audit(c, { ...recipientEvent(c, r, "share.export", { evidenceId, part: "audit_extract", level: r.share.level }), outcome: "denied" });
+        throw new ApiError(403, "share_level", "This share does not allow exporting court packages.");
+      }
+      await audit(c, recipientEvent(c, r, "share.export", { evidenceId, part: "audit_extract" }));
+      await flushAudit(c.env, r.share.org_id); // this read is in the extract
+      c.header("Content-Type", "application/x-ndjson; charset=utf-8");
+      return jsonLines(c, r.share.org_id, { evidenceId });
     },
   )
   .post(
