@@ -152,7 +152,8 @@ export class EvidenceOpener {
       return;
     }
     if (event.type === "progress") this.checkListener?.({ type: "progress", verifiedBytes: event.verifiedBytes });
-    else if (event.type === "verified") this.checkListener?.({ type: "verified" });
+    // Without a service worker the whole file was checked before it is shown: verified as well.
+    else if (event.type === "verified" || event.type === "whole") this.checkListener?.({ type: "verified" });
     else if (event.type === "failed" && event.scope === "view") this.checkListener?.({ type: "failed", error: new OpenError(event.integrity, event.what, event.message) });
     this.listener?.(event);
   }
