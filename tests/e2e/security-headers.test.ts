@@ -155,7 +155,10 @@ describe("security headers and the Content-Security-Policy", () => {
     await visible(page.getByRole("link", { name: /^Open scene\.png/ }), 60_000);
     await visible(page.getByRole("link", { name: /^Open clip\.mp4/ }), 60_000);
     await page.getByRole("link", { name: /^Open scene\.png/ }).click();
-    await visible(page.locator("img[src^='blob:']"), 30_000);
+    // Streamed through the service worker (/view/…) or, without one, an object URL: either way it must load.
+    const image = page.getByRole("img", { name: "scene.png" });
+    await visible(image, 30_000);
+    await expect.poll(() => image.evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0)), { timeout: 30_000 }).toBeGreaterThan(0);
     await page.goto(caseUrl);
     await page.getByRole("link", { name: /^Open clip\.mp4/ }).click();
     const played = await playVideo(page);
