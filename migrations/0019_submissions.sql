@@ -1,0 +1,31 @@
+-- Submissions (issue 17): links through which people outside the organisation send evidence,
+-- encrypted in their browser. See docs/submissions.md. Nothing here opens a submission: the
+-- submission private key is stored only wrapped to a case key (ECDH-ES+A256KW), made and wrapped
+-- in the creating member's browser.
+CREATE TABLE submission_links (
+  -- 256 random bits, base64url, made by the server: the link's only address, unguessable.
+  id                     TEXT PRIMARY KEY,
+  org_id                 TEXT NOT NULL REFERENCES organisations(id),
+  case_id                TEXT NOT NULL REFERENCES cases(id),
+  audience               TEXT NOT NULL CHECK (audience IN ('person', 'public')),
+  -- Who it is for, as the member wrote it ("Corner shop CCTV", "Public appeal, High St fire").
+  label                  TEXT NOT NULL,
+  -- A person link's address, when the member gave one (the link is emailed there if mail is set up).
+  recipient_email        TEXT,
+  instructions           TEXT NOT NULL,
+  max_files              INTEGER NOT NULL CHECK (max_files > 0),
+  max_bytes              INTEGER NOT NULL CHECK (max_bytes > 0),
+  submission_kid         TEXT NOT NULL,
+  submission_public_jwk  TEXT NOT NULL,
+  -- The submission private key: JWE (custody-submission-key+jwe, ECDH-ES+A256KW) to case key
+  -- `case_kid`. NULL once revoked and no submission waits for intake.
+  submission_key_wrap    TEXT,
+  case_kid               TEXT NOT NULL REFERENCES case_keys(kid),
+  expires_at             TEXT NOT NULL,
+  created_by             TEXT NOT NULL REFERENCES users(id),
+  created_at             TEXT NOT NULL,
+  revoked_at             TEXT,
+  revoked_by             TEXT REFERENCES users(id),
+  CHECK (audience = 'person' OR recipient_email IS NULL)
+);
+CREATE INDEX submission_links_by_case ON submission_links (case_id, created_at);

@@ -1,0 +1,140 @@
+/** Submission links (docs/submissions.md): who may make and revoke them, what a link reveals, its refusals and audit. */
+import { describe, expect, it } from "vitest";
+import type { CaseDetail, MyCaseKeys } from "../../shared/api/cases";
+import type { CreatedSubmissionLink, PublicSubmissionLink, SubmissionLinkList, SubmissionLinkSummary } from "../../shared/api/submissions";
+import { generateSubmissionKeyPair, submissionKeyMatches, unwrapCaseKey, unwrapSubmissionKey, wrapSubmissionKey } from "../../shared/crypto";
+import { auditEvents } from "./audit-helpers";
+import { db } from "./backend";
+import { addMember, openCase, withKeys, type Person } from "./evidence-helpers";
+import { addUser, call, expectError, setUpOrganisation } from "./helpers";
+
+const json = async <T>(response: Response, status = 200): Promise<T> => {
+  expect(response.status, await response.clone().text()).toBe(status);
+  return (await response.json()) as T;
+};
+const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+
+async function world() {
+  const adminSession = await setUpOrganisation();
+  await withKeys(adminSession);
+  const lead = await withKeys(await addUser(adminSession.cookie, { email: "lead@example.org", name: "Lee Lead", role: "investigator" }));
+  const contributor = await withKeys(await addUser(adminSession.cookie, { email: "cora@example.org", name: "Cora Contributor", role: "investigator" }));
+  const viewer = await withKeys(await addUser(adminSession.cookie, { email: "vic@example.org", name: "Vic Viewer", role: "investigator" }));
+  const outsider = await withKeys(await addUser(adminSession.cookie, { email: "otto@example.org", name: "Otto Outsider", role: "investigator" }));
+  const caseA = await openCase(lead, "2026-0300", { title: "High Street fire" });
+  expect((await addMember(lead, caseA.id, contributor, "contributor")).status).toBe(201);
+  expect((await addMember(lead, caseA.id, viewer, "viewer")).status).toBe(201);
+  return { lead, contributor, viewer, outsider, caseA };
+}
+
+/** The member's browser: a submission key pair, its private half wrapped to the case's current key. */
+async function linkBody(caseDetail: CaseDetail, extra: Record<string, unknown> = {}) {
+  const key = await generateSubmissionKeyPair();
+  return {
+    key,
+    body: {
+      audience: "public",
+      label: "Public appeal: High Street fire",
+      instructions: "Photos or video of the High Street fire, 6 December, 21:00 to 23:00.",
+      expiresAt: inDays(14),
+      maxFiles: 5,
+      maxBytes: 50_000_000,
+      submissionKey: key.publicJwk,
+      submissionKeyWrap: await wrapSubmissionKey(key.privateJwk, caseDetail.caseKey.publicJwk),
+      caseKid: caseDetail.caseKey.kid,
+      ...extra,
+    },
+  };
+}
+
+async function makeLink(person: Person, caseDetail: CaseDetail, extra: Record<string, unknown> = {}) {
+  const { key, body } = await linkBody(caseDetail, extra);
+  const created = await json<CreatedSubmissionLink>(await call(`/api/cases/${caseDetail.id}/submission-links`, { cookie: person.cookie, body }), 201);
+  return { key, link: created.link, emailed: created.emailed };
+}
+
+describe("submission links", () => {
+  it("a contributor makes a link; its URL names the key; the public side shows the instructions, limits and key, and nothing of the case", async () => {
+    const { contributor, lead, caseA } = await world();
+    const { key, link, emailed } = await makeLink(contributor, caseA);
+    expect(emailed).toBe(false);
+    expect(link.status).toBe("open");
+    expect(link.id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const url = new URL(link.url);
+    expect(url.pathname).toBe(`/submit/${link.id}`);
+    expect(url.hash).toBe(`#${key.kid}`);
+
+    const listed = await json<SubmissionLinkList>(await call(`/api/cases/${caseA.id}/submission-links`, { cookie: lead.cookie }));
+    expect(listed.links.map((l) => l.id)).toEqual([link.id]);
+
+    const open = await json<PublicSubmissionLink>(await call(`/api/submit/${link.id}`));
+    expect(open.instructions).toContain("High Street fire");
+    expect(open).toMatchObject({ maxFiles: 5, maxBytes: 50_000_000 });
+    expect(await submissionKeyMatches(open.submissionKey, key.kid)).toBe(true);
+    // Nothing of the case: not its id, number, title, nor who the link is for.
+    const text = JSON.stringify(open);
+    for (const secret of [caseA.id, "2026-0300", "Public appeal", contributor.id]) expect(text).not.toContain(secret);
+
+    // Members open the submission key with the case key; the stored wrap is to the case key.
+    const row = await db.prepare("SELECT submission_key_wrap FROM submission_links WHERE id = ?").bind(link.id).first<{ submission_key_wrap: string }>();
+    const { keys } = await json<MyCaseKeys>(await call(`/api/cases/${caseA.id}/keys`, { cookie: lead.cookie }));
+    const caseKey = await unwrapCaseKey(keys.find((k) => k.current)!.wrap!, lead.encryption.privateKey);
+    expect((await unwrapSubmissionKey(row!.submission_key_wrap, caseKey.privateKey)).kid).toBe(key.kid);
+
+    const events = (await auditEvents()).filter((e) => e.action.startsWith("submission."));
+    expect(events.map((e) => [e.action, e.outcome])).toEqual([["submission.link_create", "success"], ["submission.link_open", "success"]]);
+    expect(events[0]!.details).toMatchObject({ caseId: caseA.id, linkId: link.id, maxFiles: 5 });
+    expect(events[1]!.actor.type).toBe("anonymous");
+  });
+
+  it("viewers, non-members and the signed-out cannot make, list or revoke links", async () => {
+    const { viewer, outsider, lead, caseA } = await world();
+    const { body } = await linkBody(caseA);
+    await expectError(await call(`/api/cases/${caseA.id}/submission-links`, { cookie: viewer.cookie, body }), 403);
+    await expectError(await call(`/api/cases/${caseA.id}/submission-links`, { cookie: outsider.cookie, body }), 404);
+    await expectError(await call(`/api/cases/${caseA.id}/submission-links`, { body }), 401);
+    await expectError(await call(`/api/cases/${caseA.id}/submission-links`, { cookie: outsider.cookie }), 404);
+    const { link } = await makeLink(lead, caseA);
+    await expectError(await call(`/api/submission-links/${link.id}/revoke`, { cookie: outsider.cookie, method: "POST" }), 404);
+    await expectError(await call(`/api/submission-links/${link.id}/revoke`, { cookie: viewer.cookie, method: "POST" }), 403);
+    expect((await call(`/api/submit/${link.id}`)).status).toBe(200);
+    const count = await db.prepare("SELECT COUNT(*) AS n FROM submission_links").first<{ n: number }>();
+    expect(count!.n).toBe(1);
+  });
+
+  it("refuses a wrap not to the case's current key, a wrong case key id, a past or too distant expiry, and an address on a public link", async () => {
+    const { lead, caseA } = await world();
+    const other = await openCase(lead, "2026-0301");
+    const wrongWrap = (await linkBody(other)).body.submissionKeyWrap;
+    const post = (extra: Record<string, unknown>) => linkBody(caseA, extra).then(({ body }) => call(`/api/cases/${caseA.id}/submission-links`, { cookie: lead.cookie, body }));
+    await expectError(await post({ submissionKeyWrap: wrongWrap }), 400, "invalid_envelope");
+    await expectError(await post({ caseKid: other.caseKey.kid }), 409, "case_key_changed");
+    await expectError(await post({ expiresAt: inDays(-1) }), 400, "invalid_expiry");
+    await expectError(await post({ expiresAt: inDays(400) }), 400, "invalid_expiry");
+    await expectError(await post({ email: "someone@example.org" }), 400);
+    await expectError(await post({ maxFiles: 0 }), 400);
+    const count = await db.prepare("SELECT COUNT(*) AS n FROM submission_links").first<{ n: number }>();
+    expect(count!.n).toBe(0);
+  });
+
+  it("a revoked, expired or unknown link answers one clear message and reveals nothing", async () => {
+    const { lead, contributor, caseA } = await world();
+    const { link } = await makeLink(lead, caseA);
+    const revoked = await json<SubmissionLinkSummary>(await call(`/api/submission-links/${link.id}/revoke`, { cookie: contributor.cookie, method: "POST" }));
+    expect(revoked.status).toBe("revoked");
+    const refused = await expectError(await call(`/api/submit/${link.id}`), 404, "link_unavailable");
+    expect(refused.error.message).toMatch(/closed by the investigators/);
+
+    const { link: second } = await makeLink(lead, caseA);
+    await db.prepare("UPDATE submission_links SET expires_at = ? WHERE id = ?").bind(inDays(-1), second.id).run();
+    expect((await expectError(await call(`/api/submit/${second.id}`), 404, "link_unavailable")).error.message).toMatch(/expired/);
+    expect((await expectError(await call(`/api/submit/${"A".repeat(43)}`), 404, "link_unavailable")).error.message).toMatch(/copied all of it/);
+
+    const listed = await json<SubmissionLinkList>(await call(`/api/cases/${caseA.id}/submission-links`, { cookie: lead.cookie }));
+    expect(Object.fromEntries(listed.links.map((l) => [l.id, l.status]))).toEqual({ [link.id]: "revoked", [second.id]: "expired" });
+    const events = (await auditEvents()).filter((e) => e.action.startsWith("submission."));
+    expect(events.map((e) => `${e.action}:${e.outcome}`)).toEqual([
+      "submission.link_create:success", "submission.link_revoke:success", "submission.link_open:denied", "submission.link_create:success", "submission.link_open:denied",
+    ]);
+  });
+});
