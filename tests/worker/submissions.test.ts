@@ -1,5 +1,5 @@
 /** Submission links (docs/submissions.md): who may make and revoke them, what a link reveals, its refusals and audit. */
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import type { CaseDetail, MyCaseKeys } from "../../shared/api/cases";
 import type { CreatedSubmissionLink, PublicSubmissionLink, SubmissionLinkList, SubmissionLinkSummary } from "../../shared/api/submissions";
 import { generateSubmissionKeyPair, submissionKeyMatches, unwrapCaseKey, unwrapSubmissionKey, wrapSubmissionKey } from "../../shared/crypto";
@@ -24,7 +24,7 @@ async function world() {
   const caseA = await openCase(lead, "2026-0300", { title: "High Street fire" });
   expect((await addMember(lead, caseA.id, contributor, "contributor")).status).toBe(201);
   expect((await addMember(lead, caseA.id, viewer, "viewer")).status).toBe(201);
-  return { lead, contributor, viewer, outsider, caseA };
+  return { adminSession, lead, contributor, viewer, outsider, caseA };
 }
 
 /** The member's browser: a submission key pair, its private half wrapped to the case's current key. */
@@ -51,6 +51,34 @@ async function makeLink(person: Person, caseDetail: CaseDetail, extra: Record<st
   const { key, body } = await linkBody(caseDetail, extra);
   const created = await json<CreatedSubmissionLink>(await call(`/api/cases/${caseDetail.id}/submission-links`, { cookie: person.cookie, body }), 201);
   return { key, link: created.link, emailed: created.emailed };
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    smtpPort: number;
+    smtpInbox: string;
+    smtpAccount: { user: string; password: string; httpMailToken: string };
+  }
+}
+
+/** The messages the test SMTP server received for `address` (waiting a while for the first). */
+async function messagesTo(address: string, timeoutMs = 15_000): Promise<{ to: string[]; raw: string }[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const all = (await (await fetch(`${inject("smtpInbox")}/messages`)).json()) as { to: string[]; raw: string }[];
+    const mine = all.filter((m) => m.to.includes(address));
+    if (mine.length > 0 || Date.now() > until) return mine;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The text/plain part of a message, its base64 body decoded. */
+function messageText(raw: string): string {
+  const at = raw.indexOf("Content-Type: text/plain");
+  const start = raw.indexOf("\r\n\r\n", at) + 4;
+  const end = raw.indexOf("\r\n--", start);
+  const binary = atob(raw.slice(start, end < 0 ? undefined : end).replace(/\s+/g, ""));
+  return new TextDecoder().decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)));
 }
 
 describe("submission links", () => {
@@ -136,5 +164,28 @@ describe("submission links", () => {
     expect(events.map((e) => `${e.action}:${e.outcome}`)).toEqual([
       "submission.link_create:success", "submission.link_revoke:success", "submission.link_open:denied", "submission.link_create:success", "submission.link_open:denied",
     ]);
+  });
+
+  it("a person's link goes out by email where mail is set up (the link and instructions, nothing of the case); with no mail it is for copying", async () => {
+    const { adminSession, lead, caseA } = await world();
+    const unsent = await makeLink(lead, caseA, { audience: "person", label: "Corner shop", email: "nomail@example.org" });
+    expect(unsent.emailed).toBe(false);
+    const { user, password } = inject("smtpAccount");
+    const settings = await call("/api/settings/mail", {
+      method: "PUT", cookie: adminSession.cookie,
+      body: { transport: "smtp", fromAddress: "custody@example.org", fromName: "Custody", smtp: { host: "127.0.0.1", port: inject("smtpPort"), security: "none", username: user, password } },
+    });
+    expect(settings.status, await settings.clone().text()).toBe(200);
+    const address = `shop-${crypto.randomUUID().slice(0, 8)}@example.org`;
+    const { link, emailed } = await makeLink(lead, caseA, { audience: "person", label: "Corner shop CCTV", email: address });
+    expect(emailed).toBe(true);
+    expect(link.email).toBe(address);
+    const [message] = await messagesTo(address);
+    const text = messageText(message!.raw);
+    expect(text).toContain(link.url);
+    expect(text).toContain("Photos or video of the High Street fire");
+    expect(text).not.toContain("2026-0300");
+    const events = (await auditEvents()).filter((e) => e.action === "submission.link_email");
+    expect(events.map((e) => e.outcome)).toEqual(["failed", "success"]);
   });
 });
