@@ -18,6 +18,11 @@ export const GIB = 1024 ** 3;
 export const SUBMISSION_DEFAULT_BYTES = 10 * GIB;
 export const SUBMISSION_MAX_BYTES = 1024 * GIB;
 
+/** The public side's sliding window, and what one address and one link may ask in it (docs/submissions.md). */
+export const SUBMIT_WINDOW_MS = 10 * 60 * 1000;
+export const SUBMIT_PER_ADDRESS = 60;
+export const SUBMIT_PER_LINK = 600;
+
 /** A link's id: 256 random bits, base64url (43 characters), made by the server. */
 export const SubmissionLinkId = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "Not a valid submission link.");
 export const SubmissionLinkIdParam = z.strictObject({ id: SubmissionLinkId });

@@ -1,7 +1,7 @@
 /** Submission links (docs/submissions.md): who may make and revoke them, what a link reveals, its refusals and audit. */
 import { describe, expect, inject, it } from "vitest";
 import type { CaseDetail, MyCaseKeys } from "../../shared/api/cases";
-import type { CreatedSubmissionLink, PublicSubmissionLink, SubmissionLinkList, SubmissionLinkSummary } from "../../shared/api/submissions";
+import { SUBMIT_PER_ADDRESS, type CreatedSubmissionLink, type PublicSubmissionLink, type SubmissionLinkList, type SubmissionLinkSummary } from "../../shared/api/submissions";
 import { generateSubmissionKeyPair, submissionKeyMatches, unwrapCaseKey, unwrapSubmissionKey, wrapSubmissionKey } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
 import { db } from "./backend";
@@ -188,4 +188,22 @@ describe("submission links", () => {
     const events = (await auditEvents()).filter((e) => e.action === "submission.link_email");
     expect(events.map((e) => e.outcome)).toEqual(["failed", "success"]);
   });
+
+  it("a bounded flood: one address may open links a limited number of times in ten minutes, then gets a plain 429; guessing counts too", async () => {
+    const { lead, caseA } = await world();
+    const { link } = await makeLink(lead, caseA);
+    let opened = 0;
+    for (let n = 0; n < SUBMIT_PER_ADDRESS; n++) {
+      const response = await call(n % 2 === 0 ? `/api/submit/${link.id}` : `/api/submit/${"B".repeat(43)}`);
+      expect([200, 404]).toContain(response.status);
+      if (response.status === 200) opened++;
+    }
+    expect(opened).toBe(SUBMIT_PER_ADDRESS / 2);
+    const refused = await call(`/api/submit/${link.id}`);
+    expect(refused.headers.get("Retry-After")).toBe("600");
+    expect((await expectError(refused, 429, "too_many_requests")).error.message).toMatch(/wait ten minutes/);
+    const opens = (await auditEvents()).filter((e) => e.action === "submission.link_open");
+    expect(opens).toHaveLength(SUBMIT_PER_ADDRESS / 2);
+  });
 });
+

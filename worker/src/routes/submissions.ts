@@ -11,6 +11,9 @@ import {
   CreateSubmissionLinkRequest,
   PublicSubmissionLink,
   SUBMISSION_MAX_DAYS,
+  SUBMIT_PER_ADDRESS,
+  SUBMIT_PER_LINK,
+  SUBMIT_WINDOW_MS,
   SubmissionLinkIdParam,
   SubmissionLinkList,
   type SubmissionLinkSummary,
@@ -33,11 +36,35 @@ import { checkPublicKey, checkWrappedTo } from "../lib/keys";
 import { sendMail } from "../lib/mail";
 import { describe } from "../lib/openapi";
 import { publicOrigin } from "../lib/public-url";
+import { clientIp } from "../lib/request";
 import { newToken } from "../lib/secrets";
+import { reserveAttempt } from "../db/identity";
 import { requireSession } from "../lib/session";
 import { validate } from "../lib/validate";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+
+/**
+ * Counts a request to the public side against its address (before the link is even looked up, so
+ * guessing links is throttled too) and, once known, its link; refuses with 429 and a plain message
+ * past either limit, audited as `submission.throttled`. Uses the sign-in throttle's window table.
+ */
+async function throttle(c: Context<AppEnv>, link: SubmissionLinkRow | null): Promise<void> {
+  const now = Date.now();
+  const since = new Date(now - SUBMIT_WINDOW_MS).toISOString();
+  const at = new Date(now).toISOString();
+  const address = clientIp(c) ?? "unknown";
+  const [key, limit, scope] = link ? [`submit_link:${link.id}`, SUBMIT_PER_LINK, "link"] : [`submit_ip:${address}`, SUBMIT_PER_ADDRESS, "address"];
+  if ((await reserveAttempt(c.env.DB, key, at, since, limit)) !== null) return;
+  if (link) {
+    await audit(c, { action: "submission.throttled", orgId: link.org_id, outcome: "denied", actor: { type: "anonymous", id: null, label: `submission link: ${link.label}` }, ...linkEvent(link, { scope, limit, windowMinutes: SUBMIT_WINDOW_MS / 60_000 }) });
+  }
+  c.header("Retry-After", String(Math.ceil(SUBMIT_WINDOW_MS / 1000)));
+  throw new ApiError(429, "too_many_requests", scope === "link"
+    ? "This link is very busy right now. Please wait ten minutes and try again."
+    : "Too many tries from your connection. Please wait ten minutes and try again.");
+}
 
 function checkExpiry(expiresAt: string): string {
   const at = Date.parse(expiresAt);
@@ -174,12 +201,14 @@ export const submit = new Hono<AppEnv>().get(
   describe({
     summary: "Open a submission link (public): its instructions, limits, expiry and submission public key. Nothing of the case, and nothing sent through it.",
     access: "public",
-    responses: { 200: { description: "The link.", schema: PublicSubmissionLink }, 404: { description: "No such link, or it has expired or been revoked." } },
+    responses: { 200: { description: "The link.", schema: PublicSubmissionLink }, 404: { description: "No such link, or it has expired or been revoked." }, 429: { description: "Too many requests from this address, or to this link, in ten minutes." } },
   }),
   validate("param", SubmissionLinkIdParam),
   async (c) => {
     const { id } = c.req.valid("param");
+    await throttle(c, null);
     const link = await findSubmissionLink(c.env.DB, id);
+    if (link) await throttle(c, link);
     if (!link) throw new ApiError(404, "link_unavailable", "This link does not work. Check that you copied all of it, or ask whoever sent it for a new one.");
     const status = submissionLinkStatus(link);
     const actor = { type: "anonymous" as const, id: null, label: `submission link: ${link.label}` };
