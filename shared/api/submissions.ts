@@ -88,3 +88,49 @@ export const PublicSubmissionLink = z
   })
   .meta({ id: "PublicSubmissionLink" });
 export type PublicSubmissionLink = z.infer<typeof PublicSubmissionLink>;
+
+// ---- sending through a link (no account) --------------------------------------------------
+
+const HexId = z.string().regex(/^[0-9a-f]{32}$/, "Not a valid id.");
+
+export const StartSubmissionRequest = z
+  .strictObject({
+    submissionId: HexId.meta({ description: "Made by the submitter's browser." }),
+    signerKey: PublicJwk.meta({ description: "The ECDSA P-521 public key made in the submitter's browser for this submission: it signs each file's manifest." }),
+    details: CompactJwe.optional().meta({ description: "Name, contact and statement: a custody-submission-details+jwe to the link's submission key." }),
+  })
+  .meta({ id: "StartSubmissionRequest" });
+export type StartSubmissionRequest = z.input<typeof StartSubmissionRequest>;
+
+export const StartedSubmission = z
+  .object({ token: z.string().meta({ description: "Sent as Authorization: Bearer to add, resume and finish this submission's files. Shown once; only its hash is stored." }) })
+  .meta({ id: "StartedSubmission" });
+export type StartedSubmission = z.infer<typeof StartedSubmission>;
+
+export const SubmissionParam = z.strictObject({ id: SubmissionLinkId, submission: HexId });
+export const SubmissionFileParam = z.strictObject({ id: SubmissionLinkId, submission: HexId, file: HexId });
+export const SubmissionPartParam = z.strictObject({ id: SubmissionLinkId, submission: HexId, file: HexId, part: z.string().regex(/^(0|[1-9][0-9]{0,4})$/).transform(Number) });
+
+export const AddSubmissionFileRequest = z
+  .strictObject({
+    fileId: HexId,
+    byteSize: z.number().int().min(1).max(SUBMISSION_MAX_BYTES),
+    fileKey: CompactJwe.meta({ description: "The file key, custody-file-key+jwe to the link's submission key." }),
+    label: CompactJwe.meta({ description: "Name, type and capture time, custody-label+jwe to the link's submission key." }),
+  })
+  .meta({ id: "AddSubmissionFileRequest" });
+export type AddSubmissionFileRequest = z.input<typeof AddSubmissionFileRequest>;
+
+export const SubmissionFileState = z
+  .object({ status: z.enum(["uploading", "complete"]), partCount: z.number().int(), received: z.array(z.number().int()) })
+  .meta({ id: "SubmissionFileState" });
+export type SubmissionFileState = z.infer<typeof SubmissionFileState>;
+
+export const CompleteSubmissionFileRequest = z
+  .strictObject({ manifest: z.string().max(64 * 1024).regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, "Expected a compact JWS.") })
+  .meta({ id: "CompleteSubmissionFileRequest" });
+
+export const SentSubmission = z
+  .object({ files: z.array(z.object({ id: z.string(), byteSize: z.number().int(), sha512: z.string() })), sentAt: z.string() })
+  .meta({ id: "SentSubmission" });
+export type SentSubmission = z.infer<typeof SentSubmission>;

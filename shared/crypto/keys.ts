@@ -23,6 +23,7 @@ export const TYP = {
   shareKey: "custody-share-key+jwe",
   receipt: "custody-receipt+jws",
   submissionKey: "custody-submission-key+jwe",
+  submissionDetails: "custody-submission-details+jwe",
 } as const;
 
 const ECDH = { name: "ECDH", namedCurve: "P-521" };

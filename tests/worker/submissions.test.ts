@@ -2,9 +2,30 @@
 import { describe, expect, inject, it } from "vitest";
 import type { CaseDetail, MyCaseKeys } from "../../shared/api/cases";
 import { SUBMIT_PER_ADDRESS, type CreatedSubmissionLink, type PublicSubmissionLink, type SubmissionLinkList, type SubmissionLinkSummary } from "../../shared/api/submissions";
-import { generateSubmissionKeyPair, submissionKeyMatches, unwrapCaseKey, unwrapSubmissionKey, wrapSubmissionKey } from "../../shared/crypto";
+import type { JWK } from "jose";
+import type { SentSubmission, StartedSubmission, SubmissionFileState } from "../../shared/api/submissions";
+import {
+  decryptExpectations,
+  decryptParts,
+  encryptBlob,
+  encryptLabel,
+  encryptMetadata,
+  generateFileKey,
+  generateSubmissionKeyPair,
+  generateUserKeys,
+  importPrivateKey,
+  signManifest,
+  submissionKeyMatches,
+  unwrapCaseKey,
+  unwrapFileKey,
+  unwrapSubmissionKey,
+  verifyManifest,
+  wrapFileKey,
+  wrapSubmissionKey,
+} from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
-import { db } from "./backend";
+import { bucket, db } from "./backend";
+import { randomBytes } from "./evidence-helpers";
 import { addMember, openCase, withKeys, type Person } from "./evidence-helpers";
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
 
@@ -204,6 +225,126 @@ describe("submission links", () => {
     expect((await expectError(refused, 429, "too_many_requests")).error.message).toMatch(/wait ten minutes/);
     const opens = (await auditEvents()).filter((e) => e.action === "submission.link_open");
     expect(opens).toHaveLength(SUBMIT_PER_ADDRESS / 2);
+  });
+});
+
+const hexId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** A submitter's browser: a signing key made for this submission, and a started submission. */
+async function startSubmission(linkId: string) {
+  const submissionId = hexId();
+  const { signing } = await generateUserKeys();
+  const signer = await importPrivateKey(signing.privateJwk, "sign");
+  const response = await call(`/api/submit/${linkId}/submissions`, { body: { submissionId, signerKey: signing.publicJwk } });
+  const { token } = await json<StartedSubmission>(response, 201);
+  return { submissionId, signer, token, auth: { Authorization: `Bearer ${token}` } };
+}
+
+/** Encrypts `bytes` to the link's submission key and signs the manifest, as the submit page does. */
+async function prepareFile(linkId: string, submissionId: string, submissionKey: JWK, signer: Awaited<ReturnType<typeof startSubmission>>["signer"], bytes: Uint8Array, fileName = "photo.jpg") {
+  const fileId = hexId();
+  const fileKey = await generateFileKey();
+  const encryption = encryptBlob(new Blob([bytes as Uint8Array<ArrayBuffer>]), fileKey);
+  const parts: Uint8Array[] = [];
+  for await (const part of encryption) parts.push(part.bytes);
+  const metadata = await encryptMetadata({ fileName, mediaType: "image/jpeg" }, fileKey);
+  const manifest = await signManifest({ evidenceId: fileId, caseId: linkId, uploaderId: submissionId, metadata, stream: encryption.summary() }, signer);
+  return { fileId, parts, manifest, body: { fileId, byteSize: bytes.length, fileKey: await wrapFileKey(fileKey, submissionKey), label: await encryptLabel({ fileName, mediaType: "image/jpeg" }, submissionKey) } };
+}
+
+describe("sending through a submission link, with no account", () => {
+  it("a submitter sends a file encrypted to the submission key; the case's members can open it and the server cannot: nothing stored holds the plaintext or a key that opens it", async () => {
+    const { lead, caseA } = await world();
+    const { link, key } = await makeLink(lead, caseA);
+    const base = `/api/submit/${link.id}`;
+    const open = await json<PublicSubmissionLink>(await call(base));
+    const { submissionId, signer, auth } = await startSubmission(link.id);
+    const plain = randomBytes(3000, 41);
+    const file = await prepareFile(link.id, submissionId, open.submissionKey, signer, plain);
+    const sub = `${base}/submissions/${submissionId}`;
+    expect((await json<SubmissionFileState>(await call(`${sub}/files`, { headers: auth, body: file.body }), 201)).partCount).toBe(1);
+    // Retried (a lost answer): where it stands, nothing added.
+    expect((await json<SubmissionFileState>(await call(`${sub}/files`, { headers: auth, body: file.body }), 200)).received).toEqual([]);
+    await expectError(await call(`${sub}/files/${file.fileId}/complete`, { headers: auth, body: { manifest: file.manifest } }), 409, "parts_missing");
+    const put = await call(`${sub}/files/${file.fileId}/parts/0`, { method: "PUT", headers: { ...auth, "Content-Type": "application/octet-stream" }, body: file.parts[0]! });
+    expect(put.status, await put.clone().text()).toBe(204);
+    expect((await json<SubmissionFileState>(await call(`${sub}/files/${file.fileId}`, { headers: auth }))).received).toEqual([0]);
+    await json(await call(`${sub}/files/${file.fileId}/complete`, { headers: auth, body: { manifest: file.manifest } }));
+    const sent = await json<SentSubmission>(await call(`${sub}/finish`, { method: "POST", headers: auth }));
+    const digest = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-512", plain)), (b) => b.toString(16).padStart(2, "0")).join("");
+    expect(sent.files).toEqual([{ id: file.fileId, byteSize: 3000, sha512: digest }]);
+
+    // Without the token, or with another's, nothing is reachable; the public answer lists nothing sent.
+    await expectError(await call(`${sub}/files/${file.fileId}`), 404, "submission_unavailable");
+    await expectError(await call(`${sub}/files/${file.fileId}`, { headers: { Authorization: `Bearer ${"x".repeat(43)}` } }), 404, "submission_unavailable");
+    expect(JSON.stringify(await json(await call(base)))).not.toContain(file.fileId);
+
+    // A member opens it: case key → submission key → file key → the plaintext, checked against the signed manifest.
+    const { keys } = await json<MyCaseKeys>(await call(`/api/cases/${caseA.id}/keys`, { cookie: lead.cookie }));
+    const caseKey = await unwrapCaseKey(keys.find((k) => k.current)!.wrap!, lead.encryption.privateKey);
+    const row = await db.prepare("SELECT l.submission_key_wrap, f.file_key, f.r2_key, f.manifest FROM submission_files f JOIN submission_links l ON l.id = f.link_id WHERE f.id = ?").bind(file.fileId).first<{ submission_key_wrap: string; file_key: string; r2_key: string; manifest: string }>();
+    const submissionKey = await unwrapSubmissionKey(row!.submission_key_wrap, caseKey.privateKey);
+    expect(submissionKey.kid).toBe(key.kid);
+    const fileKey = await unwrapFileKey(row!.file_key, submissionKey.privateKey);
+    const stored = new Uint8Array(await (await bucket.get(row!.r2_key))!.arrayBuffer());
+    const manifest = await verifyManifest(row!.manifest, signer.publicJwk);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of decryptParts([stored], fileKey, decryptExpectations(manifest))) chunks.push(chunk);
+    expect(Buffer.concat(chunks).equals(Buffer.from(plain))).toBe(true);
+
+    // Confidentiality: no stored row or object holds the plaintext (as hex, base64 or bytes).
+    const plainHex = Buffer.from(plain.slice(0, 64)).toString("hex");
+    const plainB64 = Buffer.from(plain.slice(0, 48)).toString("base64url");
+    for (const table of ["submission_links", "submissions", "submission_files", "submission_parts"]) {
+      const text = JSON.stringify((await db.prepare(`SELECT * FROM ${table}`).all()).results);
+      expect(text).not.toContain(plainHex);
+      expect(text).not.toContain(plainB64);
+    }
+    expect(Buffer.from(stored).includes(Buffer.from(plain.slice(0, 64)))).toBe(false);
+
+    const events = (await auditEvents()).filter((e) => e.action.startsWith("submission."));
+    expect(events.map((e) => e.action)).toEqual(["submission.link_create", "submission.link_open", "submission.start", "submission.part_upload", "submission.file", "submission.sent", "submission.link_open"]);
+    expect(events.find((e) => e.action === "submission.file")!.details).toMatchObject({ caseId: caseA.id, fileId: file.fileId, byteSize: 3000, sha512: digest });
+  });
+
+  it("the link's limits hold against a flood; a revoked link, a forged manifest and a finished submission are refused plainly", async () => {
+    const { lead, caseA } = await world();
+    const { link } = await makeLink(lead, caseA, { maxFiles: 2, maxBytes: 7000 });
+    const open = await json<PublicSubmissionLink>(await call(`/api/submit/${link.id}`));
+    const { submissionId, signer, auth } = await startSubmission(link.id);
+    const sub = `/api/submit/${link.id}/submissions/${submissionId}`;
+    const statuses: number[] = [];
+    for (let n = 0; n < 6; n++) {
+      const file = await prepareFile(link.id, submissionId, open.submissionKey, signer, randomBytes(3000, 50 + n));
+      const response = await call(`${sub}/files`, { headers: auth, body: file.body });
+      statuses.push(response.status);
+      if (response.status === 413) expect((await expectError(response, 413, "link_full")).error.message).toMatch(/reached the number of files or the total size/);
+    }
+    expect(statuses).toEqual([201, 201, 413, 413, 413, 413]);
+    const stored = await db.prepare("SELECT count(*) AS n, sum(byte_size) AS bytes FROM submission_files WHERE link_id = ?").bind(link.id).first<{ n: number; bytes: number }>();
+    expect(stored).toEqual({ n: 2, bytes: 6000 });
+
+    // By bytes: a second link taking 4000 bytes in all refuses a second 3000-byte file.
+    const { link: small } = await makeLink(lead, caseA, { maxFiles: 10, maxBytes: 4000 });
+    const second = await startSubmission(small.id);
+    const smallKey = (await json<PublicSubmissionLink>(await call(`/api/submit/${small.id}`))).submissionKey;
+    const a = await prepareFile(small.id, second.submissionId, smallKey, second.signer, randomBytes(3000, 60));
+    const b = await prepareFile(small.id, second.submissionId, smallKey, second.signer, randomBytes(3000, 61));
+    await json(await call(`/api/submit/${small.id}/submissions/${second.submissionId}/files`, { headers: second.auth, body: a.body }), 201);
+    await expectError(await call(`/api/submit/${small.id}/submissions/${second.submissionId}/files`, { headers: second.auth, body: b.body }), 413, "link_full");
+
+    // A manifest signed by another key, or naming another link, is refused.
+    const put = await call(`/api/submit/${small.id}/submissions/${second.submissionId}/files/${a.fileId}/parts/0`, { method: "PUT", headers: { ...second.auth, "Content-Type": "application/octet-stream" }, body: a.parts[0]! });
+    expect(put.status).toBe(204);
+    const other = await startSubmission(small.id);
+    const forged = await prepareFile(small.id, second.submissionId, smallKey, other.signer, randomBytes(3000, 60));
+    await expectError(await call(`/api/submit/${small.id}/submissions/${second.submissionId}/files/${a.fileId}/complete`, { headers: second.auth, body: { manifest: forged.manifest } }), 400, "invalid_manifest");
+    await expectError(await call(`/api/submit/${small.id}/submissions/${second.submissionId}/files/${a.fileId}/complete`, { headers: second.auth, body: { manifest: a.manifest.replace(/^[^.]+/, "x") } }), 400);
+
+    // Revoked: every public route says so.
+    await json(await call(`/api/submission-links/${link.id}/revoke`, { cookie: lead.cookie, method: "POST" }));
+    expect((await expectError(await call(`${sub}/files`, { headers: auth, body: (await prepareFile(link.id, submissionId, open.submissionKey, signer, randomBytes(10))).body }), 404, "link_unavailable")).error.message).toMatch(/closed by the investigators/);
+    await expectError(await call(`/api/submit/${link.id}/submissions`, { body: { submissionId: hexId(), signerKey: (await generateUserKeys()).signing.publicJwk } }), 404, "link_unavailable");
   });
 });
 
