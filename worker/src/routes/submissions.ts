@@ -449,11 +449,15 @@ interface SubmissionFileRow {
 
 const anonymous = (link: SubmissionLinkRow) => ({ type: "anonymous" as const, id: null, label: `submission link: ${link.label}` });
 
-/** The link, open, after the throttle; otherwise the public refusal. */
-async function openLink(c: Context<AppEnv>, id: string): Promise<SubmissionLinkRow> {
-  await throttle(c, null);
+/**
+ * The link, open, otherwise the public refusal. Throttled (§4 of docs/submissions.md) where no
+ * token is needed (starting a submission); the routes of a started submission need its bearer
+ * token and are bounded by the link's caps instead, so a large file's many parts are not counted.
+ */
+async function openLink(c: Context<AppEnv>, id: string, throttled = true): Promise<SubmissionLinkRow> {
+  if (throttled) await throttle(c, null);
   const link = await findSubmissionLink(c.env.DB, id);
-  if (link) await throttle(c, link);
+  if (link && throttled) await throttle(c, link);
   if (!link) throw new ApiError(404, "link_unavailable", "This link does not work. Check that you copied all of it, or ask whoever sent it for a new one.");
   const status = submissionLinkStatus(link);
   if (status !== "open") {
@@ -466,7 +470,7 @@ async function openLink(c: Context<AppEnv>, id: string): Promise<SubmissionLinkR
 
 /** The submission this request's bearer token opens, on its open link; the same 404 for anything else. */
 async function submissionFor(c: Context<AppEnv>, linkId: string, submissionId: string): Promise<{ link: SubmissionLinkRow; submission: SubmissionRow }> {
-  const link = await openLink(c, linkId);
+  const link = await openLink(c, linkId, false);
   const token = /^Bearer ([A-Za-z0-9_-]{43})$/.exec(c.req.header("Authorization") ?? "")?.[1];
   const submission = await c.env.DB.prepare("SELECT * FROM submissions WHERE id = ? AND link_id = ?").bind(submissionId, link.id).first<SubmissionRow>();
   if (!token || !submission || submission.token_hash !== (await tokenHash(token))) {
