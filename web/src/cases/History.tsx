@@ -66,6 +66,11 @@ const ACTION_TEXT: Record<string, string> = {
   "share.export": "exported a court package from a share",
   "share.receipt": "signed a receipt",
   "share.reminder": "reminded the recipient and sharer that a share ends soon",
+  "submission.link_create": "made a submission link",
+  "submission.link_email": "emailed a submission link",
+  "submission.link_open": "opened a submission link",
+  "submission.link_revoke": "revoked a submission link",
+  "submission.throttled": "was refused: too many requests to a submission link",
   "audit.read": "read this history",
   "access.denied": "was refused",
 };
