@@ -197,14 +197,23 @@ export function App() {
       {state.kind === "signed-in" && state.session.stage === "mfa_pending" && <MfaChallengeScreen session={state.session} onDone={signedIn} onSignOut={signOut} />}
       {state.kind === "signed-in" && state.session.stage === "mfa_enrolment" && <MfaEnrolScreen session={state.session} onDone={signedIn} onSignOut={signOut} />}
       {state.kind === "signed-in" && state.session.stage === "active" && (
-        // Everyone, admins too, unlocks (or first creates) their keys before the app.
-        <KeyGate key={state.session.user.id} session={state.session} onSignOut={signOut}>
-          {!redirect && (
+        // Everyone but a site operator, admins too, unlocks (or first creates) their keys before the app.
+        state.session.user.role === "site_operator" ? (
+          // A site operator holds no evidence keys: approving video needs none, so no key passphrase is asked.
+          !redirect && (
             <Shell session={state.session} path={path} onSignOut={signOut}>
-              <Page path={path} session={state.session} />
+              <OperatorPage path={path} session={state.session} />
             </Shell>
-          )}
-        </KeyGate>
+          )
+        ) : (
+          <KeyGate key={state.session.user.id} session={state.session} onSignOut={signOut}>
+            {!redirect && (
+              <Shell session={state.session} path={path} onSignOut={signOut}>
+                <Page path={path} session={state.session} />
+              </Shell>
+            )}
+          </KeyGate>
+        )
       )}
       <UpdatePrompt />
       <ReauthDialog />
@@ -242,6 +251,25 @@ function Page(props: { path: string; session: SessionInfo }) {
       return isAdmin ? <IdentityProviderPage /> : <NoAccessPage />;
     case "/admin/users":
       return isAdmin ? <UsersPage me={props.session.user} /> : <NoAccessPage />;
+    default:
+      return <NotFoundPage />;
+  }
+}
+
+/** A site operator reaches their requests inbox, their site's cameras and their own security settings. */
+function OperatorPage(props: { path: string; session: SessionInfo }) {
+  switch (props.path) {
+    case "/requests":
+      return <RequestsPage session={props.session} />;
+    case "/cameras":
+      return <CamerasPage session={props.session} />;
+    case "/settings/security":
+      return <SecurityPage />;
+    case "/cases":
+    case "/uploads":
+    case "/share":
+    case "/settings/keys":
+      return <NoAccessPage />;
     default:
       return <NotFoundPage />;
   }

@@ -106,6 +106,11 @@ export function CasePage(props: Props) {
       <section aria-labelledby="evidence-heading">
         <h2 id="evidence-heading">Evidence</h2>
         {canAdd && <AddEvidence detail={detail} session={props.session} keys={props.keys} />}
+        {canAdd && (
+          <p>
+            <a href={`/cameras?case=${detail.id}`}>Request CCTV video for this case</a>
+          </p>
+        )}
         {!canAdd && detail.status === "closed" && <p class="muted">This case is closed: no evidence can be added until a lead reopens it.</p>}
         <UploadList caseId={detail.id} />
         {evidence.error && !evidence.items && (
