@@ -3,13 +3,18 @@
  * one password rule at setup with no field paths in messages, an authenticator link and a
  * grouped secret at enrolment, focus on the key passphrase after two-step sign-in, sessions
  * described in words, 24 px checkboxes, "Test discovery" saying what failed, no jargon, a site
- * operator never asked for a key passphrase, and a server start that mentions no network.
+ * operator never asked for a key passphrase, and a server start that mentions no network. And
+ * records in plain words (item 1): the case history and the Audit page name people, items
+ * and cases, and the history follows new events without a reload.
  * Needs `npx vite build` first.
  */
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addUserByApi, Person } from "./api-client";
-import { ADMIN, completeMfa, createKeys, enrolTotp, expectSignedIn, visible } from "./flows";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { addUserByApi, Person, withKeysByApi } from "./api-client";
+import { ADMIN, completeMfa, createCase, createKeys, enrolTotp, expectSignedIn, visible } from "./flows";
 import { CustodyServer, launchBrowser, phoneContext } from "./harness";
 
 describe("everyday fixes in a real browser", () => {
@@ -124,6 +129,49 @@ describe("everyday fixes in a real browser", () => {
     await visible(operator.getByRole("heading", { name: "Security", level: 1 }));
     await context.close();
   }, 60_000);
+
+  it("tells a case's history in plain words, and follows new events without a reload", async () => {
+    server.attachLogOnFailure();
+    onTestFailed(async () => console.error(`--- page text (${page.url()}) ---\n${await page.locator("body").innerText().catch(() => "")}`));
+    const session = (await page.context().cookies()).find((c) => c.name === "custody_session")!;
+    const admin = new Person(server.url, `custody_session=${session.value}`, "");
+    const ivy = await withKeysByApi(await addUserByApi(admin, { email: "ivy@example.org", name: "Ivy Investigator", role: "investigator" }));
+    await page.goto("/cases");
+    await createCase(page, { number: "2026-0190", title: "Canal bridge theft" });
+    const caseId = new URL(page.url()).searchParams.get("case")!;
+
+    // A one-pixel PNG as the evidence.
+    const work = mkdtempSync(join(tmpdir(), "custody-everyday-"));
+    const photo = join(work, "bridge-photo.png");
+    writeFileSync(photo, Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64"));
+    try {
+      await page.getByLabel("Add photos, videos or documents").setInputFiles(photo);
+      await visible(page.getByRole("link", { name: /^Open bridge-photo\.png/ }), 60_000);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    await page.getByLabel("Person").selectOption({ label: "Ivy Investigator (ivy@example.org)" });
+    await page.getByLabel("Case role").selectOption({ label: "Contributor" });
+    await page.getByRole("button", { name: "Add member" }).click();
+
+    const history = page.getByRole("list", { name: "Case history" });
+    const me = `${ADMIN.name} (${ADMIN.email})`;
+    await visible(history.getByRole("listitem").filter({ hasText: `${me} created the case` }), 30_000);
+    await visible(history.getByRole("listitem").filter({ hasText: `${me} added bridge-photo.png` }), 30_000);
+    await visible(history.getByRole("listitem").filter({ hasText: `${me} added Ivy Investigator (ivy@example.org) as contributor` }), 30_000);
+    // No raw codes or ids in the sentences.
+    expect(await history.textContent()).not.toMatch(/case\.|evidence\.|[0-9a-f]{32}|\(an item\)/);
+
+    // A change made elsewhere (here over the API): the open page shows it by itself.
+    await admin.json(`/api/cases/${caseId}/members/${ivy.id}`, { method: "PATCH", body: { role: "viewer" } });
+    await visible(history.getByRole("listitem").filter({ hasText: "changed Ivy Investigator (ivy@example.org)'s role from contributor to viewer" }), 30_000);
+
+    // The Audit page says the same in words, with the case by number and title.
+    await page.goto("/audit");
+    const rows = page.getByRole("table", { name: "Audit events" }).getByRole("row");
+    await visible(rows.filter({ hasText: "added Ivy Investigator (ivy@example.org) as contributor in case 2026-0190: Canal bridge theft" }).first(), 30_000);
+    await visible(rows.filter({ hasText: "added bridge-photo.png in case 2026-0190: Canal bridge theft" }).first());
+  }, 180_000);
 
   it("starts without mentioning the network", () => {
     // `npm start` (the harness runs it) fetches nothing from Cloudflare, so it prints no failure to.
