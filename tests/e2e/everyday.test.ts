@@ -173,6 +173,49 @@ describe("everyday fixes in a real browser", () => {
     await visible(rows.filter({ hasText: "added bridge-photo.png in case 2026-0190: Canal bridge theft" }).first());
   }, 180_000);
 
+  it("on a desktop: the case list beside the open case, audit tokens kept whole, filters that fold away", async () => {
+    server.attachLogOnFailure();
+    await page.setViewportSize({ width: 1366, height: 900 });
+    try {
+      await page.goto("/cases");
+      await page.getByRole("link", { name: /Canal bridge theft/ }).first().click();
+      await visible(page.getByRole("heading", { name: "Canal bridge theft", level: 1 }));
+      await visible(page.getByRole("heading", { name: "Cases", level: 1 }));
+      const list = (await page.getByRole("heading", { name: "Cases", level: 1 }).boundingBox())!;
+      const item = (await page.getByRole("heading", { name: "Canal bridge theft", level: 1 }).boundingBox())!;
+      expect(item.x).toBeGreaterThan(list.x + list.width); // side by side, not stacked
+
+      await page.goto("/audit");
+      const table = page.getByRole("table", { name: "Audit events" });
+      await visible(table);
+      // Every email and IP in the table sits on one line: never broken mid-token.
+      const broken = await table.evaluate((element) => {
+        const found: string[] = [];
+        const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          const text = node.textContent ?? "";
+          for (const match of text.matchAll(/[\w.+-]+@[\w.-]+\.\w+|\b\d{1,3}(?:\.\d{1,3}){3}\b|[0-9a-f]{32}/g)) {
+            const range = document.createRange();
+            range.setStart(node, match.index);
+            range.setEnd(node, match.index + match[0].length);
+            const rects = Array.from(range.getClientRects()).filter((r) => r.width > 0);
+            if (new Set(rects.map((r) => Math.round(r.top))).size > 1) found.push(match[0]);
+          }
+        }
+        return found;
+      });
+      expect(broken).toEqual([]);
+      const filters = page.getByRole("form", { name: "Filter audit events" });
+      await visible(filters);
+      await page.getByText("Filters", { exact: true }).click();
+      await filters.waitFor({ state: "hidden" });
+      await page.getByText("Filters", { exact: true }).click();
+      await visible(filters);
+    } finally {
+      await page.setViewportSize({ width: 360, height: 740 });
+    }
+  }, 60_000);
+
   it("starts without mentioning the network", () => {
     // `npm start` (the harness runs it) fetches nothing from Cloudflare, so it prints no failure to.
     expect(server.log.join("")).not.toMatch(/ENOTFOUND|Unable to fetch the `Request\.cf` object|workers\.cloudflare\.com/);

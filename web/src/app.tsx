@@ -304,7 +304,35 @@ function CasesSection(props: { session: SessionInfo }) {
   const { keys } = useDeviceKeys();
   const caseId = search.get("case");
   const evidenceId = search.get("evidence");
+  const wide = useWideScreen();
   if (caseId && evidenceId) return <EvidencePage key={evidenceId} caseId={caseId} evidenceId={evidenceId} session={props.session} keys={keys} />;
+  if (caseId && wide) {
+    // From 1024 px: the list stays beside the open case.
+    return (
+      <div class="two-columns">
+        <div class="list-column">
+          <CaseListPage session={props.session} />
+        </div>
+        <div class="item-column">
+          <CasePage key={caseId} caseId={caseId} session={props.session} keys={keys} />
+        </div>
+      </div>
+    );
+  }
   if (caseId) return <CasePage key={caseId} caseId={caseId} session={props.session} keys={keys} />;
   return <CaseListPage session={props.session} />;
+}
+
+/** True while the window is at least `px` wide (follows resizing). */
+function useWideScreen(px = 1024): boolean {
+  const query = `(min-width: ${px}px)`;
+  const [wide, setWide] = useState(() => matchMedia(query).matches);
+  useEffect(() => {
+    const list = matchMedia(query);
+    const update = () => setWide(list.matches);
+    list.addEventListener("change", update);
+    update();
+    return () => list.removeEventListener("change", update);
+  }, [query]);
+  return wide;
 }

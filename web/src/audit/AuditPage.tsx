@@ -190,7 +190,11 @@ function FilterForm(props: {
   );
   const knownUser = !filter.actorId || users?.some((user) => user.id === filter.actorId);
 
+  const appliedCount = FILTER_KEYS.filter((key) => filter[key] !== undefined && filter[key] !== "").length;
   return (
+    // Collapsible, open at first: a phone can fold the filters away to see more events.
+    <details class="filter-panel" open>
+      <summary>Filters{appliedCount > 0 ? ` (${appliedCount} applied)` : ""}</summary>
     <form
       ref={formRef}
       class="audit-filters"
@@ -272,6 +276,7 @@ function FilterForm(props: {
         </button>
       </div>
     </form>
+    </details>
   );
 }
 
