@@ -16,7 +16,8 @@ const root = resolve(import.meta.dirname, "..");
 const port = process.env.PORT ?? "8787";
 const stateDir = resolve(root, process.env.CUSTODY_STATE_DIR ?? ".wrangler/state");
 const bin = (name: string) => resolve(root, "node_modules/.bin", name);
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "1" };
+// No network: no metrics, and no fetch of the `Request.cf` placeholder from workers.cloudflare.com (miniflare uses its built-in one).
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: process.env.CI ?? "1" };
 
 function run(command: string, args: string[], options: { quiet?: boolean } = {}): Promise<void> {
   return new Promise((done, fail) => {

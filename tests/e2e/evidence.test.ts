@@ -140,7 +140,7 @@ describe("evidence: encrypted resumable upload, verified playback, court package
     await visible(page.getByText("Your role: Lead"));
     await visible(page.getByRole("region", { name: "Members" }).getByRole("listitem").filter({ hasText: ADMIN.email }));
     // A lead sees the case's history from the audit trail.
-    await visible(page.getByRole("list", { name: "Case history" }).getByRole("listitem").filter({ hasText: "opened the case" }));
+    await visible(page.getByRole("list", { name: "Case history" }).getByRole("listitem").filter({ hasText: "created the case" }));
 
     await page.getByRole("link", { name: "← Cases" }).click();
     await page.getByLabel("Search cases").fill("0042");

@@ -112,7 +112,18 @@ describe("video requests in the web app", () => {
     await visible(page.getByText(/Corner Shop · \d+ m away · facing E/));
     await page.getByRole("checkbox", { name: /Entrance/ }).check();
     const request = page.getByRole("form", { name: "Request video" });
-    await request.getByLabel("Case").selectOption({ label: "2026-0107: Shop robbery" });
+    // No case is chosen for the investigator: sending without one is refused in place.
+    await expect.poll(() => request.getByLabel("Case").inputValue()).toBe("");
+    await visible(request.getByText(/Times are in this device's time zone/));
+    await request.getByRole("button", { name: "Send request" }).click();
+    await visible(request.getByText("Choose the case the video is for."));
+    // Started from the case page instead, the form has that case chosen.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Cases" }).click();
+    await page.getByRole("link", { name: /Shop robbery/ }).first().click();
+    await page.getByRole("link", { name: "Request CCTV video for this case" }).click();
+    await page.getByRole("checkbox", { name: /Entrance/ }).check();
+    await expect.poll(() => request.getByLabel("Case").inputValue(), { timeout: 20_000 }).not.toBe("");
+    expect(await request.getByLabel("Case").locator("option:checked").textContent()).toBe("2026-0107: Shop robbery");
     await request.getByLabel("From").fill(localMinute(t0));
     await request.getByLabel("To").fill(localMinute(t0 + 60_000));
     await request.getByLabel("Reason").fill("Robbery at the till at 14:05");
@@ -122,12 +133,11 @@ describe("video requests in the web app", () => {
     await visible(page.getByRole("status").filter({ hasText: "Held, awaiting approval" }), 30_000);
     await shot(page, "investigator-held");
 
-    // The site operator signs in (their keys are made on first sign-in) and sees the request in their inbox, with no case.
+    // The site operator signs in (no key passphrase is asked: they hold no evidence keys) and sees the request in their inbox, with no case.
     const operatorContext = await phoneContext(browser, server.url);
     await operatorContext.addCookies([{ name: "custody_session", value: olive.cookie.split("=")[1]!, url: server.url }]);
     operatorPage = await operatorContext.newPage();
     await operatorPage.goto("/");
-    await createKeys(operatorPage, "olive's key passphrase, kept apart");
     await visible(operatorPage.getByRole("heading", { name: "Requests inbox", level: 1 }), 20_000);
     await visible(operatorPage.getByRole("navigation", { name: "Main" }).getByLabel("1 awaiting your decision"));
     const inbox = operatorPage.getByRole("region", { name: /Awaiting your decision/ });
@@ -135,7 +145,15 @@ describe("video requests in the web app", () => {
     expect(await operatorPage.getByText("Shop robbery").count()).toBe(0);
     expect(await operatorPage.getByText("2026-0107").count()).toBe(0);
     await shot(operatorPage, "operator-inbox");
+    expect(await operatorPage.getByLabel(/key passphrase/i).count()).toBe(0);
+    // Approve asks first, like Deny; Cancel changes nothing.
     await inbox.getByRole("button", { name: "Approve and send" }).click();
+    const confirmApprove = inbox.getByRole("form", { name: "Approve the request" });
+    await visible(confirmApprove.getByText(/to Ada Admin\?|cannot be called back/));
+    await confirmApprove.getByRole("button", { name: "Cancel" }).click();
+    await visible(inbox.getByRole("status").filter({ hasText: "Held, awaiting approval" }));
+    await inbox.getByRole("button", { name: "Approve and send" }).click();
+    await inbox.getByRole("form", { name: "Approve the request" }).getByRole("button", { name: "Yes, approve and send" }).click();
     await visible(operatorPage.getByRole("status").filter({ hasText: /Approved, sending|Delivered/ }));
 
     // The investigator's page turns delivered and links to the clip, which verifies and plays.

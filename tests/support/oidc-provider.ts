@@ -113,7 +113,8 @@ const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("
  * Also: `GET /jwks-hits` (how often the JWKS was fetched, to see the relying party's cache);
  * the `rotated_key` scenario signs with a second key, published in the JWKS from that moment on
  * (a key rotation); `unknown_kid` signs with a key the JWKS never holds. The issuer
- * `<issuer>/private-endpoints` has a discovery document whose JWKS is at a private address.
+ * `<issuer>/private-endpoints` has a discovery document whose JWKS is at a private address;
+ * `<issuer>/html-page` answers its discovery address with a web page, not JSON.
  */
 export async function startFakeProvider(): Promise<RunningProvider> {
   const { publicKey, privateKey } = await generateKeyPair("RS256");
@@ -196,6 +197,9 @@ export async function startFakeProvider(): Promise<RunningProvider> {
             subject_types_supported: ["public"],
             id_token_signing_alg_values_supported: ["RS256"],
           });
+        case "/html-page/.well-known/openid-configuration":
+          res.writeHead(200, { "Content-Type": "text/html" });
+          return res.end("<!doctype html><title>Sign in</title><p>Not a discovery document.</p>");
         case "/jwks":
           jwksHits++;
           return json(200, { keys: published });

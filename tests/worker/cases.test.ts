@@ -325,6 +325,29 @@ describe("names and colleagues", () => {
   });
 });
 
+describe("following a case's history", () => {
+  it("records every read, but not a follow-up read that finds only reads of the history", async () => {
+    const { lead, contributor } = await people();
+    const c = await openCase(lead, "H-1");
+    const reads = async () => (await auditEvents()).filter((e) => e.action === "audit.read" && e.target.id === c.id).length;
+    const first = await call(`/api/cases/${c.id}/history?order=desc`, { cookie: lead.cookie });
+    expect(first.status).toBe(200);
+    const newest = ((await first.json()) as { events: { seq: number }[] }).events[0]!.seq;
+    expect(await reads()).toBe(1);
+    // "Anything new?" with nothing new but that first read: not recorded.
+    const quiet = await call(`/api/cases/${c.id}/history?after=${newest}`, { cookie: lead.cookie });
+    expect(((await quiet.json()) as { events: { action: string }[] }).events.every((e) => e.action === "audit.read")).toBe(true);
+    expect(await reads()).toBe(1);
+    // Something new (a member added): the follow-up shows it, and is recorded.
+    await addMember(lead, c.id, contributor, "contributor");
+    const fresh = await call(`/api/cases/${c.id}/history?after=${newest}`, { cookie: lead.cookie });
+    expect(((await fresh.json()) as { events: { action: string }[] }).events.map((e) => e.action)).toContain("case.member_add");
+    expect(await reads()).toBe(2);
+    // A contributor may not follow it either.
+    await expectError(await call(`/api/cases/${c.id}/history?after=${newest}`, { cookie: contributor.cookie }), 403, "case_role");
+  });
+});
+
 describe("authorisation over every case and evidence route", () => {
   it("gives each of anonymous, another user, non-member, site operator, viewer, contributor, lead and admin exactly its rights", async () => {
     const { admin, lead, contributor, viewer, outsider, operator } = await people();

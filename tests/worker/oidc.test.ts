@@ -435,11 +435,26 @@ describe("identity provider settings", () => {
 
     // No discovery document there.
     const missing = await expectError(await call("/api/oidc/provider/discovery", { body: { issuer: `${inject("oidcIssuer")}/no-such-realm` }, cookie: admin.cookie }), 422, "discovery_failed");
-    expect(missing.error.message).toMatch(/^Discovery failed for http:\/\/127\.0\.0\.1:\d+\/no-such-realm: .*status/);
+    expect(missing.error.message).toMatch(/^Discovery failed for http:\/\/127\.0\.0\.1:\d+\/no-such-realm: the issuer answered HTTP 404/);
     // A discovery document that names another issuer (here: the same server reached as localhost).
     const elsewhere = inject("oidcIssuer").replace("127.0.0.1", "localhost");
     const mismatch = await expectError(await call("/api/oidc/provider/discovery", { body: { issuer: elsewhere }, cookie: admin.cookie }), 422, "discovery_failed");
     expect(mismatch.error.message).toMatch(/issuer/);
+  });
+
+  it("says what failed when discovery cannot work: the HTTP status, not JSON, nothing answering, an unknown name", async () => {
+    const admin = await setUpOrganisation();
+    const discovery = async (issuer: string) =>
+      (await expectError(await call("/api/oidc/provider/discovery", { body: { issuer }, cookie: admin.cookie }), 422, "discovery_failed")).error.message;
+    expect(await discovery(`${inject("oidcIssuer")}/no-such-realm`)).toMatch(/answered HTTP 404 for http:\/\/127\.0\.0\.1:\d+\/no-such-realm\/\.well-known\/openid-configuration/);
+    expect(await discovery(`${inject("fakeOidcIssuer")}/html-page`)).toMatch(/is not JSON \(text\/html\)/);
+    // Port 1 on this machine: nothing listens there.
+    const closed = await discovery("http://127.0.0.1:1");
+    expect(closed).toMatch(/127\.0\.0\.1:1 (refused the connection|could not be reached: the name was not found \(DNS\), the connection was refused)/);
+    const unknown = await discovery("https://no-such-host.invalid");
+    expect(unknown).toMatch(/no-such-host\.invalid/);
+    expect(unknown).toMatch(/DNS|did not answer/);
+    for (const message of [closed, unknown]) expect(message).not.toMatch(/internal error|reference =/i);
   });
 });
 

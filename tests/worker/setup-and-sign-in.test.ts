@@ -51,6 +51,19 @@ describe("first-run setup", () => {
     expect(await count("organisations")).toBe(0);
     expect(await (await call("/api/setup")).json()).toEqual({ needed: true });
   });
+
+  it("holds a new organisation's administrator to the 12-character rule, in words without field paths", async () => {
+    const recoveryKey = await recoveryPublicKey();
+    const body = await expectError(
+      await call("/api/setup", { body: { organisation: { name: "Northshire" }, admin: { email: "ada@example.org", name: "Ada", password: "eleven char" }, recoveryKey } }),
+      400,
+      "validation_failed",
+    );
+    expect(body.error.issues).toEqual([{ path: "admin.password", message: expect.stringMatching(/at least 12 characters/) }]);
+    expect(body.error.message).toMatch(/at least 12 characters/);
+    expect(body.error.message).not.toMatch(/admin\.password|password:/);
+    expect(await count("organisations")).toBe(0);
+  });
 });
 
 describe("sign-in, sessions and sign-out", () => {

@@ -201,14 +201,23 @@ export function App() {
       {state.kind === "signed-in" && state.session.stage === "mfa_pending" && <MfaChallengeScreen session={state.session} onDone={signedIn} onSignOut={signOut} />}
       {state.kind === "signed-in" && state.session.stage === "mfa_enrolment" && <MfaEnrolScreen session={state.session} onDone={signedIn} onSignOut={signOut} />}
       {state.kind === "signed-in" && state.session.stage === "active" && (
-        // Everyone, admins too, unlocks (or first creates) their keys before the app.
-        <KeyGate key={state.session.user.id} session={state.session} onSignOut={signOut}>
-          {!redirect && (
+        // Everyone but a site operator, admins too, unlocks (or first creates) their keys before the app.
+        state.session.user.role === "site_operator" ? (
+          // A site operator holds no evidence keys: approving video needs none, so no key passphrase is asked.
+          !redirect && (
             <Shell session={state.session} path={path} onSignOut={signOut}>
-              <Page path={path} session={state.session} />
+              <OperatorPage path={path} session={state.session} />
             </Shell>
-          )}
-        </KeyGate>
+          )
+        ) : (
+          <KeyGate key={state.session.user.id} session={state.session} onSignOut={signOut}>
+            {!redirect && (
+              <Shell session={state.session} path={path} onSignOut={signOut}>
+                <Page path={path} session={state.session} />
+              </Shell>
+            )}
+          </KeyGate>
+        )
       )}
       <UpdatePrompt />
       <ReauthDialog />
@@ -251,6 +260,25 @@ function Page(props: { path: string; session: SessionInfo }) {
   }
 }
 
+/** A site operator reaches their requests inbox, their site's cameras and their own security settings. */
+function OperatorPage(props: { path: string; session: SessionInfo }) {
+  switch (props.path) {
+    case "/requests":
+      return <RequestsPage session={props.session} />;
+    case "/cameras":
+      return <CamerasPage session={props.session} />;
+    case "/settings/security":
+      return <SecurityPage />;
+    case "/cases":
+    case "/uploads":
+    case "/share":
+    case "/settings/keys":
+      return <NoAccessPage />;
+    default:
+      return <NotFoundPage />;
+  }
+}
+
 /** A guest reaches what is shared with them, and their own security and key settings: nothing else. */
 function GuestPage(props: { path: string; session: SessionInfo }) {
   const search = new URLSearchParams(useSearch());
@@ -280,7 +308,35 @@ function CasesSection(props: { session: SessionInfo }) {
   const { keys } = useDeviceKeys();
   const caseId = search.get("case");
   const evidenceId = search.get("evidence");
+  const wide = useWideScreen();
   if (caseId && evidenceId) return <EvidencePage key={evidenceId} caseId={caseId} evidenceId={evidenceId} session={props.session} keys={keys} />;
+  if (caseId && wide) {
+    // From 1024 px: the list stays beside the open case.
+    return (
+      <div class="two-columns">
+        <div class="list-column">
+          <CaseListPage session={props.session} />
+        </div>
+        <div class="item-column">
+          <CasePage key={caseId} caseId={caseId} session={props.session} keys={keys} />
+        </div>
+      </div>
+    );
+  }
   if (caseId) return <CasePage key={caseId} caseId={caseId} session={props.session} keys={keys} />;
   return <CaseListPage session={props.session} />;
+}
+
+/** True while the window is at least `px` wide (follows resizing). */
+function useWideScreen(px = 1024): boolean {
+  const query = `(min-width: ${px}px)`;
+  const [wide, setWide] = useState(() => matchMedia(query).matches);
+  useEffect(() => {
+    const list = matchMedia(query);
+    const update = () => setWide(list.matches);
+    list.addEventListener("change", update);
+    update();
+    return () => list.removeEventListener("change", update);
+  }, [query]);
+  return wide;
 }

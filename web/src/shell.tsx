@@ -11,7 +11,7 @@ import { ROLE_LABELS } from "./ui/labels";
 import { flushOfflineEvents } from "./offline/events";
 import { dropGoneCopies } from "./offline/gone";
 import { useReachable } from "./offline/useReachable";
-import { useDeviceKeys } from "./keys/context";
+import { useOptionalDeviceKeys } from "./keys/context";
 import { startUploadQueue, useUploadQueue } from "./upload/queue";
 import { InboxCount } from "./video/InboxCount";
 import "./shell.css";
@@ -124,9 +124,11 @@ function UserMenu(props: { user: User; organisation: string; onSignOut: () => Pr
         <a class="menu-link" href="/settings/security" onClick={() => setOpen(false)}>
           Security and sessions
         </a>
-        <a class="menu-link" href="/settings/keys" onClick={() => setOpen(false)}>
-          Key passphrase
-        </a>
+        {props.user.role !== "site_operator" && (
+          <a class="menu-link" href="/settings/keys" onClick={() => setOpen(false)}>
+            Key passphrase
+          </a>
+        )}
         <button type="button" class="secondary" onClick={signOut} disabled={busy} aria-busy={busy || undefined}>
           {busy ? "Signing out…" : "Sign out"}
         </button>
@@ -179,9 +181,9 @@ export function Shell(props: {
   const current = section(props.path);
   const reachable = useReachable();
   const userId = props.session.user.id;
-  const { keys } = useDeviceKeys();
+  const keys = useOptionalDeviceKeys()?.keys;
   // The upload queue resumes as soon as the signed-in app shows (and again whenever the server is reachable again).
-  useEffect(() => startUploadQueue(userId, keys), [userId, keys]);
+  useEffect(() => (keys ? startUploadQueue(userId, keys) : undefined), [userId, keys]);
   // Views made offline go to the audit trail as soon as the server can be reached.
   useEffect(() => {
     if (reachable) void flushOfflineEvents(userId);
@@ -199,7 +201,7 @@ export function Shell(props: {
           <span class="brand">Custody</span>
         </a>
         <span class="org-name">{props.session.organisation.name}</span>
-        {!isGuest && <UploadsLink current={props.path === "/uploads"} />}
+        {!isGuest && !isOperator && <UploadsLink current={props.path === "/uploads"} />}
         <UserMenu user={props.session.user} organisation={props.session.organisation.name} onSignOut={props.onSignOut} />
       </header>
       <OfflineBanner />

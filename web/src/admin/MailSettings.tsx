@@ -117,7 +117,7 @@ export function MailSettingsForm() {
       <h2 id="mail-heading">Email</h2>
       <p class="hint">
         Invitations go by email when mail is set up; without it, everything works and the app shows links to copy. On Cloudflare use a mail provider's HTTP API; self-hosted, SMTP
-        (docs/deploy.md, "Email").
+        (the deployment guide's "Email" section has the details).
       </p>
       <form onSubmit={(event) => void save(event)} class="stack" aria-label="Email settings" noValidate>
         <fieldset class="stack">
@@ -167,7 +167,7 @@ export function MailSettingsForm() {
         )}
         {transport === "http" && (
           <>
-            <Field name="http.url" label="Mail API URL" hint="Custody POSTs JSON {from, to, subject, text, html} here (docs/deploy.md, Email). https only." type="url" value={http?.url ?? ""} error={errors["http.url"]} />
+            <Field name="http.url" label="Mail API URL" hint="Custody sends each message here as JSON (from, to, subject, text, html), as the deployment guide describes. The address must start with https://." type="url" value={http?.url ?? ""} error={errors["http.url"]} />
             <Field
               name="http.token"
               label="API token"

@@ -10,7 +10,11 @@ import type { SessionInfo, User } from "../../../shared/api/schemas";
 import type { AuditEvent } from "../../../shared/audit/chain";
 import { api, ApiError } from "../api/client";
 import { exportHref, fetchAuditPage, fetchTargetHistory } from "./api";
-import { actorText, localTime, OUTCOME_LABELS, shortHash, utcTime } from "./format";
+import { ACTION_CHOICES, actionText, describeAction, personText, type AuditNames } from "../../../shared/audit/format";
+import { db } from "../db";
+import { casesApi } from "../cases/api";
+import { allPages } from "../ui/paging";
+import { localTime, OUTCOME_LABELS, shortHash, utcTime } from "./format";
 import {
   filterFromForm,
   filterFromSearch,
@@ -35,6 +39,16 @@ export function AuditPage(props: { session: SessionInfo }) {
   const [usersError, setUsersError] = useState(false);
   const [actions, setActions] = useState<string[]>(() => rememberActions(filter.action ? [filter.action] : []));
 
+  const [caseLabels, setCaseLabels] = useState<Map<string, string>>(new Map());
+  useEffect(() => {
+    // Cases by number and title: the ones this administrator is a member of (others stay unnamed).
+    void allPages((cursor) => casesApi.list({ limit: "200", ...(cursor ? { cursor } : {}) }).then((page) => ({ items: page.cases, nextCursor: page.nextCursor })), 5).then(
+      (cases) => setCaseLabels(new Map(cases.map((c) => [c.id, `${c.number}: ${c.title}`]))),
+      () => undefined,
+    );
+  }, []);
+  const people = new Map((users ?? []).map((user) => [user.id, user]));
+
   useEffect(() => {
     api
       .listUsers()
@@ -53,11 +67,12 @@ export function AuditPage(props: { session: SessionInfo }) {
       <Results
         key={search}
         filter={filter}
+        names={{ person: (id) => people.get(id), caseLabel: (id) => caseLabels.get(id) }}
         onEvents={(events) => setActions(rememberActions(events.map((event) => event.action)))}
         onFilter={apply}
       />
       <ExportLinks filter={filter} />
-      <ReportSection filter={filter} session={props.session} />
+      <ReportSection filter={filter} session={props.session} names={{ person: (id) => people.get(id), caseLabel: (id) => caseLabels.get(id) }} />
     </>
   );
 }
@@ -175,7 +190,11 @@ function FilterForm(props: {
   );
   const knownUser = !filter.actorId || users?.some((user) => user.id === filter.actorId);
 
+  const appliedCount = FILTER_KEYS.filter((key) => filter[key] !== undefined && filter[key] !== "").length;
   return (
+    // Collapsible, open at first: a phone can fold the filters away to see more events.
+    <details class="filter-panel" open>
+      <summary>Filters{appliedCount > 0 ? ` (${appliedCount} applied)` : ""}</summary>
     <form
       ref={formRef}
       class="audit-filters"
@@ -204,13 +223,18 @@ function FilterForm(props: {
           )}
         </FilterField>
         <FilterField name="action" label="Action" wide error={errors["action"]}>
-          {input("action", { list: "audit-actions", placeholder: "e.g. user.invite" })}
+          {(id, describedBy) => (
+            <select id={id} name="action" aria-invalid={invalid("action")} aria-describedby={describedBy}>
+              <option value="">Any action</option>
+              {/* Actions seen that the list does not know yet (newer than this app) keep a choice too. */}
+              {[...ACTION_CHOICES, ...props.actions.filter((a) => !ACTION_CHOICES.some((c) => c.value === a)).map((a) => ({ value: a, label: actionText(a) }))].map((choice) => (
+                <option key={choice.value} value={choice.value} selected={choice.value === (filter.action ?? "")}>
+                  {choice.label}
+                </option>
+              ))}
+            </select>
+          )}
         </FilterField>
-        <datalist id="audit-actions">
-          {props.actions.map((action) => (
-            <option key={action} value={action} />
-          ))}
-        </datalist>
         <FilterField name="outcome" label="Outcome" error={errors["outcome"]}>
           {(id, describedBy) => (
             <select id={id} name="outcome" aria-invalid={invalid("outcome")} aria-describedby={describedBy}>
@@ -252,13 +276,25 @@ function FilterForm(props: {
         </button>
       </div>
     </form>
+    </details>
   );
 }
 
 // ---- results --------------------------------------------------------------------------
 
-function Results(props: { filter: AuditFilter; onEvents: (events: AuditEvent[]) => void; onFilter: (filter: AuditFilter) => void }) {
+function Results(props: { filter: AuditFilter; names: AuditNames; onEvents: (events: AuditEvent[]) => void; onFilter: (filter: AuditFilter) => void }) {
   const [events, setEvents] = useState<AuditEvent[]>([]);
+  // Item names this device knows (items it uploaded or opened); the rest are "an item you cannot open".
+  const [itemNames, setItemNames] = useState<Map<string, string>>(new Map());
+  useEffect(() => {
+    const ids = [...new Set(events.map((e) => (typeof e.details.evidenceId === "string" ? e.details.evidenceId : e.target.type === "evidence" ? e.target.id : null)).filter((id): id is string => !!id))];
+    if (ids.length === 0) return;
+    void db.evidenceLabels.bulkGet(ids).then(
+      (rows) => setItemNames(new Map(rows.filter((row) => !!row).map((row) => [row!.evidenceId, row!.fileName]))),
+      () => undefined,
+    );
+  }, [events]);
+  const names: AuditNames = { ...props.names, item: (id) => itemNames.get(id) };
   const [next, setNext] = useState<number | null>(null);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string>();
@@ -331,7 +367,7 @@ function Results(props: { filter: AuditFilter; onEvents: (events: AuditEvent[]) 
           </thead>
           <tbody role="rowgroup">
             {events.map((event) => (
-              <EventRow key={event.seq} event={event} onFilter={props.onFilter} />
+              <EventRow key={event.seq} event={event} names={names} onFilter={props.onFilter} />
             ))}
           </tbody>
         </table>
@@ -356,7 +392,19 @@ function OutcomeBadge(props: { outcome: AuditEvent["outcome"] }) {
   );
 }
 
-function EventRow(props: { event: AuditEvent; onFilter: (filter: AuditFilter) => void }) {
+/** A target in words: a person, a case or an item by name where known, else its kind. */
+function targetWords(target: AuditEvent["target"], names: AuditNames): string {
+  if (!target.id) return target.type;
+  if (target.type === "user") {
+    const person = names.person?.(target.id);
+    if (person) return `${person.name} (${person.email})`;
+  }
+  if (target.type === "case") return `case ${names.caseLabel?.(target.id) ?? "(one you are not a member of)"}`;
+  if (target.type === "evidence") return names.item?.(target.id) ?? "an item you cannot open";
+  return target.type;
+}
+
+function EventRow(props: { event: AuditEvent; names: AuditNames; onFilter: (filter: AuditFilter) => void }) {
   const { event } = props;
   const [open, setOpen] = useState(false);
   const detailsId = `event-details-${event.seq}`;
@@ -371,10 +419,10 @@ function EventRow(props: { event: AuditEvent; onFilter: (filter: AuditFilter) =>
         {event.recordedOffline && <span class="offline-mark"> (recorded offline)</span>}
       </td>
       <td role="cell" data-label="Who" class="wrap">
-        {actorText(event.actor)}
+        {personText(event.actor, props.names)}
       </td>
       <td role="cell" data-label="Action" class="wrap">
-        {event.action}
+        {describeAction(event, props.names)}
       </td>
       <td role="cell" data-label="Target" class="wrap">
         {targetFilter ? (
@@ -387,7 +435,7 @@ function EventRow(props: { event: AuditEvent; onFilter: (filter: AuditFilter) =>
               props.onFilter(targetFilter);
             }}
           >
-            {event.target.type} {event.target.id!.slice(0, 8)}…
+            {targetWords(event.target, props.names)}
           </a>
         ) : (
           event.target.type
@@ -407,6 +455,10 @@ function EventRow(props: { event: AuditEvent; onFilter: (filter: AuditFilter) =>
           <div>
             <dt>Seq</dt>
             <dd>{event.seq}</dd>
+          </div>
+          <div>
+            <dt>Action code</dt>
+            <dd class="mono">{event.action}</dd>
           </div>
           {event.recordedOffline && (
             <div>
@@ -472,7 +524,7 @@ function ExportLinks(props: { filter: AuditFilter }) {
 
 // ---- chain-of-custody report ----------------------------------------------------------
 
-function ReportSection(props: { filter: AuditFilter; session: SessionInfo }) {
+function ReportSection(props: { filter: AuditFilter; session: SessionInfo; names: AuditNames }) {
   const { targetType, targetId } = props.filter;
   const [busy, setBusy] = useState(false);
   const [progress, setProgress] = useState("");
@@ -508,7 +560,13 @@ function ReportSection(props: { filter: AuditFilter; session: SessionInfo }) {
         throw new ApiError(0, "unreachable", "Couldn't load the PDF maker. Check your connection and try again.");
       }
       const generatedAt = new Date();
+      const itemIds = [...new Set(events.map((e) => (typeof e.details.evidenceId === "string" ? e.details.evidenceId : e.target.type === "evidence" ? e.target.id : null)).filter((id): id is string => !!id))];
+      const labels = await db.evidenceLabels.bulkGet(itemIds).catch(() => []);
+      const items = new Map(labels.filter((row) => !!row).map((row) => [row!.evidenceId, row!.fileName]));
+      const names: AuditNames = { ...props.names, item: (id) => items.get(id) };
       const bytes = await report.buildChainOfCustodyPdf({
+        names,
+        targetLabel: targetWords(target, names),
         organisation: props.session.organisation.name,
         target,
         generatedBy: { name: props.session.user.name, email: props.session.user.email },

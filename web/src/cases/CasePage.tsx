@@ -41,11 +41,18 @@ interface Props {
   keys: DeviceKeys;
 }
 
+/** True when two name maps say the same (so passing names up does not re-render the page for nothing). */
+function sameNames(a: Map<string, string>, b: Map<string, string>): boolean {
+  return a.size === b.size && [...a].every(([id, name]) => b.get(id) === name);
+}
+
 export function CasePage(props: Props) {
   // Offline, only what works without the server is offered: reading, adding evidence (queued).
   const reachable = useReachable();
   const [detail, setDetail] = useState<CaseDetail>();
   const [error, setError] = useState<string>();
+  /** Item names this device decrypted (for the history). */
+  const [itemNames, setItemNames] = useState<Map<string, string>>(new Map());
   const evidence = usePaged<EvidenceSummary>(
     (cursor) => casesApi.evidence(props.caseId, cursor).then((page) => ({ items: page.evidence, nextCursor: page.nextCursor })),
     [props.caseId],
@@ -107,6 +114,11 @@ export function CasePage(props: Props) {
       <section aria-labelledby="evidence-heading">
         <h2 id="evidence-heading">Evidence</h2>
         {canAdd && <AddEvidence detail={detail} session={props.session} keys={props.keys} />}
+        {canAdd && (
+          <p>
+            <a href={`/cameras?case=${detail.id}`}>Request CCTV video for this case</a>
+          </p>
+        )}
         {!canAdd && detail.status === "closed" && <p class="muted">This case is closed: no evidence can be added until a lead reopens it.</p>}
         <UploadList caseId={detail.id} />
         {evidence.error && !evidence.items && (
@@ -119,7 +131,7 @@ export function CasePage(props: Props) {
             </button>
           </div>
         )}
-        {evidence.items && <EvidenceList caseId={detail.id} items={evidence.items.filter((e) => e.status === "complete")} canAdd={canAdd} keys={props.keys} />}
+        {evidence.items && <EvidenceList caseId={detail.id} items={evidence.items.filter((e) => e.status === "complete")} canAdd={canAdd} keys={props.keys} onNames={(names) => setItemNames((current) => (sameNames(current, names) ? current : names))} />}
         {evidence.items && <LoadMore hasMore={evidence.hasMore} loading={evidence.loading} error={evidence.error} noun="evidence" onMore={evidence.more} />}
       </section>
       <CaseHolds caseId={detail.id} canPlace={isLead || props.session.user.role === "admin"} />
@@ -127,7 +139,7 @@ export function CasePage(props: Props) {
       <Members detail={detail} session={props.session} keys={props.keys} isLead={isLead} onChanged={setDetail} />
       {isLead && reachable && evidence.items && <SharingSection detail={detail} items={evidence.items.filter((e) => e.status === "complete")} keys={props.keys} />}
       {detail.myRole !== "viewer" && reachable && <SubmissionLinksSection detail={detail} />}
-      {isLead && reachable && <CaseHistory caseId={detail.id} />}
+      {isLead && reachable && <CaseHistory caseId={detail.id} names={itemNames} people={new Map(detail.members.map((m) => [m.userId, m]))} />}
     </>
   );
 }
@@ -278,7 +290,7 @@ function CloseCaseForm(props: { busy: boolean; onCancel: () => void; onClose: (d
 
 type Signature = { state: "checking" } | { state: "ok"; signer: string } | { state: "bad"; why: string };
 
-function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd: boolean; keys: DeviceKeys }) {
+function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd: boolean; keys: DeviceKeys; onNames?: (names: Map<string, string>) => void }) {
   const [labels, setLabels] = useState<Map<string, EvidenceLabelRow>>(new Map());
   const [signatures, setSignatures] = useState<Map<string, Signature>>(new Map());
   const [kept, setKept] = useState<Set<string>>(new Set());
@@ -322,6 +334,8 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
       stale = true;
     };
   }, [props.items]);
+
+  useEffect(() => props.onNames?.(new Map([...labels].map(([id, label]) => [id, label.fileName]))), [labels]);
 
   if (props.items.length === 0) {
     return <p class="empty">No evidence yet. {props.canAdd ? "Add photos, videos or documents above: they are encrypted on this device first." : ""}</p>;

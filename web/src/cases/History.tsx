@@ -1,89 +1,38 @@
 /**
  * A case's history for its leads: every audited event of the case and its evidence (who
- * opened, downloaded or exported which item, and when), newest first. Reading it is itself
- * recorded. `evidenceId` narrows it to one item.
+ * opened, downloaded or exported which item, and when), newest first, in plain words: people
+ * by name and email, items by the names this device can decrypt ("an item you cannot open"
+ * otherwise). It follows new events by itself while shown. Reading it is itself recorded (the
+ * first read; the follow-up reads ask only for what is newer). `evidenceId` narrows it to one item.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { AuditPage } from "../../../shared/api/audit";
 import type { AuditEvent } from "../../../shared/audit/chain";
 import { client, readResponse } from "../api/client";
-import { actorText, localTime, OUTCOME_LABELS, utcTime } from "../audit/format";
+import { describeAction, personText, type AuditNames } from "../../../shared/audit/format";
+import { localTime, OUTCOME_LABELS, utcTime } from "../audit/format";
 import { LoadMore } from "../ui/paging";
-
-/** How an action reads in a case's history. */
-const ACTION_TEXT: Record<string, string> = {
-  "case.create": "opened the case",
-  "case.update": "edited the case",
-  "case.close": "closed the case",
-  "case.reopen": "reopened the case",
-  "case.member_add": "added a member",
-  "case.member_role": "changed a member's role",
-  "case.member_remove": "removed a member (the case key was rotated)",
-  "case.package_export": "exported a case package",
-  "evidence.upload_start": "started an upload",
-  "evidence.upload_complete": "added evidence",
-  "evidence.upload_cancel": "cancelled an upload",
-  "evidence.view": "opened evidence",
-  "evidence.download": "downloaded an original",
-  "evidence.export": "exported a court package (or this item in a case package)",
-  "evidence.details_edit": "edited evidence details",
-  "video.request_create": "requested video from a site",
-  "video.export_start": "started exporting requested video (at the site)",
-  "video.clip_held": "exported and encrypted a clip, held at the site",
-  "video.clip_unavailable": "found no footage for a clip",
-  "video.request_held": "holds the requested video, awaiting a decision",
-  "video.request_unavailable": "reported the requested video unavailable",
-  "video.request_approve": "approved the video request",
-  "video.request_deny": "denied the video request",
-  "video.request_expire": "expired the video request (no decision in time)",
-  "video.delivery_start": "started sending requested video",
-  "video.clip_delivered": "delivered requested video",
-  "video.request_delivered": "completed the video request",
-  "video.held_deleted": "deleted its held copy of the video",
-  "retention.hold": "placed a legal hold",
-  "retention.hold_lift": "lifted a legal hold",
-  "retention.category_assign": "changed an item's retention category",
-  "retention.deletion_request": "asked for an item to be deleted",
-  "retention.due": "listed an item as past retention, due for deletion",
-  "retention.due_cleared": "took an item off the due list (its retention is not over)",
-  "retention.delete": "approved deleting an item (to the recycle bin)",
-  "retention.restore": "restored an item from the recycle bin",
-  "retention.shred": "destroyed an item's key (purge begun)",
-  "retention.purge": "purged an item: nothing of it is stored",
-  "share.create": "shared evidence",
-  "share.update": "changed a share's level",
-  "share.extend": "extended a share",
-  "share.revoke": "revoked a share",
-  "share.access_code": "set a new access code for a link",
-  "share.keys_add": "gave a share the case's new key",
-  "share.guest_invite": "invited a guest",
-  "share.open": "opened a shared link with its access code",
-  "share.code_wrong": "entered a wrong access code",
-  "share.locked": "locked a shared link (too many wrong codes)",
-  "share.access": "opened a share",
-  "share.view": "viewed shared evidence",
-  "share.download": "downloaded a shared original",
-  "share.export": "exported a court package from a share",
-  "share.receipt": "signed a receipt",
-  "share.reminder": "reminded the recipient and sharer that a share ends soon",
-  "submission.link_create": "made a submission link",
-  "submission.link_email": "emailed a submission link",
-  "submission.link_open": "opened a submission link",
-  "submission.link_revoke": "revoked a submission link",
-  "submission.throttled": "was refused: too many requests to a submission link",
-  "audit.read": "read this history",
-  "access.denied": "was refused",
-};
 
 /** Events per page of the history, newest first. */
 const HISTORY_PAGE = "200";
+/** How often a shown history looks for new events. */
+const FOLLOW_MS = 5_000;
 
-export function CaseHistory(props: { caseId: string; evidenceId?: string; names?: Map<string, string> }) {
+export function CaseHistory(props: {
+  caseId: string;
+  evidenceId?: string;
+  /** Item names by evidence id, as this device decrypted them. */
+  names?: Map<string, string>;
+  /** People by user id (the case's members). */
+  people?: Map<string, { name: string; email: string }>;
+}) {
   const [events, setEvents] = useState<AuditEvent[]>();
   const [error, setError] = useState<string>();
   const [next, setNext] = useState<number | null>(null);
   const [loading, setLoading] = useState(false);
   const generation = useRef(0);
+  /** The newest seq fetched (shown or not): follow-up reads ask for what comes after it. */
+  const seen = useRef(0);
 
   /** The newest page (`before` undefined) or the page of events older than seq `before`, newest first. */
   async function load(before?: number) {
@@ -94,6 +43,7 @@ export function CaseHistory(props: { caseId: string; evidenceId?: string; names?
       const query = { order: "desc" as const, limit: HISTORY_PAGE, ...(before !== undefined ? { after: String(before) } : {}) };
       const page = await readResponse(client.api.cases[":id"].history.$get({ param: { id: props.caseId }, query }), AuditPage);
       if (mine !== generation.current) return;
+      if (before === undefined) seen.current = page.events[0]?.seq ?? 0;
       const all = (page.events as AuditEvent[]).filter((e) => e.action !== "evidence.part_upload");
       const shown = props.evidenceId ? all.filter((e) => e.details.evidenceId === props.evidenceId) : all;
       setEvents((current) => (before === undefined || !current ? shown : [...current, ...shown]));
@@ -106,6 +56,36 @@ export function CaseHistory(props: { caseId: string; evidenceId?: string; names?
   }
 
   useEffect(() => void load(), [props.caseId, props.evidenceId]);
+
+  // New events appear by themselves: the newest page is fetched again while the page is visible, and what is new is put on top.
+  useEffect(() => {
+    const timer = setInterval(() => {
+      if (document.visibilityState !== "visible" || seen.current === 0) return;
+      void (async () => {
+        const mine = generation.current;
+        try {
+          // Oldest first after the newest seen: the server records this read only when it shows something new.
+          const query = { order: "asc" as const, after: String(seen.current), limit: HISTORY_PAGE };
+          const page = await readResponse(client.api.cases[":id"].history.$get({ param: { id: props.caseId }, query }), AuditPage);
+          if (mine !== generation.current) return;
+          const all = page.events as AuditEvent[];
+          if (all.length > 0) seen.current = Math.max(seen.current, all.at(-1)!.seq);
+          const fresh = all
+            .filter((e) => e.action !== "evidence.part_upload" && e.action !== "audit.read" && (!props.evidenceId || e.details.evidenceId === props.evidenceId))
+            .reverse();
+          if (fresh.length > 0) setEvents((current) => [...fresh, ...(current ?? [])]);
+        } catch {
+          // The next tick tries again; the page already says when the server cannot be reached.
+        }
+      })();
+    }, FOLLOW_MS);
+    return () => clearInterval(timer);
+  }, [props.caseId, props.evidenceId]);
+
+  const names: AuditNames = {
+    person: (id) => props.people?.get(id),
+    item: (id) => props.names?.get(id),
+  };
 
   return (
     <section aria-labelledby={`history-${props.evidenceId ?? props.caseId}`} class="card history">
@@ -124,15 +104,12 @@ export function CaseHistory(props: { caseId: string; evidenceId?: string; names?
       {events && events.length > 0 && (
         <ol class="history-list" aria-label={props.evidenceId ? "History of this item" : "Case history"}>
           {events.map((event) => {
-            const evidenceId = typeof event.details.evidenceId === "string" ? event.details.evidenceId : null;
-            const item = evidenceId && !props.evidenceId ? (props.names?.get(evidenceId) ?? "an item") : null;
             return (
               <li key={event.id}>
                 <time dateTime={event.at} title={utcTime(event.at)}>
                   {localTime(event.at)}
                 </time>{" "}
-                <strong>{actorText(event.actor)}</strong> {ACTION_TEXT[event.action] ?? event.action}
-                {item ? ` (${item})` : ""}
+                <strong>{personText(event.actor, names)}</strong> {describeAction(event, names, { inCase: true })}
                 {typeof event.details.recipient === "string" && event.action.startsWith("share.") ? ` — ${event.details.recipient}` : ""}
                 {event.outcome !== "success" ? ` — ${OUTCOME_LABELS[event.outcome]}` : ""}
                 {event.recordedOffline ? ` — recorded offline at ${localTime(event.recordedOffline.at)}` : ""}

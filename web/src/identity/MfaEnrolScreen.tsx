@@ -13,6 +13,11 @@ import { RecoveryCodesPanel } from "./RecoveryCodes";
 import "./identity.css";
 import { messageOf } from "../ui/messages";
 
+/** "JBSWY3DPEHPK3PXP" → "JBSW Y3DP EHPK 3PXP": the base32 secret in groups of four, for typing. */
+export function groupSecret(secret: string): string {
+  return secret.replace(/\s+/g, "").match(/.{1,4}/g)?.join(" ") ?? "";
+}
+
 /** The TOTP set-up steps, usable inside the enrolment screen and the security page. */
 export function TotpEnrolment(props: { onEnrolled: (result: { recoveryCodes: string[] | null; session: SessionInfo }) => void }) {
   const [setup, setSetup] = useState<TotpSetup>();
@@ -47,9 +52,14 @@ export function TotpEnrolment(props: { onEnrolled: (result: { recoveryCodes: str
           <p>Scan this QR code with an authenticator app (for example FreeOTP, Aegis, Google or Microsoft Authenticator).</p>
           <img class="qr" src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(setup.qrSvg)}`} alt="QR code for your authenticator app" width={200} height={200} />
           <p>
-            Can't scan it? Enter this secret key instead:{" "}
-            <code class="secret" aria-label="Secret key">
-              {setup.secret.match(/.{1,4}/g)!.join(" ")}
+            <a class="button secondary" href={setup.uri}>
+              Open in an authenticator app on this device
+            </a>
+          </p>
+          <p>
+            Can't scan it or open it? Type this secret key into the app, four letters at a time:{" "}
+            <code class="secret" aria-label={`Secret key, in groups of four: ${groupSecret(setup.secret)}`}>
+              {groupSecret(setup.secret)}
             </code>
           </p>
           <form onSubmit={confirm} class="stack" noValidate>

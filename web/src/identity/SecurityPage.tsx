@@ -13,9 +13,29 @@ import { TotpEnrolment } from "./MfaEnrolScreen";
 import { RecoveryCodesPanel } from "./RecoveryCodes";
 import "./identity.css";
 import { messageOf } from "../ui/messages";
-import { useDeviceKeys } from "../keys/context";
+import { useOptionalDeviceKeys } from "../keys/context";
 import { passkeysThatUnlock, turnOffPasskeyUnlock, turnOnPasskeyUnlock } from "../keys/passkey-unlock";
 import { KeyWorkProgress } from "../keys/progress";
+
+const FACTOR_WORDS: Record<string, string> = {
+  password: "a password",
+  passkey: "a passkey",
+  oidc: "the organisation's sign-in service",
+  totp: "an authenticator app code",
+  recovery_code: "a recovery code",
+};
+
+/**
+ * How a session signed in, in words: "password+totp" → "with a password and an authenticator app
+ * code"; "password+totp_enrolment" → "… (while setting it up)". Unknown parts are left out.
+ */
+export function signInMethod(method: string | null): string {
+  const parts = (method ?? "password").split("+");
+  const enrolling = parts.some((part) => part.endsWith("_enrolment"));
+  const words = parts.map((part) => FACTOR_WORDS[part.replace(/_enrolment$/, "")]).filter((word): word is string => !!word);
+  if (words.length === 0) return "";
+  return `with ${words.join(" and ")}${enrolling ? " (while setting up two-step verification)" : ""}`;
+}
 
 export function SecurityPage() {
   return (
@@ -29,6 +49,7 @@ export function SecurityPage() {
 }
 
 function TwoStep() {
+  const hasKeys = useOptionalDeviceKeys() !== null;
   const [status, setStatus] = useState<MfaStatus>();
   const [codes, setCodes] = useState<string[]>();
   const [addingTotp, setAddingTotp] = useState(false);
@@ -111,7 +132,7 @@ function TwoStep() {
                     Added {formatDateTime(key.createdAt)}
                     {key.lastUsedAt ? `, last used ${formatDateTime(key.lastUsedAt)}` : ""}
                   </p>
-                  <PasskeyUnlock
+                  {hasKeys && <PasskeyUnlock
                     passkey={key}
                     on={unlocking.has(key.id)}
                     busy={busy}
@@ -119,7 +140,7 @@ function TwoStep() {
                       setNote(message);
                       await load();
                     }}
-                  />
+                  />}
                   <button type="button" class="secondary" disabled={busy} onClick={() => void act(() => identity.removePasskey(key.id), `Passkey "${key.name}" removed.`)}>
                     Remove<span class="visually-hidden"> passkey {key.name}</span>
                   </button>
@@ -240,7 +261,7 @@ function Sessions() {
                 {session.current && " (this device)"}
               </strong>
               <p class="hint">
-                Signed in {formatDateTime(session.createdAt)} with {session.method ?? "password"}, last active {formatDateTime(session.lastSeenAt)}
+                Signed in {formatDateTime(session.createdAt)} {signInMethod(session.method)}, last active {formatDateTime(session.lastSeenAt)}
                 {session.ip ? `, from ${session.ip}` : ""}
               </p>
               <button type="button" class="secondary" onClick={() => void revoke(session)}>
@@ -268,7 +289,7 @@ function Sessions() {
  * passphrase once and the passkey's gesture.
  */
 function PasskeyUnlock(props: { passkey: { id: string; name: string }; on: boolean; busy: boolean; onChanged: (message: string) => Promise<void> }) {
-  const { keys } = useDeviceKeys();
+  const keys = useOptionalDeviceKeys()!.keys; // rendered only when there are keys
   const [asking, setAsking] = useState(false);
   const [working, setWorking] = useState(false);
   const [error, setError] = useState<string>();

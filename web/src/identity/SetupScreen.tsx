@@ -42,6 +42,10 @@ export function SetupScreen(props: { onSignedIn: (session: SessionInfo) => void 
     schema: SetupRequest,
     toBody: (values) => ({ organisation: values["organisation"], admin: values["admin"], recoveryKey: recovery?.publicJwk }),
     check: (values): FieldErrors => ({
+      // The one rule for a new organisation: the default minimum, as the hint and the server say.
+      ...(((values["admin"] as { password?: string } | undefined)?.password ?? "").length < PASSWORD_MIN_LENGTH
+        ? { "admin.password": `Use at least ${PASSWORD_MIN_LENGTH} characters.` }
+        : {}),
       ...((values["admin"] as { password?: string } | undefined)?.password === values["confirm"]
         ? {}
         : { confirm: "The passwords don't match. Type the same password twice." }),

@@ -17,3 +17,11 @@ export function useDeviceKeys(): DeviceKeysValue {
   if (!value) throw new Error("useDeviceKeys() outside <KeyGate>");
   return value;
 }
+
+/**
+ * The keys when there are any: null for a site operator, who holds no evidence keys and so
+ * passes no key gate (their work, approving video, needs none).
+ */
+export function useOptionalDeviceKeys(): DeviceKeysValue | null {
+  return useContext(DeviceKeysContext);
+}

@@ -336,6 +336,8 @@ function UnlockKeys(props: {
       props.onReady(keys);
     },
   });
+  // Straight from sign-in (two-step too), the next thing to type is the key passphrase.
+  useEffect(() => (form.formRef.current?.elements.namedItem("passphrase") as HTMLInputElement | null)?.focus(), []);
 
   async function withPasskey() {
     setPasskeyBusy(true);

@@ -23,9 +23,9 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-/** "12 March 2026, 14:05" in the device's locale and time zone. */
+/** "12 March 2026, 14:05 GMT+1" in the device's locale and time zone, which it names. */
 export function formatDateTime(iso: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  return date.toLocaleString(undefined, { dateStyle: "long", timeStyle: "short" });
+  return date.toLocaleString(undefined, { year: "numeric", month: "long", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
 }

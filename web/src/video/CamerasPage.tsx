@@ -16,7 +16,7 @@ import type { SessionInfo } from "../../../shared/api/schemas";
 import { MAX_REQUEST_MS, type Camera, type Site } from "../../../shared/api/video";
 import { ApiError } from "../api/client";
 import { casesApi } from "../cases/api";
-import { navigate } from "../ui/router";
+import { navigate, useSearch } from "../ui/router";
 import { PageHeading } from "../ui/layout";
 import { videoApi } from "./api";
 import { distance, facing } from "./format";
@@ -83,6 +83,8 @@ function MapPanel(props: { settings: MapSettings; cameras: Camera[]; selected: R
 
 export function CamerasPage(props: { session: SessionInfo }) {
   const canRequest = props.session.user.role !== "site_operator";
+  // Started from a case page ("/cameras?case=…"): the request form starts with that case chosen.
+  const forCase = new URLSearchParams(useSearch()).get("case") ?? "";
   const [sites, setSites] = useState<Site[]>([]);
   const [siteId, setSiteId] = useState("");
   const [lat, setLat] = useState("");
@@ -241,15 +243,23 @@ export function CamerasPage(props: { session: SessionInfo }) {
         </fieldset>
       )}
       {cameras && <LoadMore hasMore={next !== null} loading={loadingMore} error={moreError} noun="cameras" onMore={() => void loadMore()} />}
-      {canRequest && chosen.length > 0 && <RequestForm cameras={chosen} />}
+      {canRequest && chosen.length > 0 && <RequestForm cameras={chosen} caseId={forCase} />}
     </>
   );
 }
 
-function RequestForm(props: { cameras: Camera[] }) {
+/** This device's time zone in words, e.g. "Europe/London (GMT+1)", for the times a person types. */
+function timeZoneLabel(): string {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const offset = new Intl.DateTimeFormat(undefined, { timeZoneName: "shortOffset" }).formatToParts(new Date()).find((p) => p.type === "timeZoneName")?.value;
+  return offset ? `${zone} (${offset})` : zone;
+}
+
+function RequestForm(props: { cameras: Camera[]; caseId: string }) {
   const [cases, setCases] = useState<CaseSummary[]>();
   const now = Date.now();
-  const [caseId, setCaseId] = useState("");
+  // No case is chosen for the investigator unless they came from one: a wrong default sends video to the wrong case.
+  const [caseId, setCaseId] = useState(props.caseId);
   const [start, setStart] = useState(localInput(now - 60 * 60_000));
   const [end, setEnd] = useState(localInput(now - 30 * 60_000));
   const [reason, setReason] = useState("");
@@ -263,7 +273,7 @@ function RequestForm(props: { cameras: Camera[] }) {
       (all) => {
         const mine = all.filter((c) => c.myRole !== "viewer");
         setCases(mine);
-        if (mine[0]) setCaseId(mine[0].id);
+        setCaseId((chosen) => (mine.some((c) => c.id === chosen) ? chosen : ""));
       },
       (caught: unknown) => setError(messageOf(caught)),
     );
@@ -314,7 +324,7 @@ function RequestForm(props: { cameras: Camera[] }) {
         )}
         <Labelled id="request-case" label="Case" error={fieldErrors.caseId}>
           <select id="request-case" value={caseId} onChange={(e: TargetedEvent<HTMLSelectElement>) => setCaseId(e.currentTarget.value)}>
-            {cases?.length === 0 && <option value="">No open case where you can add evidence</option>}
+            <option value="">{cases?.length === 0 ? "No open case where you can add evidence" : "Choose a case"}</option>
             {cases?.map((c) => (
               <option key={c.id} value={c.id}>
                 {c.number}: {c.title}
@@ -322,11 +332,14 @@ function RequestForm(props: { cameras: Camera[] }) {
             ))}
           </select>
         </Labelled>
+        <p class="hint" id="request-time-zone">
+          Times are in this device's time zone: {timeZoneLabel()}.
+        </p>
         <Labelled id="request-start" label="From" error={fieldErrors.start}>
-          <input id="request-start" type="datetime-local" value={start} onInput={(e: TargetedEvent<HTMLInputElement>) => setStart(e.currentTarget.value)} />
+          <input id="request-start" type="datetime-local" aria-describedby="request-time-zone" value={start} onInput={(e: TargetedEvent<HTMLInputElement>) => setStart(e.currentTarget.value)} />
         </Labelled>
         <Labelled id="request-end" label="To" error={fieldErrors.end} hint="At most 2 hours. Over 60 minutes arrives as 60-minute clips.">
-          <input id="request-end" type="datetime-local" value={end} onInput={(e: TargetedEvent<HTMLInputElement>) => setEnd(e.currentTarget.value)} />
+          <input id="request-end" type="datetime-local" aria-describedby="request-time-zone" value={end} onInput={(e: TargetedEvent<HTMLInputElement>) => setEnd(e.currentTarget.value)} />
         </Labelled>
         <Labelled id="request-reason" label="Reason" error={fieldErrors.reason} hint="The site's operator reads this when deciding.">
           <textarea id="request-reason" rows={3} value={reason} onInput={(e: TargetedEvent<HTMLTextAreaElement>) => setReason(e.currentTarget.value)} />

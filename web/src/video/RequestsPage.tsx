@@ -101,6 +101,7 @@ function RequestCard(props: { request: VideoRequest; isOperator: boolean; onChan
   const r = props.request;
   const [busy, setBusy] = useState<"approve" | "deny">();
   const [denying, setDenying] = useState(false);
+  const [approving, setApproving] = useState(false);
   const [note, setNote] = useState("");
   const [error, setError] = useState<string>();
   const headingId = `request-${r.id}`;
@@ -113,6 +114,7 @@ function RequestCard(props: { request: VideoRequest; isOperator: boolean; onChan
       if (decision === "approve") await videoApi.approve(r.id);
       else await videoApi.deny(r.id, note.trim());
       setDenying(false);
+      setApproving(false);
       await props.onChanged();
     } catch (caught) {
       setError(messageOf(caught));
@@ -192,10 +194,32 @@ function RequestCard(props: { request: VideoRequest; isOperator: boolean; onChan
           </li>
         ))}
       </ul>
-      {props.isOperator && r.status === "held" && !denying && (
+      {props.isOperator && r.status === "held" && !denying && approving && (
+        <form
+          class="stack"
+          aria-label="Approve the request"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void decide("approve");
+          }}
+        >
+          <p>
+            Send {cameras.join(", ")}, {range(r)}, to {r.requestedBy.name}? The video leaves your site encrypted and cannot be called back.
+          </p>
+          <div class="actions">
+            <button type="submit" class="primary" disabled={!!busy}>
+              {busy === "approve" ? "Approving…" : "Yes, approve and send"}
+            </button>
+            <button type="button" disabled={!!busy} onClick={() => setApproving(false)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      )}
+      {props.isOperator && r.status === "held" && !denying && !approving && (
         <div class="actions">
-          <button type="button" class="primary" disabled={!!busy} onClick={() => void decide("approve")}>
-            {busy === "approve" ? "Approving…" : "Approve and send"}
+          <button type="button" class="primary" disabled={!!busy} onClick={() => setApproving(true)}>
+            Approve and send
           </button>
           <button type="button" disabled={!!busy} onClick={() => setDenying(true)}>
             Deny

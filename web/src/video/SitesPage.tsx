@@ -45,7 +45,7 @@ export function SitesPage() {
   return (
     <>
       <PageHeading>Sites</PageHeading>
-      <p class="hint">A site is a camera owner (a business, a school, another agency). Its agent runs on a machine at the site, next to its recordings: see docs/agent.md.</p>
+      <p class="hint">A site is a camera owner (a business, a school, another agency). Its agent, a small program, runs on a computer at the site next to its recordings; the configuration file made here sets it up.</p>
       {!creating && (
         <button type="button" class="primary wide" onClick={() => setCreating(true)}>
           Register a site

@@ -38,9 +38,8 @@ export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; b
         message: issue.message,
       }));
       const first = issues[0];
-      const message = first
-        ? `${first.path ? `${first.path}: ` : ""}${first.message}`
-        : "The request is not valid.";
+      // The message is for people: the field's own words, never its path (the path is in `issues`).
+      const message = first ? first.message : "The request is not valid.";
       return { status: 400, body: { error: { code: "validation_failed", message, issues } } };
     }
     const status = err.status as ContentfulStatusCode;

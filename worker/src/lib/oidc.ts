@@ -64,6 +64,24 @@ function describeError(error: unknown): string {
   return String(error).slice(0, 300);
 }
 
+/**
+ * Says in words what failed when the provider could not be fetched at all: the name (DNS), the
+ * connection, the secure connection (TLS) or the time. Runtimes word this differently (workerd
+ * often says only "internal error"), so an unknown failure names all the likely causes instead.
+ */
+export function describeFetchFailure(error: unknown, url: URL): string {
+  const host = url.host;
+  const name = error instanceof Error ? error.name : "";
+  const message = error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? "")}` : String(error);
+  if (name === "TimeoutError" || name === "AbortError" || /timed? ?out/i.test(message)) return `${host} did not answer within 10 seconds`;
+  if (/dns|ENOTFOUND|EAI_AGAIN|getaddrinfo|name resolution|lookup address|not known|no such host/i.test(message)) {
+    return `the name ${url.hostname} was not found (DNS): check the issuer address`;
+  }
+  if (/certificate|tls|ssl|handshake|UnknownIssuer/i.test(message)) return `the secure connection (TLS) to ${host} failed: its certificate was not accepted`;
+  if (/refused|ECONNREFUSED/i.test(message)) return `${host} refused the connection: nothing answers at that address and port`;
+  return `${host} could not be reached: the name was not found (DNS), the connection was refused or the secure connection (TLS) failed`;
+}
+
 /** Fetches and checks `<issuer>/.well-known/openid-configuration` (its `issuer` must equal the configured one). */
 export async function discover(issuer: string, policy: OutboundPolicy): Promise<oauth.AuthorizationServer> {
   const issuerUrl = new URL(issuer);
@@ -73,7 +91,18 @@ export async function discover(issuer: string, policy: OutboundPolicy): Promise<
   try {
     response = await oauth.discoveryRequest(issuerUrl, { algorithm: "oidc", ...httpOptions(issuer, policy) });
   } catch (error) {
-    throw new OidcFailure("provider_unreachable", `discovery request failed: ${describeError(error)}`);
+    throw new OidcFailure("provider_unreachable", describeFetchFailure(error, issuerUrl));
+  }
+  const documentUrl = response.url || `${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`;
+  if (response.status !== 200) {
+    throw new OidcFailure("provider_unreachable", `the issuer answered HTTP ${response.status} for ${documentUrl} (expected its discovery document)`);
+  }
+  const text = await response.clone().text();
+  try {
+    JSON.parse(text);
+  } catch {
+    const type = response.headers.get("Content-Type")?.split(";")[0] || "no content type";
+    throw new OidcFailure("provider_unreachable", `the answer at ${documentUrl} is not JSON (${type}); check the issuer address`);
   }
   let as: oauth.AuthorizationServer;
   try {

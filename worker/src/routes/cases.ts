@@ -302,7 +302,7 @@ export const cases = new Hono<AppEnv>()
   .get(
     "/:id/history",
     describe({
-      summary: "The case's audit history, its evidence's included (who viewed what, when), for its leads: oldest first (or newest first with order=desc), a page at a time (at most 1000). Reading it is audited.",
+      summary: "The case's audit history, its evidence's included (who viewed what, when), for its leads: oldest first (or newest first with order=desc), a page at a time (at most 1000). Reading it is audited, except a follow-up read (oldest first, after a seq) that finds nothing but other reads of it.",
       access: "session",
       responses: { 200: { description: "A page of events.", schema: AuditPage } },
     }),
@@ -313,10 +313,15 @@ export const cases = new Hono<AppEnv>()
       const { after, limit: asked, order } = c.req.valid("query");
       await requireCaseRole(c, id, "lead");
       const orgId = c.get("user").orgId;
-      await audit(c, { action: "audit.read", target: { type: "case", id }, details: { caseId: id } });
       const limit = asked ?? HISTORY_PAGE;
       const events = await listAuditEvents(c.env, orgId, { caseId: id }, after ?? 0, limit + 1, order ?? "asc");
       const page = events.slice(0, limit);
+      // Every read is recorded, except a follow-up (oldest first, after what the reader has) that
+      // shows nothing but reads of the history: an open page asking "anything new?" adds no noise.
+      const followUp = after !== undefined && (order ?? "asc") === "asc";
+      if (!followUp || page.some((event) => event.action !== "audit.read")) {
+        await audit(c, { action: "audit.read", target: { type: "case", id }, details: { caseId: id } });
+      }
       return c.json({ events: page, next: events.length > limit ? page.at(-1)!.seq : null } satisfies AuditPage, 200);
     },
   );
