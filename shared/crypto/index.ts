@@ -13,4 +13,3 @@ export * from "./label";
 export * from "./package";
 export * from "./verify-package";
 export * from "./share";
-export * from "./submission";

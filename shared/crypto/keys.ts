@@ -22,8 +22,6 @@ export const TYP = {
   transfer: "custody-key-transfer+jwe",
   shareKey: "custody-share-key+jwe",
   receipt: "custody-receipt+jws",
-  submissionKey: "custody-submission-key+jwe",
-  submissionDetails: "custody-submission-details+jwe",
 } as const;
 
 const ECDH = { name: "ECDH", namedCurve: "P-521" };
