@@ -386,6 +386,29 @@ const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Pro
       return () => addMember(lead, c.id, ivy, "viewer");
     },
   },
+  "PUT /api/settings/mail": {
+    action: "settings.mail_change",
+    prepare: async (admin) => () =>
+      call("/api/settings/mail", { method: "PUT", cookie: admin.cookie, body: { transport: "smtp", fromAddress: "custody@example.org", fromName: "Custody", smtp: { host: "127.0.0.1", port: 2, security: "none" } } }),
+  },
+  "POST /api/settings/mail/test": {
+    // SMTP to a closed port: the failed test message is recorded (outcome failed), and so is a sent one.
+    action: "settings.mail_test",
+    prepare: async (admin) => {
+      const saved = await call("/api/settings/mail", { method: "PUT", cookie: admin.cookie, body: { transport: "smtp", fromAddress: "custody@example.org", fromName: "Custody", smtp: { host: "127.0.0.1", port: 2, security: "none" } } });
+      expect(saved.status, await saved.clone().text()).toBe(200);
+      return () => call("/api/settings/mail/test", { body: { to: "someone@example.org" }, cookie: admin.cookie });
+    },
+  },
+  "POST /api/cases/{id}/package": {
+    action: "case.package_export",
+    prepare: async (admin) => {
+      const lead = await withKeys(admin);
+      const c = await openCase(lead, "P-1");
+      const { evidenceId } = await uploadEvidence(lead, c, randomBytes(100));
+      return () => call(`/api/cases/${c.id}/package`, { body: { evidenceIds: [evidenceId] }, cookie: admin.cookie });
+    },
+  },
   "POST /api/cases/{id}/shares": {
     action: "share.create",
     prepare: async (admin) => {

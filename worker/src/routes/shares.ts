@@ -546,30 +546,39 @@ export const shared = new Hono<AppEnv>()
       // The address's own limit, over every link: a place is taken before the code is checked, and given back if it is right.
       const attempt = await reserveAccessCodeAttempt(c);
       if (attempt === false) throw new ApiError(429, "too_many_attempts", "Too many wrong access codes from your network. Wait 10 minutes and try again.");
-      if (!(await verifyPassword(normaliseCode(accessCode), share.access_code_hash))) {
-        // The count and its event commit together: a wrong code that cannot be recorded counts nothing.
-        const failures = share.code_failures + 1;
-        const locks = failures >= LINK_CODE_ATTEMPTS;
+      // Given back unless the wrong code was recorded, or the success released it: a request that
+      // stops for any other reason (its event could not be written, say) counts nothing.
+      let settled = false;
+      try {
+        if (!(await verifyPassword(normaliseCode(accessCode), share.access_code_hash))) {
+          // The count and its event commit together: a wrong code that cannot be recorded counts nothing.
+          const failures = share.code_failures + 1;
+          const locks = failures >= LINK_CODE_ATTEMPTS;
+          await c.env.DB.batch([
+            shareCodeFailed(c.env.DB, share.id, now.toISOString()),
+            auditStatement(c, share.org_id, { ...recipientEvent(c, r, locks ? "share.locked" : "share.code_wrong"), outcome: "denied", details: { ...shareEvent(share).details, failures } }),
+          ]);
+          settled = true; // the wrong code is on the record: its place in the window stays
+          await flushAudit(c.env, share.org_id);
+          const after = await findShare(c.env.DB, share.id);
+          if (after?.locked_at) throw new ApiError(403, "link_locked", "This link is now locked after too many wrong access codes. Ask the sender for a new code.");
+          const left = LINK_CODE_ATTEMPTS - (after?.code_failures ?? failures);
+          throw new ApiError(403, "wrong_access_code", `That access code is not right. ${left} ${left === 1 ? "try" : "tries"} left before the link locks.`);
+        }
+        const token = newToken();
+        const expiresAt = new Date(Math.min(now.getTime() + LINK_SESSION_MS, Date.parse(share.expires_at))).toISOString();
         await c.env.DB.batch([
-          shareCodeFailed(c.env.DB, share.id, now.toISOString()),
-          auditStatement(c, share.org_id, { ...recipientEvent(c, r, locks ? "share.locked" : "share.code_wrong"), outcome: "denied", details: { ...shareEvent(share).details, failures } }),
+          shareCodeSucceeded(c.env.DB, share.id),
+          attemptRelease(c.env.DB, attempt),
+          shareSessionInsert(c.env.DB, { tokenHash: await tokenHash(token), shareId: share.id, now: now.toISOString(), expiresAt, ip: clientIp(c) }),
+          auditStatement(c, share.org_id, recipientEvent(c, r, "share.open")),
         ]);
+        settled = true; // given back in the same transaction
         await flushAudit(c.env, share.org_id);
-        const after = await findShare(c.env.DB, share.id);
-        if (after?.locked_at) throw new ApiError(403, "link_locked", "This link is now locked after too many wrong access codes. Ask the sender for a new code.");
-        const left = LINK_CODE_ATTEMPTS - (after?.code_failures ?? failures);
-        throw new ApiError(403, "wrong_access_code", `That access code is not right. ${left} ${left === 1 ? "try" : "tries"} left before the link locks.`);
+        return c.json({ token, expiresAt } satisfies LinkSession, 200);
+      } finally {
+        if (!settled) await attemptRelease(c.env.DB, attempt).run().catch((err: unknown) => console.error("throttle: an access-code attempt could not be given back", err));
       }
-      const token = newToken();
-      const expiresAt = new Date(Math.min(now.getTime() + LINK_SESSION_MS, Date.parse(share.expires_at))).toISOString();
-      await c.env.DB.batch([
-        shareCodeSucceeded(c.env.DB, share.id),
-        attemptRelease(c.env.DB, attempt),
-        shareSessionInsert(c.env.DB, { tokenHash: await tokenHash(token), shareId: share.id, now: now.toISOString(), expiresAt, ip: clientIp(c) }),
-        auditStatement(c, share.org_id, recipientEvent(c, r, "share.open")),
-      ]);
-      await flushAudit(c.env, share.org_id);
-      return c.json({ token, expiresAt } satisfies LinkSession, 200);
     },
   )
   .get(
