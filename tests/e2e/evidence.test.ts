@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { Browser, Page, Route } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, createCase, createKeys, expectSignedIn, playVideo, setUpThroughUi, visible } from "./flows";
 import { CustodyServer, launchBrowser, phoneContext } from "./harness";
@@ -159,12 +159,17 @@ describe("evidence: encrypted resumable upload, verified playback, court package
     const ciphertextSize = plain.length + 16 * Math.ceil(plain.length / 1_048_576);
     expect(partCount).toBeGreaterThanOrEqual(6);
 
-    // Let two parts through, hold the rest: the reload then lands in the middle of the upload.
+    // Let two parts through and fail the rest (as a dropped connection does): the reload then lands
+    // in the middle of the upload. (Failed, not held: parts sent while the file is still being
+    // encrypted are waited for before the queue takes over, so a held one would stall it.)
     let holding = true;
     let passed = 0;
-    const held: Route[] = [];
+    let refused = 0;
     await page.route("**/api/uploads/**", async (route) => {
-      if (holding && passed >= 2) return void held.push(route);
+      if (holding && passed >= 2) {
+        refused++;
+        return void (await route.abort("connectionreset").catch(() => undefined));
+      }
       passed++;
       await route.continue();
     });
@@ -177,7 +182,7 @@ describe("evidence: encrypted resumable upload, verified playback, court package
     await visible(page.getByRole("progressbar", { name: `Uploading ${FILE_NAME}` }), 60_000);
     await visible(page.getByRole("progressbar", { name: "Overall upload" }));
     await expect.poll(() => stored.size, { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
-    await expect.poll(() => held.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => refused, { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
     const bar = page.getByRole("progressbar", { name: `Uploading ${FILE_NAME}` });
     await expect.poll(async () => Number(await bar.getAttribute("aria-valuenow")), { timeout: 10_000 }).toBeGreaterThan(0);
     await shot(page, "uploading");
@@ -186,7 +191,6 @@ describe("evidence: encrypted resumable upload, verified playback, court package
     const storedBeforeReload = new Set(stored);
     const reloadAt = Date.now();
     await page.reload();
-    for (const route of held) await route.abort().catch(() => undefined);
     await page.unrouteAll({ behavior: "ignoreErrors" });
 
     // The queue resumes by itself on app start and finishes.
