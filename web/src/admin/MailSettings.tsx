@@ -8,7 +8,7 @@ import { useEffect, useState } from "preact/hooks";
 import { MailSettings, MailTestResult, UpdateMailSettingsRequest } from "../../../shared/api/mail";
 import { ApiError, apiFetch } from "../api/client";
 import { withReauth } from "../identity/reauth";
-import { issuesToFieldErrors, type FieldErrors } from "../ui/forms";
+import { Field, issuesToFieldErrors, type FieldErrors } from "../ui/forms";
 
 const mailApi = {
   get: () => apiFetch("/api/settings/mail", {}, MailSettings),
@@ -17,31 +17,6 @@ const mailApi = {
 };
 
 type Transport = MailSettings["transport"];
-
-function Field(props: { name: string; label: string; hint?: string; value: string; type?: "text" | "email" | "number" | "url" | "password"; error?: string; placeholder?: string; autoComplete?: string }) {
-  const id = `mail-${props.name.replace(".", "-")}`;
-  return (
-    <div class="field">
-      <label for={id}>{props.label}</label>
-      {props.hint && (
-        <p id={`${id}-hint`} class="hint">
-          {props.hint}
-        </p>
-      )}
-      <input
-        id={id}
-        name={props.name}
-        type={(props.type ?? "text") as "text"}
-        defaultValue={props.value}
-        placeholder={props.placeholder}
-        autoComplete={props.autoComplete ?? "off"}
-        aria-describedby={props.hint ? `${id}-hint` : undefined}
-        aria-invalid={props.error ? true : undefined}
-      />
-      {props.error && <p class="field-error">{props.error}</p>}
-    </div>
-  );
-}
 
 export function MailSettingsForm() {
   const [settings, setSettings] = useState<MailSettings>();
@@ -137,14 +112,14 @@ export function MailSettingsForm() {
         </fieldset>
         {transport !== "none" && (
           <>
-            <Field name="fromAddress" label="From address" hint="The sender of every message, e.g. custody@police.example (your provider must allow it)." type="email" value={settings.fromAddress} error={errors["fromAddress"]} />
-            <Field name="fromName" label="From name" value={settings.fromName || "Custody"} error={errors["fromName"]} />
+            <Field name="fromAddress" label="From address" hint="The sender of every message, e.g. custody@police.example (your provider must allow it)." type="email" required={false} defaultValue={settings.fromAddress} error={errors["fromAddress"]} />
+            <Field name="fromName" label="From name" required={false} defaultValue={settings.fromName || "Custody"} error={errors["fromName"]} />
           </>
         )}
         {transport === "smtp" && (
           <>
-            <Field name="smtp.host" label="SMTP host" hint="e.g. smtp.example.org" value={smtp?.host ?? ""} error={errors["smtp.host"]} />
-            <Field name="smtp.port" label="SMTP port" hint="587 with STARTTLS, 465 with TLS, 25 for a relay on your network." type="number" value={String(smtp?.port ?? 587)} error={errors["smtp.port"]} />
+            <Field name="smtp.host" label="SMTP host" hint="e.g. smtp.example.org" required={false} defaultValue={smtp?.host ?? ""} error={errors["smtp.host"]} />
+            <Field name="smtp.port" label="SMTP port" hint="587 with STARTTLS, 465 with TLS, 25 for a relay on your network." type="number" required={false} defaultValue={String(smtp?.port ?? 587)} error={errors["smtp.port"]} />
             <div class="field">
               <label for="mail-smtp-security">Encryption</label>
               <select id="mail-smtp-security" name="smtp.security" defaultValue={smtp?.security ?? "starttls"}>
@@ -153,13 +128,14 @@ export function MailSettingsForm() {
                 <option value="none">None (a relay on a private network only)</option>
               </select>
             </div>
-            <Field name="smtp.username" label="SMTP username" hint="Leave empty for a relay that needs no sign-in." value={smtp?.username ?? ""} error={errors["smtp.username"]} />
+            <Field name="smtp.username" label="SMTP username" hint="Leave empty for a relay that needs no sign-in." required={false} defaultValue={smtp?.username ?? ""} error={errors["smtp.username"]} />
             <Field
               name="smtp.password"
               label="SMTP password"
               hint={smtp?.passwordSet ? "A password is saved (sealed; it is never shown). Leave empty to keep it." : "Sealed on the server with its data key; never shown again."}
               type="password"
-              value=""
+              required={false}
+              defaultValue=""
               autoComplete="new-password"
               error={errors["smtp.password"]}
             />
@@ -167,13 +143,14 @@ export function MailSettingsForm() {
         )}
         {transport === "http" && (
           <>
-            <Field name="http.url" label="Mail API URL" hint="Custody sends each message here as JSON (from, to, subject, text, html), as the deployment guide describes. The address must start with https://." type="url" value={http?.url ?? ""} error={errors["http.url"]} />
+            <Field name="http.url" label="Mail API URL" hint="Custody sends each message here as JSON (from, to, subject, text, html), as the deployment guide describes. The address must start with https://." type="url" required={false} defaultValue={http?.url ?? ""} error={errors["http.url"]} />
             <Field
               name="http.token"
               label="API token"
               hint={http?.tokenSet ? "A token is saved (sealed; it is never shown). Leave empty to keep it." : "Sent as Authorization: Bearer <token>. Sealed on the server; never shown again."}
               type="password"
-              value=""
+              required={false}
+              defaultValue=""
               autoComplete="new-password"
               error={errors["http.token"]}
             />

@@ -14,7 +14,7 @@ interface FieldProps {
   /** Field path as the API names it, e.g. "admin.email"; also the input's name. */
   name: string;
   label: string;
-  type?: "text" | "email" | "password";
+  type?: "text" | "email" | "password" | "number" | "url";
   autoComplete?: string;
   hint?: string;
   error?: string;
