@@ -13,3 +13,4 @@ export * from "./label";
 export * from "./package";
 export * from "./verify-package";
 export * from "./share";
+export * from "./submission";

@@ -22,6 +22,8 @@ export const TYP = {
   transfer: "custody-key-transfer+jwe",
   shareKey: "custody-share-key+jwe",
   receipt: "custody-receipt+jws",
+  submissionKey: "custody-submission-key+jwe",
+  submissionDetails: "custody-submission-details+jwe",
 } as const;
 
 const ECDH = { name: "ECDH", namedCurve: "P-521" };

@@ -79,6 +79,13 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
       items: [{ evidenceId: ids.user, fileKey: bundle, label: bundle }],
     },
     [`POST /api/cases/${ids.user}/guests`]: { email: "guest@example.org", name: "Guest" },
+    [`POST /api/submit/${ids.user}/submissions`]: { submissionId: ids.user, signerKey: key },
+    [`POST /api/submit/${ids.user}/submissions/${ids.user}/files`]: { fileId: ids.user, byteSize: 10, fileKey: bundle, label: bundle },
+    [`POST /api/submit/${ids.user}/submissions/${ids.user}/files/${ids.user}/complete`]: { manifest: "a.b.c" },
+    [`POST /api/cases/${ids.user}/submission-links`]: {
+      audience: "person", label: "Corner shop", email: "shop@example.org", instructions: "CCTV of the door, 21:00 to 22:00", expiresAt: "2030-01-01T00:00:00Z",
+      maxFiles: 5, maxBytes: 1_000_000, submissionKey: key, submissionKeyWrap: bundle, caseKid: "k".repeat(43),
+    },
     [`PATCH /api/shares/${ids.user}`]: { level: "download" },
     [`POST /api/shares/${ids.user}/case-keys`]: { caseKeys: [{ caseKid: "k".repeat(43), jwe: bundle }] },
     [`POST /api/shared/links/${ids.user}/open`]: { accessCode: "ABCDEFGHJK" },

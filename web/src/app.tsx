@@ -40,6 +40,7 @@ import { SharePage } from "./upload/SharePage";
 import { Shell } from "./shell";
 import { SharedPage } from "./sharing/SharedPage";
 import { LinkScreen } from "./sharing/LinkScreen";
+import { SubmitScreen } from "./submissions/SubmitScreen";
 
 export const SESSION_ENDED = "Your session ended. Sign in again.";
 export const OFFLINE_SESSION_ENDED =
@@ -176,6 +177,9 @@ export function App() {
   // A link share opens without an account, whoever is signed in on this browser.
   const link = /^\/s\/([0-9a-f]{32})$/.exec(path);
   if (link) return <LinkScreen shareId={link[1]!} />;
+  // So does a submission link (docs/submissions.md).
+  const submission = /^\/submit\/([A-Za-z0-9_-]{43})$/.exec(path);
+  if (submission) return <SubmitScreen linkId={submission[1]!} />;
 
   return (
     <>

@@ -63,8 +63,10 @@ export function createApp() {
       throw new ApiError(413, "payload_too_large", `The request body is larger than ${MAX_JSON_BODY_BYTES / 1024} KiB.`);
     },
   });
-  // Every route takes small JSON bodies but the signed part upload, which checks its exact length itself.
-  app.use("/api/*", (c, next) => (c.req.path.startsWith("/api/uploads/") ? next() : jsonBodyLimit(c, next)));
+  // Every route takes small JSON bodies but the part uploads (signed, and a submission's), which check their exact length themselves.
+  const partUpload = (c: { req: { path: string; method: string } }) =>
+    c.req.path.startsWith("/api/uploads/") || (c.req.method === "PUT" && /^\/api\/submit\/[^/]+\/submissions\/[^/]+\/files\/[^/]+\/parts\/[^/]+$/.test(c.req.path));
+  app.use("/api/*", (c, next) => (partUpload(c) ? next() : jsonBodyLimit(c, next)));
   app.use("/api/*", async (c, next) => {
     await next();
     c.header("Cache-Control", "no-store");

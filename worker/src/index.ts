@@ -14,6 +14,7 @@ import { oidc } from "./routes/oidc";
 import { sessions } from "./routes/sessions";
 import { caseShares, guests, shared, shares } from "./routes/shares";
 import { settings } from "./routes/settings";
+import { caseSubmissionLinks, submissionLinks, submit } from "./routes/submissions";
 import { setup } from "./routes/setup";
 import { users } from "./routes/users";
 import { agent } from "./routes/agent";
@@ -43,6 +44,9 @@ const api = createApp()
   .route("/api/shares", shares)
   .route("/api/guests", guests)
   .route("/api/shared", shared)
+  .route("/api/cases", caseSubmissionLinks)
+  .route("/api/submission-links", submissionLinks)
+  .route("/api/submit", submit)
   .route("/api/evidence", evidence)
   .route("/api/uploads", uploads)
   .route("/api/directory", directory)

@@ -32,6 +32,7 @@ import { messageOf } from "../ui/messages";
 import { caseHref } from "../ui/router";
 import { CASE_ROLE_LABELS, CASE_ROLE_OPTIONS } from "./labels";
 import { SharingSection } from "../sharing/SharingSection";
+import { SubmissionLinksSection } from "../submissions/SubmissionLinksSection";
 import "./cases.css";
 
 interface Props {
@@ -137,6 +138,7 @@ export function CasePage(props: Props) {
       {isLead && reachable && <CasePackagePanel caseDetail={detail} origin={memberPackage(detail.id, props.session, props.keys)} loadItems={() => packageChoices(detail.id, props.keys)} />}
       <Members detail={detail} session={props.session} keys={props.keys} isLead={isLead} onChanged={setDetail} />
       {isLead && reachable && evidence.items && <SharingSection detail={detail} items={evidence.items.filter((e) => e.status === "complete")} keys={props.keys} />}
+      {detail.myRole !== "viewer" && reachable && <SubmissionLinksSection detail={detail} />}
       {isLead && reachable && <CaseHistory caseId={detail.id} names={itemNames} people={new Map(detail.members.map((m) => [m.userId, m]))} />}
     </>
   );

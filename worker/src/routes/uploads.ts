@@ -15,7 +15,7 @@ import { decodeJwt } from "jose";
 import type { Manifest } from "../../../shared/crypto";
 
 /** Reads a request body of exactly `length` bytes; refuses a longer or shorter one without buffering more than that. */
-async function readExactly(body: ReadableStream<Uint8Array> | null, length: number): Promise<Uint8Array> {
+export async function readExactly(body: ReadableStream<Uint8Array> | null, length: number): Promise<Uint8Array> {
   const out = new Uint8Array(length);
   let offset = 0;
   if (body) {
