@@ -20,6 +20,8 @@ import { bindOperator, CAMERAS, createRequest, holdClip, pastRange, registerSite
 import type { CreatedShare, LinkSession, ReceivedShare } from "../../shared/api/shares";
 import { receiptSigningKey, rewrapCaseKey } from "../../shared/crypto";
 import { prepareShare, receiptFor, share } from "./share-helpers";
+import type { PublicSubmissionLink } from "../../shared/api/submissions";
+import { hexId, linkBody, makeLink, prepareFile, putPart, startSubmission } from "./submission-helpers";
 
 interface Operation {
   "x-custody-access": "public" | "session" | "admin";
@@ -139,6 +141,18 @@ type Action = () => Promise<unknown>;
  * answers the action itself, which calls the route; `action` is the audit action it must write.
  * A route added without a scenario here fails the coverage test below: add one.
  */
+/** A submission link of a case the admin leads, a started submission and a prepared file (added and its part sent, if asked). */
+async function submissionUnderway(admin: Admin, progress: { added?: true; sent?: true } = {}) {
+  const lead = await withKeys(admin);
+  const { link } = await makeLink(lead, await openCase(lead, "U-1"));
+  const open = (await (await call(`/api/submit/${link.id}`)).json()) as PublicSubmissionLink;
+  const submitter = await startSubmission(link.id);
+  const file = await prepareFile(link.id, submitter.submissionId, open.submissionKey, submitter.signer, randomBytes(500));
+  if (progress.added) expect((await call(`/api/submit/${link.id}/submissions/${submitter.submissionId}/files`, { headers: submitter.auth, body: file.body })).status).toBe(201);
+  if (progress.sent) expect((await putPart(link.id, submitter, file.fileId, 0, file.parts[0]!)).status).toBe(204);
+  return { link, submitter, file };
+}
+
 const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Promise<Action>; onEmptyInstallation?: true }> = {
   "POST /api/setup": {
     action: "organisation.setup",
@@ -750,6 +764,61 @@ const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Pro
     },
   },
   "POST /api/retention/run": { action: "retention.run", prepare: async (admin) => () => call("/api/retention/run", { method: "POST", cookie: admin.cookie }) },
+  "POST /api/cases/{id}/submission-links": {
+    action: "submission.link_create",
+    prepare: async (admin) => {
+      const c = await openCase(await withKeys(admin), "U-1");
+      const { body } = await linkBody(c);
+      return () => call(`/api/cases/${c.id}/submission-links`, { body, cookie: admin.cookie });
+    },
+  },
+  "POST /api/submission-links/{id}/revoke": {
+    action: "submission.link_revoke",
+    prepare: async (admin) => {
+      const lead = await withKeys(admin);
+      const { link } = await makeLink(lead, await openCase(lead, "U-1"));
+      return () => call(`/api/submission-links/${link.id}/revoke`, { method: "POST", cookie: admin.cookie });
+    },
+  },
+  "POST /api/submit/{id}/submissions": {
+    action: "submission.start",
+    prepare: async (admin) => {
+      const lead = await withKeys(admin);
+      const { link } = await makeLink(lead, await openCase(lead, "U-1"));
+      const { signing } = await generateUserKeys();
+      return () => call(`/api/submit/${link.id}/submissions`, { body: { submissionId: hexId(), signerKey: signing.publicJwk } });
+    },
+  },
+  "POST /api/submit/{id}/submissions/{submission}/files": {
+    action: "submission.file_add",
+    prepare: async (admin) => {
+      const { link, submitter, file } = await submissionUnderway(admin);
+      return () => call(`/api/submit/${link.id}/submissions/${submitter.submissionId}/files`, { headers: submitter.auth, body: file.body });
+    },
+  },
+  "PUT /api/submit/{id}/submissions/{submission}/files/{file}/parts/{part}": {
+    action: "submission.part_upload",
+    prepare: async (admin) => {
+      const { link, submitter, file } = await submissionUnderway(admin, { added: true });
+      return () => putPart(link.id, submitter, file.fileId, 0, file.parts[0]!);
+    },
+  },
+  "POST /api/submit/{id}/submissions/{submission}/files/{file}/complete": {
+    action: "submission.file",
+    prepare: async (admin) => {
+      const { link, submitter, file } = await submissionUnderway(admin, { added: true, sent: true });
+      return () => call(`/api/submit/${link.id}/submissions/${submitter.submissionId}/files/${file.fileId}/complete`, { headers: submitter.auth, body: { manifest: file.manifest } });
+    },
+  },
+  "POST /api/submit/{id}/submissions/{submission}/finish": {
+    action: "submission.sent",
+    prepare: async (admin) => {
+      const { link, submitter, file } = await submissionUnderway(admin, { added: true, sent: true });
+      const base = `/api/submit/${link.id}/submissions/${submitter.submissionId}`;
+      expect((await call(`${base}/files/${file.fileId}/complete`, { headers: submitter.auth, body: { manifest: file.manifest } })).status).toBe(200);
+      return () => call(`${base}/finish`, { method: "POST", headers: submitter.auth });
+    },
+  },
   "POST /api/audit/offline-events": {
     action: "evidence.view",
     prepare: async (admin) => {

@@ -1,39 +1,15 @@
 /** Submission links (docs/submissions.md): who may make and revoke them, what a link reveals, its refusals and audit. */
 import { describe, expect, inject, it } from "vitest";
-import type { CaseDetail, MyCaseKeys } from "../../shared/api/cases";
-import { SUBMIT_PER_ADDRESS, type CreatedSubmissionLink, type PublicSubmissionLink, type SubmissionLinkList, type SubmissionLinkSummary } from "../../shared/api/submissions";
-import type { JWK } from "jose";
-import type { SentSubmission, StartedSubmission, SubmissionFileState } from "../../shared/api/submissions";
-import {
-  decryptExpectations,
-  decryptParts,
-  encryptBlob,
-  encryptLabel,
-  encryptMetadata,
-  generateFileKey,
-  generateSubmissionKeyPair,
-  generateUserKeys,
-  importPrivateKey,
-  signManifest,
-  submissionKeyMatches,
-  unwrapCaseKey,
-  unwrapFileKey,
-  unwrapSubmissionKey,
-  verifyManifest,
-  wrapFileKey,
-  wrapSubmissionKey,
-} from "../../shared/crypto";
+import type { MyCaseKeys } from "../../shared/api/cases";
+import { SUBMIT_PER_ADDRESS, type PublicSubmissionLink, type SubmissionLinkList, type SubmissionLinkSummary } from "../../shared/api/submissions";
+import type { SentSubmission, SubmissionFileState } from "../../shared/api/submissions";
+import { decryptExpectations, decryptParts, generateUserKeys, submissionKeyMatches, unwrapCaseKey, unwrapFileKey, unwrapSubmissionKey, verifyManifest } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
 import { bucket, db } from "./backend";
 import { randomBytes } from "./evidence-helpers";
-import { addMember, openCase, withKeys, type Person } from "./evidence-helpers";
+import { addMember, openCase, withKeys } from "./evidence-helpers";
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
-
-const json = async <T>(response: Response, status = 200): Promise<T> => {
-  expect(response.status, await response.clone().text()).toBe(status);
-  return (await response.json()) as T;
-};
-const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+import { hexId, inDays, json, linkBody, makeLink, prepareFile, startSubmission } from "./submission-helpers";
 
 async function world() {
   const adminSession = await setUpOrganisation();
@@ -46,32 +22,6 @@ async function world() {
   expect((await addMember(lead, caseA.id, contributor, "contributor")).status).toBe(201);
   expect((await addMember(lead, caseA.id, viewer, "viewer")).status).toBe(201);
   return { adminSession, lead, contributor, viewer, outsider, caseA };
-}
-
-/** The member's browser: a submission key pair, its private half wrapped to the case's current key. */
-async function linkBody(caseDetail: CaseDetail, extra: Record<string, unknown> = {}) {
-  const key = await generateSubmissionKeyPair();
-  return {
-    key,
-    body: {
-      audience: "public",
-      label: "Public appeal: High Street fire",
-      instructions: "Photos or video of the High Street fire, 6 December, 21:00 to 23:00.",
-      expiresAt: inDays(14),
-      maxFiles: 5,
-      maxBytes: 50_000_000,
-      submissionKey: key.publicJwk,
-      submissionKeyWrap: await wrapSubmissionKey(key.privateJwk, caseDetail.caseKey.publicJwk),
-      caseKid: caseDetail.caseKey.kid,
-      ...extra,
-    },
-  };
-}
-
-async function makeLink(person: Person, caseDetail: CaseDetail, extra: Record<string, unknown> = {}) {
-  const { key, body } = await linkBody(caseDetail, extra);
-  const created = await json<CreatedSubmissionLink>(await call(`/api/cases/${caseDetail.id}/submission-links`, { cookie: person.cookie, body }), 201);
-  return { key, link: created.link, emailed: created.emailed };
 }
 
 declare module "vitest" {
@@ -227,30 +177,6 @@ describe("submission links", () => {
     expect(opens).toHaveLength(SUBMIT_PER_ADDRESS / 2);
   });
 });
-
-const hexId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-
-/** A submitter's browser: a signing key made for this submission, and a started submission. */
-async function startSubmission(linkId: string) {
-  const submissionId = hexId();
-  const { signing } = await generateUserKeys();
-  const signer = await importPrivateKey(signing.privateJwk, "sign");
-  const response = await call(`/api/submit/${linkId}/submissions`, { body: { submissionId, signerKey: signing.publicJwk } });
-  const { token } = await json<StartedSubmission>(response, 201);
-  return { submissionId, signer, token, auth: { Authorization: `Bearer ${token}` } };
-}
-
-/** Encrypts `bytes` to the link's submission key and signs the manifest, as the submit page does. */
-async function prepareFile(linkId: string, submissionId: string, submissionKey: JWK, signer: Awaited<ReturnType<typeof startSubmission>>["signer"], bytes: Uint8Array, fileName = "photo.jpg") {
-  const fileId = hexId();
-  const fileKey = await generateFileKey();
-  const encryption = encryptBlob(new Blob([bytes as Uint8Array<ArrayBuffer>]), fileKey);
-  const parts: Uint8Array[] = [];
-  for await (const part of encryption) parts.push(part.bytes);
-  const metadata = await encryptMetadata({ fileName, mediaType: "image/jpeg" }, fileKey);
-  const manifest = await signManifest({ evidenceId: fileId, caseId: linkId, uploaderId: submissionId, metadata, stream: encryption.summary() }, signer);
-  return { fileId, parts, manifest, body: { fileId, byteSize: bytes.length, fileKey: await wrapFileKey(fileKey, submissionKey), label: await encryptLabel({ fileName, mediaType: "image/jpeg" }, submissionKey) } };
-}
 
 describe("sending through a submission link, with no account", () => {
   it("a submitter sends a file encrypted to the submission key; the case's members can open it and the server cannot: nothing stored holds the plaintext or a key that opens it", async () => {

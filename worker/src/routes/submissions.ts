@@ -43,7 +43,7 @@ import {
   type SubmissionLinkRow,
 } from "../db/submissions";
 import type { AppEnv } from "../env";
-import { audit, auditStatement, flushAudit } from "../lib/audit";
+import { audit, auditStatement, auditStatementIfChanged, flushAudit, markAudited } from "../lib/audit";
 import { requireCaseRole } from "../lib/cases";
 import { ApiError } from "../lib/errors";
 import { checkPublicKey, checkWrappedTo } from "../lib/keys";
@@ -302,12 +302,21 @@ export const submit = new Hono<AppEnv>()
       const upload = await c.env.EVIDENCE.createMultipartUpload(r2Key, { httpMetadata: { contentType: "application/octet-stream" } });
       const now = new Date().toISOString();
       // One statement checks the link's limits and reserves the file's place: a flood cannot pass them.
-      const inserted = await c.env.DB.prepare(
+      const reserve = c.env.DB.prepare(
         `INSERT INTO submission_files (id, submission_id, link_id, byte_size, part_count, ciphertext_size, file_key, label, r2_key, upload_id, status, created_at)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'uploading', ?11
           WHERE (SELECT count(*) FROM submission_files WHERE link_id = ?3) < ?12
             AND (SELECT coalesce(sum(byte_size), 0) FROM submission_files WHERE link_id = ?3) + ?4 <= ?13`,
-      ).bind(body.fileId, submission.id, link.id, body.byteSize, parts, ciphertextSize(body.byteSize), body.fileKey, body.label, r2Key, upload.uploadId, now, link.max_files, link.max_bytes).run();
+      ).bind(body.fileId, submission.id, link.id, body.byteSize, parts, ciphertextSize(body.byteSize), body.fileKey, body.label, r2Key, upload.uploadId, now, link.max_files, link.max_bytes);
+      const added = auditStatementIfChanged(c, link.org_id, { action: "submission.file_add", actor: anonymous(link), ...linkEvent(link, { submissionId, fileId: body.fileId, byteSize: body.byteSize, partCount: parts }) });
+      let inserted: D1Result, event: D1Result;
+      try {
+        [inserted, event] = (await c.env.DB.batch([reserve, added.statement])) as [D1Result, D1Result];
+      } catch (err) {
+        await upload.abort().catch(() => undefined);
+        throw err;
+      }
+      markAudited(c, event);
       if (inserted.meta.changes !== 1) {
         await upload.abort().catch(() => undefined);
         await audit(c, { action: "submission.file_refused", orgId: link.org_id, actor: anonymous(link), outcome: "denied", ...linkEvent(link, { submissionId, byteSize: body.byteSize, reason: "limit" }) });
