@@ -52,7 +52,7 @@ import { describe } from "../lib/openapi";
 import { publicOrigin } from "../lib/public-url";
 import { clientIp, userAgent } from "../lib/request";
 import { newToken, tokenHash, toHex } from "../lib/secrets";
-import { reserveAttempt } from "../db/identity";
+import { attemptRelease, reserveAttempt } from "../db/identity";
 import { requireSession } from "../lib/session";
 import { validate } from "../lib/validate";
 
@@ -64,13 +64,14 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * guessing links is throttled too) and, once known, its link; refuses with 429 and a plain message
  * past either limit, audited as `submission.throttled`. Uses the sign-in throttle's window table.
  */
-async function throttle(c: Context<AppEnv>, link: SubmissionLinkRow | null): Promise<void> {
+async function throttle(c: Context<AppEnv>, link: SubmissionLinkRow | null): Promise<number> {
   const now = Date.now();
   const since = new Date(now - SUBMIT_WINDOW_MS).toISOString();
   const at = new Date(now).toISOString();
   const address = clientIp(c) ?? "unknown";
   const [key, limit, scope] = link ? [`submit_link:${link.id}`, SUBMIT_PER_LINK, "link"] : [`submit_ip:${address}`, SUBMIT_PER_ADDRESS, "address"];
-  if ((await reserveAttempt(c.env.DB, key, at, since, limit)) !== null) return;
+  const reserved = await reserveAttempt(c.env.DB, key, at, since, limit);
+  if (reserved !== null) return reserved;
   if (link) {
     await audit(c, { action: "submission.throttled", orgId: link.org_id, outcome: "denied", actor: { type: "anonymous", id: null, label: `submission link: ${link.label}` }, ...linkEvent(link, { scope, limit, windowMinutes: SUBMIT_WINDOW_MS / 60_000 }) });
   }
@@ -269,6 +270,8 @@ export const submit = new Hono<AppEnv>()
         ]);
       } catch (err) {
         if (/UNIQUE constraint failed/i.test(String(err))) throw new ApiError(409, "submission_exists", "This submission was already started. Reload the page to go on with it.");
+        // Nothing was started (its event could not be written, say): the request counts against no window.
+        await c.env.DB.batch(link.attempts.map((id) => attemptRelease(c.env.DB, id))).catch((release: unknown) => console.error("throttle: a submission start could not be given back", release));
         throw err;
       }
       await flushAudit(c.env, link.org_id);
@@ -463,10 +466,12 @@ const anonymous = (link: SubmissionLinkRow) => ({ type: "anonymous" as const, id
  * token is needed (starting a submission); the routes of a started submission need its bearer
  * token and are bounded by the link's caps instead, so a large file's many parts are not counted.
  */
-async function openLink(c: Context<AppEnv>, id: string, throttled = true): Promise<SubmissionLinkRow> {
-  if (throttled) await throttle(c, null);
-  const link = await findSubmissionLink(c.env.DB, id);
-  if (link && throttled) await throttle(c, link);
+async function openLink(c: Context<AppEnv>, id: string, throttled = true): Promise<SubmissionLinkRow & { attempts: number[] }> {
+  const attempts: number[] = [];
+  if (throttled) attempts.push(await throttle(c, null));
+  const found = await findSubmissionLink(c.env.DB, id);
+  if (found && throttled) attempts.push(await throttle(c, found));
+  const link = found && { ...found, attempts };
   if (!link) throw new ApiError(404, "link_unavailable", "This link does not work. Check that you copied all of it, or ask whoever sent it for a new one.");
   const status = submissionLinkStatus(link);
   if (status !== "open") {
