@@ -19,7 +19,7 @@ import { submissionsApi } from "./api";
 import { Sender, discardSubmission, receiptText, refusalMessage, startSubmission, storedSubmission, type SendingState } from "./send";
 import "./submissions.css";
 
-type State = { kind: "loading" } | { kind: "refused"; message: string } | { kind: "open"; link: PublicSubmissionLink; stored?: SubmissionSendRow };
+type State = { kind: "loading" } | { kind: "refused"; message: string; receipt?: SubmissionSendRow } | { kind: "open"; link: PublicSubmissionLink; stored?: SubmissionSendRow };
 
 export function SubmitScreen(props: { linkId: string }) {
   const [kid] = useState(() => location.hash.replace(/^#/, ""));
@@ -30,24 +30,19 @@ export function SubmitScreen(props: { linkId: string }) {
       setState({ kind: "refused", message: "This link is incomplete: the part after “#” is missing. Open the full link you were sent, or scan the QR code again." });
       return;
     }
+    let stored: SubmissionSendRow | undefined;
     void (async () => {
       try {
-        const stored = await storedSubmission(props.linkId).catch(() => undefined);
-        let link: PublicSubmissionLink;
-        try {
-          link = await submissionsApi.open(props.linkId);
-        } catch (caught) {
-          // A finished submission's receipt stays readable even once the link has closed.
-          if (stored?.receipt) link = { id: props.linkId, organisation: stored.organisation, instructions: "", maxFiles: 0, maxBytes: 0, expiresAt: "", submissionKey: {} as PublicSubmissionLink["submissionKey"] };
-          else throw caught;
-        }
-        if (!stored?.receipt && !(await submissionKeyMatches(link.submissionKey, kid))) {
+        stored = await storedSubmission(props.linkId).catch(() => undefined);
+        const link = await submissionsApi.open(props.linkId);
+        if (!(await submissionKeyMatches(link.submissionKey, kid))) {
           setState({ kind: "refused", message: "This link does not match the key the server offers, so nothing will be sent. Open the full link you were sent; if it still fails, tell whoever sent it." });
           return;
         }
         setState({ kind: "open", link, ...(stored ? { stored } : {}) });
       } catch (caught) {
-        setState({ kind: "refused", message: refusalMessage(caught) });
+        // A finished submission's receipt stays readable even once the link has closed.
+        setState({ kind: "refused", message: refusalMessage(caught), ...(stored?.receipt ? { receipt: stored } : {}) });
       }
     })();
   }, [props.linkId, kid]);
@@ -65,6 +60,7 @@ export function SubmitScreen(props: { linkId: string }) {
           {state.message}
         </p>
       )}
+      {state.kind === "refused" && state.receipt && <Receipt row={state.receipt} />}
       {state.kind === "open" && <OpenLink link={state.link} stored={state.stored} />}
     </PublicLayout>
   );
@@ -78,8 +74,9 @@ function OpenLink(props: { link: PublicSubmissionLink; stored: SubmissionSendRow
 
   useEffect(() => () => sender?.stop(), [sender]);
 
+  let body;
   if (sender) {
-    return (
+    body = (
       <Sending
         sender={sender}
         onSendMore={() => void discardSubmission(sender.state.row).then(() => {
@@ -88,8 +85,20 @@ function OpenLink(props: { link: PublicSubmissionLink; stored: SubmissionSendRow
         })}
       />
     );
+  } else if (stored?.receipt) {
+    body = <Receipt row={stored} onDismiss={() => void discardSubmission(stored).then(() => setStored(undefined))} />;
+  } else if (stored) {
+    body = (
+      <Resume
+        row={stored}
+        link={link}
+        onResume={(resumed) => setSender(resumed)}
+        onDiscard={() => void discardSubmission(stored).then(() => setStored(undefined))}
+      />
+    );
+  } else {
+    body = <NewSubmission link={link} onStarted={setSender} />;
   }
-  if (stored?.receipt) return <Receipt row={stored} onDismiss={() => void discardSubmission(stored).then(() => setStored(undefined))} />;
   return (
     <div class="stack submissions">
       <p>
@@ -99,16 +108,7 @@ function OpenLink(props: { link: PublicSubmissionLink; stored: SubmissionSendRow
       <p class="muted">
         Up to {link.maxFiles} {link.maxFiles === 1 ? "file" : "files"}, {formatBytes(link.maxBytes)} in all, until {formatDateTime(link.expiresAt)}.
       </p>
-      {stored ? (
-        <Resume
-          row={stored}
-          link={link}
-          onResume={(resumed) => setSender(resumed)}
-          onDiscard={() => void discardSubmission(stored).then(() => setStored(undefined))}
-        />
-      ) : (
-        <NewSubmission link={link} onStarted={setSender} />
-      )}
+      {body}
     </div>
   );
 }
