@@ -280,7 +280,7 @@ function Sending(props: { sender: Sender; onSendMore: () => void }) {
               {file.state === "encrypting" ? (
                 <ProgressBar label={`Encrypting ${file.fileName}`} value={percent(p.encryptedBytes, file.byteSize)} text={`Encrypting on this device… ${percent(p.encryptedBytes, file.byteSize)} %`} />
               ) : file.state === "uploading" ? (
-                <ProgressBar label={`Sending ${file.fileName}`} value={percent(p.sentBytes, p.totalBytes)} text={`${percent(p.sentBytes, p.totalBytes)} %`} />
+                <ProgressBar label={`Sending ${file.fileName}`} value={percent(p.sentBytes, p.totalBytes)} text={`${percent(p.sentBytes, p.totalBytes)} %${state.speed > 0 && p.sentBytes > 0 && p.sentBytes < p.totalBytes ? ` · ${formatDuration((p.totalBytes - p.sentBytes) / state.speed)} left` : ""}`} />
               ) : (
                 <p class="status">Sent and checked by the server.</p>
               )}
