@@ -114,6 +114,12 @@ export async function startSubmission(
   details: { name?: string; contact?: string; statement?: string },
 ): Promise<{ row: SubmissionSendRow; picked: Map<string, File> }> {
   void navigator.storage.persist?.().catch(() => false);
+  // The ciphertext is staged on the device before it is sent: it must fit.
+  const estimate = await navigator.storage.estimate?.().catch(() => undefined);
+  const needed = files.reduce((sum, f) => sum + ciphertextSize(f.size), 0) + 16 * 1024 * 1024;
+  if (estimate?.quota !== undefined && estimate.usage !== undefined && estimate.quota - estimate.usage < needed) {
+    throw new ApiError(0, "no_space", "Not enough free storage on this device to encrypt these files before sending them. Free some space, or send fewer files at a time.");
+  }
   const submissionKey = link.submissionKey as JWK;
   const submissionId = hexId();
   const { signing } = await generateUserKeys();
