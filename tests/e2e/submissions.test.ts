@@ -167,7 +167,7 @@ describe("submission links: made by a member, opened with no account, revoked", 
       return { rows: rows.map((row) => Object.keys(row).sort()), files: (rows[0]?.files as unknown[] | undefined)?.length, opfs: names };
     });
     expect(left).toEqual({ rows: [["createdAt", "files", "linkId", "organisation", "receipt", "submissionId"]], files: 0, opfs: [] });
-  });
+  }, 240_000);
 
   it("someone with no account opens the link on a phone and sees what is asked; a cut link and a revoked one say so plainly", async () => {
     await witness.goto(linkUrl);
