@@ -4,9 +4,11 @@
  * it); the private half is wrapped to the case key, so the case's members can open it and the
  * server cannot.
  */
-import type { JWK } from "jose";
-import { FormatError } from "./errors";
-import { generateShareKeyPair, importPrivateKey, keyId, TYP, unwrapJwk, wrapJwk, type KeyPairJwk, type UnlockedKey } from "./keys";
+import { CompactEncrypt, compactDecrypt, type JWK } from "jose";
+import { z } from "zod";
+import { fromUtf8, utf8 } from "./encoding";
+import { FormatError, KeyUnwrapError } from "./errors";
+import { generateShareKeyPair, importEncryptionPublicKey, importPrivateKey, keyId, TYP, unwrapJwk, wrapJwk, type KeyPairJwk, type UnlockedKey } from "./keys";
 
 /** New submission key pair (ECDH P-521), as JWKs. */
 export function generateSubmissionKeyPair(): Promise<KeyPairJwk> {
@@ -36,4 +38,41 @@ export async function submissionKeyMatches(publicJwk: JWK, expectedKid: string):
   } catch {
     return false;
   }
+}
+
+export const SUBMISSION_DETAILS_VERSION = 1;
+
+/** What a submitter says of themselves (evidence-format.md §12): all optional, sent encrypted to the submission key. */
+export const SubmissionDetails = z.strictObject({
+  v: z.literal(SUBMISSION_DETAILS_VERSION),
+  name: z.string().max(200).optional(),
+  contact: z.string().max(500).optional(),
+  statement: z.string().max(20_000).optional(),
+});
+export type SubmissionDetails = z.infer<typeof SubmissionDetails>;
+
+/** Encrypt a submitter's details to the link's submission public JWK: compact JWE, ECDH-ES+A256KW, A256GCM, typ custody-submission-details+jwe, kid = the submission key's. */
+export async function encryptSubmissionDetails(details: Omit<SubmissionDetails, "v">, submissionPublicJwk: JWK): Promise<string> {
+  const body = SubmissionDetails.parse({ v: SUBMISSION_DETAILS_VERSION, ...details });
+  const recipient = await importEncryptionPublicKey(submissionPublicJwk);
+  return new CompactEncrypt(utf8(JSON.stringify(body)))
+    .setProtectedHeader({ alg: "ECDH-ES+A256KW", enc: "A256GCM", typ: TYP.submissionDetails, kid: await keyId(submissionPublicJwk) })
+    .encrypt(recipient);
+}
+
+/** Decrypt a submitter's details (compact JWE) with the submission private CryptoKey. */
+export async function decryptSubmissionDetails(jwe: string, submissionPrivateKey: CryptoKey): Promise<SubmissionDetails> {
+  let plaintext: Uint8Array;
+  let typ: unknown;
+  try {
+    const out = await compactDecrypt(jwe, submissionPrivateKey, { keyManagementAlgorithms: ["ECDH-ES+A256KW"], contentEncryptionAlgorithms: ["A256GCM"] });
+    plaintext = out.plaintext;
+    typ = out.protectedHeader.typ;
+  } catch (cause) {
+    throw new KeyUnwrapError("submission details", "not encrypted to this submission key, or damaged", { cause });
+  }
+  if (typ !== TYP.submissionDetails) throw new FormatError("submission details", `expected typ ${TYP.submissionDetails}`);
+  const parsed = SubmissionDetails.safeParse(JSON.parse(fromUtf8(plaintext)));
+  if (!parsed.success) throw new FormatError("submission details", "unexpected content");
+  return parsed.data;
 }

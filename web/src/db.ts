@@ -166,6 +166,44 @@ export interface BundleSeenRow {
   seenAt: string;
 }
 
+/** One file of a submission being sent (SubmissionSendRow). */
+export interface SubmissionFileRow {
+  fileId: string;
+  /** Shown only on this device; the server gets the name encrypted. */
+  fileName: string;
+  mediaType: string;
+  byteSize: number;
+  partCount: number;
+  /** The AES-256-GCM file key (extractable: it was wrapped once), to encrypt again after a reload cut the encryption short. */
+  fileKey: CryptoKey;
+  /** The body of the add request (file key and label wrapped to the submission key). */
+  fileKeyJwe: string;
+  label: string;
+  /** encrypting → uploading (ciphertext in OPFS `uploads/<fileId>.bin`, manifest signed) → complete. */
+  state: "encrypting" | "uploading" | "complete";
+  manifest?: string;
+}
+
+/**
+ * A submission sent through a link with no account (web/src/submissions/send.ts), keyed by
+ * submission id, so a reload or a dropped connection resumes it. It holds the bearer token, the
+ * submission's signing key and the file keys: all deleted as soon as the submission is finished,
+ * when only the receipt stays (nothing secret), until the submitter dismisses it.
+ */
+export interface SubmissionSendRow {
+  submissionId: string;
+  linkId: string;
+  organisation: string;
+  createdAt: string;
+  token?: string;
+  /** ECDSA P-521 `sign` key made for this submission. Non-extractable. */
+  signer?: CryptoKey;
+  signerKid?: string;
+  files: SubmissionFileRow[];
+  /** Once finished: what the receipt shows. */
+  receipt?: { sentAt: string; files: { fileName: string; byteSize: number; sha512: string }[] };
+}
+
 export type CustodyDb = Dexie & {
   bundleSeen: EntityTable<BundleSeenRow, "userId">;
   deviceKeys: EntityTable<DeviceKeysRow, "userId">;
@@ -177,6 +215,7 @@ export type CustodyDb = Dexie & {
   keptOffline: EntityTable<KeptOfflineRow, "evidenceId">;
   offlineEvents: EntityTable<OfflineEventRow, "id">;
   sharedFiles: EntityTable<SharedFileRow, "id">;
+  submissionSends: EntityTable<SubmissionSendRow, "submissionId">;
 };
 
 export const db = new Dexie("custody") as CustodyDb;
@@ -234,4 +273,19 @@ db.version(6).stores({
   offlineEvents: "id, userId",
   sharedFiles: "++id",
   bundleSeen: "userId",
+});
+
+// Version 7: submissions sent through a link with no account, so they resume after a reload.
+db.version(7).stores({
+  deviceKeys: "userId",
+  transportKeys: "userId",
+  uploads: "evidenceId, userId, caseId",
+  evidenceLabels: "evidenceId",
+  pendingFiles: "evidenceId, userId",
+  apiCache: "key, userId",
+  keptOffline: "evidenceId, userId, caseId",
+  offlineEvents: "id, userId",
+  sharedFiles: "++id",
+  bundleSeen: "userId",
+  submissionSends: "submissionId, linkId",
 });

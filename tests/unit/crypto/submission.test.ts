@@ -4,6 +4,9 @@ import { decodeProtectedHeader } from "jose";
 import {
   FormatError,
   generateCaseKeyPair,
+  decryptSubmissionDetails,
+  encryptLabel,
+  encryptSubmissionDetails,
   generateSubmissionKeyPair,
   importPrivateKey,
   KeyUnwrapError,
@@ -48,5 +51,19 @@ describe("submission key wrapped to a case key", () => {
     expect(await submissionKeyMatches(submission.publicJwk, submission.kid)).toBe(true);
     expect(await submissionKeyMatches(caseKey.publicJwk, submission.kid)).toBe(false);
     await expect(wrapSubmissionKey(submission.publicJwk, caseKey.publicJwk)).rejects.toBeInstanceOf(FormatError);
+  });
+});
+
+describe("submission details to a submission key", () => {
+  it("opens with the submission private key only, and only as details", async () => {
+    const key = await generateSubmissionKeyPair();
+    const jwe = await encryptSubmissionDetails({ name: "A. Witness", statement: "I filmed it from the bus stop." }, key.publicJwk);
+    expect(decodeProtectedHeader(jwe)).toMatchObject({ alg: "ECDH-ES+A256KW", enc: "A256GCM", typ: TYP.submissionDetails, kid: (await importPrivateKey(key.privateJwk, "enc")).kid });
+    const opened = await decryptSubmissionDetails(jwe, (await importPrivateKey(key.privateJwk, "enc")).privateKey);
+    expect(opened).toEqual({ v: 1, name: "A. Witness", statement: "I filmed it from the bus stop." });
+    const other = await generateSubmissionKeyPair();
+    await expect(decryptSubmissionDetails(jwe, (await importPrivateKey(other.privateJwk, "enc")).privateKey)).rejects.toBeInstanceOf(KeyUnwrapError);
+    const label = await encryptLabel({ fileName: "a.jpg", mediaType: "image/jpeg" }, key.publicJwk);
+    await expect(decryptSubmissionDetails(label, (await importPrivateKey(key.privateJwk, "enc")).privateKey)).rejects.toBeInstanceOf(FormatError);
   });
 });

@@ -401,8 +401,11 @@ export async function uploadToServer(row: UploadRow, host: UploadHost, signal: A
   await removeFile("uploads", uploadFile(id));
 }
 
-/** PUT with XMLHttpRequest, which reports upload progress and when the body is sent (fetch does neither). */
-export const putWithXhr: PutPart = (url, body, signal, onProgress, onBodySent) =>
+/**
+ * PUT with XMLHttpRequest, which reports upload progress and when the body is sent (fetch does
+ * neither). `headers`: extra request headers (a submission's bearer token, docs/submissions.md).
+ */
+export const putWithXhr = (url: string, body: Blob, signal: AbortSignal, onProgress: (loaded: number) => void, onBodySent: () => void, headers: Record<string, string> = {}): Promise<void> =>
   new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     const abort = () => xhr.abort();
@@ -416,6 +419,7 @@ export const putWithXhr: PutPart = (url, body, signal, onProgress, onBodySent) =
     };
     xhr.open("PUT", url);
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (event) => onProgress(event.loaded);
     xhr.upload.onload = () => onBodySent();
     xhr.onload = () =>
