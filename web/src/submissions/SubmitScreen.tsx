@@ -245,6 +245,15 @@ function Sending(props: { sender: Sender; onSendMore: () => void }) {
     });
   }, [props.sender]);
 
+  // Leaving mid-send keeps what was sent and offers to go on, but the browser still asks first.
+  const sending = !state.row.receipt;
+  useEffect(() => {
+    if (!sending) return;
+    const warn = (event: BeforeUnloadEvent) => event.preventDefault();
+    addEventListener("beforeunload", warn);
+    return () => removeEventListener("beforeunload", warn);
+  }, [sending]);
+
   if (state.row.receipt) {
     return (
       <>
