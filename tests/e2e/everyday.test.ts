@@ -228,7 +228,7 @@ describe("everyday fixes in a real browser", () => {
     await filters.getByLabel("Action").selectOption({ label: "Edited evidence details" });
     await filters.getByRole("button", { name: "Apply filters" }).click();
     const rows = page.getByRole("table", { name: "Audit events" }).getByRole("row");
-    await visible(rows.filter({ hasText: "edited the details of" }).first(), 30_000);
+    await visible(rows.filter({ hasText: "edited the details of North bank CCTV still in case 2026-0190: Canal bridge theft" }).first(), 30_000);
     expect(await rows.filter({ hasText: "created" }).count()).toBe(0);
     await filters.getByLabel("User").selectOption({ label: "Ivy Investigator (ivy@example.org)" });
     await filters.getByLabel("Action").selectOption({ label: "Any action" });

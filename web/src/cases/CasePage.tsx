@@ -317,6 +317,8 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
       // Edited titles, descriptions and tags, from the members' copy (to the case key).
       const edited = await decryptItemDetails(props.caseId, props.items, props.keys).catch(() => new Map<string, EvidenceDetails>());
       if (!stale) setDetails(edited);
+      // Kept with the device's item names, so the Audit page names these items by their titles too.
+      for (const [id, d] of edited) if (d.title) void db.evidenceLabels.update(id, { title: d.title }).catch(() => undefined);
       // Each manifest's signature, checked here against the signer's registered key (no key release needed).
       const signers = new Map<string, Promise<Awaited<ReturnType<typeof casesApi.signer>>>>();
       for (const item of props.items) {

@@ -30,6 +30,7 @@ import { forgetOffline, keepOffline, keptCopy } from "../offline/kept";
 import "./evidence.css";
 import { EvidenceOpener, forgetOpened, OpenError, type CheckEvent, type OpenedEvidence, type OpenStep } from "./open";
 import { saveBlob } from "../ui/download";
+import { db } from "../db";
 
 /** The whole-file check of an open item: bytes checked in order so far, or done. */
 type Check = { verified: false; verifiedBytes: number } | { verified: true };
@@ -171,7 +172,11 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
           userId={props.session.user.id}
           keys={props.keys}
           casePublicJwk={casePublicJwk}
-          onDetails={(details) => setEditedTitle(details?.title ?? "")}
+          onDetails={(details) => {
+            setEditedTitle(details?.title ?? "");
+            // The Audit page names items from the device's names: the edited title where there is one.
+            if (details?.title) void db.evidenceLabels.update(props.evidenceId, { title: details.title }).catch(() => undefined);
+          }}
         />
       )}
       {item && item.status === "complete" && (
