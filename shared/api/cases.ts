@@ -55,7 +55,7 @@ export type CaseDetail = z.infer<typeof CaseDetail>;
 
 export const CaseListQuery = z
   .strictObject({
-    q: z.string().trim().max(100).optional().meta({ description: "Matches number or title." }),
+    q: z.string().trim().max(100).optional().meta({ description: "Matches number, title, description or a tag (part of any)." }),
     status: z.enum(["open", "closed"]).optional(),
     tag: Tag.optional(),
     ...PageQuery.shape,
@@ -157,7 +157,18 @@ export const EvidenceSummary = z
     signerKid: z.string(),
     caseKid: z.string(),
     label: z.string().nullable().meta({ description: "The label JWE, to the case key `caseKid`." }),
-    details: z.object({ version: z.number().int(), jwe: z.string(), editedBy: z.string(), editedAt: z.string() }).nullable(),
+    details: z
+      .object({
+        version: z.number().int(),
+        jwe: z.string(),
+        editedBy: z.string(),
+        editedAt: z.string(),
+        caseCopy: z
+          .object({ caseKid: z.string(), jwe: z.string() })
+          .nullable()
+          .meta({ description: "The same fields as a JWE (ECDH-ES+A256KW, typ custody-details+jwe) to the case key `caseKid`: members list and search by it without opening the item." }),
+      })
+      .nullable(),
     uploader: z.object({ id: Id, name: z.string() }),
     createdAt: z.string(),
     completedAt: z.string().nullable(),
@@ -200,7 +211,14 @@ export const FileKeyRelease = z
 export type FileKeyRelease = z.infer<typeof FileKeyRelease>;
 
 export const UpdateDetailsRequest = z
-  .strictObject({ jwe: CompactJwe, baseVersion: z.number().int().min(0).meta({ description: "The version you edited (0 for none): a stale edit is refused with 409." }) })
+  .strictObject({
+    jwe: CompactJwe,
+    baseVersion: z.number().int().min(0).meta({ description: "The version you edited (0 for none): a stale edit is refused with 409." }),
+    caseCopy: z
+      .strictObject({ caseKid: Kid, jwe: CompactJwe })
+      .optional()
+      .meta({ description: "The same details as a JWE to one of the case's keys (normally the current one), so members can list and search by them." }),
+  })
   .meta({ id: "UpdateDetailsRequest" });
 export type UpdateDetailsRequest = z.input<typeof UpdateDetailsRequest>;
 

@@ -34,6 +34,8 @@ export const CaseIndex = z
         mediaType: z.string(),
         byteSize: z.number().int().nonnegative(),
         sha512: Hex.length(128),
+        /** The latest edited details (details.json in the folder holds every version), when the item has any. */
+        details: z.strictObject({ version: z.number().int().min(1), title: z.string(), description: z.string(), tags: z.array(z.string()) }).optional(),
       }),
     ),
   });

@@ -15,8 +15,10 @@ import type { Sha512 } from "../crypto/sha512";
 import { ZipWriter } from "../crypto/zip";
 import { CASE_ENTRY, CASE_PACKAGE_TYP, CASE_PACKAGE_VERSION, CaseIndex, extractEvents, ITEM_AUDIT_ENTRY, itemFolder, sha512SumsText } from "./case-index";
 import { buildCaseReport } from "./custody-report";
+import { DETAILS_ENTRY, detailsHistory, type DetailsHistory, type DetailsVersionInput } from "./details-history";
 
 export * from "./case-index";
+export * from "./details-history";
 
 /** One item as the builder takes it: a court package's inputs with the file key, and the item's audit extract. */
 export interface CasePackageItem extends Omit<CourtPackageInput, "original" | "zip64" | "createHasher" | "fileKey"> {
@@ -24,6 +26,8 @@ export interface CasePackageItem extends Omit<CourtPackageInput, "original" | "z
   fileKey: Uint8Array;
   /** `GET /api/audit/evidence/<id>`: the audit export filtered to the item (JSON lines, as received). */
   auditExtract: string;
+  /** Every version of the item's edited details (`GET /api/evidence/<id>/details/versions`); none: no details.json. */
+  detailsVersions?: DetailsVersionInput[];
 }
 
 export interface CasePackageInput {
@@ -55,10 +59,12 @@ export interface CasePackagePlan {
 export async function planCasePackage(input: CasePackageInput): Promise<CasePackagePlan> {
   if (input.items.length === 0) throw new FormatError("case package", "no items chosen");
   const files: PackageItemFiles[] = [];
+  const histories: (DetailsHistory | undefined)[] = [];
   for (const item of input.items) {
     const made = await packageItemFiles(item);
     if (made.manifest.caseId !== input.case.id) throw new IntegrityError("case", `item ${made.manifest.evidenceId} belongs to another case`);
     files.push(made);
+    histories.push(item.detailsVersions?.length ? await detailsHistory(made.manifest.evidenceId, item.detailsVersions, item.fileKey) : undefined);
   }
   const index: CaseIndex = {
     typ: CASE_PACKAGE_TYP,
@@ -68,7 +74,17 @@ export async function planCasePackage(input: CasePackageInput): Promise<CasePack
     exportedBy: input.exportedBy,
     items: files.map((f, i) => {
       const folder = itemFolder(i, f.manifest.evidenceId);
-      return { folder, evidenceId: f.manifest.evidenceId, original: folder + f.entryName, fileName: f.metadata.fileName, mediaType: f.metadata.mediaType, byteSize: f.manifest.byteSize, sha512: f.manifest.sha512 };
+      const last = histories[i]?.versions.at(-1);
+      return {
+        folder,
+        evidenceId: f.manifest.evidenceId,
+        original: folder + f.entryName,
+        fileName: f.metadata.fileName,
+        mediaType: f.metadata.mediaType,
+        byteSize: f.manifest.byteSize,
+        sha512: f.manifest.sha512,
+        ...(last ? { details: { version: last.version, title: last.title, description: last.description, tags: last.tags } } : {}),
+      };
     }),
   };
   // What the verifier reads back: never write an index it would refuse.
@@ -76,7 +92,7 @@ export async function planCasePackage(input: CasePackageInput): Promise<CasePack
   if (!checked.success) throw new FormatError("case package", `the index is malformed: ${checked.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
   const report = await buildCaseReport({
     index,
-    items: files.map((f, i) => ({ files: f, signerRegister: input.items[i]!.signerRegister, events: extractEvents(input.items[i]!.auditExtract) })),
+    items: files.map((f, i) => ({ files: f, signerRegister: input.items[i]!.signerRegister, events: extractEvents(input.items[i]!.auditExtract), details: histories[i] })),
   });
   const top: [string, Uint8Array][] = [
     [CASE_ENTRY.verify, utf8(caseVerifyInstructions(index))],
@@ -85,8 +101,9 @@ export async function planCasePackage(input: CasePackageInput): Promise<CasePack
     [CASE_ENTRY.report, report],
   ];
   const audits = input.items.map((item) => utf8(item.auditExtract.endsWith("\n") ? item.auditExtract : `${item.auditExtract}\n`));
+  const detailsEntries = histories.map((h) => (h ? utf8(prettyJson(h)) : undefined));
   const sum = (entries: [string, Uint8Array][]) => entries.reduce((n, [, b]) => n + b.length, 0);
-  const contentBytes = sum(top) + files.reduce((n, f, i) => n + sum(f.small) + audits[i]!.length + f.manifest.byteSize, 0);
+  const contentBytes = sum(top) + files.reduce((n, f, i) => n + sum(f.small) + audits[i]!.length + (detailsEntries[i]?.length ?? 0) + f.manifest.byteSize, 0);
 
   async function* chunks(): AsyncGenerator<Uint8Array, void, undefined> {
     const zip = new ZipWriter(new Date(input.exportedAt), { zip64: input.zip64 });
@@ -95,6 +112,7 @@ export async function planCasePackage(input: CasePackageInput): Promise<CasePack
       const folder = index.items[i]!.folder;
       for (const [name, bytes] of f.small) yield* zip.add(folder + name, bytes);
       yield* zip.add(folder + ITEM_AUDIT_ENTRY, audits[i]!);
+      if (detailsEntries[i]) yield* zip.add(folder + DETAILS_ENTRY, detailsEntries[i]!);
       yield zip.stream(folder + f.entryName, f.manifest.byteSize);
       for await (const chunk of verifiedOriginal(input.original(i), f.manifest, input.createHasher)) {
         zip.update(chunk);
@@ -143,10 +161,21 @@ export function caseVerifyInstructions(index: CaseIndex): string {
     "   Custody source; the audit key that signs it must be the organisation's published one",
     "   (/.well-known/custody/audit.json).",
     "",
+    // Only in packages with edited details, so a package made before them reads as it did.
+    ...(index.items.some((item) => item.details)
+      ? [
+          `4. An item whose title, description or tags were edited has ${DETAILS_ENTRY}: every version,`,
+          "   oldest first, with who made it and when, in the clear and as saved (a JWE under the item's",
+          "   file key, file-key.jwk.json). `npm run verify` opens each one and finds its edit, by the",
+          "   same person, in the item's audit.jsonl.",
+          "",
+        ]
+      : []),
     "Items",
     "",
     ...index.items.flatMap((item, i) => [
       `  ${i + 1}. ${item.folder}`,
+      ...(item.details ? [`     "${item.details.title || "(no title)"}" (details version ${item.details.version}; every version in ${DETAILS_ENTRY})`] : []),
       `     ${item.fileName} (${item.mediaType}, ${item.byteSize} bytes)`,
       `     evidence ${item.evidenceId}`,
       `     SHA-512 ${item.sha512}`,

@@ -1,36 +1,59 @@
 /**
  * The case package's chain-of-custody report (chain-of-custody.pdf): a readable summary for a
- * court, per item the case number, file name, SHA-512, signer, upload and capture times, trusted
- * time and its audit events. Built with pdf-lib's standard fonts in the browser, Node or Deno.
+ * court, per item the case number, its title (when its details were edited) and file name,
+ * SHA-512, signer, upload and capture times, trusted time, the details' versions and its audit
+ * events in plain words; ids only in the details column and the item's "Ids" line. Built with pdf-lib's standard fonts in the browser, Node or Deno.
  * It is not signed: the item folders prove what it says (docs/evidence-format.md §10).
  */
 import { PDFDocument } from "pdf-lib";
 import type { AuditEvent } from "../audit/chain";
-import { actorText, OUTCOME_LABELS, utcTime } from "../audit/format";
+import { actorText, describeAction, OUTCOME_LABELS, utcTime } from "../audit/format";
 import { signerRecord } from "../audit/signers";
 import type { PackageItemFiles } from "../crypto/package";
 import { embedFonts, footers, GREY, Layout, table, WIDTH, type Column } from "../report/pdf-layout";
 import { extractEvents, type CaseIndex } from "./case-index";
+import type { DetailsHistory } from "./details-history";
 
 export interface CaseReportInput {
   index: CaseIndex;
-  items: { files: PackageItemFiles; signerRegister: string; events: AuditEvent[] }[];
+  items: { files: PackageItemFiles; signerRegister: string; events: AuditEvent[]; details?: DetailsHistory | undefined }[];
 }
 
-const COLUMNS: readonly Column<AuditEvent>[] = [
-  { title: "Time (UTC)", width: 72, cell: (e) => utcTime(e.at).replace(" UTC", "") },
-  { title: "Who", width: 130, cell: (e) => actorText(e.actor) },
-  { title: "Action", width: 110, cell: (e) => e.action },
-  { title: "Outcome", width: 52, cell: (e) => OUTCOME_LABELS[e.outcome], bold: (e) => e.outcome !== "success" },
-  { title: "IP", width: WIDTH - 72 - 130 - 110 - 52, cell: (e) => e.ip ?? "-" },
-];
+/** The events table: who and what in words; the recorded ids, IP and sequence number only in the last column. */
+function columns(item: string, names: Map<string, string>): readonly Column<AuditEvent>[] {
+  const who = (e: AuditEvent) => {
+    const name = e.actor.type === "user" && e.actor.id ? names.get(e.actor.id) : undefined;
+    return name ? `${name} (${actorText(e.actor)})` : actorText(e.actor);
+  };
+  const what = (e: AuditEvent) => {
+    const words = describeAction(e, { item: () => item }, { inCase: true });
+    return e.action === "evidence.details_edit" && typeof e.details["version"] === "number" ? `${words} (version ${e.details["version"]})` : words;
+  };
+  const ids = (e: AuditEvent) => [`seq ${e.seq}`, e.ip ? `IP ${e.ip}` : "", e.target.type !== "evidence" && e.target.id ? `${e.target.type} ${e.target.id}` : ""].filter(Boolean).join(", ");
+  return [
+    { title: "Time (UTC)", width: 72, cell: (e) => utcTime(e.at).replace(" UTC", "") },
+    { title: "Who", width: 120, cell: who },
+    { title: "What", width: 150, cell: what },
+    { title: "Outcome", width: 48, cell: (e) => OUTCOME_LABELS[e.outcome], bold: (e) => e.outcome !== "success" },
+    { title: "Details", width: WIDTH - 72 - 120 - 150 - 48, cell: ids },
+  ];
+}
 
 /** Who holds the key, from the register export (unverified here; the verifier checks it). */
 function signerText(register: string, kid: string): string {
   const record = signerRecord(extractEvents(register), kid);
-  if (typeof record === "string") return `key ${kid}`;
+  if (typeof record === "string") return "not in the key register extract";
   const holder = record.holder.type === "user" ? `${record.holder.name} <${record.holder.email}>` : `site ${record.holder.name}`;
-  return `${holder}, key ${kid} registered ${utcTime(record.validFrom)}`;
+  return `${holder}, key registered ${utcTime(record.validFrom)}`;
+}
+
+/** People the package names: the signer (from the register) and each details editor, by user id. */
+function knownNames(register: string, kid: string, details: DetailsHistory | undefined): Map<string, string> {
+  const names = new Map<string, string>();
+  const record = signerRecord(extractEvents(register), kid);
+  if (typeof record !== "string" && record.holder.type === "user") names.set(record.holder.id, record.holder.name);
+  for (const v of details?.versions ?? []) names.set(v.editedBy.id, v.editedBy.name);
+  return names;
 }
 
 function captureText(metadata: PackageItemFiles["metadata"]): string {
@@ -67,27 +90,36 @@ export async function buildCaseReport(input: CaseReportInput): Promise<Uint8Arra
     { color: GREY, size: 9, after: 8 },
   );
 
-  input.items.forEach(({ files, signerRegister, events }, i) => {
+  input.items.forEach(({ files, signerRegister, events, details }, i) => {
     const entry = index.items[i]!;
     const { manifest, metadata, extras } = files;
     const uploaded = events.find((e) => e.action === "evidence.upload_complete" && e.outcome === "success");
-    layout.heading(`Item ${i + 1}: ${metadata.fileName}`, 14);
+    const latest = details?.versions.at(-1);
+    const name = latest?.title || metadata.fileName;
+    const names = knownNames(signerRegister, manifest.signerKid, details);
+    layout.heading(`Item ${i + 1}: ${name}`, 14);
     layout.facts([
       ["Case number", index.case.number],
+      ...(latest?.title ? [["Title", latest.title] as [string, string]] : []),
       ["File name", metadata.fileName],
+      ...(latest?.description ? [["Description", latest.description] as [string, string]] : []),
+      ...(latest?.tags.length ? [["Tags", latest.tags.join(", ")] as [string, string]] : []),
+      ...(details
+        ? [["Details versions", details.versions.map((v) => `${v.version}: "${v.title || "(no title)"}" by ${v.editedBy.name}, ${utcTime(v.editedAt)}`).join("; ")] as [string, string]]
+        : []),
       ["In package", entry.original],
       ["Media type", metadata.mediaType],
       ["Size", `${manifest.byteSize} bytes`],
       ["SHA-512", manifest.sha512],
-      ["Evidence id", manifest.evidenceId],
       ["Signer", signerText(signerRegister, manifest.signerKid)],
       ["Signed at", `${utcTime(manifest.signedAt)} (the signer's clock)`],
       ["Trusted time", extras.timestamp ? `${utcTime(extras.timestamp.info.genTime)} by ${extras.timestamp.info.tsaName} (RFC 3161)` : "none"],
       ["Uploaded", uploaded ? `${utcTime(uploaded.at)} by ${actorText(uploaded.actor)}` : "not in the extract"],
       ["Captured", captureText(metadata)],
       ["Events", events.length ? `${events.length} (audit seq ${events[0]!.seq} to ${events.at(-1)!.seq})` : "none"],
+      ["Ids", `evidence ${manifest.evidenceId}; signing key ${manifest.signerKid}`],
     ]);
-    if (events.length) table(layout, COLUMNS, events);
+    if (events.length) table(layout, columns(name, names), events);
   });
 
   footers(doc, fonts, `Chain of custody · case ${index.case.number} · exported ${utcTime(index.exportedAt)}`);

@@ -18,6 +18,8 @@ import {
 import { centralHeader, crc32, dataDescriptor, END_RECORDS_SIZE, endRecords, localHeader, needsZip64End, type ZipEntryHeader } from "../crypto/zip";
 import { CASE_ENTRY, CaseIndex, ITEM_AUDIT_ENTRY, ITEMS_DIR, itemFolder, sha512SumsText } from "./case-index";
 import { caseVerifyInstructions } from "./case-package";
+import { checkDetailsHistory, DETAILS_ENTRY, DetailsHistory } from "./details-history";
+import { fromBase64url } from "../crypto/encoding";
 
 /** Checks of the whole package, in the order they run (verification of the whole stops at the first failure). */
 export const CASE_CHECKS = ["zip structure", "package entries", "case.json", "SHA512SUMS", "VERIFY.txt", "chain-of-custody.pdf"] as const;
@@ -27,6 +29,7 @@ export const ITEM_CHECKS = [
   "item entries",
   ...PACKAGE_CHECKS.filter((name) => name !== "zip structure" && name !== "zip entries" && name !== "zip times" && name !== "zip checksums"),
   "audit extract",
+  "details history",
   "case.json entry",
   "zip checksums",
 ] as const;
@@ -166,7 +169,8 @@ function folderLayout(f: Folder): PackageExtras {
   const original = f.entries.at(-1);
   const originalOk = !!original && original.streamed && original.name.startsWith(ORIGINAL_DIR) && original.name.length > ORIGINAL_DIR.length && !original.name.slice(ORIGINAL_DIR.length).includes("/");
   const court = packageEntryNames(originalOk ? original.name : `${ORIGINAL_DIR}<file name>`, layout);
-  const expected = [...court.slice(0, -1), ITEM_AUDIT_ENTRY, court.at(-1)!];
+  // details.json only where the item's details were edited: between the audit extract and the original.
+  const expected = [...court.slice(0, -1), ITEM_AUDIT_ENTRY, ...(has(DETAILS_ENTRY) ? [DETAILS_ENTRY] : []), court.at(-1)!];
   if (names.join("\n") !== expected.join("\n")) throw new CheckFailed(missingOrUnexpected(f.folder, names, expected));
   const streamedEarly = f.entries.slice(0, -1).find((e) => e.streamed);
   if (streamedEarly) throw new CheckFailed(`${f.folder}${streamedEarly.name}: only the original is streamed`);
@@ -279,7 +283,8 @@ async function verifyItem(r: Reader, f: Folder, index: CaseIndex, i: number, opt
   const report: CaseItemReport = { folder: f.folder, ok: false, checks, summary };
   try {
     const layout = folderLayout(f);
-    pass(`the ${f.entries.length - 2} package files, ${ITEM_AUDIT_ENTRY} and ${f.entries.at(-1)!.name}, in order`, "signer key id");
+    const hasDetails = f.entries.some((e) => e.name === DETAILS_ENTRY);
+    pass(`the ${f.entries.length - (hasDetails ? 3 : 2)} package files, ${ITEM_AUDIT_ENTRY}${hasDetails ? `, ${DETAILS_ENTRY}` : ""} and ${f.entries.at(-1)!.name}, in order`, "signer key id");
     const crcs = new Map<string, number>();
     const small = new Map<string, Uint8Array>();
     for (const entry of f.entries.slice(0, -1)) {
@@ -312,15 +317,41 @@ async function verifyItem(r: Reader, f: Folder, index: CaseIndex, i: number, opt
     const stranger = (audit.verifiedEvents ?? []).find((e) => (e.details as { evidenceId?: unknown }).evidenceId !== manifest.evidenceId && !(e.target.type === "evidence" && e.target.id === manifest.evidenceId));
     if (stranger) throw new CheckFailed(`${ITEM_AUDIT_ENTRY}: event ${stranger.seq} is not about this item`);
     report.audit = { events: audit.events, treeSize: audit.treeSize!, auditKid: audit.signers[0]! };
-    pass(`${audit.events} event(s) of this item, each proven in the audit tree of ${audit.treeSize} events signed by audit key ${audit.signers.join(", ")}${audit.kept ? `, which extends the kept checkpoint of ${audit.kept.treeSize}` : ""}`, "case.json entry");
+    pass(`${audit.events} event(s) of this item, each proven in the audit tree of ${audit.treeSize} events signed by audit key ${audit.signers.join(", ")}${audit.kept ? `, which extends the kept checkpoint of ${audit.kept.treeSize}` : ""}`, "details history");
 
+    // details history: every version opens with the item's file key and its edit is in the (verified) audit extract.
     const entry = index.items[i]!;
+    let history: DetailsHistory | undefined;
+    if (hasDetails) {
+      const fileKeyText = small.get(OPTIONAL_ENTRY.fileKey);
+      if (!fileKeyText) throw new CheckFailed(`${DETAILS_ENTRY} without ${OPTIONAL_ENTRY.fileKey}: its versions cannot be opened`);
+      let parsedHistory: ReturnType<typeof DetailsHistory.safeParse>;
+      try {
+        parsedHistory = DetailsHistory.safeParse(JSON.parse(fromUtf8(small.get(DETAILS_ENTRY)!)));
+      } catch {
+        throw new CheckFailed(`${DETAILS_ENTRY} is not JSON`);
+      }
+      if (!parsedHistory.success) throw new CheckFailed(`${DETAILS_ENTRY} is malformed: ${parsedHistory.error.issues.map((x) => `${x.path.join(".") || "(root)"} ${x.message}`).join("; ")}`);
+      history = parsedHistory.data;
+      if (fromUtf8(small.get(DETAILS_ENTRY)!) !== prettyJson(history)) throw new CheckFailed(`${DETAILS_ENTRY} is not written as a package writes it`);
+      const fileKey = fromBase64url((JSON.parse(fromUtf8(fileKeyText)) as { k: string }).k);
+      try {
+        pass(await checkDetailsHistory(history, manifest.evidenceId, fileKey, audit.verifiedEvents ?? []), "case.json entry");
+      } catch (error) {
+        throw new CheckFailed(error instanceof Error ? error.message : String(error));
+      }
+    } else {
+      pass("none: the item's details were never edited", "case.json entry");
+    }
+
+    const last = history?.versions.at(-1);
     const differs = [
       entry.evidenceId !== manifest.evidenceId && "evidenceId",
       entry.sha512 !== manifest.sha512 && "sha512",
       entry.byteSize !== manifest.byteSize && "byteSize",
       entry.fileName !== metadata.fileName && "fileName",
       entry.mediaType !== metadata.mediaType && "mediaType",
+      JSON.stringify(entry.details ?? null) !== JSON.stringify(last ? { version: last.version, title: last.title, description: last.description, tags: last.tags } : null) && "details",
     ].filter(Boolean);
     if (differs.length) throw new CheckFailed(`case.json's item ${i + 1} differs from what its folder proves in ${differs.join(", ")}`);
     if (manifest.caseId !== index.case.id) throw new CheckFailed(`the manifest names case ${manifest.caseId}, the package is of case ${index.case.id}`);

@@ -5,7 +5,9 @@
  * described in words, 24 px checkboxes, "Test discovery" saying what failed, no jargon, a site
  * operator never asked for a key passphrase, and a server start that mentions no network. And
  * records in plain words (item 1): the case history and the Audit page name people, items
- * and cases, and the history follows new events without a reload.
+ * and cases, and the history follows new events without a reload. Edited details (items 2, 7) name
+ * the item in its heading, the case's list and history; items and cases are found by them; the
+ * audit filters by a person's name and an action in words.
  * Needs `npx vite build` first.
  */
 import type { Browser, Page } from "playwright-core";
@@ -171,6 +173,68 @@ describe("everyday fixes in a real browser", () => {
     const rows = page.getByRole("table", { name: "Audit events" }).getByRole("row");
     await visible(rows.filter({ hasText: "added Ivy Investigator (ivy@example.org) as contributor in case 2026-0190: Canal bridge theft" }).first(), 30_000);
     await visible(rows.filter({ hasText: "added bridge-photo.png in case 2026-0190: Canal bridge theft" }).first());
+  }, 180_000);
+
+  it("shows edited details in the heading, the list and the history, finds items and cases by them, filters the audit by person", async () => {
+    server.attachLogOnFailure();
+    onTestFailed(async () => console.error(`--- page text (${page.url()}) ---\n${await page.locator("body").innerText().catch(() => "")}`));
+    await page.goto("/cases");
+    await page.getByRole("link", { name: /Canal bridge theft/ }).first().click();
+    await page.getByRole("link", { name: /^Open bridge-photo\.png/ }).click();
+    await page.getByRole("button", { name: "Edit details" }).click({ timeout: 60_000 });
+    const form = page.getByRole("form", { name: "Edit details" });
+    await form.getByLabel("Title").fill("North bank CCTV still");
+    await form.getByLabel("Description").fill("Camera by the lock gate");
+    await form.getByLabel("Tags (comma-separated)").fill("cctv, lock keeper");
+    await form.getByRole("button", { name: "Save details" }).click();
+    // The heading is the edited title; the file name stays beside it.
+    await visible(page.getByRole("heading", { name: "North bank CCTV still", level: 1 }), 30_000);
+    await visible(page.getByText(/^bridge-photo\.png · /));
+
+    // The case's list names it by its title (decrypted here with the case key) and finds it by tag or description.
+    await page.getByRole("link", { name: /Canal bridge theft/ }).first().click();
+    const item = page.getByRole("link", { name: /^Open North bank CCTV still/ });
+    await visible(item, 30_000);
+    const find = page.getByLabel("Find in this case");
+    await find.fill("lock keeper");
+    await visible(item);
+    await find.fill("gate");
+    await visible(item);
+    await find.fill("harbour");
+    await visible(page.getByText("No item matches “harbour”."));
+    expect(await item.count()).toBe(0);
+    await find.fill("");
+    const history = page.getByRole("list", { name: "Case history" });
+    await visible(history.getByRole("listitem").filter({ hasText: `${ADMIN.name} (${ADMIN.email}) edited the details of North bank CCTV still` }), 30_000);
+
+    // Cases are found by a word of their description or a tag.
+    const session = (await page.context().cookies()).find((c) => c.name === "custody_session")!;
+    const admin = new Person(server.url, `custody_session=${session.value}`, "");
+    const caseId = new URL(page.url()).searchParams.get("case")!;
+    await admin.json(`/api/cases/${caseId}`, { method: "PATCH", body: { description: "Bronze plaque taken overnight", tags: ["heritage"] } });
+    await page.goto("/cases");
+    const search = page.getByLabel("Search cases");
+    for (const words of ["bronze plaque", "herit"]) {
+      await search.fill(words);
+      await visible(page.getByRole("link", { name: /Canal bridge theft/ }));
+    }
+    await search.fill("no such words");
+    await visible(page.getByText("No case matches. Change the search or the filters."));
+
+    // The audit filters by a person, chosen by name, and by an action in words.
+    await page.goto("/audit");
+    const filters = page.getByRole("form", { name: "Filter audit events" });
+    await filters.getByLabel("User").selectOption({ label: `${ADMIN.name} (${ADMIN.email})` });
+    await filters.getByLabel("Action").selectOption({ label: "Edited evidence details" });
+    await filters.getByRole("button", { name: "Apply filters" }).click();
+    const rows = page.getByRole("table", { name: "Audit events" }).getByRole("row");
+    await visible(rows.filter({ hasText: "edited the details of North bank CCTV still in case 2026-0190: Canal bridge theft" }).first(), 30_000);
+    expect(await rows.filter({ hasText: "created" }).count()).toBe(0);
+    await filters.getByLabel("User").selectOption({ label: "Ivy Investigator (ivy@example.org)" });
+    await filters.getByLabel("Action").selectOption({ label: "Any action" });
+    await filters.getByRole("button", { name: "Apply filters" }).click();
+    await visible(rows.filter({ hasText: "Ivy Investigator" }).first(), 30_000);
+    expect(await rows.filter({ hasText: ADMIN.email }).filter({ hasNotText: "Ivy" }).count()).toBe(0);
   }, 180_000);
 
   it("on a desktop: the case list beside the open case, audit tokens kept whole, filters that fold away", async () => {

@@ -4,6 +4,7 @@ import type { CaseDetail, CaseList, EvidenceList, UploadState } from "../../shar
 import type { PublicKeyInfo } from "../../shared/api/schemas";
 import { decryptLabel, encryptLabel, generateCaseKeyPair, IntegrityError, unwrapCaseKey, wrapCaseKey } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
+import { decryptDetailsFromCase, encryptDetailsToCase } from "../../shared/crypto/details";
 import {
   addMember,
   downloadEvidence,
@@ -251,6 +252,41 @@ describe("evidence upload and download", () => {
     expect((await call(`/api/evidence/${upload.evidenceId}/details`, { method: "PATCH", cookie: lead.cookie, body: { jwe: "f.g.h.i.j", baseVersion: 1 } })).status).toBe(200);
     const versions = (await (await call(`/api/evidence/${upload.evidenceId}/details/versions`, { cookie: lead.cookie })).json()) as { versions: { version: number; jwe: string }[] };
     expect(versions.versions.map((v) => [v.version, v.jwe])).toEqual([[1, "a.b.c.d.e"], [2, "f.g.h.i.j"]]);
+  });
+
+  it("keeps a members' copy of each details version, to a case key, that another member opens without releasing the file key", async () => {
+    const { lead, viewer } = await people();
+    const c = await openCase(lead, "I-2");
+    expect((await addMember(lead, c.id, viewer, "viewer")).status).toBe(201);
+    const upload = await uploadEvidence(lead, c, randomBytes(10));
+    const details = { title: "Forced front door", description: "Pry marks", tags: ["entry"] };
+    const caseCopy = await encryptDetailsToCase(details, c.caseKey.publicJwk);
+    const path = `/api/evidence/${upload.evidenceId}/details`;
+    // A copy to a key of another case, or not wrapped to the kid it names, is refused and stores nothing.
+    const other = await openCase(lead, "I-3");
+    await expectError(await call(path, { method: "PATCH", cookie: lead.cookie, body: { jwe: "a.b.c.d.e", baseVersion: 0, caseCopy: await encryptDetailsToCase(details, other.caseKey.publicJwk) } }), 400, "invalid_envelope");
+    await expectError(await call(path, { method: "PATCH", cookie: lead.cookie, body: { jwe: "a.b.c.d.e", baseVersion: 0, caseCopy: { caseKid: caseCopy.caseKid, jwe: (await encryptDetailsToCase(details, other.caseKey.publicJwk)).jwe } } }), 400, "invalid_envelope");
+    expect((await (await call(`${path}/versions`, { cookie: lead.cookie })).json()) as { versions: unknown[] }).toEqual({ versions: [] });
+
+    expect((await call(path, { method: "PATCH", cookie: lead.cookie, body: { jwe: "a.b.c.d.e", baseVersion: 0, caseCopy } })).status).toBe(200);
+    const before = (await auditEvents()).filter((e) => e.action === "evidence.view").length;
+    const listed = ((await (await call(`/api/cases/${c.id}/evidence`, { cookie: viewer.cookie })).json()) as EvidenceList).evidence[0]!;
+    expect(listed.details).toMatchObject({ version: 1, caseCopy: { caseKid: c.caseKey.kid } });
+    const keys = (await (await call(`/api/cases/${c.id}/keys`, { cookie: viewer.cookie })).json()) as { keys: { kid: string; wrap: string }[] };
+    const caseKey = await unwrapCaseKey(keys.keys.find((k) => k.kid === listed.details!.caseCopy!.caseKid)!.wrap, viewer.encryption.privateKey);
+    expect(await decryptDetailsFromCase(listed.details!.caseCopy!.jwe, caseKey.privateKey)).toEqual(details);
+    expect((await auditEvents()).filter((e) => e.action === "evidence.view").length).toBe(before); // no file key was released
+  });
+
+  it("finds cases by a word of their description or a part of a tag", async () => {
+    const { lead } = await people();
+    const found = await openCase(lead, "S-1", { title: "Shop", tags: ["north district"] });
+    await openCase(lead, "S-2", { title: "Kiosk" });
+    expect((await call(`/api/cases/${found.id}`, { method: "PATCH", cookie: lead.cookie, body: { description: "Silver van seen at the back door" } })).status).toBe(200);
+    const list = async (q: string) => ((await (await call(`/api/cases?q=${encodeURIComponent(q)}`, { cookie: lead.cookie })).json()) as CaseList).cases.map((c) => c.number);
+    expect(await list("silver van")).toEqual(["S-1"]);
+    expect(await list("north")).toEqual(["S-1"]);
+    expect(await list("kiosk")).toEqual(["S-2"]);
   });
 
   it("stores nothing of the plaintext: no 64-byte window of it is in any request body or anywhere the server keeps data", async () => {

@@ -74,6 +74,8 @@ export interface EvidenceLabelRow {
   evidenceId: string;
   fileName: string;
   mediaType: string;
+  /** The edited title, once this device decrypted the item's details (not indexed: no schema change). */
+  title?: string;
 }
 
 /**

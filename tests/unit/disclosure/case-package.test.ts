@@ -20,6 +20,8 @@ import { registerExport } from "../../support/signer-register";
 import { ZipWriter } from "../../../shared/crypto/zip";
 import { CASE_ENTRY, casePackageStream, planCasePackage, type CasePackageInput } from "../../../shared/disclosure/case-package";
 import { CASE_CHECKS, ITEM_CHECKS, verifyCasePackage } from "../../../shared/disclosure/verify-case-package";
+import { encryptDetails } from "../../../shared/crypto/details";
+import type { DetailsVersionInput } from "../../../shared/disclosure/details-history";
 
 const root = resolve(import.meta.dirname, "../../..");
 const node = resolve(root, "node_modules/.bin/node");
@@ -32,6 +34,7 @@ let signing: KeyPairJwk;
 let input: () => Promise<CasePackageInput>;
 let zip: Uint8Array;
 const plains: Uint8Array<ArrayBuffer>[] = [];
+const detailsVersions: DetailsVersionInput[] = [];
 
 async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
@@ -105,6 +108,21 @@ beforeAll(async () => {
     }
     items.push({ jws, parts, fileKey, raw });
   }
+  // The photo's details, edited twice by two people: each edit recorded with its version.
+  const editors = [{ id: "u".repeat(32), name: "Jane Doe", label: "jane@example.org" }, { id: "e".repeat(32), name: "Sam Reed", label: "sam@example.org" }];
+  const edits = [
+    { title: "Front door", description: "", tags: ["entry"] },
+    { title: "Forced front door", description: "Pry marks at lock height.", tags: ["entry", "tool marks"] },
+  ];
+  for (const [i, edit] of edits.entries()) {
+    const editor = editors[i]!;
+    const at = `2026-05-02T10:0${i}:00.000Z`;
+    detailsVersions.push({ version: i + 1, jwe: await encryptDetails(edit, items[0]!.raw), editedBy: { id: editor.id, name: editor.name }, editedAt: at });
+    await log.append({
+      id: crypto.randomUUID().replaceAll("-", ""), at, actor: { type: "user", id: editor.id, label: editor.label }, action: "evidence.details_edit",
+      target: { type: "evidence", id: specs[0]!.id }, ip: "192.0.2.8", userAgent: null, outcome: "success", details: { caseId: CASE_ID, evidenceId: specs[0]!.id, version: i + 1 },
+    });
+  }
   await log.checkpoint("2026-05-03T00:00:00.000Z");
   const extracts = await Promise.all(specs.map(async (spec) => `${(await log.exportLines({ evidenceId: spec.id }, "2026-05-03T00:00:00.000Z")).join("\n")}\n`));
 
@@ -112,7 +130,10 @@ beforeAll(async () => {
     case: { id: CASE_ID, number: "2026-0042", title: "Harbour break-in" },
     exportedAt: EXPORTED_AT,
     exportedBy: "Jane Doe <jane@example.org>",
-    items: items.map((item, i) => ({ manifestJws: item.jws, signerPublicJwk: user.signing.publicJwk, signerRegister, fileKey: item.raw.slice(), auditExtract: extracts[i]! })),
+    items: items.map((item, i) => ({
+      manifestJws: item.jws, signerPublicJwk: user.signing.publicJwk, signerRegister, fileKey: item.raw.slice(), auditExtract: extracts[i]!,
+      ...(i === 0 ? { detailsVersions } : {}),
+    })),
     original: (i: number) => {
       const item = items[i]!;
       return (async function* () {
@@ -144,7 +165,7 @@ describe("case package", () => {
     const names = Object.keys(unzipSync(zip));
     expect(names).toEqual([
       "VERIFY.txt", "case.json", "SHA512SUMS", "chain-of-custody.pdf",
-      ...ITEM_FILES.map((n) => FOLDER_1 + n), `${FOLDER_1}original/scene photo.jpg`,
+      ...ITEM_FILES.map((n) => FOLDER_1 + n), `${FOLDER_1}details.json`, `${FOLDER_1}original/scene photo.jpg`,
       ...ITEM_FILES.map((n) => FOLDER_2 + n), `${FOLDER_2}original/interview.mp4`,
     ]);
     const files = unzipSync(zip);
@@ -153,6 +174,19 @@ describe("case package", () => {
     const index = JSON.parse(text(files["case.json"]));
     expect(index).toMatchObject({ typ: "custody-case-package", v: 1, case: { number: "2026-0042" }, items: [{ evidenceId: "a".repeat(32), sha512: createHash("sha512").update(plains[0]!).digest("hex") }, { fileName: "interview.mp4" }] });
     expect(text(files["chain-of-custody.pdf"]!.subarray(0, 5))).toBe("%PDF-");
+    // The edited details travel: the latest in case.json, every version with its editor in details.json.
+    expect(index.items[0].details).toEqual({ version: 2, title: "Forced front door", description: "Pry marks at lock height.", tags: ["entry", "tool marks"] });
+    expect(index.items[1].details).toBeUndefined();
+    const history = JSON.parse(text(files[`${FOLDER_1}details.json`]));
+    expect(history).toMatchObject({
+      typ: "custody-details-history",
+      evidenceId: "a".repeat(32),
+      versions: [
+        { version: 1, title: "Front door", editedBy: { name: "Jane Doe" }, editedAt: "2026-05-02T10:00:00.000Z" },
+        { version: 2, title: "Forced front door", tags: ["entry", "tool marks"], editedBy: { name: "Sam Reed" } },
+      ],
+    });
+    expect(text(files["VERIFY.txt"])).toContain(`"Forced front door" (details version 2; every version in details.json)`);
   });
 
   it("writes a chain-of-custody report naming per item the case, file, SHA-512, signer, upload and capture times and its events", async () => {
@@ -174,16 +208,25 @@ describe("case package", () => {
       for (const hex of content.matchAll(/<([0-9A-Fa-f]*)> Tj/g)) drawn += `${Buffer.from(hex[1]!, "hex").toString("latin1")}\n`;
     }
     const flat = drawn.replace(/\n/g, "");
+    // Wrapped lines lose the space at the wrap: compare long texts without spaces.
+    const bare = (value: string) => value.replace(/\s/g, "");
     expect(drawn).toContain("Chain of custody");
     expect(drawn).toContain("2026-0042: Harbour break-in");
-    expect(drawn).toContain("Item 1: scene photo.jpg");
+    expect(drawn).toContain("Item 1: Forced front door"); // the edited title
+    expect(drawn).toContain("scene photo.jpg"); // and its file name
     expect(drawn).toContain("Item 2: interview.mp4");
     expect(flat).toContain(createHash("sha512").update(plains[1]!).digest("hex"));
-    expect(drawn).toContain("Jane Doe <jane@example.org>, key");
+    expect(drawn).toContain("Jane Doe <jane@example.org>, key registered");
     expect(drawn).toContain("2026-05-02 09:00:00 UTC by jane@example.org"); // uploaded
     expect(drawn).toContain("2026-05-01 10:15:00 UTC (from exif)"); // captured
-    expect(drawn).toContain("evidence.upload_complete");
-    expect(drawn).toContain("192.0.2.7");
+    expect(bare(flat)).toContain(bare('2: "Forced front door" by Sam Reed, 2026-05-02 10:01:00 UTC'));
+    // Events in plain words, naming people the package knows; ids only in the details column.
+    expect(drawn).toContain("added interview.mp4");
+    expect(bare(flat)).toContain(bare("edited the details of Forced front door (version 2)"));
+    expect(drawn).toContain("Sam Reed (sam@example.org)");
+    expect(drawn).not.toContain("evidence.upload_complete");
+    expect(flat).toContain("IP 192.0.2.7");
+    expect(bare(flat)).toContain(bare(`evidence ${"b".repeat(32)}; signing key ${signing.kid}`));
   });
 
   it("reads with Python's zipfile and checks with sha512sum -c; the report names the case, files, hashes and events", () => {
@@ -191,7 +234,7 @@ describe("case package", () => {
     writeFileSync(path, zip);
     const py = spawnSync(python, ["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(len(z.namelist()))", path], { encoding: "utf8" });
     expect(py.stderr).toBe("");
-    expect(py.stdout.trim()).toBe(String(4 + 2 * (ITEM_FILES.length + 1)));
+    expect(py.stdout.trim()).toBe(String(4 + 2 * (ITEM_FILES.length + 1) + 1)); // + the photo's details.json
     const dir = join(work, "unzipped");
     for (const [name, data] of Object.entries(unzipSync(zip))) {
       mkdirSync(dirname(join(dir, name)), { recursive: true });
@@ -254,6 +297,23 @@ describe("case package", () => {
     expect(cli.stdout).toContain(`FAILED: 1 of 2 item(s) did not verify: ${FOLDER_1} (original sha512).`);
   });
 
+  it("refuses a details version whose stated text or editor is not what was saved and recorded", async () => {
+    const edit = (change: (history: { versions: { title: string; editedBy: { id: string; name: string } }[] }) => void) =>
+      failures(repack((files) => {
+        const history = JSON.parse(text(files[`${FOLDER_1}details.json`]));
+        change(history);
+        files[`${FOLDER_1}details.json`] = utf8(`${JSON.stringify(history, null, 2)}\n`);
+      }));
+    expect(await edit((h) => (h.versions[0]!.title = "Back door"))).toEqual([
+      { where: `${FOLDER_1}:details history`, detail: "details.json: version 1 states other details than its encrypted copy holds" },
+    ]);
+    expect(await edit((h) => (h.versions[1]!.editedBy = { id: "f".repeat(32), name: "Someone Else" }))).toEqual([
+      { where: `${FOLDER_1}:details history`, detail: "details.json: version 2 by Someone Else has no matching edit in the audit extract" },
+    ]);
+    const dropped = await failures(repack((files) => delete files[`${FOLDER_1}details.json`]));
+    expect(dropped).toEqual([{ where: `${FOLDER_1}:case.json entry`, detail: "case.json's item 1 differs from what its folder proves in details" }]);
+  });
+
   it("names a removed file", async () => {
     const found = await failures(repack((files) => delete files[`${FOLDER_2}manifest.sig`]));
     expect(found).toEqual([{ where: `${FOLDER_2}:item entries`, detail: `${FOLDER_2}: missing manifest.sig` }]);
@@ -296,7 +356,7 @@ describe("case package", () => {
     }));
     expect(lying).toEqual([{ where: `${FOLDER_2}:case.json entry`, detail: "case.json's item 2 differs from what its folder proves in mediaType" }]);
 
-    const sums = await failures(repack((files) => (files["SHA512SUMS"] = utf8(text(files["SHA512SUMS"]).replace(/^./, "0")))));
+    const sums = await failures(repack((files) => (files["SHA512SUMS"] = utf8(text(files["SHA512SUMS"]).replace(/^./, (c) => (c === "0" ? "1" : "0"))))));
     expect(sums.map((f) => f.where)).toEqual(["case:SHA512SUMS"]);
   });
 

@@ -290,7 +290,7 @@ function Results(props: { filter: AuditFilter; names: AuditNames; onEvents: (eve
     const ids = [...new Set(events.map((e) => (typeof e.details.evidenceId === "string" ? e.details.evidenceId : e.target.type === "evidence" ? e.target.id : null)).filter((id): id is string => !!id))];
     if (ids.length === 0) return;
     void db.evidenceLabels.bulkGet(ids).then(
-      (rows) => setItemNames(new Map(rows.filter((row) => !!row).map((row) => [row!.evidenceId, row!.fileName]))),
+      (rows) => setItemNames(new Map(rows.filter((row) => !!row).map((row) => [row!.evidenceId, row!.title || row!.fileName]))),
       () => undefined,
     );
   }, [events]);

@@ -8,6 +8,7 @@
  */
 import type { JWK } from "jose";
 import { decryptExpectations, verifyManifest } from "../../../shared/crypto/index";
+import type { DetailsVersionInput } from "../../../shared/disclosure/details-history";
 import type { PackageEvent, PackageJob, PackageOutput } from "./messages";
 
 /** One item to package: its id, signed manifest (compact JWS) and signer's key id. */
@@ -31,6 +32,8 @@ export interface CasePackageSource {
   timestamp(item: PackageItemRef): Promise<{ token: Uint8Array; caPem: string | null } | undefined>;
   /** Ciphertext part `n` of the item. */
   readPart(item: PackageItemRef, n: number): Promise<Uint8Array>;
+  /** Every version of the item's edited details, with who made each (none: the package has no details.json for it). */
+  detailsVersions?(item: PackageItemRef): Promise<DetailsVersionInput[]>;
 }
 
 export type BuildStep =
@@ -81,8 +84,22 @@ export async function buildCasePackage(options: {
       throw new PackageError(true, "manifest", `The signed manifest of item ${i + 1} does not verify: ${error instanceof Error ? error.message : String(error)}`);
     });
     if (manifest.evidenceId !== item.id || manifest.caseId !== options.case.id) throw new PackageError(true, "manifest", `The signed manifest of item ${i + 1} names another item or case.`);
-    const [fileKey, auditExtract, timestamp] = await Promise.all([source.fileKey(item), source.auditExtract(item), source.timestamp(item)]);
-    prepared.push({ manifestJws: item.manifest, signerPublicJwk: jwk, signerRegister: register, fileKey, auditExtract, expect: decryptExpectations(manifest), ...(timestamp ? { timestamp } : {}) });
+    const [fileKey, auditExtract, timestamp, detailsVersions] = await Promise.all([
+      source.fileKey(item),
+      source.auditExtract(item),
+      source.timestamp(item),
+      source.detailsVersions ? source.detailsVersions(item) : Promise.resolve([]),
+    ]);
+    prepared.push({
+      manifestJws: item.manifest,
+      signerPublicJwk: jwk,
+      signerRegister: register,
+      fileKey,
+      auditExtract,
+      expect: decryptExpectations(manifest),
+      ...(timestamp ? { timestamp } : {}),
+      ...(detailsVersions.length ? { detailsVersions } : {}),
+    });
   }
   aborted();
 

@@ -31,5 +31,6 @@ export function memberSource(keys: DeviceKeys): CasePackageSource {
       return stamp.state === "stamped" ? { token: Uint8Array.from(atob(stamp.token), (c) => c.charCodeAt(0)), caPem: stamp.caPem } : undefined;
     },
     readPart: (item, n) => fetchPart(item.id, n),
+    detailsVersions: async (item) => (await evidenceApi.detailsVersions(item.id)).versions,
   };
 }

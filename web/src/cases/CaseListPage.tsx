@@ -56,7 +56,7 @@ export function CaseListPage(props: { session: SessionInfo }) {
         const all = await casesApi.list({});
         const needle = q.trim().toLowerCase();
         const found = all.cases.filter(
-          (c) => (!needle || `${c.number} ${c.title}`.toLowerCase().includes(needle)) && (!status || c.status === status) && (!tag || c.tags.includes(tag)),
+          (c) => (!needle || [c.number, c.title, ...c.tags].join("\n").toLowerCase().includes(needle)) && (!status || c.status === status) && (!tag || c.tags.includes(tag)),
         );
         const copy = { ...all, cases: found, nextCursor: null };
         return { copy, when: savedAt(all) };
@@ -119,7 +119,7 @@ export function CaseListPage(props: { session: SessionInfo }) {
       <search class="case-filters" aria-label="Find cases">
         <div class="field">
           <label for="case-search">Search cases</label>
-          <input id="case-search" type="search" value={q} placeholder="Number or title" onInput={(e: TargetedEvent<HTMLInputElement>) => setQ(e.currentTarget.value)} />
+          <input id="case-search" type="search" value={q} placeholder="Number, title, description or tag" onInput={(e: TargetedEvent<HTMLInputElement>) => setQ(e.currentTarget.value)} />
         </div>
         <div class="filter-row">
           <div class="field">

@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { CaseDetail, CaseMember, CaseRole, Directory, EvidenceSummary } from "../../../shared/api/cases";
 import type { SessionInfo, User } from "../../../shared/api/schemas";
 import { decryptLabel } from "../../../shared/crypto/label";
+import { decryptDetailsFromCase, type EvidenceDetails } from "../../../shared/crypto/details";
 import { verifyManifest } from "../../../shared/crypto/manifest";
 import { ApiError } from "../api/client";
 import { casesApi } from "./api";
@@ -292,6 +293,8 @@ type Signature = { state: "checking" } | { state: "ok"; signer: string } | { sta
 
 function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd: boolean; keys: DeviceKeys; onNames?: (names: Map<string, string>) => void }) {
   const [labels, setLabels] = useState<Map<string, EvidenceLabelRow>>(new Map());
+  const [details, setDetails] = useState<Map<string, EvidenceDetails>>(new Map());
+  const [find, setFind] = useState("");
   const [signatures, setSignatures] = useState<Map<string, Signature>>(new Map());
   const [kept, setKept] = useState<Set<string>>(new Set());
   const reachable = useReachable();
@@ -311,6 +314,11 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
         const decrypted = await decryptLabels(props.caseId, unnamed, props.keys).catch(() => new Map<string, EvidenceLabelRow>());
         if (!stale) setLabels(new Map([...known, ...decrypted]));
       }
+      // Edited titles, descriptions and tags, from the members' copy (to the case key).
+      const edited = await decryptItemDetails(props.caseId, props.items, props.keys).catch(() => new Map<string, EvidenceDetails>());
+      if (!stale) setDetails(edited);
+      // Kept with the device's item names, so the Audit page names these items by their titles too.
+      for (const [id, d] of edited) if (d.title) void db.evidenceLabels.update(id, { title: d.title }).catch(() => undefined);
       // Each manifest's signature, checked here against the signer's registered key (no key release needed).
       const signers = new Map<string, Promise<Awaited<ReturnType<typeof casesApi.signer>>>>();
       for (const item of props.items) {
@@ -335,21 +343,58 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
     };
   }, [props.items]);
 
-  useEffect(() => props.onNames?.(new Map([...labels].map(([id, label]) => [id, label.fileName]))), [labels]);
+  useEffect(
+    () => props.onNames?.(new Map([...labels].map(([id, label]) => [id, details.get(id)?.title || label.fileName]))),
+    [labels, details],
+  );
+  // Found on this device, in what it decrypted: the server never sees titles, tags or file names.
+  const needle = find.trim().toLowerCase();
+  const shown = needle
+    ? props.items.filter((item) => {
+        const d = details.get(item.id);
+        const text = [labels.get(item.id)?.fileName ?? "", d?.title ?? "", d?.description ?? "", ...(d?.tags ?? [])].join("\n").toLowerCase();
+        return text.includes(needle);
+      })
+    : props.items;
 
   if (props.items.length === 0) {
     return <p class="empty">No evidence yet. {props.canAdd ? "Add photos, videos or documents above: they are encrypted on this device first." : ""}</p>;
   }
   return (
+    <>
+      <search class="evidence-find" aria-label="Find evidence">
+        <div class="field">
+          <label for={`find-${props.caseId}`}>Find in this case</label>
+          <input
+            id={`find-${props.caseId}`}
+            type="search"
+            value={find}
+            placeholder="Title, tag, description or file name"
+            onInput={(e: TargetedEvent<HTMLInputElement>) => setFind(e.currentTarget.value)}
+          />
+        </div>
+      </search>
+      {shown.length === 0 && <p class="empty">No item matches “{find.trim()}”.</p>}
     <ul class="evidence-list" aria-label="Evidence items">
-      {props.items.map((item) => {
+      {shown.map((item) => {
         const label = labels.get(item.id);
+        const edited = details.get(item.id);
         const signature = signatures.get(item.id) ?? { state: "checking" };
-        const name = label?.fileName ?? "Encrypted file";
+        const name = edited?.title || label?.fileName || "Encrypted file";
         return (
           <li key={item.id}>
             <a class="evidence-card" href={caseHref(props.caseId, item.id)} aria-label={`Open ${name}, ${formatBytes(item.byteSize)}, added by ${item.uploader.name}`}>
               <span class="evidence-name">{name}</span>
+              {edited?.title && label && <span class="evidence-file">{label.fileName}</span>}
+              {edited && edited.tags.length > 0 && (
+                <span class="tags">
+                  {edited.tags.map((t) => (
+                    <span key={t} class="tag">
+                      {t}
+                    </span>
+                  ))}
+                </span>
+              )}
               <span class="evidence-meta">
                 {formatBytes(item.byteSize)} · {item.uploader.name} · {formatDateTime(item.completedAt ?? item.createdAt)}
               </span>
@@ -364,6 +409,7 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
         );
       })}
     </ul>
+    </>
   );
 }
 
@@ -371,14 +417,19 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
 async function packageChoices(caseId: string, me: DeviceKeys): Promise<PackageChoice[]> {
   const items = (await allPages((cursor) => casesApi.evidence(caseId, cursor).then((page) => ({ items: page.evidence, nextCursor: page.nextCursor })), 400)).filter((e) => e.status === "complete");
   const labels = await decryptLabels(caseId, items, me);
-  return items.map((item) => ({ ref: { id: item.id, manifest: item.manifest, signerKid: item.signerKid }, name: labels.get(item.id)?.fileName ?? `Encrypted file ${item.id.slice(0, 8)}`, byteSize: item.byteSize }));
+  const details = await decryptItemDetails(caseId, items, me).catch(() => new Map<string, EvidenceDetails>());
+  return items.map((item) => ({
+    ref: { id: item.id, manifest: item.manifest, signerKid: item.signerKid },
+    name: details.get(item.id)?.title || labels.get(item.id)?.fileName || `Encrypted file ${item.id.slice(0, 8)}`,
+    byteSize: item.byteSize,
+  }));
 }
 
-/** Decrypts the labels of `items` with the case keys this member holds; items it cannot open are left out. */
-async function decryptLabels(caseId: string, items: EvidenceSummary[], me: DeviceKeys): Promise<Map<string, EvidenceLabelRow>> {
+/** Opens the case keys this member holds, each once, by key id (null: not held). */
+async function caseKeyOpener(caseId: string, me: DeviceKeys): Promise<(kid: string) => Promise<CryptoKey | null>> {
   const keys = await casesApi.keys(caseId);
   const opened = new Map<string, Promise<CryptoKey | null>>();
-  const caseKey = (kid: string) => {
+  return (kid: string) => {
     let key = opened.get(kid);
     if (!key) {
       const wrap = keys.keys.find((k) => k.kid === kid)?.wrap;
@@ -387,6 +438,30 @@ async function decryptLabels(caseId: string, items: EvidenceSummary[], me: Devic
     }
     return key;
   };
+}
+
+/** The latest edited details of `items`, from the members' copy (to a case key this member holds); others are left out. */
+async function decryptItemDetails(caseId: string, items: EvidenceSummary[], me: DeviceKeys): Promise<Map<string, EvidenceDetails>> {
+  const out = new Map<string, EvidenceDetails>();
+  const withCopy = items.filter((item) => item.details?.caseCopy);
+  if (withCopy.length === 0) return out;
+  const caseKey = await caseKeyOpener(caseId, me);
+  for (const item of withCopy) {
+    const copy = item.details!.caseCopy!;
+    const key = await caseKey(copy.caseKid);
+    if (!key) continue;
+    try {
+      out.set(item.id, await decryptDetailsFromCase(copy.jwe, key));
+    } catch {
+      // Shown by its file name; opening the item shows every version.
+    }
+  }
+  return out;
+}
+
+/** Decrypts the labels of `items` with the case keys this member holds; items it cannot open are left out. */
+async function decryptLabels(caseId: string, items: EvidenceSummary[], me: DeviceKeys): Promise<Map<string, EvidenceLabelRow>> {
+  const caseKey = await caseKeyOpener(caseId, me);
   const out = new Map<string, EvidenceLabelRow>();
   for (const item of items) {
     const key = await caseKey(item.caseKid);

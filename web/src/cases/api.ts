@@ -73,8 +73,9 @@ export const evidenceApi = {
   releaseKey: (id: string) => readResponse(client.api.evidence[":id"].key.$get({ param: { id } }), FileKeyRelease),
   recordAccess: (id: string, action: "download" | "export") =>
     readResponse(client.api.evidence[":id"].access.$post({ param: { id }, json: { action } })),
-  updateDetails: (id: string, jwe: string, baseVersion: number) =>
-    readResponse(client.api.evidence[":id"].details.$patch({ param: { id }, json: { jwe, baseVersion } }), EvidenceSummary),
+  /** A new details version: `jwe` under the file key, and `caseCopy` (the same to a case key) for members' lists and search. */
+  updateDetails: (id: string, jwe: string, baseVersion: number, caseCopy?: { caseKid: string; jwe: string }) =>
+    readResponse(client.api.evidence[":id"].details.$patch({ param: { id }, json: { jwe, baseVersion, ...(caseCopy ? { caseCopy } : {}) } }), EvidenceSummary),
   /** The item's RFC 3161 timestamp over its manifest signature (a due retry happens on the way). */
   timestamp: (id: string) => readResponse(client.api.evidence[":id"].timestamp.$get({ param: { id } }), TimestampStatus),
   detailsVersions: (id: string) => saved(`/api/evidence/${id}/details/versions`, () => readResponse(client.api.evidence[":id"].details.versions.$get({ param: { id } }), DetailsVersions)),

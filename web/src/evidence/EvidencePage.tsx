@@ -9,6 +9,7 @@
  */
 import { ItemRetention } from "../retention/ItemRetention";
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { JWK } from "jose";
 import type { EvidenceSummary, TimestampStatus } from "../../../shared/api/cases";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { packageFileName } from "../../../shared/crypto/package";
@@ -21,7 +22,7 @@ import { messageOf } from "../ui/messages";
 import { caseHref } from "../ui/router";
 import { PageHeading } from "../ui/layout";
 import { VideoProvenance } from "./Provenance";
-import { decryptDetails, encryptDetails, EvidenceDetails, type EvidenceDetails as Details } from "./details";
+import { decryptDetails, encryptDetails, encryptDetailsToCase, EvidenceDetails, type EvidenceDetails as Details } from "./details";
 import { formatBytes, formatDateTime } from "../ui/format";
 import { isReachable } from "../api/connectivity";
 import { recordOffline, recordOfflineView } from "../offline/events";
@@ -29,6 +30,7 @@ import { forgetOffline, keepOffline, keptCopy } from "../offline/kept";
 import "./evidence.css";
 import { EvidenceOpener, forgetOpened, OpenError, type CheckEvent, type OpenedEvidence, type OpenStep } from "./open";
 import { saveBlob } from "../ui/download";
+import { db } from "../db";
 
 /** The whole-file check of an open item: bytes checked in order so far, or done. */
 type Check = { verified: false; verifiedBytes: number } | { verified: true };
@@ -47,6 +49,10 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
   const [check, setCheck] = useState<Check>({ verified: false, verifiedBytes: 0 });
   const [caseLabel, setCaseLabel] = useState<string>();
   const [myRole, setMyRole] = useState<string>();
+  /** The case's current public key: an edit of the details is also encrypted to it, for members' lists and search. */
+  const [casePublicJwk, setCasePublicJwk] = useState<JWK>();
+  /** The latest details' title, when one was given: the item's heading (the file name stays below it). */
+  const [editedTitle, setEditedTitle] = useState("");
   const opener = useRef<EvidenceOpener | undefined>(undefined);
 
   async function open() {
@@ -109,6 +115,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
       (c) => {
         setCaseLabel(`${c.number} · ${c.title}`);
         setMyRole(c.myRole);
+        setCasePublicJwk(c.caseKey.publicJwk);
       },
       () => undefined,
     );
@@ -119,7 +126,8 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
     };
   }, [props.evidenceId]);
 
-  const title = view.kind === "open" ? view.opened.metadata.fileName : "Evidence";
+  const fileName = view.kind === "open" ? view.opened.metadata.fileName : undefined;
+  const title = editedTitle || fileName || "Evidence";
   return (
     <>
       <p class="breadcrumb">
@@ -128,6 +136,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
       <PageHeading>{title}</PageHeading>
       {item && (
         <p class="muted">
+          {editedTitle && fileName ? `${fileName} · ` : ""}
           {formatBytes(item.byteSize)} · added by {item.uploader.name} · {formatDateTime(item.completedAt ?? item.createdAt)}
         </p>
       )}
@@ -162,6 +171,12 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
           offline={!!view.offline}
           userId={props.session.user.id}
           keys={props.keys}
+          casePublicJwk={casePublicJwk}
+          onDetails={(details) => {
+            setEditedTitle(details?.title ?? "");
+            // The Audit page names items from the device's names: the edited title where there is one.
+            if (details?.title) void db.evidenceLabels.update(props.evidenceId, { title: details.title }).catch(() => undefined);
+          }}
         />
       )}
       {item && item.status === "complete" && (
@@ -262,7 +277,18 @@ function Checking(props: { check: Check; totalBytes: number }) {
   );
 }
 
-function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; check: Check; opener: EvidenceOpener; canEdit: boolean; offline: boolean; userId: string; keys: DeviceKeys }) {
+function Verified(props: {
+  item: EvidenceSummary;
+  opened: OpenedEvidence;
+  check: Check;
+  opener: EvidenceOpener;
+  canEdit: boolean;
+  offline: boolean;
+  userId: string;
+  keys: DeviceKeys;
+  casePublicJwk: JWK | undefined;
+  onDetails: (latest: Details | null) => void;
+}) {
   const { opened } = props;
   const { metadata, manifest } = opened;
   const [copied, setCopied] = useState("");
@@ -384,7 +410,7 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; check:
         </p>
       )}
       <KeepOffline item={props.item} opened={opened} userId={props.userId} offline={props.offline} />
-      <DetailsSection evidenceId={props.item.id} fileKey={opened.fileKey} canEdit={props.canEdit} />
+      <DetailsSection evidenceId={props.item.id} fileKey={opened.fileKey} canEdit={props.canEdit} casePublicJwk={props.casePublicJwk} onDetails={props.onDetails} />
     </>
   );
 }
@@ -452,7 +478,7 @@ interface Version {
   editedAt: string;
 }
 
-function DetailsSection(props: { evidenceId: string; fileKey: CryptoKey; canEdit: boolean }) {
+function DetailsSection(props: { evidenceId: string; fileKey: CryptoKey; canEdit: boolean; casePublicJwk: JWK | undefined; onDetails: (latest: Details | null) => void }) {
   const [versions, setVersions] = useState<Version[]>();
   const [loadError, setLoadError] = useState<string>();
   const [editing, setEditing] = useState(false);
@@ -471,7 +497,9 @@ function DetailsSection(props: { evidenceId: string; fileKey: CryptoKey; canEdit
         }
         decrypted.push({ version: v.version, details, editedBy: v.editedBy.name, editedAt: v.editedAt });
       }
-      setVersions(decrypted.sort((a, b) => b.version - a.version));
+      decrypted.sort((a, b) => b.version - a.version);
+      setVersions(decrypted);
+      props.onDetails(decrypted[0]?.details ?? null);
     } catch (caught) {
       setLoadError(messageOf(caught));
     }
@@ -483,7 +511,8 @@ function DetailsSection(props: { evidenceId: string; fileKey: CryptoKey; canEdit
     schema: EvidenceDetails,
     toBody: (values) => ({ title: values["title"] ?? "", description: values["description"] ?? "", tags: parseTags(values["tags"]) }),
     send: async (details) => {
-      await evidenceApi.updateDetails(props.evidenceId, await encryptDetails(details, props.fileKey), latest?.version ?? 0);
+      const caseCopy = props.casePublicJwk ? await encryptDetailsToCase(details, props.casePublicJwk) : undefined;
+      await evidenceApi.updateDetails(props.evidenceId, await encryptDetails(details, props.fileKey), latest?.version ?? 0, caseCopy);
       setEditing(false);
       await load();
     },

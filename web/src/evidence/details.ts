@@ -1,34 +1,6 @@
 /**
- * Evidence details (title, description, tags): a compact JWE under the file key, `dir` +
- * A256GCM like the metadata (docs/evidence-format.md §5), `typ: custody-details+jwe`, plaintext
- * `{"v":1,"title":…,"description":…,"tags":[…]}`. Each edit is a new version on the server;
- * older versions are kept, and the original file and manifest are never touched.
+ * Evidence details (title, description, tags): the crypto is in shared/crypto/details.ts (the
+ * court package carries and checks them too). Each edit is a new version on the server; older
+ * versions are kept, and the original file and manifest are never touched.
  */
-import { CompactEncrypt, compactDecrypt } from "jose";
-import { z } from "zod";
-
-export const DETAILS_TYP = "custody-details+jwe";
-
-export const EvidenceDetails = z.object({
-  title: z.string().trim().max(200, "At most 200 characters."),
-  description: z.string().trim().max(4000, "At most 4000 characters."),
-  tags: z.array(z.string().trim().min(1).max(40, "Each tag at most 40 characters.")).max(20, "At most 20 tags."),
-});
-export type EvidenceDetails = z.infer<typeof EvidenceDetails>;
-
-const Plaintext = EvidenceDetails.extend({ v: z.literal(1) });
-
-/** Details to a compact JWE under the file key (random 96-bit IV from jose). */
-export function encryptDetails(details: EvidenceDetails, fileKey: CryptoKey): Promise<string> {
-  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify({ v: 1, ...EvidenceDetails.parse(details) })))
-    .setProtectedHeader({ alg: "dir", enc: "A256GCM", typ: DETAILS_TYP })
-    .encrypt(fileKey);
-}
-
-/** A details JWE back to its fields; throws if it does not authenticate under this key or is malformed. */
-export async function decryptDetails(jwe: string, fileKey: CryptoKey): Promise<EvidenceDetails> {
-  const out = await compactDecrypt(jwe, fileKey, { keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] });
-  if (out.protectedHeader.typ !== DETAILS_TYP) throw new Error(`expected typ ${DETAILS_TYP}`);
-  const { v: _v, ...details } = Plaintext.parse(JSON.parse(new TextDecoder().decode(out.plaintext)));
-  return details;
-}
+export { decryptDetails, decryptDetailsFromCase, encryptDetails, encryptDetailsToCase, EvidenceDetails, DETAILS_TYP } from "../../../shared/crypto/details";

@@ -48,7 +48,8 @@ export async function listMyCases(
       `SELECT ${CASE_COLUMNS}, m.role AS my_role,
               (SELECT count(*) FROM evidence e WHERE e.case_id = c.id AND e.status = 'complete' AND e.deleted_at IS NULL) AS evidence_count
          FROM cases c JOIN case_members m ON m.case_id = c.id AND m.user_id = ?1
-        WHERE (?2 IS NULL OR c.number LIKE ?2 ESCAPE '\\' OR c.title LIKE ?2 ESCAPE '\\')
+        WHERE (?2 IS NULL OR c.number LIKE ?2 ESCAPE '\\' OR c.title LIKE ?2 ESCAPE '\\' OR c.description LIKE ?2 ESCAPE '\\'
+               OR EXISTS (SELECT 1 FROM json_each(c.tags) t WHERE t.value LIKE ?2 ESCAPE '\\'))
           AND (?3 IS NULL OR c.status = ?3)
           AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(c.tags) t WHERE t.value = ?4 COLLATE NOCASE))
           AND (?5 IS NULL OR c.updated_at < ?5 OR (c.updated_at = ?5 AND c.id < ?6))

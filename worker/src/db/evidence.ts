@@ -29,13 +29,16 @@ interface SummaryRow extends EvidenceRow {
   details_jwe: string | null;
   details_by: string | null;
   details_at: string | null;
+  details_case_kid: string | null;
+  details_case_jwe: string | null;
 }
 
 /** Evidence in the recycle bin (or being purged) is gone for every route but retention's own (docs/retention.md). */
 const SUMMARY_SQL = `
   SELECT e.*, u.name AS uploader_name,
          (SELECT count(*) FROM evidence_parts p WHERE p.evidence_id = e.id) AS parts_received,
-         d.version AS details_version, d.jwe AS details_jwe, d.edited_by AS details_by, d.edited_at AS details_at
+         d.version AS details_version, d.jwe AS details_jwe, d.edited_by AS details_by, d.edited_at AS details_at,
+         d.case_kid AS details_case_kid, d.case_jwe AS details_case_jwe
     FROM evidence e JOIN users u ON u.id = e.uploader_id
     LEFT JOIN evidence_details d ON d.evidence_id = e.id
          AND d.version = (SELECT max(version) FROM evidence_details WHERE evidence_id = e.id)`;
@@ -54,7 +57,13 @@ export function toEvidenceSummary(row: SummaryRow): EvidenceSummary {
     label: row.label,
     details:
       row.details_version !== null
-        ? { version: row.details_version, jwe: row.details_jwe!, editedBy: row.details_by!, editedAt: row.details_at! }
+        ? {
+            version: row.details_version,
+            jwe: row.details_jwe!,
+            editedBy: row.details_by!,
+            editedAt: row.details_at!,
+            caseCopy: row.details_case_kid && row.details_case_jwe ? { caseKid: row.details_case_kid, jwe: row.details_case_jwe } : null,
+          }
         : null,
     uploader: { id: row.uploader_id, name: row.uploader_name },
     createdAt: row.created_at,
@@ -158,11 +167,11 @@ export function evidenceDelete(db: D1Database, id: string): D1PreparedStatement[
 
 export function detailsInsert(
   db: D1Database,
-  d: { evidenceId: string; version: number; jwe: string; editedBy: string; now: string },
+  d: { evidenceId: string; version: number; jwe: string; editedBy: string; now: string; caseCopy?: { caseKid: string; jwe: string } },
 ): D1PreparedStatement {
   return db
-    .prepare("INSERT INTO evidence_details (evidence_id, version, jwe, edited_by, edited_at) VALUES (?, ?, ?, ?, ?)")
-    .bind(d.evidenceId, d.version, d.jwe, d.editedBy, d.now);
+    .prepare("INSERT INTO evidence_details (evidence_id, version, jwe, edited_by, edited_at, case_kid, case_jwe) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    .bind(d.evidenceId, d.version, d.jwe, d.editedBy, d.now, d.caseCopy?.caseKid ?? null, d.caseCopy?.jwe ?? null);
 }
 
 export async function detailsVersions(

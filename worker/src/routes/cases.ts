@@ -89,7 +89,7 @@ export const cases = new Hono<AppEnv>()
   .get(
     "/",
     describe({
-      summary: "Your cases (you are a member of), searchable by number or title, status and tag; last changed first, a page at a time.",
+      summary: "Your cases (you are a member of), searchable by number, title, description or tag (`q`), status and tag; last changed first, a page at a time.",
       access: "session",
       responses: { 200: { description: "A page of cases.", schema: CaseList } },
     }),

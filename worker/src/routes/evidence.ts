@@ -440,14 +440,21 @@ export const evidence = new Hono<AppEnv>()
     async (c) => {
       const me = c.get("user");
       const row = await evidenceFor(c, c.req.valid("param").id, "contributor");
-      const { jwe, baseVersion } = c.req.valid("json");
+      const { jwe, baseVersion, caseCopy } = c.req.valid("json");
+      if (caseCopy) {
+        // A copy members read with the case key: it must be to one of this case's keys.
+        if (!(await caseKeysForUser(c.env.DB, row.case_id, me.id)).some((k) => k.kid === caseCopy.caseKid)) {
+          throw new ApiError(400, "invalid_envelope", "caseCopy is not to one of this case's keys.");
+        }
+        checkWrappedTo(caseCopy.jwe, TYP.details, caseCopy.caseKid, "caseCopy");
+      }
       const now = new Date().toISOString();
       const stale = () => new ApiError(409, "stale_edit", "Someone changed these details after you opened them. Reload to see their version, then edit again.");
       const latest = (await findEvidenceSummary(c.env.DB, row.id))!.details?.version ?? 0;
       if (baseVersion !== latest) throw stale();
       try {
         await c.env.DB.batch([
-          detailsInsert(c.env.DB, { evidenceId: row.id, version: baseVersion + 1, jwe, editedBy: me.id, now }),
+          detailsInsert(c.env.DB, { evidenceId: row.id, version: baseVersion + 1, jwe, editedBy: me.id, now, ...(caseCopy ? { caseCopy } : {}) }),
           auditStatement(c, me.orgId, { action: "evidence.details_edit", target: { type: "evidence", id: row.id }, details: { caseId: row.case_id, evidenceId: row.id, version: baseVersion + 1 } }),
         ]);
       } catch (err) {
