@@ -29,7 +29,7 @@ const COLUMNS: readonly Column<AuditEvent>[] = [
 function signerText(register: string, kid: string): string {
   const record = signerRecord(extractEvents(register), kid);
   if (typeof record === "string") return `key ${kid}`;
-  const holder = record.holder.type === "user" ? `${record.holder.name} <${record.holder.email}>` : `site ${record.holder.name}`;
+  const holder = record.holder.type === "user" ? `${record.holder.name} <${record.holder.email}>` : record.holder.type === "submitter" ? `the submitter of submission ${record.holder.id} (${record.holder.name})` : `site ${record.holder.name}`;
   return `${holder}, key ${kid} registered ${utcTime(record.validFrom)}`;
 }
 

@@ -371,7 +371,7 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
 async function packageChoices(caseId: string, me: DeviceKeys): Promise<PackageChoice[]> {
   const items = (await allPages((cursor) => casesApi.evidence(caseId, cursor).then((page) => ({ items: page.evidence, nextCursor: page.nextCursor })), 400)).filter((e) => e.status === "complete");
   const labels = await decryptLabels(caseId, items, me);
-  return items.map((item) => ({ ref: { id: item.id, manifest: item.manifest, signerKid: item.signerKid }, name: labels.get(item.id)?.fileName ?? `Encrypted file ${item.id.slice(0, 8)}`, byteSize: item.byteSize }));
+  return items.map((item) => ({ ref: { id: item.id, manifest: item.manifest, signerKid: item.signerKid, ...(item.source ? { signedFor: { linkId: item.source.linkId, submissionId: item.source.submissionId } } : {}) }, name: labels.get(item.id)?.fileName ?? `Encrypted file ${item.id.slice(0, 8)}`, byteSize: item.byteSize }));
 }
 
 /** Decrypts the labels of `items` with the case keys this member holds; items it cannot open are left out. */

@@ -204,7 +204,9 @@ export class EvidenceOpener {
     readPart: (n: number, signal: AbortSignal) => Promise<Uint8Array>,
   ): Promise<OpenedEvidence> {
     const manifest = await integrity(() => verifyManifest(item.manifest, signer.publicJwk as JWK));
-    if (manifest.evidenceId !== item.id || manifest.caseId !== item.caseId) throw new OpenError(true, "manifest", "The signed manifest names another evidence item or case.");
+    // Accepted from a submission link, the submitter signed for the link and their submission, not the case (docs/submissions.md §5).
+    const signedFor = item.source ? manifest.caseId === item.source.linkId && manifest.uploaderId === item.source.submissionId : manifest.caseId === item.caseId;
+    if (manifest.evidenceId !== item.id || !signedFor) throw new OpenError(true, "manifest", "The signed manifest names another evidence item or case.");
 
     onStep({ step: "key" });
     const release = await releaseKey();
