@@ -33,6 +33,7 @@ import { caseHref } from "../ui/router";
 import { CASE_ROLE_LABELS, CASE_ROLE_OPTIONS } from "./labels";
 import { SharingSection } from "../sharing/SharingSection";
 import { SubmissionLinksSection } from "../submissions/SubmissionLinksSection";
+import { SubmittedSection } from "../submissions/SubmittedSection";
 import "./cases.css";
 
 interface Props {
@@ -134,6 +135,7 @@ export function CasePage(props: Props) {
         {evidence.items && <EvidenceList caseId={detail.id} items={evidence.items.filter((e) => e.status === "complete")} canAdd={canAdd} keys={props.keys} onNames={(names) => setItemNames((current) => (sameNames(current, names) ? current : names))} />}
         {evidence.items && <LoadMore hasMore={evidence.hasMore} loading={evidence.loading} error={evidence.error} noun="evidence" onMore={evidence.more} />}
       </section>
+      {reachable && <SubmittedSection detail={detail} keys={props.keys} onAccepted={evidence.reload} />}
       <CaseHolds caseId={detail.id} canPlace={isLead || props.session.user.role === "admin"} />
       {isLead && reachable && <CasePackagePanel caseDetail={detail} origin={memberPackage(detail.id, props.session, props.keys)} loadItems={() => packageChoices(detail.id, props.keys)} />}
       <Members detail={detail} session={props.session} keys={props.keys} isLead={isLead} onChanged={setDetail} />
@@ -353,6 +355,7 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
               <span class="evidence-meta">
                 {formatBytes(item.byteSize)} · {item.uploader.name} · {formatDateTime(item.completedAt ?? item.createdAt)}
               </span>
+              {item.source && <span class="badge badge-source">Submitted through “{item.source.linkLabel}”</span>}
               <span class={`badge badge-sig-${signature.state}`}>
                 {signature.state === "checking" ? "Checking signature…" : signature.state === "ok" ? `Signed by ${signature.signer}` : "Signature does not verify"}
               </span>
