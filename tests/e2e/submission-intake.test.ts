@@ -47,7 +47,7 @@ describe("intake: a member reviews what a witness sent, accepts one file and rej
     await createKeys(page, ADMIN.keyPassphrase);
     await expectSignedIn(page);
     await createCase(page, { number: "2026-0999", title: "Bus stop assault" });
-    const caseId = /\/cases\/([0-9a-f]{32})/.exec(page.url())![1]!;
+    const caseId = new URL(page.url()).searchParams.get("case")!;
 
     // The link, made as the member's browser makes it (the submission key wrapped to the case key), then the witness sends.
     const cookie = (await page.context().cookies()).find((c) => c.name === "custody_session")!;

@@ -306,12 +306,14 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
     void (async () => {
       const found = await db.evidenceLabels.bulkGet(props.items.map((i) => i.id));
       const known = new Map(found.filter((r): r is EvidenceLabelRow => !!r).map((r) => [r.evidenceId, r]));
-      if (!stale) setLabels(known);
+      // Merged, never replaced: a name decrypted before stays while the list is read again (a
+      // replaced map would drop it, change the case's names and render the list again, in a loop).
+      if (!stale) setLabels((current) => (known.size === 0 ? current : new Map([...current, ...known])));
       // Names of the rest, from their labels: encrypted to the case key, which this member holds.
       const unnamed = props.items.filter((item) => !known.has(item.id) && item.label);
       if (unnamed.length > 0) {
         const decrypted = await decryptLabels(props.caseId, unnamed, props.keys).catch(() => new Map<string, EvidenceLabelRow>());
-        if (!stale) setLabels(new Map([...known, ...decrypted]));
+        if (!stale) setLabels((current) => new Map([...current, ...known, ...decrypted]));
       }
       // Each manifest's signature, checked here against the signer's registered key (no key release needed).
       const signers = new Map<string, Promise<Awaited<ReturnType<typeof casesApi.signer>>>>();
