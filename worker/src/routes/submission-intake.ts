@@ -156,6 +156,7 @@ export const submittedFiles = new Hono<AppEnv>()
       const body = c.req.valid("json");
       const row = await submittedFileFor(c, c.req.valid("param").id, "contributor");
       if (row.decision) throw alreadyDecided(row);
+      if (!row.submission_key_wrap) throw new ApiError(409, "no_submission_key", "This link's key is gone, so the file cannot be opened or accepted.");
       const found = await requireCaseRole(c, row.case_id, "contributor");
       if (found.status !== "open") throw new ApiError(409, "case_closed", "This case is closed. Reopen it to add evidence.");
       const current = await c.env.DB.prepare("SELECT kid FROM case_keys WHERE case_id = ? AND retired_at IS NULL").bind(row.case_id).first<{ kid: string }>();
