@@ -145,6 +145,25 @@ export const CreateEvidenceRequest = z
   .meta({ id: "CreateEvidenceRequest" });
 export type CreateEvidenceRequest = z.input<typeof CreateEvidenceRequest>;
 
+/** Where evidence accepted from a submission link came from, on its summary (docs/submissions.md §5). */
+export const EvidenceSource = z
+  .object({
+    type: z.literal("submission"),
+    linkId: z.string(),
+    linkLabel: z.string(),
+    submissionId: Id,
+    signerKid: Kid,
+    caseKid: Kid.meta({ description: "The case key `submissionKeyWrap` is wrapped to." }),
+    submissionKeyWrap: z.string().meta({ description: "The submission private key, to read `details`." }),
+    details: z.string().nullable().meta({ description: "The submitter's name, contact and statement (custody-submission-details+jwe), still encrypted." }),
+    sentAt: z.string(),
+    ip: z.string().nullable(),
+    acceptedBy: z.object({ id: Id, name: z.string() }),
+    acceptedAt: z.string(),
+  })
+  .meta({ id: "EvidenceSource" });
+export type EvidenceSource = z.infer<typeof EvidenceSource>;
+
 export const EvidenceSummary = z
   .object({
     id: Id,
@@ -172,6 +191,7 @@ export const EvidenceSummary = z
     uploader: z.object({ id: Id, name: z.string() }),
     createdAt: z.string(),
     completedAt: z.string().nullable(),
+    source: EvidenceSource.nullable().optional().meta({ description: "Accepted from a submission link: its provenance (the uploader is then the member who accepted it, the signer the submitter)." }),
   })
   .meta({ id: "EvidenceSummary" });
 export type EvidenceSummary = z.infer<typeof EvidenceSummary>;

@@ -240,7 +240,7 @@ export const SignerKey = z
   .object({
     kid: z.string(),
     publicJwk: PublicJwk,
-    owner: z.object({ type: z.enum(["user", "agent"]).meta({ description: "A person, or a site's agent (id: the site)." }), id: z.string(), name: z.string() }),
+    owner: z.object({ type: z.enum(["user", "agent", "submitter"]).meta({ description: "A person, a site's agent (id: the site), or a submitter with no account (id: the submission)." }), id: z.string(), name: z.string() }),
     createdAt: z.string(),
     retiredAt: z.string().nullable(),
   })

@@ -8,8 +8,15 @@ import type { AuditEvent } from "./chain";
 export const SIGNER_REGISTER = "keys.signer_register";
 export const SIGNER_RETIRE = "keys.signer_retire";
 
-/** Who holds a signing key: a user (id, name and email at registration) or a site's connector. */
-export type SignerHolder = { type: "user"; id: string; name: string; email: string } | { type: "site"; id: string; name: string };
+/**
+ * Who holds a signing key: a user (id, name and email at registration), a site's connector, or a
+ * submitter with no account (id: the submission, whose key was made in their browser for it; name
+ * says through which link; registered when the first file they signed is accepted).
+ */
+export type SignerHolder =
+  | { type: "user"; id: string; name: string; email: string }
+  | { type: "site"; id: string; name: string }
+  | { type: "submitter"; id: string; name: string; linkId: string };
 
 /** A key's history as the log records it. */
 export interface SignerRecord {

@@ -404,9 +404,17 @@ export async function checkPackageFiles(files: PackageFiles, ctx: PackageCheckCo
   if (typeof record === "string") throw new CheckFailed(record);
   if (record.publicJwk.x !== jwk.x || record.publicJwk.y !== jwk.y || record.publicJwk.crv !== "P-521") throw new CheckFailed("the registered key is not signer.jwk.json");
   if (record.holder.type === "user" && record.holder.id !== manifest.uploaderId) throw new CheckFailed(`the key is registered to user ${record.holder.id}, the manifest names uploader ${manifest.uploaderId}`);
+  // A submitter's key signs for one submission through one link (docs/submissions.md §5): the manifest names both.
+  if (record.holder.type === "submitter" && (record.holder.id !== manifest.uploaderId || record.holder.linkId !== manifest.caseId)) {
+    throw new CheckFailed(`the key is registered to submission ${record.holder.id} through link ${record.holder.linkId}, the manifest names ${manifest.uploaderId} through ${manifest.caseId}`);
+  }
   if (manifest.signedAt < record.validFrom) throw new CheckFailed(`signed at ${manifest.signedAt}, before the key was registered (${record.validFrom})`);
   if (record.retiredAt !== null && manifest.signedAt >= record.retiredAt) throw new CheckFailed(`signed at ${manifest.signedAt}, after the key was retired (${record.retiredAt})`);
-  const holder = record.holder.type === "user" ? `${record.holder.name} <${record.holder.email}> (user ${record.holder.id})` : `site ${record.holder.name} (${record.holder.id})`;
+  const holder = record.holder.type === "user"
+    ? `${record.holder.name} <${record.holder.email}> (user ${record.holder.id})`
+    : record.holder.type === "submitter"
+      ? `the submitter (no account) of submission ${record.holder.id}, ${record.holder.name}`
+      : `site ${record.holder.name} (${record.holder.id})`;
   summary.signer = { holder, validFrom: record.validFrom, retiredAt: record.retiredAt, auditKid: audit.signers[0]!, treeSize: audit.treeSize!, backfilledAt: record.backfilledAt };
   pass(
     `${holder}'s key, registered ${record.validFrom} (audit event ${record.registeredSeq}${record.backfilledAt ? `, recorded ${record.backfilledAt} for a key older than the register` : ""}), ${record.retiredAt ? `retired ${record.retiredAt}` : "not retired"}; ` +

@@ -43,7 +43,7 @@ function columns(item: string, names: Map<string, string>): readonly Column<Audi
 function signerText(register: string, kid: string): string {
   const record = signerRecord(extractEvents(register), kid);
   if (typeof record === "string") return "not in the key register extract";
-  const holder = record.holder.type === "user" ? `${record.holder.name} <${record.holder.email}>` : `site ${record.holder.name}`;
+  const holder = record.holder.type === "user" ? `${record.holder.name} <${record.holder.email}>` : record.holder.type === "submitter" ? `the submitter of submission ${record.holder.id} (${record.holder.name})` : `site ${record.holder.name}`;
   return `${holder}, key registered ${utcTime(record.validFrom)}`;
 }
 

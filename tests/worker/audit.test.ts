@@ -22,6 +22,9 @@ import { receiptSigningKey, rewrapCaseKey } from "../../shared/crypto";
 import { prepareShare, receiptFor, share } from "./share-helpers";
 import type { PublicSubmissionLink } from "../../shared/api/submissions";
 import { hexId, linkBody, makeLink, prepareFile, putPart, startSubmission } from "./submission-helpers";
+import type { IncomingSubmissions } from "../../shared/api/submission-intake";
+import { rewrapLabel, unwrapCaseKey, unwrapSubmissionKey, rewrapFileKey } from "../../shared/crypto";
+import { sendThroughLink } from "../support/submitter";
 
 interface Operation {
   "x-custody-access": "public" | "session" | "admin";
@@ -151,6 +154,27 @@ async function submissionUnderway(admin: Admin, progress: { added?: true; sent?:
   if (progress.added) expect((await call(`/api/submit/${link.id}/submissions/${submitter.submissionId}/files`, { headers: submitter.auth, body: file.body })).status).toBe(201);
   if (progress.sent) expect((await putPart(link.id, submitter, file.fileId, 0, file.parts[0]!)).status).toBe(204);
   return { link, submitter, file };
+}
+
+/** A file sent through a submission link of a case the admin leads, waiting for intake, and the body that accepts it (as the admin's browser makes it). */
+async function submittedFile(admin: Admin) {
+  const lead = await withKeys(admin);
+  const caseDetail = await openCase(lead, "U-2");
+  const { link, key } = await makeLink(lead, caseDetail);
+  const fetcher = (path: string, init: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array } = {}) =>
+    call(path, { ...(init.method ? { method: init.method } : {}), headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body } : {}) });
+  const { fileIds: [fileId] } = await sendThroughLink(fetcher, link.id, key.kid, [{ bytes: randomBytes(700), fileName: "photo.jpg", mediaType: "image/jpeg" }]);
+  const { submissions: [submission] } = (await (await call(`/api/cases/${caseDetail.id}/submissions`, { cookie: admin.cookie })).json()) as IncomingSubmissions;
+  const { keys } = (await (await call(`/api/cases/${caseDetail.id}/keys`, { cookie: admin.cookie })).json()) as { keys: { kid: string; wrap: string | null }[] };
+  const caseKey = await unwrapCaseKey(keys.find((k) => k.kid === submission!.caseKid)!.wrap!, lead.encryption.privateKey);
+  const submissionKey = await unwrapSubmissionKey(submission!.submissionKeyWrap, caseKey.privateKey);
+  const file = submission!.files[0]!;
+  const accept = {
+    caseKid: caseDetail.caseKey.kid,
+    fileKey: await rewrapFileKey(file.fileKey, submissionKey.privateKey, caseDetail.caseKey.publicJwk),
+    label: await rewrapLabel(file.label, submissionKey.privateKey, caseDetail.caseKey.publicJwk),
+  };
+  return { fileId: fileId!, accept };
 }
 
 const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Promise<Action>; onEmptyInstallation?: true }> = {
@@ -808,6 +832,20 @@ const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Pro
     prepare: async (admin) => {
       const { link, submitter, file } = await submissionUnderway(admin, { added: true, sent: true });
       return () => call(`/api/submit/${link.id}/submissions/${submitter.submissionId}/files/${file.fileId}/complete`, { headers: submitter.auth, body: { manifest: file.manifest } });
+    },
+  },
+  "POST /api/submitted-files/{id}/accept": {
+    action: "submission.accept",
+    prepare: async (admin) => {
+      const { fileId, accept } = await submittedFile(admin);
+      return () => call(`/api/submitted-files/${fileId}/accept`, { body: accept, cookie: admin.cookie });
+    },
+  },
+  "POST /api/submitted-files/{id}/reject": {
+    action: "submission.reject",
+    prepare: async (admin) => {
+      const { fileId } = await submittedFile(admin);
+      return () => call(`/api/submitted-files/${fileId}/reject`, { method: "POST", cookie: admin.cookie });
     },
   },
   "POST /api/submit/{id}/submissions/{submission}/finish": {

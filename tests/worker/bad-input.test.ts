@@ -82,6 +82,7 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     [`POST /api/submit/${ids.user}/submissions`]: { submissionId: ids.user, signerKey: key },
     [`POST /api/submit/${ids.user}/submissions/${ids.user}/files`]: { fileId: ids.user, byteSize: 10, fileKey: bundle, label: bundle },
     [`POST /api/submit/${ids.user}/submissions/${ids.user}/files/${ids.user}/complete`]: { manifest: "a.b.c" },
+    [`POST /api/submitted-files/${ids.user}/accept`]: { caseKid: "k".repeat(43), fileKey: bundle, label: bundle },
     [`POST /api/cases/${ids.user}/submission-links`]: {
       audience: "person", label: "Corner shop", email: "shop@example.org", instructions: "CCTV of the door, 21:00 to 22:00", expiresAt: "2030-01-01T00:00:00Z",
       maxFiles: 5, maxBytes: 1_000_000, submissionKey: key, submissionKeyWrap: bundle, caseKid: "k".repeat(43),

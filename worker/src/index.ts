@@ -15,6 +15,7 @@ import { sessions } from "./routes/sessions";
 import { caseShares, guests, shared, shares } from "./routes/shares";
 import { settings } from "./routes/settings";
 import { caseSubmissionLinks, submissionLinks, submit } from "./routes/submissions";
+import { caseSubmissions, submittedFiles } from "./routes/submission-intake";
 import { setup } from "./routes/setup";
 import { users } from "./routes/users";
 import { agent } from "./routes/agent";
@@ -47,6 +48,8 @@ const api = createApp()
   .route("/api/cases", caseSubmissionLinks)
   .route("/api/submission-links", submissionLinks)
   .route("/api/submit", submit)
+  .route("/api/cases", caseSubmissions)
+  .route("/api/submitted-files", submittedFiles)
   .route("/api/evidence", evidence)
   .route("/api/uploads", uploads)
   .route("/api/directory", directory)

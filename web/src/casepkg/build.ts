@@ -16,6 +16,8 @@ export interface PackageItemRef {
   id: string;
   manifest: string;
   signerKid: string;
+  /** Accepted from a submission link: the submitter signed for the link and their submission, not the case. */
+  signedFor?: { linkId: string; submissionId: string };
 }
 
 /** Where the builder gets each piece; every function may throw (the build stops and says so). */
@@ -83,7 +85,8 @@ export async function buildCasePackage(options: {
     const manifest = await verifyManifest(item.manifest, jwk).catch((error: unknown) => {
       throw new PackageError(true, "manifest", `The signed manifest of item ${i + 1} does not verify: ${error instanceof Error ? error.message : String(error)}`);
     });
-    if (manifest.evidenceId !== item.id || manifest.caseId !== options.case.id) throw new PackageError(true, "manifest", `The signed manifest of item ${i + 1} names another item or case.`);
+    const signedFor = item.signedFor ? manifest.caseId === item.signedFor.linkId && manifest.uploaderId === item.signedFor.submissionId : manifest.caseId === options.case.id;
+    if (manifest.evidenceId !== item.id || !signedFor) throw new PackageError(true, "manifest", `The signed manifest of item ${i + 1} names another item or case.`);
     const [fileKey, auditExtract, timestamp, detailsVersions] = await Promise.all([
       source.fileKey(item),
       source.auditExtract(item),

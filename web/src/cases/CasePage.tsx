@@ -34,6 +34,7 @@ import { caseHref } from "../ui/router";
 import { CASE_ROLE_LABELS, CASE_ROLE_OPTIONS } from "./labels";
 import { SharingSection } from "../sharing/SharingSection";
 import { SubmissionLinksSection } from "../submissions/SubmissionLinksSection";
+import { SubmittedSection } from "../submissions/SubmittedSection";
 import "./cases.css";
 
 interface Props {
@@ -135,6 +136,7 @@ export function CasePage(props: Props) {
         {evidence.items && <EvidenceList caseId={detail.id} items={evidence.items.filter((e) => e.status === "complete")} canAdd={canAdd} keys={props.keys} onNames={(names) => setItemNames((current) => (sameNames(current, names) ? current : names))} />}
         {evidence.items && <LoadMore hasMore={evidence.hasMore} loading={evidence.loading} error={evidence.error} noun="evidence" onMore={evidence.more} />}
       </section>
+      {reachable && <SubmittedSection detail={detail} keys={props.keys} onAccepted={evidence.reload} />}
       <CaseHolds caseId={detail.id} canPlace={isLead || props.session.user.role === "admin"} />
       {isLead && reachable && <CasePackagePanel caseDetail={detail} origin={memberPackage(detail.id, props.session, props.keys)} loadItems={() => packageChoices(detail.id, props.keys)} />}
       <Members detail={detail} session={props.session} keys={props.keys} isLead={isLead} onChanged={setDetail} />
@@ -307,12 +309,14 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
     void (async () => {
       const found = await db.evidenceLabels.bulkGet(props.items.map((i) => i.id));
       const known = new Map(found.filter((r): r is EvidenceLabelRow => !!r).map((r) => [r.evidenceId, r]));
-      if (!stale) setLabels(known);
+      // Merged, never replaced: a name decrypted before stays while the list is read again (a
+      // replaced map would drop it, change the case's names and render the list again, in a loop).
+      if (!stale) setLabels((current) => (known.size === 0 ? current : new Map([...current, ...known])));
       // Names of the rest, from their labels: encrypted to the case key, which this member holds.
       const unnamed = props.items.filter((item) => !known.has(item.id) && item.label);
       if (unnamed.length > 0) {
         const decrypted = await decryptLabels(props.caseId, unnamed, props.keys).catch(() => new Map<string, EvidenceLabelRow>());
-        if (!stale) setLabels(new Map([...known, ...decrypted]));
+        if (!stale) setLabels((current) => new Map([...current, ...known, ...decrypted]));
       }
       // Edited titles, descriptions and tags, from the members' copy (to the case key).
       const edited = await decryptItemDetails(props.caseId, props.items, props.keys).catch(() => new Map<string, EvidenceDetails>());
@@ -398,6 +402,7 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
               <span class="evidence-meta">
                 {formatBytes(item.byteSize)} · {item.uploader.name} · {formatDateTime(item.completedAt ?? item.createdAt)}
               </span>
+              {item.source && <span class="badge badge-source">Submitted through “{item.source.linkLabel}”</span>}
               <span class={`badge badge-sig-${signature.state}`}>
                 {signature.state === "checking" ? "Checking signature…" : signature.state === "ok" ? `Signed by ${signature.signer}` : "Signature does not verify"}
               </span>
@@ -419,7 +424,7 @@ async function packageChoices(caseId: string, me: DeviceKeys): Promise<PackageCh
   const labels = await decryptLabels(caseId, items, me);
   const details = await decryptItemDetails(caseId, items, me).catch(() => new Map<string, EvidenceDetails>());
   return items.map((item) => ({
-    ref: { id: item.id, manifest: item.manifest, signerKid: item.signerKid },
+    ref: { id: item.id, manifest: item.manifest, signerKid: item.signerKid, ...(item.source ? { signedFor: { linkId: item.source.linkId, submissionId: item.source.submissionId } } : {}) },
     name: details.get(item.id)?.title || labels.get(item.id)?.fileName || `Encrypted file ${item.id.slice(0, 8)}`,
     byteSize: item.byteSize,
   }));

@@ -21,7 +21,7 @@ import { ProgressBar } from "../ui/progress";
 import { messageOf } from "../ui/messages";
 import { caseHref } from "../ui/router";
 import { PageHeading } from "../ui/layout";
-import { VideoProvenance } from "./Provenance";
+import { SubmissionProvenance, VideoProvenance } from "./Provenance";
 import { decryptDetails, encryptDetails, encryptDetailsToCase, EvidenceDetails, type EvidenceDetails as Details } from "./details";
 import { formatBytes, formatDateTime } from "../ui/format";
 import { isReachable } from "../api/connectivity";
@@ -389,6 +389,7 @@ function Verified(props: {
         <p class="hint">Every part, segment and the whole file matched the signed manifest.</p>
       </section>}
       {manifest.requestId && <VideoProvenance requestId={manifest.requestId} camera={metadata.camera} />}
+      {props.item.source && <SubmissionProvenance source={props.item.source} caseId={props.item.caseId} keys={props.keys} />}
       <div class="evidence-content">
         {type.startsWith("image/") && <img src={opened.url} alt={metadata.fileName} />}
         {type.startsWith("video/") && <video src={opened.url} controls playsInline preload="metadata" aria-label={metadata.fileName} />}

@@ -5,6 +5,12 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import type { VideoRequest } from "../../../shared/api/video";
+import type { EvidenceSource } from "../../../shared/api/cases";
+import { unwrapCaseKey } from "../../../shared/crypto/keys";
+import { unwrapSubmissionKey } from "../../../shared/crypto/submission";
+import { decryptSubmissionDetails, type SubmissionDetails } from "../../../shared/crypto/submission";
+import { casesApi } from "../cases/api";
+import type { DeviceKeys } from "../keys/store";
 import type { EvidenceMetadata } from "../../../shared/crypto/index";
 import { formatDateTime } from "../ui/format";
 import { facing } from "../video/format";
@@ -68,6 +74,58 @@ export function VideoProvenance(props: { requestId: string; camera: EvidenceMeta
         <dt>Request</dt>
         <dd>
           <code>{props.requestId}</code> (named in the signed manifest)
+        </dd>
+      </dl>
+    </section>
+  );
+}
+
+/**
+ * Where evidence accepted from a submission link came from (docs/submissions.md §5): the link, the
+ * submitter's name, contact and statement (decrypted here: case key -> submission key), their
+ * signing key (made in their browser: not a registered user), when and from where they sent it,
+ * and who accepted it.
+ */
+export function SubmissionProvenance(props: { source: EvidenceSource; caseId: string; keys: DeviceKeys }) {
+  const { source } = props;
+  const [details, setDetails] = useState<SubmissionDetails | null>();
+  useEffect(() => {
+    if (!source.details) return setDetails(null);
+    void (async () => {
+      const { keys } = await casesApi.keys(props.caseId);
+      const wrap = keys.find((k) => k.kid === source.caseKid)?.wrap;
+      if (!wrap) return setDetails(null);
+      const submissionKey = await unwrapSubmissionKey(source.submissionKeyWrap, (await unwrapCaseKey(wrap, props.keys.encryption)).privateKey);
+      setDetails(await decryptSubmissionDetails(source.details!, submissionKey.privateKey));
+    })().catch(() => setDetails(null));
+  }, [source.submissionId]);
+  return (
+    <section class="card" aria-labelledby="submission-provenance-heading">
+      <h2 id="submission-provenance-heading">Submitted through a link</h2>
+      <dl class="request-facts">
+        <dt>Link</dt>
+        <dd>“{source.linkLabel}”</dd>
+        <dt>Sent by</dt>
+        <dd>
+          {details === undefined ? "Decrypting…" : details?.name ?? "No name given"}
+          {details?.contact ? ` · ${details.contact}` : ""}
+        </dd>
+        {details?.statement && (
+          <>
+            <dt>Statement</dt>
+            <dd class="statement">{details.statement}</dd>
+          </>
+        )}
+        <dt>Signed by</dt>
+        <dd>The submitter, with a key made in their browser for this submission (submission key {source.signerKid.slice(0, 8)}…), not a registered user</dd>
+        <dt>Sent</dt>
+        <dd>
+          {formatDateTime(source.sentAt)}
+          {source.ip ? ` from ${source.ip}` : ""}
+        </dd>
+        <dt>Accepted</dt>
+        <dd>
+          {formatDateTime(source.acceptedAt)} by {source.acceptedBy.name}
         </dd>
       </dl>
     </section>

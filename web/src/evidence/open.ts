@@ -204,7 +204,9 @@ export class EvidenceOpener {
     readPart: (n: number, signal: AbortSignal) => Promise<Uint8Array>,
   ): Promise<OpenedEvidence> {
     const manifest = await integrity(() => verifyManifest(item.manifest, signer.publicJwk as JWK));
-    if (manifest.evidenceId !== item.id || manifest.caseId !== item.caseId) throw new OpenError(true, "manifest", "The signed manifest names another evidence item or case.");
+    // Accepted from a submission link, the submitter signed for the link and their submission, not the case (docs/submissions.md §5).
+    const signedFor = item.source ? manifest.caseId === item.source.linkId && manifest.uploaderId === item.source.submissionId : manifest.caseId === item.caseId;
+    if (manifest.evidenceId !== item.id || !signedFor) throw new OpenError(true, "manifest", "The signed manifest names another evidence item or case.");
 
     onStep({ step: "key" });
     const release = await releaseKey();
@@ -369,13 +371,13 @@ async function integrity<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Downloads ciphertext part `n` of `evidenceId`, retrying network errors and 5xx a few times (until `signal` aborts). */
-export async function fetchPart(evidenceId: string, n: number, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
+/** Downloads ciphertext part `n` of `evidenceId` (under `base`: evidence, or a submitted file waiting for intake), retrying network errors and 5xx a few times (until `signal` aborts). */
+export async function fetchPart(evidenceId: string, n: number, signal?: AbortSignal, base: "/api/evidence" | "/api/submitted-files" = "/api/evidence"): Promise<Uint8Array<ArrayBuffer>> {
   let delay = 1000;
   for (let attempt = 0; ; attempt++) {
     signal?.throwIfAborted();
     try {
-      const response = await send(`/api/evidence/${evidenceId}/parts/${n}`, { headers: { Accept: "application/octet-stream" }, ...(signal ? { signal } : {}) });
+      const response = await send(`${base}/${evidenceId}/parts/${n}`, { headers: { Accept: "application/octet-stream" }, ...(signal ? { signal } : {}) });
       if (response.ok) return new Uint8Array(await response.arrayBuffer());
       if (response.status < 500 || attempt >= 3) throw new ApiError(response.status, "part_download", `Couldn't download part ${n} (HTTP ${response.status}). Try opening it again.`);
     } catch (error) {

@@ -31,6 +31,19 @@ interface SummaryRow extends EvidenceRow {
   details_at: string | null;
   details_case_kid: string | null;
   details_case_jwe: string | null;
+  /** Accepted from a submission link (evidence_provenance), else null. */
+  src_link_id: string | null;
+  src_link_label: string | null;
+  src_submission_id: string | null;
+  src_signer_kid: string | null;
+  src_case_kid: string | null;
+  src_key_wrap: string | null;
+  src_details: string | null;
+  src_sent_at: string | null;
+  src_ip: string | null;
+  src_accepted_by: string | null;
+  src_accepted_by_name: string | null;
+  src_accepted_at: string | null;
 }
 
 /** Evidence in the recycle bin (or being purged) is gone for every route but retention's own (docs/retention.md). */
@@ -38,10 +51,15 @@ const SUMMARY_SQL = `
   SELECT e.*, u.name AS uploader_name,
          (SELECT count(*) FROM evidence_parts p WHERE p.evidence_id = e.id) AS parts_received,
          d.version AS details_version, d.jwe AS details_jwe, d.edited_by AS details_by, d.edited_at AS details_at,
-         d.case_kid AS details_case_kid, d.case_jwe AS details_case_jwe
+         d.case_kid AS details_case_kid, d.case_jwe AS details_case_jwe,
+         p.link_id AS src_link_id, p.link_label AS src_link_label, p.submission_id AS src_submission_id, p.signer_kid AS src_signer_kid,
+         p.case_kid AS src_case_kid, p.submission_key_wrap AS src_key_wrap, p.details AS src_details, p.sent_at AS src_sent_at, p.ip AS src_ip,
+         p.accepted_by AS src_accepted_by, pu.name AS src_accepted_by_name, p.accepted_at AS src_accepted_at
     FROM evidence e JOIN users u ON u.id = e.uploader_id
     LEFT JOIN evidence_details d ON d.evidence_id = e.id
-         AND d.version = (SELECT max(version) FROM evidence_details WHERE evidence_id = e.id)`;
+         AND d.version = (SELECT max(version) FROM evidence_details WHERE evidence_id = e.id)
+    LEFT JOIN evidence_provenance p ON p.evidence_id = e.id
+    LEFT JOIN users pu ON pu.id = p.accepted_by`;
 
 export function toEvidenceSummary(row: SummaryRow): EvidenceSummary {
   return {
@@ -68,6 +86,14 @@ export function toEvidenceSummary(row: SummaryRow): EvidenceSummary {
     uploader: { id: row.uploader_id, name: row.uploader_name },
     createdAt: row.created_at,
     completedAt: row.completed_at,
+    source:
+      row.src_link_id !== null
+        ? {
+            type: "submission", linkId: row.src_link_id, linkLabel: row.src_link_label!, submissionId: row.src_submission_id!, signerKid: row.src_signer_kid!,
+            caseKid: row.src_case_kid!, submissionKeyWrap: row.src_key_wrap!, details: row.src_details, sentAt: row.src_sent_at!, ip: row.src_ip,
+            acceptedBy: { id: row.src_accepted_by!, name: row.src_accepted_by_name! }, acceptedAt: row.src_accepted_at!,
+          }
+        : null,
   };
 }
 

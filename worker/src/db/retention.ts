@@ -429,6 +429,8 @@ export function purgeRows(db: D1Database, evidenceId: string): D1PreparedStateme
     db.prepare(`DELETE FROM evidence_details WHERE evidence_id = ?1 AND ${shredded}`).bind(evidenceId),
     db.prepare(`DELETE FROM timestamps WHERE subject_type = 'manifest' AND subject_id = ?1 AND ${shredded}`).bind(evidenceId),
     db.prepare(`DELETE FROM share_items WHERE evidence_id = ?1 AND ${shredded}`).bind(evidenceId),
+    // Accepted from a submission link: the submitter's details and the submission key wrap that opens them.
+    db.prepare(`DELETE FROM evidence_provenance WHERE evidence_id = ?1 AND ${shredded}`).bind(evidenceId),
     db.prepare("DELETE FROM evidence WHERE id = ?1 AND purge_started_at IS NOT NULL").bind(evidenceId),
   ];
 }

@@ -17,6 +17,7 @@ import { EvidenceIdParam } from "../../../shared/api/cases";
 import { findSigningKey } from "../db/keys";
 import { findAgentSigningKey } from "../db/video";
 import { validate } from "../lib/validate";
+import { findSubmitterKey } from "../db/submission-intake";
 
 const PAGE = 1000;
 
@@ -133,7 +134,8 @@ export const auditRoutes = new Hono<AppEnv>()
       const orgId = c.get("user").orgId;
       const user = await findSigningKey(c.env.DB, kid);
       const agentKey = user && user.org_id === orgId ? null : await findAgentSigningKey(c.env.DB, kid);
-      if (!(user && user.org_id === orgId) && !(agentKey && agentKey.org_id === orgId)) throw new ApiError(404, "not_found", "No signing key with this id.");
+      const submitter = (user && user.org_id === orgId) || (agentKey && agentKey.org_id === orgId) ? null : await findSubmitterKey(c.env.DB, kid);
+      if (!(user && user.org_id === orgId) && !(agentKey && agentKey.org_id === orgId) && !(submitter && submitter.org_id === orgId)) throw new ApiError(404, "not_found", "No signing key with this id.");
       const filter: AuditFilter = { targetType: "signing_key", targetId: kid };
       await audit(c, { action: "audit.read", target: { type: "signing_key", id: kid }, details: { filter } });
       c.header("Content-Type", "application/x-ndjson; charset=utf-8");

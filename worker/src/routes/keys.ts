@@ -45,6 +45,7 @@ import { listPasskeys } from "../db/identity";
 import type { AppEnv } from "../env";
 import { audit, auditStatement, auditStatementIfChanged, auditStatementIfRecorded, flushAudit, markAudited } from "../lib/audit";
 import { signerRegistered, signerRetired } from "../lib/signers";
+import { findSubmitterKey } from "../db/submission-intake";
 import { ApiError } from "../lib/errors";
 import { checkBundle, checkPublicKey, checkWrappedTo } from "../lib/keys";
 import { describe } from "../lib/openapi";
@@ -383,7 +384,19 @@ export const keys = new Hono<AppEnv>()
       if (!row || row.org_id !== c.get("user").orgId) {
         // Not a person's key: a site agent's (it signs the video it delivers into cases).
         const agentKey = await findAgentSigningKey(c.env.DB, kid);
-        if (!agentKey || agentKey.org_id !== c.get("user").orgId) throw new ApiError(404, "not_found", "No signing key with this id.");
+        if (!agentKey || agentKey.org_id !== c.get("user").orgId) {
+          // Nor a site's: a submitter's, made in their browser for one submission (docs/submissions.md §5).
+          const submitter = await findSubmitterKey(c.env.DB, kid);
+          if (!submitter || submitter.org_id !== c.get("user").orgId) throw new ApiError(404, "not_found", "No signing key with this id.");
+          const body: SignerKey = {
+            kid: submitter.kid,
+            publicJwk: JSON.parse(submitter.public_jwk) as PublicJwk,
+            owner: { type: "submitter", id: submitter.submission_id, name: `the submitter through “${submitter.link_label}” (submission key ${submitter.kid.slice(0, 8)})` },
+            createdAt: submitter.valid_from,
+            retiredAt: null,
+          };
+          return c.json(body, 200);
+        }
         const body: SignerKey = {
           kid: agentKey.kid,
           publicJwk: JSON.parse(agentKey.public_jwk) as PublicJwk,

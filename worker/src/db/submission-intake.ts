@@ -1,0 +1,127 @@
+/** D1 access for the intake of submitted files (docs/submissions.md §5, storage-schema.md). */
+
+export interface SubmittedFileRow {
+  id: string;
+  submission_id: string;
+  link_id: string;
+  byte_size: number;
+  part_count: number;
+  ciphertext_size: number;
+  file_key: string;
+  label: string;
+  r2_key: string;
+  manifest: string | null;
+  status: "uploading" | "complete";
+  decision: "accepted" | "rejected" | null;
+  completed_at: string | null;
+  // Of its submission and link:
+  case_id: string;
+  org_id: string;
+  submission_status: "sending" | "sent";
+  signer_kid: string;
+  signer_public_jwk: string;
+  details: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  submission_created_at: string;
+  sent_at: string | null;
+  link_label: string;
+  audience: "person" | "public";
+  submission_key_wrap: string | null;
+  submission_kid: string;
+  link_case_kid: string;
+}
+
+const FILE_SQL = `
+  SELECT f.id, f.submission_id, f.link_id, f.byte_size, f.part_count, f.ciphertext_size, f.file_key, f.label, f.r2_key, f.manifest,
+         f.status, f.decision, f.completed_at,
+         s.case_id, s.org_id, s.status AS submission_status, s.signer_kid, s.signer_public_jwk, s.details, s.ip, s.user_agent,
+         s.created_at AS submission_created_at, s.sent_at,
+         l.label AS link_label, l.audience, l.submission_key_wrap, l.submission_kid, l.case_kid AS link_case_kid
+    FROM submission_files f JOIN submissions s ON s.id = f.submission_id JOIN submission_links l ON l.id = f.link_id`;
+
+/** A submitted file with its submission and link. */
+export function findSubmittedFile(db: D1Database, id: string): Promise<SubmittedFileRow | null> {
+  return db.prepare(`${FILE_SQL} WHERE f.id = ?`).bind(id).first<SubmittedFileRow>();
+}
+
+/** The case's files waiting for intake: complete, in a finished submission, neither accepted nor rejected; oldest first. */
+export async function pendingSubmittedFiles(db: D1Database, caseId: string): Promise<SubmittedFileRow[]> {
+  const { results } = await db
+    .prepare(`${FILE_SQL} WHERE s.case_id = ? AND s.status = 'sent' AND f.status = 'complete' AND f.decision IS NULL ORDER BY s.sent_at, s.id, f.created_at, f.id`)
+    .bind(caseId)
+    .all<SubmittedFileRow>();
+  return results;
+}
+
+/** Marks a file decided (only one still waiting); accepting or rejecting both take its wrapped keys off it. */
+export function submittedFileDecide(db: D1Database, id: string, decision: "accepted" | "rejected", by: string, now: string): D1PreparedStatement {
+  return db
+    .prepare("UPDATE submission_files SET decision = ?, decided_by = ?, decided_at = ?, file_key = '', label = '' WHERE id = ? AND status = 'complete' AND decision IS NULL")
+    .bind(decision, by, now, id);
+}
+
+/** `EXISTS` the event `eventId` was written earlier in this batch: the witness of the decision. */
+const witnessed = "EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?)";
+
+/** The accepted file as evidence of its case: its stored object and submitter-signed manifest, its key and label re-wrapped to the case key. */
+export function acceptedEvidenceInsert(
+  db: D1Database,
+  e: { file: SubmittedFileRow; caseKid: string; fileKey: string; label: string; uploaderId: string; categoryId: string | null; now: string; witness: string },
+): D1PreparedStatement[] {
+  const { file } = e;
+  return [
+    db
+      .prepare(
+        `INSERT INTO evidence (id, case_id, status, byte_size, part_count, ciphertext_size, manifest, signer_kid, case_kid, file_key,
+                               label, r2_key, upload_id, uploader_id, created_at, completed_at, category_id)
+         SELECT ?, ?, 'complete', ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ? WHERE ${witnessed}`,
+      )
+      .bind(file.id, file.case_id, file.byte_size, file.part_count, file.ciphertext_size, file.manifest, file.signer_kid, e.caseKid, e.fileKey,
+        e.label, file.r2_key, e.uploaderId, e.now, e.now, e.categoryId, e.witness),
+    db
+      .prepare(
+        `INSERT INTO evidence_parts (evidence_id, part_number, byte_length, sha512, etag, uploaded_at)
+         SELECT file_id, part_number, byte_length, sha512, etag, ? FROM submission_parts WHERE file_id = ? AND ${witnessed}`,
+      )
+      .bind(e.now, file.id, e.witness),
+    db.prepare(`DELETE FROM submission_parts WHERE file_id = ? AND ${witnessed}`).bind(file.id, e.witness),
+    db
+      .prepare(
+        `INSERT INTO evidence_provenance (evidence_id, link_id, link_label, submission_id, signer_kid, submission_key_wrap, case_kid, details, sent_at, ip, user_agent, accepted_by, accepted_at)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ${witnessed}`,
+      )
+      .bind(file.id, file.link_id, file.link_label, file.submission_id, file.signer_kid, file.submission_key_wrap, file.link_case_kid, file.details, file.sent_at,
+        file.ip, file.user_agent, e.uploaderId, e.now, e.witness),
+  ];
+}
+
+/** The submitter's key, recorded once (changes nothing if one of its files was accepted before): the register event follows it, if changed. */
+export function submitterKeyInsert(db: D1Database, file: SubmittedFileRow, now: string, witness: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO submitter_keys (kid, org_id, submission_id, link_id, link_label, public_jwk, valid_from, registered_at)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE ${witnessed} ON CONFLICT (kid) DO NOTHING`,
+    )
+    .bind(file.signer_kid, file.org_id, file.submission_id, file.link_id, file.link_label, file.signer_public_jwk, file.submission_created_at, now, witness);
+}
+
+/** A rejected file's record of its stored parts, once its keys are gone. */
+export function rejectedPartsDelete(db: D1Database, fileId: string, witness: string): D1PreparedStatement {
+  return db.prepare(`DELETE FROM submission_parts WHERE file_id = ? AND ${witnessed}`).bind(fileId, witness);
+}
+
+export interface SubmitterKeyRow {
+  kid: string;
+  org_id: string;
+  submission_id: string;
+  link_id: string;
+  link_label: string;
+  public_jwk: string;
+  valid_from: string;
+  registered_at: string;
+}
+
+export function findSubmitterKey(db: D1Database, kid: string): Promise<SubmitterKeyRow | null> {
+  return db.prepare("SELECT * FROM submitter_keys WHERE kid = ?").bind(kid).first<SubmitterKeyRow>();
+}
