@@ -11,6 +11,7 @@ import { PublicLayout } from "../ui/layout";
 import { messageOf } from "../ui/messages";
 import { submissionsApi } from "./api";
 import "./submissions.css";
+import { RequestDetails } from "./RequestDetails";
 
 type State = { kind: "loading" } | { kind: "refused"; message: string } | { kind: "open"; link: PublicSubmissionLink };
 
@@ -56,6 +57,7 @@ export function SubmitScreen(props: { linkId: string }) {
             <strong>{state.link.organisation}</strong> asks:
           </p>
           <p class="instructions">{state.link.instructions}</p>
+          <RequestDetails request={state.link.request} />
           <p class="muted">
             Up to {state.link.maxFiles} {state.link.maxFiles === 1 ? "file" : "files"}, {formatBytes(state.link.maxBytes)} in all, until {formatDateTime(state.link.expiresAt)}.
           </p>
