@@ -229,7 +229,7 @@ describe("sending through a submission link, with no account", () => {
     expect(Buffer.from(stored).includes(Buffer.from(plain.slice(0, 64)))).toBe(false);
 
     const events = (await auditEvents()).filter((e) => e.action.startsWith("submission."));
-    expect(events.map((e) => e.action)).toEqual(["submission.link_create", "submission.link_open", "submission.start", "submission.part_upload", "submission.file", "submission.sent", "submission.link_open"]);
+    expect(events.map((e) => e.action)).toEqual(["submission.link_create", "submission.link_open", "submission.start", "submission.file_add", "submission.part_upload", "submission.file", "submission.sent", "submission.link_open"]);
     expect(events.find((e) => e.action === "submission.file")!.details).toMatchObject({ caseId: caseA.id, fileId: file.fileId, byteSize: 3000, sha512: digest });
   });
 
