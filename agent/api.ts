@@ -71,7 +71,7 @@ export class AgentApi {
   }
 }
 
-async function readAnswer<T>(response: Response): Promise<T> {
+export async function readAnswer<T>(response: Response): Promise<T> {
   if (response.status === 204) return null as T;
   const text = await response.text();
   let json: unknown = null;

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { Kid } from "./cases";
-import { CompactJwe, Email, PublicJwk } from "./schemas";
+import { CompactJwe, Email, Id, PublicJwk } from "./schemas";
 
 /** Default and longest time a submission link stays open. */
 export const SUBMISSION_DEFAULT_DAYS = 14;
@@ -39,8 +39,10 @@ export const CreateSubmissionLinkRequest = z
     submissionKey: PublicJwk.meta({ description: "The submission public key (ECDH P-521), made in the member's browser." }),
     submissionKeyWrap: CompactJwe.meta({ description: "The submission private key, wrapped (custody-submission-key+jwe, ECDH-ES+A256KW) to the case's current key." }),
     caseKid: Kid,
+    requestId: Id.optional().meta({ description: "A video request of this case the link answers (docs/submissions.md §7): the site's contact sees its cameras, time range and reason, and sending through the link delivers it." }),
   })
   .refine((body) => body.audience === "person" || body.email === undefined, { message: "A public link is not sent to one address.", path: ["email"] })
+  .refine((body) => body.audience === "person" || body.requestId === undefined, { message: "A video request's link is for the site's contact: make it for one person.", path: ["requestId"] })
   .meta({ id: "CreateSubmissionLinkRequest" });
 export type CreateSubmissionLinkRequest = z.input<typeof CreateSubmissionLinkRequest>;
 
@@ -63,6 +65,7 @@ export const SubmissionLinkSummary = z
     createdBy: z.object({ id: z.string(), name: z.string() }),
     revokedAt: z.string().nullable(),
     url: z.string().meta({ description: "The link to give: /submit/<id>#<submission key id>. Not secret beyond its id; whoever has it may submit." }),
+    requestId: z.string().nullable().meta({ description: "The video request the link answers, if any." }),
   })
   .meta({ id: "SubmissionLinkSummary" });
 export type SubmissionLinkSummary = z.infer<typeof SubmissionLinkSummary>;
@@ -75,6 +78,17 @@ export const CreatedSubmissionLink = z
   .meta({ id: "CreatedSubmissionLink" });
 export type CreatedSubmissionLink = z.infer<typeof CreatedSubmissionLink>;
 
+/** A video request's link (docs/submissions.md §7): what the request asks for, as its site's operators see it. Nothing else of the case. */
+export const PublicRequestDetails = z
+  .object({
+    cameras: z.array(z.string()).meta({ description: "The names of the cameras asked for." }),
+    start: z.string(),
+    end: z.string(),
+    reason: z.string().meta({ description: "The reason, as the request shows it to the camera owner." }),
+  })
+  .meta({ id: "PublicRequestDetails" });
+export type PublicRequestDetails = z.infer<typeof PublicRequestDetails>;
+
 /** What anyone holding the link sees: what to send, the limits, where it goes. Nothing of the case. */
 export const PublicSubmissionLink = z
   .object({
@@ -85,6 +99,7 @@ export const PublicSubmissionLink = z
     maxBytes: z.number().int(),
     expiresAt: z.string(),
     submissionKey: PublicJwk.meta({ description: "Wrap every file key and the statement to this key; check its thumbprint against the link's fragment first." }),
+    request: PublicRequestDetails.nullable().meta({ description: "For a video request's link: the cameras, time range and reason asked for; null otherwise." }),
   })
   .meta({ id: "PublicSubmissionLink" });
 export type PublicSubmissionLink = z.infer<typeof PublicSubmissionLink>;

@@ -27,11 +27,11 @@ const Instant = z.iso.datetime({ offset: true, message: "Expected a date and tim
 const Latitude = z.number().min(-90).max(90);
 const Longitude = z.number().min(-180).max(180);
 
-export const REQUEST_STATUSES = ["requested", "exporting", "held", "approved", "delivered", "denied", "unavailable", "expired"] as const;
+export const REQUEST_STATUSES = ["requested", "exporting", "held", "approved", "delivered", "delivered_by_upload", "denied", "unavailable", "expired"] as const;
 export const RequestStatus = z.enum(REQUEST_STATUSES).meta({
   id: "VideoRequestStatus",
   description:
-    "requested → exporting → held (awaiting approval) → approved → delivered; or denied; or unavailable (no footage for the range); or expired (no decision in time: the held copy is deleted).",
+    "requested → exporting → held (awaiting approval) → approved → delivered; or delivered_by_upload (the site's contact sent the footage through the request's submission link, docs/submissions.md §7); or denied; or unavailable (no footage for the range); or expired (no decision in time: the held copy is deleted).",
 });
 export type RequestStatus = z.infer<typeof RequestStatus>;
 

@@ -44,6 +44,7 @@ export const ACTION_TEXT: Record<string, string> = {
   "video.delivery_start": "started sending requested video",
   "video.clip_delivered": "delivered requested video",
   "video.request_delivered": "completed the video request",
+  "video.request_delivered_by_upload": "answered the video request by upload, through its submission link",
   "video.held_deleted": "deleted its held copy of the video",
   "retention.hold": "placed a legal hold",
   "retention.hold_lift": "lifted a legal hold",

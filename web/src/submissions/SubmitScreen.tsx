@@ -18,6 +18,7 @@ import { ProgressBar } from "../ui/progress";
 import { submissionsApi } from "./api";
 import { Sender, discardSubmission, receiptText, refusalMessage, startSubmission, storedSubmission, type SendingState } from "./send";
 import "./submissions.css";
+import { RequestDetails } from "./RequestDetails";
 
 type State = { kind: "loading" } | { kind: "refused"; message: string; receipt?: SubmissionSendRow } | { kind: "open"; link: PublicSubmissionLink; stored?: SubmissionSendRow };
 
@@ -105,6 +106,7 @@ function OpenLink(props: { link: PublicSubmissionLink; stored: SubmissionSendRow
         <strong>{link.organisation}</strong> asks:
       </p>
       <p class="instructions">{link.instructions}</p>
+      <RequestDetails request={link.request} />
       <p class="muted">
         Up to {link.maxFiles} {link.maxFiles === 1 ? "file" : "files"}, {formatBytes(link.maxBytes)} in all, until {formatDateTime(link.expiresAt)}.
       </p>

@@ -16,6 +16,7 @@ import { messageOf } from "../ui/messages";
 import { caseHref } from "../ui/router";
 import "./video.css";
 import { allPages, LoadMore, usePaged } from "../ui/paging";
+import { RequestLink } from "./RequestLink";
 
 const OPEN: readonly RequestStatus[] = ["requested", "exporting", "approved"];
 
@@ -173,6 +174,12 @@ function RequestCard(props: { request: VideoRequest; isOperator: boolean; onChan
             </dd>
           </>
         )}
+        {r.status === "delivered_by_upload" && r.deliveredAt && (
+          <>
+            <dt>Delivered by upload</dt>
+            <dd>{formatDateTime(r.deliveredAt)}: the site's contact sent the footage through the request's link{r.case ? "; it waits in the case's intake" : ""}.</dd>
+          </>
+        )}
         {(r.status === "requested" || r.status === "exporting" || r.status === "held") && (
           <>
             <dt>Expires</dt>
@@ -194,6 +201,7 @@ function RequestCard(props: { request: VideoRequest; isOperator: boolean; onChan
           </li>
         ))}
       </ul>
+      {!props.isOperator && <RequestLink request={r} />}
       {props.isOperator && r.status === "held" && !denying && approving && (
         <form
           class="stack"

@@ -41,6 +41,7 @@ export const REQUEST_STATUS_LABELS: Record<RequestStatus, string> = {
   held: "Held, awaiting approval",
   approved: "Approved, sending",
   delivered: "Delivered",
+  delivered_by_upload: "Delivered by upload",
   denied: "Denied",
   unavailable: "Video unavailable",
   expired: "Expired",

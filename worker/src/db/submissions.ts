@@ -20,6 +20,8 @@ export interface SubmissionLinkRow {
   created_at: string;
   revoked_at: string | null;
   revoked_by: string | null;
+  /** The video request the link answers (migration 0024), if any. */
+  request_id: string | null;
 }
 
 export function submissionLinkStatus(row: Pick<SubmissionLinkRow, "revoked_at" | "expires_at">, now = new Date().toISOString()): SubmissionLinkSummary["status"] {
@@ -45,18 +47,18 @@ export function submissionLinkInsert(
   link: {
     id: string; orgId: string; caseId: string; audience: "person" | "public"; label: string; email: string | null; instructions: string;
     maxFiles: number; maxBytes: number; submissionKid: string; submissionPublicJwk: string; submissionKeyWrap: string; caseKid: string;
-    expiresAt: string; createdBy: string; now: string;
+    expiresAt: string; createdBy: string; now: string; requestId?: string | null;
   },
 ): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO submission_links (id, org_id, case_id, audience, label, recipient_email, instructions, max_files, max_bytes, submission_kid,
-         submission_public_jwk, submission_key_wrap, case_kid, expires_at, created_by, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         submission_public_jwk, submission_key_wrap, case_kid, expires_at, created_by, created_at, request_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       link.id, link.orgId, link.caseId, link.audience, link.label, link.email, link.instructions, link.maxFiles, link.maxBytes, link.submissionKid,
-      link.submissionPublicJwk, link.submissionKeyWrap, link.caseKid, link.expiresAt, link.createdBy, link.now,
+      link.submissionPublicJwk, link.submissionKeyWrap, link.caseKid, link.expiresAt, link.createdBy, link.now, link.requestId ?? null,
     );
 }
 

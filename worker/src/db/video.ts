@@ -48,7 +48,13 @@ export interface RequestRow {
   decision_note: string | null;
   delivered_at: string | null;
   purged_at: string | null;
+  /** NULL: delivered by the agent (or not delivered); 'upload': through the request's submission link (migration 0024). */
+  delivered_by: "upload" | null;
 }
+
+/** The status the API shows: a delivery through the request's submission link is 'delivered_by_upload'. */
+export const apiStatus = (row: Pick<RequestRow, "status" | "delivered_by">): RequestStatus =>
+  row.status === "delivered" && row.delivered_by === "upload" ? "delivered_by_upload" : row.status;
 
 export interface ClipRow {
   id: string;
@@ -396,7 +402,7 @@ function toVideoRequest(row: RequestListRow, clips: VideoClip[], showCase: boole
     reason: row.reason,
     start: row.start_at,
     end: row.end_at,
-    status: row.status,
+    status: apiStatus(row),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     exportedAt: row.exported_at,
@@ -426,7 +432,7 @@ export async function listRequests(
     : "EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = r.case_id AND m.user_id = ?1)";
   const { results } = await db
     .prepare(
-      `${REQUEST_SQL} WHERE ${where} AND (?2 IS NULL OR r.case_id = ?2) AND (?3 IS NULL OR r.status = ?3) AND (?4 IS NULL OR r.id = ?4)
+      `${REQUEST_SQL} WHERE ${where} AND (?2 IS NULL OR r.case_id = ?2) AND (?3 IS NULL OR (CASE WHEN r.status = 'delivered' AND r.delivered_by = 'upload' THEN 'delivered_by_upload' ELSE r.status END) = ?3) AND (?4 IS NULL OR r.id = ?4)
           AND (?5 IS NULL OR r.created_at < ?5 OR (r.created_at = ?5 AND r.id < ?6))
         ORDER BY r.created_at DESC, r.id DESC LIMIT ?7`,
     )

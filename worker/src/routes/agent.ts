@@ -23,6 +23,7 @@ import { ciphertextSize, manifestKid, TYP, verifyManifest, type Manifest } from 
 import { currentCaseKey } from "../db/cases";
 import { evidenceComplete, evidenceInsert, findEvidence, findEvidenceSummary, receivedParts } from "../db/evidence";
 import {
+  apiStatus,
   agentKeysReplace,
   agentWork,
   cameraRemove,
@@ -220,7 +221,7 @@ export const agent = new Hono<AppEnv>()
         const caseKey = r.status === "approved" ? await currentCaseKey(c.env.DB, r.case_id) : null;
         requests.push({
           id: r.id,
-          status: r.status,
+          status: apiStatus(r),
           start: r.start_at,
           end: r.end_at,
           purged: r.purged_at !== null,

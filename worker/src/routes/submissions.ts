@@ -55,6 +55,9 @@ import { newToken, tokenHash, toHex } from "../lib/secrets";
 import { attemptRelease, reserveAttempt } from "../db/identity";
 import { requireSession } from "../lib/session";
 import { validate } from "../lib/validate";
+// Video requests answered through a link (docs/submissions.md §7): kept in their own module.
+import { checkLinkRequest, deliveredByUploadStatements, publicRequestDetails } from "../lib/request-links";
+import { notifySite } from "../lib/video";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -98,6 +101,7 @@ function toSummary(env: Env, row: SubmissionLinkRow & { creator_name: string }):
     maxFiles: row.max_files, maxBytes: row.max_bytes, submissionKid: row.submission_kid, status: submissionLinkStatus(row),
     expiresAt: row.expires_at, createdAt: row.created_at, createdBy: { id: row.created_by, name: row.creator_name }, revokedAt: row.revoked_at,
     url: submissionUrl(env, row),
+    requestId: row.request_id,
   };
 }
 
@@ -149,6 +153,8 @@ export const caseSubmissionLinks = new Hono<AppEnv>()
         throw new ApiError(409, "case_key_changed", "The case key has changed (a member was removed). Refresh the case and try again.");
       }
       checkWrappedTo(body.submissionKeyWrap, TYP.submissionKey, current.kid, "submissionKeyWrap");
+      // A video request's link (docs/submissions.md §7): the request must be this case's and still answerable.
+      const request = body.requestId ? await checkLinkRequest(c, caseId, body.requestId) : null;
       const id = newToken();
       const now = new Date().toISOString();
       const email = body.audience === "person" ? (body.email ?? null) : null;
@@ -157,8 +163,12 @@ export const caseSubmissionLinks = new Hono<AppEnv>()
         submissionLinkInsert(c.env.DB, {
           id, orgId: me.orgId, caseId, audience: body.audience, label: body.label, email, instructions: body.instructions, maxFiles: body.maxFiles, maxBytes: body.maxBytes,
           submissionKid: key.kid, submissionPublicJwk: JSON.stringify(key.publicJwk), submissionKeyWrap: body.submissionKeyWrap, caseKid: current.kid, expiresAt, createdBy: me.id, now,
+          requestId: request?.id ?? null,
         }),
-        auditStatement(c, me.orgId, { action: "submission.link_create", ...linkEvent(row, { caseNumber: found.number, expiresAt, maxFiles: body.maxFiles, maxBytes: body.maxBytes, email, submissionKid: key.kid }) }),
+        auditStatement(c, me.orgId, {
+          action: "submission.link_create",
+          ...linkEvent(row, { caseNumber: found.number, expiresAt, maxFiles: body.maxFiles, maxBytes: body.maxBytes, email, submissionKid: key.kid, ...(request ? { requestId: request.id, siteId: request.siteId } : {}) }),
+        }),
       ]);
       await flushAudit(c.env, me.orgId);
       let emailed = false;
@@ -239,6 +249,8 @@ export const submit = new Hono<AppEnv>()
     return c.json({
       id: link.id, organisation: org?.name ?? "", instructions: link.instructions, maxFiles: link.max_files, maxBytes: link.max_bytes,
       expiresAt: link.expires_at, submissionKey: JSON.parse(link.submission_public_jwk),
+      // A video request's link: what the request asks for, nothing else of the case (§7).
+      request: await publicRequestDetails(c.env.DB, link.request_id),
     } satisfies PublicSubmissionLink, 200);
   },
   )
@@ -425,11 +437,20 @@ export const submit = new Hono<AppEnv>()
       let sentAt = submission.sent_at;
       if (submission.status !== "sent") {
         sentAt = new Date().toISOString();
-        await c.env.DB.batch([
+        // A video request's link (§7): the files carry the request's id and the request becomes delivered by upload.
+        const byUpload = deliveredByUploadStatements(c, link, submissionId, received, sentAt);
+        const results = await c.env.DB.batch([
           c.env.DB.prepare("UPDATE submissions SET status = 'sent', sent_at = ? WHERE id = ?").bind(sentAt, submission.id),
-          auditStatement(c, link.org_id, { action: "submission.sent", actor: anonymous(link), ...linkEvent(link, { submissionId, files: received.length, bytes: received.reduce((sum, f) => sum + f.byteSize, 0) }) }),
+          auditStatement(c, link.org_id, { action: "submission.sent", actor: anonymous(link), ...linkEvent(link, { submissionId, files: received.length, bytes: received.reduce((sum, f) => sum + f.byteSize, 0), ...(link.request_id ? { requestId: link.request_id } : {}) }) }),
+          ...(byUpload?.statements ?? []),
         ]);
+        const delivered = byUpload ? markAudited(c, results.at(-1)!) : false;
         await flushAudit(c.env, link.org_id);
+        if (delivered) {
+          // The site's agent deletes any copy it holds of the request, as after a delivery.
+          const site = await c.env.DB.prepare("SELECT site_id FROM video_requests WHERE id = ?").bind(link.request_id).first<{ site_id: string }>();
+          if (site) await notifySite(c.env, site.site_id, { type: "work", requestId: link.request_id! });
+        }
       }
       return c.json({ files: received, sentAt: sentAt! } satisfies SentSubmission, 200);
     },
