@@ -9,7 +9,7 @@
  */
 import { ItemRetention } from "../retention/ItemRetention";
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { EvidenceSummary, TimestampStatus } from "../../../shared/api/cases";
+import type { CaseDetail, EvidenceSummary, TimestampStatus } from "../../../shared/api/cases";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { packageFileName } from "../../../shared/crypto/package";
 import { ApiError } from "../api/client";
@@ -21,6 +21,7 @@ import { messageOf } from "../ui/messages";
 import { caseHref } from "../ui/router";
 import { PageHeading } from "../ui/layout";
 import { VideoProvenance } from "./Provenance";
+import { DerivedNote, VideoPlayer } from "./VideoPlayer";
 import { decryptDetails, encryptDetails, EvidenceDetails, type EvidenceDetails as Details } from "./details";
 import { formatBytes, formatDateTime } from "../ui/format";
 import { isReachable } from "../api/connectivity";
@@ -47,6 +48,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
   const [check, setCheck] = useState<Check>({ verified: false, verifiedBytes: 0 });
   const [caseLabel, setCaseLabel] = useState<string>();
   const [myRole, setMyRole] = useState<string>();
+  const [caseDetail, setCaseDetail] = useState<CaseDetail>();
   const opener = useRef<EvidenceOpener | undefined>(undefined);
 
   async function open() {
@@ -109,6 +111,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
       (c) => {
         setCaseLabel(`${c.number} · ${c.title}`);
         setMyRole(c.myRole);
+        setCaseDetail(c);
       },
       () => undefined,
     );
@@ -162,6 +165,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
           offline={!!view.offline}
           userId={props.session.user.id}
           keys={props.keys}
+          caseDetail={caseDetail}
         />
       )}
       {item && item.status === "complete" && (
@@ -262,12 +266,14 @@ function Checking(props: { check: Check; totalBytes: number }) {
   );
 }
 
-function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; check: Check; opener: EvidenceOpener; canEdit: boolean; offline: boolean; userId: string; keys: DeviceKeys }) {
+function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; check: Check; opener: EvidenceOpener; canEdit: boolean; offline: boolean; userId: string; keys: DeviceKeys; caseDetail: CaseDetail | undefined }) {
   const { opened } = props;
   const { metadata, manifest } = opened;
   const [copied, setCopied] = useState("");
   const [busy, setBusy] = useState<"download" | "export">();
   const [error, setError] = useState<string>();
+  /** Bumped when the details change (the player's markers, the details form), so both show the latest version. */
+  const [detailsRev, setDetailsRev] = useState(0);
   const type = metadata.mediaType;
 
   async function copyHash() {
@@ -363,9 +369,24 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; check:
         <p class="hint">Every part, segment and the whole file matched the signed manifest.</p>
       </section>}
       {manifest.requestId && <VideoProvenance requestId={manifest.requestId} camera={metadata.camera} />}
+      {manifest.derivedFrom && <DerivedNote caseId={props.item.caseId} derivedFrom={manifest.derivedFrom} />}
       <div class="evidence-content">
         {type.startsWith("image/") && <img src={opened.url} alt={metadata.fileName} />}
-        {type.startsWith("video/") && <video src={opened.url} controls playsInline preload="metadata" aria-label={metadata.fileName} />}
+        {type.startsWith("video/") && (
+          <VideoPlayer
+            url={opened.url}
+            evidenceId={props.item.id}
+            metadata={metadata}
+            manifest={manifest}
+            fileKey={opened.fileKey}
+            canEdit={props.canEdit}
+            caseDetail={props.offline ? undefined : props.caseDetail}
+            userId={props.userId}
+            keys={props.keys}
+            detailsRev={detailsRev}
+            onDetailsChanged={() => setDetailsRev((n) => n + 1)}
+          />
+        )}
         {type.startsWith("audio/") && <audio src={opened.url} controls aria-label={metadata.fileName} />}
         {!/^(image|video|audio)\//.test(type) && <p class="muted">This file type ({type}) can't be shown in the app. Download the original to open it.</p>}
       </div>
@@ -384,7 +405,7 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; check:
         </p>
       )}
       <KeepOffline item={props.item} opened={opened} userId={props.userId} offline={props.offline} />
-      <DetailsSection evidenceId={props.item.id} fileKey={opened.fileKey} canEdit={props.canEdit} />
+      <DetailsSection evidenceId={props.item.id} fileKey={opened.fileKey} canEdit={props.canEdit} rev={detailsRev} onChanged={() => setDetailsRev((n) => n + 1)} />
     </>
   );
 }
@@ -452,7 +473,7 @@ interface Version {
   editedAt: string;
 }
 
-function DetailsSection(props: { evidenceId: string; fileKey: CryptoKey; canEdit: boolean }) {
+function DetailsSection(props: { evidenceId: string; fileKey: CryptoKey; canEdit: boolean; rev: number; onChanged: () => void }) {
   const [versions, setVersions] = useState<Version[]>();
   const [loadError, setLoadError] = useState<string>();
   const [editing, setEditing] = useState(false);
@@ -476,16 +497,17 @@ function DetailsSection(props: { evidenceId: string; fileKey: CryptoKey; canEdit
       setLoadError(messageOf(caught));
     }
   }
-  useEffect(() => void load(), [props.evidenceId]);
+  useEffect(() => void load(), [props.evidenceId, props.rev]);
 
   const latest = versions?.[0];
   const form = useForm({
     schema: EvidenceDetails,
-    toBody: (values) => ({ title: values["title"] ?? "", description: values["description"] ?? "", tags: parseTags(values["tags"]) }),
+    // The player's markers are part of the same details: kept as they are when the text is edited.
+    toBody: (values) => ({ title: values["title"] ?? "", description: values["description"] ?? "", tags: parseTags(values["tags"]), ...(latest?.details?.markers ? { markers: latest.details.markers } : {}) }),
     send: async (details) => {
       await evidenceApi.updateDetails(props.evidenceId, await encryptDetails(details, props.fileKey), latest?.version ?? 0);
       setEditing(false);
-      await load();
+      props.onChanged();
     },
   });
 
