@@ -132,9 +132,9 @@ export function VideoPlayer(props: {
     const element = video.current;
     if (!element) return;
     element.pause();
-    // Half a frame past the frame's start, so rounding never lands on the frame before.
-    const index = Math.round(element.currentTime / frame) + frames;
-    seek(Math.max(0, index * frame + (index > 0 ? frame / 2 : 0)));
+    // To the middle of the frame, so rounding never lands on the frame before or after.
+    const index = Math.max(0, Math.floor(element.currentTime / frame + 1e-6) + frames);
+    seek((index + 0.5) * frame);
   }
   function changeSpeed(value: number) {
     if (video.current) video.current.playbackRate = value;
