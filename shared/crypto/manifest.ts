@@ -31,7 +31,7 @@ export const EvidenceMetadata = z.strictObject({
 export type EvidenceMetadata = z.infer<typeof EvidenceMetadata>;
 
 /**
- * One operation that made a derived item from its original (docs/evidence-format.md §4.2).
+ * One operation that made a derived item from its original (docs/evidence-format.md §6.1).
  * `clip`: the original's media from `from` to `to` seconds (media time), cut on key frames
  * without re-encoding, so the clip may start at the key frame before `from`.
  */

@@ -144,6 +144,8 @@ describe("video player tools: speed, frame step, jumps, recorded time, markers, 
     const sha512 = createHash("sha512").update(readFileSync(video)).digest("hex");
     expect(await derived.locator("code").getAttribute("title")).toBe(sha512);
     await visible(derived.getByText("A clip from 0:02.00 to 0:04.00"));
+    // Its recorded time goes on from the original's: time 0 of the clip was recorded 2 s after the original's start.
+    await expect.poll(() => page.locator(".recorded-overlay time").getAttribute("datetime"), { timeout: 15_000 }).toBe("2026-03-12T14:05:02.000Z");
     const clip = await playVideo(page);
     expect(clip.now).toBeGreaterThan(clip.start);
     // Cut on key frames (one a second): at least the two seconds asked for, not the whole video.

@@ -576,6 +576,7 @@ function captureSourceText(source: unknown): string {
     case "mp4": return " (from the video's own header)";
     case "file-modified": return " (the file's modification time)";
     case "device-clock": return " (the device's clock when added)";
+    case "clip": return " (the original's recording time at the clip's start)";
     default: return "";
   }
 }

@@ -41,7 +41,8 @@ export function recordedStart(metadata: EvidenceMetadata): { start: Date; source
   if (!iso) return undefined;
   const start = new Date(iso);
   if (Number.isNaN(start.getTime())) return undefined;
-  const source = metadata.camera ? "the camera's recording" : metadata.device?.["captureTimeSource"] === "mp4" ? "the video's own header" : "the capture time";
+  const how = metadata.device?.["captureTimeSource"];
+  const source = metadata.camera ? "the camera's recording" : how === "mp4" ? "the video's own header" : how === "clip" ? "the original's recording" : "the capture time";
   return { start, source };
 }
 
@@ -344,7 +345,10 @@ function ClipExport(props: { url: string; evidenceId: string; manifest: Manifest
         Math.min(end, props.duration > 0 ? props.duration : end),
         (fraction) => setProgress(Math.floor(fraction * 100)),
       );
-      const [id] = await addFiles([clip.file], { userId: props.userId, caseDetail: props.caseDetail, keys: props.keys, derivedFrom: clip.derivedFrom });
+      // The clip's first shown frame is the original's at `start` (earlier key-frame material is cut by an edit list).
+      const recorded = recordedStart(props.metadata);
+      const capture = recorded ? { capturedAt: new Date(recorded.start.getTime() + Math.round(start * 1000)).toISOString(), device: { captureTimeSource: "clip" } } : undefined;
+      const [id] = await addFiles([clip.file], { userId: props.userId, caseDetail: props.caseDetail, keys: props.keys, derivedFrom: clip.derivedFrom, ...(capture ? { capture } : {}) });
       setMade({ id: id!, name: clip.file.name });
     } catch (caught) {
       setError(`Couldn't export the clip: ${messageOf(caught)}`);

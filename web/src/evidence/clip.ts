@@ -4,7 +4,7 @@
  * through the item's per-view URL (each part checked by the service worker before a byte is
  * released). The clip is then added to the same case like any file, under a new file key, with
  * `derivedFrom` (original id, SHA-512, the operation) in its signed manifest
- * (docs/evidence-format.md §4.2). The original is never changed.
+ * (docs/evidence-format.md §6.1). The original is never changed.
  */
 import type { DerivedFrom } from "../../../shared/crypto/manifest";
 

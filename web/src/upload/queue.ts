@@ -208,7 +208,7 @@ function mediaTypeOf(file: File): string {
  */
 export async function addFiles(
   files: File[],
-  context: { userId: string; caseDetail: CaseDetail; keys: DeviceKeys; fromCamera?: boolean; location?: DeviceLocation; shared?: boolean; categoryId?: string; derivedFrom?: DerivedFrom },
+  context: { userId: string; caseDetail: CaseDetail; keys: DeviceKeys; fromCamera?: boolean; location?: DeviceLocation; shared?: boolean; categoryId?: string; derivedFrom?: DerivedFrom; capture?: { capturedAt: string; device: { captureTimeSource: string } } },
 ): Promise<string[]> {
   void navigator.storage.persist?.().catch(() => false);
   const ids: string[] = [];
@@ -218,7 +218,7 @@ export async function addFiles(
     const fileName = file.name || "capture";
     const mediaType = mediaTypeOf(file);
     // The file's own capture time (EXIF, MP4/MOV movie header) where it has one, else its modification time; the source says which.
-    const capture = await captureTimeFields(file);
+    const capture = context.capture ?? (await captureTimeFields(file));
     const capturedAt = capture.capturedAt;
     // The label lets members list the item by name with the case key they hold (no audited key release).
     const label = await encryptLabel({ fileName, mediaType, ...(capturedAt ? { capturedAt } : {}) }, context.caseDetail.caseKey.publicJwk);

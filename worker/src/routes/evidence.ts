@@ -200,7 +200,7 @@ async function verifyUploaderManifest(db: D1Database, jws: string, me: { id: str
 
 /**
  * A derived item (a clip) must name an original that is a finished item of the same case, by its
- * exact SHA-512 (docs/evidence-format.md §4.2): the link then proves which recording it came from.
+ * exact SHA-512 (docs/evidence-format.md §6.1): the link then proves which recording it came from.
  */
 async function checkDerivedFrom(db: D1Database, manifest: Manifest): Promise<void> {
   const from = manifest.derivedFrom!;
