@@ -180,7 +180,8 @@ export function VideoPlayer(props: {
         {recorded ? `Recorded time: the start time from ${recorded.source} plus the position, shown in this device's time zone (${zone}).` : "The file carries no recording time: only the position is shown."}
       </p>
       <div class="player-controls" role="group" aria-label="Player controls">
-        <span class="player-position" aria-label="Position">
+        <span class="player-position">
+          <span class="visually-hidden">Position </span>
           {formatPosition(position)} / {formatPosition(duration)}
         </span>
         <label class="player-speed">
