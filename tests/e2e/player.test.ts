@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { AxeBuilder } from "@axe-core/playwright";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { ADMIN, createCase, createKeys, expectSignedIn, playVideo, setUpThroughUi, visible } from "./flows";
@@ -127,6 +128,9 @@ describe("video player tools: speed, frame step, jumps, recorded time, markers, 
     await page.getByRole("button", { name: "Forward 5 seconds" }).click();
     await jump.click();
     expect(await currentTime(page)).toBe(2);
+    // The player's controls, markers and clip form: no serious or critical axe-core violation.
+    const found = await new AxeBuilder({ page }).include(".video-player").analyze();
+    expect(found.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
     // The details keep it as a version of their own.
     await visible(page.getByRole("list", { name: "Details versions" }).getByText("Version 1"));
 

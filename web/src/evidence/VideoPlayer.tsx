@@ -201,8 +201,9 @@ export function VideoPlayer(props: {
           Frame ▸
         </button>
         {JUMPS.map((j) => (
-          <button key={j} type="button" class="small" aria-label={j < 0 ? `Back ${-j} seconds` : `Forward ${j} seconds`} onClick={() => seek((video.current?.currentTime ?? 0) + j)}>
-            {j < 0 ? `−${-j} s` : `+${j} s`}
+          <button key={j} type="button" class="small" onClick={() => seek((video.current?.currentTime ?? 0) + j)}>
+            <span aria-hidden="true">{j < 0 ? `−${-j} s` : `+${j} s`}</span>
+            <span class="visually-hidden">{j < 0 ? `Back ${-j} seconds` : `Forward ${j} seconds`}</span>
           </button>
         ))}
       </div>
