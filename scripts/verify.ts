@@ -115,6 +115,7 @@ function summaryRows(s: Summary, indent: string): string[] {
     ["SHA-512", s.sha512],
     ["Evidence", s.evidenceId === undefined ? undefined : `${s.evidenceId} (case ${s.caseId})`],
     ["Captured at", s.capturedAt !== undefined ? `${s.capturedAt}${s.captureTimeSource ? ` (${s.captureTimeSource})` : ""}` : s.capturedAtLocal !== undefined ? `${s.capturedAtLocal} camera's local time, zone unknown (${s.captureTimeSource ?? "exif-local"})` : undefined],
+    ["Derived from", s.derivedFrom ? `${s.derivedFrom.evidenceId} (SHA-512 ${s.derivedFrom.sha512}), ${s.derivedFrom.operations.map((o) => `${o.type} ${o.from} s to ${o.to} s`).join(", ")}` : undefined],
     ["Signer kid", s.signerKid],
     ["Signed at", s.signedAt === undefined ? undefined : `${s.signedAt} (the signer's clock)`],
     ["Signer", s.signer?.holder],

@@ -1,7 +1,8 @@
 /**
  * Evidence details (docs/evidence-format.md §5.1): title, description and tags, edited after
  * upload. Each version is a compact JWE under the file key (`dir` + A256GCM, typ
- * custody-details+jwe, plaintext `{"v":1,"title","description","tags"}`): what a court package
+ * custody-details+jwe, plaintext `{"v":1,"title","description","tags"}`, plus `"markers"` once the
+ * player has saved some): what a court package
  * carries, since it holds the file key. A member's edit also sends the same plaintext to the case
  * public key (ECDH-ES+A256KW, like the label), so members list and search items by their edited
  * title and tags with the case key they hold, without releasing each file key (an audited view).
@@ -15,10 +16,21 @@ import { importEncryptionPublicKey, keyId, TYP } from "./keys";
 export const DETAILS_TYP = TYP.details;
 export const DETAILS_VERSION = 1;
 
+/** A marker in a video or audio item: a point in media time (seconds from the start) and a note. */
+export const Marker = z.object({
+  t: z.number().nonnegative().max(1e7),
+  note: z.string().trim().min(1, "Write a note for the marker.").max(140, "At most 140 characters."),
+});
+export type Marker = z.infer<typeof Marker>;
+/** Markers per item: the details JWE stays well under the server's 32 KiB. */
+export const MAX_MARKERS = 100;
+
 export const EvidenceDetails = z.object({
   title: z.string().trim().max(200, "At most 200 characters."),
   description: z.string().trim().max(4000, "At most 4000 characters."),
   tags: z.array(z.string().trim().min(1).max(40, "Each tag at most 40 characters.")).max(20, "At most 20 tags."),
+  /** Only once the player has saved some (evidence-format.md §5.1). */
+  markers: z.array(Marker).max(MAX_MARKERS, `At most ${MAX_MARKERS} markers.`).optional(),
 });
 export type EvidenceDetails = z.infer<typeof EvidenceDetails>;
 

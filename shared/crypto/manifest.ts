@@ -30,6 +30,28 @@ export const EvidenceMetadata = z.strictObject({
 });
 export type EvidenceMetadata = z.infer<typeof EvidenceMetadata>;
 
+/**
+ * One operation that made a derived item from its original (docs/evidence-format.md §6.1).
+ * `clip`: the original's media from `from` to `to` seconds (media time), cut on key frames
+ * without re-encoding, so the clip may start at the key frame before `from`.
+ */
+export const DerivationOperation = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("clip"),
+    from: z.number().nonnegative().max(1e7),
+    to: z.number().positive().max(1e7),
+  }).refine((o) => o.to > o.from, { message: "to must be after from", path: ["to"] }),
+]);
+export type DerivationOperation = z.infer<typeof DerivationOperation>;
+
+/** What a derived item (a clip) was made from: the original's id and SHA-512, and how. The original is never changed. */
+export const DerivedFrom = z.strictObject({
+  evidenceId: Id,
+  sha512: Hex512,
+  operations: z.array(DerivationOperation).min(1).max(16),
+});
+export type DerivedFrom = z.infer<typeof DerivedFrom>;
+
 /** The signed manifest payload, format v1. */
 export const Manifest = z
   .strictObject({
@@ -45,6 +67,7 @@ export const Manifest = z
     metadata: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]*){4}$/, "compact JWE"),
     uploaderId: Id,
     requestId: Id.optional(),
+    derivedFrom: DerivedFrom.optional(),
     signerKid: z.string().min(1).max(128),
     signedAt: z.iso.datetime(),
   })
@@ -86,6 +109,8 @@ export interface ManifestInput {
   caseId: string;
   uploaderId: string;
   requestId?: string;
+  /** Set for a derived item (a clip): its original and the operations. */
+  derivedFrom?: DerivedFrom;
   metadata: string;
   stream: EncryptionSummary;
   /** ISO 8601 UTC; defaults to now. */
@@ -107,6 +132,7 @@ export async function signManifest(input: ManifestInput, signer: UnlockedKey): P
     metadata: input.metadata,
     uploaderId: input.uploaderId,
     ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
+    ...(input.derivedFrom === undefined ? {} : { derivedFrom: input.derivedFrom }),
     signerKid: signer.kid,
     signedAt: input.signedAt ?? new Date().toISOString(),
   });

@@ -11,7 +11,7 @@ import type { JWK } from "jose";
 import { FormatError, IntegrityError } from "./errors";
 import { fromBase64url, fromUtf8, streamChunks, utf8 } from "./encoding";
 import { importFileKey, keyId } from "./keys";
-import { decryptMetadata, EvidenceMetadata, manifestKid, verifyManifest, type Manifest } from "./manifest";
+import { decryptMetadata, EvidenceMetadata, manifestKid, verifyManifest, type DerivedFrom, type Manifest } from "./manifest";
 import {
   canonicalCertificatesPem, es512SignatureToDer, fileKeyJwkText, OPTIONAL_ENTRY, ORIGINAL_DIR, PACKAGE_ENTRY, packageEntryNames, packageFileName, prettyJson,
   publicJwkToPem, publicSigningJwk, verifyInstructions, type PackageExtras,
@@ -45,6 +45,8 @@ export interface PackageSummary {
   evidenceId?: string;
   caseId?: string;
   uploaderId?: string;
+  /** For a derived item (a clip): the original it names in the signed manifest, and the operations (§6.1). */
+  derivedFrom?: DerivedFrom;
   /** The RFC 3161 timestamp over the manifest signature, when the package has one. */
   timestamp?: { genTime: string; tsaName: string; serial: string; caFingerprint?: string };
   /** From the key register: who held the key, since when, until when (null: not retired). */
@@ -311,7 +313,7 @@ export async function checkPackageFiles(files: PackageFiles, ctx: PackageCheckCo
   } catch (error) {
     throw new CheckFailed(failureText(error));
   }
-  Object.assign(summary, { byteSize: manifest.byteSize, sha512: manifest.sha512, signedAt: manifest.signedAt, evidenceId: manifest.evidenceId, caseId: manifest.caseId, uploaderId: manifest.uploaderId });
+  Object.assign(summary, { byteSize: manifest.byteSize, sha512: manifest.sha512, signedAt: manifest.signedAt, evidenceId: manifest.evidenceId, caseId: manifest.caseId, uploaderId: manifest.uploaderId, ...(manifest.derivedFrom ? { derivedFrom: manifest.derivedFrom } : {}) });
   pass(`ES512 by ${kid}, signed at ${manifest.signedAt}`, "zip times");
 
   if (files.times) {

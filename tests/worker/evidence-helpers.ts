@@ -20,6 +20,7 @@ import {
   verifyManifest,
   wrapCaseKey,
   wrapFileKey,
+  type DerivedFrom,
   type UnlockedKey,
 } from "../../shared/crypto";
 import { call, sealBundle } from "./helpers";
@@ -93,14 +94,20 @@ export interface Upload {
 }
 
 /** Encrypts and signs `bytes` for the case, as the uploader's browser does. */
-export async function prepareEvidence(uploader: Person, caseDetail: CaseDetail, bytes: Uint8Array, fileName = "clip.mp4"): Promise<Upload & { body: Record<string, unknown> }> {
+export async function prepareEvidence(
+  uploader: Person,
+  caseDetail: CaseDetail,
+  bytes: Uint8Array,
+  fileName = "clip.mp4",
+  derivedFrom?: DerivedFrom,
+): Promise<Upload & { body: Record<string, unknown> }> {
   const evidenceId = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
   const fileKey = await generateFileKey();
   const encryption = encryptBlob(new Blob([bytes as Uint8Array<ArrayBuffer>]), fileKey);
   const parts: Uint8Array[] = [];
   for await (const part of encryption) parts.push(part.bytes);
   const metadata = await encryptMetadata({ fileName, mediaType: "video/mp4" }, fileKey);
-  const manifest = await signManifest({ evidenceId, caseId: caseDetail.id, uploaderId: uploader.id, metadata, stream: encryption.summary() }, uploader.signing);
+  const manifest = await signManifest({ evidenceId, caseId: caseDetail.id, uploaderId: uploader.id, metadata, stream: encryption.summary(), ...(derivedFrom ? { derivedFrom } : {}) }, uploader.signing);
   const body = {
     evidenceId,
     manifest,

@@ -4,6 +4,7 @@
  * to change the schema, add `db.version(n + 1)` below the last one; never edit an old one.
  */
 import { Dexie, type EntityTable } from "dexie";
+import type { DerivedFrom } from "../../shared/crypto/manifest";
 
 /** A user's unlocked private keys on this device, keyed by user id. */
 export interface DeviceKeysRow {
@@ -95,6 +96,8 @@ export interface PendingFileRow {
   caseKid: string;
   /** The metadata to encrypt with the file (name, type, capture time, device). */
   metadata: { fileName: string; mediaType: string; capturedAt?: string; device?: Record<string, string | number | boolean | null> };
+  /** A derived item (a clip made in the player): its original and the operations, signed into the manifest. */
+  derivedFrom?: DerivedFrom;
 }
 
 /**

@@ -115,4 +115,32 @@ describe("manifest", () => {
     await expectIntegrity(decryptMetadata(metadata, await generateFileKey()), "metadata");
     expect(() => manifestKid("not-a-jws")).toThrow(FormatError);
   });
+
+  it("carries derivedFrom (original id, SHA-512, a clip's range) signed, and refuses a malformed one", async () => {
+    const { signer, user, parts } = await upload();
+    const stream = { byteSize: 12000, sha512: "a".repeat(128), noncePrefix: new Uint8Array(7), partSha512: parts.map((p) => p.sha512) };
+    const base = { evidenceId: "d".repeat(32), caseId: "c".repeat(32), uploaderId: "u".repeat(32), metadata: "a.b.c.d.e", stream };
+    const derivedFrom = { evidenceId: "e".repeat(32), sha512: "b".repeat(128), operations: [{ type: "clip" as const, from: 2, to: 4.5 }] };
+    const manifest = await verifyManifest(await signManifest({ ...base, derivedFrom }, signer), user.signing.publicJwk);
+    expect(manifest.derivedFrom).toEqual(derivedFrom);
+    // No derivedFrom key at all on an original.
+    expect("derivedFrom" in (await verifyManifest(await signManifest(base, signer), user.signing.publicJwk))).toBe(false);
+
+    const bad = [
+      { ...derivedFrom, operations: [{ type: "clip" as const, from: 4, to: 4 }] }, // empty range
+      { ...derivedFrom, operations: [{ type: "clip" as const, from: -1, to: 4 }] },
+      { ...derivedFrom, operations: [] },
+      { ...derivedFrom, sha512: "B".repeat(128) }, // not lowercase hex
+      { ...derivedFrom, operations: [{ type: "blur", from: 0, to: 1 }] }, // an operation this version does not know
+      { ...derivedFrom, note: "extra" },
+    ];
+    for (const wrong of bad) {
+      await expect(signManifest({ ...base, derivedFrom: wrong as typeof derivedFrom }, signer)).rejects.toThrow();
+    }
+    // A signed payload with a malformed derivedFrom (made outside signManifest) does not verify as a manifest.
+    const payload = { ...b64json((await signManifest(base, signer)).split(".")[1]!), derivedFrom: bad[0] };
+    const { CompactSign } = await import("jose");
+    const forged = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: "ES512", kid: user.signing.kid, typ: TYP.manifest }).sign(signer.privateKey);
+    await expect(verifyManifest(forged, user.signing.publicJwk)).rejects.toBeInstanceOf(FormatError);
+  });
 });

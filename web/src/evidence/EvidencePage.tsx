@@ -10,7 +10,7 @@
 import { ItemRetention } from "../retention/ItemRetention";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { JWK } from "jose";
-import type { EvidenceSummary, TimestampStatus } from "../../../shared/api/cases";
+import type { CaseDetail, EvidenceSummary, TimestampStatus } from "../../../shared/api/cases";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { packageFileName } from "../../../shared/crypto/package";
 import { ApiError } from "../api/client";
@@ -22,6 +22,7 @@ import { messageOf } from "../ui/messages";
 import { caseHref } from "../ui/router";
 import { PageHeading } from "../ui/layout";
 import { SubmissionProvenance, VideoProvenance } from "./Provenance";
+import { DerivedNote, VideoPlayer } from "./VideoPlayer";
 import { decryptDetails, encryptDetails, encryptDetailsToCase, EvidenceDetails, type EvidenceDetails as Details } from "./details";
 import { formatBytes, formatDateTime } from "../ui/format";
 import { isReachable } from "../api/connectivity";
@@ -53,6 +54,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
   const [casePublicJwk, setCasePublicJwk] = useState<JWK>();
   /** The latest details' title, when one was given: the item's heading (the file name stays below it). */
   const [editedTitle, setEditedTitle] = useState("");
+  const [caseDetail, setCaseDetail] = useState<CaseDetail>();
   const opener = useRef<EvidenceOpener | undefined>(undefined);
 
   async function open() {
@@ -116,6 +118,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
         setCaseLabel(`${c.number} · ${c.title}`);
         setMyRole(c.myRole);
         setCasePublicJwk(c.caseKey.publicJwk);
+        setCaseDetail(c);
       },
       () => undefined,
     );
@@ -177,6 +180,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
             // The Audit page names items from the device's names: the edited title where there is one.
             if (details?.title) void db.evidenceLabels.update(props.evidenceId, { title: details.title }).catch(() => undefined);
           }}
+          caseDetail={caseDetail}
         />
       )}
       {item && item.status === "complete" && (
@@ -288,12 +292,15 @@ function Verified(props: {
   keys: DeviceKeys;
   casePublicJwk: JWK | undefined;
   onDetails: (latest: Details | null) => void;
+  caseDetail: CaseDetail | undefined;
 }) {
   const { opened } = props;
   const { metadata, manifest } = opened;
   const [copied, setCopied] = useState("");
   const [busy, setBusy] = useState<"download" | "export">();
   const [error, setError] = useState<string>();
+  /** Bumped when the details change (the player's markers, the details form), so both show the latest version. */
+  const [detailsRev, setDetailsRev] = useState(0);
   const type = metadata.mediaType;
 
   async function copyHash() {
@@ -390,9 +397,24 @@ function Verified(props: {
       </section>}
       {manifest.requestId && <VideoProvenance requestId={manifest.requestId} camera={metadata.camera} />}
       {props.item.source && <SubmissionProvenance source={props.item.source} caseId={props.item.caseId} keys={props.keys} />}
+      {manifest.derivedFrom && <DerivedNote caseId={props.item.caseId} derivedFrom={manifest.derivedFrom} />}
       <div class="evidence-content">
         {type.startsWith("image/") && <img src={opened.url} alt={metadata.fileName} />}
-        {type.startsWith("video/") && <video src={opened.url} controls playsInline preload="metadata" aria-label={metadata.fileName} />}
+        {type.startsWith("video/") && (
+          <VideoPlayer
+            url={opened.url}
+            evidenceId={props.item.id}
+            metadata={metadata}
+            manifest={manifest}
+            fileKey={opened.fileKey}
+            canEdit={props.canEdit}
+            caseDetail={props.offline ? undefined : props.caseDetail}
+            userId={props.userId}
+            keys={props.keys}
+            detailsRev={detailsRev}
+            onDetailsChanged={() => setDetailsRev((n) => n + 1)}
+          />
+        )}
         {type.startsWith("audio/") && <audio src={opened.url} controls aria-label={metadata.fileName} />}
         {!/^(image|video|audio)\//.test(type) && <p class="muted">This file type ({type}) can't be shown in the app. Download the original to open it.</p>}
       </div>
@@ -411,7 +433,7 @@ function Verified(props: {
         </p>
       )}
       <KeepOffline item={props.item} opened={opened} userId={props.userId} offline={props.offline} />
-      <DetailsSection evidenceId={props.item.id} fileKey={opened.fileKey} canEdit={props.canEdit} casePublicJwk={props.casePublicJwk} onDetails={props.onDetails} />
+      <DetailsSection evidenceId={props.item.id} fileKey={opened.fileKey} canEdit={props.canEdit} casePublicJwk={props.casePublicJwk} onDetails={props.onDetails} rev={detailsRev} onChanged={() => setDetailsRev((n) => n + 1)} />
     </>
   );
 }
@@ -479,7 +501,7 @@ interface Version {
   editedAt: string;
 }
 
-function DetailsSection(props: { evidenceId: string; fileKey: CryptoKey; canEdit: boolean; casePublicJwk: JWK | undefined; onDetails: (latest: Details | null) => void }) {
+function DetailsSection(props: { evidenceId: string; fileKey: CryptoKey; canEdit: boolean; casePublicJwk: JWK | undefined; onDetails: (latest: Details | null) => void; rev: number; onChanged: () => void }) {
   const [versions, setVersions] = useState<Version[]>();
   const [loadError, setLoadError] = useState<string>();
   const [editing, setEditing] = useState(false);
@@ -505,17 +527,18 @@ function DetailsSection(props: { evidenceId: string; fileKey: CryptoKey; canEdit
       setLoadError(messageOf(caught));
     }
   }
-  useEffect(() => void load(), [props.evidenceId]);
+  useEffect(() => void load(), [props.evidenceId, props.rev]);
 
   const latest = versions?.[0];
   const form = useForm({
     schema: EvidenceDetails,
-    toBody: (values) => ({ title: values["title"] ?? "", description: values["description"] ?? "", tags: parseTags(values["tags"]) }),
+    // The player's markers are part of the same details: kept as they are when the text is edited.
+    toBody: (values) => ({ title: values["title"] ?? "", description: values["description"] ?? "", tags: parseTags(values["tags"]), ...(latest?.details?.markers ? { markers: latest.details.markers } : {}) }),
     send: async (details) => {
       const caseCopy = props.casePublicJwk ? await encryptDetailsToCase(details, props.casePublicJwk) : undefined;
       await evidenceApi.updateDetails(props.evidenceId, await encryptDetails(details, props.fileKey), latest?.version ?? 0, caseCopy);
       setEditing(false);
-      await load();
+      props.onChanged();
     },
   });
 
@@ -584,6 +607,7 @@ function captureSourceText(source: unknown): string {
     case "mp4": return " (from the video's own header)";
     case "file-modified": return " (the file's modification time)";
     case "device-clock": return " (the device's clock when added)";
+    case "clip": return " (the original's recording time at the clip's start)";
     default: return "";
   }
 }

@@ -3,4 +3,4 @@
  * court package carries and checks them too). Each edit is a new version on the server; older
  * versions are kept, and the original file and manifest are never touched.
  */
-export { decryptDetails, decryptDetailsFromCase, encryptDetails, encryptDetailsToCase, EvidenceDetails, DETAILS_TYP } from "../../../shared/crypto/details";
+export { decryptDetails, decryptDetailsFromCase, encryptDetails, encryptDetailsToCase, EvidenceDetails, DETAILS_TYP, Marker, MAX_MARKERS } from "../../../shared/crypto/details";

@@ -1,3 +1,4 @@
+import type { DerivedFrom } from "../../../shared/crypto/manifest";
 /** Messages between the page and the encryption worker (encrypt.worker.ts). */
 
 export interface EncryptJob {
@@ -14,6 +15,8 @@ export interface EncryptJob {
   uploaderId: string;
   caseKid: string;
   metadata: { fileName: string; mediaType: string; capturedAt?: string; device?: Record<string, string | number | boolean | null> };
+  /** A derived item (a clip): its original and the operations, signed into the manifest. */
+  derivedFrom?: DerivedFrom;
 }
 
 export type EncryptEvent =

@@ -11,6 +11,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { CaseDetail } from "../../../shared/api/cases";
 import { ciphertextSize, encryptLabel, generateFileKey, partCount, wrapFileKey } from "../../../shared/crypto/index";
+import type { DerivedFrom } from "../../../shared/crypto/manifest";
 import { ApiError } from "../api/client";
 import { evidenceApi } from "../cases/api";
 import { isReachable, onReachability } from "../api/connectivity";
@@ -202,19 +203,22 @@ function mediaTypeOf(file: File): string {
  * worker), then uploaded. Each records its capture time and where that came from
  * (capture-time.ts); `fromCamera` also records the source;
  * a capture is encrypted at once and never kept unencrypted, while a picked file is kept in
- * IndexedDB until its ciphertext is staged, so a reload resumes its encryption.
+ * IndexedDB until its ciphertext is staged, so a reload resumes its encryption. Returns the new
+ * items' ids, in the order of `files`.
  */
 export async function addFiles(
   files: File[],
-  context: { userId: string; caseDetail: CaseDetail; keys: DeviceKeys; fromCamera?: boolean; location?: DeviceLocation; shared?: boolean; categoryId?: string },
-): Promise<void> {
+  context: { userId: string; caseDetail: CaseDetail; keys: DeviceKeys; fromCamera?: boolean; location?: DeviceLocation; shared?: boolean; categoryId?: string; derivedFrom?: DerivedFrom; capture?: { capturedAt: string; device: { captureTimeSource: string } } },
+): Promise<string[]> {
   void navigator.storage.persist?.().catch(() => false);
+  const ids: string[] = [];
   for (const file of files) {
     const evidenceId = newEvidenceId();
+    ids.push(evidenceId);
     const fileName = file.name || "capture";
     const mediaType = mediaTypeOf(file);
     // The file's own capture time (EXIF, MP4/MOV movie header) where it has one, else its modification time; the source says which.
-    const capture = await captureTimeFields(file);
+    const capture = context.capture ?? (await captureTimeFields(file));
     const capturedAt = capture.capturedAt;
     // The label lets members list the item by name with the case key they hold (no audited key release).
     const label = await encryptLabel({ fileName, mediaType, ...(capturedAt ? { capturedAt } : {}) }, context.caseDetail.caseKey.publicJwk);
@@ -252,6 +256,7 @@ export async function addFiles(
             : {}),
         },
       },
+      ...(context.derivedFrom ? { derivedFrom: context.derivedFrom } : {}),
     };
     rows.set(evidenceId, row);
     emit();
@@ -274,6 +279,7 @@ export async function addFiles(
     void encrypt(row, pending, context.keys);
   }
   void requestBackgroundUpload();
+  return ids;
 }
 
 /**
@@ -296,6 +302,7 @@ async function encrypt(row: UploadRow, pending: PendingFileRow, keys: DeviceKeys
     uploaderId: row.userId,
     caseKid: pending.caseKid,
     metadata: pending.metadata,
+    ...(pending.derivedFrom ? { derivedFrom: pending.derivedFrom } : {}),
   };
   encryptor().postMessage(job);
   await early.started;

@@ -188,11 +188,28 @@ async function verifyUploaderManifest(db: D1Database, jws: string, me: { id: str
   if (!signer || signer.user_id !== me.id || signer.retired_at !== null) {
     throw new ApiError(400, "invalid_manifest", "The manifest must be signed with your current signing key.");
   }
+  let manifest: Manifest;
   try {
-    return await verifyManifest(jws, JSON.parse(signer.public_jwk) as PublicJwk);
+    manifest = await verifyManifest(jws, JSON.parse(signer.public_jwk) as PublicJwk);
   } catch {
     throw new ApiError(400, "invalid_manifest", "The manifest's signature or content is not valid.");
   }
+  if (manifest.derivedFrom) await checkDerivedFrom(db, manifest);
+  return manifest;
+}
+
+/**
+ * A derived item (a clip) must name an original that is a finished item of the same case, by its
+ * exact SHA-512 (docs/evidence-format.md §6.1): the link then proves which recording it came from.
+ */
+async function checkDerivedFrom(db: D1Database, manifest: Manifest): Promise<void> {
+  const from = manifest.derivedFrom!;
+  const original = from.evidenceId === manifest.evidenceId ? null : await findEvidence(db, from.evidenceId);
+  if (!original || original.case_id !== manifest.caseId || original.status !== "complete" || original.manifest === "") {
+    throw new ApiError(400, "invalid_derivation", "The item this is derived from is not a finished item of the same case.");
+  }
+  const sha512 = (decodeJwt(original.manifest) as unknown as Manifest).sha512;
+  if (sha512 !== from.sha512) throw new ApiError(400, "invalid_derivation", "The SHA-512 given for the original item does not match it.");
 }
 
 /**
