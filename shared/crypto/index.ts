@@ -14,3 +14,4 @@ export * from "./package";
 export * from "./verify-package";
 export * from "./share";
 export * from "./submission";
+export * from "./filing";

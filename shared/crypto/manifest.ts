@@ -45,6 +45,8 @@ export const Manifest = z
     metadata: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]*){4}$/, "compact JWE"),
     uploaderId: Id,
     requestId: Id.optional(),
+    /** "captures": uploaded before it had a case; `caseId` is the uploader's holding place and a signed filing record moves it (filing.ts). */
+    scope: z.literal("captures").optional(),
     signerKid: z.string().min(1).max(128),
     signedAt: z.iso.datetime(),
   })
@@ -86,6 +88,8 @@ export interface ManifestInput {
   caseId: string;
   uploaderId: string;
   requestId?: string;
+  /** "captures" for a capture uploaded to the uploader's holding place before it has a case. */
+  scope?: "captures";
   metadata: string;
   stream: EncryptionSummary;
   /** ISO 8601 UTC; defaults to now. */
@@ -107,6 +111,7 @@ export async function signManifest(input: ManifestInput, signer: UnlockedKey): P
     metadata: input.metadata,
     uploaderId: input.uploaderId,
     ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
+    ...(input.scope === undefined ? {} : { scope: input.scope }),
     signerKid: signer.kid,
     signedAt: input.signedAt ?? new Date().toISOString(),
   });
