@@ -204,9 +204,15 @@ function mediaTypeOf(file: File): string {
  * a capture is encrypted at once and never kept unencrypted, while a picked file is kept in
  * IndexedDB until its ciphertext is staged, so a reload resumes its encryption.
  */
+/**
+ * Where added files go: a case (its current key), or the user's own holding place, "My captures"
+ * (`scope: "captures"`: the holding place's id and the user's own encryption key, see web/src/captures).
+ */
+export type UploadTarget = Pick<CaseDetail, "id" | "caseKey"> & { scope?: "captures" };
+
 export async function addFiles(
   files: File[],
-  context: { userId: string; caseDetail: CaseDetail; keys: DeviceKeys; fromCamera?: boolean; location?: DeviceLocation; shared?: boolean; categoryId?: string },
+  context: { userId: string; caseDetail: UploadTarget; keys: DeviceKeys; fromCamera?: boolean; location?: DeviceLocation; shared?: boolean; categoryId?: string },
 ): Promise<void> {
   void navigator.storage.persist?.().catch(() => false);
   for (const file of files) {
@@ -240,6 +246,7 @@ export async function addFiles(
       file,
       caseKeyJwk: context.caseDetail.caseKey.publicJwk as JsonWebKey,
       caseKid: context.caseDetail.caseKey.kid,
+      ...(context.caseDetail.scope ? { scope: context.caseDetail.scope } : {}),
       metadata: {
         fileName,
         mediaType,
@@ -295,6 +302,7 @@ async function encrypt(row: UploadRow, pending: PendingFileRow, keys: DeviceKeys
     caseId: row.caseId,
     uploaderId: row.userId,
     caseKid: pending.caseKid,
+    ...(pending.scope ? { scope: pending.scope } : {}),
     metadata: pending.metadata,
   };
   encryptor().postMessage(job);

@@ -514,6 +514,8 @@ export const evidence = new Hono<AppEnv>()
       }
       const signer = await findSigningKey(c.env.DB, filingKid);
       if (!signer || signer.user_id !== me.id || signer.retired_at !== null) throw new ApiError(400, "invalid_filing", "The filing record must be signed with your current signing key.");
+      // The same key as the capture's manifest, so a reader checks both against one signer.
+      if (filingKid !== row.signer_kid) throw new ApiError(409, "signing_key_changed", "Your signing key has changed since this capture was signed, so it cannot be filed with a matching signature. Ask an administrator to recover it, or capture it again.");
       try {
         await verifyFiling(body.filing, JSON.parse(signer.public_jwk) as PublicJwk, { evidenceId: row.id, manifestJws: row.manifest, fromCaseId, caseId: body.caseId });
       } catch {
