@@ -1,4 +1,4 @@
--- Capture first, file later (docs/evidence-format.md §4.3). Each user's "My captures" is a
+-- Capture first, file later (docs/evidence-format.md §6.1). Each user's "My captures" is a
 -- holding place stored as a row of `cases` with kind 'captures': its id is derived from the user
 -- id (shared/crypto/filing.ts capturesScopeId), its only member is the user (as contributor, so
 -- no lead-only action applies), and its one key is the user's own encryption key, so a capture's

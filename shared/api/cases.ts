@@ -159,7 +159,7 @@ export const EvidenceSummary = z
     label: z.string().nullable().meta({ description: "The label JWE, to the case key `caseKid`." }),
     details: z.object({ version: z.number().int(), jwe: z.string(), editedBy: z.string(), editedAt: z.string() }).nullable(),
     uploader: z.object({ id: Id, name: z.string() }),
-    filing: z.string().optional().meta({ description: "For a capture filed into this case: the filing record (compact JWS by the uploader, typ custody-filing+jws) that moves it from the holding place its manifest names (docs/evidence-format.md §4.3)." }),
+    filing: z.string().optional().meta({ description: "For a capture filed into this case: the filing record (compact JWS by the uploader, typ custody-filing+jws) that moves it from the holding place its manifest names (docs/evidence-format.md §6.1)." }),
     createdAt: z.string(),
     completedAt: z.string().nullable(),
   })

@@ -1,5 +1,5 @@
 /**
- * Capture first, file later (docs/evidence-format.md §4.3). A capture is uploaded before it has a
+ * Capture first, file later (docs/evidence-format.md §6.1). A capture is uploaded before it has a
  * case: its manifest is signed with `scope: "captures"` and names the uploader's personal holding
  * place (`capturesScopeId`) as its `caseId`, and its file key is wrapped to the uploader's own
  * encryption key. Filing it into a case re-wraps the file key in the browser (the ciphertext and

@@ -1,5 +1,5 @@
 /**
- * "Capture first, file later" (docs/evidence-format.md §4.3): where captures go before they have
+ * "Capture first, file later" (docs/evidence-format.md §6.1): where captures go before they have
  * a case, and filing one into a case. A capture is encrypted on this device to the user's own
  * encryption key and uploaded to their holding place ("My captures"); filing re-wraps its file key
  * to the case key here in the browser, and signs a filing record. The ciphertext is never touched.

@@ -1,4 +1,4 @@
-/** Filing a capture into a case, in the browser (docs/evidence-format.md §4.3). */
+/** Filing a capture into a case, in the browser (docs/evidence-format.md §6.1). */
 import type { CaseDetail, EvidenceSummary } from "../../../shared/api/cases";
 import { decryptLabel, encryptLabel, manifestDigest, rewrapFileKey, signFiling, unwrapFileKey } from "../../../shared/crypto/index";
 import { evidenceApi } from "../cases/api";

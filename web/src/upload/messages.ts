@@ -13,7 +13,7 @@ export interface EncryptJob {
   caseId: string;
   uploaderId: string;
   caseKid: string;
-  /** "captures" for a capture to the user's holding place (docs/evidence-format.md §4.3). */
+  /** "captures" for a capture to the user's holding place (docs/evidence-format.md §6.1). */
   scope?: "captures";
   metadata: { fileName: string; mediaType: string; capturedAt?: string; device?: Record<string, string | number | boolean | null> };
 }

@@ -19,7 +19,7 @@ export interface EvidenceRow {
   /** The video request a site's agent delivers this item for; null for an investigator's own upload. */
   request_id: string | null;
   category_id: string | null;
-  /** The filing record of a capture filed into this case (docs/evidence-format.md §4.3); null otherwise. */
+  /** The filing record of a capture filed into this case (docs/evidence-format.md §6.1); null otherwise. */
   filing: string | null;
   created_at: string;
   completed_at: string | null;

@@ -119,7 +119,7 @@ export const caseEvidence = new Hono<AppEnv>()
       const { id: caseId } = c.req.valid("param");
       const body = c.req.valid("json");
       const me = c.get("user");
-      // A capture goes to the uploader's own holding place (docs/evidence-format.md §4.3), made
+      // A capture goes to the uploader's own holding place (docs/evidence-format.md §6.1), made
       // with this upload if it is the first; anything else to a case the uploader contributes to.
       const capturing = caseId === (await capturesScopeId(me.id));
       const myKey = capturing ? (await currentUserKeys(c.env.DB, me.id)).encryption : null;
@@ -478,7 +478,7 @@ export const evidence = new Hono<AppEnv>()
   .post(
     "/:id/file",
     describe({
-      summary: "File one of your captures into a case: its file key and label, re-wrapped in your browser to the case key, replace the ones wrapped to you; the stored ciphertext and the signed manifest are kept, and your signed filing record binds the move (docs/evidence-format.md §4.3).",
+      summary: "File one of your captures into a case: its file key and label, re-wrapped in your browser to the case key, replace the ones wrapped to you; the stored ciphertext and the signed manifest are kept, and your signed filing record binds the move (docs/evidence-format.md §6.1).",
       access: "session",
       responses: { 200: { description: "Filed: the item, now in the case.", schema: EvidenceSummary }, 409: { description: "Not a finished capture of yours, the case is closed, or its key has changed." } },
     }),
