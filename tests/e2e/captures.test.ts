@@ -3,6 +3,7 @@
  * a JPEG picked from the home screen goes into My captures (encrypted to the user's own key),
  * shows the capture time from its EXIF apart from its upload time, is filed into a case (its
  * file key re-wrapped, with title and tags), and opens there verified.
+ * A small photo picked with a large video uploads beside it, not behind it (item 6).
  * Needs `npx vite build` first.
  */
 import type { Browser, Page } from "playwright-core";
@@ -46,12 +47,29 @@ describe("capture first, file later", () => {
     const photo = join(work, "doorway.jpg");
     writeFileSync(photo, withSegment(readFileSync(plain), exifSegment(false, "2024:03:15 09:30:00", "+01:00")));
 
+    // A long video picked with the photo, before it (48 MiB: six parts).
+    const video = join(work, "long-video.mp4");
+    writeFileSync(video, Buffer.alloc(48 * 1024 * 1024, 7));
+    // Which upload is which (by its size at the start), and the order they complete in.
+    const sizes = new Map<string, number>();
+    const completed: string[] = [];
+    page.on("request", (request) => {
+      const match = /\/api\/cases\/[0-9a-f]{32}\/evidence$/.exec(new URL(request.url()).pathname);
+      if (!match || request.method() !== "POST") return;
+      const body = request.postDataJSON() as { evidenceId: string; byteSize?: number; manifest?: string };
+      sizes.set(body.evidenceId, body.byteSize ?? (JSON.parse(Buffer.from(body.manifest!.split(".")[1]!, "base64url").toString()) as { byteSize: number }).byteSize);
+    });
+    page.on("response", (response) => {
+      const match = /^\/api\/evidence\/([0-9a-f]{32})\/complete$/.exec(new URL(response.url()).pathname);
+      if (match && response.status() === 200 && !completed.includes(match[1]!)) completed.push(match[1]!);
+    });
+
     await setUpThroughUi(page);
     await createKeys(page, ADMIN.keyPassphrase);
     await expectSignedIn(page);
     // One tap from the home screen, before there is any case.
-    await page.getByLabel("Capture from files").setInputFiles(photo);
-    await visible(page.getByRole("status").filter({ hasText: "1 file added to My captures" }));
+    await page.getByLabel("Capture from files").setInputFiles([video, photo]);
+    await visible(page.getByRole("status").filter({ hasText: "2 files added to My captures" }));
     await page.getByRole("link", { name: "My captures" }).click();
     await visible(page.getByRole("heading", { name: "My captures", level: 1 }));
     const card = page.getByRole("listitem").filter({ has: page.getByRole("heading", { name: "doorway.jpg" }) });
@@ -64,6 +82,11 @@ describe("capture first, file later", () => {
     expect(await card.getByRole("definition").nth(1).textContent()).not.toBe(expected);
     expect(await card.textContent()).toMatch(/Uploaded.*20\d\d/);
     await page.screenshot({ path: `${shots}/captures-list.png`, fullPage: true });
+    // Uploads side by side (issue 19, item 6): the photo did not wait behind the video picked before it.
+    await visible(page.getByRole("listitem").filter({ has: page.getByRole("heading", { name: "long-video.mp4" }) }), 120_000);
+    const bySize = [...sizes].sort((a, b) => a[1] - b[1]).map(([id]) => id);
+    expect(bySize).toHaveLength(2);
+    expect(completed).toEqual(bySize);
 
     // A case to file it into, then back to My captures.
     await page.getByRole("link", { name: "Cases" }).first().click();
@@ -83,7 +106,9 @@ describe("capture first, file later", () => {
     expect(await badge.textContent()).toMatch(/Captured.*2024.*\(from the photo's EXIF\)/);
     await visible(page.getByText("Front door, left pane").first());
     await page.screenshot({ path: `${shots}/captures-filed.png`, fullPage: true });
+    // Filed: gone from My captures, where the video still waits.
     await page.goto("/captures");
-    await visible(page.getByText("Nothing waiting to be filed."));
+    await visible(page.getByRole("heading", { name: "long-video.mp4" }));
+    expect(await page.getByRole("heading", { name: "doorway.jpg" }).count()).toBe(0);
   }, 180_000);
 });
