@@ -92,7 +92,7 @@ describe("capture first, file later", () => {
     await page.getByRole("link", { name: "Cases" }).first().click();
     await createCase(page, { number: "2026-0100", title: "Shop doorway damage" });
     await page.goto("/captures");
-    await card.getByRole("button", { name: "File doorway.jpg to a case" }).click();
+    await card.getByRole("button", { name: "File to a case: doorway.jpg" }).click();
     const form = page.getByRole("form", { name: "File doorway.jpg to a case" });
     await form.getByLabel("Case").selectOption({ label: "2026-0100: Shop doorway damage" });
     await form.getByLabel("Title").fill("Front door, left pane");

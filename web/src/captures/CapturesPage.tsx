@@ -94,7 +94,7 @@ export function CapturesPage(props: { session: SessionInfo }) {
                     <FileForm item={item} name={name} keys={keys} userId={userId} onCancel={() => setFiling(undefined)} />
                   ) : (
                     <div class="actions">
-                      <button type="button" class="primary" aria-label={`File ${name} to a case`} onClick={() => setFiling(item.id)}>
+                      <button type="button" class="primary" aria-label={`File to a case: ${name}`} onClick={() => setFiling(item.id)}>
                         File to a case
                       </button>
                     </div>
