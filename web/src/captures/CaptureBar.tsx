@@ -4,19 +4,21 @@
  * for upload like any other (offline too); it is filed to a case later, from My captures.
  */
 import type { TargetedEvent } from "preact";
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { useDeviceKeys } from "../keys/context";
 import { isPhone } from "../ui/device";
 import { messageOf } from "../ui/messages";
 import { addFiles, currentLocation } from "../upload/queue";
-import { capturesTarget } from "./api";
+import { capturesApi, capturesTarget } from "./api";
 import "./captures.css";
 
 export function CaptureBar(props: { session: SessionInfo; showLink?: boolean }) {
   const { keys } = useDeviceKeys();
   const [note, setNote] = useState<string>();
   const [error, setError] = useState<string>();
+  // Kept on the device while online, so a capture can be encrypted to it offline later.
+  useEffect(() => void capturesApi.myEncryptionKey().catch(() => undefined), [props.session.user.id]);
   async function picked(event: TargetedEvent<HTMLInputElement>, fromCamera: boolean) {
     const input = event.currentTarget;
     const files = Array.from(input.files ?? []);

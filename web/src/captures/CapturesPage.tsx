@@ -45,7 +45,8 @@ export function CapturesPage(props: { session: SessionInfo }) {
       const named = new Map<string, EvidenceLabel>();
       for (const item of page.evidence) {
         // Labels of captures are encrypted to the user's own key.
-        if (item.label) named.set(item.id, await decryptLabel(item.label, keys.encryption).catch(() => undefined as unknown as EvidenceLabel));
+        const label = item.label ? await decryptLabel(item.label, keys.encryption).catch(() => undefined) : undefined;
+        if (label) named.set(item.id, label);
       }
       setLabels(named);
     } catch (caught) {
