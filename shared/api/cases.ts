@@ -189,6 +189,7 @@ export const EvidenceSummary = z
       })
       .nullable(),
     uploader: z.object({ id: Id, name: z.string() }),
+    filing: z.string().optional().meta({ description: "For a capture filed into this case: the filing record (compact JWS by the uploader, typ custody-filing+jws) that moves it from the holding place its manifest names (docs/evidence-format.md §6.2)." }),
     createdAt: z.string(),
     completedAt: z.string().nullable(),
     source: EvidenceSource.nullable().optional().meta({ description: "Accepted from a submission link: its provenance (the uploader is then the member who accepted it, the signer the submitter)." }),
@@ -229,6 +230,18 @@ export const FileKeyRelease = z
   })
   .meta({ id: "FileKeyRelease", description: "Everything needed to decrypt, for a member: releasing it is the audited view." });
 export type FileKeyRelease = z.infer<typeof FileKeyRelease>;
+
+export const FileCaptureRequest = z
+  .strictObject({
+    caseId: Id.meta({ description: "The case to file the capture into (you must be a contributor or lead of it, and it must be open)." }),
+    fileKey: z.strictObject({ caseKid: Kid, jwe: CompactJwe }).meta({ description: "The capture's file key, re-wrapped in your browser to the case's current key (the ciphertext is not re-encrypted)." }),
+    label: CompactJwe.meta({ description: "File name, media type, capture time: a JWE to the same case key." }),
+    details: CompactJwe.optional().meta({ description: "Title, description, tags: a JWE under the file key (the first version of the item's details)." }),
+    categoryId: Id.optional().meta({ description: "The item's retention category; the organisation's default when absent." }),
+    filing: CompactJws.meta({ description: "The filing record (ES512 by your current signing key, typ custody-filing+jws) naming this item, its manifest, your holding place and the case." }),
+  })
+  .meta({ id: "FileCaptureRequest" });
+export type FileCaptureRequest = z.input<typeof FileCaptureRequest>;
 
 export const UpdateDetailsRequest = z
   .strictObject({

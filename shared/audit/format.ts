@@ -32,6 +32,8 @@ export const ACTION_TEXT: Record<string, string> = {
   "evidence.download": "downloaded an original",
   "evidence.export": "exported a court package (or this item in a case package)",
   "evidence.details_edit": "edited evidence details",
+  "capture.upload": "started uploading a capture to My captures",
+  "evidence.file": "filed a capture into a case",
   "video.request_create": "requested video from a site",
   "video.export_start": "started exporting requested video (at the site)",
   "video.clip_held": "exported and encrypted a clip, held at the site",
@@ -189,6 +191,8 @@ const ITEM_VERBS: Record<string, string> = {
   "evidence.upload_start": "started uploading",
   "evidence.upload_cancel": "cancelled the upload of",
   "evidence.details_edit": "edited the details of",
+  "capture.upload": "captured",
+  "evidence.file": "filed",
   "evidence.export": "exported a court package of",
 };
 

@@ -15,3 +15,4 @@ export * from "./verify-package";
 export * from "./share";
 export * from "./submission";
 export * from "./submission-intake";
+export * from "./filing";

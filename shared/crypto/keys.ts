@@ -25,6 +25,7 @@ export const TYP = {
   receipt: "custody-receipt+jws",
   submissionKey: "custody-submission-key+jwe",
   submissionDetails: "custody-submission-details+jwe",
+  filing: "custody-filing+jws",
 } as const;
 
 const ECDH = { name: "ECDH", namedCurve: "P-521" };

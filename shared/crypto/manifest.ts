@@ -68,6 +68,8 @@ export const Manifest = z
     uploaderId: Id,
     requestId: Id.optional(),
     derivedFrom: DerivedFrom.optional(),
+    /** "captures": uploaded before it had a case; `caseId` is the uploader's holding place and a signed filing record moves it (filing.ts). */
+    scope: z.literal("captures").optional(),
     signerKid: z.string().min(1).max(128),
     signedAt: z.iso.datetime(),
   })
@@ -111,6 +113,8 @@ export interface ManifestInput {
   requestId?: string;
   /** Set for a derived item (a clip): its original and the operations. */
   derivedFrom?: DerivedFrom;
+  /** "captures" for a capture uploaded to the uploader's holding place before it has a case. */
+  scope?: "captures";
   metadata: string;
   stream: EncryptionSummary;
   /** ISO 8601 UTC; defaults to now. */
@@ -133,6 +137,7 @@ export async function signManifest(input: ManifestInput, signer: UnlockedKey): P
     uploaderId: input.uploaderId,
     ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
     ...(input.derivedFrom === undefined ? {} : { derivedFrom: input.derivedFrom }),
+    ...(input.scope === undefined ? {} : { scope: input.scope }),
     signerKid: signer.kid,
     signedAt: input.signedAt ?? new Date().toISOString(),
   });

@@ -11,7 +11,7 @@ import { verifyExport } from "../../shared/audit/export";
 import backfillMigration from "../../migrations/0014_signer_register_backfill.sql?raw";
 import { escrowEncryptionKey, generateCaseKeyPair, generateRecoveryKeyPair, generateUserKeys, sealPasskeyBundle, wrapCaseKey } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
-import { addMember, openCase, prepareEvidence, randomBytes, removeMember, sendParts, uploadEvidence, withKeys, type Person } from "./evidence-helpers";
+import { addMember, filingBody, openCase, prepareEvidence, randomBytes, removeMember, sendParts, uploadCapture, uploadEvidence, withKeys, type Person } from "./evidence-helpers";
 import { addUser, ADMIN, call, expectError, freshTotpCode, recoveryPublicKey, sessionCookie, setUpOrganisation, signIn, sealBundle } from "./helpers";
 import type { VideoRequest } from "../../shared/api/video";
 import { deliveryBody } from "../../agent/seal.ts";
@@ -594,6 +594,15 @@ const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Pro
       const lead = await withKeys(admin);
       const upload = await uploadEvidence(lead, await openCase(lead, "A-1"), randomBytes(100));
       return () => call(`/api/evidence/${upload.evidenceId}/details`, { method: "PATCH", cookie: lead.cookie, body: { jwe: "a.b.c.d.e", baseVersion: 0 } });
+    },
+  },
+  "POST /api/evidence/{id}/file": {
+    action: "evidence.file",
+    prepare: async (admin) => {
+      const lead = await withKeys(admin);
+      const capture = await uploadCapture(lead, randomBytes(100));
+      const body = await filingBody(lead, capture, await openCase(lead, "A-1"));
+      return () => call(`/api/evidence/${capture.evidenceId}/file`, { cookie: lead.cookie, body });
     },
   },
   "POST /api/sites": { action: "site.create", prepare: async (admin) => () => call("/api/sites", { cookie: admin.cookie, body: { name: "Corner Shop", address: "", holdDays: 30 } }) },

@@ -54,6 +54,7 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     [`POST /api/evidence/${ids.user}/access`]: { action: "download" },
     [`POST /api/cases/${ids.user}/package`]: { evidenceIds: [ids.user] },
     [`PATCH /api/evidence/${ids.user}/details`]: { jwe: bundle, baseVersion: 0 },
+    [`POST /api/evidence/${ids.user}/file`]: { caseId: ids.user, fileKey: { caseKid: "k".repeat(43), jwe: bundle }, label: bundle, filing: "a.b.c" },
     "POST /api/sites": { name: "Corner Shop", address: "", holdDays: 30 },
     "POST /api/video-requests": { caseId: ids.user, cameraIds: [ids.user], start: "2026-01-01T10:00:00Z", end: "2026-01-01T10:30:00Z", reason: "Robbery" },
     [`POST /api/video-requests/${ids.user}/deny`]: { note: "No" },

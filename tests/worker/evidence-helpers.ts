@@ -3,7 +3,11 @@ import { expect } from "vitest";
 import type { CaseDetail, MyCaseKeys, PartUrls, UploadState } from "../../shared/api/cases";
 import type { PublicKeyInfo, UserPublicKeys } from "../../shared/api/schemas";
 import {
+  capturesScopeId,
   decryptExpectations,
+  manifestDigest,
+  rewrapFileKey,
+  signFiling,
   decryptParts,
   encryptBlob,
   encryptLabel,
@@ -23,6 +27,7 @@ import {
   type DerivedFrom,
   type UnlockedKey,
 } from "../../shared/crypto";
+import type { EvidenceSummary } from "../../shared/api/cases";
 import { call, sealBundle } from "./helpers";
 
 export interface Person {
@@ -187,4 +192,53 @@ export async function removeMember(lead: Person, caseId: string, member: Person,
   const wraps = [{ recipientKid: recovery.kid, jwe: await wrapCaseKey(next.privateJwk, recovery.publicJwk) }];
   for (const person of remaining) wraps.push({ recipientKid: person.encryption.kid, jwe: await wrapCaseKey(next.privateJwk, person.encryption.publicJwk) });
   return call(`/api/cases/${caseId}/members/${member.id}/remove`, { cookie: lead.cookie, body: { caseKey: next.publicJwk, wraps } });
+}
+
+/**
+ * A capture, as the capturing browser makes it (docs/evidence-format.md §4.3): uploaded to the
+ * person's holding place ("My captures"), its manifest signed with the captures scope and its file
+ * key and label wrapped to the person's own encryption key. Returns the upload and the holding place's id.
+ */
+export async function uploadCapture(person: Person, bytes: Uint8Array, fileName = "photo.jpg"): Promise<Upload & { placeId: string }> {
+  const placeId = await capturesScopeId(person.id);
+  const evidenceId = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const fileKey = await generateFileKey();
+  const encryption = encryptBlob(new Blob([bytes as Uint8Array<ArrayBuffer>]), fileKey);
+  const parts: Uint8Array[] = [];
+  for await (const part of encryption) parts.push(part.bytes);
+  const metadata = await encryptMetadata({ fileName, mediaType: "image/jpeg" }, fileKey);
+  const manifest = await signManifest({ evidenceId, caseId: placeId, uploaderId: person.id, scope: "captures", metadata, stream: encryption.summary() }, person.signing);
+  const started = await call(`/api/cases/${placeId}/evidence`, {
+    cookie: person.cookie,
+    body: {
+      evidenceId,
+      manifest,
+      fileKey: { caseKid: person.encryption.kid, jwe: await wrapFileKey(fileKey, person.encryption.publicJwk) },
+      label: await encryptLabel({ fileName, mediaType: "image/jpeg" }, person.encryption.publicJwk),
+    },
+  });
+  expect(started.status, await started.clone().text()).toBe(201);
+  const upload = { evidenceId, manifest, parts };
+  for (const response of await sendParts(person, upload)) expect(response.status, await response.clone().text()).toBe(204);
+  const completed = await call(`/api/evidence/${evidenceId}/complete`, { method: "POST", cookie: person.cookie });
+  expect(completed.status, await completed.clone().text()).toBe(200);
+  return { ...upload, placeId };
+}
+
+/**
+ * The body that files `person`'s capture into the case, as their browser makes it: the file key
+ * re-wrapped from the person's key to the case key, a label to the case key, the signed filing record.
+ */
+export async function filingBody(person: Person, capture: Upload & { placeId: string }, caseDetail: CaseDetail, fileName = "photo.jpg"): Promise<Record<string, unknown>> {
+  const item = (await (await call(`/api/evidence/${capture.evidenceId}`, { cookie: person.cookie })).json()) as EvidenceSummary;
+  const release = (await (await call(`/api/evidence/${capture.evidenceId}/key`, { cookie: person.cookie })).json()) as { fileKey: string };
+  return {
+    caseId: caseDetail.id,
+    fileKey: { caseKid: caseDetail.caseKey.kid, jwe: await rewrapFileKey(release.fileKey, person.encryption.privateKey, caseDetail.caseKey.publicJwk) },
+    label: await encryptLabel({ fileName, mediaType: "image/jpeg" }, caseDetail.caseKey.publicJwk),
+    filing: await signFiling(
+      { evidenceId: capture.evidenceId, fromCaseId: capture.placeId, caseId: caseDetail.id, manifestSha512: await manifestDigest(item.manifest), filedBy: person.id, filedAt: new Date().toISOString() },
+      person.signing,
+    ),
+  };
 }

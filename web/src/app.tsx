@@ -36,6 +36,7 @@ import { SignInScreen } from "./identity/SignInScreen";
 import { UnreachableScreen } from "./offline/UnreachableScreen";
 import { UsersPage } from "./admin/UsersPage";
 import { UploadsPage } from "./upload/UploadsPage";
+import { CapturesPage } from "./captures/CapturesPage";
 import { SharePage } from "./upload/SharePage";
 import { Shell } from "./shell";
 import { SharedPage } from "./sharing/SharedPage";
@@ -233,6 +234,8 @@ function Page(props: { path: string; session: SessionInfo }) {
       return <CasesSection session={props.session} />;
     case "/uploads":
       return <UploadsPage session={props.session} />;
+    case "/captures":
+      return <CapturesPage session={props.session} />;
     case "/share":
       return <SharePage session={props.session} />;
     case "/requests":
@@ -271,6 +274,7 @@ function OperatorPage(props: { path: string; session: SessionInfo }) {
       return <SecurityPage />;
     case "/cases":
     case "/uploads":
+    case "/captures":
     case "/share":
     case "/settings/keys":
       return <NoAccessPage />;

@@ -94,6 +94,8 @@ export interface PendingFileRow {
   /** The case's current public key and its id: the file key is wrapped to it. */
   caseKeyJwk: JsonWebKey;
   caseKid: string;
+  /** "captures": the file goes to the user's holding place ("My captures"), its manifest signed with that scope; caseKeyJwk is then the user's own encryption key. */
+  scope?: "captures";
   /** The metadata to encrypt with the file (name, type, capture time, device). */
   metadata: { fileName: string; mediaType: string; capturedAt?: string; device?: Record<string, string | number | boolean | null> };
   /** A derived item (a clip made in the player): its original and the operations, signed into the manifest. */

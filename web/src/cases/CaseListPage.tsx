@@ -20,6 +20,7 @@ import { caseHref, navigate } from "../ui/router";
 import { PageHeading } from "../ui/layout";
 import { LoadMore } from "../ui/paging";
 import { NOT_SAVED, savedAt } from "../offline/cache";
+import { CaptureBar } from "../captures/CaptureBar";
 import "./cases.css";
 
 const STATUS_OPTIONS = [
@@ -110,6 +111,7 @@ export function CaseListPage(props: { session: SessionInfo }) {
   return (
     <>
       <PageHeading>Cases</PageHeading>
+      {canCreate && <CaptureBar session={props.session} />}
       {canCreate && !creating && (
         <button type="button" class="primary wide" onClick={() => setCreating(true)}>
           New case

@@ -19,6 +19,7 @@ import {
   unwrapCaseKey,
   unwrapFileKey,
   unwrapFileKeyBytes,
+  verifyFiling,
   verifyManifest,
   type EvidenceMetadata,
   type Manifest,
@@ -205,13 +206,21 @@ export class EvidenceOpener {
   ): Promise<OpenedEvidence> {
     const manifest = await integrity(() => verifyManifest(item.manifest, signer.publicJwk as JWK));
     // Accepted from a submission link, the submitter signed for the link and their submission, not the case (docs/submissions.md §5).
-    const signedFor = item.source ? manifest.caseId === item.source.linkId && manifest.uploaderId === item.source.submissionId : manifest.caseId === item.caseId;
+    // A capture filed into this case names the uploader's holding place: its signed filing record must move it here.
+    const filed = manifest.scope === "captures" && manifest.caseId !== item.caseId;
+    const signedFor = item.source ? manifest.caseId === item.source.linkId && manifest.uploaderId === item.source.submissionId : manifest.caseId === item.caseId || filed;
     if (manifest.evidenceId !== item.id || !signedFor) throw new OpenError(true, "manifest", "The signed manifest names another evidence item or case.");
+    if (filed) {
+      if (!item.filing) throw new OpenError(true, "manifest", "This capture's manifest names the uploader's captures, and no signed filing record moves it into this case.");
+      await integrity(() => verifyFiling(item.filing!, signer.publicJwk as JWK, { evidenceId: item.id, manifestJws: item.manifest, fromCaseId: manifest.caseId, caseId: item.caseId }));
+    }
 
     onStep({ step: "key" });
     const release = await releaseKey();
-    const caseKey = await unwrapCaseKey(release.caseKeyWrap, keys.encryption);
-    const fileKey = await unwrapFileKey(release.fileKey, caseKey.privateKey);
+    // A capture not yet filed has its file key wrapped to the uploader's own key (no case key between).
+    const fileKey = release.caseKeyWrap === ""
+      ? await unwrapFileKey(release.fileKey, keys.encryption)
+      : await unwrapFileKey(release.fileKey, (await unwrapCaseKey(release.caseKeyWrap, keys.encryption)).privateKey);
     const metadata = await integrity(() => decryptMetadata(manifest.metadata, fileKey));
     await db.evidenceLabels.put({ evidenceId: item.id, fileName: metadata.fileName, mediaType: metadata.mediaType });
     const where = await this.session(item.id, manifest, fileKey, metadata.mediaType, onStep, readPart);

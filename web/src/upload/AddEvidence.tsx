@@ -7,11 +7,8 @@ import type { CaseDetail } from "../../../shared/api/cases";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import type { DeviceKeys } from "../keys/store";
 import { addFiles, currentLocation } from "./queue";
+import { isPhone } from "../ui/device";
 import "./upload.css";
-
-function isPhone(): boolean {
-  return matchMedia("(pointer: coarse)").matches;
-}
 
 /** "Add photos, videos or documents" (and, on phones, "Take photo or video"): the files go into the upload queue for the case. */
 export function AddEvidence(props: { detail: CaseDetail; session: SessionInfo; keys: DeviceKeys }) {

@@ -119,7 +119,7 @@ async function finish(file: FileState): Promise<void> {
   // signManifest reads only kid and privateKey of the signer.
   const signer = { kid: job.signer.kid, privateKey: job.signer.privateKey, publicJwk: {} } satisfies UnlockedKey;
   const stream = { byteSize: job.file.size, sha512: file.hasher.digestHex(), noncePrefix: file.noncePrefix, partSha512: file.partSha512 };
-  const manifest = await signManifest({ evidenceId: job.evidenceId, caseId: job.caseId, uploaderId: job.uploaderId, metadata, stream, ...(job.derivedFrom ? { derivedFrom: job.derivedFrom } : {}) }, signer);
+  const manifest = await signManifest({ evidenceId: job.evidenceId, caseId: job.caseId, uploaderId: job.uploaderId, ...(job.scope ? { scope: job.scope } : {}), metadata, stream, ...(job.derivedFrom ? { derivedFrom: job.derivedFrom } : {}) }, signer);
   scope.postMessage({ type: "done", evidenceId: job.evidenceId, manifest, fileKeyJwe: job.fileKeyJwe, caseKid: job.caseKid, partCount: file.parts });
 }
 

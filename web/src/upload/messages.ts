@@ -14,6 +14,8 @@ export interface EncryptJob {
   caseId: string;
   uploaderId: string;
   caseKid: string;
+  /** "captures" for a capture to the user's holding place (docs/evidence-format.md §6.2). */
+  scope?: "captures";
   metadata: { fileName: string; mediaType: string; capturedAt?: string; device?: Record<string, string | number | boolean | null> };
   /** A derived item (a clip): its original and the operations, signed into the manifest. */
   derivedFrom?: DerivedFrom;

@@ -206,9 +206,15 @@ function mediaTypeOf(file: File): string {
  * IndexedDB until its ciphertext is staged, so a reload resumes its encryption. Returns the new
  * items' ids, in the order of `files`.
  */
+/**
+ * Where added files go: a case (its current key), or the user's own holding place, "My captures"
+ * (`scope: "captures"`: the holding place's id and the user's own encryption key, see web/src/captures).
+ */
+export type UploadTarget = Pick<CaseDetail, "id" | "caseKey"> & { scope?: "captures" };
+
 export async function addFiles(
   files: File[],
-  context: { userId: string; caseDetail: CaseDetail; keys: DeviceKeys; fromCamera?: boolean; location?: DeviceLocation; shared?: boolean; categoryId?: string; derivedFrom?: DerivedFrom; capture?: { capturedAt: string; device: { captureTimeSource: string } } },
+  context: { userId: string; caseDetail: UploadTarget; keys: DeviceKeys; fromCamera?: boolean; location?: DeviceLocation; shared?: boolean; categoryId?: string; derivedFrom?: DerivedFrom; capture?: { capturedAt: string; device: { captureTimeSource: string } } },
 ): Promise<string[]> {
   void navigator.storage.persist?.().catch(() => false);
   const ids: string[] = [];
@@ -244,6 +250,7 @@ export async function addFiles(
       file,
       caseKeyJwk: context.caseDetail.caseKey.publicJwk as JsonWebKey,
       caseKid: context.caseDetail.caseKey.kid,
+      ...(context.caseDetail.scope ? { scope: context.caseDetail.scope } : {}),
       metadata: {
         fileName,
         mediaType,
@@ -301,6 +308,7 @@ async function encrypt(row: UploadRow, pending: PendingFileRow, keys: DeviceKeys
     caseId: row.caseId,
     uploaderId: row.userId,
     caseKid: pending.caseKid,
+    ...(pending.scope ? { scope: pending.scope } : {}),
     metadata: pending.metadata,
     ...(pending.derivedFrom ? { derivedFrom: pending.derivedFrom } : {}),
   };

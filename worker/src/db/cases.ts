@@ -14,9 +14,11 @@ export interface CaseRow {
   closed_at: string | null;
   created_at: string;
   updated_at: string;
+  /** 'captures': a user's holding place for captures (migrations/0027_captures.sql), never listed as a case. */
+  kind: "case" | "captures";
 }
 
-const CASE_COLUMNS = "c.id, c.org_id, c.number, c.title, c.description, c.tags, c.status, c.disposition, c.closed_at, c.created_at, c.updated_at";
+const CASE_COLUMNS = "c.id, c.org_id, c.number, c.title, c.description, c.tags, c.status, c.disposition, c.closed_at, c.created_at, c.updated_at, c.kind";
 
 export function toSummary(row: CaseRow & { my_role: CaseRole; evidence_count: number }): CaseSummary {
   return {
@@ -48,7 +50,8 @@ export async function listMyCases(
       `SELECT ${CASE_COLUMNS}, m.role AS my_role,
               (SELECT count(*) FROM evidence e WHERE e.case_id = c.id AND e.status = 'complete' AND e.deleted_at IS NULL) AS evidence_count
          FROM cases c JOIN case_members m ON m.case_id = c.id AND m.user_id = ?1
-        WHERE (?2 IS NULL OR c.number LIKE ?2 ESCAPE '\\' OR c.title LIKE ?2 ESCAPE '\\' OR c.description LIKE ?2 ESCAPE '\\'
+        WHERE c.kind = 'case'
+          AND (?2 IS NULL OR c.number LIKE ?2 ESCAPE '\\' OR c.title LIKE ?2 ESCAPE '\\' OR c.description LIKE ?2 ESCAPE '\\'
                OR EXISTS (SELECT 1 FROM json_each(c.tags) t WHERE t.value LIKE ?2 ESCAPE '\\'))
           AND (?3 IS NULL OR c.status = ?3)
           AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(c.tags) t WHERE t.value = ?4 COLLATE NOCASE))

@@ -18,6 +18,9 @@ export interface EvidenceRow {
   uploader_id: string;
   /** The video request a site's agent delivers this item for; null for an investigator's own upload. */
   request_id: string | null;
+  category_id: string | null;
+  /** The filing record of a capture filed into this case (docs/evidence-format.md §6.2); null otherwise. */
+  filing: string | null;
   created_at: string;
   completed_at: string | null;
 }
@@ -84,6 +87,7 @@ export function toEvidenceSummary(row: SummaryRow): EvidenceSummary {
           }
         : null,
     uploader: { id: row.uploader_id, name: row.uploader_name },
+    ...(row.filing ? { filing: row.filing } : {}),
     createdAt: row.created_at,
     completedAt: row.completed_at,
     source:
@@ -200,6 +204,20 @@ export function detailsInsert(
     .bind(d.evidenceId, d.version, d.jwe, d.editedBy, d.now, d.caseCopy?.caseKid ?? null, d.caseCopy?.jwe ?? null);
 }
 
+/** Like `detailsInsert`, but only if the audit event `eventId` was written earlier in the same batch. */
+export function detailsInsertIfRecorded(
+  db: D1Database,
+  d: { evidenceId: string; version: number; jwe: string; editedBy: string; now: string },
+  eventId: string,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO evidence_details (evidence_id, version, jwe, edited_by, edited_at)
+       SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?)`,
+    )
+    .bind(d.evidenceId, d.version, d.jwe, d.editedBy, d.now, eventId);
+}
+
 export async function detailsVersions(
   db: D1Database,
   evidenceId: string,
@@ -224,4 +242,47 @@ export async function serverSecret(db: D1Database, name: string): Promise<string
   await db.prepare("INSERT OR IGNORE INTO server_secrets (name, value, created_at) VALUES (?, ?, ?)").bind(name, value, new Date().toISOString()).run();
   const row = await db.prepare("SELECT value FROM server_secrets WHERE name = ?").bind(name).first<{ value: string }>();
   return row!.value;
+}
+
+/**
+ * Files a capture into a case: the item moves from the holding place `fromCaseId` with its file
+ * key and label re-wrapped to the case key; the stored object and the manifest stay as they are.
+ * Changes nothing if the item has left the holding place already (a filing sent twice).
+ */
+export function evidenceFile(
+  db: D1Database,
+  f: { id: string; fromCaseId: string; caseId: string; caseKid: string; fileKey: string; label: string; categoryId: string | null; filing: string },
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE evidence SET case_id = ?, case_kid = ?, file_key = ?, label = ?, category_id = ?, filing = ?
+        WHERE id = ? AND case_id = ? AND status = 'complete' AND deleted_at IS NULL`,
+    )
+    .bind(f.caseId, f.caseKid, f.fileKey, f.label, f.categoryId, f.filing, f.id, f.fromCaseId);
+}
+
+/**
+ * The user's holding place for captures (created on the first capture, in the same batch as its
+ * upload): a `cases` row of kind 'captures' with the user as its only member, and the user's
+ * current encryption key as its only current key (a newer encryption key retires the older one).
+ */
+export function capturesPlaceStatements(
+  db: D1Database,
+  p: { id: string; orgId: string; userId: string; encryptionKid: string; encryptionJwk: string; now: string },
+): D1PreparedStatement[] {
+  return [
+    db
+      .prepare(
+        `INSERT OR IGNORE INTO cases (id, org_id, number, title, description, tags, status, created_by, created_at, updated_at, kind)
+         VALUES (?, ?, ?, 'My captures', '', '[]', 'open', ?, ?, ?, 'captures')`,
+      )
+      .bind(p.id, p.orgId, `captures:${p.userId}`, p.userId, p.now, p.now),
+    db
+      .prepare("INSERT OR IGNORE INTO case_members (case_id, user_id, role, added_by, added_at) VALUES (?, ?, 'contributor', ?, ?)")
+      .bind(p.id, p.userId, p.userId, p.now),
+    db.prepare("UPDATE case_keys SET retired_at = ? WHERE case_id = ? AND retired_at IS NULL AND kid <> ?").bind(p.now, p.id, p.encryptionKid),
+    db
+      .prepare("INSERT OR IGNORE INTO case_keys (kid, case_id, public_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, NULL)")
+      .bind(p.encryptionKid, p.id, p.encryptionJwk, p.now),
+  ];
 }

@@ -10,6 +10,7 @@ import {
   EvidenceList,
   EvidencePartParam,
   EvidenceSummary,
+  FileCaptureRequest,
   FileKeyRelease,
   TimestampStatus,
   PartUrls,
@@ -18,13 +19,16 @@ import {
   UploadState,
 } from "../../../shared/api/cases";
 import type { PublicJwk } from "../../../shared/api/schemas";
-import { ciphertextSize, manifestKid, PART_SIZE, partCount, TYP, verifyManifest, type Manifest } from "../../../shared/crypto";
+import { capturesScopeId, ciphertextSize, manifestKid, PART_SIZE, partCount, TYP, verifyFiling, verifyManifest, type Manifest } from "../../../shared/crypto";
 import { caseKeysForUser, wrapFor } from "../db/cases";
 import {
   detailsInsert,
+  detailsInsertIfRecorded,
   detailsVersions,
   evidenceComplete,
+  capturesPlaceStatements,
   evidenceDelete,
+  evidenceFile,
   evidenceInsert,
   evidenceManifestSet,
   findEvidence,
@@ -33,7 +37,7 @@ import {
   receivedParts,
   type EvidenceRow,
 } from "../db/evidence";
-import { findSigningKey } from "../db/keys";
+import { currentUserKeys, findSigningKey } from "../db/keys";
 import { findCategory, retentionSettings } from "../db/retention";
 import type { AppEnv } from "../env";
 import { audit, auditStatement, auditStatementIfChanged, flushAudit, markAudited } from "../lib/audit";
@@ -115,7 +119,12 @@ export const caseEvidence = new Hono<AppEnv>()
       const { id: caseId } = c.req.valid("param");
       const body = c.req.valid("json");
       const me = c.get("user");
-      const found = await requireCaseRole(c, caseId, "contributor");
+      // A capture goes to the uploader's own holding place (docs/evidence-format.md §6.2), made
+      // with this upload if it is the first; anything else to a case the uploader contributes to.
+      const capturing = caseId === (await capturesScopeId(me.id));
+      const myKey = capturing ? (await currentUserKeys(c.env.DB, me.id)).encryption : null;
+      if (capturing && !myKey) throw new ApiError(409, "no_keys", "Set up your keys before capturing.");
+      const found = capturing ? null : await requireCaseRole(c, caseId, "contributor");
       const existing = await findEvidence(c.env.DB, body.evidenceId);
       if (existing) {
         const same = body.manifest !== undefined
@@ -127,7 +136,7 @@ export const caseEvidence = new Hono<AppEnv>()
         }
         throw new ApiError(409, "evidence_exists", "This evidence id is already in use.");
       }
-      if (found.status !== "open") throw new ApiError(409, "case_closed", "This case is closed. Reopen it to add evidence.");
+      if (found && found.status !== "open") throw new ApiError(409, "case_closed", "This case is closed. Reopen it to add evidence.");
 
       // With a manifest: checked now. Without (parts sent as they are encrypted): only the size is
       // fixed now; the manifest is checked at completion against it and every stored part.
@@ -135,11 +144,12 @@ export const caseEvidence = new Hono<AppEnv>()
       if (manifest && (manifest.evidenceId !== body.evidenceId || manifest.caseId !== caseId || manifest.uploaderId !== me.id)) {
         throw new ApiError(400, "manifest_mismatch", "The manifest names another evidence item, case or uploader.");
       }
+      if (manifest && (manifest.scope === "captures") !== capturing) throw wrongScope(capturing);
       const byteSize = manifest?.byteSize ?? body.byteSize!;
       const parts = manifest?.parts.length ?? partCount(byteSize);
-      const caseKeys = await caseKeysForUser(c.env.DB, caseId, me.id);
-      const current = caseKeys.find((k) => k.retired_at === null);
+      const current = myKey ?? (await caseKeysForUser(c.env.DB, caseId, me.id)).find((k) => k.retired_at === null);
       if (!current || body.fileKey.caseKid !== current.kid) {
+        if (capturing) throw new ApiError(409, "case_key_changed", "Your encryption key has changed. Reload the app and capture again.");
         throw new ApiError(409, "case_key_changed", "The case key has changed (a member was removed). Refresh the case and try again: the file is re-wrapped, not re-encrypted.");
       }
       checkWrappedTo(body.fileKey.jwe, TYP.fileKey, current.kid, "fileKey");
@@ -152,13 +162,14 @@ export const caseEvidence = new Hono<AppEnv>()
       const upload = await c.env.EVIDENCE.createMultipartUpload(r2Key, { httpMetadata: { contentType: "application/octet-stream" } });
       try {
         await c.env.DB.batch([
+          ...(capturing ? capturesPlaceStatements(c.env.DB, { id: caseId, orgId: me.orgId, userId: me.id, encryptionKid: myKey!.kid, encryptionJwk: JSON.stringify(myKey!.publicJwk), now }) : []),
           evidenceInsert(c.env.DB, {
             id: body.evidenceId, caseId, byteSize, partCount: parts, ciphertextSize: ciphertextSize(byteSize),
             manifest: body.manifest ?? "", signerKid: manifest?.signerKid ?? "", caseKid: current.kid, fileKey: body.fileKey.jwe, label: body.label, r2Key, uploadId: upload.uploadId, uploaderId: me.id, now, categoryId,
           }),
           ...(body.details ? [detailsInsert(c.env.DB, { evidenceId: body.evidenceId, version: 1, jwe: body.details, editedBy: me.id, now })] : []),
           auditStatement(c, me.orgId, {
-            action: "evidence.upload_start",
+            action: capturing ? "capture.upload" : "evidence.upload_start",
             target: { type: "evidence", id: body.evidenceId },
             details: {
               caseId, evidenceId: body.evidenceId, byteSize, parts, categoryId,
@@ -175,6 +186,9 @@ export const caseEvidence = new Hono<AppEnv>()
       return c.json({ status: "uploading", partCount: parts, received: [] } satisfies UploadState, 201);
     },
   );
+
+const wrongScope = (capturing: boolean) =>
+  new ApiError(400, "manifest_mismatch", capturing ? "A capture's manifest must be signed with the captures scope." : "Only a capture's manifest has the captures scope.");
 
 /** The manifest, verified against the signer's registered key, which must be the uploader's own current key. */
 async function verifyUploaderManifest(db: D1Database, jws: string, me: { id: string; orgId: string }): Promise<Manifest> {
@@ -200,7 +214,7 @@ async function verifyUploaderManifest(db: D1Database, jws: string, me: { id: str
 
 /**
  * A derived item (a clip) must name an original that is a finished item of the same case, by its
- * exact SHA-512 (docs/evidence-format.md §6.1): the link then proves which recording it came from.
+ * exact SHA-512 (docs/evidence-format.md §6.2): the link then proves which recording it came from.
  */
 async function checkDerivedFrom(db: D1Database, manifest: Manifest): Promise<void> {
   const from = manifest.derivedFrom!;
@@ -223,6 +237,7 @@ async function checkDeferredManifest(db: D1Database, row: EvidenceRow, jws: stri
   if (manifest.evidenceId !== row.id || manifest.caseId !== row.case_id || manifest.uploaderId !== me.id) {
     throw new ApiError(400, "manifest_mismatch", "The manifest names another evidence item, case or uploader.");
   }
+  if ((manifest.scope === "captures") !== (row.case_id === (await capturesScopeId(me.id)))) throw wrongScope(manifest.scope !== "captures");
   if (manifest.byteSize !== row.byte_size || manifest.parts.length !== row.part_count) {
     throw new ApiError(409, "manifest_mismatch", `The manifest says ${manifest.byteSize} bytes in ${manifest.parts.length} parts; this upload was started for ${row.byte_size} bytes in ${row.part_count}.`);
   }
@@ -405,7 +420,7 @@ export const evidence = new Hono<AppEnv>()
   .get(
     "/:id/key",
     describe({
-      summary: "Release the keys to open this evidence (the file key wrapped to the case key, and the case key wrapped to you). This is the audited view.",
+      summary: "Release the keys to open this evidence (the file key wrapped to the case key, and the case key wrapped to you; for one of your captures not yet filed, the file key wrapped to you and an empty caseKeyWrap). This is the audited view.",
       access: "session",
       responses: { 200: { description: "The wrapped keys.", schema: FileKeyRelease } },
     }),
@@ -413,8 +428,10 @@ export const evidence = new Hono<AppEnv>()
     async (c) => {
       const me = c.get("user");
       const row = await evidenceFor(c, c.req.valid("param").id, "viewer");
-      const caseKeyWrap = await wrapFor(c.env.DB, row.case_kid, me.id);
-      if (!caseKeyWrap) throw new ApiError(409, "no_key_for_you", "You hold no wrap of this evidence's case key. Ask a lead of the case to add you again.");
+      // A capture in the holding place has its file key wrapped to the uploader's own key: no case key between ("").
+      const capture = row.case_id === (await capturesScopeId(me.id)) && row.case_kid === (await currentUserKeys(c.env.DB, me.id)).encryption?.kid;
+      const caseKeyWrap = capture ? "" : await wrapFor(c.env.DB, row.case_kid, me.id);
+      if (caseKeyWrap === null) throw new ApiError(409, "no_key_for_you", "You hold no wrap of this evidence's case key. Ask a lead of the case to add you again.");
       // Recorded before anything is released: if the event cannot be written, nothing is.
       await audit(c, { action: "evidence.view", target: { type: "evidence", id: row.id }, details: { caseId: row.case_id, evidenceId: row.id } });
       return c.json({ caseKid: row.case_kid, fileKey: row.file_key, caseKeyWrap } satisfies FileKeyRelease, 200);
@@ -477,6 +494,75 @@ export const evidence = new Hono<AppEnv>()
       } catch (err) {
         if (/UNIQUE constraint failed/i.test(String(err))) throw stale();
         throw err;
+      }
+      await flushAudit(c.env, me.orgId);
+      return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+    },
+  )
+  .post(
+    "/:id/file",
+    describe({
+      summary: "File one of your captures into a case: its file key and label, re-wrapped in your browser to the case key, replace the ones wrapped to you; the stored ciphertext and the signed manifest are kept, and your signed filing record binds the move (docs/evidence-format.md §6.2).",
+      access: "session",
+      responses: { 200: { description: "Filed: the item, now in the case.", schema: EvidenceSummary }, 409: { description: "Not a finished capture of yours, the case is closed, or its key has changed." } },
+    }),
+    validate("param", EvidenceIdParam),
+    validate("json", FileCaptureRequest),
+    async (c) => {
+      const me = c.get("user");
+      const body = c.req.valid("json");
+      const fromCaseId = await capturesScopeId(me.id);
+      const row = await findEvidence(c.env.DB, c.req.valid("param").id);
+      // Only the uploader's own captures, in their holding place: anyone else's item is "no such".
+      if (!row || row.uploader_id !== me.id || (row.case_id !== fromCaseId && row.filing === null)) throw noSuchEvidence();
+      if (row.case_id !== fromCaseId) {
+        if (row.case_id === body.caseId && row.filing === body.filing) return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+        throw new ApiError(409, "already_filed", "This capture has been filed into a case already.");
+      }
+      if (row.status !== "complete") throw new ApiError(409, "not_complete", "This capture is still uploading. File it once its upload has finished.");
+      const target = await requireCaseRole(c, body.caseId, "contributor");
+      if (target.kind === "captures") throw new ApiError(400, "not_a_case", "Choose a case to file the capture into.");
+      if (target.status !== "open") throw new ApiError(409, "case_closed", "This case is closed. Reopen it to add evidence.");
+      const current = (await caseKeysForUser(c.env.DB, body.caseId, me.id)).find((k) => k.retired_at === null);
+      if (!current || body.fileKey.caseKid !== current.kid) {
+        throw new ApiError(409, "case_key_changed", "The case key has changed (a member was removed). Refresh the case and file the capture again.");
+      }
+      checkWrappedTo(body.fileKey.jwe, TYP.fileKey, current.kid, "fileKey");
+      checkWrappedTo(body.label, TYP.label, current.kid, "label");
+      if (body.categoryId && !(await findCategory(c.env.DB, me.orgId, body.categoryId))) throw new ApiError(400, "no_such_category", "No such evidence category. Choose one of the organisation's categories.");
+      let filingKid: string;
+      try {
+        filingKid = manifestKid(body.filing);
+      } catch {
+        throw new ApiError(400, "invalid_filing", "The filing record is not a signed Custody filing record.");
+      }
+      const signer = await findSigningKey(c.env.DB, filingKid);
+      if (!signer || signer.user_id !== me.id || signer.retired_at !== null) throw new ApiError(400, "invalid_filing", "The filing record must be signed with your current signing key.");
+      // The same key as the capture's manifest, so a reader checks both against one signer.
+      if (filingKid !== row.signer_kid) throw new ApiError(409, "signing_key_changed", "Your signing key has changed since this capture was signed, so it cannot be filed with a matching signature. Ask an administrator to recover it, or capture it again.");
+      try {
+        await verifyFiling(body.filing, JSON.parse(signer.public_jwk) as PublicJwk, { evidenceId: row.id, manifestJws: row.manifest, fromCaseId, caseId: body.caseId });
+      } catch {
+        throw new ApiError(400, "invalid_filing", "The filing record's signature or content is not valid for this capture and case.");
+      }
+      const now = new Date().toISOString();
+      const latest = (await findEvidenceSummary(c.env.DB, row.id))!.details?.version ?? 0;
+      const moved = auditStatementIfChanged(c, me.orgId, {
+        action: "evidence.file",
+        target: { type: "evidence", id: row.id },
+        details: { caseId: body.caseId, evidenceId: row.id, caseKid: current.kid, ...(await uploadDigests(row.manifest)) },
+      });
+      const results = await c.env.DB.batch([
+        evidenceFile(c.env.DB, { id: row.id, fromCaseId, caseId: body.caseId, caseKid: current.kid, fileKey: body.fileKey.jwe, label: body.label, categoryId: body.categoryId ?? row.category_id, filing: body.filing }),
+        moved.statement,
+        // Only with the move it belongs to (a filing sent at the same moment adds no version).
+        ...(body.details ? [detailsInsertIfRecorded(c.env.DB, { evidenceId: row.id, version: latest + 1, jwe: body.details, editedBy: me.id, now }, moved.eventId)] : []),
+      ]);
+      if (!markAudited(c, results[1]!)) {
+        // Filed by a request sent at the same moment: answer as that one did, or refuse.
+        const after = await findEvidence(c.env.DB, row.id);
+        if (after?.case_id === body.caseId && after.filing === body.filing) return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+        throw new ApiError(409, "already_filed", "This capture has been filed into a case already.");
       }
       await flushAudit(c.env, me.orgId);
       return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
