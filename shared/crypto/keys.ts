@@ -19,6 +19,7 @@ export const TYP = {
   manifest: "custody-manifest+jws",
   escrow: "custody-key-escrow+jwe",
   label: "custody-label+jwe",
+  thumbnail: "custody-thumbnail+jwe",
   transfer: "custody-key-transfer+jwe",
   shareKey: "custody-share-key+jwe",
   receipt: "custody-receipt+jws",
