@@ -8,12 +8,13 @@ import { useEffect, useState } from "preact/hooks";
 import { z } from "zod";
 import type { CaseDetail, CaseMember, CaseRole, Directory, EvidenceSummary } from "../../../shared/api/cases";
 import type { SessionInfo, User } from "../../../shared/api/schemas";
-import { decryptLabel } from "../../../shared/crypto/label";
 import { verifyManifest } from "../../../shared/crypto/manifest";
 import { ApiError } from "../api/client";
 import { casesApi } from "./api";
 import { CaseHistory } from "./History";
 import { addMemberBody, openCaseKey, removeMemberBody } from "./crypto";
+import { decryptListing } from "./thumbnails";
+import { ItemThumb } from "../ui/file-type";
 import { db, type EvidenceLabelRow } from "../db";
 import { formatBytes, formatDateTime } from "../ui/format";
 import { Field, FormAlert, parseTags, SelectField, SubmitButton, TextArea, useForm } from "../ui/forms";
@@ -292,6 +293,7 @@ type Signature = { state: "checking" } | { state: "ok"; signer: string } | { sta
 
 function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd: boolean; keys: DeviceKeys; onNames?: (names: Map<string, string>) => void }) {
   const [labels, setLabels] = useState<Map<string, EvidenceLabelRow>>(new Map());
+  const [thumbnails, setThumbnails] = useState<Map<string, string>>(new Map());
   const [signatures, setSignatures] = useState<Map<string, Signature>>(new Map());
   const [kept, setKept] = useState<Set<string>>(new Set());
   const reachable = useReachable();
@@ -305,11 +307,11 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
       const found = await db.evidenceLabels.bulkGet(props.items.map((i) => i.id));
       const known = new Map(found.filter((r): r is EvidenceLabelRow => !!r).map((r) => [r.evidenceId, r]));
       if (!stale) setLabels(known);
-      // Names of the rest, from their labels: encrypted to the case key, which this member holds.
-      const unnamed = props.items.filter((item) => !known.has(item.id) && item.label);
-      if (unnamed.length > 0) {
-        const decrypted = await decryptLabels(props.caseId, unnamed, props.keys).catch(() => new Map<string, EvidenceLabelRow>());
-        if (!stale) setLabels(new Map([...known, ...decrypted]));
+      // Names of the rest and every thumbnail, from their labels and thumbnails: encrypted to the case key, which this member holds.
+      const listing = await decryptListing(props.caseId, props.items, props.keys, (item) => !known.has(item.id)).catch(() => undefined);
+      if (listing && !stale) {
+        setLabels(new Map([...known, ...listing.labels]));
+        setThumbnails(listing.thumbnails);
       }
       // Each manifest's signature, checked here against the signer's registered key (no key release needed).
       const signers = new Map<string, Promise<Awaited<ReturnType<typeof casesApi.signer>>>>();
@@ -349,16 +351,19 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
         return (
           <li key={item.id}>
             <a class="evidence-card" href={caseHref(props.caseId, item.id)} aria-label={`Open ${name}, ${formatBytes(item.byteSize)}, added by ${item.uploader.name}`}>
-              <span class="evidence-name">{name}</span>
-              <span class="evidence-meta">
-                {formatBytes(item.byteSize)} · {item.uploader.name} · {formatDateTime(item.completedAt ?? item.createdAt)}
+              <ItemThumb mediaType={label?.mediaType} src={thumbnails.get(item.id)} />
+              <span class="evidence-card-text">
+                <span class="evidence-name">{name}</span>
+                <span class="evidence-meta">
+                  {formatBytes(item.byteSize)} · {item.uploader.name} · {formatDateTime(item.completedAt ?? item.createdAt)}
+                </span>
+                <span class={`badge badge-sig-${signature.state}`}>
+                  {signature.state === "checking" ? "Checking signature…" : signature.state === "ok" ? `Signed by ${signature.signer}` : "Signature does not verify"}
+                </span>
+                {kept.has(item.id) && <span class="badge badge-offline">Kept offline</span>}
+                {!reachable && !kept.has(item.id) && <span class="hint">Not kept offline: opens when back online.</span>}
+                {!label && <span class="hint">Open it to decrypt its name (the opening is recorded).</span>}
               </span>
-              <span class={`badge badge-sig-${signature.state}`}>
-                {signature.state === "checking" ? "Checking signature…" : signature.state === "ok" ? `Signed by ${signature.signer}` : "Signature does not verify"}
-              </span>
-              {kept.has(item.id) && <span class="badge badge-offline">Kept offline</span>}
-              {!reachable && !kept.has(item.id) && <span class="hint">Not kept offline: opens when back online.</span>}
-              {!label && <span class="hint">Open it to decrypt its name (the opening is recorded).</span>}
             </a>
           </li>
         );
@@ -376,29 +381,7 @@ async function packageChoices(caseId: string, me: DeviceKeys): Promise<PackageCh
 
 /** Decrypts the labels of `items` with the case keys this member holds; items it cannot open are left out. */
 async function decryptLabels(caseId: string, items: EvidenceSummary[], me: DeviceKeys): Promise<Map<string, EvidenceLabelRow>> {
-  const keys = await casesApi.keys(caseId);
-  const opened = new Map<string, Promise<CryptoKey | null>>();
-  const caseKey = (kid: string) => {
-    let key = opened.get(kid);
-    if (!key) {
-      const wrap = keys.keys.find((k) => k.kid === kid)?.wrap;
-      key = wrap ? openCaseKey(wrap, me).then((k) => k.privateKey, () => null) : Promise.resolve(null);
-      opened.set(kid, key);
-    }
-    return key;
-  };
-  const out = new Map<string, EvidenceLabelRow>();
-  for (const item of items) {
-    const key = await caseKey(item.caseKid);
-    if (!key || !item.label) continue;
-    try {
-      const label = await decryptLabel(item.label, key);
-      out.set(item.id, { evidenceId: item.id, fileName: label.fileName, mediaType: label.mediaType });
-    } catch {
-      // Leave it unnamed: the list still works, and opening the item verifies everything.
-    }
-  }
-  return out;
+  return (await decryptListing(caseId, items, me, () => true, false)).labels;
 }
 
 // ---- members ----------------------------------------------------------------------------
