@@ -12,7 +12,7 @@ import { verifyManifest } from "../../../shared/crypto/manifest";
 import { ApiError } from "../api/client";
 import { casesApi } from "./api";
 import { CaseHistory } from "./History";
-import { addMemberBody, openCaseKey, removeMemberBody } from "./crypto";
+import { addMemberBody, removeMemberBody } from "./crypto";
 import { decryptListing } from "./thumbnails";
 import { ItemThumb } from "../ui/file-type";
 import { db, type EvidenceLabelRow } from "../db";

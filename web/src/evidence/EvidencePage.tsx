@@ -29,6 +29,7 @@ import { forgetOffline, keepOffline, keptCopy } from "../offline/kept";
 import "./evidence.css";
 import { EvidenceOpener, forgetOpened, OpenError, type CheckEvent, type OpenedEvidence, type OpenStep } from "./open";
 import { saveBlob } from "../ui/download";
+import { ContentViewer } from "./viewers/ContentViewer";
 
 /** The whole-file check of an open item: bytes checked in order so far, or done. */
 type Check = { verified: false; verifiedBytes: number } | { verified: true };
@@ -364,10 +365,8 @@ function Verified(props: { item: EvidenceSummary; opened: OpenedEvidence; check:
       </section>}
       {manifest.requestId && <VideoProvenance requestId={manifest.requestId} camera={metadata.camera} />}
       <div class="evidence-content">
-        {type.startsWith("image/") && <img src={opened.url} alt={metadata.fileName} />}
         {type.startsWith("video/") && <video src={opened.url} controls playsInline preload="metadata" aria-label={metadata.fileName} />}
-        {type.startsWith("audio/") && <audio src={opened.url} controls aria-label={metadata.fileName} />}
-        {!/^(image|video|audio)\//.test(type) && <p class="muted">This file type ({type}) can't be shown in the app. Download the original to open it.</p>}
+        {!type.startsWith("video/") && <ContentViewer url={opened.url} mediaType={type} fileName={metadata.fileName} />}
       </div>
       <div class="actions">
         <button type="button" class="primary" disabled={!!busy} onClick={() => void download()}>
