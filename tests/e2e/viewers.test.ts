@@ -71,11 +71,12 @@ describe("thumbnails in the evidence list, and the PDF and photo viewers", () =>
 
     // The photo's and the video's thumbnails are decoded pictures; the PDF has its type's icon.
     for (const name of ["doorway.jpg", "hallway.mp4"]) {
-      const thumb = card(page, name).locator("img.item-thumb-image");
+      const thumb = card(page, name).locator("img.item-thumb-picture");
       await visible(thumb, 30_000);
       await expect.poll(() => thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0 && img.src.startsWith("blob:"))).toBe(true);
       const size = await thumb.evaluate((img: HTMLImageElement) => ({ w: img.naturalWidth, h: img.naturalHeight }));
       expect(Math.max(size.w, size.h)).toBeLessThanOrEqual(240);
+      expect((await thumb.boundingBox())!.width).toBeLessThanOrEqual(80); // a small picture beside the name, not a banner
     }
     const pdfCard = card(page, "statement.pdf");
     expect(await pdfCard.locator("img").count()).toBe(0);

@@ -80,9 +80,9 @@ export function FileTypeIcon(props: { kind: FileKind }) {
 export function ItemThumb(props: { mediaType: string | undefined; src?: string | undefined }) {
   const kind = fileKind(props.mediaType);
   return (
-    <span class={`item-thumb item-thumb-${kind}`} data-kind={kind}>
+    <span class="item-thumb" data-kind={kind}>
       {props.src ? (
-        <img src={props.src} alt="" class="item-thumb-image" decoding="async" />
+        <img src={props.src} alt="" class="item-thumb-picture" decoding="async" />
       ) : (
         <>
           <FileTypeIcon kind={kind} />

@@ -68,7 +68,9 @@ export function PdfViewer(props: { url: string; fileName: string }) {
         if (stale) return;
         // Fit the page's width to the viewer, times the zoom; drawn at the screen's pixel density.
         const natural = pdfPage.getViewport({ scale: 1 });
-        const fit = Math.min(2, (frameRef.current!.clientWidth || natural.width) / natural.width);
+        const frame = frameRef.current!;
+        const padding = parseFloat(getComputedStyle(frame).paddingLeft) + parseFloat(getComputedStyle(frame).paddingRight);
+        const fit = Math.min(2, (frame.clientWidth - padding || natural.width) / natural.width);
         const viewport = pdfPage.getViewport({ scale: fit * zoom });
         const ratio = window.devicePixelRatio || 1;
         const canvas = canvasRef.current!;
