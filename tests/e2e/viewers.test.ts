@@ -83,7 +83,14 @@ describe("thumbnails in the evidence list, and the PDF and photo viewers", () =>
     await visible(pdfCard.locator('[data-kind="pdf"] svg'));
     await page.screenshot({ path: `${shots}/viewers-list.png`, fullPage: true });
 
-    // The PDF, in pdf.js: its words in the text layer, and the page drawn (not a blank canvas).
+    // The PDF, in pdf.js: its words in the text layer, and the page drawn (not a blank canvas);
+    // nothing fetched but the app's own files and the item's verified bytes, and nothing the CSP refused.
+    const requests: string[] = [];
+    const refused: string[] = [];
+    page.on("request", (request) => requests.push(request.url()));
+    page.on("console", (message) => {
+      if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
+    });
     await pdfCard.click();
     const viewer = page.getByRole("region", { name: "PDF: statement.pdf" });
     await visible(viewer, 60_000);
@@ -96,6 +103,9 @@ describe("thumbnails in the evidence list, and the PDF and photo viewers", () =>
       return dark;
     });
     expect(inked).toBeGreaterThan(100);
+    expect(requests.filter((url) => !url.startsWith(server.url) && !url.startsWith("blob:"))).toEqual([]);
+    expect(requests.filter((url) => /standard_fonts|cmaps|\.bcmap|\.pfb|\.wasm/.test(url))).toEqual([]);
+    expect(refused).toEqual([]);
     await page.screenshot({ path: `${shots}/viewers-pdf.png`, fullPage: true });
 
     // The photo zooms with the buttons and the wheel, and back to fit.
