@@ -138,6 +138,8 @@ export const CreateEvidenceRequest = z
     byteSize: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().meta({ description: "The plaintext's size in bytes, for an upload started before its manifest is signed (fixes the part count and lengths)." }),
     fileKey: z.strictObject({ caseKid: Kid, jwe: CompactJwe }).meta({ description: "The file key wrapped to that case key." }),
     label: CompactJwe.meta({ description: "File name, media type, capture time: a JWE (ECDH-ES+A256KW, typ custody-label+jwe) to the same case key." }),
+    thumbnail: CompactJwe.optional()
+      .meta({ description: "A small picture made on the device (photo downscaled, video poster frame): a JWE (ECDH-ES+A256KW, typ custody-thumbnail+jwe) to the same case key. Left out for other file types." }),
     details: CompactJwe.optional().meta({ description: "Title, description, tags, location: a JWE under the file key." }),
     categoryId: Id.optional().meta({ description: "The item's retention category; the organisation's default when absent." }),
   })
@@ -176,6 +178,7 @@ export const EvidenceSummary = z
     signerKid: z.string(),
     caseKid: z.string(),
     label: z.string().nullable().meta({ description: "The label JWE, to the case key `caseKid`." }),
+    thumbnail: z.string().nullable().meta({ description: "The thumbnail JWE, to the case key `caseKid`; null for other file types and older items (shown with a type icon)." }),
     details: z
       .object({
         version: z.number().int(),

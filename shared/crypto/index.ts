@@ -10,6 +10,7 @@ export * from "./keys";
 export * from "./stream";
 export * from "./manifest";
 export * from "./label";
+export * from "./thumbnail";
 export * from "./package";
 export * from "./verify-package";
 export * from "./share";

@@ -20,6 +20,7 @@ export const TYP = {
   escrow: "custody-key-escrow+jwe",
   label: "custody-label+jwe",
   details: "custody-details+jwe",
+  thumbnail: "custody-thumbnail+jwe",
   transfer: "custody-key-transfer+jwe",
   shareKey: "custody-share-key+jwe",
   receipt: "custody-receipt+jws",

@@ -6,7 +6,7 @@ import { addMember, downloadEvidence } from "./evidence-helpers";
 import { call, expectError } from "./helpers";
 import retentionMigration from "../../migrations/0018_retention.sql?raw";
 import type { CreatedShare, LinkSession, ReceivedShare } from "../../shared/api/shares";
-import { deriveLinkKey, unwrapShareKeyWithLink } from "../../shared/crypto";
+import { deriveLinkKey, encryptThumbnail, unwrapShareKeyWithLink } from "../../shared/crypto";
 import { json, openItem, share } from "./share-helpers";
 import { approve, binIds, closeCase, createCategory, dueIds, person, runJobAt, upload, world } from "./retention-helpers";
 
@@ -227,8 +227,11 @@ describe("purge", () => {
     const kept = await upload(w.lead, w.case, undefined, 8);
     const details = await call(`/api/evidence/${item.evidenceId}/details`, { method: "PATCH", cookie: w.lead.cookie, body: { jwe: item.body.label, baseVersion: 0 } });
     expect(details.status).toBe(200);
+    // Its thumbnail (sent with the upload by the app; set here as stored) goes too.
+    const thumbnail = await encryptThumbnail({ mediaType: "image/jpeg", width: 2, height: 2, bytes: new Uint8Array([0xff, 0xd8, 1, 2, 0xff, 0xd9]) }, w.case.caseKey.publicJwk);
+    await db.prepare("UPDATE evidence SET thumbnail = ? WHERE id = ?").bind(thumbnail, item.evidenceId).run();
     const row = (await db.prepare("SELECT * FROM evidence WHERE id = ?").bind(item.evidenceId).first<Record<string, string>>())!;
-    const secrets = [row.manifest!, row.file_key!, row.label!, String(item.body.label), row.manifest!.split(".")[2]!].map((s) => new TextEncoder().encode(s));
+    const secrets = [row.manifest!, row.file_key!, row.label!, row.thumbnail!, String(item.body.label), row.manifest!.split(".")[2]!].map((s) => new TextEncoder().encode(s));
     for (const part of item.parts) secrets.push(part.subarray(1000, 1064), part.subarray(part.length - 64));
     // Something derived from the item, stored under its key as a folder, goes with it.
     const derived = crypto.getRandomValues(new Uint8Array(256));

@@ -59,11 +59,13 @@ export interface UploadRow {
   /** Zero-based parts the server has stored. */
   partsDone: number[];
   /** The body of POST /api/cases/:id/evidence, once encryption has finished. */
-  request?: { evidenceId: string; manifest: string; fileKey: { caseKid: string; jwe: string }; label: string; details?: string; categoryId?: string };
+  request?: { evidenceId: string; manifest: string; fileKey: { caseKid: string; jwe: string }; label: string; thumbnail?: string; details?: string; categoryId?: string };
   /** The retention category chosen at upload (absent: the organisation's default). */
   categoryId?: string;
   /** File name, type and capture time encrypted to the case key (made when the item is queued). */
   label?: string;
+  /** The thumbnail of a photo or video, encrypted to the case key (made when the item is queued; docs/evidence-format.md §5.2). */
+  thumbnail?: string;
   /** Where the file came from: a camera capture is never kept unencrypted (see PendingFileRow). Absent on rows from before version 4. */
   source?: "camera" | "picked" | "shared";
   error?: string;

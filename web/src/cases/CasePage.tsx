@@ -8,13 +8,14 @@ import { useEffect, useState } from "preact/hooks";
 import { z } from "zod";
 import type { CaseDetail, CaseMember, CaseRole, Directory, EvidenceSummary } from "../../../shared/api/cases";
 import type { SessionInfo, User } from "../../../shared/api/schemas";
-import { decryptLabel } from "../../../shared/crypto/label";
 import { decryptDetailsFromCase, type EvidenceDetails } from "../../../shared/crypto/details";
 import { verifyManifest } from "../../../shared/crypto/manifest";
 import { ApiError } from "../api/client";
 import { casesApi } from "./api";
 import { CaseHistory } from "./History";
-import { addMemberBody, openCaseKey, removeMemberBody } from "./crypto";
+import { addMemberBody, removeMemberBody } from "./crypto";
+import { caseKeyOpener, decryptListing } from "./thumbnails";
+import { ItemThumb } from "../ui/file-type";
 import { db, type EvidenceLabelRow } from "../db";
 import { formatBytes, formatDateTime } from "../ui/format";
 import { Field, FormAlert, parseTags, SelectField, SubmitButton, TextArea, useForm } from "../ui/forms";
@@ -297,6 +298,7 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
   const [labels, setLabels] = useState<Map<string, EvidenceLabelRow>>(new Map());
   const [details, setDetails] = useState<Map<string, EvidenceDetails>>(new Map());
   const [find, setFind] = useState("");
+  const [thumbnails, setThumbnails] = useState<Map<string, string>>(new Map());
   const [signatures, setSignatures] = useState<Map<string, Signature>>(new Map());
   const [kept, setKept] = useState<Set<string>>(new Set());
   const reachable = useReachable();
@@ -312,11 +314,11 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
       // Merged, never replaced: a name decrypted before stays while the list is read again (a
       // replaced map would drop it, change the case's names and render the list again, in a loop).
       if (!stale) setLabels((current) => (known.size === 0 ? current : new Map([...current, ...known])));
-      // Names of the rest, from their labels: encrypted to the case key, which this member holds.
-      const unnamed = props.items.filter((item) => !known.has(item.id) && item.label);
-      if (unnamed.length > 0) {
-        const decrypted = await decryptLabels(props.caseId, unnamed, props.keys).catch(() => new Map<string, EvidenceLabelRow>());
-        if (!stale) setLabels((current) => new Map([...current, ...known, ...decrypted]));
+      // Names of the rest and every thumbnail, from their labels and thumbnails: encrypted to the case key, which this member holds.
+      const listing = await decryptListing(props.caseId, props.items, props.keys, (item) => !known.has(item.id)).catch(() => undefined);
+      if (listing && !stale) {
+        setLabels((current) => new Map([...current, ...known, ...listing.labels]));
+        setThumbnails(listing.thumbnails);
       }
       // Edited titles, descriptions and tags, from the members' copy (to the case key).
       const edited = await decryptItemDetails(props.caseId, props.items, props.keys).catch(() => new Map<string, EvidenceDetails>());
@@ -388,27 +390,30 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
         return (
           <li key={item.id}>
             <a class="evidence-card" href={caseHref(props.caseId, item.id)} aria-label={`Open ${name}, ${formatBytes(item.byteSize)}, added by ${item.uploader.name}`}>
-              <span class="evidence-name">{name}</span>
-              {edited?.title && label && <span class="evidence-file">{label.fileName}</span>}
-              {edited && edited.tags.length > 0 && (
-                <span class="tags">
-                  {edited.tags.map((t) => (
-                    <span key={t} class="tag">
-                      {t}
-                    </span>
-                  ))}
+              <ItemThumb mediaType={label?.mediaType} src={thumbnails.get(item.id)} />
+              <span class="evidence-card-text">
+                <span class="evidence-name">{name}</span>
+                {edited?.title && label && <span class="evidence-file">{label.fileName}</span>}
+                {edited && edited.tags.length > 0 && (
+                  <span class="tags">
+                    {edited.tags.map((t) => (
+                      <span key={t} class="tag">
+                        {t}
+                      </span>
+                    ))}
+                  </span>
+                )}
+                <span class="evidence-meta">
+                  {formatBytes(item.byteSize)} · {item.uploader.name} · {formatDateTime(item.completedAt ?? item.createdAt)}
                 </span>
-              )}
-              <span class="evidence-meta">
-                {formatBytes(item.byteSize)} · {item.uploader.name} · {formatDateTime(item.completedAt ?? item.createdAt)}
+                {item.source && <span class="badge badge-source">Submitted through “{item.source.linkLabel}”</span>}
+                <span class={`badge badge-sig-${signature.state}`}>
+                  {signature.state === "checking" ? "Checking signature…" : signature.state === "ok" ? `Signed by ${signature.signer}` : "Signature does not verify"}
+                </span>
+                {kept.has(item.id) && <span class="badge badge-offline">Kept offline</span>}
+                {!reachable && !kept.has(item.id) && <span class="hint">Not kept offline: opens when back online.</span>}
+                {!label && <span class="hint">Open it to decrypt its name (the opening is recorded).</span>}
               </span>
-              {item.source && <span class="badge badge-source">Submitted through “{item.source.linkLabel}”</span>}
-              <span class={`badge badge-sig-${signature.state}`}>
-                {signature.state === "checking" ? "Checking signature…" : signature.state === "ok" ? `Signed by ${signature.signer}` : "Signature does not verify"}
-              </span>
-              {kept.has(item.id) && <span class="badge badge-offline">Kept offline</span>}
-              {!reachable && !kept.has(item.id) && <span class="hint">Not kept offline: opens when back online.</span>}
-              {!label && <span class="hint">Open it to decrypt its name (the opening is recorded).</span>}
             </a>
           </li>
         );
@@ -430,27 +435,12 @@ async function packageChoices(caseId: string, me: DeviceKeys): Promise<PackageCh
   }));
 }
 
-/** Opens the case keys this member holds, each once, by key id (null: not held). */
-async function caseKeyOpener(caseId: string, me: DeviceKeys): Promise<(kid: string) => Promise<CryptoKey | null>> {
-  const keys = await casesApi.keys(caseId);
-  const opened = new Map<string, Promise<CryptoKey | null>>();
-  return (kid: string) => {
-    let key = opened.get(kid);
-    if (!key) {
-      const wrap = keys.keys.find((k) => k.kid === kid)?.wrap;
-      key = wrap ? openCaseKey(wrap, me).then((k) => k.privateKey, () => null) : Promise.resolve(null);
-      opened.set(kid, key);
-    }
-    return key;
-  };
-}
-
 /** The latest edited details of `items`, from the members' copy (to a case key this member holds); others are left out. */
 async function decryptItemDetails(caseId: string, items: EvidenceSummary[], me: DeviceKeys): Promise<Map<string, EvidenceDetails>> {
   const out = new Map<string, EvidenceDetails>();
   const withCopy = items.filter((item) => item.details?.caseCopy);
   if (withCopy.length === 0) return out;
-  const caseKey = await caseKeyOpener(caseId, me);
+  const caseKey = caseKeyOpener(caseId, me);
   for (const item of withCopy) {
     const copy = item.details!.caseCopy!;
     const key = await caseKey(copy.caseKid);
@@ -466,19 +456,7 @@ async function decryptItemDetails(caseId: string, items: EvidenceSummary[], me: 
 
 /** Decrypts the labels of `items` with the case keys this member holds; items it cannot open are left out. */
 async function decryptLabels(caseId: string, items: EvidenceSummary[], me: DeviceKeys): Promise<Map<string, EvidenceLabelRow>> {
-  const caseKey = await caseKeyOpener(caseId, me);
-  const out = new Map<string, EvidenceLabelRow>();
-  for (const item of items) {
-    const key = await caseKey(item.caseKid);
-    if (!key || !item.label) continue;
-    try {
-      const label = await decryptLabel(item.label, key);
-      out.set(item.id, { evidenceId: item.id, fileName: label.fileName, mediaType: label.mediaType });
-    } catch {
-      // Leave it unnamed: the list still works, and opening the item verifies everything.
-    }
-  }
-  return out;
+  return (await decryptListing(caseId, items, me, () => true, false)).labels;
 }
 
 // ---- members ----------------------------------------------------------------------------

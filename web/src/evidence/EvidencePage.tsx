@@ -32,6 +32,7 @@ import "./evidence.css";
 import { EvidenceOpener, forgetOpened, OpenError, type CheckEvent, type OpenedEvidence, type OpenStep } from "./open";
 import { saveBlob } from "../ui/download";
 import { db } from "../db";
+import { ContentViewer } from "./viewers/ContentViewer";
 
 /** The whole-file check of an open item: bytes checked in order so far, or done. */
 type Check = { verified: false; verifiedBytes: number } | { verified: true };
@@ -399,7 +400,6 @@ function Verified(props: {
       {props.item.source && <SubmissionProvenance source={props.item.source} caseId={props.item.caseId} keys={props.keys} />}
       {manifest.derivedFrom && <DerivedNote caseId={props.item.caseId} derivedFrom={manifest.derivedFrom} />}
       <div class="evidence-content">
-        {type.startsWith("image/") && <img src={opened.url} alt={metadata.fileName} />}
         {type.startsWith("video/") && (
           <VideoPlayer
             url={opened.url}
@@ -415,8 +415,7 @@ function Verified(props: {
             onDetailsChanged={() => setDetailsRev((n) => n + 1)}
           />
         )}
-        {type.startsWith("audio/") && <audio src={opened.url} controls aria-label={metadata.fileName} />}
-        {!/^(image|video|audio)\//.test(type) && <p class="muted">This file type ({type}) can't be shown in the app. Download the original to open it.</p>}
+        {!type.startsWith("video/") && <ContentViewer url={opened.url} mediaType={type} fileName={metadata.fileName} />}
       </div>
       <div class="actions">
         <button type="button" class="primary" disabled={!!busy} onClick={() => void download()}>

@@ -12,6 +12,8 @@ import { packageFileName } from "../../../shared/crypto/package";
 import { decryptDetails, type EvidenceDetails } from "../evidence/details";
 import { EvidenceOpener, forgetOpened, OpenError, type CheckEvent, type OpenStep, type SharedOpenedEvidence } from "../evidence/open";
 import { saveBlob } from "../ui/download";
+import { FileTypeIcon, fileKind } from "../ui/file-type";
+import { ContentViewer, hasViewer } from "../evidence/viewers/ContentViewer";
 import { ProgressBar } from "../ui/progress";
 import { formatBytes, formatDateTime } from "../ui/format";
 import { messageOf } from "../ui/messages";
@@ -48,7 +50,9 @@ export function ShareView(props: { share: ReceivedShare; shareKey: UnlockedKey; 
             const name = label?.fileName ?? `Item ${item.id.slice(0, 8)}`;
             return (
               <li key={item.id} class="card share-item">
-                <h3>{name}</h3>
+                <h3>
+                  <FileTypeIcon kind={fileKind(label?.mediaType)} /> {name}
+                </h3>
                 <p class="muted">
                   {label?.mediaType ?? "unknown type"} · {formatBytes(item.byteSize)} · added by {item.uploader} {formatDateTime(item.createdAt)}
                   {label?.capturedAt ? ` · captured ${formatDateTime(label.capturedAt)}` : ""}
@@ -265,10 +269,9 @@ function SharedItemViewer(props: { share: ReceivedShare; item: SharedItem; name:
         </dl>
       )}
       <div class="evidence-content">
-        {type.startsWith("image/") && <img src={url} alt={opened.metadata.fileName} />}
         {type.startsWith("video/") && <video src={url} controls playsInline preload="metadata" aria-label={opened.metadata.fileName} />}
-        {type.startsWith("audio/") && <audio src={url} controls aria-label={opened.metadata.fileName} />}
-        {!/^(image|video|audio)\//.test(type) && <p class="muted">This file type ({type}) can't be shown in the app{canDownload ? ": download the original to open it" : ""}.</p>}
+        {hasViewer(type) && <ContentViewer url={url} mediaType={type} fileName={opened.metadata.fileName} />}
+        {!type.startsWith("video/") && !hasViewer(type) && <p class="muted">This file type ({type}) can't be shown in the app{canDownload ? ": download the original to open it" : ""}.</p>}
       </div>
       <div class="actions">
         {canDownload ? (

@@ -1,5 +1,6 @@
 /** The upload queue as a list: each file's progress, what it waits for, Retry and Cancel. */
 import { useState } from "preact/hooks";
+import { FileTypeIcon, fileKind } from "../ui/file-type";
 import { useReachable } from "../offline/useReachable";
 import { formatBytes, formatDuration } from "../ui/format";
 import { messageOf } from "../ui/messages";
@@ -88,7 +89,7 @@ function UploadItem(props: { item: QueueItem; paused: boolean; reachable: boolea
   return (
     <li class="upload-item">
       <p class="upload-name">
-        <strong>{row.fileName}</strong> <span class="muted">{formatBytes(row.byteSize)}</span>
+        <FileTypeIcon kind={fileKind(row.mediaType)} /> <strong>{row.fileName}</strong> <span class="muted">{formatBytes(row.byteSize)}</span>
       </p>
       {props.caseLabel !== undefined && (
         <p class="muted">

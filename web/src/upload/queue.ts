@@ -19,6 +19,7 @@ import { db, type PendingFileRow, type UploadRow } from "../db";
 import type { DeviceKeys } from "../keys/store";
 import type { EncryptEvent, EncryptJob } from "./messages";
 import { captureTimeFields } from "./capture-time";
+import { encryptedThumbnail } from "./thumbnail";
 import { removeFile, uploadFile } from "./opfs";
 import { requestBackgroundUpload, uploadLock, withLock } from "./background";
 import { PARALLEL_PARTS, SessionEnded, isAbort, putWithXhr, startReplacingStale, uploadToServer } from "./uploader";
@@ -228,6 +229,8 @@ export async function addFiles(
     const capturedAt = capture.capturedAt;
     // The label lets members list the item by name with the case key they hold (no audited key release).
     const label = await encryptLabel({ fileName, mediaType, ...(capturedAt ? { capturedAt } : {}) }, context.caseDetail.caseKey.publicJwk);
+    // Its thumbnail (photos and videos), made here and encrypted to the case key like the label, before it is queued: offline too.
+    const thumbnail = await encryptedThumbnail(file, mediaType, context.caseDetail.caseKey.publicJwk);
     const row: UploadRow = {
       evidenceId,
       userId: context.userId,
@@ -240,6 +243,7 @@ export async function addFiles(
       started: false,
       partsDone: [],
       label,
+      ...(thumbnail ? { thumbnail } : {}),
       source: context.fromCamera ? "camera" : context.shared ? "shared" : "picked",
       ...(context.categoryId ? { categoryId: context.categoryId } : {}),
       createdAt: new Date().toISOString(),
@@ -354,7 +358,7 @@ function startEarly(row: UploadRow, fileKeyJwe: string, caseKid: string): EarlyS
       if (row.started) await evidenceApi.cancel(id).catch((error: unknown) => {
         if (!(error instanceof ApiError && error.status === 404)) throw error;
       });
-      await startReplacingStale(row.caseId, { evidenceId: id, byteSize: row.byteSize, fileKey: { caseKid, jwe: fileKeyJwe }, label: row.label });
+      await startReplacingStale(row.caseId, { evidenceId: id, byteSize: row.byteSize, fileKey: { caseKid, jwe: fileKeyJwe }, label: row.label, ...(row.thumbnail ? { thumbnail: row.thumbnail } : {}) });
       row.started = true;
       await db.uploads.update(id, { started: true, partsDone: [] });
       row.partsDone = [];
@@ -484,6 +488,7 @@ async function onEncryptEvent(event: EncryptEvent): Promise<void> {
         manifest: event.manifest,
         fileKey: { caseKid: event.caseKid, jwe: event.fileKeyJwe },
         label: row.label!,
+        ...(row.thumbnail ? { thumbnail: row.thumbnail } : {}),
         ...(row.categoryId ? { categoryId: row.categoryId } : {}),
       },
     };

@@ -14,6 +14,8 @@ export interface EvidenceRow {
   file_key: string;
   r2_key: string;
   label: string | null;
+  /** The thumbnail JWE (custody-thumbnail+jwe to the case key `case_kid`); null for other types and older items. */
+  thumbnail: string | null;
   upload_id: string | null;
   uploader_id: string;
   /** The video request a site's agent delivers this item for; null for an investigator's own upload. */
@@ -76,6 +78,7 @@ export function toEvidenceSummary(row: SummaryRow): EvidenceSummary {
     signerKid: row.signer_kid,
     caseKid: row.case_kid,
     label: row.label,
+    thumbnail: row.thumbnail,
     details:
       row.details_version !== null
         ? {
@@ -129,6 +132,8 @@ export function evidenceInsert(
   e: {
     id: string; caseId: string; byteSize: number; partCount: number; ciphertextSize: number; manifest: string; signerKid: string;
     caseKid: string; fileKey: string; label: string; r2Key: string; uploadId: string; uploaderId: string; now: string;
+    /** The thumbnail JWE, when the device made one. */
+    thumbnail?: string | null;
     /** The retention category; null: the organisation's default (retention_settings). */
     categoryId?: string | null;
   },
@@ -136,10 +141,10 @@ export function evidenceInsert(
   return db
     .prepare(
       `INSERT INTO evidence (id, case_id, status, byte_size, part_count, ciphertext_size, manifest, signer_kid, case_kid, file_key,
-                             label, r2_key, upload_id, uploader_id, created_at, category_id)
-       VALUES (?, ?, 'uploading', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                             label, r2_key, upload_id, uploader_id, created_at, category_id, thumbnail)
+       VALUES (?, ?, 'uploading', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .bind(e.id, e.caseId, e.byteSize, e.partCount, e.ciphertextSize, e.manifest, e.signerKid, e.caseKid, e.fileKey, e.label, e.r2Key, e.uploadId, e.uploaderId, e.now, e.categoryId ?? null);
+    .bind(e.id, e.caseId, e.byteSize, e.partCount, e.ciphertextSize, e.manifest, e.signerKid, e.caseKid, e.fileKey, e.label, e.r2Key, e.uploadId, e.uploaderId, e.now, e.categoryId ?? null, e.thumbnail ?? null);
 }
 
 /** Records a stored part; changes nothing if the part was recorded before (so only the first records an event). */

@@ -372,14 +372,14 @@ export function binRestore(db: D1Database, evidenceId: string): D1PreparedStatem
 // ---- purge --------------------------------------------------------------------------------------
 
 /**
- * Purge, step 1 (crypto-shredding): the wrapped file key and the label are overwritten and
+ * Purge, step 1 (crypto-shredding): the wrapped file key, the label and the thumbnail are overwritten and
  * `purge_started_at` set, if the item is in the bin past its time and not held. From here on
  * nothing can open the item: the file key existed nowhere else.
  */
 export function shredStatement(db: D1Database, evidenceId: string, now: string): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE evidence SET file_key = '', label = NULL, purge_started_at = ?1
+      `UPDATE evidence SET file_key = '', label = NULL, thumbnail = NULL, purge_started_at = ?1
         WHERE id = ?2 AND deleted_at IS NOT NULL AND purge_after <= ?1 AND purge_started_at IS NULL AND NOT ${heldSql("evidence")}`,
     )
     .bind(now, evidenceId);

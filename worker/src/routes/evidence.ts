@@ -154,6 +154,7 @@ export const caseEvidence = new Hono<AppEnv>()
       }
       checkWrappedTo(body.fileKey.jwe, TYP.fileKey, current.kid, "fileKey");
       checkWrappedTo(body.label, TYP.label, current.kid, "label");
+      if (body.thumbnail !== undefined) checkWrappedTo(body.thumbnail, TYP.thumbnail, current.kid, "thumbnail");
       // Every item has a retention category: the one chosen, or the organisation's default.
       const categoryId = body.categoryId ?? (await retentionSettings(c.env.DB, me.orgId)).default_category_id;
       if (body.categoryId && !(await findCategory(c.env.DB, me.orgId, body.categoryId))) throw new ApiError(400, "no_such_category", "No such evidence category. Choose one of the organisation's categories.");
@@ -165,7 +166,7 @@ export const caseEvidence = new Hono<AppEnv>()
           ...(capturing ? capturesPlaceStatements(c.env.DB, { id: caseId, orgId: me.orgId, userId: me.id, encryptionKid: myKey!.kid, encryptionJwk: JSON.stringify(myKey!.publicJwk), now }) : []),
           evidenceInsert(c.env.DB, {
             id: body.evidenceId, caseId, byteSize, partCount: parts, ciphertextSize: ciphertextSize(byteSize),
-            manifest: body.manifest ?? "", signerKid: manifest?.signerKid ?? "", caseKid: current.kid, fileKey: body.fileKey.jwe, label: body.label, r2Key, uploadId: upload.uploadId, uploaderId: me.id, now, categoryId,
+            manifest: body.manifest ?? "", signerKid: manifest?.signerKid ?? "", caseKid: current.kid, fileKey: body.fileKey.jwe, label: body.label, thumbnail: body.thumbnail ?? null, r2Key, uploadId: upload.uploadId, uploaderId: me.id, now, categoryId,
           }),
           ...(body.details ? [detailsInsert(c.env.DB, { evidenceId: body.evidenceId, version: 1, jwe: body.details, editedBy: me.id, now })] : []),
           auditStatement(c, me.orgId, {
