@@ -181,7 +181,7 @@ export const users = new Hono<AppEnv>()
       summary:
         "Make a user a supervisor of the organisation, or take the role away (needs a recent authentication). Every case opened from then on is wrapped to a supervisor's key too; leads give them older cases. Taking the role away removes their wraps of every case they oversee at once (the case keys are not rotated: docs/security.md).",
       access: "admin",
-      responses: { 200: { description: "The user now.", schema: User }, 404: { description: "No such user." }, 409: { description: "Not an active investigator or administrator, or without keys yet." } },
+      responses: { 200: { description: "The user now.", schema: User }, 403: { description: "Your own supervisor role." }, 404: { description: "No such user." }, 409: { description: "Not an active investigator or administrator, or without keys yet." } },
     }),
     validate("param", UserIdParam),
     validate("json", SupervisorRequest),
@@ -191,6 +191,10 @@ export const users = new Hono<AppEnv>()
       const { supervisor } = c.req.valid("json");
       const admin = c.get("user");
       const target = await targetUser(c, id);
+      if (id === admin.id && supervisor !== (target.supervisor === 1)) {
+        await audit(c, { action: supervisor ? "user.supervisor_add" : "user.supervisor_remove", target: { type: "user", id }, outcome: "denied", details: { reason: "own account" } });
+        throw new ApiError(403, "own_role", "Nobody can change their own supervisor role. Ask another administrator.");
+      }
       const now = new Date().toISOString();
       if (supervisor && target.supervisor !== 1) {
         if (target.status !== "active" || (target.role !== "investigator" && target.role !== "admin")) {
