@@ -84,7 +84,7 @@ export default defineConfig({
           setupFiles: ["./tests/worker/setup.ts"],
           testTimeout: 30_000,
           // OpenID providers (oidc-provider and a fake one for crafted tokens) run in Node for the API tests.
-          globalSetup: ["./tests/support/oidc-global-setup.ts", "./tests/support/tsa-global-setup.ts", "./tests/support/smtp-global-setup.ts"],
+          globalSetup: ["./tests/support/oidc-global-setup.ts", "./tests/support/tsa-global-setup.ts", "./tests/support/smtp-global-setup.ts", "./tests/support/geocoder-global-setup.ts"],
         },
       },
       {
@@ -96,7 +96,7 @@ export default defineConfig({
           setupFiles: ["./tests/worker/setup-deno.ts"],
           testTimeout: 30_000,
           hookTimeout: 60_000,
-          globalSetup: ["./tests/support/oidc-global-setup.ts", "./tests/support/tsa-global-setup.ts", "./tests/support/smtp-global-setup.ts"],
+          globalSetup: ["./tests/support/oidc-global-setup.ts", "./tests/support/tsa-global-setup.ts", "./tests/support/smtp-global-setup.ts", "./tests/support/geocoder-global-setup.ts"],
         },
       },
       {

@@ -36,6 +36,7 @@ export const CaseSummary = z
     closedAt: z.string().nullable().meta({ description: "When it was closed: the start of the retention clocks counted from the close." }),
     tags: z.array(z.string()),
     myRole: CaseRole,
+    oversight: z.boolean().meta({ description: "You read this case as a supervisor (oversight), not as a member: as a viewer." }),
     evidenceCount: z.number().int(),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -46,9 +47,16 @@ export type CaseSummary = z.infer<typeof CaseSummary>;
 export const CaseList = z.object({ cases: z.array(CaseSummary), nextCursor: NextCursor }).meta({ id: "CaseList" });
 export type CaseList = z.infer<typeof CaseList>;
 
+/** A supervisor who oversees the case: they hold its keys without being a member (docs/security.md, Supervisor oversight). */
+export const CaseOversight = z
+  .object({ userId: Id, name: z.string(), email: z.string(), addedAt: z.string() })
+  .meta({ id: "CaseOversight" });
+export type CaseOversight = z.infer<typeof CaseOversight>;
+
 export const CaseDetail = CaseSummary.extend({
   description: z.string(),
   members: z.array(CaseMember),
+  overseers: z.array(CaseOversight).meta({ description: "Supervisors who oversee the case (shown as oversight beside the members)." }),
   caseKey: z.object({ kid: Kid, publicJwk: PublicJwk }).meta({ description: "The current case public key: new evidence is wrapped to it." }),
 }).meta({ id: "CaseDetail" });
 export type CaseDetail = z.infer<typeof CaseDetail>;
@@ -69,7 +77,11 @@ export const CreateCaseRequest = z
     description: z.string().trim().max(4000).default(""),
     tags: z.array(Tag).max(20).default([]),
     caseKey: PublicJwk.meta({ description: "The new case public key (ECDH P-521), made in the browser." }),
-    wraps: z.array(KeyWrap).min(2).max(2).meta({ description: "The case private key wrapped to your encryption key and to the organisation recovery key." }),
+    wraps: z
+      .array(KeyWrap)
+      .min(2)
+      .max(202)
+      .meta({ description: "The case private key wrapped to your encryption key, to the organisation recovery key and to every current supervisor's encryption key (GET /api/supervisors)." }),
   })
   .meta({ id: "CreateCaseRequest" });
 export type CreateCaseRequest = z.input<typeof CreateCaseRequest>;
@@ -102,12 +114,29 @@ export const AddMemberRequest = z
   .meta({ id: "AddMemberRequest" });
 export type AddMemberRequest = z.input<typeof AddMemberRequest>;
 
+export const AddOversightRequest = z
+  .strictObject({
+    wraps: z
+      .array(z.strictObject({ caseKid: Kid, recipientKid: Kid, jwe: CompactJwe }))
+      .min(1)
+      .max(1000)
+      .meta({ description: "Every key of the case wrapped to each supervisor who does not oversee it yet (their current encryption key)." }),
+  })
+  .meta({ id: "AddOversightRequest" });
+export type AddOversightRequest = z.input<typeof AddOversightRequest>;
+
+/** The organisation's supervisors and their encryption keys, for the browser that makes or re-wraps a case key. */
+export const SupervisorList = z
+  .object({ supervisors: z.array(z.object({ userId: Id, name: z.string(), email: z.string(), encryption: z.object({ kid: Kid, publicJwk: PublicJwk }) })) })
+  .meta({ id: "SupervisorList", description: "Active supervisors with keys: every new case key must also be wrapped to each." });
+export type SupervisorList = z.infer<typeof SupervisorList>;
+
 export const ChangeMemberRequest = z.strictObject({ role: CaseRole }).meta({ id: "ChangeMemberRequest" });
 
 export const RemoveMemberRequest = z
   .strictObject({
     caseKey: PublicJwk.meta({ description: "A new case public key: evidence added from now on is out of the removed member's reach." }),
-    wraps: z.array(KeyWrap).min(2).max(500).meta({ description: "The new case private key wrapped to every remaining member and to the recovery key." }),
+    wraps: z.array(KeyWrap).min(2).max(500).meta({ description: "The new case private key wrapped to every remaining member, to every supervisor who oversees the case, and to the recovery key." }),
   })
   .meta({ id: "RemoveMemberRequest" });
 export type RemoveMemberRequest = z.input<typeof RemoveMemberRequest>;

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { NextCursor } from "./paging";
-import { MapAttribution, TileUrlTemplate } from "./map";
+import { GeocoderUrl, MapAttribution, TileUrlTemplate } from "./map";
 import { isLoopbackUrl } from "./oidc";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_FLOOR, SessionInfo, Id } from "./schemas";
 
@@ -227,6 +227,7 @@ export const OrgSettings = z
     mapAttribution: z.string().meta({ description: "The tile server's attribution, shown on the map." }),
     tsaUrl: z.string().nullable().meta({ description: "The RFC 3161 time-stamping authority's URL; null: no trusted timestamps." }),
     tsaCaPem: z.string().nullable().meta({ description: "PEM certificate(s) the TSA's tokens must chain to; null: tokens are checked for their signature only." }),
+    geocoderUrl: z.string().nullable().meta({ description: "The Cameras screen's address search (a Nominatim-compatible search URL); null, the default: off. Each address typed is sent to it." }),
   })
   .meta({ id: "OrgSettings" });
 export type OrgSettings = z.infer<typeof OrgSettings>;
@@ -241,6 +242,7 @@ export const UpdateOrgSettingsRequest = z
     mapAttribution: MapAttribution.optional(),
     tsaUrl: TsaUrl.nullable().optional(),
     tsaCaPem: TsaCaPem.nullable().optional(),
+    geocoderUrl: GeocoderUrl.nullable().optional(),
   })
   .refine((body) => Object.keys(body).length > 0, "Nothing to change.")
   .meta({ id: "UpdateOrgSettingsRequest" });

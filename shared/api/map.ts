@@ -48,9 +48,64 @@ export const MapSettings = z
   .object({
     tileUrl: z.string().nullable(),
     attribution: z.string(),
+    addressSearch: z.boolean().meta({ description: "An address search (geocoder) is configured: GET /api/settings/map/geocode answers." }),
   })
   .meta({ id: "MapSettings" });
 export type MapSettings = z.infer<typeof MapSettings>;
+
+// ---- Address search (a Nominatim-compatible geocoder, off by default)
+
+/**
+ * The geocoder's search URL (Nominatim's `/search`, or any service answering its JSON): https,
+ * or http only for localhost. Every address typed in the Cameras screen's search is sent to it.
+ */
+export const GeocoderUrl = z
+  .string()
+  .trim()
+  .min(1, "Enter the geocoder's search URL, or leave address search off.")
+  .max(1000, "At most 1000 characters.")
+  .superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return void ctx.addIssue({ code: "custom", message: "Enter a full URL, e.g. https://nominatim.openstreetmap.org/search." });
+    }
+    if (!(url.protocol === "https:" || (url.protocol === "http:" && (url.hostname === "localhost" || url.hostname === "127.0.0.1")))) {
+      ctx.addIssue({ code: "custom", message: "The geocoder URL must start with https:// (http:// only for localhost)." });
+    }
+    if (url.username || url.password) ctx.addIssue({ code: "custom", message: "Put no user name or password in the geocoder URL." });
+  })
+  .meta({ id: "GeocoderUrl", description: "A Nominatim-compatible search URL; https only (http for localhost)." });
+
+export const GeocodeQuery = z.strictObject({ q: z.string().trim().min(3, "Type at least 3 characters of the address.").max(200, "At most 200 characters.") }).meta({ id: "GeocodeQuery" });
+
+export const GeocodeResults = z
+  .object({ places: z.array(z.object({ label: z.string(), latitude: z.number(), longitude: z.number() })) })
+  .meta({ id: "GeocodeResults", description: "Up to 5 places the geocoder found for the address, best first." });
+export type GeocodeResults = z.infer<typeof GeocodeResults>;
+
+/** One place in Nominatim's JSON answer (`format=jsonv2`): coordinates as decimal strings. */
+const NominatimPlace = z.object({ display_name: z.string().max(1000), lat: z.string().regex(/^-?\d+(\.\d+)?$/), lon: z.string().regex(/^-?\d+(\.\d+)?$/) });
+
+/** The places in a Nominatim answer, as the API gives them; null when the answer is not Nominatim's shape. */
+export function placesFromNominatim(answer: unknown): GeocodeResults["places"] | null {
+  const parsed = z.array(NominatimPlace).safeParse(answer);
+  if (!parsed.success) return null;
+  return parsed.data
+    .map((p) => ({ label: p.display_name, latitude: Number(p.lat), longitude: Number(p.lon) }))
+    .filter((p) => Math.abs(p.latitude) <= 90 && Math.abs(p.longitude) <= 180)
+    .slice(0, 5);
+}
+
+/** The request URL for `address` at the configured search URL (its own query parameters kept). */
+export function geocoderRequestUrl(searchUrl: string, address: string): string {
+  const url = new URL(searchUrl);
+  url.searchParams.set("q", address);
+  url.searchParams.set("format", "jsonv2");
+  url.searchParams.set("limit", "5");
+  return url.toString();
+}
 
 // ---- Web Mercator tile maths (the scheme OpenStreetMap and most tile servers use)
 

@@ -89,6 +89,7 @@ export const User = z
     name: z.string(),
     role: UserRole,
     status: z.enum(["active", "invited", "disabled"]),
+    supervisor: z.boolean().meta({ description: "A supervisor of the organisation: every new case key is also wrapped to them, so they open every case they oversee (docs/security.md, Supervisor oversight)." }),
     createdAt: z.string(),
   })
   .meta({ id: "User" });
@@ -163,6 +164,10 @@ export const UpdateUserRequest = z
   .refine((body) => body.name !== undefined || body.role !== undefined, "Nothing to change.")
   .meta({ id: "UpdateUserRequest" });
 export type UpdateUserRequest = z.input<typeof UpdateUserRequest>;
+
+export const SupervisorRequest = z
+  .strictObject({ supervisor: z.boolean() })
+  .meta({ id: "SupervisorRequest", description: "Make the user a supervisor of the organisation (true) or take the role away (false)." });
 
 export const UserIdParam = z.strictObject({ id: Id });
 

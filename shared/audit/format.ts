@@ -25,6 +25,8 @@ export const ACTION_TEXT: Record<string, string> = {
   "case.member_role": "changed a member's role",
   "case.member_remove": "removed a member (the case key was rotated)",
   "case.package_export": "exported a case package",
+  "case.oversight_add": "gave a supervisor access to the case (oversight)",
+  "case.oversight_remove": "ended a supervisor's access to the case (oversight)",
   "evidence.upload_start": "started an upload",
   "evidence.upload_complete": "added evidence",
   "evidence.upload_cancel": "cancelled an upload",
@@ -145,6 +147,8 @@ export const ACTION_TEXT: Record<string, string> = {
   "user.role_change": "changed a role",
   "user.unlock": "unlocked an account",
   "user.update": "edited an account",
+  "user.supervisor_add": "made a user a supervisor",
+  "user.supervisor_remove": "took away a user's supervisor role",
 };
 
 /** An action in words: its own text, or the code's words ("case.thing_done" → "case: thing done") for one added since. */
@@ -219,6 +223,14 @@ export function describeAction(event: AuditEvent, names: AuditNames = {}, option
       return `changed ${someone}'s role from ${ROLE_WORDS[String(details["from"])] ?? "?"} to ${ROLE_WORDS[String(details["to"])] ?? "?"}${caseText}`;
     case "case.member_remove":
       return `removed ${someone} from the case (the case key was rotated)${caseText}`;
+    case "case.oversight_add":
+      return `gave ${someone} access as supervisor (oversight)${caseText}`;
+    case "case.oversight_remove":
+      return `ended ${someone}'s access as supervisor (oversight)${caseText}`;
+    case "user.supervisor_add":
+      return `made ${someone} a supervisor`;
+    case "user.supervisor_remove":
+      return `took away ${someone}'s supervisor role`;
     case "audit.read":
       return options.inCase ? "read this history" : caseId ? `read the history of case ${names.caseLabel?.(caseId) ?? "(one you are not a member of)"}` : "read the audit trail";
     case "case.create":

@@ -3,7 +3,7 @@
  * session cookie, same-origin headers, and the browser's cryptography from shared/crypto. For
  * end-to-end tests where the browser is not what is under test (the site agent's).
  */
-import type { CaseDetail, EvidenceList, FileKeyRelease } from "../../shared/api/cases";
+import type { CaseDetail, EvidenceList, FileKeyRelease, SupervisorList } from "../../shared/api/cases";
 import type { Invitation, PublicKeyInfo, SessionInfo } from "../../shared/api/schemas";
 import {
   decryptExpectations,
@@ -97,10 +97,11 @@ export async function withKeysByApi(person: Person): Promise<Person> {
   return person;
 }
 
-/** Opens a case led by `lead` (keys registered). */
+/** Opens a case led by `lead` (keys registered), its key wrapped to every supervisor too, as the browser does. */
 export async function openCaseByApi(lead: Person, number: string): Promise<CaseDetail> {
   const caseKey = await generateCaseKeyPair();
   const recovery = await lead.json<PublicKeyInfo>("/api/keys/recovery");
+  const { supervisors } = await lead.json<SupervisorList>("/api/directory/supervisors");
   return lead.json<CaseDetail>("/api/cases", {
     body: {
       number,
@@ -110,6 +111,9 @@ export async function openCaseByApi(lead: Person, number: string): Promise<CaseD
       wraps: [
         { recipientKid: lead.encryption!.kid, jwe: await wrapCaseKey(caseKey.privateJwk, lead.encryption!.publicJwk) },
         { recipientKid: recovery.kid, jwe: await wrapCaseKey(caseKey.privateJwk, recovery.publicJwk) },
+        ...(await Promise.all(
+          supervisors.filter((s) => s.userId !== lead.id).map(async (s) => ({ recipientKid: s.encryption.kid, jwe: await wrapCaseKey(caseKey.privateJwk, s.encryption.publicJwk) })),
+        )),
       ],
     },
   });

@@ -3,7 +3,7 @@ import { backend, db } from "./backend";
 import { describe, expect, it } from "vitest";
 import type { AuditPage } from "../../shared/api/audit";
 import type { PublicAuditDocument } from "../../shared/audit/export";
-import type { PartUrls } from "../../shared/api/cases";
+import type { MyCaseKeys, PartUrls } from "../../shared/api/cases";
 import type { TotpSetup } from "../../shared/api/identity";
 import type { ErrorBody, Invitation, PublicKeyInfo } from "../../shared/api/schemas";
 import type { AuditEvent } from "../../shared/audit/chain";
@@ -201,6 +201,24 @@ const SCENARIOS: Record<string, { action: string; prepare: (admin: Admin) => Pro
     prepare: async (admin) => {
       const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
       return () => call(`/api/users/${ivy.session.user.id}`, { method: "PATCH", body: { role: "site_operator" }, cookie: admin.cookie });
+    },
+  },
+  "PUT /api/users/{id}/supervisor": {
+    action: "user.supervisor_add",
+    prepare: async (admin) => {
+      const ivy = await withKeys(await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" }));
+      return () => call(`/api/users/${ivy.id}/supervisor`, { method: "PUT", body: { supervisor: true }, cookie: admin.cookie });
+    },
+  },
+  "POST /api/cases/{id}/oversight": {
+    action: "case.oversight_add",
+    prepare: async (admin) => {
+      const { lead, c, ivy } = await caseWithInvestigator(admin);
+      const made = await call(`/api/users/${ivy.id}/supervisor`, { method: "PUT", body: { supervisor: true }, cookie: admin.cookie });
+      expect(made.status, await made.clone().text()).toBe(200);
+      const { keys } = (await (await call(`/api/cases/${c.id}/keys`, { cookie: lead.cookie })).json()) as MyCaseKeys;
+      const jwe = await rewrapCaseKey(keys[0]!.wrap!, lead.encryption.privateKey, ivy.encryption.publicJwk);
+      return () => call(`/api/cases/${c.id}/oversight`, { cookie: lead.cookie, body: { wraps: [{ caseKid: c.caseKey.kid, recipientKid: ivy.encryption.kid, jwe }] } });
     },
   },
   "POST /api/invitations/accept": {

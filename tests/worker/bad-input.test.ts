@@ -47,6 +47,8 @@ function validBodies(ids: { user: string }, key: PublicJwk, bundle: string): Rec
     [`PATCH /api/cases/${ids.user}`]: { title: "t" },
     [`POST /api/cases/${ids.user}/members`]: { userId: ids.user, role: "viewer", wraps: [{ caseKid: "k".repeat(43), recipientKid: "k".repeat(43), jwe: bundle }] },
     [`PATCH /api/cases/${ids.user}/members/${ids.user}`]: { role: "viewer" },
+    [`POST /api/cases/${ids.user}/oversight`]: { wraps: [{ caseKid: "k".repeat(43), recipientKid: "k".repeat(43), jwe: bundle }] },
+    [`PUT /api/users/${ids.user}/supervisor`]: { supervisor: true },
     [`POST /api/cases/${ids.user}/members/${ids.user}/remove`]: { caseKey: key, wraps: [{ recipientKid: "k".repeat(43), jwe: bundle }, { recipientKid: "j".repeat(43), jwe: bundle }] },
     [`POST /api/cases/${ids.user}/evidence`]: { evidenceId: ids.user, manifest: "a.b.c", fileKey: { caseKid: "k".repeat(43), jwe: bundle }, label: bundle },
     [`POST /api/evidence/${ids.user}/part-urls`]: { parts: [0] },

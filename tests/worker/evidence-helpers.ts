@@ -1,6 +1,6 @@
 /** What a browser does around cases and evidence, done with the same shared/crypto code. */
 import { expect } from "vitest";
-import type { CaseDetail, MyCaseKeys, PartUrls, UploadState } from "../../shared/api/cases";
+import type { CaseDetail, MyCaseKeys, PartUrls, SupervisorList, UploadState } from "../../shared/api/cases";
 import type { PublicKeyInfo, UserPublicKeys } from "../../shared/api/schemas";
 import {
   capturesScopeId,
@@ -60,10 +60,18 @@ export async function withKeys(session: { cookie: string; session: { user: { id:
   };
 }
 
-/** Opens a case as `lead`: makes the case key, wraps it to the lead and the recovery key. */
+/** The organisation's supervisors other than `me`, with their encryption keys (every new case key is wrapped to them). */
+export async function supervisorsBesides(me: Person): Promise<SupervisorList["supervisors"]> {
+  const response = await call("/api/directory/supervisors", { cookie: me.cookie });
+  expect(response.status, await response.clone().text()).toBe(200);
+  return ((await response.json()) as SupervisorList).supervisors.filter((s) => s.userId !== me.id);
+}
+
+/** Opens a case as `lead`: makes the case key, wraps it to the lead, the recovery key and every supervisor. */
 export async function openCase(lead: Person, number: string, extra: { title?: string; tags?: string[] } = {}): Promise<CaseDetail> {
   const caseKey = await generateCaseKeyPair();
   const recovery = (await (await call("/api/keys/recovery", { cookie: lead.cookie })).json()) as PublicKeyInfo;
+  const supervisors = await supervisorsBesides(lead);
   const response = await call("/api/cases", {
     cookie: lead.cookie,
     body: {
@@ -74,6 +82,7 @@ export async function openCase(lead: Person, number: string, extra: { title?: st
       wraps: [
         { recipientKid: lead.encryption.kid, jwe: await wrapCaseKey(caseKey.privateJwk, lead.encryption.publicJwk) },
         { recipientKid: recovery.kid, jwe: await wrapCaseKey(caseKey.privateJwk, recovery.publicJwk) },
+        ...(await Promise.all(supervisors.map(async (s) => ({ recipientKid: s.encryption.kid, jwe: await wrapCaseKey(caseKey.privateJwk, s.encryption.publicJwk) })))),
       ],
     },
   });

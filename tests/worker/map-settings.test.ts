@@ -4,11 +4,18 @@
  * every signed-in user, whose browser fetches the tiles.
  */
 import { db } from "./backend";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import type { OrgSettings } from "../../shared/api/identity";
-import type { MapSettings } from "../../shared/api/map";
+import type { GeocodeResults, MapSettings } from "../../shared/api/map";
 import { auditEvents } from "./audit-helpers";
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The stand-in Nominatim geocoder's search URL (tests/support/geocoder-global-setup.ts). */
+    geocoderUrl: string;
+  }
+}
 
 const OSM = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
 
@@ -25,7 +32,7 @@ describe("map tile settings", () => {
     const admin = await setUpOrganisation();
     const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
     const olive = await addUser(admin.cookie, { email: "olive@example.org", name: "Olive", role: "site_operator" });
-    for (const person of [admin, ivy, olive]) expect(await mapSettings(person.cookie)).toEqual({ tileUrl: OSM, attribution: "© OpenStreetMap contributors" });
+    for (const person of [admin, ivy, olive]) expect(await mapSettings(person.cookie)).toEqual({ tileUrl: OSM, attribution: "© OpenStreetMap contributors", addressSearch: false });
     expect(((await (await call("/api/settings", { cookie: admin.cookie })).json()) as OrgSettings).mapTileUrl).toBe(OSM);
     // Not signed in: nothing.
     await expectError(await call("/api/settings/map"), 401);
@@ -38,7 +45,7 @@ describe("map tile settings", () => {
     const saved = await call("/api/settings", { method: "PUT", body: { mapTileUrl: `  ${own} `, mapAttribution: "© Example Maps" }, cookie: admin.cookie });
     expect(saved.status).toBe(200);
     expect((await saved.json()) as OrgSettings).toMatchObject({ mapTileUrl: own, mapAttribution: "© Example Maps", idleTimeoutMinutes: 30, mfaRequired: true });
-    expect(await mapSettings(ivy.cookie)).toEqual({ tileUrl: own, attribution: "© Example Maps" });
+    expect(await mapSettings(ivy.cookie)).toEqual({ tileUrl: own, attribution: "© Example Maps", addressSearch: false });
 
     // Local tile servers over http are fine (development, an on-site tile server).
     const local = "http://localhost:8080/tiles/{z}/{x}/{y}.png";
@@ -48,7 +55,7 @@ describe("map tile settings", () => {
     // Off: the map's part says so, and the other settings are untouched.
     const off = await call("/api/settings", { method: "PUT", body: { mapTileUrl: null }, cookie: admin.cookie });
     expect((await off.json()) as OrgSettings).toMatchObject({ mapTileUrl: null, mapAttribution: "© Example Maps", idleTimeoutMinutes: 30 });
-    expect(await mapSettings(ivy.cookie)).toEqual({ tileUrl: null, attribution: "© Example Maps" });
+    expect(await mapSettings(ivy.cookie)).toEqual({ tileUrl: null, attribution: "© Example Maps", addressSearch: false });
 
     const changes = (await auditEvents()).filter((e) => e.action === "settings.change").map((e) => e.details);
     expect(changes).toEqual([
@@ -95,5 +102,33 @@ describe("map tile settings", () => {
     await expectError(await call("/api/settings", { method: "PUT", body }), 401);
     expect((await storedRow()).results).toEqual([]);
     expect((await mapSettings(ivy.cookie)).tileUrl).toBe(OSM);
+  });
+
+  it("finds places by address through the geocoder an administrator sets (off by default), sending only the address typed", async () => {
+    const geocoderUrl = inject("geocoderUrl");
+    const admin = await setUpOrganisation();
+    const ivy = await addUser(admin.cookie, { email: "ivy@example.org", name: "Ivy", role: "investigator" });
+    const search = (q: string) => call(`/api/settings/map/geocode?${new URLSearchParams({ q })}`, { cookie: ivy.cookie });
+    await expectError(await search("1 Quay Street"), 404, "address_search_off");
+    expect(((await (await call("/api/settings", { cookie: admin.cookie })).json()) as OrgSettings).geocoderUrl).toBeNull();
+
+    await expectError(await call("/api/settings", { method: "PUT", body: { geocoderUrl: "http://geocoder.example.org/search" }, cookie: admin.cookie }), 400);
+    expect((await call("/api/settings", { method: "PUT", body: { geocoderUrl }, cookie: admin.cookie })).status).toBe(200);
+    expect((await mapSettings(ivy.cookie)).addressSearch).toBe(true);
+    const changed = (await auditEvents()).filter((e) => e.action === "settings.change").at(-1)!;
+    expect((changed.details as { changed: Record<string, unknown> }).changed).toEqual({ geocoderUrl: { from: null, to: geocoderUrl } });
+
+    const found = await search("1 Quay Street");
+    expect(found.status, await found.clone().text()).toBe(200);
+    expect((await found.json()) as GeocodeResults).toEqual({ places: [{ label: "Quay Street, Harbourside, Northshire", latitude: 51.4545, longitude: -2.5879 }] });
+    expect(((await search("Nowhere Lane").then((r) => r.json())) as GeocodeResults).places).toEqual([]);
+    const failed = await expectError(await search("unavailable"), 502, "geocoder_failed");
+    expect(failed.error.message).toContain("HTTP 503");
+    await expectError(await search("ab"), 400);
+    const asked = (await (await fetch(new URL("/asked", geocoderUrl))).json()) as { q: string; format: string; userAgent: string }[];
+    expect(asked.at(-3)).toEqual({ q: "1 Quay Street", format: "jsonv2", userAgent: "Custody evidence system (address search)" });
+
+    expect((await call("/api/settings", { method: "PUT", body: { geocoderUrl: null }, cookie: admin.cookie })).status).toBe(200);
+    await expectError(await search("1 Quay Street"), 404, "address_search_off");
   });
 });

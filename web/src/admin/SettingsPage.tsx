@@ -48,6 +48,7 @@ export function SettingsPage() {
       mapAttribution: String(data.get("mapAttribution") ?? ""),
       tsaUrl: String(data.get("tsaUrl") ?? "").trim() || null,
       tsaCaPem: String(data.get("tsaCaPem") ?? "").trim() || null,
+      geocoderUrl: String(data.get("geocoderUrl") ?? "").trim() || null,
     });
     setNote("");
     setError(undefined);
@@ -102,6 +103,14 @@ export function SettingsPage() {
               </p>
               <input id="setting-mapAttribution" name="mapAttribution" defaultValue={settings.mapAttribution} aria-describedby="setting-mapAttribution-hint" aria-invalid={errors["mapAttribution"] ? true : undefined} />
               {errors["mapAttribution"] && <p class="field-error">{errors["mapAttribution"]}</p>}
+            </div>
+            <div class="field">
+              <label for="setting-geocoderUrl">Address search (geocoder) URL</label>
+              <p id="setting-geocoderUrl-hint" class="hint">
+                Off unless filled in. A Nominatim-compatible search address, e.g. https://nominatim.openstreetmap.org/search (https; http only for localhost). Privacy cost: every address an investigator types to find cameras is sent by the server to this service, which learns the places your organisation is looking into. Use your own geocoder for sensitive work, or leave it empty (investigators then enter coordinates or use their location).
+              </p>
+              <input id="setting-geocoderUrl" name="geocoderUrl" type="url" inputMode="url" defaultValue={settings.geocoderUrl ?? ""} aria-describedby="setting-geocoderUrl-hint" aria-invalid={errors["geocoderUrl"] ? true : undefined} />
+              {errors["geocoderUrl"] && <p class="field-error">{errors["geocoderUrl"]}</p>}
             </div>
           </fieldset>
           <fieldset class="stack settings-group">

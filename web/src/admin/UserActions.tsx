@@ -2,7 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { UserSecurity } from "../../../shared/api/identity";
 import type { User } from "../../../shared/api/schemas";
-import { ApiError } from "../api/client";
+import { api, ApiError } from "../api/client";
 import { identity } from "../identity/api";
 import { formatDateTime } from "../ui/format";
 import { withReauth } from "../identity/reauth";
@@ -89,6 +89,16 @@ export function UserActions(props: { user: User; isMe: boolean; onSaved: (user: 
               Disable<span class="visually-hidden"> {user.name}</span>
             </button>
           )}
+          {user.status === "active" && (user.role === "investigator" || user.role === "admin") &&
+            (user.supervisor ? (
+              <button type="button" class="secondary" disabled={busy} onClick={() => void act(async () => props.onSaved(await api.setSupervisor(user.id, false)), `${user.name} is no longer a supervisor: their access to the cases they oversaw is removed.`)}>
+                End supervisor role<span class="visually-hidden"> of {user.name}</span>
+              </button>
+            ) : (
+              <button type="button" class="secondary" disabled={busy} onClick={() => void act(async () => props.onSaved(await api.setSupervisor(user.id, true)), `${user.name} is a supervisor: every case opened from now on can be opened by them too.`)}>
+                Make supervisor<span class="visually-hidden"> {user.name}</span>
+              </button>
+            ))}
           {facts?.lockedUntil && (
             <button type="button" class="secondary" disabled={busy} onClick={() => void act(() => identity.unlockUser(user.id), `${user.name} is unlocked.`)}>
               Unlock<span class="visually-hidden"> {user.name}</span>

@@ -196,6 +196,7 @@ function UserCard(props: { user: User; isMe: boolean; onSaved: (user: User) => v
       <p class="user-email">{user.email}</p>
       <p class="user-meta">
         <span>{ROLE_LABELS[user.role]}</span>
+        {user.supervisor && <span class="badge badge-supervisor">Supervisor</span>}
         <span class={`badge badge-${user.status}`}>{STATUS_LABELS[user.status]}</span>
       </p>
       {user.role === "guest" ? (

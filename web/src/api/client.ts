@@ -184,6 +184,8 @@ export const api = {
   createUser: (json: CreateUserRequest) => readResponse(client.api.users.$post({ json }), Invitation),
   updateUser: (id: string, json: UpdateUserRequest) =>
     readResponse(client.api.users[":id"].$patch({ param: { id }, json }), User),
+  /** Makes the user a supervisor of the organisation (every new case key is wrapped to them too), or ends it. */
+  setSupervisor: (id: string, supervisor: boolean) => readResponse(client.api.users[":id"].supervisor.$put({ param: { id }, json: { supervisor } }), User),
   acceptInvitation: (json: AcceptInvitationRequest) =>
     readResponse(client.api.invitations.accept.$post({ json }), SessionInfo),
   /** Your public keys and sealed key bundle; 404 `no_keys` until you create them. */

@@ -11,7 +11,7 @@ import type { SessionInfo } from "../../../shared/api/schemas";
 import { ApiError } from "../api/client";
 import { casesApi } from "./api";
 import { newCaseBody } from "./crypto";
-import { CASE_ROLE_LABELS } from "./labels";
+import { myCaseRoleLabel } from "./labels";
 import { Field, FormAlert, parseTags, SubmitButton, TextArea, useForm } from "../ui/forms";
 import { messageOf } from "../ui/messages";
 import { formatDateTime } from "../ui/format";
@@ -182,7 +182,7 @@ export function CaseListPage(props: { session: SessionInfo }) {
                   <span class="case-title">{c.title}</span>
                   <span class="case-meta">
                     <span class={`badge badge-${c.status}`}>{c.status === "open" ? "Open" : "Closed"}</span>
-                    <span>{CASE_ROLE_LABELS[c.myRole]}</span>
+                    <span>{myCaseRoleLabel(c)}</span>
                     <span>
                       {c.evidenceCount} {c.evidenceCount === 1 ? "item" : "items"}
                     </span>

@@ -6,14 +6,14 @@
 import type { TargetedEvent } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { z } from "zod";
-import type { CaseDetail, CaseMember, CaseRole, Directory, EvidenceSummary } from "../../../shared/api/cases";
+import type { CaseDetail, CaseMember, CaseRole, Directory, EvidenceSummary, SupervisorList } from "../../../shared/api/cases";
 import type { SessionInfo, User } from "../../../shared/api/schemas";
 import { decryptDetailsFromCase, type EvidenceDetails } from "../../../shared/crypto/details";
 import { verifyManifest } from "../../../shared/crypto/manifest";
 import { ApiError } from "../api/client";
 import { casesApi } from "./api";
 import { CaseHistory } from "./History";
-import { addMemberBody, removeMemberBody } from "./crypto";
+import { addMemberBody, openCaseKey, oversightBody, removeMemberBody, supervisorsWithoutAccess } from "./crypto";
 import { caseKeyOpener, decryptListing } from "./thumbnails";
 import { ItemThumb } from "../ui/file-type";
 import { db, type EvidenceLabelRow } from "../db";
@@ -114,6 +114,7 @@ export function CasePage(props: Props) {
         </p>
       )}
       <CaseHeader detail={detail} onChanged={(changed) => setDetail({ ...detail, ...changed })} />
+      {detail.oversight && <p class="hint">You oversee this case as a supervisor: you can open and view its evidence without being a member.</p>}
       <section aria-labelledby="evidence-heading">
         <h2 id="evidence-heading">Evidence</h2>
         {canAdd && <AddEvidence detail={detail} session={props.session} keys={props.keys} />}
@@ -481,8 +482,69 @@ function Members(props: { detail: CaseDetail; session: SessionInfo; keys: Device
           />
         ))}
       </ul>
+      {detail.overseers.length > 0 && (
+        <>
+          <h3 id="oversight-heading">Oversight</h3>
+          <p class="hint">Supervisors who can open this case without being members: its keys are wrapped to them too.</p>
+          <ul class="member-list" aria-labelledby="oversight-heading">
+            {detail.overseers.map((o) => (
+              <li class="member" key={o.userId}>
+                <p class="member-name">
+                  <strong>{o.name}</strong>
+                  {o.userId === props.session.user.id && <span class="you"> (you)</span>}
+                </p>
+                <p class="muted member-email">{o.email}</p>
+                <p>Oversight (supervisor)</p>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {props.isLead && reachable && <GiveSupervisorsAccess detail={detail} keys={props.keys} onChanged={props.onChanged} />}
       {props.isLead && reachable && <AddMember detail={detail} keys={props.keys} onChanged={props.onChanged} />}
     </section>
+  );
+}
+
+/** For a lead: supervisors who cannot open this case yet (it is older than their role) get its keys, re-wrapped on this device. */
+function GiveSupervisorsAccess(props: { detail: CaseDetail; keys: DeviceKeys; onChanged: (detail: CaseDetail) => void }) {
+  const [supervisors, setSupervisors] = useState<SupervisorList["supervisors"]>();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    casesApi.supervisors().then(
+      (list) => setSupervisors(list.supervisors),
+      () => setSupervisors([]),
+    );
+  }, []);
+  const missing = supervisors ? supervisorsWithoutAccess(props.detail, supervisors) : [];
+  if (missing.length === 0) return null;
+  async function give() {
+    setBusy(true);
+    setError(undefined);
+    try {
+      props.onChanged(await casesApi.addOversight(props.detail.id, await oversightBody(props.detail.id, missing, props.keys)));
+    } catch (caught) {
+      setError(messageOf(caught));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <div class="card stack">
+      <p>
+        {missing.map((s) => s.name).join(", ")} {missing.length === 1 ? "is a supervisor" : "are supervisors"} but cannot open this case yet. Giving access wraps every key of the case to{" "}
+        {missing.length === 1 ? "their key" : "their keys"} on this device; no file is touched.
+      </p>
+      <button type="button" disabled={busy} onClick={() => void give()}>
+        {busy ? "Giving access…" : "Give supervisors access"}
+      </button>
+      {error && (
+        <p role="alert" class="alert">
+          {error}
+        </p>
+      )}
+    </div>
   );
 }
 
@@ -580,6 +642,7 @@ function AddMember(props: { detail: CaseDetail; keys: DeviceKeys; onChanged: (de
       (caught: unknown) => setLoadError(messageOf(caught)),
     );
   }, []);
+  // A supervisor who oversees the case can still be made a member (their oversight gives way to it).
   const candidates = (users ?? []).filter((u) => !props.detail.members.some((m) => m.userId === u.id));
   const form = useForm({
     schema: z.object({ userId: z.string().regex(/^[0-9a-f]{32}$/, "Pick a person."), role: z.enum(["lead", "contributor", "viewer"]) }),

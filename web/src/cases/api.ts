@@ -16,9 +16,11 @@ import {
   FileKeyRelease,
   MyCaseKeys,
   PartUrls,
+  SupervisorList,
   TimestampStatus,
   UploadState,
   type AddMemberRequest,
+  type AddOversightRequest,
   type CaseRole,
   type CreateCaseRequest,
   type CreateEvidenceRequest,
@@ -54,6 +56,10 @@ export const casesApi = {
   signer: (kid: string) => saved(`/api/keys/signers/${kid}`, () => readResponse(client.api.keys.signers[":kid"].$get({ param: { kid } }), SignerKey)),
   /** Records a case package export of these items (before their audit extracts are fetched, so each shows it). */
   recordPackage: (id: string, evidenceIds: string[]) => readResponse(client.api.cases[":id"].package.$post({ param: { id }, json: { evidenceIds } })),
+  /** The organisation's supervisors and their encryption keys: every new case key is wrapped to each. */
+  supervisors: () => readResponse(client.api.directory.supervisors.$get(), SupervisorList),
+  /** Gives supervisors access to a case (leads): every key of the case wrapped to each of them, on this device. */
+  addOversight: (id: string, json: AddOversightRequest) => readResponse(client.api.cases[":id"].oversight.$post({ param: { id }, json }), CaseDetail),
   /** Colleagues who can be case members (investigators and administrators), to add one to a case. */
   directory: () => readResponse(client.api.directory.$get({ query: {} }), Directory),
 };

@@ -5,23 +5,44 @@
  * page's memory only for the moment it takes to wrap it.
  */
 import type { JWK } from "jose";
-import type { AddMemberRequest, CaseDetail, CreateCaseRequest, RemoveMemberRequest } from "../../../shared/api/cases";
+import type { AddMemberRequest, AddOversightRequest, CaseDetail, CreateCaseRequest, RemoveMemberRequest, SupervisorList } from "../../../shared/api/cases";
 import { generateCaseKeyPair, rewrapCaseKey, unwrapCaseKey, wrapCaseKey, type UnlockedKey } from "../../../shared/crypto/keys";
 import { api, ApiError } from "../api/client";
 import type { DeviceKeys } from "../keys/store";
 import { casesApi } from "./api";
 
-/** The request body that opens a case: a fresh case key wrapped to me and to the organisation recovery key. */
+/**
+ * The request body that opens a case: a fresh case key wrapped to me, to the organisation recovery
+ * key and to every supervisor (the server lists them, and refuses a new case missing one).
+ */
 export async function newCaseBody(fields: { number: string; title: string; description: string; tags: string[] }, me: DeviceKeys): Promise<CreateCaseRequest> {
-  const [pair, recovery, mine] = await Promise.all([generateCaseKeyPair(), casesApi.recoveryKey(), myEncryptionPublicKey(me)]);
+  const [pair, recovery, mine, { supervisors }] = await Promise.all([generateCaseKeyPair(), casesApi.recoveryKey(), myEncryptionPublicKey(me), casesApi.supervisors()]);
+  const others = supervisors.filter((s) => s.encryption.kid !== me.encryptionKid);
   return {
     ...fields,
     caseKey: pair.publicJwk as CreateCaseRequest["caseKey"],
     wraps: [
       { recipientKid: me.encryptionKid, jwe: await wrapCaseKey(pair.privateJwk, mine) },
       { recipientKid: recovery.kid, jwe: await wrapCaseKey(pair.privateJwk, recovery.publicJwk as JWK) },
+      ...(await Promise.all(others.map(async (s) => ({ recipientKid: s.encryption.kid, jwe: await wrapCaseKey(pair.privateJwk, s.encryption.publicJwk as JWK) })))),
     ],
   };
+}
+
+/** Supervisors who can neither open the case as members nor oversee it yet: "Give supervisors access" wraps its keys to them. */
+export function supervisorsWithoutAccess(detail: CaseDetail, supervisors: SupervisorList["supervisors"]): SupervisorList["supervisors"] {
+  return supervisors.filter((s) => !detail.members.some((m) => m.userId === s.userId) && !detail.overseers.some((o) => o.userId === s.userId));
+}
+
+/** Every key of the case re-wrapped on this device to each of `supervisors` (the server never sees a key). */
+export async function oversightBody(caseId: string, supervisors: SupervisorList["supervisors"], me: DeviceKeys): Promise<AddOversightRequest> {
+  const { keys } = await casesApi.keys(caseId);
+  const wraps = [];
+  for (const key of keys) {
+    if (!key.wrap) throw new ApiError(409, "no_key_for_you", "You don't hold every key of this case, so you can't share it. Ask another lead to give supervisors access.");
+    for (const s of supervisors) wraps.push({ caseKid: key.kid, recipientKid: s.encryption.kid, jwe: await rewrapCaseKey(key.wrap, me.encryption, s.encryption.publicJwk as JWK) });
+  }
+  return { wraps };
 }
 
 /** My encryption public JWK as the server has it registered (the device holds only the private half). */
@@ -43,9 +64,9 @@ export async function addMemberBody(caseId: string, userId: string, role: AddMem
   return { userId, role, wraps };
 }
 
-/** A new case key wrapped to every member who stays and to the recovery key: the removed member never gets it. */
+/** A new case key wrapped to every member who stays, every overseeing supervisor and the recovery key: the removed member never gets it. */
 export async function removeMemberBody(detail: CaseDetail, removedUserId: string): Promise<RemoveMemberRequest> {
-  const remaining = detail.members.filter((m) => m.userId !== removedUserId);
+  const remaining: { userId: string; name: string }[] = [...detail.members.filter((m) => m.userId !== removedUserId), ...detail.overseers];
   const [pair, recovery, ...keys] = await Promise.all([generateCaseKeyPair(), casesApi.recoveryKey(), ...remaining.map((m) => casesApi.userKeys(m.userId))]);
   const wraps = [{ recipientKid: recovery.kid, jwe: await wrapCaseKey(pair.privateJwk, recovery.publicJwk as JWK) }];
   for (const [i, key] of keys.entries()) {

@@ -10,7 +10,7 @@
 import type { TargetedEvent } from "preact";
 import { lazy, Suspense } from "preact/compat";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { tileFor, tileUrl, type MapSettings } from "../../../shared/api/map";
+import { tileFor, tileUrl, type GeocodeResults, type MapSettings } from "../../../shared/api/map";
 import type { CaseSummary } from "../../../shared/api/cases";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import { MAX_REQUEST_MS, type Camera, type Site } from "../../../shared/api/video";
@@ -186,6 +186,14 @@ export function CamerasPage(props: { session: SessionInfo }) {
     <>
       <PageHeading>Cameras</PageHeading>
       <search class="camera-filters" aria-label="Find cameras">
+        {mapSettings?.addressSearch && (
+          <AddressSearch
+            onPick={(place) => {
+              setLat(place.latitude.toFixed(5));
+              setLon(place.longitude.toFixed(5));
+            }}
+          />
+        )}
         <div class="filter-row">
           <div class="field">
             <label for="camera-lat">Latitude</label>
@@ -351,6 +359,60 @@ function RequestForm(props: { cameras: Camera[]; caseId: string }) {
         </div>
       </form>
     </section>
+  );
+}
+
+/** Find a place by address through the organisation's geocoder; picking one sorts the cameras by distance from it. */
+function AddressSearch(props: { onPick: (place: GeocodeResults["places"][number]) => void }) {
+  const [address, setAddress] = useState("");
+  const [places, setPlaces] = useState<GeocodeResults["places"]>();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  async function find(event: Event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      setPlaces((await videoApi.geocode(address.trim())).places);
+    } catch (caught) {
+      setPlaces(undefined);
+      setError(messageOf(caught));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <div class="stack">
+      <div class="field">
+        <label for="camera-address">Address</label>
+        <p id="camera-address-hint" class="hint">
+          Sent to your organisation's address search service to find the place.
+        </p>
+        <input id="camera-address" value={address} aria-describedby="camera-address-hint" onInput={(e: TargetedEvent<HTMLInputElement>) => setAddress(e.currentTarget.value)} onKeyDown={(e) => e.key === "Enter" && void find(e)} />
+      </div>
+      <div class="actions">
+        <button type="button" disabled={busy || address.trim().length < 3} onClick={(e) => void find(e)}>
+          {busy ? "Finding…" : "Find address"}
+        </button>
+      </div>
+      {error && (
+        <p role="alert" class="alert">
+          {error}
+        </p>
+      )}
+      {places && places.length === 0 && <p class="muted">No place found for that address. Try fewer words, or enter the coordinates.</p>}
+      {places && places.length > 0 && (
+        <ul aria-label="Places found" class="stack">
+          {places.map((place) => (
+            <li key={`${place.latitude},${place.longitude}`}>
+              <button type="button" class="secondary" onClick={() => props.onPick(place)}>
+                {place.label}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
   );
 }
 

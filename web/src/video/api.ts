@@ -14,7 +14,7 @@ import {
   type CreateVideoRequest,
   type RequestStatus,
 } from "../../../shared/api/video";
-import { MapSettings } from "../../../shared/api/map";
+import { GeocodeResults, MapSettings } from "../../../shared/api/map";
 import { client, readResponse } from "../api/client";
 
 export const videoApi = {
@@ -25,6 +25,8 @@ export const videoApi = {
   addOperator: (id: string, userId: string) => readResponse(client.api.sites[":id"].operators[":userId"].$put({ param: { id, userId } }), Site),
   removeOperator: (id: string, userId: string) => readResponse(client.api.sites[":id"].operators[":userId"].$delete({ param: { id, userId } }), Site),
   mapSettings: () => readResponse(client.api.settings.map.$get(), MapSettings),
+  /** Places for an address, through the organisation's geocoder (the address goes to that service). */
+  geocode: (q: string) => readResponse(client.api.settings.map.geocode.$get({ query: { q } }), GeocodeResults),
   /** A page of cameras: by site and name, or nearest first with lat and lon. */
   cameras: (query: { siteId?: string; lat?: string; lon?: string; cursor?: string; limit?: string }) => readResponse(client.api.cameras.$get({ query }), CameraList),
   /** A page of video requests, newest first. */

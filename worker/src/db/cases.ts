@@ -1,4 +1,4 @@
-import type { CaseMember, CaseRole, CaseSummary, KeyWrap } from "../../../shared/api/cases";
+import type { CaseMember, CaseOversight, CaseRole, CaseSummary, KeyWrap, SupervisorList } from "../../../shared/api/cases";
 import type { PublicJwk } from "../../../shared/api/schemas";
 import type { SortKey } from "../lib/paging";
 
@@ -20,7 +20,10 @@ export interface CaseRow {
 
 const CASE_COLUMNS = "c.id, c.org_id, c.number, c.title, c.description, c.tags, c.status, c.disposition, c.closed_at, c.created_at, c.updated_at, c.kind";
 
-export function toSummary(row: CaseRow & { my_role: CaseRole; evidence_count: number }): CaseSummary {
+/** A case as one user sees it: their role (viewer, for a supervisor who oversees it) and whether they read it through oversight. */
+export type MyCaseRow = CaseRow & { my_role: CaseRole; oversight: number; evidence_count: number };
+
+export function toSummary(row: MyCaseRow): CaseSummary {
   return {
     id: row.id,
     number: row.number,
@@ -30,27 +33,35 @@ export function toSummary(row: CaseRow & { my_role: CaseRole; evidence_count: nu
     closedAt: row.closed_at,
     tags: JSON.parse(row.tags) as string[],
     myRole: row.my_role,
+    oversight: row.oversight === 1,
     evidenceCount: row.evidence_count,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
 }
 
-/** Cases `userId` is a member of, filtered, last changed first: at most `limit`, after the case `after` names (updated_at, id). */
+/**
+ * The columns and joins of a case as `?1` sees it: a member with their role, or a supervisor who
+ * oversees it (read as a viewer). Rows where `?1` is neither have `m.role` and `o.user_id` null.
+ */
+const MY_CASE_SELECT = `SELECT ${CASE_COLUMNS}, coalesce(m.role, 'viewer') AS my_role, (m.role IS NULL) AS oversight,
+              (SELECT count(*) FROM evidence e WHERE e.case_id = c.id AND e.status = 'complete' AND e.deleted_at IS NULL) AS evidence_count
+         FROM cases c LEFT JOIN case_members m ON m.case_id = c.id AND m.user_id = ?1
+              LEFT JOIN case_oversight o ON o.case_id = c.id AND o.user_id = ?1`;
+
+/** Cases `userId` is a member of or oversees, filtered, last changed first: at most `limit`, after the case `after` names (updated_at, id). */
 export async function listMyCases(
   db: D1Database,
   userId: string,
   filter: { q?: string; status?: string; tag?: string },
   after: SortKey | null,
   limit: number,
-): Promise<(CaseRow & { my_role: CaseRole; evidence_count: number })[]> {
+): Promise<MyCaseRow[]> {
   const like = filter.q ? `%${filter.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%` : null;
   const { results } = await db
     .prepare(
-      `SELECT ${CASE_COLUMNS}, m.role AS my_role,
-              (SELECT count(*) FROM evidence e WHERE e.case_id = c.id AND e.status = 'complete' AND e.deleted_at IS NULL) AS evidence_count
-         FROM cases c JOIN case_members m ON m.case_id = c.id AND m.user_id = ?1
-        WHERE c.kind = 'case'
+      `${MY_CASE_SELECT}
+        WHERE c.kind = 'case' AND (m.user_id IS NOT NULL OR o.user_id IS NOT NULL)
           AND (?2 IS NULL OR c.number LIKE ?2 ESCAPE '\\' OR c.title LIKE ?2 ESCAPE '\\' OR c.description LIKE ?2 ESCAPE '\\'
                OR EXISTS (SELECT 1 FROM json_each(c.tags) t WHERE t.value LIKE ?2 ESCAPE '\\'))
           AND (?3 IS NULL OR c.status = ?3)
@@ -60,25 +71,16 @@ export async function listMyCases(
         LIMIT ?7`,
     )
     .bind(userId, like, filter.status ?? null, filter.tag ?? null, after?.[0] ?? null, after?.[1] ?? null, limit)
-    .all<CaseRow & { my_role: CaseRole; evidence_count: number }>();
+    .all<MyCaseRow>();
   return results;
 }
 
-/** The case and the user's role in it; null when there is no such case or the user is not a member. */
-export async function findCaseForMember(
-  db: D1Database,
-  caseId: string,
-  userId: string,
-): Promise<(CaseRow & { my_role: CaseRole; evidence_count: number }) | null> {
+/** The case and the user's role in it (viewer, through oversight, for a supervisor who oversees it); null when there is no such case or the user is neither. */
+export async function findCaseForMember(db: D1Database, caseId: string, userId: string): Promise<MyCaseRow | null> {
   return db
-    .prepare(
-      `SELECT ${CASE_COLUMNS}, m.role AS my_role,
-              (SELECT count(*) FROM evidence e WHERE e.case_id = c.id AND e.status = 'complete' AND e.deleted_at IS NULL) AS evidence_count
-         FROM cases c JOIN case_members m ON m.case_id = c.id AND m.user_id = ?
-        WHERE c.id = ?`,
-    )
+    .prepare(`${MY_CASE_SELECT} WHERE c.id = ?2 AND (m.user_id IS NOT NULL OR o.user_id IS NOT NULL)`)
     .bind(userId, caseId)
-    .first<CaseRow & { my_role: CaseRole; evidence_count: number }>();
+    .first<MyCaseRow>();
 }
 
 export async function caseNumberTaken(db: D1Database, orgId: string, number: string): Promise<boolean> {
@@ -144,6 +146,47 @@ export async function listMembers(db: D1Database, caseId: string): Promise<CaseM
     .bind(caseId)
     .all<{ user_id: string; name: string; email: string; role: CaseRole; added_at: string }>();
   return results.map((r) => ({ userId: r.user_id, name: r.name, email: r.email, role: r.role, addedAt: r.added_at }));
+}
+
+// ---- supervisor oversight (migration 0026)
+
+/** Active supervisors of the organisation who have an encryption key: every new case key is wrapped to each. */
+export async function listSupervisors(db: D1Database, orgId: string): Promise<SupervisorList["supervisors"]> {
+  const { results } = await db
+    .prepare(
+      `SELECT u.id, u.name, u.email, k.kid, k.public_jwk FROM users u
+         JOIN user_keys k ON k.user_id = u.id AND k.use = 'enc' AND k.retired_at IS NULL
+        WHERE u.org_id = ? AND u.supervisor = 1 AND u.status = 'active' AND u.role IN ('investigator', 'admin') ORDER BY u.name COLLATE NOCASE, u.id`,
+    )
+    .bind(orgId)
+    .all<{ id: string; name: string; email: string; kid: string; public_jwk: string }>();
+  return results.map((r) => ({ userId: r.id, name: r.name, email: r.email, encryption: { kid: r.kid, publicJwk: JSON.parse(r.public_jwk) as PublicJwk } }));
+}
+
+export async function listOversight(db: D1Database, caseId: string): Promise<CaseOversight[]> {
+  const { results } = await db
+    .prepare("SELECT o.user_id, u.name, u.email, o.added_at FROM case_oversight o JOIN users u ON u.id = o.user_id WHERE o.case_id = ? ORDER BY u.name")
+    .bind(caseId)
+    .all<{ user_id: string; name: string; email: string; added_at: string }>();
+  return results.map((r) => ({ userId: r.user_id, name: r.name, email: r.email, addedAt: r.added_at }));
+}
+
+/** The cases `userId` oversees. */
+export async function oversightCasesOf(db: D1Database, userId: string): Promise<string[]> {
+  const { results } = await db.prepare("SELECT case_id FROM case_oversight WHERE user_id = ? ORDER BY case_id").bind(userId).all<{ case_id: string }>();
+  return results.map((r) => r.case_id);
+}
+
+export function oversightInsert(db: D1Database, o: { caseId: string; userId: string; addedBy: string; now: string }): D1PreparedStatement {
+  return db.prepare("INSERT INTO case_oversight (case_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)").bind(o.caseId, o.userId, o.addedBy, o.now);
+}
+
+export function oversightDelete(db: D1Database, caseId: string, userId: string): D1PreparedStatement {
+  return db.prepare("DELETE FROM case_oversight WHERE case_id = ? AND user_id = ?").bind(caseId, userId);
+}
+
+export function supervisorSet(db: D1Database, userId: string, supervisor: boolean, now: string): D1PreparedStatement {
+  return db.prepare("UPDATE users SET supervisor = ?, updated_at = ? WHERE id = ?").bind(supervisor ? 1 : 0, now, userId);
 }
 
 // ---- case keys

@@ -15,6 +15,7 @@ export const DEFAULT_SETTINGS: OrgSettings = {
   mapAttribution: DEFAULT_MAP_ATTRIBUTION,
   tsaUrl: null,
   tsaCaPem: null,
+  geocoderUrl: null,
 };
 
 interface SettingsRow {
@@ -26,12 +27,13 @@ interface SettingsRow {
   map_attribution: string;
   tsa_url: string | null;
   tsa_ca_pem: string | null;
+  geocoder_url: string | null;
 }
 
 export async function getSettings(db: D1Database, orgId: string | null): Promise<OrgSettings> {
   if (!orgId) return DEFAULT_SETTINGS;
   const row = await db
-    .prepare("SELECT mfa_required, password_min_length, idle_timeout_minutes, absolute_lifetime_minutes, map_tile_url, map_attribution, tsa_url, tsa_ca_pem FROM org_settings WHERE org_id = ?")
+    .prepare("SELECT mfa_required, password_min_length, idle_timeout_minutes, absolute_lifetime_minutes, map_tile_url, map_attribution, tsa_url, tsa_ca_pem, geocoder_url FROM org_settings WHERE org_id = ?")
     .bind(orgId)
     .first<SettingsRow>();
   if (!row) return DEFAULT_SETTINGS;
@@ -44,21 +46,22 @@ export async function getSettings(db: D1Database, orgId: string | null): Promise
     mapAttribution: row.map_attribution,
     tsaUrl: row.tsa_url,
     tsaCaPem: row.tsa_ca_pem,
+    geocoderUrl: row.geocoder_url,
   };
 }
 
 export function settingsSave(db: D1Database, orgId: string, settings: OrgSettings, by: string, now: string): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO org_settings (org_id, mfa_required, password_min_length, idle_timeout_minutes, absolute_lifetime_minutes, map_tile_url, map_attribution, tsa_url, tsa_ca_pem, updated_at, updated_by)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO org_settings (org_id, mfa_required, password_min_length, idle_timeout_minutes, absolute_lifetime_minutes, map_tile_url, map_attribution, tsa_url, tsa_ca_pem, geocoder_url, updated_at, updated_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (org_id) DO UPDATE SET mfa_required = excluded.mfa_required, password_min_length = excluded.password_min_length,
          idle_timeout_minutes = excluded.idle_timeout_minutes, absolute_lifetime_minutes = excluded.absolute_lifetime_minutes,
          map_tile_url = excluded.map_tile_url, map_attribution = excluded.map_attribution,
-         tsa_url = excluded.tsa_url, tsa_ca_pem = excluded.tsa_ca_pem,
+         tsa_url = excluded.tsa_url, tsa_ca_pem = excluded.tsa_ca_pem, geocoder_url = excluded.geocoder_url,
          updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
     )
-    .bind(orgId, settings.mfaRequired ? 1 : 0, settings.passwordMinLength, settings.idleTimeoutMinutes, settings.absoluteLifetimeMinutes, settings.mapTileUrl, settings.mapAttribution, settings.tsaUrl, settings.tsaCaPem, now, by);
+    .bind(orgId, settings.mfaRequired ? 1 : 0, settings.passwordMinLength, settings.idleTimeoutMinutes, settings.absoluteLifetimeMinutes, settings.mapTileUrl, settings.mapAttribution, settings.tsaUrl, settings.tsaCaPem, settings.geocoderUrl, now, by);
 }
 
 // ---- TOTP

@@ -67,6 +67,6 @@ export function setupStatements(
       recoveryKeyInsert(db, { orgId: organisation.id, kid: recoveryKey.kid, publicJwk: recoveryKey.publicJwk, now }),
     ],
     organisation: { id: organisation.id, name: organisation.name, createdAt: now },
-    admin: { id: admin.id, email: admin.email, name: admin.name, role, status: "active", createdAt: now },
+    admin: { id: admin.id, email: admin.email, name: admin.name, role, status: "active", supervisor: false, createdAt: now },
   };
 }

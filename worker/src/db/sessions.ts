@@ -64,7 +64,7 @@ export async function findSession(
     .prepare(
       `SELECT s.token_hash, s.public_id, s.user_id, s.created_at AS s_created_at, s.last_seen_at, s.expires_at,
               s.stage, coalesce(s.auth_at, s.created_at) AS auth_at, s.method,
-              u.id, u.org_id, u.email, u.name, CASE WHEN u.guest = 1 THEN 'guest' ELSE u.role END AS role, u.status, u.password_hash, u.created_at
+              u.id, u.org_id, u.email, u.name, CASE WHEN u.guest = 1 THEN 'guest' ELSE u.role END AS role, u.status, u.password_hash, u.created_at, u.supervisor
          FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.token_hash = ? AND s.revoked_at IS NULL`,
     )

@@ -10,11 +10,13 @@ export interface UserRow {
   status: User["status"];
   password_hash: string | null;
   created_at: string;
+  /** 1: a supervisor of the organisation (migration 0026): every new case key is also wrapped to them. */
+  supervisor: number;
 }
 
 /** A guest is stored as role 'site_operator' with guest = 1 (migration 0015); it reads as role 'guest'. */
 export const ROLE_COLUMN = "CASE WHEN guest = 1 THEN 'guest' ELSE role END AS role";
-const COLUMNS = `id, org_id, email, name, ${ROLE_COLUMN}, status, password_hash, created_at`;
+const COLUMNS = `id, org_id, email, name, ${ROLE_COLUMN}, status, password_hash, created_at, supervisor`;
 
 export function toUser(row: UserRow): User & { orgId: string } {
   return {
@@ -24,6 +26,7 @@ export function toUser(row: UserRow): User & { orgId: string } {
     name: row.name,
     role: row.role,
     status: row.status,
+    supervisor: row.supervisor === 1,
     createdAt: row.created_at,
   };
 }

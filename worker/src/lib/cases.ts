@@ -1,13 +1,14 @@
 import type { Context } from "hono";
 import type { CaseRole } from "../../../shared/api/cases";
-import { findCaseForMember, type CaseRow } from "../db/cases";
+import { findCaseForMember, type MyCaseRow } from "../db/cases";
 import type { AppEnv } from "../env";
 import { audit } from "./audit";
 import { ApiError } from "./errors";
 
 const RANK: Record<CaseRole, number> = { viewer: 0, contributor: 1, lead: 2 };
 
-export type MemberCase = CaseRow & { my_role: CaseRole; evidence_count: number };
+/** A case as the signed-in user sees it: a member, or a supervisor who oversees it (role viewer). */
+export type MemberCase = MyCaseRow;
 
 /**
  * The case, if the signed-in user is a member with at least `minimum` role. A non-member gets

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import {
   AddMemberRequest,
+  AddOversightRequest,
   CaseDetail,
   CaseIdParam,
   CaseList,
@@ -28,6 +29,10 @@ import {
   currentCaseKey,
   listMembers,
   listMyCases,
+  listOversight,
+  listSupervisors,
+  oversightDelete,
+  oversightInsert,
   memberDelete,
   memberInsert,
   memberRoleUpdate,
@@ -53,7 +58,8 @@ import { validate } from "../lib/validate";
 async function detail(db: D1Database, found: MemberCase): Promise<CaseDetail> {
   const key = await currentCaseKey(db, found.id);
   if (!key) throw new Error(`case ${found.id} has no current key`);
-  return { ...toSummary(found), description: found.description, members: await listMembers(db, found.id), caseKey: key };
+  const [members, overseers] = await Promise.all([listMembers(db, found.id), listOversight(db, found.id)]);
+  return { ...toSummary(found), description: found.description, members, overseers, caseKey: key };
 }
 
 /** The encryption key ids a wrap set must cover: each listed user's current key, and the recovery key. */
@@ -73,7 +79,11 @@ async function requiredRecipients(db: D1Database, orgId: string, userIds: string
 function matchWraps(wraps: KeyWrap[], required: Map<string, string | null>): { wrap: KeyWrap; userId: string | null }[] {
   const given = new Set(wraps.map((w) => w.recipientKid));
   if (given.size !== wraps.length || given.size !== required.size || [...required.keys()].some((kid) => !given.has(kid))) {
-    throw new ApiError(400, "wraps_mismatch", "The case key must be wrapped exactly once to each member's current encryption key and to the recovery key.");
+    throw new ApiError(
+      400,
+      "wraps_mismatch",
+      "The case key must be wrapped exactly once to each member's current encryption key, to each supervisor's and to the recovery key. If supervisors just changed, reload and try again.",
+    );
   }
   return wraps.map((wrap) => {
     checkWrappedTo(wrap.jwe, TYP.caseKey, wrap.recipientKid, "wrap");
@@ -89,7 +99,7 @@ export const cases = new Hono<AppEnv>()
   .get(
     "/",
     describe({
-      summary: "Your cases (you are a member of), searchable by number, title, description or tag (`q`), status and tag; last changed first, a page at a time.",
+      summary: "Your cases (you are a member of, or oversee as a supervisor), searchable by number, title, description or tag (`q`), status and tag; last changed first, a page at a time.",
       access: "session",
       responses: { 200: { description: "A page of cases.", schema: CaseList } },
     }),
@@ -105,7 +115,7 @@ export const cases = new Hono<AppEnv>()
   .post(
     "/",
     describe({
-      summary: "Open a case. The browser makes the case key pair and wraps the private half to you and to the recovery key; you become its lead.",
+      summary: "Open a case. The browser makes the case key pair and wraps the private half to you, to the recovery key and to every supervisor (GET /api/directory/supervisors); you become its lead and the supervisors oversee it.",
       access: "session",
       responses: { 201: { description: "Created.", schema: CaseDetail }, 409: { description: "A case with this number exists." } },
     }),
@@ -116,7 +126,9 @@ export const cases = new Hono<AppEnv>()
       if (user.role === "site_operator") throw new ApiError(403, "forbidden", "Site operators cannot open cases.");
       if (await caseNumberTaken(c.env.DB, user.orgId, body.number)) throw new ApiError(409, "case_number_taken", `Case ${body.number} already exists.`);
       const caseKey = await checkPublicKey(body.caseKey, "enc", "caseKey");
-      const wraps = matchWraps(body.wraps, await requiredRecipients(c.env.DB, user.orgId, [user.id]));
+      // Every current supervisor oversees a new case: the browser must have wrapped its key to each.
+      const supervisors = (await listSupervisors(c.env.DB, user.orgId)).filter((s) => s.userId !== user.id);
+      const wraps = matchWraps(body.wraps, await requiredRecipients(c.env.DB, user.orgId, [user.id, ...supervisors.map((s) => s.userId)]));
       const id = newId();
       const now = new Date().toISOString();
       try {
@@ -126,6 +138,10 @@ export const cases = new Hono<AppEnv>()
           caseKeyInsert(c.env.DB, { kid: caseKey.kid, caseId: id, publicJwk: caseKey.publicJwk, now }),
           ...wraps.map(({ wrap, userId }) => wrapInsert(c.env.DB, { caseKid: caseKey.kid, wrap, userId, now })),
           auditStatement(c, user.orgId, { action: "case.create", target: { type: "case", id }, details: { caseId: id, number: body.number, caseKid: caseKey.kid } }),
+          ...supervisors.flatMap((s) => [
+            oversightInsert(c.env.DB, { caseId: id, userId: s.userId, addedBy: user.id, now }),
+            auditStatement(c, user.orgId, { action: "case.oversight_add", target: { type: "user", id: s.userId }, details: { caseId: id, caseKids: [caseKey.kid] } }),
+          ]),
         ]);
       } catch (err) {
         if (await caseNumberTaken(c.env.DB, user.orgId, body.number)) throw new ApiError(409, "case_number_taken", `Case ${body.number} already exists.`);
@@ -201,14 +217,70 @@ export const cases = new Hono<AppEnv>()
       }
       for (const wrap of body.wraps) checkWrappedTo(wrap.jwe, TYP.caseKey, encryption.kid, "wrap");
       const now = new Date().toISOString();
+      // A supervisor who oversees the case becomes a member: their oversight (and its wraps) gives way to the membership's.
+      const overseeing = (await listOversight(c.env.DB, id)).some((o) => o.userId === target.id);
       try {
         await c.env.DB.batch([
+          ...(overseeing ? [wrapsDeleteForUser(c.env.DB, id, target.id), oversightDelete(c.env.DB, id, target.id)] : []),
           memberInsert(c.env.DB, { caseId: id, userId: target.id, role: body.role, addedBy: me.id, now }),
           ...body.wraps.map((w) => wrapInsert(c.env.DB, { caseKid: w.caseKid, wrap: { recipientKid: w.recipientKid, jwe: w.jwe }, userId: target.id, now })),
-          auditStatement(c, me.orgId, { action: "case.member_add", target: { type: "user", id: target.id }, details: { caseId: id, role: body.role } }),
+          auditStatement(c, me.orgId, { action: "case.member_add", target: { type: "user", id: target.id }, details: { caseId: id, role: body.role, ...(overseeing ? { wasOversight: true } : {}) } }),
         ]);
       } catch (err) {
         if (/UNIQUE constraint failed/i.test(String(err))) throw new ApiError(409, "already_member", `${target.name} is already a member of this case.`);
+        throw err;
+      }
+      await flushAudit(c.env, me.orgId);
+      return c.json(await detail(c.env.DB, found), 201);
+    },
+  )
+  .post(
+    "/:id/oversight",
+    describe({
+      summary: "Give supervisors access to a case (leads): the lead's browser wraps every key of the case to each supervisor who does not oversee it yet; the server never sees a key.",
+      access: "session",
+      responses: { 201: { description: "Given.", schema: CaseDetail }, 400: { description: "The wraps do not cover every key of the case once for each named supervisor (`wraps_mismatch`)." } },
+    }),
+    validate("param", CaseIdParam),
+    validate("json", AddOversightRequest),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const { wraps } = c.req.valid("json");
+      const me = c.get("user");
+      const found = await requireCaseRole(c, id, "lead");
+      const [supervisors, members, oversight, keys] = await Promise.all([
+        listSupervisors(c.env.DB, me.orgId),
+        listMembers(c.env.DB, id),
+        listOversight(c.env.DB, id),
+        caseKeysForUser(c.env.DB, id, me.id),
+      ]);
+      const byKid = new Map(supervisors.map((s) => [s.encryption.kid, s]));
+      const caseKids = new Set(keys.map((k) => k.kid));
+      const named = new Map<string, Set<string>>();
+      for (const wrap of wraps) {
+        const supervisor = byKid.get(wrap.recipientKid);
+        if (!supervisor) throw new ApiError(400, "wraps_mismatch", "A wrap is not to a current supervisor's encryption key. Reload and try again.");
+        if (members.some((m) => m.userId === supervisor.userId) || oversight.some((o) => o.userId === supervisor.userId)) {
+          throw new ApiError(409, "already_overseen", `${supervisor.name} can already open this case.`);
+        }
+        const kids = named.get(supervisor.userId) ?? new Set<string>();
+        if (!caseKids.has(wrap.caseKid) || kids.has(wrap.caseKid)) throw new ApiError(400, "wraps_mismatch", "Wrap every key of the case, once each, to each supervisor.");
+        kids.add(wrap.caseKid);
+        named.set(supervisor.userId, kids);
+        checkWrappedTo(wrap.jwe, TYP.caseKey, wrap.recipientKid, "wrap");
+      }
+      if ([...named.values()].some((kids) => kids.size !== caseKids.size)) throw new ApiError(400, "wraps_mismatch", "Wrap every key of the case, once each, to each supervisor.");
+      const now = new Date().toISOString();
+      try {
+        await c.env.DB.batch([
+          ...wraps.map((w) => wrapInsert(c.env.DB, { caseKid: w.caseKid, wrap: { recipientKid: w.recipientKid, jwe: w.jwe }, userId: byKid.get(w.recipientKid)!.userId, now })),
+          ...[...named.entries()].flatMap(([userId, kids]) => [
+            oversightInsert(c.env.DB, { caseId: id, userId, addedBy: me.id, now }),
+            auditStatement(c, me.orgId, { action: "case.oversight_add", target: { type: "user", id: userId }, details: { caseId: id, caseKids: [...kids] } }),
+          ]),
+        ]);
+      } catch (err) {
+        if (/UNIQUE constraint failed/i.test(String(err))) throw new ApiError(409, "already_overseen", "A supervisor can already open this case. Reload the case.");
         throw err;
       }
       await flushAudit(c.env, me.orgId);
@@ -258,7 +330,9 @@ export const cases = new Hono<AppEnv>()
       const remaining = members.filter((m) => m.userId !== userId);
       if (!remaining.some((m) => m.role === "lead")) throw new ApiError(409, "last_lead", "A case needs at least one lead. Make someone else lead first.");
       const caseKey = await checkPublicKey(body.caseKey, "enc", "caseKey");
-      const wraps = matchWraps(body.wraps, await requiredRecipients(c.env.DB, me.orgId, remaining.map((m) => m.userId)));
+      // The new key goes to everyone who stays: members, and supervisors who oversee the case.
+      const overseers = (await listOversight(c.env.DB, id)).map((o) => o.userId);
+      const wraps = matchWraps(body.wraps, await requiredRecipients(c.env.DB, me.orgId, [...remaining.map((m) => m.userId), ...overseers]));
       const now = new Date().toISOString();
       await c.env.DB.batch([
         memberDelete(c.env.DB, id, userId),

@@ -276,7 +276,7 @@ export const oidc = new Hono<AppEnv>()
         if (!resolution.user) {
           const id = newId();
           const role = resolution.role ?? provider.defaultRole;
-          user = { id, org_id: orgId, email: resolution.email, name: nameFrom(claims, resolution.email), role, status: "active", password_hash: null, created_at: now };
+          user = { id, org_id: orgId, email: resolution.email, name: nameFrom(claims, resolution.email), role, status: "active", password_hash: null, created_at: now, supervisor: 0 };
           userId = id;
           c.set("user", toUser(user));
           const provisioned = record({ action: "user.provision", target: { type: "user", id }, details: { method: "oidc", issuer: provider.issuer, email: user.email, role } });

@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { OrgSettings, PasswordPolicy, UpdateOrgSettingsRequest } from "../../../shared/api/identity";
 import { PASSWORD_MAX_LENGTH } from "../../../shared/api/schemas";
-import { MapSettings } from "../../../shared/api/map";
+import { GeocodeQuery, GeocodeResults, geocoderRequestUrl, MapSettings, placesFromNominatim } from "../../../shared/api/map";
 import { getSettings, settingsSave } from "../db/identity";
 import { getOrganisation } from "../db/organisations";
 import type { AppEnv } from "../env";
@@ -56,7 +56,38 @@ export const settings = new Hono<AppEnv>()
     requireSession,
     async (c) => {
       const current = await getSettings(c.env.DB, c.get("user").orgId);
-      return c.json({ tileUrl: current.mapTileUrl, attribution: current.mapAttribution } satisfies MapSettings, 200);
+      return c.json({ tileUrl: current.mapTileUrl, attribution: current.mapAttribution, addressSearch: current.geocoderUrl !== null } satisfies MapSettings, 200);
+    },
+  )
+  .get(
+    "/map/geocode",
+    describe({
+      summary:
+        "Find places by address for the Cameras screen, through the organisation's geocoder (a Nominatim-compatible service, off by default). The address is sent to that geocoder (the privacy cost the setting states); it is not stored or audited here.",
+      access: "session",
+      responses: {
+        200: { description: "Places found.", schema: GeocodeResults },
+        404: { description: "Address search is off (`address_search_off`)." },
+        502: { description: "The geocoder could not be reached, or answered with an error or not in Nominatim's JSON (`geocoder_failed`)." },
+      },
+    }),
+    requireSession,
+    validate("query", GeocodeQuery),
+    async (c) => {
+      const { geocoderUrl } = await getSettings(c.env.DB, c.get("user").orgId);
+      if (!geocoderUrl) throw new ApiError(404, "address_search_off", "Address search is off. An administrator can turn it on in Admin → Settings.");
+      let response: Response;
+      try {
+        // Nominatim's usage policy asks every client to name itself.
+        response = await fetch(geocoderRequestUrl(geocoderUrl, c.req.valid("query").q), { headers: { Accept: "application/json", "User-Agent": "Custody evidence system (address search)" }, signal: AbortSignal.timeout(10_000) });
+      } catch (err) {
+        const reason = err instanceof Error && err.name === "TimeoutError" ? "it did not answer within 10 seconds" : "it could not be reached";
+        throw new ApiError(502, "geocoder_failed", `The address search service failed: ${reason}. Enter the latitude and longitude instead, or try again later.`);
+      }
+      if (!response.ok) throw new ApiError(502, "geocoder_failed", `The address search service answered HTTP ${response.status}. Enter the latitude and longitude instead, or try again later.`);
+      const places = placesFromNominatim(await response.json().catch(() => undefined));
+      if (!places) throw new ApiError(502, "geocoder_failed", "The address search service did not answer in Nominatim's JSON. An administrator should check its URL in Admin → Settings.");
+      return c.json({ places } satisfies GeocodeResults, 200);
     },
   )
   .get(

@@ -44,7 +44,7 @@ export const setup = new Hono<AppEnv>()
         now,
       });
       const orgId = result.organisation.id;
-      const admin: UserRow = { ...result.admin, org_id: orgId, password_hash: null, created_at: now };
+      const admin: UserRow = { ...result.admin, org_id: orgId, password_hash: null, created_at: now, supervisor: 0 };
       c.set("user", { ...result.admin, orgId });
       // With MFA required (the default), the new administrator enrols a second factor first.
       const session = await newSession(c, admin, { stage: await passwordStage(c.env.DB, admin), method: "password" });

@@ -3,6 +3,7 @@ import { Hono, type Context } from "hono";
 import { RevokedCount, UserSecurityList } from "../../../shared/api/identity";
 import {
   CreateUserRequest,
+  SupervisorRequest,
   Invitation,
   UpdateUserRequest,
   User,
@@ -19,6 +20,8 @@ import {
   userSecurity,
 } from "../db/identity";
 import { invitationInsert } from "../db/invitations";
+import { oversightCasesOf, oversightDelete, supervisorSet, wrapsDeleteForUser } from "../db/cases";
+import { currentUserKeys } from "../db/keys";
 import { revokeUserSessionsStatement } from "../db/sessions";
 import { findUserByEmail, findUserById, listUsers, toUser, userInsert, userUpdate } from "../db/users";
 import type { AppEnv } from "../env";
@@ -128,7 +131,7 @@ export const users = new Hono<AppEnv>()
         throw err;
       }
       await flushAudit(c.env, admin.orgId);
-      const { orgId: _orgId, ...created } = { ...user, createdAt: now.toISOString() };
+      const { orgId: _orgId, ...created } = { ...user, supervisor: false, createdAt: now.toISOString() };
       const emailed = await emailInvitation(c, { to: body.email, name: body.name, invitedBy: admin.name, token, expiresAt });
       return c.json({ user: created, token, expiresAt, emailed } satisfies Invitation, 201);
     },
@@ -170,6 +173,53 @@ export const users = new Hono<AppEnv>()
       const updated = await findUserById(c.env.DB, id);
       if (!updated) throw new ApiError(404, "not_found", "No such user.");
       return c.json(publicUser(updated), 200);
+    },
+  )
+  .put(
+    "/:id/supervisor",
+    describe({
+      summary:
+        "Make a user a supervisor of the organisation, or take the role away (needs a recent authentication). Every case opened from then on is wrapped to a supervisor's key too; leads give them older cases. Taking the role away removes their wraps of every case they oversee at once (the case keys are not rotated: docs/security.md).",
+      access: "admin",
+      responses: { 200: { description: "The user now.", schema: User }, 403: { description: "Your own supervisor role." }, 404: { description: "No such user." }, 409: { description: "Not an active investigator or administrator, or without keys yet." } },
+    }),
+    validate("param", UserIdParam),
+    validate("json", SupervisorRequest),
+    requireRecentAuth,
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const { supervisor } = c.req.valid("json");
+      const admin = c.get("user");
+      const target = await targetUser(c, id);
+      if (id === admin.id && supervisor !== (target.supervisor === 1)) {
+        await audit(c, { action: supervisor ? "user.supervisor_add" : "user.supervisor_remove", target: { type: "user", id }, outcome: "denied", details: { reason: "own account" } });
+        throw new ApiError(403, "own_role", "Nobody can change their own supervisor role. Ask another administrator.");
+      }
+      const now = new Date().toISOString();
+      if (supervisor && target.supervisor !== 1) {
+        if (target.status !== "active" || (target.role !== "investigator" && target.role !== "admin")) {
+          throw new ApiError(409, "not_supervisor_material", "Only an active investigator or administrator can be a supervisor.");
+        }
+        if (!(await currentUserKeys(c.env.DB, id)).encryption) {
+          throw new ApiError(409, "member_without_keys", `${target.name} has no keys yet: they must sign in and create their key passphrase first.`);
+        }
+        await c.env.DB.batch([supervisorSet(c.env.DB, id, true, now), auditStatement(c, admin.orgId, { action: "user.supervisor_add", target: { type: "user", id } })]);
+        await flushAudit(c.env, admin.orgId);
+      } else if (!supervisor && target.supervisor === 1) {
+        // One transaction: the role, every wrap of the cases they oversee, and an event per case.
+        const overseen = await oversightCasesOf(c.env.DB, id);
+        await c.env.DB.batch([
+          supervisorSet(c.env.DB, id, false, now),
+          ...overseen.flatMap((caseId) => [
+            wrapsDeleteForUser(c.env.DB, caseId, id),
+            oversightDelete(c.env.DB, caseId, id),
+            auditStatement(c, admin.orgId, { action: "case.oversight_remove", target: { type: "user", id }, details: { caseId } }),
+          ]),
+          auditStatement(c, admin.orgId, { action: "user.supervisor_remove", target: { type: "user", id }, details: { cases: overseen.length } }),
+        ]);
+        await flushAudit(c.env, admin.orgId);
+      }
+      return c.json(publicUser((await findUserById(c.env.DB, id))!), 200);
     },
   )
   .get(
