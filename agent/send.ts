@@ -8,7 +8,7 @@
  * agent's own signing key. The held copy is deleted once the link has it all.
  */
 import type { JWK } from "jose";
-import { MAX_REQUEST_MS, type AgentSite } from "../shared/api/video.ts";
+import { MAX_REQUEST_MS, type AgentSite, type AgentWork } from "../shared/api/video.ts";
 import type { PublicSubmissionLink, SentSubmission, StartedSubmission, SubmissionFileState } from "../shared/api/submissions.ts";
 import { encryptLabel, encryptMetadata, fromBase64url, partCount, rewrapFileKey, signManifest, submissionKeyMatches, unwrapFileKey } from "../shared/crypto/index.ts";
 import { createSha512Wasm } from "../web/src/upload/sha512-wasm.ts";
@@ -20,11 +20,14 @@ import { ensurePrivateDir, exists, fileSize, join, remove, run } from "./platfor
 import type { HeldClip } from "./seal.ts";
 
 export const SEND_USAGE =
-  "usage: npm run agent -- --config <site.json> send --camera <archiveId> (--from <time> --to <time> | --snapshot --at <time>) --link <submission link>";
+  "usage: npm run agent -- --config <site.json> send --camera <archiveId> (--from <time> --to <time> | --snapshot --at <time>) (--link <submission link> | --request <request id>)";
 
 export interface SendOptions {
   camera: string;
-  link: string;
+  /** Through a submission link (exactly one of link and request). */
+  link?: string;
+  /** Into a video request made to this site: its clip of this camera, held like one the agent exported. */
+  request?: string;
   /** A clip: [from, to). */
   from?: number;
   to?: number;
@@ -52,21 +55,27 @@ export function parseSendArgs(args: string[]): SendOptions {
   };
   const camera = value("--camera");
   if (!camera) throw new UsageError("Say which camera: --camera <archiveId> (as in the configuration file).");
+  const request = value("--request");
   if (args.includes("--request")) {
-    throw new UsageError("--request is not available yet: ask the investigator to send the request to you as a submission link, and use --link.");
+    if (!request || !/^[0-9a-f]{32}$/.test(request)) throw new UsageError("--request needs the request's id (32 letters and digits, as the request shows it).");
+    if (args.includes("--link")) throw new UsageError("Give --link or --request, not both.");
+    if (args.includes("--snapshot")) throw new UsageError("A request asks for video: send a still through a submission link (--link).");
+    // The request's own range unless the operator narrows it.
+    if (!args.includes("--from") && !args.includes("--to")) return { camera, request };
   }
   const link = value("--link");
-  if (!link) throw new UsageError("Say where to send it: --link <the submission link you were given>.");
+  if (!link && !request) throw new UsageError("Say where to send it: --link <the submission link you were given>, or --request <the id of a request made to this site>.");
+  const target = link ? { link } : { request: request! };
   if (args.includes("--snapshot")) {
     if (args.includes("--from") || args.includes("--to")) throw new UsageError("A still is one moment: give --at, not --from and --to.");
-    return { camera, link, at: time("--at", value("--at")) };
+    return { camera, ...target, at: time("--at", value("--at")) };
   }
   const from = time("--from", value("--from"));
   const to = time("--to", value("--to"));
   if (to <= from) throw new UsageError("--to must be after --from.");
   if (to - from > MAX_REQUEST_MS) throw new UsageError("One clip covers at most 2 hours: send a longer range as several clips.");
   if (to > Date.now() + 60_000) throw new UsageError("The range ends in the future: there is no footage of it yet.");
-  return { camera, link, from, to };
+  return { camera, ...target, from, to };
 }
 
 /** The submission link's parts: its server, id and the submission key's id (the fragment). */
@@ -113,8 +122,84 @@ export interface SendReceipt {
   sentAt: string;
 }
 
+/** What `send --request` held: the request's clip, now waiting for the camera owner's decision. */
+export interface HeldReceipt {
+  requestId: string;
+  clipId: string;
+  byteSize: number;
+  sha512: string;
+  footageStart: string;
+  footageEnd: string;
+}
+
+/**
+ * `send --request`: cuts the request's clip of this camera (its range, or the part of it given),
+ * encrypts it at once into the holding area and reports it held, exactly as the running agent
+ * does for a requested clip; it then waits for the camera owner's decision, and the agent sends it
+ * into the case on approval (or deletes it on denial). For a site whose agent does not run all the
+ * time, or footage the automatic export missed.
+ */
+export async function sendToRequest(config: AgentConfig, options: SendOptions & { request: string }, log: (line: string) => void): Promise<HeldReceipt> {
+  const camera = config.cameras.find((c) => c.archiveId === options.camera);
+  if (!camera) {
+    throw new Error(`No camera "${options.camera}" in the configuration file. Its cameras: ${config.cameras.map((c) => c.archiveId).join(", ") || "none"}.`);
+  }
+  const keys = await loadOrEnrol(config, log);
+  const api = new AgentApi(config.server, keys);
+  const work = await api.request<AgentWork>("GET", "/api/agent/work");
+  const request = work.requests.find((r) => r.id === options.request);
+  if (!request) throw new Error(`No request ${options.request} is open for this site: check the id on the request's page.`);
+  const clip = request.clips.find((k) => k.camera.archiveId === camera.archiveId);
+  if (!clip) throw new Error(`Request ${request.id} does not ask for camera "${camera.name}". It asks for: ${request.clips.map((k) => k.camera.archiveId).join(", ")}.`);
+  if (clip.status !== "pending" && clip.status !== "exporting") {
+    throw new Error(`Request ${request.id} cannot take footage of "${camera.name}" any more: its clip is ${clip.status} (the request is ${request.status}).`);
+  }
+  const from = options.from ?? Date.parse(clip.start);
+  const to = options.to ?? Date.parse(clip.end);
+  if (from < Date.parse(clip.start) || to > Date.parse(clip.end)) {
+    throw new UsageError(`The request asks for ${clip.start} to ${clip.end}: --from and --to must lie within it.`);
+  }
+  const archive = new Archive(config.archive, { ffmpeg: config.ffmpeg, ffprobe: config.ffprobe });
+  const holding = new Holding(config.dataDir);
+  await ensurePrivateDir(holding.heldDir);
+  await ensurePrivateDir(holding.workDir);
+  if (await holding.read(clip.id)) throw new Error(`Clip ${clip.id} is already held at this site: the agent reports it when it runs.`);
+  try {
+    await api.request("POST", `/api/agent/clips/${clip.id}/exporting`);
+  } catch (err) {
+    if (err instanceof ApiFailure) throw new Error(`The request was closed meanwhile (${err.code}): ${err.message}`);
+    throw err;
+  }
+  const work_ = holding.workPath(clip.id);
+  const footage = await archive.cut(camera.archiveId, from, to, work_);
+  if (!footage) {
+    await remove(work_);
+    const reason = `The archive has no footage of camera "${clip.camera.name}" between ${new Date(from).toISOString()} and ${new Date(to).toISOString()}.`;
+    await api.request("POST", `/api/agent/clips/${clip.id}/unavailable`, { reason });
+    throw new Error(`${reason} The request was told.`);
+  }
+  const hasher = await createSha512Wasm();
+  const held = await holding.seal(
+    work_,
+    keys.encryption.publicJwk,
+    { clipId: clip.id, requestId: request.id, ...footage, camera: clip.camera, requestedStart: clip.start, requestedEnd: clip.end, exportedAt: new Date().toISOString() },
+    () => hasher,
+  );
+  try {
+    await api.request("POST", `/api/agent/clips/${clip.id}/held`, { byteSize: held.byteSize, footageStart: held.footageStart, footageEnd: held.footageEnd, durationMs: held.durationMs });
+  } catch (err) {
+    if (err instanceof ApiFailure && err.status === 409) {
+      await holding.delete(clip.id);
+      throw new Error(`The request was closed meanwhile: the held copy was deleted. (${err.message})`);
+    }
+    throw err;
+  }
+  log(`clip of "${camera.name}" for request ${request.id} held (${held.byteSize} bytes), encrypted to the site's key; it goes into the case when the owner approves it`);
+  return { requestId: request.id, clipId: clip.id, byteSize: held.byteSize, sha512: held.sha512, footageStart: held.footageStart, footageEnd: held.footageEnd };
+}
+
 /** Cuts, holds (encrypted to the site's key) and sends one clip or still through a submission link. */
-export async function send(config: AgentConfig, options: SendOptions, log: (line: string) => void): Promise<SendReceipt> {
+export async function send(config: AgentConfig, options: SendOptions & { link: string }, log: (line: string) => void): Promise<SendReceipt> {
   const camera = config.cameras.find((c) => c.archiveId === options.camera);
   if (!camera) {
     throw new Error(`No camera "${options.camera}" in the configuration file. Its cameras: ${config.cameras.map((c) => c.archiveId).join(", ") || "none"}.`);

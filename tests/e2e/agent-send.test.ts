@@ -3,7 +3,8 @@
  * initiative") against the real server (`npm start`), with real ffmpeg: a clip and a still sent
  * through a submission link arrive encrypted (the stored ciphertext opens only with the link's
  * submission key) and signed by the agent's own key, with the camera's metadata; an unknown
- * camera and a closed link are refused plainly. Needs `npx vite build` first.
+ * camera and a closed link are refused plainly; `send --request` holds a request's clip for the
+ * owner's decision. Needs `npx vite build` first.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -15,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditPage } from "../../shared/api/audit";
 import type { CaseDetail } from "../../shared/api/cases";
 import type { CreatedSubmissionLink } from "../../shared/api/submissions";
-import type { SiteCreated } from "../../shared/api/video";
+import type { SiteCreated, VideoRequest } from "../../shared/api/video";
 import { decryptExpectations, decryptMetadata, decryptParts, generateSubmissionKeyPair, importPrivateKey, keyId, unwrapFileKey, verifyManifest, wrapSubmissionKey } from "../../shared/crypto";
 import { addUserByApi, openCaseByApi, setUpByApi, withKeysByApi, type Person } from "./api-client";
 import { CustodyServer } from "./harness";
@@ -145,5 +146,32 @@ describe("the site agent sends a clip and a still through a submission link", ()
     const closed = await runAgent(["--config", configPath, "send", "--camera", "entrance", "--snapshot", "--at", at(5), "--link", link.url]);
     expect(closed.code).toBe(1);
     expect(closed.stderr).toContain("cannot take files");
+  }, 180_000);
+
+  it("holds a request's clip with --request, for the owner's decision; refuses an unknown request and a still", async () => {
+    server.attachLogOnFailure();
+    const at = (s: number) => new Date(t0 + s * 1000).toISOString();
+    // The site's cameras reach the registry as the agent's first run sends them.
+    const once = await runAgent(["--config", configPath, "--once"]);
+    expect(once.code, once.stderr).toBe(0);
+    const { cameras } = await ivy.json<{ cameras: { id: string; archiveId: string }[] }>("/api/cameras");
+    const asked = await ivy.json<VideoRequest>("/api/video-requests", { body: { caseId: caseDetail.id, cameraIds: [cameras.find((c) => c.archiveId === "entrance")!.id], start: at(2), end: at(12), reason: "Robbery at the till" } });
+
+    const unknown = await runAgent(["--config", configPath, "send", "--camera", "entrance", "--request", "f".repeat(32)]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("No request");
+    const still = await runAgent(["--config", configPath, "send", "--camera", "entrance", "--snapshot", "--at", at(5), "--request", asked.id]);
+    expect(still.code).toBe(2);
+    expect(still.stderr).toContain("A request asks for video");
+
+    const held = await runAgent(["--config", configPath, "send", "--camera", "entrance", "--request", asked.id]);
+    expect(held.code, held.stderr).toBe(0);
+    const receipt = (JSON.parse(held.stdout.trim().split("\n").at(-1)!) as { held: { clipId: string; byteSize: number; footageStart: string } }).held;
+    // Held, encrypted to the site's key, for the owner to approve or deny: the request says so.
+    const after = await ivy.json<VideoRequest>(`/api/video-requests/${asked.id}`);
+    expect(after.status).toBe("held");
+    expect(after.clips.find((k) => k.id === receipt.clipId)).toMatchObject({ status: "held", byteSize: receipt.byteSize });
+    expect(readdirSync(join(work, "agent-data", "held"))).toContain(receipt.clipId);
+    expect(readdirSync(join(work, "agent-data", "work"))).toEqual([]);
   }, 180_000);
 });
