@@ -269,6 +269,10 @@ export const FileCaptureRequest = z
     fileKey: z.strictObject({ caseKid: Kid, jwe: CompactJwe }).meta({ description: "The capture's file key, re-wrapped in your browser to the case's current key (the ciphertext is not re-encrypted)." }),
     label: CompactJwe.meta({ description: "File name, media type, capture time: a JWE to the same case key." }),
     details: CompactJwe.optional().meta({ description: "Title, description, tags: a JWE under the file key (the first version of the item's details)." }),
+    detailsCaseCopy: z
+      .strictObject({ caseKid: Kid, jwe: CompactJwe })
+      .optional()
+      .meta({ description: "The same details to the case's current key (the members' copy, as on PATCH /api/evidence/{id}/details): members list and search the item by its title and tags." }),
     categoryId: Id.optional().meta({ description: "The item's retention category; the organisation's default when absent." }),
     filing: CompactJws.meta({ description: "The filing record (ES512 by your current signing key, typ custody-filing+jws) naming this item, its manifest, your holding place and the case." }),
   })

@@ -1,6 +1,8 @@
 /** The layout and index (case.json) of a case package (docs/evidence-format.md §10), shared by its builder, report and verifier. */
 import { z } from "zod";
 import type { AuditEvent } from "../audit/chain";
+import { toHex } from "../crypto/encoding";
+import type { Manifest } from "../crypto/manifest";
 
 export const CASE_PACKAGE_TYP = "custody-case-package";
 export const CASE_PACKAGE_VERSION = 1;
@@ -59,3 +61,19 @@ export function extractEvents(extract: string): AuditEvent[] {
   return events;
 }
 
+/**
+ * How an item signed for somewhere else came into case `caseId`, from the verified audit extract:
+ * a file accepted from a submission link (`submission.accept`, the manifest signed for that link)
+ * or a capture filed from its uploader's holding place (`evidence.file`, a `captures` manifest);
+ * each event names the item, the case and the SHA-512 of this manifest. Null when none does.
+ */
+export async function movedInto(manifest: Manifest, manifestBytes: Uint8Array, events: AuditEvent[], caseId: string): Promise<string | null> {
+  const manifestSha512 = toHex(new Uint8Array(await crypto.subtle.digest("SHA-512", manifestBytes as Uint8Array<ArrayBuffer>)));
+  for (const e of events) {
+    const d = e.details as { evidenceId?: unknown; caseId?: unknown; manifestSha512?: unknown; linkId?: unknown };
+    if (e.outcome !== "success" || d.evidenceId !== manifest.evidenceId || d.caseId !== caseId || d.manifestSha512 !== manifestSha512) continue;
+    if (e.action === "submission.accept" && d.linkId === manifest.caseId) return `sent through submission link ${manifest.caseId} and accepted into case ${caseId} (audit event ${e.seq})`;
+    if (e.action === "evidence.file" && manifest.scope === "captures") return `captured first and filed into case ${caseId} (audit event ${e.seq})`;
+  }
+  return null;
+}

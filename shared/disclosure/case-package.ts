@@ -13,7 +13,7 @@ import { utf8 } from "../crypto/encoding";
 import { packageItemFiles, prettyJson, verifiedOriginal, type ByteChunks, type CourtPackageInput, type PackageItemFiles } from "../crypto/package";
 import type { Sha512 } from "../crypto/sha512";
 import { ZipWriter } from "../crypto/zip";
-import { CASE_ENTRY, CASE_PACKAGE_TYP, CASE_PACKAGE_VERSION, CaseIndex, extractEvents, ITEM_AUDIT_ENTRY, itemFolder, sha512SumsText } from "./case-index";
+import { CASE_ENTRY, CASE_PACKAGE_TYP, CASE_PACKAGE_VERSION, CaseIndex, extractEvents, ITEM_AUDIT_ENTRY, itemFolder, movedInto, sha512SumsText } from "./case-index";
 import { buildCaseReport } from "./custody-report";
 import { DETAILS_ENTRY, detailsHistory, type DetailsHistory, type DetailsVersionInput } from "./details-history";
 
@@ -62,7 +62,10 @@ export async function planCasePackage(input: CasePackageInput): Promise<CasePack
   const histories: (DetailsHistory | undefined)[] = [];
   for (const item of input.items) {
     const made = await packageItemFiles(item);
-    if (made.manifest.caseId !== input.case.id) throw new IntegrityError("case", `item ${made.manifest.evidenceId} belongs to another case`);
+    // Signed before it had this case (accepted from a submission link, a capture filed later): its audit extract records the move.
+    if (made.manifest.caseId !== input.case.id && !(await movedInto(made.manifest, utf8(item.manifestJws), extractEvents(item.auditExtract), input.case.id))) {
+      throw new IntegrityError("case", `item ${made.manifest.evidenceId} belongs to another case`);
+    }
     files.push(made);
     histories.push(item.detailsVersions?.length ? await detailsHistory(made.manifest.evidenceId, item.detailsVersions, item.fileKey) : undefined);
   }

@@ -3,7 +3,8 @@
  * in the item's folder, every version of its title, description and tags, oldest first, each
  * with who made it and when, in the clear and as the JWE under the file key it was saved as.
  * The folder's file key opens each JWE, and the item's audit extract records each edit
- * (`evidence.details_edit` with the version, by the same person), so the verifier proves both
+ * (`evidence.details_edit` with the version, or `evidence.file` with `detailsVersion` for details
+ * given as a capture was filed, by the same person), so the verifier proves both
  * what each version said and who made it.
  */
 import { z } from "zod";
@@ -30,6 +31,8 @@ export const DetailsHistory = z.strictObject({
         title: z.string(),
         description: z.string(),
         tags: z.array(z.string()),
+        /** The player's markers, where the version has any (evidence-format.md §5.1). */
+        markers: z.array(z.strictObject({ t: z.number(), note: z.string() })).optional(),
         jwe: z.string(),
       }),
     )
@@ -80,14 +83,17 @@ export async function checkDetailsHistory(history: DetailsHistory, evidenceId: s
     } catch {
       throw new Error(`${DETAILS_ENTRY}: version ${v.version} does not open with this item's file key (changed, or not this item's)`);
     }
-    if (JSON.stringify(opened) !== JSON.stringify({ title: v.title, description: v.description, tags: v.tags })) {
+    if (JSON.stringify(opened) !== JSON.stringify({ title: v.title, description: v.description, tags: v.tags, ...(v.markers ? { markers: v.markers } : {}) })) {
       throw new Error(`${DETAILS_ENTRY}: version ${v.version} states other details than its encrypted copy holds`);
     }
     const recorded = events.some(
       (e) =>
         e.outcome === "success" &&
         e.actor.id === v.editedBy.id &&
-        ((e.action === "evidence.details_edit" && (e.details as { version?: unknown }).version === v.version) || (v.version === 1 && e.action === "evidence.upload_start")),
+        ((e.action === "evidence.details_edit" && (e.details as { version?: unknown }).version === v.version) ||
+          // A capture's title and tags, given as it was filed into the case (evidence-format.md §6.2).
+          (e.action === "evidence.file" && (e.details as { detailsVersion?: unknown }).detailsVersion === v.version) ||
+          (v.version === 1 && e.action === "evidence.upload_start")),
     );
     if (!recorded) throw new Error(`${DETAILS_ENTRY}: version ${v.version} by ${v.editedBy.name} has no matching edit in the audit extract`);
   }

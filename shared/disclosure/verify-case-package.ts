@@ -9,14 +9,14 @@
 import type { KeptCheckpoint } from "../audit/export";
 import { verifyExport } from "../audit/export";
 import { fromUtf8 } from "../crypto/encoding";
-import { OPTIONAL_ENTRY, ORIGINAL_DIR, packageEntryNames, prettyJson, type PackageExtras } from "../crypto/package";
+import { OPTIONAL_ENTRY, ORIGINAL_DIR, PACKAGE_ENTRY, packageEntryNames, prettyJson, type PackageExtras } from "../crypto/package";
 import type { Sha512 } from "../crypto/sha512";
 import {
   CheckFailed, checkPackageFiles, failureText, MAX_SMALL_ENTRY, PACKAGE_CHECKS, readerOf, sameBytes, u16, u32, u64,
   type PackageCheck, type PackageCheckName, type PackageSource, type PackageSummary, type Reader,
 } from "../crypto/verify-package";
 import { centralHeader, crc32, dataDescriptor, END_RECORDS_SIZE, endRecords, localHeader, needsZip64End, type ZipEntryHeader } from "../crypto/zip";
-import { CASE_ENTRY, CaseIndex, ITEM_AUDIT_ENTRY, ITEMS_DIR, itemFolder, sha512SumsText } from "./case-index";
+import { CASE_ENTRY, CaseIndex, ITEM_AUDIT_ENTRY, ITEMS_DIR, itemFolder, movedInto, sha512SumsText } from "./case-index";
 import { caseVerifyInstructions } from "./case-package";
 import { checkDetailsHistory, DETAILS_ENTRY, DetailsHistory } from "./details-history";
 import { fromBase64url } from "../crypto/encoding";
@@ -354,8 +354,15 @@ async function verifyItem(r: Reader, f: Folder, index: CaseIndex, i: number, opt
       JSON.stringify(entry.details ?? null) !== JSON.stringify(last ? { version: last.version, title: last.title, description: last.description, tags: last.tags } : null) && "details",
     ].filter(Boolean);
     if (differs.length) throw new CheckFailed(`case.json's item ${i + 1} differs from what its folder proves in ${differs.join(", ")}`);
-    if (manifest.caseId !== index.case.id) throw new CheckFailed(`the manifest names case ${manifest.caseId}, the package is of case ${index.case.id}`);
-    pass(`as the signed manifest and metadata say, in case ${index.case.id}`, "zip checksums");
+    if (manifest.caseId !== index.case.id) {
+      // Signed before it had this case (a submission through a link, a capture filed later): the
+      // move into the case must be an event of the verified audit extract, about this very manifest.
+      const move = await movedInto(manifest, small.get(PACKAGE_ENTRY.manifestJws)!, audit.verifiedEvents ?? [], index.case.id);
+      if (!move) throw new CheckFailed(`the manifest names case ${manifest.caseId}, the package is of case ${index.case.id}, and the audit extract records no move of it into this case`);
+      pass(`as the signed manifest and metadata say; ${move}`, "zip checksums");
+    } else {
+      pass(`as the signed manifest and metadata say, in case ${index.case.id}`, "zip checksums");
+    }
 
     const bad = f.entries.filter((e) => crcs.get(e.name) !== e.crc).map((e) => e.name);
     if (bad.length) throw new CheckFailed(`CRC-32 mismatch in ${bad.map((name) => f.folder + name).join(", ")}`);
@@ -379,3 +386,4 @@ export async function looksLikeCasePackage(source: PackageSource): Promise<boole
   const second = await r.read(next, 30 + CASE_ENTRY.index.length);
   return u32(second, 0) === 0x04034b50 && u16(second, 26) === CASE_ENTRY.index.length && fromUtf8Safe(second.subarray(30)) === CASE_ENTRY.index;
 }
+

@@ -106,6 +106,21 @@ describe("capture first, file later", () => {
     expect(await badge.textContent()).toMatch(/Captured.*2024.*\(from the photo's EXIF\)/);
     await visible(page.getByText("Front door, left pane").first());
     await page.screenshot({ path: `${shots}/captures-filed.png`, fullPage: true });
+
+    // A filed capture goes into the case package like any item: its manifest names the holding
+    // place, and npm run verify finds its move into the case in the item's verified audit extract.
+    await page.goto(`/cases?case=${new URL(page.url()).searchParams.get("case")}`);
+    await page.evaluate(() => delete (window as { showSaveFilePicker?: unknown }).showSaveFilePicker);
+    const panel = page.getByRole("region", { name: "Case package" });
+    await panel.getByRole("button", { name: "Download case package" }).click();
+    await visible(panel.getByRole("group", { name: "Items to include" }).getByRole("checkbox", { name: /Front door, left pane/ }), 30_000);
+    const [download] = await Promise.all([page.waitForEvent("download", { timeout: 120_000 }), panel.getByRole("button", { name: "Save package" }).click()]);
+    const zip = join(work, "case-package.zip");
+    await download.saveAs(zip);
+    const verified = spawnSync("npm", ["run", "verify", "--silent", "--", zip], { cwd: resolve(import.meta.dirname, "../.."), encoding: "utf8" });
+    expect(verified.status, `${verified.stdout}\n${verified.stderr}`).toBe(0);
+    expect(verified.stdout).toContain("OK: the package and all 1 item(s) passed every check.");
+    expect(verified.stdout).toMatch(/captured first and filed into case/);
     // Filed: gone from My captures, where the video still waits.
     await page.goto("/captures");
     await visible(page.getByRole("heading", { name: "long-video.mp4" }));

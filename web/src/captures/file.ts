@@ -2,7 +2,7 @@
 import type { CaseDetail, EvidenceSummary } from "../../../shared/api/cases";
 import { decryptLabel, encryptLabel, manifestDigest, rewrapFileKey, signFiling, unwrapFileKey } from "../../../shared/crypto/index";
 import { evidenceApi } from "../cases/api";
-import { encryptDetails } from "../evidence/details";
+import { encryptDetails, encryptDetailsToCase } from "../evidence/details";
 import type { DeviceKeys } from "../keys/store";
 import { capturesApi } from "./api";
 
@@ -22,9 +22,10 @@ export async function fileCapture(item: EvidenceSummary, target: CaseDetail, cho
   const fileKeyJwe = await rewrapFileKey(release.fileKey, keys.encryption, target.caseKey.publicJwk);
   const { v: _v, ...label } = await decryptLabel(item.label!, keys.encryption);
   const withDetails = choices.title !== "" || choices.tags.length > 0;
-  const details = withDetails
-    ? await encryptDetails({ title: choices.title, description: "", tags: choices.tags }, await unwrapFileKey(release.fileKey, keys.encryption))
-    : undefined;
+  const chosen = { title: choices.title, description: "", tags: choices.tags };
+  const details = withDetails ? await encryptDetails(chosen, await unwrapFileKey(release.fileKey, keys.encryption)) : undefined;
+  // The members' copy, to the case key: the case's list and search show the title and tags without opening the item.
+  const detailsCaseCopy = withDetails ? await encryptDetailsToCase(chosen, target.caseKey.publicJwk) : undefined;
   const filing = await signFiling(
     { evidenceId: item.id, fromCaseId: item.caseId, caseId: target.id, manifestSha512: await manifestDigest(item.manifest), filedBy: userId, filedAt: new Date().toISOString() },
     { kid: keys.signingKid, privateKey: keys.signing },
@@ -34,6 +35,7 @@ export async function fileCapture(item: EvidenceSummary, target: CaseDetail, cho
     fileKey: { caseKid: target.caseKey.kid, jwe: fileKeyJwe },
     label: await encryptLabel(label, target.caseKey.publicJwk),
     ...(details ? { details } : {}),
+    ...(detailsCaseCopy ? { detailsCaseCopy } : {}),
     ...(choices.categoryId ? { categoryId: choices.categoryId } : {}),
     filing,
   });

@@ -7,7 +7,7 @@
  * each item's file key and parts), so both build the same package.
  */
 import type { JWK } from "jose";
-import { decryptExpectations, verifyManifest } from "../../../shared/crypto/index";
+import { decryptExpectations, verifyFiling, verifyManifest } from "../../../shared/crypto/index";
 import type { DetailsVersionInput } from "../../../shared/disclosure/details-history";
 import type { PackageEvent, PackageJob, PackageOutput } from "./messages";
 
@@ -18,6 +18,8 @@ export interface PackageItemRef {
   signerKid: string;
   /** Accepted from a submission link: the submitter signed for the link and their submission, not the case. */
   signedFor?: { linkId: string; submissionId: string };
+  /** A capture filed into this case: its filing record (evidence-format.md §6.2), which moves it from the uploader's holding place. */
+  filing?: string;
 }
 
 /** Where the builder gets each piece; every function may throw (the build stops and says so). */
@@ -85,7 +87,14 @@ export async function buildCasePackage(options: {
     const manifest = await verifyManifest(item.manifest, jwk).catch((error: unknown) => {
       throw new PackageError(true, "manifest", `The signed manifest of item ${i + 1} does not verify: ${error instanceof Error ? error.message : String(error)}`);
     });
-    const signedFor = item.signedFor ? manifest.caseId === item.signedFor.linkId && manifest.uploaderId === item.signedFor.submissionId : manifest.caseId === options.case.id;
+    const filed = manifest.scope === "captures" && manifest.caseId !== options.case.id;
+    if (filed) {
+      if (!item.filing) throw new PackageError(true, "manifest", `Item ${i + 1} is a capture whose manifest names the uploader's captures, and no signed filing record moves it into this case.`);
+      await verifyFiling(item.filing, jwk, { evidenceId: item.id, manifestJws: item.manifest, fromCaseId: manifest.caseId, caseId: options.case.id }).catch((error: unknown) => {
+        throw new PackageError(true, "manifest", `The filing record of item ${i + 1} does not verify: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }
+    const signedFor = item.signedFor ? manifest.caseId === item.signedFor.linkId && manifest.uploaderId === item.signedFor.submissionId : manifest.caseId === options.case.id || filed;
     if (manifest.evidenceId !== item.id || !signedFor) throw new PackageError(true, "manifest", `The signed manifest of item ${i + 1} names another item or case.`);
     const [fileKey, auditExtract, timestamp, detailsVersions] = await Promise.all([
       source.fileKey(item),

@@ -212,15 +212,15 @@ export function detailsInsert(
 /** Like `detailsInsert`, but only if the audit event `eventId` was written earlier in the same batch. */
 export function detailsInsertIfRecorded(
   db: D1Database,
-  d: { evidenceId: string; version: number; jwe: string; editedBy: string; now: string },
+  d: { evidenceId: string; version: number; jwe: string; editedBy: string; now: string; caseCopy?: { caseKid: string; jwe: string } },
   eventId: string,
 ): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO evidence_details (evidence_id, version, jwe, edited_by, edited_at)
-       SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?)`,
+      `INSERT INTO evidence_details (evidence_id, version, jwe, edited_by, edited_at, case_kid, case_jwe)
+       SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?)`,
     )
-    .bind(d.evidenceId, d.version, d.jwe, d.editedBy, d.now, eventId);
+    .bind(d.evidenceId, d.version, d.jwe, d.editedBy, d.now, d.caseCopy?.caseKid ?? null, d.caseCopy?.jwe ?? null, eventId);
 }
 
 export async function detailsVersions(

@@ -530,6 +530,11 @@ export const evidence = new Hono<AppEnv>()
       }
       checkWrappedTo(body.fileKey.jwe, TYP.fileKey, current.kid, "fileKey");
       checkWrappedTo(body.label, TYP.label, current.kid, "label");
+      if (body.detailsCaseCopy) {
+        if (!body.details) throw new ApiError(400, "invalid_envelope", "detailsCaseCopy comes with details: it is their members' copy.");
+        if (body.detailsCaseCopy.caseKid !== current.kid) throw new ApiError(400, "invalid_envelope", "detailsCaseCopy is not to the case's current key.");
+        checkWrappedTo(body.detailsCaseCopy.jwe, TYP.details, current.kid, "detailsCaseCopy");
+      }
       if (body.categoryId && !(await findCategory(c.env.DB, me.orgId, body.categoryId))) throw new ApiError(400, "no_such_category", "No such evidence category. Choose one of the organisation's categories.");
       let filingKid: string;
       try {
@@ -551,13 +556,13 @@ export const evidence = new Hono<AppEnv>()
       const moved = auditStatementIfChanged(c, me.orgId, {
         action: "evidence.file",
         target: { type: "evidence", id: row.id },
-        details: { caseId: body.caseId, evidenceId: row.id, caseKid: current.kid, ...(await uploadDigests(row.manifest)) },
+        details: { caseId: body.caseId, evidenceId: row.id, caseKid: current.kid, ...(body.details ? { detailsVersion: latest + 1 } : {}), ...(await uploadDigests(row.manifest)) },
       });
       const results = await c.env.DB.batch([
         evidenceFile(c.env.DB, { id: row.id, fromCaseId, caseId: body.caseId, caseKid: current.kid, fileKey: body.fileKey.jwe, label: body.label, categoryId: body.categoryId ?? row.category_id, filing: body.filing }),
         moved.statement,
         // Only with the move it belongs to (a filing sent at the same moment adds no version).
-        ...(body.details ? [detailsInsertIfRecorded(c.env.DB, { evidenceId: row.id, version: latest + 1, jwe: body.details, editedBy: me.id, now }, moved.eventId)] : []),
+        ...(body.details ? [detailsInsertIfRecorded(c.env.DB, { evidenceId: row.id, version: latest + 1, jwe: body.details, editedBy: me.id, now, ...(body.detailsCaseCopy ? { caseCopy: body.detailsCaseCopy } : {}) }, moved.eventId)] : []),
       ]);
       if (!markAudited(c, results[1]!)) {
         // Filed by a request sent at the same moment: answer as that one did, or refuse.
