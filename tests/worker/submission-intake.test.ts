@@ -24,6 +24,8 @@ import {
   verifyManifest,
 } from "../../shared/crypto";
 import { sendThroughLink, type Fetcher } from "../support/submitter";
+import { casePackageStream, planCasePackage } from "../../shared/disclosure/case-package";
+import { verifyCasePackage } from "../../shared/disclosure/verify-case-package";
 import { auditEvents } from "./audit-helpers";
 import { bucket, db } from "./backend";
 import { addMember, openCase, randomBytes, withKeys, type Person } from "./evidence-helpers";
@@ -164,6 +166,24 @@ describe("intake of submitted files", () => {
     expect(report.failed).toBeUndefined();
     expect(report.ok).toBe(true);
     expect(report.summary.signer?.holder).toMatch(/submitter \(no account\) of submission/);
+
+    // The case package too: its manifest names the link, and the item's verified audit extract holds the accept that moved it into the case.
+    const casePackage = (extract: string) =>
+      planCasePackage({
+        case: { id: caseA.id, number: caseA.number, title: caseA.title }, exportedAt: new Date().toISOString(), exportedBy: "Lee Lead <lead@example.org>",
+        items: [{ manifestJws: item.manifest, signerPublicJwk: signer.publicJwk, signerRegister: register, metadata: manifestMetadata, fileKey: fileKeyBytes, auditExtract: extract }],
+        original: () => (async function* () { yield new Uint8Array(plain); })(),
+      });
+    const manifestMetadata = await decryptMetadata(manifest.metadata, fileKey);
+    const fileKeyBytes = await unwrapFileKeyBytes(release.fileKey, caseKey.privateKey);
+    const extract = await (await call(`/api/audit/evidence/${fileId}`, { cookie: lead.cookie })).text();
+    const caseZip = new Uint8Array(await new Response(casePackageStream(await casePackage(extract))).arrayBuffer());
+    const caseReport = await verifyCasePackage(caseZip);
+    expect(caseReport.ok, JSON.stringify(caseReport.items.map((i) => i.checks.filter((c) => !c.ok)))).toBe(true);
+    expect(caseReport.items[0]!.checks.find((c) => c.name === "case.json entry")!.detail).toMatch(/accepted into case/);
+    // Without the accept in the extract, the planner refuses it: it names another case.
+    const withoutAccept = extract.split("\n").filter((line) => !line.includes('"submission.accept"')).join("\n");
+    await expect(casePackage(withoutAccept)).rejects.toThrow(/belongs to another case/);
 
     // The submission file row holds no key any more; the evidence keeps the stored object.
     const row = await db.prepare("SELECT file_key, label, decision FROM submission_files WHERE id = ?").bind(fileId).first();
