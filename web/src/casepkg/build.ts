@@ -16,8 +16,6 @@ export interface PackageItemRef {
   id: string;
   manifest: string;
   signerKid: string;
-  /** Accepted from a submission link: the submitter signed for the link and their submission, not the case. */
-  signedFor?: { linkId: string; submissionId: string };
   /** A capture filed into this case: its filing record (evidence-format.md §6.2), which moves it from the uploader's holding place. */
   filing?: string;
 }
@@ -87,15 +85,15 @@ export async function buildCasePackage(options: {
     const manifest = await verifyManifest(item.manifest, jwk).catch((error: unknown) => {
       throw new PackageError(true, "manifest", `The signed manifest of item ${i + 1} does not verify: ${error instanceof Error ? error.message : String(error)}`);
     });
-    const filed = manifest.scope === "captures" && manifest.caseId !== options.case.id;
-    if (filed) {
-      if (!item.filing) throw new PackageError(true, "manifest", `Item ${i + 1} is a capture whose manifest names the uploader's captures, and no signed filing record moves it into this case.`);
+    if (manifest.evidenceId !== item.id) throw new PackageError(true, "manifest", `The signed manifest of item ${i + 1} names another item.`);
+    // An item signed before it had this case (a submission link's, a filed capture's) goes in only
+    // if its audit extract records the move (planCasePackage checks); a filed capture's own signed
+    // filing record is checked here too when the source gives it.
+    if (item.filing && manifest.scope === "captures" && manifest.caseId !== options.case.id) {
       await verifyFiling(item.filing, jwk, { evidenceId: item.id, manifestJws: item.manifest, fromCaseId: manifest.caseId, caseId: options.case.id }).catch((error: unknown) => {
         throw new PackageError(true, "manifest", `The filing record of item ${i + 1} does not verify: ${error instanceof Error ? error.message : String(error)}`);
       });
     }
-    const signedFor = item.signedFor ? manifest.caseId === item.signedFor.linkId && manifest.uploaderId === item.signedFor.submissionId : manifest.caseId === options.case.id || filed;
-    if (manifest.evidenceId !== item.id || !signedFor) throw new PackageError(true, "manifest", `The signed manifest of item ${i + 1} names another item or case.`);
     const [fileKey, auditExtract, timestamp, detailsVersions] = await Promise.all([
       source.fileKey(item),
       source.auditExtract(item),

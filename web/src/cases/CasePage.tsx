@@ -430,7 +430,7 @@ async function packageChoices(caseId: string, me: DeviceKeys): Promise<PackageCh
   const labels = await decryptLabels(caseId, items, me);
   const details = await decryptItemDetails(caseId, items, me).catch(() => new Map<string, EvidenceDetails>());
   return items.map((item) => ({
-    ref: { id: item.id, manifest: item.manifest, signerKid: item.signerKid, ...(item.source ? { signedFor: { linkId: item.source.linkId, submissionId: item.source.submissionId } } : {}), ...(item.filing ? { filing: item.filing } : {}) },
+    ref: { id: item.id, manifest: item.manifest, signerKid: item.signerKid, ...(item.filing ? { filing: item.filing } : {}) },
     name: details.get(item.id)?.title || labels.get(item.id)?.fileName || `Encrypted file ${item.id.slice(0, 8)}`,
     byteSize: item.byteSize,
   }));
