@@ -87,6 +87,7 @@ export const ACTION_TEXT: Record<string, string> = {
   "submission.part_upload": "sent part of a submitted file",
   "submission.file": "sent a file through a submission link",
   "submission.sent": "finished sending evidence through a submission link",
+  "submission.abandoned": "deleted a submission left unfinished",
   "submission.view": "viewed a submitted file",
   "submission.accept": "accepted a submitted file as evidence",
   "submission.reject": "rejected and deleted a submitted file",

@@ -5,11 +5,11 @@ import { SUBMIT_PER_ADDRESS, type PublicSubmissionLink, type SubmissionLinkList,
 import type { SentSubmission, SubmissionFileState } from "../../shared/api/submissions";
 import { decryptExpectations, decryptParts, generateUserKeys, submissionKeyMatches, unwrapCaseKey, unwrapFileKey, unwrapSubmissionKey, verifyManifest } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
-import { bucket, db } from "./backend";
+import { backend, bucket, db } from "./backend";
 import { randomBytes } from "./evidence-helpers";
 import { addMember, openCase, withKeys } from "./evidence-helpers";
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
-import { hexId, inDays, json, linkBody, makeLink, prepareFile, startSubmission } from "./submission-helpers";
+import { hexId, inDays, json, linkBody, makeLink, prepareFile, putPart, startSubmission } from "./submission-helpers";
 
 async function world() {
   const adminSession = await setUpOrganisation();
@@ -272,5 +272,41 @@ describe("sending through a submission link, with no account", () => {
     expect((await expectError(await call(`${sub}/files`, { headers: auth, body: (await prepareFile(link.id, submissionId, open.submissionKey, signer, randomBytes(10))).body }), 404, "link_unavailable")).error.message).toMatch(/closed by the investigators/);
     await expectError(await call(`/api/submit/${link.id}/submissions`, { body: { submissionId: hexId(), signerKey: (await generateUserKeys()).signing.publicJwk } }), 404, "link_unavailable");
   });
-});
 
+  it("the daily job deletes a submission left unfinished once its link has closed (rows, wrapped keys, stored object, with an event); a finished one stays", async () => {
+    const { lead, caseA } = await world();
+    const { link } = await makeLink(lead, caseA);
+    const open = await json<PublicSubmissionLink>(await call(`/api/submit/${link.id}`));
+    const sendFile = async (submitter: Awaited<ReturnType<typeof startSubmission>>, seed: number) => {
+      const file = await prepareFile(link.id, submitter.submissionId, open.submissionKey, submitter.signer, randomBytes(2000, seed));
+      const sub = `/api/submit/${link.id}/submissions/${submitter.submissionId}`;
+      await json(await call(`${sub}/files`, { headers: submitter.auth, body: file.body }), 201);
+      expect((await putPart(link.id, submitter, file.fileId, 0, file.parts[0]!)).status).toBe(204);
+      await json(await call(`${sub}/files/${file.fileId}/complete`, { headers: submitter.auth, body: { manifest: file.manifest } }));
+      return file;
+    };
+    const finished = await startSubmission(link.id);
+    const kept = await sendFile(finished, 70);
+    await json(await call(`/api/submit/${link.id}/submissions/${finished.submissionId}/finish`, { method: "POST", headers: finished.auth }));
+    const left = await startSubmission(link.id);
+    const dropped = await sendFile(left, 71);
+    const objectOf = async (fileId: string) => (await db.prepare("SELECT r2_key FROM submission_files WHERE id = ?").bind(fileId).first<{ r2_key: string }>())?.r2_key;
+    const droppedKey = (await objectOf(dropped.fileId))!;
+    expect(await bucket.get(droppedKey)).not.toBeNull();
+
+    // The link is open and the submission recent: the submitter may still come back to it.
+    await backend.runScheduled(new Date());
+    expect(await objectOf(dropped.fileId)).toBe(droppedKey);
+
+    await json(await call(`/api/submission-links/${link.id}/revoke`, { cookie: lead.cookie, method: "POST" }));
+    await backend.runScheduled(new Date());
+    expect(await db.prepare("SELECT id FROM submissions WHERE link_id = ?").bind(link.id).all().then((r) => r.results.map((x) => x.id))).toEqual([finished.submissionId]);
+    expect(await objectOf(dropped.fileId)).toBeUndefined();
+    expect(await db.prepare("SELECT count(*) AS n FROM submission_parts WHERE file_id = ?").bind(dropped.fileId).first<{ n: number }>()).toEqual({ n: 0 });
+    expect(await bucket.get(droppedKey)).toBeNull();
+    expect(await bucket.get((await objectOf(kept.fileId))!)).not.toBeNull();
+    const events = (await auditEvents()).filter((e) => e.action === "submission.abandoned");
+    expect(events).toHaveLength(1);
+    expect(events[0]!.details).toMatchObject({ caseId: caseA.id, linkId: link.id, submissionId: left.submissionId, files: 1, bytes: 2000 });
+  });
+});

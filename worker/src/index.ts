@@ -24,6 +24,7 @@ import { cameras, videoRequests } from "./routes/video-requests";
 import { wellKnown } from "./routes/well-known";
 import { retention } from "./routes/retention";
 import { runShareReminders } from "./lib/share-reminders";
+import { runSubmissionCleanup } from "./lib/submission-cleanup";
 import { runRetention } from "./lib/retention";
 import { APP_VERSION } from "./version";
 
@@ -70,10 +71,11 @@ export { SiteLive } from "./durable/site-live";
 
 export default {
   fetch: api.fetch,
-  /** The daily Cron Trigger (wrangler.toml [triggers]): the retention job (docs/retention.md) and share expiry reminders (docs/disclosure.md §6) at its scheduled time. */
+  /** The daily Cron Trigger (wrangler.toml [triggers]): the retention job (docs/retention.md), share expiry reminders (docs/disclosure.md §6) and the clean-up of abandoned submissions (docs/submissions.md §5.1) at its scheduled time. */
   async scheduled(controller, env, ctx) {
     const now = new Date(controller.scheduledTime);
     ctx.waitUntil(runRetention(env, now));
     ctx.waitUntil(runShareReminders(env, now));
+    ctx.waitUntil(runSubmissionCleanup(env, now));
   },
 } satisfies ExportedHandler<Env>;
