@@ -332,6 +332,7 @@ export const submit = new Hono<AppEnv>()
         throw err;
       }
       markAudited(c, event);
+      await flushAudit(c.env, link.org_id);
       if (inserted.meta.changes !== 1) {
         await upload.abort().catch(() => undefined);
         await audit(c, { action: "submission.file_refused", orgId: link.org_id, actor: anonymous(link), outcome: "denied", ...linkEvent(link, { submissionId, byteSize: body.byteSize, reason: "limit" }) });
