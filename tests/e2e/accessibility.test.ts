@@ -188,7 +188,8 @@ describe("accessibility: axe-core at 390 px and 1366 px", () => {
     // Back to the case by keyboard, and open the item again from its list with Enter.
     await tabTo(page, page.getByRole("link", { name: /^← / }).first());
     await page.keyboard.press("Enter");
-    const open = page.getByRole("link", { name: /^Open porch\.png/ });
+    // Listed by the title given as it was filed (the members' copy of its details).
+    const open = page.getByRole("link", { name: /^Open Porch light/ });
     await visible(open, 20_000);
     await tabTo(page, open, 120);
     await page.keyboard.press("Enter");
