@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
@@ -66,6 +67,11 @@ const workersRuntime = () =>
 
 export default defineConfig({
   test: {
+    // Vitest's default is one worker per core less one: a single worker on a 2-core machine, so
+    // every file would wait for the one before it. The API and unit files spend much of their time
+    // waiting on workerd, Deno and Chromium processes, so two at a time use both cores. The e2e
+    // projects still run one file at a time (fileParallelism: false), after the others.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     reporters: ["default", "./tests/summary-reporter.ts"],
     projects: [
       {

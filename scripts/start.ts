@@ -4,10 +4,15 @@
  * and Durable Objects persisted on disk (CUSTODY_STATE_DIR, default .wrangler/state).
  * No Cloudflare account and no network needed. Ctrl-C stops it; the data stays.
  *
+ * A new state folder starts from a copy of an empty database with every migration applied, made
+ * once per set of migrations (and wrangler version) under node_modules/.cache/custody-d1:
+ * applying the migrations one by one takes wrangler about 17 s, copying the result well under one.
+ *
  * Flags: --no-build (serve the existing dist/).
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 
 import { localDataKey } from "../deno/data-key.ts";
@@ -35,7 +40,7 @@ async function main(): Promise<void> {
     await run(bin("vite"), ["build", "--logLevel", "warn"]);
   }
   console.log(`Applying database migrations (${stateDir})…`);
-  await run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { quiet: true });
+  await migrate(stateDir);
 
   // The data key (the DATA_KEY secret on Cloudflare): made once in the state folder; a DATA_KEY in
   // .dev.vars (read after it) wins. wrangler reads .dev.vars itself only when no --env-file is given.
@@ -61,6 +66,47 @@ async function main(): Promise<void> {
   server.on("exit", (code, signal) => {
     process.exit(signal === "SIGINT" || signal === "SIGTERM" ? 0 : (code ?? 0));
   });
+}
+
+/** The local D1 database of a state folder: the only part of it the migrations touch. */
+const d1Of = (dir: string) => resolve(dir, "v3", "d1");
+
+/**
+ * Brings the state folder's database up to date. A folder without a database gets a copy of the
+ * migrated empty database (made on first use); one with a database has wrangler apply whatever
+ * migrations it has not yet had.
+ */
+async function migrate(dir: string): Promise<void> {
+  const apply = (to: string) => run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", to], { quiet: true });
+  if (existsSync(d1Of(dir))) return apply(dir);
+  const template = resolve(root, "node_modules/.cache/custody-d1", migrationsFingerprint());
+  if (!existsSync(d1Of(template))) {
+    // Made aside and renamed into place, so a start running alongside never copies half of one.
+    mkdirSync(resolve(template, ".."), { recursive: true });
+    const making = mkdtempSync(`${template}.making-`);
+    try {
+      await apply(making);
+      try {
+        renameSync(making, template);
+      } catch (error) {
+        if (!existsSync(d1Of(template))) throw error; // another start finished first: use theirs
+      }
+    } finally {
+      rmSync(making, { recursive: true, force: true });
+    }
+  }
+  cpSync(d1Of(template), d1Of(dir), { recursive: true });
+}
+
+/** Names the migrated empty database: the migration files' names and contents, and the wrangler that applied them. */
+function migrationsFingerprint(): string {
+  const hash = createHash("sha256");
+  hash.update(readFileSync(resolve(root, "node_modules/wrangler/package.json")));
+  const folder = resolve(root, "migrations");
+  for (const name of readdirSync(folder).filter((file) => file.endsWith(".sql")).sort()) {
+    hash.update(`\0${name}\0`).update(readFileSync(resolve(folder, name)));
+  }
+  return hash.digest("hex").slice(0, 32);
 }
 
 main().catch((err: unknown) => {
