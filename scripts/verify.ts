@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     process.exit(await verifyReceiptFile(file, args[0]!));
   }
   const { verifyCourtPackage } = await import("../shared/crypto/verify-package.ts");
+  ({ describeOperation } = await import("../shared/crypto/manifest.ts"));
   const { parseKeptCheckpoint } = await import("../shared/audit/export.ts");
   let kept;
   if (keptArg) {
@@ -105,6 +106,15 @@ async function main(): Promise<void> {
 }
 
 type Summary = import("../shared/crypto/verify-package.ts").PackageSummary;
+/** Set once the shared code is loaded (after ./shared-loader.ts): a derived item's operations, in words. */
+let describeOperation: typeof import("../shared/crypto/manifest.ts").describeOperation;
+/** Operations listed one by one before "and N more". */
+const OPERATIONS_SHOWN = 20;
+
+function operationsText(operations: Parameters<typeof describeOperation>[0][]): string {
+  const shown = operations.slice(0, OPERATIONS_SHOWN).map(describeOperation).join("; ");
+  return operations.length > OPERATIONS_SHOWN ? `${shown}; and ${operations.length - OPERATIONS_SHOWN} more` : shown;
+}
 
 /** The evidence a (court or item) report proved, as "Label: value" lines indented by `indent`. */
 function summaryRows(s: Summary, indent: string): string[] {
@@ -115,7 +125,7 @@ function summaryRows(s: Summary, indent: string): string[] {
     ["SHA-512", s.sha512],
     ["Evidence", s.evidenceId === undefined ? undefined : `${s.evidenceId} (case ${s.caseId})`],
     ["Captured at", s.capturedAt !== undefined ? `${s.capturedAt}${s.captureTimeSource ? ` (${s.captureTimeSource})` : ""}` : s.capturedAtLocal !== undefined ? `${s.capturedAtLocal} camera's local time, zone unknown (${s.captureTimeSource ?? "exif-local"})` : undefined],
-    ["Derived from", s.derivedFrom ? `${s.derivedFrom.evidenceId} (SHA-512 ${s.derivedFrom.sha512}), ${s.derivedFrom.operations.map((o) => `${o.type} ${o.from} s to ${o.to} s`).join(", ")}` : undefined],
+    ["Derived from", s.derivedFrom ? `${s.derivedFrom.evidenceId} (SHA-512 ${s.derivedFrom.sha512}), ${operationsText(s.derivedFrom.operations)}` : undefined],
     ["Signer kid", s.signerKid],
     ["Signed at", s.signedAt === undefined ? undefined : `${s.signedAt} (the signer's clock)`],
     ["Signer", s.signer?.holder],

@@ -30,26 +30,97 @@ export const EvidenceMetadata = z.strictObject({
 });
 export type EvidenceMetadata = z.infer<typeof EvidenceMetadata>;
 
+const Seconds = z.number().nonnegative().max(1e7);
+const Unit = z.number().min(0).max(1);
+
+/**
+ * Where a redaction region is at media time `t` (seconds; 0 for a photo or a page): a box in
+ * normalised frame coordinates (0–1, origin top left), `w` and `h` its width and height.
+ */
+export const RegionKey = z
+  .strictObject({ t: Seconds, x: Unit, y: Unit, w: Unit.positive(), h: Unit.positive() })
+  .refine((k) => k.x + k.w <= 1.0001 && k.y + k.h <= 1.0001, { message: "the box must lie inside the frame" });
+export type RegionKey = z.infer<typeof RegionKey>;
+
+/** At most this many region keys in one derived item, in all its operations: the manifest stays well under 1 MB. */
+export const MAX_REGION_KEYS = 16_000;
+/** At most this many operations in one derived item. */
+export const MAX_OPERATIONS = 512;
+
+const inOrder = (o: { from: number; to: number }) => o.to > o.from;
+const afterFrom = { message: "to must be after from", path: ["to"] };
+
 /**
  * One operation that made a derived item from its original (docs/evidence-format.md §6.1).
- * `clip`: the original's media from `from` to `to` seconds (media time), cut on key frames
- * without re-encoding, so the clip may start at the key frame before `from`.
+ * - `clip`: the original's media from `from` to `to` seconds (media time), cut on key frames
+ *   without re-encoding, so the clip may start at the key frame before `from`.
+ * - `redact` (§6.3): a region hidden by `effect`; in a video from `from` to `to` (media time of
+ *   the original), moving along `keys` (linear between keys, held before the first and after the
+ *   last); in a photo one key at `t` 0 and no range; in a document on `page` (1-based).
+ * - `audio`: the sound from `from` to `to` muted or replaced by a 1 kHz tone (`bleep`).
+ * - `trim`: only the original's `from` to `to` is kept, cut at exactly those times (re-encoded).
+ * - `rasterize`: every page of a document was redrawn as an image at `dpi`, so nothing under a
+ *   redaction (nor any text) is left to copy.
  */
 export const DerivationOperation = z.discriminatedUnion("type", [
-  z.strictObject({
-    type: z.literal("clip"),
-    from: z.number().nonnegative().max(1e7),
-    to: z.number().positive().max(1e7),
-  }).refine((o) => o.to > o.from, { message: "to must be after from", path: ["to"] }),
+  z.strictObject({ type: z.literal("clip"), from: Seconds, to: Seconds.positive() }).refine(inOrder, afterFrom),
+  z
+    .strictObject({
+      type: z.literal("redact"),
+      shape: z.enum(["rect", "ellipse"]),
+      effect: z.enum(["blur", "pixelate", "fill"]),
+      page: z.number().int().min(1).max(1_000_000).optional(),
+      from: Seconds.optional(),
+      to: Seconds.optional(),
+      keys: z.array(RegionKey).min(1).max(MAX_REGION_KEYS),
+    })
+    .refine((o) => (o.from === undefined) === (o.to === undefined) && (o.from === undefined || o.to! >= o.from), { message: "from and to come together, to not before from", path: ["to"] })
+    .refine((o) => o.keys.every((k, i) => i === 0 || k.t > o.keys[i - 1]!.t), { message: "keys must be in strictly increasing time", path: ["keys"] }),
+  z.strictObject({ type: z.literal("audio"), effect: z.enum(["mute", "bleep"]), from: Seconds, to: Seconds.positive() }).refine(inOrder, afterFrom),
+  z.strictObject({ type: z.literal("trim"), from: Seconds, to: Seconds.positive() }).refine(inOrder, afterFrom),
+  z.strictObject({ type: z.literal("rasterize"), dpi: z.number().int().min(36).max(1200) }),
 ]);
 export type DerivationOperation = z.infer<typeof DerivationOperation>;
 
-/** What a derived item (a clip) was made from: the original's id and SHA-512, and how. The original is never changed. */
-export const DerivedFrom = z.strictObject({
-  evidenceId: Id,
-  sha512: Hex512,
-  operations: z.array(DerivationOperation).min(1).max(16),
-});
+/** The operation types that remove something from what the original shows or says. */
+const REDACTING = new Set<DerivationOperation["type"]>(["redact", "audio", "rasterize"]);
+
+/** True when a derived item is a redacted copy (it hides something of the original), not only a cut. */
+export function isRedaction(derivedFrom: DerivedFrom): boolean {
+  return derivedFrom.operations.some((o) => REDACTING.has(o.type));
+}
+
+/** One line a person can read for an operation: "clip 2 s to 4.5 s", "blur ellipse 1 s to 9 s (12 keys)". */
+export function describeOperation(o: DerivationOperation): string {
+  const range = (from: number, to: number) => `${round(from)} s to ${round(to)} s`;
+  switch (o.type) {
+    case "clip":
+    case "trim":
+      return `${o.type} ${range(o.from, o.to)}`;
+    case "redact": {
+      const where = o.page !== undefined ? `page ${o.page}` : o.from !== undefined ? range(o.from, o.to!) : "whole image";
+      return `${o.effect} ${o.shape} ${where} (${o.keys.length} ${o.keys.length === 1 ? "key" : "keys"})`;
+    }
+    case "audio":
+      return `${o.effect} audio ${range(o.from, o.to)}`;
+    case "rasterize":
+      return `pages redrawn as images at ${o.dpi} dpi`;
+  }
+}
+
+const round = (value: number) => Math.round(value * 1000) / 1000;
+
+/** What a derived item (a clip or a redacted copy) was made from: the original's id and SHA-512, and how. The original is never changed. */
+export const DerivedFrom = z
+  .strictObject({
+    evidenceId: Id,
+    sha512: Hex512,
+    operations: z.array(DerivationOperation).min(1).max(MAX_OPERATIONS),
+  })
+  .refine((d) => d.operations.reduce((n, o) => n + (o.type === "redact" ? o.keys.length : 0), 0) <= MAX_REGION_KEYS, {
+    message: `at most ${MAX_REGION_KEYS} region keys in all`,
+    path: ["operations"],
+  });
 export type DerivedFrom = z.infer<typeof DerivedFrom>;
 
 /** The signed manifest payload, format v1. */

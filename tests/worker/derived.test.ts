@@ -8,6 +8,7 @@ import type { EvidenceSummary, UploadState } from "../../shared/api/cases";
 import { decodeJwt } from "jose";
 import { sha512Hex, type DerivedFrom, type Manifest } from "../../shared/crypto";
 import { openCase, prepareEvidence, randomBytes, sendParts, uploadEvidence, withKeys } from "./evidence-helpers";
+import { auditEvents } from "./audit-helpers";
 import { call, expectError, setUpOrganisation } from "./helpers";
 
 const clip = (evidenceId: string, sha512: string): DerivedFrom => ({ evidenceId, sha512, operations: [{ type: "clip", from: 1, to: 3 }] });
@@ -31,6 +32,39 @@ describe("derived items (derivedFrom)", () => {
     expect(done.status, await done.clone().text()).toBe(200);
     const summary = (await done.json()) as EvidenceSummary;
     expect((decodeJwt(summary.manifest) as unknown as Manifest).derivedFrom).toEqual(clip(original.evidenceId, sha512));
+  });
+
+  it("records evidence.redacted, naming the source, with the completion of a redacted copy (not of a clip)", async () => {
+    const { lead, caseDetail, original, sha512 } = await world();
+    const derivedFrom: DerivedFrom = {
+      evidenceId: original.evidenceId,
+      sha512,
+      operations: [
+        { type: "redact", shape: "ellipse", effect: "blur", from: 1, to: 2, keys: [{ t: 1, x: 0.1, y: 0.1, w: 0.2, h: 0.3 }] },
+        { type: "audio", effect: "mute", from: 1, to: 1.5 },
+      ],
+    };
+    const copy = await prepareEvidence(lead, caseDetail, randomBytes(1500, 13), "Redacted copy of a.mp4", derivedFrom);
+    expect((await call(`/api/cases/${caseDetail.id}/evidence`, { cookie: lead.cookie, body: copy.body })).status).toBe(201);
+    for (const response of await sendParts(lead, copy)) expect(response.status).toBe(204);
+    // Completed twice (a retry): one event.
+    for (let i = 0; i < 2; i++) expect((await call(`/api/evidence/${copy.evidenceId}/complete`, { method: "POST", cookie: lead.cookie })).status).toBe(200);
+    const clipped = await prepareEvidence(lead, caseDetail, randomBytes(1500, 14), "clip.mp4", clip(original.evidenceId, sha512));
+    expect((await call(`/api/cases/${caseDetail.id}/evidence`, { cookie: lead.cookie, body: clipped.body })).status).toBe(201);
+    await sendParts(lead, clipped);
+    expect((await call(`/api/evidence/${clipped.evidenceId}/complete`, { method: "POST", cookie: lead.cookie })).status).toBe(200);
+
+    const events = await auditEvents();
+    const redacted = events.filter((e) => e.action === "evidence.redacted");
+    expect(redacted).toHaveLength(1);
+    expect(redacted[0]).toMatchObject({
+      target: { type: "evidence", id: copy.evidenceId },
+      outcome: "success",
+      details: { caseId: caseDetail.id, evidenceId: copy.evidenceId, sourceEvidenceId: original.evidenceId, sourceSha512: sha512, operations: 2 },
+    });
+    // In the same transaction as the completion: right after it in the chain.
+    const completed = events.findIndex((e) => e.action === "evidence.upload_complete" && e.target?.id === copy.evidenceId);
+    expect(events[completed + 1]).toBe(redacted[0]);
   });
 
   it("refuses a wrong SHA-512, an original of another case, one still uploading, or none; nothing is created", async () => {

@@ -2,19 +2,24 @@ import { describe, it, expect } from "vitest";
 import {
   FormatError,
   IntegrityError,
+  MAX_OPERATIONS,
+  MAX_REGION_KEYS,
   TYP,
   decryptExpectations,
   decryptMetadata,
   decryptParts,
+  describeOperation,
   encryptBlob,
   encryptMetadata,
   generateFileKey,
   generateUserKeys,
   importPrivateKey,
+  isRedaction,
   manifestKid,
   signManifest,
   toBase64url,
   verifyManifest,
+  type DerivationOperation,
   type EncryptedPart,
 } from "../../../shared/crypto";
 
@@ -142,5 +147,67 @@ describe("manifest", () => {
     const { CompactSign } = await import("jose");
     const forged = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: "ES512", kid: user.signing.kid, typ: TYP.manifest }).sign(signer.privateKey);
     await expect(verifyManifest(forged, user.signing.publicJwk)).rejects.toBeInstanceOf(FormatError);
+  });
+
+  it("carries a redacted copy's operations (regions with keys, audio, trim, rasterize) and refuses malformed ones", async () => {
+    const { signer, user, parts } = await upload();
+    const stream = { byteSize: 12000, sha512: "a".repeat(128), noncePrefix: new Uint8Array(7), partSha512: parts.map((p) => p.sha512) };
+    const base = { evidenceId: "d".repeat(32), caseId: "c".repeat(32), uploaderId: "u".repeat(32), metadata: "a.b.c.d.e", stream };
+    const region = { type: "redact" as const, shape: "ellipse" as const, effect: "blur" as const, from: 12, to: 40.5, keys: [{ t: 12, x: 0.41, y: 0.2, w: 0.08, h: 0.14 }, { t: 20, x: 0.52, y: 0.22, w: 0.08, h: 0.14 }] };
+    const operations: DerivationOperation[] = [
+      { type: "trim", from: 12, to: 312 },
+      region,
+      { type: "redact", shape: "rect", effect: "fill", page: 3, keys: [{ t: 0, x: 0, y: 0, w: 1, h: 0.5 }] },
+      { type: "audio", effect: "bleep", from: 30, to: 31.5 },
+      { type: "rasterize", dpi: 150 },
+    ];
+    const derivedFrom = { evidenceId: "e".repeat(32), sha512: "b".repeat(128), operations };
+    const manifest = await verifyManifest(await signManifest({ ...base, derivedFrom }, signer), user.signing.publicJwk);
+    expect(manifest.derivedFrom).toEqual(derivedFrom);
+    expect(isRedaction(manifest.derivedFrom!)).toBe(true);
+    expect(isRedaction({ ...derivedFrom, operations: [{ type: "clip", from: 1, to: 2 }, { type: "trim", from: 1, to: 2 }] })).toBe(false);
+    expect(operations.map(describeOperation)).toEqual([
+      "trim 12 s to 312 s",
+      "blur ellipse 12 s to 40.5 s (2 keys)",
+      "fill rect page 3 (1 key)",
+      "bleep audio 30 s to 31.5 s",
+      "pages redrawn as images at 150 dpi",
+    ]);
+
+    const key = region.keys[0]!;
+    const bad: unknown[] = [
+      { ...region, keys: [] },
+      { ...region, keys: [region.keys[1], region.keys[0]] }, // out of order
+      { ...region, keys: [key, { ...key }] }, // the same time twice
+      { ...region, keys: [{ ...key, x: 0.95, w: 0.1 }] }, // past the right edge
+      { ...region, keys: [{ ...key, w: 0 }] },
+      { ...region, keys: [{ ...key, y: -0.1 }] },
+      { ...region, to: undefined }, // from without to
+      { ...region, from: 50 }, // to before from
+      { ...region, effect: "smudge" },
+      { ...region, shape: "star" },
+      { ...region, page: 0 },
+      { ...region, keys: [{ ...key, note: "extra" }] },
+      { type: "audio", effect: "mute", from: 3, to: 3 },
+      { type: "audio", effect: "louder", from: 3, to: 4 },
+      { type: "trim", from: 5, to: 1 },
+      { type: "rasterize", dpi: 10 },
+      { type: "rasterize", dpi: 150.5 },
+    ];
+    for (const wrong of bad) {
+      await expect(signManifest({ ...base, derivedFrom: { ...derivedFrom, operations: [wrong as DerivationOperation] } }, signer), JSON.stringify(wrong)).rejects.toThrow();
+    }
+    // Bounded: at most MAX_OPERATIONS operations and MAX_REGION_KEYS region keys in all.
+    const many = Array.from({ length: MAX_OPERATIONS + 1 }, (): DerivationOperation => ({ type: "audio", effect: "mute", from: 1, to: 2 }));
+    await expect(signManifest({ ...base, derivedFrom: { ...derivedFrom, operations: many } }, signer)).rejects.toThrow();
+    const keys = (n: number, from: number) => Array.from({ length: n }, (_, i) => ({ t: from + i, x: 0.1, y: 0.1, w: 0.2, h: 0.2 }));
+    const half = MAX_REGION_KEYS / 2;
+    const full: DerivationOperation[] = [
+      { ...region, from: 0, to: half, keys: keys(half, 0) },
+      { ...region, from: half, to: 2 * half, keys: keys(half, half) },
+    ];
+    await expect(signManifest({ ...base, derivedFrom: { ...derivedFrom, operations: full } }, signer)).resolves.toBeTypeOf("string");
+    full.push({ ...region, from: 0, to: 1, keys: keys(1, 0) });
+    await expect(signManifest({ ...base, derivedFrom: { ...derivedFrom, operations: full } }, signer)).rejects.toThrow();
   });
 });

@@ -19,7 +19,7 @@ import {
   UploadState,
 } from "../../../shared/api/cases";
 import type { PublicJwk } from "../../../shared/api/schemas";
-import { capturesScopeId, ciphertextSize, manifestKid, PART_SIZE, partCount, TYP, verifyFiling, verifyManifest, type Manifest } from "../../../shared/crypto";
+import { capturesScopeId, ciphertextSize, isRedaction, manifestKid, PART_SIZE, partCount, TYP, verifyFiling, verifyManifest, type Manifest } from "../../../shared/crypto";
 import { caseKeysForUser, wrapFor } from "../db/cases";
 import {
   detailsInsert,
@@ -40,7 +40,7 @@ import {
 import { currentUserKeys, findSigningKey } from "../db/keys";
 import { findCategory, retentionSettings } from "../db/retention";
 import type { AppEnv } from "../env";
-import { audit, auditStatement, auditStatementIfChanged, flushAudit, markAudited } from "../lib/audit";
+import { audit, auditStatement, auditStatementIfChanged, auditStatementIfRecorded, flushAudit, markAudited } from "../lib/audit";
 import { requireCaseRole } from "../lib/cases";
 import { ApiError } from "../lib/errors";
 import { checkWrappedTo } from "../lib/keys";
@@ -386,12 +386,22 @@ export const evidence = new Hono<AppEnv>()
         target: { type: "evidence", id: row.id },
         details: { caseId: row.case_id, evidenceId: row.id, byteSize: row.byte_size, signerKid: row.signer_kid, ...(await uploadDigests(row.manifest)) },
       });
-      const results = await c.env.DB.batch([
+      // A redacted copy also says so, naming its source: recorded with the completion or not at all.
+      const derivedFrom = (decodeJwt(row.manifest) as unknown as Manifest).derivedFrom;
+      const redacted = derivedFrom && isRedaction(derivedFrom)
+        ? [auditStatementIfRecorded(c, me.orgId, {
+          action: "evidence.redacted",
+          target: { type: "evidence", id: row.id },
+          details: { caseId: row.case_id, evidenceId: row.id, sourceEvidenceId: derivedFrom.evidenceId, sourceSha512: derivedFrom.sha512, operations: derivedFrom.operations.length },
+        }, completed.eventId)]
+        : [];
+      const statements = [
         ...(deferred ? [evidenceManifestSet(c.env.DB, row.id, row.manifest, row.signer_kid)] : []),
         evidenceComplete(c.env.DB, row.id, new Date().toISOString()),
         completed.statement,
-      ]);
-      if (markAudited(c, results[results.length - 1]!)) {
+      ];
+      const results = await c.env.DB.batch([...statements, ...redacted]);
+      if (markAudited(c, results[statements.length - 1]!)) {
         await flushAudit(c.env, me.orgId);
         // After the state change, by the completion that made it: the TSA is asked once now; if it
         // fails the item reads "awaiting timestamp" and is retried.
