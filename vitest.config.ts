@@ -65,6 +65,13 @@ const workersRuntime = () =>
     },
   }));
 
+/**
+ * With two files at a time on two cores, a CPU-bound test can take a few times its quiet duration:
+ * the time limit guards against hangs, it is not a speed check (those are in `npm run bench`).
+ * Projects do not inherit the root's test options, so each sets it.
+ */
+const HANG_GUARD = 30_000;
+
 export default defineConfig({
   test: {
     // Vitest's default is one worker per core less one: a single worker on a 2-core machine, so
@@ -79,6 +86,8 @@ export default defineConfig({
           name: "unit",
           include: ["tests/unit/**/*.test.ts"],
           environment: "node",
+          testTimeout: HANG_GUARD,
+          hookTimeout: 2 * HANG_GUARD,
         },
       },
       {
@@ -88,7 +97,8 @@ export default defineConfig({
           name: "worker",
           include: [API_TESTS],
           setupFiles: ["./tests/worker/setup.ts"],
-          testTimeout: 30_000,
+          testTimeout: HANG_GUARD,
+          hookTimeout: 2 * HANG_GUARD,
           // OpenID providers (oidc-provider and a fake one for crafted tokens) run in Node for the API tests.
           globalSetup: ["./tests/support/oidc-global-setup.ts", "./tests/support/tsa-global-setup.ts", "./tests/support/smtp-global-setup.ts", "./tests/support/geocoder-global-setup.ts"],
         },
@@ -100,7 +110,7 @@ export default defineConfig({
           include: [API_TESTS, "tests/deno/**/*.test.ts"],
           environment: "node",
           setupFiles: ["./tests/worker/setup-deno.ts"],
-          testTimeout: 30_000,
+          testTimeout: HANG_GUARD,
           hookTimeout: 60_000,
           globalSetup: ["./tests/support/oidc-global-setup.ts", "./tests/support/tsa-global-setup.ts", "./tests/support/smtp-global-setup.ts", "./tests/support/geocoder-global-setup.ts"],
         },
@@ -109,6 +119,8 @@ export default defineConfig({
         plugins: [workersRuntime()],
         test: {
           name: "crypto-workers",
+          testTimeout: HANG_GUARD,
+          hookTimeout: 2 * HANG_GUARD,
           include: [CRYPTO_TESTS],
           exclude: [...CRYPTO_NODE_ONLY, ...CRYPTO_BROWSER_ONLY],
         },
@@ -118,6 +130,8 @@ export default defineConfig({
         optimizeDeps: { include: ["jose", "hash-wasm"] },
         test: {
           name: "crypto-browser",
+          testTimeout: HANG_GUARD,
+          hookTimeout: 2 * HANG_GUARD,
           // tests/browser: browser-only crypto (hash-wasm needs run-time WebAssembly, which workerd forbids).
           include: [CRYPTO_TESTS, "tests/browser/**/*.test.ts"],
           exclude: CRYPTO_NODE_ONLY,
