@@ -4,11 +4,10 @@
  * typ custody-label+jwe, kid = case key id). Members list their evidence by name with the case
  * key they already hold; the file key, and so the content, is released only by the audited view.
  */
-import { CompactEncrypt, compactDecrypt, type JWK } from "jose";
+import type { JWK } from "jose";
 import { z } from "zod";
-import { FormatError, KeyUnwrapError } from "./errors";
-import { fromUtf8, utf8 } from "./encoding";
-import { importEncryptionPublicKey, keyId, TYP } from "./keys";
+import { TYP } from "./keys";
+import { openJson, sealJson } from "./sealed-json";
 
 export const LABEL_VERSION = 1;
 
@@ -22,26 +21,10 @@ export type EvidenceLabel = z.infer<typeof EvidenceLabel>;
 
 /** Encrypt a label to the case public JWK: compact JWE, ECDH-ES+A256KW, A256GCM, `kid` = the case key id. */
 export async function encryptLabel(label: Omit<EvidenceLabel, "v">, casePublicJwk: JWK): Promise<string> {
-  const body = EvidenceLabel.parse({ v: LABEL_VERSION, ...label });
-  const recipient = await importEncryptionPublicKey(casePublicJwk);
-  return new CompactEncrypt(utf8(JSON.stringify(body)))
-    .setProtectedHeader({ alg: "ECDH-ES+A256KW", enc: "A256GCM", typ: TYP.label, kid: await keyId(casePublicJwk) })
-    .encrypt(recipient);
+  return sealJson(EvidenceLabel.parse({ v: LABEL_VERSION, ...label }), casePublicJwk, TYP.label);
 }
 
 /** Decrypt a label (compact JWE) with the case private CryptoKey. */
 export async function decryptLabel(jwe: string, casePrivateKey: CryptoKey): Promise<EvidenceLabel> {
-  let plaintext: Uint8Array;
-  let typ: unknown;
-  try {
-    const out = await compactDecrypt(jwe, casePrivateKey, { keyManagementAlgorithms: ["ECDH-ES+A256KW"], contentEncryptionAlgorithms: ["A256GCM"] });
-    plaintext = out.plaintext;
-    typ = out.protectedHeader.typ;
-  } catch (cause) {
-    throw new KeyUnwrapError("label", "not encrypted to this case key, or damaged", { cause });
-  }
-  if (typ !== TYP.label) throw new FormatError("label", `expected typ ${TYP.label}`);
-  const parsed = EvidenceLabel.safeParse(JSON.parse(fromUtf8(plaintext)));
-  if (!parsed.success) throw new FormatError("label", "unexpected content");
-  return parsed.data;
+  return openJson(jwe, casePrivateKey, { typ: TYP.label, what: "label", wrongKey: "not encrypted to this case key, or damaged", schema: EvidenceLabel });
 }

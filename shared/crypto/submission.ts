@@ -4,11 +4,11 @@
  * it); the private half is wrapped to the case key, so the case's members can open it and the
  * server cannot.
  */
-import { CompactEncrypt, compactDecrypt, type JWK } from "jose";
+import type { JWK } from "jose";
 import { z } from "zod";
-import { fromUtf8, utf8 } from "./encoding";
-import { FormatError, KeyUnwrapError } from "./errors";
-import { generateShareKeyPair, importEncryptionPublicKey, importPrivateKey, keyId, TYP, unwrapJwk, wrapJwk, type KeyPairJwk, type UnlockedKey } from "./keys";
+import { FormatError } from "./errors";
+import { generateShareKeyPair, importPrivateKey, keyId, TYP, unwrapJwk, wrapJwk, type KeyPairJwk, type UnlockedKey } from "./keys";
+import { openJson, sealJson } from "./sealed-json";
 
 /** New submission key pair (ECDH P-521), as JWKs. */
 export function generateSubmissionKeyPair(): Promise<KeyPairJwk> {
@@ -53,26 +53,10 @@ export type SubmissionDetails = z.infer<typeof SubmissionDetails>;
 
 /** Encrypt a submitter's details to the link's submission public JWK: compact JWE, ECDH-ES+A256KW, A256GCM, typ custody-submission-details+jwe, kid = the submission key's. */
 export async function encryptSubmissionDetails(details: Omit<SubmissionDetails, "v">, submissionPublicJwk: JWK): Promise<string> {
-  const body = SubmissionDetails.parse({ v: SUBMISSION_DETAILS_VERSION, ...details });
-  const recipient = await importEncryptionPublicKey(submissionPublicJwk);
-  return new CompactEncrypt(utf8(JSON.stringify(body)))
-    .setProtectedHeader({ alg: "ECDH-ES+A256KW", enc: "A256GCM", typ: TYP.submissionDetails, kid: await keyId(submissionPublicJwk) })
-    .encrypt(recipient);
+  return sealJson(SubmissionDetails.parse({ v: SUBMISSION_DETAILS_VERSION, ...details }), submissionPublicJwk, TYP.submissionDetails);
 }
 
 /** Decrypt a submitter's details (compact JWE) with the submission private CryptoKey. */
 export async function decryptSubmissionDetails(jwe: string, submissionPrivateKey: CryptoKey): Promise<SubmissionDetails> {
-  let plaintext: Uint8Array;
-  let typ: unknown;
-  try {
-    const out = await compactDecrypt(jwe, submissionPrivateKey, { keyManagementAlgorithms: ["ECDH-ES+A256KW"], contentEncryptionAlgorithms: ["A256GCM"] });
-    plaintext = out.plaintext;
-    typ = out.protectedHeader.typ;
-  } catch (cause) {
-    throw new KeyUnwrapError("submission details", "not encrypted to this submission key, or damaged", { cause });
-  }
-  if (typ !== TYP.submissionDetails) throw new FormatError("submission details", `expected typ ${TYP.submissionDetails}`);
-  const parsed = SubmissionDetails.safeParse(JSON.parse(fromUtf8(plaintext)));
-  if (!parsed.success) throw new FormatError("submission details", "unexpected content");
-  return parsed.data;
+  return openJson(jwe, submissionPrivateKey, { typ: TYP.submissionDetails, what: "submission details", wrongKey: "not encrypted to this submission key, or damaged", schema: SubmissionDetails });
 }

@@ -5,11 +5,12 @@
  * kid = case key id). Members see it in evidence lists with the case key they hold, without the
  * audited release of the file key; the server stores it and never sees the picture.
  */
-import { CompactEncrypt, compactDecrypt, type JWK } from "jose";
+import type { JWK } from "jose";
 import { z } from "zod";
-import { FormatError, KeyUnwrapError } from "./errors";
-import { fromBase64url, fromUtf8, toBase64url, utf8 } from "./encoding";
-import { importEncryptionPublicKey, keyId, TYP } from "./keys";
+import { FormatError } from "./errors";
+import { fromBase64url, toBase64url } from "./encoding";
+import { TYP } from "./keys";
+import { openJson, sealJson } from "./sealed-json";
 
 export const THUMBNAIL_VERSION = 1;
 /** Largest thumbnail image accepted, in bytes (a 240 px JPEG is a few kB): keeps evidence lists light, and its JWE within the API's 32 KiB for an envelope. */
@@ -35,32 +36,13 @@ export interface EvidenceThumbnail {
 export async function encryptThumbnail(thumbnail: EvidenceThumbnail, casePublicJwk: JWK): Promise<string> {
   if (thumbnail.bytes.byteLength > THUMBNAIL_MAX_BYTES) throw new FormatError("thumbnail", `larger than ${THUMBNAIL_MAX_BYTES} bytes`);
   const body = ThumbnailBody.parse({ v: THUMBNAIL_VERSION, mediaType: thumbnail.mediaType, width: thumbnail.width, height: thumbnail.height, data: toBase64url(thumbnail.bytes) });
-  const recipient = await importEncryptionPublicKey(casePublicJwk);
-  return new CompactEncrypt(utf8(JSON.stringify(body)))
-    .setProtectedHeader({ alg: "ECDH-ES+A256KW", enc: "A256GCM", typ: TYP.thumbnail, kid: await keyId(casePublicJwk) })
-    .encrypt(recipient);
+  return sealJson(body, casePublicJwk, TYP.thumbnail);
 }
 
 /** Decrypt a thumbnail (compact JWE) with the case private CryptoKey: the image bytes and their type and size. */
 export async function decryptThumbnail(jwe: string, casePrivateKey: CryptoKey): Promise<EvidenceThumbnail> {
-  let plaintext: Uint8Array;
-  let typ: unknown;
-  try {
-    const out = await compactDecrypt(jwe, casePrivateKey, { keyManagementAlgorithms: ["ECDH-ES+A256KW"], contentEncryptionAlgorithms: ["A256GCM"] });
-    plaintext = out.plaintext;
-    typ = out.protectedHeader.typ;
-  } catch (cause) {
-    throw new KeyUnwrapError("thumbnail", "not encrypted to this case key, or damaged", { cause });
-  }
-  if (typ !== TYP.thumbnail) throw new FormatError("thumbnail", `expected typ ${TYP.thumbnail}`);
-  let parsed;
-  try {
-    parsed = ThumbnailBody.safeParse(JSON.parse(fromUtf8(plaintext)));
-  } catch {
-    throw new FormatError("thumbnail", "unexpected content");
-  }
-  if (!parsed.success) throw new FormatError("thumbnail", "unexpected content");
-  const bytes = fromBase64url(parsed.data.data);
+  const body = await openJson(jwe, casePrivateKey, { typ: TYP.thumbnail, what: "thumbnail", wrongKey: "not encrypted to this case key, or damaged", schema: ThumbnailBody });
+  const bytes = fromBase64url(body.data);
   if (bytes.byteLength > THUMBNAIL_MAX_BYTES) throw new FormatError("thumbnail", "too large");
-  return { mediaType: parsed.data.mediaType, width: parsed.data.width, height: parsed.data.height, bytes };
+  return { mediaType: body.mediaType, width: body.width, height: body.height, bytes };
 }
