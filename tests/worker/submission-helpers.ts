@@ -4,8 +4,8 @@ import type { JWK } from "jose";
 import type { CaseDetail } from "../../shared/api/cases";
 import type { CreatedSubmissionLink, StartedSubmission } from "../../shared/api/submissions";
 import { encryptBlob, encryptLabel, encryptMetadata, generateFileKey, generateSubmissionKeyPair, generateUserKeys, importPrivateKey, signManifest, wrapFileKey, wrapSubmissionKey } from "../../shared/crypto";
-import type { Person } from "./evidence-helpers";
-import { call } from "./helpers";
+import { addMember, openCase, withKeys, type Person } from "./evidence-helpers";
+import { addUser, call, setUpOrganisation } from "./helpers";
 
 export const json = async <T>(response: Response, status = 200): Promise<T> => {
   expect(response.status, await response.clone().text()).toBe(status);
@@ -13,6 +13,20 @@ export const json = async <T>(response: Response, status = 200): Promise<T> => {
 };
 export const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
 export const hexId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** An organisation with a case `number` led by Lee, Cora a contributor and Vic a viewer of it, and Otto outside it; all with keys. */
+export async function submissionCast(number: string) {
+  const adminSession = await setUpOrganisation();
+  await withKeys(adminSession);
+  const lead = await withKeys(await addUser(adminSession.cookie, { email: "lead@example.org", name: "Lee Lead", role: "investigator" }));
+  const contributor = await withKeys(await addUser(adminSession.cookie, { email: "cora@example.org", name: "Cora Contributor", role: "investigator" }));
+  const viewer = await withKeys(await addUser(adminSession.cookie, { email: "vic@example.org", name: "Vic Viewer", role: "investigator" }));
+  const outsider = await withKeys(await addUser(adminSession.cookie, { email: "otto@example.org", name: "Otto Outsider", role: "investigator" }));
+  const caseA = await openCase(lead, number, { title: "High Street fire" });
+  expect((await addMember(lead, caseA.id, contributor, "contributor")).status).toBe(201);
+  expect((await addMember(lead, caseA.id, viewer, "viewer")).status).toBe(201);
+  return { adminSession, lead, contributor, viewer, outsider, caseA };
+}
 
 /** The member's browser: a submission key pair, its private half wrapped to the case's current key. */
 export async function linkBody(caseDetail: CaseDetail, extra: Record<string, unknown> = {}) {

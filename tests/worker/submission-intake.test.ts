@@ -28,22 +28,14 @@ import { casePackageStream, planCasePackage } from "../../shared/disclosure/case
 import { verifyCasePackage } from "../../shared/disclosure/verify-case-package";
 import { auditEvents } from "./audit-helpers";
 import { bucket, db } from "./backend";
-import { addMember, openCase, randomBytes, withKeys, type Person } from "./evidence-helpers";
-import { addUser, call, expectError, setUpOrganisation } from "./helpers";
-import { json, makeLink } from "./submission-helpers";
+import { randomBytes, type Person } from "./evidence-helpers";
+import { call, expectError } from "./helpers";
+import { json, makeLink, submissionCast } from "./submission-helpers";
 
 const fetcher: Fetcher = (path, init = {}) => call(path, { ...(init.method ? { method: init.method } : {}), headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body as string | Uint8Array } : {}) });
 
 async function world() {
-  const adminSession = await setUpOrganisation();
-  await withKeys(adminSession);
-  const lead = await withKeys(await addUser(adminSession.cookie, { email: "lead@example.org", name: "Lee Lead", role: "investigator" }));
-  const contributor = await withKeys(await addUser(adminSession.cookie, { email: "cora@example.org", name: "Cora Contributor", role: "investigator" }));
-  const viewer = await withKeys(await addUser(adminSession.cookie, { email: "vic@example.org", name: "Vic Viewer", role: "investigator" }));
-  const outsider = await withKeys(await addUser(adminSession.cookie, { email: "otto@example.org", name: "Otto Outsider", role: "investigator" }));
-  const caseA = await openCase(lead, "2026-0400", { title: "High Street fire" });
-  expect((await addMember(lead, caseA.id, contributor, "contributor")).status).toBe(201);
-  expect((await addMember(lead, caseA.id, viewer, "viewer")).status).toBe(201);
+  const { lead, contributor, viewer, outsider, caseA } = await submissionCast("2026-0400");
   const { link, key } = await makeLink(lead, caseA, { label: "Public appeal: High Street fire" });
   const photo = randomBytes(3000, 71);
   const video = randomBytes(9000, 72);

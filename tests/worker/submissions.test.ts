@@ -7,22 +7,11 @@ import { decryptExpectations, decryptParts, generateUserKeys, submissionKeyMatch
 import { auditEvents } from "./audit-helpers";
 import { backend, bucket, db } from "./backend";
 import { randomBytes } from "./evidence-helpers";
-import { addMember, openCase, withKeys } from "./evidence-helpers";
-import { addUser, call, expectError, setUpOrganisation } from "./helpers";
-import { hexId, inDays, json, linkBody, makeLink, prepareFile, putPart, startSubmission } from "./submission-helpers";
+import { openCase } from "./evidence-helpers";
+import { call, expectError } from "./helpers";
+import { hexId, inDays, json, linkBody, makeLink, prepareFile, putPart, startSubmission, submissionCast } from "./submission-helpers";
 
-async function world() {
-  const adminSession = await setUpOrganisation();
-  await withKeys(adminSession);
-  const lead = await withKeys(await addUser(adminSession.cookie, { email: "lead@example.org", name: "Lee Lead", role: "investigator" }));
-  const contributor = await withKeys(await addUser(adminSession.cookie, { email: "cora@example.org", name: "Cora Contributor", role: "investigator" }));
-  const viewer = await withKeys(await addUser(adminSession.cookie, { email: "vic@example.org", name: "Vic Viewer", role: "investigator" }));
-  const outsider = await withKeys(await addUser(adminSession.cookie, { email: "otto@example.org", name: "Otto Outsider", role: "investigator" }));
-  const caseA = await openCase(lead, "2026-0300", { title: "High Street fire" });
-  expect((await addMember(lead, caseA.id, contributor, "contributor")).status).toBe(201);
-  expect((await addMember(lead, caseA.id, viewer, "viewer")).status).toBe(201);
-  return { adminSession, lead, contributor, viewer, outsider, caseA };
-}
+const world = () => submissionCast("2026-0300");
 
 declare module "vitest" {
   export interface ProvidedContext {
