@@ -152,6 +152,7 @@ describe("redaction of a photo and a PDF: copies made on the device, what they h
     await visible(preview, 30_000);
 
     // Region 1, drawn with the pointer over the red block; then placed exactly with its fields.
+    await preview.scrollIntoViewIfNeeded();
     const box = (await preview.boundingBox())!;
     const at = (x: number, y: number) => [box.x + (x / W) * box.width, box.y + (y / H) * box.height] as const;
     await page.mouse.move(...at(SOLID.left + 2, SOLID.top + 2));
@@ -173,7 +174,7 @@ describe("redaction of a photo and a PDF: copies made on the device, what they h
     const second = editor.getByRole("group", { name: "Region 2" });
     await visible(second);
     const startLeft = Number(await second.getByLabel("Left (px)").inputValue());
-    await editor.getByRole("group", { name: "Redaction preview of the photo" }).focus();
+    await editor.getByRole("group", { name: "Redaction preview: the photo" }).focus();
     await page.keyboard.press("ArrowRight");
     await page.keyboard.press("ArrowRight");
     await expect.poll(() => second.getByLabel("Left (px)").inputValue()).toBe(String(startLeft + 8));
@@ -242,7 +243,7 @@ describe("redaction of a photo and a PDF: copies made on the device, what they h
     await page.getByRole("button", { name: "Redact…" }).click();
     const editor = page.getByRole("region", { name: "Redact" });
     await visible(editor.getByText("Page 1 of 1"), 30_000);
-    await visible(editor.getByRole("img", { name: /^The page 1 with/ }), 30_000);
+    await visible(editor.getByRole("img", { name: /^Page 1 with/ }), 30_000);
     await editor.getByRole("button", { name: "Add a region" }).click();
     const region = editor.getByRole("group", { name: "Region 1 on page 1" });
     await visible(region);

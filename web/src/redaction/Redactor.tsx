@@ -13,6 +13,7 @@ import type { TargetedEvent } from "preact";
 import type { CaseDetail } from "../../../shared/api/cases";
 import type { DeviceKeys } from "../keys/store";
 import { addFiles } from "../upload/queue";
+import { formatDuration } from "../ui/format";
 import { ProgressBar } from "../ui/progress";
 import { caseHref } from "../ui/router";
 import { Cancelled, clampBox, decodePhoto, DOCUMENT_DPI, makeDocumentCopy, makePhotoCopy, toOperation, type Copy, type Region, type Source } from "./copy";
@@ -133,7 +134,7 @@ function PhotoRedactor(props: RedactorProps) {
     <>
       <RegionEditor
         picture={preview}
-        frame={{ width: image.width, height: image.height, unit: "px", what: "photo" }}
+        frame={{ width: image.width, height: image.height, unit: "px", what: "photo", title: "The photo" }}
         regions={regions}
         setRegions={setRegions}
         defaultEffect="blur"
@@ -182,7 +183,7 @@ function DocumentRedactor(props: RedactorProps) {
   const [page, setPage] = useState(1);
   const [picture, setPicture] = useState<{ page: number; canvas: HTMLCanvasElement; width: number; height: number }>();
   const [regions, setRegions] = useState<Region[]>([]);
-  const [progress, setProgress] = useState<{ done: number; total: number }>();
+  const [progress, setProgress] = useState<{ done: number; total: number; started: number }>();
   const [made, setMade] = useState<Made>();
   const abort = useRef<AbortController | undefined>(undefined);
 
@@ -230,9 +231,10 @@ function DocumentRedactor(props: RedactorProps) {
     setError(undefined);
     setMade(undefined);
     const controller = (abort.current = new AbortController());
-    setProgress({ done: 0, total: doc.pdf.numPages });
+    const started = performance.now();
+    setProgress({ done: 0, total: doc.pdf.numPages, started });
     try {
-      const copy = await makeDocumentCopy(props.source, doc, regions, (done, total) => setProgress({ done, total }), controller.signal);
+      const copy = await makeDocumentCopy(props.source, doc, regions, (done, total) => setProgress({ done, total, started }), controller.signal);
       setMade(await addCopy(props, copy));
     } catch (caught) {
       setError(caught instanceof Cancelled ? "Cancelled: no copy was made." : `Couldn't make the redacted copy: ${errorText(caught)}`);
@@ -253,6 +255,8 @@ function DocumentRedactor(props: RedactorProps) {
   }
   const pages = doc.pdf.numPages;
   const pct = progress ? Math.floor((progress.done / progress.total) * 100) : 0;
+  // What is left, at the pace of the pages redrawn so far.
+  const left = progress && progress.done > 0 ? Math.ceil(((performance.now() - progress.started) / progress.done) * (progress.total - progress.done) / 1000) : undefined;
   return (
     <>
       <div class="viewer-tools" role="toolbar" aria-label="Pages to redact">
@@ -269,7 +273,7 @@ function DocumentRedactor(props: RedactorProps) {
       {picture && picture.page === page ? (
         <RegionEditor
           picture={picture.canvas}
-          frame={{ width: picture.width, height: picture.height, unit: "pt", what: `page ${page}` }}
+          frame={{ width: picture.width, height: picture.height, unit: "pt", what: "page", title: `Page ${page}` }}
           page={page}
           onPage={setPage}
           regions={regions}
@@ -281,10 +285,10 @@ function DocumentRedactor(props: RedactorProps) {
         <p aria-busy="true">Drawing page {page}…</p>
       )}
       <p class="hint">
-        Every page of the copy is redrawn as an image at {DOCUMENT_DPI} dpi: no text is left to select or copy, and nothing under a box survives.
+        {regions.length === 0 ? "No boxes yet: a copy made now only redraws the pages. " : ""}Every page of the copy is redrawn as an image at {DOCUMENT_DPI} dpi: no text is left to select or copy, and nothing under a box survives.
       </p>
       <div class="actions">
-        <button type="button" class="primary" disabled={progress !== undefined || regions.length === 0} onClick={() => void make()}>
+        <button type="button" class="primary" disabled={progress !== undefined} onClick={() => void make()}>
           {progress ? "Making the copy…" : "Make redacted copy"}
         </button>
         {progress && (
@@ -293,7 +297,7 @@ function DocumentRedactor(props: RedactorProps) {
           </button>
         )}
       </div>
-      {progress && <ProgressBar label="Redrawing pages" value={pct} text={`Redrawing pages… ${progress.done} of ${progress.total} (${pct} %)`} />}
+      {progress && <ProgressBar label="Redrawing pages" value={pct} text={`Redrawing pages… ${progress.done} of ${progress.total} (${pct} %)${left !== undefined && progress.done < progress.total ? `, about ${formatDuration(left)} left` : ""}`} />}
       {made && <MadeNote made={made} caseId={props.caseDetail.id} />}
       {error && (
         <p role="alert" class="alert">
@@ -325,7 +329,10 @@ interface Frame {
   width: number;
   height: number;
   unit: "px" | "pt";
+  /** What the picture is, in the hint ("photo", "page"). */
   what: string;
+  /** Its name ("The photo", "Page 2"). */
+  title: string;
 }
 
 type Drag = { kind: "draw"; from: { x: number; y: number }; box: Box } | { kind: "move"; id: number; from: { x: number; y: number }; start: Box };
@@ -424,14 +431,14 @@ function RegionEditor(props: {
         class="redact-frame"
         role="group"
         tabIndex={0}
-        aria-label={`Redaction preview of the ${frame.what}`}
+        aria-label={`Redaction preview: ${frame.title.toLowerCase()}`}
         aria-describedby={hintId}
         onKeyDown={onKeyDown}
       >
         <canvas
           ref={canvasRef}
           role="img"
-          aria-label={`The ${frame.what} with ${here.length} ${here.length === 1 ? "region" : "regions"} hidden${selectedIndex >= 0 ? `; region ${selectedIndex + 1} selected` : ""}`}
+          aria-label={`${frame.title} with ${here.length} ${here.length === 1 ? "region" : "regions"} hidden${selectedIndex >= 0 ? `; region ${selectedIndex + 1} selected` : ""}`}
           onPointerDown={onPointerDown}
           onPointerMove={onPointerMove}
           onPointerUp={onPointerUp}
