@@ -147,7 +147,7 @@ describe("redaction of a photo and a PDF: copies made on the device, what they h
 
     await card(page, PHOTO).click();
     await page.getByRole("button", { name: "Redact…" }).click();
-    const editor = page.getByRole("region", { name: "Redact" });
+    const editor = page.getByRole("region", { name: "Redact", exact: true });
     const preview = editor.getByRole("img", { name: /^The photo with/ });
     await visible(preview, 30_000);
 
@@ -241,7 +241,7 @@ describe("redaction of a photo and a PDF: copies made on the device, what they h
     await page.goto(caseUrl);
     await card(page, PDF).click();
     await page.getByRole("button", { name: "Redact…" }).click();
-    const editor = page.getByRole("region", { name: "Redact" });
+    const editor = page.getByRole("region", { name: "Redact", exact: true });
     await visible(editor.getByText("Page 1 of 1"), 30_000);
     await visible(editor.getByRole("img", { name: /^Page 1 with/ }), 30_000);
     await editor.getByRole("button", { name: "Add a region" }).click();
