@@ -1,5 +1,5 @@
 /**
- * The PDF writer of redacted documents (web/src/redaction/pdf-writer.ts): real JPEGs from ffmpeg,
+ * The PDF writer of redacted documents (web/src/redaction/pdf-writer.ts): real JPEGs from ffmpeg (the browser's encoder makes the same baseline YCbCr kind),
  * a file whose cross-reference table points at every object exactly, that pdf.js opens without
  * repairing it, with one image per page at the asked size and no text at all.
  */
@@ -12,11 +12,11 @@ import { ImagePdfWriter, jpegInfo } from "../../web/src/redaction/pdf-writer";
 
 let work: string;
 let colour: Uint8Array;
-let grey: Uint8Array;
+let small: Uint8Array;
 
-function jpeg(name: string, args: string[]): Uint8Array {
+function jpeg(name: string, size: string): Uint8Array {
   const path = join(work, name);
-  const made = spawnSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x48", "-frames:v", "1", ...args, path], { encoding: "utf8" });
+  const made = spawnSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", `testsrc=size=${size}`, "-frames:v", "1", path], { encoding: "utf8" });
   if (made.status !== 0) throw new Error(`ffmpeg failed (install Debian's ffmpeg): ${made.stderr}`);
   return new Uint8Array(readFileSync(path));
 }
@@ -32,8 +32,8 @@ const latin1 = (bytes: Uint8Array) => Buffer.from(bytes).toString("latin1");
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "custody-pdf-writer-"));
-  colour = jpeg("colour.jpg", []);
-  grey = jpeg("grey.jpg", ["-pix_fmt", "gray"]);
+  colour = jpeg("colour.jpg", "64x48");
+  small = jpeg("small.jpg", "32x40");
 });
 
 afterAll(() => {
@@ -43,7 +43,16 @@ afterAll(() => {
 describe("redacted document PDF writer", () => {
   it("reads a JPEG's size and colour components from its frame header, and refuses what is not a JPEG", () => {
     expect(jpegInfo(colour)).toEqual({ width: 64, height: 48, components: 3 });
-    expect(jpegInfo(grey)).toEqual({ width: 64, height: 48, components: 1 });
+    expect(jpegInfo(small)).toEqual({ width: 32, height: 40, components: 3 });
+    // The component count as its frame header gives it: one (grey) is written as DeviceGray, four (CMYK) refused.
+    const sof = (bytes: Uint8Array) => bytes.findIndex((b, i) => b === 0xff && bytes[i + 1]! >= 0xc0 && bytes[i + 1]! <= 0xc2);
+    const withComponents = (n: number) => {
+      const copy = colour.slice();
+      copy[sof(copy) + 9] = n;
+      return copy;
+    };
+    expect(jpegInfo(withComponents(1)).components).toBe(1);
+    expect(() => jpegInfo(withComponents(4))).toThrow(/4 colour components/);
     expect(() => jpegInfo(new TextEncoder().encode("%PDF-1.4"))).toThrow(/not a JPEG/);
     expect(() => jpegInfo(colour.subarray(0, 20))).toThrow(/not a complete JPEG/);
   });
@@ -51,7 +60,7 @@ describe("redacted document PDF writer", () => {
   it("writes a PDF whose cross-reference table gives each object's exact offset, and pdf.js opens it with one image per page and no text", async () => {
     const writer = new ImagePdfWriter();
     writer.addPage(colour, 595.28, 841.89);
-    writer.addPage(grey, 300, 200);
+    writer.addPage(small, 300, 200);
     const bytes = concat(writer.finish());
     const text = latin1(bytes);
     expect(text.startsWith("%PDF-1.4\n")).toBe(true);
@@ -75,7 +84,8 @@ describe("redacted document PDF writer", () => {
     expect(text).toContain(`trailer\n<< /Size ${size} /Root 1 0 R >>`);
     // Each image stream holds the JPEG exactly as given.
     expect(text).toContain(latin1(colour));
-    expect(text).toContain(latin1(grey));
+    expect(text).toContain(latin1(small));
+    expect(text).toContain("/Width 32 /Height 40 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode");
 
     const pdfjs = await import("pdfjs-dist/legacy/build/pdf.mjs");
     const loading = pdfjs.getDocument({ data: bytes.slice(), stopAtErrors: true, verbosity: 0 });
