@@ -190,7 +190,8 @@ describe("redaction of a photo and a PDF: copies made on the device, what they h
 
     await editor.getByRole("button", { name: "Make redacted copy" }).click();
     await visible(editor.getByRole("status").filter({ hasText: "Redacted copy added to the case" }), 60_000);
-    await page.goto(caseUrl);
+    // Back to the case within the app: the copy's upload goes on in this page (a reload would restart it).
+    await page.getByRole("link", { name: /^← 2026-0220/ }).click();
     await card(page, `Redacted copy of ${PHOTO}`).click({ timeout: 120_000 });
 
     // Its page: derived from the original (by SHA-512), with the operations in words.
@@ -238,6 +239,9 @@ describe("redaction of a photo and a PDF: copies made on the device, what they h
 
   it("a PDF: a box on page 1; the copy is page images with no extractable text, black under the box", async () => {
     server.attachLogOnFailure();
+    onTestFailed(async () => {
+      await page.screenshot({ path: `${shots}/redaction-pdf-failed.png`, fullPage: true }).catch(() => undefined);
+    });
     await page.goto(caseUrl);
     await card(page, PDF).click();
     await page.getByRole("button", { name: "Redact…" }).click();
@@ -252,7 +256,8 @@ describe("redaction of a photo and a PDF: copies made on the device, what they h
     for (const [label, value] of [["Left", 50], ["Top", 55], ["Width", 400], ["Height", 35]] as const) await region.getByLabel(`${label} (pt)`).fill(String(value));
     await editor.getByRole("button", { name: "Make redacted copy" }).click();
     await visible(editor.getByRole("status").filter({ hasText: "Redacted copy added to the case" }), 60_000);
-    await page.goto(caseUrl);
+    // Back to the case within the app: the copy's upload goes on in this page (a reload would restart it).
+    await page.getByRole("link", { name: /^← 2026-0220/ }).click();
     await card(page, `Redacted copy of ${PDF}`).click({ timeout: 120_000 });
     const derived = page.getByRole("region", { name: "Derived from another item" });
     await visible(derived, 60_000);
