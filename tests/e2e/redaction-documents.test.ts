@@ -6,7 +6,7 @@
  * second, and byte for byte the original's everywhere else; its page says what it was derived from
  * and lists the operations. A PDF with known text gets a box on page 1; the copy has no text that
  * pdf.js in Node can extract, and the box is black on its page image. A link share of the copy
- * alone shows the copy and not its original. The editor passes axe. Needs `npx vite build` first.
+ * alone shows the copy and not its original. The editor passes axe, and the CSP refuses nothing. Needs `npx vite build` first.
  */
 import { AxeBuilder } from "@axe-core/playwright";
 import { spawnSync } from "node:child_process";
@@ -98,6 +98,8 @@ describe("redaction of a photo and a PDF: copies made on the device, what they h
   let caseUrl = "";
   const original = photoPixels();
   const files = { photo: "", pdf: "" };
+  /** What the Content-Security-Policy refused while editing and making copies (pdf.js's worker, canvases, blobs). */
+  const refused: string[] = [];
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "custody-redaction-"));
@@ -113,6 +115,9 @@ describe("redaction of a photo and a PDF: copies made on the device, what they h
     server = await CustodyServer.start();
     browser = await launchBrowser();
     page = await (await phoneContext(browser, server.url)).newPage();
+    page.on("console", (message) => {
+      if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
+    });
     // Without File System Access (no picker to answer in a test) a download is a file.
     await page.addInitScript(() => delete (window as { showSaveFilePicker?: unknown }).showSaveFilePicker);
   });
@@ -301,6 +306,7 @@ describe("redaction of a photo and a PDF: copies made on the device, what they h
     const otherLine = darkShare(60, 842 - 600 - 16, 320, 842 - 600 + 2);
     expect(otherLine).toBeGreaterThan(0.02);
     expect(otherLine).toBeLessThan(0.6);
+    expect(refused).toEqual([]);
   }, 240_000);
 
   it("a link share of the copy alone shows the copy, not its original", async () => {
