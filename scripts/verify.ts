@@ -135,7 +135,7 @@ function summaryRows(s: Summary, indent: string): string[] {
     ["TSA CA", s.timestamp?.caFingerprint === undefined ? undefined : `SHA-256 ${s.timestamp.caFingerprint}`],
   ];
   const known = rows.filter(([, value]) => value !== undefined);
-  return known.length ? ["", ...known.map(([label, value]) => `${indent}  ${`${label}:`.padEnd(13)}${value}`)] : [];
+  return known.length ? ["", ...known.map(([label, value]) => `${indent}  ${`${label}:`.padEnd(14)}${value}`)] : [];
 }
 
 type Reader = import("../shared/crypto/verify-package.ts").Reader;

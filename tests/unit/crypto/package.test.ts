@@ -333,6 +333,39 @@ describe("npm run verify", () => {
     expect(stdout).toContain("✗ signer register");
   });
 
+  it("prints a redacted copy's original and each operation in words after Derived from (evidence-format §6.3)", async () => {
+    const signer = await importPrivateKey(signing.privateJwk, "sign");
+    const fileKey = await generateFileKey();
+    const copy = new TextEncoder().encode("a redacted copy's bytes");
+    const enc = encryptBlob(new Blob([copy]), fileKey);
+    const parts: EncryptedPart[] = [];
+    for await (const p of enc) parts.push(p);
+    const original = createHash("sha512").update(plain).digest("hex");
+    const derivedFrom = {
+      evidenceId: "e".repeat(32),
+      sha512: original,
+      operations: [
+        { type: "rasterize" as const, dpi: 150 },
+        { type: "redact" as const, shape: "rect" as const, effect: "fill" as const, page: 1, keys: [{ t: 0, x: 0.1, y: 0.1, w: 0.5, h: 0.1 }] },
+      ],
+    };
+    const metadata = await encryptMetadata({ fileName: "Redacted copy of statement.pdf", mediaType: "application/pdf" }, fileKey);
+    const jws = await signManifest({ evidenceId: "f".repeat(32), caseId: "c".repeat(32), uploaderId: "u".repeat(32), metadata, stream: enc.summary(), derivedFrom }, signer);
+    const manifest = await verifyManifest(jws, signing.publicJwk);
+    const copyZip = await collect(
+      courtPackageStream({
+        original: decryptParts(parts.map((p) => p.bytes), fileKey, decryptExpectations(manifest)),
+        manifestJws: jws,
+        signerPublicJwk: signing.publicJwk,
+        signerRegister,
+        metadata: await decryptMetadata(manifest.metadata, fileKey),
+      }),
+    );
+    const { status, stdout } = runCli(copyZip, "redacted.zip");
+    expect(status, stdout).toBe(0);
+    expect(stdout).toContain(`Derived from: ${"e".repeat(32)} (SHA-512 ${original}), pages redrawn as images at 150 dpi; fill rect page 1 (1 key)`);
+  });
+
   it("exits 2 on a usage error or an unreadable file", () => {
     const usage = spawnSync(node, [join(root, "scripts/verify.ts")], { cwd: root, encoding: "utf8" });
     expect(usage.status).toBe(2);

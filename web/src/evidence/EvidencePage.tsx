@@ -21,8 +21,9 @@ import { ProgressBar } from "../ui/progress";
 import { messageOf } from "../ui/messages";
 import { caseHref } from "../ui/router";
 import { PageHeading } from "../ui/layout";
-import { SubmissionProvenance, VideoProvenance } from "./Provenance";
-import { DerivedNote, VideoPlayer } from "./VideoPlayer";
+import { DerivedProvenance, SubmissionProvenance, VideoProvenance } from "./Provenance";
+import { VideoPlayer } from "./VideoPlayer";
+import { canRedact, Redactor } from "../redaction/Redactor";
 import { decryptDetails, encryptDetails, encryptDetailsToCase, EvidenceDetails, type EvidenceDetails as Details } from "./details";
 import { formatBytes, formatDateTime } from "../ui/format";
 import { isReachable } from "../api/connectivity";
@@ -302,6 +303,8 @@ function Verified(props: {
   const [error, setError] = useState<string>();
   /** Bumped when the details change (the player's markers, the details form), so both show the latest version. */
   const [detailsRev, setDetailsRev] = useState(0);
+  /** The redaction editor is open in place of the viewer (photos and PDFs; members who may add evidence). */
+  const [redacting, setRedacting] = useState(false);
   const type = metadata.mediaType;
 
   async function copyHash() {
@@ -398,7 +401,7 @@ function Verified(props: {
       </section>}
       {manifest.requestId && <VideoProvenance requestId={manifest.requestId} camera={metadata.camera} />}
       {props.item.source && <SubmissionProvenance source={props.item.source} caseId={props.item.caseId} keys={props.keys} />}
-      {manifest.derivedFrom && <DerivedNote caseId={props.item.caseId} derivedFrom={manifest.derivedFrom} />}
+      {manifest.derivedFrom && <DerivedProvenance caseId={props.item.caseId} derivedFrom={manifest.derivedFrom} />}
       <div class="evidence-content">
         {type.startsWith("video/") && (
           <VideoPlayer
@@ -415,9 +418,26 @@ function Verified(props: {
             onDetailsChanged={() => setDetailsRev((n) => n + 1)}
           />
         )}
-        {!type.startsWith("video/") && <ContentViewer url={opened.url} mediaType={type} fileName={metadata.fileName} />}
+        {redacting && props.caseDetail ? (
+          <Redactor
+            source={{ evidenceId: props.item.id, sha512: manifest.sha512, fileName: metadata.fileName, mediaType: type }}
+            url={opened.url}
+            capturedAt={metadata.capturedAt}
+            caseDetail={props.caseDetail}
+            userId={props.userId}
+            keys={props.keys}
+            onClose={() => setRedacting(false)}
+          />
+        ) : (
+          !type.startsWith("video/") && <ContentViewer url={opened.url} mediaType={type} fileName={metadata.fileName} />
+        )}
       </div>
       <div class="actions">
+        {props.canEdit && props.caseDetail && canRedact(type) && !redacting && (
+          <button type="button" onClick={() => setRedacting(true)}>
+            Redact…
+          </button>
+        )}
         <button type="button" class="primary" disabled={!!busy} onClick={() => void download()}>
           {busy === "download" ? "Saving…" : "Download original"}
         </button>
@@ -607,6 +627,7 @@ function captureSourceText(source: unknown): string {
     case "file-modified": return " (the file's modification time)";
     case "device-clock": return " (the device's clock when added)";
     case "clip": return " (the original's recording time at the clip's start)";
+    case "redaction": return " (the original's capture time: this is a redacted copy)";
     default: return "";
   }
 }

@@ -4,6 +4,7 @@
  * exported, who approved it, when it arrived).
  */
 import { useEffect, useState } from "preact/hooks";
+import { describeOperation, isRedaction, type DerivedFrom } from "../../../shared/crypto/manifest";
 import type { VideoRequest } from "../../../shared/api/video";
 import type { EvidenceSource } from "../../../shared/api/cases";
 import { unwrapCaseKey } from "../../../shared/crypto/keys";
@@ -13,8 +14,47 @@ import { casesApi } from "../cases/api";
 import type { DeviceKeys } from "../keys/store";
 import type { EvidenceMetadata } from "../../../shared/crypto/index";
 import { formatDateTime } from "../ui/format";
+import { caseHref } from "../ui/router";
 import { facing } from "../video/format";
 import { videoApi } from "../video/api";
+import { formatPosition } from "./VideoPlayer";
+
+/** Operations listed one by one before "and N more". */
+const OPERATIONS_SHOWN = 50;
+
+/**
+ * On a derived item (a clip or a redacted copy, docs/evidence-format.md §6.1 and §6.3): which
+ * original it was made from, by its SHA-512, and how, from the signed manifest. A redacted copy
+ * lists each operation in words (what was hidden where, never what was there).
+ */
+export function DerivedProvenance(props: { caseId: string; derivedFrom: DerivedFrom }) {
+  const { derivedFrom } = props;
+  const redaction = isRedaction(derivedFrom);
+  const operations = derivedFrom.operations;
+  const what = redaction
+    ? "A redacted copy"
+    : operations.map((op) => (op.type === "clip" ? `A clip from ${formatPosition(op.from)} to ${formatPosition(op.to)}` : describeOperation(op))).join("; ");
+  return (
+    <section aria-labelledby="derived-heading" class="derived-from">
+      <h2 id="derived-heading">Derived from another item</h2>
+      <p>
+        {what} of <a href={caseHref(props.caseId, derivedFrom.evidenceId)}>the original item</a> (SHA-512 <code title={derivedFrom.sha512}>{derivedFrom.sha512.slice(0, 16)}…</code>), as signed in
+        this item's manifest. The original is unchanged.
+      </p>
+      {redaction && (
+        <>
+          <p>What was done to make it, in the original's coordinates (what was hidden is not in this copy):</p>
+          <ol aria-label="Operations">
+            {operations.slice(0, OPERATIONS_SHOWN).map((op, i) => (
+              <li key={i}>{describeOperation(op)}</li>
+            ))}
+            {operations.length > OPERATIONS_SHOWN && <li>and {operations.length - OPERATIONS_SHOWN} more</li>}
+          </ol>
+        </>
+      )}
+    </section>
+  );
+}
 
 export function VideoProvenance(props: { requestId: string; camera: EvidenceMetadata["camera"] }) {
   const [request, setRequest] = useState<VideoRequest | null>();

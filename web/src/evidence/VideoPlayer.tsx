@@ -398,17 +398,3 @@ function ClipExport(props: { url: string; evidenceId: string; manifest: Manifest
     </section>
   );
 }
-
-/** On a derived item (a clip): which original it was cut from, by its SHA-512, and how (from the signed manifest). */
-export function DerivedNote(props: { caseId: string; derivedFrom: NonNullable<Manifest["derivedFrom"]> }) {
-  const { derivedFrom } = props;
-  return (
-    <section aria-labelledby="derived-heading" class="derived-from">
-      <h2 id="derived-heading">Derived from another item</h2>
-      <p>
-        {derivedFrom.operations.map((op) => (op.type === "clip" ? `A clip from ${formatPosition(op.from)} to ${formatPosition(op.to)}` : "")).join("; ")} of{" "}
-        <a href={caseHref(props.caseId, derivedFrom.evidenceId)}>the original item</a> (SHA-512 <code title={derivedFrom.sha512}>{derivedFrom.sha512.slice(0, 16)}…</code>), as signed in this item's manifest. The original is unchanged.
-      </p>
-    </section>
-  );
-}
