@@ -4,12 +4,14 @@
  * of 5 and 10 s, the recorded time as an overlay (the capture or footage start time from the signed
  * metadata plus the position, with its time zone), markers with notes (kept in the item's
  * versioned, encrypted details) and clip export (a new item of the same case, derived from this
- * one: clip.ts). Every control is a labelled button or field; with the focus in the player,
+ * one: clip.ts) and the redaction editor (a redacted copy, web/src/redaction/video/). Every control is a labelled button or field; with the focus in the player,
  * keys step too (",", "." frames; "j", "l" 10 s; "[", "]" speed).
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { CaseDetail } from "../../../shared/api/cases";
 import type { EvidenceMetadata, Manifest } from "../../../shared/crypto/index";
+import { describeOperation } from "../../../shared/crypto/manifest";
+import { RedactAction } from "../redaction/video/VideoRedactor";
 import { ApiError } from "../api/client";
 import { evidenceApi } from "../cases/api";
 import type { DeviceKeys } from "../keys/store";
@@ -224,6 +226,19 @@ export function VideoPlayer(props: {
           keys={props.keys}
         />
       )}
+      {props.canEdit && props.caseDetail && (
+        <RedactAction
+          url={props.url}
+          evidenceId={props.evidenceId}
+          sha512={props.manifest.sha512}
+          fileName={props.metadata.fileName}
+          recordedStart={recorded?.start}
+          fps={fps}
+          caseDetail={props.caseDetail}
+          userId={props.userId}
+          keys={props.keys}
+        />
+      )}
     </div>
   );
 }
@@ -406,7 +421,10 @@ export function DerivedNote(props: { caseId: string; derivedFrom: NonNullable<Ma
     <section aria-labelledby="derived-heading" class="derived-from">
       <h2 id="derived-heading">Derived from another item</h2>
       <p>
-        {derivedFrom.operations.map((op) => (op.type === "clip" ? `A clip from ${formatPosition(op.from)} to ${formatPosition(op.to)}` : "")).join("; ")} of{" "}
+        {derivedFrom.operations.some((op) => op.type !== "clip")
+          ? `A redacted copy (${derivedFrom.operations.map(describeOperation).join("; ")})`
+          : derivedFrom.operations.map((op) => (op.type === "clip" ? `A clip from ${formatPosition(op.from)} to ${formatPosition(op.to)}` : "")).join("; ")}{" "}
+        of{" "}
         <a href={caseHref(props.caseId, derivedFrom.evidenceId)}>the original item</a> (SHA-512 <code title={derivedFrom.sha512}>{derivedFrom.sha512.slice(0, 16)}…</code>), as signed in this item's manifest. The original is unchanged.
       </p>
     </section>
