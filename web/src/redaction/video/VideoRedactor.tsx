@@ -19,7 +19,7 @@ import { addFiles } from "../../upload/queue";
 import { ProgressBar } from "../../ui/progress";
 import { caseHref } from "../../ui/router";
 import { drawRedactions, type Box, type Redact } from "../regions";
-import { CopyCanceled, discardLeftover, formatDuration, RedactionJob, type CopyProgress } from "./copy";
+import { CopyCanceled, formatDuration, sweepLeftovers, RedactionJob, type CopyProgress } from "./copy";
 import { clampBox, emptyEdit, ms, newRegion, operationsOf, regionBoxAt, removeKeyAt, setKeyAt, type AudioRange, type Effect, type Shape, type VideoEdit } from "./edit";
 import "./redactor.css";
 
@@ -76,6 +76,9 @@ export function VideoRedactor(props: RedactorProps) {
   /** Bumped when the video has a frame to draw (loaded, or a seek finished), so the preview redraws. */
   const [painted, setPainted] = useState(0);
   const savedFraction = useRef(0);
+  const running = useRef<RedactionJob | undefined>(undefined);
+  // Closing the editor (or leaving the item) stops a copy being made: nothing half-made is queued.
+  useEffect(() => () => running.current?.cancel(), []);
 
   // The kept edit of this video on this device, if any; an export a reload cut short is reported and its partial file removed.
   useEffect(() => {
@@ -84,9 +87,9 @@ export function VideoRedactor(props: RedactorProps) {
       if (!live) return;
       const kept = row && row.userId === props.userId ? row : undefined;
       setEdit(kept ? { regions: kept.edit.regions, audio: kept.edit.audio, ...(kept.edit.trim ? { trim: kept.edit.trim } : {}) } : emptyEdit());
+      await sweepLeftovers().catch(() => undefined);
       if (kept?.export?.state === "running") {
         setLeftover(Math.floor(kept.export.fraction * 100));
-        await discardLeftover(kept.export.jobId);
         await db.videoRedactions.update(props.evidenceId, { export: { ...kept.export, state: "failed", error: "the page was closed or reloaded" } });
       }
     });
@@ -311,14 +314,16 @@ export function VideoRedactor(props: RedactorProps) {
       }
     });
     setJob(current);
+    running.current = current;
     setProgress({ fraction: 0 });
     try {
       const copy = await current.done;
       const from = edit.trim?.from ?? 0;
       const capture = props.recordedStart ? { capturedAt: new Date(props.recordedStart.getTime() + Math.round(from * 1000)).toISOString(), device: { captureTimeSource: "clip" } } : undefined;
       const [id] = await addFiles([copy.file], { userId: props.userId, caseDetail: props.caseDetail, keys: props.keys, derivedFrom: copy.derivedFrom, ...(capture ? { capture } : {}) });
-      await current.discard();
-      await db.videoRedactions.update(props.evidenceId, { export: undefined });
+      void current.discardWhenStaged(id!);
+      // Made: the edit has done its work (the copy's manifest lists it); a reload no longer reopens it.
+      await db.videoRedactions.delete(props.evidenceId);
       const codec = copy.format.videoCodec === "avc" ? "H.264 in MP4" : `${copy.format.videoCodec.toUpperCase()} in WebM (this browser can't encode H.264)`;
       setMade({ id: id!, name: copy.file.name, note: `${codec}${copy.format.audioDropped ? "; without sound: this browser can't encode audio for it" : ""}` });
     } catch (caught) {
@@ -332,6 +337,7 @@ export function VideoRedactor(props: RedactorProps) {
         setError(`Couldn't make the redacted copy: ${message}.`);
       }
     } finally {
+      running.current = undefined;
       setJob(undefined);
       setProgress(undefined);
     }
@@ -357,7 +363,7 @@ export function VideoRedactor(props: RedactorProps) {
         </p>
       )}
       <div class="redact-frame">
-        <video ref={video} src={props.url} playsInline preload="auto" muted={false} aria-label={`${props.fileName}, for redaction`} />
+        <video ref={video} src={props.url} playsInline preload="auto" aria-label={`${props.fileName}, for redaction`} />
         {showPreview && <canvas ref={preview} class="redact-preview" role="img" aria-label="Preview: the current frame with the effects" />}
         <div
           ref={overlay}

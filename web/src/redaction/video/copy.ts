@@ -3,10 +3,11 @@
  * URL, reports the fraction done and the time left, cancels, and hands back the written copy as
  * a disk-backed File (OPFS), named "Redacted copy of <name>", with the `derivedFrom` for its
  * manifest. The caller queues it for upload (encrypted under a new file key) and then calls
- * `discard` to delete the plaintext from OPFS.
+ * `discardWhenStaged`: the plaintext leaves OPFS once the upload queue no longer reads it.
  */
 import type { DerivedFrom } from "../../../../shared/crypto/manifest";
-import { readFile, removeFile } from "../../upload/opfs";
+import { db } from "../../db";
+import { folder, readFile, removeFile } from "../../upload/opfs";
 import type { VideoEdit } from "./edit";
 import type { RedactAnswer, RedactRequest } from "./messages";
 import type { CopyFormat } from "./writer";
@@ -31,6 +32,9 @@ export function copyName(original: string, extension: string): string {
   return `Redacted copy of ${base}.${extension}`;
 }
 
+/** Copies of this page still being written or read: never swept. */
+const inUse = new Set<string>();
+
 export class RedactionJob {
   readonly done: Promise<MadeCopy>;
   private readonly worker: Worker;
@@ -42,6 +46,7 @@ export class RedactionJob {
     operations: DerivedFrom["operations"],
     onProgress: (progress: CopyProgress) => void,
   ) {
+    inUse.add(jobId);
     this.worker = new Worker(new URL("./redact.worker.ts", import.meta.url), { type: "module", name: "redaction" });
     const startedAt = performance.now();
     let format: CopyFormat | undefined;
@@ -80,8 +85,19 @@ export class RedactionJob {
   }
 
   /** Deletes the written copy (plaintext) from OPFS. */
-  discard(): Promise<void> {
-    return removeFile("redactions", this.jobId);
+  async discard(): Promise<void> {
+    await removeFile("redactions", this.jobId);
+    inUse.delete(this.jobId);
+  }
+
+  /** Deletes the written copy once the upload queue has staged its ciphertext (or dropped it): it reads the file until then. */
+  async discardWhenStaged(evidenceId: string): Promise<void> {
+    for (;;) {
+      const row = await db.uploads.get(evidenceId);
+      if (!row || row.state !== "encrypting") break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    await this.discard();
   }
 }
 
@@ -91,8 +107,18 @@ export class CopyCanceled extends Error {
   }
 }
 
-/** Deletes what an export cut short by a reload left in OPFS. */
-export const discardLeftover = (jobId: string) => removeFile("redactions", jobId);
+/**
+ * Deletes what earlier pages left in OPFS `redactions/`: a copy cut short by a reload, or one
+ * queued whose page closed before its ciphertext was staged (the queue then reads its own kept
+ * copy). A copy another tab is still writing is locked by its Worker and stays.
+ */
+export async function sweepLeftovers(): Promise<void> {
+  const dir = (await folder("redactions")) as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> };
+  for await (const name of dir.keys()) {
+    if (inUse.has(name)) continue;
+    await dir.removeEntry(name).catch(() => undefined);
+  }
+}
 
 /** 75 → "1 min 15 s", 8 → "8 s". */
 export function formatDuration(seconds: number): string {

@@ -12,6 +12,7 @@ declare const self: DedicatedWorkerGlobalScope;
 
 let cancel: (() => Promise<void>) | undefined;
 let canceled = false;
+let lastProgress = 0;
 
 const post = (answer: RedactAnswer) => self.postMessage(answer);
 
@@ -30,7 +31,13 @@ async function start(jobId: string, url: string, edit: Parameters<typeof writeRe
       edit,
       writable,
       (chosen) => post({ type: "format", format: chosen }),
-      (fraction) => post({ type: "progress", fraction }),
+      (fraction) => {
+        // At most every 200 ms: the page re-renders on each.
+        const now = performance.now();
+        if (now - lastProgress < 200) return;
+        lastProgress = now;
+        post({ type: "progress", fraction });
+      },
       (stop) => {
         cancel = stop;
         if (canceled) void stop();

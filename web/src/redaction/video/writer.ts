@@ -11,6 +11,8 @@
  * VP9 or VP8 and Opus. A browser that can encode none of them gets an error that says so. The
  * original's descriptive tags (which may hold a place or a device name) are not copied.
  */
+// A static import: the Worker is its own bundle (Vite builds workers without code splitting), loaded only when a copy is made.
+import * as mb from "mediabunny";
 import type { StreamTargetChunk, VideoSample, AudioSample, VideoCodec } from "mediabunny";
 import { activeAt, drawRedactions, type Redact } from "../regions";
 import { applyAudioRanges, touchesRange } from "./audio";
@@ -50,7 +52,6 @@ export async function writeRedactedCopy(
   onProgress: (fraction: number) => void,
   onCancel: (cancel: () => Promise<void>) => void,
 ): Promise<CopyFormat> {
-  const mb = await import("mediabunny");
   const input = new mb.Input({ source: new mb.UrlSource(url, { maxCacheSize: 16 * 1024 * 1024 }), formats: mb.ALL_FORMATS });
   try {
     const video = await input.getPrimaryVideoTrack();
@@ -125,7 +126,7 @@ export async function writeRedactedCopy(
             if (!context) throw new CopyError("this browser cannot draw into an off-screen canvas");
           }
           sample.draw(context!, 0, 0, w, h);
-          drawRedactions(context!, here, Math.max(t, Math.min(...here.map((r) => r.from ?? t))), w, h);
+          drawRedactions(context!, here, t, w, h);
           return canvas;
         },
       },
