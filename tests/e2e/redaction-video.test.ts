@@ -61,6 +61,7 @@ function rms(samples: Float32Array, from: number, to: number): number {
 
 /** Drags with the mouse from one point of the frame to another (source pixels of the video). */
 async function drag(overlay: Locator, page: Page, from: { x: number; y: number }, to: { x: number; y: number }): Promise<void> {
+  await overlay.scrollIntoViewIfNeeded();
   const box = (await overlay.boundingBox())!;
   const sx = box.width / W;
   const sy = box.height / H;

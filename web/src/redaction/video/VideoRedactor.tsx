@@ -137,6 +137,7 @@ export function VideoRedactor(props: RedactorProps) {
     element.addEventListener("loadeddata", onPainted);
     element.addEventListener("loadedmetadata", onMeta);
     element.addEventListener("durationchange", onMeta);
+    if (element.readyState >= 1) onMeta();
     return () => {
       if ("cancelVideoFrameCallback" in element) element.cancelVideoFrameCallback(frame);
       element.removeEventListener("timeupdate", update);
@@ -145,7 +146,8 @@ export function VideoRedactor(props: RedactorProps) {
       element.removeEventListener("loadedmetadata", onMeta);
       element.removeEventListener("durationchange", onMeta);
     };
-  }, [props.url]);
+    // The video is there once the kept edit has loaded.
+  }, [props.url, edit === undefined]);
 
   // The preview: the current frame with every effect, drawn by the code the copy is written with.
   useEffect(() => {
