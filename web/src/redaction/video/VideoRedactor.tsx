@@ -484,14 +484,14 @@ export function VideoRedactor(props: RedactorProps) {
                       ))}
                     </select>
                   </label>
-                  <button type="button" class="small" disabled={!!job} aria-label={`Region ${i + 1} starts here`} onClick={() => updateRegion(i, (r) => ({ ...r, from: Math.min(ms(t), r.to ?? ms(t)) }))}>
+                  <button type="button" class="small" disabled={!!job} aria-label={`Starts here: region ${i + 1}`} onClick={() => updateRegion(i, (r) => ({ ...r, from: Math.min(ms(t), r.to ?? ms(t)) }))}>
                     Starts here
                   </button>
-                  <button type="button" class="small" disabled={!!job} aria-label={`Region ${i + 1} ends here`} onClick={() => updateRegion(i, (r) => ({ ...r, to: Math.max(ms(t), r.from ?? 0) }))}>
+                  <button type="button" class="small" disabled={!!job} aria-label={`Ends here: region ${i + 1}`} onClick={() => updateRegion(i, (r) => ({ ...r, to: Math.max(ms(t), r.from ?? 0) }))}>
                     Ends here
                   </button>
                   {keyHere && region.keys.length > 1 && (
-                    <button type="button" class="small" disabled={!!job} aria-label={`Remove region ${i + 1}'s key at ${clock(t)}`} onClick={() => updateRegion(i, (r) => removeKeyAt(r, t))}>
+                    <button type="button" class="small" disabled={!!job} aria-label={`Remove key here: region ${i + 1} at ${clock(t)}`} onClick={() => updateRegion(i, (r) => removeKeyAt(r, t))}>
                       Remove key here
                     </button>
                   )}
@@ -523,14 +523,14 @@ export function VideoRedactor(props: RedactorProps) {
               Audio range start (seconds)
               <input type="number" min={0} step="0.01" inputMode="decimal" value={audioFrom} onInput={(e) => setAudioFrom((e.target as HTMLInputElement).value)} />
             </label>
-            <button type="button" class="small" aria-label="Audio range starts here" onClick={() => setAudioFrom(String(ms(t)))}>
+            <button type="button" class="small" aria-label="Start here: audio range start" onClick={() => setAudioFrom(String(ms(t)))}>
               Start here
             </button>
             <label>
               Audio range end (seconds)
               <input type="number" min={0} step="0.01" inputMode="decimal" value={audioTo} onInput={(e) => setAudioTo((e.target as HTMLInputElement).value)} />
             </label>
-            <button type="button" class="small" aria-label="Audio range ends here" onClick={() => setAudioTo(String(ms(t)))}>
+            <button type="button" class="small" aria-label="End here: audio range end" onClick={() => setAudioTo(String(ms(t)))}>
               End here
             </button>
           </div>
