@@ -6,7 +6,8 @@
  * is muted from 1.5 s to 2.5 s; the edit survives a reload; the copy is made, uploaded and
  * opened, its signed manifest names the original and the operations. Then, in Node, ffmpeg
  * decodes the copy: at 1, 2 and 3 s the square's pixels are black and a control area still has
- * the background colour; the audio is silent in the muted range and not outside it.
+ * the background colour; the audio is silent in the muted range and not outside it. No
+ * Content-Security-Policy refusal on the page or in its workers meanwhile.
  * Needs `npx vite build` first.
  */
 import { spawnSync } from "node:child_process";
@@ -123,6 +124,11 @@ describe("video redaction: a moving region filled, a muted range, a redacted cop
     onTestFailed(async () => {
       await page.screenshot({ path: `${shots}/redaction-video-failed.png`, fullPage: true }).catch(() => undefined);
     });
+    // The Content-Security-Policy lets the redaction Worker load and read the per-view URL: nothing refused, on the page or in a worker.
+    const refused: string[] = [];
+    const watch = (text: string) => /Content Security Policy/i.test(text) && refused.push(text);
+    page.on("console", (message) => watch(message.text()));
+    page.on("worker", (worker) => worker.on("console", (message) => watch(message.text())));
     await setUpThroughUi(page);
     await createKeys(page, ADMIN.keyPassphrase);
     await expectSignedIn(page);
@@ -172,6 +178,7 @@ describe("video redaction: a moving region filled, a muted range, a redacted cop
     await visible(again.getByText("Redacted copy added to the case:"), 120_000);
     const name = (await again.getByRole("link", { name: /^Redacted copy of corridor\./ }).textContent())!;
     await page.screenshot({ path: `${shots}/redaction-video.png`, fullPage: true });
+    expect(refused).toEqual([]);
 
     // The copy: a new item whose signed manifest names the original and what was hidden.
     await page.goto(caseUrl);
