@@ -7,7 +7,8 @@
  *  - time from the click until the copy is written and queued for upload ("Redacted copy added to
  *    the case"), as a ratio to the clip's duration (below 1: faster than real time);
  *  - peak memory meanwhile (renderer processes: page and workers; all Chromium processes), and
- *    the same before the click, sampled from outside the page (probe.ts).
+ *    the same before the click, sampled from outside the page (probe.ts); and the renderers'
+ *    memory at 10 % … 95 % of the run, so a plateau (flat) shows apart from growth.
  * The clip is made once by ffmpeg and kept in the system temp folder (custody-bench-cache/).
  * `--quick` uses a 1-minute clip (not figures to quote). Writes bench-results/redaction.json.
  */
@@ -120,6 +121,17 @@ export async function runRedaction(options: { quick?: boolean; keep?: boolean } 
     await probe.gc();
     const { product } = await cdp.send("Browser.getVersion");
     console.log(`Making the redacted copy of ${seconds} s (2 regions, ${edit.regions.reduce((n, r) => n + r.keys.length, 0)} keys, 1 muted range)…`);
+    // Renderer memory over the run, to tell a plateau (flat) from growth with the clip's length.
+    const timeline: { at: number; rendererRss: number }[] = [];
+    const runStarted = Date.now();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const m = await probe.read().catch(() => undefined);
+        if (m) timeline.push({ at: Date.now() - runStarted, rendererRss: m.rendererRss });
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
     const sampled = await probe.during(async () => {
       const t0 = Date.now();
       await editor.getByRole("button", { name: "Make redacted copy" }).click();
@@ -129,6 +141,10 @@ export async function runRedaction(options: { quick?: boolean; keep?: boolean } 
       if (await failed.isVisible()) throw new Error(`the copy failed: ${await failed.textContent()}`);
       return { ms: Date.now() - t0, status: (await done.textContent()) ?? "" };
     });
+    sampling = false;
+    await sampler;
+    /** Renderer RSS at a fraction of the run (the sample nearest to it). */
+    const rssAt = (fraction: number) => timeline.reduce((best, p) => (Math.abs(p.at - fraction * sampled.result.ms) < Math.abs(best.at - fraction * sampled.result.ms) ? p : best), timeline[0]!).rendererRss;
     const ratio = sampled.result.ms / 1000 / seconds;
     const format = /\(([^)]*in (MP4|WebM)[^)]*)\)/.exec(sampled.result.status)?.[1] ?? "unknown format";
     const lines = [
@@ -137,6 +153,7 @@ export async function runRedaction(options: { quick?: boolean; keep?: boolean } 
       `  time to make the copy (click → written and queued)  ${(sampled.result.ms / 1000).toFixed(1)} s`,
       `  ratio to the clip's duration                        ${ratio.toFixed(2)}× ${ratio < 1 ? "(faster than real time)" : "(slower than real time)"}`,
       `  renderer RSS (page + workers): before ${fmtMiB(sampled.before.rendererRss)}, peak ${fmtMiB(sampled.peak.rendererRss)}`,
+      `  renderer RSS at 10 %, 25 %, 50 %, 75 %, 95 % of the run: ${[0.1, 0.25, 0.5, 0.75, 0.95].map((f) => fmtMiB(rssAt(f))).join(", ")}`,
       `  all Chromium processes RSS:    before ${fmtMiB(sampled.before.allRss)}, peak ${fmtMiB(sampled.peak.allRss)}`,
       `  page JS heap peak ${fmtMiB(sampled.peak.jsHeapUsed)}, page ArrayBuffers peak ${fmtMiB(sampled.peak.arrayBuffers)} (${sampled.samples} samples)`,
       `  Machine: ${cpus().length} cores, load average ${loadAtStart.map((l) => l.toFixed(2)).join(" ")} at the start, ${loadavg().map((l) => l.toFixed(2)).join(" ")} at the end.`,
@@ -146,7 +163,7 @@ export async function runRedaction(options: { quick?: boolean; keep?: boolean } 
     const out = options.quick ? "bench-results/redaction-quick.json" : "bench-results/redaction.json";
     await writeFile(
       join(root, out),
-      JSON.stringify({ at: new Date().toISOString(), browser: product, cores: cpus().length, loadAtStart, loadAtEnd: loadavg(), seconds, clipBytes: statSync(clip).size, format, ms: sampled.result.ms, ratio, before: sampled.before, peak: sampled.peak }, null, 2) + "\n",
+      JSON.stringify({ at: new Date().toISOString(), browser: product, cores: cpus().length, loadAtStart, loadAtEnd: loadavg(), seconds, clipBytes: statSync(clip).size, format, ms: sampled.result.ms, ratio, before: sampled.before, peak: sampled.peak, rendererTimeline: timeline }, null, 2) + "\n",
     );
     console.log(`Wrote ${out}.`);
   } finally {
