@@ -88,6 +88,7 @@ export function VideoRedactor(props: RedactorProps) {
       const kept = row && row.userId === props.userId ? row : undefined;
       setEdit(kept ? { regions: kept.edit.regions, audio: kept.edit.audio, ...(kept.edit.trim ? { trim: kept.edit.trim } : {}) } : emptyEdit());
       await sweepLeftovers().catch(() => undefined);
+      if (kept?.export?.state === "failed" && kept.export.error) setError(`The last redacted copy of this edit could not be made: ${kept.export.error}. Make it again, or change the edit first.`);
       if (kept?.export?.state === "running") {
         setLeftover(Math.floor(kept.export.fraction * 100));
         await db.videoRedactions.update(props.evidenceId, { export: { ...kept.export, state: "failed", error: "the page was closed or reloaded" } });
