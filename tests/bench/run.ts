@@ -17,7 +17,10 @@
  *    and in the app's Web Worker; writes bench-results/keys.json;
  *  - casepkg (casepkg.ts): peak memory building a 5 GiB case package against a small one, with
  *    the browser worker's shared builder in Node; both verified; writes bench-results/casepkg.json.
- * Flags: `--only crypto`, `--only upload`, `--only playback`, `--only lighthouse`, `--only keys` or `--only casepkg` (during development; `--only drop` runs just the
+ *  - redaction (redaction.ts): a redacted copy of a 5-minute 720p 30 fps clip with two regions
+ *    keyed every second, made in the app: time as a ratio to the clip's duration, and peak
+ *    memory; writes bench-results/redaction.json (`--quick`: a 1-minute clip).
+ * Flags: `--only crypto`, `--only upload`, `--only playback`, `--only lighthouse`, `--only keys`, `--only casepkg` or `--only redaction` (during development; `--only drop` runs just the
  * upload section's connection drop and prints its figures, `--only first-part` just its 1 GiB
  * upload, plain and encrypted, with the time from choosing the file to its first part stored), `--keep` (leave the upload
  * section's temp files, profile and server state), `--quick` (upload sizes divided by 8, written
@@ -34,6 +37,7 @@ const { runLighthouse } = await import("./lighthouse.ts");
 const { runKeys } = await import("./keys.ts");
 const { runPlayback } = await import("./playback.ts");
 const { runCasePackage } = await import("./casepkg.ts");
+const { runRedaction } = await import("./redaction.ts");
 
 const { values } = parseArgs({ options: { only: { type: "string" }, keep: { type: "boolean", default: false }, quick: { type: "boolean", default: false }, sizes: { type: "string" } } });
 const sizes = values.sizes?.split(",").map(Number);
@@ -48,6 +52,7 @@ const sections: Record<string, () => Promise<number>> = {
   lighthouse: () => runLighthouse(),
   keys: () => runKeys(),
   casepkg: () => runCasePackage(),
+  redaction: () => runRedaction({ keep: values.keep, quick: values.quick }),
 };
 /** Parts of a section, run only when asked for by name. */
 const partial: Record<string, () => Promise<number>> = {

@@ -4,7 +4,7 @@
  * to change the schema, add `db.version(n + 1)` below the last one; never edit an old one.
  */
 import { Dexie, type EntityTable } from "dexie";
-import type { DerivedFrom } from "../../shared/crypto/manifest";
+import type { DerivationOperation, DerivedFrom } from "../../shared/crypto/manifest";
 
 /** A user's unlocked private keys on this device, keyed by user id. */
 export interface DeviceKeysRow {
@@ -213,6 +213,23 @@ export interface SubmissionSendRow {
   receipt?: { sentAt: string; files: { fileName: string; byteSize: number; sha512: string }[] };
 }
 
+/**
+ * A video redaction being edited on this device (web/src/redaction/video/), keyed by the
+ * original's evidence id, so a reload keeps the regions, audio ranges and trim, and an export cut
+ * short by a reload can be made again from them. Positions and times only: nothing of the
+ * video's content (the copy being written is in OPFS `redactions/<jobId>`, removed when done).
+ */
+export interface VideoRedactionRow {
+  evidenceId: string;
+  userId: string;
+  caseId: string;
+  /** The edit (VideoEdit): regions (`redact` operations with keys), audio ranges, trim. */
+  edit: { regions: Extract<DerivationOperation, { type: "redact" }>[]; audio: Extract<DerivationOperation, { type: "audio" }>[]; trim?: { from: number; to: number } };
+  updatedAt: string;
+  /** The last export of this edit: "running" while a copy is being written (still so after a reload cut it short). */
+  export?: { jobId: string; state: "running" | "failed"; fraction: number; startedAt: string; error?: string };
+}
+
 export type CustodyDb = Dexie & {
   bundleSeen: EntityTable<BundleSeenRow, "userId">;
   deviceKeys: EntityTable<DeviceKeysRow, "userId">;
@@ -225,6 +242,7 @@ export type CustodyDb = Dexie & {
   offlineEvents: EntityTable<OfflineEventRow, "id">;
   sharedFiles: EntityTable<SharedFileRow, "id">;
   submissionSends: EntityTable<SubmissionSendRow, "submissionId">;
+  videoRedactions: EntityTable<VideoRedactionRow, "evidenceId">;
 };
 
 export const db = new Dexie("custody") as CustodyDb;
@@ -297,4 +315,20 @@ db.version(7).stores({
   sharedFiles: "++id",
   bundleSeen: "userId",
   submissionSends: "submissionId, linkId",
+});
+
+// Version 8: video redaction edits, kept across a reload (web/src/redaction/video/).
+db.version(8).stores({
+  deviceKeys: "userId",
+  transportKeys: "userId",
+  uploads: "evidenceId, userId, caseId",
+  evidenceLabels: "evidenceId",
+  pendingFiles: "evidenceId, userId",
+  apiCache: "key, userId",
+  keptOffline: "evidenceId, userId, caseId",
+  offlineEvents: "id, userId",
+  sharedFiles: "++id",
+  bundleSeen: "userId",
+  submissionSends: "submissionId, linkId",
+  videoRedactions: "evidenceId, userId",
 });

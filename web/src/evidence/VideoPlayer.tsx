@@ -4,12 +4,13 @@
  * of 5 and 10 s, the recorded time as an overlay (the capture or footage start time from the signed
  * metadata plus the position, with its time zone), markers with notes (kept in the item's
  * versioned, encrypted details) and clip export (a new item of the same case, derived from this
- * one: clip.ts). Every control is a labelled button or field; with the focus in the player,
+ * one: clip.ts) and the redaction editor (a redacted copy, web/src/redaction/video/). Every control is a labelled button or field; with the focus in the player,
  * keys step too (",", "." frames; "j", "l" 10 s; "[", "]" speed).
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { CaseDetail } from "../../../shared/api/cases";
 import type { EvidenceMetadata, Manifest } from "../../../shared/crypto/index";
+import { RedactAction } from "../redaction/video/VideoRedactor";
 import { ApiError } from "../api/client";
 import { evidenceApi } from "../cases/api";
 import type { DeviceKeys } from "../keys/store";
@@ -219,6 +220,19 @@ export function VideoPlayer(props: {
           metadata={props.metadata}
           position={position}
           duration={duration}
+          caseDetail={props.caseDetail}
+          userId={props.userId}
+          keys={props.keys}
+        />
+      )}
+      {props.canEdit && props.caseDetail && (
+        <RedactAction
+          url={props.url}
+          evidenceId={props.evidenceId}
+          sha512={props.manifest.sha512}
+          fileName={props.metadata.fileName}
+          recordedStart={recorded?.start}
+          fps={fps}
           caseDetail={props.caseDetail}
           userId={props.userId}
           keys={props.keys}

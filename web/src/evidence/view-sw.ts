@@ -1,7 +1,7 @@
 /// <reference lib="webworker" />
 /**
  * The service worker's side of streaming playback (ARCHITECTURE.md "Viewing at speed"). The
- * player reads `/view/<viewId>` (a random id per opening); `/view/<viewId>/download?name=…` is the
+ * player (and the redaction worker) reads `/view/<viewId>` (a random id per opening); `/view/<viewId>/download?name=…` is the
  * original as a download. The service worker holds no key and no plaintext: it asks the page that
  * holds the view (the requesting page first, then any other) over a fresh MessageChannel, and the
  * page hands the port to its evidence worker, which answers with the item's size and type, then a
@@ -48,7 +48,9 @@ function nextAnswer(port: MessagePort, timeoutMs?: number): Promise<ViewPortAnsw
 
 /** A port to the evidence worker holding `viewId`, with its head answer; undefined if no page holds it. */
 async function connect(event: FetchEvent, viewId: string): Promise<{ port: MessagePort; head: ViewPortAnswer } | undefined> {
-  const first = event.clientId ? await self.clients.get(event.clientId) : undefined;
+  const requester = event.clientId ? await self.clients.get(event.clientId) : undefined;
+  // A Worker reading the view (the redaction worker) holds none itself: only pages are asked.
+  const first = requester?.type === "window" ? requester : undefined;
   const others = (await self.clients.matchAll({ type: "window", includeUncontrolled: true })).filter((client) => client.id !== first?.id);
   for (const client of first ? [first, ...others] : others) {
     const channel = new MessageChannel();

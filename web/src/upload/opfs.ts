@@ -2,11 +2,12 @@
  * The origin private file system (OPFS) as the app uses it: `uploads/<evidenceId>.bin` holds an
  * upload's ciphertext until the server has every part; `views/<evidenceId>` a decrypted file
  * being viewed, `views/<evidenceId>.zip` a court package; `offline/<evidenceId>.bin` the
- * ciphertext of an item kept offline. Large data never sits in one buffer.
+ * ciphertext of an item kept offline; `redactions/<jobId>` a redacted copy being written (plaintext,
+ * removed once it is queued for upload, web/src/redaction/video/). Large data never sits in one buffer.
  * Works on the page and in workers (sync access handles are for workers only).
  */
 
-export type OpfsFolder = "uploads" | "views" | "offline";
+export type OpfsFolder = "uploads" | "views" | "offline" | "redactions";
 
 /** The minimal sync access handle API (dedicated workers only; not in the DOM lib types). */
 export interface SyncAccessHandle {

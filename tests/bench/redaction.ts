@@ -1,0 +1,175 @@
+/**
+ * `npm run bench`, redaction section (issue 22): a redacted copy of a 5-minute 720p 30 fps H.264
+ * clip with sound, made in the REAL web app in Debian's Chromium against `npm start`'s server,
+ * with two regions (one blurred ellipse, one filled rectangle) each with a key every second, as a
+ * tracker would give them, and one muted range. The edit is put into the device's store
+ * (IndexedDB, as the editor keeps it), the item is opened, and "Make redacted copy" is clicked:
+ *  - time from the click until the copy is written and queued for upload ("Redacted copy added to
+ *    the case"), as a ratio to the clip's duration (below 1: faster than real time);
+ *  - peak memory meanwhile (renderer processes: page and workers; all Chromium processes), and
+ *    the same before the click, sampled from outside the page (probe.ts); and the renderers'
+ *    memory at 10 % … 95 % of the run, so a plateau (flat) shows apart from growth.
+ * The clip is made once by ffmpeg and kept in the system temp folder (custody-bench-cache/).
+ * `--quick` uses a 1-minute clip (not figures to quote). Writes bench-results/redaction.json.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, statSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS, MiB, Probe, fmtMiB } from "./probe.ts";
+
+const root = resolve(import.meta.dirname, "../..");
+/** Not a timed assertion: a guard so a stuck step ends the bench instead of hanging it. */
+const GUARD_MS = 30 * 60_000;
+
+/** A `seconds` long 720p 30 fps H.264 + AAC clip (moving test pattern, a tone), made once and kept. */
+function makeClip(seconds: number): string {
+  const dir = join(tmpdir(), "custody-bench-cache");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `redaction-720p30-${seconds}s.mp4`);
+  try {
+    if (statSync(path).size > 0) return path;
+  } catch {
+    // not made yet
+  }
+  console.log(`ffmpeg: a ${seconds} s 720p 30 fps clip (once; kept in ${dir})…`);
+  const made = spawnSync(
+    "ffmpeg",
+    ["-v", "error", "-y", "-f", "lavfi", "-i", `testsrc2=duration=${seconds}:size=1280x720:rate=30`, "-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${seconds}`, "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "60", "-b:v", "4M", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", `${path}.part.mp4`],
+    { encoding: "utf8" },
+  );
+  if (made.status !== 0) throw new Error(`ffmpeg failed (install Debian's ffmpeg): ${made.stderr}`);
+  spawnSync("mv", [`${path}.part.mp4`, path]);
+  return path;
+}
+
+/** Two regions with a key every second (moving across the frame, as a tracker would hand them over) and a muted range. */
+function benchEdit(seconds: number) {
+  const keys = (x0: number, y0: number, dx: number) =>
+    Array.from({ length: seconds + 1 }, (_, t) => ({ t, x: Math.round((x0 + ((dx * t) % 0.6)) * 1000) / 1000, y: y0, w: 0.15, h: 0.25 }));
+  return {
+    regions: [
+      { type: "redact", shape: "ellipse", effect: "blur", from: 0, to: seconds, keys: keys(0.05, 0.1, 0.01) },
+      { type: "redact", shape: "rect", effect: "fill", from: 0, to: seconds, keys: keys(0.2, 0.6, 0.007) },
+    ],
+    audio: [{ type: "audio", effect: "mute", from: 10, to: 20 }],
+  };
+}
+
+export async function runRedaction(options: { quick?: boolean; keep?: boolean } = {}): Promise<number> {
+  const started = Date.now();
+  const loadAtStart = loadavg();
+  const seconds = options.quick ? 60 : 300;
+  const clip = makeClip(seconds);
+  const name = clip.split("/").at(-1)!;
+  const { CustodyServer } = await import("../e2e/harness.ts");
+  const flows = await import("../e2e/flows.ts");
+
+  const built = spawnSync(join(root, "node_modules/.bin/vite"), ["build", "--logLevel", "warn"], { cwd: root, stdio: "inherit" });
+  if (built.status !== 0) throw new Error("vite build failed");
+  const profile = await mkdtemp(join(tmpdir(), "custody-bench-redaction-profile-"));
+  const server = await CustodyServer.start();
+  let context: BrowserContext | undefined;
+  try {
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, baseURL: server.url });
+    const page: Page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(GUARD_MS);
+    console.log(`Server ${server.url}; setting up through the UI and uploading the ${(statSync(clip).size / MiB).toFixed(0)} MiB clip…`);
+    await flows.setUpThroughUi(page);
+    await flows.createKeys(page, flows.ADMIN.keyPassphrase);
+    await flows.expectSignedIn(page);
+    await flows.createCase(page, { number: "BENCH-R", title: "Redaction bench" });
+    await page.getByLabel("Add photos, videos or documents").setInputFiles(clip);
+    await page.getByRole("link", { name: new RegExp(`^Open ${name.replaceAll(".", "\\.")}`) }).click({ timeout: GUARD_MS });
+    await page.waitForFunction(() => !!navigator.serviceWorker.controller, undefined, { timeout: 60_000 });
+    const here = new URL(page.url());
+    const evidenceId = here.searchParams.get("evidence")!;
+    const caseId = here.searchParams.get("case")!;
+    const userId = await page.evaluate(async () => ((await (await fetch("/api/auth/session")).json()) as { user: { id: string } }).user.id);
+
+    // The edit, as the editor keeps it (Dexie's "videoRedactions" table of the "custody" database).
+    const edit = benchEdit(seconds);
+    await page.evaluate(
+      ({ row }) =>
+        new Promise<void>((done, fail) => {
+          const open = indexedDB.open("custody");
+          open.onerror = () => fail(open.error);
+          open.onsuccess = () => {
+            const tx = open.result.transaction("videoRedactions", "readwrite");
+            tx.objectStore("videoRedactions").put(row);
+            tx.oncomplete = () => {
+              open.result.close();
+              done();
+            };
+            tx.onerror = () => fail(tx.error);
+          };
+        }),
+      { row: { evidenceId, userId, caseId, edit, updatedAt: new Date().toISOString() } },
+    );
+    await page.reload();
+    const editor = page.getByRole("region", { name: "Redact this video" });
+    await flows.visible(editor.getByRole("list", { name: "Regions" }), 60_000);
+    await page.waitForFunction(() => !!navigator.serviceWorker.controller, undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLVideoElement>(".video-redactor video")).some((v) => v.duration > 0), undefined, { timeout: 60_000 });
+
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Performance.enable");
+    const probe = new Probe(cdp, profile, { sampleEveryMs: 250, refreshEveryMs: 2_000 });
+    await probe.init();
+    await probe.gc();
+    const { product } = await cdp.send("Browser.getVersion");
+    console.log(`Making the redacted copy of ${seconds} s (2 regions, ${edit.regions.reduce((n, r) => n + r.keys.length, 0)} keys, 1 muted range)…`);
+    // Renderer memory over the run, to tell a plateau (flat) from growth with the clip's length.
+    const timeline: { at: number; rendererRss: number }[] = [];
+    const runStarted = Date.now();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const m = await probe.read().catch(() => undefined);
+        if (m) timeline.push({ at: Date.now() - runStarted, rendererRss: m.rendererRss });
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    const sampled = await probe.during(async () => {
+      const t0 = Date.now();
+      await editor.getByRole("button", { name: "Make redacted copy" }).click();
+      const done = editor.getByText("Redacted copy added to the case:");
+      const failed = editor.getByRole("alert");
+      await done.or(failed).waitFor({ timeout: GUARD_MS });
+      if (await failed.isVisible()) throw new Error(`the copy failed: ${await failed.textContent()}`);
+      return { ms: Date.now() - t0, status: (await done.textContent()) ?? "" };
+    });
+    sampling = false;
+    await sampler;
+    /** Renderer RSS at a fraction of the run (the sample nearest to it). */
+    const rssAt = (fraction: number) => timeline.reduce((best, p) => (Math.abs(p.at - fraction * sampled.result.ms) < Math.abs(best.at - fraction * sampled.result.ms) ? p : best), timeline[0]!).rendererRss;
+    const ratio = sampled.result.ms / 1000 / seconds;
+    const format = /\(([^)]*in (MP4|WebM)[^)]*)\)/.exec(sampled.result.status)?.[1] ?? "unknown format";
+    const lines = [
+      "",
+      `Redaction: a redacted copy of a ${seconds} s 720p 30 fps H.264 clip, 2 regions with a key every second and a muted range, in the app (${product}); output ${format}`,
+      `  time to make the copy (click → written and queued)  ${(sampled.result.ms / 1000).toFixed(1)} s`,
+      `  ratio to the clip's duration                        ${ratio.toFixed(2)}× ${ratio < 1 ? "(faster than real time)" : "(slower than real time)"}`,
+      `  renderer RSS (page + workers): before ${fmtMiB(sampled.before.rendererRss)}, peak ${fmtMiB(sampled.peak.rendererRss)}`,
+      `  renderer RSS at 10 %, 25 %, 50 %, 75 %, 95 % of the run: ${[0.1, 0.25, 0.5, 0.75, 0.95].map((f) => fmtMiB(rssAt(f))).join(", ")}`,
+      `  all Chromium processes RSS:    before ${fmtMiB(sampled.before.allRss)}, peak ${fmtMiB(sampled.peak.allRss)}`,
+      `  page JS heap peak ${fmtMiB(sampled.peak.jsHeapUsed)}, page ArrayBuffers peak ${fmtMiB(sampled.peak.arrayBuffers)} (${sampled.samples} samples)`,
+      `  Machine: ${cpus().length} cores, load average ${loadAtStart.map((l) => l.toFixed(2)).join(" ")} at the start, ${loadavg().map((l) => l.toFixed(2)).join(" ")} at the end.`,
+    ];
+    console.log(lines.join("\n"));
+    await mkdir(join(root, "bench-results"), { recursive: true });
+    const out = options.quick ? "bench-results/redaction-quick.json" : "bench-results/redaction.json";
+    await writeFile(
+      join(root, out),
+      JSON.stringify({ at: new Date().toISOString(), browser: product, cores: cpus().length, loadAtStart, loadAtEnd: loadavg(), seconds, clipBytes: statSync(clip).size, format, ms: sampled.result.ms, ratio, before: sampled.before, peak: sampled.peak, rendererTimeline: timeline }, null, 2) + "\n",
+    );
+    console.log(`Wrote ${out}.`);
+  } finally {
+    await context?.close().catch(() => undefined);
+    await server.dispose();
+    if (!options.keep) await rm(profile, { recursive: true, force: true });
+  }
+  return (Date.now() - started) / 1000;
+}

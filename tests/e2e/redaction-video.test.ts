@@ -1,0 +1,223 @@
+/**
+ * Video redaction (issue 22) in Chromium against `npm start`, one journey: an ffmpeg video (a red
+ * square moving along a known straight path on a plain background, a steady 440 Hz tone) is
+ * uploaded; in the redaction editor a filled region is drawn round the square at 0.5 s and
+ * dragged onto it at 3.5 s (two keys, in between the region follows by interpolation); the tone
+ * is muted from 1.5 s to 2.5 s; the edit survives a reload; the copy is made, uploaded and
+ * opened, its signed manifest names the original and the operations. Then, in Node, ffmpeg
+ * decodes the copy: at 1, 2 and 3 s the square's pixels are black and a control area still has
+ * the background colour; the audio is silent in the muted range and not outside it. No
+ * Content-Security-Policy refusal on the page or in its workers meanwhile.
+ * Needs `npx vite build` first.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { AxeBuilder } from "@axe-core/playwright";
+import type { Browser, Locator, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { ADMIN, createCase, createKeys, expectSignedIn, setUpThroughUi, visible } from "./flows";
+import { CustodyServer, launchBrowser, phoneContext } from "./harness";
+
+const shots = resolve(import.meta.dirname, "../../test-results/e2e");
+mkdirSync(shots, { recursive: true });
+
+const W = 320;
+const H = 240;
+const SIDE = 40;
+/** The square's top left corner at time t: it moves 50 px a second to the right. */
+const squareAt = (t: number) => ({ x: 40 + 50 * t, y: 100 });
+const BACKGROUND = [0x30, 0x70, 0xb0] as const;
+const MARGIN = 8;
+
+/** One decoded RGB frame of `file` at `t` seconds. */
+function frameAt(file: string, t: number): Buffer {
+  const out = spawnSync("ffmpeg", ["-v", "error", "-ss", String(t), "-i", file, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], { maxBuffer: 16 * 1024 * 1024 });
+  if (out.status !== 0) throw new Error(`ffmpeg could not decode a frame: ${out.stderr.toString()}`);
+  expect(out.stdout.length).toBe(W * H * 3);
+  return out.stdout;
+}
+
+/** The largest difference of any channel from `rgb` over the pixels of a box. */
+function maxDifference(frame: Buffer, box: { x: number; y: number; w: number; h: number }, rgb: readonly number[]): number {
+  let worst = 0;
+  for (let y = box.y; y < box.y + box.h; y++) {
+    for (let x = box.x; x < box.x + box.w; x++) {
+      for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(frame[(y * W + x) * 3 + c]! - rgb[c]!));
+    }
+  }
+  return worst;
+}
+
+/** Root mean square of the mono 48 kHz samples of `file` between `from` and `to` seconds. */
+function rms(samples: Float32Array, from: number, to: number): number {
+  let sum = 0;
+  const first = Math.round(from * 48000);
+  const last = Math.round(to * 48000);
+  for (let i = first; i < last; i++) sum += samples[i]! ** 2;
+  return Math.sqrt(sum / (last - first));
+}
+
+/** Drags with the mouse from one point of the frame to another (source pixels of the video). */
+async function drag(overlay: Locator, page: Page, from: { x: number; y: number }, to: { x: number; y: number }): Promise<void> {
+  await overlay.scrollIntoViewIfNeeded();
+  const box = (await overlay.boundingBox())!;
+  const sx = box.width / W;
+  const sy = box.height / H;
+  await page.mouse.move(box.x + from.x * sx, box.y + from.y * sy);
+  await page.mouse.down();
+  await page.mouse.move(box.x + ((from.x + to.x) / 2) * sx, box.y + ((from.y + to.y) / 2) * sy, { steps: 4 });
+  await page.mouse.move(box.x + to.x * sx, box.y + to.y * sy, { steps: 4 });
+  await page.mouse.up();
+}
+
+/** Seeks the editor's video and waits for the frame. */
+async function seek(video: Locator, t: number): Promise<void> {
+  await video.evaluate(async (element: HTMLVideoElement, to: number) => {
+    element.pause();
+    const seeked = new Promise((r) => element.addEventListener("seeked", r, { once: true }));
+    element.currentTime = to;
+    await seeked;
+  }, t);
+}
+
+describe("video redaction: a moving region filled, a muted range, a redacted copy", () => {
+  let server: CustodyServer;
+  let browser: Browser;
+  let page: Page;
+  let work: string;
+  let original: string;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), "custody-redact-video-"));
+    original = join(work, "corridor.mp4");
+    const ffmpeg = spawnSync(
+      "ffmpeg",
+      [
+        "-v", "error", "-y",
+        "-f", "lavfi", "-i", `color=c=0x3070b0:s=${W}x${H}:r=30:d=4`,
+        "-f", "lavfi", "-i", `color=c=red:s=${SIDE}x${SIDE}:r=30:d=4`,
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
+        "-filter_complex", "[0][1]overlay=x='40+50*t':y=100[v]",
+        "-map", "[v]", "-map", "2",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "30",
+        "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", original,
+      ],
+      { encoding: "utf8" },
+    );
+    if (ffmpeg.status !== 0) throw new Error(`ffmpeg failed (install Debian's ffmpeg): ${ffmpeg.stderr}`);
+    server = await CustodyServer.start();
+    browser = await launchBrowser();
+    page = await (await phoneContext(browser, server.url)).newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.dispose();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("draws two keys along the square's path and mutes a range; the copy has the square black and the range silent, the rest unchanged", async () => {
+    server.attachLogOnFailure();
+    onTestFailed(async () => {
+      await page.screenshot({ path: `${shots}/redaction-video-failed.png`, fullPage: true }).catch(() => undefined);
+    });
+    // The Content-Security-Policy lets the redaction Worker load and read the per-view URL: nothing refused, on the page or in a worker.
+    const refused: string[] = [];
+    const watch = (text: string) => /Content Security Policy/i.test(text) && refused.push(text);
+    page.on("console", (message) => watch(message.text()));
+    page.on("worker", (worker) => worker.on("console", (message) => watch(message.text())));
+    await setUpThroughUi(page);
+    await createKeys(page, ADMIN.keyPassphrase);
+    await expectSignedIn(page);
+    await createCase(page, { number: "2026-0222", title: "Corridor" });
+    const caseUrl = page.url();
+    await page.getByLabel("Add photos, videos or documents").setInputFiles(original);
+    await page.getByRole("link", { name: /^Open corridor\.mp4/ }).click({ timeout: 120_000 });
+    await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller), { timeout: 30_000 }).toBe(true);
+
+    await page.getByRole("button", { name: "Redact this video" }).click();
+    const editor = page.getByRole("region", { name: "Redact this video" });
+    const video = editor.locator("video");
+    await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.readyState), { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+    const overlay = editor.locator(".redact-overlay");
+
+    // At 0.5 s: a filled rectangle drawn round the square, with a margin.
+    await editor.getByLabel(/^Effect/).selectOption("fill");
+    await seek(video, 0.5);
+    const a = squareAt(0.5);
+    await drag(overlay, page, { x: a.x - MARGIN, y: a.y - MARGIN }, { x: a.x + SIDE + MARGIN, y: a.y + SIDE + MARGIN });
+    await visible(editor.getByText("Region 1 marked at 0:00.50."));
+    // At 3.5 s: the region (held where it was) dragged onto the square: a second key.
+    await seek(video, 3.5);
+    const b = squareAt(3.5);
+    await drag(overlay, page, { x: a.x + SIDE / 2, y: a.y + SIDE / 2 }, { x: b.x + SIDE / 2, y: b.y + SIDE / 2 });
+    await visible(editor.getByText("Region 1: key at 0:03.50 (2 keys)."));
+
+    // The tone muted from 1.5 s to 2.5 s.
+    await editor.getByLabel("Audio range start (seconds)").fill("1.5");
+    await editor.getByLabel("Audio range end (seconds)").fill("2.5");
+    await editor.getByRole("button", { name: "Add audio range" }).click();
+    await visible(editor.getByRole("list", { name: "Audio ranges" }).getByText("Mute 0:01.50 to 0:02.50"));
+
+    const found = await new AxeBuilder({ page }).include(".video-redactor").analyze();
+    expect(found.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+
+    // A reload keeps the edit: the editor opens again with it.
+    await page.reload();
+    const again = page.getByRole("region", { name: "Redact this video" });
+    await visible(again.getByRole("list", { name: "Regions" }).getByText(/Region 1: solid fill rectangle, 0:00\.50 to 0:0[34]\.\d\d, 2 keys/), 60_000);
+    await visible(again.getByRole("list", { name: "Audio ranges" }).getByText("Mute 0:01.50 to 0:02.50"));
+    await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller), { timeout: 30_000 }).toBe(true);
+    await expect.poll(() => again.locator("video").evaluate((v: HTMLVideoElement) => v.duration), { timeout: 30_000 }).toBeGreaterThan(3.9);
+
+    await again.getByRole("button", { name: "Make redacted copy" }).click();
+    await visible(again.getByRole("progressbar", { name: "Making the redacted copy" }).or(again.getByText("Redacted copy added to the case:")));
+    await visible(again.getByText("Redacted copy added to the case:"), 120_000);
+    const name = (await again.getByRole("link", { name: /^Redacted copy of corridor\./ }).textContent())!;
+    await page.screenshot({ path: `${shots}/redaction-video.png`, fullPage: true });
+    expect(refused).toEqual([]);
+
+    // The copy: a new item whose signed manifest names the original and what was hidden.
+    await page.goto(caseUrl);
+    await page.getByRole("link", { name: new RegExp(`^Open ${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`) }).click({ timeout: 120_000 });
+    const derived = page.getByRole("region", { name: "Derived from another item" });
+    await visible(derived, 60_000);
+    expect(await derived.locator("code").getAttribute("title")).toBe(createHash("sha512").update(readFileSync(original)).digest("hex"));
+    const operations = derived.getByRole("list", { name: "Operations" }).getByRole("listitem");
+    expect(await operations.allTextContents()).toEqual([expect.stringMatching(/^fill rect 0\.5 s to [34](\.\d+)? s \(2 keys\)$/), "mute audio 1.5 s to 2.5 s"]);
+    await visible(page.getByRole("region", { name: "Verified" }), 60_000);
+
+    // Its plaintext, through the per-view URL, into Node.
+    const src = (await page.locator("video").first().getAttribute("src"))!;
+    const base64 = await page.evaluate(async (url: string) => {
+      const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+      let text = "";
+      for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return btoa(text);
+    }, src);
+    const copy = join(work, name);
+    writeFileSync(copy, Buffer.from(base64, "base64"));
+
+    for (const t of [1, 2, 3]) {
+      const frame = frameAt(copy, t);
+      const square = squareAt(t);
+      // The square (inset a little from its edges, where the codec blends) is black: no red is left.
+      expect(maxDifference(frame, { x: square.x + 3, y: square.y + 3, w: SIDE - 6, h: SIDE - 6 }, [0, 0, 0]), `square at ${t} s`).toBeLessThan(40);
+      // Far from the region, the background is as it was (within the codec's tolerance).
+      expect(maxDifference(frame, { x: 8, y: 8, w: 40, h: 40 }, BACKGROUND), `control area at ${t} s`).toBeLessThan(24);
+      expect(maxDifference(frame, { x: 8, y: 190, w: 300, h: 40 }, BACKGROUND), `lower control area at ${t} s`).toBeLessThan(24);
+    }
+
+    const pcm = spawnSync("ffmpeg", ["-v", "error", "-i", copy, "-vn", "-ac", "1", "-ar", "48000", "-f", "f32le", "-"], { maxBuffer: 64 * 1024 * 1024 });
+    expect(pcm.status, pcm.stderr?.toString()).toBe(0);
+    const samples = new Float32Array(pcm.stdout.buffer, pcm.stdout.byteOffset, Math.floor(pcm.stdout.length / 4));
+    expect(samples.length / 48000).toBeGreaterThan(3.8);
+    // The sine source's level is 1/8 (RMS about 0.088); muted means (near) zero.
+    expect(rms(samples, 1.6, 2.4)).toBeLessThan(0.003);
+    expect(rms(samples, 0.5, 1.3)).toBeGreaterThan(0.05);
+    expect(rms(samples, 2.7, 3.5)).toBeGreaterThan(0.05);
+  }, 300_000);
+});
