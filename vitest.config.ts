@@ -115,10 +115,12 @@ export default defineConfig({
       },
       {
         // Pre-bundle the libraries up front: discovering them mid-run makes Vite reload the page.
-        optimizeDeps: { include: ["jose", "hash-wasm"] },
+        // @vladmandic/face-api: the face finder's Worker (tests/browser/face-detect.test.ts).
+        optimizeDeps: { include: ["jose", "hash-wasm", "@vladmandic/face-api"] },
         test: {
           name: "crypto-browser",
-          // tests/browser: browser-only crypto (hash-wasm needs run-time WebAssembly, which workerd forbids).
+          // tests/browser: browser-only crypto (hash-wasm needs run-time WebAssembly, which workerd forbids),
+          // and the redaction editors' face finder and region tracker (Workers, OffscreenCanvas).
           include: [CRYPTO_TESTS, "tests/browser/**/*.test.ts"],
           exclude: CRYPTO_NODE_ONLY,
           browser: {

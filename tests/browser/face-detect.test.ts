@@ -1,0 +1,74 @@
+/// <reference types="vite/client" />
+// The face finder of the redaction editors (web/src/redaction/detect.ts), in headless Chromium:
+// the real model in the real Worker, on the sample photos @vladmandic/face-api ships with its demo.
+import { describe, expect, it } from "vitest";
+import sample1 from "@vladmandic/face-api/demo/sample1.jpg?url";
+import sample6 from "@vladmandic/face-api/demo/sample6.jpg?url";
+import { detectFaces, type Detection } from "../../web/src/redaction/detect";
+
+async function picture(url: string): Promise<ImageBitmap> {
+  const response = await fetch(url);
+  expect(response.ok).toBe(true);
+  return createImageBitmap(await response.blob());
+}
+
+const centre = (d: Detection) => ({ x: d.box.x + d.box.w / 2, y: d.box.y + d.box.h / 2 });
+
+/** Each face expected (its centre, read off the picture by eye, in fractions of it) is found within 5 % of the picture, left to right. */
+function expectFacesAt(faces: Detection[], expected: { x: number; y: number }[]) {
+  expect(faces).toHaveLength(expected.length);
+  faces.forEach((face, i) => {
+    const found = centre(face);
+    expect(Math.abs(found.x - expected[i]!.x), `face ${i + 1} across`).toBeLessThan(0.05);
+    expect(Math.abs(found.y - expected[i]!.y), `face ${i + 1} down`).toBeLessThan(0.05);
+    // A face's box, not half the picture: between 2 % and 30 % of its width.
+    expect(face.box.w).toBeGreaterThan(0.02);
+    expect(face.box.w).toBeLessThan(0.3);
+    expect(face.box.x).toBeGreaterThanOrEqual(0);
+    expect(face.box.x + face.box.w).toBeLessThanOrEqual(1);
+    expect(face.score).toBeGreaterThan(0.4);
+    expect(face.score).toBeLessThanOrEqual(1);
+  });
+}
+
+describe("detectFaces finds faces on the device", () => {
+  it("three people at a party (1920 × 1280): three faces, where they are", { timeout: 120_000 }, async () => {
+    const image = await picture(sample1);
+    const faces = await detectFaces(image);
+    expectFacesAt(faces, [
+      { x: 0.27, y: 0.37 },
+      { x: 0.47, y: 0.41 },
+      { x: 0.82, y: 0.26 },
+    ]);
+    // The caller's picture is left whole (the Worker works on a copy).
+    expect(image.width).toBe(1920);
+  });
+
+  it("four people standing (1920 × 1537): four faces, where they are", { timeout: 120_000 }, async () => {
+    const faces = await detectFaces(await picture(sample6));
+    expectFacesAt(faces, [
+      { x: 0.18, y: 0.38 },
+      { x: 0.4, y: 0.33 },
+      { x: 0.66, y: 0.26 },
+      { x: 0.85, y: 0.24 },
+    ]);
+  });
+
+  it("a picture without a face (a colour gradient with shapes): none", { timeout: 120_000 }, async () => {
+    const canvas = new OffscreenCanvas(800, 600);
+    const context = canvas.getContext("2d")!;
+    const gradient = context.createLinearGradient(0, 0, 800, 600);
+    gradient.addColorStop(0, "#1d3557");
+    gradient.addColorStop(0.5, "#e9c46a");
+    gradient.addColorStop(1, "#2a9d8f");
+    context.fillStyle = gradient;
+    context.fillRect(0, 0, 800, 600);
+    context.fillStyle = "#ffffff";
+    context.fillRect(100, 100, 150, 90);
+    context.beginPath();
+    context.arc(560, 380, 80, 0, Math.PI * 2);
+    context.fillStyle = "#9b2226";
+    context.fill();
+    expect(await detectFaces(canvas.transferToImageBitmap())).toEqual([]);
+  });
+});
