@@ -175,3 +175,43 @@ async function toBitmap(source: FrameSource): Promise<ImageBitmap> {
 function close(source: FrameSource): void {
   if (typeof (source as { close?: unknown }).close === "function") (source as { close(): void }).close();
 }
+
+/**
+ * Frames of a video for `trackRegion`, read by seeking a <video> element of its own (never the one
+ * on screen, whose playhead stays where the person left it). `url` is the one the editor plays
+ * (a blob: URL or the service worker's per-view URL). `close()` lets the element go.
+ */
+export function seekingFrameReader(url: string): { frameAt: (t: number) => Promise<ImageBitmap>; close: () => void } {
+  const video = document.createElement("video");
+  video.muted = true;
+  video.playsInline = true;
+  video.preload = "auto";
+  const loaded = new Promise<void>((resolve, reject) => {
+    video.addEventListener("loadeddata", () => resolve(), { once: true });
+    video.addEventListener("error", () => reject(new Error("the video could not be read for tracking")), { once: true });
+  });
+  video.src = url;
+  let queue: Promise<unknown> = Promise.resolve();
+  const frameAt = (t: number): Promise<ImageBitmap> => {
+    // One seek at a time: a second seek would cancel the first one's "seeked".
+    const next = queue.then(async () => {
+      await loaded;
+      const to = Math.min(Math.max(0, t), Number.isFinite(video.duration) ? video.duration : t);
+      if (video.currentTime !== to || video.seeking) {
+        const seeked = new Promise<void>((resolve) => video.addEventListener("seeked", () => resolve(), { once: true }));
+        video.currentTime = to;
+        await seeked;
+      }
+      return createImageBitmap(video);
+    });
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  return {
+    frameAt,
+    close: () => {
+      video.removeAttribute("src");
+      video.load();
+    },
+  };
+}
