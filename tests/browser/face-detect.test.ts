@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import sample1 from "@vladmandic/face-api/demo/sample1.jpg?url";
 import sample6 from "@vladmandic/face-api/demo/sample6.jpg?url";
 import { detectFaces, type Detection } from "../../web/src/redaction/detect";
+import { boxAt } from "../../web/src/redaction/regions";
+import { trackRegion } from "../../web/src/redaction/track";
 
 async function picture(url: string): Promise<ImageBitmap> {
   const response = await fetch(url);
@@ -70,5 +72,35 @@ describe("detectFaces finds faces on the device", () => {
     context.fillStyle = "#9b2226";
     context.fill();
     expect(await detectFaces(canvas.transferToImageBitmap())).toEqual([]);
+  });
+});
+
+describe("trackRegion with faces: a face followed through a camera pan, put back on the face by the finder", () => {
+  it("stays on the face", { timeout: 120_000 }, async () => {
+    const photo = await picture(sample1);
+    // The camera: a 960 × 640 window of the 1920 × 1280 photo, panning 200 pixels right and 60 down in 1 s, shown at 640 × 427.
+    const pan = (t: number) => ({ x: 200 + 200 * t, y: 300 + 60 * t });
+    const canvas = new OffscreenCanvas(640, 427);
+    const context = canvas.getContext("2d")!;
+    const frameAt = (t: number) => {
+      context.drawImage(photo, pan(t).x, pan(t).y, 960, 640, 0, 0, 640, 427);
+      return createImageBitmap(canvas);
+    };
+    const [first] = await detectFaces(await frameAt(0));
+    expect(first).toBeDefined();
+    const start = first!.box;
+    // Where that face is at t: the same place in the photo, seen through the moved window.
+    const centreAt = (t: number) => ({
+      x: start.x + start.w / 2 - (pan(t).x - pan(0).x) / 960,
+      y: start.y + start.h / 2 - (pan(t).y - pan(0).y) / 640,
+    });
+    const result = await trackRegion({ frameAt, box: start, t0: 0, until: 1, step: 1 / 15, faces: { every: 5 } });
+    expect(result.end).toBe("done");
+    for (let i = 0; i <= 15; i++) {
+      const t = i / 15;
+      const box = boxAt(result, t);
+      expect(Math.abs(box.x + box.w / 2 - centreAt(t).x), `across at ${t.toFixed(2)} s`).toBeLessThan(0.03);
+      expect(Math.abs(box.y + box.h / 2 - centreAt(t).y), `down at ${t.toFixed(2)} s`).toBeLessThan(0.03);
+    }
   });
 });

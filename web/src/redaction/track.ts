@@ -6,6 +6,7 @@
  * Worker (track.worker.ts), which this starts for the run and ends after it.
  */
 import type { RegionKey } from "../../../shared/crypto/manifest";
+import { detectFaces, type Detection } from "./detect";
 import type { TrackAnswer, TrackRequest } from "./detection-messages";
 import type { Box } from "./regions";
 import { TEMPLATE_SIDE, type Rect, type TrackerSettings, type TrackStep } from "./track-core";
@@ -26,6 +27,12 @@ export interface TrackOptions {
   signal?: AbortSignal;
   onProgress?: (progress: TrackProgress) => void;
   settings?: Partial<TrackerSettings>;
+  /**
+   * The region is a face: every `every` steps (true: about every half second), and whenever the
+   * match fails, the face finder looks in the frame and the region is centred again on the face
+   * nearest to it (its size kept), the template taken afresh. Slower; keeps up with a face that turns.
+   */
+  faces?: boolean | { every: number };
   /**
    * Keys that the ones around them already give to within this fraction of the frame are left
    * out (0 keeps a key every step). Default 0.003: under 6 pixels of a 1920-pixel-wide frame.
@@ -83,6 +90,7 @@ export async function trackRegion(options: TrackOptions): Promise<TrackResult> {
       worker.postMessage(request, transfer);
     });
 
+  const faceEvery = options.faces ? Math.max(1, Math.round(options.faces === true ? 0.5 / options.step : options.faces.every)) : 0;
   const keys: RegionKey[] = [{ t: t0, ...insideFrame(box) }];
   let end: TrackResult["end"] = "done";
   let lostAt: number | undefined;
@@ -97,18 +105,37 @@ export async function trackRegion(options: TrackOptions): Promise<TrackResult> {
       }
       const t = roundTime(t0 + direction * i * options.step);
       const source = await options.frameAt(t);
-      const frame = await createImageBitmap(source, size);
-      close(source);
-      const answer = await ask({ type: "next", frame }, [frame]);
-      const step = (answer as { step: TrackStep }).step;
-      if (!step.found) {
+      let now: Box | undefined;
+      let score = 0;
+      try {
+        const frame = await createImageBitmap(source, size);
+        const answer = await ask({ type: "next", frame }, [frame]);
+        const step = (answer as { step: TrackStep }).step;
+        const last = keys[keys.length - 1]!;
+        if (step.found) {
+          now = toBox(step.rect);
+          score = step.score;
+        }
+        // A tracked face: now and then, and whenever the match fails, the face finder puts it back on the face.
+        if (faceEvery > 0 && (!step.found || i % faceEvery === 0)) {
+          const face = nearestFace(await detectFaces(source), now ?? last);
+          if (face) {
+            now = insideFrame({ x: face.x + face.w / 2 - last.w / 2, y: face.y + face.h / 2 - last.h / 2, w: last.w, h: last.h });
+            score = Math.max(score, options.settings?.minScore ?? 0.5);
+            const restart = await createImageBitmap(source, size);
+            await ask({ type: "start", frame: restart, rect: toRect(now), settings: options.settings ?? {} }, [restart]);
+          }
+        }
+      } finally {
+        close(source);
+      }
+      if (!now) {
         end = "lost";
         lostAt = t;
         break;
       }
-      const now = toBox(step.rect);
       keys.push({ t, ...now });
-      options.onProgress?.({ t, fraction: i / steps, box: now, score: step.score });
+      options.onProgress?.({ t, fraction: i / steps, box: now, score });
     }
   } finally {
     worker.terminate();
@@ -161,6 +188,22 @@ export function insideFrame(b: Box): Box {
   const w = Math.min(1, Math.max(1e-4, b.w));
   const h = Math.min(1, Math.max(1e-4, b.h));
   return { x: Math.min(Math.max(0, b.x), 1 - w), y: Math.min(Math.max(0, b.y), 1 - h), w, h };
+}
+
+/** The detected face whose centre is nearest the region's, if within the region's larger side of it. */
+function nearestFace(faces: readonly Detection[], region: Box): Box | undefined {
+  const cx = region.x + region.w / 2;
+  const cy = region.y + region.h / 2;
+  let best: Box | undefined;
+  let bestDistance = Math.max(region.w, region.h);
+  for (const { box } of faces) {
+    const distance = Math.hypot(box.x + box.w / 2 - cx, box.y + box.h / 2 - cy);
+    if (distance < bestDistance) {
+      bestDistance = distance;
+      best = box;
+    }
+  }
+  return best;
 }
 
 const roundTime = (t: number) => Math.round(t * 1e6) / 1e6;
