@@ -24,14 +24,54 @@ const tf = faceapi.tf as unknown as typeof faceapi.tf & {
  * Faces smaller than about 1/30 of it are missed, so big pictures are also searched in parts.
  */
 export const INPUT_SIZE = 608;
-/** TensorFlow.js backends in order of preference: WebGL where the device has it, else plain JavaScript (always there). */
-const BACKENDS = ["webgl", "cpu"];
+/**
+ * WebGL only when a graphics processor draws it: WebGL drawn in software (SwiftShader, llvmpipe:
+ * a browser without a usable GPU) runs the network no faster than plain JavaScript, and compiles
+ * its shaders first.
+ */
+function hardwareWebGl(): boolean {
+  try {
+    const gl = new OffscreenCanvas(1, 1).getContext("webgl2") ?? new OffscreenCanvas(1, 1).getContext("webgl");
+    if (!gl) return false;
+    const info = gl.getExtension("WEBGL_debug_renderer_info");
+    const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+    gl.getExtension("WEBGL_lose_context")?.loseContext();
+    return !/swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * face-api knows a page and Node, not a Worker: it is told what a Worker has. Only pixel tensors
+ * are given to it, so nothing is ever an image or a video element here.
+ */
+class NoElement {}
+faceapi.env.setEnv({
+  Canvas: OffscreenCanvas,
+  CanvasRenderingContext2D: OffscreenCanvasRenderingContext2D,
+  Image: NoElement,
+  Video: NoElement,
+  ImageData,
+  createCanvasElement: () => new OffscreenCanvas(1, 1),
+  createImageElement: () => {
+    throw new Error("no image elements in a Worker");
+  },
+  createVideoElement: () => {
+    throw new Error("no video elements in a Worker");
+  },
+  fetch: (url: string, init?: RequestInit) => fetch(url, init),
+  readFile: () => {
+    throw new Error("no files in a Worker");
+  },
+} as unknown as Parameters<typeof faceapi.env.setEnv>[0]);
 
 let loading: Promise<void> | undefined;
 
 function load(): Promise<void> {
   loading ??= (async () => {
-    for (const name of BACKENDS) {
+    // TensorFlow.js backends in order of preference: WebGL on a graphics processor, else plain JavaScript (always there).
+    for (const name of hardwareWebGl() ? ["webgl", "cpu"] : ["cpu"]) {
       try {
         if (await tf.setBackend(name)) {
           await tf.ready();
