@@ -115,8 +115,8 @@ export default defineConfig({
       },
       {
         // Pre-bundle the libraries up front: discovering them mid-run makes Vite reload the page.
-        // @vladmandic/face-api: the face finder's Worker (tests/browser/face-detect.test.ts).
-        optimizeDeps: { include: ["jose", "hash-wasm", "@vladmandic/face-api"] },
+        // @vladmandic/face-api and mediabunny: the face finder's Worker and the tracker's video frames (tests/browser).
+        optimizeDeps: { include: ["jose", "hash-wasm", "@vladmandic/face-api", "mediabunny"] },
         test: {
           name: "crypto-browser",
           // tests/browser: browser-only crypto (hash-wasm needs run-time WebAssembly, which workerd forbids),

@@ -4,7 +4,7 @@
 /// <reference types="vite/client" />
 import { describe, expect, it } from "vitest";
 import { boxAt } from "../../web/src/redaction/regions";
-import { seekingFrameReader, simplifyKeys, trackRegion } from "../../web/src/redaction/track";
+import { videoFrameReader, simplifyKeys, trackRegion } from "../../web/src/redaction/track";
 import movingPatch from "./fixtures/moving-patch.webm?url";
 
 const WIDTH = 640;
@@ -128,18 +128,18 @@ describe("simplifyKeys", () => {
   });
 });
 
-describe("seekingFrameReader gives trackRegion the frames of a real video", () => {
+describe("videoFrameReader gives trackRegion the frames of a real video", () => {
   // 2 s, 25 frames a second, 320 × 180 VP9: a 40-pixel test pattern on grey, its top left corner at
   // (40 + 100 t, 70 + 20 sin(π t)) pixels. Made with ffmpeg:
   //   ffmpeg -f lavfi -i "color=c=0x808080:s=320x180:d=2:r=25" -f lavfi -i "testsrc2=s=40x40:r=25:d=2" -filter_complex
   //     "[1]trim=end_frame=1,loop=loop=-1:size=1,setpts=N/25/TB[p];[0][p]overlay=x='40+100*t':y='70+20*sin(PI*t)':eval=frame:shortest=1,format=yuv420p"
   //     -c:v libvpx-vp9 -b:v 300k moving-patch.webm
   it("follows the pattern frame by frame", { timeout: 60_000 }, async () => {
-    const reader = seekingFrameReader(movingPatch);
+    const reader = await videoFrameReader(movingPatch);
     const shown = (t: number) => Math.floor(t * 25 + 1e-6) / 25; // the frame on screen at t started then
     const where = (t: number) => ({ x: (40 + 100 * shown(t)) / 320, y: (70 + 20 * Math.sin(Math.PI * shown(t))) / 180, w: 40 / 320, h: 40 / 180 });
     try {
-      // Mid-frame times, so each seek lands on one frame without doubt.
+      // Mid-frame times, so each time falls inside one frame without doubt.
       const result = await trackRegion({ frameAt: reader.frameAt, box: where(0.02), t0: 0.02, until: 1.9, step: 1 / 25 });
       expect(result.end).toBe("done");
       for (let t = 0.02; t <= 1.9; t += 1 / 25) {

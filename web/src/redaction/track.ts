@@ -220,32 +220,45 @@ function close(source: FrameSource): void {
 }
 
 /**
- * Frames of a video for `trackRegion`, read by seeking a <video> element of its own (never the one
- * on screen, whose playhead stays where the person left it). `url` is the one the editor plays
- * (a blob: URL or the service worker's per-view URL). `close()` lets the element go.
+ * Frames of a video for `trackRegion`, decoded with mediabunny (WebCodecs) from `url`, the one the
+ * editor plays (a blob: URL or the service worker's per-view URL): exactly the frame shown at each
+ * time asked, never the on-screen player's. Times asked in increasing order are decoded in one
+ * pass; a step back (tracking backward) or a jump starts decoding again a little before it.
  */
-export function seekingFrameReader(url: string): { frameAt: (t: number) => Promise<ImageBitmap>; close: () => void } {
-  const video = document.createElement("video");
-  video.muted = true;
-  video.playsInline = true;
-  video.preload = "auto";
-  const loaded = new Promise<void>((resolve, reject) => {
-    video.addEventListener("loadeddata", () => resolve(), { once: true });
-    video.addEventListener("error", () => reject(new Error("the video could not be read for tracking")), { once: true });
-  });
-  video.src = url;
+export async function videoFrameReader(url: string): Promise<{ frameAt: (t: number) => Promise<FrameSource>; close: () => void }> {
+  const { ALL_FORMATS, CanvasSink, Input, UrlSource } = await import("mediabunny");
+  const input = new Input({ source: new UrlSource(url), formats: ALL_FORMATS });
+  const track = await input.getPrimaryVideoTrack();
+  if (!track) throw new Error("this file has no video to track in");
+  const sink = new CanvasSink(track);
+  type Decoded = { canvas: FrameSource; timestamp: number };
+  let frames: AsyncGenerator<Decoded, void, unknown> | null = null;
+  let current: Decoded | null = null;
+  let ahead: Decoded | null = null;
   let queue: Promise<unknown> = Promise.resolve();
-  const frameAt = (t: number): Promise<ImageBitmap> => {
-    // One seek at a time: a second seek would cancel the first one's "seeked".
+  const restart = async (t: number) => {
+    await frames?.return();
+    // From half a second earlier: the frame on screen at t may have started before it.
+    frames = sink.canvases(Math.max(0, t - 0.5)) as AsyncGenerator<Decoded, void, unknown>;
+    current = null;
+    ahead = null;
+  };
+  const frameAt = (t: number): Promise<FrameSource> => {
+    // One request at a time: they share the decoder's position.
     const next = queue.then(async () => {
-      await loaded;
-      const to = Math.min(Math.max(0, t), Number.isFinite(video.duration) ? video.duration : t);
-      if (video.currentTime !== to || video.seeking) {
-        const seeked = new Promise<void>((resolve) => video.addEventListener("seeked", () => resolve(), { once: true }));
-        video.currentTime = to;
-        await seeked;
+      if (!frames || (current && t < current.timestamp) || (current && t > current.timestamp + 2)) await restart(t);
+      for (;;) {
+        if (!ahead) {
+          const step = await frames!.next();
+          if (step.done) break;
+          ahead = step.value;
+        }
+        if (ahead.timestamp > t + 1e-6 && current) break;
+        current = ahead;
+        ahead = null;
       }
-      return createImageBitmap(video);
+      if (!current) throw new Error(`the video has no frame at ${t.toFixed(2)} s`);
+      return current.canvas;
     });
     queue = next.catch(() => undefined);
     return next;
@@ -253,8 +266,8 @@ export function seekingFrameReader(url: string): { frameAt: (t: number) => Promi
   return {
     frameAt,
     close: () => {
-      video.removeAttribute("src");
-      video.load();
+      void frames?.return();
+      input.dispose();
     },
   };
 }
