@@ -70,8 +70,9 @@ export default defineConfig({
       includeAssets: [],
       includeManifestIcons: false,
       injectManifest: {
-        // The app shell: everything the build emits except the worker itself (never precached).
-        globPatterns: ["**/*.{js,css,html,svg,png,woff2}"],
+        // The app shell: everything the build emits except the worker itself (never precached);
+        // .bin: the face detection model (web/src/redaction/detect.worker.ts), so "Find faces" works offline.
+        globPatterns: ["**/*.{js,css,html,svg,png,woff2,bin}"],
       },
       devOptions: { enabled: false, type: "module" },
     }),

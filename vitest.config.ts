@@ -127,12 +127,14 @@ export default defineConfig({
       },
       {
         // Pre-bundle the libraries up front: discovering them mid-run makes Vite reload the page.
-        optimizeDeps: { include: ["jose", "hash-wasm"] },
+        // @vladmandic/face-api and mediabunny: the face finder's Worker and the tracker's video frames (tests/browser).
+        optimizeDeps: { include: ["jose", "hash-wasm", "@vladmandic/face-api", "mediabunny"] },
         test: {
           name: "crypto-browser",
           testTimeout: HANG_GUARD,
           hookTimeout: 2 * HANG_GUARD,
-          // tests/browser: browser-only crypto (hash-wasm needs run-time WebAssembly, which workerd forbids).
+          // tests/browser: browser-only crypto (hash-wasm needs run-time WebAssembly, which workerd forbids),
+          // and the redaction editors' face finder and region tracker (Workers, OffscreenCanvas).
           include: [CRYPTO_TESTS, "tests/browser/**/*.test.ts"],
           exclude: CRYPTO_NODE_ONLY,
           browser: {
