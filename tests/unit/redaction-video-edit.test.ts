@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DerivedFrom } from "../../shared/crypto/manifest";
 import { applyAudioRanges, BLEEP_LEVEL } from "../../web/src/redaction/video/audio";
-import { newRegion, operationsOf, regionFromKeys, removeKeyAt, setKeyAt } from "../../web/src/redaction/video/edit";
+import { newRegion, operationsOf, regionFromKeys, removeKeyAt, setKeyAt, withTrackedKeys } from "../../web/src/redaction/video/edit";
 
 const SHA = "ab".repeat(64);
 
@@ -23,6 +23,18 @@ describe("video redaction edit (evidence-format §6.3)", () => {
     const region = regionFromKeys("ellipse", "blur", [{ t: 2, x: 0.2, y: 0.2, w: 0.1, h: 0.1 }, { t: 1, x: 0.1, y: 0.2, w: 0.1, h: 0.1 }, { t: 2, x: 0.3, y: 0.2, w: 0.1, h: 0.1 }]);
     expect(region.keys.map((k) => k.t)).toEqual([1, 2]);
     expect([region.from, region.to]).toEqual([1, 2]);
+  });
+
+  it("replaces a region's keys from the playhead on with a tracker's, keeping the earlier ones and the range", () => {
+    let region = newRegion("rect", "fill", 1, { x: 0.1, y: 0.1, w: 0.2, h: 0.2 }, 6);
+    region = setKeyAt(region, 2, { x: 0.2, y: 0.1, w: 0.2, h: 0.2 });
+    region = setKeyAt(region, 4, { x: 0.9, y: 0.9, w: 0.2, h: 0.2 });
+    const tracked = [{ t: 3, x: 0.3, y: 0.1, w: 0.2, h: 0.2 }, { t: 5.0004, x: 0.5, y: 0.1, w: 0.2, h: 0.2 }];
+    const next = withTrackedKeys(region, 3, tracked);
+    expect(next.keys.map((k) => [k.t, k.x])).toEqual([[1, 0.1], [2, 0.2], [3, 0.3], [5, 0.5]]);
+    expect([next.from, next.to, next.shape, next.effect]).toEqual([1, 6, "rect", "fill"]);
+    // Nothing tracked: the region as it was.
+    expect(withTrackedKeys(region, 3, [])).toBe(region);
   });
 
   it("makes operations the manifest accepts: trim first, regions outside the trim left out, bad ranges refused", () => {

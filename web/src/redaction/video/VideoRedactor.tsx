@@ -8,19 +8,27 @@
  * "Make redacted copy" writes the copy in a Worker (copy.ts) with progress, time left and cancel,
  * and queues it as a new item of the case. The edit is kept on this device (Dexie) as it is made.
  *
+ * "Track this region" follows the selected region from the playhead to its end (frames decoded
+ * from the same URL, track.ts) and replaces its keys after the playhead with the tracker's; "Find
+ * faces" adds each face kept on the paused frame as a blurred ellipse from the playhead on.
+ *
  * Keyboard: "Add region" marks one at the playhead; a focused region moves with the arrow keys
  * and resizes with Shift + arrow keys (each a key at the playhead); "," "." step a frame.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { CaseDetail } from "../../../../shared/api/cases";
+import type { RegionKey } from "../../../../shared/crypto/manifest";
 import { db } from "../../db";
 import type { DeviceKeys } from "../../keys/store";
 import { addFiles } from "../../upload/queue";
 import { ProgressBar } from "../../ui/progress";
 import { caseHref } from "../../ui/router";
+import { FindFaces, TrackRegion } from "../FindFaces";
 import { drawRedactions, type Box, type Redact } from "../regions";
+import type { Detection } from "../detect";
+import { videoFrameReader, type TrackResult } from "../track";
 import { CopyCanceled, formatDuration, sweepLeftovers, RedactionJob, type CopyProgress } from "./copy";
-import { clampBox, emptyEdit, ms, newRegion, operationsOf, regionBoxAt, removeKeyAt, setKeyAt, type AudioRange, type Effect, type Shape, type VideoEdit } from "./edit";
+import { clampBox, emptyEdit, ms, newRegion, operationsOf, regionBoxAt, removeKeyAt, setKeyAt, type AudioRange, type Effect, type Shape, type VideoEdit, withTrackedKeys } from "./edit";
 import "./redactor.css";
 
 const FALLBACK_FPS = 30;
@@ -79,6 +87,17 @@ export function VideoRedactor(props: RedactorProps) {
   const running = useRef<RedactionJob | undefined>(undefined);
   // Closing the editor (or leaving the item) stops a copy being made: nothing half-made is queued.
   useEffect(() => () => running.current?.cancel(), []);
+  /** The frame reader of the tracking under way (one at a time), closed when it ends or the editor closes. */
+  const reader = useRef<Promise<{ close: () => void }> | undefined>(undefined);
+  const closeReader = () => {
+    void reader.current?.then((r) => r.close()).catch(() => undefined);
+    reader.current = undefined;
+  };
+  useEffect(() => closeReader, []);
+  const latest = useRef(edit);
+  latest.current = edit;
+  /** The region being tracked and where from, fixed when "Track this region" is pressed. */
+  const tracking = useRef<{ index: number; t0: number } | undefined>(undefined);
 
   // The kept edit of this video on this device, if any; an export a reload cut short is reported and its partial file removed.
   useEffect(() => {
@@ -241,6 +260,45 @@ export function VideoRedactor(props: RedactorProps) {
     const regions = edit.regions.map((r, i) => (i === index ? setKeyAt(r, t, box) : r));
     change({ ...edit, regions });
     setStatus(`Region ${index + 1}: key at ${clock(t)} (${regions[index]!.keys.length} keys).`);
+  }
+
+  /** What "Track this region" follows: the selected region from the playhead to its end (or the video's). */
+  function trackOptions() {
+    if (!edit || selected === undefined || !edit.regions[selected]) return null;
+    const region = edit.regions[selected];
+    const until = Math.min(region.to ?? duration, duration || Infinity);
+    if (!(until > t)) return null;
+    video.current?.pause();
+    closeReader();
+    const opened = videoFrameReader(props.url);
+    reader.current = opened;
+    tracking.current = { index: selected, t0: t };
+    return { frameAt: async (at: number) => (await opened).frameAt(at), box: regionBoxAt(region, t), t0: t, until, step: frame };
+  }
+
+  function onTracked(keys: RegionKey[], result: TrackResult) {
+    closeReader();
+    const from = tracking.current;
+    tracking.current = undefined;
+    // The edit as it is now: the person may have changed it while the tracker ran.
+    const edit = latest.current;
+    if (!edit || !from || !edit.regions[from.index] || keys.length === 0) return;
+    const region = withTrackedKeys(edit.regions[from.index]!, from.t0, keys);
+    change({ ...edit, regions: edit.regions.map((r, i) => (i === from.index ? region : r)) });
+    const name = `Region ${from.index + 1}`;
+    if (result.end === "lost") setStatus(`${name}: lost at ${result.lostAt!.toFixed(1)} s: add a key there and track again (${region.keys.length} keys).`);
+    else if (result.end === "cancelled") setStatus(`${name}: tracking stopped at ${result.reached.toFixed(1)} s; tracked keys up to there kept (${region.keys.length} keys).`);
+    else setStatus(`${name}: tracked to ${result.reached.toFixed(1)} s (${region.keys.length} keys).`);
+  }
+
+  /** Each face kept on the paused frame: a blurred ellipse from the playhead to the end, ready to track. */
+  function addFaces(faces: Detection[]) {
+    if (!edit || faces.length === 0) return;
+    const end = edit.trim?.to ?? (duration || t);
+    const added = faces.map((face) => newRegion("ellipse", "blur", t, face.box, end));
+    change({ ...edit, regions: [...edit.regions, ...added] });
+    setSelected(edit.regions.length);
+    setStatus(`${added.length} ${added.length === 1 ? "face" : "faces"} added as blurred ellipses from ${clock(t)}: select one and track it.`);
   }
 
   function onRegionKey(event: KeyboardEvent, index: number) {
@@ -515,6 +573,22 @@ export function VideoRedactor(props: RedactorProps) {
           })}
         </ul>
       )}
+
+      <div class="redact-auto" role="group" aria-label="Automatic help">
+        {selected !== undefined && edit.regions[selected] && (
+          <div>
+            <p class="hint">
+              Region {selected + 1} selected: "Track this region" follows it from the playhead ({clock(t)}) to its end and replaces its keys after the playhead. Place it on the object first.
+            </p>
+            <TrackRegion options={trackOptions} onKeys={onTracked} label="Track this region" disabled={!!job || !!drag || !(Math.min(edit.regions[selected].to ?? duration, duration || Infinity) > t)} />
+          </div>
+        )}
+        <FindFaces
+          source={() => {
+            video.current!.pause();
+            return video.current!;
+          }} onAccept={addFaces} disabled={!!job || !video.current || video.current.readyState < 2} />
+      </div>
 
       <form class="redact-audio" aria-label="Add an audio range" onSubmit={addAudio} noValidate>
         <fieldset disabled={!!job}>

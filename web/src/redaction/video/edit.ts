@@ -65,6 +65,19 @@ export function setKeyAt(region: Redact, t: number, box: Box): Redact {
   return { ...region, keys, ...(from !== undefined ? { from, to } : {}) };
 }
 
+/**
+ * The region with a tracker's keys from `t0` on (tracked forward from the playhead): its keys
+ * before `t0` are kept, those at or after it replaced by `tracked`; its shape, effect and range stay.
+ */
+export function withTrackedKeys(region: Redact, t0: number, tracked: readonly RegionKey[]): Redact {
+  const at = ms(t0);
+  const before = region.keys.filter((k) => k.t < at);
+  const fresh = tracked.filter((k) => ms(k.t) >= at);
+  if (fresh.length === 0) return region;
+  const after = regionFromKeys(region.shape, region.effect, fresh).keys;
+  return { ...region, keys: [...before, ...after] };
+}
+
 /** The region without its key at `t` (the last key is never removed). */
 export function removeKeyAt(region: Redact, t: number): Redact {
   if (region.keys.length < 2) return region;
