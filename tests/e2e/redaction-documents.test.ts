@@ -6,7 +6,8 @@
  * second, and byte for byte the original's everywhere else; its page says what it was derived from
  * and lists the operations. A PDF with known text gets a box on page 1; the copy has no text that
  * pdf.js in Node can extract, and the box is black on its page image. A link share of the copy
- * alone shows the copy and not its original. The editor passes axe, and the CSP refuses nothing. Needs `npx vite build` first.
+ * alone shows the copy and not its original. A photo with three faces gets them from "Find faces"
+ * as three blurred ellipses, listed on the copy's page and blurred in its pixels. The editor passes axe, and the CSP refuses nothing. Needs `npx vite build` first.
  */
 import { AxeBuilder } from "@axe-core/playwright";
 import { spawnSync } from "node:child_process";
@@ -87,6 +88,14 @@ function decode(path: string, format: "rgb24" | "gray"): Uint8Array {
   if (out.status !== 0) throw new Error(`ffmpeg failed: ${out.stderr}`);
   return new Uint8Array(out.stdout);
 }
+
+/** The face finder's sample photo (1920 × 1280 px): three faces, their centres in fractions of it (tests/browser/face-detect.test.ts). */
+const FACES_PHOTO = resolve(import.meta.dirname, "../../node_modules/@vladmandic/face-api/demo/sample1.jpg");
+const FACE_CENTRES = [
+  { x: 0.26, y: 0.4 },
+  { x: 0.485, y: 0.46 },
+  { x: 0.81, y: 0.27 },
+];
 
 const card = (page: Page, name: string) => page.getByRole("link", { name: new RegExp(`^Open ${name.replace(/\./g, "\\.")}`) });
 
@@ -337,4 +346,46 @@ describe("redaction of a photo and a PDF: copies made on the device, what they h
     await visible(recipient.getByRole("region", { name: `Verified: Redacted copy of ${PHOTO}` }), 30_000);
     await recipient.context().close();
   }, 120_000);
+
+  it("a photo with three faces: Find faces, add them; the copy lists three blurred ellipses and the faces are blurred", async () => {
+    server.attachLogOnFailure();
+    onTestFailed(async () => {
+      await page.screenshot({ path: `${shots}/redaction-faces-failed.png`, fullPage: true }).catch(() => undefined);
+    });
+    await page.goto(caseUrl);
+    await page.getByLabel("Add photos, videos or documents").setInputFiles(FACES_PHOTO);
+    await card(page, "sample1.jpg").click({ timeout: 120_000 });
+    await page.getByRole("button", { name: "Redact…" }).click();
+    const editor = page.getByRole("region", { name: "Redact", exact: true });
+    await visible(editor.getByRole("img", { name: /^The photo with/ }), 30_000);
+    await editor.getByRole("button", { name: "Find faces" }).click();
+    const faces = editor.getByRole("group", { name: "Faces found" });
+    await visible(faces, 120_000);
+    expect(await faces.getByRole("checkbox", { checked: true }).count()).toBe(FACE_CENTRES.length);
+    await faces.getByRole("button", { name: `Add ${FACE_CENTRES.length} faces as regions` }).click();
+    await visible(editor.getByRole("img", { name: `The photo with ${FACE_CENTRES.length} regions hidden` }));
+    await editor.getByRole("button", { name: "Make redacted copy" }).click();
+    await visible(editor.getByRole("status").filter({ hasText: "Redacted copy added to the case" }), 60_000);
+    await page.getByRole("link", { name: /^← 2026-0220/ }).click();
+    await card(page, "Redacted copy of sample1.jpg").click({ timeout: 120_000 });
+    const derived = page.getByRole("region", { name: "Derived from another item" });
+    await visible(derived, 60_000);
+    expect(await derived.getByRole("list", { name: "Operations" }).getByRole("listitem").allTextContents()).toEqual(FACE_CENTRES.map(() => "blur ellipse whole image (1 key)"));
+
+    // The copy's pixels: changed at each face's centre, the original's (up to JPEG re-encoding) away from the faces.
+    const before = decode(FACES_PHOTO, "gray");
+    const after = decode(await downloadOpenItem("faces-copy.jpg"), "gray");
+    expect(after.length).toBe(before.length);
+    const fw = 1920;
+    const fh = before.length / fw;
+    /** The mean difference of the two in a 24 px square around (cx, cy), in grey levels. */
+    const change = (cx: number, cy: number) => {
+      let sum = 0;
+      for (let y = Math.round(cy * fh) - 12; y < Math.round(cy * fh) + 12; y++) for (let x = Math.round(cx * fw) - 12; x < Math.round(cx * fw) + 12; x++) sum += Math.abs(before[y * fw + x]! - after[y * fw + x]!);
+      return sum / (24 * 24);
+    };
+    for (const { x, y } of FACE_CENTRES) expect(change(x, y)).toBeGreaterThan(8);
+    expect(change(0.05, 0.9)).toBeLessThan(2);
+    expect(refused).toEqual([]);
+  }, 300_000);
 });
