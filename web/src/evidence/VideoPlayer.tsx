@@ -20,6 +20,7 @@ import { ProgressBar } from "../ui/progress";
 import { messageOf } from "../ui/messages";
 import { cutClip, frameRateOf } from "./clip";
 import "./player.css";
+import { followPlayhead } from "../ui/playhead";
 import { decryptDetails, encryptDetails, MAX_MARKERS, type EvidenceDetails, type Marker } from "./details";
 
 export const SPEEDS = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 4] as const;
@@ -97,29 +98,7 @@ export function VideoPlayer(props: {
   useEffect(() => {
     const element = video.current;
     if (!element) return;
-    let frameCallback = 0;
-    const update = () => setPosition(element.currentTime);
-    // Every painted frame where the browser says so (smooth overlay); timeupdate and seeked otherwise.
-    const onFrame = () => {
-      update();
-      frameCallback = element.requestVideoFrameCallback(onFrame);
-    };
-    if ("requestVideoFrameCallback" in element) frameCallback = element.requestVideoFrameCallback(onFrame);
-    const onMeta = () => setDuration(Number.isFinite(element.duration) ? element.duration : 0);
-    const onRate = () => setSpeed(element.playbackRate);
-    element.addEventListener("timeupdate", update);
-    element.addEventListener("seeked", update);
-    element.addEventListener("loadedmetadata", onMeta);
-    element.addEventListener("durationchange", onMeta);
-    element.addEventListener("ratechange", onRate);
-    return () => {
-      if ("cancelVideoFrameCallback" in element) element.cancelVideoFrameCallback(frameCallback);
-      element.removeEventListener("timeupdate", update);
-      element.removeEventListener("seeked", update);
-      element.removeEventListener("loadedmetadata", onMeta);
-      element.removeEventListener("durationchange", onMeta);
-      element.removeEventListener("ratechange", onRate);
-    };
+    return followPlayhead(element, { position: setPosition, duration: setDuration, rate: setSpeed });
   }, [props.url]);
 
   const frame = 1 / (fps ?? FALLBACK_FPS);

@@ -30,6 +30,7 @@ import { videoFrameReader, type TrackResult } from "../track";
 import { CopyCanceled, formatDuration, sweepLeftovers, RedactionJob, type CopyProgress } from "./copy";
 import { clampBox, emptyEdit, ms, newRegion, operationsOf, regionBoxAt, removeKeyAt, setKeyAt, type AudioRange, type Effect, type Shape, type VideoEdit, withTrackedKeys } from "./edit";
 import "./redactor.css";
+import { followPlayhead } from "../../ui/playhead";
 
 const FALLBACK_FPS = 30;
 const SHAPES: Record<Shape, string> = { rect: "Rectangle", ellipse: "Ellipse" };
@@ -140,32 +141,7 @@ export function VideoRedactor(props: RedactorProps) {
   useEffect(() => {
     const element = video.current;
     if (!element) return;
-    let frame = 0;
-    const update = () => setT(element.currentTime);
-    const onFrame = () => {
-      update();
-      frame = element.requestVideoFrameCallback(onFrame);
-    };
-    if ("requestVideoFrameCallback" in element) frame = element.requestVideoFrameCallback(onFrame);
-    const onMeta = () => setDuration(Number.isFinite(element.duration) ? element.duration : 0);
-    const onPainted = () => {
-      update();
-      setPainted((n) => n + 1);
-    };
-    element.addEventListener("timeupdate", update);
-    element.addEventListener("seeked", onPainted);
-    element.addEventListener("loadeddata", onPainted);
-    element.addEventListener("loadedmetadata", onMeta);
-    element.addEventListener("durationchange", onMeta);
-    if (element.readyState >= 1) onMeta();
-    return () => {
-      if ("cancelVideoFrameCallback" in element) element.cancelVideoFrameCallback(frame);
-      element.removeEventListener("timeupdate", update);
-      element.removeEventListener("seeked", onPainted);
-      element.removeEventListener("loadeddata", onPainted);
-      element.removeEventListener("loadedmetadata", onMeta);
-      element.removeEventListener("durationchange", onMeta);
-    };
+    return followPlayhead(element, { position: setT, duration: setDuration, painted: () => setPainted((n) => n + 1) });
     // The video is there once the kept edit has loaded.
   }, [props.url, edit === undefined]);
 
