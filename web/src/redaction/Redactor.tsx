@@ -20,7 +20,7 @@ import { Cancelled, clampBox, decodePhoto, DOCUMENT_DPI, makeDocumentCopy, makeP
 import { releaseFaceDetector, type Detection } from "./detect";
 import { drawPage, openPdf, pageSize, type OpenedPdf } from "./document";
 import { FindFaces } from "./FindFaces";
-import { drawRedactions, type Box } from "./regions";
+import { drawRedactions, EFFECT_NAMES, SHAPE_NAMES, type Box } from "./regions";
 import "./redaction.css";
 
 /** Whether an item of this type can be redacted here (videos have their own editor). */
@@ -339,15 +339,8 @@ function DocumentRedactor(props: RedactorProps) {
 
 // ---- Regions: the canvas and the list
 
-const SHAPES: { value: Region["shape"]; label: string }[] = [
-  { value: "rect", label: "Rectangle" },
-  { value: "ellipse", label: "Ellipse" },
-];
-const EFFECTS: { value: Region["effect"]; label: string }[] = [
-  { value: "blur", label: "Blur" },
-  { value: "pixelate", label: "Pixelate" },
-  { value: "fill", label: "Solid fill" },
-];
+const SHAPES = Object.entries(SHAPE_NAMES).map(([value, label]) => ({ value: value as Region["shape"], label }));
+const EFFECTS = Object.entries(EFFECT_NAMES).map(([value, label]) => ({ value: value as Region["effect"], label }));
 /** A drag shorter than this fraction of the frame on both sides is a click, not a region. */
 const MIN_DRAG = 0.01;
 /** Arrow keys move (or, with Shift, resize) the selected region by this fraction of the frame. */

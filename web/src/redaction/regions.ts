@@ -10,6 +10,10 @@ export type Redact = Extract<DerivationOperation, { type: "redact" }>;
 export type Box = Pick<RegionKey, "x" | "y" | "w" | "h">;
 type Context2D = CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
 
+/** The shapes and effects as the editors name them, in the order they offer them. */
+export const SHAPE_NAMES: Record<Redact["shape"], string> = { rect: "Rectangle", ellipse: "Ellipse" };
+export const EFFECT_NAMES: Record<Redact["effect"], string> = { blur: "Blur", pixelate: "Pixelate", fill: "Solid fill" };
+
 /** Blocks of pixelate (and the grain blur starts from) are at least this fraction of the frame's larger side. */
 export const BLOCK_FRACTION = 1 / 40;
 

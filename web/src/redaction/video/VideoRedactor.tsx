@@ -24,7 +24,7 @@ import { addFiles } from "../../upload/queue";
 import { ProgressBar } from "../../ui/progress";
 import { caseHref } from "../../ui/router";
 import { FindFaces, TrackRegion } from "../FindFaces";
-import { drawRedactions, type Box, type Redact } from "../regions";
+import { drawRedactions, EFFECT_NAMES, SHAPE_NAMES, type Box, type Redact } from "../regions";
 import type { Detection } from "../detect";
 import { videoFrameReader, type TrackResult } from "../track";
 import { CopyCanceled, formatDuration, sweepLeftovers, RedactionJob, type CopyProgress } from "./copy";
@@ -33,8 +33,8 @@ import "./redactor.css";
 import { followPlayhead } from "../../ui/playhead";
 
 const FALLBACK_FPS = 30;
-const SHAPES: Record<Shape, string> = { rect: "Rectangle", ellipse: "Ellipse" };
-const EFFECTS: Record<Effect, string> = { blur: "Blur", pixelate: "Pixelate", fill: "Solid fill" };
+const SHAPES = SHAPE_NAMES;
+const EFFECTS = EFFECT_NAMES;
 const AUDIO: Record<AudioRange["effect"], string> = { mute: "Mute", bleep: "Bleep" };
 
 /** 65.25 → "1:05.25". */
