@@ -27,7 +27,8 @@ import { FindFaces, TrackRegion } from "../FindFaces";
 import { drawRedactions, EFFECT_NAMES, SHAPE_NAMES, type Box, type Redact } from "../regions";
 import type { Detection } from "../detect";
 import { videoFrameReader, type TrackResult } from "../track";
-import { CopyCanceled, formatDuration, sweepLeftovers, RedactionJob, type CopyProgress } from "./copy";
+import { CopyCanceled, formatDuration, removeJob, resumable, sweepLeftovers, RedactionJob, type CopyProgress } from "./copy";
+import { editHash } from "./packet-log";
 import { clampBox, emptyEdit, ms, newRegion, operationsOf, regionBoxAt, removeKeyAt, setKeyAt, type AudioRange, type Effect, type Shape, type VideoEdit, withTrackedKeys } from "./edit";
 import "./redactor.css";
 import { followPlayhead } from "../../ui/playhead";
@@ -81,7 +82,8 @@ export function VideoRedactor(props: RedactorProps) {
   const [error, setError] = useState<string>();
   const [status, setStatus] = useState("");
   const [made, setMade] = useState<{ id: string; name: string; note?: string }>();
-  const [leftover, setLeftover] = useState<number>();
+  /** A copy a reload cut short: how far it had got, and, when its checkpoint fits the kept edit, the job to resume. */
+  const [leftover, setLeftover] = useState<{ percent: number; resume?: { jobId: string; startedAt: string } }>();
   /** Bumped when the video has a frame to draw (loaded, or a seek finished), so the preview redraws. */
   const [painted, setPainted] = useState(0);
   const savedFraction = useRef(0);
@@ -100,18 +102,27 @@ export function VideoRedactor(props: RedactorProps) {
   /** The region being tracked and where from, fixed when "Track this region" is pressed. */
   const tracking = useRef<{ index: number; t0: number } | undefined>(undefined);
 
-  // The kept edit of this video on this device, if any; an export a reload cut short is reported and its partial file removed.
+  // The kept edit of this video on this device, if any. An export a reload cut short is offered to
+  // resume from its checkpoint when that is of this very edit; otherwise it is reported and its files removed.
   useEffect(() => {
     let live = true;
     void db.videoRedactions.get(props.evidenceId).then(async (row) => {
       if (!live) return;
       const kept = row && row.userId === props.userId ? row : undefined;
-      setEdit(kept ? { regions: kept.edit.regions, audio: kept.edit.audio, ...(kept.edit.trim ? { trim: kept.edit.trim } : {}) } : emptyEdit());
-      await sweepLeftovers().catch(() => undefined);
+      const keptEdit = kept ? { regions: kept.edit.regions, audio: kept.edit.audio, ...(kept.edit.trim ? { trim: kept.edit.trim } : {}) } : emptyEdit();
+      setEdit(keptEdit);
+      const cut = kept?.export?.state === "running" ? kept.export : undefined;
+      const resume = cut ? await resumable(cut.jobId, await editHash(props.sha512, keptEdit)).catch(() => ({ why: "unreadable" })) : undefined;
+      // The files of copies cut short elsewhere stay for their own editor to offer.
+      const others = (await db.videoRedactions.toArray()).filter((r) => r.evidenceId !== props.evidenceId && r.export?.state === "running").map((r) => r.export!.jobId);
+      await sweepLeftovers(new Set(resume && "fraction" in resume ? [cut!.jobId, ...others] : others)).catch(() => undefined);
+      if (!live) return;
       if (kept?.export?.state === "failed" && kept.export.error) setError(`The last redacted copy of this edit could not be made: ${kept.export.error}. Make it again, or change the edit first.`);
-      if (kept?.export?.state === "running") {
-        setLeftover(Math.floor(kept.export.fraction * 100));
-        await db.videoRedactions.update(props.evidenceId, { export: { ...kept.export, state: "failed", error: "the page was closed or reloaded" } });
+      if (cut && resume && "fraction" in resume) {
+        setLeftover({ percent: Math.floor(resume.fraction * 100), resume: { jobId: cut.jobId, startedAt: cut.startedAt } });
+      } else if (cut) {
+        setLeftover({ percent: Math.floor(cut.fraction * 100) });
+        await db.videoRedactions.update(props.evidenceId, { export: { ...cut, state: "failed", error: "the page was closed or reloaded" } });
       }
     });
     return () => {
@@ -326,10 +337,23 @@ export function VideoRedactor(props: RedactorProps) {
     change({ ...edit, trim: { from, to } });
   }
 
-  async function makeCopy() {
+  /** Makes the copy from the start, or, with `resume`, goes on from the checkpoint a reload left. */
+  async function makeCopy(resume?: { jobId: string; startedAt: string }) {
     if (!edit) return;
     setError(undefined);
     setMade(undefined);
+    const hash = await editHash(props.sha512, edit);
+    let resumeAt: number | undefined;
+    if (resume) {
+      const check = await resumable(resume.jobId, hash);
+      if ("why" in check) {
+        setLeftover({ percent: leftover?.percent ?? 0 });
+        return setError(check.why === "edit changed" ? "The edit has changed since the copy was started, so it can't be resumed: start again." : "What was written before the reload is incomplete: start again.");
+      }
+      resumeAt = check.fraction;
+    } else if (leftover?.resume) {
+      await removeJob(leftover.resume.jobId);
+    }
     setLeftover(undefined);
     let operations;
     try {
@@ -338,10 +362,10 @@ export function VideoRedactor(props: RedactorProps) {
       return setError(`Can't make the copy yet: ${caught instanceof Error ? caught.message : String(caught)}.`);
     }
     video.current?.pause();
-    const jobId = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-    const startedAt = new Date().toISOString();
-    savedFraction.current = 0;
-    await db.videoRedactions.update(props.evidenceId, { export: { jobId, state: "running", fraction: 0, startedAt } });
+    const jobId = resume?.jobId ?? Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+    const startedAt = resume?.startedAt ?? new Date().toISOString();
+    savedFraction.current = resumeAt ?? 0;
+    await db.videoRedactions.update(props.evidenceId, { export: { jobId, state: "running", fraction: savedFraction.current, startedAt } });
     const current = new RedactionJob(jobId, { url: props.url, evidenceId: props.evidenceId, sha512: props.sha512, fileName: props.fileName }, edit, operations, (p) => {
       setProgress(p);
       // Kept now and then, so a reload can say how far it had got.
@@ -349,10 +373,10 @@ export function VideoRedactor(props: RedactorProps) {
         savedFraction.current = p.fraction;
         void db.videoRedactions.update(props.evidenceId, { export: { jobId, state: "running", fraction: p.fraction, startedAt } });
       }
-    });
+    }, hash, resumeAt);
     setJob(current);
     running.current = current;
-    setProgress({ fraction: 0 });
+    setProgress({ fraction: resumeAt ?? 0 });
     try {
       const copy = await current.done;
       const from = edit.trim?.from ?? 0;
@@ -394,10 +418,23 @@ export function VideoRedactor(props: RedactorProps) {
         Mark what must not be seen or heard. The redacted copy becomes a new item of this case, encrypted under its own key, that names this original and its SHA-512 and lists what was hidden where.
         The original stays as it is. The edit is kept on this device until the copy is made.
       </p>
-      {leftover !== undefined && (
-        <p role="status" class="notice">
-          A redacted copy of this edit was being made ({leftover} % done) when the page was closed or reloaded. The edit is kept: make the copy again to start it from the beginning.
-        </p>
+      {leftover !== undefined && !job && (
+        <div role="status" class="notice">
+          {leftover.resume ? (
+            <p>
+              A redacted copy of this edit was being made when the page was closed or reloaded: {leftover.percent} % of it is kept on this device. Resume it from there, or start again
+              (the edit must stay as it is to resume).{" "}
+              <button type="button" class="small" onClick={() => void makeCopy(leftover.resume)}>
+                Resume ({leftover.percent} % done)
+              </button>{" "}
+              <button type="button" class="small" onClick={() => void makeCopy()}>
+                Start again
+              </button>
+            </p>
+          ) : (
+            <p>A redacted copy of this edit was being made ({leftover.percent} % done) when the page was closed or reloaded. The edit is kept: make the copy again to start it from the beginning.</p>
+          )}
+        </div>
       )}
       <div class="redact-frame">
         <video ref={video} src={props.url} playsInline preload="auto" aria-label={`${props.fileName}, for redaction`} />

@@ -10,6 +10,7 @@ import { db } from "../../db";
 import { folder, readFile, removeFile } from "../../upload/opfs";
 import type { VideoEdit } from "./edit";
 import type { RedactAnswer, RedactRequest } from "./messages";
+import { canResume, checkpointFraction, jobFiles, jobOfFile, parseCheckpoint } from "./packet-log";
 import type { CopyFormat } from "./writer";
 
 export interface CopyProgress {
@@ -45,6 +46,10 @@ export class RedactionJob {
     edit: VideoEdit,
     operations: DerivedFrom["operations"],
     onProgress: (progress: CopyProgress) => void,
+    /** editHash(sha512, edit), kept with each checkpoint. */
+    editHash: string,
+    /** Go on from the job's checkpoint (after a reload) at this fraction done, instead of starting afresh. */
+    resumeAt?: number,
   ) {
     inUse.add(jobId);
     this.worker = new Worker(new URL("./redact.worker.ts", import.meta.url), { type: "module", name: "redaction" });
@@ -59,7 +64,9 @@ export class RedactionJob {
         } else if (answer.type === "progress") {
           const elapsed = (performance.now() - startedAt) / 1000;
           const fraction = Math.min(1, Math.max(0, answer.fraction));
-          const secondsLeft = fraction > 0.02 && elapsed > 1 ? (elapsed / fraction) * (1 - fraction) : undefined;
+          // The speed of this run: a resumed one started at `resumeAt`.
+          const doneHere = fraction - (resumeAt ?? 0);
+          const secondsLeft = doneHere > 0.02 && elapsed > 1 ? (elapsed / doneHere) * (1 - fraction) : undefined;
           onProgress({ fraction, ...(secondsLeft !== undefined ? { secondsLeft } : {}), ...(format ? { format } : {}) });
         } else if (answer.type === "done") {
           this.worker.terminate();
@@ -77,16 +84,16 @@ export class RedactionJob {
         reject(new Error(`the redaction worker stopped (${event.message || "no reason given"})`));
       };
     });
-    this.worker.postMessage({ type: "start", jobId, url: source.url, edit } satisfies RedactRequest);
+    this.worker.postMessage({ type: "start", jobId, url: source.url, edit, editHash, resume: resumeAt !== undefined } satisfies RedactRequest);
   }
 
   cancel(): void {
     this.worker.postMessage({ type: "cancel" } satisfies RedactRequest);
   }
 
-  /** Deletes the written copy (plaintext) from OPFS. */
+  /** Deletes the written copy (plaintext) from OPFS, and anything else of the job. */
   async discard(): Promise<void> {
-    await removeFile("redactions", this.jobId);
+    await removeJob(this.jobId);
     inUse.delete(this.jobId);
   }
 
@@ -107,17 +114,33 @@ export class CopyCanceled extends Error {
   }
 }
 
+/** Deletes every file of a job (copy, packet log, checkpoint, audio) from OPFS `redactions/`. */
+export async function removeJob(jobId: string): Promise<void> {
+  await Promise.all(Object.values(jobFiles(jobId)).map((name) => removeFile("redactions", name)));
+}
+
 /**
- * Deletes what earlier pages left in OPFS `redactions/`: a copy cut short by a reload, or one
- * queued whose page closed before its ciphertext was staged (the queue then reads its own kept
- * copy). A copy another tab is still writing is locked by its Worker and stays.
+ * Deletes what earlier pages left in OPFS `redactions/`: a copy cut short by a reload that can no
+ * longer be resumed, or one queued whose page closed before its ciphertext was staged (the queue
+ * then reads its own kept copy). The files of the jobs in `keep` (copies a reload cut short, which
+ * the editor offers to resume) stay, and so does a copy another tab is writing (locked by its Worker).
  */
-export async function sweepLeftovers(): Promise<void> {
+export async function sweepLeftovers(keep: ReadonlySet<string> = new Set()): Promise<void> {
   const dir = (await folder("redactions")) as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> };
   for await (const name of dir.keys()) {
-    if (inUse.has(name)) continue;
+    const job = jobOfFile(name);
+    if (inUse.has(job) || keep.has(job)) continue;
     await dir.removeEntry(name).catch(() => undefined);
   }
+}
+
+/** A copy a reload cut short that can go on from its checkpoint: how far it had got (0 to 1), or why it can't. */
+export async function resumable(jobId: string, editHash: string): Promise<{ fraction: number } | { why: string }> {
+  const names = jobFiles(jobId);
+  const checkpoint = parseCheckpoint(await (await readFile("redactions", names.checkpoint))?.text().catch(() => undefined));
+  const log = await readFile("redactions", names.log);
+  const verdict = canResume(checkpoint, editHash, log?.size ?? 0);
+  return verdict.ok ? { fraction: checkpointFraction(checkpoint!) } : { why: verdict.why };
 }
 
 /** 75 → "1 min 15 s", 8 → "8 s". */

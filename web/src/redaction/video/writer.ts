@@ -17,6 +17,7 @@ import type { StreamTargetChunk, VideoSample, AudioSample, VideoCodec } from "me
 import { activeAt, drawRedactions, type Redact } from "../regions";
 import { applyAudioRanges, touchesRange } from "./audio";
 import type { VideoEdit } from "./edit";
+import { checkpointAt, decodeHeader, decoderConfigOf, encodeRecord, RECORD_HEADER_BYTES, sameDecoderConfig, storeDecoderConfig, type Checkpoint, type LoggedPacket, type StoredDecoderConfig } from "./packet-log";
 
 export interface CopyFormat {
   mediaType: "video/mp4" | "video/webm";
@@ -40,18 +41,72 @@ function regionsForFrame(regions: readonly Redact[], t: number, duration: number
   return out;
 }
 
+
+/** H.264 in MP4 where the browser can encode it; otherwise VP9, then VP8, in WebM; the audio codec to go with it. */
+async function chooseFormat(audio: mb.InputAudioTrack | null, width: number, height: number): Promise<CopyFormat> {
+  const hasAudio = !!audio && (await audio.canDecode());
+  for (const [codec, container] of [["avc", "mp4"], ["vp9", "webm"], ["vp8", "webm"]] as const) {
+    if (!(await mb.canEncodeVideo(codec, { width, height }))) continue;
+    const audioCodecs = container === "mp4" ? (["aac", "opus"] as const) : (["opus"] as const);
+    let audioCodec: string | undefined;
+    if (hasAudio) {
+      const channels = await audio.getNumberOfChannels();
+      const sampleRate = await audio.getSampleRate();
+      for (const candidate of audioCodecs) {
+        if (await mb.canEncodeAudio(candidate, { numberOfChannels: channels, sampleRate })) {
+          audioCodec = candidate;
+          break;
+        }
+        // Opus needs 48 kHz: mediabunny resamples when asked to.
+        if (candidate === "opus" && (await mb.canEncodeAudio(candidate, { numberOfChannels: Math.min(2, channels), sampleRate: 48000 }))) {
+          audioCodec = candidate;
+          break;
+        }
+      }
+    }
+    return { mediaType: container === "mp4" ? "video/mp4" : "video/webm", extension: container, videoCodec: codec, ...(audioCodec ? { audioCodec } : {}), audioDropped: hasAudio && !audioCodec };
+  }
+  throw new CopyError("this browser can't encode video with WebCodecs (neither H.264 nor VP9 nor VP8): make the copy in a current Chrome, Edge or Safari");
+}
+
+const outputFormat = (format: CopyFormat) => (format.extension === "mp4" ? new mb.Mp4OutputFormat({ fastStart: false }) : new mb.WebMOutputFormat());
+
+/** Where a copy's files go (OPFS in redact.worker.ts): the packet log, its checkpoint, the audio, the copy. */
+export interface CopyFiles {
+  /** The packet log, already truncated to where this run starts (0, or the checkpoint's offset). */
+  log: { write(bytes: Uint8Array, at: number): void; read(into: Uint8Array, at: number): number; flush(): void };
+  saveCheckpoint(checkpoint: Checkpoint): void;
+  /** The re-encoded audio of phase 2, and then the File written there. */
+  audio: WritableStream<StreamTargetChunk>;
+  audioWritten(): Promise<Blob>;
+  copy: WritableStream<StreamTargetChunk>;
+}
+
+export class CopyStopped extends Error {
+  constructor() {
+    super("canceled");
+  }
+}
+
+export interface CopyControl {
+  onFormat(format: CopyFormat): void;
+  onProgress(fraction: number): void;
+  /** Polled between frames and packets: true once Cancel was pressed. */
+  canceled(): boolean;
+  /** Gets the function that stops a running audio conversion. */
+  onCancel(cancel: () => Promise<void>): void;
+}
+
+/** Share of the progress bar for phase 1 (decode, redact, encode); the rest is the audio and the mux. */
+const PHASE_1 = 0.95;
+
 /**
- * Writes the redacted copy of the video at `url` to `writable`. `onProgress` gets the fraction
- * done; `onCancel` gets the function that stops the copy (execute then throws "canceled").
+ * Writes the redacted copy of the video at `url`: phase 1 decodes, redacts and encodes the video
+ * into the packet log (from `resume.t` when resuming, after the log was cut back to
+ * `resume.offset`), taking a checkpoint at every key packet; phase 2 re-encodes the audio and
+ * muxes both into `files.copy`. Throws CopyStopped when canceled.
  */
-export async function writeRedactedCopy(
-  url: string,
-  edit: VideoEdit,
-  writable: WritableStream<StreamTargetChunk>,
-  onFormat: (format: CopyFormat) => void,
-  onProgress: (fraction: number) => void,
-  onCancel: (cancel: () => Promise<void>) => void,
-): Promise<CopyFormat> {
+export async function writeRedactedCopy(url: string, edit: VideoEdit, editHash: string, files: CopyFiles, control: CopyControl, resume?: Checkpoint): Promise<CopyFormat> {
   const input = new mb.Input({ source: new mb.UrlSource(url, { maxCacheSize: 16 * 1024 * 1024 }), formats: mb.ALL_FORMATS });
   try {
     const video = await input.getPrimaryVideoTrack();
@@ -60,104 +115,241 @@ export async function writeRedactedCopy(
     const width = await video.getDisplayWidth();
     const height = await video.getDisplayHeight();
     const audio = await input.getPrimaryAudioTrack();
-    const hasAudio = !!audio && (await audio.canDecode());
-
-    // H.264 in MP4 where the browser can encode it; otherwise VP9, then VP8, in WebM.
-    let format: CopyFormat | undefined;
-    for (const [codec, container] of [["avc", "mp4"], ["vp9", "webm"], ["vp8", "webm"]] as const) {
-      if (!(await mb.canEncodeVideo(codec, { width, height }))) continue;
-      const audioCodecs = container === "mp4" ? (["aac", "opus"] as const) : (["opus"] as const);
-      let audioCodec: string | undefined;
-      if (hasAudio) {
-        const channels = await audio.getNumberOfChannels();
-        const sampleRate = await audio.getSampleRate();
-        for (const candidate of audioCodecs) {
-          if (await mb.canEncodeAudio(candidate, { numberOfChannels: channels, sampleRate })) {
-            audioCodec = candidate;
-            break;
-          }
-          // Opus needs 48 kHz: mediabunny resamples when asked to.
-          if (candidate === "opus" && (await mb.canEncodeAudio(candidate, { numberOfChannels: Math.min(2, channels), sampleRate: 48000 }))) {
-            audioCodec = candidate;
-            break;
-          }
-        }
-      }
-      format = { mediaType: container === "mp4" ? "video/mp4" : "video/webm", extension: container, videoCodec: codec, ...(audioCodec ? { audioCodec } : {}), audioDropped: hasAudio && !audioCodec };
-      break;
+    const format = await chooseFormat(audio, width, height);
+    if (resume && (resume.format.videoCodec !== format.videoCodec || resume.format.audioCodec !== format.audioCodec)) {
+      throw new CopyError("this browser now chooses another format than when the copy was started: start again");
     }
-    if (!format) throw new CopyError("this browser can't encode video with WebCodecs (neither H.264 nor VP9 nor VP8): make the copy in a current Chrome, Edge or Safari");
-    onFormat(format);
+    control.onFormat(format);
 
     const start = edit.trim?.from ?? 0;
-    const end = edit.trim?.to;
-    const regions = edit.regions;
-    const ranges = edit.audio;
-    let canvas: OffscreenCanvas | undefined;
-    let context: OffscreenCanvasRenderingContext2D | undefined;
-
-    const output = new mb.Output({
-      format: format.extension === "mp4" ? new mb.Mp4OutputFormat({ fastStart: false }) : new mb.WebMOutputFormat(),
-      target: new mb.StreamTarget(writable, { chunked: true, chunkSize: 4 * 1024 * 1024 }),
-    });
-    const conversion = await mb.Conversion.init({
-      input,
-      output,
-      tracks: "primary",
-      // Re-encoded throughout: cut at exactly the trim, and timestamps stay the original's minus the trim start.
-      copy: false,
-      trim: { start, ...(end !== undefined ? { end } : {}) },
-      tags: {},
-      showWarnings: false,
-      video: {
-        codec: format.videoCodec,
-        forceTranscode: true,
-        keyFrameInterval: 2,
-        // The sample's timestamp is the copy's; the original's media time is that plus the trim start.
-        process: (sample: VideoSample) => {
-          const t = sample.timestamp + start;
-          const here = regionsForFrame(regions, t, sample.duration);
-          if (here.length === 0) return sample;
-          const w = sample.displayWidth;
-          const h = sample.displayHeight;
-          if (!canvas || canvas.width !== w || canvas.height !== h) {
-            canvas = new OffscreenCanvas(w, h);
-            context = canvas.getContext("2d", { alpha: false }) ?? undefined;
-            if (!context) throw new CopyError("this browser cannot draw into an off-screen canvas");
-          }
-          sample.draw(context!, 0, 0, w, h);
-          drawRedactions(context!, here, t, w, h);
-          return canvas;
-        },
-      },
-      audio: format.audioCodec
-        ? {
-            codec: format.audioCodec as "aac" | "opus",
-            forceTranscode: true,
-            ...(format.audioCodec === "opus" ? { sampleRate: 48000 } : {}),
-            // Interleaved 32-bit float, so every block reaches the encoder in one format whether changed or not.
-            sampleFormat: "f32",
-            process: (sample: AudioSample) => {
-              const t0 = sample.timestamp + start;
-              if (!touchesRange(ranges, t0, t0 + sample.duration)) return sample;
-              const channels = sample.numberOfChannels;
-              const data = new Float32Array(sample.numberOfFrames * channels);
-              sample.copyTo(data, { planeIndex: 0, format: "f32" });
-              applyAudioRanges(data, channels, sample.sampleRate, t0, ranges);
-              return new mb.AudioSample({ data, format: "f32", numberOfChannels: channels, sampleRate: sample.sampleRate, timestamp: sample.timestamp });
-            },
-          }
-        : { discard: true },
-    });
-    if (!conversion.isValid || !conversion.utilizedTracks.some((track) => track.isVideoTrack())) {
-      const why = conversion.discardedTracks.map((d) => d.reason).join(", ");
-      throw new CopyError(`this video can't be re-encoded in this browser${why ? ` (${why})` : ""}`);
-    }
-    onCancel(() => conversion.cancel());
-    conversion.onProgress = (fraction) => onProgress(fraction);
-    await conversion.execute();
+    const end = Math.min(edit.trim?.to ?? Infinity, await input.computeDuration());
+    const duration = Math.max(0, end - start);
+    const logged = await encodeVideo(video, format, edit, editHash, start, end, duration, files, control, resume);
+    if (control.canceled()) throw new CopyStopped();
+    await mux(input, format, edit, start, end, duration, logged, files, control);
     return format;
   } finally {
     input.dispose();
+  }
+}
+
+/** Phase 1: the video decoded, redacted and encoded into the packet log. Returns the encoder's decoder config. */
+async function encodeVideo(
+  video: mb.InputVideoTrack,
+  format: CopyFormat,
+  edit: VideoEdit,
+  editHash: string,
+  start: number,
+  end: number,
+  duration: number,
+  files: CopyFiles,
+  control: CopyControl,
+  resume: Checkpoint | undefined,
+): Promise<Logged> {
+  const width = await video.getDisplayWidth();
+  const height = await video.getDisplayHeight();
+  const rotation = await video.getRotation();
+  const regions = edit.regions;
+  let canvas: OffscreenCanvas | undefined;
+  let context: OffscreenCanvasRenderingContext2D | undefined;
+  // The sample's timestamp is the copy's; the original's media time is that plus the trim start.
+  const process = (sample: VideoSample) => {
+    const t = sample.timestamp + start;
+    const here = regionsForFrame(regions, t, sample.duration);
+    if (here.length === 0) return sample;
+    const w = sample.displayWidth;
+    const h = sample.displayHeight;
+    if (!canvas || canvas.width !== w || canvas.height !== h) {
+      canvas = new OffscreenCanvas(w, h);
+      context = canvas.getContext("2d", { alpha: false }) ?? undefined;
+      if (!context) throw new CopyError("this browser cannot draw into an off-screen canvas");
+    }
+    sample.draw(context!, 0, 0, w, h);
+    drawRedactions(context!, here, t, w, h);
+    return canvas;
+  };
+  // As mediabunny's own conversion does: a rotated or non-square-pixel original is redrawn upright at its display size.
+  const [upright, uprightH] = rotation % 180 === 0 ? [await video.getCodedWidth(), await video.getCodedHeight()] : [await video.getCodedHeight(), await video.getCodedWidth()];
+  const rerender = rotation !== 0 || upright !== width || uprightH !== height;
+
+  let offset = resume?.offset ?? 0;
+  let packets = resume?.packets ?? 0;
+  let decoderConfig: StoredDecoderConfig | undefined;
+  let failure: Error | undefined;
+  let lastCheckpoint = -Infinity;
+  const source = new mb.VideoSampleSource({
+    codec: format.videoCodec,
+    quality: new mb.Quality("high"),
+    // A key frame every 2 s of the copy, by the frame's timestamp: the same frames whether the copy ran at once or was resumed.
+    keyFrameInterval: 2,
+    sizeChangeBehavior: "passThrough",
+    transform: rerender ? { width, height, fit: "fill", process } : { process },
+    onEncodedPacket: (packet, meta) => {
+      if (failure) return;
+      try {
+        if (meta?.decoderConfig && !decoderConfig) {
+          decoderConfig = storeDecoderConfig(meta.decoderConfig);
+          if (resume && !sameDecoderConfig(resume.decoderConfig, decoderConfig)) throw new CopyError("the encoder's settings differ from those the copy was started with, so it can't go on: start again");
+        }
+        decoderConfig ??= resume?.decoderConfig;
+        if (!decoderConfig) throw new CopyError("the video encoder gave no decoder configuration");
+        const key = packet.type === "key";
+        // At a key packet, what is logged before it is complete: flushed to disk, then the checkpoint says so (at most every second).
+        if (key && packet.timestamp - lastCheckpoint >= 1) {
+          files.log.flush();
+          files.saveCheckpoint(checkpointAt({ editHash, format, decoderConfig, duration }, { timestamp: packet.timestamp, key }, offset, packets));
+          lastCheckpoint = packet.timestamp;
+        }
+        const record = encodeRecord({ data: packet.data, key, timestamp: packet.timestamp, duration: packet.duration });
+        files.log.write(record, offset);
+        offset += record.byteLength;
+        packets++;
+      } catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+      }
+    },
+  });
+  // The packets are taken from the encoder above; the muxer behind this output writes nowhere.
+  const output = new mb.Output({ format: outputFormat(format), target: new mb.NullTarget() });
+  output.addVideoTrack(source);
+  await output.start();
+  try {
+    const from = resume?.t ?? 0;
+    const sink = new mb.VideoSampleSink(video);
+    for await (const sample of sink.samples(start + from, end)) {
+      let reached = 0;
+      try {
+        if (control.canceled()) throw new CopyStopped();
+        // Cut exactly at the trim, as mediabunny's conversion does; timestamps are the copy's.
+        const s = Math.max(start, sample.timestamp);
+        const e = Math.min(end, sample.timestamp + sample.duration);
+        if (s >= e) continue;
+        // Resuming: the frames before the checkpoint's key frame are in the log already.
+        if (resume && s - start < resume.t - 0.0005) continue;
+        sample.setTimestamp(s - start);
+        sample.setDuration(e - s);
+        reached = e - start;
+        await source.add(sample);
+      } finally {
+        sample.close();
+      }
+      if (failure) throw failure;
+      if (duration > 0 && reached > 0) control.onProgress(PHASE_1 * Math.min(1, reached / duration));
+    }
+    source.close();
+    await output.finalize();
+  } catch (error) {
+    await output.cancel().catch(() => undefined);
+    throw error;
+  }
+  if (failure) throw failure;
+  files.log.flush();
+  if (!decoderConfig || packets === 0) throw new CopyError("no video frame was encoded (is the trim inside the video?)");
+  return { decoderConfig, packets };
+}
+
+/** What phase 1 left in the log: read back in phase 2. */
+interface Logged {
+  decoderConfig: StoredDecoderConfig;
+  packets: number;
+}
+
+/** The packets of the log in order, read one at a time (never the whole log in memory). */
+function* readLog(files: CopyFiles, packets: number): Generator<LoggedPacket> {
+  const header = new Uint8Array(RECORD_HEADER_BYTES);
+  let at = 0;
+  for (let i = 0; i < packets; i++) {
+    if (files.log.read(header, at) !== RECORD_HEADER_BYTES) throw new CopyError("the packet log is cut short");
+    const { size, key, timestamp, duration } = decodeHeader(header);
+    const data = new Uint8Array(size);
+    if (files.log.read(data, at + RECORD_HEADER_BYTES) !== size) throw new CopyError("the packet log is cut short");
+    at += RECORD_HEADER_BYTES + size;
+    yield { data, key, timestamp, duration };
+  }
+}
+
+/** Phase 2: the audio re-encoded with its ranges (a conversion of its own, into `files.audio`), then both muxed into the copy. */
+async function mux(input: mb.Input, format: CopyFormat, edit: VideoEdit, start: number, end: number, duration: number, logged: Logged, files: CopyFiles, control: CopyControl): Promise<void> {
+  let audioInput: mb.Input | undefined;
+  try {
+    let audioTrack: mb.InputAudioTrack | null = null;
+    if (format.audioCodec) {
+      const ranges = edit.audio;
+      const audioOutput = new mb.Output({ format: outputFormat(format), target: new mb.StreamTarget(files.audio, { chunked: true, chunkSize: 1024 * 1024 }) });
+      const conversion = await mb.Conversion.init({
+        input,
+        output: audioOutput,
+        tracks: "primary",
+        copy: false,
+        trim: { start, ...(Number.isFinite(end) ? { end } : {}) },
+        tags: {},
+        showWarnings: false,
+        video: { discard: true },
+        audio: {
+          codec: format.audioCodec as "aac" | "opus",
+          forceTranscode: true,
+          ...(format.audioCodec === "opus" ? { sampleRate: 48000 } : {}),
+          // Interleaved 32-bit float, so every block reaches the encoder in one format whether changed or not.
+          sampleFormat: "f32",
+          process: (sample: AudioSample) => {
+            const t0 = sample.timestamp + start;
+            if (!touchesRange(ranges, t0, t0 + sample.duration)) return sample;
+            const channels = sample.numberOfChannels;
+            const data = new Float32Array(sample.numberOfFrames * channels);
+            sample.copyTo(data, { planeIndex: 0, format: "f32" });
+            applyAudioRanges(data, channels, sample.sampleRate, t0, ranges);
+            return new mb.AudioSample({ data, format: "f32", numberOfChannels: channels, sampleRate: sample.sampleRate, timestamp: sample.timestamp });
+          },
+        },
+      });
+      if (!conversion.isValid || !conversion.utilizedTracks.some((track) => track.isAudioTrack())) {
+        const why = conversion.discardedTracks.map((d) => d.reason).join(", ");
+        throw new CopyError(`this video's sound can't be re-encoded in this browser${why ? ` (${why})` : ""}`);
+      }
+      control.onCancel(() => conversion.cancel());
+      await conversion.execute();
+      if (control.canceled()) throw new CopyStopped();
+      audioInput = new mb.Input({ source: new mb.BlobSource(await files.audioWritten()), formats: mb.ALL_FORMATS });
+      audioTrack = await audioInput.getPrimaryAudioTrack();
+      if (!audioTrack) throw new CopyError("the re-encoded sound could not be read back");
+    }
+
+    const output = new mb.Output({ format: outputFormat(format), target: new mb.StreamTarget(files.copy, { chunked: true, chunkSize: 4 * 1024 * 1024 }) });
+    const videoSource = new mb.EncodedVideoPacketSource(format.videoCodec);
+    output.addVideoTrack(videoSource);
+    const audioSource = audioTrack ? new mb.EncodedAudioPacketSource((await audioTrack.getCodec())!) : undefined;
+    if (audioSource) output.addAudioTrack(audioSource);
+    await output.start();
+    try {
+      const audioPackets = audioTrack ? new mb.EncodedPacketSink(audioTrack).packets()[Symbol.asyncIterator]() : undefined;
+      const audioMeta: EncodedAudioChunkMetadata | undefined = audioTrack ? { decoderConfig: (await audioTrack.getDecoderConfig()) ?? undefined } : undefined;
+      let nextAudio = audioPackets ? await audioPackets.next() : undefined;
+      let firstAudio = true;
+      const addAudioUntil = async (t: number) => {
+        while (audioPackets && nextAudio && !nextAudio.done && nextAudio.value.timestamp <= t) {
+          await audioSource!.add(nextAudio.value, firstAudio ? audioMeta : undefined);
+          firstAudio = false;
+          nextAudio = await audioPackets.next();
+        }
+      };
+      let first = true;
+      for (const packet of readLog(files, logged.packets)) {
+        if (control.canceled()) throw new CopyStopped();
+        // Interleaved by time, so the muxer never holds more than a packet or two.
+        await addAudioUntil(packet.timestamp);
+        await videoSource.add(new mb.EncodedPacket(packet.data, packet.key ? "key" : "delta", packet.timestamp, packet.duration), first ? { decoderConfig: decoderConfigOf(logged.decoderConfig) } : undefined);
+        first = false;
+        if (duration > 0) control.onProgress(PHASE_1 + (1 - PHASE_1) * Math.min(1, packet.timestamp / duration));
+      }
+      await addAudioUntil(Infinity);
+      videoSource.close();
+      audioSource?.close();
+      await output.finalize();
+    } catch (error) {
+      await output.cancel().catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    audioInput?.dispose();
   }
 }
