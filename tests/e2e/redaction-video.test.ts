@@ -3,11 +3,13 @@
  * square moving along a known straight path on a plain background, a steady 440 Hz tone) is
  * uploaded; in the redaction editor a filled region is drawn round the square at 0.5 s and
  * "Track this region" follows the square to the end (the tracker's keys, decoded frames); the tone
- * is muted from 1.5 s to 2.5 s; the edit survives a reload; the copy is made, uploaded and
- * opened, its signed manifest names the original and the operations. Then, in Node, ffmpeg
- * decodes the copy: at 1, 2 and 3 s the square's pixels are black and a control area still has
- * the background colour; the audio is silent in the muted range and not outside it. No
- * Content-Security-Policy refusal on the page or in its workers meanwhile.
+ * is muted from 1.5 s to 2.5 s; the edit survives a reload; the copy is started, the page is
+ * reloaded once the copy has a checkpoint past 2 s, and "Resume" goes on from there (its progress
+ * never goes back below the checkpoint); the copy is uploaded and opened, its signed manifest
+ * names the original and the operations. Then, in Node, ffmpeg decodes the copy: it has every
+ * frame once (120), at 1 s (written before the reload), 2 and 3 s (after it) the square's pixels
+ * are black and a control area still has the background colour; the audio is silent in the muted
+ * range and not outside it. No Content-Security-Policy refusal on the page or in its workers meanwhile.
  * Needs `npx vite build` first.
  */
 import { spawnSync } from "node:child_process";
@@ -71,6 +73,20 @@ async function drag(overlay: Locator, page: Page, from: { x: number; y: number }
   await page.mouse.move(box.x + ((from.x + to.x) / 2) * sx, box.y + ((from.y + to.y) / 2) * sy, { steps: 4 });
   await page.mouse.move(box.x + to.x * sx, box.y + to.y * sy, { steps: 4 });
   await page.mouse.up();
+}
+
+/** In the page: the time of the checkpoint of the copy being written (0 while there is none). */
+async function checkpointTime(): Promise<number> {
+  const dir = (await (await navigator.storage.getDirectory()).getDirectoryHandle("redactions", { create: true })) as FileSystemDirectoryHandle & { entries(): AsyncIterable<[string, FileSystemHandle]> };
+  for await (const [name, handle] of dir.entries()) {
+    if (!name.endsWith(".ckpt")) continue;
+    try {
+      return (JSON.parse(await (await (handle as FileSystemFileHandle).getFile()).text()) as { t: number }).t;
+    } catch {
+      return 0;
+    }
+  }
+  return 0;
 }
 
 /** Seeks the editor's video and waits for the frame. */
@@ -171,10 +187,38 @@ describe("video redaction: a moving region filled, a muted range, a redacted cop
     await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller), { timeout: 30_000 }).toBe(true);
     await expect.poll(() => again.locator("video").evaluate((v: HTMLVideoElement) => v.duration), { timeout: 30_000 }).toBeGreaterThan(3.9);
 
+    // The copy is started and the page reloaded part-way: once the checkpoint at the key frame of 2 s
+    // is on disk. The CPU is slowed meanwhile, so the rest of the copy is still to do at the reload.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Emulation.setCPUThrottlingRate", { rate: 10 });
     await again.getByRole("button", { name: "Make redacted copy" }).click();
-    await visible(again.getByRole("progressbar", { name: "Making the redacted copy" }).or(again.getByText("Redacted copy added to the case:")));
-    await visible(again.getByText("Redacted copy added to the case:"), 120_000);
-    const name = (await again.getByRole("link", { name: /^Redacted copy of corridor\./ }).textContent())!;
+    await expect.poll(() => page.evaluate(checkpointTime), { timeout: 120_000, interval: 50 }).toBeGreaterThanOrEqual(2);
+    await page.reload();
+    await cdp.send("Emulation.setCPUThrottlingRate", { rate: 1 });
+    const resumed = page.getByRole("region", { name: "Redact this video" });
+    const resume = resumed.getByRole("button", { name: /^Resume \(\d+ % done\)$/ });
+    await visible(resume, 60_000);
+    const kept = Number(/\((\d+) %/.exec((await resume.textContent())!)![1]);
+    expect(kept).toBeGreaterThanOrEqual(45);
+    await visible(resumed.getByRole("button", { name: "Start again" }));
+    await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller), { timeout: 30_000 }).toBe(true);
+    await expect.poll(() => resumed.locator("video").evaluate((v: HTMLVideoElement) => v.duration), { timeout: 30_000 }).toBeGreaterThan(3.9);
+    // Every value the progress bar shows from now on: a copy started afresh would show less than what was kept.
+    await page.evaluate(() => {
+      const seen: number[] = [];
+      (window as unknown as { progressSeen: number[] }).progressSeen = seen;
+      new MutationObserver(() => {
+        const bar = document.querySelector('[role="progressbar"][aria-label="Making the redacted copy"]');
+        if (bar) seen.push(Number(bar.getAttribute("aria-valuenow")));
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["aria-valuenow"] });
+    });
+    await resume.click();
+    await visible(resumed.getByText("Redacted copy added to the case:").or(resumed.getByRole("alert")), 120_000);
+    expect(await resumed.getByRole("alert").allTextContents()).toEqual([]);
+    const seen = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(Math.min(...seen)).toBeGreaterThanOrEqual(kept);
+    const name = (await resumed.getByRole("link", { name: /^Redacted copy of corridor\./ }).textContent())!;
     await page.screenshot({ path: `${shots}/redaction-video.png`, fullPage: true });
     expect(refused).toEqual([]);
 
@@ -199,6 +243,10 @@ describe("video redaction: a moving region filled, a muted range, a redacted cop
     const copy = join(work, name);
     writeFileSync(copy, Buffer.from(base64, "base64"));
 
+    // Every frame once: none lost or repeated where the copy was resumed.
+    const probe = spawnSync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", copy], { encoding: "utf8" });
+    expect(probe.status, probe.stderr).toBe(0);
+    expect(Number(probe.stdout.trim())).toBe(120);
     for (const t of [1, 2, 3]) {
       const frame = frameAt(copy, t);
       const square = squareAt(t);

@@ -60,7 +60,7 @@ export class RedactionJob {
         const answer = event.data;
         if (answer.type === "format") {
           format = answer.format;
-          onProgress({ fraction: 0, format });
+          onProgress({ fraction: resumeAt ?? 0, format });
         } else if (answer.type === "progress") {
           const elapsed = (performance.now() - startedAt) / 1000;
           const fraction = Math.min(1, Math.max(0, answer.fraction));

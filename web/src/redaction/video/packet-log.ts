@@ -133,8 +133,11 @@ export function parseCheckpoint(text: string | undefined): Checkpoint | undefine
   }
 }
 
-/** How far a checkpoint had got, 0 to 1. */
-export const checkpointFraction = (checkpoint: Checkpoint) => (checkpoint.duration > 0 ? Math.min(1, checkpoint.t / checkpoint.duration) : 0);
+/** Share of the progress bar for phase 1 (decode, redact, encode); the rest is the audio and the mux. */
+export const PHASE_1 = 0.95;
+
+/** How far a checkpoint had got, 0 to 1, on the scale of the copy's progress bar. */
+export const checkpointFraction = (checkpoint: Checkpoint) => PHASE_1 * (checkpoint.duration > 0 ? Math.min(1, checkpoint.t / checkpoint.duration) : 0);
 
 /**
  * Whether the copy can go on from `checkpoint`: the edit is the same one (same hash), and the log

@@ -17,7 +17,7 @@ import type { StreamTargetChunk, VideoSample, AudioSample, VideoCodec } from "me
 import { activeAt, drawRedactions, type Redact } from "../regions";
 import { applyAudioRanges, touchesRange } from "./audio";
 import type { VideoEdit } from "./edit";
-import { checkpointAt, decodeHeader, decoderConfigOf, encodeRecord, RECORD_HEADER_BYTES, sameDecoderConfig, storeDecoderConfig, type Checkpoint, type LoggedPacket, type StoredDecoderConfig } from "./packet-log";
+import { checkpointAt, PHASE_1, decodeHeader, decoderConfigOf, encodeRecord, RECORD_HEADER_BYTES, sameDecoderConfig, storeDecoderConfig, type Checkpoint, type LoggedPacket, type StoredDecoderConfig } from "./packet-log";
 
 export interface CopyFormat {
   mediaType: "video/mp4" | "video/webm";
@@ -97,8 +97,6 @@ export interface CopyControl {
   onCancel(cancel: () => Promise<void>): void;
 }
 
-/** Share of the progress bar for phase 1 (decode, redact, encode); the rest is the audio and the mux. */
-const PHASE_1 = 0.95;
 
 /**
  * Writes the redacted copy of the video at `url`: phase 1 decodes, redacts and encodes the video
@@ -152,9 +150,11 @@ async function encodeVideo(
   const regions = edit.regions;
   let canvas: OffscreenCanvas | undefined;
   let context: OffscreenCanvasRenderingContext2D | undefined;
+  /** True while the copy's first frame primes a resumed run's encoder (see below). */
+  let priming = false;
   // The sample's timestamp is the copy's; the original's media time is that plus the trim start.
   const process = (sample: VideoSample) => {
-    const t = sample.timestamp + start;
+    const t = (priming ? 0 : sample.timestamp) + start;
     const here = regionsForFrame(regions, t, sample.duration);
     if (here.length === 0) return sample;
     const w = sample.displayWidth;
@@ -187,6 +187,11 @@ async function encodeVideo(
     onEncodedPacket: (packet, meta) => {
       if (failure) return;
       try {
+        // The primer's packet: the log has the copy's first frame already.
+        if (resume && packet.timestamp < resume.t - 0.0005) {
+          if (meta?.decoderConfig) decoderConfig ??= storeDecoderConfig(meta.decoderConfig);
+          return;
+        }
         if (meta?.decoderConfig && !decoderConfig) {
           decoderConfig = storeDecoderConfig(meta.decoderConfig);
           if (resume && !sameDecoderConfig(resume.decoderConfig, decoderConfig)) throw new CopyError("the encoder's settings differ from those the copy was started with, so it can't go on: start again");
@@ -216,6 +221,25 @@ async function encodeVideo(
   try {
     const from = resume?.t ?? 0;
     const sink = new mb.VideoSampleSink(video);
+    if (resume) {
+      // The encoder takes its colour description (in the H.264 parameter sets) from the first frame
+      // it gets: a decoded frame, or a canvas where a region is drawn. A resumed run is first given
+      // the copy's first frame, drawn as it was, so its parameter sets are those of the log; that
+      // frame's packet is dropped, and the checkpoint's frame is made a key frame.
+      const first = await sink.getSample(start);
+      if (first) {
+        try {
+          priming = true;
+          first.setTimestamp(Math.max(0, resume.t - 0.001));
+          first.setDuration(0.001);
+          await source.add(first);
+        } finally {
+          priming = false;
+          first.close();
+        }
+      }
+    }
+    let forceKey = !!resume;
     for await (const sample of sink.samples(start + from, end)) {
       let reached = 0;
       try {
@@ -229,7 +253,8 @@ async function encodeVideo(
         sample.setTimestamp(s - start);
         sample.setDuration(e - s);
         reached = e - start;
-        await source.add(sample);
+        await source.add(sample, forceKey ? { keyFrame: true } : undefined);
+        forceKey = false;
       } finally {
         sample.close();
       }
