@@ -12,7 +12,17 @@
  * OPFS side is in redact.worker.ts and copy.ts.
  */
 import type { VideoEdit } from "./edit";
-import type { CopyFormat } from "./writer";
+
+/** The copy's container and codecs (chosen in writer.ts). */
+export interface CopyFormat {
+  mediaType: "video/mp4" | "video/webm";
+  extension: "mp4" | "webm";
+  videoCodec: "avc" | "vp9" | "vp8";
+  /** Undefined when the original has no sound, or when this browser can encode none for the container (the copy then has none). */
+  audioCodec?: string;
+  /** True when the original had sound this browser could not encode: the copy is silent. */
+  audioDropped: boolean;
+}
 
 export const RECORD_HEADER_BYTES = 24;
 

@@ -13,21 +13,13 @@
  */
 // A static import: the Worker is its own bundle (Vite builds workers without code splitting), loaded only when a copy is made.
 import * as mb from "mediabunny";
-import type { StreamTargetChunk, VideoSample, AudioSample, VideoCodec } from "mediabunny";
+import type { StreamTargetChunk, VideoSample, AudioSample } from "mediabunny";
 import { activeAt, drawRedactions, type Redact } from "../regions";
 import { applyAudioRanges, touchesRange } from "./audio";
 import type { VideoEdit } from "./edit";
-import { checkpointAt, PHASE_1, decodeHeader, decoderConfigOf, encodeRecord, RECORD_HEADER_BYTES, sameDecoderConfig, storeDecoderConfig, type Checkpoint, type LoggedPacket, type StoredDecoderConfig } from "./packet-log";
+import { checkpointAt, PHASE_1, decodeHeader, decoderConfigOf, encodeRecord, RECORD_HEADER_BYTES, sameDecoderConfig, storeDecoderConfig, type Checkpoint, type CopyFormat, type LoggedPacket, type StoredDecoderConfig } from "./packet-log";
 
-export interface CopyFormat {
-  mediaType: "video/mp4" | "video/webm";
-  extension: "mp4" | "webm";
-  videoCodec: VideoCodec;
-  /** Undefined when the original has no sound, or when this browser can encode none for the container (the copy then has none). */
-  audioCodec?: string;
-  /** True when the original had sound this browser could not encode: the copy is silent. */
-  audioDropped: boolean;
-}
+export type { CopyFormat } from "./packet-log";
 
 export class CopyError extends Error {}
 
