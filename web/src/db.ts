@@ -226,7 +226,10 @@ export interface VideoRedactionRow {
   /** The edit (VideoEdit): regions (`redact` operations with keys), audio ranges, trim. */
   edit: { regions: Extract<DerivationOperation, { type: "redact" }>[]; audio: Extract<DerivationOperation, { type: "audio" }>[]; trim?: { from: number; to: number } };
   updatedAt: string;
-  /** The last export of this edit: "running" while a copy is being written (still so after a reload cut it short). */
+  /**
+   * The last export of this edit: "running" while a copy is being written, and still so after a
+   * reload cut it short while its checkpoint (OPFS `redactions/<jobId>.ckpt`) can be resumed.
+   */
   export?: { jobId: string; state: "running" | "failed"; fraction: number; startedAt: string; error?: string };
 }
 

@@ -3,7 +3,8 @@
  * upload's ciphertext until the server has every part; `views/<evidenceId>` a decrypted file
  * being viewed, `views/<evidenceId>.zip` a court package; `offline/<evidenceId>.bin` the
  * ciphertext of an item kept offline; `redactions/<jobId>` a redacted copy being written (plaintext,
- * removed once it is queued for upload, web/src/redaction/video/). Large data never sits in one buffer.
+ * removed once it is queued for upload, web/src/redaction/video/), with its packet log, checkpoint
+ * and audio (`<jobId>.log`, `.ckpt`, `.audio`, kept across a reload to resume). Large data never sits in one buffer.
  * Works on the page and in workers (sync access handles are for workers only).
  */
 
