@@ -6,7 +6,7 @@
  * an end set from the playhead, keys can be removed, regions too. Audio ranges (mute or bleep)
  * and a trim. The preview draws the effects on the current frame with the same code as the copy.
  * "Make redacted copy" writes the copy in a Worker (copy.ts) with progress, time left and cancel,
- * and queues it as a new item of the case. The edit is kept on this device (Dexie) as it is made.
+ * and queues it as a new item of the case; a copy a reload cut short is offered to resume. The edit is kept on this device (Dexie) as it is made.
  *
  * "Track this region" follows the selected region from the playhead to its end (frames decoded
  * from the same URL, track.ts) and replaces its keys after the playhead with the tracker's; "Find

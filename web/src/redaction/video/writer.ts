@@ -2,9 +2,10 @@
  * The redacted copy of a video, written in a dedicated Worker (redact.worker.ts): mediabunny
  * reads the original through its per-view URL (each part checked by the service worker before a
  * byte is released), decodes it with WebCodecs, draws every region on each frame at the frame's
- * media time in the original (drawRedactions, the one effect implementation), replaces the
- * audio in the marked ranges, and encodes and muxes the result frame by frame into `writable`
- * (OPFS). Frames are decoded, drawn and encoded one after another: memory stays flat whatever
+ * media time in the original (drawRedactions, the one effect implementation) and encodes it into
+ * a packet log on disk, with a checkpoint at each key frame so a copy cut short by a reload can
+ * go on from there (packet-log.ts); then it replaces the audio in the marked ranges and muxes
+ * both into the copy (OPFS). Frames and packets go one after another: memory stays flat whatever
  * the length; only the file's index waits for the end.
  *
  * Output: MP4 with H.264 (and AAC, else Opus) where the browser can encode H.264; else WebM with
