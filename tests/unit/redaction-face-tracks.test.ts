@@ -11,7 +11,7 @@ const samples = (count: number, at: (i: number) => ReturnType<typeof face>[]): F
 const near = (a: Box, b: Box, within = 1e-9) => Math.max(Math.abs(a.x - b.x), Math.abs(a.y - b.y), Math.abs(a.w - b.w), Math.abs(a.h - b.h)) <= within;
 
 describe("face tracks from sampled detections", () => {
-  it("one face moving steadily is one track, its range widened by half a step each side (within the pass)", () => {
+  it("one face moving steadily is one track, its range widened by a step each side (within the pass)", () => {
     const tracks = linkFaceTracks(
       samples(10, (i) => [face(0.1 + 0.05 * i, 0.3)]),
       { step: STEP, start: 0, end: 4.6 },
@@ -20,7 +20,9 @@ describe("face tracks from sampled detections", () => {
     const [track] = tracks;
     expect(track!.sightings.map((s) => s.t)).toEqual([0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5]);
     expect(track!.from).toBe(0); // not before the pass's start
-    expect(track!.to).toBe(4.6); // 4.5 + 0.25, kept to the pass's end
+    expect(track!.to).toBe(4.6); // 4.5 + 0.5, kept to the pass's end
+    // Half a step instead, if asked.
+    expect(linkFaceTracks(samples(10, (i) => [face(0.1 + 0.05 * i, 0.3)]), { step: STEP, start: 0, end: 10, pad: 0.25 }).map((t) => [t.from, t.to])).toEqual([[0, 4.75]]);
   });
 
   it("two faces side by side make two tracks, each with its own detections", () => {
@@ -40,8 +42,8 @@ describe("face tracks from sampled detections", () => {
     expect(bridged[0]!.sightings).toHaveLength(8);
     const split = linkFaceTracks(seen([4, 5, 6]), { step: STEP, start: 0, end: 5 });
     expect(split.map((t) => [t.from, t.to, t.sightings.length])).toEqual([
-      [0, 1.75, 4],
-      [3.25, 4.75, 3],
+      [0, 2, 4],
+      [3, 5, 3],
     ]);
     // The gap tolerance is a setting.
     expect(linkFaceTracks(seen([4, 5]), { step: STEP, start: 0, end: 5, maxGap: 1 })).toHaveLength(2);
@@ -95,8 +97,9 @@ describe("face tracks from sampled detections", () => {
     expect(linker.add({ t: 0, faces: [face(0.1, 0.1), face(0.6, 0.1)] })).toEqual([1, 2]);
     expect(linker.add({ t: 0.5, faces: [face(0.62, 0.1), face(0.12, 0.1), face(0.3, 0.7)] })).toEqual([2, 1, 3]);
     expect(linker.count).toBe(3);
-    // Stopped at 0.5 s: the tracks end a half step later at most.
-    expect(linker.tracks(0.5).map((t) => t.to)).toEqual([0.75, 0.75, 0.75]);
+    // Stopped at 0.5 s: the tracks end a step later at most.
+    expect(linker.tracks(0.5).map((t) => t.to)).toEqual([1, 1, 1]);
+    expect(new FaceLinker({ step: STEP, start: 0, end: 0.8 }).settings.pad).toBe(STEP);
     expect(() => new FaceLinker({ step: 0, start: 0, end: 1 })).toThrow(RangeError);
   });
 
@@ -118,12 +121,12 @@ describe("face tracks from sampled detections", () => {
     );
     const keys = trackKeys(tracks[0]!);
     // A steady movement needs only its two ends.
-    expect(keys.map((k) => k.t)).toEqual([0.75, 3.25]);
-    expect(near(keys[0]!, faceMargin(at(0.75)), 1e-9)).toBe(true);
-    expect(near(keys[1]!, faceMargin(at(3.25)), 1e-9)).toBe(true);
+    expect(keys.map((k) => k.t)).toEqual([0.5, 3.5]);
+    expect(near(keys[0]!, faceMargin(at(0.5)), 1e-9)).toBe(true);
+    expect(near(keys[1]!, faceMargin(at(3.5)), 1e-9)).toBe(true);
     const region = regionFromKeys("ellipse", "blur", keys, tracks[0]!);
-    expect([region.from, region.to]).toEqual([0.75, 3.25]);
-    for (const t of [0.8, 1.25, 2.1, 3.2]) {
+    expect([region.from, region.to]).toEqual([0.5, 3.5]);
+    for (const t of [0.6, 1.25, 2.1, 3.4]) {
       const box = boxAt(region, t);
       const faceNow = at(t);
       // The face's box lies inside the region's.
@@ -132,7 +135,7 @@ describe("face tracks from sampled detections", () => {
       expect(box.y).toBeLessThanOrEqual(faceNow.y);
       expect(box.y + box.h).toBeGreaterThanOrEqual(faceNow.y + faceNow.h);
     }
-    // A face seen once is held where it was for its whole (half-step-wide) range.
+    // A face seen once is held where it was for its whole range.
     const lone = trackKeys({ sightings: [{ t: 2, box: at(2), score: 0.9 }], from: 1.75, to: 2.25 });
     expect(lone.map((k) => k.t)).toEqual([1.75, 2.25]);
     expect(near(lone[0]!, faceMargin(at(2))) && near(lone[1]!, faceMargin(at(2)))).toBe(true);

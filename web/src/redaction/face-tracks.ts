@@ -10,6 +10,8 @@
  * unseen for a sample or two) and whose sizes are within a factor of two are taken nearest first,
  * each track and each detection at most once. A detection left over starts a new track. A track
  * unseen for more than `maxGap` samples in a row is closed: the face, if it comes back, is a new one.
+ * A track's range reaches a step beyond its first and last sightings (`pad`), so the face is
+ * covered from the sample before it was first seen to the sample after it was last seen.
  */
 import type { RegionKey } from "../../../shared/crypto/manifest";
 import type { Detection } from "./detection-messages";
@@ -35,7 +37,7 @@ export interface FaceTrack {
   sightings: Sighting[];
   /** The surest sighting (its frame is the one to show the face by). */
   best: Sighting;
-  /** What the region covers: the first to the last sighting, each widened by half a step (within the pass's range). */
+  /** What the region covers: the first to the last sighting, widened by `pad` each side (within the pass's range). */
   from: number;
   to: number;
 }
@@ -52,6 +54,13 @@ export interface LinkSettings {
   maxDistance: number;
   /** A face seen on one sample only is kept when its score reaches this (default 0.6), else it is dropped as a blip. */
   minLoneScore: number;
+  /**
+   * How far a track's range reaches before its first sighting and after its last (seconds;
+   * default a whole step). The face came in view at some time since the sample before and left
+   * at some time before the sample after (or the finder missed it there): a whole step covers
+   * all of that uncertainty, at the cost of blurring an empty place for a moment.
+   */
+  pad: number;
 }
 
 export const DEFAULT_LINK: Pick<LinkSettings, "maxGap" | "maxDistance" | "minLoneScore"> = { maxGap: 2, maxDistance: 1, minLoneScore: 0.6 };
@@ -98,7 +107,7 @@ export class FaceLinker {
 
   constructor(settings: Pick<LinkSettings, "step" | "start" | "end"> & Partial<LinkSettings>) {
     if (!(settings.step > 0)) throw new RangeError("the sampling step must be a positive number of seconds");
-    this.settings = { ...DEFAULT_LINK, ...settings };
+    this.settings = { ...DEFAULT_LINK, pad: settings.step, ...settings };
   }
 
   /** Adds the next sample; says which track (its `key`) each of its faces joined, in the faces' order. */
@@ -154,15 +163,15 @@ export class FaceLinker {
    * looked at, when the pass stopped early (tracks are not widened past it).
    */
   tracks(reached?: number): FaceTrack[] {
-    const { step, start, minLoneScore } = this.settings;
-    const end = Math.min(this.settings.end, reached === undefined ? Infinity : reached + step / 2);
+    const { pad, start, minLoneScore } = this.settings;
+    const end = Math.min(this.settings.end, reached === undefined ? Infinity : reached + pad);
     return [...this.closed, ...this.open]
       .filter((track) => track.sightings.length > 1 || track.sightings[0]!.score >= minLoneScore)
       .map((track) => {
         const sightings = track.sightings.slice();
         const best = sightings.reduce((a, b) => (b.score > a.score ? b : a));
-        const from = Math.max(start, sightings[0]!.t - step / 2);
-        const to = Math.max(from, Math.min(end, sightings[sightings.length - 1]!.t + step / 2));
+        const from = Math.max(start, sightings[0]!.t - pad);
+        const to = Math.max(from, Math.min(end, sightings[sightings.length - 1]!.t + pad));
         return { key: track.key, sightings, best, from, to };
       })
       .sort((a, b) => a.from - b.from || a.sightings[0]!.box.x - b.sightings[0]!.box.x);
@@ -178,8 +187,8 @@ export function linkFaceTracks(samples: readonly FaceSample[], settings: Pick<Li
 
 /**
  * A track's region keys: the face's box with the editors' margin (regions.ts `faceMargin`) at
- * each sighting, and at the ends of its range (half a step before the first sighting and after
- * the last) the box moved on at the face's speed there, so a moving face stays covered between
+ * each sighting, and at the ends of its range (before the first sighting and after the last)
+ * the box moved on at the face's speed there, so a moving face stays covered between
  * samples. Keys that straight-line movement already gives to within `tolerance` of the frame
  * are left out (default 0.004). Not yet kept inside the frame: edit.ts `regionFromKeys` does that.
  */
