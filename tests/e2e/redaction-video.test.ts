@@ -278,6 +278,7 @@ describe("video redaction: a moving region filled, a muted range, a redacted cop
     await visible(found, 240_000);
     console.log(`face pass: 5 frames in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     await visible(editor.getByText(/^3 faces found \(5 frames looked at\)\./));
+    await page.screenshot({ path: `${shots}/redaction-video-faces.png`, fullPage: true });
     const boxes = found.getByRole("checkbox", { checked: true });
     expect(await boxes.count()).toBe(3);
     // Face 1 leaves the frame, face 2 stays throughout, face 3 enters it: the tracks say when each is seen.

@@ -83,7 +83,12 @@ export async function findFaceTracks(options: FacePassOptions): Promise<FacePass
       const source = await reader.frameAt(t);
       const frame = await shrink(source, options.side ?? DEFAULT_SIDE);
       try {
-        const faces = await detectFaces(frame);
+        // Stopping does not wait for the frame being searched (seconds without a GPU): its faces are left out.
+        const faces = await untilAborted(detectFaces(frame), signal);
+        if (!faces) {
+          end = "stopped";
+          break;
+        }
         const joined = linker.add({ t, faces });
         // The surest sighting of each face so far gives its picture in the list.
         for (const [j, key] of joined.entries()) {
@@ -119,6 +124,26 @@ export async function findFaceTracks(options: FacePassOptions): Promise<FacePass
     thumbnails.delete(key);
   }
   return { tracks, thumbnails, end, reached: samples === 0 ? from : reached, samples };
+}
+
+/** The promise's value, or undefined as soon as the signal fires. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const stop = () => resolve(undefined);
+    signal.addEventListener("abort", stop, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", stop);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", stop);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
 }
 
 /** The frame shrunk so its longer side is at most `side` pixels (never enlarged). */
