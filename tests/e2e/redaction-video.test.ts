@@ -271,12 +271,10 @@ describe("video redaction: a moving region filled, a muted range, a redacted cop
 
     // A frame every second (0 to 4 s): five frames for the finder.
     await editor.getByLabel("Look every").selectOption("1");
-    const started = Date.now();
     await editor.getByRole("button", { name: "Find faces in the whole video" }).click();
     await visible(editor.getByRole("progressbar", { name: "Finding faces in the video" }).or(editor.getByRole("group", { name: "Faces found in the video" })));
     const found = editor.getByRole("group", { name: "Faces found in the video" });
     await visible(found, 240_000);
-    console.log(`face pass: 5 frames in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     await visible(editor.getByText(/^3 faces found \(5 frames looked at\)\./));
     await page.screenshot({ path: `${shots}/redaction-video-faces.png`, fullPage: true });
     const boxes = found.getByRole("checkbox", { checked: true });
@@ -290,6 +288,18 @@ describe("video redaction: a moving region filled, a muted range, a redacted cop
     ]);
     // The ticked tracks are outlined on the video while choosing.
     await expect.poll(() => editor.locator(".region-box.candidate").count()).toBeGreaterThanOrEqual(2);
+    // Unticked, a face is no longer outlined; ticked again, it is.
+    const outlined = await editor.locator(".region-box.candidate").count();
+    await found.getByRole("checkbox", { name: /^Face 2 / }).uncheck();
+    await expect.poll(() => editor.locator(".region-box.candidate").count()).toBe(outlined - 1);
+    await found.getByRole("checkbox", { name: /^Face 2 / }).check();
+    await expect.poll(() => editor.locator(".region-box.candidate").count()).toBe(outlined);
+    // "Show" goes to the face's surest sighting (a sampled frame), where it is outlined.
+    await found.getByRole("button", { name: /^Show face 3 \(at 0:0[234]\.00\)$/ }).click();
+    await visible(editor.locator(".redact-time").getByText(/^0:0[234]\.00$/));
+    await expect.poll(() => editor.locator(".region-box.candidate").count()).toBeGreaterThanOrEqual(2);
+    const axe = await new AxeBuilder({ page }).include(".faces-in-video").analyze();
+    expect(axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
     await found.getByRole("button", { name: "Add 3 faces as regions" }).click();
     await visible(editor.getByText(/^3 faces added as blurred ellipses that follow them \(Regions 1 to 3\)/));
     const regions = await editor.getByRole("list", { name: "Regions" }).getByRole("listitem").allTextContents();

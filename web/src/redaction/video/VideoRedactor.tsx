@@ -19,7 +19,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { CaseDetail } from "../../../../shared/api/cases";
-import type { RegionKey } from "../../../../shared/crypto/manifest";
+import { MAX_REGION_KEYS, type RegionKey } from "../../../../shared/crypto/manifest";
 import { db } from "../../db";
 import type { DeviceKeys } from "../../keys/store";
 import { addFiles } from "../../upload/queue";
@@ -287,6 +287,8 @@ export function VideoRedactor(props: RedactorProps) {
     setSelected(edit.regions.length);
     const first = edit.regions.length + 1;
     const names = regions.length === 1 ? `Region ${first}` : `Regions ${first} to ${first + regions.length - 1}`;
+    const keys = [...edit.regions, ...regions].reduce((n, r) => n + r.keys.length, 0);
+    if (keys > MAX_REGION_KEYS) setError(`The regions now have ${keys} keys; a copy holds at most ${MAX_REGION_KEYS}. Remove some regions (or remove these and find faces again, looking less often).`);
     setStatus(`${regions.length} ${regions.length === 1 ? "face" : "faces"} added as blurred ellipses that follow them (${names}): play the video through to check each stays on its face.`);
   }
 
