@@ -260,7 +260,40 @@ export async function verifyCasePackage(source: PackageSource, options: { create
 
   const items: CaseItemReport[] = [];
   for (const [i, folder] of folders.entries()) items.push(await verifyItem(r, folder, index, i, options));
+  checkDerivations(items, index);
   return { ok: items.every((item) => item.ok), checks, index, items };
+}
+
+/** The check a derived item (a redacted copy, a clip) gets after its own: whether the original its signed manifest names is the one in this package. */
+export const DERIVED_CHECK = "derived from";
+
+/**
+ * A derived item names its original by id and SHA-512 in its signed manifest (§6.1). Where that
+ * original is in the package too, and verified, its SHA-512 must be the one named: otherwise the
+ * copy was made from another file than the one the package offers as its original. Where it is
+ * not in the package (a redacted copy disclosed without its original), the check says so and
+ * leaves the comparison to whoever holds the original.
+ */
+function checkDerivations(items: CaseItemReport[], index: CaseIndex): void {
+  for (const item of items) {
+    const named = item.summary.derivedFrom;
+    if (!item.ok || !named) continue;
+    const at = index.items.findIndex((entry) => entry.evidenceId === named.evidenceId);
+    const fail = (detail: string) => {
+      item.checks.push({ name: DERIVED_CHECK, ok: false, detail });
+      item.ok = false;
+      item.failed = DERIVED_CHECK;
+    };
+    if (at < 0) {
+      item.checks.push({ name: DERIVED_CHECK, ok: true, detail: `original ${named.evidenceId} is not in this package: compare SHA-512 ${named.sha512} with the original where it is kept` });
+    } else if (!items[at]!.ok) {
+      fail(`its original, item ${at + 1} (${index.items[at]!.fileName}), did not verify`);
+    } else if (index.items[at]!.sha512 !== named.sha512) {
+      fail(`the signed manifest names original ${named.evidenceId} with SHA-512 ${named.sha512}, but item ${at + 1} (${index.items[at]!.fileName}) has SHA-512 ${index.items[at]!.sha512}: the copy was not made from the original in this package`);
+    } else {
+      item.checks.push({ name: DERIVED_CHECK, ok: true, detail: `item ${at + 1} (${index.items[at]!.fileName}), verified in this package, is the original its signed manifest names (same SHA-512)` });
+    }
+  }
 }
 
 function fromUtf8Safe(bytes: Uint8Array): string {

@@ -10,6 +10,13 @@
  * frame once (120), at 1 s (written before the reload), 2 and 3 s (after it) the square's pixels
  * are black and a control area still has the background colour; the audio is silent in the muted
  * range and not outside it. No Content-Security-Policy refusal on the page or in its workers meanwhile.
+ *
+ * Then the whole-video face pass: a 4-second 640 × 360 pan across the face finder's sample photo
+ * (three faces moving left along known paths, one leaving the frame and one entering it) is
+ * uploaded to the same case; "Find faces in the whole video" looks every second, the faces found
+ * are listed as tracks and outlined; added, they become blurred ellipses; on the copy's frames
+ * decoded by ffmpeg the pixels round each face's centre changed from the original's while a
+ * strip far from the faces did not.
  * Needs `npx vite build` first.
  */
 import { spawnSync } from "node:child_process";
@@ -34,13 +41,26 @@ const squareAt = (t: number) => ({ x: 40 + 50 * t, y: 100 });
 const BACKGROUND = [0x30, 0x70, 0xb0] as const;
 const MARGIN = 8;
 
-/** One decoded RGB frame of `file` at `t` seconds. */
-function frameAt(file: string, t: number): Buffer {
-  const out = spawnSync("ffmpeg", ["-v", "error", "-ss", String(t), "-i", file, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], { maxBuffer: 16 * 1024 * 1024 });
+/** One decoded frame of `file` at `t` seconds (RGB, or grey levels). */
+function frameAt(file: string, t: number, format: "rgb24" | "gray" = "rgb24", size = W * H * 3): Buffer {
+  const out = spawnSync("ffmpeg", ["-v", "error", "-ss", String(t), "-i", file, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", format, "-"], { maxBuffer: 16 * 1024 * 1024 });
   if (out.status !== 0) throw new Error(`ffmpeg could not decode a frame: ${out.stderr.toString()}`);
-  expect(out.stdout.length).toBe(W * H * 3);
+  expect(out.stdout.length).toBe(size);
   return out.stdout;
 }
+
+/** The faces video: a 640 × 360 window panning 80 px a second right over the sample photo scaled to 960 × 640. */
+const FACES_PHOTO = resolve(import.meta.dirname, "../../node_modules/@vladmandic/face-api/demo/sample1.jpg");
+const FW = 640;
+const FH = 360;
+/** The three faces' centres in the scaled photo (tests/browser/face-detect.test.ts gives them as fractions of it). */
+const FACES = [
+  { x: 250, y: 260 },
+  { x: 466, y: 275 },
+  { x: 778, y: 170 },
+];
+/** Where face `i` is in the frame at `t`. */
+const faceAt = (i: number, t: number) => ({ x: FACES[i]!.x - 80 * t, y: FACES[i]!.y - 80 });
 
 /** The largest difference of any channel from `rgb` over the pixels of a box. */
 function maxDifference(frame: Buffer, box: { x: number; y: number; w: number; h: number }, rgb: readonly number[]): number {
@@ -105,6 +125,21 @@ describe("video redaction: a moving region filled, a muted range, a redacted cop
   let page: Page;
   let work: string;
   let original: string;
+  let caseUrl = "";
+
+  /** The plaintext of the item open on the page (its first video), written to `name` in the work folder. */
+  async function downloadOpenVideo(name: string): Promise<string> {
+    const src = (await page.locator("video").first().getAttribute("src"))!;
+    const base64 = await page.evaluate(async (url: string) => {
+      const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+      let text = "";
+      for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return btoa(text);
+    }, src);
+    const path = join(work, name);
+    writeFileSync(path, Buffer.from(base64, "base64"));
+    return path;
+  }
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "custody-redact-video-"));
@@ -149,7 +184,7 @@ describe("video redaction: a moving region filled, a muted range, a redacted cop
     await createKeys(page, ADMIN.keyPassphrase);
     await expectSignedIn(page);
     await createCase(page, { number: "2026-0222", title: "Corridor" });
-    const caseUrl = page.url();
+    caseUrl = page.url();
     await page.getByLabel("Add photos, videos or documents").setInputFiles(original);
     await page.getByRole("link", { name: /^Open corridor\.mp4/ }).click({ timeout: 120_000 });
     await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller), { timeout: 30_000 }).toBe(true);
@@ -233,15 +268,7 @@ describe("video redaction: a moving region filled, a muted range, a redacted cop
     await visible(page.getByRole("region", { name: "Verified" }), 60_000);
 
     // Its plaintext, through the per-view URL, into Node.
-    const src = (await page.locator("video").first().getAttribute("src"))!;
-    const base64 = await page.evaluate(async (url: string) => {
-      const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
-      let text = "";
-      for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-      return btoa(text);
-    }, src);
-    const copy = join(work, name);
-    writeFileSync(copy, Buffer.from(base64, "base64"));
+    const copy = await downloadOpenVideo(name);
 
     // Every frame once: none lost or repeated where the copy was resumed.
     const probe = spawnSync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", copy], { encoding: "utf8" });
@@ -266,4 +293,95 @@ describe("video redaction: a moving region filled, a muted range, a redacted cop
     expect(rms(samples, 0.5, 1.3)).toBeGreaterThan(0.05);
     expect(rms(samples, 2.7, 3.5)).toBeGreaterThan(0.05);
   }, 300_000);
+
+  it("finds the faces of a panning video as tracks, adds them as blurred ellipses; the copy's faces are blurred and the rest unchanged", async () => {
+    server.attachLogOnFailure();
+    onTestFailed(async () => {
+      await page.screenshot({ path: `${shots}/redaction-video-faces-failed.png`, fullPage: true }).catch(() => undefined);
+    });
+    const faces = join(work, "faces.mp4");
+    const ffmpeg = spawnSync(
+      "ffmpeg",
+      [
+        "-v", "error", "-y", "-loop", "1", "-framerate", "30", "-i", FACES_PHOTO,
+        "-filter_complex", `[0]scale=960:640,crop=${FW}:${FH}:x='80*t':y=80,format=yuv420p[v]`,
+        "-map", "[v]", "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-movflags", "+faststart", faces,
+      ],
+      { encoding: "utf8" },
+    );
+    expect(ffmpeg.status, ffmpeg.stderr).toBe(0);
+    await page.goto(caseUrl);
+    await page.getByLabel("Add photos, videos or documents").setInputFiles(faces);
+    await page.getByRole("link", { name: /^Open faces\.mp4/ }).click({ timeout: 120_000 });
+    await page.getByRole("button", { name: "Redact this video" }).click();
+    const editor = page.getByRole("region", { name: "Redact this video" });
+    await expect.poll(() => editor.locator("video").evaluate((v: HTMLVideoElement) => v.duration), { timeout: 30_000 }).toBeGreaterThan(3.9);
+
+    // A frame every second (0 to 4 s): five frames for the finder.
+    await editor.getByLabel("Look every").selectOption("1");
+    await editor.getByRole("button", { name: "Find faces in the whole video" }).click();
+    await visible(editor.getByRole("progressbar", { name: "Finding faces in the video" }).or(editor.getByRole("group", { name: "Faces found in the video" })));
+    const found = editor.getByRole("group", { name: "Faces found in the video" });
+    await visible(found, 240_000);
+    await visible(editor.getByText(/^3 faces found \(5 frames looked at\)\./));
+    await page.screenshot({ path: `${shots}/redaction-video-faces.png`, fullPage: true });
+    const boxes = found.getByRole("checkbox", { checked: true });
+    expect(await boxes.count()).toBe(3);
+    // Face 1 leaves the frame, face 2 stays throughout, face 3 enters it: the tracks say when each is seen.
+    const labels = await found.locator("label").allTextContents();
+    expect(labels).toEqual([
+      expect.stringMatching(/^Face 1 · 0:00\.00–0:0[34]\.00 · [34] sightings$/),
+      expect.stringMatching(/^Face 2 · 0:00\.00–0:04\.00 · 5 sightings$/),
+      expect.stringMatching(/^Face 3 · 0:0[12]\.00–0:04\.00 · [23] sightings$/),
+    ]);
+    // The ticked tracks are outlined on the video while choosing.
+    await expect.poll(() => editor.locator(".region-box.candidate").count()).toBeGreaterThanOrEqual(2);
+    // Unticked, a face is no longer outlined; ticked again, it is.
+    const outlined = await editor.locator(".region-box.candidate").count();
+    await found.getByRole("checkbox", { name: /^Face 2 / }).uncheck();
+    await expect.poll(() => editor.locator(".region-box.candidate").count()).toBe(outlined - 1);
+    await found.getByRole("checkbox", { name: /^Face 2 / }).check();
+    await expect.poll(() => editor.locator(".region-box.candidate").count()).toBe(outlined);
+    // "Show" goes to the face's surest sighting (a sampled frame), where it is outlined.
+    await found.getByRole("button", { name: /^Show face 3 \(at 0:0[234]\.00\)$/ }).click();
+    await visible(editor.locator(".redact-time").getByText(/^0:0[234]\.00$/));
+    await expect.poll(() => editor.locator(".region-box.candidate").count()).toBeGreaterThanOrEqual(2);
+    const axe = await new AxeBuilder({ page }).include(".faces-in-video").analyze();
+    expect(axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+    await found.getByRole("button", { name: "Add 3 faces as regions" }).click();
+    await visible(editor.getByText(/^3 faces added as blurred ellipses that follow them \(Regions 1 to 3\)/));
+    const regions = await editor.getByRole("list", { name: "Regions" }).getByRole("listitem").allTextContents();
+    expect(regions.map((r) => r.replace(/\s+/g, " ").match(/^Region \d: blur ellipse, [0-9:.]+ to [0-9:.]+, \d+ keys?/)?.[0])).toEqual([
+      expect.stringMatching(/^Region 1: blur ellipse, 0:00\.00 to 0:0[34]\.00/),
+      expect.stringMatching(/^Region 2: blur ellipse, 0:00\.00 to 0:04\.00/),
+      expect.stringMatching(/^Region 3: blur ellipse, 0:0[12]\.00 to 0:04\.00/),
+    ]);
+    expect(await editor.locator(".region-box.candidate").count()).toBe(0);
+
+    await editor.getByRole("button", { name: "Make redacted copy" }).click();
+    await visible(editor.getByText("Redacted copy added to the case:"), 180_000);
+    const name = (await editor.getByRole("link", { name: /^Redacted copy of faces\./ }).textContent())!;
+    await page.goto(caseUrl);
+    await page.getByRole("link", { name: new RegExp(`^Open ${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`) }).click({ timeout: 120_000 });
+    await visible(page.getByRole("region", { name: "Derived from another item" }), 60_000);
+    const copy = await downloadOpenVideo(name);
+
+    // Between the sampled frames too: each face well inside the frame has changed round its centre; the bottom strip has not.
+    for (const t of [0.5, 1.5, 2.5, 3.5]) {
+      const before = frameAt(faces, t, "gray", FW * FH);
+      const after = frameAt(copy, t, "gray", FW * FH);
+      /** The mean difference of the two frames over a box, in grey levels. */
+      const change = (x0: number, y0: number, w: number, h: number) => {
+        let sum = 0;
+        for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) sum += Math.abs(before[y * FW + x]! - after[y * FW + x]!);
+        return sum / (w * h);
+      };
+      for (const i of [0, 1, 2]) {
+        const c = faceAt(i, t);
+        if (c.x < 80 || c.x > FW - 80) continue;
+        expect(change(Math.round(c.x) - 12, Math.round(c.y) - 12, 24, 24), `face ${i + 1} at ${t} s`).toBeGreaterThan(8);
+      }
+      expect(change(0, 330, FW, 30), `bottom strip at ${t} s`).toBeLessThan(3);
+    }
+  }, 400_000);
 });

@@ -191,6 +191,31 @@ describe("upload queue: a dropped connection and a reload during encryption", ()
     })).toEqual([]);
   }, 180_000);
 
+  it("a small file encrypted before its upload start is answered: the upload is started once, never cancelled, and verifies", async () => {
+    server.attachLogOnFailure();
+    const file = randomFile("note.bin", 200 * 1024);
+    const calls: string[] = [];
+    // The start (sent as soon as encryption begins) is slow to answer; the file is encrypted long before.
+    await page.route("**/api/cases/*/evidence", async (route) => {
+      if (route.request().method() !== "POST") return route.fallback();
+      calls.push("start");
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await route.continue();
+    });
+    await page.route("**/api/evidence/*", async (route) => {
+      if (route.request().method() === "DELETE") calls.push("cancel");
+      await route.fallback();
+    });
+    try {
+      await page.getByLabel("Add photos, videos or documents").setInputFiles(file.path);
+      await expectVerified("note.bin", file.sha512);
+    } finally {
+      await page.unrouteAll({ behavior: "wait" });
+    }
+    // The queue waited for the start on its way instead of starting (then cancelling) the same upload beside it.
+    expect(calls).toEqual(["start"]);
+  }, 120_000);
+
   it("a camera capture is never kept unencrypted on the device", async () => {
     server.attachLogOnFailure();
     const file = randomFile("capture.jpg", 3 * MiB);

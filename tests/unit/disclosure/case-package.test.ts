@@ -19,7 +19,7 @@ import { generateLogKey, MemoryLog } from "../../../shared/audit/memory-log";
 import { registerExport } from "../../support/signer-register";
 import { ZipWriter } from "../../../shared/crypto/zip";
 import { CASE_ENTRY, casePackageStream, planCasePackage, type CasePackageInput } from "../../../shared/disclosure/case-package";
-import { CASE_CHECKS, ITEM_CHECKS, verifyCasePackage } from "../../../shared/disclosure/verify-case-package";
+import { CASE_CHECKS, DERIVED_CHECK, ITEM_CHECKS, verifyCasePackage } from "../../../shared/disclosure/verify-case-package";
 import { encryptDetails } from "../../../shared/crypto/details";
 import type { DetailsVersionInput } from "../../../shared/disclosure/details-history";
 
@@ -31,7 +31,8 @@ const EXPORTED_AT = "2026-05-04T03:02:01.000Z";
 
 let work: string;
 let signing: KeyPairJwk;
-let input: () => Promise<CasePackageInput>;
+/** The package input of the items chosen (indexes into the specs; the photo and the video unless told). */
+let input: (chosen?: number[]) => Promise<CasePackageInput>;
 let zip: Uint8Array;
 const plains: Uint8Array<ArrayBuffer>[] = [];
 const detailsVersions: DetailsVersionInput[] = [];
@@ -88,6 +89,9 @@ beforeAll(async () => {
   const specs = [
     { id: "a".repeat(32), name: "scene photo.jpg", type: "image/jpeg", size: 300_000 },
     { id: "b".repeat(32), name: "interview.mp4", type: "video/mp4", size: 2 * 1024 * 1024 + 777 },
+    // Only in the packages of the derived-copy test: a redacted copy of the photo, and one naming the photo with another SHA-512.
+    { id: "d".repeat(32), name: "Redacted copy of scene photo.jpg", type: "image/jpeg", size: 90_000, derived: "photo" },
+    { id: "f".repeat(32), name: "Redacted copy of scene photo (2).jpg", type: "image/jpeg", size: 90_000, derived: "other file" },
   ];
   const items: { jws: string; parts: EncryptedPart[]; fileKey: CryptoKey; raw: Uint8Array }[] = [];
   for (const spec of specs) {
@@ -99,7 +103,12 @@ beforeAll(async () => {
     const parts: EncryptedPart[] = [];
     for await (const p of enc) parts.push(p);
     const metadata = await encryptMetadata({ fileName: spec.name, mediaType: spec.type, capturedAt: "2026-05-01T10:15:00.000Z", device: { captureTimeSource: "exif" } }, fileKey);
-    const jws = await signManifest({ evidenceId: spec.id, caseId: CASE_ID, uploaderId: "u".repeat(32), metadata, stream: enc.summary() }, signer);
+    const derivedFrom = spec.derived && {
+      evidenceId: specs[0]!.id,
+      sha512: createHash("sha512").update(spec.derived === "photo" ? plains[0]! : plain).digest("hex"),
+      operations: [{ type: "redact" as const, shape: "ellipse" as const, effect: "blur" as const, keys: [{ t: 0, x: 0.4, y: 0.2, w: 0.1, h: 0.15 }] }],
+    };
+    const jws = await signManifest({ evidenceId: spec.id, caseId: CASE_ID, uploaderId: "u".repeat(32), metadata, stream: enc.summary(), ...(derivedFrom ? { derivedFrom } : {}) }, signer);
     for (const action of ["evidence.upload_start", "evidence.upload_complete", "evidence.view"]) {
       await log.append({
         id: crypto.randomUUID().replaceAll("-", ""), at: "2026-05-02T09:00:00.000Z", actor: { type: "user", id: "u".repeat(32), label: "jane@example.org" }, action,
@@ -126,16 +135,16 @@ beforeAll(async () => {
   await log.checkpoint("2026-05-03T00:00:00.000Z");
   const extracts = await Promise.all(specs.map(async (spec) => `${(await log.exportLines({ evidenceId: spec.id }, "2026-05-03T00:00:00.000Z")).join("\n")}\n`));
 
-  input = async () => ({
+  input = async (chosen = [0, 1]) => ({
     case: { id: CASE_ID, number: "2026-0042", title: "Harbour break-in" },
     exportedAt: EXPORTED_AT,
     exportedBy: "Jane Doe <jane@example.org>",
-    items: items.map((item, i) => ({
-      manifestJws: item.jws, signerPublicJwk: user.signing.publicJwk, signerRegister, fileKey: item.raw.slice(), auditExtract: extracts[i]!,
+    items: chosen.map((i) => ({
+      manifestJws: items[i]!.jws, signerPublicJwk: user.signing.publicJwk, signerRegister, fileKey: items[i]!.raw.slice(), auditExtract: extracts[i]!,
       ...(i === 0 ? { detailsVersions } : {}),
     })),
-    original: (i: number) => {
-      const item = items[i]!;
+    original: (at: number) => {
+      const item = items[chosen[at]!]!;
       return (async function* () {
         const manifest = await verifyManifest(item.jws, user.signing.publicJwk);
         yield* decryptParts(item.parts.map((p) => p.bytes), item.fileKey, decryptExpectations(manifest));
@@ -244,6 +253,31 @@ describe("case package", () => {
     expect(sums.status).toBe(0);
     expect(sums.stdout).toBe(`${FOLDER_1}original/scene photo.jpg: OK\n${FOLDER_2}original/interview.mp4: OK\n`);
     expect(text(unzipSync(zip)["VERIFY.txt"])).toContain(`     ${FOLDER_2}original/interview.mp4: OK`);
+  });
+
+  it("checks a redacted copy against its original when both are in the package, and says so when the original is not", async () => {
+    const both = await verifyCasePackage(await collect(casePackageStream(await planCasePackage(await input([0, 2])))));
+    expect(both.ok).toBe(true);
+    expect(both.items[0]!.checks.map((c) => c.name)).toEqual([...ITEM_CHECKS]); // the original has no such check
+    expect(both.items[1]!.checks.map((c) => c.name)).toEqual([...ITEM_CHECKS, DERIVED_CHECK]);
+    expect(both.items[1]!.checks.at(-1)!.detail).toContain("item 1 (scene photo.jpg), verified in this package, is the original");
+
+    const alone = await verifyCasePackage(await collect(casePackageStream(await planCasePackage(await input([2])))));
+    expect(alone.ok).toBe(true);
+    expect(alone.items[0]!.checks.at(-1)).toMatchObject({ name: DERIVED_CHECK, ok: true });
+    expect(alone.items[0]!.checks.at(-1)!.detail).toContain(`original ${"a".repeat(32)} is not in this package: compare SHA-512 ${createHash("sha512").update(plains[0]!).digest("hex")}`);
+
+    // A copy whose signed manifest names the photo's id with another file's SHA-512: it was not made from this photo.
+    const other = await collect(casePackageStream(await planCasePackage(await input([0, 3]))));
+    const wrong = await verifyCasePackage(other);
+    expect(wrong.ok).toBe(false);
+    expect(wrong.items.map((i) => i.ok)).toEqual([true, false]);
+    expect(wrong.items[1]!.failed).toBe(DERIVED_CHECK);
+    expect(wrong.items[1]!.checks.at(-1)!.detail).toContain("the copy was not made from the original in this package");
+    const cli = runCli(other, "wrong-copy.zip");
+    expect(cli.status).toBe(1);
+    expect(cli.stdout).toContain(`✗ ${DERIVED_CHECK}`);
+    expect(cli.stdout).toContain(`FAILED: 1 of 2 item(s) did not verify: items/002-${"f".repeat(8)}/ (${DERIVED_CHECK})`);
   });
 
   it("verifies whole and item by item, from memory, a Blob and with ZIP64 records", async () => {

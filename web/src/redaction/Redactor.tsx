@@ -20,7 +20,7 @@ import { Cancelled, clampBox, decodePhoto, DOCUMENT_DPI, makeDocumentCopy, makeP
 import { releaseFaceDetector, type Detection } from "./detect";
 import { drawPage, openPdf, pageSize, type OpenedPdf } from "./document";
 import { FindFaces } from "./FindFaces";
-import { drawRedactions, EFFECT_NAMES, SHAPE_NAMES, type Box } from "./regions";
+import { drawRedactions, EFFECT_NAMES, faceMargin, SHAPE_NAMES, type Box } from "./regions";
 import "./redaction.css";
 
 /** Whether an item of this type can be redacted here (videos have their own editor). */
@@ -175,13 +175,9 @@ function PhotoRedactor(props: RedactorProps) {
   );
 }
 
-/**
- * A found face's box with a margin: a detection is tight around eyes, nose and mouth, so it is
- * widened by a quarter of its width on each side and heightened by 40 % above (hair, forehead) and
- * 20 % below (chin), then kept inside the frame.
- */
+/** A found face's box with its margin (regions.ts `faceMargin`), kept inside the frame. */
 export function faceBox(box: Box): Box {
-  return clampBox({ x: box.x - box.w * 0.25, y: box.y - box.h * 0.4, w: box.w * 1.5, h: box.h * 1.6 });
+  return clampBox(faceMargin(box));
 }
 
 /** A found face as a region like a hand-drawn one: an ellipse over its widened box, blurred. */

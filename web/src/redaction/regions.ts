@@ -17,6 +17,15 @@ export const EFFECT_NAMES: Record<Redact["effect"], string> = { blur: "Blur", pi
 /** Blocks of pixelate (and the grain blur starts from) are at least this fraction of the frame's larger side. */
 export const BLOCK_FRACTION = 1 / 40;
 
+/**
+ * A found face's box with a margin (not yet kept inside the frame): a detection is tight round
+ * eyes, nose and mouth, so it is widened by a quarter of its width on each side and heightened by
+ * 40 % above (hair, forehead) and 20 % below (chin). The photo and the video editors both use it.
+ */
+export function faceMargin(box: Box): Box {
+  return { x: box.x - box.w * 0.25, y: box.y - box.h * 0.4, w: box.w * 1.5, h: box.h * 1.6 };
+}
+
 /** True when the region covers media time `t` (a photo's or page's region always does). */
 export function activeAt(region: Redact, t: number): boolean {
   return region.from === undefined || (t >= region.from && t <= region.to!);

@@ -405,6 +405,10 @@ function startEarly(row: UploadRow, fileKeyJwe: string, caseKid: string): EarlyS
     async drain() {
       accepting = false;
       held.length = 0;
+      // A start still on its way (a small file encrypts faster than it answers) must end before the
+      // queue takes over: the queue would otherwise start the same upload alongside it, and each
+      // would cancel the other's as a stale one.
+      await started;
       while (running.size > 0) await Promise.allSettled([...running]);
       early.delete(id);
     },

@@ -10,14 +10,16 @@
  *
  * "Track this region" follows the selected region from the playhead to its end (frames decoded
  * from the same URL, track.ts) and replaces its keys after the playhead with the tracker's; "Find
- * faces" adds each face kept on the paused frame as a blurred ellipse from the playhead on.
+ * faces" adds each face kept on the paused frame as a blurred ellipse from the playhead on; "Find
+ * faces in the whole video" looks through it (or its trimmed part) and offers each face found as
+ * a track, outlined while the person chooses, added as a blurred ellipse that follows the face.
  *
  * Keyboard: "Add region" marks one at the playhead; a focused region moves with the arrow keys
  * and resizes with Shift + arrow keys (each a key at the playhead); "," "." step a frame.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { CaseDetail } from "../../../../shared/api/cases";
-import type { RegionKey } from "../../../../shared/crypto/manifest";
+import { MAX_REGION_KEYS, type RegionKey } from "../../../../shared/crypto/manifest";
 import { db } from "../../db";
 import type { DeviceKeys } from "../../keys/store";
 import { addFiles } from "../../upload/queue";
@@ -25,11 +27,12 @@ import { ProgressBar } from "../../ui/progress";
 import { caseHref } from "../../ui/router";
 import { FindFaces, TrackRegion } from "../FindFaces";
 import { drawRedactions, EFFECT_NAMES, SHAPE_NAMES, type Box, type Redact } from "../regions";
-import type { Detection } from "../detect";
+import { releaseFaceDetector, type Detection } from "../detect";
 import { videoFrameReader, type TrackResult } from "../track";
 import { CopyCanceled, formatDuration, removeJob, resumable, sweepLeftovers, RedactionJob, type CopyProgress } from "./copy";
 import { editHash } from "./packet-log";
-import { clampBox, emptyEdit, ms, newRegion, operationsOf, regionBoxAt, removeKeyAt, setKeyAt, type AudioRange, type Effect, type Shape, type VideoEdit, withTrackedKeys } from "./edit";
+import { clampBox, clock, emptyEdit, ms, newRegion, operationsOf, regionBoxAt, removeKeyAt, setKeyAt, type AudioRange, type Effect, type Shape, type VideoEdit, withTrackedKeys } from "./edit";
+import { FacesInVideo } from "./FacesInVideo";
 import "./redactor.css";
 import { followPlayhead } from "../../ui/playhead";
 
@@ -38,12 +41,6 @@ const SHAPES = SHAPE_NAMES;
 const EFFECTS = EFFECT_NAMES;
 const AUDIO: Record<AudioRange["effect"], string> = { mute: "Mute", bleep: "Bleep" };
 
-/** 65.25 → "1:05.25". */
-export function clock(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return "0:00.00";
-  const m = Math.floor(seconds / 60);
-  return `${m}:${(seconds - m * 60).toFixed(2).padStart(5, "0")}`;
-}
 
 type Drag =
   | { mode: "draw"; x0: number; y0: number; box: Box }
@@ -84,6 +81,8 @@ export function VideoRedactor(props: RedactorProps) {
   const [made, setMade] = useState<{ id: string; name: string; note?: string }>();
   /** A copy a reload cut short: how far it had got, and, when its checkpoint fits the kept edit, the job to resume. */
   const [leftover, setLeftover] = useState<{ percent: number; resume?: { jobId: string; startedAt: string } }>();
+  /** The face tracks ticked while the person chooses which to add (outlined on the video, not yet regions). */
+  const [candidates, setCandidates] = useState<Redact[]>([]);
   /** Bumped when the video has a frame to draw (loaded, or a seek finished), so the preview redraws. */
   const [painted, setPainted] = useState(0);
   const savedFraction = useRef(0);
@@ -97,6 +96,8 @@ export function VideoRedactor(props: RedactorProps) {
     reader.current = undefined;
   };
   useEffect(() => closeReader, []);
+  // The face finder's Worker and model are let go when the editor closes.
+  useEffect(() => () => releaseFaceDetector(), []);
   const latest = useRef(edit);
   latest.current = edit;
   /** The region being tracked and where from, fixed when "Track this region" is pressed. */
@@ -288,6 +289,20 @@ export function VideoRedactor(props: RedactorProps) {
     setStatus(`${added.length} ${added.length === 1 ? "face" : "faces"} added as blurred ellipses from ${clock(t)}: select one and track it.`);
   }
 
+  /** The faces kept from the whole-video pass: each a blurred ellipse following its face over its range. */
+  function addFaceTracks(regions: Redact[]) {
+    // The edit as it is now: the person may have changed it while the pass ran.
+    const edit = latest.current;
+    if (!edit || regions.length === 0) return;
+    change({ ...edit, regions: [...edit.regions, ...regions] });
+    setSelected(edit.regions.length);
+    const first = edit.regions.length + 1;
+    const names = regions.length === 1 ? `Region ${first}` : `Regions ${first} to ${first + regions.length - 1}`;
+    const keys = [...edit.regions, ...regions].reduce((n, r) => n + r.keys.length, 0);
+    if (keys > MAX_REGION_KEYS) setError(`The regions now have ${keys} keys; a copy holds at most ${MAX_REGION_KEYS}. Remove some regions (or remove these and find faces again, looking less often).`);
+    setStatus(`${regions.length} ${regions.length === 1 ? "face" : "faces"} added as blurred ellipses that follow them (${names}): play the video through to check each stays on its face.`);
+  }
+
   function onRegionKey(event: KeyboardEvent, index: number) {
     if (!edit || job) return;
     const stepSize = 0.01;
@@ -472,6 +487,11 @@ export function VideoRedactor(props: RedactorProps) {
               </div>
             );
           })}
+          {candidates.map((region, i) => {
+            if (t < region.from! || t > region.to!) return null;
+            const box = regionBoxAt(region, t);
+            return <div key={`candidate-${i}`} class="region-box ellipse candidate" aria-hidden="true" style={{ left: `${box.x * 100}%`, top: `${box.y * 100}%`, width: `${box.w * 100}%`, height: `${box.h * 100}%` }} />;
+          })}
           {drag?.mode === "draw" && (
             <div class={`region-box ${shape} drawing`} style={{ left: `${drag.box.x * 100}%`, top: `${drag.box.y * 100}%`, width: `${drag.box.w * 100}%`, height: `${drag.box.h * 100}%` }} />
           )}
@@ -601,6 +621,19 @@ export function VideoRedactor(props: RedactorProps) {
             video.current!.pause();
             return video.current!;
           }} onAccept={addFaces} disabled={!!job || !video.current || video.current.readyState < 2} />
+        <FacesInVideo
+          url={props.url}
+          trimmed={!!edit.trim}
+          range={() => {
+            video.current?.pause();
+            if (!(duration > 0)) return null;
+            return { from: edit.trim?.from ?? 0, to: Math.min(edit.trim?.to ?? duration, duration) };
+          }}
+          onPreview={setCandidates}
+          onAccept={addFaceTracks}
+          onShow={seek}
+          disabled={!!job || !(duration > 0)}
+        />
       </div>
 
       <form class="redact-audio" aria-label="Add an audio range" onSubmit={addAudio} noValidate>

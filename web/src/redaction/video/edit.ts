@@ -26,6 +26,13 @@ export const emptyEdit = (): VideoEdit => ({ regions: [], audio: [] });
 export const ms = (t: number) => Math.round(t * 1000) / 1000;
 const unit = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 10000) / 10000;
 
+/** 65.25 → "1:05.25": media times as the video editor shows them. */
+export function clock(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "0:00.00";
+  const m = Math.floor(seconds / 60);
+  return `${m}:${(seconds - m * 60).toFixed(2).padStart(5, "0")}`;
+}
+
 /** The box kept inside the frame, with at least a small size, its numbers rounded for the manifest. */
 export function clampBox(box: Box): Box {
   const w = Math.max(0.005, Math.min(1, box.w));
