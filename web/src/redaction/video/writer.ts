@@ -115,9 +115,22 @@ export async function writeRedactedCopy(url: string, edit: VideoEdit, editHash: 
     const start = edit.trim?.from ?? 0;
     const end = Math.min(edit.trim?.to ?? Infinity, await input.computeDuration());
     const duration = Math.max(0, end - start);
-    const logged = await encodeVideo(video, format, edit, editHash, start, end, duration, files, control, resume);
+    // The audio is re-encoded while the video is (it is redone on a resume: it is short work).
+    const stopAudio: { cancel?: () => Promise<void>; stopped?: boolean } = {};
+    const audioDone = writeAudio(input, format, edit, start, end, files, control, stopAudio);
+    audioDone.catch(() => undefined);
+    let logged: Logged;
+    try {
+      logged = await encodeVideo(video, format, edit, editHash, start, end, duration, files, control, resume);
+    } catch (error) {
+      stopAudio.stopped = true;
+      await stopAudio.cancel?.();
+      await audioDone.catch(() => undefined);
+      throw error;
+    }
+    const audioFile = await audioDone;
     if (control.canceled()) throw new CopyStopped();
-    await mux(input, format, edit, start, end, duration, logged, files, control);
+    await mux(format, duration, logged, audioFile, files, control);
     return format;
   } finally {
     input.dispose();
@@ -286,48 +299,59 @@ function* readLog(files: CopyFiles, packets: number): Generator<LoggedPacket> {
   }
 }
 
-/** Phase 2: the audio re-encoded with its ranges (a conversion of its own, into `files.audio`), then both muxed into the copy. */
-async function mux(input: mb.Input, format: CopyFormat, edit: VideoEdit, start: number, end: number, duration: number, logged: Logged, files: CopyFiles, control: CopyControl): Promise<void> {
+/**
+ * The audio re-encoded with its ranges (a conversion of its own, into `files.audio`), alongside
+ * phase 1 (the other core); `stop` ends it early. Resolves to the file written, if there is sound.
+ */
+async function writeAudio(input: mb.Input, format: CopyFormat, edit: VideoEdit, start: number, end: number, files: CopyFiles, control: CopyControl, stop: { cancel?: () => Promise<void>; stopped?: boolean }): Promise<Blob | undefined> {
+  if (!format.audioCodec) return undefined;
+  const ranges = edit.audio;
+  const audioOutput = new mb.Output({ format: outputFormat(format), target: new mb.StreamTarget(files.audio, { chunked: true, chunkSize: 1024 * 1024 }) });
+  const conversion = await mb.Conversion.init({
+    input,
+    output: audioOutput,
+    tracks: "primary",
+    copy: false,
+    trim: { start, ...(Number.isFinite(end) ? { end } : {}) },
+    tags: {},
+    showWarnings: false,
+    video: { discard: true },
+    audio: {
+      codec: format.audioCodec as "aac" | "opus",
+      forceTranscode: true,
+      ...(format.audioCodec === "opus" ? { sampleRate: 48000 } : {}),
+      // Interleaved 32-bit float, so every block reaches the encoder in one format whether changed or not.
+      sampleFormat: "f32",
+      process: (sample: AudioSample) => {
+        const t0 = sample.timestamp + start;
+        if (!touchesRange(ranges, t0, t0 + sample.duration)) return sample;
+        const channels = sample.numberOfChannels;
+        const data = new Float32Array(sample.numberOfFrames * channels);
+        sample.copyTo(data, { planeIndex: 0, format: "f32" });
+        applyAudioRanges(data, channels, sample.sampleRate, t0, ranges);
+        return new mb.AudioSample({ data, format: "f32", numberOfChannels: channels, sampleRate: sample.sampleRate, timestamp: sample.timestamp });
+      },
+    },
+  });
+  if (!conversion.isValid || !conversion.utilizedTracks.some((track) => track.isAudioTrack())) {
+    const why = conversion.discardedTracks.map((d) => d.reason).join(", ");
+    throw new CopyError(`this video's sound can't be re-encoded in this browser${why ? ` (${why})` : ""}`);
+  }
+  stop.cancel = () => conversion.cancel();
+  control.onCancel(stop.cancel);
+  if (stop.stopped) void stop.cancel();
+  await conversion.execute();
+  if (control.canceled() || stop.stopped) throw new CopyStopped();
+  return files.audioWritten();
+}
+
+/** Phase 2: the logged video packets and the written audio muxed into the copy, interleaved by time. */
+async function mux(format: CopyFormat, duration: number, logged: Logged, audioFile: Blob | undefined, files: CopyFiles, control: CopyControl): Promise<void> {
   let audioInput: mb.Input | undefined;
   try {
     let audioTrack: mb.InputAudioTrack | null = null;
-    if (format.audioCodec) {
-      const ranges = edit.audio;
-      const audioOutput = new mb.Output({ format: outputFormat(format), target: new mb.StreamTarget(files.audio, { chunked: true, chunkSize: 1024 * 1024 }) });
-      const conversion = await mb.Conversion.init({
-        input,
-        output: audioOutput,
-        tracks: "primary",
-        copy: false,
-        trim: { start, ...(Number.isFinite(end) ? { end } : {}) },
-        tags: {},
-        showWarnings: false,
-        video: { discard: true },
-        audio: {
-          codec: format.audioCodec as "aac" | "opus",
-          forceTranscode: true,
-          ...(format.audioCodec === "opus" ? { sampleRate: 48000 } : {}),
-          // Interleaved 32-bit float, so every block reaches the encoder in one format whether changed or not.
-          sampleFormat: "f32",
-          process: (sample: AudioSample) => {
-            const t0 = sample.timestamp + start;
-            if (!touchesRange(ranges, t0, t0 + sample.duration)) return sample;
-            const channels = sample.numberOfChannels;
-            const data = new Float32Array(sample.numberOfFrames * channels);
-            sample.copyTo(data, { planeIndex: 0, format: "f32" });
-            applyAudioRanges(data, channels, sample.sampleRate, t0, ranges);
-            return new mb.AudioSample({ data, format: "f32", numberOfChannels: channels, sampleRate: sample.sampleRate, timestamp: sample.timestamp });
-          },
-        },
-      });
-      if (!conversion.isValid || !conversion.utilizedTracks.some((track) => track.isAudioTrack())) {
-        const why = conversion.discardedTracks.map((d) => d.reason).join(", ");
-        throw new CopyError(`this video's sound can't be re-encoded in this browser${why ? ` (${why})` : ""}`);
-      }
-      control.onCancel(() => conversion.cancel());
-      await conversion.execute();
-      if (control.canceled()) throw new CopyStopped();
-      audioInput = new mb.Input({ source: new mb.BlobSource(await files.audioWritten()), formats: mb.ALL_FORMATS });
+    if (audioFile) {
+      audioInput = new mb.Input({ source: new mb.BlobSource(audioFile), formats: mb.ALL_FORMATS });
       audioTrack = await audioInput.getPrimaryAudioTrack();
       if (!audioTrack) throw new CopyError("the re-encoded sound could not be read back");
     }
