@@ -13,6 +13,7 @@ import {
   jobOfFile,
   parseCheckpoint,
   PHASE_1,
+  verifyLog,
   RECORD_HEADER_BYTES,
   sameDecoderConfig,
   storeDecoderConfig,
@@ -85,6 +86,18 @@ describe("video redaction: the packet log and its checkpoint", () => {
     expect([checkpoint.t, checkpoint.packets]).toEqual([6, 180]);
     const torn = cut.log.slice(0, cut.log.length - 2);
     expect(canResume(checkpoint, hash, torn.length)).toEqual({ ok: true });
+    const reader = (log: Uint8Array) => (into: Uint8Array, at: number) => {
+      const part = log.subarray(at, at + into.length);
+      into.set(part);
+      return part.length;
+    };
+    expect(verifyLog(reader(torn), checkpoint)).toBe(true);
+    // A log the system lost part of (zeros where records were, or shorter) is not resumed.
+    const zeroed = torn.slice();
+    zeroed.fill(0, 1000, 1100);
+    expect(verifyLog(reader(zeroed), checkpoint)).toBe(false);
+    expect(verifyLog(reader(torn.subarray(0, checkpoint.offset - 10)), checkpoint)).toBe(false);
+    expect(verifyLog(reader(torn), { ...checkpoint, packets: checkpoint.packets - 1 })).toBe(false);
     // Resumed: the log cut back to the checkpoint, encoding again from its time.
     const resumed = write(torn, Math.round(checkpoint.t * 30), 300, checkpoint.offset, checkpoint.packets, hash).log;
     expect(resumed).toEqual(whole);

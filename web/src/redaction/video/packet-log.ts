@@ -160,6 +160,29 @@ export function canResume(checkpoint: Checkpoint | undefined, editHash: string, 
   return { ok: true };
 }
 
+/**
+ * Whether the log before the checkpoint reads as whole records: exactly `packets` of them ending
+ * at `offset`, none empty, the first a key packet. The log is not flushed to the
+ * disk at each checkpoint (its writes outlive a reload, not a system crash), so a resume checks it
+ * first; reading the headers only is cheap.
+ */
+export function verifyLog(read: (into: Uint8Array, at: number) => number, checkpoint: Pick<Checkpoint, "offset" | "packets">): boolean {
+  const header = new Uint8Array(RECORD_HEADER_BYTES);
+  let at = 0;
+  for (let i = 0; i < checkpoint.packets; i++) {
+    if (at + RECORD_HEADER_BYTES > checkpoint.offset || read(header, at) !== RECORD_HEADER_BYTES) return false;
+    let record;
+    try {
+      record = decodeHeader(header);
+    } catch {
+      return false;
+    }
+    if (record.size === 0 || !Number.isFinite(record.timestamp) || !Number.isFinite(record.duration) || (i === 0 && !record.key)) return false;
+    at += RECORD_HEADER_BYTES + record.size;
+  }
+  return at === checkpoint.offset;
+}
+
 /** JSON with object keys sorted, so equal edits give equal text whatever order their keys were set in. */
 export function stableJson(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";

@@ -9,7 +9,7 @@
 import type { StreamTargetChunk } from "mediabunny";
 import { fileHandle, openSync, removeFile, type SyncAccessHandle } from "../../upload/opfs";
 import type { RedactAnswer, RedactRequest } from "./messages";
-import { canResume, jobFiles, parseCheckpoint, type Checkpoint } from "./packet-log";
+import { canResume, jobFiles, parseCheckpoint, verifyLog, type Checkpoint } from "./packet-log";
 import { CopyError, CopyStopped, writeRedactedCopy } from "./writer";
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -67,6 +67,7 @@ async function start(request: Extract<RedactRequest, { type: "start" }>): Promis
       const verdict = canResume(kept, request.editHash, log.getSize());
       if (!verdict.ok) throw new CopyError(verdict.why === "edit changed" ? "the edit has changed since the copy was started: start again" : "what was written before the reload is incomplete: start again");
       resume = kept!;
+      if (!verifyLog((into, at) => log.read(into, { at }), resume)) throw new CopyError("what was written before the reload is damaged: start again");
       // Everything after the checkpoint is written again.
       log.truncate(resume.offset);
     } else {
@@ -88,13 +89,11 @@ async function start(request: Extract<RedactRequest, { type: "start" }>): Promis
         log: {
           write: (bytes, at) => writeAll(log, bytes, at),
           read: (into, at) => log.read(into, { at }),
-          flush: () => log.flush(),
         },
         saveCheckpoint: (checkpoint) => {
           const bytes = encoder.encode(JSON.stringify(checkpoint));
           checkpointFile.truncate(0);
           writeAll(checkpointFile, bytes, 0);
-          checkpointFile.flush();
         },
         audio: streamTo(audio),
         audioWritten: async () => {
