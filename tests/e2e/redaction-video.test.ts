@@ -253,6 +253,14 @@ describe("video redaction: a moving region filled, a muted range, a redacted cop
     const seen = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
     expect(seen.length).toBeGreaterThan(0);
     expect(Math.min(...seen)).toBeGreaterThanOrEqual(kept);
+    // The packet log, its checkpoint and the audio are gone; only the copy may wait for the upload queue.
+    const left = await page.evaluate(async () => {
+      const dir = (await (await navigator.storage.getDirectory()).getDirectoryHandle("redactions", { create: true })) as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> };
+      const names: string[] = [];
+      for await (const name of dir.keys()) names.push(name);
+      return names;
+    });
+    expect(left.filter((name) => name.includes("."))).toEqual([]);
     const name = (await resumed.getByRole("link", { name: /^Redacted copy of corridor\./ }).textContent())!;
     await page.screenshot({ path: `${shots}/redaction-video.png`, fullPage: true });
     expect(refused).toEqual([]);
