@@ -84,6 +84,13 @@ function durationOf(file: string): number {
   return Number(out.stdout.trim());
 }
 
+/** When the copy's video stream starts, in seconds (0 when the trim's timestamps were moved to the start). */
+function videoStartOf(file: string): number {
+  const out = spawnSync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=start_time", "-of", "csv=p=0", file], { encoding: "utf8" });
+  if (out.status !== 0) throw new Error(`ffprobe could not read ${file}: ${out.stderr}`);
+  return Number(out.stdout.trim());
+}
+
 /** The codec names of the copy's streams ("h264", "aac" …), video first. */
 function codecsOf(file: string): string[] {
   const out = spawnSync("ffprobe", ["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", file], { encoding: "utf8" });
@@ -301,6 +308,7 @@ describe("video redaction: a cancelled copy, a trimmed copy with a bleep, and th
     for (const copy of [mp4, webm]) {
       // The trim: 2 s long, starting with what the original showed at 1 s (the square at x = 90, not at x = 40).
       expect(Math.abs(durationOf(copy) - (TRIM.to - TRIM.from)), `duration of ${copy}`).toBeLessThan(0.1);
+      expect(Math.abs(videoStartOf(copy)), `video start of ${copy}`).toBeLessThan(0.05);
       for (const t of [0, 1]) {
         const frame = frameAt(copy, t);
         const square = squareAt(TRIM.from + t);
