@@ -19,7 +19,8 @@
  *    the browser worker's shared builder in Node; both verified; writes bench-results/casepkg.json.
  *  - redaction (redaction.ts): a redacted copy of a 5-minute 720p 30 fps clip with two regions
  *    keyed every second, made in the app: time as a ratio to the clip's duration, and peak
- *    memory; writes bench-results/redaction.json (`--quick`: a 1-minute clip).
+ *    memory; writes bench-results/redaction.json (`--quick`: a 1-minute clip; `--large`: also a
+ *    ~1 GiB high-bitrate clip of the same length, its peak renderer memory as a ratio to the first's).
  * Flags: `--only crypto`, `--only upload`, `--only playback`, `--only lighthouse`, `--only keys`, `--only casepkg` or `--only redaction` (during development; `--only drop` runs just the
  * upload section's connection drop and prints its figures, `--only first-part` just its 1 GiB
  * upload, plain and encrypted, with the time from choosing the file to its first part stored), `--keep` (leave the upload
@@ -39,7 +40,7 @@ const { runPlayback } = await import("./playback.ts");
 const { runCasePackage } = await import("./casepkg.ts");
 const { runRedaction } = await import("./redaction.ts");
 
-const { values } = parseArgs({ options: { only: { type: "string" }, keep: { type: "boolean", default: false }, quick: { type: "boolean", default: false }, sizes: { type: "string" } } });
+const { values } = parseArgs({ options: { only: { type: "string" }, keep: { type: "boolean", default: false }, quick: { type: "boolean", default: false }, large: { type: "boolean", default: false }, sizes: { type: "string" } } });
 const sizes = values.sizes?.split(",").map(Number);
 if (sizes?.some((mib) => !Number.isInteger(mib) || mib <= 0)) {
   console.error("--sizes takes sizes in MiB, comma-separated: --sizes 64,512");
@@ -52,7 +53,7 @@ const sections: Record<string, () => Promise<number>> = {
   lighthouse: () => runLighthouse(),
   keys: () => runKeys(),
   casepkg: () => runCasePackage(),
-  redaction: () => runRedaction({ keep: values.keep, quick: values.quick }),
+  redaction: () => runRedaction({ keep: values.keep, quick: values.quick, large: values.large }),
 };
 /** Parts of a section, run only when asked for by name. */
 const partial: Record<string, () => Promise<number>> = {
