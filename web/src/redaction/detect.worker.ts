@@ -168,13 +168,14 @@ async function detectIn(image: ImageBitmap, crop: { x: number; y: number; w: num
 }
 
 /**
- * The whole picture, and for a picture much bigger than the network's input also four
- * overlapping quarters (small faces, a crowd in the background), then one box per face.
+ * The whole picture, and for a picture at least twice the network's input (unless `parts` is
+ * off) also four overlapping quarters (small faces, a crowd in the background), then one box per
+ * face. The quarters make it five runs of the network instead of one.
  */
-async function detect(image: ImageBitmap, minScore: number, inputSize: number): Promise<Detection[]> {
+async function detect(image: ImageBitmap, minScore: number, inputSize: number, parts: boolean): Promise<Detection[]> {
   const { width, height } = image;
   const crops = [{ x: 0, y: 0, w: width, h: height }];
-  if (Math.max(width, height) >= 2 * inputSize) {
+  if (parts && Math.max(width, height) >= 2 * inputSize) {
     const w = Math.round(width * 0.6);
     const h = Math.round(height * 0.6);
     for (const x of [0, width - w]) for (const y of [0, height - h]) crops.push({ x, y, w, h });
@@ -204,12 +205,12 @@ export function mergeDetections(found: readonly Detection[]): Detection[] {
 let queue: Promise<unknown> = Promise.resolve();
 
 scope.onmessage = (event) => {
-  const { id, image, minScore, inputSize, backend } = event.data;
+  const { id, image, minScore, inputSize, parts, backend } = event.data;
   queue = queue.then(async () => {
     try {
       const used = await useBackend(backend ? [backend] : PREFERENCE);
       await loadModel();
-      scope.postMessage({ id, faces: await detect(image, minScore, inputSize), backend: used });
+      scope.postMessage({ id, faces: await detect(image, minScore, inputSize, parts), backend: used });
     } catch (error) {
       scope.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
     } finally {

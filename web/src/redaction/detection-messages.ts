@@ -14,8 +14,11 @@ export interface Detection {
  */
 export type FaceBackend = "webgl" | "wasm" | "cpu";
 
-/** `backend`: only that one (the bench compares them); without it, the fastest that works here. */
-export type DetectRequest = { id: number; image: ImageBitmap; minScore: number; inputSize: number; backend?: FaceBackend };
+/**
+ * `parts`: a picture at least twice `inputSize` is also searched in four parts; `backend`: only
+ * that one (the bench compares them), without it the fastest that works here.
+ */
+export type DetectRequest = { id: number; image: ImageBitmap; minScore: number; inputSize: number; parts: boolean; backend?: FaceBackend };
 /** `backend`: the one that ran the model for this answer. */
 export type DetectAnswer = { id: number; faces: Detection[]; backend: FaceBackend } | { id: number; error: string };
 
