@@ -3,7 +3,7 @@
  * (web/src/redaction/detect.ts and its Worker) on the sample photos @vladmandic/face-api ships
  * with its demo, each scaled to 960 pixels across as an editor shows a photo.
  */
-import { findFaces, releaseFaceDetector, type FaceBackend } from "../../../web/src/redaction/detect";
+import { findFaces, type FaceBackend } from "../../../web/src/redaction/detect";
 
 const samples = Object.values(import.meta.glob("../../../node_modules/@vladmandic/face-api/demo/*.jpg", { query: "?url", import: "default", eager: true })) as string[];
 const photos: ImageBitmap[] = [];
@@ -23,10 +23,6 @@ const bench = {
     const started = performance.now();
     const found = await findFaces(photos[index]!, { backend, inputSize, parts: false });
     return { ms: performance.now() - started, faces: found.faces.length, backend: found.backend };
-  },
-  /** A new Worker (the next pass starts it, loads the model and the backend). */
-  restart(): void {
-    releaseFaceDetector();
   },
 };
 

@@ -12,10 +12,10 @@ export const DEFAULT_MIN_SCORE = 0.4;
 
 /**
  * The side (pixels) each picture or part of one is scaled to for the network, unless the caller
- * asks for another multiple of 32. Faces smaller than about 1/30 of it are missed, so a picture
- * at least twice as big is also searched in four parts (five runs of the network in all, unless
- * `parts: false`). 608 for photos and pages; a pass over a video's frames may take 416 with
- * `parts: false`: one run of about half the work, faces from about 1/30 of the frame.
+ * asks for another multiple of 32. Faces smaller than about 20 of these pixels (1/30 of 608) are
+ * missed, so a picture at least twice as big is also searched in four parts (five runs of the
+ * network in all, unless `parts: false`). 608 for photos and pages; a pass over a video's frames
+ * may take 416 with `parts: false`: one run of about half the work, small faces missed sooner.
  */
 export const DEFAULT_INPUT_SIZE = 608;
 
