@@ -71,8 +71,9 @@ export default defineConfig({
       includeManifestIcons: false,
       injectManifest: {
         // The app shell: everything the build emits except the worker itself (never precached);
-        // .bin: the face detection model (web/src/redaction/detect.worker.ts), so "Find faces" works offline.
-        globPatterns: ["**/*.{js,css,html,svg,png,woff2,bin}"],
+        // .bin and .wasm: the face detection model and TensorFlow.js's WebAssembly backend
+        // (web/src/redaction/detect.worker.ts), so "Find faces" works offline, as fast as online.
+        globPatterns: ["**/*.{js,css,html,svg,png,woff2,bin,wasm}"],
       },
       devOptions: { enabled: false, type: "module" },
     }),

@@ -11,6 +11,11 @@
  *    memory at 10 % … 95 % of the run, so a plateau (flat) shows apart from growth.
  * The clip is made once by ffmpeg and kept in the system temp folder (custody-bench-cache/).
  * `--quick` uses a 1-minute clip (not figures to quote). Writes bench-results/redaction.json.
+ * `--large` (opt-in, about 10 more minutes): then the same copy of a ~1 GiB clip of the same length
+ * (720p, noise over the test pattern at about 29 Mbit/s, so every byte is real picture to decode),
+ * made in the same browser (each copy starts once the device has no upload left running: the
+ * originals and the first copy are uploaded in the background), and its peak renderer
+ * memory as a ratio to the first clip's peak: a 1 GiB video must not need 1 GiB of memory.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, statSync } from "node:fs";
@@ -18,26 +23,31 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { CHROMIUM, CHROMIUM_ARGS, MiB, Probe, fmtMiB } from "./probe.ts";
+import { CHROMIUM, CHROMIUM_ARGS, MiB, Probe, fmtMiB, type Memory } from "./probe.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 /** Not a timed assertion: a guard so a stuck step ends the bench instead of hanging it. */
 const GUARD_MS = 30 * 60_000;
 
-/** A `seconds` long 720p 30 fps H.264 + AAC clip (moving test pattern, a tone), made once and kept. */
-function makeClip(seconds: number): string {
+/**
+ * A `seconds` long 720p 30 fps H.264 + AAC clip (moving test pattern, a tone), made once and kept;
+ * `large`: with moving noise over the pattern at about 29 Mbit/s (about 1 GiB for 5 minutes).
+ */
+function makeClip(seconds: number, large = false): string {
   const dir = join(tmpdir(), "custody-bench-cache");
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `redaction-720p30-${seconds}s.mp4`);
+  const path = join(dir, `redaction-720p30-${seconds}s${large ? "-1gib" : ""}.mp4`);
   try {
     if (statSync(path).size > 0) return path;
   } catch {
     // not made yet
   }
-  console.log(`ffmpeg: a ${seconds} s 720p 30 fps clip (once; kept in ${dir})…`);
+  console.log(`ffmpeg: a ${seconds} s 720p 30 fps ${large ? "high-bitrate " : ""}clip (once; kept in ${dir})…`);
+  // Noise changes every pixel of every frame, so the encoder spends the whole bitrate (ultrafast: made in about 2 minutes here).
+  const video = large ? ["-vf", "noise=alls=16:allf=t", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "29M", "-maxrate", "29M", "-bufsize", "58M"] : ["-c:v", "libx264", "-preset", "veryfast", "-b:v", "4M"];
   const made = spawnSync(
     "ffmpeg",
-    ["-v", "error", "-y", "-f", "lavfi", "-i", `testsrc2=duration=${seconds}:size=1280x720:rate=30`, "-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${seconds}`, "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "60", "-b:v", "4M", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", `${path}.part.mp4`],
+    ["-v", "error", "-y", "-f", "lavfi", "-i", `testsrc2=duration=${seconds}:size=1280x720:rate=30`, "-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${seconds}`, ...video, "-pix_fmt", "yuv420p", "-g", "60", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", `${path}.part.mp4`],
     { encoding: "utf8" },
   );
   if (made.status !== 0) throw new Error(`ffmpeg failed (install Debian's ffmpeg): ${made.stderr}`);
@@ -58,12 +68,26 @@ function benchEdit(seconds: number) {
   };
 }
 
-export async function runRedaction(options: { quick?: boolean; keep?: boolean } = {}): Promise<number> {
+/** What one copy measured. */
+interface CopyRun {
+  seconds: number;
+  clipBytes: number;
+  format: string;
+  ms: number;
+  ratio: number;
+  keys: number;
+  before: Memory;
+  peak: Memory;
+  samples: number;
+  timeline: { at: number; rendererRss: number }[];
+}
+
+export async function runRedaction(options: { quick?: boolean; keep?: boolean; large?: boolean } = {}): Promise<number> {
   const started = Date.now();
   const loadAtStart = loadavg();
   const seconds = options.quick ? 60 : 300;
   const clip = makeClip(seconds);
-  const name = clip.split("/").at(-1)!;
+  const large = options.large ? makeClip(seconds, true) : undefined;
   const { CustodyServer } = await import("../e2e/harness.ts");
   const flows = await import("../e2e/flows.ts");
 
@@ -76,94 +100,164 @@ export async function runRedaction(options: { quick?: boolean; keep?: boolean } 
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, baseURL: server.url });
     const page: Page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(GUARD_MS);
-    console.log(`Server ${server.url}; setting up through the UI and uploading the ${(statSync(clip).size / MiB).toFixed(0)} MiB clip…`);
+    console.log(`Server ${server.url}; setting up through the UI…`);
     await flows.setUpThroughUi(page);
     await flows.createKeys(page, flows.ADMIN.keyPassphrase);
     await flows.expectSignedIn(page);
     await flows.createCase(page, { number: "BENCH-R", title: "Redaction bench" });
-    await page.getByLabel("Add photos, videos or documents").setInputFiles(clip);
-    await page.getByRole("link", { name: new RegExp(`^Open ${name.replaceAll(".", "\\.")}`) }).click({ timeout: GUARD_MS });
-    await page.waitForFunction(() => !!navigator.serviceWorker.controller, undefined, { timeout: 60_000 });
-    const here = new URL(page.url());
-    const evidenceId = here.searchParams.get("evidence")!;
-    const caseId = here.searchParams.get("case")!;
+    const caseUrl = page.url();
     const userId = await page.evaluate(async () => ((await (await fetch("/api/auth/session")).json()) as { user: { id: string } }).user.id);
+    let probe: Probe | undefined;
+    let product = "";
 
-    // The edit, as the editor keeps it (Dexie's "videoRedactions" table of the "custody" database).
-    const edit = benchEdit(seconds);
-    await page.evaluate(
-      ({ row }) =>
-        new Promise<void>((done, fail) => {
-          const open = indexedDB.open("custody");
-          open.onerror = () => fail(open.error);
-          open.onsuccess = () => {
-            const tx = open.result.transaction("videoRedactions", "readwrite");
-            tx.objectStore("videoRedactions").put(row);
-            tx.oncomplete = () => {
-              open.result.close();
-              done();
+    /** Waits until this device's upload queue has nothing left to encrypt or send (uploads run in the background). */
+    const uploadsSettled = () =>
+      page.waitForFunction(
+        () =>
+          new Promise<boolean>((done, fail) => {
+            const open = indexedDB.open("custody");
+            open.onerror = () => fail(open.error);
+            open.onsuccess = () => {
+              const all = open.result.transaction("uploads").objectStore("uploads").getAll();
+              all.onsuccess = () => {
+                open.result.close();
+                done((all.result as { state: string }[]).every((row) => row.state === "done" || row.state === "failed"));
+              };
+              all.onerror = () => fail(all.error);
             };
-            tx.onerror = () => fail(tx.error);
-          };
-        }),
-      { row: { evidenceId, userId, caseId, edit, updatedAt: new Date().toISOString() } },
-    );
-    await page.reload();
-    const editor = page.getByRole("region", { name: "Redact this video" });
-    await flows.visible(editor.getByRole("list", { name: "Regions" }), 60_000);
-    await page.waitForFunction(() => !!navigator.serviceWorker.controller, undefined, { timeout: 60_000 });
-    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLVideoElement>(".video-redactor video")).some((v) => v.duration > 0), undefined, { timeout: 60_000 });
+          }),
+        undefined,
+        { timeout: GUARD_MS, polling: 2000 },
+      );
 
-    const cdp = await context.newCDPSession(page);
-    await cdp.send("Performance.enable");
-    const probe = new Probe(cdp, profile, { sampleEveryMs: 250, refreshEveryMs: 2_000 });
-    await probe.init();
-    await probe.gc();
-    const { product } = await cdp.send("Browser.getVersion");
-    console.log(`Making the redacted copy of ${seconds} s (2 regions, ${edit.regions.reduce((n, r) => n + r.keys.length, 0)} keys, 1 muted range)…`);
-    // Renderer memory over the run, to tell a plateau (flat) from growth with the clip's length.
-    const timeline: { at: number; rendererRss: number }[] = [];
-    const runStarted = Date.now();
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const m = await probe.read().catch(() => undefined);
-        if (m) timeline.push({ at: Date.now() - runStarted, rendererRss: m.rendererRss });
-        await new Promise((r) => setTimeout(r, 1000));
+    /** Uploads `path`, keeps the bench edit for it, makes the copy and measures it. */
+    const copyOnce = async (path: string): Promise<CopyRun> => {
+      const name = path.split("/").at(-1)!;
+      console.log(`Uploading the ${(statSync(path).size / MiB).toFixed(0)} MiB clip ${name}…`);
+      await page.goto(caseUrl);
+      await page.getByLabel("Add photos, videos or documents").setInputFiles(path);
+      await page.getByRole("link", { name: new RegExp(`^Open ${name.replaceAll(".", "\\.")}`) }).click({ timeout: GUARD_MS });
+      await page.waitForFunction(() => !!navigator.serviceWorker.controller, undefined, { timeout: 60_000 });
+      const here = new URL(page.url());
+      const evidenceId = here.searchParams.get("evidence")!;
+      const caseId = here.searchParams.get("case")!;
+
+      // The edit, as the editor keeps it (Dexie's "videoRedactions" table of the "custody" database).
+      const edit = benchEdit(seconds);
+      await page.evaluate(
+        ({ row }) =>
+          new Promise<void>((done, fail) => {
+            const open = indexedDB.open("custody");
+            open.onerror = () => fail(open.error);
+            open.onsuccess = () => {
+              const tx = open.result.transaction("videoRedactions", "readwrite");
+              tx.objectStore("videoRedactions").put(row);
+              tx.oncomplete = () => {
+                open.result.close();
+                done();
+              };
+              tx.onerror = () => fail(tx.error);
+            };
+          }),
+        { row: { evidenceId, userId, caseId, edit, updatedAt: new Date().toISOString() } },
+      );
+      await page.reload();
+      const editor = page.getByRole("region", { name: "Redact this video" });
+      await flows.visible(editor.getByRole("list", { name: "Regions" }), 60_000);
+      await page.waitForFunction(() => !!navigator.serviceWorker.controller, undefined, { timeout: 60_000 });
+      await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLVideoElement>(".video-redactor video")).some((v) => v.duration > 0), undefined, { timeout: 60_000 });
+
+      // The original's upload (and an earlier copy's) goes on in the background: it must not count in this copy's time or memory.
+      console.log("Waiting for this device's uploads to finish…");
+      await uploadsSettled();
+      if (!probe) {
+        const cdp = await context!.newCDPSession(page);
+        await cdp.send("Performance.enable");
+        probe = new Probe(cdp, profile, { sampleEveryMs: 250, refreshEveryMs: 2_000 });
+        await probe.init();
+        product = (await cdp.send("Browser.getVersion")).product;
       }
-    })();
-    const sampled = await probe.during(async () => {
-      const t0 = Date.now();
-      await editor.getByRole("button", { name: "Make redacted copy" }).click();
-      const done = editor.getByText("Redacted copy added to the case:");
-      const failed = editor.getByRole("alert");
-      await done.or(failed).waitFor({ timeout: GUARD_MS });
-      if (await failed.isVisible()) throw new Error(`the copy failed: ${await failed.textContent()}`);
-      return { ms: Date.now() - t0, status: (await done.textContent()) ?? "" };
-    });
-    sampling = false;
-    await sampler;
-    /** Renderer RSS at a fraction of the run (the sample nearest to it). */
-    const rssAt = (fraction: number) => timeline.reduce((best, p) => (Math.abs(p.at - fraction * sampled.result.ms) < Math.abs(best.at - fraction * sampled.result.ms) ? p : best), timeline[0]!).rendererRss;
-    const ratio = sampled.result.ms / 1000 / seconds;
-    const format = /\(([^)]*in (MP4|WebM)[^)]*)\)/.exec(sampled.result.status)?.[1] ?? "unknown format";
-    const lines = [
-      "",
-      `Redaction: a redacted copy of a ${seconds} s 720p 30 fps H.264 clip, 2 regions with a key every second and a muted range, in the app (${product}); output ${format}`,
-      `  time to make the copy (click → written and queued)  ${(sampled.result.ms / 1000).toFixed(1)} s`,
-      `  ratio to the clip's duration                        ${ratio.toFixed(2)}× ${ratio < 1 ? "(faster than real time)" : "(slower than real time)"}`,
-      `  renderer RSS (page + workers): before ${fmtMiB(sampled.before.rendererRss)}, peak ${fmtMiB(sampled.peak.rendererRss)}`,
-      `  renderer RSS at 10 %, 25 %, 50 %, 75 %, 95 % of the run: ${[0.1, 0.25, 0.5, 0.75, 0.95].map((f) => fmtMiB(rssAt(f))).join(", ")}`,
-      `  all Chromium processes RSS:    before ${fmtMiB(sampled.before.allRss)}, peak ${fmtMiB(sampled.peak.allRss)}`,
-      `  page JS heap peak ${fmtMiB(sampled.peak.jsHeapUsed)}, page ArrayBuffers peak ${fmtMiB(sampled.peak.arrayBuffers)} (${sampled.samples} samples)`,
-      `  Machine: ${cpus().length} cores, load average ${loadAtStart.map((l) => l.toFixed(2)).join(" ")} at the start, ${loadavg().map((l) => l.toFixed(2)).join(" ")} at the end.`,
-    ];
+      const sampler = probe;
+      await sampler.gc();
+      const keys = edit.regions.reduce((n, r) => n + r.keys.length, 0);
+      console.log(`Making the redacted copy of ${name} (${seconds} s, 2 regions, ${keys} keys, 1 muted range)…`);
+      // Renderer memory over the run, to tell a plateau (flat) from growth with the clip's length.
+      const timeline: { at: number; rendererRss: number }[] = [];
+      const runStarted = Date.now();
+      let sampling = true;
+      const sampleLoop = (async () => {
+        while (sampling) {
+          const m = await sampler.read().catch(() => undefined);
+          if (m) timeline.push({ at: Date.now() - runStarted, rendererRss: m.rendererRss });
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      })();
+      const sampled = await sampler.during(async () => {
+        const t0 = Date.now();
+        await editor.getByRole("button", { name: "Make redacted copy" }).click();
+        const done = editor.getByText("Redacted copy added to the case:");
+        const failed = editor.getByRole("alert");
+        await done.or(failed).waitFor({ timeout: GUARD_MS });
+        if (await failed.isVisible()) throw new Error(`the copy failed: ${await failed.textContent()}`);
+        return { ms: Date.now() - t0, status: (await done.textContent()) ?? "" };
+      });
+      sampling = false;
+      await sampleLoop;
+      const format = /\(([^)]*in (MP4|WebM)[^)]*)\)/.exec(sampled.result.status)?.[1] ?? "unknown format";
+      return { seconds, clipBytes: statSync(path).size, format, ms: sampled.result.ms, ratio: sampled.result.ms / 1000 / seconds, keys, before: sampled.before, peak: sampled.peak, samples: sampled.samples, timeline };
+    };
+
+    /** The lines that describe one copy. */
+    const report = (run: CopyRun, clipName: string): string[] => {
+      /** Renderer RSS at a fraction of the run (the sample nearest to it). */
+      const rssAt = (fraction: number) => run.timeline.reduce((best, p) => (Math.abs(p.at - fraction * run.ms) < Math.abs(best.at - fraction * run.ms) ? p : best), run.timeline[0]!).rendererRss;
+      return [
+        "",
+        `Redaction: a redacted copy of ${clipName}, 2 regions with a key every second and a muted range, in the app (${product}); output ${run.format}`,
+        `  time to make the copy (click → written and queued)  ${(run.ms / 1000).toFixed(1)} s`,
+        `  ratio to the clip's duration                        ${run.ratio.toFixed(2)}× ${run.ratio < 1 ? "(faster than real time)" : "(slower than real time)"}`,
+        `  renderer RSS (page + workers): before ${fmtMiB(run.before.rendererRss)}, peak ${fmtMiB(run.peak.rendererRss)}`,
+        `  renderer RSS at 10 %, 25 %, 50 %, 75 %, 95 % of the run: ${[0.1, 0.25, 0.5, 0.75, 0.95].map((f) => fmtMiB(rssAt(f))).join(", ")}`,
+        `  all Chromium processes RSS:    before ${fmtMiB(run.before.allRss)}, peak ${fmtMiB(run.peak.allRss)}`,
+        `  page JS heap peak ${fmtMiB(run.peak.jsHeapUsed)}, page ArrayBuffers peak ${fmtMiB(run.peak.arrayBuffers)} (${run.samples} samples)`,
+      ];
+    };
+
+    const first = await copyOnce(clip);
+    const lines = report(first, `a ${seconds} s 720p 30 fps H.264 clip (${fmtMiB(first.clipBytes)})`);
+    let big: CopyRun | undefined;
+    if (large) {
+      big = await copyOnce(large);
+      lines.push(...report(big, `a ${seconds} s 720p 30 fps high-bitrate H.264 clip (${fmtMiB(big.clipBytes)}, ${((big.clipBytes * 8) / seconds / 1e6).toFixed(1)} Mbit/s)`));
+      lines.push(
+        "",
+        `Redaction, large against small (same length, same edit, same browser): ${(big.clipBytes / first.clipBytes).toFixed(1)}× the bytes;`,
+        `  renderer RSS peak ${fmtMiB(big.peak.rendererRss)} against ${fmtMiB(first.peak.rendererRss)}: ratio ${(big.peak.rendererRss / first.peak.rendererRss).toFixed(2)}×`,
+        `  peak difference ${fmtMiB(big.peak.rendererRss - first.peak.rendererRss)} for ${fmtMiB(big.clipBytes - first.clipBytes)} more of clip (${(((big.peak.rendererRss - first.peak.rendererRss) / (big.clipBytes - first.clipBytes)) * 100).toFixed(0)} %)`,
+        `  time ratio to duration ${big.ratio.toFixed(2)}× against ${first.ratio.toFixed(2)}×`,
+      );
+    }
+    lines.push(`  Machine: ${cpus().length} cores, load average ${loadAtStart.map((l) => l.toFixed(2)).join(" ")} at the start, ${loadavg().map((l) => l.toFixed(2)).join(" ")} at the end.`);
     console.log(lines.join("\n"));
     await mkdir(join(root, "bench-results"), { recursive: true });
     const out = options.quick ? "bench-results/redaction-quick.json" : "bench-results/redaction.json";
+    const json = (run: CopyRun) => ({ clipBytes: run.clipBytes, format: run.format, ms: run.ms, ratio: run.ratio, before: run.before, peak: run.peak, rendererTimeline: run.timeline });
     await writeFile(
       join(root, out),
-      JSON.stringify({ at: new Date().toISOString(), browser: product, cores: cpus().length, loadAtStart, loadAtEnd: loadavg(), seconds, clipBytes: statSync(clip).size, format, ms: sampled.result.ms, ratio, before: sampled.before, peak: sampled.peak, rendererTimeline: timeline }, null, 2) + "\n",
+      JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          browser: product,
+          cores: cpus().length,
+          loadAtStart,
+          loadAtEnd: loadavg(),
+          seconds,
+          ...json(first),
+          ...(big ? { large: { ...json(big), peakRendererRatio: big.peak.rendererRss / first.peak.rendererRss } } : {}),
+        },
+        null,
+        2,
+      ) + "\n",
     );
     console.log(`Wrote ${out}.`);
   } finally {

@@ -19,8 +19,12 @@
  *    the browser worker's shared builder in Node; both verified; writes bench-results/casepkg.json.
  *  - redaction (redaction.ts): a redacted copy of a 5-minute 720p 30 fps clip with two regions
  *    keyed every second, made in the app: time as a ratio to the clip's duration, and peak
- *    memory; writes bench-results/redaction.json (`--quick`: a 1-minute clip).
- * Flags: `--only crypto`, `--only upload`, `--only playback`, `--only lighthouse`, `--only keys`, `--only casepkg` or `--only redaction` (during development; `--only drop` runs just the
+ *    memory; writes bench-results/redaction.json (`--quick`: a 1-minute clip; `--large`: also a
+ *    ~1 GiB high-bitrate clip of the same length, its peak renderer memory as a ratio to the first's).
+ *  - detection (detection.ts): one pass of the face finder on the demo photos of face-api at
+ *    960 px, on TensorFlow.js's WebAssembly backend against its plain JavaScript one, at input
+ *    sizes 608 and 416; writes bench-results/detection.json.
+ * Flags: `--only crypto`, `--only upload`, `--only playback`, `--only lighthouse`, `--only keys`, `--only casepkg`, `--only redaction` or `--only detection` (during development; `--only drop` runs just the
  * upload section's connection drop and prints its figures, `--only first-part` just its 1 GiB
  * upload, plain and encrypted, with the time from choosing the file to its first part stored), `--keep` (leave the upload
  * section's temp files, profile and server state), `--quick` (upload sizes divided by 8, written
@@ -38,8 +42,9 @@ const { runKeys } = await import("./keys.ts");
 const { runPlayback } = await import("./playback.ts");
 const { runCasePackage } = await import("./casepkg.ts");
 const { runRedaction } = await import("./redaction.ts");
+const { runDetection } = await import("./detection.ts");
 
-const { values } = parseArgs({ options: { only: { type: "string" }, keep: { type: "boolean", default: false }, quick: { type: "boolean", default: false }, sizes: { type: "string" } } });
+const { values } = parseArgs({ options: { only: { type: "string" }, keep: { type: "boolean", default: false }, quick: { type: "boolean", default: false }, large: { type: "boolean", default: false }, sizes: { type: "string" } } });
 const sizes = values.sizes?.split(",").map(Number);
 if (sizes?.some((mib) => !Number.isInteger(mib) || mib <= 0)) {
   console.error("--sizes takes sizes in MiB, comma-separated: --sizes 64,512");
@@ -52,7 +57,8 @@ const sections: Record<string, () => Promise<number>> = {
   lighthouse: () => runLighthouse(),
   keys: () => runKeys(),
   casepkg: () => runCasePackage(),
-  redaction: () => runRedaction({ keep: values.keep, quick: values.quick }),
+  redaction: () => runRedaction({ keep: values.keep, quick: values.quick, large: values.large }),
+  detection: () => runDetection(),
 };
 /** Parts of a section, run only when asked for by name. */
 const partial: Record<string, () => Promise<number>> = {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import sample1 from "@vladmandic/face-api/demo/sample1.jpg?url";
 import sample6 from "@vladmandic/face-api/demo/sample6.jpg?url";
-import { detectFaces, type Detection } from "../../web/src/redaction/detect";
+import { detectFaces, findFaces, type Detection } from "../../web/src/redaction/detect";
 import { boxAt } from "../../web/src/redaction/regions";
 import { trackRegion } from "../../web/src/redaction/track";
 
@@ -74,6 +74,26 @@ describe("detectFaces finds faces on the device", () => {
     context.fillStyle = "#9b2226";
     context.fill();
     expect(await detectFaces(canvas.transferToImageBitmap())).toEqual([]);
+  });
+});
+
+describe("the backend: WebAssembly in Chromium without a GPU", () => {
+  it("runs the model on TensorFlow.js's wasm backend, at the photo size and at a video pass's 416", { timeout: 120_000 }, async () => {
+    const image = await picture(sample1);
+    const sample1Faces = [
+      { x: 0.26, y: 0.4 },
+      { x: 0.485, y: 0.46 },
+      { x: 0.81, y: 0.27 },
+    ];
+    // The browser here is started with --disable-gpu, so no WebGL on a graphics processor: the
+    // WebAssembly binaries must have loaded from the app's files, or this says "cpu".
+    const found = await findFaces(image);
+    expect(found.backend).toBe("wasm");
+    expectFacesAt(found.faces, sample1Faces);
+    const smaller = await findFaces(image, { inputSize: 416 });
+    expect(smaller.backend).toBe("wasm");
+    expectFacesAt(smaller.faces, sample1Faces);
+    await expect(findFaces(image, { inputSize: 400 })).rejects.toThrow(RangeError);
   });
 });
 

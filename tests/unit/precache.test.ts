@@ -2,7 +2,7 @@
  * The service worker's precache list, from a real production build (vite build into a temp
  * folder, with the project's own vite.config.ts): the whole app shell is in it, so the app opens
  * offline (index.html, every script and stylesheet the build emits, the web manifest, the
- * icons), every entry is a file the build wrote, nothing is listed twice, and the service worker
+ * icons, the face finder's model and WebAssembly), every entry is a file the build wrote, nothing is listed twice, and the service worker
  * does not list itself (a worker that precaches itself can never be updated).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -49,6 +49,11 @@ describe("the service worker's precache list (production build)", () => {
     // index.html's own script and stylesheet are among them.
     const html = readFileSync(join(out, "index.html"), "utf8");
     for (const [, src] of html.matchAll(/(?:src|href)="\/(assets\/[^"]+)"/g)) expect(urls).toContain(src);
+    // The face finder's model and TensorFlow.js's WebAssembly (plain and SIMD), so "Find faces" works offline.
+    const finder = files.filter((f) => /\.(bin|wasm)$/.test(f));
+    expect(finder.filter((f) => f.endsWith(".wasm"))).toHaveLength(2);
+    expect(finder.filter((f) => f.endsWith(".bin"))).toHaveLength(1);
+    for (const file of finder) expect(urls, file).toContain(file);
   });
 
   it("does not list the service worker itself, and lists only files the build wrote, once each", () => {

@@ -1,14 +1,19 @@
 /**
  * The face detection Worker (detect.ts starts it once and keeps it): the Tiny Face Detector of
- * @vladmandic/face-api (MIT), run by the TensorFlow.js bundled in that package, its weights a
- * file of the app itself (imported below, so the build serves it from the app's own origin:
- * nothing is fetched from anywhere else, and no picture leaves the device). Loaded on the first
- * request. docs/redaction-detection.md says what it finds and what it misses.
+ * @vladmandic/face-api (MIT), run by the TensorFlow.js bundled in that package, its weights and
+ * the WebAssembly of TensorFlow.js's wasm backend files of the app itself (imported below, so the
+ * build serves them from the app's own origin: nothing is fetched from anywhere else, and no
+ * picture leaves the device). Loaded on the first request. docs/redaction-detection.md says what
+ * it finds and what it misses, and which backend runs it where.
  */
 import * as faceapi from "@vladmandic/face-api";
 import manifest from "@vladmandic/face-api/model/tiny_face_detector_model-weights_manifest.json";
 import weightsUrl from "@vladmandic/face-api/model/tiny_face_detector_model.bin?url";
-import type { DetectAnswer, DetectRequest, Detection } from "./detection-messages";
+// Only the binaries of @tensorflow/tfjs-backend-wasm (the same 4.22.0 as the TensorFlow.js in face-api,
+// whose bundle has the backend's JavaScript): without SIMD for older browsers, with SIMD for the rest.
+import wasmUrl from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url";
+import wasmSimdUrl from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url";
+import type { DetectAnswer, DetectRequest, Detection, FaceBackend } from "./detection-messages";
 
 const scope = self as unknown as { postMessage(message: DetectAnswer): void; onmessage: ((event: MessageEvent<DetectRequest>) => void) | null };
 
@@ -17,13 +22,9 @@ const tf = faceapi.tf as unknown as typeof faceapi.tf & {
   setBackend(name: string): Promise<boolean>;
   ready(): Promise<void>;
   getBackend(): string;
+  setWasmPaths(paths: Record<string, string>): void;
+  env(): { set(flag: string, value: boolean): void };
 };
-
-/**
- * The side (pixels, a multiple of 32) each picture or part of one is scaled to for the network.
- * Faces smaller than about 1/30 of it are missed, so big pictures are also searched in parts.
- */
-export const INPUT_SIZE = 608;
 /**
  * WebGL only when a graphics processor draws it: WebGL drawn in software (SwiftShader, llvmpipe:
  * a browser without a usable GPU) runs the network no faster than plain JavaScript, and compiles
@@ -66,21 +67,51 @@ faceapi.env.setEnv({
   },
 } as unknown as Parameters<typeof faceapi.env.setEnv>[0]);
 
+/*
+ * TensorFlow.js's wasm backend, from the app's own files. Its threaded build needs
+ * SharedArrayBuffer, which only a cross-origin isolated page has (the app is not): it is never
+ * used, and the map names the SIMD file for it only because setWasmPaths wants all three.
+ */
+tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+tf.setWasmPaths({
+  "tfjs-backend-wasm.wasm": wasmUrl,
+  "tfjs-backend-wasm-simd.wasm": wasmSimdUrl,
+  "tfjs-backend-wasm-threaded-simd.wasm": wasmSimdUrl,
+});
+
+/**
+ * TensorFlow.js backends in order of preference: WebGL on a graphics processor, else WebAssembly
+ * (SIMD where the browser has it), else plain JavaScript (always there). A backend that cannot
+ * start here (no WebGL in this Worker, WebAssembly refused) is skipped.
+ */
+const PREFERENCE: readonly FaceBackend[] = hardwareWebGl() ? ["webgl", "wasm", "cpu"] : ["wasm", "cpu"];
+
+/** The backends that failed to start in this Worker: not tried again. */
+const failed = new Set<FaceBackend>();
+
+/** Switches TensorFlow.js to the first of `names` that starts here (an already started one switches at once); returns it. */
+async function useBackend(names: readonly FaceBackend[]): Promise<FaceBackend> {
+  for (const name of names) {
+    if (failed.has(name)) continue;
+    if (tf.getBackend() === name) return name;
+    try {
+      if (await tf.setBackend(name)) {
+        await tf.ready();
+        return name;
+      }
+    } catch {
+      // This backend cannot run here: try the next.
+    }
+    failed.add(name);
+  }
+  throw new Error(`face detection cannot run in this browser (no ${names.join(", ")} backend)`);
+}
+
 let loading: Promise<void> | undefined;
 
-function load(): Promise<void> {
+/** The model's weights, once (TensorFlow.js moves them to another backend when one is switched to). */
+function loadModel(): Promise<void> {
   loading ??= (async () => {
-    // TensorFlow.js backends in order of preference: WebGL on a graphics processor, else plain JavaScript (always there).
-    for (const name of hardwareWebGl() ? ["webgl", "cpu"] : ["cpu"]) {
-      try {
-        if (await tf.setBackend(name)) {
-          await tf.ready();
-          break;
-        }
-      } catch {
-        // This backend cannot run here (no WebGL in this Worker): try the next.
-      }
-    }
     const response = await fetch(weightsUrl);
     if (!response.ok) throw new Error(`the face detection model could not be loaded (HTTP ${response.status}): reload the page and try again`);
     const weights = tf.io.decodeWeights(await response.arrayBuffer(), manifest[0]!.weights as Parameters<typeof tf.io.decodeWeights>[1]);
@@ -95,8 +126,8 @@ function load(): Promise<void> {
 let canvas: OffscreenCanvas | undefined;
 
 /** Faces in the part `crop` (pixels) of the picture, their boxes in fractions of the whole picture. */
-async function detectIn(image: ImageBitmap, crop: { x: number; y: number; w: number; h: number }, minScore: number): Promise<Detection[]> {
-  const scale = Math.min(1, INPUT_SIZE / Math.max(crop.w, crop.h));
+async function detectIn(image: ImageBitmap, crop: { x: number; y: number; w: number; h: number }, minScore: number, inputSize: number): Promise<Detection[]> {
+  const scale = Math.min(1, inputSize / Math.max(crop.w, crop.h));
   const width = Math.max(1, Math.round(crop.w * scale));
   const height = Math.max(1, Math.round(crop.h * scale));
   canvas ??= new OffscreenCanvas(width, height);
@@ -114,7 +145,7 @@ async function detectIn(image: ImageBitmap, crop: { x: number; y: number; w: num
   }
   const tensor = tf.tensor3d(rgb, [height, width, 3], "float32");
   try {
-    const found = await faceapi.nets.tinyFaceDetector.locateFaces(tensor, new faceapi.TinyFaceDetectorOptions({ inputSize: INPUT_SIZE, scoreThreshold: minScore }));
+    const found = await faceapi.nets.tinyFaceDetector.locateFaces(tensor, new faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: minScore }));
     return found.map((face) => {
       const r = face.relativeBox;
       const x0 = Math.max(0, r.x);
@@ -137,19 +168,20 @@ async function detectIn(image: ImageBitmap, crop: { x: number; y: number; w: num
 }
 
 /**
- * The whole picture, and for a picture much bigger than the network's input also four
- * overlapping quarters (small faces, a crowd in the background), then one box per face.
+ * The whole picture, and for a picture at least twice the network's input (unless `parts` is
+ * off) also four overlapping quarters (small faces, a crowd in the background), then one box per
+ * face. The quarters make it five runs of the network instead of one.
  */
-async function detect(image: ImageBitmap, minScore: number): Promise<Detection[]> {
+async function detect(image: ImageBitmap, minScore: number, inputSize: number, parts: boolean): Promise<Detection[]> {
   const { width, height } = image;
   const crops = [{ x: 0, y: 0, w: width, h: height }];
-  if (Math.max(width, height) >= 2 * INPUT_SIZE) {
+  if (parts && Math.max(width, height) >= 2 * inputSize) {
     const w = Math.round(width * 0.6);
     const h = Math.round(height * 0.6);
     for (const x of [0, width - w]) for (const y of [0, height - h]) crops.push({ x, y, w, h });
   }
   const all: Detection[] = [];
-  for (const crop of crops) all.push(...(await detectIn(image, crop, minScore)));
+  for (const crop of crops) all.push(...(await detectIn(image, crop, minScore, inputSize)));
   return mergeDetections(all);
 }
 
@@ -173,11 +205,12 @@ export function mergeDetections(found: readonly Detection[]): Detection[] {
 let queue: Promise<unknown> = Promise.resolve();
 
 scope.onmessage = (event) => {
-  const { id, image, minScore } = event.data;
+  const { id, image, minScore, inputSize, parts, backend } = event.data;
   queue = queue.then(async () => {
     try {
-      await load();
-      scope.postMessage({ id, faces: await detect(image, minScore) });
+      const used = await useBackend(backend ? [backend] : PREFERENCE);
+      await loadModel();
+      scope.postMessage({ id, faces: await detect(image, minScore, inputSize, parts), backend: used });
     } catch (error) {
       scope.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
     } finally {

@@ -8,8 +8,19 @@ export interface Detection {
   score: number;
 }
 
-export type DetectRequest = { id: number; image: ImageBitmap; minScore: number };
-export type DetectAnswer = { id: number; faces: Detection[] } | { id: number; error: string };
+/**
+ * The TensorFlow.js backend that runs the face model (docs/redaction-detection.md, "Backends"):
+ * WebGL on a graphics processor, WebAssembly, or plain JavaScript.
+ */
+export type FaceBackend = "webgl" | "wasm" | "cpu";
+
+/**
+ * `parts`: a picture at least twice `inputSize` is also searched in four parts; `backend`: only
+ * that one (the bench compares them), without it the fastest that works here.
+ */
+export type DetectRequest = { id: number; image: ImageBitmap; minScore: number; inputSize: number; parts: boolean; backend?: FaceBackend };
+/** `backend`: the one that ran the model for this answer. */
+export type DetectAnswer = { id: number; faces: Detection[]; backend: FaceBackend } | { id: number; error: string };
 
 export type TrackRequest =
   | { type: "start"; frame: ImageBitmap; rect: Rect; settings: Partial<TrackerSettings> }
