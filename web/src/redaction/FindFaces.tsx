@@ -14,6 +14,20 @@ import { detectFaces, type Detection } from "./detect";
 import { trackRegion, type TrackOptions, type TrackProgress, type TrackResult } from "./track";
 import "./detection.css";
 
+/** The buttons under a list of faces found: add the ticked ones as regions (none ticked: disabled), or discard the list. */
+export function AddFaces(props: { count: number; onFinish: (add: boolean) => void }) {
+  return (
+    <div class="actions">
+      <button type="button" class="primary" disabled={props.count === 0} onClick={() => props.onFinish(true)}>
+        {props.count === 1 ? "Add 1 face as a region" : `Add ${props.count} faces as regions`}
+      </button>
+      <button type="button" class="secondary" onClick={() => props.onFinish(false)}>
+        Discard
+      </button>
+    </div>
+  );
+}
+
 /** "Face 2 (score 87 %)": how a detection is named on screen and to assistive technology. */
 export function faceLabel(index: number, face: Detection): string {
   return `Face ${index + 1} (score ${Math.round(face.score * 100)} %)`;
@@ -107,14 +121,7 @@ export function FindFaces(props: {
               <label for={`${idBase}-${i}`}>{faceLabel(i, face)}</label>
             </div>
           ))}
-          <div class="actions">
-            <button type="button" class="primary" disabled={count === 0} onClick={() => finish(true)}>
-              {count === 1 ? "Add 1 face as a region" : `Add ${count} faces as regions`}
-            </button>
-            <button type="button" class="secondary" onClick={() => finish(false)}>
-              Discard
-            </button>
-          </div>
+          <AddFaces count={count} onFinish={finish} />
         </fieldset>
       )}
     </div>

@@ -11,6 +11,7 @@ import { formatDuration } from "../../ui/format";
 import { ProgressBar } from "../../ui/progress";
 import { type FaceTrack, trackKeys } from "../face-tracks";
 import { DEFAULT_SIDE, findFaceTracks, type FacePassProgress, type FacePassResult } from "../face-pass";
+import { AddFaces } from "../FindFaces";
 import type { Redact } from "../regions";
 import { clock, regionFromKeys } from "./edit";
 
@@ -197,14 +198,7 @@ export function FacesInVideo(props: {
               </button>
             </div>
           ))}
-          <div class="actions">
-            <button type="button" class="primary" disabled={count === 0} onClick={() => finish(true)}>
-              {count === 1 ? "Add 1 face as a region" : `Add ${count} faces as regions`}
-            </button>
-            <button type="button" class="secondary" onClick={() => finish(false)}>
-              Discard
-            </button>
-          </div>
+          <AddFaces count={count} onFinish={finish} />
         </fieldset>
       )}
     </div>
