@@ -54,10 +54,28 @@ describe("foundation: setup, sign-in and roles in a real browser against npm sta
     await fresh.context().close();
   });
 
-  it("signs out, refuses a wrong password with a clear message, and signs in again", async () => {
+  it("signs out (emptying the device's decrypted views and redacted copies in the making), refuses a wrong password with a clear message, and signs in again", async () => {
     server.attachLogOnFailure();
+    // What a viewed item and a redacted copy cut short leave in OPFS (docs/offline.md), and an upload's ciphertext, which stays.
+    const opfs = (action: "plant" | "list") =>
+      page.evaluate(async (what) => {
+        const root = await navigator.storage.getDirectory();
+        const files: Record<string, string[]> = { views: ["0123.mp4"], redactions: ["job.log", "job.ckpt", "job.audio"], uploads: ["4567.bin"] };
+        const found: string[] = [];
+        for (const [dir, names] of Object.entries(files)) {
+          const folder = await root.getDirectoryHandle(dir, { create: true });
+          for (const name of names) {
+            if (what === "plant") await (await (await folder.getFileHandle(name, { create: true })).createWritable()).close();
+            else if (await folder.getFileHandle(name).then(() => true, () => false)) found.push(`${dir}/${name}`);
+          }
+        }
+        return found;
+      }, action);
+    await opfs("plant");
+    expect(await opfs("list")).toHaveLength(5);
     await signOut(page, ADMIN.name);
     expect((await page.request.get("/api/auth/session")).status()).toBe(401);
+    expect(await opfs("list")).toEqual(["uploads/4567.bin"]);
 
     await signIn(page, ADMIN.email, "not the right password");
     const alert = page.getByRole("alert");

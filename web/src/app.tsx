@@ -42,6 +42,7 @@ import { Shell } from "./shell";
 import { SharedPage } from "./sharing/SharedPage";
 import { LinkScreen } from "./sharing/LinkScreen";
 import { SubmitScreen } from "./submissions/SubmitScreen";
+import { emptyFolder } from "./upload/opfs";
 
 export const SESSION_ENDED = "Your session ended. Sign in again.";
 export const OFFLINE_SESSION_ENDED =
@@ -163,6 +164,8 @@ export function App() {
       if (!(error instanceof ApiError && error.status === 401)) throw error;
     }
     if (state.kind === "signed-in") await forgetSaved(state.session.user.id).catch(() => undefined);
+    // Plaintext the app wrote to this device's storage for the user goes with them (docs/offline.md).
+    await Promise.all([emptyFolder("views"), emptyFolder("redactions")]);
     await forgetSession();
     setCacheUser(undefined);
     setState({ kind: "signed-out" });

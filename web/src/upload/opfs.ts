@@ -53,4 +53,19 @@ export async function removeFile(name: OpfsFolder, file: string): Promise<void> 
   }
 }
 
+/**
+ * Deletes everything in `name` (sign-out: decrypted views and redacted copies in the making leave
+ * the device with the user). A file still open elsewhere (a tab still copying) is left; no error.
+ */
+export async function emptyFolder(name: OpfsFolder): Promise<void> {
+  try {
+    const dir = (await folder(name)) as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> };
+    const names: string[] = [];
+    for await (const file of dir.keys()) names.push(file);
+    for (const file of names) await dir.removeEntry(file, { recursive: true }).catch(() => undefined);
+  } catch {
+    // no OPFS here (an old browser): nothing was written either
+  }
+}
+
 export const uploadFile = (evidenceId: string) => `${evidenceId}.bin`;
