@@ -39,6 +39,7 @@ const inUse = new Set<string>();
 export class RedactionJob {
   readonly done: Promise<MadeCopy>;
   private readonly worker: Worker;
+  private canceled = false;
 
   constructor(
     readonly jobId: string,
@@ -70,17 +71,25 @@ export class RedactionJob {
           onProgress({ fraction, ...(secondsLeft !== undefined ? { secondsLeft } : {}), ...(format ? { format } : {}) });
         } else if (answer.type === "done") {
           this.worker.terminate();
+          if (this.canceled) {
+            // Finished as the person pressed Cancel: nothing is made.
+            await removeJob(jobId);
+            inUse.delete(jobId);
+            return reject(new CopyCanceled());
+          }
           const written = await readFile("redactions", jobId);
           if (!written || written.size === 0) return reject(new Error("the copy came out empty"));
           const file = new File([written], copyName(source.fileName, answer.format.extension), { type: answer.format.mediaType });
           resolve({ file, format: answer.format, derivedFrom: { evidenceId: source.evidenceId, sha512: source.sha512, operations } });
         } else {
           this.worker.terminate();
+          inUse.delete(jobId); // the worker removed its files
           reject(answer.type === "canceled" ? new CopyCanceled() : new Error(answer.message));
         }
       };
       this.worker.onerror = (event) => {
         this.worker.terminate();
+        inUse.delete(jobId);
         reject(new Error(`the redaction worker stopped (${event.message || "no reason given"})`));
       };
     });
@@ -88,6 +97,7 @@ export class RedactionJob {
   }
 
   cancel(): void {
+    this.canceled = true;
     this.worker.postMessage({ type: "cancel" } satisfies RedactRequest);
   }
 

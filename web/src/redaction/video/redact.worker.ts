@@ -121,6 +121,8 @@ async function start(request: Extract<RedactRequest, { type: "start" }>): Promis
       },
       resume,
     );
+    // A cancel that came as the last frame was written still wins: the person asked for no copy.
+    if (canceled) throw new CopyStopped();
     copy.flush();
     const bytes = copy.getSize();
     closeAll();
