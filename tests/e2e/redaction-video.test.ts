@@ -318,7 +318,7 @@ describe("video redaction: a moving region filled, a muted range, a redacted cop
     await editor.getByRole("button", { name: "Find faces in the whole video" }).click();
     const bar = editor.getByRole("progressbar", { name: "Finding faces in the video" });
     await expect
-      .poll(async () => (await bar.getAttribute("aria-valuetext", { timeout: 1000 }).catch(() => null)) ?? "", { timeout: 120_000, intervals: [50] })
+      .poll(async () => (await bar.getAttribute("aria-valuetext", { timeout: 1000 }).catch(() => null)) ?? "", { timeout: 120_000, interval: 50 })
       .toMatch(/ · at 0:0(0\.(25|50|75)|[12]\.\d\d) · [1-9]\d* faces? so far/);
     await editor.getByRole("button", { name: "Stop finding faces" }).click();
     const stoppedText = (await editor.getByText(/^\d+ faces? found \(\d+ frames looked at, stopped at /).textContent({ timeout: 60_000 }))!;
