@@ -55,7 +55,7 @@ function makeClip(seconds: number, large = false): string {
   return path;
 }
 
-/** The face-api demo photos the faces clip is made of (1920 pixels across, 1 to 4 faces each). */
+/** The face-api demo photos the faces clip is made of (1920 pixels across, people facing the camera). */
 const FACE_PHOTOS = [1, 2, 3, 4, 5, 6].map((n) => join(root, `node_modules/@vladmandic/face-api/demo/sample${n}.jpg`));
 
 /**
