@@ -55,6 +55,49 @@ function makeClip(seconds: number, large = false): string {
   return path;
 }
 
+/** The face-api demo photos the faces clip is made of (1920 pixels across, people facing the camera). */
+const FACE_PHOTOS = [1, 2, 3, 4, 5, 6].map((n) => join(root, `node_modules/@vladmandic/face-api/demo/sample${n}.jpg`));
+
+/**
+ * A 5-minute 720p 30 fps H.264 + AAC clip with real faces moving: a slideshow of the six photos,
+ * 50 s each, every photo scaled to 1600 pixels across and a 1280 × 720 window panning slowly over it
+ * (left to right and down, then right to left and up, in turn: 320 px across and up to 560 px down
+ * in 50 s), so every face drifts across the frame and some leave or enter it. Made once and kept.
+ */
+export function makeFaceClip(): string {
+  const dir = join(tmpdir(), "custody-bench-cache");
+  mkdirSync(dir, { recursive: true });
+  const per = 50;
+  const seconds = per * FACE_PHOTOS.length;
+  const path = join(dir, `faces-720p30-${seconds}s.mp4`);
+  try {
+    if (statSync(path).size > 0) return path;
+  } catch {
+    // not made yet
+  }
+  console.log(`ffmpeg: a ${seconds} s 720p 30 fps clip panning over face-api's demo photos (once; kept in ${dir})…`);
+  const inputs = FACE_PHOTOS.flatMap((photo) => ["-loop", "1", "-framerate", "30", "-t", String(per), "-i", photo]);
+  const pans = FACE_PHOTOS.map((_, i) => {
+    const along = i % 2 === 0 ? `t/${per}` : `(1-t/${per})`;
+    return `[${i}]scale=1600:-2,crop=1280:720:x='(iw-ow)*${along}':y='(ih-oh)*${along}',setsar=1,format=yuv420p[p${i}]`;
+  });
+  const graph = `${pans.join(";")};${FACE_PHOTOS.map((_, i) => `[p${i}]`).join("")}concat=n=${FACE_PHOTOS.length}:v=1:a=0[v]`;
+  const made = spawnSync(
+    "ffmpeg",
+    [
+      "-v", "error", "-y", ...inputs,
+      "-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+      "-filter_complex", graph, "-map", "[v]", "-map", `${FACE_PHOTOS.length}:a`,
+      "-c:v", "libx264", "-preset", "veryfast", "-b:v", "4M", "-pix_fmt", "yuv420p", "-g", "60", "-r", "30",
+      "-c:a", "aac", "-b:a", "128k", "-t", String(seconds), "-movflags", "+faststart", `${path}.part.mp4`,
+    ],
+    { encoding: "utf8" },
+  );
+  if (made.status !== 0) throw new Error(`ffmpeg failed (install Debian's ffmpeg): ${made.stderr}`);
+  spawnSync("mv", [`${path}.part.mp4`, path]);
+  return path;
+}
+
 /** Two regions with a key every second (moving across the frame, as a tracker would hand them over) and a muted range. */
 function benchEdit(seconds: number) {
   const keys = (x0: number, y0: number, dx: number) =>
@@ -66,6 +109,27 @@ function benchEdit(seconds: number) {
     ],
     audio: [{ type: "audio", effect: "mute", from: 10, to: 20 }],
   };
+}
+
+/** Waits until this device's upload queue has nothing left to encrypt or send (uploads run in the background). */
+function waitForUploads(page: Page) {
+  return page.waitForFunction(
+    () =>
+      new Promise<boolean>((done, fail) => {
+        const open = indexedDB.open("custody");
+        open.onerror = () => fail(open.error);
+        open.onsuccess = () => {
+          const all = open.result.transaction("uploads").objectStore("uploads").getAll();
+          all.onsuccess = () => {
+            open.result.close();
+            done((all.result as { state: string }[]).every((row) => row.state === "done" || row.state === "failed"));
+          };
+          all.onerror = () => fail(all.error);
+        };
+      }),
+    undefined,
+    { timeout: GUARD_MS, polling: 2000 },
+  );
 }
 
 /** What one copy measured. */
@@ -110,25 +174,7 @@ export async function runRedaction(options: { quick?: boolean; keep?: boolean; l
     let probe: Probe | undefined;
     let product = "";
 
-    /** Waits until this device's upload queue has nothing left to encrypt or send (uploads run in the background). */
-    const uploadsSettled = () =>
-      page.waitForFunction(
-        () =>
-          new Promise<boolean>((done, fail) => {
-            const open = indexedDB.open("custody");
-            open.onerror = () => fail(open.error);
-            open.onsuccess = () => {
-              const all = open.result.transaction("uploads").objectStore("uploads").getAll();
-              all.onsuccess = () => {
-                open.result.close();
-                done((all.result as { state: string }[]).every((row) => row.state === "done" || row.state === "failed"));
-              };
-              all.onerror = () => fail(all.error);
-            };
-          }),
-        undefined,
-        { timeout: GUARD_MS, polling: 2000 },
-      );
+    const uploadsSettled = () => waitForUploads(page);
 
     /** Uploads `path`, keeps the bench edit for it, makes the copy and measures it. */
     const copyOnce = async (path: string): Promise<CopyRun> => {
@@ -260,6 +306,129 @@ export async function runRedaction(options: { quick?: boolean; keep?: boolean; l
       ) + "\n",
     );
     console.log(`Wrote ${out}.`);
+  } finally {
+    await context?.close().catch(() => undefined);
+    await server.dispose();
+    if (!options.keep) await rm(profile, { recursive: true, force: true });
+  }
+  return (Date.now() - started) / 1000;
+}
+
+/**
+ * `npm run bench -- --only facepass` (issue 22's "blur every face in a 5-minute video in minutes on
+ * a laptop"): the faces clip (`makeFaceClip`: 5 minutes, 720p 30 fps, real faces panning) uploaded
+ * in the REAL web app, the video editor opened, "Find faces in the whole video" at the default step
+ * pressed through the UI, all the faces found added as regions, and "Make redacted copy" pressed:
+ *  - the pass's time (click → the list of faces found), as a ratio to the clip's duration, the
+ *    frames looked at and the tracks found, and so the time a frame;
+ *  - the copy's time (click → written and queued), as a ratio to the clip's duration;
+ *  - the total (pass + copy) in minutes: what the investigator waits for, on top of the review.
+ * The pass starts once the original's background upload has ended, so the upload does not count.
+ * Writes bench-results/facepass.json.
+ */
+export async function runFacePass(options: { keep?: boolean } = {}): Promise<number> {
+  const started = Date.now();
+  const loadAtStart = loadavg();
+  const clip = makeFaceClip();
+  const name = clip.split("/").at(-1)!;
+  const { CustodyServer } = await import("../e2e/harness.ts");
+  const flows = await import("../e2e/flows.ts");
+
+  const built = spawnSync(join(root, "node_modules/.bin/vite"), ["build", "--logLevel", "warn"], { cwd: root, stdio: "inherit" });
+  if (built.status !== 0) throw new Error("vite build failed");
+  const profile = await mkdtemp(join(tmpdir(), "custody-bench-facepass-profile-"));
+  const server = await CustodyServer.start();
+  let context: BrowserContext | undefined;
+  try {
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, baseURL: server.url });
+    const page: Page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(GUARD_MS);
+    const product = (await (await context.newCDPSession(page)).send("Browser.getVersion")).product;
+    console.log(`Server ${server.url}; setting up through the UI…`);
+    await flows.setUpThroughUi(page);
+    await flows.createKeys(page, flows.ADMIN.keyPassphrase);
+    await flows.expectSignedIn(page);
+    await flows.createCase(page, { number: "BENCH-F", title: "Face pass bench" });
+    console.log(`Uploading the ${(statSync(clip).size / MiB).toFixed(0)} MiB clip ${name}…`);
+    await page.getByLabel("Add photos, videos or documents").setInputFiles(clip);
+    await page.getByRole("link", { name: new RegExp(`^Open ${name.replaceAll(".", "\\.")}`) }).click({ timeout: GUARD_MS });
+    await page.waitForFunction(() => !!navigator.serviceWorker.controller, undefined, { timeout: 60_000 });
+    await page.getByRole("button", { name: "Redact this video" }).click();
+    const editor = page.getByRole("region", { name: "Redact this video" });
+    const seconds = await (async () => {
+      for (;;) {
+        const d = await editor.locator("video").first().evaluate((v: HTMLVideoElement) => v.duration);
+        if (d > 0 && Number.isFinite(d)) return d;
+        await page.waitForTimeout(500);
+      }
+    })();
+    console.log("Waiting for this device's uploads to finish…");
+    await waitForUploads(page);
+
+    console.log(`Finding faces in the whole ${seconds.toFixed(1)} s video at the default step…`);
+    const step = await editor.getByLabel("Look every").inputValue();
+    const t0 = Date.now();
+    await editor.getByRole("button", { name: "Find faces in the whole video" }).click();
+    const found = editor.getByRole("group", { name: "Faces found in the video" });
+    const failed = editor.getByRole("alert");
+    await found.or(failed).waitFor({ timeout: GUARD_MS });
+    const passMs = Date.now() - t0;
+    if (await failed.isVisible()) throw new Error(`the face pass failed: ${await failed.textContent()}`);
+    const status = (await editor.getByText(/faces? found \(\d+ frames? looked at/).textContent()) ?? "";
+    const match = /^(\d+) faces? found \((\d+) frames? looked at/.exec(status);
+    if (!match) throw new Error(`unexpected face pass status: ${status}`);
+    const tracks = Number(match[1]);
+    const samples = Number(match[2]);
+    const labels = await found.locator("label").allTextContents();
+    console.log(`  ${status}\n  ${labels.join("\n  ")}`);
+
+    await found.getByRole("button", { name: /^Add \d+ faces? as (a )?regions?$/ }).click();
+    await editor.getByText(/added as blurred ellipses that follow them/).waitFor({ timeout: 60_000 });
+    const regions = await editor.getByRole("list", { name: "Regions" }).getByRole("listitem").count();
+    console.log(`Making the redacted copy (${regions} regions)…`);
+    const t1 = Date.now();
+    await editor.getByRole("button", { name: "Make redacted copy" }).click();
+    const done = editor.getByText("Redacted copy added to the case:");
+    await done.or(failed).waitFor({ timeout: GUARD_MS });
+    const copyMs = Date.now() - t1;
+    if (await failed.isVisible()) throw new Error(`the copy failed: ${await failed.textContent()}`);
+    const format = /\(([^)]*in (MP4|WebM)[^)]*)\)/.exec((await done.textContent()) ?? "")?.[1] ?? "unknown format";
+
+    const loadAtEnd = loadavg();
+    const totalMin = (passMs + copyMs) / 60_000;
+    console.log(
+      [
+        "",
+        `Face pass: "Find faces in the whole video" (every ${step} s) on a ${seconds.toFixed(0)} s 720p 30 fps clip of real faces panning (${fmtMiB(statSync(clip).size)}), in the app (${product})`,
+        `  pass (click → faces listed)             ${(passMs / 1000).toFixed(1)} s, ${(passMs / 1000 / seconds).toFixed(2)}× the clip's duration`,
+        `  frames looked at ${samples} (${(passMs / samples).toFixed(0)} ms a frame), tracks found ${tracks}`,
+        `  copy with the ${regions} regions (click → written and queued, ${format})  ${(copyMs / 1000).toFixed(1)} s, ${(copyMs / 1000 / seconds).toFixed(2)}× the clip's duration`,
+        `  total (pass + copy)                     ${totalMin.toFixed(1)} min for a ${(seconds / 60).toFixed(0)}-minute video`,
+        `  Machine: ${cpus().length} cores, load average ${loadAtStart.map((l) => l.toFixed(2)).join(" ")} at the start, ${loadAtEnd.map((l) => l.toFixed(2)).join(" ")} at the end.`,
+      ].join("\n"),
+    );
+    await mkdir(join(root, "bench-results"), { recursive: true });
+    await writeFile(
+      join(root, "bench-results/facepass.json"),
+      JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          browser: product,
+          cores: cpus().length,
+          loadAtStart,
+          loadAtEnd,
+          clipSeconds: seconds,
+          clipBytes: statSync(clip).size,
+          step: Number(step),
+          pass: { ms: passMs, ratio: passMs / 1000 / seconds, samples, msPerFrame: passMs / samples, tracks, labels },
+          copy: { ms: copyMs, ratio: copyMs / 1000 / seconds, regions, format },
+          totalMinutes: totalMin,
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+    console.log("Wrote bench-results/facepass.json.");
   } finally {
     await context?.close().catch(() => undefined);
     await server.dispose();

@@ -24,7 +24,12 @@
  *  - detection (detection.ts): one pass of the face finder on the demo photos of face-api at
  *    960 px, on TensorFlow.js's WebAssembly backend against its plain JavaScript one, at input
  *    sizes 608 and 416; writes bench-results/detection.json.
- * Flags: `--only crypto`, `--only upload`, `--only playback`, `--only lighthouse`, `--only keys`, `--only casepkg`, `--only redaction` or `--only detection` (during development; `--only drop` runs just the
+ *  - facepass (redaction.ts `runFacePass`): issue 22's "blur every face in a 5-minute video": a
+ *    5-minute 720p 30 fps clip panning over face-api's demo photos, made in the app: "Find faces in
+ *    the whole video" at the default step, every face found added, "Make redacted copy"; the pass's
+ *    and the copy's times as ratios to the clip's duration, frames looked at, tracks found, and the
+ *    total in minutes; writes bench-results/facepass.json.
+ * Flags: `--only crypto`, `--only upload`, `--only playback`, `--only lighthouse`, `--only keys`, `--only casepkg`, `--only redaction`, `--only detection` or `--only facepass` (during development; `--only drop` runs just the
  * upload section's connection drop and prints its figures, `--only first-part` just its 1 GiB
  * upload, plain and encrypted, with the time from choosing the file to its first part stored), `--keep` (leave the upload
  * section's temp files, profile and server state), `--quick` (upload sizes divided by 8, written
@@ -41,7 +46,7 @@ const { runLighthouse } = await import("./lighthouse.ts");
 const { runKeys } = await import("./keys.ts");
 const { runPlayback } = await import("./playback.ts");
 const { runCasePackage } = await import("./casepkg.ts");
-const { runRedaction } = await import("./redaction.ts");
+const { runRedaction, runFacePass } = await import("./redaction.ts");
 const { runDetection } = await import("./detection.ts");
 
 const { values } = parseArgs({ options: { only: { type: "string" }, keep: { type: "boolean", default: false }, quick: { type: "boolean", default: false }, large: { type: "boolean", default: false }, sizes: { type: "string" } } });
@@ -59,6 +64,7 @@ const sections: Record<string, () => Promise<number>> = {
   casepkg: () => runCasePackage(),
   redaction: () => runRedaction({ keep: values.keep, quick: values.quick, large: values.large }),
   detection: () => runDetection(),
+  facepass: () => runFacePass({ keep: values.keep }),
 };
 /** Parts of a section, run only when asked for by name. */
 const partial: Record<string, () => Promise<number>> = {

@@ -16,7 +16,8 @@
  * uploaded to the same case; "Find faces in the whole video" looks every second, the faces found
  * are listed as tracks and outlined; added, they become blurred ellipses; on the copy's frames
  * decoded by ffmpeg the pixels round each face's centre changed from the original's while a
- * strip far from the faces did not.
+ * strip far from the faces did not. Before the copy, a second pass (every 0.25 s) is stopped after a
+ * frame or two: it is labelled stopped, before the end, with the faces found up to there; discarded.
  * Needs `npx vite build` first.
  */
 import { spawnSync } from "node:child_process";
@@ -365,6 +366,29 @@ describe("video redaction: a moving region filled, a muted range, a redacted cop
       expect.stringMatching(/^Region 3: blur ellipse, 0:0[12]\.00 to 0:04\.00/),
     ]);
     expect(await editor.locator(".region-box.candidate").count()).toBe(0);
+
+    // Stopped: a pass looking every 0.25 s (17 frames), stopped once it has looked at a frame or two and found faces,
+    // keeps the faces found up to there and says where it stopped; discarded, it leaves the regions as they were.
+    const seconds = (c: string) => Number(c.split(":")[0]) * 60 + Number(c.split(":")[1]);
+    await editor.getByLabel("Look every").selectOption("0.25");
+    await editor.getByRole("button", { name: "Find faces in the whole video" }).click();
+    const bar = editor.getByRole("progressbar", { name: "Finding faces in the video" });
+    await expect
+      .poll(async () => (await bar.getAttribute("aria-valuetext", { timeout: 1000 }).catch(() => null)) ?? "", { timeout: 120_000, interval: 50 })
+      .toMatch(/ · at 0:0(0\.(25|50|75)|[12]\.\d\d) · [1-9]\d* faces? so far/);
+    await editor.getByRole("button", { name: "Stop finding faces" }).click();
+    const stoppedText = (await editor.getByText(/^\d+ faces? found \(\d+ frames looked at, stopped at /).textContent({ timeout: 60_000 }))!;
+    const [, kept, looked, stoppedAt] = /^(\d+) faces? found \((\d+) frames looked at, stopped at (\d:\d\d\.\d\d)\)/.exec(stoppedText)!;
+    expect(Number(looked)).toBeGreaterThanOrEqual(2);
+    expect(Number(looked)).toBeLessThan(17);
+    expect(seconds(stoppedAt!)).toBeLessThan(4);
+    const stoppedLabels = await found.locator("label").allTextContents();
+    expect(stoppedLabels.length).toBe(Number(kept));
+    expect(stoppedLabels.length).toBeGreaterThanOrEqual(1);
+    for (const label of stoppedLabels) expect(seconds(/–(\d:\d\d\.\d\d)/.exec(label)![1]!), label).toBeLessThanOrEqual(seconds(stoppedAt!) + 0.25); // a track runs a step past its last sighting
+    await found.getByRole("button", { name: "Discard" }).click();
+    await expect.poll(() => editor.locator(".region-box.candidate").count()).toBe(0);
+    expect(await editor.getByRole("list", { name: "Regions" }).getByRole("listitem").count()).toBe(3);
 
     await editor.getByRole("button", { name: "Make redacted copy" }).click();
     await visible(editor.getByText("Redacted copy added to the case:"), 180_000);
