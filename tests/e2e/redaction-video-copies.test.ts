@@ -26,41 +26,17 @@ import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { ADMIN, createCase, createKeys, expectSignedIn, setUpThroughUi, visible } from "./flows";
 import { CustodyServer, launchBrowser, phoneContext } from "./harness";
+import { BACKGROUND, drag, frameAt, H, makeSquareVideo, maxDifference, seek, SIDE, squareAt, W } from "./video-helpers";
 
 const shots = resolve(import.meta.dirname, "../../test-results/e2e");
 mkdirSync(shots, { recursive: true });
 
-const W = 320;
-const H = 240;
-const SIDE = 40;
 const SECONDS = 60;
-/** The square's top left corner at time t (first 4 s): it moves 50 px a second to the right. */
-const squareAt = (t: number) => ({ x: 40 + 50 * t, y: 100 });
 const RED = [0xff, 0, 0] as const;
-const BACKGROUND = [0x30, 0x70, 0xb0] as const;
 /** The filled region, in source pixels: above the square's path. */
 const REGION = { x: 100, y: 10, w: 120, h: 50 };
 const TRIM = { from: 1, to: 3 };
 const BLEEP = { from: 1.8, to: 2.4 };
-
-/** One decoded RGB frame of `file` at `t` seconds of the copy. */
-function frameAt(file: string, t: number): Buffer {
-  const out = spawnSync("ffmpeg", ["-v", "error", "-ss", String(t), "-i", file, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], { maxBuffer: 16 * 1024 * 1024 });
-  if (out.status !== 0) throw new Error(`ffmpeg could not decode a frame of ${file}: ${out.stderr.toString()}`);
-  expect(out.stdout.length).toBe(W * H * 3);
-  return out.stdout;
-}
-
-/** The largest difference of any channel from `rgb` over the pixels of a box. */
-function maxDifference(frame: Buffer, box: { x: number; y: number; w: number; h: number }, rgb: readonly number[]): number {
-  let worst = 0;
-  for (let y = box.y; y < box.y + box.h; y++) {
-    for (let x = box.x; x < box.x + box.w; x++) {
-      for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(frame[(y * W + x) * 3 + c]! - rgb[c]!));
-    }
-  }
-  return worst;
-}
 
 /** The power of `hz` in mono 48 kHz `samples` between `from` and `to` seconds (Goertzel), per sample. */
 function power(samples: Float32Array, hz: number, from: number, to: number): number {
@@ -98,29 +74,6 @@ function codecsOf(file: string): string[] {
   return out.stdout.trim().split("\n");
 }
 
-/** Drags with the mouse from one point of the frame to another (source pixels of the video). */
-async function drag(overlay: Locator, page: Page, from: { x: number; y: number }, to: { x: number; y: number }): Promise<void> {
-  await overlay.scrollIntoViewIfNeeded();
-  const box = (await overlay.boundingBox())!;
-  const sx = box.width / W;
-  const sy = box.height / H;
-  await page.mouse.move(box.x + from.x * sx, box.y + from.y * sy);
-  await page.mouse.down();
-  await page.mouse.move(box.x + ((from.x + to.x) / 2) * sx, box.y + ((from.y + to.y) / 2) * sy, { steps: 4 });
-  await page.mouse.move(box.x + to.x * sx, box.y + to.y * sy, { steps: 4 });
-  await page.mouse.up();
-}
-
-/** Seeks the editor's video and waits for the frame. */
-async function seek(video: Locator, t: number): Promise<void> {
-  await video.evaluate(async (element: HTMLVideoElement, to: number) => {
-    element.pause();
-    const seeked = new Promise((r) => element.addEventListener("seeked", r, { once: true }));
-    element.currentTime = to;
-    await seeked;
-  }, t);
-}
-
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 type Held = { holdRedaction?: boolean; releaseRedaction?: () => void };
@@ -135,21 +88,7 @@ describe("video redaction: a cancelled copy, a trimmed copy with a bleep, and th
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "custody-redact-copies-"));
     original = join(work, "lobby.mp4");
-    const ffmpeg = spawnSync(
-      "ffmpeg",
-      [
-        "-v", "error", "-y",
-        "-f", "lavfi", "-i", `color=c=0x3070b0:s=${W}x${H}:r=30:d=${SECONDS}`,
-        "-f", "lavfi", "-i", `color=c=red:s=${SIDE}x${SIDE}:r=30:d=${SECONDS}`,
-        "-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${SECONDS}`,
-        "-filter_complex", "[0][1]overlay=x='40+50*min(t,4)':y=100[v]",
-        "-map", "[v]", "-map", "2",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "30",
-        "-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart", original,
-      ],
-      { encoding: "utf8" },
-    );
-    if (ffmpeg.status !== 0) throw new Error(`ffmpeg failed (install Debian's ffmpeg): ${ffmpeg.stderr}`);
+    makeSquareVideo(original, SECONDS, 4);
     server = await CustodyServer.start();
     browser = await launchBrowser();
     page = await (await phoneContext(browser, server.url)).newPage();

@@ -30,25 +30,12 @@ import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { ADMIN, createCase, createKeys, expectSignedIn, setUpThroughUi, visible } from "./flows";
 import { CustodyServer, launchBrowser, phoneContext } from "./harness";
+import { BACKGROUND, drag, frameAt, H, makeSquareVideo, maxDifference, seek, SIDE, squareAt, W } from "./video-helpers";
 
 const shots = resolve(import.meta.dirname, "../../test-results/e2e");
 mkdirSync(shots, { recursive: true });
 
-const W = 320;
-const H = 240;
-const SIDE = 40;
-/** The square's top left corner at time t: it moves 50 px a second to the right. */
-const squareAt = (t: number) => ({ x: 40 + 50 * t, y: 100 });
-const BACKGROUND = [0x30, 0x70, 0xb0] as const;
 const MARGIN = 8;
-
-/** One decoded frame of `file` at `t` seconds (RGB, or grey levels). */
-function frameAt(file: string, t: number, format: "rgb24" | "gray" = "rgb24", size = W * H * 3): Buffer {
-  const out = spawnSync("ffmpeg", ["-v", "error", "-ss", String(t), "-i", file, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", format, "-"], { maxBuffer: 16 * 1024 * 1024 });
-  if (out.status !== 0) throw new Error(`ffmpeg could not decode a frame: ${out.stderr.toString()}`);
-  expect(out.stdout.length).toBe(size);
-  return out.stdout;
-}
 
 /** The faces video: a 640 × 360 window panning 80 px a second right over the sample photo scaled to 960 × 640. */
 const FACES_PHOTO = resolve(import.meta.dirname, "../../node_modules/@vladmandic/face-api/demo/sample1.jpg");
@@ -63,17 +50,6 @@ const FACES = [
 /** Where face `i` is in the frame at `t`. */
 const faceAt = (i: number, t: number) => ({ x: FACES[i]!.x - 80 * t, y: FACES[i]!.y - 80 });
 
-/** The largest difference of any channel from `rgb` over the pixels of a box. */
-function maxDifference(frame: Buffer, box: { x: number; y: number; w: number; h: number }, rgb: readonly number[]): number {
-  let worst = 0;
-  for (let y = box.y; y < box.y + box.h; y++) {
-    for (let x = box.x; x < box.x + box.w; x++) {
-      for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(frame[(y * W + x) * 3 + c]! - rgb[c]!));
-    }
-  }
-  return worst;
-}
-
 /** Root mean square of the mono 48 kHz samples of `file` between `from` and `to` seconds. */
 function rms(samples: Float32Array, from: number, to: number): number {
   let sum = 0;
@@ -81,19 +57,6 @@ function rms(samples: Float32Array, from: number, to: number): number {
   const last = Math.round(to * 48000);
   for (let i = first; i < last; i++) sum += samples[i]! ** 2;
   return Math.sqrt(sum / (last - first));
-}
-
-/** Drags with the mouse from one point of the frame to another (source pixels of the video). */
-async function drag(overlay: Locator, page: Page, from: { x: number; y: number }, to: { x: number; y: number }): Promise<void> {
-  await overlay.scrollIntoViewIfNeeded();
-  const box = (await overlay.boundingBox())!;
-  const sx = box.width / W;
-  const sy = box.height / H;
-  await page.mouse.move(box.x + from.x * sx, box.y + from.y * sy);
-  await page.mouse.down();
-  await page.mouse.move(box.x + ((from.x + to.x) / 2) * sx, box.y + ((from.y + to.y) / 2) * sy, { steps: 4 });
-  await page.mouse.move(box.x + to.x * sx, box.y + to.y * sy, { steps: 4 });
-  await page.mouse.up();
 }
 
 /** In the page: the time of the checkpoint of the copy being written (0 while there is none). */
@@ -108,16 +71,6 @@ async function checkpointTime(): Promise<number> {
     }
   }
   return 0;
-}
-
-/** Seeks the editor's video and waits for the frame. */
-async function seek(video: Locator, t: number): Promise<void> {
-  await video.evaluate(async (element: HTMLVideoElement, to: number) => {
-    element.pause();
-    const seeked = new Promise((r) => element.addEventListener("seeked", r, { once: true }));
-    element.currentTime = to;
-    await seeked;
-  }, t);
 }
 
 describe("video redaction: a moving region filled, a muted range, a redacted copy", () => {
@@ -145,21 +98,7 @@ describe("video redaction: a moving region filled, a muted range, a redacted cop
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "custody-redact-video-"));
     original = join(work, "corridor.mp4");
-    const ffmpeg = spawnSync(
-      "ffmpeg",
-      [
-        "-v", "error", "-y",
-        "-f", "lavfi", "-i", `color=c=0x3070b0:s=${W}x${H}:r=30:d=4`,
-        "-f", "lavfi", "-i", `color=c=red:s=${SIDE}x${SIDE}:r=30:d=4`,
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
-        "-filter_complex", "[0][1]overlay=x='40+50*t':y=100[v]",
-        "-map", "[v]", "-map", "2",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "30",
-        "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", original,
-      ],
-      { encoding: "utf8" },
-    );
-    if (ffmpeg.status !== 0) throw new Error(`ffmpeg failed (install Debian's ffmpeg): ${ffmpeg.stderr}`);
+    makeSquareVideo(original, 4);
     server = await CustodyServer.start();
     browser = await launchBrowser();
     page = await (await phoneContext(browser, server.url)).newPage();
