@@ -29,7 +29,13 @@
  *    the whole video" at the default step, every face found added, "Make redacted copy"; the pass's
  *    and the copy's times as ratios to the clip's duration, frames looked at, tracks found, and the
  *    total in minutes; writes bench-results/facepass.json.
- * Flags: `--only crypto`, `--only upload`, `--only playback`, `--only lighthouse`, `--only keys`, `--only casepkg`, `--only redaction`, `--only detection` or `--only facepass` (during development; `--only drop` runs just the
+ *  - scale (scale.ts): issue 24's baseline: a synthetic agency (a sample made through the API,
+ *    the rest bulk-written into the local D1 and audit Durable Object files at the real rows'
+ *    shapes): bytes per item, per case and per audit event, each object's size extrapolated to
+ *    ten years of a 500-investigator agency against the 10 GB cap, and the latency of four queries
+ *    against the same queries on the nearly empty deployment; writes bench-results/scale.json
+ *    (`--scale 0.2` smaller, `--scale 3` larger; 1: 200 cases, 30 000 items, ~240 000 events).
+ * Flags: `--only crypto`, `--only upload`, `--only playback`, `--only lighthouse`, `--only keys`, `--only casepkg`, `--only redaction`, `--only detection`, `--only facepass` or `--only scale` (during development; `--only drop` runs just the
  * upload section's connection drop and prints its figures, `--only first-part` just its 1 GiB
  * upload, plain and encrypted, with the time from choosing the file to its first part stored), `--keep` (leave the upload
  * section's temp files, profile and server state), `--quick` (upload sizes divided by 8, written
@@ -48,11 +54,17 @@ const { runPlayback } = await import("./playback.ts");
 const { runCasePackage } = await import("./casepkg.ts");
 const { runRedaction, runFacePass } = await import("./redaction.ts");
 const { runDetection } = await import("./detection.ts");
+const { runScale } = await import("./scale.ts");
 
-const { values } = parseArgs({ options: { only: { type: "string" }, keep: { type: "boolean", default: false }, quick: { type: "boolean", default: false }, large: { type: "boolean", default: false }, sizes: { type: "string" } } });
+const { values } = parseArgs({ options: { only: { type: "string" }, keep: { type: "boolean", default: false }, quick: { type: "boolean", default: false }, large: { type: "boolean", default: false }, sizes: { type: "string" }, scale: { type: "string" } } });
 const sizes = values.sizes?.split(",").map(Number);
 if (sizes?.some((mib) => !Number.isInteger(mib) || mib <= 0)) {
   console.error("--sizes takes sizes in MiB, comma-separated: --sizes 64,512");
+  process.exit(2);
+}
+const scale = values.scale === undefined ? undefined : Number(values.scale);
+if (scale !== undefined && !(scale > 0 && scale <= 100)) {
+  console.error("--scale takes a factor above 0 (1: 200 cases, 30 000 items): --scale 0.2");
   process.exit(2);
 }
 const sections: Record<string, () => Promise<number>> = {
@@ -65,6 +77,7 @@ const sections: Record<string, () => Promise<number>> = {
   redaction: () => runRedaction({ keep: values.keep, quick: values.quick, large: values.large }),
   detection: () => runDetection(),
   facepass: () => runFacePass({ keep: values.keep }),
+  scale: () => runScale({ keep: values.keep, ...(scale ? { scale } : {}) }),
 };
 /** Parts of a section, run only when asked for by name. */
 const partial: Record<string, () => Promise<number>> = {

@@ -1,0 +1,559 @@
+/**
+ * `npm run bench -- --only scale`: how the CURRENT storage layout grows (issue 24's baseline).
+ *
+ * 1. Starts the real server (`npm start`, as tests/e2e/harness.ts runs it) on a fresh state
+ *    folder and, through the real HTTP API with the browser's own crypto (shared/crypto), sets
+ *    up an organisation (administrator with TOTP and keys), opens a case and uploads a sample of
+ *    items: a photo and a video with thumbnails, a document, each with a details version, each
+ *    opened once (the audited key release). These rows and events are the real ones.
+ * 2. Times the four queries on that nearly empty deployment (the baseline): the case list, the
+ *    first page of the sample case's evidence, the audit events of one item, the audit export of
+ *    one item with its proofs. Median of RUNS runs after one warm-up.
+ * 3. Stops the server and bulk-inserts a synthetic agency into the same local SQLite files
+ *    (wrangler's D1 file and the organisation's AuditLog Durable Object file, with `node:sqlite`):
+ *    cases shaped as the sample case (members, keys, wraps), items cloned from the sample rows
+ *    with manifests rebuilt at their own part count (random per-part SHA-512s, a random signature
+ *    of ES512's length), their parts, details; and their audit events cloned from the sample
+ *    item's real events, chained with the real hash chain and Merkle tree code (shared/audit),
+ *    a checkpoint signed with the object's own key every 1000 events as the object does.
+ *    The sample case grows to 10 000 items (the issue's large case); the rest of the items go to
+ *    the other cases. Sizes scale with `--scale` (1: 200 cases, 30 000 items, ~240 000 events).
+ * 4. Restarts the server on that state and times the same four queries (ratios to step 2).
+ * 5. Reports bytes per item (evidence row, parts, details, with their indexes), per audit event
+ *    (chain row, its tree nodes, checkpoints, indexes), per case; each object's size now and at
+ *    ten years of the issue's agency against Cloudflare's 10 GB cap; writes
+ *    bench-results/scale.json. Figures only: nothing passes or fails on time.
+ */
+import { randomBytes } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { CompactSign, importJWK, type JWK } from "jose";
+import type { CaseDetail } from "../../shared/api/cases";
+import type { SessionInfo } from "../../shared/api/schemas";
+import type { TotpSetup } from "../../shared/api/identity";
+import { chainEvent, CHECKPOINT_EVERY_EVENTS, CHECKPOINT_TYP, type AuditEvent } from "../../shared/audit/chain";
+import { eventLeafHash, type TreeCheckpoint } from "../../shared/audit/export";
+import { nodesCompletedBy, toHex, treeRoot, type TreeNodes } from "../../shared/audit/merkle";
+import {
+  encryptBlob,
+  encryptLabel,
+  encryptMetadata,
+  encryptThumbnail,
+  escrowEncryptionKey,
+  generateCaseKeyPair,
+  generateFileKey,
+  generateRecoveryKeyPair,
+  generateUserKeys,
+  importPrivateKey,
+  sealKeyBundle,
+  signManifest,
+  wrapCaseKey,
+  wrapFileKey,
+  type UnlockedKey,
+} from "../../shared/crypto";
+import { encryptDetails, encryptDetailsToCase } from "../../shared/crypto/details";
+import { base32Decode, hotp, timeStep } from "../../worker/src/lib/totp";
+import { CustodyServer } from "../e2e/harness";
+
+const root = resolve(import.meta.dirname, "../..");
+const MiB = 1024 * 1024;
+const RUNS = 7;
+/** Cloudflare's cap on one D1 database and on one SQLite-backed Durable Object: 10 GB. */
+const CAP_BYTES = 10 * 1000 ** 3;
+/** Issue 24's agency: 500 investigators adding 10 items a day each, ~8 audit events per item, 100 000 cases in ten years. */
+const AGENCY = { investigators: 500, itemsPerDay: 10, eventsPerItem: 8, casesPerYear: 10_000, years: 10 };
+const LARGE_CASE_ITEMS = 10_000;
+const ADMIN = { email: "ada@example.org", name: "Ada Admin", password: "correct horse battery staple" };
+
+/** The kinds of item the synthetic agency holds: share of items, plaintext size range (MiB), thumbnail, details. */
+const KINDS = [
+  { name: "photo", share: 0.55, mib: [2, 6], sample: "photo" },
+  { name: "document", share: 0.2, mib: [0.1, 3], sample: "document" },
+  { name: "audio", share: 0.05, mib: [5, 40], sample: "document" },
+  { name: "video", share: 0.2, mib: [50, 600], sample: "video" },
+] as const;
+const DETAILS_SHARE = 0.4;
+
+interface Timed {
+  name: string;
+  medianMs: number;
+  runsMs: number[];
+  bytes: number;
+}
+
+const hex = (bytes: number) => randomBytes(bytes).toString("hex");
+const b64url = (bytes: number) => randomBytes(bytes).toString("base64url");
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const fmtBytes = (n: number) => (n >= 1000 ** 3 ? `${(n / 1000 ** 3).toFixed(2)} GB` : n >= 1000 ** 2 ? `${(n / 1000 ** 2).toFixed(1)} MB` : n >= 1000 ? `${(n / 1000).toFixed(2)} kB` : `${n.toFixed(0)} B`);
+
+/** A browser's session against the server: same-origin requests with the session cookie. */
+class Client {
+  cookie = "";
+  readonly base: string;
+  constructor(base: string) {
+    this.base = base;
+  }
+
+  async call(path: string, options: { method?: string; body?: unknown } = {}): Promise<Response> {
+    const headers: Record<string, string> = { Origin: this.base };
+    if (this.cookie) headers.Cookie = this.cookie;
+    let body: BodyInit | undefined;
+    if (options.body instanceof Uint8Array) {
+      body = options.body as Uint8Array<ArrayBuffer>;
+      headers["Content-Type"] = "application/octet-stream";
+    } else if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers["Content-Type"] = "application/json";
+    }
+    const response = await fetch(`${this.base}${path}`, { method: options.method ?? (body ? "POST" : "GET"), headers, body, redirect: "manual" });
+    const set = /custody_session=([^;]*)/.exec(response.headers.get("Set-Cookie") ?? "");
+    if (set?.[1]) this.cookie = `custody_session=${set[1]}`;
+    return response;
+  }
+
+  async json<T>(path: string, options: { method?: string; body?: unknown } = {}, status?: number): Promise<T> {
+    const response = await this.call(path, options);
+    const text = await response.text();
+    if (status !== undefined ? response.status !== status : !response.ok) throw new Error(`${options.method ?? "GET"} ${path}: ${response.status} ${text.slice(0, 500)}`);
+    return (text ? JSON.parse(text) : null) as T;
+  }
+}
+
+interface Person {
+  client: Client;
+  totpSecret: string;
+  id: string;
+  signing: UnlockedKey;
+  encryption: UnlockedKey;
+}
+
+/** First-run setup, TOTP enrolment and keys, as the web app does them. */
+async function setUp(base: string): Promise<Person> {
+  const client = new Client(base);
+  const recovery = await generateRecoveryKeyPair();
+  await client.json<SessionInfo>("/api/setup", {
+    body: { organisation: { name: "Northshire Police" }, admin: ADMIN, recoveryKey: recovery.publicJwk },
+  }, 201);
+  const { secret } = await client.json<TotpSetup>("/api/mfa/totp", { method: "POST" }, 201);
+  const code = await hotp(base32Decode(secret), timeStep(Date.now()));
+  const enrolled = await client.json<{ session: SessionInfo }>("/api/mfa/totp/confirm", { body: { code } });
+  const keys = await generateUserKeys();
+  const recoveryKey = await client.json<{ publicJwk: JWK }>("/api/keys/recovery");
+  await client.json("/api/keys/me", {
+    method: "PUT",
+    body: {
+      signing: keys.signing.publicJwk,
+      encryption: keys.encryption.publicJwk,
+      bundle: await sealKeyBundle({ signing: keys.signing.privateJwk, encryption: keys.encryption.privateJwk }, "a long key passphrase"),
+      escrow: await escrowEncryptionKey(keys.encryption.privateJwk, recoveryKey.publicJwk as never),
+    },
+  }, 201);
+  return {
+    client,
+    totpSecret: secret,
+    id: enrolled.session.user.id,
+    signing: await importPrivateKey(keys.signing.privateJwk, "sign"),
+    encryption: await importPrivateKey(keys.encryption.privateJwk, "enc"),
+  };
+}
+
+/** Signs the administrator in again (password, then a TOTP code of a later step than any used). */
+async function signIn(base: string, totpSecret: string): Promise<Client> {
+  const client = new Client(base);
+  const first = await client.json<{ mfaRequired?: boolean }>("/api/auth/sign-in", { body: { email: ADMIN.email, password: ADMIN.password } });
+  if (first.mfaRequired) await client.json("/api/auth/mfa", { body: { method: "totp", code: await hotp(base32Decode(totpSecret), timeStep(Date.now())) } });
+  return client;
+}
+
+async function openCase(lead: Person, number: string, title: string): Promise<CaseDetail> {
+  const caseKey = await generateCaseKeyPair();
+  const recovery = await lead.client.json<{ kid: string; publicJwk: JWK }>("/api/keys/recovery");
+  return lead.client.json<CaseDetail>("/api/cases", {
+    body: {
+      number, title, tags: ["burglary", "2026"],
+      caseKey: caseKey.publicJwk,
+      wraps: [
+        { recipientKid: lead.encryption.kid, jwe: await wrapCaseKey(caseKey.privateJwk, lead.encryption.publicJwk) },
+        { recipientKid: recovery.kid, jwe: await wrapCaseKey(caseKey.privateJwk, recovery.publicJwk as never) },
+      ],
+    },
+  }, 201);
+}
+
+/** One item through the real upload path (start, parts, complete), then a details version and one audited view. */
+async function uploadSample(person: Person, caseDetail: CaseDetail, kind: { fileName: string; mediaType: string; bytes: number; thumbnail: boolean }): Promise<string> {
+  const evidenceId = hex(16);
+  const fileKey = await generateFileKey();
+  const encryption = encryptBlob(new Blob([randomBytes(kind.bytes)]), fileKey);
+  const parts: Uint8Array[] = [];
+  for await (const part of encryption) parts.push(part.bytes);
+  const metadata = await encryptMetadata({ fileName: kind.fileName, mediaType: kind.mediaType }, fileKey);
+  const manifest = await signManifest({ evidenceId, caseId: caseDetail.id, uploaderId: person.id, metadata, stream: encryption.summary() }, person.signing);
+  // A thumbnail as the app makes one: a 240 px JPEG of a few kB (here 6 kB of noise, JPEG-sized).
+  const thumbnail = kind.thumbnail ? await encryptThumbnail({ mediaType: "image/jpeg", width: 240, height: 180, bytes: randomBytes(6 * 1024) }, caseDetail.caseKey.publicJwk as JWK) : undefined;
+  await person.client.json(`/api/cases/${caseDetail.id}/evidence`, {
+    body: {
+      evidenceId, manifest,
+      fileKey: { caseKid: caseDetail.caseKey.kid, jwe: await wrapFileKey(fileKey, caseDetail.caseKey.publicJwk as JWK) },
+      label: await encryptLabel({ fileName: kind.fileName, mediaType: kind.mediaType, capturedAt: "2026-11-03T14:22:05.000Z" } as never, caseDetail.caseKey.publicJwk as JWK),
+      ...(thumbnail ? { thumbnail } : {}),
+    },
+  }, 201);
+  const urls = await person.client.json<{ urls: { part: number; url: string }[] }>(`/api/evidence/${evidenceId}/part-urls`, { body: { parts: parts.map((_, n) => n) } });
+  for (const { part, url } of urls.urls) {
+    const response = await person.client.call(url, { method: "PUT", body: parts[part]! });
+    if (response.status !== 204) throw new Error(`part ${part}: ${response.status} ${await response.text()}`);
+  }
+  await person.client.json(`/api/evidence/${evidenceId}/complete`, { method: "POST" });
+  const details = { title: `${kind.fileName} from the scene`, description: "Taken at the rear entrance, facing the yard; the gate was open on arrival.", tags: ["scene", "entry"] };
+  await person.client.json(`/api/evidence/${evidenceId}/details`, {
+    method: "PATCH",
+    body: { jwe: await encryptDetails(details, fileKey), baseVersion: 0, caseCopy: await encryptDetailsToCase(details, caseDetail.caseKey.publicJwk as JWK) },
+  });
+  await person.client.json(`/api/evidence/${evidenceId}/key`);
+  return evidenceId;
+}
+
+/** The four queries, each timed RUNS times after a warm-up; the median. */
+async function timeQueries(admin: Client, caseId: string, evidenceId: string): Promise<Timed[]> {
+  const queries = [
+    { name: "case list (first page)", path: "/api/cases" },
+    { name: "evidence list of the large case (first page)", path: `/api/cases/${caseId}/evidence` },
+    { name: "audit events of one item", path: `/api/audit/events?evidenceId=${evidenceId}` },
+    { name: "audit export of one item, with proofs", path: `/api/audit/export?evidenceId=${evidenceId}` },
+  ];
+  const out: Timed[] = [];
+  for (const query of queries) {
+    const runsMs: number[] = [];
+    let bytes = 0;
+    for (let run = 0; run <= RUNS; run++) {
+      const started = performance.now();
+      const response = await admin.call(query.path);
+      const body = await response.arrayBuffer();
+      const ms = performance.now() - started;
+      if (!response.ok) throw new Error(`${query.path}: ${response.status} ${new TextDecoder().decode(body).slice(0, 300)}`);
+      bytes = body.byteLength;
+      if (run > 0) runsMs.push(ms);
+    }
+    out.push({ name: query.name, medianMs: median(runsMs), runsMs, bytes });
+  }
+  return out;
+}
+
+/** The one SQLite file (not miniflare's metadata) in a folder of the state. */
+function sqliteIn(folder: string): string {
+  const files = readdirSync(folder).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
+  if (files.length !== 1) throw new Error(`expected one SQLite file in ${folder}, found ${files.join(", ") || "none"}`);
+  return join(folder, files[0]!);
+}
+
+const fileBytes = (db: DatabaseSync) => {
+  const pages = db.prepare("PRAGMA page_count").get() as { page_count: number };
+  const size = db.prepare("PRAGMA page_size").get() as { page_size: number };
+  return pages.page_count * size.page_size;
+};
+
+/** Bytes per table and index (SQLite's dbstat), when the build has it. */
+function tableBytes(db: DatabaseSync): Record<string, number> | null {
+  try {
+    const rows = db.prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC").all() as { name: string; bytes: number }[];
+    return Object.fromEntries(rows.map((r) => [r.name, r.bytes]));
+  } catch {
+    return null;
+  }
+}
+
+/** A prepared INSERT of a row shaped as `sample`, reused. */
+function inserter(db: DatabaseSync, table: string, sample: Record<string, unknown>): (row: Record<string, unknown>) => void {
+  const columns = Object.keys(sample);
+  const statement = db.prepare(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`);
+  return (row) => statement.run(...columns.map((c) => (row[c] ?? null) as SQLInputValue));
+}
+
+function pickKind(): (typeof KINDS)[number] {
+  let r = Math.random();
+  for (const kind of KINDS) {
+    if ((r -= kind.share) < 0) return kind;
+  }
+  return KINDS[0];
+}
+
+const PART_PLAIN = 8 * MiB;
+const PART_CIPHER = 8 * MiB + 128;
+
+export async function runScale(options: { scale?: number; keep?: boolean } = {}): Promise<number> {
+  const started = Date.now();
+  const scale = options.scale ?? 1;
+  const totalCases = Math.max(2, Math.round(200 * scale));
+  const otherItems = Math.round(20_000 * scale);
+  const state = await mkdtemp(join(tmpdir(), "custody-bench-scale-"));
+  console.log(`state folder ${state}; scale ${scale}: ${totalCases} cases, ${LARGE_CASE_ITEMS + otherItems} items (${LARGE_CASE_ITEMS} in one case)`);
+  let server = await CustodyServer.start({ stateDir: state });
+  try {
+    // ---- 1. real rows through the real API
+    const admin = await setUp(server.url);
+    const large = await openCase(admin, "2026-000001", "Burglary series, north district");
+    const samples = {
+      photo: await uploadSample(admin, large, { fileName: "IMG_20261103_142205.jpg", mediaType: "image/jpeg", bytes: 4 * MiB, thumbnail: true }),
+      video: await uploadSample(admin, large, { fileName: "bodycam_2026-11-03_1422.mp4", mediaType: "video/mp4", bytes: 40 * MiB, thumbnail: true }),
+      document: await uploadSample(admin, large, { fileName: "witness-statement-J-Smith.pdf", mediaType: "application/pdf", bytes: 300 * 1024, thumbnail: false }),
+    };
+    console.log("sample organisation, case and items made through the API; timing the queries on the empty deployment…");
+    const empty = await timeQueries(admin.client, large.id, samples.video);
+    await server.stop();
+
+    // ---- 2. the synthetic agency, written into the same files
+    const d1Path = sqliteIn(join(state, "v3/d1/miniflare-D1DatabaseObject"));
+    const doFolder = readdirSync(join(state, "v3/do")).find((f) => f.endsWith("AuditLog"));
+    if (!doFolder) throw new Error("no AuditLog Durable Object folder in the state");
+    const auditPath = sqliteIn(join(state, "v3/do", doFolder));
+    const d1 = new DatabaseSync(d1Path);
+    const audit = new DatabaseSync(auditPath);
+    const d1Before = fileBytes(d1);
+    const auditBefore = fileBytes(audit);
+
+    const evidenceRow = (id: string) => d1.prepare("SELECT * FROM evidence WHERE id = ?").get(id) as Record<string, unknown>;
+    const sampleRows = Object.fromEntries(Object.entries(samples).map(([kind, id]) => [kind, {
+      evidence: evidenceRow(id),
+      parts: d1.prepare("SELECT * FROM evidence_parts WHERE evidence_id = ? ORDER BY part_number").all(id) as Record<string, unknown>[],
+      details: d1.prepare("SELECT * FROM evidence_details WHERE evidence_id = ?").get(id) as Record<string, unknown>,
+    }])) as Record<keyof typeof samples, { evidence: Record<string, unknown>; parts: Record<string, unknown>[]; details: Record<string, unknown> }>;
+    const caseRow = d1.prepare("SELECT * FROM cases WHERE id = ?").get(large.id) as Record<string, unknown>;
+    const memberRows = d1.prepare("SELECT * FROM case_members WHERE case_id = ?").all(large.id) as Record<string, unknown>[];
+    const keyRow = d1.prepare("SELECT * FROM case_keys WHERE case_id = ?").get(large.id) as Record<string, unknown>;
+    const wrapRows = d1.prepare("SELECT * FROM case_key_wraps WHERE case_kid = ?").all(keyRow.kid as string) as Record<string, unknown>[];
+    // Other tables the sample items have rows in (beyond evidence, parts, details): listed in the report.
+    const touching = (d1.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[])
+      .map((t) => t.name)
+      .filter((name) => !["evidence", "evidence_parts", "evidence_details"].includes(name))
+      .filter((name) => (d1.prepare(`SELECT count(*) AS n FROM pragma_table_info('${name}') WHERE name = 'evidence_id'`).get() as { n: number }).n > 0)
+      .filter((name) => (d1.prepare(`SELECT count(*) AS n FROM ${name} WHERE evidence_id IN (?, ?, ?)`).get(samples.photo, samples.video, samples.document) as { n: number }).n > 0);
+
+    // Manifest anatomy: the JWS payload of each sample, rebuilt per synthetic item.
+    const manifestParts = (jws: string) => {
+      const [header, payload] = jws.split(".") as [string, string, string];
+      return { header, payload: JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Record<string, unknown> & { parts: string[] } };
+    };
+    const sigLength = (samples.photo && (sampleRows.photo.evidence.manifest as string).split(".")[2]!.length) || 176;
+
+    // Times: ten years back to now, items in order (the list is newest first).
+    const span = 10 * 365 * 86_400_000;
+    const t0 = Date.now() - span - 86_400_000;
+    const totalItems = LARGE_CASE_ITEMS + otherItems;
+    const itemTime = (n: number) => new Date(t0 + Math.floor((n / totalItems) * span)).toISOString();
+
+    // Cases
+    d1.exec("BEGIN");
+    const caseIds = [large.id];
+    const insertCase = inserter(d1, "cases", caseRow);
+    const insertMember = memberRows[0] ? inserter(d1, "case_members", memberRows[0]) : () => undefined;
+    const insertKey = inserter(d1, "case_keys", keyRow);
+    const insertWrap = inserter(d1, "case_key_wraps", wrapRows[0]!);
+    const caseKids = new Map<string, string>([[large.id, keyRow.kid as string]]);
+    for (let c = 1; c < totalCases; c++) {
+      const id = hex(16);
+      const at = new Date(t0 + Math.floor((c / totalCases) * span)).toISOString();
+      caseIds.push(id);
+      insertCase({ ...caseRow, id, number: `${2016 + Math.floor((c / totalCases) * 10)}-${String(c + 1).padStart(6, "0")}`, title: `${caseRow.title as string} ${c}`, created_at: at, updated_at: at });
+      for (const m of memberRows) insertMember({ ...m, case_id: id, added_at: at });
+      const kid = b64url(32);
+      caseKids.set(id, kid);
+      insertKey({ ...keyRow, kid, case_id: id, created_at: at });
+      for (const w of wrapRows) insertWrap({ ...w, case_kid: kid, created_at: at });
+    }
+    d1.exec("COMMIT");
+    const d1AfterCases = fileBytes(d1);
+
+    // Items: every synthetic item, with its manifest, parts and (for some) a details version.
+    interface Item { id: string; caseId: string; at: string; kind: keyof typeof samples; details: boolean }
+    const items: Item[] = [];
+    const insertEvidence = inserter(d1, "evidence", sampleRows.photo.evidence);
+    const insertPart = inserter(d1, "evidence_parts", sampleRows.photo.parts[0]!);
+    const insertDetails = inserter(d1, "evidence_details", sampleRows.photo.details);
+    let partsWritten = 0;
+    let manifestBytes = 0;
+    d1.exec("BEGIN");
+    const bigSlots = new Set<number>();
+    // The large case's items are spread over the ten years among the others.
+    while (bigSlots.size < LARGE_CASE_ITEMS - 3) bigSlots.add(Math.floor(Math.random() * totalItems));
+    for (let n = 0; n < totalItems - 3; n++) {
+      const kind = pickKind();
+      const sample = sampleRows[kind.sample];
+      const caseId = bigSlots.has(n) ? large.id : caseIds[1 + (n % Math.max(1, caseIds.length - 1))] ?? large.id;
+      const id = hex(16);
+      const at = itemTime(n);
+      const byteSize = Math.round((kind.mib[0] + Math.random() * (kind.mib[1] - kind.mib[0])) * MiB);
+      const partCount = Math.max(1, Math.ceil(byteSize / PART_PLAIN));
+      const ciphertext = byteSize + Math.ceil(byteSize / MiB) * 16 + 16; // a 16-byte tag per 1 MiB segment, approximately
+      const { header, payload } = manifestParts(sample.evidence.manifest as string);
+      const partHashes = Array.from({ length: partCount }, () => hex(64));
+      const body = { ...payload, evidenceId: id, caseId, sha512: hex(64), byteSize, parts: partHashes, signedAt: at };
+      const manifest = `${header}.${Buffer.from(JSON.stringify(body)).toString("base64url")}.${b64url(Math.ceil((sigLength * 3) / 4)).slice(0, sigLength)}`;
+      manifestBytes += manifest.length;
+      insertEvidence({
+        ...sample.evidence, id, case_id: caseId, manifest, byte_size: byteSize, part_count: partCount, ciphertext_size: ciphertext,
+        case_kid: caseKids.get(caseId), r2_key: `evidence/${caseId}/${id}`, created_at: at, completed_at: at,
+        thumbnail: kind.name === "photo" || kind.name === "video" ? sample.evidence.thumbnail : null,
+      });
+      for (let p = 0; p < partCount; p++) {
+        insertPart({ ...sample.parts[0]!, evidence_id: id, part_number: p, byte_length: p < partCount - 1 ? PART_CIPHER : ciphertext - (partCount - 1) * PART_CIPHER, sha512: partHashes[p], etag: hex(16), uploaded_at: at });
+      }
+      partsWritten += partCount;
+      const details = Math.random() < DETAILS_SHARE;
+      if (details) insertDetails({ ...sample.details, evidence_id: id, edited_at: at, case_kid: caseKids.get(caseId) });
+      items.push({ id, caseId, at, kind: kind.sample, details });
+      if (n % 5000 === 4999) {
+        d1.exec("COMMIT");
+        d1.exec("BEGIN");
+      }
+    }
+    d1.exec("COMMIT");
+    const d1AfterItems = fileBytes(d1);
+    const d1Tables = tableBytes(d1);
+    d1.close();
+    console.log(`D1: ${caseIds.length - 1} cases and ${items.length} items written (${partsWritten} parts)`);
+
+    // ---- 3. their audit events, chained as the AuditLog object chains them
+    const chainRows = audit.prepare("SELECT seq, event FROM chain ORDER BY seq").all() as { seq: number; event: string }[];
+    const chain = chainRows.map((r) => JSON.parse(r.event) as AuditEvent);
+    const itemTemplate = (id: string) =>
+      chain.filter((e) => e.action.startsWith("evidence.") && ((e.details as { evidenceId?: string }).evidenceId === id || (e.target.type === "evidence" && e.target.id === id)));
+    const templates = Object.fromEntries(Object.entries(samples).map(([kind, id]) => [kind, itemTemplate(id)])) as Record<keyof typeof samples, AuditEvent[]>;
+    const viewTemplate = templates.video.find((e) => e.action === "evidence.view");
+    const caseTemplate = chain.find((e) => e.action === "case.create");
+    if (!viewTemplate || !caseTemplate) throw new Error(`sample events missing: ${chain.map((e) => e.action).join(", ")}`);
+    const signingRow = audit.prepare("SELECT kid, private_jwk FROM signing_keys ORDER BY created_at DESC LIMIT 1").get() as { kid: string; private_jwk: string };
+    const signingKey = await importJWK(JSON.parse(signingRow.private_jwk) as JWK, "ES512");
+    const orgId = (audit.prepare("SELECT value FROM meta WHERE key = 'orgId'").get() as { value: string }).value;
+    const memo = new Map<string, Uint8Array>();
+    for (const row of audit.prepare("SELECT level, idx, hash FROM tree").all() as { level: number; idx: number; hash: Uint8Array }[]) memo.set(`${row.level}/${row.idx}`, new Uint8Array(row.hash));
+    const nodes: TreeNodes = {
+      node: async (level, index) => {
+        const found = memo.get(`${level}/${index}`);
+        if (!found) throw new Error(`tree node ${level}/${index} missing`);
+        return found;
+      },
+    };
+    const head = chain.at(-1)!;
+    let seq = head.seq;
+    let prevHash = head.hash;
+    const insertChain = audit.prepare(
+      `INSERT INTO chain (seq, id, at, action, actor_id, target_type, target_id, outcome, ip, case_id, evidence_id, event, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const insertNode = audit.prepare("INSERT INTO tree (level, idx, hash) VALUES (?, ?, ?)");
+    const insertCheckpoint = audit.prepare("INSERT OR REPLACE INTO checkpoints (seq, hash, at, jws, root) VALUES (?, ?, ?, ?, ?)");
+    const swap = (event: AuditEvent, from: Record<string, string>, at: string): Omit<AuditEvent, "seq" | "prevHash" | "hash" | "version"> => {
+      let json = JSON.stringify(event);
+      for (const [a, b] of Object.entries(from)) json = json.replaceAll(a, b);
+      const { seq: _s, prevHash: _p, hash: _h, version: _v, ...input } = JSON.parse(json) as AuditEvent;
+      return { ...input, id: hex(16), at };
+    };
+    const append = async (input: Omit<AuditEvent, "seq" | "prevHash" | "hash" | "version">) => {
+      const event = await chainEvent(input as never, { seq: seq + 1, prevHash });
+      const details = event.details as { caseId?: unknown; evidenceId?: unknown };
+      insertChain.run(
+        event.seq, event.id, event.at, event.action, event.actor.id, event.target.type, event.target.id, event.outcome, event.ip,
+        typeof details.caseId === "string" ? details.caseId : event.target.type === "case" ? event.target.id : null,
+        typeof details.evidenceId === "string" ? details.evidenceId : event.target.type === "evidence" ? event.target.id : null,
+        JSON.stringify(event), event.hash,
+      );
+      for (const n of await nodesCompletedBy(event.seq - 1, await eventLeafHash(event), (level, index) => nodes.node(level, index))) {
+        memo.set(`${n.level}/${n.index}`, n.hash);
+        insertNode.run(n.level, n.index, n.hash);
+      }
+      seq = event.seq;
+      prevHash = event.hash;
+      if (seq % CHECKPOINT_EVERY_EVENTS === 0) {
+        const rootHash = toHex(await treeRoot(nodes, seq));
+        const payload: TreeCheckpoint = { v: 2, orgId, treeSize: seq, rootHash, seq, hash: prevHash, at: event.at };
+        const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: "ES512", kid: signingRow.kid, typ: CHECKPOINT_TYP }).sign(signingKey);
+        insertCheckpoint.run(seq, prevHash, event.at, jws, rootHash);
+      }
+    };
+    const eventsBefore = seq;
+    audit.exec("BEGIN");
+    const casesOpened = new Set<string>([large.id]);
+    let eventsPerItem = 0;
+    for (const [n, item] of items.entries()) {
+      if (!casesOpened.has(item.caseId)) {
+        casesOpened.add(item.caseId);
+        await append(swap(caseTemplate, { [large.id]: item.caseId }, item.at));
+      }
+      const sampleId = samples[item.kind];
+      const own = templates[item.kind].filter((e) => e.action !== "evidence.view" && (item.details || !e.action.includes("details")));
+      const events = [...own];
+      while (events.length < AGENCY.eventsPerItem) events.push(viewTemplate);
+      eventsPerItem += events.length;
+      for (const template of events) await append(swap(template, { [sampleId]: item.id, [samples.video]: item.id, [large.id]: item.caseId }, item.at));
+      if (n % 2000 === 1999) {
+        audit.exec("COMMIT");
+        audit.exec("BEGIN");
+        if (n % 20_000 === 19_999) console.log(`audit: ${seq - eventsBefore} events chained`);
+      }
+    }
+    audit.exec("COMMIT");
+    const auditAfter = fileBytes(audit);
+    const auditTables = tableBytes(audit);
+    const events = seq - eventsBefore;
+    audit.close();
+    console.log(`audit object: ${events} events chained, ${Math.floor(seq / CHECKPOINT_EVERY_EVENTS)} checkpoints`);
+
+    // ---- 4. the same queries on the populated deployment
+    server = await CustodyServer.start({ stateDir: state });
+    const adminAgain = await signIn(server.url, admin.totpSecret);
+    const populated = await timeQueries(adminAgain, large.id, samples.video);
+    await server.stop();
+
+    // ---- 5. figures
+    const perItem = (d1AfterItems - d1AfterCases) / items.length;
+    const perCase = (d1AfterCases - d1Before) / (caseIds.length - 1);
+    const perEvent = (auditAfter - auditBefore) / events;
+    const itemsPerYear = AGENCY.investigators * AGENCY.itemsPerDay * 365;
+    const d1PerYear = itemsPerYear * perItem + AGENCY.casesPerYear * perCase;
+    const auditPerYear = itemsPerYear * AGENCY.eventsPerItem * perEvent;
+    const fillsIn = (perYear: number, now: number) => (CAP_BYTES - now) / perYear;
+    const sampleManifest = (kind: keyof typeof samples) => ({ bytes: (sampleRows[kind].evidence.manifest as string).length, parts: sampleRows[kind].parts.length });
+    const result = {
+      at: new Date().toISOString(),
+      node: process.versions.node,
+      scale,
+      load: { cases: caseIds.length, items: items.length + 3, largeCaseItems: LARGE_CASE_ITEMS, parts: partsWritten, detailsVersions: items.filter((i) => i.details).length, auditEvents: seq, checkpoints: Math.floor(seq / CHECKPOINT_EVERY_EVENTS), meanPartsPerItem: partsWritten / items.length, meanManifestBytes: manifestBytes / items.length, meanEventsPerItem: eventsPerItem / items.length },
+      sampleManifests: { photo: sampleManifest("photo"), video: sampleManifest("video"), document: sampleManifest("document") },
+      otherTablesWithItemRows: touching,
+      bytes: { perItem, perCase, perAuditEvent: perEvent, d1Tables, auditTables },
+      objects: { d1: { now: d1AfterItems, perYear: d1PerYear, atTenYears: d1PerYear * AGENCY.years, fillsInYears: fillsIn(d1PerYear, 0) }, auditLog: { now: auditAfter, perYear: auditPerYear, atTenYears: auditPerYear * AGENCY.years, fillsInYears: fillsIn(auditPerYear, 0) } },
+      agency: { ...AGENCY, itemsPerYear, capBytes: CAP_BYTES },
+      latency: empty.map((e, n) => ({ query: e.name, emptyMs: e.medianMs, populatedMs: populated[n]!.medianMs, ratio: populated[n]!.medianMs / e.medianMs, emptyRunsMs: e.runsMs, populatedRunsMs: populated[n]!.runsMs, emptyBytes: e.bytes, populatedBytes: populated[n]!.bytes })),
+    };
+    const when = (years: number) => (years * 12 < 24 ? `${(years * 12).toFixed(1)} months` : `${years.toFixed(1)} years`);
+    const lines = [
+      "",
+      `Scale: the current storage layout (scale ${scale}: ${result.load.cases} cases, ${result.load.items} items, ${LARGE_CASE_ITEMS} in one case, ${partsWritten} parts, ${seq} audit events, ${result.load.checkpoints} checkpoints)`,
+      `  bytes per item (evidence row + ${result.load.meanPartsPerItem.toFixed(1)} parts + details ${(DETAILS_SHARE * 100).toFixed(0)} %, indexes)  ${fmtBytes(perItem)}  (manifest ${fmtBytes(result.load.meanManifestBytes)})`,
+      `  bytes per case (row, members, key, wraps)        ${fmtBytes(perCase)}`,
+      `  bytes per audit event (chain row, tree, checkpoints, indexes)  ${fmtBytes(perEvent)}`,
+      `  sample manifests: photo ${result.sampleManifests.photo.bytes} B (${result.sampleManifests.photo.parts} part), video ${result.sampleManifests.video.bytes} B (${result.sampleManifests.video.parts} parts)`,
+      `  object            now        per year (agency)   at 10 years   fills 10 GB in`,
+      `  D1 database       ${fmtBytes(d1AfterItems).padEnd(10)} ${fmtBytes(d1PerYear).padEnd(19)} ${fmtBytes(d1PerYear * 10).padEnd(13)} ${when(result.objects.d1.fillsInYears)}`,
+      `  audit DO (org)    ${fmtBytes(auditAfter).padEnd(10)} ${fmtBytes(auditPerYear).padEnd(19)} ${fmtBytes(auditPerYear * 10).padEnd(13)} ${when(result.objects.auditLog.fillsInYears)}`,
+      `  (agency: ${AGENCY.investigators} investigators × ${AGENCY.itemsPerDay} items/day × 365 = ${itemsPerYear} items/year, ${AGENCY.eventsPerItem} events each, ${AGENCY.casesPerYear} cases/year)`,
+      `  query (median of ${RUNS}, through the HTTP API)          empty      populated   ratio`,
+      ...result.latency.map((l) => `  ${l.query.padEnd(52)} ${`${l.emptyMs.toFixed(1)} ms`.padStart(9)} ${`${l.populatedMs.toFixed(1)} ms`.padStart(11)}   ×${l.ratio.toFixed(2)}`),
+    ];
+    console.log(lines.join("\n"));
+    await mkdir(join(root, "bench-results"), { recursive: true });
+    await writeFile(join(root, "bench-results/scale.json"), `${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await server.stop();
+    if (!options.keep) await rm(state, { recursive: true, force: true });
+    else console.log(`state kept in ${state}`);
+  }
+  return (Date.now() - started) / 1000;
+}
