@@ -17,7 +17,7 @@
  *    item's real events, chained with the real hash chain and Merkle tree code (shared/audit),
  *    a checkpoint signed with the object's own key every 1000 events as the object does.
  *    The sample case grows to 10 000 items (the issue's large case); the rest of the items go to
- *    the other cases. Sizes scale with `--scale` (1: 200 cases, 30 000 items, ~240 000 events).
+ *    the other cases. Sizes scale with `--scale` (1: 300 cases, 100 000 items, ~800 000 events).
  * 4. Restarts the server on that state and times the same four queries (ratios to step 2).
  * 5. Reports bytes per item (evidence row, parts, details, with their indexes), per audit event
  *    (chain row, its tree nodes, checkpoints, indexes), per case; each object's size now and at
@@ -254,10 +254,12 @@ function sqliteIn(folder: string): string {
   return join(folder, files[0]!);
 }
 
+/** Bytes the database uses: its pages less the free ones (which a file keeps after deletes, and reuses). */
 const fileBytes = (db: DatabaseSync) => {
   const pages = db.prepare("PRAGMA page_count").get() as { page_count: number };
+  const free = db.prepare("PRAGMA freelist_count").get() as { freelist_count: number };
   const size = db.prepare("PRAGMA page_size").get() as { page_size: number };
-  return pages.page_count * size.page_size;
+  return (pages.page_count - free.freelist_count) * size.page_size;
 };
 
 /** Bytes per table and index (SQLite's dbstat), when the build has it. */
@@ -291,8 +293,8 @@ const PART_CIPHER = 8 * MiB + 128;
 export async function runScale(options: { scale?: number; keep?: boolean } = {}): Promise<number> {
   const started = Date.now();
   const scale = options.scale ?? 1;
-  const totalCases = Math.max(2, Math.round(200 * scale));
-  const otherItems = Math.round(20_000 * scale);
+  const totalCases = Math.max(2, Math.round(300 * scale));
+  const otherItems = Math.round(90_000 * scale);
   const state = await mkdtemp(join(tmpdir(), "custody-bench-scale-"));
   console.log(`state folder ${state}; scale ${scale}: ${totalCases} cases, ${LARGE_CASE_ITEMS + otherItems} items (${LARGE_CASE_ITEMS} in one case)`);
   let server = await CustodyServer.start({ stateDir: state });
