@@ -72,10 +72,12 @@ const ADMIN = { email: "ada@example.org", name: "Ada Admin", password: "correct 
 const KINDS = [
   { name: "photo", share: 0.55, mib: [2, 6], sample: "photo" },
   { name: "document", share: 0.2, mib: [0.1, 3], sample: "document" },
-  { name: "audio", share: 0.05, mib: [5, 40], sample: "document" },
-  { name: "video", share: 0.2, mib: [50, 600], sample: "video" },
+  { name: "audio", share: 0.1, mib: [5, 40], sample: "document" },
+  { name: "video", share: 0.15, mib: [20, 400], sample: "video" },
 ] as const;
 const DETAILS_SHARE = 0.4;
+/** Audited views (key releases) per item: its uploader's colleague and the case lead, say. */
+const VIEWS_PER_ITEM = 2;
 
 interface Timed {
   name: string;
@@ -374,7 +376,7 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     const d1AfterCases = fileBytes(d1);
 
     // Items: every synthetic item, with its manifest, parts and (for some) a details version.
-    interface Item { id: string; caseId: string; at: string; kind: keyof typeof samples; details: boolean }
+    interface Item { id: string; caseId: string; at: string; kind: keyof typeof samples; details: boolean; partLengths: number[] }
     const items: Item[] = [];
     const insertEvidence = inserter(d1, "evidence", sampleRows.photo.evidence);
     const insertPart = inserter(d1, "evidence_parts", sampleRows.photo.parts[0]!);
@@ -404,13 +406,14 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
         case_kid: caseKids.get(caseId), r2_key: `evidence/${caseId}/${id}`, created_at: at, completed_at: at,
         thumbnail: kind.name === "photo" || kind.name === "video" ? sample.evidence.thumbnail : null,
       });
+      const partLengths = Array.from({ length: partCount }, (_, p) => (p < partCount - 1 ? PART_CIPHER : ciphertext - (partCount - 1) * PART_CIPHER));
       for (let p = 0; p < partCount; p++) {
-        insertPart({ ...sample.parts[0]!, evidence_id: id, part_number: p, byte_length: p < partCount - 1 ? PART_CIPHER : ciphertext - (partCount - 1) * PART_CIPHER, sha512: partHashes[p], etag: hex(16), uploaded_at: at });
+        insertPart({ ...sample.parts[0]!, evidence_id: id, part_number: p, byte_length: partLengths[p], sha512: partHashes[p], etag: hex(16), uploaded_at: at });
       }
       partsWritten += partCount;
       const details = Math.random() < DETAILS_SHARE;
       if (details) insertDetails({ ...sample.details, evidence_id: id, edited_at: at, case_kid: caseKids.get(caseId) });
-      items.push({ id, caseId, at, kind: kind.sample, details });
+      items.push({ id, caseId, at, kind: kind.sample, details, partLengths });
       if (n % 5000 === 4999) {
         d1.exec("COMMIT");
         d1.exec("BEGIN");
@@ -429,6 +432,8 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
       chain.filter((e) => e.action.startsWith("evidence.") && ((e.details as { evidenceId?: string }).evidenceId === id || (e.target.type === "evidence" && e.target.id === id)));
     const templates = Object.fromEntries(Object.entries(samples).map(([kind, id]) => [kind, itemTemplate(id)])) as Record<keyof typeof samples, AuditEvent[]>;
     const viewTemplate = templates.video.find((e) => e.action === "evidence.view");
+    const partTemplate = templates.video.find((e) => e.action === "evidence.part_upload");
+    if (!partTemplate) throw new Error("no evidence.part_upload event in the sample");
     const caseTemplate = chain.find((e) => e.action === "case.create");
     if (!viewTemplate || !caseTemplate) throw new Error(`sample events missing: ${chain.map((e) => e.action).join(", ")}`);
     const signingRow = audit.prepare("SELECT kid, private_jwk FROM signing_keys ORDER BY created_at DESC LIMIT 1").get() as { kid: string; private_jwk: string };
@@ -489,11 +494,20 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
         await append(swap(caseTemplate, { [large.id]: item.caseId }, item.at));
       }
       const sampleId = samples[item.kind];
-      const own = templates[item.kind].filter((e) => e.action !== "evidence.view" && (item.details || !e.action.includes("details")));
-      const events = [...own];
-      while (events.length < AGENCY.eventsPerItem) events.push(viewTemplate);
-      eventsPerItem += events.length;
-      for (const template of events) await append(swap(template, { [sampleId]: item.id, [samples.video]: item.id, [large.id]: item.caseId }, item.at));
+      // As the real upload path records them: the start, one event per part, the completion, a
+      // details version for some, then the views (audited key releases) of VIEWS_PER_ITEM readers.
+      const own = templates[item.kind];
+      const ids = { [sampleId]: item.id, [large.id]: item.caseId };
+      const sequence: Omit<AuditEvent, "seq" | "prevHash" | "hash" | "version">[] = [];
+      for (const e of own.filter((e) => e.action === "evidence.upload_start")) sequence.push(swap(e, ids, item.at));
+      for (const [part, byteLength] of item.partLengths.entries()) {
+        const event = swap(partTemplate, { ...ids, [samples.video]: item.id }, item.at);
+        sequence.push({ ...event, details: { ...event.details, part, byteLength } });
+      }
+      for (const e of own.filter((e) => e.action === "evidence.upload_complete" || (item.details && e.action === "evidence.details_edit"))) sequence.push(swap(e, ids, item.at));
+      for (let v = 0; v < VIEWS_PER_ITEM; v++) sequence.push(swap(viewTemplate, { ...ids, [samples.video]: item.id }, item.at));
+      eventsPerItem += sequence.length;
+      for (const input of sequence) await append(input);
       if (n % 2000 === 1999) {
         audit.exec("COMMIT");
         audit.exec("BEGIN");
@@ -519,18 +533,22 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     const perEvent = (auditAfter - auditBefore) / events;
     const itemsPerYear = AGENCY.investigators * AGENCY.itemsPerDay * 365;
     const d1PerYear = itemsPerYear * perItem + AGENCY.casesPerYear * perCase;
-    const auditPerYear = itemsPerYear * AGENCY.eventsPerItem * perEvent;
+    // Events per item as the real paths record them for this mix (start, one per part, completion,
+    // details, views), measured here; the issue's estimate was ~8.
+    const meanEventsPerItem = eventsPerItem / items.length;
+    const auditPerYear = itemsPerYear * meanEventsPerItem * perEvent + AGENCY.casesPerYear * perEvent;
+    const auditPerYearAtIssueRate = itemsPerYear * AGENCY.eventsPerItem * perEvent;
     const fillsIn = (perYear: number, now: number) => (CAP_BYTES - now) / perYear;
     const sampleManifest = (kind: keyof typeof samples) => ({ bytes: (sampleRows[kind].evidence.manifest as string).length, parts: sampleRows[kind].parts.length });
     const result = {
       at: new Date().toISOString(),
       node: process.versions.node,
       scale,
-      load: { cases: caseIds.length, items: items.length + 3, largeCaseItems: LARGE_CASE_ITEMS, parts: partsWritten, detailsVersions: items.filter((i) => i.details).length, auditEvents: seq, checkpoints: Math.floor(seq / CHECKPOINT_EVERY_EVENTS), meanPartsPerItem: partsWritten / items.length, meanManifestBytes: manifestBytes / items.length, meanEventsPerItem: eventsPerItem / items.length },
+      load: { cases: caseIds.length, items: items.length + 3, largeCaseItems: LARGE_CASE_ITEMS, parts: partsWritten, detailsVersions: items.filter((i) => i.details).length, auditEvents: seq, checkpoints: Math.floor(seq / CHECKPOINT_EVERY_EVENTS), meanPartsPerItem: partsWritten / items.length, meanManifestBytes: manifestBytes / items.length, meanEventsPerItem },
       sampleManifests: { photo: sampleManifest("photo"), video: sampleManifest("video"), document: sampleManifest("document") },
       otherTablesWithItemRows: touching,
       bytes: { perItem, perCase, perAuditEvent: perEvent, d1Tables, auditTables },
-      objects: { d1: { now: d1AfterItems, perYear: d1PerYear, atTenYears: d1PerYear * AGENCY.years, fillsInYears: fillsIn(d1PerYear, 0) }, auditLog: { now: auditAfter, perYear: auditPerYear, atTenYears: auditPerYear * AGENCY.years, fillsInYears: fillsIn(auditPerYear, 0) } },
+      objects: { d1: { now: d1AfterItems, perYear: d1PerYear, atTenYears: d1PerYear * AGENCY.years, fillsInYears: fillsIn(d1PerYear, 0) }, auditLog: { now: auditAfter, perYear: auditPerYear, atTenYears: auditPerYear * AGENCY.years, fillsInYears: fillsIn(auditPerYear, 0), atIssueRate: { eventsPerItem: AGENCY.eventsPerItem, perYear: auditPerYearAtIssueRate, fillsInYears: fillsIn(auditPerYearAtIssueRate, 0) } } },
       agency: { ...AGENCY, itemsPerYear, capBytes: CAP_BYTES },
       latency: empty.map((e, n) => ({ query: e.name, emptyMs: e.medianMs, populatedMs: populated[n]!.medianMs, ratio: populated[n]!.medianMs / e.medianMs, emptyRunsMs: e.runsMs, populatedRunsMs: populated[n]!.runsMs, emptyBytes: e.bytes, populatedBytes: populated[n]!.bytes })),
     };
