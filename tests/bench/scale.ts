@@ -53,7 +53,7 @@ import {
   wrapCaseKey,
   wrapFileKey,
   type UnlockedKey,
-} from "../../shared/crypto";
+} from "../../shared/crypto/index.ts";
 import { encryptDetails, encryptDetailsToCase } from "../../shared/crypto/details";
 import { base32Decode, hotp, timeStep } from "../../worker/src/lib/totp";
 import { CustodyServer } from "../e2e/harness";
@@ -299,7 +299,13 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
   const otherItems = Math.round(90_000 * scale);
   const state = await mkdtemp(join(tmpdir(), "custody-bench-scale-"));
   console.log(`state folder ${state}; scale ${scale}: ${totalCases} cases, ${LARGE_CASE_ITEMS + otherItems} items (${LARGE_CASE_ITEMS} in one case)`);
-  let server = await CustodyServer.start({ stateDir: state });
+  let server: CustodyServer | null = await CustodyServer.start({ stateDir: state });
+  // Stopped once only: the harness cannot tell a server stopped by a signal from a running one.
+  const stop = async () => {
+    const running = server;
+    server = null;
+    await running?.stop();
+  };
   try {
     // ---- 1. real rows through the real API
     const admin = await setUp(server.url);
@@ -311,7 +317,7 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     };
     console.log("sample organisation, case and items made through the API; timing the queries on the empty deployment…");
     const empty = await timeQueries(admin.client, large.id, samples.video);
-    await server.stop();
+    await stop();
 
     // ---- 2. the synthetic agency, written into the same files
     const d1Path = sqliteIn(join(state, "v3/d1/miniflare-D1DatabaseObject"));
@@ -525,7 +531,7 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     server = await CustodyServer.start({ stateDir: state });
     const adminAgain = await signIn(server.url, admin.totpSecret);
     const populated = await timeQueries(adminAgain, large.id, samples.video);
-    await server.stop();
+    await stop();
 
     // ---- 5. figures
     const perItem = (d1AfterItems - d1AfterCases) / items.length;
@@ -552,18 +558,31 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
       agency: { ...AGENCY, itemsPerYear, capBytes: CAP_BYTES },
       latency: empty.map((e, n) => ({ query: e.name, emptyMs: e.medianMs, populatedMs: populated[n]!.medianMs, ratio: populated[n]!.medianMs / e.medianMs, emptyRunsMs: e.runsMs, populatedRunsMs: populated[n]!.runsMs, emptyBytes: e.bytes, populatedBytes: populated[n]!.bytes })),
     };
+    const sum = (tables: Record<string, number> | null, names: string[]) => (tables ? names.reduce((n, name) => n + (tables[name] ?? 0), 0) : NaN);
+    const breakdown = {
+      evidenceRow: sum(d1Tables, ["evidence", "sqlite_autoindex_evidence_1", "evidence_by_case"]) / (items.length + 3),
+      part: sum(d1Tables, ["evidence_parts", "sqlite_autoindex_evidence_parts_1"]) / (partsWritten + sampleRows.photo.parts.length + sampleRows.video.parts.length + sampleRows.document.parts.length),
+      detailsVersion: sum(d1Tables, ["evidence_details", "sqlite_autoindex_evidence_details_1"]) / (result.load.detailsVersions + 3),
+      thumbnailJwe: (sampleRows.photo.evidence.thumbnail as string).length,
+      labelJwe: (sampleRows.photo.evidence.label as string).length,
+      chainRow: sum(auditTables, Object.keys(auditTables ?? {}).filter((name) => name === "chain" || name.startsWith("chain_by") || name === "sqlite_autoindex_chain_1")) / seq,
+      treeNodes: sum(auditTables, ["tree"]) / seq,
+      checkpoints: sum(auditTables, ["checkpoints"]) / seq,
+    };
+    Object.assign(result.bytes, { breakdown });
     const when = (years: number) => (years * 12 < 24 ? `${(years * 12).toFixed(1)} months` : `${years.toFixed(1)} years`);
     const lines = [
       "",
       `Scale: the current storage layout (scale ${scale}: ${result.load.cases} cases, ${result.load.items} items, ${LARGE_CASE_ITEMS} in one case, ${partsWritten} parts, ${seq} audit events, ${result.load.checkpoints} checkpoints)`,
       `  bytes per item (evidence row + ${result.load.meanPartsPerItem.toFixed(1)} parts + details ${(DETAILS_SHARE * 100).toFixed(0)} %, indexes)  ${fmtBytes(perItem)}  (manifest ${fmtBytes(result.load.meanManifestBytes)})`,
+      `    of which: evidence row ${fmtBytes(breakdown.evidenceRow)} (thumbnail JWE ${fmtBytes(breakdown.thumbnailJwe)} on photos and videos, label ${fmtBytes(breakdown.labelJwe)}), per part ${fmtBytes(breakdown.part)}, per details version ${fmtBytes(breakdown.detailsVersion)}`,
       `  bytes per case (row, members, key, wraps)        ${fmtBytes(perCase)}`,
-      `  bytes per audit event (chain row, tree, checkpoints, indexes)  ${fmtBytes(perEvent)}`,
+      `  bytes per audit event (chain row, tree, checkpoints, indexes)  ${fmtBytes(perEvent)}: chain row with its indexes ${fmtBytes(breakdown.chainRow)}, tree nodes ${fmtBytes(breakdown.treeNodes)}, checkpoints ${fmtBytes(breakdown.checkpoints)}`,
       `  sample manifests: photo ${result.sampleManifests.photo.bytes} B (${result.sampleManifests.photo.parts} part), video ${result.sampleManifests.video.bytes} B (${result.sampleManifests.video.parts} parts)`,
       `  object            now        per year (agency)   at 10 years   fills 10 GB in`,
       `  D1 database       ${fmtBytes(d1AfterItems).padEnd(10)} ${fmtBytes(d1PerYear).padEnd(19)} ${fmtBytes(d1PerYear * 10).padEnd(13)} ${when(result.objects.d1.fillsInYears)}`,
       `  audit DO (org)    ${fmtBytes(auditAfter).padEnd(10)} ${fmtBytes(auditPerYear).padEnd(19)} ${fmtBytes(auditPerYear * 10).padEnd(13)} ${when(result.objects.auditLog.fillsInYears)}`,
-      `  (agency: ${AGENCY.investigators} investigators × ${AGENCY.itemsPerDay} items/day × 365 = ${itemsPerYear} items/year, ${AGENCY.eventsPerItem} events each, ${AGENCY.casesPerYear} cases/year)`,
+      `  (agency: ${AGENCY.investigators} investigators × ${AGENCY.itemsPerDay} items/day × 365 = ${itemsPerYear} items/year, ${meanEventsPerItem.toFixed(1)} events each as measured (at the issue's ${AGENCY.eventsPerItem}, the audit object fills in ${when(fillsIn(auditPerYearAtIssueRate, 0))}), ${AGENCY.casesPerYear} cases/year)`,
       `  query (median of ${RUNS}, through the HTTP API)          empty      populated   ratio`,
       ...result.latency.map((l) => `  ${l.query.padEnd(52)} ${`${l.emptyMs.toFixed(1)} ms`.padStart(9)} ${`${l.populatedMs.toFixed(1)} ms`.padStart(11)}   ×${l.ratio.toFixed(2)}`),
     ];
@@ -571,7 +590,7 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     await mkdir(join(root, "bench-results"), { recursive: true });
     await writeFile(join(root, "bench-results/scale.json"), `${JSON.stringify(result, null, 2)}\n`);
   } finally {
-    await server.stop();
+    await stop();
     if (!options.keep) await rm(state, { recursive: true, force: true });
     else console.log(`state kept in ${state}`);
   }
