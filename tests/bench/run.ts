@@ -34,7 +34,7 @@
  *    shapes): bytes per item, per case and per audit event, each object's size extrapolated to
  *    ten years of a 500-investigator agency against the 10 GB cap, and the latency of four queries
  *    against the same queries on the nearly empty deployment; writes bench-results/scale.json
- *    (`--scale 0.2` smaller, `--scale 3` larger; 1: 300 cases, 100 000 items, ~800 000 events).
+ *    (`--scale 0.2` smaller, `--scale 3` larger; 1: 300 cases, 100 000 items, ~950 000 events).
  * Flags: `--only crypto`, `--only upload`, `--only playback`, `--only lighthouse`, `--only keys`, `--only casepkg`, `--only redaction`, `--only detection`, `--only facepass` or `--only scale` (during development; `--only drop` runs just the
  * upload section's connection drop and prints its figures, `--only first-part` just its 1 GiB
  * upload, plain and encrypted, with the time from choosing the file to its first part stored), `--keep` (leave the upload
