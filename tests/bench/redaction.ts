@@ -146,18 +146,17 @@ interface CopyRun {
   timeline: { at: number; rendererRss: number }[];
 }
 
-export async function runRedaction(options: { quick?: boolean; keep?: boolean; large?: boolean } = {}): Promise<number> {
-  const started = Date.now();
-  const loadAtStart = loadavg();
-  const seconds = options.quick ? 60 : 300;
-  const clip = makeClip(seconds);
-  const large = options.large ? makeClip(seconds, true) : undefined;
+/**
+ * Builds the app, starts `npm start` on a fresh state folder, sets the organisation up and makes
+ * the administrator's keys through the UI in a persistent Chromium profile, runs `body` signed
+ * in (given the profile's folder, where the memory probe finds the renderer), then closes the browser and the server (and removes the profile unless `keep`).
+ */
+async function withSignedInApp(name: string, keep: boolean | undefined, body: (page: Page, context: BrowserContext, profile: string) => Promise<void>): Promise<void> {
   const { CustodyServer } = await import("../e2e/harness.ts");
   const flows = await import("../e2e/flows.ts");
-
   const built = spawnSync(join(root, "node_modules/.bin/vite"), ["build", "--logLevel", "warn"], { cwd: root, stdio: "inherit" });
   if (built.status !== 0) throw new Error("vite build failed");
-  const profile = await mkdtemp(join(tmpdir(), "custody-bench-redaction-profile-"));
+  const profile = await mkdtemp(join(tmpdir(), `custody-bench-${name}-profile-`));
   const server = await CustodyServer.start();
   let context: BrowserContext | undefined;
   try {
@@ -168,6 +167,23 @@ export async function runRedaction(options: { quick?: boolean; keep?: boolean; l
     await flows.setUpThroughUi(page);
     await flows.createKeys(page, flows.ADMIN.keyPassphrase);
     await flows.expectSignedIn(page);
+    await body(page, context, profile);
+  } finally {
+    await context?.close().catch(() => undefined);
+    await server.dispose();
+    if (!keep) await rm(profile, { recursive: true, force: true });
+  }
+}
+
+export async function runRedaction(options: { quick?: boolean; keep?: boolean; large?: boolean } = {}): Promise<number> {
+  const started = Date.now();
+  const loadAtStart = loadavg();
+  const seconds = options.quick ? 60 : 300;
+  const clip = makeClip(seconds);
+  const large = options.large ? makeClip(seconds, true) : undefined;
+  const flows = await import("../e2e/flows.ts");
+
+  await withSignedInApp("redaction", options.keep, async (page, context, profile) => {
     await flows.createCase(page, { number: "BENCH-R", title: "Redaction bench" });
     const caseUrl = page.url();
     const userId = await page.evaluate(async () => ((await (await fetch("/api/auth/session")).json()) as { user: { id: string } }).user.id);
@@ -217,7 +233,7 @@ export async function runRedaction(options: { quick?: boolean; keep?: boolean; l
       console.log("Waiting for this device's uploads to finish…");
       await uploadsSettled();
       if (!probe) {
-        const cdp = await context!.newCDPSession(page);
+        const cdp = await context.newCDPSession(page);
         await cdp.send("Performance.enable");
         probe = new Probe(cdp, profile, { sampleEveryMs: 250, refreshEveryMs: 2_000 });
         await probe.init();
@@ -306,11 +322,7 @@ export async function runRedaction(options: { quick?: boolean; keep?: boolean; l
       ) + "\n",
     );
     console.log(`Wrote ${out}.`);
-  } finally {
-    await context?.close().catch(() => undefined);
-    await server.dispose();
-    if (!options.keep) await rm(profile, { recursive: true, force: true });
-  }
+  });
   return (Date.now() - started) / 1000;
 }
 
@@ -331,23 +343,10 @@ export async function runFacePass(options: { keep?: boolean } = {}): Promise<num
   const loadAtStart = loadavg();
   const clip = makeFaceClip();
   const name = clip.split("/").at(-1)!;
-  const { CustodyServer } = await import("../e2e/harness.ts");
   const flows = await import("../e2e/flows.ts");
 
-  const built = spawnSync(join(root, "node_modules/.bin/vite"), ["build", "--logLevel", "warn"], { cwd: root, stdio: "inherit" });
-  if (built.status !== 0) throw new Error("vite build failed");
-  const profile = await mkdtemp(join(tmpdir(), "custody-bench-facepass-profile-"));
-  const server = await CustodyServer.start();
-  let context: BrowserContext | undefined;
-  try {
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, baseURL: server.url });
-    const page: Page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(GUARD_MS);
+  await withSignedInApp("facepass", options.keep, async (page, context) => {
     const product = (await (await context.newCDPSession(page)).send("Browser.getVersion")).product;
-    console.log(`Server ${server.url}; setting up through the UI…`);
-    await flows.setUpThroughUi(page);
-    await flows.createKeys(page, flows.ADMIN.keyPassphrase);
-    await flows.expectSignedIn(page);
     await flows.createCase(page, { number: "BENCH-F", title: "Face pass bench" });
     console.log(`Uploading the ${(statSync(clip).size / MiB).toFixed(0)} MiB clip ${name}…`);
     await page.getByLabel("Add photos, videos or documents").setInputFiles(clip);
@@ -429,10 +428,6 @@ export async function runFacePass(options: { keep?: boolean } = {}): Promise<num
       ) + "\n",
     );
     console.log("Wrote bench-results/facepass.json.");
-  } finally {
-    await context?.close().catch(() => undefined);
-    await server.dispose();
-    if (!options.keep) await rm(profile, { recursive: true, force: true });
-  }
+  });
   return (Date.now() - started) / 1000;
 }
