@@ -46,9 +46,10 @@ interface BenchPage {
 
 // ---------- build and serve the page ----------
 
-async function buildPage(outDir: string): Promise<void> {
+/** Builds a bench page (`tests/bench/<page>/index.html` and what it imports) into `outDir`, for `serve`. */
+export async function buildPage(outDir: string, page = "page"): Promise<void> {
   await build({
-    root: join(root, "tests/bench/page"),
+    root: join(root, "tests/bench", page),
     base: "./",
     configFile: false,
     logLevel: "warn",

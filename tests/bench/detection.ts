@@ -22,8 +22,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Page } from "playwright-core";
-import { build } from "vite";
-import { serve } from "./crypto.ts";
+import { buildPage, serve } from "./crypto.ts";
 import { CHROMIUM, CHROMIUM_ARGS } from "./probe.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -44,13 +43,7 @@ export async function runDetection(): Promise<number> {
   const started = Date.now();
   const loadAtStart = loadavg();
   const outDir = await mkdtemp(join(tmpdir(), "custody-bench-detection-"));
-  await build({
-    root: join(root, "tests/bench/detection-page"),
-    base: "./",
-    configFile: false,
-    logLevel: "warn",
-    build: { outDir, emptyOutDir: true, target: "es2023", reportCompressedSize: false },
-  });
+  await buildPage(outDir, "detection-page");
   const { server, url } = await serve(outDir);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   try {

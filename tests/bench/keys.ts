@@ -16,9 +16,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
-import { build } from "vite";
 import { ARGON2ID_FLOOR, ARGON2ID_PARAMS } from "../../shared/crypto/keys.ts";
-import { serve } from "./crypto.ts";
+import { buildPage, serve } from "./crypto.ts";
 import { CHROMIUM, CHROMIUM_ARGS } from "./probe.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -29,13 +28,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export async function runKeys(): Promise<number> {
   const started = Date.now();
   const outDir = await mkdtemp(join(tmpdir(), "custody-bench-keys-"));
-  await build({
-    root: join(root, "tests/bench/keys-page"),
-    base: "./",
-    configFile: false,
-    logLevel: "warn",
-    build: { outDir, emptyOutDir: true, target: "es2023", reportCompressedSize: false },
-  });
+  await buildPage(outDir, "keys-page");
   const { server, url } = await serve(outDir);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   try {
