@@ -44,9 +44,21 @@ export type AuditQuery = z.input<typeof AuditQuery>;
 
 export const CaseHistoryQuery = AuditQuery.pick({ after: true, limit: true, order: true }).meta({ id: "CaseHistoryQuery" });
 
+/** A kept checkpoint's tree size: a filtered export then also carries that checkpoint (docs/audit.md §4, §6 rule 6). */
+const KeptCheckpointSize = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(Number.MAX_SAFE_INTEGER)
+  .optional()
+  .meta({ description: "The tree size of a checkpoint you kept (a copy of /.well-known/custody/audit.json): a filtered export then also carries the log's checkpoint of that size, so `npm run audit:verify -- --checkpoint` can check it. Full exports carry every checkpoint." });
+
 export const AuditExportQuery = AuditQuery.omit({ after: true, limit: true, order: true })
-  .extend({ format: z.enum(["jsonl", "csv"]).default("jsonl") })
+  .extend({ format: z.enum(["jsonl", "csv"]).default("jsonl"), checkpoint: KeptCheckpointSize })
   .meta({ id: "AuditExportQuery" });
+
+/** The query of an item's audit extract: only the kept checkpoint to include. */
+export const AuditExtractQuery = z.object({ checkpoint: KeptCheckpointSize }).meta({ id: "AuditExtractQuery" });
 
 export const AuditPage = z
   .object({

@@ -505,7 +505,7 @@ export async function verifyExport(lines: Iterable<string> | AsyncIterable<strin
   if (statement.kind === "full" && toHex(await builder.root()) !== statement.rootHash) return fail(lineNo, "the events do not make the signed root");
   // Step 6: the kept checkpoint is extended by this export.
   if (kept) {
-    if (!keptRootFromEvents) return fail(lineNo, `the export holds no checkpoint of the kept tree size ${kept.treeSize} (nor, being filtered, every event to recompute it): the operator removed it, or ask for a full export`);
+    if (!keptRootFromEvents) return fail(lineNo, `the export holds no checkpoint of the kept tree size ${kept.treeSize} (nor, being filtered, every event to recompute it): the operator removed it, or export again with checkpoint=${kept.treeSize} (or a full export)`);
     if (toHex(keptRootFromEvents) !== kept.rootHash) return fail(lineNo, `the log at tree size ${kept.treeSize} is not the one the kept checkpoint signed: the log was rewritten`);
     report.kept = { treeSize: kept.treeSize, at: kept.at };
   }

@@ -1133,13 +1133,26 @@ describe("audit trail", () => {
     const first = await openCase(lead, "2026-0001");
     const second = await openCase(lead, "2026-0002");
     await uploadEvidence(lead, first, randomBytes(1000));
+    await exportLines(admin.cookie); // signs a checkpoint after the first case's events
     await uploadEvidence(lead, second, randomBytes(1000, 2));
+    await exportLines(admin.cookie); // and one after the second's
     const lines = await exportLines(admin.cookie, `&caseId=${first.id}`);
     const report = await verifyExport(lines, { keepEvents: true });
     expect(report).toMatchObject({ ok: true, kind: "filtered", filter: { caseId: first.id } });
     expect(report.events).toBeGreaterThanOrEqual(2);
     expect(report.verifiedEvents!.map((e) => e.action)).toContain("case.create");
     expect(report.verifiedEvents!.every((e) => e.target.id === first.id || e.details.caseId === first.id)).toBe(true);
+
+    // It carries, for each event, the first checkpoint signed after it (when it was provably in the
+    // log), and the final one: not the log's whole history of checkpoints.
+    const full = await exportLines(admin.cookie);
+    const sizeOf = (line: string) => (JSON.parse(atob((JSON.parse(line) as { jws: string }).jws.split(".")[1]!.replaceAll("-", "+").replaceAll("_", "/"))) as { treeSize: number }).treeSize;
+    const allSizes = full.filter((line) => line.startsWith('{"type":"checkpoint"')).map(sizeOf);
+    const carried = lines.filter((line) => line.startsWith('{"type":"checkpoint"')).map(sizeOf);
+    const seqs = report.verifiedEvents!.map((e) => e.seq);
+    const expected = [...new Set([...seqs.map((seq) => allSizes.find((size) => size >= seq)!), report.treeSize!])].sort((a, b) => a - b);
+    expect(carried).toEqual(expected);
+    expect(carried.length).toBeLessThan(allSizes.length);
 
     const eventIndexes = lines.flatMap((line, index) => (line.startsWith('{"type":"event"') ? [index] : []));
     expect((await verifyExport(lines.filter((_, i) => i !== eventIndexes[0]))).error?.message).toMatch(/first event is seq|missing/);
@@ -1175,8 +1188,11 @@ describe("audit trail", () => {
     const report = await verifyExport(later, { kept: { jws: kept.checkpoint, signingKeys: kept.signingKeys } });
     expect(report).toMatchObject({ ok: true, kept: { treeSize: kept.treeSize } });
     expect(report.treeSize).toBeGreaterThan(kept.treeSize);
-    // A filtered export proves it too, by the consistency proof of the kept checkpoint.
-    expect(await verifyExport(await exportLines(admin.cookie, "&action=user.invite"), { kept: { jws: kept.checkpoint } })).toMatchObject({ ok: true, kept: { treeSize: kept.treeSize } });
+    // A filtered export proves it too, by the consistency proof of the kept checkpoint, when asked to carry it.
+    expect(await verifyExport(await exportLines(admin.cookie, `&action=user.invite&checkpoint=${kept.treeSize}`), { kept: { jws: kept.checkpoint } })).toMatchObject({ ok: true, kept: { treeSize: kept.treeSize } });
+    // Without asking, an export of events all recorded after the kept checkpoint does not carry it, and the verifier says so.
+    const unasked = await exportLines(admin.cookie, `&action=user.invite&from=${encodeURIComponent(kept.at)}`);
+    expect((await verifyExport(unasked, { kept: { jws: kept.checkpoint } })).error?.message).toMatch(/no checkpoint of the kept tree size/);
     // The operator rewrites an event before the kept checkpoint (the unit tests re-sign such a rewrite with a foreign key too).
     const eventIndex = later.findIndex((line) => line.startsWith('{"type":"event"'));
     expect((await verifyExport(await rewriteFrom(later, eventIndex), { kept: { jws: kept.checkpoint, signingKeys: kept.signingKeys } })).ok).toBe(false);

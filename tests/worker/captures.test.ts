@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { CaseList, EvidenceList, EvidenceSummary } from "../../shared/api/cases";
 import { decryptLabel, unwrapCaseKey, unwrapFileKey, verifyFiling } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
-import { addMember, downloadEvidence, filingBody, openCase, randomBytes, uploadCapture, withKeys } from "./evidence-helpers";
+import { addMember, downloadEvidence, filingBody, listedItemCount, openCase, randomBytes, uploadCapture, withKeys } from "./evidence-helpers";
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
 
 async function people() {
@@ -45,8 +45,10 @@ describe("captures", () => {
     await expectError(await call(`/api/evidence/${capture.evidenceId}/file`, { cookie: lead.cookie, body: { ...body, filing: (await filingBody(lead, capture, elsewhere)).filing } }), 400, "invalid_filing");
     expect((await db.prepare("SELECT case_id FROM evidence WHERE id = ?").bind(capture.evidenceId).first<{ case_id: string }>())!.case_id).toBe(capture.placeId);
 
+    expect(await listedItemCount(lead, caseDetail.id)).toBe(0);
     const filed = await call(`/api/evidence/${capture.evidenceId}/file`, { cookie: lead.cookie, body });
     expect(filed.status, await filed.clone().text()).toBe(200);
+    expect(await listedItemCount(lead, caseDetail.id)).toBe(1); // the case list counts the filed item
     const item = (await filed.json()) as EvidenceSummary;
     expect(item).toMatchObject({ caseId: caseDetail.id, caseKid: caseDetail.caseKey.kid, manifest: capture.manifest, filing: body.filing });
     // Sent again: the same answer, nothing changes.

@@ -1,6 +1,6 @@
 /** What a browser does around cases and evidence, done with the same shared/crypto code. */
 import { expect } from "vitest";
-import type { CaseDetail, MyCaseKeys, PartUrls, SupervisorList, UploadState } from "../../shared/api/cases";
+import type { CaseDetail, CaseList, MyCaseKeys, PartUrls, SupervisorList, UploadState } from "../../shared/api/cases";
 import type { PublicKeyInfo, UserPublicKeys } from "../../shared/api/schemas";
 import {
   capturesScopeId,
@@ -179,6 +179,15 @@ export async function downloadEvidence(reader: Person, evidenceId: string): Prom
     offset += chunk.length;
   }
   return out;
+}
+
+/** The item count the case list shows `person` for the case `caseId`. */
+export async function listedItemCount(person: { cookie: string }, caseId: string): Promise<number> {
+  const response = await call("/api/cases?limit=100", { cookie: person.cookie });
+  expect(response.status).toBe(200);
+  const found = ((await response.json()) as CaseList).cases.find((c) => c.id === caseId);
+  if (!found) throw new Error(`case ${caseId} is not in the case list`);
+  return found.evidenceCount;
 }
 
 /** Deterministic pseudo-random bytes (xorshift), so a failing test is reproducible. */

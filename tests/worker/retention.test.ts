@@ -2,9 +2,10 @@ import { describe, expect, it } from "vitest";
 import type { RetentionStatus, Tombstone } from "../../shared/api/retention";
 import { auditEvents } from "./audit-helpers";
 import { bucket, db } from "./backend";
-import { addMember, downloadEvidence } from "./evidence-helpers";
+import { addMember, downloadEvidence, listedItemCount, prepareEvidence } from "./evidence-helpers";
 import { call, expectError } from "./helpers";
 import retentionMigration from "../../migrations/0018_retention.sql?raw";
+import countMigration from "../../migrations/0035_case_evidence_count.sql?raw";
 import type { CreatedShare, LinkSession, ReceivedShare } from "../../shared/api/shares";
 import { deriveLinkKey, encryptThumbnail, unwrapShareKeyWithLink } from "../../shared/crypto";
 import { json, openItem, share } from "./share-helpers";
@@ -154,6 +155,11 @@ describe("the recycle bin", () => {
     const w = await world();
     const short = await createCategory(w.admin, "Short", { basis: "case_closed", count: 0, unit: "days" });
     const item = await upload(w.lead, w.case, short.id, 1);
+    // The case list's count (kept on the case by triggers, migration 0035) follows every step below.
+    await upload(w.lead, w.case, undefined, 2);
+    const unfinished = await prepareEvidence(w.lead, w.case, new Uint8Array(100));
+    expect((await call(`/api/cases/${w.case.id}/evidence`, { cookie: w.lead.cookie, body: unfinished.body })).status).toBe(201); // started, never completed: not counted
+    expect(await listedItemCount(w.lead, w.case.id)).toBe(2);
     await expectError(await call("/api/retention/settings", { method: "PUT", cookie: w.admin.cookie, body: { binDays: 0 } }), 400);
     await expectError(await call("/api/retention/settings", { method: "PUT", cookie: w.admin.cookie, body: { binDays: 366 } }), 400);
     expect((await approve(w.admin, [item.evidenceId])).refused).toEqual([expect.objectContaining({ code: "not_due" })]);
@@ -161,17 +167,19 @@ describe("the recycle bin", () => {
     await runJobAt(1);
     expect((await approve(w.admin, [item.evidenceId])).deleted).toEqual([item.evidenceId]);
     expect(await binIds(w.admin)).toEqual([item.evidenceId]);
+    expect(await listedItemCount(w.lead, w.case.id)).toBe(1);
 
     // In the bin: gone for the case's members.
     await expectError(await call(`/api/evidence/${item.evidenceId}/key`, { cookie: w.lead.cookie }), 404);
-    const listed = (await (await call(`/api/cases/${w.case.id}/evidence`, { cookie: w.lead.cookie })).json()) as { evidence: unknown[] };
-    expect(listed.evidence).toEqual([]);
+    const listed = (await (await call(`/api/cases/${w.case.id}/evidence`, { cookie: w.lead.cookie })).json()) as { evidence: { id: string }[] };
+    expect(listed.evidence.map((e) => e.id)).not.toContain(item.evidenceId);
     const gone = await call("/api/retention/gone", { cookie: w.lead.cookie, body: { evidenceIds: [item.evidenceId] } });
     expect(await gone.json()).toEqual({ gone: [item.evidenceId] });
 
     // Restored: back, whole.
     expect((await call(`/api/retention/bin/${item.evidenceId}/restore`, { cookie: w.admin.cookie, body: { reason: "Approved by mistake" } })).status).toBe(200);
     expect(await downloadEvidence(w.lead, item.evidenceId)).toHaveLength(5000);
+    expect(await listedItemCount(w.lead, w.case.id)).toBe(2);
     await expectError(await call(`/api/retention/bin/${item.evidenceId}/restore`, { cookie: w.admin.cookie, body: { reason: "Kept after all" } }), 409, "not_in_bin");
 
     // Deleted again (default 7 days in the bin): kept at 6 days, purged after 7.
@@ -181,6 +189,7 @@ describe("the recycle bin", () => {
     expect(await binIds(w.admin)).toEqual([item.evidenceId]);
     await runJobAt(7.1);
     expect(await binIds(w.admin)).toEqual([]);
+    expect(await listedItemCount(w.lead, w.case.id)).toBe(1); // purged: its row deleted, the count unchanged
     await expectError(await call(`/api/retention/bin/${item.evidenceId}/restore`, { cookie: w.admin.cookie, body: { reason: "Kept after all" } }), 404);
     const events = (await auditEvents()).filter((e) => e.target.id === item.evidenceId).map((e) => e.action);
     expect(events.filter((a) => a.startsWith("retention."))).toEqual(["retention.due", "retention.delete", "retention.restore", "retention.due", "retention.delete", "retention.shred", "retention.purge"]);
@@ -394,6 +403,21 @@ describe("authorisation", () => {
 });
 
 describe("migration 0018 on an existing installation", () => {
+  it("counts each case's existing items for the case list, leaving out items in the bin and unfinished uploads", async () => {
+    const w = await world();
+    await upload(w.lead, w.case, undefined, 1);
+    await upload(w.lead, w.case, undefined, 2);
+    const binned = await upload(w.lead, w.case, undefined, 3);
+    await db.prepare("UPDATE evidence SET deleted_at = ? WHERE id = ?").bind(new Date().toISOString(), binned.evidenceId).run();
+    // As the data was before the migration: no count kept.
+    await db.prepare("UPDATE cases SET evidence_count = 0").run();
+    expect(await listedItemCount(w.lead, w.case.id)).toBe(0);
+    const statements = countMigration.replace(/^--.*$/gm, "").split(/;\s*$/m).map((q) => q.trim()).filter((q) => /^UPDATE\b/.test(q));
+    expect(statements).toHaveLength(1);
+    for (const statement of statements) await db.prepare(statement).run();
+    expect(await listedItemCount(w.lead, w.case.id)).toBe(2);
+  });
+
   it("puts every organisation's existing evidence in a category kept indefinitely, and marks cases closed before it", async () => {
     const w = await world();
     const item = await upload(w.lead, w.case, undefined, 1);

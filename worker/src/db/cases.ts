@@ -44,8 +44,7 @@ export function toSummary(row: MyCaseRow): CaseSummary {
  * The columns and joins of a case as `?1` sees it: a member with their role, or a supervisor who
  * oversees it (read as a viewer). Rows where `?1` is neither have `m.role` and `o.user_id` null.
  */
-const MY_CASE_SELECT = `SELECT ${CASE_COLUMNS}, coalesce(m.role, 'viewer') AS my_role, (m.role IS NULL) AS oversight,
-              (SELECT count(*) FROM evidence e WHERE e.case_id = c.id AND e.status = 'complete' AND e.deleted_at IS NULL) AS evidence_count
+const MY_CASE_SELECT = `SELECT ${CASE_COLUMNS}, coalesce(m.role, 'viewer') AS my_role, (m.role IS NULL) AS oversight, c.evidence_count
          FROM cases c LEFT JOIN case_members m ON m.case_id = c.id AND m.user_id = ?1
               LEFT JOIN case_oversight o ON o.case_id = c.id AND o.user_id = ?1`;
 

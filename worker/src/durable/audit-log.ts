@@ -329,7 +329,7 @@ export class AuditLog extends DurableObject<Env> {
    * export. Returns the header line, the checkpoint lines (each earlier one with its consistency
    * proof to the final one, which comes last) and the tree size the events' proofs are against.
    */
-  async exportStart(filter: AuditFilter, exportedAt: string): Promise<{ header: string; checkpoints: string[]; treeSize: number }> {
+  async exportStart(filter: AuditFilter, exportedAt: string, keptSize?: number): Promise<{ header: string; checkpoints: string[]; treeSize: number }> {
     return this.serially(async () => {
       await this.checkpointNow();
       const orgId = this.orgId();
@@ -342,8 +342,7 @@ export class AuditLog extends DurableObject<Env> {
         .toArray()[0]!;
       const nodes = this.nodes();
       const checkpoints: string[] = [];
-      const rows = this.sql.exec<{ seq: number; jws: string; root: string | null; timestamp_token: string | null } & Row>("SELECT seq, jws, root, timestamp_token FROM checkpoints WHERE seq <= ? ORDER BY seq", treeSize).toArray();
-      for (const row of rows) {
+      for (const row of this.exportCheckpoints(filter, treeSize, keptSize)) {
         const consistency = row.root !== null && row.seq < treeSize ? (await consistencyProof(nodes, row.seq, treeSize)).map(toHex) : undefined;
         checkpoints.push(checkpointLine(row.jws, consistency, row.timestamp_token));
       }
@@ -355,6 +354,31 @@ export class AuditLog extends DurableObject<Env> {
       const header: ExportHeader = { type: "custody-audit-export", v: 2, signingKeys: await this.signingKeys(), statement: await this.sign(statement, EXPORT_STATEMENT_TYP) };
       return { header: JSON.stringify(header), checkpoints, treeSize };
     });
+  }
+
+  /**
+   * The checkpoints an export carries (docs/audit.md §4), in order, the final one (of `treeSize`)
+   * last. A full export: every checkpoint up to `treeSize`. A filtered one: for each event it
+   * holds, the first tree checkpoint at or after that event (the earliest signed statement, and
+   * its timestamp, that the event was in the log), the checkpoint of `keptSize` when asked for
+   * (so a kept copy of the public document can be checked against a filtered export), and the
+   * final one. An item's extract thus carries a handful, not the log's whole history.
+   */
+  private exportCheckpoints(filter: AuditFilter, treeSize: number, keptSize?: number): ({ seq: number; jws: string; root: string | null; timestamp_token: string | null } & Row)[] {
+    const columns = "seq, jws, root, timestamp_token";
+    if (FILTER_NAMES.every((name) => filter[name] === undefined)) {
+      return this.sql.exec<{ seq: number; jws: string; root: string | null; timestamp_token: string | null } & Row>(`SELECT ${columns} FROM checkpoints WHERE seq <= ? ORDER BY seq`, treeSize).toArray();
+    }
+    const { conditions, values } = whereOf(filter, ["seq <= ?"], [treeSize]);
+    return this.sql
+      .exec<{ seq: number; jws: string; root: string | null; timestamp_token: string | null } & Row>(
+        `SELECT ${columns} FROM checkpoints WHERE root IS NOT NULL AND seq <= ? AND (seq = ? OR seq = ? OR seq IN (
+           SELECT (SELECT k.seq FROM checkpoints k WHERE k.root IS NOT NULL AND k.seq >= chain.seq ORDER BY k.seq LIMIT 1)
+             FROM chain WHERE ${conditions.join(" AND ")}))
+         ORDER BY seq`,
+        treeSize, treeSize, keptSize ?? -1, ...values,
+      )
+      .toArray();
   }
 
   /** Events matching `filter` after seq `after`, up to seq `treeSize`, each with its inclusion proof (lowercase hex) in the tree of `treeSize`. */

@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { stream } from "hono/streaming";
-import { AuditExportQuery, AuditPage, AuditQuery, AuditSigningKeys, OfflineEventsAccepted, OfflineEventsRequest } from "../../../shared/api/audit";
+import { AuditExportQuery, AuditExtractQuery, AuditPage, AuditQuery, AuditSigningKeys, OfflineEventsAccepted, OfflineEventsRequest } from "../../../shared/api/audit";
 import type { AuditEvent } from "../../../shared/audit/chain";
 import { eventLine } from "../../../shared/audit/export";
 import type { AuditFilter } from "../durable/audit-log";
@@ -57,9 +57,9 @@ function csvRow(event: AuditEvent): string {
  * A JSON-lines export (docs/audit.md §4): the signed statement, the events up to the checkpoint
  * it names, each with its inclusion proof, then the checkpoints, the final one last.
  */
-export async function jsonLines(c: Context<AppEnv>, orgId: string, filter: AuditFilter): Promise<Response> {
+export async function jsonLines(c: Context<AppEnv>, orgId: string, filter: AuditFilter, keptSize?: number): Promise<Response> {
   const log = auditLog(c.env, orgId);
-  const plan = await log.exportStart(filter, new Date().toISOString());
+  const plan = await log.exportStart(filter, new Date().toISOString(), keptSize);
   return stream(c, async (out) => {
     await out.write(`${plan.header}\n`);
     for (let after = 0; ; ) {
@@ -118,7 +118,7 @@ export const auditRoutes = new Hono<AppEnv>()
           }
         });
       }
-      return jsonLines(c, orgId, filter);
+      return jsonLines(c, orgId, filter, query.checkpoint);
     },
   )
   .get(
@@ -145,13 +145,15 @@ export const auditRoutes = new Hono<AppEnv>()
   .get(
     "/evidence/:id",
     describe({
-      summary: "An evidence item's audit extract: every event about it, each with its inclusion proof, and the signed checkpoints, as a verifiable filtered export (docs/audit.md §4), for a case package. For the leads of its case; reading it is audited.",
+      summary: "An evidence item's audit extract: every event about it, each with its inclusion proof, and the signed checkpoints that cover them, as a verifiable filtered export (docs/audit.md §4), for a case package. For the leads of its case; reading it is audited.",
       access: "session",
       responses: { 200: { description: "A JSON-lines audit export filtered to the item (evidenceId)." }, 404: { description: "No such evidence in a case you lead." } },
     }),
     validate("param", EvidenceIdParam),
+    validate("query", AuditExtractQuery),
     async (c) => {
       const { id } = c.req.valid("param");
+      const { checkpoint } = c.req.valid("query");
       const user = c.get("user");
       const row = await findEvidence(c.env.DB, id);
       const member = row && row.status === "complete" ? await findCaseForMember(c.env.DB, row.case_id, user.id) : null;
@@ -163,7 +165,7 @@ export const auditRoutes = new Hono<AppEnv>()
       await audit(c, { action: "audit.read", target: { type: "evidence", id }, details: { caseId: row.case_id, evidenceId: id, filter: { evidenceId: id } } });
       await flushAudit(c.env, user.orgId); // the events just recorded (this read, a package export) are in the extract
       c.header("Content-Type", "application/x-ndjson; charset=utf-8");
-      return jsonLines(c, user.orgId, { evidenceId: id });
+      return jsonLines(c, user.orgId, { evidenceId: id }, checkpoint);
     },
   )
   .get(
