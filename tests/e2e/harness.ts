@@ -35,6 +35,15 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Signals the process group `pid` leads; a group already gone (stopped twice, or exited meanwhile) is not an error. */
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+  }
+}
+
 export class CustodyServer {
   readonly log: string[] = [];
   private child: ChildProcess | null = null;
@@ -90,8 +99,9 @@ export class CustodyServer {
     const child = this.child;
     if (!child?.pid || this.exitCode !== null) return this.exitCode;
     const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
-    process.kill(-child.pid, signal);
-    const timeout = setTimeout(() => child.pid && process.kill(-child.pid, "SIGKILL"), 15_000);
+    const pid = child.pid;
+    killGroup(pid, signal);
+    const timeout = setTimeout(() => killGroup(pid, "SIGKILL"), 15_000);
     const code = await exited;
     clearTimeout(timeout);
     return code;
