@@ -372,7 +372,7 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
       const id = hex(16);
       const at = new Date(t0 + Math.floor((c / totalCases) * span)).toISOString();
       caseIds.push(id);
-      insertCase({ ...caseRow, id, number: `${2016 + Math.floor((c / totalCases) * 10)}-${String(c + 1).padStart(6, "0")}`, title: `${caseRow.title as string} ${c}`, created_at: at, updated_at: at });
+      insertCase({ ...caseRow, id, number: `${2016 + Math.floor((c / totalCases) * 10)}-${String(c + 1).padStart(6, "0")}`, title: `${caseRow.title as string} ${c}`, created_at: at, updated_at: at, evidence_count: 0 });
       for (const m of memberRows) insertMember({ ...m, case_id: id, added_at: at });
       const kid = b64url(32);
       caseKids.set(id, kid);
@@ -427,6 +427,11 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
       }
     }
     d1.exec("COMMIT");
+    // The case list reads the count the triggers keep (migration 0035): it must match the rows.
+    const drifted = d1
+      .prepare("SELECT count(*) AS n FROM cases c WHERE c.evidence_count != (SELECT count(*) FROM evidence e WHERE e.case_id = c.id AND e.status = 'complete' AND e.deleted_at IS NULL)")
+      .get() as { n: number };
+    if (drifted.n > 0) throw new Error(`${drifted.n} cases' kept item counts differ from their evidence rows`);
     const d1AfterItems = fileBytes(d1);
     const d1Tables = tableBytes(d1);
     d1.close();
