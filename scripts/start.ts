@@ -27,10 +27,18 @@ const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETC
 function run(command: string, args: string[], options: { quiet?: boolean } = {}): Promise<void> {
   return new Promise((done, fail) => {
     const child = spawn(command, args, { cwd: root, env, stdio: options.quiet ? ["ignore", "pipe", "inherit"] : "inherit" });
+    // Quiet: the output is read (a pipe nobody reads fills, and the child then blocks writing to
+    // it: wrangler's migration log is over 150 kB) and shown only if the command fails.
+    let output = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-20_000);
+    });
     child.on("error", fail);
-    child.on("exit", (code, signal) =>
-      code === 0 ? done() : fail(new Error(`${command} ${args.join(" ")} exited with ${signal ?? code}`)),
-    );
+    child.on("exit", (code, signal) => {
+      if (code === 0) return done();
+      if (output) process.stderr.write(output);
+      fail(new Error(`${command} ${args.join(" ")} exited with ${signal ?? code}`));
+    });
   });
 }
 
