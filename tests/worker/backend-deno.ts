@@ -237,6 +237,14 @@ function rawHttp(server: DenoServer, { method, url, headers = {}, body, contentL
   });
 }
 
+/** A method of the organisation's AuditLog called in the server, through its test hook. */
+async function auditCall(orgId: string, method: "sealDue" | "exportPage", args: unknown[]): Promise<unknown> {
+  const hooks = await hooksUrl(running().server);
+  const response = await fetch(new URL("/audit-call", hooks), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ orgId, method, args }) });
+  if (!response.ok) throw new Error(`the test hook could not call AuditLog.${method}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
 export const backend: TestBackend = {
   runtime: "deno",
 
@@ -329,10 +337,11 @@ export const backend: TestBackend = {
   },
 
   async sealAudit(orgId, maxSteps, batchRows) {
-    const hooks = await hooksUrl(running().server);
-    const response = await fetch(new URL("/audit-seal", hooks), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ orgId, maxSteps, batchRows }) });
-    if (!response.ok) throw new Error(`the test hook could not seal the audit log: ${response.status} ${await response.text()}`);
-    return (await response.json()) as SealProgress;
+    return (await auditCall(orgId, "sealDue", [maxSteps, batchRows])) as SealProgress;
+  },
+
+  async auditExportPage(orgId, filter, after, limit, treeSize) {
+    return (await auditCall(orgId, "exportPage", [filter, after, limit, treeSize])) as { event: AuditEvent; inclusion: string[] }[];
   },
 
   async auditHeadSeqs(orgId) {

@@ -3,6 +3,7 @@ import { applyD1Migrations, createExecutionContext, createScheduledController, e
 import { exports } from "cloudflare:workers";
 import worker from "../../worker/src/index";
 import { flushAudit, listAuditEvents } from "../../worker/src/lib/audit";
+import type { AuditEvent } from "../../shared/audit/chain";
 import type { RawRequest, TestBackend, TestBucket } from "./backend";
 import { testWebSocket } from "./websocket-client";
 
@@ -61,6 +62,9 @@ export const backend: TestBackend = {
   },
   async sealAudit(orgId, maxSteps, batchRows) {
     return env.AUDIT.get(env.AUDIT.idFromName(orgId)).sealDue(maxSteps, batchRows);
+  },
+  async auditExportPage(orgId, filter, after, limit, treeSize) {
+    return (await env.AUDIT.get(env.AUDIT.idFromName(orgId)).exportPage(filter, after, limit, treeSize)) as unknown as { event: AuditEvent; inclusion: string[] }[];
   },
   async auditHeadSeqs(orgId) {
     return runInDurableObject(env.AUDIT.get(env.AUDIT.idFromName(orgId)), async (_instance, state) =>

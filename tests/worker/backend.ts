@@ -88,6 +88,8 @@ export interface TestBackend {
    * does a few seconds after a period completes; a test calls it to finish, or stop part way.
    */
   sealAudit(orgId: string, maxSteps?: number, batchRows?: number): Promise<SealProgress>;
+  /** `AuditLog.exportPage` of the organisation: events after `after` with their inclusion proofs in the tree of `treeSize`. */
+  auditExportPage(orgId: string, filter: Record<string, string>, after: number, limit: number, treeSize: number): Promise<{ event: AuditEvent; inclusion: string[] }[]>;
   /** The seqs of the chain rows the organisation's `AuditLog` head itself still holds. */
   auditHeadSeqs(orgId: string): Promise<number[]>;
   /** Everything the server keeps at rest, as bytes (objects and database contents), to scan for what must not be there. */
