@@ -45,7 +45,7 @@ async function sealAll(org: string, maxSteps?: number, batchRows?: number): Prom
     const progress = await backend.sealAudit(org, maxSteps, batchRows);
     if (progress.due === 0 && progress.working === null) return progress;
   }
-  throw new Error("sealing did not finish");
+  throw new Error(`sealing did not finish: ${JSON.stringify(await backend.sealAudit(org, maxSteps, batchRows))}`);
 }
 
 /** The seqs the head must hold once sealing is done: those of the current, unsealed period. */
