@@ -79,6 +79,8 @@ describe("audit log across periods", () => {
     const invitesBefore = await allPages("/api/audit/events?limit=3&action=user.invite", admin.cookie);
     const mineBefore = await allPages(`/api/audit/events?limit=4&order=desc&actorId=${admin.session.user.id}`, admin.cookie);
     const itemBefore = await allPages(`/api/audit/events?limit=2&evidenceId=${evidenceId}`, admin.cookie);
+    const targetBefore = await allPages(`/api/audit/events?limit=2&targetType=user&targetId=${admin.session.user.id}`, admin.cookie);
+    expect(targetBefore.length).toBeGreaterThan(1);
     const historyBefore = await allPages(`/api/cases/${caseDetail.id}/history?limit=3`, lead.cookie);
     const window = { from: ascBefore[10]!.at, to: ascBefore[30]!.at };
     const windowBefore = await allPages(`/api/audit/events?limit=4&from=${window.from}&to=${window.to}`, admin.cookie);
@@ -119,6 +121,7 @@ describe("audit log across periods", () => {
     expect(upTo(await allPages(`/api/audit/events?limit=4&order=desc&actorId=${admin.session.user.id}`, admin.cookie), mineBefore[0]!.seq)).toEqual(mineBefore);
     expect(upTo(await allPages(`/api/audit/events?limit=2&evidenceId=${evidenceId}`, admin.cookie), itemBefore.at(-1)!.seq)).toEqual(itemBefore);
     expect(await allPages(`/api/audit/events?limit=4&from=${window.from}&to=${window.to}`, admin.cookie)).toEqual(windowBefore);
+    expect(upTo(await allPages(`/api/audit/events?limit=2&targetType=user&targetId=${admin.session.user.id}`, admin.cookie), targetBefore.at(-1)!.seq)).toEqual(targetBefore);
     expect(ascBefore.filter((e) => e.at >= window.from && e.at <= window.to)).toEqual(windowBefore);
 
     // The case history still reads from the start, and follows from its newest event.

@@ -40,6 +40,8 @@ export const SEAL_BATCH_ROWS = 2000;
 const SEAL_STEPS_PER_ALARM = 20;
 /** How soon the alarm rings again while sealing has work left (and after a drain completes a period). */
 const SEAL_SOON_MS = 2_000;
+/** Target types the key index leaves out: their ids are the events' case or item ids, indexed as such. */
+const UNINDEXED_TARGET_TYPES: readonly string[] = ["case", "evidence"];
 /** After a sealing step failed: try again in a minute. */
 const SEAL_RETRY_MS = 60_000;
 
@@ -102,7 +104,7 @@ export class AuditLog extends DurableObject<Env> {
     // Migration to periods: an existing log with complete periods starts sealing them by itself.
     void ctx.blockConcurrencyWhile(async () => {
       await this.extendTree();
-      if (this.sealWorkDue()) await this.ringBy(Date.now() + SEAL_SOON_MS);
+      if (this.sealWorkDue()) await this.ringForSealing();
     });
   }
 
@@ -250,7 +252,7 @@ export class AuditLog extends DurableObject<Env> {
     }
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + CHECKPOINT_EVERY_MS);
     // A period just completed: the alarm seals it soon (in short runs, between drains).
-    if (appended > 0 && this.sealWorkDue()) await this.ringBy(Date.now() + SEAL_SOON_MS);
+    if (appended > 0 && this.sealWorkDue()) await this.ringForSealing();
     return appended;
   }
 
@@ -337,9 +339,30 @@ export class AuditLog extends DurableObject<Env> {
 
   /** Sets the alarm to ring by `at`, unless it is already set to ring sooner. */
   private async ringBy(at: number): Promise<void> {
+    // A sealing wake in front of this: the next run does everything (see ringForSealing).
+    this.sql.exec("DELETE FROM meta WHERE key IN ('seal_wake_at', 'duties_at')");
     const current = await this.ctx.storage.getAlarm();
     const next = earlierAlarm(current, at);
     if (next !== current) await this.ctx.storage.setAlarm(next);
+  }
+
+  /**
+   * Rings the alarm within seconds to seal a complete period, in front of the alarm already set
+   * (whose time is kept as `duties_at`): that run only seals (it does not sign a checkpoint or ask
+   * the TSA), and the alarm then goes back to `duties_at`. An alarm run before `seal_wake_at` (run
+   * early, as tests do) or at `duties_at` does everything.
+   */
+  private async ringForSealing(): Promise<void> {
+    const at = Date.now() + SEAL_SOON_MS;
+    const current = await this.ctx.storage.getAlarm();
+    if (current !== null && current <= at) return;
+    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('duties_at', ?), ('seal_wake_at', ?)", String(current ?? Date.now() + CHECKPOINT_EVERY_MS), String(at));
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  private metaNumber(key: string): number | null {
+    const value = this.sql.exec<{ value: string } & Row>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value;
+    return value === undefined ? null : Number(value);
   }
 
   /** A compact JWS (ES512) by the audit signing key over `payload`'s JSON. */
@@ -437,7 +460,9 @@ export class AuditLog extends DurableObject<Env> {
   private candidatePeriods(filter: AuditFilter): { p: number; first_seq: number; last_seq: number; count: number }[] {
     const conditions = ["state IN ('sealed', 'done')"];
     const values: SqlStorageValue[] = [];
-    const keys: [string | undefined, string][] = [[filter.caseId, "c:"], [filter.evidenceId, "e:"], [filter.actorId, "a:"], [filter.targetId, "t:"]];
+    // Targets that are cases or items are indexed by their c:/e: keys only (see sealStep).
+    const indexedTarget = filter.targetType !== undefined && !UNINDEXED_TARGET_TYPES.includes(filter.targetType) ? filter.targetId : undefined;
+    const keys: [string | undefined, string][] = [[filter.caseId, "c:"], [filter.evidenceId, "e:"], [filter.actorId, "a:"], [indexedTarget, "t:"]];
     for (const [value, prefix] of keys) {
       if (value === undefined) continue;
       conditions.push("EXISTS (SELECT 1 FROM period_keys WHERE key = ? AND period = p)");
@@ -520,24 +545,37 @@ export class AuditLog extends DurableObject<Env> {
   /**
    * Hourly: chain anything left in the outbox, sign the head if it moved, ask the TSA for due
    * timestamps. Rung sooner a few seconds after a checkpoint is signed, and when a pending
-   * timestamp's retry (with its backoff) is due before the next hour; and, while complete
-   * periods wait to be sealed, every few seconds, each run doing a bounded number of steps.
+   * timestamp's retry (with its backoff) is due before the next hour. While complete periods wait
+   * to be sealed, it also rings every few seconds only to seal, each run a bounded number of steps.
    */
   override async alarm(): Promise<void> {
     const orgId = this.orgId();
-    if (orgId) await this.drain(orgId);
-    await this.checkpoint();
-    let next = Date.now() + CHECKPOINT_EVERY_MS;
+    const sealWake = this.metaNumber("seal_wake_at");
+    const dutiesAt = this.metaNumber("duties_at");
+    const sealingOnly = sealWake !== null && dutiesAt !== null && Date.now() >= sealWake && Date.now() < dutiesAt;
+    this.sql.exec("DELETE FROM meta WHERE key IN ('seal_wake_at', 'duties_at')");
+    let next = dutiesAt ?? Date.now() + CHECKPOINT_EVERY_MS;
+    if (!sealingOnly) {
+      if (orgId) await this.drain(orgId);
+      await this.checkpoint();
+      next = Date.now() + CHECKPOINT_EVERY_MS;
+      if (orgId) {
+        await retryDueTimestamps(this.env, orgId).catch(() => undefined); // RFC 3161 stamps of checkpoints and manifests
+        await this.attachStampedCheckpoints().catch(() => undefined); // tokens of checkpoints, kept beside their JWS
+        next = await nextAuditAlarm(this.env, orgId, Date.now(), CHECKPOINT_EVERY_MS).catch(() => next);
+      }
+    }
     if (orgId) {
-      await retryDueTimestamps(this.env, orgId).catch(() => undefined); // RFC 3161 stamps of checkpoints and manifests
-      await this.attachStampedCheckpoints().catch(() => undefined); // tokens of checkpoints, kept beside their JWS
-      next = await nextAuditAlarm(this.env, orgId, Date.now(), CHECKPOINT_EVERY_MS).catch(() => next);
       const sealing = await this.sealSteps(SEAL_STEPS_PER_ALARM, SEAL_BATCH_ROWS).catch((err: unknown) => {
         console.error("audit: sealing a period failed; it is tried again", err);
         return { retry: true };
       });
-      if ("retry" in sealing) next = Math.min(next, Date.now() + SEAL_RETRY_MS);
-      else if (sealing.due > 0) next = Math.min(next, Date.now() + SEAL_SOON_MS);
+      const wake = Date.now() + ("retry" in sealing ? SEAL_RETRY_MS : SEAL_SOON_MS);
+      if (("retry" in sealing || sealing.due > 0) && wake < next) {
+        // A sealing-only wake in front of the duties' time (see ringForSealing).
+        this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('duties_at', ?), ('seal_wake_at', ?)", String(next), String(wake));
+        next = wake;
+      }
     }
     await this.ctx.storage.setAlarm(next);
   }
@@ -650,9 +688,15 @@ export class AuditLog extends DurableObject<Env> {
         throw new Error(`audit sealing: period ${p}'s object does not match the head (${JSON.stringify(summary)}, root ${rootHex})`);
       }
       this.ctx.storage.transactionSync(() => {
-        for (const [prefix, column] of [["c:", "case_id"], ["e:", "evidence_id"], ["a:", "actor_id"], ["t:", "target_id"]] as const) {
+        for (const [prefix, column] of [["c:", "case_id"], ["e:", "evidence_id"], ["a:", "actor_id"]] as const) {
           this.sql.exec(`INSERT OR IGNORE INTO period_keys (key, period) SELECT DISTINCT ? || ${column}, ? FROM chain WHERE seq BETWEEN ? AND ? AND ${column} IS NOT NULL`, prefix, p, first, last);
         }
+        // Targets but cases and items (a signing key, a user, a request…): those two would repeat the c:/e: keys.
+        this.sql.exec(
+          `INSERT OR IGNORE INTO period_keys (key, period) SELECT DISTINCT 't:' || target_id, ? FROM chain
+            WHERE seq BETWEEN ? AND ? AND target_id IS NOT NULL AND target_type NOT IN (${UNINDEXED_TARGET_TYPES.map(() => "?").join(", ")})`,
+          p, first, last, ...UNINDEXED_TARGET_TYPES,
+        );
         this.sql.exec(
           "UPDATE periods SET state = 'sealed', count = ?, first_at = ?, last_at = ?, last_hash = ?, root = ?, sealed_at = ? WHERE p = ?",
           bounds.n, bounds.first_at, bounds.last_at, lastHash, rootHex, new Date().toISOString(), p,
