@@ -705,15 +705,20 @@ export class AuditLog extends DurableObject<Env> {
       return true;
     }
     // Sealed: delete the head's copies, a batch at a time (the period's root and higher nodes stay).
+    // (Rows are counted before they are deleted: `rowsWritten` counts index rows too.)
     let budget = batchRows;
-    budget -= this.sql.exec("DELETE FROM chain WHERE seq IN (SELECT seq FROM chain WHERE seq BETWEEN ? AND ? ORDER BY seq LIMIT ?)", first, last, budget).rowsWritten;
+    const chainRows = this.sql.exec<{ n: number } & Row>("SELECT COUNT(*) AS n FROM (SELECT seq FROM chain WHERE seq BETWEEN ? AND ? LIMIT ?)", first, last, budget).toArray()[0]!.n;
+    this.sql.exec("DELETE FROM chain WHERE seq IN (SELECT seq FROM chain WHERE seq BETWEEN ? AND ? ORDER BY seq LIMIT ?)", first, last, budget);
+    budget -= chainRows;
     for (let level = 0; level < bits && budget > 0; level++) {
       const span = 2 ** (bits - level);
-      budget -= this.sql.exec(
-        "DELETE FROM tree WHERE level = ? AND idx IN (SELECT idx FROM tree WHERE level = ? AND idx BETWEEN ? AND ? ORDER BY idx LIMIT ?)",
-        level, level, p * span, (p + 1) * span - 1, budget,
-      ).rowsWritten;
+      const nodeRows = this.sql
+        .exec<{ n: number } & Row>("SELECT COUNT(*) AS n FROM (SELECT idx FROM tree WHERE level = ? AND idx BETWEEN ? AND ? LIMIT ?)", level, p * span, (p + 1) * span - 1, budget)
+        .toArray()[0]!.n;
+      this.sql.exec("DELETE FROM tree WHERE level = ? AND idx IN (SELECT idx FROM tree WHERE level = ? AND idx BETWEEN ? AND ? ORDER BY idx LIMIT ?)", level, level, p * span, (p + 1) * span - 1, budget);
+      budget -= nodeRows;
     }
+    // Fewer left than the budget: every copy of this period in the head is gone.
     if (budget > 0) this.sql.exec("UPDATE periods SET state = 'done' WHERE p = ?", p);
     return true;
   }
