@@ -61,7 +61,15 @@ const workersRuntime = () =>
       // OIDC_ALLOW_LOOPBACK: the tests' OpenID providers run on 127.0.0.1 (the development setting, docs/security.md).
       // TRUST_CF_CONNECTING_IP: the API tests play Cloudflare's edge: the CF-Connecting-IP a test sends is the client's
       // address, as on a deployment (`npm run deploy`). backend.withLocalDefaults() runs without it.
-      bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), DATA_KEY: TEST_DATA_KEY, OIDC_ALLOW_LOOPBACK: "1", TRUST_CF_CONNECTING_IP: "true" },
+      // AUDIT_PERIOD_BITS: audit log periods of 8 events (docs/audit.md, "How the log grows"), so every API test's
+      // trail spans several periods and is sealed as it grows.
+      bindings: {
+        TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+        DATA_KEY: TEST_DATA_KEY,
+        OIDC_ALLOW_LOOPBACK: "1",
+        TRUST_CF_CONNECTING_IP: "true",
+        AUDIT_PERIOD_BITS: "3", // the same for Deno: tests/worker/backend-deno.ts
+      },
     },
   }));
 

@@ -76,6 +76,8 @@ export const SECRET_NAMES = ["OIDC_CLIENT_SECRET", "DATA_KEY", "DATA_KEY_PREVIOU
 /**
  * Plain settings the server's environment may give the worker, over wrangler.toml's `[vars]`:
  * OIDC_ALLOW_LOOPBACK, the development setting for an identity provider on this machine (off
- * unless set; docs/security.md). (PUBLIC_URL comes from CUSTODY_PUBLIC_URL.)
+ * unless set; docs/security.md); AUDIT_PERIOD_BITS, the audit log's period length for the tests
+ * and the bench (docs/audit.md, "How the log grows"; unset: 2^20 events). (PUBLIC_URL comes from
+ * CUSTODY_PUBLIC_URL.)
  */
-export const SETTING_NAMES = ["OIDC_ALLOW_LOOPBACK"] as const;
+export const SETTING_NAMES = ["OIDC_ALLOW_LOOPBACK", "AUDIT_PERIOD_BITS"] as const;

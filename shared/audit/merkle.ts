@@ -239,3 +239,19 @@ export function treeHashFromHex(hex: unknown): Uint8Array | null {
   if (typeof hex !== "string" || !/^[0-9a-f]{64}$/.test(hex)) return null;
   return Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16));
 }
+
+/**
+ * The nodes (level, index) that `run` asks of its TreeNodes: which nodes a root or proof needs
+ * does not depend on their hashes, so running it once over zeros lists them, to fetch in one go.
+ */
+export async function nodesUsedBy(run: (nodes: TreeNodes) => Promise<unknown>): Promise<[number, number][]> {
+  const used = new Map<string, [number, number]>();
+  const zero = new Uint8Array(TREE_HASH_BYTES);
+  await run({
+    node: async (level, index) => {
+      used.set(`${level}/${index}`, [level, index]);
+      return zero;
+    },
+  });
+  return [...used.values()];
+}

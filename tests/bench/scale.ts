@@ -18,8 +18,12 @@
  *    a checkpoint signed with the object's own key every 1000 events as the object does.
  *    The sample case grows to 10 000 items (the issue's large case); the rest of the items go to
  *    the other cases. Sizes scale with `--scale` (1: 300 cases, 100 000 items, ~950 000 events).
- * 4. Restarts the server on that state and times the same four queries (ratios to step 2).
- * 5. Reports bytes per item (evidence row, parts, details, with their indexes), per audit event
+ * 4. Restarts the server on that state, with audit periods of 2^17 events (docs/audit.md §3.6;
+ *    smaller at a smaller --scale, so the log makes several): the organisation's AuditLog seals
+ *    its complete periods into AuditPeriod objects by itself, as an existing deployment migrates.
+ *    Times that migration, then the same four queries (ratios to step 2).
+ * 5. Reports the size of each period object and of the head, extrapolated to periods of 2^20
+ *    events and ten years; and bytes per item (evidence row, parts, details, with their indexes), per audit event
  *    (chain row, its tree nodes, checkpoints, indexes), per case; each object's size now and at
  *    ten years of the issue's agency against Cloudflare's 10 GB cap; writes
  *    bench-results/scale.json. Figures only: nothing passes or fails on time.
@@ -264,6 +268,69 @@ const fileBytes = (db: DatabaseSync) => {
   const size = db.prepare("PRAGMA page_size").get() as { page_size: number };
   return (pages.page_count - free.freelist_count) * size.page_size;
 };
+
+/** Waits until the organisation's AuditLog has sealed `due` periods (`periods` rows done), reading its file as the server writes it. */
+async function waitForSealing(auditPath: string, due: number): Promise<void> {
+  const deadline = Date.now() + 3 * 3600_000;
+  let said = 0;
+  while (Date.now() < deadline) {
+    let done = -1;
+    try {
+      const db = new DatabaseSync(auditPath, { readOnly: true });
+      try {
+        const hasPeriods = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'periods'").get();
+        done = hasPeriods ? (db.prepare("SELECT COUNT(*) AS n FROM periods WHERE state = 'done'").get() as { n: number }).n : 0;
+      } finally {
+        db.close();
+      }
+    } catch {
+      // busy while the server writes: look again
+    }
+    if (done >= due) return;
+    if (Date.now() - said > 30_000) {
+      console.log(`migration: ${Math.max(0, done)} of ${due} periods sealed…`);
+      said = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error("the migration did not finish in 3 hours");
+}
+
+/** Sizes once the log is across periods: each AuditPeriod object, and the head's parts. */
+function periodSizes(state: string, auditPath: string, bits: number) {
+  const folder = readdirSync(join(state, "v3/do")).find((f) => f.endsWith("AuditPeriod"));
+  if (!folder) throw new Error("no AuditPeriod Durable Object folder in the state: nothing was sealed");
+  const sizes = readdirSync(join(state, "v3/do", folder))
+    .filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")
+    .map((f) => {
+      const db = new DatabaseSync(join(state, "v3/do", folder, f), { readOnly: true });
+      try {
+        return fileBytes(db);
+      } finally {
+        db.close();
+      }
+    });
+  const head = new DatabaseSync(auditPath, { readOnly: true });
+  try {
+    const tables = tableBytes(head) ?? {};
+    const sealedEvents = (head.prepare("SELECT COALESCE(SUM(count), 0) AS n FROM periods WHERE state = 'done'").get() as { n: number }).n;
+    const largest = Math.max(...sizes);
+    return {
+      count: sizes.length,
+      sealedEvents,
+      largest,
+      perEvent: largest / 2 ** bits,
+      head: {
+        total: fileBytes(head),
+        checkpoints: tables.checkpoints ?? 0,
+        keys: tables.period_keys ?? 0,
+        tree: (head.prepare("SELECT COUNT(*) AS n FROM tree WHERE level >= ?").get(bits) as { n: number }).n * 48,
+      },
+    };
+  } finally {
+    head.close();
+  }
+}
 
 /** Bytes per table and index (SQLite's dbstat), when the build has it. */
 function tableBytes(db: DatabaseSync): Record<string, number> | null {
@@ -530,12 +597,24 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     const auditAfter = fileBytes(audit);
     const auditTables = tableBytes(audit);
     const events = seq - eventsBefore;
+    // Periods small enough that this log makes several (2^17 at scale 1), as an organisation whose
+    // log was first opened with AUDIT_PERIOD_BITS set would have them (docs/audit.md §3.6).
+    const periodBits = Math.min(17, Math.max(3, Math.floor(Math.log2(seq / 6))));
+    audit.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('period_bits', ?)").run(String(periodBits));
     audit.close();
-    console.log(`audit object: ${events} events chained, ${Math.floor(seq / CHECKPOINT_EVERY_EVENTS)} checkpoints`);
+    console.log(`audit object: ${events} events chained, ${Math.floor(seq / CHECKPOINT_EVERY_EVENTS)} checkpoints; periods of 2^${periodBits} events`);
 
-    // ---- 4. the same queries on the populated deployment
+    // ---- 4. the migration: the restarted server seals the complete periods by itself
     server = await CustodyServer.start({ stateDir: state });
+    const migrationStarted = Date.now();
+    // Signing in records an event: the organisation's AuditLog starts, finds complete periods and rings its alarm.
     const adminAgain = await signIn(server.url, admin.totpSecret);
+    const dueAtStart = Math.floor(seq / 2 ** periodBits);
+    await waitForSealing(auditPath, dueAtStart);
+    const migrationSeconds = (Date.now() - migrationStarted) / 1000;
+    console.log(`migration: ${dueAtStart} periods of 2^${periodBits} events sealed into their own objects in ${migrationSeconds.toFixed(0)} s, through the running server`);
+
+    // ---- 5. the same queries on the populated deployment (its log across periods)
     const populated = await timeQueries(adminAgain, large.id, samples.video);
     // The synthetic chain is a real one: the item's export, with its proofs against the latest
     // checkpoint and every checkpoint's consistency proof, passes the offline verifier.
@@ -546,6 +625,7 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     if (verified.status !== 0) throw new Error(`the populated deployment's export does not verify:\n${verified.stdout}\n${verified.stderr}`);
     console.log("the item's audit export from the populated deployment passes npm run audit:verify");
     await stop();
+    const periods = periodSizes(state, auditPath, periodBits);
 
     // ---- 5. figures
     const perItem = (d1AfterItems - d1AfterCases) / items.length;
@@ -558,6 +638,16 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     const meanEventsPerItem = eventsPerItem / items.length;
     const auditPerYear = itemsPerYear * meanEventsPerItem * perEvent + AGENCY.casesPerYear * perEvent;
     const auditPerYearAtIssueRate = itemsPerYear * AGENCY.eventsPerItem * perEvent;
+    // Across periods (docs/audit.md §3.6), at B = 20 and ten years of the agency.
+    const eventsPerYear = itemsPerYear * meanEventsPerItem + AGENCY.casesPerYear;
+    const eventsTenYears = eventsPerYear * AGENCY.years;
+    const periodAt20 = periods.perEvent * 2 ** 20;
+    const headTenYears = 2 * periodAt20 + (periods.head.checkpoints / seq + (periods.head.keys + periods.head.tree) / periods.sealedEvents) * eventsTenYears;
+    const across = {
+      bits: periodBits, migrationSeconds, periodsSealed: periods.count, sealedEvents: periods.sealedEvents,
+      largestPeriodBytes: periods.largest, perEventInPeriod: periods.perEvent, head: periods.head,
+      atB20: { periodBytes: periodAt20, periodsAtTenYears: eventsTenYears / 2 ** 20, headAtTenYears: headTenYears, eventsPerYear },
+    };
     const fillsIn = (perYear: number, now: number) => (CAP_BYTES - now) / perYear;
     const sampleManifest = (kind: keyof typeof samples) => ({ bytes: (sampleRows[kind].evidence.manifest as string).length, parts: sampleRows[kind].parts.length });
     const result = {
@@ -570,6 +660,7 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
       bytes: { perItem, perCase, perAuditEvent: perEvent, d1Tables, auditTables },
       objects: { d1: { now: d1AfterItems, perYear: d1PerYear, atTenYears: d1PerYear * AGENCY.years, fillsInYears: fillsIn(d1PerYear, 0) }, auditLog: { now: auditAfter, perYear: auditPerYear, atTenYears: auditPerYear * AGENCY.years, fillsInYears: fillsIn(auditPerYear, 0), atIssueRate: { eventsPerItem: AGENCY.eventsPerItem, perYear: auditPerYearAtIssueRate, fillsInYears: fillsIn(auditPerYearAtIssueRate, 0) } } },
       agency: { ...AGENCY, itemsPerYear, capBytes: CAP_BYTES },
+      auditAcrossPeriods: across,
       latency: empty.map((e, n) => ({ query: e.name, emptyMs: e.medianMs, populatedMs: populated[n]!.medianMs, ratio: populated[n]!.medianMs / e.medianMs, emptyRunsMs: e.runsMs, populatedRunsMs: populated[n]!.runsMs, emptyBytes: e.bytes, populatedBytes: populated[n]!.bytes })),
     };
     const sum = (tables: Record<string, number> | null, names: string[]) => (tables ? names.reduce((n, name) => n + (tables[name] ?? 0), 0) : NaN);
@@ -596,6 +687,9 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
       `  object            now        per year (agency)   at 10 years   fills 10 GB in`,
       `  D1 database       ${fmtBytes(d1AfterItems).padEnd(10)} ${fmtBytes(d1PerYear).padEnd(19)} ${fmtBytes(d1PerYear * 10).padEnd(13)} ${when(result.objects.d1.fillsInYears)}`,
       `  audit DO (org)    ${fmtBytes(auditAfter).padEnd(10)} ${fmtBytes(auditPerYear).padEnd(19)} ${fmtBytes(auditPerYear * 10).padEnd(13)} ${when(result.objects.auditLog.fillsInYears)}`,
+      `  the audit log across periods: ${periods.count} periods of 2^${periodBits} events sealed by the running server in ${migrationSeconds.toFixed(0)} s (the migration);`,
+      `    largest period object ${fmtBytes(periods.largest)} (${fmtBytes(periods.perEvent)} per event); the head now ${fmtBytes(periods.head.total)} (checkpoints ${fmtBytes(periods.head.checkpoints)}, key index ${fmtBytes(periods.head.keys)}, current period and tree ${fmtBytes(periods.head.total - periods.head.checkpoints - periods.head.keys)})`,
+      `    at B = 20: a period object ${fmtBytes(periodAt20)} for ever; after ten years ${Math.ceil(eventsTenYears / 2 ** 20)} of them and a head of about ${fmtBytes(headTenYears)} (two periods' rows at most, checkpoints, key index): every object under 10 GB`,
       `  (agency: ${AGENCY.investigators} investigators × ${AGENCY.itemsPerDay} items/day × 365 = ${itemsPerYear} items/year, ${meanEventsPerItem.toFixed(1)} events each as measured (at the issue's ${AGENCY.eventsPerItem}, the audit object fills in ${when(fillsIn(auditPerYearAtIssueRate, 0))}), ${AGENCY.casesPerYear} cases/year)`,
       `  query (median of ${RUNS}, through the HTTP API)          empty      populated   ratio`,
       ...result.latency.map((l) => `  ${l.query.padEnd(52)} ${`${l.emptyMs.toFixed(1)} ms`.padStart(9)} ${`${l.populatedMs.toFixed(1)} ms`.padStart(11)}   ×${l.ratio.toFixed(2)}`),

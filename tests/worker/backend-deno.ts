@@ -20,12 +20,25 @@ import { objectFile, objectIdFromName } from "../../deno/durable-objects";
 import { LocalR2Bucket } from "../../deno/r2";
 import type { AuditEvent } from "../../shared/audit/chain";
 import { DenoServer } from "../support/deno-server";
-import type { RawRequest, TestBackend, TestBucket, TestDatabase } from "./backend";
+import type { RawRequest, SealProgress, TestBackend, TestBucket, TestDatabase } from "./backend";
 import { testWebSocket } from "./websocket-client";
 
 const root = resolve(import.meta.dirname, "../..");
 const bindings = readBindings(join(root, "wrangler.toml"));
 const AUDIT_CLASS = bindings.durableObjects.find((b) => b.name === "AUDIT")!.className;
+const PERIOD_CLASS = bindings.durableObjects.find((b) => b.name === "AUDIT_PERIODS")!.className;
+
+/** Rows of `query` in the SQLite file of a Durable Object (none if it has no such table yet). */
+function objectRows<T>(file: string, table: string, query: string): T[] {
+  if (!existsSync(file)) return [];
+  const db = new DatabaseSync(file);
+  try {
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE name = ?").get(table)) return [];
+    return db.prepare(query).all() as T[];
+  } finally {
+    db.close();
+  }
+}
 /** deno/main.ts, with the tests' hook beside it. */
 const ENTRY = join(root, "tests/deno/fixtures/main-with-test-hooks.ts");
 
@@ -53,7 +66,8 @@ function closeStorage(): void {
 export async function startDenoBackend(): Promise<DenoServer> {
   const stateDir = mkdtempSync(join(tmpdir(), "custody-deno-test-"));
   // OIDC_ALLOW_LOOPBACK: the tests' OpenID providers run on 127.0.0.1 (the development setting, docs/security.md).
-  server = new DenoServer(stateDir, { CUSTODY_TRUST_PROXY: "1", OIDC_ALLOW_LOOPBACK: "1" }, ENTRY);
+  // AUDIT_PERIOD_BITS: audit periods of 8 events, as in the `worker` project (vitest.config.ts).
+  server = new DenoServer(stateDir, { CUSTODY_TRUST_PROXY: "1", OIDC_ALLOW_LOOPBACK: "1", AUDIT_PERIOD_BITS: "3" }, ENTRY);
   await server.start();
   openStorage(stateDir);
   return server;
@@ -223,6 +237,14 @@ function rawHttp(server: DenoServer, { method, url, headers = {}, body, contentL
   });
 }
 
+/** A method of the organisation's AuditLog called in the server, through its test hook. */
+async function auditCall(orgId: string, method: "sealDue" | "exportPage", args: unknown[]): Promise<unknown> {
+  const hooks = await hooksUrl(running().server);
+  const response = await fetch(new URL("/audit-call", hooks), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ orgId, method, args }) });
+  if (!response.ok) throw new Error(`the test hook could not call AuditLog.${method}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
 export const backend: TestBackend = {
   runtime: "deno",
 
@@ -300,16 +322,31 @@ export const backend: TestBackend = {
     // Every route drains the outbox before it answers; events still there mean a drain failed.
     const pending = await database.prepare("SELECT count(*) AS n FROM audit_outbox WHERE org_id = ?").bind(orgId).first<number>("n");
     if (pending) throw new Error(`${pending} audit events are still in the outbox: the server did not chain them`);
-    const file = objectFile(join(server.stateDir, "do"), AUDIT_CLASS, objectIdFromName(AUDIT_CLASS, orgId));
-    if (!existsSync(file)) return [];
-    const db = new DatabaseSync(file);
-    try {
-      const hasChain = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'chain'").get();
-      if (!hasChain) return [];
-      return (db.prepare("SELECT event FROM chain ORDER BY seq").all() as { event: string }[]).map((row) => JSON.parse(row.event) as AuditEvent);
-    } finally {
-      db.close();
+    const dir = join(server.stateDir, "do");
+    const file = objectFile(dir, AUDIT_CLASS, objectIdFromName(AUDIT_CLASS, orgId));
+    // The sealed periods' events from their own objects, then the head's later ones (docs/audit.md, "How the log grows").
+    const sealed = objectRows<{ p: number; last_seq: number }>(file, "periods", "SELECT p, last_seq FROM periods WHERE state IN ('sealed', 'done') ORDER BY p");
+    const events: string[] = [];
+    for (const { p } of sealed) {
+      const periodFile = objectFile(dir, PERIOD_CLASS, objectIdFromName(PERIOD_CLASS, `${orgId}/${p}`));
+      events.push(...objectRows<{ event: string }>(periodFile, "chain", "SELECT event FROM chain ORDER BY seq").map((row) => row.event));
     }
+    const after = sealed.at(-1)?.last_seq ?? 0;
+    events.push(...objectRows<{ event: string }>(file, "chain", `SELECT event FROM chain WHERE seq > ${after} ORDER BY seq`).map((row) => row.event));
+    return events.map((event) => JSON.parse(event) as AuditEvent);
+  },
+
+  async sealAudit(orgId, maxSteps, batchRows) {
+    return (await auditCall(orgId, "sealDue", [maxSteps, batchRows])) as SealProgress;
+  },
+
+  async auditExportPage(orgId, filter, after, limit, treeSize) {
+    return (await auditCall(orgId, "exportPage", [filter, after, limit, treeSize])) as { event: AuditEvent; inclusion: string[] }[];
+  },
+
+  async auditHeadSeqs(orgId) {
+    const file = objectFile(join(running().server.stateDir, "do"), AUDIT_CLASS, objectIdFromName(AUDIT_CLASS, orgId));
+    return objectRows<{ seq: number }>(file, "chain", "SELECT seq FROM chain ORDER BY seq").map((row) => Number(row.seq));
   },
 
   async storedBytes() {

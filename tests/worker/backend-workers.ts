@@ -1,8 +1,9 @@
 /** The test backend inside workerd: the worker's own module, and Cloudflare's local D1, R2 and Durable Objects. */
-import { applyD1Migrations, createExecutionContext, createScheduledController, env, reset, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
+import { applyD1Migrations, createExecutionContext, createScheduledController, env, reset, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import worker from "../../worker/src/index";
 import { flushAudit, listAuditEvents } from "../../worker/src/lib/audit";
+import type { AuditEvent } from "../../shared/audit/chain";
 import type { RawRequest, TestBackend, TestBucket } from "./backend";
 import { testWebSocket } from "./websocket-client";
 
@@ -58,6 +59,17 @@ export const backend: TestBackend = {
   async auditEvents(orgId) {
     await flushAudit(env, orgId);
     return listAuditEvents(env, orgId, {}, 0, 5000);
+  },
+  async sealAudit(orgId, maxSteps, batchRows) {
+    return env.AUDIT.get(env.AUDIT.idFromName(orgId)).sealDue(maxSteps, batchRows);
+  },
+  async auditExportPage(orgId, filter, after, limit, treeSize) {
+    return (await env.AUDIT.get(env.AUDIT.idFromName(orgId)).exportPage(filter, after, limit, treeSize)) as unknown as { event: AuditEvent; inclusion: string[] }[];
+  },
+  async auditHeadSeqs(orgId) {
+    return runInDurableObject(env.AUDIT.get(env.AUDIT.idFromName(orgId)), async (_instance, state) =>
+      state.storage.sql.exec<{ seq: number }>("SELECT seq FROM chain ORDER BY seq").toArray().map((row) => row.seq),
+    );
   },
   async storedBytes() {
     const stored: Uint8Array[] = [];

@@ -16,10 +16,11 @@
  * tests/unit/api-tests-both-runtimes.test.ts, fails while a file here imports cloudflare:*.)
  */
 import type { AuditEvent } from "../../shared/audit/chain";
+import type { SealProgress } from "../../worker/src/durable/audit-log";
 import { backend as selected } from "#test-backend";
 import type { TestWebSocket } from "./websocket-client";
 
-export type { TestWebSocket };
+export type { SealProgress, TestWebSocket };
 
 /** The database behind the API, with D1's API. */
 export type TestDatabase = Pick<D1Database, "prepare" | "batch">;
@@ -79,8 +80,18 @@ export interface TestBackend {
   readonly bucket: TestBucket;
   /** An empty installation at the current schema: every database row, object and Durable Object's storage gone. */
   reset(): Promise<void>;
-  /** The organisation's audit chain as its Durable Object holds it, in chain order, once the outbox is drained. */
+  /** The organisation's audit chain as its Durable Objects hold it (the head and its sealed periods), in chain order, once the outbox is drained. */
   auditEvents(orgId: string): Promise<AuditEvent[]>;
+  /**
+   * Seals the organisation's complete audit periods now (`AuditLog.sealDue`, docs/audit.md "How
+   * the log grows"): at most `maxSteps` steps, copying `batchRows` events per step. What the alarm
+   * does a few seconds after a period completes; a test calls it to finish, or stop part way.
+   */
+  sealAudit(orgId: string, maxSteps?: number, batchRows?: number): Promise<SealProgress>;
+  /** `AuditLog.exportPage` of the organisation: events after `after` with their inclusion proofs in the tree of `treeSize`. */
+  auditExportPage(orgId: string, filter: Record<string, string>, after: number, limit: number, treeSize: number): Promise<{ event: AuditEvent; inclusion: string[] }[]>;
+  /** The seqs of the chain rows the organisation's `AuditLog` head itself still holds. */
+  auditHeadSeqs(orgId: string): Promise<number[]>;
   /** Everything the server keeps at rest, as bytes (objects and database contents), to scan for what must not be there. */
   storedBytes(): Promise<Uint8Array[]>;
   /** Runs `during` and returns what the server logged as errors meanwhile (kept out of the test output). */

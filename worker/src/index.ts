@@ -67,6 +67,7 @@ api.get("/api/openapi.json", (c) => c.json(openApiDocument(api, { version: APP_V
 export type AppType = typeof api;
 
 export { AuditLog } from "./durable/audit-log";
+export { AuditPeriod } from "./durable/audit-period";
 export { SiteLive } from "./durable/site-live";
 
 export default {
