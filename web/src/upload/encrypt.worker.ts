@@ -51,11 +51,18 @@ for (let i = 0; i < poolSize; i++) {
   idle.push(worker);
 }
 
-/** Hands parts to idle workers: the file with the fewest parts left first, each within its reorder window. */
+/**
+ * Parts of `file` that may be handed out and not yet hashed in order. Until its first part is
+ * sealed, only that one: it then has a core to itself (not shared with the parts after it), and
+ * is sent while they are sealed. Other files go on meanwhile.
+ */
+const windowOf = (file: FileState) => (file.hashed === 0 ? 1 : poolSize * REORDER_PER_WORKER);
+
+/** Hands parts to idle workers: the file with the fewest parts left first, each within its window. */
 function schedule(): void {
   while (idle.length > 0) {
     const ready = [...files.values()]
-      .filter((file) => !file.failed && file.next < file.parts && file.next - file.hashed < poolSize * REORDER_PER_WORKER)
+      .filter((file) => !file.failed && file.next < file.parts && file.next - file.hashed < windowOf(file))
       .sort((a, b) => a.parts - a.next - (b.parts - b.next));
     const file = ready[0];
     if (!file) return;
