@@ -319,7 +319,7 @@ async function encrypt(row: UploadRow, pending: PendingFileRow, keys: DeviceKeys
   await early.started;
 }
 
-/** Thumbnails being made, by evidence id: the upload completes only once its item's is made (or found impossible). */
+/** Thumbnails being made, by evidence id: the upload completes only once its item's is made (or found impossible), see `uploadOne`. */
 const thumbnails = new Map<string, Promise<void>>();
 
 /**
@@ -515,7 +515,7 @@ async function onEncryptEvent(event: EncryptEvent): Promise<void> {
     early.get(row.evidenceId)?.offer(event.index, event.sha512, event.bytes);
   } else if (event.type === "error") {
     await early.get(row.evidenceId)?.drain();
-    await thumbnailMade(row.evidenceId);
+    thumbnails.delete(row.evidenceId);
     await keptCopyWritten(row.evidenceId);
     await removeFile("uploads", uploadFile(row.evidenceId));
     await db.pendingFiles.delete(row.evidenceId);
@@ -525,8 +525,6 @@ async function onEncryptEvent(event: EncryptEvent): Promise<void> {
     // The parts sent early are in (or left for the queue): the queue takes over from here.
     await early.get(row.evidenceId)?.drain();
     await keptCopyWritten(row.evidenceId);
-    // The completion carries the thumbnail: a small file's may still be in the making.
-    await thumbnailMade(row.evidenceId);
     const changes: Partial<UploadRow> = {
       state: "uploading",
       partCount: event.partCount,
@@ -654,6 +652,11 @@ async function uploadOne(row: UploadRow): Promise<void> {
           onNote: (note) => {
             progress.note = note;
             emit();
+          },
+          // The thumbnail goes with the completion: a small file's parts may all be in before it is made.
+          beforeComplete: async () => {
+            await thumbnailMade(id);
+            if (row.thumbnail && row.request && row.request.thumbnail !== row.thumbnail) await save(id, { request: { ...row.request, thumbnail: row.thumbnail } });
           },
         },
         controller.signal,

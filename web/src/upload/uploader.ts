@@ -52,6 +52,8 @@ export interface UploadHost {
   onProgress(sentBytes: number, speed: number): void;
   /** What is happening when it is not plain progress (waiting, retrying); undefined clears it. */
   onNote(note: string | undefined): void;
+  /** Called once every part is in, before the completion is sent (the page adds a thumbnail made meanwhile to `row.request`). */
+  beforeComplete?(): Promise<void>;
 }
 
 export const isAbort = (error: unknown) => error instanceof DOMException && error.name === "AbortError";
@@ -383,6 +385,7 @@ export async function uploadToServer(row: UploadRow, host: UploadHost, signal: A
   let state = await serverState(row, host, signal);
   while (state.status !== "complete") {
     await sendParts(row, file, new Set(state.received), host, signal);
+    await host.beforeComplete?.();
     try {
       // The manifest goes with the completion: the server checks it against every stored part. So
       // does the thumbnail, made while the first parts went out (the server keeps one it has).
