@@ -17,7 +17,7 @@ import { evidenceApi } from "../cases/api";
 import { isReachable, onReachability } from "../api/connectivity";
 import { db, type PendingFileRow, type UploadRow } from "../db";
 import type { DeviceKeys } from "../keys/store";
-import type { EncryptEvent, EncryptJob } from "./messages";
+import type { EncryptEvent, EncryptJob, EncryptRequest } from "./messages";
 import { captureTimeFields } from "./capture-time";
 import { encryptedThumbnail } from "./thumbnail";
 import { removeFile, uploadFile } from "./opfs";
@@ -313,6 +313,7 @@ async function encrypt(row: UploadRow, pending: PendingFileRow, keys: DeviceKeys
     ...(pending.scope ? { scope: pending.scope } : {}),
     metadata: pending.metadata,
     ...(pending.derivedFrom ? { derivedFrom: pending.derivedFrom } : {}),
+    sendsFirstPart: true,
   };
   encryptor().postMessage(job);
   startThumbnail(row, pending);
@@ -376,6 +377,13 @@ function startEarly(row: UploadRow, fileKeyJwe: string, caseKid: string): EarlyS
   // As in the queue's uploads: one body on the wire at a time, so the first part sealed is not slowed by the next.
   const turns = new Turns();
   let accepting = true;
+  // The pool leaves a core to the first part's send until this says it has ended (messages.ts FirstPartSent).
+  let firstEnded = false;
+  const endFirst = () => {
+    if (firstEnded) return;
+    firstEnded = true;
+    worker?.postMessage({ type: "first-part-sent", evidenceId: id } satisfies EncryptRequest);
+  };
   const started = (async () => {
     if (!isReachable() || !row.label) return false;
     try {
@@ -392,6 +400,7 @@ function startEarly(row: UploadRow, fileKeyJwe: string, caseKid: string): EarlyS
       return false;
     }
   })();
+  void started.then((ok) => ok || endFirst());
   const sendOne = async (part: { index: number; sha512: string; bytes: Uint8Array }) => {
     try {
       const { urls } = await evidenceApi.partUrls(id, [part.index], [part.sha512]);
@@ -412,6 +421,8 @@ function startEarly(row: UploadRow, fileKeyJwe: string, caseKid: string): EarlyS
       emit();
     } catch {
       // Left for the queue, which asks the server what it has before sending anything.
+    } finally {
+      endFirst();
     }
   };
   const pumpEarly = () => {
@@ -436,6 +447,7 @@ function startEarly(row: UploadRow, fileKeyJwe: string, caseKid: string): EarlyS
     async drain() {
       accepting = false;
       held.length = 0;
+      endFirst();
       // A start still on its way (a small file encrypts faster than it answers) must end before the
       // queue takes over: the queue would otherwise start the same upload alongside it, and each
       // would cancel the other's as a stale one.
