@@ -39,6 +39,8 @@ interface FileState {
   hashedBytes: number;
   partSha512: string[];
   failed: boolean;
+  /** Resolves once `out` and `hasher` are made (they are made while the first part is sealed). */
+  ready: Promise<void>;
   /** Its first part is sealed and the page is sending it (`EncryptJob.sendsFirstPart`), until it says the send has ended. */
   sendingFirst: boolean;
 }
@@ -103,6 +105,7 @@ async function sealedPart(worker: Worker, result: PartResult): Promise<void> {
   busy.delete(worker);
   idle.push(worker);
   try {
+    await file.ready;
     if (file.failed) return;
     if (!result.ok) throw new Error(result.message);
     file.out.write(result.bytes, { at: result.index * PART_SIZE });
@@ -142,22 +145,32 @@ async function finish(file: FileState): Promise<void> {
 }
 
 async function start(job: EncryptJob): Promise<void> {
-  const out = await openSync("uploads", uploadFile(job.evidenceId));
+  const file: FileState = {
+    job, parts: partCount(job.file.size),
+    // Random prefix per file: the file key is already unique, so this is defence in depth if a key were ever reused.
+    noncePrefix: crypto.getRandomValues(new Uint8Array(NONCE_PREFIX_SIZE)),
+    out: undefined as unknown as SyncAccessHandle, hasher: undefined as unknown as Sha512, ready: Promise.resolve(),
+    next: 0, sealed: new Map(), hashed: 0, hashedBytes: 0, partSha512: [], failed: false, sendingFirst: false,
+  };
+  // The first part goes to a worker at once; its OPFS file and the whole-file hasher are made while it is sealed.
+  file.ready = (async () => {
+    const hashing = createSha512Wasm();
+    hashing.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+    file.out = await openSync("uploads", uploadFile(job.evidenceId));
+    file.out.truncate(0);
+    file.hasher = await hashing;
+  })();
+  files.set(job.evidenceId, file);
+  schedule();
   try {
-    out.truncate(0);
-    const file: FileState = {
-      job, out, parts: partCount(job.file.size),
-      // Random prefix per file: the file key is already unique, so this is defence in depth if a key were ever reused.
-      noncePrefix: crypto.getRandomValues(new Uint8Array(NONCE_PREFIX_SIZE)),
-      hasher: await createSha512Wasm(), next: 0, sealed: new Map(), hashed: 0, hashedBytes: 0, partSha512: [], failed: false, sendingFirst: false,
-    };
-    files.set(job.evidenceId, file);
-    schedule();
+    await file.ready;
   } catch (error) {
-    out.close();
-    scope.postMessage({ type: "error", evidenceId: job.evidenceId, message: `Couldn't encrypt this file (${error instanceof Error ? error.message : String(error)}). Pick it again.` });
+    fail(file, error);
   }
 }
+
+// Compiled once per worker, now rather than when the first file comes (hash-wasm keeps the module).
+void createSha512Wasm().catch(() => undefined);
 
 scope.onmessage = (event) => {
   const request = event.data;
