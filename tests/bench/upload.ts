@@ -27,6 +27,11 @@
  * hooks.ts for why Playwright is told not to copy request bodies (it slowed uploads ~15×).
  * Every upload is verified (the server says complete with every part; the signed manifest's
  * size and SHA-512 are those of the file Node wrote), and the bench fails only if one is not.
+ * Where the time from choosing the file to its first part stored goes: an init script in the
+ * bench's page (pageMarks, not part of the app) marks the file input's change, the encryption
+ * job and the sealed parts coming back, the API requests and the part PUTs; `--only first-part`
+ * prints them, and upload.json keeps them (`firstPartMarks` of the encrypted 1 GiB run).
+ * `BENCH_DEBUG=1` adds when each worker was created and loaded its scripts.
  * Prints a table and writes bench-results/upload.json. Figures only: nothing passes or fails on time.
  */
 import { spawnSync } from "node:child_process";
