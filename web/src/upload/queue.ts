@@ -426,7 +426,8 @@ function startEarly(row: UploadRow, fileKeyJwe: string, caseKid: string): EarlyS
     }
   };
   const pumpEarly = () => {
-    while (running.size < EARLY_PARALLEL && held.length > 0) {
+    // The first part goes alone: the next request waits until its send has ended.
+    while (running.size < (firstEnded ? EARLY_PARALLEL : 1) && held.length > 0) {
       const sending = sendOne(held.shift()!).finally(() => {
         running.delete(sending);
         pumpEarly();
