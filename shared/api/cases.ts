@@ -335,6 +335,9 @@ export const UploadQuery = z.strictObject({
 export const CompleteUploadRequest = z
   .strictObject({
     manifest: CompactJws.optional().meta({ description: "The signed manifest, for an upload started without one: checked against your signing key, the planned size, and every stored part's SHA-512." }),
+    thumbnail: CompactJwe.optional().meta({
+      description: "The thumbnail, for an upload started without one (its first part is sent before the thumbnail is made): a JWE (ECDH-ES+A256KW, typ custody-thumbnail+jwe) to the case key the upload's file key is wrapped to. An upload started with a thumbnail keeps it; another one is refused.",
+    }),
   })
   .meta({ id: "CompleteUploadRequest" });
 export type CompleteUploadRequest = z.input<typeof CompleteUploadRequest>;

@@ -27,6 +27,11 @@
  * hooks.ts for why Playwright is told not to copy request bodies (it slowed uploads ~15×).
  * Every upload is verified (the server says complete with every part; the signed manifest's
  * size and SHA-512 are those of the file Node wrote), and the bench fails only if one is not.
+ * Where the time from choosing the file to its first part stored goes: an init script in the
+ * bench's page (pageMarks, not part of the app) marks the file input's change, the encryption
+ * job and the sealed parts coming back, the API requests and the part PUTs; `--only first-part`
+ * prints them, and upload.json keeps them (`firstPartMarks` of the encrypted 1 GiB run).
+ * `BENCH_DEBUG=1` adds when each worker was created and loaded its scripts.
  * Prints a table and writes bench-results/upload.json. Figures only: nothing passes or fails on time.
  */
 import { spawnSync } from "node:child_process";
@@ -266,6 +271,85 @@ class ProtocolWatch {
   }
 }
 
+// ---------- where the time to the first part goes: marks taken in the bench's page ----------
+
+/** One thing the page did, at epoch ms (performance.timeOrigin + now(), the same clock as Node's Date.now()). */
+interface PageMark {
+  at: number;
+  what: string;
+}
+
+declare global {
+  interface Window {
+    benchMarks?: PageMark[];
+  }
+}
+
+/**
+ * An init script for the bench's page (never part of the app): it observes, without changing
+ * what they do, the file input's change event, the Web Workers the page makes and the messages
+ * it exchanges with them (the encryption job out, the first sealed parts back), its API requests
+ * (fetch) and its part PUTs (XMLHttpRequest: sent, body sent, answered). The marks say where the
+ * time from choosing a file to its first part stored goes; only the first few of each kind are kept.
+ */
+function pageMarks(): void {
+  const marks: PageMark[] = (window.benchMarks = []);
+  const counts = new Map<string, number>();
+  const mark = (what: string, kind = what) => {
+    const n = (counts.get(kind) ?? 0) + 1;
+    counts.set(kind, n);
+    if (n <= 6) marks.push({ at: performance.timeOrigin + performance.now(), what });
+  };
+  document.addEventListener("change", (event) => {
+    if (event.target instanceof HTMLInputElement && event.target.type === "file") mark(`file input change (${event.target.files?.length ?? 0} files)`, "change");
+  }, true);
+  const NativeWorker = window.Worker;
+  window.Worker = class extends NativeWorker {
+    constructor(url: string | URL, options?: WorkerOptions) {
+      super(url, options);
+      const name = options?.name ?? "worker";
+      mark(`new Worker ${name}`, "worker");
+      this.addEventListener("message", (event: MessageEvent) => {
+        const data = event.data as { type?: string; index?: number } | undefined;
+        if (data?.type === "part") mark(`${name} → page: part ${data.index} sealed`, "part");
+        else if (data?.type === "progress") mark(`${name} → page: first progress`, "progress");
+        else if (data?.type) mark(`${name} → page: ${data.type}`, `msg-${data.type}`);
+      });
+    }
+    override postMessage(message: unknown, options?: unknown): void {
+      const type = (message as { type?: string } | undefined)?.type;
+      if (type) mark(`page → worker: ${type} job`, `post-${type}`);
+      super.postMessage(message, options as StructuredSerializeOptions);
+    }
+  };
+  const nativeFetch = window.fetch.bind(window);
+  window.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = new URL(input instanceof Request ? input.url : String(input), location.href);
+    const what = `${init?.method ?? (input instanceof Request ? input.method : "GET")} ${url.pathname.replace(/[0-9a-f]{32}/g, ":id")}`;
+    if (!url.pathname.startsWith("/api/")) return nativeFetch(input, init);
+    mark(`fetch ${what} sent`, what);
+    try {
+      return await nativeFetch(input, init);
+    } finally {
+      mark(`fetch ${what} answered`, `${what} answered`);
+    }
+  };
+  const open = XMLHttpRequest.prototype.open;
+  const send = XMLHttpRequest.prototype.send;
+  const urls = new WeakMap<XMLHttpRequest, string>();
+  XMLHttpRequest.prototype.open = function (this: XMLHttpRequest, method: string, url: string | URL, ...rest: unknown[]) {
+    urls.set(this, `${method} ${new URL(String(url), location.href).pathname.replace(/[0-9a-f]{32}/g, ":id")}`);
+    return (open as (...args: unknown[]) => void).call(this, method, url, ...rest);
+  } as typeof XMLHttpRequest.prototype.open;
+  XMLHttpRequest.prototype.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
+    const what = urls.get(this) ?? "XHR";
+    mark(`XHR ${what} sent`, "xhr-sent");
+    this.upload.addEventListener("load", () => mark(`XHR ${what} body sent`, "xhr-body"));
+    this.addEventListener("loadend", () => mark(`XHR ${what} answered ${this.status}`, "xhr-answered"));
+    return send.call(this, body);
+  };
+}
+
 // ---------- the run ----------
 
 interface Verified {
@@ -299,6 +383,8 @@ interface UploadRun {
   memory: { before: Memory; peak: Memory; samples: number };
   putAttempts: number;
   putBytes: number;
+  /** Encrypted uploads: what the page did from the file being chosen to the first part stored (ms after choosing; see pageMarks). */
+  firstPartMarks?: { ms: number; what: string }[];
 }
 
 export interface UploadOptions {
@@ -383,6 +469,7 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
       page = context.pages()[0] ?? (await context.newPage());
       page.setDefaultTimeout(60_000);
       page.on("pageerror", (e) => console.error("page error:", e));
+      await context.addInitScript(pageMarks);
       await page.goto(`/cases?case=${caseId}`);
       const heading = page.getByRole("heading", { name: "Upload bench", level: 1 });
       const unlock = page.getByRole("heading", { name: "Unlock your keys" });
@@ -429,6 +516,19 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
         return { t0, ...(await watch.completion(t0, failedItem(input.name))) };
       });
       const { t0, evidenceId, startedAt, completedAt } = sampled.result;
+      const firstStored = watch.firstStored(evidenceId);
+      // The page's marks up to the first part stored, from the file being chosen.
+      const workerMarks: PageMark[] = [];
+      if (process.env["BENCH_DEBUG"]) for (const w of page.workers()) {
+        const got = await w.evaluate(() => ({ origin: performance.timeOrigin, res: performance.getEntriesByType("resource").map((e) => ({ name: e.name.split("/").pop()!, end: (e as PerformanceResourceTiming).responseEnd })), now: performance.now(), name: (self as unknown as { name: string }).name })).catch(() => undefined);
+        if (!got) continue;
+        workerMarks.push({ at: got.origin, what: `[debug] worker ${got.name} created` });
+        for (const r of got.res) workerMarks.push({ at: got.origin + r.end, what: `[debug] worker ${got.name} loaded ${r.name}` });
+      }
+      const marks = (await page.evaluate(() => window.benchMarks ?? [])).concat(workerMarks).sort((a, b) => a.at - b.at)
+        .filter((m) => m.at <= firstStored)
+        .map((m) => ({ ms: Math.round(m.at - t0), what: m.what }))
+        .concat([{ ms: firstStored - t0, what: "server's 204 for the first part stored (seen by the bench)" }]);
       await verify(evidenceId, input, false);
       await afterComplete?.();
       // The case page lists it (its signature checked in the page); if the list missed the completion (e.g. it came while offline), a reload shows it.
@@ -455,13 +555,14 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
         ciphertextBytes: ct,
         parts: partCount(input.bytes),
         msToStart: startedAt - t0,
-        msToFirstPart: watch.firstStored(evidenceId) - t0,
+        msToFirstPart: firstStored - t0,
         msToComplete: completedAt - t0,
         mibPerSecond: input.bytes / MiB / ((completedAt - t0) / 1000),
         transferMiBPerSecond: ct / MiB / ((completedAt - startedAt) / 1000),
         memory: { before: sampled.before, peak: sampled.peak, samples: sampled.samples },
         putAttempts: attempts.length,
         putBytes: attempts.reduce((n, a) => n + a.bytes, 0),
+        firstPartMarks: marks,
       };
     };
 
@@ -579,6 +680,7 @@ export async function runUpload(options: UploadOptions = {}): Promise<number> {
     console.log(`    ${(enc1g.msToComplete / 1000).toFixed(1)} s, ${enc1g.mibPerSecond.toFixed(1)} MiB/s`);
     if (options.only === "a") {
       const ratio = enc1g.mibPerSecond / plain.mibPerSecond;
+      console.log(`    where the time to the first part stored goes (ms after choosing the file):\n${enc1g.firstPartMarks!.map((m) => `      ${String(m.ms).padStart(6)}  ${m.what}`).join("\n")}`);
       console.log(`    file chosen → first part stored: plain ${(plain.msToFirstPart / 1000).toFixed(2)} s, encrypted ${(enc1g.msToFirstPart / 1000).toFixed(2)} s; end to end encrypted/plain ${ratio.toFixed(2)} (${cpus().length} cores, load ${loadAtStart.map((l) => l.toFixed(2)).join(" ")} → ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
       return (Date.now() - started) / 1000;
     }

@@ -3,14 +3,16 @@
  * short video (ffmpeg) and a PDF are added together; the case's list shows the photo's and the
  * video's thumbnails (made and encrypted on the device, decrypted here with the case key) and a
  * PDF icon; the PDF opens in pdf.js with its page's words in the text layer and ink on its canvas;
- * the photo zooms with the buttons and the wheel. Needs `npx vite build` first.
+ * the photo zooms with the buttons and the wheel. The photo's thumbnail is held back (the page's
+ * createImageBitmap waits) until its first part is stored: the part is sent before the thumbnail
+ * is made, which goes with the completion (issue 18 item 3). Needs `npx vite build` first.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PDFDocument, StandardFonts } from "pdf-lib";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Page, Request, Response } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { ADMIN, createCase, createKeys, expectSignedIn, setUpThroughUi, visible } from "./flows";
 import { CustodyServer, launchBrowser, phoneContext } from "./harness";
@@ -66,8 +68,49 @@ describe("thumbnails in the evidence list, and the PDF and photo viewers", () =>
     await createKeys(page, ADMIN.keyPassphrase);
     await expectSignedIn(page);
     await createCase(page, { number: "2026-0190", title: "Hallway" });
+
+    // The photo's upload, watched: its start, its parts stored, its completion.
+    const photoBytes = statSync(files.photo).size;
+    const upload = { id: "", startThumbnail: undefined as boolean | undefined, stored: 0, completions: [] as boolean[] };
+    const watch = (request: Request) => {
+      const path = new URL(request.url()).pathname;
+      if (request.method() !== "POST") return;
+      if (/^\/api\/cases\/[0-9a-f]{32}\/evidence$/.test(path)) {
+        const body = request.postDataJSON() as { evidenceId: string; byteSize?: number; thumbnail?: string };
+        if (body.byteSize === photoBytes) Object.assign(upload, { id: body.evidenceId, startThumbnail: body.thumbnail !== undefined });
+      } else if (upload.id && path === `/api/evidence/${upload.id}/complete`) {
+        upload.completions.push((request.postDataJSON() as { thumbnail?: string }).thumbnail !== undefined);
+      }
+    };
+    const stored = (response: Response) => {
+      if (upload.id && response.request().method() === "PUT" && response.url().includes(`/api/uploads/${upload.id}/`) && response.status() === 204) upload.stored++;
+    };
+    page.on("request", watch);
+    page.on("response", stored);
+    // Pictures are decoded only once the test lets them: the photo's thumbnail stays in the making.
+    await page.evaluate(() => {
+      const native = window.createImageBitmap.bind(window);
+      const held = window as unknown as { asked: number; release: () => void };
+      held.asked = 0;
+      const released = new Promise<void>((resolve) => (held.release = resolve));
+      window.createImageBitmap = (async (...args: Parameters<typeof createImageBitmap>) => {
+        held.asked++;
+        await released;
+        return native(...args);
+      }) as typeof createImageBitmap;
+    });
     await page.getByLabel("Add photos, videos or documents").setInputFiles([files.photo, files.video, files.pdf]);
+    // Its first (only) part is stored while its thumbnail is being made; it completes only once that is made.
+    await expect.poll(() => upload.stored, { timeout: 60_000 }).toBe(1);
+    expect(await page.evaluate(() => (window as unknown as { asked: number }).asked)).toBeGreaterThan(0);
+    expect(upload.startThumbnail).toBe(false);
+    expect(upload.completions).toEqual([]);
+    await page.evaluate(() => (window as unknown as { release: () => void }).release());
     for (const name of ["doorway.jpg", "hallway.mp4", "statement.pdf"]) await visible(card(page, name), 120_000);
+    // The thumbnail went with the completion.
+    expect(upload.completions).toEqual([true]);
+    page.off("request", watch);
+    page.off("response", stored);
 
     // The photo's and the video's thumbnails are decoded pictures; the PDF has its type's icon.
     for (const name of ["doorway.jpg", "hallway.mp4"]) {

@@ -62,6 +62,41 @@ describe("evidence thumbnails", () => {
       expect(await db.prepare("SELECT id FROM evidence WHERE id = ?").bind(prepared.evidenceId).first()).toBeNull();
     }
   });
+
+  it("may come with the completion of an upload started without one (its first part went before the thumbnail was made), checked like one sent with the start", async () => {
+    const lead = await withKeys(await setUpOrganisation());
+    const found = await openCase(lead, "2026-0512");
+    const thumbnail = await encryptThumbnail({ mediaType: "image/jpeg", width: 240, height: 135, bytes: PICTURE }, found.caseKey.publicJwk);
+    const thumbnailOf = async (id: string) => (await db.prepare("SELECT thumbnail, status FROM evidence WHERE id = ?").bind(id).first<{ thumbnail: string | null; status: string }>())!;
+    const complete = (id: string, body: Record<string, unknown>) => call(`/api/evidence/${id}/complete`, { method: "POST", cookie: lead.cookie, body });
+
+    const later = await prepareEvidence(lead, found, randomBytes(5000, 4), "night.jpg");
+    expect((await call(`/api/cases/${found.id}/evidence`, { cookie: lead.cookie, body: later.body })).status).toBe(201);
+    for (const response of await sendParts(lead, later)) expect(response.status).toBe(204);
+    // Not a thumbnail envelope to the upload's case key: refused, nothing changes.
+    const wrong = [
+      await encryptThumbnail({ mediaType: "image/jpeg", width: 1, height: 1, bytes: PICTURE }, (await generateCaseKeyPair()).publicJwk),
+      await encryptLabel({ fileName: "night.jpg", mediaType: "image/jpeg" }, found.caseKey.publicJwk),
+    ];
+    for (const other of wrong) await expectError(await complete(later.evidenceId, { thumbnail: other }), 400);
+    expect(await thumbnailOf(later.evidenceId)).toEqual({ thumbnail: null, status: "uploading" });
+    expect((await complete(later.evidenceId, { thumbnail })).status).toBe(200);
+    expect(await thumbnailOf(later.evidenceId)).toEqual({ thumbnail, status: "complete" });
+    // The completion sent again (its answer lost) with the same thumbnail is answered the same; another one is refused.
+    expect((await complete(later.evidenceId, { thumbnail })).status).toBe(200);
+    await expectError(await complete(later.evidenceId, { thumbnail: await encryptThumbnail({ mediaType: "image/jpeg", width: 2, height: 2, bytes: PICTURE }, found.caseKey.publicJwk) }), 409);
+    expect(await thumbnailOf(later.evidenceId)).toEqual({ thumbnail, status: "complete" });
+
+    // An upload started with a thumbnail keeps it: another one at completion is refused and it stays uploading.
+    const first = await prepareEvidence(lead, found, randomBytes(5000, 5), "dawn.jpg");
+    expect((await call(`/api/cases/${found.id}/evidence`, { cookie: lead.cookie, body: { ...first.body, thumbnail } })).status).toBe(201);
+    for (const response of await sendParts(lead, first)) expect(response.status).toBe(204);
+    const replacement = await encryptThumbnail({ mediaType: "image/jpeg", width: 3, height: 3, bytes: PICTURE }, found.caseKey.publicJwk);
+    expect((await expectError(await complete(first.evidenceId, { thumbnail: replacement }), 409)).error.code).toBe("thumbnail_mismatch");
+    expect(await thumbnailOf(first.evidenceId)).toEqual({ thumbnail, status: "uploading" });
+    expect((await complete(first.evidenceId, { thumbnail })).status).toBe(200);
+    expect(await thumbnailOf(first.evidenceId)).toEqual({ thumbnail, status: "complete" });
+  });
 });
 
 function atobUrl(text: string): string {

@@ -9,7 +9,7 @@ import type { SessionInfo } from "../../../shared/api/schemas";
 import { useDeviceKeys } from "../keys/context";
 import { isPhone } from "../ui/device";
 import { messageOf } from "../ui/messages";
-import { addFiles, currentLocation } from "../upload/queue";
+import { addFiles, currentLocation, prepareEncryption } from "../upload/queue";
 import { capturesApi, capturesTarget } from "./api";
 import "./captures.css";
 
@@ -19,6 +19,8 @@ export function CaptureBar(props: { session: SessionInfo; showLink?: boolean }) 
   const [error, setError] = useState<string>();
   // Kept on the device while online, so a capture can be encrypted to it offline later.
   useEffect(() => void capturesApi.myEncryptionKey().catch(() => undefined), [props.session.user.id]);
+  // Loaded while the user picks a file, so its first part is sealed and sent at once.
+  useEffect(prepareEncryption, []);
   async function picked(event: TargetedEvent<HTMLInputElement>, fromCamera: boolean) {
     const input = event.currentTarget;
     const files = Array.from(input.files ?? []);

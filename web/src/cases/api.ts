@@ -73,7 +73,8 @@ export const evidenceApi = {
   partUrls: (id: string, parts: number[], sha512?: string[]) =>
     readResponse(client.api.evidence[":id"]["part-urls"].$post({ param: { id }, json: { parts, ...(sha512 ? { sha512 } : {}) } }), PartUrls),
   /** Completes the upload; `manifest` for one started before its manifest was signed. */
-  complete: (id: string, manifest?: string) => readResponse(client.api.evidence[":id"].complete.$post({ param: { id }, json: manifest ? { manifest } : {} }), EvidenceSummary),
+  complete: (id: string, manifest?: string, thumbnail?: string) =>
+    readResponse(client.api.evidence[":id"].complete.$post({ param: { id }, json: { ...(manifest ? { manifest } : {}), ...(thumbnail ? { thumbnail } : {}) } }), EvidenceSummary),
   cancel: (id: string) => readResponse(client.api.evidence[":id"].$delete({ param: { id } })),
   /** The audited view: the wrapped file key and your wrap of its case key. */
   releaseKey: (id: string) => readResponse(client.api.evidence[":id"].key.$get({ param: { id } }), FileKeyRelease),

@@ -6,7 +6,7 @@ import { retentionApi } from "../retention/api";
 import type { CaseDetail } from "../../../shared/api/cases";
 import type { SessionInfo } from "../../../shared/api/schemas";
 import type { DeviceKeys } from "../keys/store";
-import { addFiles, currentLocation } from "./queue";
+import { addFiles, currentLocation, prepareEncryption } from "./queue";
 import { isPhone } from "../ui/device";
 import "./upload.css";
 
@@ -16,6 +16,8 @@ export function AddEvidence(props: { detail: CaseDetail; session: SessionInfo; k
   // The retention category of what is added (the organisation's default unless chosen); offline, the default.
   const [categories, setCategories] = useState<Category[]>();
   const [categoryId, setCategoryId] = useState<string>();
+  // Loaded while the user picks a file, so its first part is sealed and sent at once.
+  useEffect(prepareEncryption, []);
   useEffect(() => {
     retentionApi.categories().then((list) => {
       setCategories(list.categories);

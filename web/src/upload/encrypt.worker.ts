@@ -12,11 +12,11 @@ import "../ui/zod-jitless";
 import { NONCE_PREFIX_SIZE, PART_SIZE, encryptMetadata, partCount, signManifest, type UnlockedKey } from "../../../shared/crypto/index";
 import type { Sha512 } from "../../../shared/crypto/sha512";
 import { createSha512Wasm } from "./sha512-wasm";
-import type { EncryptEvent, EncryptJob } from "./messages";
+import type { EncryptEvent, EncryptJob, EncryptRequest } from "./messages";
 import { openSync, uploadFile, type SyncAccessHandle } from "./opfs";
 import type { PartJob, PartResult } from "./encrypt-part.worker";
 
-const scope = self as unknown as { postMessage(message: EncryptEvent, transfer?: Transferable[]): void; onmessage: ((event: MessageEvent<EncryptJob>) => void) | null };
+const scope = self as unknown as { postMessage(message: EncryptEvent, transfer?: Transferable[]): void; onmessage: ((event: MessageEvent<EncryptRequest>) => void) | null };
 
 /** Pool workers at most (each holds about two parts in memory while it works). */
 const MAX_POOL = 8;
@@ -39,6 +39,10 @@ interface FileState {
   hashedBytes: number;
   partSha512: string[];
   failed: boolean;
+  /** Resolves once `out` and `hasher` are made (they are made while the first part is sealed). */
+  ready: Promise<void>;
+  /** Its first part is sealed and the page is sending it (`EncryptJob.sendsFirstPart`), until it says the send has ended. */
+  sendingFirst: boolean;
 }
 
 const files = new Map<string, FileState>();
@@ -51,11 +55,26 @@ for (let i = 0; i < poolSize; i++) {
   idle.push(worker);
 }
 
-/** Hands parts to idle workers: the file with the fewest parts left first, each within its reorder window. */
+/**
+ * Parts of `file` that may be handed out and not yet hashed in order. Until its first part is
+ * sealed, only that one: it then has a core to itself (not shared with the parts after it), and
+ * is sent while they are sealed. Other files go on meanwhile.
+ */
+const windowOf = (file: FileState) => (file.hashed === 0 ? 1 : poolSize * REORDER_PER_WORKER);
+
+/**
+ * Workers that may be busy at once: all of them, but one fewer while a first part is being sent.
+ * Sending takes CPU too (the page hands the body to the network stack, which reads and sends it;
+ * on a test machine the server itself), and a pool using every core would slow the very part the
+ * user waits for. It is a short while (one part's round trip), and with one core it is not done.
+ */
+const busyAtMost = () => ([...files.values()].some((file) => file.sendingFirst) ? Math.max(1, poolSize - 1) : poolSize);
+
+/** Hands parts to idle workers: the file with the fewest parts left first, each within its window. */
 function schedule(): void {
-  while (idle.length > 0) {
+  while (idle.length > 0 && busy.size < busyAtMost()) {
     const ready = [...files.values()]
-      .filter((file) => !file.failed && file.next < file.parts && file.next - file.hashed < poolSize * REORDER_PER_WORKER)
+      .filter((file) => !file.failed && file.next < file.parts && file.next - file.hashed < windowOf(file))
       .sort((a, b) => a.parts - a.next - (b.parts - b.next));
     const file = ready[0];
     if (!file) return;
@@ -86,11 +105,13 @@ async function sealedPart(worker: Worker, result: PartResult): Promise<void> {
   busy.delete(worker);
   idle.push(worker);
   try {
+    await file.ready;
     if (file.failed) return;
     if (!result.ok) throw new Error(result.message);
     file.out.write(result.bytes, { at: result.index * PART_SIZE });
     file.partSha512[result.index] = result.sha512;
     file.sealed.set(result.index, result.plain);
+    if (result.index === 0 && file.job.sendsFirstPart && file.parts > 1) file.sendingFirst = true;
     // Staged: the page may send it now (the bytes move to the page; OPFS keeps the copy to resume from).
     scope.postMessage({ type: "part", evidenceId: file.job.evidenceId, index: result.index, sha512: result.sha512, bytes: result.bytes }, [result.bytes.buffer]);
     // The whole-file SHA-512, in order.
@@ -124,21 +145,40 @@ async function finish(file: FileState): Promise<void> {
 }
 
 async function start(job: EncryptJob): Promise<void> {
-  const out = await openSync("uploads", uploadFile(job.evidenceId));
+  const file: FileState = {
+    job, parts: partCount(job.file.size),
+    // Random prefix per file: the file key is already unique, so this is defence in depth if a key were ever reused.
+    noncePrefix: crypto.getRandomValues(new Uint8Array(NONCE_PREFIX_SIZE)),
+    out: undefined as unknown as SyncAccessHandle, hasher: undefined as unknown as Sha512, ready: Promise.resolve(),
+    next: 0, sealed: new Map(), hashed: 0, hashedBytes: 0, partSha512: [], failed: false, sendingFirst: false,
+  };
+  // The first part goes to a worker at once; its OPFS file and the whole-file hasher are made while it is sealed.
+  file.ready = (async () => {
+    const hashing = createSha512Wasm();
+    hashing.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+    file.out = await openSync("uploads", uploadFile(job.evidenceId));
+    file.out.truncate(0);
+    file.hasher = await hashing;
+  })();
+  files.set(job.evidenceId, file);
+  schedule();
   try {
-    out.truncate(0);
-    const file: FileState = {
-      job, out, parts: partCount(job.file.size),
-      // Random prefix per file: the file key is already unique, so this is defence in depth if a key were ever reused.
-      noncePrefix: crypto.getRandomValues(new Uint8Array(NONCE_PREFIX_SIZE)),
-      hasher: await createSha512Wasm(), next: 0, sealed: new Map(), hashed: 0, hashedBytes: 0, partSha512: [], failed: false,
-    };
-    files.set(job.evidenceId, file);
-    schedule();
+    await file.ready;
   } catch (error) {
-    out.close();
-    scope.postMessage({ type: "error", evidenceId: job.evidenceId, message: `Couldn't encrypt this file (${error instanceof Error ? error.message : String(error)}). Pick it again.` });
+    fail(file, error);
   }
 }
 
-scope.onmessage = (event) => void start(event.data);
+// Compiled once per worker, now rather than when the first file comes (hash-wasm keeps the module).
+void createSha512Wasm().catch(() => undefined);
+
+scope.onmessage = (event) => {
+  const request = event.data;
+  if (request.type === "encrypt") return void start(request);
+  const file = files.get(request.evidenceId);
+  if (file) {
+    file.sendingFirst = false;
+    file.job.sendsFirstPart = false; // also when the send ended before the part was sealed (the upload could not start)
+  }
+  schedule();
+};

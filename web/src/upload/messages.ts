@@ -19,7 +19,21 @@ export interface EncryptJob {
   metadata: { fileName: string; mediaType: string; capturedAt?: string; device?: Record<string, string | number | boolean | null> };
   /** A derived item (a clip): its original and the operations, signed into the manifest. */
   derivedFrom?: DerivedFrom;
+  /**
+   * The page sends this file's first part as soon as it is sealed, and says when that send has
+   * ended (`FirstPartSent`): until then the pool leaves one core to it (see encrypt.worker.ts).
+   */
+  sendsFirstPart?: boolean;
 }
+
+/** The send of a file's first part has ended (stored, failed or given up): the whole pool may seal again. */
+export interface FirstPartSent {
+  type: "first-part-sent";
+  evidenceId: string;
+}
+
+/** What the page posts to the encryption worker. */
+export type EncryptRequest = EncryptJob | FirstPartSent;
 
 export type EncryptEvent =
   | { type: "progress"; evidenceId: string; encryptedBytes: number }

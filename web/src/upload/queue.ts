@@ -17,12 +17,12 @@ import { evidenceApi } from "../cases/api";
 import { isReachable, onReachability } from "../api/connectivity";
 import { db, type PendingFileRow, type UploadRow } from "../db";
 import type { DeviceKeys } from "../keys/store";
-import type { EncryptEvent, EncryptJob } from "./messages";
+import type { EncryptEvent, EncryptJob, EncryptRequest } from "./messages";
 import { captureTimeFields } from "./capture-time";
 import { encryptedThumbnail } from "./thumbnail";
 import { removeFile, uploadFile } from "./opfs";
 import { requestBackgroundUpload, uploadLock, withLock } from "./background";
-import { PARALLEL_PARTS, SessionEnded, isAbort, putWithXhr, startReplacingStale, uploadToServer } from "./uploader";
+import { PARALLEL_PARTS, SessionEnded, Turns, isAbort, putWithXhr, startReplacingStale, uploadToServer } from "./uploader";
 
 export { PARALLEL_PARTS };
 
@@ -229,8 +229,7 @@ export async function addFiles(
     const capturedAt = capture.capturedAt;
     // The label lets members list the item by name with the case key they hold (no audited key release).
     const label = await encryptLabel({ fileName, mediaType, ...(capturedAt ? { capturedAt } : {}) }, context.caseDetail.caseKey.publicJwk);
-    // Its thumbnail (photos and videos), made here and encrypted to the case key like the label, before it is queued: offline too.
-    const thumbnail = await encryptedThumbnail(file, mediaType, context.caseDetail.caseKey.publicJwk);
+    // Its thumbnail is made once encryption has started (see `encrypt`): the first part does not wait for it.
     const row: UploadRow = {
       evidenceId,
       userId: context.userId,
@@ -243,7 +242,6 @@ export async function addFiles(
       started: false,
       partsDone: [],
       label,
-      ...(thumbnail ? { thumbnail } : {}),
       source: context.fromCamera ? "camera" : context.shared ? "shared" : "picked",
       ...(context.categoryId ? { categoryId: context.categoryId } : {}),
       createdAt: new Date().toISOString(),
@@ -315,9 +313,35 @@ async function encrypt(row: UploadRow, pending: PendingFileRow, keys: DeviceKeys
     ...(pending.scope ? { scope: pending.scope } : {}),
     metadata: pending.metadata,
     ...(pending.derivedFrom ? { derivedFrom: pending.derivedFrom } : {}),
+    sendsFirstPart: true,
   };
   encryptor().postMessage(job);
+  startThumbnail(row, pending);
   await early.started;
+}
+
+/** Thumbnails being made, by evidence id: the upload completes only once its item's is made (or found impossible), see `uploadOne`. */
+const thumbnails = new Map<string, Promise<void>>();
+
+/**
+ * Makes `row`'s thumbnail (photos and videos; thumbnail.ts), encrypted to the case key like the
+ * label, alongside its encryption: started once the encryption job is posted, never before it,
+ * so the first part is sealed and sent without waiting for a picture to be decoded. It goes to
+ * the server with the completion (or with the start, if the upload starts after it is made).
+ */
+function startThumbnail(row: UploadRow, pending: PendingFileRow): void {
+  const id = row.evidenceId;
+  if (row.thumbnail || thumbnails.has(id)) return;
+  const making = encryptedThumbnail(pending.file, row.mediaType, pending.caseKeyJwk).then(async (thumbnail) => {
+    if (thumbnail && rows.get(id) === row) await save(id, { thumbnail });
+  });
+  thumbnails.set(id, making);
+}
+
+/** Waits for `id`'s thumbnail, if it is being made. */
+async function thumbnailMade(id: string): Promise<void> {
+  await thumbnails.get(id);
+  thumbnails.delete(id);
 }
 
 // ---- parts sent as they are sealed --------------------------------------------------------
@@ -350,7 +374,16 @@ function startEarly(row: UploadRow, fileKeyJwe: string, caseKid: string): EarlyS
   const controller = new AbortController();
   const held: { index: number; sha512: string; bytes: Uint8Array }[] = [];
   const running = new Set<Promise<void>>();
+  // As in the queue's uploads: one body on the wire at a time, so the first part sealed is not slowed by the next.
+  const turns = new Turns();
   let accepting = true;
+  // The pool leaves a core to the first part's send until this says it has ended (messages.ts FirstPartSent).
+  let firstEnded = false;
+  const endFirst = () => {
+    if (firstEnded) return;
+    firstEnded = true;
+    worker?.postMessage({ type: "first-part-sent", evidenceId: id } satisfies EncryptRequest);
+  };
   const started = (async () => {
     if (!isReachable() || !row.label) return false;
     try {
@@ -367,24 +400,34 @@ function startEarly(row: UploadRow, fileKeyJwe: string, caseKid: string): EarlyS
       return false;
     }
   })();
+  void started.then((ok) => ok || endFirst());
   const sendOne = async (part: { index: number; sha512: string; bytes: Uint8Array }) => {
     try {
       const { urls } = await evidenceApi.partUrls(id, [part.index], [part.sha512]);
-      await putWithXhr(urls[0]!.url, new Blob([part.bytes as Uint8Array<ArrayBuffer>]), controller.signal, (loaded) => {
-        const progress = liveOf(id);
-        progress.sentBytes = Math.max(progress.sentBytes, doneBytes(row) + loaded);
-        emit();
-      }, () => undefined);
+      const body = new Blob([part.bytes as Uint8Array<ArrayBuffer>]);
+      const giveTurn = await turns.take();
+      try {
+        await putWithXhr(urls[0]!.url, body, controller.signal, (loaded) => {
+          const progress = liveOf(id);
+          progress.sentBytes = Math.max(progress.sentBytes, doneBytes(row) + loaded);
+          emit();
+        }, giveTurn);
+      } finally {
+        giveTurn();
+      }
       row.partsDone = [...new Set([...row.partsDone, part.index])].sort((a, b) => a - b);
       await db.uploads.update(id, { partsDone: row.partsDone });
       liveOf(id).sentBytes = doneBytes(row);
       emit();
     } catch {
       // Left for the queue, which asks the server what it has before sending anything.
+    } finally {
+      endFirst();
     }
   };
   const pumpEarly = () => {
-    while (running.size < EARLY_PARALLEL && held.length > 0) {
+    // The first part goes alone: the next request waits until its send has ended.
+    while (running.size < (firstEnded ? EARLY_PARALLEL : 1) && held.length > 0) {
       const sending = sendOne(held.shift()!).finally(() => {
         running.delete(sending);
         pumpEarly();
@@ -405,6 +448,7 @@ function startEarly(row: UploadRow, fileKeyJwe: string, caseKid: string): EarlyS
     async drain() {
       accepting = false;
       held.length = 0;
+      endFirst();
       // A start still on its way (a small file encrypts faster than it answers) must end before the
       // queue takes over: the queue would otherwise start the same upload alongside it, and each
       // would cancel the other's as a stale one.
@@ -428,6 +472,15 @@ function doneBytes(row: UploadRow): number {
 }
 
 let worker: Worker | undefined;
+
+/**
+ * Starts the encryption worker and its pool before a file is added, where files can be added
+ * (they take a moment to load): the first part of a file chosen then is sealed without waiting
+ * for them. Nothing is encrypted until a file is added.
+ */
+export function prepareEncryption(): void {
+  encryptor();
+}
 
 /** Picked files being written to db.pendingFiles: their encryption may end first, and deletes the copy only after. */
 const keptCopies = new Map<string, Promise<void>>();
@@ -475,6 +528,7 @@ async function onEncryptEvent(event: EncryptEvent): Promise<void> {
     early.get(row.evidenceId)?.offer(event.index, event.sha512, event.bytes);
   } else if (event.type === "error") {
     await early.get(row.evidenceId)?.drain();
+    thumbnails.delete(row.evidenceId);
     await keptCopyWritten(row.evidenceId);
     await removeFile("uploads", uploadFile(row.evidenceId));
     await db.pendingFiles.delete(row.evidenceId);
@@ -530,6 +584,7 @@ export async function cancelUpload(id: string): Promise<void> {
   }
   rows.delete(id);
   live.delete(id);
+  thumbnails.delete(id);
   await keptCopyWritten(id);
   await db.transaction("rw", db.uploads, db.pendingFiles, async () => {
     await db.uploads.delete(id);
@@ -610,6 +665,11 @@ async function uploadOne(row: UploadRow): Promise<void> {
           onNote: (note) => {
             progress.note = note;
             emit();
+          },
+          // The thumbnail goes with the completion: a small file's parts may all be in before it is made.
+          beforeComplete: async () => {
+            await thumbnailMade(id);
+            if (row.thumbnail && row.request && row.request.thumbnail !== row.thumbnail) await save(id, { request: { ...row.request, thumbnail: row.thumbnail } });
           },
         },
         controller.signal,

@@ -52,6 +52,8 @@ export interface UploadHost {
   onProgress(sentBytes: number, speed: number): void;
   /** What is happening when it is not plain progress (waiting, retrying); undefined clears it. */
   onNote(note: string | undefined): void;
+  /** Called once every part is in, before the completion is sent (the page adds a thumbnail made meanwhile to `row.request`). */
+  beforeComplete?(): Promise<void>;
 }
 
 export const isAbort = (error: unknown) => error instanceof DOMException && error.name === "AbortError";
@@ -176,7 +178,7 @@ async function serverState(row: UploadRow, host: UploadHost, signal: AbortSignal
 }
 
 /** One request's body on the wire at a time: `take` resolves to the function that gives the turn back. */
-class Turns {
+export class Turns {
   private tail: Promise<void> = Promise.resolve();
 
   take(): Promise<() => void> {
@@ -383,9 +385,11 @@ export async function uploadToServer(row: UploadRow, host: UploadHost, signal: A
   let state = await serverState(row, host, signal);
   while (state.status !== "complete") {
     await sendParts(row, file, new Set(state.received), host, signal);
+    await host.beforeComplete?.();
     try {
-      // The manifest goes with the completion: the server checks it against every stored part.
-      await withRetry(host, signal, () => evidenceApi.complete(id, row.request!.manifest));
+      // The manifest goes with the completion: the server checks it against every stored part. So
+      // does the thumbnail, made while the first parts went out (the server keeps one it has).
+      await withRetry(host, signal, () => evidenceApi.complete(id, row.request!.manifest, row.request!.thumbnail));
       break;
     } catch (error) {
       // Some part did not land after all (e.g. the server restarted mid-write): ask again and send it.

@@ -186,6 +186,11 @@ export function evidenceManifestSet(db: D1Database, id: string, manifest: string
   return db.prepare("UPDATE evidence SET manifest = ?, signer_kid = ? WHERE id = ? AND status = 'uploading' AND manifest = ''").bind(manifest, signerKid, id);
 }
 
+/** The thumbnail sent with the completion of an upload started without one. */
+export function evidenceThumbnailSet(db: D1Database, id: string, thumbnail: string): D1PreparedStatement {
+  return db.prepare("UPDATE evidence SET thumbnail = ? WHERE id = ? AND status = 'uploading' AND thumbnail IS NULL").bind(thumbnail, id);
+}
+
 export function evidenceComplete(db: D1Database, id: string, now: string): D1PreparedStatement {
   return db
     .prepare("UPDATE evidence SET status = 'complete', completed_at = ?, upload_id = NULL WHERE id = ? AND status = 'uploading'")

@@ -31,6 +31,7 @@ import {
   evidenceFile,
   evidenceInsert,
   evidenceManifestSet,
+  evidenceThumbnailSet,
   findEvidence,
   findEvidenceSummary,
   listEvidence,
@@ -356,11 +357,16 @@ export const evidence = new Hono<AppEnv>()
       const me = c.get("user");
       let row = await evidenceFor(c, c.req.valid("param").id, "contributor");
       if (row.uploader_id !== me.id) throw new ApiError(403, "forbidden", "Only the uploader can finish this upload.");
-      const { manifest: sentManifest } = c.req.valid("json");
+      const { manifest: sentManifest, thumbnail } = c.req.valid("json");
+      // A thumbnail made after the upload started (its first part is not held back for it): to the case key the file key is wrapped to.
+      if (thumbnail !== undefined) checkWrappedTo(thumbnail, TYP.thumbnail, row.case_kid, "thumbnail");
+      const otherThumbnail = thumbnail !== undefined && row.thumbnail !== null && row.thumbnail !== thumbnail;
       if (row.status === "complete") {
         if (sentManifest !== undefined && sentManifest !== row.manifest) throw new ApiError(409, "manifest_mismatch", "This upload was completed with another manifest.");
+        if (otherThumbnail) throw new ApiError(409, "thumbnail_mismatch", "This upload was completed with another thumbnail.");
         return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
       }
+      if (otherThumbnail) throw new ApiError(409, "thumbnail_mismatch", "This upload was started with another thumbnail.");
       const parts = await receivedParts(c.env.DB, row.id);
       const missing = Array.from({ length: row.part_count }, (_, n) => n).filter((n) => !parts.some((p) => p.part_number === n));
       if (missing.length > 0) throw new ApiError(409, "parts_missing", `Parts ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? "…" : ""} have not arrived yet.`);
@@ -397,6 +403,7 @@ export const evidence = new Hono<AppEnv>()
         : [];
       const statements = [
         ...(deferred ? [evidenceManifestSet(c.env.DB, row.id, row.manifest, row.signer_kid)] : []),
+        ...(thumbnail !== undefined && row.thumbnail === null ? [evidenceThumbnailSet(c.env.DB, row.id, thumbnail)] : []),
         evidenceComplete(c.env.DB, row.id, new Date().toISOString()),
         completed.statement,
       ];
