@@ -26,7 +26,7 @@ const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETC
 
 function run(command: string, args: string[], options: { quiet?: boolean } = {}): Promise<void> {
   return new Promise((done, fail) => {
-    const child = spawn(command, args, { cwd: root, env, stdio: options.quiet ? ["ignore", "pipe", "inherit"] : "inherit" });
+    const child = spawn(command, args, { cwd: root, env, stdio: options.quiet ? ["ignore", "ignore", "inherit"] : "inherit" });
     child.on("error", fail);
     child.on("exit", (code, signal) =>
       code === 0 ? done() : fail(new Error(`${command} ${args.join(" ")} exited with ${signal ?? code}`)),
