@@ -34,6 +34,7 @@ import { EvidenceOpener, forgetOpened, OpenError, type CheckEvent, type OpenedEv
 import { saveBlob } from "../ui/download";
 import { db } from "../db";
 import { ContentViewer } from "./viewers/ContentViewer";
+import { clearMarks, mark } from "./marks";
 
 /** The whole-file check of an open item: bytes checked in order so far, or done. */
 type Check = { verified: false; verifiedBytes: number } | { verified: true };
@@ -60,6 +61,8 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
   const opener = useRef<EvidenceOpener | undefined>(undefined);
 
   async function open() {
+    clearMarks();
+    mark("page");
     opener.current?.dispose();
     const current = (opener.current = new EvidenceOpener());
     setCheck({ verified: false, verifiedBytes: 0 });

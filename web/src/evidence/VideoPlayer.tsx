@@ -88,10 +88,17 @@ export function VideoPlayer(props: {
   const recorded = recordedStart(props.metadata);
 
   useEffect(() => {
+    const element = video.current;
+    if (!element) return;
     let live = true;
-    frameRateOf(props.url).then((rate) => live && setFps(rate), () => undefined);
+    // Only frame stepping needs the frame rate: read (loading mediabunny, reading the sample table
+    // through the same view) once the first frame is in, so it never holds up the player's first bytes.
+    const read = () => void frameRateOf(props.url).then((rate) => live && setFps(rate), () => undefined);
+    if (element.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) read();
+    else element.addEventListener("loadeddata", read, { once: true });
     return () => {
       live = false;
+      element.removeEventListener("loadeddata", read);
     };
   }, [props.url]);
 

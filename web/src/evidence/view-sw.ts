@@ -10,6 +10,7 @@
  * player. Responses are never cached.
  */
 import type { ViewPortAnswer, ViewPortRequest, ViewRequestMessage } from "./messages";
+import { mark } from "./marks";
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -23,6 +24,7 @@ export function handleViewFetch(event: FetchEvent): boolean {
   if (url.origin !== self.location.origin) return false;
   const match = VIEW_PATH.exec(url.pathname);
   if (!match || event.request.method !== "GET") return false;
+  mark(`sw-fetch:${event.request.headers.get("Range") ?? "whole"}`);
   let ended!: () => void;
   const streaming = new Promise<void>((resolve) => (ended = resolve));
   event.respondWith(
@@ -115,6 +117,7 @@ async function answer(event: FetchEvent, viewId: string, downloadName: string | 
     return new Response("This view has ended. Open the item again in Custody.", { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8" } });
   }
   const { port, head } = connection;
+  mark(`sw-head:${event.request.headers.get("Range") ?? "whole"}`);
   if (head.type !== "head") {
     port.close();
     ended();
