@@ -79,6 +79,8 @@ export function VideoPlayer(props: {
   onDetailsChanged: () => void;
   /** Bumped when the details change elsewhere on the page. */
   detailsRev: number;
+  /** The first frame's bytes are in: the markers load now, not while the first part downloads. */
+  settled: boolean;
 }) {
   const video = useRef<HTMLVideoElement>(null);
   const [position, setPosition] = useState(0);
@@ -197,7 +199,7 @@ export function VideoPlayer(props: {
       <p class="hint">
         Frame step: {fps ? `${Math.round(fps * 100) / 100} frames per second` : `1/${FALLBACK_FPS} s (frame rate unknown)`}. Keys: “,” “.” a frame, “j” “l” 10 s, “[” “]” speed.
       </p>
-      <Markers evidenceId={props.evidenceId} fileKey={props.fileKey} canEdit={props.canEdit} position={position} onJump={seek} onChanged={props.onDetailsChanged} rev={props.detailsRev} />
+      {props.settled && <Markers evidenceId={props.evidenceId} fileKey={props.fileKey} canEdit={props.canEdit} position={position} onJump={seek} onChanged={props.onDetailsChanged} rev={props.detailsRev} />}
       {props.canEdit && props.caseDetail && (
         <ClipExport
           url={props.url}

@@ -38,6 +38,8 @@ export type OpenEvent =
   | { type: "need"; request: number; n: number }
   /** The worker no longer needs that request's part (the player moved on): the page stops downloading it. */
   | { type: "drop"; request: number }
+  /** The first checked bytes of this view went to a reader (the player): once per session. */
+  | { type: "released" }
   /** Plaintext bytes checked in order so far by the background verification. */
   | { type: "progress"; verifiedBytes: number }
   | { type: "verified" }

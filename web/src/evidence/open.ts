@@ -118,6 +118,12 @@ export class EvidenceOpener {
   /** Part downloads in flight, by the worker's request number (it may drop one the player no longer needs). */
   private readonly downloads = new Map<number, AbortController>();
   private objectUrl: string | undefined;
+  private markFirstBytes!: () => void;
+  /**
+   * Settles when the player has its first checked bytes, or the view ended, failed or was checked
+   * whole: the page loads what the first frame does not need (details, markers, retention) after it.
+   */
+  readonly firstBytes = new Promise<void>((resolve) => (this.markFirstBytes = resolve));
 
   constructor() {
     this.worker.onmessage = (event: MessageEvent<OpenEvent>) => this.onEvent(event.data);
@@ -127,6 +133,7 @@ export class EvidenceOpener {
 
   /** Ends the view: the worker (and every decrypted byte it held) is gone, the URL answers no more. */
   dispose(): void {
+    this.markFirstBytes();
     views.delete(this.viewId);
     this.worker.terminate();
     if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
@@ -147,6 +154,8 @@ export class EvidenceOpener {
   }
 
   private onEvent(event: OpenEvent): void {
+    if (event.type === "released" || event.type === "verified" || event.type === "whole" || event.type === "failed") this.markFirstBytes();
+    if (event.type === "released") return;
     if (event.type === "need") {
       const { n, request } = event;
       const controller = new AbortController();

@@ -261,6 +261,15 @@ class Session {
     }
   }
 
+  private releasedOnce = false;
+
+  /** Checked bytes went to the player: the page is told the first time (it then loads what the first frame did not need). */
+  released(): void {
+    if (this.releasedOnce) return;
+    this.releasedOnce = true;
+    scope.postMessage({ type: "released" });
+  }
+
   /** The player asked for something: the background check steps aside for a while. */
   playerAsked(): void {
     this.playerAt = performance.now();
@@ -478,6 +487,7 @@ function serve(current: Session | undefined, port: MessagePort): void {
       if (length <= 0) throw new Error("the range is past the end of the file");
       const bytes = plain.slice(offset, offset + length); // a copy: the cached part stays whole
       if (range.first) mark(`w-released:${range.first}`);
+      current.released();
       range.first = undefined;
       range.pos += length;
       return post({ type: "chunk", bytes }, [bytes.buffer]);

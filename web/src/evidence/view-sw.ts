@@ -53,14 +53,22 @@ async function connect(event: FetchEvent, viewId: string): Promise<{ port: Messa
   const requester = event.clientId ? await self.clients.get(event.clientId) : undefined;
   // A Worker reading the view (the redaction worker) holds none itself: only pages are asked.
   const first = requester?.type === "window" ? requester : undefined;
-  const others = (await self.clients.matchAll({ type: "window", includeUncontrolled: true })).filter((client) => client.id !== first?.id);
-  for (const client of first ? [first, ...others] : others) {
+  const ask = async (client: Client) => {
     const channel = new MessageChannel();
     const head = nextAnswer(channel.port1, ASK_TIMEOUT_MS);
     client.postMessage({ type: "custody-view", viewId } satisfies ViewRequestMessage, [channel.port2]);
     const answer = await head;
     if (answer && answer.type !== "unknown") return { port: channel.port1, head: answer };
     channel.port1.close();
+    return undefined;
+  };
+  // The requesting page nearly always holds the view: it is asked before the others are listed.
+  const answered = first ? await ask(first) : undefined;
+  if (answered) return answered;
+  for (const client of await self.clients.matchAll({ type: "window", includeUncontrolled: true })) {
+    if (client.id === first?.id) continue;
+    const other = await ask(client);
+    if (other) return other;
   }
   return undefined;
 }
