@@ -3,9 +3,9 @@
  * speed"): verify the manifest against the signer's registered key, release the key (the audited
  * view), unwrap the case key and the file key here, then start the evidence worker's session.
  * The player reads `/view/<viewId>`, which the service worker (view-sw.ts) answers by asking this
- * page, which hands the request to the worker; the worker asks the page for ciphertext parts as
- * it needs them (network stays on the page, work on file bytes in the worker) and checks each
- * before releasing a byte of it, while it verifies the whole file in the background. A failure
+ * page, which hands the request to the worker; the worker downloads a member's ciphertext parts
+ * itself as it needs them (or asks the page: kept copies, shares, submitted files) and checks
+ * each before releasing a byte of it, while it verifies the whole file in the background. A failure
  * says what failed (which part, segment or signature).
  */
 import type { JWK } from "jose";
@@ -183,10 +183,10 @@ export class EvidenceOpener {
 
   /**
    * Opens evidence `id` from the server: the key release is the audited view; parts are
-   * downloaded as they are needed. The release and the first part's ciphertext are asked at
-   * once, beside the item itself (`summary`) and its signer's key: all are needed before any byte
-   * is shown, and on a phone network round trips are what cost. Nothing is decrypted before the
-   * signature check and the release.
+   * downloaded by the evidence worker as they are needed. The release and the first part's
+   * ciphertext (in the worker) are asked at once, beside the item itself (`summary`) and its
+   * signer's key: all are needed before any byte is shown, and on a phone network round trips
+   * are what cost. Nothing is decrypted before the signature check and the release.
    */
   async open(id: string, summary: Promise<EvidenceSummary>, keys: DeviceKeys, onStep: (step: OpenStep) => void): Promise<OpenedEvidence> {
     onStep({ step: "signature" });

@@ -1,9 +1,10 @@
 /**
  * The evidence worker: one opened item's plaintext lives here, and only here (docs/offline.md).
  *
- * It asks the page for ciphertext parts by number (`need`; the page fetches them, or reads the
- * copy kept offline), checks each part's SHA-512 against the signed manifest and every segment's
- * GCM tag before a byte of that part is released, and keeps a few decrypted parts (at most
+ * It downloads a member's ciphertext parts itself (`partUrl`: hashed and opened segment by
+ * segment as they come, part 0 from the moment the item is opened), or asks the page for them by
+ * number (`need`: a copy kept offline, a share, a submitted file). It checks each part's SHA-512
+ * against the signed manifest and every segment's GCM tag before a byte of that part is released, and keeps a few decrypted parts (at most
  * `MAX_CACHED`, whatever the file's size) for the player. Three kinds of reader use them:
  *  - byte ranges for the player, through the service worker (view-sw.ts): the parts under the
  *    playhead first, a few ahead in parallel;
