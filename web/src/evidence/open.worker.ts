@@ -404,6 +404,9 @@ class Session {
       const part = this.plain(n, priority);
       this.prefetch(n, priority);
       const plain = await part;
+      // The background check hashes a whole part at once (tens of ms): the player, waiting for the
+      // same part, takes its bytes first.
+      if (priority === Priority.Background) await new Promise((resolve) => setTimeout(resolve, 0));
       hasher.update(plain);
       size += plain.length;
       onPart?.(size);
