@@ -404,10 +404,14 @@ class Session {
       const part = this.plain(n, priority);
       this.prefetch(n, priority);
       const plain = await part;
-      // The background check hashes a whole part at once (tens of ms): the player, waiting for the
-      // same part, takes its bytes first.
-      if (priority === Priority.Background) await new Promise((resolve) => setTimeout(resolve, 0));
-      hasher.update(plain);
+      if (priority === Priority.Background) {
+        // A segment at a time, each in its own task: the player's requests (a seek, the next
+        // chunk of a part just checked) are answered between them, not after tens of ms of hashing.
+        for (let at = 0; at < plain.length; at += SEGMENT_SIZE) {
+          await nextTask();
+          hasher.update(plain.subarray(at, at + SEGMENT_SIZE));
+        }
+      } else hasher.update(plain);
       size += plain.length;
       onPart?.(size);
       yield plain;
@@ -418,6 +422,17 @@ class Session {
 }
 
 let session: Session | undefined;
+
+/** Resolves in a later task (a message to itself: not clamped like nested timers), so queued messages are handled first. */
+const tasks: (() => void)[] = [];
+const taskChannel = new MessageChannel();
+taskChannel.port1.onmessage = () => tasks.shift()?.();
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    tasks.push(resolve);
+    taskChannel.port2.postMessage(null);
+  });
+}
 
 /** Every part, the size and the whole-file SHA-512, in the background: the item is "Verified" only after this. */
 async function verify(current: Session): Promise<void> {
