@@ -91,10 +91,9 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
       }
     });
     const userId = props.session.user.id;
-    // Online, the server is asked at once; the copy kept on this device is looked up only when it cannot be reached.
-    const kept = isReachable() ? undefined : await keptCopy(userId, props.evidenceId);
+    const kept = await keptCopy(userId, props.evidenceId);
     /** Opens the copy kept on this device (the server cannot be reached), and records the view for the audit trail. */
-    const openKept = async (copy: NonNullable<Awaited<ReturnType<typeof keptCopy>>>) => {
+    const openKept = async (copy: NonNullable<typeof kept>) => {
       setItem(copy.item);
       const opened = await current.openKept(copy.item, copy.signer, copy.release, copy.ciphertext, props.keys, (step) => setView({ kind: "opening", step }));
       await recordOfflineView(userId, copy.item.id, { caseId: copy.item.caseId, copy: "offline" });
@@ -111,10 +110,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
         if (!failed) setView({ kind: "open", opened });
       } catch (error) {
         // The connection went on the way: the kept copy, if there is one.
-        if (error instanceof ApiError && error.code === "unreachable") {
-          const copy = kept ?? (await keptCopy(userId, props.evidenceId));
-          if (copy) return await openKept(copy);
-        }
+        if (kept && error instanceof ApiError && error.code === "unreachable") return await openKept(kept);
         throw error;
       }
     } catch (error) {
