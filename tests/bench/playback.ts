@@ -50,7 +50,7 @@ interface SizeResult {
   mib: number;
   bytes: number;
   plain: { unthrottled: Timing; throttled: Timing };
-  app: { unthrottled: Timing; throttled: Timing; memory: { before: Memory; peak: Memory }; msToVerified: number };
+  app: { unthrottled: Timing; throttled: Timing; memory: { before: Memory; peak: Memory }; msToVerified: number; marks: { unthrottled: [string, number][]; throttled: [string, number][] } };
 }
 
 /** One noisy 8 s clip at a high bit rate, looped (stream copy) to `bytes`, movie header first. */
@@ -98,8 +98,13 @@ async function plainServer(files: Map<string, string>): Promise<{ server: Server
 const FIRST_FRAME = () =>
   new Promise<number>((resolve) => {
     const start = (video: HTMLVideoElement) => {
+      performance.mark("bench:video-element");
+      for (const name of ["loadstart", "loadedmetadata", "loadeddata", "canplay", "playing"]) video.addEventListener(name, () => performance.mark(`bench:${name}`), { once: true });
       video.muted = true;
-      video.requestVideoFrameCallback(() => resolve(performance.now()));
+      video.requestVideoFrameCallback(() => {
+        performance.mark("bench:first-frame");
+        resolve(performance.now());
+      });
       void video.play().catch(() => undefined);
     };
     const found = document.querySelector("video");
@@ -119,10 +124,38 @@ const SEEK_90 = () =>
     const video = document.querySelector("video");
     if (!video) return reject(new Error("no video"));
     const t0 = performance.now();
-    video.addEventListener("seeked", () => video.requestVideoFrameCallback(() => resolve(performance.now() - t0)), { once: true });
+    performance.mark("bench:seek");
+    video.addEventListener("seeked", () => {
+      performance.mark("bench:seeked");
+      video.requestVideoFrameCallback(() => {
+        performance.mark("bench:seek-frame");
+        resolve(performance.now() - t0);
+      });
+    }, { once: true });
     video.currentTime = video.duration * 0.9;
     void video.play().catch(() => undefined);
   });
+
+/** In a page or worker: its `custody:` marks (the app's, web/src/evidence/marks.ts) and the bench's, in absolute ms. */
+const TIMELINE = () =>
+  performance
+    .getEntriesByType("mark")
+    .filter((m) => m.name.startsWith("custody:") || m.name.startsWith("bench:"))
+    .map((m) => [m.name.replace(/^custody:/, ""), performance.timeOrigin + m.startTime] as [string, number]);
+
+/** Where the time went: every mark of the page, its workers and the service worker from `from` to `to` (absolute ms), as ms after `from`. */
+async function breakdown(page: Page, context: BrowserContext, from: number, to: number): Promise<[string, number][]> {
+  const timelines = await Promise.all([page.evaluate(TIMELINE), ...page.workers().map((w) => w.evaluate(TIMELINE).catch(() => [])), ...context.serviceWorkers().map((w) => w.evaluate(TIMELINE).catch(() => []))]);
+  return timelines
+    .flat()
+    .filter(([, at]) => at >= from - 1 && at <= to + 1)
+    .sort((a, b) => a[1] - b[1])
+    .map(([name, at]) => [name, Math.round(at - from)] as [string, number]);
+}
+
+function printBreakdown(label: string, marks: [string, number][]): void {
+  console.log(`    ${label}: ${marks.map(([name, ms]) => `${name} ${ms}`).join(" · ")}`);
+}
 
 async function throttle(cdp: CDPSession, on: boolean): Promise<void> {
   await cdp.send("Network.enable");
@@ -202,16 +235,18 @@ export async function runPlayback(options: PlaybackOptions = {}): Promise<number
         const clickedAt = await link.evaluate((a: HTMLAnchorElement) => {
           const at = performance.now();
           a.click();
-          return at;
+          return [at, performance.timeOrigin + at] as const;
         });
-        const firstFrameMs = (await frame) - clickedAt;
+        const firstFrameMs = (await frame) - clickedAt[0];
         const seekMs = await page.evaluate(SEEK_90);
+        const marks = await breakdown(page, context!, clickedAt[1], clickedAt[1] + firstFrameMs + 60_000);
+        printBreakdown(`app ${throttled ? "40 Mbit/s" : "localhost"}, ms after the click`, marks);
         let msToVerified = 0;
         if (measureMemory) {
           await page.getByRole("region", { name: "Verified" }).waitFor({ timeout: GUARD_MS });
           msToVerified = Date.now() - t0Node;
         }
-        return { firstFrameMs, seekMs, msToVerified };
+        return { firstFrameMs, seekMs, msToVerified, marks };
       };
       if (!measureMemory) return { ...(await run()), memory: undefined };
       const sampled = await probe.during(run);
@@ -230,7 +265,7 @@ export async function runPlayback(options: PlaybackOptions = {}): Promise<number
         mib: video.mib,
         bytes: video.bytes,
         plain: { unthrottled: plainFast, throttled: plainSlow },
-        app: { unthrottled: { firstFrameMs: appFast.firstFrameMs, seekMs: appFast.seekMs }, throttled: { firstFrameMs: appSlow.firstFrameMs, seekMs: appSlow.seekMs }, memory: appFast.memory!, msToVerified: appFast.msToVerified },
+        app: { unthrottled: { firstFrameMs: appFast.firstFrameMs, seekMs: appFast.seekMs }, throttled: { firstFrameMs: appSlow.firstFrameMs, seekMs: appSlow.seekMs }, memory: appFast.memory!, msToVerified: appFast.msToVerified, marks: { unthrottled: appFast.marks, throttled: appSlow.marks } },
       });
       const r = results.at(-1)!;
       console.log(`    first frame ${r.app.unthrottled.firstFrameMs.toFixed(0)} ms (plain ${r.plain.unthrottled.firstFrameMs.toFixed(0)}), seek ${r.app.unthrottled.seekMs.toFixed(0)} ms (plain ${r.plain.unthrottled.seekMs.toFixed(0)}); at 40 Mbit/s ${r.app.throttled.firstFrameMs.toFixed(0)} / ${r.plain.throttled.firstFrameMs.toFixed(0)} ms, seek ${r.app.throttled.seekMs.toFixed(0)} / ${r.plain.throttled.seekMs.toFixed(0)} ms`);

@@ -3,7 +3,8 @@
  * throttled (CDP Network.emulateNetworkConditions): a ~40 MiB video (5 parts) plays and seeks to
  * 90 % while one of its middle parts is still held back, so the download is not complete; the page
  * says "checking… N %" and shows no "Verified" until that part arrives and the whole file passed.
- * A tampered part stops playback at that part, names it, and nothing more is played. The original
+ * A tampered part stops playback at that part, names it, and nothing more is played; so does a part
+ * longer than signed (refused as it downloads). The original
  * downloads through the service worker stream, byte for byte. Needs `npx vite build` first.
  */
 import { spawnSync } from "node:child_process";
@@ -212,6 +213,22 @@ describe("streaming playback: plays and seeks before the download completes, ver
     // The earlier view's URL answers no more: its plaintext went with its worker when the page was left.
     expect(await page.evaluate(async (url) => (await fetch(url)).status, viewUrl)).toBe(404);
     await shot(page, "tampered");
+    await page.unrouteAll({ behavior: "ignoreErrors" });
+  }, 120_000);
+
+  it("refuses a part longer than the signed size as it downloads: names it, and shows nothing", async () => {
+    server.attachLogOnFailure();
+    // Part 1 with 16 bytes more than signed: the evidence worker, reading it as it comes, stops there.
+    await page.route("**/api/evidence/*/parts/1", async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, body: Buffer.concat([await response.body(), Buffer.alloc(16, 7)]) });
+    });
+    await page.goto(evidenceUrl);
+    const alert = page.getByRole("alert").filter({ hasText: "Integrity check failed" });
+    await visible(alert, 90_000);
+    expect(await alert.textContent()).toContain("Integrity check failed: part 1");
+    expect(await page.locator("video").count()).toBe(0);
+    expect(await page.getByRole("region", { name: "Verified" }).count()).toBe(0);
     await page.unrouteAll({ behavior: "ignoreErrors" });
   }, 120_000);
 });

@@ -34,6 +34,10 @@ import { EvidenceOpener, forgetOpened, OpenError, type CheckEvent, type OpenedEv
 import { saveBlob } from "../ui/download";
 import { db } from "../db";
 import { ContentViewer } from "./viewers/ContentViewer";
+import { clearMarks, mark } from "./marks";
+
+/** The longest the page holds back what the first frame does not need, if no reader streams the item. */
+const SETTLE_AT_LATEST_MS = 2_000;
 
 /** The whole-file check of an open item: bytes checked in order so far, or done. */
 type Check = { verified: false; verifiedBytes: number } | { verified: true };
@@ -58,11 +62,21 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
   const [editedTitle, setEditedTitle] = useState("");
   const [caseDetail, setCaseDetail] = useState<CaseDetail>();
   const opener = useRef<EvidenceOpener | undefined>(undefined);
+  /**
+   * The player has its first checked bytes (or the opening ended otherwise): only then does the page
+   * load what the first frame does not need (the case, details, markers, retention), so those
+   * requests do not compete with the key release and the first part.
+   */
+  const [settled, setSettled] = useState(false);
 
   async function open() {
+    clearMarks();
+    mark("page");
     opener.current?.dispose();
     const current = (opener.current = new EvidenceOpener());
     setCheck({ verified: false, verifiedBytes: 0 });
+    // At the latest after a moment: an item no reader streams (a file with no viewer) does not hold them back.
+    void Promise.race([current.firstBytes, new Promise((resolve) => setTimeout(resolve, SETTLE_AT_LATEST_MS))]).then(() => opener.current === current && setSettled(true));
     let failed = false;
     // A failure at any time (a part, a segment, the size, the whole-file SHA-512) replaces the
     // player with what failed: nothing more is played, and the worker has dropped the plaintext.
@@ -105,6 +119,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
   }
 
   function showFailure(error: unknown) {
+    setSettled(true);
     if (error instanceof OpenError && error.integrity) setView({ kind: "integrity", what: error.what, message: error.message });
     else if (error instanceof OpenError) setView({ kind: "error", message: error.message });
     else if (error instanceof ApiError && error.status === 404) setView({ kind: "error", message: "This evidence doesn't exist, or you are not a member of its case." });
@@ -114,7 +129,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
   }
 
   useEffect(() => {
-    void open();
+    if (!settled || caseDetail) return;
     casesApi.get(props.caseId).then(
       (c) => {
         setCaseLabel(`${c.number} · ${c.title}`);
@@ -124,6 +139,10 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
       },
       () => undefined,
     );
+  }, [settled]);
+
+  useEffect(() => {
+    void open();
     return () => {
       opener.current?.dispose();
       // The decrypted copy is removed from the device when the user leaves the item.
@@ -171,6 +190,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
           item={item}
           opened={view.opened}
           check={check}
+          settled={settled}
           opener={opener.current!}
           canEdit={(myRole === "lead" || myRole === "contributor") && !view.offline}
           offline={!!view.offline}
@@ -185,7 +205,7 @@ export function EvidencePage(props: { caseId: string; evidenceId: string; sessio
           caseDetail={caseDetail}
         />
       )}
-      {item && item.status === "complete" && (
+      {item && item.status === "complete" && settled && (
         <ItemRetention
           evidenceId={item.id}
           caseId={props.caseId}
@@ -287,6 +307,8 @@ function Verified(props: {
   item: EvidenceSummary;
   opened: OpenedEvidence;
   check: Check;
+  /** The player has its first bytes: details and markers load now. */
+  settled: boolean;
   opener: EvidenceOpener;
   canEdit: boolean;
   offline: boolean;
@@ -416,6 +438,7 @@ function Verified(props: {
             keys={props.keys}
             detailsRev={detailsRev}
             onDetailsChanged={() => setDetailsRev((n) => n + 1)}
+            settled={props.settled}
           />
         )}
         {redacting && props.caseDetail ? (
@@ -452,7 +475,7 @@ function Verified(props: {
         </p>
       )}
       <KeepOffline item={props.item} opened={opened} userId={props.userId} offline={props.offline} />
-      <DetailsSection evidenceId={props.item.id} fileKey={opened.fileKey} canEdit={props.canEdit} casePublicJwk={props.casePublicJwk} onDetails={props.onDetails} rev={detailsRev} onChanged={() => setDetailsRev((n) => n + 1)} />
+      {props.settled && <DetailsSection evidenceId={props.item.id} fileKey={opened.fileKey} canEdit={props.canEdit} casePublicJwk={props.casePublicJwk} onDetails={props.onDetails} rev={detailsRev} onChanged={() => setDetailsRev((n) => n + 1)} />}
     </>
   );
 }

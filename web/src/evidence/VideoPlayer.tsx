@@ -79,6 +79,8 @@ export function VideoPlayer(props: {
   onDetailsChanged: () => void;
   /** Bumped when the details change elsewhere on the page. */
   detailsRev: number;
+  /** The first frame's bytes are in: the markers load now, not while the first part downloads. */
+  settled: boolean;
 }) {
   const video = useRef<HTMLVideoElement>(null);
   const [position, setPosition] = useState(0);
@@ -88,10 +90,17 @@ export function VideoPlayer(props: {
   const recorded = recordedStart(props.metadata);
 
   useEffect(() => {
+    const element = video.current;
+    if (!element) return;
     let live = true;
-    frameRateOf(props.url).then((rate) => live && setFps(rate), () => undefined);
+    // Only frame stepping needs the frame rate: read (loading mediabunny, reading the sample table
+    // through the same view) once the first frame is in, so it never holds up the player's first bytes.
+    const read = () => void frameRateOf(props.url).then((rate) => live && setFps(rate), () => undefined);
+    if (element.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) read();
+    else element.addEventListener("loadeddata", read, { once: true });
     return () => {
       live = false;
+      element.removeEventListener("loadeddata", read);
     };
   }, [props.url]);
 
@@ -190,7 +199,7 @@ export function VideoPlayer(props: {
       <p class="hint">
         Frame step: {fps ? `${Math.round(fps * 100) / 100} frames per second` : `1/${FALLBACK_FPS} s (frame rate unknown)`}. Keys: “,” “.” a frame, “j” “l” 10 s, “[” “]” speed.
       </p>
-      <Markers evidenceId={props.evidenceId} fileKey={props.fileKey} canEdit={props.canEdit} position={position} onJump={seek} onChanged={props.onDetailsChanged} rev={props.detailsRev} />
+      {props.settled && <Markers evidenceId={props.evidenceId} fileKey={props.fileKey} canEdit={props.canEdit} position={position} onJump={seek} onChanged={props.onDetailsChanged} rev={props.detailsRev} />}
       {props.canEdit && props.caseDetail && (
         <ClipExport
           url={props.url}

@@ -4,9 +4,13 @@ import type { DecryptExpectations, EvidenceMetadata } from "../../../shared/cryp
 
 export type OpenJob =
   /** Starts the item's session: every later job reads its parts through it. */
-  | { type: "session"; evidenceId: string; fileKey: CryptoKey; expect: DecryptExpectations; mediaType: string }
+  /** `partUrl`: the worker downloads part n from `<partUrl><n>` itself; without it, it asks the page (`need`). */
+  | { type: "session"; evidenceId: string; fileKey: CryptoKey; expect: DecryptExpectations; mediaType: string; partUrl?: string }
+  /** Starts downloading part 0 from `<partUrl>0` while the page checks the signature and releases the key (read by the session of the same `partUrl`). */
+  | { type: "early"; partUrl: string }
   /** Ciphertext part `n`, as the worker asked for it (`need`), or why it could not be had. */
   | { type: "part"; request: number; n: number; bytes: Uint8Array }
+
   | { type: "partError"; request: number; n: number; message: string }
   /** Checks the whole file in the background (every part, the size, the whole-file SHA-512) while it plays. */
   | { type: "verify" }
@@ -34,6 +38,8 @@ export type OpenEvent =
   | { type: "need"; request: number; n: number }
   /** The worker no longer needs that request's part (the player moved on): the page stops downloading it. */
   | { type: "drop"; request: number }
+  /** The first checked bytes of this view went to a reader (the player): once per session. */
+  | { type: "released" }
   /** Plaintext bytes checked in order so far by the background verification. */
   | { type: "progress"; verifiedBytes: number }
   | { type: "verified" }

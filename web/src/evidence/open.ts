@@ -3,9 +3,9 @@
  * speed"): verify the manifest against the signer's registered key, release the key (the audited
  * view), unwrap the case key and the file key here, then start the evidence worker's session.
  * The player reads `/view/<viewId>`, which the service worker (view-sw.ts) answers by asking this
- * page, which hands the request to the worker; the worker asks the page for ciphertext parts as
- * it needs them (network stays on the page, work on file bytes in the worker) and checks each
- * before releasing a byte of it, while it verifies the whole file in the background. A failure
+ * page, which hands the request to the worker; the worker downloads a member's ciphertext parts
+ * itself as it needs them (or asks the page: kept copies, shares, submitted files) and checks
+ * each before releasing a byte of it, while it verifies the whole file in the background. A failure
  * says what failed (which part, segment or signature).
  */
 import type { JWK } from "jose";
@@ -31,6 +31,7 @@ import type { DeviceKeys } from "../keys/store";
 import { fileHandle, folder, readFile, removeFile } from "../upload/opfs";
 import type { OpenEvent, OpenJob, ViewPortAnswer, ViewRequestMessage } from "./messages";
 import { saveBlob } from "../ui/download";
+import { mark } from "./marks";
 
 export interface OpenedEvidence {
   manifest: Manifest;
@@ -47,6 +48,12 @@ export interface OpenedEvidence {
   /** The key release it was opened with (kept with an offline copy). */
   release: FileKeyRelease;
 }
+
+/**
+ * Where the evidence worker gets ciphertext part `n`: from the page (a kept copy, a share, a
+ * submitted file), or (`{ url }`, a member's online view) by downloading `<url><n>` itself.
+ */
+export type PartReader = ((n: number, signal: AbortSignal) => Promise<Uint8Array>) | { url: string };
 
 /** An item opened through a share: no key release of a member's (the share released it). */
 export type SharedOpenedEvidence = Omit<OpenedEvidence, "release">;
@@ -111,13 +118,22 @@ export class EvidenceOpener {
   /** Part downloads in flight, by the worker's request number (it may drop one the player no longer needs). */
   private readonly downloads = new Map<number, AbortController>();
   private objectUrl: string | undefined;
+  private markFirstBytes!: () => void;
+  /**
+   * Settles when the player has its first checked bytes, or the view ended, failed or was checked
+   * whole: the page loads what the first frame does not need (details, markers, retention) after it.
+   */
+  readonly firstBytes = new Promise<void>((resolve) => (this.markFirstBytes = resolve));
 
   constructor() {
     this.worker.onmessage = (event: MessageEvent<OpenEvent>) => this.onEvent(event.data);
+    // Started now, beside the signature check and the key release, not after them.
+    sweepOnce().catch(() => undefined);
   }
 
   /** Ends the view: the worker (and every decrypted byte it held) is gone, the URL answers no more. */
   dispose(): void {
+    this.markFirstBytes();
     views.delete(this.viewId);
     this.worker.terminate();
     if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
@@ -138,12 +154,18 @@ export class EvidenceOpener {
   }
 
   private onEvent(event: OpenEvent): void {
+    if (event.type === "released" || event.type === "verified" || event.type === "whole" || event.type === "failed") this.markFirstBytes();
+    if (event.type === "released") return;
     if (event.type === "need") {
       const { n, request } = event;
       const controller = new AbortController();
       this.downloads.set(request, controller);
+      mark(`need:${n}`);
       this.readPart!(n, controller.signal).then(
-        (bytes) => this.post({ type: "part", request, n, bytes }, [bytes.buffer]),
+        (bytes) => {
+          mark(`fetched:${n}`);
+          this.post({ type: "part", request, n, bytes }, [bytes.buffer]);
+        },
         (error: unknown) => !controller.signal.aborted && this.post({ type: "partError", request, n, message: error instanceof Error ? error.message : String(error) }),
       ).finally(() => this.downloads.delete(request));
       return;
@@ -161,25 +183,25 @@ export class EvidenceOpener {
 
   /**
    * Opens evidence `id` from the server: the key release is the audited view; parts are
-   * downloaded as they are needed. The release and the first part's ciphertext are asked at
-   * once, beside the item itself (`summary`) and its signer's key: all are needed before any byte
-   * is shown, and on a phone network round trips are what cost. Nothing is decrypted before the
-   * signature check and the release.
+   * downloaded by the evidence worker as they are needed. The release and the first part's
+   * ciphertext (in the worker) are asked at once, beside the item itself (`summary`) and its
+   * signer's key: all are needed before any byte is shown, and on a phone network round trips
+   * are what cost. Nothing is decrypted before the signature check and the release.
    */
   async open(id: string, summary: Promise<EvidenceSummary>, keys: DeviceKeys, onStep: (step: OpenStep) => void): Promise<OpenedEvidence> {
     onStep({ step: "signature" });
+    mark("open");
     const release = evidenceApi.releaseKey(id);
-    release.catch(() => undefined);
-    let first: Promise<Uint8Array> | undefined = fetchPart(id, 0);
-    first.catch(() => undefined);
+    release.then(() => mark("key-released"), () => undefined);
+    // The worker downloads part 0 (hashing it as it comes) while the rest is checked: it holds no key yet, and releases nothing before its session.
+    const parts = { url: `/api/evidence/${encodeURIComponent(id)}/parts/` };
+    this.post({ type: "early", partUrl: parts.url });
     const item = await summary;
+    mark("item");
     const signer = await casesApi.signer(item.signerKid);
-    const readPart = (n: number, signal: AbortSignal) => {
-      const early = n === 0 ? first : undefined;
-      if (n === 0) first = undefined;
-      return early ?? fetchPart(item.id, n, signal);
-    };
-    return this.start(item, signer, keys, onStep, () => release, readPart);
+    mark("signer");
+    if (item.id !== id) throw new OpenError(true, "manifest", "The server answered with another evidence item.");
+    return this.start(item, signer, keys, onStep, () => release, parts);
   }
 
   /**
@@ -202,9 +224,10 @@ export class EvidenceOpener {
     keys: DeviceKeys,
     onStep: (step: OpenStep) => void,
     releaseKey: () => Promise<FileKeyRelease>,
-    readPart: (n: number, signal: AbortSignal) => Promise<Uint8Array>,
+    readPart: PartReader,
   ): Promise<OpenedEvidence> {
     const manifest = await integrity(() => verifyManifest(item.manifest, signer.publicJwk as JWK));
+    mark("manifest-verified");
     // Accepted from a submission link, the submitter signed for the link and their submission, not the case (docs/submissions.md §5).
     // A capture filed into this case names the uploader's holding place: its signed filing record must move it here.
     const filed = manifest.scope === "captures" && manifest.caseId !== item.caseId;
@@ -221,8 +244,11 @@ export class EvidenceOpener {
     const fileKey = release.caseKeyWrap === ""
       ? await unwrapFileKey(release.fileKey, keys.encryption)
       : await unwrapFileKey(release.fileKey, (await unwrapCaseKey(release.caseKeyWrap, keys.encryption)).privateKey);
+    mark("key-unwrapped");
     const metadata = await integrity(() => decryptMetadata(manifest.metadata, fileKey));
-    await db.evidenceLabels.put({ evidenceId: item.id, fileName: metadata.fileName, mediaType: metadata.mediaType });
+    mark("metadata");
+    // For the Audit page's names only: nothing here waits for it.
+    db.evidenceLabels.put({ evidenceId: item.id, fileName: metadata.fileName, mediaType: metadata.mediaType }).catch(() => undefined);
     const where = await this.session(item.id, manifest, fileKey, metadata.mediaType, onStep, readPart);
     return { manifest, manifestJws: item.manifest, signer, metadata, fileKey, release, ...where };
   }
@@ -260,16 +286,18 @@ export class EvidenceOpener {
     fileKey: CryptoKey,
     mediaType: string,
     onStep: (step: OpenStep) => void,
-    readPart: (n: number, signal: AbortSignal) => Promise<Uint8Array>,
+    readPart: PartReader,
   ): Promise<{ url: string; streaming: boolean }> {
     const item = { id: evidenceId };
     await sweepOnce();
-    this.readPart = readPart;
-    this.post({ type: "session", evidenceId: item.id, fileKey, expect: decryptExpectations(manifest), mediaType });
+    mark("swept");
+    if (typeof readPart === "function") this.readPart = readPart;
+    this.post({ type: "session", evidenceId: item.id, fileKey, expect: decryptExpectations(manifest), mediaType, ...(typeof readPart === "function" ? {} : { partUrl: readPart.url }) });
     if (streamingAvailable()) {
       listenToServiceWorker();
       views.set(this.viewId, this);
       this.post({ type: "verify" });
+      mark("session");
       return { url: `/view/${this.viewId}`, streaming: true };
     }
 
@@ -382,12 +410,16 @@ async function integrity<T>(run: () => Promise<T>): Promise<T> {
 
 /** Downloads ciphertext part `n` of `evidenceId` (under `base`: evidence, or a submitted file waiting for intake), retrying network errors and 5xx a few times (until `signal` aborts). */
 export async function fetchPart(evidenceId: string, n: number, signal?: AbortSignal, base: "/api/evidence" | "/api/submitted-files" = "/api/evidence"): Promise<Uint8Array<ArrayBuffer>> {
+  return new Uint8Array(await (await partResponse(evidenceId, n, signal, base)).arrayBuffer());
+}
+
+async function partResponse(evidenceId: string, n: number, signal: AbortSignal | undefined, base: "/api/evidence" | "/api/submitted-files"): Promise<Response> {
   let delay = 1000;
   for (let attempt = 0; ; attempt++) {
     signal?.throwIfAborted();
     try {
       const response = await send(`${base}/${evidenceId}/parts/${n}`, { headers: { Accept: "application/octet-stream" }, ...(signal ? { signal } : {}) });
-      if (response.ok) return new Uint8Array(await response.arrayBuffer());
+      if (response.ok) return response;
       if (response.status < 500 || attempt >= 3) throw new ApiError(response.status, "part_download", `Couldn't download part ${n} (HTTP ${response.status}). Try opening it again.`);
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 0) || attempt >= 3) throw error;
@@ -397,12 +429,14 @@ export async function fetchPart(evidenceId: string, n: number, signal?: AbortSig
   }
 }
 
-let swept = false;
+let swept: Promise<void> | undefined;
 
 /** Once per page life: deletes decrypted copies a closed page left behind (plaintext does not linger on the device). */
-async function sweepOnce(): Promise<void> {
-  if (swept) return;
-  swept = true;
+function sweepOnce(): Promise<void> {
+  return (swept ??= sweep());
+}
+
+async function sweep(): Promise<void> {
   const views = await folder("views");
   const names: string[] = [];
   for await (const name of (views as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> }).keys()) names.push(name);

@@ -1,9 +1,10 @@
 /**
  * The evidence worker: one opened item's plaintext lives here, and only here (docs/offline.md).
  *
- * It asks the page for ciphertext parts by number (`need`; the page fetches them, or reads the
- * copy kept offline), checks each part's SHA-512 against the signed manifest and every segment's
- * GCM tag before a byte of that part is released, and keeps a few decrypted parts (at most
+ * It downloads a member's ciphertext parts itself (`partUrl`: hashed and opened segment by
+ * segment as they come, part 0 from the moment the item is opened), or asks the page for them by
+ * number (`need`: a copy kept offline, a share, a submitted file). It checks each part's SHA-512
+ * against the signed manifest and every segment's GCM tag before a byte of that part is released, and keeps a few decrypted parts (at most
  * `MAX_CACHED`, whatever the file's size) for the player. Three kinds of reader use them:
  *  - byte ranges for the player, through the service worker (view-sw.ts): the parts under the
  *    playhead first, a few ahead in parallel;
@@ -17,6 +18,7 @@
 import "../ui/zod-jitless";
 import {
   IntegrityError,
+  PART_SIZE,
   SEGMENT_SIZE,
   SEGMENTS_PER_PART,
   SEALED_SEGMENT_SIZE,
@@ -30,6 +32,7 @@ import {
 import { createSha512Wasm } from "../upload/sha512-wasm";
 import { openSync } from "../upload/opfs";
 import type { OpenEvent, OpenJob, ViewPortAnswer, ViewPortRequest } from "./messages";
+import { mark } from "./marks";
 
 const scope = self as unknown as { postMessage(message: OpenEvent, transfer?: Transferable[]): void; onmessage: ((event: MessageEvent<OpenJob>) => void) | null };
 
@@ -53,8 +56,120 @@ const enum Priority {
   Background = 2,
 }
 
+/**
+ * A part's ciphertext as it came from the page. When it streamed in, its SHA-512 was computed and
+ * its segments' opening started as the bytes came (`receive`); neither is trusted until `load`
+ * has compared them.
+ */
+interface Ciphertext {
+  bytes: Uint8Array;
+  sha512?: string;
+  segments?: Promise<Uint8Array>[];
+}
+
 /** A part could not be downloaded (not an integrity failure). */
 class DownloadError extends Error {}
+
+/**
+ * A ciphertext part this worker downloads itself (`partUrl` of a member's online view): read and
+ * hashed here chunk by chunk as it comes, with no hop through the page (whose main thread is busy
+ * laying out the item while the first part downloads). Nothing read here is trusted: `load`
+ * compares the SHA-512 with the signed manifest. The early one (part 0) starts before the
+ * session, beside the signature check and the key release.
+ */
+class PartDownload {
+  private readonly chunks: Uint8Array[] = [];
+  private readonly controller = new AbortController();
+  private bytes = 0;
+  private finished = false;
+  private failed: Error | undefined;
+  private wake: (() => void) | undefined;
+  /** The SHA-512 (hex) of what was read, once it has all been read. */
+  sha512: string | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly n: number,
+  ) {
+    void this.run();
+  }
+
+  abort(): void {
+    this.controller.abort();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      const hasher = createSha512Wasm();
+      const response = await partResponse(this.url, this.n, this.controller.signal);
+      mark(`w-response:${this.n}`);
+      if (!response.body) throw new DownloadError(`Couldn't download part ${this.n}: the response had no body.`);
+      const reader = response.body.getReader();
+      const hash = await hasher;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        this.bytes += value.length;
+        // No part is longer than PART_SIZE: a longer answer is cut here (and fails its check).
+        if (this.bytes > PART_SIZE) {
+          await reader.cancel().catch(() => undefined);
+          throw new IntegrityError(`part ${this.n}`, "its length does not match the signed size");
+        }
+        hash.update(value);
+        this.chunks.push(value);
+        this.notify();
+      }
+      this.sha512 = hash.digestHex();
+      this.finished = true;
+    } catch (error) {
+      this.failed =
+        error instanceof IntegrityError || error instanceof DownloadError
+          ? error
+          : new DownloadError(this.controller.signal.aborted ? "the download was stopped" : `Couldn't download part ${this.n}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.notify();
+  }
+
+  /** The chunks from the first, as they come; throws what stopped the download. */
+  async *read(): AsyncGenerator<Uint8Array> {
+    for (let i = 0; ; ) {
+      if (i < this.chunks.length) {
+        yield this.chunks[i++]!;
+        continue;
+      }
+      if (this.failed) throw this.failed;
+      if (this.finished) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+}
+
+/** The response for ciphertext part `n`, retrying network errors and 5xx a few times (as the page's `fetchPart` does), until `signal` aborts. */
+async function partResponse(url: string, n: number, signal: AbortSignal): Promise<Response> {
+  let delay = 1000;
+  for (let attempt = 0; ; attempt++) {
+    signal.throwIfAborted();
+    let response: Response | undefined;
+    try {
+      response = await fetch(url, { headers: { Accept: "application/octet-stream" }, credentials: "same-origin", signal });
+    } catch (error) {
+      if (signal.aborted || attempt >= 3) throw error;
+    }
+    if (response?.ok) return response;
+    if (response && (response.status < 500 || attempt >= 3)) throw new DownloadError(`Couldn't download part ${n} (HTTP ${response.status}). Try opening it again.`);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay *= 2;
+  }
+}
+
+/** Part 0, asked for as the item is opened (`early`), waiting for the session that will read it. */
+let early: { partUrl: string; download: PartDownload } | undefined;
 
 type Failure = Extract<OpenEvent, { type: "failed" }>;
 
@@ -68,10 +183,10 @@ class Session {
   readonly parts: number;
   failure: Failure | undefined;
   private readonly cache = new Map<number, Promise<Uint8Array>>();
-  private readonly waiters = new Map<number, { resolve(bytes: Uint8Array): void; reject(error: Error): void }[]>();
+  private readonly waiters = new Map<number, { resolve(part: Ciphertext): void; reject(error: Error): void }[]>();
   private readonly queued = new Map<number, Priority>();
-  /** Parts asked of the page: the request's number and the priority it counts at. */
-  private readonly fetching = new Map<number, { request: number; priority: Priority }>();
+  /** Parts being downloaded: the request's number, the priority it counts at, and the download when this worker makes it. */
+  private readonly fetching = new Map<number, { request: number; priority: Priority; download?: PartDownload }>();
   private requests = 0;
   private playerAt = -Infinity;
   /** Cuts the streams that are open now (on a failure). */
@@ -82,6 +197,8 @@ class Session {
     readonly fileKey: CryptoKey,
     readonly expect: DecryptExpectations,
     readonly mediaType: string,
+    /** Where this worker downloads parts itself (`<partUrl><n>`); without it, the page is asked for them. */
+    readonly partUrl?: string,
   ) {
     this.segments = segmentCount(expect.byteSize);
     // The player asks within moments of opening: until then the check starts with one download.
@@ -90,7 +207,7 @@ class Session {
   }
 
   /** Ciphertext part `n`, asked of the page when its turn comes (`priority` first). */
-  private ciphertext(n: number, priority: Priority): Promise<Uint8Array> {
+  private ciphertext(n: number, priority: Priority): Promise<Ciphertext> {
     return new Promise((resolve, reject) => {
       const list = this.waiters.get(n) ?? [];
       list.push({ resolve, reject });
@@ -116,7 +233,8 @@ class Session {
       for (const [n, fetching] of this.fetching) {
         if (fetching.priority === Priority.Playhead) continue;
         this.fetching.delete(n);
-        scope.postMessage({ type: "drop", request: fetching.request });
+        if (fetching.download) fetching.download.abort();
+        else scope.postMessage({ type: "drop", request: fetching.request });
         if (this.waiters.has(n)) this.queued.set(n, fetching.priority);
       }
     }
@@ -128,9 +246,29 @@ class Session {
       if (priority === Priority.Background && playerActive && inFlight.length > 0) return;
       this.queued.delete(n);
       const request = ++this.requests;
-      this.fetching.set(n, { request, priority });
-      scope.postMessage({ type: "need", request, n });
+      mark(`w-need:${n}:${priority}`);
+      if (this.partUrl === undefined) {
+        this.fetching.set(n, { request, priority });
+        scope.postMessage({ type: "need", request, n });
+        continue;
+      }
+      let download: PartDownload;
+      if (n === 0 && early?.partUrl === this.partUrl) {
+        download = early.download;
+        early = undefined;
+      } else download = new PartDownload(`${this.partUrl}${n}`, n);
+      this.fetching.set(n, { request, priority, download });
+      void this.receive(request, n, download);
     }
+  }
+
+  private releasedOnce = false;
+
+  /** Checked bytes went to the player: the page is told the first time (it then loads what the first frame did not need). */
+  released(): void {
+    if (this.releasedOnce) return;
+    this.releasedOnce = true;
+    scope.postMessage({ type: "released" });
   }
 
   /** The player asked for something: the background check steps aside for a while. */
@@ -138,13 +276,59 @@ class Session {
     this.playerAt = performance.now();
   }
 
+  /** The page's answer to request `request` for part `n`: its bytes, or why it could not be had. */
   arrived(request: number, n: number, bytes: Uint8Array | Error): void {
-    if (this.fetching.get(n)?.request !== request) return; // a dropped request's late answer
+    this.settle(request, n, bytes instanceof Error ? bytes : { bytes });
+  }
+
+  private settle(request: number, n: number, part: Ciphertext | Error): void {
+    if (this.fetching.get(n)?.request !== request) return; // dropped meanwhile
     this.fetching.delete(n);
+    mark(`w-arrived:${n}`);
     const list = this.waiters.get(n) ?? [];
     this.waiters.delete(n);
-    for (const waiter of list) bytes instanceof Error ? waiter.reject(bytes) : waiter.resolve(bytes);
+    for (const waiter of list) part instanceof Error ? waiter.reject(part) : waiter.resolve(part);
     this.pump();
+  }
+
+  /** Ciphertext bytes of part `n` as the signed size says (every part but the last: 8 sealed segments). */
+  private sealedSize(n: number): number {
+    const first = n * SEGMENTS_PER_PART;
+    const last = Math.min(first + SEGMENTS_PER_PART, this.segments) - 1;
+    const plainSize = n === this.parts - 1 ? this.expect.byteSize - n * PLAIN_PART : PLAIN_PART;
+    return plainSize + (last - first + 1) * TAG_SIZE;
+  }
+
+  /**
+   * Reads part `n` as it downloads (hashed as it comes, see `PartDownload`), opening each sealed
+   * segment as soon as its last byte is in, so little is left to do when the part's last byte
+   * arrives. Nothing of it is released here: `load` checks the SHA-512 against the signed
+   * manifest, the length and every tag before a byte leaves the worker.
+   */
+  private async receive(request: number, n: number, download: PartDownload): Promise<void> {
+    try {
+      const size = this.sealedSize(n);
+      const count = Math.ceil(size / SEALED_SEGMENT_SIZE);
+      const bytes = new Uint8Array(size);
+      const segments: Promise<Uint8Array>[] = [];
+      let got = 0;
+      for await (const value of download.read()) {
+        if (this.fetching.get(n)?.request !== request) return; // dropped (and aborted)
+        if (got + value.length > size) throw new IntegrityError(`part ${n}`, "its length does not match the signed size");
+        bytes.set(value, got);
+        got += value.length;
+        for (let k = segments.length; k < count && got >= Math.min((k + 1) * SEALED_SEGMENT_SIZE, size); k = segments.length) {
+          const s = n * SEGMENTS_PER_PART + k;
+          const opened = openSegment(this.fileKey, this.expect.noncePrefix, s, s === this.segments - 1, bytes.subarray(k * SEALED_SEGMENT_SIZE, Math.min((k + 1) * SEALED_SEGMENT_SIZE, size)));
+          opened.catch(() => undefined); // read (and reported) in `load`, after the SHA-512
+          segments.push(opened);
+        }
+      }
+      this.settle(request, n, { bytes: bytes.subarray(0, got), sha512: download.sha512!, segments });
+    } catch (error) {
+      download.abort();
+      this.settle(request, n, error instanceof IntegrityError || error instanceof DownloadError ? error : new DownloadError(`Couldn't download part ${n}: ${error instanceof Error ? error.message : String(error)}`));
+    }
   }
 
   /** Plaintext of part `n`, checked (part SHA-512, every segment's tag) before it is returned. */
@@ -172,8 +356,9 @@ class Session {
 
   private async load(n: number, priority: Priority): Promise<Uint8Array> {
     try {
-      const bytes = await this.ciphertext(n, priority);
-      if ((await sha512Hex(bytes)) !== this.expect.partSha512[n]) throw new IntegrityError(`part ${n}`, "its SHA-512 does not match the signed manifest");
+      const { bytes, sha512, segments } = await this.ciphertext(n, priority);
+      if ((sha512 ?? (await sha512Hex(bytes))) !== this.expect.partSha512[n]) throw new IntegrityError(`part ${n}`, "its SHA-512 does not match the signed manifest");
+      mark(`w-hashed:${n}`);
       const first = n * SEGMENTS_PER_PART;
       const last = Math.min(first + SEGMENTS_PER_PART, this.segments) - 1;
       const plainSize = n === this.parts - 1 ? this.expect.byteSize - n * PLAIN_PART : PLAIN_PART;
@@ -184,9 +369,10 @@ class Session {
         Array.from({ length: last - first + 1 }, async (_, k) => {
           const s = first + k;
           const sealed = bytes.subarray(k * SEALED_SEGMENT_SIZE, Math.min((k + 1) * SEALED_SEGMENT_SIZE, bytes.length));
-          out.set(await openSegment(this.fileKey, this.expect.noncePrefix, s, s === this.segments - 1, sealed), k * SEGMENT_SIZE);
+          out.set(await (segments?.[k] ?? openSegment(this.fileKey, this.expect.noncePrefix, s, s === this.segments - 1, sealed)), k * SEGMENT_SIZE);
         }),
       );
+      mark(`w-decrypted:${n}`);
       return out;
     } catch (error) {
       if (error instanceof IntegrityError) this.fail(error);
@@ -218,7 +404,14 @@ class Session {
       const part = this.plain(n, priority);
       this.prefetch(n, priority);
       const plain = await part;
-      hasher.update(plain);
+      if (priority === Priority.Background) {
+        // A segment at a time, each in its own task: the player's requests (a seek, the next
+        // chunk of a part just checked) are answered between them, not after tens of ms of hashing.
+        for (let at = 0; at < plain.length; at += SEGMENT_SIZE) {
+          await nextTask();
+          hasher.update(plain.subarray(at, at + SEGMENT_SIZE));
+        }
+      } else hasher.update(plain);
       size += plain.length;
       onPart?.(size);
       yield plain;
@@ -229,6 +422,17 @@ class Session {
 }
 
 let session: Session | undefined;
+
+/** Resolves in a later task (a message to itself: not clamped like nested timers), so queued messages are handled first. */
+const tasks: (() => void)[] = [];
+const taskChannel = new MessageChannel();
+taskChannel.port1.onmessage = () => tasks.shift()?.();
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    tasks.push(resolve);
+    taskChannel.port2.postMessage(null);
+  });
+}
 
 /** Every part, the size and the whole-file SHA-512, in the background: the item is "Verified" only after this. */
 async function verify(current: Session): Promise<void> {
@@ -270,7 +474,7 @@ function serve(current: Session | undefined, port: MessagePort): void {
   if (!current) return post({ type: "unknown" });
   if (current.failure) return post({ type: "error", message: `${current.failure.what}: ${current.failure.message}` });
   let closed = false;
-  let range: { pos: number; end: number } | undefined;
+  let range: { pos: number; end: number; first?: string } | undefined;
   let ordered: AsyncGenerator<Uint8Array> | undefined;
   let pending: Uint8Array | undefined;
   const close = () => {
@@ -292,12 +496,18 @@ function serve(current: Session | undefined, port: MessagePort): void {
       const n = Math.floor(range.pos / PLAIN_PART);
       current.playerAsked();
       const part = current.plain(n, Priority.Playhead); // asked first: the part under the playhead goes out before those ahead
+      // Read from its last segment on (a seek often lands there: the key frame before the target),
+      // the next part is wanted within moments: both download at once rather than one after the other.
+      if (range.pos >= (n + 1) * PLAIN_PART - SEGMENT_SIZE && range.end >= (n + 1) * PLAIN_PART && n + 1 < current.parts) current.plain(n + 1, Priority.Playhead).catch(() => undefined);
       current.prefetch(n, Priority.Ahead);
       const plain = await part;
       const offset = range.pos - n * PLAIN_PART;
       const length = Math.min(CHUNK, plain.length - offset, range.end + 1 - range.pos);
       if (length <= 0) throw new Error("the range is past the end of the file");
       const bytes = plain.slice(offset, offset + length); // a copy: the cached part stays whole
+      if (range.first) mark(`w-released:${range.first}`);
+      current.released();
+      range.first = undefined;
       range.pos += length;
       return post({ type: "chunk", bytes }, [bytes.buffer]);
     }
@@ -320,7 +530,10 @@ function serve(current: Session | undefined, port: MessagePort): void {
     chain = chain.then(async () => {
       if (closed) return;
       try {
-        if (request.type === "read") range = { pos: request.start, end: request.end };
+        if (request.type === "read") {
+          range = { pos: request.start, end: request.end, first: `${request.start}-${request.end}` };
+          mark(`w-read:${range.first}`);
+        }
         else if (request.type === "download") ordered = current.inOrder(Priority.Ahead);
         else if (request.type === "cancel") close();
         else await next();
@@ -387,8 +600,11 @@ async function exportPackage(current: Session, job: Extract<OpenJob, { type: "ex
 scope.onmessage = (event) => {
   const job = event.data;
   switch (job.type) {
+    case "early":
+      early = { partUrl: job.partUrl, download: new PartDownload(`${job.partUrl}0`, 0) };
+      return;
     case "session":
-      session = new Session(job.evidenceId, job.fileKey, job.expect, job.mediaType);
+      session = new Session(job.evidenceId, job.fileKey, job.expect, job.mediaType, job.partUrl);
       return;
     case "part":
       return session?.arrived(job.request, job.n, job.bytes);

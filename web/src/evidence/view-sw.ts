@@ -10,6 +10,7 @@
  * player. Responses are never cached.
  */
 import type { ViewPortAnswer, ViewPortRequest, ViewRequestMessage } from "./messages";
+import { mark } from "./marks";
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -23,6 +24,7 @@ export function handleViewFetch(event: FetchEvent): boolean {
   if (url.origin !== self.location.origin) return false;
   const match = VIEW_PATH.exec(url.pathname);
   if (!match || event.request.method !== "GET") return false;
+  mark(`sw-fetch:${event.request.headers.get("Range") ?? "whole"}`);
   let ended!: () => void;
   const streaming = new Promise<void>((resolve) => (ended = resolve));
   event.respondWith(
@@ -51,14 +53,22 @@ async function connect(event: FetchEvent, viewId: string): Promise<{ port: Messa
   const requester = event.clientId ? await self.clients.get(event.clientId) : undefined;
   // A Worker reading the view (the redaction worker) holds none itself: only pages are asked.
   const first = requester?.type === "window" ? requester : undefined;
-  const others = (await self.clients.matchAll({ type: "window", includeUncontrolled: true })).filter((client) => client.id !== first?.id);
-  for (const client of first ? [first, ...others] : others) {
+  const ask = async (client: Client) => {
     const channel = new MessageChannel();
     const head = nextAnswer(channel.port1, ASK_TIMEOUT_MS);
     client.postMessage({ type: "custody-view", viewId } satisfies ViewRequestMessage, [channel.port2]);
     const answer = await head;
     if (answer && answer.type !== "unknown") return { port: channel.port1, head: answer };
     channel.port1.close();
+    return undefined;
+  };
+  // The requesting page nearly always holds the view: it is asked before the others are listed.
+  const answered = first ? await ask(first) : undefined;
+  if (answered) return answered;
+  for (const client of await self.clients.matchAll({ type: "window", includeUncontrolled: true })) {
+    if (client.id === first?.id) continue;
+    const other = await ask(client);
+    if (other) return other;
   }
   return undefined;
 }
@@ -115,6 +125,7 @@ async function answer(event: FetchEvent, viewId: string, downloadName: string | 
     return new Response("This view has ended. Open the item again in Custody.", { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8" } });
   }
   const { port, head } = connection;
+  mark(`sw-head:${event.request.headers.get("Range") ?? "whole"}`);
   if (head.type !== "head") {
     port.close();
     ended();
