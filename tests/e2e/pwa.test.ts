@@ -227,6 +227,21 @@ describe("offline-first PWA: installable, works offline, queues captures, shares
     await page.getByLabel("Add photos, videos or documents").setInputFiles(path);
     await expect.poll(() => stored.length, { timeout: 60_000 }).toBe(2);
     await expect.poll(() => held.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
+    // Closed once the file is encrypted, as a page closed minutes into a long upload is: its signed
+    // manifest and ciphertext are kept on the device even while a part sent early is stalled on the
+    // network (an encryption cut short would start again under a new key and send every part again).
+    await expect.poll(() => page.evaluate(async () => {
+      const db = await new Promise<IDBDatabase>((done) => {
+        const open = indexedDB.open("custody");
+        open.onsuccess = () => done(open.result);
+      });
+      const rows = await new Promise<{ fileName: string; request?: { manifest?: string } }[]>((done) => {
+        const req = db.transaction("uploads").objectStore("uploads").getAll();
+        req.onsuccess = () => done(req.result as { fileName: string; request?: { manifest?: string } }[]);
+      });
+      db.close();
+      return rows.some((row) => row.fileName === "long-video.bin" && typeof row.request?.manifest === "string" && row.request.manifest !== "");
+    }), { timeout: 60_000 }).toBe(true);
     await page.close();
     for (const route of held) await route.abort("connectionreset").catch(() => undefined);
     await context.unrouteAll({ behavior: "ignoreErrors" });

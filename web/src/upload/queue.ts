@@ -351,6 +351,8 @@ interface EarlySender {
   /** Resolves true once the server has the upload (started without its manifest), false if it could not be started. */
   started: Promise<boolean>;
   offer(index: number, sha512: string, bytes: Uint8Array): void;
+  /** Stops taking parts; resolves once the upload's start (if on its way) has ended, without waiting for the parts in flight. */
+  stop(): Promise<void>;
   /** Stops taking parts; resolves when the requests in flight have ended. */
   drain(): Promise<void>;
   /** Stops at once (the item is cancelled). */
@@ -445,7 +447,7 @@ function startEarly(row: UploadRow, fileKeyJwe: string, caseKid: string): EarlyS
         pumpEarly();
       });
     },
-    async drain() {
+    async stop() {
       accepting = false;
       held.length = 0;
       endFirst();
@@ -453,6 +455,9 @@ function startEarly(row: UploadRow, fileKeyJwe: string, caseKid: string): EarlyS
       // queue takes over: the queue would otherwise start the same upload alongside it, and each
       // would cancel the other's as a stale one.
       await started;
+    },
+    async drain() {
+      await sender.stop();
       while (running.size > 0) await Promise.allSettled([...running]);
       early.delete(id);
     },
@@ -535,8 +540,8 @@ async function onEncryptEvent(event: EncryptEvent): Promise<void> {
     await save(row.evidenceId, { state: "failed", error: event.message });
   } else {
     liveOf(row.evidenceId).encryptedBytes = row.byteSize;
-    // The parts sent early are in (or left for the queue): the queue takes over from here.
-    await early.get(row.evidenceId)?.drain();
+    const sender = early.get(row.evidenceId);
+    await sender?.stop();
     await keptCopyWritten(row.evidenceId);
     const changes: Partial<UploadRow> = {
       state: "uploading",
@@ -556,6 +561,11 @@ async function onEncryptEvent(event: EncryptEvent): Promise<void> {
       await db.pendingFiles.delete(row.evidenceId);
       await db.evidenceLabels.put({ evidenceId: row.evidenceId, fileName: row.fileName, mediaType: row.mediaType });
     });
+    // Kept on the device above before waiting on the network: a page closed while a part sent early
+    // is still on its way (a slow or stalled link) resumes from this ciphertext, re-sending only
+    // what the server lacks, instead of encrypting again under a new key and sending every part.
+    // The parts sent early are in (or left for the queue): the queue takes over from here.
+    await sender?.drain();
     Object.assign(row, changes);
     emit();
     void pump();
