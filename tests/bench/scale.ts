@@ -89,6 +89,8 @@ interface Timed {
   medianMs: number;
   runsMs: number[];
   bytes: number;
+  /** For a list: how many cases or items its page held. */
+  rows?: number;
 }
 
 const hex = (bytes: number) => randomBytes(bytes).toString("hex");
@@ -229,17 +231,29 @@ async function uploadSample(person: Person, caseDetail: CaseDetail, kind: { file
 }
 
 /** The four queries, each timed RUNS times after a warm-up; the median. */
-async function timeQueries(admin: Client, caseId: string, evidenceId: string): Promise<Timed[]> {
-  const queries = [
-    { name: "case list (first page)", path: "/api/cases" },
-    { name: "evidence list of the large case (first page)", path: `/api/cases/${caseId}/evidence` },
-    { name: "audit events of one item", path: `/api/audit/events?evidenceId=${evidenceId}` },
-    { name: "audit export of one item, with proofs", path: `/api/audit/export?evidenceId=${evidenceId}` },
+/**
+ * The four queries, or with `limits` only the two lists, each asked for that many rows: a nearly
+ * empty deployment's first pages hold fewer rows than a populated one's (a page is 50), so the
+ * lists are also timed on the populated deployment at the empty one's page sizes, to tell the cost
+ * of the data's size from that of a fuller page.
+ */
+async function timeQueries(admin: Client, caseId: string, evidenceId: string, limits?: { cases: number; evidence: number }): Promise<Timed[]> {
+  const lists = [
+    { name: "case list (first page)", path: `/api/cases${limits ? `?limit=${limits.cases}` : ""}`, rowsIn: "cases" },
+    { name: "evidence list of the large case (first page)", path: `/api/cases/${caseId}/evidence${limits ? `?limit=${limits.evidence}` : ""}`, rowsIn: "evidence" },
   ];
+  const queries: { name: string; path: string; rowsIn?: string }[] = limits
+    ? lists
+    : [
+        ...lists,
+        { name: "audit events of one item", path: `/api/audit/events?evidenceId=${evidenceId}` },
+        { name: "audit export of one item, with proofs", path: `/api/audit/export?evidenceId=${evidenceId}` },
+      ];
   const out: Timed[] = [];
   for (const query of queries) {
     const runsMs: number[] = [];
     let bytes = 0;
+    let rows: number | undefined;
     for (let run = 0; run <= RUNS; run++) {
       const started = performance.now();
       const response = await admin.call(query.path);
@@ -247,9 +261,10 @@ async function timeQueries(admin: Client, caseId: string, evidenceId: string): P
       const ms = performance.now() - started;
       if (!response.ok) throw new Error(`${query.path}: ${response.status} ${new TextDecoder().decode(body).slice(0, 300)}`);
       bytes = body.byteLength;
+      if (query.rowsIn) rows = ((JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown[]>)[query.rowsIn] ?? []).length;
       if (run > 0) runsMs.push(ms);
     }
-    out.push({ name: query.name, medianMs: median(runsMs), runsMs, bytes });
+    out.push({ name: query.name, medianMs: median(runsMs), runsMs, bytes, ...(rows === undefined ? {} : { rows }) });
   }
   return out;
 }
@@ -616,6 +631,7 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
 
     // ---- 5. the same queries on the populated deployment (its log across periods)
     const populated = await timeQueries(adminAgain, large.id, samples.video);
+    const sameRows = await timeQueries(adminAgain, large.id, samples.video, { cases: Math.max(1, empty[0]!.rows ?? 1), evidence: Math.max(1, empty[1]!.rows ?? 1) });
     // The synthetic chain is a real one: the item's export, with its proofs against the latest
     // checkpoint and every checkpoint's consistency proof, passes the offline verifier.
     const exported = await adminAgain.call(`/api/audit/export?evidenceId=${samples.video}`);
@@ -661,7 +677,8 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
       objects: { d1: { now: d1AfterItems, perYear: d1PerYear, atTenYears: d1PerYear * AGENCY.years, fillsInYears: fillsIn(d1PerYear, 0) }, auditLog: { now: auditAfter, perYear: auditPerYear, atTenYears: auditPerYear * AGENCY.years, fillsInYears: fillsIn(auditPerYear, 0), atIssueRate: { eventsPerItem: AGENCY.eventsPerItem, perYear: auditPerYearAtIssueRate, fillsInYears: fillsIn(auditPerYearAtIssueRate, 0) } } },
       agency: { ...AGENCY, itemsPerYear, capBytes: CAP_BYTES },
       auditAcrossPeriods: across,
-      latency: empty.map((e, n) => ({ query: e.name, emptyMs: e.medianMs, populatedMs: populated[n]!.medianMs, ratio: populated[n]!.medianMs / e.medianMs, emptyRunsMs: e.runsMs, populatedRunsMs: populated[n]!.runsMs, emptyBytes: e.bytes, populatedBytes: populated[n]!.bytes })),
+      latency: empty.map((e, n) => ({ query: e.name, emptyMs: e.medianMs, populatedMs: populated[n]!.medianMs, ratio: populated[n]!.medianMs / e.medianMs, emptyRunsMs: e.runsMs, populatedRunsMs: populated[n]!.runsMs, emptyBytes: e.bytes, populatedBytes: populated[n]!.bytes, emptyRows: e.rows, populatedRows: populated[n]!.rows })),
+      latencySameRows: sameRows.map((p, n) => ({ query: p.name, rows: p.rows, emptyMs: empty[n]!.medianMs, populatedMs: p.medianMs, ratio: p.medianMs / empty[n]!.medianMs, populatedRunsMs: p.runsMs })),
     };
     const sum = (tables: Record<string, number> | null, names: string[]) => (tables ? names.reduce((n, name) => n + (tables[name] ?? 0), 0) : NaN);
     const breakdown = {
@@ -692,7 +709,9 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
       `    at B = 20: a period object ${fmtBytes(periodAt20)} for ever; after ten years ${Math.ceil(eventsTenYears / 2 ** 20)} of them and a head of about ${fmtBytes(headTenYears)} (two periods' rows at most, checkpoints, key index): every object under 10 GB`,
       `  (agency: ${AGENCY.investigators} investigators × ${AGENCY.itemsPerDay} items/day × 365 = ${itemsPerYear} items/year, ${meanEventsPerItem.toFixed(1)} events each as measured (at the issue's ${AGENCY.eventsPerItem}, the audit object fills in ${when(fillsIn(auditPerYearAtIssueRate, 0))}), ${AGENCY.casesPerYear} cases/year)`,
       `  query (median of ${RUNS}, through the HTTP API)          empty      populated   ratio`,
-      ...result.latency.map((l) => `  ${l.query.padEnd(52)} ${`${l.emptyMs.toFixed(1)} ms`.padStart(9)} ${`${l.populatedMs.toFixed(1)} ms`.padStart(11)}   ×${l.ratio.toFixed(2)}`),
+      ...result.latency.map((l) => `  ${l.query.padEnd(52)} ${`${l.emptyMs.toFixed(1)} ms`.padStart(9)} ${`${l.populatedMs.toFixed(1)} ms`.padStart(11)}   ×${l.ratio.toFixed(2)}${l.emptyRows === undefined ? "" : `   (${l.emptyRows} and ${l.populatedRows} rows)`}`),
+      `  the lists again on the populated deployment, each page as long as the empty one's:`,
+      ...result.latencySameRows.map((l) => `  ${`${l.query.replace(" (first page)", "")}, ${l.rows} rows`.padEnd(52)} ${`${l.emptyMs.toFixed(1)} ms`.padStart(9)} ${`${l.populatedMs.toFixed(1)} ms`.padStart(11)}   ×${l.ratio.toFixed(2)}`),
     ];
     console.log(lines.join("\n"));
     await mkdir(join(root, "bench-results"), { recursive: true });
