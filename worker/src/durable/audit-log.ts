@@ -192,7 +192,8 @@ export class AuditLog extends DurableObject<Env> {
           if (p === null) continue;
           const hit = local(level, index); // a sealed period's nodes the head has not deleted yet
           if (hit) memo.set(`${level}/${index}`, hit);
-          else wanted.set(p, [...(wanted.get(p) ?? []), [level, index]]);
+          else if (wanted.has(p)) wanted.get(p)!.push([level, index]);
+          else wanted.set(p, [[level, index]]);
         }
         for (const [p, list] of wanted) {
           const hashes = await this.period(p).nodes(list);
