@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- --only scale`: how the CURRENT storage layout grows (issue 24's baseline).
+ * `npm run bench -- --only scale`: how the storage grows (issue 24): D1, and the audit log across
+ * its period objects, with the migration of a populated single-object log timed.
  *
  * 1. Starts the real server (`npm start`, as tests/e2e/harness.ts runs it) on a fresh state
  *    folder and, through the real HTTP API with the browser's own crypto (shared/crypto), sets
@@ -21,7 +22,9 @@
  * 4. Restarts the server on that state, with audit periods of 2^17 events (docs/audit.md §3.6;
  *    smaller at a smaller --scale, so the log makes several): the organisation's AuditLog seals
  *    its complete periods into AuditPeriod objects by itself, as an existing deployment migrates.
- *    Times that migration, then the same four queries (ratios to step 2).
+ *    Times that migration, then the same four queries (ratios to step 2), and the two lists again
+ *    at the empty deployment's page sizes (its first pages hold 1 case and 3 items, a populated
+ *    one's 50 of each), so the data's size is told from a fuller page.
  * 5. Reports the size of each period object and of the head, extrapolated to periods of 2^20
  *    events and ten years; and bytes per item (evidence row, parts, details, with their indexes), per audit event
  *    (chain row, its tree nodes, checkpoints, indexes), per case; each object's size now and at
