@@ -385,6 +385,8 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
   const otherItems = Math.round(90_000 * scale);
   const state = await mkdtemp(join(tmpdir(), "custody-bench-scale-"));
   console.log(`state folder ${state}; scale ${scale}: ${totalCases} cases, ${LARGE_CASE_ITEMS + otherItems} items (${LARGE_CASE_ITEMS} in one case)`);
+  // The daily job on request (wrangler's --test-scheduled): step 4 runs it to move the records.
+  process.env.CUSTODY_TEST_SCHEDULED = "1";
   let server: CustodyServer | null = await CustodyServer.start({ stateDir: state });
   // Stopped once only: the harness cannot tell a server stopped by a signal from a running one.
   const stop = async () => {
@@ -415,12 +417,28 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     const d1Before = fileBytes(d1);
     const auditBefore = fileBytes(audit);
 
-    const evidenceRow = (id: string) => d1.prepare("SELECT * FROM evidence WHERE id = ?").get(id) as Record<string, unknown>;
+    // The sample items' records, in the sample case's CaseStore object (docs/storage-schema.md).
+    const storeFolder = readdirSync(join(state, "v3/do")).find((f) => f.endsWith("CaseStore"));
+    if (!storeFolder) throw new Error("no CaseStore Durable Object folder in the state");
+    const storeFiles = readdirSync(join(state, "v3/do", storeFolder)).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite").map((f) => join(state, "v3/do", storeFolder, f));
+    const recordBodies = new Map<string, Record<string, unknown>>();
+    for (const file of storeFiles) {
+      const store = new DatabaseSync(file);
+      for (const table of ["items", "details"]) {
+        for (const r of store.prepare(`SELECT ref, body FROM ${table}`).all() as { ref: string; body: string }[]) recordBodies.set(r.ref, JSON.parse(r.body) as Record<string, unknown>);
+      }
+      store.close();
+    }
+    const withRecord = (row: Record<string, unknown>, ref: string) => ({ ...row, ...recordBodies.get(row[ref] as string)!, [ref]: null });
+    // Each sample row as an installation from before migration 0036 holds it (its record in its own
+    // columns): the synthetic items are written so, and the running server moves them (step 4).
+    const evidenceRow = (id: string) => withRecord(d1.prepare("SELECT * FROM evidence WHERE id = ?").get(id) as Record<string, unknown>, "record_ref");
     const sampleRows = Object.fromEntries(Object.entries(samples).map(([kind, id]) => [kind, {
       evidence: evidenceRow(id),
-      parts: d1.prepare("SELECT * FROM evidence_parts WHERE evidence_id = ? ORDER BY part_number").all(id) as Record<string, unknown>[],
-      details: d1.prepare("SELECT * FROM evidence_details WHERE evidence_id = ?").get(id) as Record<string, unknown>,
-    }])) as Record<keyof typeof samples, { evidence: Record<string, unknown>; parts: Record<string, unknown>[]; details: Record<string, unknown> }>;
+      // A finished item keeps no part rows (migration 0036); the manifest lists every part.
+      parts: JSON.parse((Buffer.from((evidenceRow(id).manifest as string).split(".")[1]!, "base64url")).toString("utf8")).parts as string[],
+      details: withRecord(d1.prepare("SELECT * FROM evidence_details WHERE evidence_id = ?").get(id) as Record<string, unknown>, "ref"),
+    }])) as Record<keyof typeof samples, { evidence: Record<string, unknown>; parts: string[]; details: Record<string, unknown> }>;
     const caseRow = d1.prepare("SELECT * FROM cases WHERE id = ?").get(large.id) as Record<string, unknown>;
     const memberRows = d1.prepare("SELECT * FROM case_members WHERE case_id = ?").all(large.id) as Record<string, unknown>[];
     const keyRow = d1.prepare("SELECT * FROM case_keys WHERE case_id = ?").get(large.id) as Record<string, unknown>;
@@ -471,7 +489,6 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     interface Item { id: string; caseId: string; at: string; kind: keyof typeof samples; details: boolean; partLengths: number[] }
     const items: Item[] = [];
     const insertEvidence = inserter(d1, "evidence", sampleRows.photo.evidence);
-    const insertPart = inserter(d1, "evidence_parts", sampleRows.photo.parts[0]!);
     const insertDetails = inserter(d1, "evidence_details", sampleRows.photo.details);
     let partsWritten = 0;
     let manifestBytes = 0;
@@ -499,9 +516,6 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
         thumbnail: kind.name === "photo" || kind.name === "video" ? sample.evidence.thumbnail : null,
       });
       const partLengths = Array.from({ length: partCount }, (_, p) => (p < partCount - 1 ? PART_CIPHER : ciphertext - (partCount - 1) * PART_CIPHER));
-      for (let p = 0; p < partCount; p++) {
-        insertPart({ ...sample.parts[0]!, evidence_id: id, part_number: p, byte_length: partLengths[p], sha512: partHashes[p], etag: hex(16), uploaded_at: at });
-      }
       partsWritten += partCount;
       const details = Math.random() < DETAILS_SHARE;
       if (details) insertDetails({ ...sample.details, evidence_id: id, edited_at: at, case_kid: caseKids.get(caseId) });
@@ -631,6 +645,31 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     await waitForSealing(auditPath, dueAtStart);
     const migrationSeconds = (Date.now() - migrationStarted) / 1000;
     console.log(`migration: ${dueAtStart} periods of 2^${periodBits} events sealed into their own objects in ${migrationSeconds.toFixed(0)} s, through the running server`);
+    // The records' move (migration 0036): the daily job takes the items' records and details out of
+    // D1 into their cases' objects, as on an upgraded deployment; the bench asks for the job now.
+    const moveStarted = Date.now();
+    const unmoved = () => {
+      const db = new DatabaseSync(d1Path, { readOnly: true });
+      try {
+        const items = (db.prepare("SELECT count(*) AS n FROM evidence e JOIN cases c ON c.id = e.case_id WHERE e.record_ref IS NULL AND c.kind = 'case'").get() as { n: number }).n;
+        const details = (db.prepare("SELECT count(*) AS n FROM evidence_details WHERE ref IS NULL").get() as { n: number }).n;
+        return items + details;
+      } finally {
+        db.close();
+      }
+    };
+    for (let left = unmoved(), last = Infinity, idle = 0; left > 0; left = unmoved()) {
+      if (left < last) idle = 0;
+      if (idle % 30 === 0) {
+        const ran = await fetch(`${server.url}/__scheduled?cron=${encodeURIComponent("30 3 * * *")}`);
+        if (!ran.ok) throw new Error(`the daily job did not run: ${ran.status} ${await ran.text()}`);
+      }
+      if (++idle > 300) throw new Error(`the records' move stopped with ${left} rows left`);
+      last = left;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const moveSeconds = (Date.now() - moveStarted) / 1000;
+    console.log(`migration: ${items.length} items' records and their details moved out of D1 into ${caseIds.length} case objects in ${moveSeconds.toFixed(0)} s, through the running server`);
 
     // ---- 5. the same queries on the populated deployment (its log across periods)
     const populated = await timeQueries(adminAgain, large.id, samples.video);
@@ -645,13 +684,41 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     console.log("the item's audit export from the populated deployment passes npm run audit:verify");
     await stop();
     const periods = periodSizes(state, auditPath, periodBits);
+    // D1 after the move, compacted (VACUUM INTO a copy): rows that moved shrank in place, and a
+    // database keeps the space for its next rows; the compact copy is what it holds per item.
+    const compact = join(state, "d1-compact.sqlite");
+    const live = new DatabaseSync(d1Path);
+    live.prepare("VACUUM INTO ?").run(compact);
+    live.close();
+    const d1Compact = new DatabaseSync(compact, { readOnly: true });
+    const d1MovedTables = tableBytes(d1Compact);
+    const d1MovedBytes = fileBytes(d1Compact);
+    d1Compact.close();
+    // The case objects: each one's size, the largest (the 10 000-item case) and bytes per item held.
+    const storeSizes = readdirSync(join(state, "v3/do", storeFolder))
+      .filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")
+      .map((f) => {
+        const db = new DatabaseSync(join(state, "v3/do", storeFolder, f), { readOnly: true });
+        try {
+          return { bytes: fileBytes(db), items: (db.prepare("SELECT count(*) AS n FROM items").get() as { n: number }).n };
+        } finally {
+          db.close();
+        }
+      });
+    const storeTotal = storeSizes.reduce((n, o) => n + o.bytes, 0);
+    const storeItems = storeSizes.reduce((n, o) => n + o.items, 0);
+    const largestStore = storeSizes.reduce((a, b) => (b.bytes > a.bytes ? b : a));
 
     // ---- 5. figures
-    const perItem = (d1AfterItems - d1AfterCases) / items.length;
+    // Per item in D1 as written (the layout before migration 0036: the record in the row) and after the move.
+    const perItemBefore = (d1AfterItems - d1AfterCases) / items.length;
+    const perItem = (d1MovedBytes - d1AfterCases) / items.length;
+    const perItemInStore = storeTotal / storeItems;
     const perCase = (d1AfterCases - d1Before) / (caseIds.length - 1);
     const perEvent = (auditAfter - auditBefore) / events;
     const itemsPerYear = AGENCY.investigators * AGENCY.itemsPerDay * 365;
     const d1PerYear = itemsPerYear * perItem + AGENCY.casesPerYear * perCase;
+    const d1PerYearBefore = itemsPerYear * perItemBefore + AGENCY.casesPerYear * perCase;
     // Events per item as the real paths record them for this mix (start, one per part, completion,
     // details, views), measured here; the issue's estimate was ~8.
     const meanEventsPerItem = eventsPerItem / items.length;
@@ -676,8 +743,10 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
       load: { cases: caseIds.length, items: items.length + 3, largeCaseItems: LARGE_CASE_ITEMS, parts: partsWritten, detailsVersions: items.filter((i) => i.details).length, auditEvents: seq, checkpoints: Math.floor(seq / CHECKPOINT_EVERY_EVENTS), meanPartsPerItem: partsWritten / items.length, meanManifestBytes: manifestBytes / items.length, meanEventsPerItem },
       sampleManifests: { photo: sampleManifest("photo"), video: sampleManifest("video"), document: sampleManifest("document") },
       otherTablesWithItemRows: touching,
-      bytes: { perItem, perCase, perAuditEvent: perEvent, d1Tables, auditTables },
-      objects: { d1: { now: d1AfterItems, perYear: d1PerYear, atTenYears: d1PerYear * AGENCY.years, fillsInYears: fillsIn(d1PerYear, 0) }, auditLog: { now: auditAfter, perYear: auditPerYear, atTenYears: auditPerYear * AGENCY.years, fillsInYears: fillsIn(auditPerYear, 0), atIssueRate: { eventsPerItem: AGENCY.eventsPerItem, perYear: auditPerYearAtIssueRate, fillsInYears: fillsIn(auditPerYearAtIssueRate, 0) } } },
+      bytes: { perItem, perItemBeforeMove: perItemBefore, perItemInCaseObject: perItemInStore, perCase, perAuditEvent: perEvent, d1Tables: d1MovedTables, d1TablesBeforeMove: d1Tables, auditTables },
+      recordsMove: { seconds: moveSeconds, items: items.length, caseObjects: storeSizes.length },
+      caseObjects: { count: storeSizes.length, totalBytes: storeTotal, items: storeItems, largest: largestStore, itemsAtCap: CAP_BYTES / perItemInStore },
+      objects: { d1: { now: d1MovedBytes, perYear: d1PerYear, atTenYears: d1PerYear * AGENCY.years, fillsInYears: fillsIn(d1PerYear, 0), beforeMove: { perYear: d1PerYearBefore, fillsInYears: fillsIn(d1PerYearBefore, 0) } }, auditLog: { now: auditAfter, perYear: auditPerYear, atTenYears: auditPerYear * AGENCY.years, fillsInYears: fillsIn(auditPerYear, 0), atIssueRate: { eventsPerItem: AGENCY.eventsPerItem, perYear: auditPerYearAtIssueRate, fillsInYears: fillsIn(auditPerYearAtIssueRate, 0) } } },
       agency: { ...AGENCY, itemsPerYear, capBytes: CAP_BYTES },
       auditAcrossPeriods: across,
       latency: empty.map((e, n) => ({ query: e.name, emptyMs: e.medianMs, populatedMs: populated[n]!.medianMs, ratio: populated[n]!.medianMs / e.medianMs, emptyRunsMs: e.runsMs, populatedRunsMs: populated[n]!.runsMs, emptyBytes: e.bytes, populatedBytes: populated[n]!.bytes, emptyRows: e.rows, populatedRows: populated[n]!.rows })),
@@ -685,9 +754,9 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     };
     const sum = (tables: Record<string, number> | null, names: string[]) => (tables ? names.reduce((n, name) => n + (tables[name] ?? 0), 0) : NaN);
     const breakdown = {
-      evidenceRow: sum(d1Tables, ["evidence", "sqlite_autoindex_evidence_1", "evidence_by_case"]) / (items.length + 3),
-      part: sum(d1Tables, ["evidence_parts", "sqlite_autoindex_evidence_parts_1"]) / (partsWritten + sampleRows.photo.parts.length + sampleRows.video.parts.length + sampleRows.document.parts.length),
-      detailsVersion: sum(d1Tables, ["evidence_details", "sqlite_autoindex_evidence_details_1"]) / (result.load.detailsVersions + 3),
+      evidenceRow: sum(d1MovedTables, ["evidence", "sqlite_autoindex_evidence_1", "evidence_by_case", "evidence_in_bin", "evidence_unmoved"]) / (items.length + 3),
+      evidenceRowBeforeMove: sum(d1Tables, ["evidence", "sqlite_autoindex_evidence_1", "evidence_by_case", "evidence_in_bin", "evidence_unmoved"]) / (items.length + 3),
+      detailsVersion: sum(d1MovedTables, ["evidence_details", "sqlite_autoindex_evidence_details_1", "evidence_details_unmoved"]) / (result.load.detailsVersions + 3),
       thumbnailJwe: (sampleRows.photo.evidence.thumbnail as string).length,
       labelJwe: (sampleRows.photo.evidence.label as string).length,
       chainRow: sum(auditTables, Object.keys(auditTables ?? {}).filter((name) => name === "chain" || name.startsWith("chain_by") || name === "sqlite_autoindex_chain_1")) / seq,
@@ -699,13 +768,17 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     const lines = [
       "",
       `Scale: the current storage layout (scale ${scale}: ${result.load.cases} cases, ${result.load.items} items, ${LARGE_CASE_ITEMS} in one case, ${partsWritten} parts, ${seq} audit events, ${result.load.checkpoints} checkpoints)`,
-      `  bytes per item (evidence row + ${result.load.meanPartsPerItem.toFixed(1)} parts + details ${(DETAILS_SHARE * 100).toFixed(0)} %, indexes)  ${fmtBytes(perItem)}  (manifest ${fmtBytes(result.load.meanManifestBytes)})`,
-      `    of which: evidence row ${fmtBytes(breakdown.evidenceRow)} (thumbnail JWE ${fmtBytes(breakdown.thumbnailJwe)} on photos and videos, label ${fmtBytes(breakdown.labelJwe)}), per part ${fmtBytes(breakdown.part)}, per details version ${fmtBytes(breakdown.detailsVersion)}`,
+      `  the records' move (migration 0036): ${items.length} items' records and details out of D1 into ${storeSizes.length} case objects in ${moveSeconds.toFixed(0)} s, by the running server's daily job`,
+      `  bytes per item in D1 (evidence row + details ${(DETAILS_SHARE * 100).toFixed(0)} %, indexes; compacted)  ${fmtBytes(perItem)}; before the move ${fmtBytes(perItemBefore)} (record in the row; manifest ${fmtBytes(result.load.meanManifestBytes)}, ${result.load.meanPartsPerItem.toFixed(1)} parts, no part rows kept)`,
+      `    of which: evidence row ${fmtBytes(breakdown.evidenceRow)} (before the move ${fmtBytes(breakdown.evidenceRowBeforeMove)}: thumbnail JWE ${fmtBytes(breakdown.thumbnailJwe)} on photos and videos, label ${fmtBytes(breakdown.labelJwe)}), per details version ${fmtBytes(breakdown.detailsVersion)}`,
+      `  bytes per item in its case's object (record, details)  ${fmtBytes(perItemInStore)}; the largest case object ${fmtBytes(largestStore.bytes)} (${largestStore.items} items); a case object reaches 10 GB at ${Math.floor(CAP_BYTES / perItemInStore).toLocaleString("en")} items`,
       `  bytes per case (row, members, key, wraps)        ${fmtBytes(perCase)}`,
       `  bytes per audit event (chain row, tree, checkpoints, indexes)  ${fmtBytes(perEvent)}: chain row with its indexes ${fmtBytes(breakdown.chainRow)}, tree nodes ${fmtBytes(breakdown.treeNodes)}, checkpoints ${fmtBytes(breakdown.checkpoints)}`,
       `  sample manifests: photo ${result.sampleManifests.photo.bytes} B (${result.sampleManifests.photo.parts} part), video ${result.sampleManifests.video.bytes} B (${result.sampleManifests.video.parts} parts)`,
       `  object            now        per year (agency)   at 10 years   fills 10 GB in`,
-      `  D1 database       ${fmtBytes(d1AfterItems).padEnd(10)} ${fmtBytes(d1PerYear).padEnd(19)} ${fmtBytes(d1PerYear * 10).padEnd(13)} ${when(result.objects.d1.fillsInYears)}`,
+      `  D1 database       ${fmtBytes(d1MovedBytes).padEnd(10)} ${fmtBytes(d1PerYear).padEnd(19)} ${fmtBytes(d1PerYear * 10).padEnd(13)} ${when(result.objects.d1.fillsInYears)}`,
+      `   (before the move ${fmtBytes(d1AfterItems).padEnd(10)} ${fmtBytes(d1PerYearBefore).padEnd(19)} ${fmtBytes(d1PerYearBefore * 10).padEnd(13)} ${when(result.objects.d1.beforeMove.fillsInYears)})`,
+      `  largest case object ${fmtBytes(largestStore.bytes).padEnd(8)} (a case of ${LARGE_CASE_ITEMS.toLocaleString("en")} items, whatever the year)`,
       `  audit DO (org)    ${fmtBytes(auditAfter).padEnd(10)} ${fmtBytes(auditPerYear).padEnd(19)} ${fmtBytes(auditPerYear * 10).padEnd(13)} ${when(result.objects.auditLog.fillsInYears)}`,
       `  the audit log across periods: ${periods.count} periods of 2^${periodBits} events sealed by the running server in ${migrationSeconds.toFixed(0)} s (the migration);`,
       `    largest period object ${fmtBytes(periods.largest)} (${fmtBytes(periods.perEvent)} per event); the head now ${fmtBytes(periods.head.total)} (checkpoints ${fmtBytes(periods.head.checkpoints)}, key index ${fmtBytes(periods.head.keys)}, current period and tree ${fmtBytes(periods.head.total - periods.head.checkpoints - periods.head.keys)})`,

@@ -19,12 +19,13 @@ const ITEMS = 24;
 interface ItemState {
   id: string;
   file_key: string;
+  record_ref: string | null;
   purge_started_at: string | null;
 }
 
 async function snapshot(ids: string[]): Promise<{ bin: number; shredded: number; purged: number }> {
   const rows = new Map(
-    (await db.prepare("SELECT id, file_key, purge_started_at FROM evidence").all<ItemState>()).results.map((row) => [row.id, row]),
+    (await db.prepare("SELECT id, file_key, record_ref, purge_started_at FROM evidence").all<ItemState>()).results.map((row) => [row.id, row]),
   );
   const tombstones = new Map(
     (await db.prepare("SELECT evidence_id, purged_at FROM evidence_tombstones").all<{ evidence_id: string; purged_at: string | null }>()).results.map((t) => [t.evidence_id, t]),
@@ -34,12 +35,13 @@ async function snapshot(ids: string[]): Promise<{ bin: number; shredded: number;
     const row = rows.get(id);
     const tombstone = tombstones.get(id);
     if (row && row.purge_started_at === null) {
-      // Untouched: its key whole, no tombstone.
-      expect(row.file_key.length, id).toBeGreaterThan(0);
+      // Untouched: its record (with its wrapped key) named, no tombstone.
+      expect(row.record_ref, id).not.toBeNull();
       expect(tombstone, id).toBeUndefined();
       counts.bin++;
     } else if (row) {
-      // Shredded (step 1 committed whole): key gone, tombstone there, not yet marked purged.
+      // Shredded (step 1 committed whole): its record unnamed, tombstone there, not yet marked purged.
+      expect(row.record_ref, id).toBeNull();
       expect(row.file_key, id).toBe("");
       expect(tombstone?.purged_at, id).toBeNull();
       counts.shredded++;

@@ -27,6 +27,7 @@ const root = resolve(import.meta.dirname, "../..");
 const bindings = readBindings(join(root, "wrangler.toml"));
 const AUDIT_CLASS = bindings.durableObjects.find((b) => b.name === "AUDIT")!.className;
 const PERIOD_CLASS = bindings.durableObjects.find((b) => b.name === "AUDIT_PERIODS")!.className;
+const STORE_CLASS = bindings.durableObjects.find((b) => b.name === "CASE_STORE")!.className;
 
 /** Rows of `query` in the SQLite file of a Durable Object (none if it has no such table yet). */
 function objectRows<T>(file: string, table: string, query: string): T[] {
@@ -347,6 +348,26 @@ export const backend: TestBackend = {
   async auditHeadSeqs(orgId) {
     const file = objectFile(join(running().server.stateDir, "do"), AUDIT_CLASS, objectIdFromName(AUDIT_CLASS, orgId));
     return objectRows<{ seq: number }>(file, "chain", "SELECT seq FROM chain ORDER BY seq").map((row) => Number(row.seq));
+  },
+
+  async caseRecords(caseId) {
+    const file = objectFile(join(running().server.stateDir, "do"), STORE_CLASS, objectIdFromName(STORE_CLASS, caseId));
+    const read = (table: string) =>
+      objectRows<{ evidence_id: string; ref: string; body: string }>(file, table, `SELECT evidence_id, ref, body FROM ${table} ORDER BY evidence_id, ref`)
+        .map((r) => ({ evidenceId: r.evidence_id, ref: r.ref, body: JSON.parse(r.body) as Record<string, unknown> }));
+    return { items: read("items"), details: read("details") };
+  },
+
+  async dropCaseRecords(caseId) {
+    const file = objectFile(join(running().server.stateDir, "do"), STORE_CLASS, objectIdFromName(STORE_CLASS, caseId));
+    if (!existsSync(file)) return;
+    const db = openSqlite(file);
+    try {
+      db.exec("DELETE FROM items");
+      db.exec("DELETE FROM details");
+    } finally {
+      db.close();
+    }
   },
 
   async storedBytes() {

@@ -71,8 +71,26 @@ export const backend: TestBackend = {
       state.storage.sql.exec<{ seq: number }>("SELECT seq FROM chain ORDER BY seq").toArray().map((row) => row.seq),
     );
   },
+  async caseRecords(caseId) {
+    return runInDurableObject(env.CASE_STORE.get(env.CASE_STORE.idFromName(caseId)), async (_instance, state) => {
+      const read = (table: string) =>
+        state.storage.sql.exec<{ evidence_id: string; ref: string; body: string }>(`SELECT evidence_id, ref, body FROM ${table} ORDER BY evidence_id, ref`).toArray()
+          .map((r) => ({ evidenceId: r.evidence_id, ref: r.ref, body: JSON.parse(r.body) as Record<string, unknown> }));
+      return { items: read("items"), details: read("details") };
+    });
+  },
+  async dropCaseRecords(caseId) {
+    await runInDurableObject(env.CASE_STORE.get(env.CASE_STORE.idFromName(caseId)), async (_instance, state) => {
+      state.storage.sql.exec("DELETE FROM items");
+      state.storage.sql.exec("DELETE FROM details");
+    });
+  },
   async storedBytes() {
     const stored: Uint8Array[] = [];
+    // Each case's object (captures places are cases too): its records as stored.
+    for (const { id } of (await env.DB.prepare("SELECT id FROM cases").all<{ id: string }>()).results) {
+      stored.push(new TextEncoder().encode(JSON.stringify(await backend.caseRecords(id))));
+    }
     const listed = await env.EVIDENCE.list();
     for (const object of listed.objects) stored.push(new Uint8Array(await (await env.EVIDENCE.get(object.key))!.arrayBuffer()));
     const tables = (await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").all<{ name: string }>()).results;

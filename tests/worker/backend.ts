@@ -43,6 +43,13 @@ export interface RawRequest {
   contentLength?: number;
 }
 
+/** A record as a case's object stores it. */
+export interface StoredCaseRecord {
+  evidenceId: string;
+  ref: string;
+  body: Record<string, unknown>;
+}
+
 export interface TestBackend {
   readonly runtime: "workers" | "deno";
   /** One request to the server, answered as a browser would get it (redirects not followed). */
@@ -92,6 +99,14 @@ export interface TestBackend {
   auditExportPage(orgId: string, filter: Record<string, string>, after: number, limit: number, treeSize: number): Promise<{ event: AuditEvent; inclusion: string[] }[]>;
   /** The seqs of the chain rows the organisation's `AuditLog` head itself still holds. */
   auditHeadSeqs(orgId: string): Promise<number[]>;
+  /**
+   * What the case's `CaseStore` object holds (docs/storage-schema.md, "What grows with evidence"):
+   * its item records and details records, each parsed from its stored body, with the reference it
+   * is stored under.
+   */
+  caseRecords(caseId: string): Promise<{ items: StoredCaseRecord[]; details: StoredCaseRecord[] }>;
+  /** Empties the case's `CaseStore` object, as it was before migration 0036 (the migration's tests). */
+  dropCaseRecords(caseId: string): Promise<void>;
   /** Everything the server keeps at rest, as bytes (objects and database contents), to scan for what must not be there. */
   storedBytes(): Promise<Uint8Array[]>;
   /** Runs `during` and returns what the server logged as errors meanwhile (kept out of the test output). */

@@ -1,10 +1,10 @@
 /** Capture first, file later (docs/evidence-format.md §4.3): the holding place and the filing route. */
-import { bucket, db } from "./backend";
+import { backend, bucket, db } from "./backend";
 import { describe, expect, it } from "vitest";
 import type { CaseList, EvidenceList, EvidenceSummary } from "../../shared/api/cases";
 import { decryptLabel, unwrapCaseKey, unwrapFileKey, verifyFiling } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
-import { addMember, downloadEvidence, filingBody, listedItemCount, openCase, randomBytes, uploadCapture, withKeys } from "./evidence-helpers";
+import { addMember, downloadEvidence, filingBody, listedItemCount, openCase, randomBytes, storedItem, uploadCapture, withKeys } from "./evidence-helpers";
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
 
 async function people() {
@@ -26,7 +26,7 @@ describe("captures", () => {
     await expectError(await call(`/api/cases/${capture.placeId}/evidence`, { cookie: other.cookie }), 404);
     await expectError(await call(`/api/evidence/${capture.evidenceId}`, { cookie: other.cookie }), 404);
     expect(((await (await call("/api/cases", { cookie: lead.cookie })).json()) as CaseList).cases).toEqual([]);
-    const stored = await db.prepare("SELECT r2_key, file_key FROM evidence WHERE id = ?").bind(capture.evidenceId).first<{ r2_key: string; file_key: string }>();
+    const stored = await storedItem(capture.evidenceId);
     const object = await bucket.get(stored!.r2_key);
     const ciphertext = new Uint8Array(await object!.arrayBuffer());
 
@@ -55,9 +55,13 @@ describe("captures", () => {
     expect((await call(`/api/evidence/${capture.evidenceId}/file`, { cookie: lead.cookie, body })).status).toBe(200);
 
     // Re-wrapped, not re-encrypted: the same stored object, byte for byte, under the same key.
-    const after = await db.prepare("SELECT r2_key, file_key FROM evidence WHERE id = ?").bind(capture.evidenceId).first<{ r2_key: string; file_key: string }>();
+    const after = await storedItem(capture.evidenceId);
     expect(after!.r2_key).toBe(stored!.r2_key);
     expect(after!.file_key).not.toBe(stored!.file_key);
+    // The record moved to the case's object; the holding place's copy, whose file key was wrapped
+    // to the uploader's own key, is gone (docs/storage-schema.md).
+    expect((await backend.caseRecords(caseDetail.id)).items.map((r) => r.evidenceId)).toEqual([capture.evidenceId]);
+    expect((await backend.caseRecords(capture.placeId)).items).toEqual([]);
     expect(new Uint8Array(await (await bucket.get(after!.r2_key))!.arrayBuffer())).toEqual(ciphertext);
     const release = (await (await call(`/api/evidence/${capture.evidenceId}/key`, { cookie: viewer.cookie })).json()) as { fileKey: string; caseKeyWrap: string };
     const caseKey = await unwrapCaseKey(release.caseKeyWrap, viewer.encryption.privateKey);
@@ -81,7 +85,7 @@ describe("captures", () => {
     const { lead } = await people();
     const capture = await uploadCapture(lead, randomBytes(10));
     // The scope is what tells a capture's manifest apart: an item uploaded straight into a case cannot claim it.
-    const row = await db.prepare("SELECT manifest FROM evidence WHERE id = ?").bind(capture.evidenceId).first<{ manifest: string }>();
+    const row = await storedItem(capture.evidenceId);
     expect(JSON.parse(atob(row!.manifest.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")))).toMatchObject({ scope: "captures", caseId: capture.placeId });
     const caseDetail = await openCase(lead, "C-3");
     const started = await call(`/api/cases/${caseDetail.id}/evidence`, {

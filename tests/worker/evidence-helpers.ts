@@ -28,6 +28,7 @@ import {
   type UnlockedKey,
 } from "../../shared/crypto";
 import type { EvidenceSummary } from "../../shared/api/cases";
+import { backend } from "./backend";
 import { call, sealBundle } from "./helpers";
 
 export interface Person {
@@ -259,4 +260,34 @@ export async function filingBody(person: Person, capture: Upload & { placeId: st
       person.signing,
     ),
   };
+}
+
+/** An item's fields as the server stores them. */
+export interface StoredItem {
+  status: string;
+  case_id: string;
+  signer_kid: string;
+  r2_key: string;
+  record_ref: string | null;
+  manifest: string;
+  file_key: string;
+  label: string | null;
+  thumbnail: string | null;
+  filing: string | null;
+}
+
+/**
+ * The item as the server stores it: its D1 row with the record that row names, read from its
+ * case's object (docs/storage-schema.md, "What grows with evidence"); a row from before
+ * migration 0036 holds the fields itself. Null if there is no row.
+ */
+export async function storedItem(evidenceId: string): Promise<StoredItem | null> {
+  const row = await backend.db
+    .prepare("SELECT status, case_id, signer_kid, r2_key, record_ref, manifest, file_key, label, thumbnail, filing FROM evidence WHERE id = ?")
+    .bind(evidenceId)
+    .first<StoredItem>();
+  if (!row || row.record_ref === null) return row;
+  const record = (await backend.caseRecords(row.case_id)).items.find((r) => r.evidenceId === evidenceId && r.ref === row.record_ref);
+  if (!record) throw new Error(`item ${evidenceId}: its record ${row.record_ref} is not in case ${row.case_id}'s object`);
+  return { ...row, ...(record.body as Pick<StoredItem, "manifest" | "file_key" | "label" | "thumbnail" | "filing">) };
 }

@@ -33,9 +33,9 @@ export async function createCategory(admin: { cookie: string }, name: string, ru
 }
 
 /** Uploads `bytes` (with encrypted details) in the given category; returns what was sent. */
-export async function upload(uploader: Person, caseDetail: CaseDetail, categoryId?: string, seed = 1, size = 5000): Promise<Upload & { body: Record<string, unknown> }> {
+export async function upload(uploader: Person, caseDetail: CaseDetail, categoryId?: string, seed = 1, size = 5000, extra: Record<string, unknown> = {}): Promise<Upload & { body: Record<string, unknown> }> {
   const prepared = await prepareEvidence(uploader, caseDetail, randomBytes(size, seed));
-  const body = { ...prepared.body, ...(categoryId ? { categoryId } : {}) };
+  const body = { ...prepared.body, ...(categoryId ? { categoryId } : {}), ...extra };
   const started = await call(`/api/cases/${caseDetail.id}/evidence`, { cookie: uploader.cookie, body });
   expect(started.status, await started.clone().text()).toBe(201);
   for (const response of await sendParts(uploader, prepared)) expect(response.status).toBe(204);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { RetentionStatus, Tombstone } from "../../shared/api/retention";
 import { auditEvents } from "./audit-helpers";
-import { bucket, db } from "./backend";
-import { addMember, downloadEvidence, listedItemCount, prepareEvidence } from "./evidence-helpers";
+import { backend, bucket, db } from "./backend";
+import { addMember, downloadEvidence, listedItemCount, prepareEvidence, storedItem } from "./evidence-helpers";
 import { call, expectError } from "./helpers";
 import retentionMigration from "../../migrations/0018_retention.sql?raw";
 import countMigration from "../../migrations/0035_case_evidence_count.sql?raw";
@@ -232,15 +232,15 @@ describe("purge", () => {
   it("leaves no byte of the item in any table or object: only the tombstone and the audit trail", async () => {
     const w = await world();
     const short = await createCategory(w.admin, "Short", { basis: "capture", count: 1, unit: "days" });
-    const item = await upload(w.lead, w.case, short.id, 7, 9 * 1024 * 1024); // two parts
+    // Its thumbnail (sent with the upload, as the app does) goes too.
+    const thumbnail = await encryptThumbnail({ mediaType: "image/jpeg", width: 2, height: 2, bytes: new Uint8Array([0xff, 0xd8, 1, 2, 0xff, 0xd9]) }, w.case.caseKey.publicJwk);
+    const item = await upload(w.lead, w.case, short.id, 7, 9 * 1024 * 1024, { thumbnail }); // two parts
     const kept = await upload(w.lead, w.case, undefined, 8);
     const details = await call(`/api/evidence/${item.evidenceId}/details`, { method: "PATCH", cookie: w.lead.cookie, body: { jwe: item.body.label, baseVersion: 0 } });
     expect(details.status).toBe(200);
-    // Its thumbnail (sent with the upload by the app; set here as stored) goes too.
-    const thumbnail = await encryptThumbnail({ mediaType: "image/jpeg", width: 2, height: 2, bytes: new Uint8Array([0xff, 0xd8, 1, 2, 0xff, 0xd9]) }, w.case.caseKey.publicJwk);
-    await db.prepare("UPDATE evidence SET thumbnail = ? WHERE id = ?").bind(thumbnail, item.evidenceId).run();
-    const row = (await db.prepare("SELECT * FROM evidence WHERE id = ?").bind(item.evidenceId).first<Record<string, string>>())!;
-    const secrets = [row.manifest!, row.file_key!, row.label!, row.thumbnail!, String(item.body.label), row.manifest!.split(".")[2]!].map((s) => new TextEncoder().encode(s));
+    const row = (await storedItem(item.evidenceId))!;
+    expect(row.thumbnail).toBe(thumbnail);
+    const secrets = [row.manifest, row.file_key, row.label!, row.thumbnail!, String(item.body.label), row.manifest.split(".")[2]!].map((s) => new TextEncoder().encode(s));
     for (const part of item.parts) secrets.push(part.subarray(1000, 1064), part.subarray(part.length - 64));
     // Something derived from the item, stored under its key as a folder, goes with it.
     const derived = crypto.getRandomValues(new Uint8Array(256));
@@ -255,6 +255,11 @@ describe("purge", () => {
     const tables = (await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_%' ESCAPE '\\'").all<{ name: string }>()).results;
     const stored: Uint8Array[] = [];
     for (const { name } of tables) stored.push(new TextEncoder().encode(JSON.stringify((await db.prepare(`SELECT * FROM "${name}"`).all()).results)));
+    // And the case's object, where the item's record and details were (docs/storage-schema.md).
+    const records = await backend.caseRecords(w.case.id);
+    stored.push(new TextEncoder().encode(JSON.stringify(records)));
+    expect([...records.items, ...records.details].some((r) => r.evidenceId === item.evidenceId)).toBe(false);
+    expect(records.items.some((r) => r.evidenceId === kept.evidenceId)).toBe(true);
     let cursor: string | undefined;
     const keys: string[] = [];
     do {

@@ -8,7 +8,7 @@ import type { EvidenceSummary, PartUrls } from "../../shared/api/cases";
 import { sha512Hex } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
 import { db } from "./backend";
-import { downloadEvidence, openCase, prepareEvidence, randomBytes, withKeys, type Person } from "./evidence-helpers";
+import { downloadEvidence, openCase, prepareEvidence, randomBytes, storedItem, withKeys, type Person } from "./evidence-helpers";
 import { call, setUpOrganisation } from "./helpers";
 
 const PART_PLAIN = 8 * 1_048_576;
@@ -68,8 +68,7 @@ describe("uploads that start before their manifest", () => {
     const refused = await complete(lead, upload.evidenceId, manifest);
     expect(refused.status).toBe(409);
     expect(await refused.json()).toMatchObject({ error: { code: "manifest_mismatch", message: expect.stringContaining("Part 1") } });
-    const row = await db.prepare("SELECT status, manifest, signer_kid FROM evidence WHERE id = ?").bind(upload.evidenceId).first();
-    expect(row).toEqual({ status: "uploading", manifest: "", signer_kid: "" });
+    expect(await storedItem(upload.evidenceId)).toMatchObject({ status: "uploading", manifest: "", signer_kid: "" });
     expect((await auditEvents()).filter((e) => e.action === "evidence.upload_complete" && e.target.id === upload.evidenceId)).toHaveLength(0);
   });
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { EvidenceList } from "../../shared/api/cases";
 import { decryptThumbnail, encryptLabel, toBase64url, encryptThumbnail, generateCaseKeyPair, unwrapCaseKey } from "../../shared/crypto";
 import { db } from "./backend";
-import { openCase, prepareEvidence, randomBytes, sendParts, withKeys } from "./evidence-helpers";
+import { openCase, prepareEvidence, randomBytes, sendParts, storedItem, withKeys } from "./evidence-helpers";
 import { call, expectError, setUpOrganisation } from "./helpers";
 
 /** A recognisable stand-in for a JPEG: a thumbnail stored in the clear would show this text. */
@@ -20,7 +20,7 @@ describe("evidence thumbnails", () => {
     for (const response of await sendParts(lead, prepared)) expect(response.status).toBe(204);
     expect((await call(`/api/evidence/${prepared.evidenceId}/complete`, { method: "POST", cookie: lead.cookie })).status).toBe(200);
 
-    const row = await db.prepare("SELECT thumbnail FROM evidence WHERE id = ?").bind(prepared.evidenceId).first<{ thumbnail: string }>();
+    const row = (await storedItem(prepared.evidenceId)) as { thumbnail: string } | null;
     expect(row!.thumbnail).toBe(thumbnail);
     // The server holds a JWE to the case key, whose ciphertext shows neither the picture nor its base64url.
     expect(JSON.parse(atobUrl(row!.thumbnail.split(".")[0]!))).toMatchObject({ alg: "ECDH-ES+A256KW", enc: "A256GCM", typ: "custody-thumbnail+jwe", kid: found.caseKey.kid });
@@ -67,7 +67,10 @@ describe("evidence thumbnails", () => {
     const lead = await withKeys(await setUpOrganisation());
     const found = await openCase(lead, "2026-0512");
     const thumbnail = await encryptThumbnail({ mediaType: "image/jpeg", width: 240, height: 135, bytes: PICTURE }, found.caseKey.publicJwk);
-    const thumbnailOf = async (id: string) => (await db.prepare("SELECT thumbnail, status FROM evidence WHERE id = ?").bind(id).first<{ thumbnail: string | null; status: string }>())!;
+    const thumbnailOf = async (id: string) => {
+      const { thumbnail, status } = (await storedItem(id))!;
+      return { thumbnail, status };
+    };
     const complete = (id: string, body: Record<string, unknown>) => call(`/api/evidence/${id}/complete`, { method: "POST", cookie: lead.cookie, body });
 
     const later = await prepareEvidence(lead, found, randomBytes(5000, 4), "night.jpg");

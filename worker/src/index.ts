@@ -26,6 +26,7 @@ import { retention } from "./routes/retention";
 import { runShareReminders } from "./lib/share-reminders";
 import { runSubmissionCleanup } from "./lib/submission-cleanup";
 import { runRetention } from "./lib/retention";
+import { moveLegacyRecords } from "./lib/record-move";
 import { APP_VERSION } from "./version";
 
 const api = createApp()
@@ -68,15 +69,17 @@ export type AppType = typeof api;
 
 export { AuditLog } from "./durable/audit-log";
 export { AuditPeriod } from "./durable/audit-period";
+export { CaseStore } from "./durable/case-store";
 export { SiteLive } from "./durable/site-live";
 
 export default {
   fetch: api.fetch,
-  /** The daily Cron Trigger (wrangler.toml [triggers]): the retention job (docs/retention.md), share expiry reminders (docs/disclosure.md §6) and the clean-up of abandoned submissions (docs/submissions.md §5.1) at its scheduled time. */
+  /** The daily Cron Trigger (wrangler.toml [triggers]): the retention job (docs/retention.md), share expiry reminders (docs/disclosure.md §6) and the clean-up of abandoned submissions (docs/submissions.md §5.1) at its scheduled time; and, after an upgrade, the move of older evidence records out of D1 (docs/storage-schema.md). */
   async scheduled(controller, env, ctx) {
     const now = new Date(controller.scheduledTime);
     ctx.waitUntil(runRetention(env, now));
     ctx.waitUntil(runShareReminders(env, now));
     ctx.waitUntil(runSubmissionCleanup(env, now));
+    ctx.waitUntil(moveLegacyRecords(env));
   },
 } satisfies ExportedHandler<Env>;

@@ -1,5 +1,6 @@
 import type { EvidenceSummary } from "../../../shared/api/cases";
 import type { SortKey } from "../lib/paging";
+import { loadRecords, withItemRecords, type StoreEnv } from "./records";
 
 export interface EvidenceRow {
   id: string;
@@ -23,6 +24,8 @@ export interface EvidenceRow {
   category_id: string | null;
   /** The filing record of a capture filed into this case (docs/evidence-format.md §6.2); null otherwise. */
   filing: string | null;
+  /** The item's record in its case's object (SHA-256, base64url); null for a row from before migration 0036, which holds the fields itself. */
+  record_ref: string | null;
   created_at: string;
   completed_at: string | null;
 }
@@ -36,6 +39,7 @@ interface SummaryRow extends EvidenceRow {
   details_at: string | null;
   details_case_kid: string | null;
   details_case_jwe: string | null;
+  details_ref: string | null;
   /** Accepted from a submission link (evidence_provenance), else null. */
   src_link_id: string | null;
   src_link_label: string | null;
@@ -54,9 +58,9 @@ interface SummaryRow extends EvidenceRow {
 /** Evidence in the recycle bin (or being purged) is gone for every route but retention's own (docs/retention.md). */
 const SUMMARY_SQL = `
   SELECT e.*, u.name AS uploader_name,
-         (SELECT count(*) FROM evidence_parts p WHERE p.evidence_id = e.id) AS parts_received,
+         CASE WHEN e.status = 'complete' THEN e.part_count ELSE (SELECT count(*) FROM evidence_parts p WHERE p.evidence_id = e.id) END AS parts_received,
          d.version AS details_version, d.jwe AS details_jwe, d.edited_by AS details_by, d.edited_at AS details_at,
-         d.case_kid AS details_case_kid, d.case_jwe AS details_case_jwe,
+         d.case_kid AS details_case_kid, d.case_jwe AS details_case_jwe, d.ref AS details_ref,
          p.link_id AS src_link_id, p.link_label AS src_link_label, p.submission_id AS src_submission_id, p.signer_kid AS src_signer_kid,
          p.case_kid AS src_case_kid, p.submission_key_wrap AS src_key_wrap, p.details AS src_details, p.sent_at AS src_sent_at, p.ip AS src_ip,
          p.accepted_by AS src_accepted_by, pu.name AS src_accepted_by_name, p.accepted_at AS src_accepted_at
@@ -104,10 +108,19 @@ export function toEvidenceSummary(row: SummaryRow): EvidenceSummary {
   };
 }
 
-/** Evidence of a case: complete items, plus the viewer's own uploads still in progress. */
+/** Fills in the item and latest-details records of summary rows (one call per case object). */
+async function withRecords(env: StoreEnv, rows: SummaryRow[]): Promise<SummaryRow[]> {
+  const { items, details } = await loadRecords(env, rows.map((r) => ({ caseId: r.case_id, evidenceId: r.id, itemRef: r.record_ref, detailsRef: r.details_ref })));
+  return rows.map((r) => {
+    const item = r.record_ref ? items.get(r.record_ref)! : null;
+    const d = r.details_ref ? details.get(r.details_ref)! : null;
+    return { ...r, ...(item ?? {}), ...(d ? { details_jwe: d.jwe, details_case_kid: d.case_kid, details_case_jwe: d.case_jwe } : {}) };
+  });
+}
+
 /** The case's evidence (and `userId`'s own uploads in progress), newest first: at most `limit`, after the item `after` names (created_at, id). */
-export async function listEvidence(db: D1Database, caseId: string, userId: string, after: SortKey | null, limit: number): Promise<EvidenceSummary[]> {
-  const { results } = await db
+export async function listEvidence(env: StoreEnv, caseId: string, userId: string, after: SortKey | null, limit: number): Promise<EvidenceSummary[]> {
+  const { results } = await env.DB
     .prepare(
       `${SUMMARY_SQL} WHERE e.case_id = ?1 AND e.deleted_at IS NULL AND (e.status = 'complete' OR e.uploader_id = ?2)
           AND (?3 IS NULL OR e.created_at < ?3 OR (e.created_at = ?3 AND e.id < ?4))
@@ -115,25 +128,27 @@ export async function listEvidence(db: D1Database, caseId: string, userId: strin
     )
     .bind(caseId, userId, after?.[0] ?? null, after?.[1] ?? null, limit)
     .all<SummaryRow>();
-  return results.map(toEvidenceSummary);
+  return (await withRecords(env, results)).map(toEvidenceSummary);
 }
 
-export async function findEvidenceSummary(db: D1Database, id: string): Promise<EvidenceSummary | null> {
-  const row = await db.prepare(`${SUMMARY_SQL} WHERE e.id = ? AND e.deleted_at IS NULL`).bind(id).first<SummaryRow>();
-  return row ? toEvidenceSummary(row) : null;
+export async function findEvidenceSummary(env: StoreEnv, id: string): Promise<EvidenceSummary | null> {
+  const row = await env.DB.prepare(`${SUMMARY_SQL} WHERE e.id = ? AND e.deleted_at IS NULL`).bind(id).first<SummaryRow>();
+  return row ? toEvidenceSummary((await withRecords(env, [row]))[0]!) : null;
 }
 
-export async function findEvidence(db: D1Database, id: string): Promise<EvidenceRow | null> {
-  return db.prepare("SELECT * FROM evidence WHERE id = ? AND deleted_at IS NULL").bind(id).first<EvidenceRow>();
+/** The item's whole row (its record filled in), unless it is in the recycle bin or gone. */
+export async function findEvidence(env: StoreEnv, id: string): Promise<EvidenceRow | null> {
+  const row = await env.DB.prepare("SELECT * FROM evidence WHERE id = ? AND deleted_at IS NULL").bind(id).first<EvidenceRow>();
+  return row ? (await withItemRecords(env, [row]))[0]! : null;
 }
 
 export function evidenceInsert(
   db: D1Database,
   e: {
-    id: string; caseId: string; byteSize: number; partCount: number; ciphertextSize: number; manifest: string; signerKid: string;
-    caseKid: string; fileKey: string; label: string; r2Key: string; uploadId: string; uploaderId: string; now: string;
-    /** The thumbnail JWE, when the device made one. */
-    thumbnail?: string | null;
+    id: string; caseId: string; byteSize: number; partCount: number; ciphertextSize: number; signerKid: string;
+    caseKid: string; r2Key: string; uploadId: string; uploaderId: string; now: string;
+    /** The item's record (manifest, file key, label, thumbnail), stored in the case's object (`storeRecords`). */
+    recordRef: string;
     /** The retention category; null: the organisation's default (retention_settings). */
     categoryId?: string | null;
   },
@@ -141,20 +156,21 @@ export function evidenceInsert(
   return db
     .prepare(
       `INSERT INTO evidence (id, case_id, status, byte_size, part_count, ciphertext_size, manifest, signer_kid, case_kid, file_key,
-                             label, r2_key, upload_id, uploader_id, created_at, category_id, thumbnail)
-       VALUES (?, ?, 'uploading', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                             r2_key, upload_id, uploader_id, created_at, category_id, record_ref)
+       VALUES (?, ?, 'uploading', ?, ?, ?, '', ?, ?, '', ?, ?, ?, ?, ?, ?)`,
     )
-    .bind(e.id, e.caseId, e.byteSize, e.partCount, e.ciphertextSize, e.manifest, e.signerKid, e.caseKid, e.fileKey, e.label, e.r2Key, e.uploadId, e.uploaderId, e.now, e.categoryId ?? null, e.thumbnail ?? null);
+    .bind(e.id, e.caseId, e.byteSize, e.partCount, e.ciphertextSize, e.signerKid, e.caseKid, e.r2Key, e.uploadId, e.uploaderId, e.now, e.categoryId ?? null, e.recordRef);
 }
 
-/** Records a stored part; changes nothing if the part was recorded before (so only the first records an event). */
+/** Records a stored part of an upload in progress; changes nothing if the part was recorded before (so only the first records an event) or the upload has finished. */
 export function partInsert(
   db: D1Database,
   p: { evidenceId: string; part: number; byteLength: number; sha512: string; etag: string; now: string },
 ): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO evidence_parts (evidence_id, part_number, byte_length, sha512, etag, uploaded_at) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO evidence_parts (evidence_id, part_number, byte_length, sha512, etag, uploaded_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM evidence WHERE id = ?1 AND status = 'uploading')
        ON CONFLICT (evidence_id, part_number) DO NOTHING`,
     )
     .bind(p.evidenceId, p.part, p.byteLength, p.sha512, p.etag, p.now);
@@ -173,6 +189,12 @@ export async function partRecorded(db: D1Database, evidenceId: string, part: num
   return (await db.prepare("SELECT 1 AS ok FROM evidence_parts WHERE evidence_id = ? AND part_number = ?").bind(evidenceId, part).first<{ ok: number }>()) !== null;
 }
 
+/** The parts the server holds: every part of a finished item (its part rows go at completion), else those recorded. */
+export async function receivedPartNumbers(db: D1Database, row: Pick<EvidenceRow, "id" | "status" | "part_count">): Promise<number[]> {
+  if (row.status === "complete") return Array.from({ length: row.part_count }, (_, n) => n);
+  return (await receivedParts(db, row.id)).map((p) => p.part_number);
+}
+
 export async function receivedParts(db: D1Database, evidenceId: string): Promise<{ part_number: number; etag: string; sha512: string }[]> {
   const { results } = await db
     .prepare("SELECT part_number, etag, sha512 FROM evidence_parts WHERE evidence_id = ? ORDER BY part_number")
@@ -181,20 +203,31 @@ export async function receivedParts(db: D1Database, evidenceId: string): Promise
   return results;
 }
 
-/** Records the manifest of an upload started without one (sent and checked at its completion). */
-export function evidenceManifestSet(db: D1Database, id: string, manifest: string, signerKid: string): D1PreparedStatement {
-  return db.prepare("UPDATE evidence SET manifest = ?, signer_kid = ? WHERE id = ? AND status = 'uploading' AND manifest = ''").bind(manifest, signerKid, id);
-}
-
-/** The thumbnail sent with the completion of an upload started without one. */
-export function evidenceThumbnailSet(db: D1Database, id: string, thumbnail: string): D1PreparedStatement {
-  return db.prepare("UPDATE evidence SET thumbnail = ? WHERE id = ? AND status = 'uploading' AND thumbnail IS NULL").bind(thumbnail, id);
+/**
+ * The record of an upload in progress replaced (the manifest or the thumbnail sent with its
+ * completion): only if the row still names `fromRef` (a completion sent at the same moment that
+ * won leaves this one changing nothing). A row from before 0036 (`fromRef` null) has its own
+ * fields cleared as it moves to the record.
+ */
+export function evidenceRecordSwap(db: D1Database, p: { id: string; fromRef: string | null; toRef: string; signerKid: string }): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE evidence SET record_ref = ?, signer_kid = ?, manifest = '', file_key = '', label = NULL, thumbnail = NULL, filing = NULL
+        WHERE id = ? AND status = 'uploading' AND record_ref IS ?`,
+    )
+    .bind(p.toRef, p.signerKid, p.id, p.fromRef);
 }
 
 export function evidenceComplete(db: D1Database, id: string, now: string): D1PreparedStatement {
-  return db
-    .prepare("UPDATE evidence SET status = 'complete', completed_at = ?, upload_id = NULL WHERE id = ? AND status = 'uploading'")
-    .bind(now, id);
+  return db.prepare("UPDATE evidence SET status = 'complete', completed_at = ?, upload_id = NULL WHERE id = ? AND status = 'uploading'").bind(now, id);
+}
+
+/**
+ * A finished upload's part rows deleted (last in its completion's batch): they are upload state,
+ * held only while it uploads; the signed manifest lists every part's SHA-512.
+ */
+export function completedPartsDelete(db: D1Database, id: string): D1PreparedStatement {
+  return db.prepare("DELETE FROM evidence_parts WHERE evidence_id = ?1 AND EXISTS (SELECT 1 FROM evidence WHERE id = ?1 AND status = 'complete')").bind(id);
 }
 
 export function evidenceDelete(db: D1Database, id: string): D1PreparedStatement[] {
@@ -205,41 +238,44 @@ export function evidenceDelete(db: D1Database, id: string): D1PreparedStatement[
   ];
 }
 
-export function detailsInsert(
-  db: D1Database,
-  d: { evidenceId: string; version: number; jwe: string; editedBy: string; now: string; caseCopy?: { caseKid: string; jwe: string } },
-): D1PreparedStatement {
+/** A details version: its contents are in the case's object (`storeRecords`), named by `ref`. */
+export function detailsInsert(db: D1Database, d: { evidenceId: string; version: number; ref: string; editedBy: string; now: string }): D1PreparedStatement {
   return db
-    .prepare("INSERT INTO evidence_details (evidence_id, version, jwe, edited_by, edited_at, case_kid, case_jwe) VALUES (?, ?, ?, ?, ?, ?, ?)")
-    .bind(d.evidenceId, d.version, d.jwe, d.editedBy, d.now, d.caseCopy?.caseKid ?? null, d.caseCopy?.jwe ?? null);
+    .prepare("INSERT INTO evidence_details (evidence_id, version, jwe, edited_by, edited_at, ref) VALUES (?, ?, '', ?, ?, ?)")
+    .bind(d.evidenceId, d.version, d.editedBy, d.now, d.ref);
 }
 
 /** Like `detailsInsert`, but only if the audit event `eventId` was written earlier in the same batch. */
-export function detailsInsertIfRecorded(
-  db: D1Database,
-  d: { evidenceId: string; version: number; jwe: string; editedBy: string; now: string; caseCopy?: { caseKid: string; jwe: string } },
-  eventId: string,
-): D1PreparedStatement {
+export function detailsInsertIfRecorded(db: D1Database, d: { evidenceId: string; version: number; ref: string; editedBy: string; now: string }, eventId: string): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO evidence_details (evidence_id, version, jwe, edited_by, edited_at, case_kid, case_jwe)
-       SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?)`,
+      `INSERT INTO evidence_details (evidence_id, version, jwe, edited_by, edited_at, ref)
+       SELECT ?, ?, '', ?, ?, ? WHERE EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?)`,
     )
-    .bind(d.evidenceId, d.version, d.jwe, d.editedBy, d.now, d.caseCopy?.caseKid ?? null, d.caseCopy?.jwe ?? null, eventId);
+    .bind(d.evidenceId, d.version, d.editedBy, d.now, d.ref, eventId);
 }
 
+/** Every details version of an item of case `caseId`, oldest first, its contents filled in. */
 export async function detailsVersions(
-  db: D1Database,
+  env: StoreEnv,
+  caseId: string,
   evidenceId: string,
 ): Promise<{ version: number; jwe: string; edited_by: string; name: string; edited_at: string }[]> {
-  const { results } = await db
+  const { results } = await env.DB
     .prepare(
-      `SELECT d.version, d.jwe, d.edited_by, u.name, d.edited_at FROM evidence_details d JOIN users u ON u.id = d.edited_by
+      `SELECT d.version, d.jwe, d.ref, d.edited_by, u.name, d.edited_at FROM evidence_details d JOIN users u ON u.id = d.edited_by
         WHERE d.evidence_id = ? ORDER BY d.version`,
     )
     .bind(evidenceId)
-    .all<{ version: number; jwe: string; edited_by: string; name: string; edited_at: string }>();
-  return results;
+    .all<{ version: number; jwe: string; ref: string | null; edited_by: string; name: string; edited_at: string }>();
+  const { details } = await loadRecords(env, results.map((r) => ({ caseId, evidenceId, detailsRef: r.ref })));
+  return results.map(({ ref, ...r }) => (ref ? { ...r, jwe: details.get(ref)!.jwe } : r));
+}
+
+/** The references of an item's details versions held in its case's object. */
+export async function detailsRefs(db: D1Database, evidenceId: string): Promise<string[]> {
+  const { results } = await db.prepare("SELECT ref FROM evidence_details WHERE evidence_id = ? AND ref IS NOT NULL").bind(evidenceId).all<{ ref: string }>();
+  return results.map((r) => r.ref);
 }
 
 /** A server-side secret, made (32 random bytes, base64url) and stored on first use. */
@@ -261,14 +297,14 @@ export async function serverSecret(db: D1Database, name: string): Promise<string
  */
 export function evidenceFile(
   db: D1Database,
-  f: { id: string; fromCaseId: string; caseId: string; caseKid: string; fileKey: string; label: string; categoryId: string | null; filing: string },
+  f: { id: string; fromCaseId: string; fromRef: string | null; caseId: string; caseKid: string; recordRef: string; categoryId: string | null },
 ): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE evidence SET case_id = ?, case_kid = ?, file_key = ?, label = ?, category_id = ?, filing = ?
-        WHERE id = ? AND case_id = ? AND status = 'complete' AND deleted_at IS NULL`,
+      `UPDATE evidence SET case_id = ?, case_kid = ?, record_ref = ?, category_id = ?, manifest = '', file_key = '', label = NULL, thumbnail = NULL, filing = NULL
+        WHERE id = ? AND case_id = ? AND record_ref IS ? AND status = 'complete' AND deleted_at IS NULL`,
     )
-    .bind(f.caseId, f.caseKid, f.fileKey, f.label, f.categoryId, f.filing, f.id, f.fromCaseId);
+    .bind(f.caseId, f.caseKid, f.recordRef, f.categoryId, f.id, f.fromCaseId, f.fromRef);
 }
 
 /**

@@ -3,6 +3,7 @@
  * and tombstones (migrations/0018_retention.sql, docs/retention.md). Every state change here is a
  * statement guarded in SQL (holds included), for the caller's batch with its audit event.
  */
+import { caseStore, type ItemRecord, type RecordColumns, type StoreEnv } from "./records";
 import type { Category, DisposalItem, Hold, RetentionRule, Tombstone } from "../../../shared/api/retention";
 import { newId } from "../lib/secrets";
 
@@ -301,9 +302,22 @@ export async function listAutoDeletable(db: D1Database, orgId: string, listedBef
   return results;
 }
 
-/** The item's signed manifest (read only where needed: the lists above leave it out, it can be tens of kilobytes). */
-export async function manifestOf(db: D1Database, evidenceId: string): Promise<string | null> {
-  return (await db.prepare("SELECT manifest FROM evidence WHERE id = ?").bind(evidenceId).first<{ manifest: string }>())?.manifest ?? null;
+/**
+ * The item's signed manifest (read only where needed: the lists above leave it out, it can be tens
+ * of kilobytes), from its record in the case's object or (a row from before migration 0036) its
+ * own column; null if the item is gone, or shredded (its record then is too).
+ */
+export async function manifestOf(env: StoreEnv, evidenceId: string): Promise<string | null> {
+  const row = await env.DB.prepare("SELECT id, case_id, record_ref, manifest FROM evidence WHERE id = ?").bind(evidenceId).first<Pick<RecordColumns, "id" | "case_id" | "record_ref" | "manifest">>();
+  if (!row) return null;
+  if (row.record_ref === null) return row.manifest || null;
+  const body = (await caseStore(env, row.case_id).get([{ evidenceId, ref: row.record_ref }], [])).items[row.record_ref];
+  return body === undefined ? null : (JSON.parse(body) as ItemRecord).manifest;
+}
+
+/** The manifest SHA-512 a shredded item's tombstone recorded (a purge that a crash cut short goes on with it). */
+export async function tombstoneDigest(db: D1Database, evidenceId: string): Promise<string | null> {
+  return (await db.prepare("SELECT manifest_sha512 FROM evidence_tombstones WHERE evidence_id = ?").bind(evidenceId).first<{ manifest_sha512: string }>())?.manifest_sha512 ?? null;
 }
 
 /** Items to purge at `now`: out of the bin's time and not held, or already shredded (a purge to finish, whatever else). */
@@ -372,14 +386,16 @@ export function binRestore(db: D1Database, evidenceId: string): D1PreparedStatem
 // ---- purge --------------------------------------------------------------------------------------
 
 /**
- * Purge, step 1 (crypto-shredding): the wrapped file key, the label and the thumbnail are overwritten and
- * `purge_started_at` set, if the item is in the bin past its time and not held. From here on
- * nothing can open the item: the file key existed nowhere else.
+ * Purge, step 1 (crypto-shredding): the wrapped file key, the label and the thumbnail are overwritten,
+ * the item's record unnamed and `purge_started_at` set, if the item is in the bin past its time
+ * and not held. The record itself, in the case's object, is deleted right after (`purgeItem`),
+ * before anything else of the purge: from then on nothing can open the item, as the file key
+ * existed nowhere else.
  */
 export function shredStatement(db: D1Database, evidenceId: string, now: string): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE evidence SET file_key = '', label = NULL, thumbnail = NULL, purge_started_at = ?1
+      `UPDATE evidence SET file_key = '', label = NULL, thumbnail = NULL, record_ref = NULL, purge_started_at = ?1
         WHERE id = ?2 AND deleted_at IS NOT NULL AND purge_after <= ?1 AND purge_started_at IS NULL AND NOT ${heldSql("evidence")}`,
     )
     .bind(now, evidenceId);

@@ -1,3 +1,4 @@
+import { loadRecords, type RecordColumns, type StoreEnv } from "./records";
 /** D1 access for shares, their items and keys, link sessions and receipts (docs/disclosure.md, storage-schema.md). */
 import type { ShareLevel, ShareReceiptSummary, ShareSummary } from "../../../shared/api/shares";
 
@@ -169,39 +170,71 @@ export interface SharedItemRow {
   r2_key: string;
 }
 
-const ITEM_SELECT = `SELECT e.id, e.byte_size, e.part_count, e.ciphertext_size, e.manifest, e.signer_kid, k.public_jwk AS signer_jwk, e.case_kid, e.file_key,
-         e.label AS evidence_label, i.file_key AS share_file_key, i.label AS share_label,
-         (SELECT d.jwe FROM evidence_details d WHERE d.evidence_id = e.id ORDER BY d.version DESC LIMIT 1) AS details,
+const ITEM_SELECT = `SELECT e.id, e.case_id, e.record_ref, e.byte_size, e.part_count, e.ciphertext_size, e.manifest, e.signer_kid, k.public_jwk AS signer_jwk, e.case_kid, e.file_key,
+         e.label, e.thumbnail, e.filing, i.file_key AS share_file_key, i.label AS share_label,
+         d.jwe AS details, d.ref AS details_ref,
          u.name AS uploader, e.created_at, e.r2_key
-    FROM evidence e JOIN users u ON u.id = e.uploader_id LEFT JOIN user_keys k ON k.kid = e.signer_kid`;
+    FROM evidence e JOIN users u ON u.id = e.uploader_id LEFT JOIN user_keys k ON k.kid = e.signer_kid
+    LEFT JOIN evidence_details d ON d.evidence_id = e.id AND d.version = (SELECT max(version) FROM evidence_details WHERE evidence_id = e.id)`;
+
+type ItemQueryRow = Omit<SharedItemRow, "evidence_label"> & RecordColumns & { details_ref: string | null };
+
+/** The query's rows as a share sees them: each item's record and latest details filled in from the case's object. */
+async function toSharedItems(env: StoreEnv, rows: ItemQueryRow[]): Promise<SharedItemRow[]> {
+  const { items, details } = await loadRecords(env, rows.map((r) => ({ caseId: r.case_id, evidenceId: r.id, itemRef: r.record_ref, detailsRef: r.details_ref })));
+  return rows.map(({ case_id: _case, record_ref, details_ref, label, thumbnail: _thumbnail, filing: _filing, ...r }) => {
+    const record = record_ref ? items.get(record_ref)! : null;
+    return {
+      ...r,
+      manifest: record?.manifest ?? r.manifest,
+      file_key: record?.file_key ?? r.file_key,
+      evidence_label: record ? record.label : label,
+      details: details_ref ? details.get(details_ref)!.jwe : r.details,
+    };
+  });
+}
 
 /**
  * The items a share opens: its recorded items, and for a whole-case share that includes later items,
  * every complete item of the case. Only complete evidence of the share's own case, and none in the
  * recycle bin (docs/retention.md).
  */
-export async function sharedItems(db: D1Database, share: Pick<ShareRow, "id" | "case_id" | "scope" | "include_later">): Promise<SharedItemRow[]> {
+export async function sharedItems(env: StoreEnv, share: Pick<ShareRow, "id" | "case_id" | "scope" | "include_later">): Promise<SharedItemRow[]> {
   const later = share.scope === "case" && share.include_later === 1;
-  const { results } = await db
+  const { results } = await env.DB
     .prepare(
       `${ITEM_SELECT} LEFT JOIN share_items i ON i.share_id = ?1 AND i.evidence_id = e.id
         WHERE e.case_id = ?2 AND e.status = 'complete' AND e.deleted_at IS NULL AND (i.share_id IS NOT NULL OR ?3 = 1)
         ORDER BY e.created_at, e.id`,
     )
     .bind(share.id, share.case_id, later ? 1 : 0)
-    .all<SharedItemRow>();
-  return results;
+    .all<ItemQueryRow>();
+  return toSharedItems(env, results);
 }
 
-export async function sharedItem(db: D1Database, share: Pick<ShareRow, "id" | "case_id" | "scope" | "include_later">, evidenceId: string): Promise<SharedItemRow | null> {
+/** How many items a share opens now (as `sharedItems`, counted in D1 alone). */
+export async function sharedItemCount(db: D1Database, share: Pick<ShareRow, "id" | "case_id" | "scope" | "include_later">): Promise<number> {
   const later = share.scope === "case" && share.include_later === 1;
-  return db
+  const row = await db
+    .prepare(
+      `SELECT count(*) AS n FROM evidence e LEFT JOIN share_items i ON i.share_id = ?1 AND i.evidence_id = e.id
+        WHERE e.case_id = ?2 AND e.status = 'complete' AND e.deleted_at IS NULL AND (i.share_id IS NOT NULL OR ?3 = 1)`,
+    )
+    .bind(share.id, share.case_id, later ? 1 : 0)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+export async function sharedItem(env: StoreEnv, share: Pick<ShareRow, "id" | "case_id" | "scope" | "include_later">, evidenceId: string): Promise<SharedItemRow | null> {
+  const later = share.scope === "case" && share.include_later === 1;
+  const row = await env.DB
     .prepare(
       `${ITEM_SELECT} LEFT JOIN share_items i ON i.share_id = ?1 AND i.evidence_id = e.id
         WHERE e.id = ?4 AND e.case_id = ?2 AND e.status = 'complete' AND e.deleted_at IS NULL AND (i.share_id IS NOT NULL OR ?3 = 1)`,
     )
     .bind(share.id, share.case_id, later ? 1 : 0, evidenceId)
-    .first<SharedItemRow>();
+    .first<ItemQueryRow>();
+  return row ? (await toSharedItems(env, [row]))[0]! : null;
 }
 
 /** A whole-case share's missing case keys: keys of its case it holds no wrap of. */

@@ -64,27 +64,26 @@ export function submittedFileDecide(db: D1Database, id: string, decision: "accep
 /** `EXISTS` the event `eventId` was written earlier in this batch: the witness of the decision. */
 const witnessed = "EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?)";
 
-/** The accepted file as evidence of its case: its stored object and submitter-signed manifest, its key and label re-wrapped to the case key. */
+/**
+ * The accepted file as evidence of its case: its stored object, and its record (the
+ * submitter-signed manifest, its key and label re-wrapped to the case key) stored in the case's
+ * object beforehand (`storeRecords`). Its part rows are not carried over: a finished item keeps
+ * none (the manifest lists every part's SHA-512).
+ */
 export function acceptedEvidenceInsert(
   db: D1Database,
-  e: { file: SubmittedFileRow; caseKid: string; fileKey: string; label: string; uploaderId: string; categoryId: string | null; now: string; witness: string },
+  e: { file: SubmittedFileRow; caseKid: string; recordRef: string; uploaderId: string; categoryId: string | null; now: string; witness: string },
 ): D1PreparedStatement[] {
   const { file } = e;
   return [
     db
       .prepare(
         `INSERT INTO evidence (id, case_id, status, byte_size, part_count, ciphertext_size, manifest, signer_kid, case_kid, file_key,
-                               label, r2_key, upload_id, uploader_id, created_at, completed_at, category_id)
-         SELECT ?, ?, 'complete', ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ? WHERE ${witnessed}`,
+                               r2_key, upload_id, uploader_id, created_at, completed_at, category_id, record_ref)
+         SELECT ?, ?, 'complete', ?, ?, ?, '', ?, ?, '', ?, NULL, ?, ?, ?, ?, ? WHERE ${witnessed}`,
       )
-      .bind(file.id, file.case_id, file.byte_size, file.part_count, file.ciphertext_size, file.manifest, file.signer_kid, e.caseKid, e.fileKey,
-        e.label, file.r2_key, e.uploaderId, e.now, e.now, e.categoryId, e.witness),
-    db
-      .prepare(
-        `INSERT INTO evidence_parts (evidence_id, part_number, byte_length, sha512, etag, uploaded_at)
-         SELECT file_id, part_number, byte_length, sha512, etag, ? FROM submission_parts WHERE file_id = ? AND ${witnessed}`,
-      )
-      .bind(e.now, file.id, e.witness),
+      .bind(file.id, file.case_id, file.byte_size, file.part_count, file.ciphertext_size, file.signer_kid, e.caseKid,
+        file.r2_key, e.uploaderId, e.now, e.now, e.categoryId, e.recordRef, e.witness),
     db.prepare(`DELETE FROM submission_parts WHERE file_id = ? AND ${witnessed}`).bind(file.id, e.witness),
     db
       .prepare(

@@ -14,6 +14,7 @@ import {
   listClocked,
   listPurgeable,
   manifestOf,
+  tombstoneDigest,
   purgeRows,
   retentionSettings,
   ruleOf,
@@ -24,6 +25,7 @@ import {
   tombstonePurged,
   type DisposalRow,
 } from "../db/retention";
+import { caseStore } from "../db/records";
 import { flushAudit, systemAuditStatement } from "./audit";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -134,9 +136,13 @@ async function runForOrganisation(env: Env, orgId: string, now: Date): Promise<R
  */
 export async function purgeItem(env: Env, orgId: string, row: DisposalRow, at: string): Promise<boolean> {
   const db = env.DB;
-  const manifest = await manifestOf(db, row.id);
-  if (manifest === null) return false; // purged by another run meanwhile
-  const manifestSha512 = await manifestDigest(manifest);
+  // An item shredded already (a purge a crash cut short) has its manifest's digest in its tombstone.
+  let manifestSha512 = row.purge_started_at !== null ? await tombstoneDigest(db, row.id) : null;
+  if (manifestSha512 === null) {
+    const manifest = await manifestOf(env, row.id);
+    if (manifest === null) return false; // purged by another run meanwhile
+    manifestSha512 = await manifestDigest(manifest);
+  }
   const details = { ...itemDetails(row), manifestSha512, approvedBy: row.deleted_by, deletedAt: row.deleted_at };
   if (row.purge_started_at === null) {
     const [shredded] = await db.batch([
@@ -148,6 +154,8 @@ export async function purgeItem(env: Env, orgId: string, row: DisposalRow, at: s
     ]);
     if ((shredded?.meta.changes ?? 0) === 0) return false; // held, restored, or purged by another run meanwhile
   }
+  // The record (the wrapped file key, label, thumbnail, details) in the case's object, first.
+  await caseStore(env, row.case_id).forget(row.id);
   if (row.upload_id) await env.EVIDENCE.resumeMultipartUpload(row.r2_key, row.upload_id).abort().catch(() => undefined);
   await env.EVIDENCE.delete(row.r2_key);
   // Anything stored under the item's key as a folder (derived objects of the item) goes too.

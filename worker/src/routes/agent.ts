@@ -21,7 +21,8 @@ import {
 } from "../../../shared/api/video";
 import { ciphertextSize, manifestKid, TYP, verifyManifest, type Manifest } from "../../../shared/crypto";
 import { currentCaseKey } from "../db/cases";
-import { evidenceComplete, evidenceInsert, findEvidence, findEvidenceSummary, receivedParts } from "../db/evidence";
+import { completedPartsDelete, evidenceComplete, evidenceInsert, findEvidence, findEvidenceSummary, receivedPartNumbers, receivedParts } from "../db/evidence";
+import { storeRecords } from "../db/records";
 import {
   apiStatus,
   agentKeysReplace,
@@ -323,9 +324,9 @@ export const agent = new Hono<AppEnv>()
       const body = c.req.valid("json");
       const request = (await findRequest(c.env.DB, clip.request_id))!;
       if (clip.evidence_id) {
-        const existing = await findEvidence(c.env.DB, clip.evidence_id);
+        const existing = await findEvidence(c.env, clip.evidence_id);
         if (existing && existing.id === body.evidenceId && existing.manifest === body.manifest) {
-          const received = (await receivedParts(c.env.DB, existing.id)).map((p) => p.part_number);
+          const received = await receivedPartNumbers(c.env.DB, existing);
           return c.json({ evidenceId: existing.id, partCount: existing.part_count, received } satisfies ClipUpload, 200);
         }
         throw new ApiError(409, "delivery_started", "This clip's delivery started with another manifest; resume that one.");
@@ -341,13 +342,15 @@ export const agent = new Hono<AppEnv>()
       checkWrappedTo(body.fileKey.jwe, TYP.fileKey, caseKey.kid, "fileKey");
       checkWrappedTo(body.label, TYP.label, caseKey.kid, "label");
       const r2Key = `evidence/${request.case_id}/${body.evidenceId}`;
+      // The record first, in the case's object; the batch below commits it (docs/storage-schema.md).
+      const stored = await storeRecords(c.env, request.case_id, [{ evidenceId: body.evidenceId, record: { manifest: body.manifest, file_key: body.fileKey.jwe, label: body.label, thumbnail: null, filing: null } }]);
       const upload = await c.env.EVIDENCE.createMultipartUpload(r2Key, { httpMetadata: { contentType: "application/octet-stream" } });
       const now = new Date().toISOString();
       try {
         const [, , linked] = await c.env.DB.batch([
           evidenceInsert(c.env.DB, {
             id: body.evidenceId, caseId: request.case_id, byteSize: manifest.byteSize, partCount: manifest.parts.length, ciphertextSize: ciphertextSize(manifest.byteSize),
-            manifest: body.manifest, signerKid: manifest.signerKid, caseKid: caseKey.kid, fileKey: body.fileKey.jwe, label: body.label, r2Key, uploadId: upload.uploadId,
+            signerKid: manifest.signerKid, caseKid: caseKey.kid, recordRef: stored.items[0]!, r2Key, uploadId: upload.uploadId,
             // The evidence answers the investigator's request; the agent's signature says where it came from.
             uploaderId: request.requested_by, now,
           }),
@@ -376,7 +379,7 @@ export const agent = new Hono<AppEnv>()
     requireAgent,
     async (c) => {
       const clip = await agentClip(c, c.req.valid("param").id);
-      const row = clip.evidence_id ? await findEvidence(c.env.DB, clip.evidence_id) : null;
+      const row = clip.evidence_id ? await findEvidence(c.env, clip.evidence_id) : null;
       if (!row || row.status !== "uploading") throw new ApiError(409, "not_uploading", "This clip's delivery is not in progress.");
       // Verified when the delivery started; here only its part hashes are read.
       const manifest = decodeJwt(row.manifest) as unknown as Manifest;
@@ -403,7 +406,7 @@ export const agent = new Hono<AppEnv>()
     async (c) => {
       const agent = c.get("agent");
       const clip = await agentClip(c, c.req.valid("param").id);
-      const row = clip.evidence_id ? await findEvidence(c.env.DB, clip.evidence_id) : null;
+      const row = clip.evidence_id ? await findEvidence(c.env, clip.evidence_id) : null;
       if (!row) throw new ApiError(409, "not_uploading", "This clip's delivery has not started.");
       if (row.status !== "complete") {
         const parts = await receivedParts(c.env.DB, row.id);
@@ -428,12 +431,12 @@ export const agent = new Hono<AppEnv>()
         target: { type: "video_request", id: clip.request_id },
         details: { requestId: clip.request_id, caseId: row.case_id, siteId: agent.siteId },
       });
-      const results = await c.env.DB.batch([evidenceComplete(c.env.DB, row.id, now), clipUpdate!, event.statement, requestUpdate!, requestEvent.statement]);
+      const results = await c.env.DB.batch([evidenceComplete(c.env.DB, row.id, now), clipUpdate!, event.statement, requestUpdate!, requestEvent.statement, completedPartsDelete(c.env.DB, row.id)]);
       markAudited(c, results[2]);
       markAudited(c, results[4]);
       await flushAudit(c.env, agent.orgId);
       await stampManifest(c.env, agent.orgId, row.id, row.manifest);
-      const summary = (await findEvidenceSummary(c.env.DB, row.id))!;
+      const summary = (await findEvidenceSummary(c.env, row.id))!;
       return c.json({ status: summary.status, partCount: summary.partCount, received: Array.from({ length: summary.partCount }, (_, n) => n) } satisfies UploadState, 200);
     },
   )

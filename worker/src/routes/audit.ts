@@ -155,7 +155,7 @@ export const auditRoutes = new Hono<AppEnv>()
       const { id } = c.req.valid("param");
       const { checkpoint } = c.req.valid("query");
       const user = c.get("user");
-      const row = await findEvidence(c.env.DB, id);
+      const row = await findEvidence(c.env, id);
       const member = row && row.status === "complete" ? await findCaseForMember(c.env.DB, row.case_id, user.id) : null;
       if (!row || !member) throw new ApiError(404, "not_found", "No such evidence, or you are not a member of its case.");
       if (member.my_role !== "lead") {
@@ -213,7 +213,7 @@ export const auditRoutes = new Hono<AppEnv>()
         }
         const evidenceId = event.target.id;
         if (!caseOf.has(evidenceId)) {
-          const row = await findEvidence(c.env.DB, evidenceId);
+          const row = await findEvidence(c.env, evidenceId);
           const member = row ? await findCaseForMember(c.env.DB, row.case_id, user.id) : null;
           caseOf.set(evidenceId, row && member ? row.case_id : null);
           released.set(evidenceId, row && member ? await auditLog(c.env, user.orgId).firstKeyRelease(user.id, evidenceId) : null);

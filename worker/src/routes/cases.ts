@@ -361,7 +361,7 @@ export const cases = new Hono<AppEnv>()
       // Leads only: the package carries each item's audit extract, which is the case's history.
       await requireCaseRole(c, id, "lead");
       for (const evidenceId of evidenceIds) {
-        const row = await findEvidence(c.env.DB, evidenceId);
+        const row = await findEvidence(c.env, evidenceId);
         if (!row || row.case_id !== id || row.status !== "complete") throw new ApiError(404, "not_found", `Evidence ${evidenceId} is not a complete item of this case. Nothing was recorded; reload the case and try again.`);
       }
       const orgId = c.get("user").orgId;

@@ -26,18 +26,21 @@ import {
   detailsInsertIfRecorded,
   detailsVersions,
   evidenceComplete,
+  completedPartsDelete,
   capturesPlaceStatements,
   evidenceDelete,
   evidenceFile,
   evidenceInsert,
-  evidenceManifestSet,
-  evidenceThumbnailSet,
+  evidenceRecordSwap,
+  detailsRefs,
   findEvidence,
   findEvidenceSummary,
   listEvidence,
+  receivedPartNumbers,
   receivedParts,
   type EvidenceRow,
 } from "../db/evidence";
+import { caseStore, copyRecords, itemRecordOf, storeRecords, type StoreEnv } from "../db/records";
 import { currentUserKeys, findSigningKey } from "../db/keys";
 import { findCategory, retentionSettings } from "../db/retention";
 import type { AppEnv } from "../env";
@@ -72,7 +75,7 @@ const noSuchEvidence = () => new ApiError(404, "not_found", "No such evidence, o
 
 /** The evidence, if the signed-in user is a member of its case with at least `minimum` role. */
 async function evidenceFor(c: Parameters<typeof requireCaseRole>[0], id: string, minimum: "viewer" | "contributor" | "lead"): Promise<EvidenceRow> {
-  const row = await findEvidence(c.env.DB, id);
+  const row = await findEvidence(c.env, id);
   if (!row) throw noSuchEvidence();
   try {
     await requireCaseRole(c, row.case_id, minimum);
@@ -102,7 +105,7 @@ export const caseEvidence = new Hono<AppEnv>()
       const { cursor, limit: asked } = c.req.valid("query");
       await requireCaseRole(c, id, "viewer");
       const limit = pageLimit(asked);
-      const rows = await listEvidence(c.env.DB, id, c.get("user").id, decodeCursor(cursor, ["s", "s"]), limit + 1);
+      const rows = await listEvidence(c.env, id, c.get("user").id, decodeCursor(cursor, ["s", "s"]), limit + 1);
       const page = toPage(rows, limit, (item) => [item.createdAt, item.id]);
       return c.json({ evidence: page.items, nextCursor: page.nextCursor } satisfies EvidenceList, 200);
     },
@@ -126,13 +129,13 @@ export const caseEvidence = new Hono<AppEnv>()
       const myKey = capturing ? (await currentUserKeys(c.env.DB, me.id)).encryption : null;
       if (capturing && !myKey) throw new ApiError(409, "no_keys", "Set up your keys before capturing.");
       const found = capturing ? null : await requireCaseRole(c, caseId, "contributor");
-      const existing = await findEvidence(c.env.DB, body.evidenceId);
+      const existing = await findEvidence(c.env, body.evidenceId);
       if (existing) {
         const same = body.manifest !== undefined
           ? existing.manifest === body.manifest
           : existing.manifest === "" && existing.byte_size === body.byteSize && existing.file_key === body.fileKey.jwe;
         if (existing.uploader_id === me.id && existing.case_id === caseId && same) {
-          const received = (await receivedParts(c.env.DB, existing.id)).map((p) => p.part_number);
+          const received = await receivedPartNumbers(c.env.DB, existing);
           return c.json({ status: existing.status, partCount: existing.part_count, received } satisfies UploadState, 200);
         }
         throw new ApiError(409, "evidence_exists", "This evidence id is already in use.");
@@ -141,7 +144,7 @@ export const caseEvidence = new Hono<AppEnv>()
 
       // With a manifest: checked now. Without (parts sent as they are encrypted): only the size is
       // fixed now; the manifest is checked at completion against it and every stored part.
-      const manifest = body.manifest === undefined ? undefined : await verifyUploaderManifest(c.env.DB, body.manifest, me);
+      const manifest = body.manifest === undefined ? undefined : await verifyUploaderManifest(c.env, body.manifest, me);
       if (manifest && (manifest.evidenceId !== body.evidenceId || manifest.caseId !== caseId || manifest.uploaderId !== me.id)) {
         throw new ApiError(400, "manifest_mismatch", "The manifest names another evidence item, case or uploader.");
       }
@@ -161,15 +164,22 @@ export const caseEvidence = new Hono<AppEnv>()
       if (body.categoryId && !(await findCategory(c.env.DB, me.orgId, body.categoryId))) throw new ApiError(400, "no_such_category", "No such evidence category. Choose one of the organisation's categories.");
       const now = new Date().toISOString();
       const r2Key = `evidence/${caseId}/${body.evidenceId}`;
+      // The record first, in the case's object; the batch below commits it (docs/storage-schema.md).
+      const stored = await storeRecords(
+        c.env,
+        caseId,
+        [{ evidenceId: body.evidenceId, record: { manifest: body.manifest ?? "", file_key: body.fileKey.jwe, label: body.label, thumbnail: body.thumbnail ?? null, filing: null } }],
+        body.details ? [{ evidenceId: body.evidenceId, record: { jwe: body.details, case_kid: null, case_jwe: null } }] : [],
+      );
       const upload = await c.env.EVIDENCE.createMultipartUpload(r2Key, { httpMetadata: { contentType: "application/octet-stream" } });
       try {
         await c.env.DB.batch([
           ...(capturing ? capturesPlaceStatements(c.env.DB, { id: caseId, orgId: me.orgId, userId: me.id, encryptionKid: myKey!.kid, encryptionJwk: JSON.stringify(myKey!.publicJwk), now }) : []),
           evidenceInsert(c.env.DB, {
             id: body.evidenceId, caseId, byteSize, partCount: parts, ciphertextSize: ciphertextSize(byteSize),
-            manifest: body.manifest ?? "", signerKid: manifest?.signerKid ?? "", caseKid: current.kid, fileKey: body.fileKey.jwe, label: body.label, thumbnail: body.thumbnail ?? null, r2Key, uploadId: upload.uploadId, uploaderId: me.id, now, categoryId,
+            signerKid: manifest?.signerKid ?? "", caseKid: current.kid, recordRef: stored.items[0]!, r2Key, uploadId: upload.uploadId, uploaderId: me.id, now, categoryId,
           }),
-          ...(body.details ? [detailsInsert(c.env.DB, { evidenceId: body.evidenceId, version: 1, jwe: body.details, editedBy: me.id, now })] : []),
+          ...(body.details ? [detailsInsert(c.env.DB, { evidenceId: body.evidenceId, version: 1, ref: stored.details[0]!, editedBy: me.id, now })] : []),
           auditStatement(c, me.orgId, {
             action: capturing ? "capture.upload" : "evidence.upload_start",
             target: { type: "evidence", id: body.evidenceId },
@@ -193,14 +203,14 @@ const wrongScope = (capturing: boolean) =>
   new ApiError(400, "manifest_mismatch", capturing ? "A capture's manifest must be signed with the captures scope." : "Only a capture's manifest has the captures scope.");
 
 /** The manifest, verified against the signer's registered key, which must be the uploader's own current key. */
-async function verifyUploaderManifest(db: D1Database, jws: string, me: { id: string; orgId: string }): Promise<Manifest> {
+async function verifyUploaderManifest(env: StoreEnv, jws: string, me: { id: string; orgId: string }): Promise<Manifest> {
   let kid: string;
   try {
     kid = manifestKid(jws);
   } catch {
     throw new ApiError(400, "invalid_manifest", "The manifest is not a signed Custody manifest.");
   }
-  const signer = await findSigningKey(db, kid);
+  const signer = await findSigningKey(env.DB, kid);
   if (!signer || signer.user_id !== me.id || signer.retired_at !== null) {
     throw new ApiError(400, "invalid_manifest", "The manifest must be signed with your current signing key.");
   }
@@ -210,7 +220,7 @@ async function verifyUploaderManifest(db: D1Database, jws: string, me: { id: str
   } catch {
     throw new ApiError(400, "invalid_manifest", "The manifest's signature or content is not valid.");
   }
-  if (manifest.derivedFrom) await checkDerivedFrom(db, manifest);
+  if (manifest.derivedFrom) await checkDerivedFrom(env, manifest);
   return manifest;
 }
 
@@ -218,9 +228,9 @@ async function verifyUploaderManifest(db: D1Database, jws: string, me: { id: str
  * A derived item (a clip) must name an original that is a finished item of the same case, by its
  * exact SHA-512 (docs/evidence-format.md §6.2): the link then proves which recording it came from.
  */
-async function checkDerivedFrom(db: D1Database, manifest: Manifest): Promise<void> {
+async function checkDerivedFrom(env: StoreEnv, manifest: Manifest): Promise<void> {
   const from = manifest.derivedFrom!;
-  const original = from.evidenceId === manifest.evidenceId ? null : await findEvidence(db, from.evidenceId);
+  const original = from.evidenceId === manifest.evidenceId ? null : await findEvidence(env, from.evidenceId);
   if (!original || original.case_id !== manifest.caseId || original.status !== "complete" || original.manifest === "") {
     throw new ApiError(400, "invalid_derivation", "The item this is derived from is not a finished item of the same case.");
   }
@@ -234,8 +244,8 @@ async function checkDerivedFrom(db: D1Database, manifest: Manifest): Promise<voi
  * count, and listing exactly the SHA-512 each stored part was checked against. Throws (409
  * naming the first part that disagrees) otherwise.
  */
-async function checkDeferredManifest(db: D1Database, row: EvidenceRow, jws: string, parts: { part_number: number; sha512: string }[], me: { id: string; orgId: string }): Promise<Manifest> {
-  const manifest = await verifyUploaderManifest(db, jws, me);
+async function checkDeferredManifest(env: StoreEnv, row: EvidenceRow, jws: string, parts: { part_number: number; sha512: string }[], me: { id: string; orgId: string }): Promise<Manifest> {
+  const manifest = await verifyUploaderManifest(env, jws, me);
   if (manifest.evidenceId !== row.id || manifest.caseId !== row.case_id || manifest.uploaderId !== me.id) {
     throw new ApiError(400, "manifest_mismatch", "The manifest names another evidence item, case or uploader.");
   }
@@ -276,7 +286,7 @@ export const evidence = new Hono<AppEnv>()
     validate("param", EvidenceIdParam),
     async (c) => {
       const row = await evidenceFor(c, c.req.valid("param").id, "viewer");
-      return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+      return c.json((await findEvidenceSummary(c.env, row.id))!, 200);
     },
   )
   .get(
@@ -299,7 +309,7 @@ export const evidence = new Hono<AppEnv>()
     validate("param", EvidenceIdParam),
     async (c) => {
       const row = await evidenceFor(c, c.req.valid("param").id, "viewer");
-      const received = (await receivedParts(c.env.DB, row.id)).map((p) => p.part_number);
+      const received = await receivedPartNumbers(c.env.DB, row);
       return c.json({ status: row.status, partCount: row.part_count, received } satisfies UploadState, 200);
     },
   )
@@ -364,7 +374,7 @@ export const evidence = new Hono<AppEnv>()
       if (row.status === "complete") {
         if (sentManifest !== undefined && sentManifest !== row.manifest) throw new ApiError(409, "manifest_mismatch", "This upload was completed with another manifest.");
         if (otherThumbnail) throw new ApiError(409, "thumbnail_mismatch", "This upload was completed with another thumbnail.");
-        return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+        return c.json((await findEvidenceSummary(c.env, row.id))!, 200);
       }
       if (otherThumbnail) throw new ApiError(409, "thumbnail_mismatch", "This upload was started with another thumbnail.");
       const parts = await receivedParts(c.env.DB, row.id);
@@ -373,7 +383,7 @@ export const evidence = new Hono<AppEnv>()
       const deferred = row.manifest === "";
       if (deferred) {
         if (sentManifest === undefined) throw new ApiError(400, "manifest_required", "This upload was started without its manifest: send the signed manifest with the completion.");
-        await checkDeferredManifest(c.env.DB, row, sentManifest, parts, me);
+        await checkDeferredManifest(c.env, row, sentManifest, parts, me);
         row = { ...row, manifest: sentManifest, signer_kid: manifestKid(sentManifest) };
       } else if (sentManifest !== undefined && sentManifest !== row.manifest) {
         throw new ApiError(409, "manifest_mismatch", "This upload was started with another manifest.");
@@ -382,7 +392,7 @@ export const evidence = new Hono<AppEnv>()
         await joinParts(c.env.EVIDENCE, row, parts);
       } catch (err) {
         // A completion running beside this one may have joined the parts and recorded it first.
-        if ((await findEvidence(c.env.DB, row.id))?.status === "complete") return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+        if ((await findEvidence(c.env, row.id))?.status === "complete") return c.json((await findEvidenceSummary(c.env, row.id))!, 200);
         throw err;
       }
       // One state transition: only the completion that moves the item out of 'uploading' records
@@ -401,20 +411,23 @@ export const evidence = new Hono<AppEnv>()
           details: { caseId: row.case_id, evidenceId: row.id, sourceEvidenceId: derivedFrom.evidenceId, sourceSha512: derivedFrom.sha512, operations: derivedFrom.operations.length },
         }, completed.eventId)]
         : [];
-      const statements = [
-        ...(deferred ? [evidenceManifestSet(c.env.DB, row.id, row.manifest, row.signer_kid)] : []),
-        ...(thumbnail !== undefined && row.thumbnail === null ? [evidenceThumbnailSet(c.env.DB, row.id, thumbnail)] : []),
-        evidenceComplete(c.env.DB, row.id, new Date().toISOString()),
-        completed.statement,
-      ];
-      const results = await c.env.DB.batch([...statements, ...redacted]);
+      // The manifest or thumbnail sent now makes a new record (stored first, committed by the batch).
+      const newThumbnail = thumbnail !== undefined && row.thumbnail === null;
+      const swap = deferred || newThumbnail
+        ? evidenceRecordSwap(c.env.DB, {
+          id: row.id, fromRef: row.record_ref, signerKid: row.signer_kid,
+          toRef: (await storeRecords(c.env, row.case_id, [{ evidenceId: row.id, record: { ...itemRecordOf(row), ...(newThumbnail ? { thumbnail } : {}) } }])).items[0]!,
+        })
+        : null;
+      const statements = [...(swap ? [swap] : []), evidenceComplete(c.env.DB, row.id, new Date().toISOString()), completed.statement];
+      const results = await c.env.DB.batch([...statements, ...redacted, completedPartsDelete(c.env.DB, row.id)]);
       if (markAudited(c, results[statements.length - 1]!)) {
         await flushAudit(c.env, me.orgId);
         // After the state change, by the completion that made it: the TSA is asked once now; if it
         // fails the item reads "awaiting timestamp" and is retried.
         await stampManifest(c.env, me.orgId, row.id, row.manifest);
       }
-      return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+      return c.json((await findEvidenceSummary(c.env, row.id))!, 200);
     },
   )
   .delete(
@@ -431,6 +444,7 @@ export const evidence = new Hono<AppEnv>()
         ...evidenceDelete(c.env.DB, row.id),
         auditStatement(c, me.orgId, { action: "evidence.upload_cancel", target: { type: "evidence", id: row.id }, details: { caseId: row.case_id, evidenceId: row.id } }),
       ]);
+      await caseStore(c.env, row.case_id).forget(row.id);
       await flushAudit(c.env, me.orgId);
       return c.body(null, 204);
     },
@@ -502,11 +516,12 @@ export const evidence = new Hono<AppEnv>()
       }
       const now = new Date().toISOString();
       const stale = () => new ApiError(409, "stale_edit", "Someone changed these details after you opened them. Reload to see their version, then edit again.");
-      const latest = (await findEvidenceSummary(c.env.DB, row.id))!.details?.version ?? 0;
+      const latest = (await findEvidenceSummary(c.env, row.id))!.details?.version ?? 0;
       if (baseVersion !== latest) throw stale();
+      const stored = await storeRecords(c.env, row.case_id, [], [{ evidenceId: row.id, record: { jwe, case_kid: caseCopy?.caseKid ?? null, case_jwe: caseCopy?.jwe ?? null } }]);
       try {
         await c.env.DB.batch([
-          detailsInsert(c.env.DB, { evidenceId: row.id, version: baseVersion + 1, jwe, editedBy: me.id, now, ...(caseCopy ? { caseCopy } : {}) }),
+          detailsInsert(c.env.DB, { evidenceId: row.id, version: baseVersion + 1, ref: stored.details[0]!, editedBy: me.id, now }),
           auditStatement(c, me.orgId, { action: "evidence.details_edit", target: { type: "evidence", id: row.id }, details: { caseId: row.case_id, evidenceId: row.id, version: baseVersion + 1 } }),
         ]);
       } catch (err) {
@@ -514,7 +529,7 @@ export const evidence = new Hono<AppEnv>()
         throw err;
       }
       await flushAudit(c.env, me.orgId);
-      return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+      return c.json((await findEvidenceSummary(c.env, row.id))!, 200);
     },
   )
   .post(
@@ -530,11 +545,11 @@ export const evidence = new Hono<AppEnv>()
       const me = c.get("user");
       const body = c.req.valid("json");
       const fromCaseId = await capturesScopeId(me.id);
-      const row = await findEvidence(c.env.DB, c.req.valid("param").id);
+      const row = await findEvidence(c.env, c.req.valid("param").id);
       // Only the uploader's own captures, in their holding place: anyone else's item is "no such".
       if (!row || row.uploader_id !== me.id || (row.case_id !== fromCaseId && row.filing === null)) throw noSuchEvidence();
       if (row.case_id !== fromCaseId) {
-        if (row.case_id === body.caseId && row.filing === body.filing) return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+        if (row.case_id === body.caseId && row.filing === body.filing) return c.json((await findEvidenceSummary(c.env, row.id))!, 200);
         throw new ApiError(409, "already_filed", "This capture has been filed into a case already.");
       }
       if (row.status !== "complete") throw new ApiError(409, "not_complete", "This capture is still uploading. File it once its upload has finished.");
@@ -569,26 +584,38 @@ export const evidence = new Hono<AppEnv>()
         throw new ApiError(400, "invalid_filing", "The filing record's signature or content is not valid for this capture and case.");
       }
       const now = new Date().toISOString();
-      const latest = (await findEvidenceSummary(c.env.DB, row.id))!.details?.version ?? 0;
+      const latest = (await findEvidenceSummary(c.env, row.id))!.details?.version ?? 0;
+      // The item's new record, its details versions and the one sent now go to the case's object
+      // first; the batch commits the move; then the holding place's copies (the file key wrapped
+      // to the uploader's own key among them) are deleted.
+      const earlierDetails = await detailsRefs(c.env.DB, row.id);
+      await copyRecords(c.env, fromCaseId, body.caseId, [], earlierDetails.map((ref) => ({ evidenceId: row.id, ref })));
+      const stored = await storeRecords(
+        c.env,
+        body.caseId,
+        [{ evidenceId: row.id, record: { ...itemRecordOf(row), file_key: body.fileKey.jwe, label: body.label, filing: body.filing } }],
+        body.details ? [{ evidenceId: row.id, record: { jwe: body.details, case_kid: body.detailsCaseCopy?.caseKid ?? null, case_jwe: body.detailsCaseCopy?.jwe ?? null } }] : [],
+      );
       const moved = auditStatementIfChanged(c, me.orgId, {
         action: "evidence.file",
         target: { type: "evidence", id: row.id },
         details: { caseId: body.caseId, evidenceId: row.id, caseKid: current.kid, ...(body.details ? { detailsVersion: latest + 1 } : {}), ...(await uploadDigests(row.manifest)) },
       });
       const results = await c.env.DB.batch([
-        evidenceFile(c.env.DB, { id: row.id, fromCaseId, caseId: body.caseId, caseKid: current.kid, fileKey: body.fileKey.jwe, label: body.label, categoryId: body.categoryId ?? row.category_id, filing: body.filing }),
+        evidenceFile(c.env.DB, { id: row.id, fromCaseId, fromRef: row.record_ref, caseId: body.caseId, caseKid: current.kid, recordRef: stored.items[0]!, categoryId: body.categoryId ?? row.category_id }),
         moved.statement,
         // Only with the move it belongs to (a filing sent at the same moment adds no version).
-        ...(body.details ? [detailsInsertIfRecorded(c.env.DB, { evidenceId: row.id, version: latest + 1, jwe: body.details, editedBy: me.id, now, ...(body.detailsCaseCopy ? { caseCopy: body.detailsCaseCopy } : {}) }, moved.eventId)] : []),
+        ...(body.details ? [detailsInsertIfRecorded(c.env.DB, { evidenceId: row.id, version: latest + 1, ref: stored.details[0]!, editedBy: me.id, now }, moved.eventId)] : []),
       ]);
       if (!markAudited(c, results[1]!)) {
         // Filed by a request sent at the same moment: answer as that one did, or refuse.
-        const after = await findEvidence(c.env.DB, row.id);
-        if (after?.case_id === body.caseId && after.filing === body.filing) return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+        const after = await findEvidence(c.env, row.id);
+        if (after?.case_id === body.caseId && after.filing === body.filing) return c.json((await findEvidenceSummary(c.env, row.id))!, 200);
         throw new ApiError(409, "already_filed", "This capture has been filed into a case already.");
       }
+      await caseStore(c.env, fromCaseId).forget(row.id);
       await flushAudit(c.env, me.orgId);
-      return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 200);
+      return c.json((await findEvidenceSummary(c.env, row.id))!, 200);
     },
   )
   .get(
@@ -597,7 +624,7 @@ export const evidence = new Hono<AppEnv>()
     validate("param", EvidenceIdParam),
     async (c) => {
       const row = await evidenceFor(c, c.req.valid("param").id, "viewer");
-      const versions = (await detailsVersions(c.env.DB, row.id)).map((v) => ({ version: v.version, jwe: v.jwe, editedBy: { id: v.edited_by, name: v.name }, editedAt: v.edited_at }));
+      const versions = (await detailsVersions(c.env, row.case_id, row.id)).map((v) => ({ version: v.version, jwe: v.jwe, editedBy: { id: v.edited_by, name: v.name }, editedAt: v.edited_at }));
       return c.json({ versions }, 200);
     },
   );

@@ -57,6 +57,7 @@ import {
   shareContext,
   sharedItem,
   sharedItems,
+  sharedItemCount,
   shareInsert,
   shareItemInsert,
   shareItemsOfCase,
@@ -517,7 +518,7 @@ function recipientEvent(c: Context<AppEnv>, r: Recipient, action: string, detail
 const LEVEL_RANK: Record<ShareLevel, number> = { view: 0, download: 1, export: 2 };
 
 async function itemOf(c: Context<AppEnv>, r: Recipient, evidenceId: string) {
-  const item = await sharedItem(c.env.DB, r.share, evidenceId);
+  const item = await sharedItem(c.env, r.share, evidenceId);
   if (!item) throw new ApiError(404, "not_found", "No such item in this share.");
   return item;
 }
@@ -592,7 +593,7 @@ export const shared = new Hono<AppEnv>()
       for (const row of rows) {
         out.push({
           id: row.id, case: { id: row.case_id, number: row.case_number, title: row.case_title }, from: { name: row.creator_name, organisation: row.org_name },
-          level: row.level, expiresAt: row.expires_at, itemCount: (await sharedItems(c.env.DB, row)).length,
+          level: row.level, expiresAt: row.expires_at, itemCount: await sharedItemCount(c.env.DB, row),
         });
       }
       return c.json({ shares: out }, 200);
@@ -610,7 +611,7 @@ export const shared = new Hono<AppEnv>()
       const r = await recipientOf(c, c.req.valid("param").id);
       const { share } = r;
       const context = (await shareContext(c.env.DB, share))!;
-      const items = await sharedItems(c.env.DB, share);
+      const items = await sharedItems(c.env, share);
       await audit(c, recipientEvent(c, r, "share.access"));
       const body: ReceivedShare = {
         id: share.id,
@@ -762,7 +763,7 @@ export const shared = new Hono<AppEnv>()
       } else if (receipt.recipient.type !== "link") {
         throw new ApiError(400, "invalid_receipt", "A link's receipt names a link recipient.");
       }
-      const items = await sharedItems(c.env.DB, r.share);
+      const items = await sharedItems(c.env, r.share);
       const expected = new Map(items.map((item) => [item.id, (decodeJwt(item.manifest) as unknown as Manifest).sha512]));
       if (receipt.items.length !== expected.size || receipt.items.some((item) => expected.get(item.id) !== item.sha512)) {
         throw new ApiError(400, "invalid_receipt", "The receipt must list exactly the share's items, each with its signed SHA-512. Reload the share and sign again.");

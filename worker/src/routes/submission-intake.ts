@@ -20,6 +20,7 @@ import type { PublicJwk } from "../../../shared/api/schemas";
 import { PART_SIZE, TYP } from "../../../shared/crypto";
 import { wrapFor } from "../db/cases";
 import { findEvidenceSummary } from "../db/evidence";
+import { storeRecords } from "../db/records";
 import { retentionSettings } from "../db/retention";
 import {
   acceptedEvidenceInsert,
@@ -172,12 +173,14 @@ export const submittedFiles = new Hono<AppEnv>()
         me.orgId,
         signerRegistered({ type: "submitter", id: row.submission_id, name: `Submitter through “${row.link_label}”`, linkId: row.link_id }, { kid: row.signer_kid, publicJwk: JSON.parse(row.signer_public_jwk) as PublicJwk }, row.submission_created_at, null),
       );
+      // The item's record first, in the case's object; the batch below commits it.
+      const stored = await storeRecords(c.env, row.case_id, [{ evidenceId: row.id, record: { manifest: row.manifest!, file_key: body.fileKey, label: body.label, thumbnail: null, filing: null } }]);
       let results: D1Result[];
       try {
         results = await c.env.DB.batch([
           submittedFileDecide(c.env.DB, row.id, "accepted", me.id, now),
           accepted.statement,
-          ...acceptedEvidenceInsert(c.env.DB, { file: row, caseKid: current.kid, fileKey: body.fileKey, label: body.label, uploaderId: me.id, categoryId, now, witness: accepted.eventId }),
+          ...acceptedEvidenceInsert(c.env.DB, { file: row, caseKid: current.kid, recordRef: stored.items[0]!, uploaderId: me.id, categoryId, now, witness: accepted.eventId }),
           submitterKeyInsert(c.env.DB, row, now, accepted.eventId),
           registered.statement,
         ]);
@@ -189,7 +192,7 @@ export const submittedFiles = new Hono<AppEnv>()
       markAudited(c, results.at(-1));
       await flushAudit(c.env, me.orgId);
       await stampManifest(c.env, me.orgId, row.id, row.manifest!);
-      return c.json((await findEvidenceSummary(c.env.DB, row.id))!, 201);
+      return c.json((await findEvidenceSummary(c.env, row.id))!, 201);
     },
   )
   .post(

@@ -59,7 +59,7 @@ export const uploads = new Hono<AppEnv>().put(
     const { id, part } = c.req.valid("param");
     const { exp, sig, h } = c.req.valid("query");
     if (exp < Date.now()) throw new ApiError(403, "url_expired", "This upload URL has expired. Ask for a new one; the upload resumes where it stopped.");
-    const row = await findEvidence(c.env.DB, id);
+    const row = await findEvidence(c.env, id);
     if (!row || row.status !== "uploading" || part >= row.part_count) throw new ApiError(403, "bad_signature", "This upload URL is not valid.");
     const byteLength = partLength(row.ciphertext_size, part);
     // The part's SHA-512: from the signed manifest, or (an upload started before its manifest) the

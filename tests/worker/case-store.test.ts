@@ -1,0 +1,148 @@
+/**
+ * What grows with evidence lives in each case's CaseStore object, not in D1 (issue 24, item 2;
+ * docs/storage-schema.md, "What grows with evidence"), and rows written before that layout move
+ * there by the daily job without a moment where an item cannot be read.
+ */
+import { describe, expect, it } from "vitest";
+import type { EvidenceList, EvidenceSummary } from "../../shared/api/cases";
+import { encryptThumbnail } from "../../shared/crypto";
+import { toHex } from "../../shared/crypto/encoding";
+import { auditEvents } from "./audit-helpers";
+import { backend, db } from "./backend";
+import { downloadEvidence, filingBody, openCase, prepareEvidence, randomBytes, sendParts, storedItem, uploadCapture, withKeys, type Person } from "./evidence-helpers";
+import { call, setUpOrganisation } from "./helpers";
+
+const PICTURE = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 0xff, 0xd9]);
+
+async function sha256Ref(body: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body)));
+  return btoa(String.fromCharCode(...digest)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** An item with a thumbnail and two details versions, uploaded through the API. */
+async function itemWithEverything(lead: Person, caseDetail: Awaited<ReturnType<typeof openCase>>, seed: number) {
+  const prepared = await prepareEvidence(lead, caseDetail, randomBytes(9 * 1024 * 1024, seed), `photo-${seed}.jpg`); // two parts
+  const thumbnail = await encryptThumbnail({ mediaType: "image/jpeg", width: 2, height: 2, bytes: PICTURE }, caseDetail.caseKey.publicJwk);
+  const started = await call(`/api/cases/${caseDetail.id}/evidence`, { cookie: lead.cookie, body: { ...prepared.body, thumbnail, details: prepared.body.label } });
+  expect(started.status, await started.clone().text()).toBe(201);
+  for (const response of await sendParts(lead, prepared)) expect(response.status).toBe(204);
+  expect((await call(`/api/evidence/${prepared.evidenceId}/complete`, { method: "POST", cookie: lead.cookie })).status).toBe(200);
+  const edited = await call(`/api/evidence/${prepared.evidenceId}/details`, { method: "PATCH", cookie: lead.cookie, body: { jwe: thumbnail, baseVersion: 1 } });
+  expect(edited.status, await edited.clone().text()).toBe(200);
+  return { ...prepared, thumbnail };
+}
+
+/** Everything a member reads of a case's items, through the API. */
+async function readAll(lead: Person, caseId: string, ids: string[]) {
+  const list = ((await (await call(`/api/cases/${caseId}/evidence`, { cookie: lead.cookie })).json()) as EvidenceList).evidence;
+  const out = [];
+  for (const id of ids) {
+    const one = (await (await call(`/api/evidence/${id}`, { cookie: lead.cookie })).json()) as EvidenceSummary;
+    const versions = (await (await call(`/api/evidence/${id}/details/versions`, { cookie: lead.cookie })).json()) as { versions: { version: number; jwe: string }[] };
+    const key = (await (await call(`/api/evidence/${id}/key`, { cookie: lead.cookie })).json()) as { fileKey: string };
+    out.push({ one, versions: versions.versions.map((v) => [v.version, v.jwe]), fileKey: key.fileKey });
+  }
+  return { list: list.map((e) => [e.id, e.manifest, e.label, e.thumbnail, e.details?.jwe]), items: out };
+}
+
+describe("the case's object", () => {
+  it("holds each item's record and details, named from D1 by their SHA-256; D1 keeps the small row and no part rows once complete", async () => {
+    const lead = await withKeys(await setUpOrganisation());
+    const caseDetail = await openCase(lead, "2026-2401");
+    const item = await itemWithEverything(lead, caseDetail, 1);
+
+    const row = (await db.prepare("SELECT * FROM evidence WHERE id = ?").bind(item.evidenceId).first<Record<string, unknown>>())!;
+    expect(row).toMatchObject({ status: "complete", manifest: "", file_key: "", label: null, thumbnail: null, filing: null });
+    expect(await db.prepare("SELECT count(*) AS n FROM evidence_parts WHERE evidence_id = ?").bind(item.evidenceId).first("n")).toBe(0);
+    const details = (await db.prepare("SELECT version, jwe, case_jwe, ref FROM evidence_details WHERE evidence_id = ? ORDER BY version").bind(item.evidenceId).all<{ version: number; jwe: string; case_jwe: string | null; ref: string }>()).results;
+    expect(details.map((d) => [d.version, d.jwe, d.case_jwe])).toEqual([[1, "", null], [2, "", null]]);
+
+    const records = await backend.caseRecords(caseDetail.id);
+    expect(records.items).toHaveLength(1);
+    const record = records.items[0]!;
+    expect(record).toMatchObject({ evidenceId: item.evidenceId, ref: row.record_ref, body: { manifest: item.manifest, file_key: (item.body.fileKey as { jwe: string }).jwe, label: item.body.label, thumbnail: item.thumbnail, filing: null } });
+    expect(await sha256Ref(JSON.stringify(record.body))).toBe(record.ref);
+    expect(records.details.map((d) => d.ref).sort()).toEqual(details.map((d) => d.ref).sort());
+    expect(records.details.map((d) => d.body.jwe).sort()).toEqual([item.body.label, item.thumbnail].sort());
+
+    // Read back whole through every route, and the file opens.
+    const read = await readAll(lead, caseDetail.id, [item.evidenceId]);
+    expect(read.list).toEqual([[item.evidenceId, item.manifest, item.body.label, item.thumbnail, item.thumbnail]]);
+    expect(read.items[0]!.versions).toEqual([[1, item.body.label], [2, item.thumbnail]]);
+    expect(read.items[0]!.one).toMatchObject({ partsReceived: 2, partCount: 2 });
+    const sha = async (bytes: Uint8Array) => toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)));
+    expect(await sha(await downloadEvidence(lead, item.evidenceId))).toBe(await sha(randomBytes(9 * 1024 * 1024, 1)));
+  });
+
+  it("keeps nothing of a cancelled upload", async () => {
+    const lead = await withKeys(await setUpOrganisation());
+    const caseDetail = await openCase(lead, "2026-2402");
+    const prepared = await prepareEvidence(lead, caseDetail, randomBytes(3000, 2));
+    expect((await call(`/api/cases/${caseDetail.id}/evidence`, { cookie: lead.cookie, body: { ...prepared.body, details: prepared.body.label } })).status).toBe(201);
+    expect((await backend.caseRecords(caseDetail.id)).items).toHaveLength(1);
+    expect((await call(`/api/evidence/${prepared.evidenceId}`, { method: "DELETE", cookie: lead.cookie })).status).toBe(204);
+    expect(await backend.caseRecords(caseDetail.id)).toEqual({ items: [], details: [] });
+  });
+});
+
+describe("moving rows written before the case objects (migration 0036)", () => {
+  it("moves every older item's record and details out of D1 by the daily job, every read answering the same before, during and after", async () => {
+    const lead = await withKeys(await setUpOrganisation());
+    const caseDetail = await openCase(lead, "2026-2403");
+    const items = [await itemWithEverything(lead, caseDetail, 3), await itemWithEverything(lead, caseDetail, 4)];
+    const ids = items.map((i) => i.evidenceId);
+    const current = await readAll(lead, caseDetail.id, ids);
+    const eventsBefore = await auditEvents();
+
+    // The state an installation from before 0036 has: the fields in D1's own columns, the object empty.
+    const records = await backend.caseRecords(caseDetail.id);
+    for (const r of records.items) {
+      const b = r.body as { manifest: string; file_key: string; label: string; thumbnail: string; filing: null };
+      await db.prepare("UPDATE evidence SET manifest = ?, file_key = ?, label = ?, thumbnail = ?, filing = ?, record_ref = NULL WHERE id = ?").bind(b.manifest, b.file_key, b.label, b.thumbnail, b.filing, r.evidenceId).run();
+    }
+    for (const r of records.details) {
+      await db.prepare("UPDATE evidence_details SET jwe = ?, case_kid = ?, case_jwe = ?, ref = NULL WHERE ref = ?").bind(r.body.jwe, r.body.case_kid, r.body.case_jwe, r.ref).run();
+    }
+    await backend.dropCaseRecords(caseDetail.id);
+    expect(await readAll(lead, caseDetail.id, ids)).toEqual(current);
+
+    // The daily job moves every record and details version, and every read answers the same.
+    await backend.runScheduled(new Date());
+    const moved = (await db.prepare("SELECT count(*) AS n FROM evidence WHERE case_id = ? AND record_ref IS NOT NULL").bind(caseDetail.id).first<number>("n"))!;
+    expect(moved).toBe(2);
+    expect(await db.prepare("SELECT count(*) AS n FROM evidence_details WHERE ref IS NULL").first("n")).toBe(0);
+    for (const id of ids) expect(await storedItem(id)).toMatchObject({ manifest: items[ids.indexOf(id)]!.manifest, thumbnail: items[ids.indexOf(id)]!.thumbnail });
+    const row = (await db.prepare("SELECT manifest, file_key, label, thumbnail FROM evidence WHERE id = ?").bind(ids[0]).first())!;
+    expect(row).toEqual({ manifest: "", file_key: "", label: null, thumbnail: null });
+    expect(await readAll(lead, caseDetail.id, ids)).toEqual(current);
+
+    // The audit trail is not touched by the move: the same events (the reads above add views), the chain whole.
+    const after = await auditEvents();
+    expect(after.slice(0, eventsBefore.length)).toEqual(eventsBefore);
+    // Run again: nothing left to move, nothing changes.
+    await backend.runScheduled(new Date());
+    expect((await backend.caseRecords(caseDetail.id)).items).toHaveLength(2);
+  });
+
+  it("leaves a capture in its holding place for its filing, which moves it", async () => {
+    const lead = await withKeys(await setUpOrganisation());
+    const caseDetail = await openCase(lead, "2026-2404");
+    const capture = await uploadCapture(lead, randomBytes(4000, 6));
+    const record = (await backend.caseRecords(capture.placeId)).items[0]!;
+    const b = record.body as { manifest: string; file_key: string; label: string };
+    await db.prepare("UPDATE evidence SET manifest = ?, file_key = ?, label = ?, record_ref = NULL WHERE id = ?").bind(b.manifest, b.file_key, b.label, capture.evidenceId).run();
+    await backend.dropCaseRecords(capture.placeId);
+
+    await backend.runScheduled(new Date());
+    expect(await db.prepare("SELECT record_ref FROM evidence WHERE id = ?").bind(capture.evidenceId).first("record_ref")).toBeNull();
+    const mine = ((await (await call(`/api/cases/${capture.placeId}/evidence`, { cookie: lead.cookie })).json()) as EvidenceList).evidence;
+    expect(mine.map((e) => [e.id, e.manifest, e.label])).toEqual([[capture.evidenceId, b.manifest, b.label]]);
+
+    const filed = await call(`/api/evidence/${capture.evidenceId}/file`, { cookie: lead.cookie, body: await filingBody(lead, capture, caseDetail) });
+    expect(filed.status, await filed.clone().text()).toBe(200);
+    expect(await storedItem(capture.evidenceId)).toMatchObject({ case_id: caseDetail.id, manifest: b.manifest });
+    expect((await db.prepare("SELECT record_ref, manifest, file_key FROM evidence WHERE id = ?").bind(capture.evidenceId).first())).toMatchObject({ manifest: "", file_key: "" });
+    expect(await backend.caseRecords(capture.placeId)).toEqual({ items: [], details: [] });
+    expect(await downloadEvidence(lead, capture.evidenceId)).toEqual(randomBytes(4000, 6));
+  });
+});

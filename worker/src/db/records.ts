@@ -1,0 +1,119 @@
+/**
+ * The split of an evidence item between D1 and its case's `CaseStore` object (docs/storage-schema.md,
+ * "What grows with evidence"): D1 keeps the small row every query across cases needs (status,
+ * sizes, retention clocks, the signer and case key ids) and names the item's record by its
+ * SHA-256; the case's object keeps the record itself (manifest, wrapped file key, label,
+ * thumbnail, filing record) and the contents of its details versions. Routes see whole rows: the
+ * functions here fill the record fields in.
+ *
+ * Rows from before migration 0036 name no record (`record_ref` null): they carry the fields in
+ * their own columns until the move (`moveLegacyRecords`) takes them out.
+ */
+import { recordRefOf, type RecordKey, type StoredRecord } from "../durable/case-store";
+
+export type StoreEnv = Pick<Env, "DB" | "CASE_STORE">;
+
+/** What an item's record holds. */
+export interface ItemRecord {
+  manifest: string;
+  file_key: string;
+  label: string | null;
+  thumbnail: string | null;
+  filing: string | null;
+}
+
+/** What a details version's record holds. */
+export interface DetailsRecord {
+  jwe: string;
+  case_kid: string | null;
+  case_jwe: string | null;
+}
+
+export const caseStore = (env: Pick<Env, "CASE_STORE">, caseId: string) => env.CASE_STORE.get(env.CASE_STORE.idFromName(caseId));
+
+/** The record's body: its fields in a fixed order, so the same record has the same reference. */
+const itemBody = (r: ItemRecord): string => JSON.stringify({ manifest: r.manifest, file_key: r.file_key, label: r.label, thumbnail: r.thumbnail, filing: r.filing });
+const detailsBody = (r: DetailsRecord): string => JSON.stringify({ jwe: r.jwe, case_kid: r.case_kid, case_jwe: r.case_jwe });
+
+/**
+ * Stores an item's record and details records in the case's object and returns their
+ * references, for the D1 transaction that commits them.
+ */
+export async function storeRecords(
+  env: Pick<Env, "CASE_STORE">,
+  caseId: string,
+  items: { evidenceId: string; record: ItemRecord }[],
+  details: { evidenceId: string; record: DetailsRecord }[] = [],
+): Promise<{ items: string[]; details: string[] }> {
+  const seal = async (evidenceId: string, body: string): Promise<StoredRecord> => ({ evidenceId, ref: await recordRefOf(body), body });
+  const itemRecords = await Promise.all(items.map((i) => seal(i.evidenceId, itemBody(i.record))));
+  const detailsRecords = await Promise.all(details.map((d) => seal(d.evidenceId, detailsBody(d.record))));
+  if (itemRecords.length + detailsRecords.length > 0) await caseStore(env, caseId).put(itemRecords, detailsRecords);
+  return { items: itemRecords.map((r) => r.ref), details: detailsRecords.map((r) => r.ref) };
+}
+
+/** Copies records, unchanged, from one case's object to another's (a capture filed into a case). */
+export async function copyRecords(env: Pick<Env, "CASE_STORE">, fromCaseId: string, toCaseId: string, items: RecordKey[], details: RecordKey[]): Promise<void> {
+  if (items.length + details.length === 0) return;
+  const found = await caseStore(env, fromCaseId).get(items, details);
+  const pick = (keys: RecordKey[], bodies: Record<string, string>): StoredRecord[] =>
+    keys.map((k) => {
+      const body = bodies[k.ref];
+      if (body === undefined) throw new Error(`case store: record ${k.ref} of item ${k.evidenceId} is missing from case ${fromCaseId}`);
+      return { ...k, body };
+    });
+  await caseStore(env, toCaseId).put(pick(items, found.items), pick(details, found.details));
+}
+
+/** What to fill in: rows of one or more cases, each naming its item record and/or details record. */
+interface Wanted {
+  caseId: string;
+  evidenceId: string;
+  itemRef?: string | null;
+  detailsRef?: string | null;
+}
+
+/**
+ * Reads the named records, one call per case object, and returns them by reference. A record D1
+ * names but the object does not hold is an error (it would be evidence lost), never a silent gap.
+ */
+export async function loadRecords(env: Pick<Env, "CASE_STORE">, wanted: Wanted[]): Promise<{ items: Map<string, ItemRecord>; details: Map<string, DetailsRecord> }> {
+  const byCase = new Map<string, { items: RecordKey[]; details: RecordKey[] }>();
+  for (const w of wanted) {
+    if (!w.itemRef && !w.detailsRef) continue;
+    const entry = byCase.get(w.caseId) ?? { items: [], details: [] };
+    if (w.itemRef) entry.items.push({ evidenceId: w.evidenceId, ref: w.itemRef });
+    if (w.detailsRef) entry.details.push({ evidenceId: w.evidenceId, ref: w.detailsRef });
+    byCase.set(w.caseId, entry);
+  }
+  const items = new Map<string, ItemRecord>();
+  const details = new Map<string, DetailsRecord>();
+  await Promise.all(
+    [...byCase].map(async ([caseId, keys]) => {
+      const found = await caseStore(env, caseId).get(keys.items, keys.details);
+      for (const k of keys.items) {
+        const body = found.items[k.ref];
+        if (body === undefined) throw new Error(`case store: record ${k.ref} of item ${k.evidenceId} is missing from case ${caseId}`);
+        items.set(k.ref, JSON.parse(body) as ItemRecord);
+      }
+      for (const k of keys.details) {
+        const body = found.details[k.ref];
+        if (body === undefined) throw new Error(`case store: details record ${k.ref} of item ${k.evidenceId} is missing from case ${caseId}`);
+        details.set(k.ref, JSON.parse(body) as DetailsRecord);
+      }
+    }),
+  );
+  return { items, details };
+}
+
+/** The columns a D1 evidence row has for its record: the reference, and (rows from before 0036) the fields themselves. */
+export type RecordColumns = { id: string; case_id: string; record_ref: string | null } & ItemRecord;
+
+/** Fills each row's record fields from its record (rows that name none keep their own columns). */
+export async function withItemRecords<T extends RecordColumns>(env: Pick<Env, "CASE_STORE">, rows: T[]): Promise<T[]> {
+  const { items } = await loadRecords(env, rows.map((r) => ({ caseId: r.case_id, evidenceId: r.id, itemRef: r.record_ref })));
+  return rows.map((r) => (r.record_ref ? { ...r, ...items.get(r.record_ref)! } : r));
+}
+
+/** The record an item row holds now, whichever side it is on. */
+export const itemRecordOf = (row: ItemRecord): ItemRecord => ({ manifest: row.manifest, file_key: row.file_key, label: row.label, thumbnail: row.thumbnail, filing: row.filing });

@@ -1,0 +1,110 @@
+import { DurableObject } from "cloudflare:workers";
+
+/**
+ * A stored record: its owner item, its reference (SHA-256 of `body`, base64url) and the body, a
+ * JSON object (docs/storage-schema.md, "CaseStore").
+ */
+export interface StoredRecord {
+  evidenceId: string;
+  ref: string;
+  body: string;
+}
+
+/** Which records to read: the item and the reference D1 holds for it. */
+export interface RecordKey {
+  evidenceId: string;
+  ref: string;
+}
+
+type Row = Record<string, SqlStorageValue>;
+
+/** The two kinds of record an object keeps: an item's own fields, and its details versions. */
+export type RecordKind = "items" | "details";
+
+export async function recordRefOf(body: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body)));
+  let binary = "";
+  for (const byte of digest) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/**
+ * The bulky, per-item part of a case's evidence (docs/storage-schema.md, "CaseStore"): one object
+ * per case (`idFromName(case id)`), holding each item's record (the signed manifest, the wrapped
+ * file key, the label, the thumbnail, the filing record) and the contents of its details versions,
+ * so that what grows with evidence grows across objects rather than in the one D1 database.
+ *
+ * Records are content-addressed: D1's row names the record it uses by its SHA-256 (`record_ref`,
+ * `evidence_details.ref`), and that D1 transaction, with its audit event, is the commit. A record
+ * is written here first; one whose D1 transaction then fails is never named and is harmless, and
+ * writing the same record again changes nothing. The object checks every reference against its
+ * body, so a record cannot be stored under another's name.
+ */
+export class CaseStore extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    for (const table of ["items", "details"] as const) {
+      this.sql.exec(
+        `CREATE TABLE IF NOT EXISTS ${table} (evidence_id TEXT NOT NULL, ref TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (evidence_id, ref)) WITHOUT ROWID`,
+      );
+    }
+  }
+
+  /** Stores records (idempotent). Refuses the whole call, storing nothing, if a reference is not its body's SHA-256. */
+  async put(items: StoredRecord[], details: StoredRecord[]): Promise<void> {
+    for (const r of [...items, ...details]) {
+      if ((await recordRefOf(r.body)) !== r.ref) throw new Error(`case store: record ${r.ref} of item ${r.evidenceId} does not match its body`);
+    }
+    this.ctx.storage.transactionSync(() => {
+      for (const [table, records] of [["items", items], ["details", details]] as const) {
+        for (const r of records) this.sql.exec(`INSERT OR IGNORE INTO ${table} (evidence_id, ref, body) VALUES (?, ?, ?)`, r.evidenceId, r.ref, r.body);
+      }
+    });
+  }
+
+  /** The bodies of the records asked for, by reference (a record not here is left out). */
+  async get(items: RecordKey[], details: RecordKey[]): Promise<{ items: Record<string, string>; details: Record<string, string> }> {
+    const read = (table: RecordKind, keys: RecordKey[]): Record<string, string> => {
+      const found: Record<string, string> = {};
+      for (const k of keys) {
+        const row = this.sql.exec<{ body: string } & Row>(`SELECT body FROM ${table} WHERE evidence_id = ? AND ref = ?`, k.evidenceId, k.ref).toArray()[0];
+        if (row) found[k.ref] = row.body;
+      }
+      return found;
+    };
+    return { items: read("items", items), details: read("details", details) };
+  }
+
+  /**
+   * Keeps only the records D1 names for an item: the others (an earlier record replaced, or one
+   * whose transaction failed) are deleted. After a capture is filed this removes the file key
+   * wrapped to its uploader's own key.
+   */
+  async keepOnly(evidenceId: string, itemRef: string | null, detailsRefs: string[]): Promise<void> {
+    this.ctx.storage.transactionSync(() => {
+      if (itemRef === null) this.sql.exec("DELETE FROM items WHERE evidence_id = ?", evidenceId);
+      else this.sql.exec("DELETE FROM items WHERE evidence_id = ? AND ref <> ?", evidenceId, itemRef);
+      const keep = new Set(detailsRefs);
+      for (const row of this.sql.exec<{ ref: string } & Row>("SELECT ref FROM details WHERE evidence_id = ?", evidenceId).toArray()) {
+        if (!keep.has(row.ref)) this.sql.exec("DELETE FROM details WHERE evidence_id = ? AND ref = ?", evidenceId, row.ref);
+      }
+    });
+  }
+
+  /** Deletes every record of an item (its purge; a cancelled upload; a capture filed into another case). */
+  async forget(evidenceId: string): Promise<void> {
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("DELETE FROM items WHERE evidence_id = ?", evidenceId);
+      this.sql.exec("DELETE FROM details WHERE evidence_id = ?", evidenceId);
+    });
+  }
+
+  /** How many records and bytes the object holds (the scale bench and the tests read it). */
+  async usage(): Promise<{ items: number; details: number; bytes: number }> {
+    const count = (table: RecordKind) => Number(this.sql.exec<{ n: number } & Row>(`SELECT count(*) AS n FROM ${table}`).one().n);
+    return { items: count("items"), details: count("details"), bytes: this.ctx.storage.sql.databaseSize };
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Moves the records of evidence rows written before migration 0036 out of D1 into their cases'
+ * objects (docs/storage-schema.md, "What grows with evidence"), a batch at a time, by the daily
+ * job. Nothing waits for it: every read takes a row in either form. Each row moves by a
+ * compare-and-set on every field it moves, so a row that changed meanwhile (completed, shredded,
+ * filed) is left for the next batch and nothing is lost or overwritten.
+ *
+ * Items in a user's holding place for captures are left where they are: filing one into a case
+ * writes its record into that case's object (and copies its details versions there) anyway.
+ */
+import { storeRecords, type ItemRecord, type StoreEnv } from "../db/records";
+
+const BATCH = 100;
+
+interface LegacyItem extends ItemRecord {
+  id: string;
+  case_id: string;
+}
+
+interface LegacyDetails {
+  evidence_id: string;
+  case_id: string;
+  version: number;
+  jwe: string;
+  case_kid: string | null;
+  case_jwe: string | null;
+}
+
+const byCase = <T extends { case_id: string }>(rows: T[]): Map<string, T[]> => {
+  const out = new Map<string, T[]>();
+  for (const r of rows) out.set(r.case_id, [...(out.get(r.case_id) ?? []), r]);
+  return out;
+};
+
+/** One batch of item records; returns how many moved (0: none left, or each changed meanwhile: the next run takes them). */
+async function moveItems(env: StoreEnv): Promise<number> {
+  const { results } = await env.DB
+    .prepare(
+      `SELECT e.id, e.case_id, e.manifest, e.file_key, e.label, e.thumbnail, e.filing FROM evidence e JOIN cases c ON c.id = e.case_id
+        WHERE e.record_ref IS NULL AND e.purge_started_at IS NULL AND c.kind = 'case' LIMIT ?`,
+    )
+    .bind(BATCH)
+    .all<LegacyItem>();
+  let moved = 0;
+  for (const [caseId, rows] of byCase(results)) {
+    const stored = await storeRecords(env, caseId, rows.map((r) => ({ evidenceId: r.id, record: r })));
+    const outcomes = await env.DB.batch(
+      rows.map((r, i) =>
+        env.DB
+          .prepare(
+            `UPDATE evidence SET record_ref = ?, manifest = '', file_key = '', label = NULL, thumbnail = NULL, filing = NULL
+              WHERE id = ? AND case_id = ? AND record_ref IS NULL AND purge_started_at IS NULL
+                AND manifest = ? AND file_key = ? AND label IS ? AND thumbnail IS ? AND filing IS ?`,
+          )
+          .bind(stored.items[i]!, r.id, caseId, r.manifest, r.file_key, r.label, r.thumbnail, r.filing),
+      ),
+    );
+    moved += outcomes.reduce((n, o) => n + (o.meta.changes ?? 0), 0);
+  }
+  return moved;
+}
+
+/** One batch of details versions' contents. */
+async function moveDetails(env: StoreEnv): Promise<number> {
+  const { results } = await env.DB
+    .prepare(
+      `SELECT d.evidence_id, e.case_id, d.version, d.jwe, d.case_kid, d.case_jwe FROM evidence_details d
+         JOIN evidence e ON e.id = d.evidence_id JOIN cases c ON c.id = e.case_id
+        WHERE d.ref IS NULL AND e.purge_started_at IS NULL AND c.kind = 'case' LIMIT ?`,
+    )
+    .bind(BATCH)
+    .all<LegacyDetails>();
+  let moved = 0;
+  for (const [caseId, rows] of byCase(results)) {
+    const stored = await storeRecords(env, caseId, [], rows.map((r) => ({ evidenceId: r.evidence_id, record: { jwe: r.jwe, case_kid: r.case_kid, case_jwe: r.case_jwe } })));
+    const outcomes = await env.DB.batch(
+      rows.map((r, i) =>
+        env.DB
+          .prepare(
+            `UPDATE evidence_details SET ref = ?1, jwe = '', case_kid = NULL, case_jwe = NULL
+              WHERE evidence_id = ?2 AND version = ?3 AND ref IS NULL AND jwe = ?4
+                AND EXISTS (SELECT 1 FROM evidence WHERE id = ?2 AND case_id = ?5 AND purge_started_at IS NULL)`,
+          )
+          .bind(stored.details[i]!, r.evidence_id, r.version, r.jwe, caseId),
+      ),
+    );
+    moved += outcomes.reduce((n, o) => n + (o.meta.changes ?? 0), 0);
+  }
+  return moved;
+}
+
+/**
+ * Moves records until none are left or `budgetMs` has passed (the daily job gives it ten
+ * minutes: some 100 000 items on Cloudflare). Returns how many items and details versions moved.
+ */
+export async function moveLegacyRecords(env: StoreEnv, budgetMs = 10 * 60_000): Promise<{ items: number; details: number }> {
+  const until = Date.now() + budgetMs;
+  const total = { items: 0, details: 0 };
+  for (let n; Date.now() < until && (n = await moveItems(env)) > 0; ) total.items += n;
+  for (let n; Date.now() < until && (n = await moveDetails(env)) > 0; ) total.details += n;
+  if (total.items + total.details > 0) console.log(`records moved to the cases' objects: ${total.items} items, ${total.details} details versions`);
+  return total;
+}
