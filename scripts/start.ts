@@ -63,8 +63,6 @@ async function main(): Promise<void> {
       "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_LOG ?? "info",
       // This local server's own address, and the development setting that lets it use an identity provider on this machine.
       "--var", `PUBLIC_URL:http://localhost:${port}`, "--var", "OIDC_ALLOW_LOOPBACK:1",
-      // CUSTODY_TEST_SCHEDULED=1 (the scale bench): /__scheduled runs the daily job now, as wrangler's --test-scheduled offers.
-      ...(process.env.CUSTODY_TEST_SCHEDULED === "1" ? ["--test-scheduled"] : []),
     ],
     { cwd: root, env, stdio: "inherit" },
   );

@@ -385,8 +385,6 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
   const otherItems = Math.round(90_000 * scale);
   const state = await mkdtemp(join(tmpdir(), "custody-bench-scale-"));
   console.log(`state folder ${state}; scale ${scale}: ${totalCases} cases, ${LARGE_CASE_ITEMS + otherItems} items (${LARGE_CASE_ITEMS} in one case)`);
-  // The daily job on request (wrangler's --test-scheduled): step 4 runs it to move the records.
-  process.env.CUSTODY_TEST_SCHEDULED = "1";
   let server: CustodyServer | null = await CustodyServer.start({ stateDir: state });
   // Stopped once only: the harness cannot tell a server stopped by a signal from a running one.
   const stop = async () => {
@@ -661,7 +659,8 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     for (let left = unmoved(), last = Infinity, idle = 0; left > 0; left = unmoved()) {
       if (left < last) idle = 0;
       if (idle % 30 === 0) {
-        const ran = await fetch(`${server.url}/__scheduled?cron=${encodeURIComponent("30 3 * * *")}`);
+        // The local runtime's own trigger of the Cron Trigger (miniflare's /cdn-cgi/local/scheduled).
+        const ran = await fetch(`${server.url}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("30 3 * * *")}`);
         if (!ran.ok) throw new Error(`the daily job did not run: ${ran.status} ${await ran.text()}`);
       }
       if (++idle > 300) throw new Error(`the records' move stopped with ${left} rows left`);
