@@ -274,6 +274,8 @@ export interface StoredItem {
   label: string | null;
   thumbnail: string | null;
   filing: string | null;
+  /** Its manifest's stamped timestamp, once the stamping moved it into the record. */
+  timestamp?: Record<string, unknown> | null;
 }
 
 /**
@@ -289,5 +291,5 @@ export async function storedItem(evidenceId: string): Promise<StoredItem | null>
   if (!row || row.record_ref === null) return row;
   const record = (await backend.caseRecords(row.case_id)).items.find((r) => r.evidenceId === evidenceId && r.ref === row.record_ref);
   if (!record) throw new Error(`item ${evidenceId}: its record ${row.record_ref} is not in case ${row.case_id}'s object`);
-  return { ...row, ...(record.body as Pick<StoredItem, "manifest" | "file_key" | "label" | "thumbnail" | "filing">) };
+  return { ...row, ...(record.body as Pick<StoredItem, "manifest" | "file_key" | "label" | "thumbnail" | "filing" | "timestamp">) };
 }

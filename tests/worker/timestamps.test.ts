@@ -13,7 +13,7 @@ import { fromBase64url } from "../../shared/crypto/encoding";
 import { verifyTimestampToken } from "../../shared/timestamp/rfc3161";
 import { auditEvents } from "./audit-helpers";
 import { backend, db } from "./backend";
-import { openCase, randomBytes, uploadEvidence, withKeys } from "./evidence-helpers";
+import { openCase, randomBytes, storedItem, uploadEvidence, withKeys } from "./evidence-helpers";
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
 import { OTHER_CA_PEM } from "./timestamps-other-ca";
 import { STAMP_SOON_MS, earlierAlarm } from "../../worker/src/lib/timestamps";
@@ -75,6 +75,9 @@ describe("trusted timestamps (RFC 3161)", () => {
     expect(info).toMatchObject({ genTime: stamp.genTime, serial: stamp.serial, chainVerified: true });
     // Over the signature, nothing else.
     await expect(verifyTimestampToken(token, new TextEncoder().encode(upload.manifest))).rejects.toMatchObject({ what: "imprint" });
+    // Once stamped it leaves D1's queue for the item's record in its case's object (docs/storage-schema.md).
+    expect(await db.prepare("SELECT count(*) AS n FROM timestamps WHERE subject_id = ?").bind(upload.evidenceId).first("n")).toBe(0);
+    expect(await storedItem(upload.evidenceId)).toMatchObject({ timestamp: { token: stamp.token, gen_time: stamp.genTime, serial: stamp.serial, tsa_ca_pem: tsaCaPem } });
 
     // The upload's audit events tie the log to the evidence: the manifest's SHA-512 and the content's.
     const manifestSha512 = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-512", new TextEncoder().encode(upload.manifest))), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -82,6 +85,32 @@ describe("trusted timestamps (RFC 3161)", () => {
     const events = (await auditEvents()).filter((e) => e.action === "evidence.upload_start" || e.action === "evidence.upload_complete");
     expect(events.map((e) => e.action)).toEqual(["evidence.upload_start", "evidence.upload_complete"]);
     for (const event of events) expect(event.details).toMatchObject({ manifestSha512, sha512: contentSha512 });
+  });
+
+  it("moves a manifest's timestamp stamped before migration 0036 out of D1's queue into the item's record, answering the same", async () => {
+    const { lead, caseDetail } = await organisation({ tsaUrl: await endpoint(), tsaCaPem });
+    const upload = await uploadEvidence(lead, caseDetail, randomBytes(700));
+    const before = await timestampOf(lead.cookie, upload.evidenceId);
+    expect(before).toMatchObject({ state: "stamped" });
+    // The state from before 0036: the record in the row's own columns, the token in the queue row.
+    const stored = (await storedItem(upload.evidenceId))!;
+    const t = stored.timestamp as { data: string; token: string; gen_time: string; tsa_name: string; serial: string; tsa_url: string; tsa_ca_pem: string; attempts: number; stamped_at: string };
+    await db.prepare("UPDATE evidence SET manifest = ?, file_key = ?, label = ?, record_ref = NULL WHERE id = ?").bind(stored.manifest, stored.file_key, stored.label, upload.evidenceId).run();
+    const org = (await db.prepare("SELECT org_id FROM setup WHERE id = 1").first<{ org_id: string }>())!.org_id;
+    await db
+      .prepare(
+        `INSERT INTO timestamps (subject_type, subject_id, org_id, data, state, attempts, tsa_url, tsa_ca_pem, token, gen_time, tsa_name, serial, created_at, stamped_at)
+         VALUES ('manifest', ?, ?, ?, 'stamped', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .bind(upload.evidenceId, org, t.data, t.attempts, t.tsa_url, t.tsa_ca_pem, t.token, t.gen_time, t.tsa_name, t.serial, t.stamped_at, t.stamped_at)
+      .run();
+    await backend.dropCaseRecords(caseDetail.id);
+    expect(await timestampOf(lead.cookie, upload.evidenceId)).toEqual(before);
+
+    await backend.runScheduled(new Date());
+    expect(await db.prepare("SELECT count(*) AS n FROM timestamps WHERE subject_id = ?").bind(upload.evidenceId).first("n")).toBe(0);
+    expect((await storedItem(upload.evidenceId))!.timestamp).toEqual(t);
+    expect(await timestampOf(lead.cookie, upload.evidenceId)).toEqual(before);
   });
 
   for (const mode of ["down", "garbage", "reject"] as const) {
@@ -99,7 +128,9 @@ describe("trusted timestamps (RFC 3161)", () => {
 
       await setMode(url.slice(tsaUrl.length + 1), "ok");
       await makeDue(upload.evidenceId);
-      expect(await timestampOf(lead.cookie, upload.evidenceId)).toMatchObject({ state: "stamped", tsaName: "O=Custody tests, CN=Custody Test TSA" });
+      const manifestStamp = await timestampOf(lead.cookie, upload.evidenceId);
+    expect(manifestStamp).toMatchObject({ state: "stamped", tsaName: "O=Custody tests, CN=Custody Test TSA" });
+    if (manifestStamp.state !== "stamped") throw new Error("not stamped");
     });
   }
 
@@ -129,8 +160,12 @@ describe("trusted timestamps (RFC 3161)", () => {
     const rows = await db.prepare("SELECT subject_type, subject_id, state, token, data FROM timestamps ORDER BY subject_type").all<{ subject_type: string; subject_id: string; state: string; token: string | null; data: string }>();
     const checkpoint = rows.results.find((r) => r.subject_type === "checkpoint");
     expect(checkpoint, JSON.stringify(rows.results)).toBeDefined();
-    // The alarm asked the TSA for the checkpoint it had just signed, and retried the manifest.
-    expect(rows.results.map((r) => [r.subject_type, r.state])).toEqual([["checkpoint", "stamped"], ["manifest", "stamped"]]);
+    // The alarm asked the TSA for the checkpoint it had just signed, and retried the manifest, whose
+    // timestamp then left the queue for the item's record.
+    expect(rows.results.map((r) => [r.subject_type, r.state])).toEqual([["checkpoint", "stamped"]]);
+    const manifestStamp = await timestampOf(lead.cookie, upload.evidenceId);
+    expect(manifestStamp).toMatchObject({ state: "stamped", tsaName: "O=Custody tests, CN=Custody Test TSA" });
+    if (manifestStamp.state !== "stamped") throw new Error("not stamped");
     const token = Uint8Array.from(atob(checkpoint!.token!), (ch) => ch.charCodeAt(0));
     await verifyTimestampToken(token, fromBase64url(checkpoint!.data), { trustedPem: tsaCaPem });
 
@@ -147,7 +182,7 @@ describe("trusted timestamps (RFC 3161)", () => {
     // A token that is not over this checkpoint's signature (here: another checkpoint's) fails, naming the line.
     const other = JSON.parse(lines[stamped]!) as { timestamp: string };
     const forged = [...lines];
-    const manifestToken = rows.results.find((r) => r.subject_type === "manifest")!.token!;
+    const manifestToken = manifestStamp.token;
     forged[stamped] = JSON.stringify({ ...(JSON.parse(lines[stamped]!) as object), timestamp: manifestToken });
     expect(other.timestamp).not.toBe(manifestToken);
     expect(await verifyExport(forged, { tsaCaPem })).toMatchObject({ ok: false, error: { line: stamped + 1, message: expect.stringMatching(/timestamp/) } });

@@ -1,6 +1,6 @@
 import type { EvidenceSummary } from "../../../shared/api/cases";
 import type { SortKey } from "../lib/paging";
-import { loadRecords, withItemRecords, type StoreEnv } from "./records";
+import { loadRecords, withItemRecords, type StampedTimestamp, type StoreEnv } from "./records";
 
 export interface EvidenceRow {
   id: string;
@@ -24,6 +24,8 @@ export interface EvidenceRow {
   category_id: string | null;
   /** The filing record of a capture filed into this case (docs/evidence-format.md §6.2); null otherwise. */
   filing: string | null;
+  /** Its manifest's timestamp once stamped, from its record (absent from rows that name none). */
+  timestamp?: StampedTimestamp | null;
   /** The item's record in its case's object (SHA-256, base64url); null for a row from before migration 0036, which holds the fields itself. */
   record_ref: string | null;
   created_at: string;

@@ -13,6 +13,19 @@ import { recordRefOf, type RecordKey, type StoredRecord } from "../durable/case-
 
 export type StoreEnv = Pick<Env, "DB" | "CASE_STORE">;
 
+/** A manifest's RFC 3161 timestamp once stamped (docs/evidence-format.md §9): public, as the `timestamps` columns it replaces. */
+export interface StampedTimestamp {
+  data: string;
+  token: string;
+  gen_time: string;
+  tsa_name: string;
+  serial: string;
+  tsa_url: string;
+  tsa_ca_pem: string | null;
+  attempts: number;
+  stamped_at: string;
+}
+
 /** What an item's record holds. */
 export interface ItemRecord {
   manifest: string;
@@ -20,6 +33,8 @@ export interface ItemRecord {
   label: string | null;
   thumbnail: string | null;
   filing: string | null;
+  /** Its manifest's timestamp, once stamped: the stamping moves it here from D1's queue (`timestamps`). */
+  timestamp?: StampedTimestamp | null;
 }
 
 /** What a details version's record holds. */
@@ -32,7 +47,8 @@ export interface DetailsRecord {
 export const caseStore = (env: Pick<Env, "CASE_STORE">, caseId: string) => env.CASE_STORE.get(env.CASE_STORE.idFromName(caseId));
 
 /** The record's body: its fields in a fixed order, so the same record has the same reference. */
-const itemBody = (r: ItemRecord): string => JSON.stringify({ manifest: r.manifest, file_key: r.file_key, label: r.label, thumbnail: r.thumbnail, filing: r.filing });
+const itemBody = (r: ItemRecord): string =>
+  JSON.stringify({ manifest: r.manifest, file_key: r.file_key, label: r.label, thumbnail: r.thumbnail, filing: r.filing, ...(r.timestamp ? { timestamp: r.timestamp } : {}) });
 const detailsBody = (r: DetailsRecord): string => JSON.stringify({ jwe: r.jwe, case_kid: r.case_kid, case_jwe: r.case_jwe });
 
 /**
@@ -116,4 +132,19 @@ export async function withItemRecords<T extends RecordColumns>(env: Pick<Env, "C
 }
 
 /** The record an item row holds now, whichever side it is on. */
-export const itemRecordOf = (row: ItemRecord): ItemRecord => ({ manifest: row.manifest, file_key: row.file_key, label: row.label, thumbnail: row.thumbnail, filing: row.filing });
+export const itemRecordOf = (row: ItemRecord): ItemRecord => ({
+  manifest: row.manifest, file_key: row.file_key, label: row.label, thumbnail: row.thumbnail, filing: row.filing, ...(row.timestamp ? { timestamp: row.timestamp } : {}),
+});
+
+/**
+ * After a D1 change named a new record for the item, the item's other records (the one it
+ * replaced, or one a failed transaction left) are deleted. Best effort: one left behind is
+ * named by nothing and goes with the item's purge.
+ */
+export async function dropReplacedRecords(env: Pick<Env, "CASE_STORE">, caseId: string, evidenceId: string, ref: string): Promise<void> {
+  try {
+    await caseStore(env, caseId).keepOnly(evidenceId, ref, null);
+  } catch (err) {
+    console.error(`case store: the replaced records of item ${evidenceId} were not deleted`, err);
+  }
+}

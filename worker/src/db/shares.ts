@@ -1,4 +1,4 @@
-import { loadRecords, type RecordColumns, type StoreEnv } from "./records";
+import { loadRecords, type RecordColumns, type StampedTimestamp, type StoreEnv } from "./records";
 /** D1 access for shares, their items and keys, link sessions and receipts (docs/disclosure.md, storage-schema.md). */
 import type { ShareLevel, ShareReceiptSummary, ShareSummary } from "../../../shared/api/shares";
 
@@ -168,6 +168,8 @@ export interface SharedItemRow {
   uploader: string;
   created_at: string;
   r2_key: string;
+  /** Its manifest's timestamp, once stamped (held in the item's record). */
+  timestamp: StampedTimestamp | null;
 }
 
 const ITEM_SELECT = `SELECT e.id, e.case_id, e.record_ref, e.byte_size, e.part_count, e.ciphertext_size, e.manifest, e.signer_kid, k.public_jwk AS signer_jwk, e.case_kid, e.file_key,
@@ -177,7 +179,7 @@ const ITEM_SELECT = `SELECT e.id, e.case_id, e.record_ref, e.byte_size, e.part_c
     FROM evidence e JOIN users u ON u.id = e.uploader_id LEFT JOIN user_keys k ON k.kid = e.signer_kid
     LEFT JOIN evidence_details d ON d.evidence_id = e.id AND d.version = (SELECT max(version) FROM evidence_details WHERE evidence_id = e.id)`;
 
-type ItemQueryRow = Omit<SharedItemRow, "evidence_label"> & RecordColumns & { details_ref: string | null };
+type ItemQueryRow = Omit<SharedItemRow, "evidence_label" | "timestamp"> & RecordColumns & { details_ref: string | null };
 
 /** The query's rows as a share sees them: each item's record and latest details filled in from the case's object. */
 async function toSharedItems(env: StoreEnv, rows: ItemQueryRow[]): Promise<SharedItemRow[]> {
@@ -189,6 +191,7 @@ async function toSharedItems(env: StoreEnv, rows: ItemQueryRow[]): Promise<Share
       manifest: record?.manifest ?? r.manifest,
       file_key: record?.file_key ?? r.file_key,
       evidence_label: record ? record.label : label,
+      timestamp: record?.timestamp ?? null,
       details: details_ref ? details.get(details_ref)!.jwe : r.details,
     };
   });

@@ -80,13 +80,13 @@ export class CaseStore extends DurableObject<Env> {
 
   /**
    * Keeps only the records D1 names for an item: the others (an earlier record replaced, or one
-   * whose transaction failed) are deleted. After a capture is filed this removes the file key
-   * wrapped to its uploader's own key.
+   * whose transaction failed) are deleted; its details records too, unless `detailsRefs` is null.
    */
-  async keepOnly(evidenceId: string, itemRef: string | null, detailsRefs: string[]): Promise<void> {
+  async keepOnly(evidenceId: string, itemRef: string | null, detailsRefs: string[] | null): Promise<void> {
     this.ctx.storage.transactionSync(() => {
       if (itemRef === null) this.sql.exec("DELETE FROM items WHERE evidence_id = ?", evidenceId);
       else this.sql.exec("DELETE FROM items WHERE evidence_id = ? AND ref <> ?", evidenceId, itemRef);
+      if (detailsRefs === null) return;
       const keep = new Set(detailsRefs);
       for (const row of this.sql.exec<{ ref: string } & Row>("SELECT ref FROM details WHERE evidence_id = ?", evidenceId).toArray()) {
         if (!keep.has(row.ref)) this.sql.exec("DELETE FROM details WHERE evidence_id = ? AND ref = ?", evidenceId, row.ref);

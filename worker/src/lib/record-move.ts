@@ -1,6 +1,6 @@
 /**
- * Moves the records of evidence rows written before migration 0036 out of D1 into their cases'
- * objects (docs/storage-schema.md, "What grows with evidence"), a batch at a time, by the daily
+ * Moves the records of evidence rows written before migration 0036 (and the stamped timestamps
+ * of their manifests) out of D1 into their cases' objects (docs/storage-schema.md, "What grows with evidence"), a batch at a time, by the daily
  * job. Nothing waits for it: every read takes a row in either form. Each row moves by a
  * compare-and-set on every field it moves, so a row that changed meanwhile (completed, shredded,
  * filed) is left for the next batch and nothing is lost or overwritten.
@@ -9,6 +9,7 @@
  * writes its record into that case's object (and copies its details versions there) anyway.
  */
 import { storeRecords, type ItemRecord, type StoreEnv } from "../db/records";
+import { moveStampedManifests } from "./timestamps";
 
 const BATCH = 100;
 
@@ -91,13 +92,16 @@ async function moveDetails(env: StoreEnv): Promise<number> {
 
 /**
  * Moves records until none are left or `budgetMs` has passed (the daily job gives it ten
- * minutes: some 100 000 items on Cloudflare). Returns how many items and details versions moved.
+ * minutes). Returns how many items, details versions and manifest timestamps moved.
  */
-export async function moveLegacyRecords(env: StoreEnv, budgetMs = 10 * 60_000): Promise<{ items: number; details: number }> {
+export async function moveLegacyRecords(env: Env, budgetMs = 10 * 60_000): Promise<{ items: number; details: number; timestamps: number }> {
   const until = Date.now() + budgetMs;
-  const total = { items: 0, details: 0 };
+  const total = { items: 0, details: 0, timestamps: 0 };
   for (let n; Date.now() < until && (n = await moveItems(env)) > 0; ) total.items += n;
   for (let n; Date.now() < until && (n = await moveDetails(env)) > 0; ) total.details += n;
-  if (total.items + total.details > 0) console.log(`records moved to the cases' objects: ${total.items} items, ${total.details} details versions`);
+  for (let n; Date.now() < until && (n = await moveStampedManifests(env, BATCH)) > 0; ) total.timestamps += n;
+  if (total.items + total.details + total.timestamps > 0) {
+    console.log(`records moved to the cases' objects: ${total.items} items, ${total.details} details versions, ${total.timestamps} manifest timestamps`);
+  }
   return total;
 }

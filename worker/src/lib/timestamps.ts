@@ -11,6 +11,8 @@ import { fromBase64url, toBase64url } from "../../../shared/crypto/encoding";
 import { readTimestampReply, timestampRequest } from "../../../shared/timestamp/rfc3161";
 import { dueTimestamps, findTimestamp, nextTimestampAttempt, timestampAttemptFailed, timestampInsert, timestampStamped, type TimestampRow, type TimestampSubject } from "../db/timestamps";
 import { getSettings } from "../db/identity";
+import { findEvidence } from "../db/evidence";
+import { dropReplacedRecords, itemRecordOf, storeRecords, withItemRecords, type RecordColumns, type StampedTimestamp } from "../db/records";
 
 /** How long one TSA request may take. */
 const TSA_TIMEOUT_MS = 10_000;
@@ -67,13 +69,62 @@ async function attempt(env: Env, row: TimestampRow): Promise<void> {
       throw new Error(`the TSA answered HTTP ${response.status}`);
     }
     const { token, info } = await readTimestampReply(await readLimited(response), data, request.nonce, settings.tsaCaPem);
-    await timestampStamped(env.DB, subject, { tsaUrl: settings.tsaUrl, caPem: settings.tsaCaPem, token: base64(token), genTime: info.genTime, tsaName: info.tsaName, serial: info.serial, now: new Date().toISOString() });
+    const stamped = { tsaUrl: settings.tsaUrl, caPem: settings.tsaCaPem, token: base64(token), genTime: info.genTime, tsaName: info.tsaName, serial: info.serial, now: new Date().toISOString() };
+    if (row.subject_type !== "manifest" || !(await keepInRecord(env, row, stamped))) await timestampStamped(env.DB, subject, stamped);
   } catch (error) {
     const message = error instanceof Error ? (error.name === "TimeoutError" ? "the TSA did not answer in time" : error.message) : String(error);
     const attempts = row.attempts + 1;
     const next = attempts >= MAX_ATTEMPTS ? null : new Date(Date.now() + Math.min(RETRY_FIRST_MS * 2 ** (attempts - 1), RETRY_MAX_MS)).toISOString();
     await timestampAttemptFailed(env.DB, subject, message.slice(0, 500), settings.tsaUrl, next);
   }
+}
+
+/**
+ * A manifest's timestamp, once stamped, leaves D1's queue for the item's record in its case's
+ * object (docs/storage-schema.md, "What grows with evidence"): a new record with the timestamp,
+ * and one D1 transaction that names it and deletes the queue row. False (the caller keeps it in
+ * the queue row, as before) for an item from before migration 0036 or one that changed meanwhile.
+ */
+async function keepInRecord(
+  env: Env,
+  row: TimestampRow,
+  t: { tsaUrl: string; caPem: string | null; token: string; genTime: string; tsaName: string; serial: string; now: string },
+  state: "pending" | "stamped" = "pending",
+): Promise<boolean> {
+  const item = await env.DB.prepare("SELECT id, case_id, record_ref, manifest, file_key, label, thumbnail, filing FROM evidence WHERE id = ? AND purge_started_at IS NULL")
+    .bind(row.subject_id)
+    .first<RecordColumns>();
+  if (!item?.record_ref) return false;
+  const [current] = await withItemRecords(env, [item]);
+  const timestamp = { data: row.data, token: t.token, gen_time: t.genTime, tsa_name: t.tsaName, serial: t.serial, tsa_url: t.tsaUrl, tsa_ca_pem: t.caPem, attempts: row.attempts + 1, stamped_at: t.now };
+  const ref = (await storeRecords(env, item.case_id, [{ evidenceId: item.id, record: { ...itemRecordOf(current!), timestamp } }])).items[0]!;
+  const [named] = await env.DB.batch([
+    env.DB.prepare("UPDATE evidence SET record_ref = ? WHERE id = ? AND record_ref = ?").bind(ref, item.id, item.record_ref),
+    env.DB.prepare("DELETE FROM timestamps WHERE subject_type = 'manifest' AND subject_id = ?1 AND state = ?3 AND EXISTS (SELECT 1 FROM evidence WHERE id = ?1 AND record_ref = ?2)").bind(item.id, ref, state),
+  ]);
+  if ((named?.meta.changes ?? 0) === 0) return false;
+  await dropReplacedRecords(env, item.case_id, item.id, ref);
+  return true;
+}
+
+/**
+ * The move of migration 0036 for timestamps: manifests' timestamps stamped before it, still in
+ * D1's queue table, go into their items' records (items whose record has moved). Returns how many moved.
+ */
+export async function moveStampedManifests(env: Env, limit: number): Promise<number> {
+  const { results } = await env.DB
+    .prepare(
+      `SELECT t.* FROM timestamps t JOIN evidence e ON e.id = t.subject_id
+        WHERE t.subject_type = 'manifest' AND t.state = 'stamped' AND e.record_ref IS NOT NULL AND e.purge_started_at IS NULL LIMIT ?`,
+    )
+    .bind(limit)
+    .all<TimestampRow>();
+  let moved = 0;
+  for (const row of results) {
+    const stamped = { tsaUrl: row.tsa_url!, caPem: row.tsa_ca_pem, token: row.token!, genTime: row.gen_time!, tsaName: row.tsa_name!, serial: row.serial!, now: row.stamped_at! };
+    if (await keepInRecord(env, { ...row, attempts: row.attempts - 1 }, stamped, "stamped")) moved++;
+  }
+  return moved;
 }
 
 /**
@@ -150,12 +201,20 @@ export async function retryDueTimestamps(env: Env, orgId: string, limit = 20): P
   return rows.length;
 }
 
-/** Where a subject's timestamp stands; a pending one that is due is retried first. */
-export async function timestampStatus(env: Env, subject: TimestampSubject): Promise<TimestampStatus> {
+/**
+ * Where a subject's timestamp stands; a pending one that is due is retried first. A manifest's
+ * stamped timestamp is in its item's record (`inRecord`, read by the caller with the item).
+ */
+export async function timestampStatus(env: Env, subject: TimestampSubject, inRecord: StampedTimestamp | null = null): Promise<TimestampStatus> {
   let row = await findTimestamp(env.DB, subject);
   if (row?.state === "pending" && row.next_attempt_at !== null && row.next_attempt_at <= new Date().toISOString()) {
     await attempt(env, row);
     row = await findTimestamp(env.DB, subject);
+    // Stamped by that attempt: it has moved to the item's record.
+    if (!row && subject.type === "manifest") inRecord = (await findEvidence(env, subject.id))?.timestamp ?? null;
+  }
+  if (!row && inRecord) {
+    return { state: "stamped", tsaName: inRecord.tsa_name, genTime: inRecord.gen_time, serial: inRecord.serial, token: inRecord.token, caPem: inRecord.tsa_ca_pem, tsaUrl: inRecord.tsa_url };
   }
   if (!row) return { state: "unconfigured" };
   if (row.state === "stamped") {

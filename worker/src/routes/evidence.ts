@@ -40,7 +40,7 @@ import {
   receivedParts,
   type EvidenceRow,
 } from "../db/evidence";
-import { caseStore, copyRecords, itemRecordOf, storeRecords, type StoreEnv } from "../db/records";
+import { caseStore, copyRecords, dropReplacedRecords, itemRecordOf, storeRecords, type StoreEnv } from "../db/records";
 import { currentUserKeys, findSigningKey } from "../db/keys";
 import { findCategory, retentionSettings } from "../db/retention";
 import type { AppEnv } from "../env";
@@ -300,7 +300,7 @@ export const evidence = new Hono<AppEnv>()
     async (c) => {
       const row = await evidenceFor(c, c.req.valid("param").id, "viewer");
       if (row.status !== "complete") return c.json({ state: "pending", attempts: 0, lastError: null, nextAttemptAt: null } satisfies TimestampStatus, 200);
-      return c.json(await timestampStatus(c.env, { type: "manifest", id: row.id }), 200);
+      return c.json(await timestampStatus(c.env, { type: "manifest", id: row.id }, row.timestamp ?? null), 200);
     },
   )
   .get(
@@ -421,6 +421,7 @@ export const evidence = new Hono<AppEnv>()
         : null;
       const statements = [...(swap ? [swap] : []), evidenceComplete(c.env.DB, row.id, new Date().toISOString()), completed.statement];
       const results = await c.env.DB.batch([...statements, ...redacted, completedPartsDelete(c.env.DB, row.id)]);
+      if (swap && (results[0]!.meta.changes ?? 0) > 0) await dropReplacedRecords(c.env, row.case_id, row.id, (await findEvidence(c.env, row.id))!.record_ref!);
       if (markAudited(c, results[statements.length - 1]!)) {
         await flushAudit(c.env, me.orgId);
         // After the state change, by the completion that made it: the TSA is asked once now; if it

@@ -673,7 +673,7 @@ export const shared = new Hono<AppEnv>()
       const { id, evidenceId } = c.req.valid("param");
       const r = await recipientOf(c, id);
       const item = await itemOf(c, r, evidenceId);
-      return c.json(await timestampStatus(c.env, { type: "manifest", id: item.id }), 200);
+      return c.json(await timestampStatus(c.env, { type: "manifest", id: item.id }, item.timestamp), 200);
     },
   )
   .get(
