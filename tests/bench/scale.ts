@@ -1,6 +1,7 @@
 /**
- * `npm run bench -- --only scale`: how the storage grows (issue 24): D1, and the audit log across
- * its period objects, with the migration of a populated single-object log timed.
+ * `npm run bench -- --only scale`: how the storage grows (issue 24): D1, the cases' CaseStore
+ * objects, and the audit log across its period objects, with both migrations of a populated
+ * deployment timed (the single-object audit log into periods; the evidence records out of D1).
  *
  * 1. Starts the real server (`npm start`, as tests/e2e/harness.ts runs it) on a fresh state
  *    folder and, through the real HTTP API with the browser's own crypto (shared/crypto), sets
@@ -14,7 +15,8 @@
  *    (wrangler's D1 file and the organisation's AuditLog Durable Object file, with `node:sqlite`):
  *    cases shaped as the sample case (members, keys, wraps), items cloned from the sample rows
  *    with manifests rebuilt at their own part count (random per-part SHA-512s, a random signature
- *    of ES512's length), their parts, details; and their audit events cloned from the sample
+ *    of ES512's length) and details, written as a deployment from before migration 0036 holds
+ *    them (each item's record in its D1 row; no part rows, which go with a completion); and their audit events cloned from the sample
  *    item's real events, chained with the real hash chain and Merkle tree code (shared/audit),
  *    a checkpoint signed with the object's own key every 1000 events as the object does.
  *    The sample case grows to 10 000 items (the issue's large case); the rest of the items go to
@@ -22,11 +24,15 @@
  * 4. Restarts the server on that state, with audit periods of 2^17 events (docs/audit.md §3.6;
  *    smaller at a smaller --scale, so the log makes several): the organisation's AuditLog seals
  *    its complete periods into AuditPeriod objects by itself, as an existing deployment migrates.
- *    Times that migration, then the same four queries (ratios to step 2), and the two lists again
+ *    Times that migration; then has the daily job (the local runtime's Cron Trigger) move the
+ *    items' records and details out of D1 into their cases' objects, and times that; then the
+ *    same four queries (ratios to step 2), and the two lists again
  *    at the empty deployment's page sizes (its first pages hold 1 case and 3 items, a populated
  *    one's 50 of each), so the data's size is told from a fuller page.
  * 5. Reports the size of each period object and of the head, extrapolated to periods of 2^20
- *    events and ten years; and bytes per item (evidence row, parts, details, with their indexes), per audit event
+ *    events and ten years; bytes per item in D1 after the move (evidence row, details, with their
+ *    indexes, from a compacted copy) and before it, and in its case's object; the largest case
+ *    object; per audit event
  *    (chain row, its tree nodes, checkpoints, indexes), per case; each object's size now and at
  *    ten years of the issue's agency against Cloudflare's 10 GB cap; writes
  *    bench-results/scale.json. Figures only: nothing passes or fails on time.

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { IntegrityError } from "../../shared/crypto";
 import { db } from "../worker/backend";
 import { denoServer } from "../worker/backend-deno";
-import { downloadEvidence, openCase, randomBytes, uploadEvidence, withKeys } from "../worker/evidence-helpers";
+import { downloadEvidence, openCase, randomBytes, storedItem, uploadEvidence, withKeys } from "../worker/evidence-helpers";
 import { setUpOrganisation } from "../worker/helpers";
 
 const MiB = 1024 * 1024;
@@ -22,7 +22,7 @@ describe("evidence on the Deno host's disk", () => {
     const upload = await uploadEvidence(lead, c, bytes);
     expect(await downloadEvidence(lead, upload.evidenceId)).toEqual(bytes);
 
-    const { r2_key: key } = (await db.prepare("SELECT r2_key FROM evidence WHERE id = ?").bind(upload.evidenceId).first<{ r2_key: string }>())!;
+    const { r2_key: key } = (await storedItem(upload.evidenceId))!;
     const dir = join(denoServer().stateDir, "r2", "EVIDENCE");
     const index = new DatabaseSync(join(dir, "index.sqlite"));
     const blobs = JSON.parse((index.prepare("SELECT blobs FROM objects WHERE key = ?").get(key) as { blobs: string }).blobs) as { id: string }[];

@@ -52,7 +52,7 @@ describe("the case's object", () => {
     const item = await itemWithEverything(lead, caseDetail, 1);
 
     const row = (await db.prepare("SELECT * FROM evidence WHERE id = ?").bind(item.evidenceId).first<Record<string, unknown>>())!;
-    expect(row).toMatchObject({ status: "complete", manifest: "", file_key: "", label: null, thumbnail: null, filing: null });
+    expect(row).toMatchObject({ status: "complete", r2_key: "", signer_kid: "", manifest: "", file_key: "", label: null, thumbnail: null, filing: null });
     expect(await db.prepare("SELECT count(*) AS n FROM evidence_parts WHERE evidence_id = ?").bind(item.evidenceId).first("n")).toBe(0);
     const details = (await db.prepare("SELECT version, jwe, case_jwe, ref FROM evidence_details WHERE evidence_id = ? ORDER BY version").bind(item.evidenceId).all<{ version: number; jwe: string; case_jwe: string | null; ref: string }>()).results;
     expect(details.map((d) => [d.version, d.jwe, d.case_jwe])).toEqual([[1, "", null], [2, "", null]]);
@@ -60,7 +60,7 @@ describe("the case's object", () => {
     const records = await backend.caseRecords(caseDetail.id);
     expect(records.items).toHaveLength(1);
     const record = records.items[0]!;
-    expect(record).toMatchObject({ evidenceId: item.evidenceId, ref: row.record_ref, body: { manifest: item.manifest, file_key: (item.body.fileKey as { jwe: string }).jwe, label: item.body.label, thumbnail: item.thumbnail, filing: null } });
+    expect(record).toMatchObject({ evidenceId: item.evidenceId, ref: row.record_ref, body: { r2_key: `evidence/${caseDetail.id}/${item.evidenceId}`, signer_kid: lead.signing.kid, manifest: item.manifest, file_key: (item.body.fileKey as { jwe: string }).jwe, label: item.body.label, thumbnail: item.thumbnail, filing: null } });
     expect(await sha256Ref(JSON.stringify(record.body))).toBe(record.ref);
     expect(records.details.map((d) => d.ref).sort()).toEqual(details.map((d) => d.ref).sort());
     expect(records.details.map((d) => d.body.jwe).sort()).toEqual([item.body.label, item.thumbnail].sort());
@@ -97,8 +97,11 @@ describe("moving rows written before the case objects (migration 0036)", () => {
     // The state an installation from before 0036 has: the fields in D1's own columns, the object empty.
     const records = await backend.caseRecords(caseDetail.id);
     for (const r of records.items) {
-      const b = r.body as { manifest: string; file_key: string; label: string; thumbnail: string; filing: null };
-      await db.prepare("UPDATE evidence SET manifest = ?, file_key = ?, label = ?, thumbnail = ?, filing = ?, record_ref = NULL WHERE id = ?").bind(b.manifest, b.file_key, b.label, b.thumbnail, b.filing, r.evidenceId).run();
+      const b = r.body as { r2_key: string; signer_kid: string; manifest: string; file_key: string; label: string; thumbnail: string; filing: null };
+      await db
+        .prepare("UPDATE evidence SET r2_key = ?, signer_kid = ?, manifest = ?, file_key = ?, label = ?, thumbnail = ?, filing = ?, record_ref = NULL WHERE id = ?")
+        .bind(b.r2_key, b.signer_kid, b.manifest, b.file_key, b.label, b.thumbnail, b.filing, r.evidenceId)
+        .run();
     }
     for (const r of records.details) {
       await db.prepare("UPDATE evidence_details SET jwe = ?, case_kid = ?, case_jwe = ?, ref = NULL WHERE ref = ?").bind(r.body.jwe, r.body.case_kid, r.body.case_jwe, r.ref).run();
@@ -112,8 +115,8 @@ describe("moving rows written before the case objects (migration 0036)", () => {
     expect(moved).toBe(2);
     expect(await db.prepare("SELECT count(*) AS n FROM evidence_details WHERE ref IS NULL").first("n")).toBe(0);
     for (const id of ids) expect(await storedItem(id)).toMatchObject({ manifest: items[ids.indexOf(id)]!.manifest, thumbnail: items[ids.indexOf(id)]!.thumbnail });
-    const row = (await db.prepare("SELECT manifest, file_key, label, thumbnail FROM evidence WHERE id = ?").bind(ids[0]).first())!;
-    expect(row).toEqual({ manifest: "", file_key: "", label: null, thumbnail: null });
+    const row = (await db.prepare("SELECT r2_key, signer_kid, manifest, file_key, label, thumbnail FROM evidence WHERE id = ?").bind(ids[0]).first())!;
+    expect(row).toEqual({ r2_key: "", signer_kid: "", manifest: "", file_key: "", label: null, thumbnail: null });
     expect(await readAll(lead, caseDetail.id, ids)).toEqual(current);
 
     // The audit trail is not touched by the move: the same events (the reads above add views), the chain whole.
@@ -129,8 +132,8 @@ describe("moving rows written before the case objects (migration 0036)", () => {
     const caseDetail = await openCase(lead, "2026-2404");
     const capture = await uploadCapture(lead, randomBytes(4000, 6));
     const record = (await backend.caseRecords(capture.placeId)).items[0]!;
-    const b = record.body as { manifest: string; file_key: string; label: string };
-    await db.prepare("UPDATE evidence SET manifest = ?, file_key = ?, label = ?, record_ref = NULL WHERE id = ?").bind(b.manifest, b.file_key, b.label, capture.evidenceId).run();
+    const b = record.body as { r2_key: string; signer_kid: string; manifest: string; file_key: string; label: string };
+    await db.prepare("UPDATE evidence SET r2_key = ?, signer_kid = ?, manifest = ?, file_key = ?, label = ?, record_ref = NULL WHERE id = ?").bind(b.r2_key, b.signer_kid, b.manifest, b.file_key, b.label, capture.evidenceId).run();
     await backend.dropCaseRecords(capture.placeId);
 
     await backend.runScheduled(new Date());

@@ -15,6 +15,7 @@ import {
   uploadEvidence,
   withKeys,
   type Person,
+  storedItem,
 } from "./evidence-helpers";
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
 
@@ -182,7 +183,7 @@ describe("evidence upload and download", () => {
     expect((await call(`/api/cases/${c.id}/evidence`, { cookie: lead.cookie, body: prepared.body })).status).toBe(201);
     for (const response of await sendParts(lead, prepared)) expect(response.status).toBe(204);
     // The first half of a completion a crash cut short: the object is made, the evidence not marked complete.
-    const row = await db.prepare("SELECT r2_key, upload_id FROM evidence WHERE id = ?").bind(prepared.evidenceId).first<{ r2_key: string; upload_id: string }>();
+    const row = (await storedItem(prepared.evidenceId)) as { r2_key: string; upload_id: string } | null;
     const parts = (await db.prepare("SELECT part_number, etag FROM evidence_parts WHERE evidence_id = ? ORDER BY part_number").bind(prepared.evidenceId).all<{ part_number: number; etag: string }>()).results;
     await bucket.resumeMultipartUpload(row!.r2_key, row!.upload_id).complete(parts.map((p) => ({ partNumber: p.part_number + 1, etag: p.etag })));
     expect((await call(`/api/evidence/${prepared.evidenceId}`, { cookie: lead.cookie }).then((r) => r.json())) as { status: string }).toMatchObject({ status: "uploading" });
@@ -233,7 +234,7 @@ describe("evidence upload and download", () => {
     const c = await openCase(lead, "H-1");
     const bytes = randomBytes(2 * MiB, 13);
     const upload = await uploadEvidence(lead, c, bytes);
-    const row = await db.prepare("SELECT r2_key FROM evidence WHERE id = ?").bind(upload.evidenceId).first<{ r2_key: string }>();
+    const row = await storedItem(upload.evidenceId);
     const stored = new Uint8Array(await (await bucket.get(row!.r2_key))!.arrayBuffer());
     stored[1_500_000]! ^= 0x01;
     await bucket.put(row!.r2_key, stored);

@@ -268,6 +268,7 @@ export interface StoredItem {
   case_id: string;
   signer_kid: string;
   r2_key: string;
+  upload_id: string | null;
   record_ref: string | null;
   manifest: string;
   file_key: string;
@@ -285,11 +286,11 @@ export interface StoredItem {
  */
 export async function storedItem(evidenceId: string): Promise<StoredItem | null> {
   const row = await backend.db
-    .prepare("SELECT status, case_id, signer_kid, r2_key, record_ref, manifest, file_key, label, thumbnail, filing FROM evidence WHERE id = ?")
+    .prepare("SELECT status, case_id, signer_kid, r2_key, upload_id, record_ref, manifest, file_key, label, thumbnail, filing FROM evidence WHERE id = ?")
     .bind(evidenceId)
     .first<StoredItem>();
   if (!row || row.record_ref === null) return row;
   const record = (await backend.caseRecords(row.case_id)).items.find((r) => r.evidenceId === evidenceId && r.ref === row.record_ref);
   if (!record) throw new Error(`item ${evidenceId}: its record ${row.record_ref} is not in case ${row.case_id}'s object`);
-  return { ...row, ...(record.body as Pick<StoredItem, "manifest" | "file_key" | "label" | "thumbnail" | "filing" | "timestamp">) };
+  return { ...row, ...(record.body as Pick<StoredItem, "r2_key" | "signer_kid" | "manifest" | "file_key" | "label" | "thumbnail" | "filing" | "timestamp">) };
 }

@@ -95,7 +95,10 @@ describe("trusted timestamps (RFC 3161)", () => {
     // The state from before 0036: the record in the row's own columns, the token in the queue row.
     const stored = (await storedItem(upload.evidenceId))!;
     const t = stored.timestamp as { data: string; token: string; gen_time: string; tsa_name: string; serial: string; tsa_url: string; tsa_ca_pem: string; attempts: number; stamped_at: string };
-    await db.prepare("UPDATE evidence SET manifest = ?, file_key = ?, label = ?, record_ref = NULL WHERE id = ?").bind(stored.manifest, stored.file_key, stored.label, upload.evidenceId).run();
+    await db
+      .prepare("UPDATE evidence SET r2_key = ?, signer_kid = ?, manifest = ?, file_key = ?, label = ?, record_ref = NULL WHERE id = ?")
+      .bind(stored.r2_key, stored.signer_kid, stored.manifest, stored.file_key, stored.label, upload.evidenceId)
+      .run();
     const org = (await db.prepare("SELECT org_id FROM setup WHERE id = 1").first<{ org_id: string }>())!.org_id;
     await db
       .prepare(

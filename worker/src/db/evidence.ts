@@ -147,9 +147,9 @@ export async function findEvidence(env: StoreEnv, id: string): Promise<EvidenceR
 export function evidenceInsert(
   db: D1Database,
   e: {
-    id: string; caseId: string; byteSize: number; partCount: number; ciphertextSize: number; signerKid: string;
-    caseKid: string; r2Key: string; uploadId: string; uploaderId: string; now: string;
-    /** The item's record (manifest, file key, label, thumbnail), stored in the case's object (`storeRecords`). */
+    id: string; caseId: string; byteSize: number; partCount: number; ciphertextSize: number;
+    caseKid: string; uploadId: string; uploaderId: string; now: string;
+    /** The item's record (object key, signer, manifest, file key, label, thumbnail), stored in the case's object (`storeRecords`). */
     recordRef: string;
     /** The retention category; null: the organisation's default (retention_settings). */
     categoryId?: string | null;
@@ -159,9 +159,9 @@ export function evidenceInsert(
     .prepare(
       `INSERT INTO evidence (id, case_id, status, byte_size, part_count, ciphertext_size, manifest, signer_kid, case_kid, file_key,
                              r2_key, upload_id, uploader_id, created_at, category_id, record_ref)
-       VALUES (?, ?, 'uploading', ?, ?, ?, '', ?, ?, '', ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, 'uploading', ?, ?, ?, '', '', ?, '', '', ?, ?, ?, ?, ?)`,
     )
-    .bind(e.id, e.caseId, e.byteSize, e.partCount, e.ciphertextSize, e.signerKid, e.caseKid, e.r2Key, e.uploadId, e.uploaderId, e.now, e.categoryId ?? null, e.recordRef);
+    .bind(e.id, e.caseId, e.byteSize, e.partCount, e.ciphertextSize, e.caseKid, e.uploadId, e.uploaderId, e.now, e.categoryId ?? null, e.recordRef);
 }
 
 /** Records a stored part of an upload in progress; changes nothing if the part was recorded before (so only the first records an event) or the upload has finished. */
@@ -211,13 +211,13 @@ export async function receivedParts(db: D1Database, evidenceId: string): Promise
  * won leaves this one changing nothing). A row from before 0036 (`fromRef` null) has its own
  * fields cleared as it moves to the record.
  */
-export function evidenceRecordSwap(db: D1Database, p: { id: string; fromRef: string | null; toRef: string; signerKid: string }): D1PreparedStatement {
+export function evidenceRecordSwap(db: D1Database, p: { id: string; fromRef: string | null; toRef: string }): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE evidence SET record_ref = ?, signer_kid = ?, manifest = '', file_key = '', label = NULL, thumbnail = NULL, filing = NULL
+      `UPDATE evidence SET record_ref = ?, signer_kid = '', r2_key = '', manifest = '', file_key = '', label = NULL, thumbnail = NULL, filing = NULL
         WHERE id = ? AND status = 'uploading' AND record_ref IS ?`,
     )
-    .bind(p.toRef, p.signerKid, p.id, p.fromRef);
+    .bind(p.toRef, p.id, p.fromRef);
 }
 
 export function evidenceComplete(db: D1Database, id: string, now: string): D1PreparedStatement {
@@ -303,7 +303,7 @@ export function evidenceFile(
 ): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE evidence SET case_id = ?, case_kid = ?, record_ref = ?, category_id = ?, manifest = '', file_key = '', label = NULL, thumbnail = NULL, filing = NULL
+      `UPDATE evidence SET case_id = ?, case_kid = ?, record_ref = ?, category_id = ?, signer_kid = '', r2_key = '', manifest = '', file_key = '', label = NULL, thumbnail = NULL, filing = NULL
         WHERE id = ? AND case_id = ? AND record_ref IS ? AND status = 'complete' AND deleted_at IS NULL`,
     )
     .bind(f.caseId, f.caseKid, f.recordRef, f.categoryId, f.id, f.fromCaseId, f.fromRef);

@@ -1,9 +1,9 @@
 /**
  * The split of an evidence item between D1 and its case's `CaseStore` object (docs/storage-schema.md,
  * "What grows with evidence"): D1 keeps the small row every query across cases needs (status,
- * sizes, retention clocks, the signer and case key ids) and names the item's record by its
- * SHA-256; the case's object keeps the record itself (manifest, wrapped file key, label,
- * thumbnail, filing record) and the contents of its details versions. Routes see whole rows: the
+ * sizes, retention clocks, the case key id) and names the item's record by its SHA-256; the
+ * case's object keeps the record itself (stored object's key, signer key id, manifest, wrapped
+ * file key, label, thumbnail, filing record, stamped timestamp) and the contents of its details versions. Routes see whole rows: the
  * functions here fill the record fields in.
  *
  * Rows from before migration 0036 name no record (`record_ref` null): they carry the fields in
@@ -28,6 +28,9 @@ export interface StampedTimestamp {
 
 /** What an item's record holds. */
 export interface ItemRecord {
+  /** The stored object's key in R2, and the manifest's signing key id (in the record since the row holds `''`). */
+  r2_key: string;
+  signer_kid: string;
   manifest: string;
   file_key: string;
   label: string | null;
@@ -48,7 +51,10 @@ export const caseStore = (env: Pick<Env, "CASE_STORE">, caseId: string) => env.C
 
 /** The record's body: its fields in a fixed order, so the same record has the same reference. */
 const itemBody = (r: ItemRecord): string =>
-  JSON.stringify({ manifest: r.manifest, file_key: r.file_key, label: r.label, thumbnail: r.thumbnail, filing: r.filing, ...(r.timestamp ? { timestamp: r.timestamp } : {}) });
+  JSON.stringify({
+    r2_key: r.r2_key, signer_kid: r.signer_kid, manifest: r.manifest, file_key: r.file_key, label: r.label, thumbnail: r.thumbnail, filing: r.filing,
+    ...(r.timestamp ? { timestamp: r.timestamp } : {}),
+  });
 const detailsBody = (r: DetailsRecord): string => JSON.stringify({ jwe: r.jwe, case_kid: r.case_kid, case_jwe: r.case_jwe });
 
 /**
@@ -133,7 +139,7 @@ export async function withItemRecords<T extends RecordColumns>(env: Pick<Env, "C
 
 /** The record an item row holds now, whichever side it is on. */
 export const itemRecordOf = (row: ItemRecord): ItemRecord => ({
-  manifest: row.manifest, file_key: row.file_key, label: row.label, thumbnail: row.thumbnail, filing: row.filing, ...(row.timestamp ? { timestamp: row.timestamp } : {}),
+  r2_key: row.r2_key, signer_kid: row.signer_kid, manifest: row.manifest, file_key: row.file_key, label: row.label, thumbnail: row.thumbnail, filing: row.filing, ...(row.timestamp ? { timestamp: row.timestamp } : {}),
 });
 
 /**

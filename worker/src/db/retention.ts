@@ -303,16 +303,20 @@ export async function listAutoDeletable(db: D1Database, orgId: string, listedBef
 }
 
 /**
- * The item's signed manifest (read only where needed: the lists above leave it out, it can be tens
+ * The item's signed manifest and its stored object's key (read only where needed: the lists above leave it out, it can be tens
  * of kilobytes), from its record in the case's object or (a row from before migration 0036) its
  * own column; null if the item is gone, or shredded (its record then is too).
  */
-export async function manifestOf(env: StoreEnv, evidenceId: string): Promise<string | null> {
-  const row = await env.DB.prepare("SELECT id, case_id, record_ref, manifest FROM evidence WHERE id = ?").bind(evidenceId).first<Pick<RecordColumns, "id" | "case_id" | "record_ref" | "manifest">>();
+export async function manifestOf(env: StoreEnv, evidenceId: string): Promise<{ manifest: string; r2_key: string } | null> {
+  const row = await env.DB.prepare("SELECT id, case_id, record_ref, manifest, r2_key FROM evidence WHERE id = ?")
+    .bind(evidenceId)
+    .first<Pick<RecordColumns, "id" | "case_id" | "record_ref" | "manifest" | "r2_key">>();
   if (!row) return null;
-  if (row.record_ref === null) return row.manifest || null;
+  if (row.record_ref === null) return row.manifest ? { manifest: row.manifest, r2_key: row.r2_key } : null;
   const body = (await caseStore(env, row.case_id).get([{ evidenceId, ref: row.record_ref }], [])).items[row.record_ref];
-  return body === undefined ? null : (JSON.parse(body) as ItemRecord).manifest;
+  if (body === undefined) return null;
+  const record = JSON.parse(body) as ItemRecord;
+  return { manifest: record.manifest, r2_key: record.r2_key };
 }
 
 /** The manifest SHA-512 a shredded item's tombstone recorded (a purge that a crash cut short goes on with it). */
@@ -387,18 +391,19 @@ export function binRestore(db: D1Database, evidenceId: string): D1PreparedStatem
 
 /**
  * Purge, step 1 (crypto-shredding): the wrapped file key, the label and the thumbnail are overwritten,
- * the item's record unnamed and `purge_started_at` set, if the item is in the bin past its time
+ * the item's record unnamed (its object key, which the rest of the purge needs, kept in the row)
+ * and `purge_started_at` set, if the item is in the bin past its time
  * and not held. The record itself, in the case's object, is deleted right after (`purgeItem`),
  * before anything else of the purge: from then on nothing can open the item, as the file key
  * existed nowhere else.
  */
-export function shredStatement(db: D1Database, evidenceId: string, now: string): D1PreparedStatement {
+export function shredStatement(db: D1Database, evidenceId: string, now: string, r2Key: string): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE evidence SET file_key = '', label = NULL, thumbnail = NULL, record_ref = NULL, purge_started_at = ?1
+      `UPDATE evidence SET file_key = '', label = NULL, thumbnail = NULL, record_ref = NULL, r2_key = ?3, purge_started_at = ?1
         WHERE id = ?2 AND deleted_at IS NOT NULL AND purge_after <= ?1 AND purge_started_at IS NULL AND NOT ${heldSql("evidence")}`,
     )
-    .bind(now, evidenceId);
+    .bind(now, evidenceId, r2Key);
 }
 
 /** Details are under the file key: gone with it, once the item is shredded. */

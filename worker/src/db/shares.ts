@@ -184,10 +184,21 @@ type ItemQueryRow = Omit<SharedItemRow, "evidence_label" | "timestamp"> & Record
 /** The query's rows as a share sees them: each item's record and latest details filled in from the case's object. */
 async function toSharedItems(env: StoreEnv, rows: ItemQueryRow[]): Promise<SharedItemRow[]> {
   const { items, details } = await loadRecords(env, rows.map((r) => ({ caseId: r.case_id, evidenceId: r.id, itemRef: r.record_ref, detailsRef: r.details_ref })));
+  // The signers' public keys, for the records that name their signer (the row's join found none).
+  const kids = [...new Set(rows.flatMap((r) => (r.record_ref ? [items.get(r.record_ref)!.signer_kid] : [])))];
+  const signers = new Map<string, string>();
+  for (let at = 0; at < kids.length; at += 90) {
+    const slice = kids.slice(at, at + 90);
+    const { results } = await env.DB.prepare(`SELECT kid, public_jwk FROM user_keys WHERE kid IN (${slice.map(() => "?").join(", ")})`).bind(...slice).all<{ kid: string; public_jwk: string }>();
+    for (const k of results) signers.set(k.kid, k.public_jwk);
+  }
   return rows.map(({ case_id: _case, record_ref, details_ref, label, thumbnail: _thumbnail, filing: _filing, ...r }) => {
     const record = record_ref ? items.get(record_ref)! : null;
     return {
       ...r,
+      r2_key: record?.r2_key ?? r.r2_key,
+      signer_kid: record?.signer_kid ?? r.signer_kid,
+      signer_jwk: record ? (signers.get(record.signer_kid) ?? null) : r.signer_jwk,
       manifest: record?.manifest ?? r.manifest,
       file_key: record?.file_key ?? r.file_key,
       evidence_label: record ? record.label : label,

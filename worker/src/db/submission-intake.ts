@@ -80,10 +80,10 @@ export function acceptedEvidenceInsert(
       .prepare(
         `INSERT INTO evidence (id, case_id, status, byte_size, part_count, ciphertext_size, manifest, signer_kid, case_kid, file_key,
                                r2_key, upload_id, uploader_id, created_at, completed_at, category_id, record_ref)
-         SELECT ?, ?, 'complete', ?, ?, ?, '', ?, ?, '', ?, NULL, ?, ?, ?, ?, ? WHERE ${witnessed}`,
+         SELECT ?, ?, 'complete', ?, ?, ?, '', '', ?, '', '', NULL, ?, ?, ?, ?, ? WHERE ${witnessed}`,
       )
-      .bind(file.id, file.case_id, file.byte_size, file.part_count, file.ciphertext_size, file.signer_kid, e.caseKid,
-        file.r2_key, e.uploaderId, e.now, e.now, e.categoryId, e.recordRef, e.witness),
+      .bind(file.id, file.case_id, file.byte_size, file.part_count, file.ciphertext_size, e.caseKid,
+        e.uploaderId, e.now, e.now, e.categoryId, e.recordRef, e.witness),
     db.prepare(`DELETE FROM submission_parts WHERE file_id = ? AND ${witnessed}`).bind(file.id, e.witness),
     db
       .prepare(

@@ -37,7 +37,7 @@ const byCase = <T extends { case_id: string }>(rows: T[]): Map<string, T[]> => {
 async function moveItems(env: StoreEnv): Promise<number> {
   const { results } = await env.DB
     .prepare(
-      `SELECT e.id, e.case_id, e.manifest, e.file_key, e.label, e.thumbnail, e.filing FROM evidence e JOIN cases c ON c.id = e.case_id
+      `SELECT e.id, e.case_id, e.r2_key, e.signer_kid, e.manifest, e.file_key, e.label, e.thumbnail, e.filing FROM evidence e JOIN cases c ON c.id = e.case_id
         WHERE e.record_ref IS NULL AND e.purge_started_at IS NULL AND c.kind = 'case' LIMIT ?`,
     )
     .bind(BATCH)
@@ -49,11 +49,11 @@ async function moveItems(env: StoreEnv): Promise<number> {
       rows.map((r, i) =>
         env.DB
           .prepare(
-            `UPDATE evidence SET record_ref = ?, manifest = '', file_key = '', label = NULL, thumbnail = NULL, filing = NULL
+            `UPDATE evidence SET record_ref = ?, r2_key = '', signer_kid = '', manifest = '', file_key = '', label = NULL, thumbnail = NULL, filing = NULL
               WHERE id = ? AND case_id = ? AND record_ref IS NULL AND purge_started_at IS NULL
-                AND manifest = ? AND file_key = ? AND label IS ? AND thumbnail IS ? AND filing IS ?`,
+                AND r2_key = ? AND signer_kid = ? AND manifest = ? AND file_key = ? AND label IS ? AND thumbnail IS ? AND filing IS ?`,
           )
-          .bind(stored.items[i]!, r.id, caseId, r.manifest, r.file_key, r.label, r.thumbnail, r.filing),
+          .bind(stored.items[i]!, r.id, caseId, r.r2_key, r.signer_kid, r.manifest, r.file_key, r.label, r.thumbnail, r.filing),
       ),
     );
     moved += outcomes.reduce((n, o) => n + (o.meta.changes ?? 0), 0);

@@ -138,15 +138,19 @@ export async function purgeItem(env: Env, orgId: string, row: DisposalRow, at: s
   const db = env.DB;
   // An item shredded already (a purge a crash cut short) has its manifest's digest in its tombstone.
   let manifestSha512 = row.purge_started_at !== null ? await tombstoneDigest(db, row.id) : null;
+  // The stored object's key: in the row once shredded (or from before migration 0036), else in the record.
+  let r2Key = row.r2_key;
   if (manifestSha512 === null) {
-    const manifest = await manifestOf(env, row.id);
-    if (manifest === null) return false; // purged by another run meanwhile
-    manifestSha512 = await manifestDigest(manifest);
+    const found = await manifestOf(env, row.id);
+    if (found === null) return false; // purged by another run meanwhile
+    manifestSha512 = await manifestDigest(found.manifest);
+    r2Key = found.r2_key;
   }
+  if (!r2Key) throw new Error(`evidence ${row.id}: no stored object key to purge`);
   const details = { ...itemDetails(row), manifestSha512, approvedBy: row.deleted_by, deletedAt: row.deleted_at };
   if (row.purge_started_at === null) {
     const [shredded] = await db.batch([
-      shredStatement(db, row.id, at),
+      shredStatement(db, row.id, at, r2Key),
       systemAuditStatement(db, orgId, { action: "retention.shred", target: { type: "evidence", id: row.id }, details }, { onlyIfChanged: true }),
       tombstoneInsert(db, { evidenceId: row.id, manifestSha512, categoryName: row.category_name, rule: describeRule(ruleOf(row)) }),
       shreddedDetailsDelete(db, row.id),
@@ -156,11 +160,11 @@ export async function purgeItem(env: Env, orgId: string, row: DisposalRow, at: s
   }
   // The record (the wrapped file key, label, thumbnail, details) in the case's object, first.
   await caseStore(env, row.case_id).forget(row.id);
-  if (row.upload_id) await env.EVIDENCE.resumeMultipartUpload(row.r2_key, row.upload_id).abort().catch(() => undefined);
-  await env.EVIDENCE.delete(row.r2_key);
+  if (row.upload_id) await env.EVIDENCE.resumeMultipartUpload(r2Key, row.upload_id).abort().catch(() => undefined);
+  await env.EVIDENCE.delete(r2Key);
   // Anything stored under the item's key as a folder (derived objects of the item) goes too.
   for (let cursor: string | undefined, more = true; more; ) {
-    const listed = await env.EVIDENCE.list({ prefix: `${row.r2_key}/`, ...(cursor ? { cursor } : {}) });
+    const listed = await env.EVIDENCE.list({ prefix: `${r2Key}/`, ...(cursor ? { cursor } : {}) });
     if (listed.objects.length > 0) await env.EVIDENCE.delete(listed.objects.map((o) => o.key));
     more = listed.truncated;
     cursor = listed.truncated ? listed.cursor : undefined;

@@ -91,7 +91,7 @@ async function keepInRecord(
   t: { tsaUrl: string; caPem: string | null; token: string; genTime: string; tsaName: string; serial: string; now: string },
   state: "pending" | "stamped" = "pending",
 ): Promise<boolean> {
-  const item = await env.DB.prepare("SELECT id, case_id, record_ref, manifest, file_key, label, thumbnail, filing FROM evidence WHERE id = ? AND purge_started_at IS NULL")
+  const item = await env.DB.prepare("SELECT id, case_id, record_ref, r2_key, signer_kid, manifest, file_key, label, thumbnail, filing FROM evidence WHERE id = ? AND purge_started_at IS NULL")
     .bind(row.subject_id)
     .first<RecordColumns>();
   if (!item?.record_ref) return false;

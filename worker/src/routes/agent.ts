@@ -343,14 +343,14 @@ export const agent = new Hono<AppEnv>()
       checkWrappedTo(body.label, TYP.label, caseKey.kid, "label");
       const r2Key = `evidence/${request.case_id}/${body.evidenceId}`;
       // The record first, in the case's object; the batch below commits it (docs/storage-schema.md).
-      const stored = await storeRecords(c.env, request.case_id, [{ evidenceId: body.evidenceId, record: { manifest: body.manifest, file_key: body.fileKey.jwe, label: body.label, thumbnail: null, filing: null } }]);
+      const stored = await storeRecords(c.env, request.case_id, [{ evidenceId: body.evidenceId, record: { r2_key: r2Key, signer_kid: manifest.signerKid, manifest: body.manifest, file_key: body.fileKey.jwe, label: body.label, thumbnail: null, filing: null } }]);
       const upload = await c.env.EVIDENCE.createMultipartUpload(r2Key, { httpMetadata: { contentType: "application/octet-stream" } });
       const now = new Date().toISOString();
       try {
         const [, , linked] = await c.env.DB.batch([
           evidenceInsert(c.env.DB, {
             id: body.evidenceId, caseId: request.case_id, byteSize: manifest.byteSize, partCount: manifest.parts.length, ciphertextSize: ciphertextSize(manifest.byteSize),
-            signerKid: manifest.signerKid, caseKid: caseKey.kid, recordRef: stored.items[0]!, r2Key, uploadId: upload.uploadId,
+            caseKid: caseKey.kid, recordRef: stored.items[0]!, uploadId: upload.uploadId,
             // The evidence answers the investigator's request; the agent's signature says where it came from.
             uploaderId: request.requested_by, now,
           }),

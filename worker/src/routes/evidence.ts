@@ -168,7 +168,7 @@ export const caseEvidence = new Hono<AppEnv>()
       const stored = await storeRecords(
         c.env,
         caseId,
-        [{ evidenceId: body.evidenceId, record: { manifest: body.manifest ?? "", file_key: body.fileKey.jwe, label: body.label, thumbnail: body.thumbnail ?? null, filing: null } }],
+        [{ evidenceId: body.evidenceId, record: { r2_key: r2Key, signer_kid: manifest?.signerKid ?? "", manifest: body.manifest ?? "", file_key: body.fileKey.jwe, label: body.label, thumbnail: body.thumbnail ?? null, filing: null } }],
         body.details ? [{ evidenceId: body.evidenceId, record: { jwe: body.details, case_kid: null, case_jwe: null } }] : [],
       );
       const upload = await c.env.EVIDENCE.createMultipartUpload(r2Key, { httpMetadata: { contentType: "application/octet-stream" } });
@@ -177,7 +177,7 @@ export const caseEvidence = new Hono<AppEnv>()
           ...(capturing ? capturesPlaceStatements(c.env.DB, { id: caseId, orgId: me.orgId, userId: me.id, encryptionKid: myKey!.kid, encryptionJwk: JSON.stringify(myKey!.publicJwk), now }) : []),
           evidenceInsert(c.env.DB, {
             id: body.evidenceId, caseId, byteSize, partCount: parts, ciphertextSize: ciphertextSize(byteSize),
-            signerKid: manifest?.signerKid ?? "", caseKid: current.kid, recordRef: stored.items[0]!, r2Key, uploadId: upload.uploadId, uploaderId: me.id, now, categoryId,
+            caseKid: current.kid, recordRef: stored.items[0]!, uploadId: upload.uploadId, uploaderId: me.id, now, categoryId,
           }),
           ...(body.details ? [detailsInsert(c.env.DB, { evidenceId: body.evidenceId, version: 1, ref: stored.details[0]!, editedBy: me.id, now })] : []),
           auditStatement(c, me.orgId, {
@@ -415,7 +415,7 @@ export const evidence = new Hono<AppEnv>()
       const newThumbnail = thumbnail !== undefined && row.thumbnail === null;
       const swap = deferred || newThumbnail
         ? evidenceRecordSwap(c.env.DB, {
-          id: row.id, fromRef: row.record_ref, signerKid: row.signer_kid,
+          id: row.id, fromRef: row.record_ref,
           toRef: (await storeRecords(c.env, row.case_id, [{ evidenceId: row.id, record: { ...itemRecordOf(row), ...(newThumbnail ? { thumbnail } : {}) } }])).items[0]!,
         })
         : null;
