@@ -9,7 +9,8 @@
  * Rows from before migration 0036 name no record (`record_ref` null): they carry the fields in
  * their own columns until the move (`moveLegacyRecords`) takes them out.
  */
-import { recordRefOf, type RecordKey, type StoredRecord } from "../durable/case-store";
+import type { RecordKey, StoredRecord } from "../durable/case-store";
+import { recordRefOf } from "../lib/record-ref";
 
 export type StoreEnv = Pick<Env, "DB" | "CASE_STORE">;
 

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { recordRefOf } from "../lib/record-ref";
 
 /**
  * A stored record: its owner item, its reference (SHA-256 of `body`, base64url) and the body, a
@@ -20,13 +21,6 @@ type Row = Record<string, SqlStorageValue>;
 
 /** The two kinds of record an object keeps: an item's own fields, and its details versions. */
 export type RecordKind = "items" | "details";
-
-export async function recordRefOf(body: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body)));
-  let binary = "";
-  for (const byte of digest) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
 
 /**
  * The bulky, per-item part of a case's evidence (docs/storage-schema.md, "CaseStore"): one object
