@@ -353,6 +353,10 @@ class LiveObject {
   private gate: Promise<unknown> | null = null;
   private alarmTimer: ReturnType<typeof setTimeout> | undefined;
   private alarmRetries = 0;
+  /** Events being delivered and `waitUntil` promises not settled: while any is, the object stays live. */
+  private busy = 0;
+  /** When it last received an event (for the namespace's choice of which idle object to close first). */
+  lastUsed = Date.now();
 
   constructor(
     readonly id: LocalDurableObjectId,
@@ -369,13 +373,16 @@ class LiveObject {
     const state = {
       id,
       storage: this.storage.api(),
-      waitUntil: (promise: Promise<unknown>) => void promise.catch((err: unknown) => console.error(`Durable Object ${id}: waitUntil failed:`, err)),
+      waitUntil: (promise: Promise<unknown>) => {
+        this.busy++;
+        void promise.catch((err: unknown) => console.error(`Durable Object ${id}: waitUntil failed:`, err)).finally(() => this.busy--);
+      },
       blockConcurrencyWhile: <T>(callback: () => Promise<T>): Promise<T> => this.blockConcurrencyWhile(callback),
       abort: (reason?: string) => {
         throw new Error(`Durable Object ${id} aborted: ${reason ?? "no reason given"}`);
       },
       // Hibernatable WebSockets: the object gets each socket's messages and close as calls.
-      // (Objects are never evicted here, so nothing actually hibernates.)
+      // (An object holding sockets is never evicted here, so nothing actually hibernates.)
       acceptWebSocket: (ws: PairedWebSocket, tags: string[] = []) => this.acceptWebSocket(ws, tags),
       getWebSockets: (tag?: string) => [...this.sockets].filter((ws) => ws.readyState === 1 && (tag === undefined || ws.tags.includes(tag))),
       getTags: (ws: PairedWebSocket) => [...ws.tags],
@@ -434,9 +441,25 @@ class LiveObject {
 
   /** Delivers one event (an RPC call, a fetch, an alarm) once no `blockConcurrencyWhile` holds the object. */
   async deliver<T>(event: () => Promise<T> | T): Promise<T> {
-    while (this.gate) await this.gate;
-    this.storage.commit();
-    return event();
+    this.busy++;
+    this.lastUsed = Date.now();
+    try {
+      while (this.gate) await this.gate;
+      this.storage.commit();
+      return await event();
+    } finally {
+      this.busy--;
+      this.lastUsed = Date.now();
+    }
+  }
+
+  /**
+   * Whether closing the object now loses nothing: no event running or waiting, no `waitUntil`
+   * pending, no WebSocket, no alarm set (an alarm's timer lives in the process; after a restart
+   * `resumeAlarms` wakes the object for it, but an evicted object would miss it until then).
+   */
+  idle(): boolean {
+    return this.busy === 0 && this.gate === null && this.sockets.size === 0 && this.storage.getAlarm() === null;
   }
 
   /** Stops the alarm timer and closes the storage (the process is going away). */
@@ -483,6 +506,15 @@ class LiveObject {
   }
 }
 
+/**
+ * How many objects of one namespace stay open at most: past it, the least recently used idle
+ * ones are closed (their storage stays on disk; the next call opens them again), as Cloudflare
+ * evicts idle objects. Each open object holds its SQLite file and its write-ahead log open, and
+ * a deployment has one object per case (CaseStore), so an unbounded set would run the process
+ * out of file descriptors.
+ */
+const MAX_LIVE_OBJECTS = 256;
+
 /** A Durable Object namespace (one binding): ids, stubs, and the live objects of this process. */
 export class LocalDurableObjectNamespace {
   private readonly live = new Map<string, LiveObject>();
@@ -493,8 +525,25 @@ export class LocalDurableObjectNamespace {
     private readonly Class: DurableObjectConstructor,
     private readonly root: string,
     private readonly env: () => unknown,
+    private readonly maxLive = MAX_LIVE_OBJECTS,
   ) {
     this.dir = ensureDir(join(root, className));
+  }
+
+  /** How many objects of this namespace are open now. */
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  /** Closes the least recently used idle objects (never `keep`) until at most `maxLive` are open. */
+  private evict(keep: string): void {
+    if (this.live.size <= this.maxLive) return;
+    const candidates = [...this.live].filter(([key, live]) => key !== keep && live.idle()).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [key, live] of candidates) {
+      if (this.live.size <= this.maxLive) break;
+      this.live.delete(key);
+      live.close();
+    }
   }
 
   /** Wakes every object of this namespace that has an alarm set, so alarms fire after a restart. */
@@ -561,6 +610,7 @@ export class LocalDurableObjectNamespace {
       const file = objectFile(this.root, this.className, key);
       live = new LiveObject(id, this.Class, this.env(), file);
       this.live.set(key, live);
+      this.evict(key);
     }
     return live;
   }

@@ -228,6 +228,22 @@ describe("Durable Objects in the process", () => {
     reopened.close();
   });
 
+  it("keeps at most its cap of objects open, closing the least recently used idle ones, which reopen with their storage", async () => {
+    const counters = new LocalDurableObjectNamespace("Counter", Counter as unknown as DurableObjectConstructor, join(dir, "do"), () => ({}), 3);
+    const stub = (name: string) => counters.get(counters.idFromName(`cap-${name}`)) as CounterStub;
+    // One with an alarm set is never closed: its timer lives in this process.
+    await stub("alarmed").wakeIn(86_400_000);
+    for (const name of ["a", "b", "c", "d", "e"]) expect(await stub(name).add(1)).toBe(1);
+    expect(counters.liveCount).toBe(3);
+    // "e" and "alarmed" are open (the same instance answers); "a" was closed and opens again with what it stored.
+    expect(await stub("e").addCalls()).toBe(1);
+    expect(await stub("a").add(1)).toBe(2);
+    expect(await stub("a").addCalls()).toBe(1);
+    expect(await counters.runAlarm(counters.idFromName("cap-alarmed"))).toBe(true);
+    expect(counters.liveCount).toBeLessThanOrEqual(4);
+    counters.close();
+  });
+
   it("commits a storage transaction across awaits whole, or undoes it whole", async () => {
     const counters = namespace();
     const a = counters.get(counters.idFromName("t")) as CounterStub;

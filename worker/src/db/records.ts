@@ -88,6 +88,9 @@ export async function copyRecords(env: Pick<Env, "CASE_STORE">, fromCaseId: stri
   await caseStore(env, toCaseId).put(pick(items, found.items), pick(details, found.details));
 }
 
+/** Records read from one object per call at most (each up to ~50 kB: a long video's manifest and a thumbnail). */
+const GET_CHUNK = 200;
+
 /** What to fill in: rows of one or more cases, each naming its item record and/or details record. */
 interface Wanted {
   caseId: string;
@@ -111,23 +114,30 @@ export async function loadRecords(env: Pick<Env, "CASE_STORE">, wanted: Wanted[]
   }
   const items = new Map<string, ItemRecord>();
   const details = new Map<string, DetailsRecord>();
+  const readChunk = async (caseId: string, keys: { items: RecordKey[]; details: RecordKey[] }): Promise<void> => {
+    const found = await caseStore(env, caseId).get(keys.items, keys.details);
+    for (const k of keys.items) {
+      const body = found.items[k.ref];
+      if (body === undefined) throw new Error(`case store: record ${k.ref} of item ${k.evidenceId} is missing from case ${caseId}`);
+      items.set(k.ref, JSON.parse(body) as ItemRecord);
+    }
+    for (const k of keys.details) {
+      const body = found.details[k.ref];
+      if (body === undefined) throw new Error(`case store: details record ${k.ref} of item ${k.evidenceId} is missing from case ${caseId}`);
+      details.set(k.ref, JSON.parse(body) as DetailsRecord);
+    }
+  };
   await Promise.all(
-    [...byCase].map(async ([caseId, keys]) => {
-      const found = await caseStore(env, caseId).get(keys.items, keys.details);
-      for (const k of keys.items) {
-        const body = found.items[k.ref];
-        if (body === undefined) throw new Error(`case store: record ${k.ref} of item ${k.evidenceId} is missing from case ${caseId}`);
-        items.set(k.ref, JSON.parse(body) as ItemRecord);
-      }
-      for (const k of keys.details) {
-        const body = found.details[k.ref];
-        if (body === undefined) throw new Error(`case store: details record ${k.ref} of item ${k.evidenceId} is missing from case ${caseId}`);
-        details.set(k.ref, JSON.parse(body) as DetailsRecord);
+    [...byCase].map(async ([caseId, all]) => {
+      // A case's records in calls of at most GET_CHUNK keys (a whole-case share reads every item's).
+      for (let at = 0; at < Math.max(all.items.length, all.details.length); at += GET_CHUNK) {
+        await readChunk(caseId, { items: all.items.slice(at, at + GET_CHUNK), details: all.details.slice(at, at + GET_CHUNK) });
       }
     }),
   );
   return { items, details };
 }
+
 
 /** The columns a D1 evidence row has for its record: the reference, and (rows from before 0036) the fields themselves. */
 export type RecordColumns = { id: string; case_id: string; record_ref: string | null } & ItemRecord;
