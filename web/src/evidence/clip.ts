@@ -7,11 +7,13 @@
  * (docs/evidence-format.md §6.1). The original is never changed.
  */
 import type { DerivedFrom } from "../../../shared/crypto/manifest";
+import { mediaSource } from "./opened-file";
 
 /** Frames per second of the item's first video track, from its sample table; undefined if unknown. */
 export async function frameRateOf(url: string): Promise<number | undefined> {
-  const { ALL_FORMATS, Input, UrlSource } = await import("mediabunny");
-  const input = new Input({ source: new UrlSource(url), formats: ALL_FORMATS });
+  const mb = await import("mediabunny");
+  const { ALL_FORMATS, Input } = mb;
+  const input = new Input({ source: mediaSource(mb, url), formats: ALL_FORMATS });
   try {
     const track = await input.getPrimaryVideoTrack();
     if (!track) return undefined;
@@ -39,9 +41,10 @@ export async function cutClip(
   to: number,
   onProgress: (fraction: number) => void,
 ): Promise<Clip> {
-  const { ALL_FORMATS, BufferTarget, Conversion, Input, Mp4OutputFormat, Output, UrlSource, WebMOutputFormat } = await import("mediabunny");
+  const mb = await import("mediabunny");
+  const { ALL_FORMATS, BufferTarget, Conversion, Input, Mp4OutputFormat, Output, WebMOutputFormat } = mb;
   const webm = source.mediaType === "video/webm";
-  const input = new Input({ source: new UrlSource(source.url), formats: ALL_FORMATS });
+  const input = new Input({ source: mediaSource(mb, source.url), formats: ALL_FORMATS });
   try {
     const target = new BufferTarget();
     const output = new Output({ format: webm ? new WebMOutputFormat() : new Mp4OutputFormat({ fastStart: "in-memory" }), target });

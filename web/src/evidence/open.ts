@@ -26,6 +26,7 @@ import {
 } from "../../../shared/crypto/index";
 import { ApiError, send } from "../api/client";
 import { casesApi, evidenceApi } from "../cases/api";
+import { dropOpenedFile, keepOpenedFile } from "./opened-file";
 import { db } from "../db";
 import type { DeviceKeys } from "../keys/store";
 import { fileHandle, folder, readFile, removeFile } from "../upload/opfs";
@@ -136,7 +137,7 @@ export class EvidenceOpener {
     this.markFirstBytes();
     views.delete(this.viewId);
     this.worker.terminate();
-    if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
+    if (this.objectUrl) dropOpenedFile(this.objectUrl);
   }
 
   private post(job: OpenJob, transfer: Transferable[] = []): void {
@@ -314,7 +315,7 @@ export class EvidenceOpener {
     this.listener = undefined;
     const file = await readFile("views", item.id);
     if (!file || file.size !== manifest.byteSize) throw new OpenError(false, "storage", "The decrypted file could not be read back from this device's storage.");
-    this.objectUrl = URL.createObjectURL(file);
+    this.objectUrl = keepOpenedFile(file);
     return { url: this.objectUrl, streaming: false };
   }
 

@@ -12,6 +12,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { ComponentChildren, TargetedEvent } from "preact";
 import type { CaseDetail } from "../../../shared/api/cases";
 import type { DeviceKeys } from "../keys/store";
+import { readOpenedFile } from "../evidence/opened-file";
 import { addFiles } from "../upload/queue";
 import { formatDuration } from "../ui/format";
 import { ProgressBar } from "../ui/progress";
@@ -217,9 +218,7 @@ function DocumentRedactor(props: RedactorProps) {
     let opened: OpenedPdf | undefined;
     void (async () => {
       try {
-        const response = await fetch(props.url);
-        if (!response.ok) throw new Error(`the file could not be read (${response.status})`);
-        opened = await openPdf(new Uint8Array(await response.arrayBuffer()));
+        opened = await openPdf(new Uint8Array(await (await readOpenedFile(props.url)).arrayBuffer()));
         if (closed) void opened.close();
         else setDoc(opened);
       } catch (caught) {

@@ -12,6 +12,7 @@
  *   a new PDF with one image per page (pdf-writer.ts): no text, fonts, links, forms or metadata of
  *   the original are left, and nothing under a box survives in any form.
  */
+import { readOpenedFile } from "../evidence/opened-file";
 import { DerivedFrom, type DerivationOperation } from "../../../shared/crypto/manifest";
 import { drawPage, pageSize, type OpenedPdf } from "./document";
 import { ImagePdfWriter } from "./pdf-writer";
@@ -85,9 +86,7 @@ async function canvasBytes(canvas: HTMLCanvasElement | OffscreenCanvas, type: st
 
 /** Decodes a photo (its EXIF orientation applied, as the viewer shows it). */
 export async function decodePhoto(url: string): Promise<ImageBitmap> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`the photo could not be read (${response.status})`);
-  const blob = await response.blob();
+  const blob = await readOpenedFile(url);
   try {
     return await createImageBitmap(blob, { imageOrientation: "from-image" });
   } catch {

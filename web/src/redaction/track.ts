@@ -6,6 +6,7 @@
  * Worker (track.worker.ts), which this starts for the run and ends after it.
  */
 import type { RegionKey } from "../../../shared/crypto/manifest";
+import { mediaSource } from "../evidence/opened-file";
 import { detectFaces, type Detection } from "./detect";
 import type { TrackAnswer, TrackRequest } from "./detection-messages";
 import type { Box } from "./regions";
@@ -226,8 +227,9 @@ function close(source: FrameSource): void {
  * pass; a step back (tracking backward) or a jump starts decoding again a little before it.
  */
 export async function videoFrameReader(url: string): Promise<{ frameAt: (t: number) => Promise<FrameSource>; close: () => void }> {
-  const { ALL_FORMATS, CanvasSink, Input, UrlSource } = await import("mediabunny");
-  const input = new Input({ source: new UrlSource(url), formats: ALL_FORMATS });
+  const mb = await import("mediabunny");
+  const { ALL_FORMATS, CanvasSink, Input } = mb;
+  const input = new Input({ source: mediaSource(mb, url), formats: ALL_FORMATS });
   const track = await input.getPrimaryVideoTrack();
   if (!track) throw new Error("this file has no video to track in");
   const sink = new CanvasSink(track);

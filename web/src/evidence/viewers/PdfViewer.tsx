@@ -8,6 +8,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { PDFDocumentProxy, RenderTask } from "pdfjs-dist";
+import { readOpenedFile } from "../opened-file";
 
 type Pdfjs = typeof import("pdfjs-dist");
 
@@ -30,7 +31,7 @@ export function PdfViewer(props: { url: string; fileName: string }) {
     let loading: ReturnType<Pdfjs["getDocument"]> | undefined;
     void (async () => {
       try {
-        const [pdfjs, bytes] = await Promise.all([import("pdfjs-dist"), fetch(props.url).then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`the file could not be read (${r.status})`))))]);
+        const [pdfjs, bytes] = await Promise.all([import("pdfjs-dist"), readOpenedFile(props.url).then((file) => file.arrayBuffer())]);
         if (closed) return;
         worker = new Worker(new URL("./pdf.worker.ts", import.meta.url), { type: "module", name: "pdf" });
         // One parsing worker per document, ended with the viewer.

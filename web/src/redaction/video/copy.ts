@@ -5,6 +5,7 @@
  * manifest. The caller queues it for upload (encrypted under a new file key) and then calls
  * `discardWhenStaged`: the plaintext leaves OPFS once the upload queue no longer reads it.
  */
+import { keptFile } from "../../evidence/opened-file";
 import type { DerivedFrom } from "../../../../shared/crypto/manifest";
 import { db } from "../../db";
 import { folder, readFile, removeFile } from "../../upload/opfs";
@@ -93,7 +94,8 @@ export class RedactionJob {
         reject(new Error(`the redaction worker stopped (${event.message || "no reason given"})`));
       };
     });
-    this.worker.postMessage({ type: "start", jobId, url: source.url, edit, editHash, resume: resumeAt !== undefined } satisfies RedactRequest);
+    const file = keptFile(source.url);
+    this.worker.postMessage({ type: "start", jobId, url: source.url, edit, editHash, resume: resumeAt !== undefined, ...(file ? { file } : {}) } satisfies RedactRequest);
   }
 
   cancel(): void {

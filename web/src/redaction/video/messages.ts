@@ -7,7 +7,7 @@ export type RedactRequest =
    * Write the copy of the video at `url` into OPFS `redactions/<jobId>`; with `resume`, go on from
    * the job's checkpoint (packet-log.ts), which must be of the edit hashing to `editHash`.
    */
-  | { type: "start"; jobId: string; url: string; edit: VideoEdit; editHash: string; resume: boolean }
+  | { type: "start"; jobId: string; url: string; edit: VideoEdit; editHash: string; resume: boolean; file?: Blob }
   | { type: "cancel" };
 
 export type RedactAnswer =

@@ -120,6 +120,7 @@ async function start(request: Extract<RedactRequest, { type: "start" }>): Promis
         },
       },
       resume,
+      request.file,
     );
     // A cancel that came as the last frame was written still wins: the person asked for no copy.
     if (canceled) throw new CopyStopped();

@@ -15,6 +15,7 @@
 // A static import: the Worker is its own bundle (Vite builds workers without code splitting), loaded only when a copy is made.
 import * as mb from "mediabunny";
 import type { StreamTargetChunk, VideoSample, AudioSample } from "mediabunny";
+import { mediaSource } from "../../evidence/opened-file";
 import { activeAt, drawRedactions, type Redact } from "../regions";
 import { applyAudioRanges, touchesRange } from "./audio";
 import type { VideoEdit } from "./edit";
@@ -97,8 +98,17 @@ export interface CopyControl {
  * `resume.offset`), taking a checkpoint at every key packet; phase 2 re-encodes the audio and
  * muxes both into `files.copy`. Throws CopyStopped when canceled.
  */
-export async function writeRedactedCopy(url: string, edit: VideoEdit, editHash: string, files: CopyFiles, control: CopyControl, resume?: Checkpoint): Promise<CopyFormat> {
-  const input = new mb.Input({ source: new mb.UrlSource(url, { maxCacheSize: 16 * 1024 * 1024 }), formats: mb.ALL_FORMATS });
+export async function writeRedactedCopy(
+  url: string,
+  edit: VideoEdit,
+  editHash: string,
+  files: CopyFiles,
+  control: CopyControl,
+  resume?: Checkpoint,
+  /** The verified file itself, when the item was opened without a service worker (then `url` is an object URL the page's CSP does not let a fetch read). */
+  file?: Blob,
+): Promise<CopyFormat> {
+  const input = new mb.Input({ source: mediaSource(mb, url, file, { maxCacheSize: 16 * 1024 * 1024 }), formats: mb.ALL_FORMATS });
   try {
     const video = await input.getPrimaryVideoTrack();
     if (!video) throw new CopyError("this file has no video track");
