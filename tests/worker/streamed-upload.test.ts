@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { EvidenceSummary, PartUrls } from "../../shared/api/cases";
 import { sha512Hex } from "../../shared/crypto";
 import { auditEvents } from "./audit-helpers";
-import { db } from "./backend";
+import { backend, db } from "./backend";
 import { downloadEvidence, openCase, prepareEvidence, randomBytes, storedItem, withKeys, type Person } from "./evidence-helpers";
 import { call, setUpOrganisation } from "./helpers";
 
@@ -51,6 +51,9 @@ describe("uploads that start before their manifest", () => {
     const summary = (await done.json()) as EvidenceSummary;
     expect(summary).toMatchObject({ status: "complete", manifest, signerKid: lead.signing.kid, byteSize: bytes.length, partCount: 2 });
     expect(await downloadEvidence(lead, upload.evidenceId)).toEqual(bytes);
+    // The record the completion made (with the manifest) replaced the one the start made: only it is kept.
+    const stored = (await storedItem(upload.evidenceId))!;
+    expect((await backend.caseRecords(stored.case_id)).items.map((r) => r.ref)).toEqual([stored.record_ref]);
     const events = (await auditEvents()).filter((e) => e.target.id === upload.evidenceId);
     expect(events.find((e) => e.action === "evidence.upload_start")?.details).toMatchObject({ manifest: "at completion", byteSize: bytes.length });
     expect(events.find((e) => e.action === "evidence.upload_complete")?.details).toMatchObject({ signerKid: lead.signing.kid, sha512: expect.stringMatching(/^[0-9a-f]{128}$/) });

@@ -413,15 +413,13 @@ export const evidence = new Hono<AppEnv>()
         : [];
       // The manifest or thumbnail sent now makes a new record (stored first, committed by the batch).
       const newThumbnail = thumbnail !== undefined && row.thumbnail === null;
-      const swap = deferred || newThumbnail
-        ? evidenceRecordSwap(c.env.DB, {
-          id: row.id, fromRef: row.record_ref,
-          toRef: (await storeRecords(c.env, row.case_id, [{ evidenceId: row.id, record: { ...itemRecordOf(row), ...(newThumbnail ? { thumbnail } : {}) } }])).items[0]!,
-        })
+      const newRef = deferred || newThumbnail
+        ? (await storeRecords(c.env, row.case_id, [{ evidenceId: row.id, record: { ...itemRecordOf(row), ...(newThumbnail ? { thumbnail } : {}) } }])).items[0]!
         : null;
-      const statements = [...(swap ? [swap] : []), evidenceComplete(c.env.DB, row.id, new Date().toISOString()), completed.statement];
+      const swap = newRef ? [evidenceRecordSwap(c.env.DB, { id: row.id, fromRef: row.record_ref, toRef: newRef })] : [];
+      const statements = [...swap, evidenceComplete(c.env.DB, row.id, new Date().toISOString()), completed.statement];
       const results = await c.env.DB.batch([...statements, ...redacted, completedPartsDelete(c.env.DB, row.id)]);
-      if (swap && (results[0]!.meta.changes ?? 0) > 0) await dropReplacedRecords(c.env, row.case_id, row.id, (await findEvidence(c.env, row.id))!.record_ref!);
+      if (newRef && (results[0]!.meta.changes ?? 0) > 0) await dropReplacedRecords(c.env, row.case_id, row.id, newRef);
       if (markAudited(c, results[statements.length - 1]!)) {
         await flushAudit(c.env, me.orgId);
         // After the state change, by the completion that made it: the TSA is asked once now; if it
