@@ -207,7 +207,7 @@ export const EvidenceSummary = z
     signerKid: z.string(),
     caseKid: z.string(),
     label: z.string().nullable().meta({ description: "The label JWE, to the case key `caseKid`." }),
-    thumbnail: z.string().nullable().meta({ description: "The thumbnail JWE, to the case key `caseKid`; null for other file types and older items (shown with a type icon)." }),
+    hasThumbnail: z.boolean().meta({ description: "Whether the item has a thumbnail (false for other file types and older items, shown with a type icon). Lists leave the thumbnail itself out: it is most of an item's bytes; fetch it with `GET /api/cases/{id}/thumbnails`." }),
     details: z
       .object({
         version: z.number().int(),
@@ -231,6 +231,26 @@ export type EvidenceSummary = z.infer<typeof EvidenceSummary>;
 
 export const EvidenceList = z.object({ evidence: z.array(EvidenceSummary), nextCursor: NextCursor }).meta({ id: "EvidenceList" });
 export type EvidenceList = z.infer<typeof EvidenceList>;
+
+/** At most this many thumbnails per request: a page of a list, as the app shows it. */
+export const THUMBNAILS_MAX = 50;
+
+export const ThumbnailsQuery = z.strictObject({
+  ids: z
+    .string()
+    .transform((ids) => ids.split(","))
+    .pipe(z.array(Id).min(1).max(THUMBNAILS_MAX, `At most ${THUMBNAILS_MAX} items at a time.`))
+    .meta({ description: `Evidence ids, comma-separated, at most ${THUMBNAILS_MAX}.` }),
+});
+
+export const EvidenceThumbnails = z
+  .object({
+    thumbnails: z
+      .array(z.object({ id: Id, thumbnail: z.string().meta({ description: "The thumbnail JWE (typ custody-thumbnail+jwe), to the item's case key `caseKid`." }) }))
+      .meta({ description: "The thumbnails of the items asked for that have one and that you see in the case's list; the others are left out." }),
+  })
+  .meta({ id: "EvidenceThumbnails" });
+export type EvidenceThumbnails = z.infer<typeof EvidenceThumbnails>;
 
 export const PartUrlsRequest = z
   .strictObject({

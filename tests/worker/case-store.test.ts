@@ -4,7 +4,7 @@
  * there by the daily job without a moment where an item cannot be read.
  */
 import { describe, expect, it } from "vitest";
-import type { EvidenceList, EvidenceSummary } from "../../shared/api/cases";
+import type { EvidenceList, EvidenceSummary, EvidenceThumbnails } from "../../shared/api/cases";
 import { encryptThumbnail } from "../../shared/crypto";
 import { toHex } from "../../shared/crypto/encoding";
 import { auditEvents } from "./audit-helpers";
@@ -42,7 +42,11 @@ async function readAll(lead: Person, caseId: string, ids: string[]) {
     const key = (await (await call(`/api/evidence/${id}/key`, { cookie: lead.cookie })).json()) as { fileKey: string };
     out.push({ one, versions: versions.versions.map((v) => [v.version, v.jwe]), fileKey: key.fileKey });
   }
-  return { list: list.map((e) => [e.id, e.manifest, e.label, e.thumbnail, e.details?.jwe]), items: out };
+  // Lists leave thumbnails out; the app fetches those of the items it shows.
+  const shown = list.filter((e) => e.hasThumbnail).map((e) => e.id);
+  const thumbnails = shown.length === 0 ? [] : ((await (await call(`/api/cases/${caseId}/thumbnails?ids=${shown.join(",")}`, { cookie: lead.cookie })).json()) as EvidenceThumbnails).thumbnails;
+  const thumbnailOf = (id: string) => thumbnails.find((t) => t.id === id)?.thumbnail ?? null;
+  return { list: list.map((e) => [e.id, e.manifest, e.label, thumbnailOf(e.id), e.details?.jwe]), items: out };
 }
 
 describe("the case's object", () => {

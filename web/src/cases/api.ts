@@ -13,6 +13,7 @@ import {
   Directory,
   EvidenceList,
   EvidenceSummary,
+  EvidenceThumbnails,
   FileKeyRelease,
   MyCaseKeys,
   PartUrls,
@@ -49,6 +50,13 @@ export const casesApi = {
     const query: { cursor?: string } = cursor ? { cursor } : {};
     return saved(`/api/cases/${id}/evidence${cursor ? `?${new URLSearchParams({ cursor })}` : ""}`, () =>
       readResponse(client.api.cases[":id"].evidence.$get({ param: { id }, query }), EvidenceList),
+    );
+  },
+  /** The thumbnails of some of the case's items (at most `THUMBNAILS_MAX`), encrypted to the case key: lists leave them out. */
+  thumbnails: (id: string, ids: string[]) => {
+    const query = { ids: ids.join(",") };
+    return saved(`/api/cases/${id}/thumbnails?${new URLSearchParams(query)}`, () =>
+      readResponse(client.api.cases[":id"].thumbnails.$get({ param: { id }, query }), EvidenceThumbnails),
     );
   },
   recoveryKey: () => readResponse(client.api.keys.recovery.$get(), RecoveryKeyInfo),

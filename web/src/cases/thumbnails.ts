@@ -4,7 +4,7 @@
  * no file key is released, so nothing here is recorded as a view. Decrypted thumbnails live only
  * in this page's memory, as object URLs kept for the page's life (docs/offline.md §2).
  */
-import type { EvidenceSummary } from "../../../shared/api/cases";
+import { THUMBNAILS_MAX, type EvidenceSummary } from "../../../shared/api/cases";
 import { decryptLabel } from "../../../shared/crypto/label";
 import { decryptThumbnail } from "../../../shared/crypto/thumbnail";
 import type { EvidenceLabelRow } from "../db";
@@ -42,8 +42,11 @@ export async function decryptListing(
 ): Promise<{ labels: Map<string, EvidenceLabelRow>; thumbnails: Map<string, string> }> {
   const labels = new Map<string, EvidenceLabelRow>();
   const thumbnails = new Map<string, string>();
-  const needed = items.filter((item) => (item.label && wantLabel(item)) || (withThumbnails && item.thumbnail && !thumbnailUrls.has(item.id)));
+  const unseen = withThumbnails ? items.filter((item) => item.hasThumbnail && !thumbnailUrls.has(item.id)) : [];
+  const needed = items.filter((item) => (item.label && wantLabel(item)) || unseen.includes(item));
   const caseKey = needed.length > 0 ? caseKeyOpener(caseId, me) : undefined;
+  // Lists leave thumbnails out (most of an item's bytes): fetched here, a page at a time, while the labels are opened.
+  const fetched = fetchThumbnails(caseId, unseen.map((item) => item.id));
   for (const item of items) {
     const cached = withThumbnails ? thumbnailUrls.get(item.id) : undefined;
     if (cached) thumbnails.set(item.id, cached);
@@ -58,9 +61,10 @@ export async function decryptListing(
         // Left unnamed: the list still works, and opening the item verifies everything.
       }
     }
-    if (withThumbnails && item.thumbnail && !cached) {
+    const sealed = unseen.includes(item) ? (await fetched).get(item.id) : undefined;
+    if (sealed) {
       try {
-        const picture = await decryptThumbnail(item.thumbnail, key);
+        const picture = await decryptThumbnail(sealed, key);
         const url = URL.createObjectURL(new Blob([picture.bytes as Uint8Array<ArrayBuffer>], { type: picture.mediaType }));
         thumbnailUrls.set(item.id, url);
         thumbnails.set(item.id, url);
@@ -70,4 +74,20 @@ export async function decryptListing(
     }
   }
   return { labels, thumbnails };
+}
+
+/** The sealed thumbnails of `ids`, by id; those that cannot be fetched (offline and never saved) are left out, shown with their type icon. */
+async function fetchThumbnails(caseId: string, ids: string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  const pages: string[][] = [];
+  for (let at = 0; at < ids.length; at += THUMBNAILS_MAX) pages.push(ids.slice(at, at + THUMBNAILS_MAX));
+  await Promise.all(
+    pages.map((page) =>
+      casesApi.thumbnails(caseId, page).then(
+        (answer) => answer.thumbnails.forEach((t) => found.set(t.id, t.thumbnail)),
+        () => undefined,
+      ),
+    ),
+  );
+  return found;
 }

@@ -1,6 +1,6 @@
 import type { EvidenceSummary } from "../../../shared/api/cases";
 import type { SortKey } from "../lib/paging";
-import { loadRecords, withItemRecords, type StampedTimestamp, type StoreEnv } from "./records";
+import { loadListedRecords, loadRecords, loadThumbnails, withItemRecords, type StampedTimestamp, type StoreEnv } from "./records";
 
 export interface EvidenceRow {
   id: string;
@@ -33,6 +33,8 @@ export interface EvidenceRow {
 }
 
 interface SummaryRow extends EvidenceRow {
+  /** Whether the item has a thumbnail (lists leave the thumbnail itself out: `evidenceThumbnails`). */
+  has_thumbnail?: boolean;
   uploader_name: string;
   parts_received: number;
   details_version: number | null;
@@ -84,7 +86,7 @@ export function toEvidenceSummary(row: SummaryRow): EvidenceSummary {
     signerKid: row.signer_kid,
     caseKid: row.case_kid,
     label: row.label,
-    thumbnail: row.thumbnail,
+    hasThumbnail: row.has_thumbnail ?? row.thumbnail !== null,
     details:
       row.details_version !== null
         ? {
@@ -110,9 +112,9 @@ export function toEvidenceSummary(row: SummaryRow): EvidenceSummary {
   };
 }
 
-/** Fills in the item and latest-details records of summary rows (one call per case object). */
+/** Fills in the item (but its thumbnail) and latest-details records of summary rows (one call per case object). */
 async function withRecords(env: StoreEnv, rows: SummaryRow[]): Promise<SummaryRow[]> {
-  const { items, details } = await loadRecords(env, rows.map((r) => ({ caseId: r.case_id, evidenceId: r.id, itemRef: r.record_ref, detailsRef: r.details_ref })));
+  const { items, details } = await loadListedRecords(env, rows.map((r) => ({ caseId: r.case_id, evidenceId: r.id, itemRef: r.record_ref, detailsRef: r.details_ref })));
   return rows.map((r) => {
     const item = r.record_ref ? items.get(r.record_ref)! : null;
     const d = r.details_ref ? details.get(r.details_ref)! : null;
@@ -131,6 +133,26 @@ export async function listEvidence(env: StoreEnv, caseId: string, userId: string
     .bind(caseId, userId, after?.[0] ?? null, after?.[1] ?? null, limit)
     .all<SummaryRow>();
   return (await withRecords(env, results)).map(toEvidenceSummary);
+}
+
+/**
+ * The thumbnails of the case's items among `ids` that `userId` sees in its list (complete, or an
+ * upload of their own; not in the recycle bin), for the items that have one.
+ */
+export async function evidenceThumbnails(env: StoreEnv, caseId: string, userId: string, ids: string[]): Promise<{ id: string; thumbnail: string }[]> {
+  const { results } = await env.DB
+    .prepare(
+      `SELECT id, case_id, record_ref, thumbnail FROM evidence
+        WHERE case_id = ?1 AND id IN (SELECT value FROM json_each(?3)) AND deleted_at IS NULL AND purge_started_at IS NULL
+          AND (status = 'complete' OR uploader_id = ?2)`,
+    )
+    .bind(caseId, userId, JSON.stringify(ids))
+    .all<{ id: string; case_id: string; record_ref: string | null; thumbnail: string | null }>();
+  const stored = await loadThumbnails(env, results.map((r) => ({ caseId: r.case_id, evidenceId: r.id, itemRef: r.record_ref })));
+  return results.flatMap((r) => {
+    const thumbnail = r.record_ref ? stored.get(r.record_ref)! : r.thumbnail;
+    return thumbnail ? [{ id: r.id, thumbnail }] : [];
+  });
 }
 
 export async function findEvidenceSummary(env: StoreEnv, id: string): Promise<EvidenceSummary | null> {

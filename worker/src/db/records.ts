@@ -99,11 +99,13 @@ interface Wanted {
   detailsRef?: string | null;
 }
 
-/**
- * Reads the named records, one call per case object, and returns them by reference. A record D1
- * names but the object does not hold is an error (it would be evidence lost), never a silent gap.
- */
-export async function loadRecords(env: Pick<Env, "CASE_STORE">, wanted: Wanted[]): Promise<{ items: Map<string, ItemRecord>; details: Map<string, DetailsRecord> }> {
+/** An item's record as lists read it: without its thumbnail (fetched apart, `loadThumbnails`), and whether it has one. */
+export type ListedItemRecord = Omit<ItemRecord, "thumbnail"> & { has_thumbnail: boolean };
+
+type Found = { items: Record<string, string>; details: Record<string, string> };
+
+/** Groups what is wanted by case and reads it, one call per case object (of at most GET_CHUNK keys each). */
+async function readByCase(wanted: Wanted[], read: (caseId: string, items: RecordKey[], details: RecordKey[]) => Promise<Found>): Promise<Found> {
   const byCase = new Map<string, { items: RecordKey[]; details: RecordKey[] }>();
   for (const w of wanted) {
     if (!w.itemRef && !w.detailsRef) continue;
@@ -112,32 +114,54 @@ export async function loadRecords(env: Pick<Env, "CASE_STORE">, wanted: Wanted[]
     if (w.detailsRef) entry.details.push({ evidenceId: w.evidenceId, ref: w.detailsRef });
     byCase.set(w.caseId, entry);
   }
-  const items = new Map<string, ItemRecord>();
-  const details = new Map<string, DetailsRecord>();
-  const readChunk = async (caseId: string, keys: { items: RecordKey[]; details: RecordKey[] }): Promise<void> => {
-    const found = await caseStore(env, caseId).get(keys.items, keys.details);
-    for (const k of keys.items) {
-      const body = found.items[k.ref];
-      if (body === undefined) throw new Error(`case store: record ${k.ref} of item ${k.evidenceId} is missing from case ${caseId}`);
-      items.set(k.ref, JSON.parse(body) as ItemRecord);
-    }
-    for (const k of keys.details) {
-      const body = found.details[k.ref];
-      if (body === undefined) throw new Error(`case store: details record ${k.ref} of item ${k.evidenceId} is missing from case ${caseId}`);
-      details.set(k.ref, JSON.parse(body) as DetailsRecord);
-    }
-  };
+  const found: Found = { items: {}, details: {} };
   await Promise.all(
     [...byCase].map(async ([caseId, all]) => {
       // A case's records in calls of at most GET_CHUNK keys (a whole-case share reads every item's).
       for (let at = 0; at < Math.max(all.items.length, all.details.length); at += GET_CHUNK) {
-        await readChunk(caseId, { items: all.items.slice(at, at + GET_CHUNK), details: all.details.slice(at, at + GET_CHUNK) });
+        const items = all.items.slice(at, at + GET_CHUNK);
+        const details = all.details.slice(at, at + GET_CHUNK);
+        const chunk = await read(caseId, items, details);
+        // A record D1 names but the object does not hold would be evidence lost: an error, never a silent gap.
+        for (const [kind, keys] of [["", items], ["details ", details]] as const) {
+          const bodies = kind ? chunk.details : chunk.items;
+          for (const k of keys) {
+            if (bodies[k.ref] === undefined) throw new Error(`case store: ${kind}record ${k.ref} of item ${k.evidenceId} is missing from case ${caseId}`);
+          }
+        }
+        Object.assign(found.items, chunk.items);
+        Object.assign(found.details, chunk.details);
       }
     }),
   );
-  return { items, details };
+  return found;
 }
 
+const parsed = <T>(bodies: Record<string, string>): Map<string, T> => new Map(Object.entries(bodies).map(([ref, body]) => [ref, JSON.parse(body) as T]));
+
+/** Reads the named records, one call per case object, and returns them by reference. */
+export async function loadRecords(env: Pick<Env, "CASE_STORE">, wanted: Wanted[]): Promise<{ items: Map<string, ItemRecord>; details: Map<string, DetailsRecord> }> {
+  const found = await readByCase(wanted, (caseId, items, details) => caseStore(env, caseId).get(items, details));
+  return { items: parsed<ItemRecord>(found.items), details: parsed<DetailsRecord>(found.details) };
+}
+
+/** As `loadRecords`, for lists: item records without their thumbnails. */
+export async function loadListedRecords(
+  env: Pick<Env, "CASE_STORE">,
+  wanted: Wanted[],
+): Promise<{ items: Map<string, ListedItemRecord>; details: Map<string, DetailsRecord> }> {
+  const found = await readByCase(wanted, (caseId, items, details) => caseStore(env, caseId).listed(items, details));
+  return { items: parsed<ListedItemRecord>(found.items), details: parsed<DetailsRecord>(found.details) };
+}
+
+/** The thumbnails of the named item records, by reference (null: none). */
+export async function loadThumbnails(env: Pick<Env, "CASE_STORE">, wanted: Wanted[]): Promise<Map<string, string | null>> {
+  const found = await readByCase(
+    wanted.map((w) => ({ ...w, detailsRef: null })),
+    async (caseId, items) => ({ items: Object.fromEntries(Object.entries(await caseStore(env, caseId).thumbnails(items)).map(([ref, t]) => [ref, JSON.stringify(t)])), details: {} }),
+  );
+  return parsed<string | null>(found.items);
+}
 
 /** The columns a D1 evidence row has for its record: the reference, and (rows from before 0036) the fields themselves. */
 export type RecordColumns = { id: string; case_id: string; record_ref: string | null } & ItemRecord;

@@ -73,6 +73,38 @@ export class CaseStore extends DurableObject<Env> {
   }
 
   /**
+   * The item records asked for without their thumbnails, for lists (a thumbnail is most of a
+   * record's bytes and lists fetch them apart, `thumbnails`): each body has `thumbnail` removed
+   * and `has_thumbnail` set instead (details records as `get` reads them). Never stored back: such a body no longer matches its reference.
+   */
+  async listed(items: RecordKey[], details: RecordKey[]): Promise<{ items: Record<string, string>; details: Record<string, string> }> {
+    const found: Record<string, string> = {};
+    for (const k of items) {
+      const row = this.sql
+        .exec<{ body: string } & Row>(
+          "SELECT json_set(json_remove(body, '$.thumbnail'), '$.has_thumbnail', json(CASE WHEN json_type(body, '$.thumbnail') = 'text' THEN 'true' ELSE 'false' END)) AS body FROM items WHERE evidence_id = ? AND ref = ?",
+          k.evidenceId,
+          k.ref,
+        )
+        .toArray()[0];
+      if (row) found[k.ref] = row.body;
+    }
+    return { items: found, details: (await this.get([], details)).details };
+  }
+
+  /** The thumbnails of the item records asked for, by reference (null: the record has none; a record not here is left out). */
+  async thumbnails(items: RecordKey[]): Promise<Record<string, string | null>> {
+    const found: Record<string, string | null> = {};
+    for (const k of items) {
+      const row = this.sql
+        .exec<{ thumbnail: string | null } & Row>("SELECT json_extract(body, '$.thumbnail') AS thumbnail FROM items WHERE evidence_id = ? AND ref = ?", k.evidenceId, k.ref)
+        .toArray()[0];
+      if (row) found[k.ref] = row.thumbnail;
+    }
+    return found;
+  }
+
+  /**
    * Keeps only the records D1 names for an item: the others (an earlier record replaced, or one
    * whose transaction failed) are deleted; its details records too, unless `detailsRefs` is null.
    */

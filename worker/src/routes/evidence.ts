@@ -10,8 +10,10 @@ import {
   EvidenceList,
   EvidencePartParam,
   EvidenceSummary,
+  EvidenceThumbnails,
   FileCaptureRequest,
   FileKeyRelease,
+  ThumbnailsQuery,
   TimestampStatus,
   PartUrls,
   PartUrlsRequest,
@@ -32,6 +34,7 @@ import {
   evidenceFile,
   evidenceInsert,
   evidenceRecordSwap,
+  evidenceThumbnails,
   detailsRefs,
   findEvidence,
   findEvidenceSummary,
@@ -108,6 +111,23 @@ export const caseEvidence = new Hono<AppEnv>()
       const rows = await listEvidence(c.env, id, c.get("user").id, decodeCursor(cursor, ["s", "s"]), limit + 1);
       const page = toPage(rows, limit, (item) => [item.createdAt, item.id]);
       return c.json({ evidence: page.items, nextCursor: page.nextCursor } satisfies EvidenceList, 200);
+    },
+  )
+  .get(
+    "/:id/thumbnails",
+    describe({
+      summary: "The thumbnails of items of the case's list, as their devices encrypted them to the case key: lists leave them out, and the app fetches those of the items it shows.",
+      access: "session",
+      responses: { 200: { description: "The thumbnails of the items asked for that have one.", schema: EvidenceThumbnails } },
+    }),
+    validate("param", CaseIdParam),
+    validate("query", ThumbnailsQuery),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const { ids } = c.req.valid("query");
+      await requireCaseRole(c, id, "viewer");
+      const thumbnails = await evidenceThumbnails(c.env, id, c.get("user").id, [...new Set(ids)]);
+      return c.json({ thumbnails } satisfies EvidenceThumbnails, 200);
     },
   )
   .post(
