@@ -45,7 +45,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { CompactSign, importJWK, type JWK } from "jose";
-import type { CaseDetail } from "../../shared/api/cases";
+import type { CaseDetail, EvidenceList } from "../../shared/api/cases";
 import type { SessionInfo } from "../../shared/api/schemas";
 import type { TotpSetup } from "../../shared/api/identity";
 import { chainEvent, CHECKPOINT_EVERY_EVENTS, CHECKPOINT_TYP, type AuditEvent } from "../../shared/audit/chain";
@@ -251,6 +251,10 @@ async function timeQueries(admin: Client, caseId: string, evidenceId: string, li
     { name: "case list (first page)", path: `/api/cases${limits ? `?limit=${limits.cases}` : ""}`, rowsIn: "cases" },
     { name: "evidence list of the large case (first page)", path: `/api/cases/${caseId}/evidence${limits ? `?limit=${limits.evidence}` : ""}`, rowsIn: "evidence" },
   ];
+  // Lists leave thumbnails out; the app then fetches those of the page's items: timed as a query of its own.
+  const page = (await admin.json(lists[1]!.path)) as EvidenceList;
+  const shown = page.evidence.filter((e) => e.hasThumbnail).map((e) => e.id);
+  lists.push({ name: "thumbnails of that page", path: `/api/cases/${caseId}/thumbnails?ids=${shown.join(",")}`, rowsIn: "thumbnails" });
   const queries: { name: string; path: string; rowsIn?: string }[] = limits
     ? lists
     : [
