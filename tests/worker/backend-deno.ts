@@ -358,6 +358,26 @@ export const backend: TestBackend = {
     return { items: read("items"), details: read("details") };
   },
 
+  async caseShareItems(caseId) {
+    const file = objectFile(join(running().server.stateDir, "do"), STORE_CLASS, objectIdFromName(STORE_CLASS, caseId));
+    return objectRows<{ share_id: string; share_kid: string; evidence_id: string; file_key: string | null; label: string | null }>(
+      file,
+      "share_items",
+      "SELECT share_id, share_kid, evidence_id, file_key, label FROM share_items ORDER BY share_id, evidence_id",
+    ).map((r) => ({ shareId: r.share_id, shareKid: r.share_kid, evidenceId: r.evidence_id, fileKey: r.file_key, label: r.label }));
+  },
+
+  async dropCaseShareItems(caseId) {
+    const file = objectFile(join(running().server.stateDir, "do"), STORE_CLASS, objectIdFromName(STORE_CLASS, caseId));
+    if (!existsSync(file)) return;
+    const db = openSqlite(file);
+    try {
+      db.exec("DELETE FROM share_items");
+    } finally {
+      db.close();
+    }
+  },
+
   async dropCaseRecords(caseId) {
     const file = objectFile(join(running().server.stateDir, "do"), STORE_CLASS, objectIdFromName(STORE_CLASS, caseId));
     if (!existsSync(file)) return;
@@ -365,6 +385,7 @@ export const backend: TestBackend = {
     try {
       db.exec("DELETE FROM items");
       db.exec("DELETE FROM details");
+      db.exec("DELETE FROM share_items");
     } finally {
       db.close();
     }

@@ -79,17 +79,33 @@ export const backend: TestBackend = {
       return { items: read("items"), details: read("details") };
     });
   },
+  async caseShareItems(caseId) {
+    return runInDurableObject(env.CASE_STORE.get(env.CASE_STORE.idFromName(caseId)), async (_instance, state) =>
+      state.storage.sql
+        .exec<{ share_id: string; share_kid: string; evidence_id: string; file_key: string | null; label: string | null }>(
+          "SELECT share_id, share_kid, evidence_id, file_key, label FROM share_items ORDER BY share_id, evidence_id",
+        )
+        .toArray()
+        .map((r) => ({ shareId: r.share_id, shareKid: r.share_kid, evidenceId: r.evidence_id, fileKey: r.file_key, label: r.label })),
+    );
+  },
+  async dropCaseShareItems(caseId) {
+    await runInDurableObject(env.CASE_STORE.get(env.CASE_STORE.idFromName(caseId)), async (_instance, state) => {
+      state.storage.sql.exec("DELETE FROM share_items");
+    });
+  },
   async dropCaseRecords(caseId) {
     await runInDurableObject(env.CASE_STORE.get(env.CASE_STORE.idFromName(caseId)), async (_instance, state) => {
       state.storage.sql.exec("DELETE FROM items");
       state.storage.sql.exec("DELETE FROM details");
+      state.storage.sql.exec("DELETE FROM share_items");
     });
   },
   async storedBytes() {
     const stored: Uint8Array[] = [];
     // Each case's object (captures places are cases too): its records as stored.
     for (const { id } of (await env.DB.prepare("SELECT id FROM cases").all<{ id: string }>()).results) {
-      stored.push(new TextEncoder().encode(JSON.stringify(await backend.caseRecords(id))));
+      stored.push(new TextEncoder().encode(JSON.stringify([await backend.caseRecords(id), await backend.caseShareItems(id)])));
     }
     const listed = await env.EVIDENCE.list();
     for (const object of listed.objects) stored.push(new Uint8Array(await (await env.EVIDENCE.get(object.key))!.arrayBuffer()));

@@ -50,6 +50,15 @@ export interface StoredCaseRecord {
   body: Record<string, unknown>;
 }
 
+/** An item of a share as a case's object stores it. */
+export interface StoredShareItem {
+  shareId: string;
+  shareKid: string;
+  evidenceId: string;
+  fileKey: string | null;
+  label: string | null;
+}
+
 export interface TestBackend {
   readonly runtime: "workers" | "deno";
   /** One request to the server, answered as a browser would get it (redirects not followed). */
@@ -105,6 +114,10 @@ export interface TestBackend {
    * is stored under.
    */
   caseRecords(caseId: string): Promise<{ items: StoredCaseRecord[]; details: StoredCaseRecord[] }>;
+  /** The rows of the case's shares' items in its `CaseStore` object (migration 0037). */
+  caseShareItems(caseId: string): Promise<StoredShareItem[]>;
+  /** Deletes the case's shares' items from its `CaseStore` object, as it was before migration 0037 (the migration's tests). */
+  dropCaseShareItems(caseId: string): Promise<void>;
   /** Empties the case's `CaseStore` object, as it was before migration 0036 (the migration's tests). */
   dropCaseRecords(caseId: string): Promise<void>;
   /** Everything the server keeps at rest, as bytes (objects and database contents), to scan for what must not be there. */

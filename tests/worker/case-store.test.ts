@@ -5,12 +5,14 @@
  */
 import { describe, expect, it } from "vitest";
 import type { EvidenceList, EvidenceSummary, EvidenceThumbnails } from "../../shared/api/cases";
-import { encryptThumbnail } from "../../shared/crypto";
+import { deriveLinkKey, encryptThumbnail, unwrapShareKeyWithLink } from "../../shared/crypto";
 import { toHex } from "../../shared/crypto/encoding";
 import { auditEvents } from "./audit-helpers";
 import { backend, db } from "./backend";
 import { downloadEvidence, filingBody, openCase, prepareEvidence, randomBytes, sendParts, storedItem, uploadCapture, withKeys, type Person } from "./evidence-helpers";
 import { call, setUpOrganisation } from "./helpers";
+import type { CreatedShare, LinkSession, ReceivedShare, ShareList } from "../../shared/api/shares";
+import { json, openItem, share } from "./share-helpers";
 
 const PICTURE = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 0xff, 0xd9]);
 
@@ -153,3 +155,69 @@ describe("moving rows written before the case objects (migration 0036)", () => {
     expect(await downloadEvidence(lead, capture.evidenceId)).toEqual(randomBytes(4000, 6));
   });
 });
+
+describe("moving shares made before the case objects (migration 0037)", () => {
+  it("moves a share's items and wraps out of D1 by the daily job; the recipient and the sharer see the same before and after, a revoked share keeps no wrap", async () => {
+    const lead = await withKeys(await setUpOrganisation());
+    const caseDetail = await openCase(lead, "2026-2405");
+    const items = [await itemWithEverything(lead, caseDetail, 7), await itemWithEverything(lead, caseDetail, 8)];
+    const ids = items.map((i) => i.evidenceId);
+    const chosen = await share(lead, caseDetail.id, { type: "link", label: "Defence" }, { items: [ids[0]!], level: "download" });
+    const whole = await share(lead, caseDetail.id, { type: "link", label: "Court" }, { level: "view" });
+    const revoked = await share(lead, caseDetail.id, { type: "link", label: "Withdrawn" }, { items: ids, level: "view" });
+    const links: { made: typeof chosen; auth: { headers: Record<string, string> } }[] = [];
+    for (const made of [chosen, whole]) {
+      const { accessCode } = await json<CreatedShare>(made.response, 201);
+      const { token } = await json<LinkSession>(await call(`/api/shared/links/${made.id}/open`, { body: { accessCode } }));
+      links.push({ made, auth: { headers: { Authorization: `Bearer ${token}` } } });
+    }
+    expect((await json<CreatedShare>(revoked.response, 201)).share.itemCount).toBe(2);
+    expect((await call(`/api/shares/${revoked.id}/revoke`, { method: "POST", cookie: lead.cookie })).status).toBe(200);
+    const seen = async () => ({
+      shares: (await json<ShareList>(await call(`/api/cases/${caseDetail.id}/shares`, { cookie: lead.cookie }))).shares.map((s) => [s.id, s.itemCount, s.status]),
+      received: await Promise.all(links.map(async (l) => (await json<ReceivedShare>(await call(`/api/shared/${l.made.id}`, l.auth))).items.map((i) => [i.id, i.manifest]))),
+    });
+    const before = await seen();
+    expect(before.received.map((r) => r.length)).toEqual([1, 2]);
+
+    // The state an installation from before 0037 has: the share items in D1 (a revoked share's without wraps), the object holding none.
+    const stored = await backend.caseShareItems(caseDetail.id);
+    expect(stored).toHaveLength(5);
+    for (const i of stored) {
+      await db.prepare("INSERT INTO share_items (share_id, evidence_id, file_key, label) VALUES (?, ?, ?, ?)").bind(i.shareId, i.evidenceId, i.fileKey, i.label).run();
+    }
+    await db.prepare("UPDATE shares SET items_in_store = 0 WHERE case_id = ?").bind(caseDetail.id).run();
+    await backend.dropCaseShareItems(caseDetail.id);
+    expect(await seen()).toEqual(before);
+    await backend.runScheduled(new Date());
+    expect(await db.prepare("SELECT count(*) AS n FROM shares WHERE case_id = ? AND items_in_store = 0").bind(caseDetail.id).first("n")).toBe(0);
+    expect(await db.prepare("SELECT count(*) AS n FROM share_items").first("n")).toBe(0);
+    const moved = await backend.caseShareItems(caseDetail.id);
+    expect(moved).toEqual(stored);
+    expect(moved.filter((i) => i.shareId === revoked.id && (i.fileKey !== null || i.label !== null))).toEqual([]);
+    expect(await seen()).toEqual(before);
+    expect(await openItem(links[0]!.auth, chosen.id, ids[0]!, await linkShareKey(chosen, links[0]!.auth))).toEqual(randomBytes(9 * 1024 * 1024, 7));
+  });
+
+  it("reads a share not yet moved from D1, as before", async () => {
+    const lead = await withKeys(await setUpOrganisation());
+    const caseDetail = await openCase(lead, "2026-2406");
+    const item = await itemWithEverything(lead, caseDetail, 9);
+    const chosen = await share(lead, caseDetail.id, { type: "link", label: "Defence" }, { items: [item.evidenceId], level: "download" });
+    const { accessCode } = await json<CreatedShare>(chosen.response, 201);
+    const { token } = await json<LinkSession>(await call(`/api/shared/links/${chosen.id}/open`, { body: { accessCode } }));
+    const auth = { headers: { Authorization: `Bearer ${token}` } };
+    const [stored] = await backend.caseShareItems(caseDetail.id);
+    await db.prepare("INSERT INTO share_items (share_id, evidence_id, file_key, label) VALUES (?, ?, ?, ?)").bind(stored!.shareId, stored!.evidenceId, stored!.fileKey, stored!.label).run();
+    await db.prepare("UPDATE shares SET items_in_store = 0 WHERE id = ?").bind(chosen.id).run();
+    await backend.dropCaseShareItems(caseDetail.id);
+    expect((await json<ShareList>(await call(`/api/cases/${caseDetail.id}/shares`, { cookie: lead.cookie }))).shares[0]!.itemCount).toBe(1);
+    expect(await openItem(auth, chosen.id, item.evidenceId, await linkShareKey(chosen, auth))).toEqual(randomBytes(9 * 1024 * 1024, 9));
+  });
+});
+
+/** The share key, as the recipient's browser opens it with the link's secret. */
+async function linkShareKey(made: { id: string; secret: string | null }, auth: { headers: Record<string, string> }) {
+  const view = await json<ReceivedShare>(await call(`/api/shared/${made.id}`, auth));
+  return unwrapShareKeyWithLink(view.shareKeyWrap, await deriveLinkKey(made.secret!, made.id));
+}

@@ -322,7 +322,7 @@ describe("purge", () => {
     await expectError(await call(`/api/shared/${made.id}/items/${item.evidenceId}/key`, link), 404);
 
     await runJobAt(10);
-    const rows = JSON.stringify((await db.prepare("SELECT * FROM share_items").all()).results);
+    const rows = JSON.stringify([(await db.prepare("SELECT * FROM share_items").all()).results, await backend.caseShareItems(w.case.id)]);
     expect(rows.includes(item.evidenceId)).toBe(false);
     expect(rows.includes(wrap.fileKey)).toBe(false);
     expect(rows.includes(wrap.label)).toBe(false);

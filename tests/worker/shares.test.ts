@@ -17,7 +17,7 @@ import {
 } from "../../shared/crypto";
 import { decodeJwt } from "jose";
 import { auditEvents } from "./audit-helpers";
-import { db } from "./backend";
+import { backend, db } from "./backend";
 import { addMember, openCase, randomBytes, removeMember, uploadEvidence, withKeys } from "./evidence-helpers";
 import type { CaseDetail, MyCaseKeys } from "../../shared/api/cases";
 import { addUser, call, expectError, setUpOrganisation } from "./helpers";
@@ -134,8 +134,11 @@ describe("shares with guests", () => {
     expect((await json<ReceivedShareList>(await call("/api/shared", { cookie: guest.cookie }))).shares).toEqual([]);
     const row = await db.prepare("SELECT share_key_wrap FROM shares WHERE id = ?").bind(shareId).first<{ share_key_wrap: string | null }>();
     expect(row!.share_key_wrap).toBeNull();
-    const wraps = await db.prepare("SELECT count(*) AS n FROM share_items WHERE share_id = ? AND (file_key IS NOT NULL OR label IS NOT NULL)").bind(shareId).first<{ n: number }>();
-    expect(wraps!.n).toBe(0);
+    // The share's items are in the case's object (migration 0037): still listed there, their wraps gone; D1 holds none.
+    const stored = (await backend.caseShareItems(caseA.id)).filter((i) => i.shareId === shareId);
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.filter((i) => i.fileKey !== null || i.label !== null)).toEqual([]);
+    expect(await db.prepare("SELECT count(*) AS n FROM share_items WHERE share_id = ?").bind(shareId).first("n")).toBe(0);
 
     const events = await auditEvents();
     const forShare = events.filter((e) => (e.details as { shareId?: string }).shareId === shareId).map((e) => e.action);
@@ -226,6 +229,8 @@ describe("link shares", () => {
       const text = JSON.stringify(results);
       for (const s of secrets) expect(text.includes(s), `${table} holds a secret`).toBe(false);
     }
+    const storedItems = JSON.stringify(await backend.caseShareItems(caseA.id));
+    for (const s of secrets) expect(storedItems.includes(s), "the case object's share items hold a secret").toBe(false);
     const eventsText = JSON.stringify(await auditEvents());
     for (const s of [...secrets, token, code]) expect(eventsText.includes(s)).toBe(false);
     for (const body of sent) for (const s of secrets) expect(body.includes(s)).toBe(false);

@@ -1,4 +1,5 @@
-import { loadRecords, type RecordColumns, type StampedTimestamp, type StoreEnv } from "./records";
+import type { ShareItem } from "../durable/case-store";
+import { caseStore, loadRecords, type RecordColumns, type StampedTimestamp, type StoreEnv } from "./records";
 /** D1 access for shares, their items and keys, link sessions and receipts (docs/disclosure.md, storage-schema.md). */
 import type { ShareLevel, ShareReceiptSummary, ShareSummary } from "../../../shared/api/shares";
 
@@ -26,6 +27,8 @@ export interface ShareRow {
   revoked_at: string | null;
   revoked_by: string | null;
   reminded_at: string | null;
+  /** 1: its items are in the case's object (migration 0037); 0: a share from before, its items still in D1's share_items. */
+  items_in_store: number;
 }
 
 /** Consecutive wrong access codes that lock a link. */
@@ -52,22 +55,27 @@ export function shareInsert(
   return db
     .prepare(
       `INSERT INTO shares (id, org_id, case_id, scope, include_later, level, recipient_type, guest_id, recipient_label, share_kid, share_public_jwk,
-                           share_key_wrap, recipient_kid, access_code_hash, expires_at, created_by, created_at, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)`,
+                           share_key_wrap, recipient_kid, access_code_hash, expires_at, created_by, created_at, updated_at, items_in_store)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, 1)`,
     )
     .bind(s.id, s.orgId, s.caseId, s.scope, s.includeLater ? 1 : 0, s.level, s.recipientType, s.guestId, s.recipientLabel, s.shareKid, s.sharePublicJwk,
       s.shareKeyWrap, s.recipientKid, s.accessCodeHash, s.expiresAt, s.createdBy, s.now);
 }
 
-export function shareItemInsert(db: D1Database, i: { shareId: string; evidenceId: string; fileKey: string | null; label: string | null }): D1PreparedStatement {
-  return db.prepare("INSERT INTO share_items (share_id, evidence_id, file_key, label) VALUES (?, ?, ?, ?)").bind(i.shareId, i.evidenceId, i.fileKey, i.label);
-}
-
-/** Every complete item of the case, recorded as the items of a whole-case share (their keys open with the case key). */
-export function shareItemsOfCase(db: D1Database, shareId: string, caseId: string): D1PreparedStatement {
-  return db
-    .prepare("INSERT INTO share_items (share_id, evidence_id) SELECT ?1, id FROM evidence WHERE case_id = ?2 AND status = 'complete'")
-    .bind(shareId, caseId);
+/**
+ * Records a share's items in its case's object, before the D1 transaction that inserts the share
+ * row commits them: the chosen items with their wraps, or for a whole-case share every complete
+ * item of the case as it stands (their keys open with the case key).
+ */
+export async function storeShareItems(env: StoreEnv, share: { id: string; caseId: string; shareKid: string }, chosen: ShareItem[] | "whole case"): Promise<number> {
+  const items =
+    chosen === "whole case"
+      ? (await env.DB.prepare("SELECT id FROM evidence WHERE case_id = ? AND status = 'complete'").bind(share.caseId).all<{ id: string }>()).results.map((r) => ({
+          evidenceId: r.id, fileKey: null, label: null,
+        }))
+      : chosen;
+  await caseStore(env, share.caseId).putShareItems(share.id, share.shareKid, items);
+  return items.length;
 }
 
 export function shareCaseKeyInsert(db: D1Database, k: { shareId: string; caseKid: string; jwe: string }): D1PreparedStatement {
@@ -84,10 +92,16 @@ export function shareUpdate(db: D1Database, id: string, changes: { level?: Share
 export function shareRevoke(db: D1Database, id: string, by: string, now: string): D1PreparedStatement[] {
   return [
     db.prepare("UPDATE shares SET revoked_at = ?2, revoked_by = ?3, updated_at = ?2, share_key_wrap = NULL WHERE id = ?1 AND revoked_at IS NULL").bind(id, now, by),
+    // A share from before migration 0037 has its wraps here; a later one's go after this batch (`dropShareWraps`).
     db.prepare("UPDATE share_items SET file_key = NULL, label = NULL WHERE share_id = ?").bind(id),
     db.prepare("DELETE FROM share_case_keys WHERE share_id = ?").bind(id),
     db.prepare("UPDATE share_sessions SET revoked_at = ?2 WHERE share_id = ?1 AND revoked_at IS NULL").bind(id, now),
   ];
+}
+
+/** After the revocation's batch: the wraps the share's items hold in its case's object are deleted. */
+export async function dropShareWraps(env: StoreEnv, share: Pick<ShareRow, "id" | "case_id">): Promise<void> {
+  await caseStore(env, share.case_id).revokeShare(share.id);
 }
 
 export function shareCodeReset(db: D1Database, id: string, hash: string, now: string): D1PreparedStatement {
@@ -117,16 +131,19 @@ export async function findShareSession(db: D1Database, tokenHash: string): Promi
   return db.prepare("SELECT share_id, expires_at, revoked_at FROM share_sessions WHERE token_hash = ?").bind(tokenHash).first();
 }
 
-export async function sharesOfCase(db: D1Database, caseId: string): Promise<(ShareRow & { creator_name: string; guest_email: string | null; item_count: number })[]> {
-  const { results } = await db
+export async function sharesOfCase(env: StoreEnv, caseId: string): Promise<(ShareRow & { creator_name: string; guest_email: string | null; item_count: number })[]> {
+  const { results } = await env.DB
     .prepare(
-      `SELECT s.*, c.name AS creator_name, g.email AS guest_email, (SELECT count(*) FROM share_items i WHERE i.share_id = s.id) AS item_count
+      `SELECT s.*, c.name AS creator_name, g.email AS guest_email,
+              CASE WHEN s.items_in_store = 0 THEN (SELECT count(*) FROM share_items i WHERE i.share_id = s.id) END AS item_count
          FROM shares s JOIN users c ON c.id = s.created_by LEFT JOIN users g ON g.id = s.guest_id
         WHERE s.case_id = ? ORDER BY s.created_at DESC`,
     )
     .bind(caseId)
-    .all<ShareRow & { creator_name: string; guest_email: string | null; item_count: number }>();
-  return results;
+    .all<ShareRow & { creator_name: string; guest_email: string | null; item_count: number | null }>();
+  const stored = results.filter((r) => r.items_in_store === 1).map((r) => ({ shareId: r.id, shareKid: r.share_kid }));
+  const counts: Record<string, number> = stored.length > 0 ? await caseStore(env, caseId).shareItemCounts(stored) : {};
+  return results.map((r) => ({ ...r, item_count: r.item_count ?? counts[r.id] ?? 0 }));
 }
 
 export async function receiptsOf(db: D1Database, shareId: string): Promise<ShareReceiptSummary[]> {
@@ -173,7 +190,7 @@ export interface SharedItemRow {
 }
 
 const ITEM_SELECT = `SELECT e.id, e.case_id, e.record_ref, e.byte_size, e.part_count, e.ciphertext_size, e.manifest, e.signer_kid, k.public_jwk AS signer_jwk, e.case_kid, e.file_key,
-         e.label, e.thumbnail, e.filing, i.file_key AS share_file_key, i.label AS share_label,
+         e.label, e.thumbnail, e.filing,
          d.jwe AS details, d.ref AS details_ref,
          u.name AS uploader, e.created_at, e.r2_key
     FROM evidence e JOIN users u ON u.id = e.uploader_id LEFT JOIN user_keys k ON k.kid = e.signer_kid
@@ -208,47 +225,77 @@ async function toSharedItems(env: StoreEnv, rows: ItemQueryRow[]): Promise<Share
   });
 }
 
+type ShareScope = Pick<ShareRow, "id" | "case_id" | "scope" | "include_later" | "share_kid" | "items_in_store">;
+
 /**
- * The items a share opens: its recorded items, and for a whole-case share that includes later items,
- * every complete item of the case. Only complete evidence of the share's own case, and none in the
- * recycle bin (docs/retention.md).
+ * Which items of its case a share holds: every one (a whole-case share that includes later
+ * items), or those it lists, with its wraps of them; from the case's object, or from D1 for a
+ * share made before migration 0037 and not yet moved.
  */
-export async function sharedItems(env: StoreEnv, share: Pick<ShareRow, "id" | "case_id" | "scope" | "include_later">): Promise<SharedItemRow[]> {
-  const later = share.scope === "case" && share.include_later === 1;
-  const { results } = await env.DB
-    .prepare(
-      `${ITEM_SELECT} LEFT JOIN share_items i ON i.share_id = ?1 AND i.evidence_id = e.id
-        WHERE e.case_id = ?2 AND e.status = 'complete' AND e.deleted_at IS NULL AND (i.share_id IS NOT NULL OR ?3 = 1)
-        ORDER BY e.created_at, e.id`,
-    )
-    .bind(share.id, share.case_id, later ? 1 : 0)
-    .all<ItemQueryRow>();
-  return toSharedItems(env, results);
+async function shareMembers(env: StoreEnv, share: ShareScope, evidenceId?: string): Promise<Map<string, ShareItem> | "all"> {
+  if (share.scope === "case" && share.include_later === 1) return "all";
+  const listed =
+    share.items_in_store === 1
+      ? await caseStore(env, share.case_id).shareItems(share.id, share.share_kid, evidenceId)
+      : (
+          await env.DB.prepare(`SELECT evidence_id, file_key, label FROM share_items WHERE share_id = ?1 AND (?2 IS NULL OR evidence_id = ?2)`)
+            .bind(share.id, evidenceId ?? null)
+            .all<{ evidence_id: string; file_key: string | null; label: string | null }>()
+        ).results.map((r) => ({ evidenceId: r.evidence_id, fileKey: r.file_key, label: r.label }));
+  return new Map(listed.map((i) => [i.evidenceId, i]));
 }
 
-/** How many items a share opens now (as `sharedItems`, counted in D1 alone). */
-export async function sharedItemCount(db: D1Database, share: Pick<ShareRow, "id" | "case_id" | "scope" | "include_later">): Promise<number> {
-  const later = share.scope === "case" && share.include_later === 1;
-  const row = await db
-    .prepare(
-      `SELECT count(*) AS n FROM evidence e LEFT JOIN share_items i ON i.share_id = ?1 AND i.evidence_id = e.id
-        WHERE e.case_id = ?2 AND e.status = 'complete' AND e.deleted_at IS NULL AND (i.share_id IS NOT NULL OR ?3 = 1)`,
-    )
-    .bind(share.id, share.case_id, later ? 1 : 0)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
+/** Ids bound per query, as a JSON array (`json_each`): well under D1's limit on a bound value. */
+const IDS_PER_QUERY = 500;
+
+/** Runs `sql` (whose `?2` is a JSON array of ids) for the ids in slices, and concatenates the rows. */
+async function rowsOfIds<T>(db: D1Database, sql: string, caseId: string, ids: string[]): Promise<T[]> {
+  const out: T[] = [];
+  for (let at = 0; at < ids.length; at += IDS_PER_QUERY) {
+    out.push(...(await db.prepare(sql).bind(caseId, JSON.stringify(ids.slice(at, at + IDS_PER_QUERY))).all<T>()).results);
+  }
+  return out;
 }
 
-export async function sharedItem(env: StoreEnv, share: Pick<ShareRow, "id" | "case_id" | "scope" | "include_later">, evidenceId: string): Promise<SharedItemRow | null> {
-  const later = share.scope === "case" && share.include_later === 1;
-  const row = await env.DB
-    .prepare(
-      `${ITEM_SELECT} LEFT JOIN share_items i ON i.share_id = ?1 AND i.evidence_id = e.id
-        WHERE e.id = ?4 AND e.case_id = ?2 AND e.status = 'complete' AND e.deleted_at IS NULL AND (i.share_id IS NOT NULL OR ?3 = 1)`,
-    )
-    .bind(share.id, share.case_id, later ? 1 : 0, evidenceId)
-    .first<ItemQueryRow>();
-  return row ? (await toSharedItems(env, [row]))[0]! : null;
+/** What a share opens of an item: complete evidence of the share's own case, none in the recycle bin (docs/retention.md). */
+const OPENED = "e.case_id = ?1 AND e.status = 'complete' AND e.deleted_at IS NULL";
+
+/**
+ * The items a share opens: its listed items, and for a whole-case share that includes later items,
+ * every complete item of the case; oldest first.
+ */
+export async function sharedItems(env: StoreEnv, share: ShareScope): Promise<SharedItemRow[]> {
+  const members = await shareMembers(env, share);
+  const rows =
+    members === "all"
+      ? (await env.DB.prepare(`${ITEM_SELECT} WHERE ${OPENED} ORDER BY e.created_at, e.id`).bind(share.case_id).all<ItemQueryRow>()).results
+      : (await rowsOfIds<ItemQueryRow>(env.DB, `${ITEM_SELECT} WHERE ${OPENED} AND e.id IN (SELECT value FROM json_each(?2))`, share.case_id, [...members.keys()])).sort(
+          (a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+        );
+  return toSharedItems(env, withWraps(rows, members));
+}
+
+/** How many items a share opens now (as `sharedItems`, without reading their records). */
+export async function sharedItemCount(env: StoreEnv, share: ShareScope): Promise<number> {
+  const members = await shareMembers(env, share);
+  if (members === "all") return (await env.DB.prepare(`SELECT count(*) AS n FROM evidence e WHERE ${OPENED}`).bind(share.case_id).first<{ n: number }>())?.n ?? 0;
+  const counts = await rowsOfIds<{ n: number }>(env.DB, `SELECT count(*) AS n FROM evidence e WHERE ${OPENED} AND e.id IN (SELECT value FROM json_each(?2))`, share.case_id, [...members.keys()]);
+  return counts.reduce((sum, c) => sum + c.n, 0);
+}
+
+export async function sharedItem(env: StoreEnv, share: ShareScope, evidenceId: string): Promise<SharedItemRow | null> {
+  const members = await shareMembers(env, share, evidenceId);
+  if (members !== "all" && !members.has(evidenceId)) return null;
+  const row = await env.DB.prepare(`${ITEM_SELECT} WHERE ${OPENED} AND e.id = ?2`).bind(share.case_id, evidenceId).first<ItemQueryRow>();
+  return row ? (await toSharedItems(env, withWraps([row], members)))[0]! : null;
+}
+
+/** The share's wraps of each item (none for a whole-case share's). */
+function withWraps(rows: ItemQueryRow[], members: Map<string, ShareItem> | "all"): ItemQueryRow[] {
+  return rows.map((r) => {
+    const member = members === "all" ? undefined : members.get(r.id);
+    return { ...r, share_file_key: member?.fileKey ?? null, share_label: member?.label ?? null };
+  });
 }
 
 /** A whole-case share's missing case keys: keys of its case it holds no wrap of. */

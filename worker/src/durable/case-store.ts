@@ -19,6 +19,15 @@ export interface RecordKey {
 
 type Row = Record<string, SqlStorageValue>;
 
+/** An item of a share: for a share of chosen items, its file key and label wrapped to the share key (null once revoked; none for a whole-case share). */
+export interface ShareItem {
+  evidenceId: string;
+  fileKey: string | null;
+  label: string | null;
+}
+
+type ShareItemRow = { evidence_id: string; file_key: string | null; label: string | null } & Row;
+
 /** The two kinds of record an object keeps: an item's own fields, and its details versions. */
 export type RecordKind = "items" | "details";
 
@@ -45,6 +54,49 @@ export class CaseStore extends DurableObject<Env> {
         `CREATE TABLE IF NOT EXISTS ${table} (evidence_id TEXT NOT NULL, ref TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (evidence_id, ref)) WITHOUT ROWID`,
       );
     }
+    // The items of the case's shares (disclosure.md), each under the share key it was made for.
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS share_items (share_id TEXT NOT NULL, share_kid TEXT NOT NULL, evidence_id TEXT NOT NULL, file_key TEXT, label TEXT,
+         PRIMARY KEY (share_id, share_kid, evidence_id)) WITHOUT ROWID`,
+    );
+    this.sql.exec("CREATE INDEX IF NOT EXISTS share_items_by_item ON share_items (evidence_id)");
+  }
+
+  /**
+   * Records the items of a share about to be made (the D1 transaction that inserts the share row
+   * commits them), replacing what an earlier attempt under the same id and share key left. Rows are
+   * keyed by the share key too: a share is read under the key its D1 row names, so another attempt
+   * with the same id and another key can never lend it its wraps.
+   */
+  async putShareItems(shareId: string, shareKid: string, items: ShareItem[]): Promise<void> {
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("DELETE FROM share_items WHERE share_id = ? AND share_kid = ?", shareId, shareKid);
+      for (const i of items) {
+        this.sql.exec("INSERT INTO share_items (share_id, share_kid, evidence_id, file_key, label) VALUES (?, ?, ?, ?, ?)", shareId, shareKid, i.evidenceId, i.fileKey, i.label);
+      }
+    });
+  }
+
+  /** The items of a share, with its wraps of them (none for a whole-case share's, or once revoked). */
+  async shareItems(shareId: string, shareKid: string, evidenceId?: string): Promise<ShareItem[]> {
+    const rows = evidenceId
+      ? this.sql.exec<ShareItemRow>("SELECT evidence_id, file_key, label FROM share_items WHERE share_id = ? AND share_kid = ? AND evidence_id = ?", shareId, shareKid, evidenceId)
+      : this.sql.exec<ShareItemRow>("SELECT evidence_id, file_key, label FROM share_items WHERE share_id = ? AND share_kid = ?", shareId, shareKid);
+    return rows.toArray().map((r) => ({ evidenceId: r.evidence_id, fileKey: r.file_key, label: r.label }));
+  }
+
+  /** How many items each share holds, by share id. */
+  async shareItemCounts(shares: { shareId: string; shareKid: string }[]): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const s of shares) {
+      counts[s.shareId] = Number(this.sql.exec<{ n: number } & Row>("SELECT count(*) AS n FROM share_items WHERE share_id = ? AND share_kid = ?", s.shareId, s.shareKid).one().n);
+    }
+    return counts;
+  }
+
+  /** A revoked share's wraps deleted (its items stay listed, as the record of what it held). */
+  async revokeShare(shareId: string): Promise<void> {
+    this.sql.exec("UPDATE share_items SET file_key = NULL, label = NULL WHERE share_id = ?", shareId);
   }
 
   /** Stores records (idempotent). Refuses the whole call, storing nothing, if a reference is not its body's SHA-256. */
@@ -120,11 +172,12 @@ export class CaseStore extends DurableObject<Env> {
     });
   }
 
-  /** Deletes every record of an item (its purge; a cancelled upload; a capture filed into another case). */
+  /** Deletes every record of an item, and its place in the case's shares (its purge; a cancelled upload; a capture filed into another case). */
   async forget(evidenceId: string): Promise<void> {
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("DELETE FROM items WHERE evidence_id = ?", evidenceId);
       this.sql.exec("DELETE FROM details WHERE evidence_id = ?", evidenceId);
+      this.sql.exec("DELETE FROM share_items WHERE evidence_id = ?", evidenceId);
     });
   }
 

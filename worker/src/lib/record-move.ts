@@ -7,8 +7,10 @@
  *
  * Items in a user's holding place for captures are left where they are: filing one into a case
  * writes its record into that case's object (and copies its details versions there) anyway.
+ *
+ * It moves the items of shares made before migration 0037 the same way, a share at a time.
  */
-import { storeRecords, type ItemRecord, type StoreEnv } from "../db/records";
+import { caseStore, storeRecords, type ItemRecord, type StoreEnv } from "../db/records";
 import { moveStampedManifests } from "./timestamps";
 
 const BATCH = 100;
@@ -90,18 +92,60 @@ async function moveDetails(env: StoreEnv): Promise<number> {
   return moved;
 }
 
+/** Shares moved per batch (a whole-case share lists every item of its case). */
+const SHARE_BATCH = 10;
+
+/**
+ * One batch of shares made before migration 0037: each share's items (and its wraps, unless it is
+ * revoked) are written to its case's object, then one D1 transaction marks the share moved, on
+ * condition its revocation state is still the one read, and deletes its D1 rows. An item whose
+ * purge began meanwhile is taken out of the object again, so no wrap of a shredded key survives.
+ */
+async function moveShares(env: StoreEnv): Promise<number> {
+  const { results } = await env.DB
+    .prepare("SELECT id, case_id, share_kid, revoked_at FROM shares WHERE items_in_store = 0 LIMIT ?")
+    .bind(SHARE_BATCH)
+    .all<{ id: string; case_id: string; share_kid: string; revoked_at: string | null }>();
+  let moved = 0;
+  for (const share of results) {
+    const { results: items } = await env.DB
+      .prepare("SELECT i.evidence_id, i.file_key, i.label FROM share_items i JOIN evidence e ON e.id = i.evidence_id WHERE i.share_id = ? AND e.purge_started_at IS NULL")
+      .bind(share.id)
+      .all<{ evidence_id: string; file_key: string | null; label: string | null }>();
+    const store = caseStore(env, share.case_id);
+    const revoked = share.revoked_at !== null;
+    await store.putShareItems(share.id, share.share_kid, items.map((i) => ({ evidenceId: i.evidence_id, fileKey: revoked ? null : i.file_key, label: revoked ? null : i.label })));
+    const [marked] = await env.DB.batch([
+      env.DB.prepare("UPDATE shares SET items_in_store = 1 WHERE id = ? AND items_in_store = 0 AND revoked_at IS ?").bind(share.id, share.revoked_at),
+      env.DB.prepare("DELETE FROM share_items WHERE share_id = ?1 AND EXISTS (SELECT 1 FROM shares WHERE id = ?1 AND items_in_store = 1)").bind(share.id),
+    ]);
+    if (marked!.meta.changes) moved++;
+    // Revoked meanwhile: what was just written holds no wrap either (the next batch moves it again).
+    else if ((await env.DB.prepare("SELECT revoked_at FROM shares WHERE id = ?").bind(share.id).first("revoked_at")) !== null) await store.revokeShare(share.id);
+    const ids = items.map((i) => i.evidence_id);
+    const live = new Set(
+      (await env.DB.prepare("SELECT id FROM evidence WHERE id IN (SELECT value FROM json_each(?)) AND purge_started_at IS NULL").bind(JSON.stringify(ids)).all<{ id: string }>()).results.map((r) => r.id),
+    );
+    for (const id of ids) if (!live.has(id)) await store.forget(id);
+  }
+  return moved;
+}
+
 /**
  * Moves records until none are left or `budgetMs` has passed (the daily job gives it ten
- * minutes). Returns how many items, details versions and manifest timestamps moved.
+ * minutes). Returns how many items, details versions, manifest timestamps and shares moved.
  */
-export async function moveLegacyRecords(env: Env, budgetMs = 10 * 60_000): Promise<{ items: number; details: number; timestamps: number }> {
+export async function moveLegacyRecords(env: Env, budgetMs = 10 * 60_000): Promise<{ items: number; details: number; timestamps: number; shares: number }> {
   const until = Date.now() + budgetMs;
-  const total = { items: 0, details: 0, timestamps: 0 };
+  const total = { items: 0, details: 0, timestamps: 0, shares: 0 };
   for (let n; Date.now() < until && (n = await moveItems(env)) > 0; ) total.items += n;
   for (let n; Date.now() < until && (n = await moveDetails(env)) > 0; ) total.details += n;
   for (let n; Date.now() < until && (n = await moveStampedManifests(env, BATCH)) > 0; ) total.timestamps += n;
-  if (total.items + total.details + total.timestamps > 0) {
-    console.log(`records moved to the cases' objects: ${total.items} items, ${total.details} details versions, ${total.timestamps} manifest timestamps`);
+  for (let n; Date.now() < until && (n = await moveShares(env)) > 0; ) total.shares += n;
+  if (total.items + total.details + total.timestamps + total.shares > 0) {
+    console.log(
+      `records moved to the cases' objects: ${total.items} items, ${total.details} details versions, ${total.timestamps} manifest timestamps, the items of ${total.shares} shares`,
+    );
   }
   return total;
 }

@@ -59,8 +59,8 @@ import {
   sharedItems,
   sharedItemCount,
   shareInsert,
-  shareItemInsert,
-  shareItemsOfCase,
+  storeShareItems,
+  dropShareWraps,
   shareRevoke,
   sharesForGuest,
   shareSessionInsert,
@@ -69,6 +69,7 @@ import {
   shareUpdate,
   type ShareRow,
 } from "../db/shares";
+import type { StoreEnv } from "../db/records";
 import { findTimestamp } from "../db/timestamps";
 import { findUserByEmail, findUserById } from "../db/users";
 import type { AppEnv } from "../env";
@@ -153,10 +154,10 @@ async function toSummary(db: D1Database, row: ShareRow & { creator_name: string;
   };
 }
 
-async function summaryOf(db: D1Database, caseId: string, shareId: string): Promise<ShareSummary> {
-  const row = (await sharesOfCase(db, caseId)).find((s) => s.id === shareId);
+async function summaryOf(env: StoreEnv, caseId: string, shareId: string): Promise<ShareSummary> {
+  const row = (await sharesOfCase(env, caseId)).find((s) => s.id === shareId);
   if (!row) throw new Error(`share ${shareId} vanished`);
-  return toSummary(db, row);
+  return toSummary(env.DB, row);
 }
 
 const noSuchShare = () => new ApiError(404, "not_found", "No such share, or you cannot manage it.");
@@ -189,7 +190,7 @@ export const caseShares = new Hono<AppEnv>()
     async (c) => {
       const { id } = c.req.valid("param");
       await requireCaseRole(c, id, "lead");
-      const rows = await sharesOfCase(c.env.DB, id);
+      const rows = await sharesOfCase(c.env, id);
       return c.json({ shares: await Promise.all(rows.map((row) => toSummary(c.env.DB, row))) } satisfies ShareList, 200);
     },
   )
@@ -254,7 +255,6 @@ export const caseShares = new Hono<AppEnv>()
           if (!row || row.case_id !== caseId || row.status !== "complete") throw new ApiError(400, "not_in_case", `Item ${n + 1} is not complete evidence of this case.`);
           checkWrappedTo(item.fileKey, TYP.fileKey, shareKey.kid, `items.${n}.fileKey`);
           checkWrappedTo(item.label, TYP.label, shareKey.kid, `items.${n}.label`);
-          statements.push(shareItemInsert(c.env.DB, { shareId: body.id, evidenceId: item.evidenceId, fileKey: item.fileKey, label: item.label }));
         }
       } else {
         if (body.items.length > 0) throw new ApiError(400, "wraps_mismatch", "A whole-case share carries case keys, not file keys.");
@@ -268,8 +268,9 @@ export const caseShares = new Hono<AppEnv>()
           checkWrappedTo(key.jwe, TYP.caseKey, shareKey.kid, `caseKeys.${n}.jwe`);
           statements.push(shareCaseKeyInsert(c.env.DB, { shareId: body.id, caseKid: key.caseKid, jwe: key.jwe }));
         }
-        statements.push(shareItemsOfCase(c.env.DB, body.id, caseId));
       }
+      // The share's items go to the case's object first; the batch below, which inserts the share, commits them.
+      await storeShareItems(c.env, { id: body.id, caseId, shareKid: shareKey.kid }, body.scope === "items" ? body.items.map((i) => ({ evidenceId: i.evidenceId, fileKey: i.fileKey, label: i.label })) : "whole case");
       const now = new Date().toISOString();
       const share = {
         id: body.id, case_id: caseId, recipient_type: body.recipient.type, recipient_label: label,
@@ -294,7 +295,7 @@ export const caseShares = new Hono<AppEnv>()
         const guest = (await findUserById(c.env.DB, guestId))!;
         notified = await sendNotice(c, shareNotice({ to: guest.email, guestName: guest.name, sharerName: me.name, caseNumber: found.number, expiresAt, origin: originOf(c) }));
       }
-      return c.json({ share: await summaryOf(c.env.DB, caseId, body.id), accessCode, notified } satisfies CreatedShare, 201);
+      return c.json({ share: await summaryOf(c.env, caseId, body.id), accessCode, notified } satisfies CreatedShare, 201);
     },
   )
   .post(
@@ -386,7 +387,7 @@ export const shares = new Hono<AppEnv>()
         await c.env.DB.batch([shareUpdate(c.env.DB, share.id, { level: body.level as ShareLevel | undefined, expiresAt }, now), ...events]);
         await flushAudit(c.env, me.orgId);
       }
-      return c.json({ share: await summaryOf(c.env.DB, share.case_id, share.id), accessCode: null } satisfies CreatedShare, 200);
+      return c.json({ share: await summaryOf(c.env, share.case_id, share.id), accessCode: null } satisfies CreatedShare, 200);
     },
   )
   .post(
@@ -400,7 +401,9 @@ export const shares = new Hono<AppEnv>()
         await c.env.DB.batch([...shareRevoke(c.env.DB, share.id, me.id, new Date().toISOString()), auditStatement(c, me.orgId, { action: "share.revoke", ...shareEvent(share) })]);
         await flushAudit(c.env, me.orgId);
       }
-      return c.json({ share: await summaryOf(c.env.DB, share.case_id, share.id), accessCode: null } satisfies CreatedShare, 200);
+      // Its wraps in the case's object (again, if an earlier revocation was cut short before this).
+      await dropShareWraps(c.env, share);
+      return c.json({ share: await summaryOf(c.env, share.case_id, share.id), accessCode: null } satisfies CreatedShare, 200);
     },
   )
   .post(
@@ -435,7 +438,7 @@ export const shares = new Hono<AppEnv>()
         throw new ApiError(409, "already_added", "Another lead added these keys to the share just now. Reload the case.");
       }
       await flushAudit(c.env, me.orgId);
-      return c.json({ share: await summaryOf(c.env.DB, share.case_id, share.id), accessCode: null } satisfies CreatedShare, 200);
+      return c.json({ share: await summaryOf(c.env, share.case_id, share.id), accessCode: null } satisfies CreatedShare, 200);
     },
   )
   .post(
@@ -453,7 +456,7 @@ export const shares = new Hono<AppEnv>()
         auditStatement(c, me.orgId, { action: "share.access_code", ...shareEvent(share, { unlocked: share.locked_at !== null }) }),
       ]);
       await flushAudit(c.env, me.orgId);
-      return c.json({ share: await summaryOf(c.env.DB, share.case_id, share.id), accessCode: code } satisfies CreatedShare, 200);
+      return c.json({ share: await summaryOf(c.env, share.case_id, share.id), accessCode: code } satisfies CreatedShare, 200);
     },
   )
   .get(
@@ -593,7 +596,7 @@ export const shared = new Hono<AppEnv>()
       for (const row of rows) {
         out.push({
           id: row.id, case: { id: row.case_id, number: row.case_number, title: row.case_title }, from: { name: row.creator_name, organisation: row.org_name },
-          level: row.level, expiresAt: row.expires_at, itemCount: await sharedItemCount(c.env.DB, row),
+          level: row.level, expiresAt: row.expires_at, itemCount: await sharedItemCount(c.env, row),
         });
       }
       return c.json({ shares: out }, 200);
