@@ -4,7 +4,7 @@
  * with its provenance, and its court package verifies) or reject one (keys deleted, then the object).
  */
 import { describe, expect, it } from "vitest";
-import type { CaseDetail, EvidenceSummary, FileKeyRelease, MyCaseKeys } from "../../shared/api/cases";
+import type { CaseDetail, EvidenceList, EvidenceSummary, FileKeyRelease, MyCaseKeys } from "../../shared/api/cases";
 import type { SignerKey } from "../../shared/api/schemas";
 import type { IncomingSubmissions, SubmittedKeyRelease } from "../../shared/api/submission-intake";
 import {
@@ -27,7 +27,7 @@ import { sendThroughLink, type Fetcher } from "../support/submitter";
 import { casePackageStream, planCasePackage } from "../../shared/disclosure/case-package";
 import { verifyCasePackage } from "../../shared/disclosure/verify-case-package";
 import { auditEvents } from "./audit-helpers";
-import { bucket, db } from "./backend";
+import { backend, bucket, db } from "./backend";
 import { randomBytes, type Person } from "./evidence-helpers";
 import { call, expectError } from "./helpers";
 import { json, makeLink, submissionCast } from "./submission-helpers";
@@ -216,5 +216,44 @@ describe("intake of submitted files", () => {
     const [event] = (await auditEvents()).filter((e) => e.action === "submission.reject");
     expect(event!.details).toMatchObject({ caseId: caseA.id, linkId: link.id, fileId, byteSize: 9000 });
     expect(event!.details.sha512).toMatch(/^[0-9a-f]{128}$/);
+  });
+  it("keeps where an item came from in its record, not in D1; an item accepted before migration 0037 keeps its source while the daily job moves it there", async () => {
+    const { contributor, caseA, sent } = await world();
+    const fileId = sent.fileIds[0]!;
+    const accepted = await json<EvidenceSummary>(await call(`/api/submitted-files/${fileId}/accept`, { cookie: contributor.cookie, body: await acceptBody(contributor, caseA, fileId) }), 201);
+    const read = async () => json<EvidenceSummary>(await call(`/api/evidence/${fileId}`, { cookie: contributor.cookie }));
+    const listed = async () => (await json<EvidenceList>(await call(`/api/cases/${caseA.id}/evidence`, { cookie: contributor.cookie }))).evidence.find((e) => e.id === fileId)!.source;
+    const before = await read();
+    expect(before.source).toEqual(accepted.source);
+    expect(await listed()).toEqual(accepted.source);
+    expect(await db.prepare("SELECT count(*) AS n FROM evidence_provenance").first("n")).toBe(0);
+    const recordOf = async () => (await backend.caseRecords(caseA.id)).items.find((r) => r.evidenceId === fileId)!.body;
+    const record = (await recordOf()) as Record<string, unknown> & { provenance: Record<string, string | null> };
+    expect(record.provenance).toMatchObject({ link_id: accepted.source!.linkId, submission_id: sent.submissionId, signer_kid: sent.signerKid, submission_key_wrap: accepted.source!.submissionKeyWrap });
+
+    // As an installation from before has it: the record's fields in the row, its provenance in evidence_provenance.
+    const { provenance: p, ...fields } = record as Record<string, string | null> & { provenance: Record<string, string | null> };
+    await db
+      .prepare("UPDATE evidence SET r2_key = ?, signer_kid = ?, manifest = ?, file_key = ?, label = ?, record_ref = NULL WHERE id = ?")
+      .bind(fields.r2_key, fields.signer_kid, fields.manifest, fields.file_key, fields.label, fileId)
+      .run();
+    await db
+      .prepare(
+        `INSERT INTO evidence_provenance (evidence_id, link_id, link_label, submission_id, signer_kid, submission_key_wrap, case_kid, details, sent_at, ip, user_agent, accepted_by, accepted_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .bind(fileId, p.link_id, p.link_label, p.submission_id, p.signer_kid, p.submission_key_wrap, p.case_kid, p.details, p.sent_at, p.ip, p.user_agent, p.accepted_by, p.accepted_at)
+      .run();
+    await backend.dropCaseRecords(caseA.id);
+    expect(await read()).toEqual(before);
+    expect(await listed()).toEqual(accepted.source);
+
+    // The daily job moves the record, then its provenance into it; every read answers the same.
+    await backend.runScheduled(new Date());
+    expect(await db.prepare("SELECT count(*) AS n FROM evidence_provenance").first("n")).toBe(0);
+    expect(await recordOf()).toEqual(record);
+    expect((await backend.caseRecords(caseA.id)).items.filter((r) => r.evidenceId === fileId)).toHaveLength(1);
+    expect(await read()).toEqual(before);
+    expect(await listed()).toEqual(accepted.source);
   });
 });

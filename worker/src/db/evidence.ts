@@ -115,11 +115,28 @@ export function toEvidenceSummary(row: SummaryRow): EvidenceSummary {
 /** Fills in the item (but its thumbnail) and latest-details records of summary rows (one call per case object). */
 async function withRecords(env: StoreEnv, rows: SummaryRow[]): Promise<SummaryRow[]> {
   const { items, details } = await loadListedRecords(env, rows.map((r) => ({ caseId: r.case_id, evidenceId: r.id, itemRef: r.record_ref, detailsRef: r.details_ref })));
-  return rows.map((r) => {
+  const filled = rows.map((r): SummaryRow => {
     const item = r.record_ref ? items.get(r.record_ref)! : null;
     const d = r.details_ref ? details.get(r.details_ref)! : null;
-    return { ...r, ...(item ?? {}), ...(d ? { details_jwe: d.jwe, details_case_kid: d.case_kid, details_case_jwe: d.case_jwe } : {}) };
+    const p = item?.provenance;
+    return {
+      ...r,
+      ...(item ?? {}),
+      ...(d ? { details_jwe: d.jwe, details_case_kid: d.case_kid, details_case_jwe: d.case_jwe } : {}),
+      // Where an item accepted from a submission link came from: in its record since migration 0038 (before, the row's join found it).
+      ...(p
+        ? {
+            src_link_id: p.link_id, src_link_label: p.link_label, src_submission_id: p.submission_id, src_signer_kid: p.signer_kid, src_case_kid: p.case_kid,
+            src_key_wrap: p.submission_key_wrap, src_details: p.details, src_sent_at: p.sent_at, src_ip: p.ip, src_accepted_by: p.accepted_by, src_accepted_at: p.accepted_at,
+          }
+        : {}),
+    };
   });
+  const unnamed = [...new Set(filled.flatMap((r) => (r.src_accepted_by !== null && r.src_accepted_by_name === null ? [r.src_accepted_by] : [])))];
+  if (unnamed.length === 0) return filled;
+  const { results } = await env.DB.prepare("SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(unnamed)).all<{ id: string; name: string }>();
+  const names = new Map(results.map((u) => [u.id, u.name]));
+  return filled.map((r) => (r.src_accepted_by !== null && r.src_accepted_by_name === null ? { ...r, src_accepted_by_name: names.get(r.src_accepted_by) ?? null } : r));
 }
 
 /** The case's evidence (and `userId`'s own uploads in progress), newest first: at most `limit`, after the item `after` names (created_at, id). */
@@ -142,9 +159,9 @@ export async function listEvidence(env: StoreEnv, caseId: string, userId: string
 export async function evidenceThumbnails(env: StoreEnv, caseId: string, userId: string, ids: string[]): Promise<{ id: string; thumbnail: string }[]> {
   const { results } = await env.DB
     .prepare(
-      `SELECT id, case_id, record_ref, thumbnail FROM evidence
-        WHERE case_id = ?1 AND id IN (SELECT value FROM json_each(?3)) AND deleted_at IS NULL AND purge_started_at IS NULL
-          AND (status = 'complete' OR uploader_id = ?2)`,
+      // Looked up by id (CROSS JOIN keeps json_each first), not by scanning the case's items.
+      `SELECT e.id, e.case_id, e.record_ref, e.thumbnail FROM json_each(?3) j CROSS JOIN evidence e ON e.id = j.value
+        WHERE e.case_id = ?1 AND e.deleted_at IS NULL AND e.purge_started_at IS NULL AND (e.status = 'complete' OR e.uploader_id = ?2)`,
     )
     .bind(caseId, userId, JSON.stringify(ids))
     .all<{ id: string; case_id: string; record_ref: string | null; thumbnail: string | null }>();

@@ -3,7 +3,7 @@
  * "What grows with evidence"): D1 keeps the small row every query across cases needs (status,
  * sizes, retention clocks, the case key id) and names the item's record by its SHA-256; the
  * case's object keeps the record itself (stored object's key, signer key id, manifest, wrapped
- * file key, label, thumbnail, filing record, stamped timestamp) and the contents of its details versions. Routes see whole rows: the
+ * file key, label, thumbnail, filing record, provenance, stamped timestamp) and the contents of its details versions. Routes see whole rows: the
  * functions here fill the record fields in.
  *
  * Rows from before migration 0036 name no record (`record_ref` null): they carry the fields in
@@ -27,6 +27,26 @@ export interface StampedTimestamp {
   stamped_at: string;
 }
 
+/**
+ * Where an item accepted from a submission link came from (docs/submissions.md §5), as the
+ * `evidence_provenance` columns it replaces (migration 0038): the submission key's wrap to the
+ * case key and the submitter's details stay encrypted; the rest is plain, as there.
+ */
+export interface ProvenanceRecord {
+  link_id: string;
+  link_label: string;
+  submission_id: string;
+  signer_kid: string;
+  submission_key_wrap: string;
+  case_kid: string;
+  details: string | null;
+  sent_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  accepted_by: string;
+  accepted_at: string;
+}
+
 /** What an item's record holds. */
 export interface ItemRecord {
   /** The stored object's key in R2, and the manifest's signing key id (in the record since the row holds `''`). */
@@ -37,6 +57,8 @@ export interface ItemRecord {
   label: string | null;
   thumbnail: string | null;
   filing: string | null;
+  /** For an item accepted from a submission link, where it came from (fixed at its acceptance). */
+  provenance?: ProvenanceRecord | null;
   /** Its manifest's timestamp, once stamped: the stamping moves it here from D1's queue (`timestamps`). */
   timestamp?: StampedTimestamp | null;
 }
@@ -54,6 +76,7 @@ export const caseStore = (env: Pick<Env, "CASE_STORE">, caseId: string) => env.C
 const itemBody = (r: ItemRecord): string =>
   JSON.stringify({
     r2_key: r.r2_key, signer_kid: r.signer_kid, manifest: r.manifest, file_key: r.file_key, label: r.label, thumbnail: r.thumbnail, filing: r.filing,
+    ...(r.provenance ? { provenance: r.provenance } : {}),
     ...(r.timestamp ? { timestamp: r.timestamp } : {}),
   });
 const detailsBody = (r: DetailsRecord): string => JSON.stringify({ jwe: r.jwe, case_kid: r.case_kid, case_jwe: r.case_jwe });
@@ -174,7 +197,9 @@ export async function withItemRecords<T extends RecordColumns>(env: Pick<Env, "C
 
 /** The record an item row holds now, whichever side it is on. */
 export const itemRecordOf = (row: ItemRecord): ItemRecord => ({
-  r2_key: row.r2_key, signer_kid: row.signer_kid, manifest: row.manifest, file_key: row.file_key, label: row.label, thumbnail: row.thumbnail, filing: row.filing, ...(row.timestamp ? { timestamp: row.timestamp } : {}),
+  r2_key: row.r2_key, signer_kid: row.signer_kid, manifest: row.manifest, file_key: row.file_key, label: row.label, thumbnail: row.thumbnail, filing: row.filing,
+  ...(row.provenance ? { provenance: row.provenance } : {}),
+  ...(row.timestamp ? { timestamp: row.timestamp } : {}),
 });
 
 /**

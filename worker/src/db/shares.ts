@@ -259,6 +259,8 @@ async function rowsOfIds<T>(db: D1Database, sql: string, caseId: string, ids: st
 
 /** What a share opens of an item: complete evidence of the share's own case, none in the recycle bin (docs/retention.md). */
 const OPENED = "e.case_id = ?1 AND e.status = 'complete' AND e.deleted_at IS NULL";
+/** The same for items named by id (`+` keeps SQLite from scanning the case's items by its index rather than looking each id up). */
+const OPENED_BY_ID = "+e.case_id = ?1 AND e.status = 'complete' AND e.deleted_at IS NULL";
 
 /**
  * The items a share opens: its listed items, and for a whole-case share that includes later items,
@@ -269,7 +271,7 @@ export async function sharedItems(env: StoreEnv, share: ShareScope): Promise<Sha
   const rows =
     members === "all"
       ? (await env.DB.prepare(`${ITEM_SELECT} WHERE ${OPENED} ORDER BY e.created_at, e.id`).bind(share.case_id).all<ItemQueryRow>()).results
-      : (await rowsOfIds<ItemQueryRow>(env.DB, `${ITEM_SELECT} WHERE ${OPENED} AND e.id IN (SELECT value FROM json_each(?2))`, share.case_id, [...members.keys()])).sort(
+      : (await rowsOfIds<ItemQueryRow>(env.DB, `${ITEM_SELECT} WHERE ${OPENED_BY_ID} AND e.id IN (SELECT value FROM json_each(?2))`, share.case_id, [...members.keys()])).sort(
           (a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
         );
   return toSharedItems(env, withWraps(rows, members));
@@ -279,14 +281,14 @@ export async function sharedItems(env: StoreEnv, share: ShareScope): Promise<Sha
 export async function sharedItemCount(env: StoreEnv, share: ShareScope): Promise<number> {
   const members = await shareMembers(env, share);
   if (members === "all") return (await env.DB.prepare(`SELECT count(*) AS n FROM evidence e WHERE ${OPENED}`).bind(share.case_id).first<{ n: number }>())?.n ?? 0;
-  const counts = await rowsOfIds<{ n: number }>(env.DB, `SELECT count(*) AS n FROM evidence e WHERE ${OPENED} AND e.id IN (SELECT value FROM json_each(?2))`, share.case_id, [...members.keys()]);
+  const counts = await rowsOfIds<{ n: number }>(env.DB, `SELECT count(*) AS n FROM evidence e WHERE ${OPENED_BY_ID} AND e.id IN (SELECT value FROM json_each(?2))`, share.case_id, [...members.keys()]);
   return counts.reduce((sum, c) => sum + c.n, 0);
 }
 
 export async function sharedItem(env: StoreEnv, share: ShareScope, evidenceId: string): Promise<SharedItemRow | null> {
   const members = await shareMembers(env, share, evidenceId);
   if (members !== "all" && !members.has(evidenceId)) return null;
-  const row = await env.DB.prepare(`${ITEM_SELECT} WHERE ${OPENED} AND e.id = ?2`).bind(share.case_id, evidenceId).first<ItemQueryRow>();
+  const row = await env.DB.prepare(`${ITEM_SELECT} WHERE ${OPENED_BY_ID} AND e.id = ?2`).bind(share.case_id, evidenceId).first<ItemQueryRow>();
   return row ? (await toSharedItems(env, withWraps([row], members)))[0]! : null;
 }
 

@@ -1,4 +1,5 @@
 /** D1 access for the intake of submitted files (docs/submissions.md §5, storage-schema.md). */
+import type { ProvenanceRecord } from "./records";
 
 export interface SubmittedFileRow {
   id: string;
@@ -66,7 +67,7 @@ const witnessed = "EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?)";
 
 /**
  * The accepted file as evidence of its case: its stored object, and its record (the
- * submitter-signed manifest, its key and label re-wrapped to the case key) stored in the case's
+ * submitter-signed manifest, its key and label re-wrapped to the case key, where it came from) stored in the case's
  * object beforehand (`storeRecords`). Its part rows are not carried over: a finished item keeps
  * none (the manifest lists every part's SHA-512).
  */
@@ -85,14 +86,15 @@ export function acceptedEvidenceInsert(
       .bind(file.id, file.case_id, file.byte_size, file.part_count, file.ciphertext_size, e.caseKid,
         e.uploaderId, e.now, e.now, e.categoryId, e.recordRef, e.witness),
     db.prepare(`DELETE FROM submission_parts WHERE file_id = ? AND ${witnessed}`).bind(file.id, e.witness),
-    db
-      .prepare(
-        `INSERT INTO evidence_provenance (evidence_id, link_id, link_label, submission_id, signer_kid, submission_key_wrap, case_kid, details, sent_at, ip, user_agent, accepted_by, accepted_at)
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ${witnessed}`,
-      )
-      .bind(file.id, file.link_id, file.link_label, file.submission_id, file.signer_kid, file.submission_key_wrap, file.link_case_kid, file.details, file.sent_at,
-        file.ip, file.user_agent, e.uploaderId, e.now, e.witness),
   ];
+}
+
+/** Where the accepted file came from, for its record (held there since migration 0038, no longer in `evidence_provenance`). */
+export function provenanceOf(file: SubmittedFileRow, acceptedBy: string, now: string): ProvenanceRecord {
+  return {
+    link_id: file.link_id, link_label: file.link_label, submission_id: file.submission_id, signer_kid: file.signer_kid, submission_key_wrap: file.submission_key_wrap!,
+    case_kid: file.link_case_kid, details: file.details, sent_at: file.sent_at!, ip: file.ip, user_agent: file.user_agent, accepted_by: acceptedBy, accepted_at: now,
+  };
 }
 
 /** The submitter's key, recorded once (changes nothing if one of its files was accepted before): the register event follows it, if changed. */

@@ -8,9 +8,10 @@
  * Items in a user's holding place for captures are left where they are: filing one into a case
  * writes its record into that case's object (and copies its details versions there) anyway.
  *
- * It moves the items of shares made before migration 0037 the same way, a share at a time.
+ * It moves the items of shares made before migration 0037 the same way, a share at a time, and
+ * the provenance of items accepted from submission links before it into their items' records.
  */
-import { caseStore, storeRecords, type ItemRecord, type StoreEnv } from "../db/records";
+import { caseStore, dropReplacedRecords, itemRecordOf, loadRecords, storeRecords, type ItemRecord, type ProvenanceRecord, type StoreEnv } from "../db/records";
 import { moveStampedManifests } from "./timestamps";
 
 const BATCH = 100;
@@ -92,6 +93,45 @@ async function moveDetails(env: StoreEnv): Promise<number> {
   return moved;
 }
 
+/**
+ * One batch of provenance rows (items accepted from a submission link before migration 0037):
+ * each item gets a new record with its provenance, and one D1 transaction swaps the record's
+ * reference by compare-and-set and deletes the row. Items whose record has not moved yet wait
+ * for the item batch above.
+ */
+async function moveProvenance(env: StoreEnv): Promise<number> {
+  const { results } = await env.DB
+    .prepare(
+      `SELECT e.id, e.case_id, e.record_ref, p.link_id, p.link_label, p.submission_id, p.signer_kid, p.submission_key_wrap, p.case_kid, p.details, p.sent_at, p.ip,
+              p.user_agent, p.accepted_by, p.accepted_at
+         FROM evidence_provenance p JOIN evidence e ON e.id = p.evidence_id
+        WHERE e.record_ref IS NOT NULL AND e.purge_started_at IS NULL LIMIT ?`,
+    )
+    .bind(BATCH)
+    .all<ProvenanceRecord & { id: string; case_id: string; record_ref: string }>();
+  let moved = 0;
+  for (const [caseId, rows] of byCase(results)) {
+    const { items } = await loadRecords(env, rows.map((r) => ({ caseId, evidenceId: r.id, itemRef: r.record_ref })));
+    const stored = await storeRecords(
+      env,
+      caseId,
+      rows.map(({ id, case_id: _case, record_ref, ...provenance }) => ({ evidenceId: id, record: { ...itemRecordOf(items.get(record_ref)!), provenance } })),
+    );
+    const outcomes = await env.DB.batch(
+      rows.flatMap((r, i) => [
+        env.DB.prepare("UPDATE evidence SET record_ref = ? WHERE id = ? AND record_ref = ? AND purge_started_at IS NULL").bind(stored.items[i]!, r.id, r.record_ref),
+        env.DB.prepare("DELETE FROM evidence_provenance WHERE evidence_id = ?1 AND EXISTS (SELECT 1 FROM evidence WHERE id = ?1 AND record_ref = ?2)").bind(r.id, stored.items[i]!),
+      ]),
+    );
+    for (const [i, r] of rows.entries()) {
+      if (!outcomes[2 * i]!.meta.changes) continue;
+      moved++;
+      await dropReplacedRecords(env, caseId, r.id, stored.items[i]!);
+    }
+  }
+  return moved;
+}
+
 /** Shares moved per batch (a whole-case share lists every item of its case). */
 const SHARE_BATCH = 10;
 
@@ -133,18 +173,19 @@ async function moveShares(env: StoreEnv): Promise<number> {
 
 /**
  * Moves records until none are left or `budgetMs` has passed (the daily job gives it ten
- * minutes). Returns how many items, details versions, manifest timestamps and shares moved.
+ * minutes). Returns how many items, details versions, manifest timestamps, provenance rows and shares moved.
  */
-export async function moveLegacyRecords(env: Env, budgetMs = 10 * 60_000): Promise<{ items: number; details: number; timestamps: number; shares: number }> {
+export async function moveLegacyRecords(env: Env, budgetMs = 10 * 60_000): Promise<{ items: number; details: number; timestamps: number; provenance: number; shares: number }> {
   const until = Date.now() + budgetMs;
-  const total = { items: 0, details: 0, timestamps: 0, shares: 0 };
+  const total = { items: 0, details: 0, timestamps: 0, provenance: 0, shares: 0 };
   for (let n; Date.now() < until && (n = await moveItems(env)) > 0; ) total.items += n;
   for (let n; Date.now() < until && (n = await moveDetails(env)) > 0; ) total.details += n;
   for (let n; Date.now() < until && (n = await moveStampedManifests(env, BATCH)) > 0; ) total.timestamps += n;
+  for (let n; Date.now() < until && (n = await moveProvenance(env)) > 0; ) total.provenance += n;
   for (let n; Date.now() < until && (n = await moveShares(env)) > 0; ) total.shares += n;
-  if (total.items + total.details + total.timestamps + total.shares > 0) {
+  if (Object.values(total).some((n) => n > 0)) {
     console.log(
-      `records moved to the cases' objects: ${total.items} items, ${total.details} details versions, ${total.timestamps} manifest timestamps, the items of ${total.shares} shares`,
+      `records moved to the cases' objects: ${total.items} items, ${total.details} details versions, ${total.timestamps} manifest timestamps, ${total.provenance} items' provenance, the items of ${total.shares} shares`,
     );
   }
   return total;

@@ -24,6 +24,7 @@ import { storeRecords } from "../db/records";
 import { retentionSettings } from "../db/retention";
 import {
   acceptedEvidenceInsert,
+  provenanceOf,
   findSubmittedFile,
   pendingSubmittedFiles,
   rejectedPartsDelete,
@@ -174,7 +175,7 @@ export const submittedFiles = new Hono<AppEnv>()
         signerRegistered({ type: "submitter", id: row.submission_id, name: `Submitter through “${row.link_label}”`, linkId: row.link_id }, { kid: row.signer_kid, publicJwk: JSON.parse(row.signer_public_jwk) as PublicJwk }, row.submission_created_at, null),
       );
       // The item's record first, in the case's object; the batch below commits it.
-      const stored = await storeRecords(c.env, row.case_id, [{ evidenceId: row.id, record: { r2_key: row.r2_key, signer_kid: row.signer_kid, manifest: row.manifest!, file_key: body.fileKey, label: body.label, thumbnail: null, filing: null } }]);
+      const stored = await storeRecords(c.env, row.case_id, [{ evidenceId: row.id, record: { r2_key: row.r2_key, signer_kid: row.signer_kid, manifest: row.manifest!, file_key: body.fileKey, label: body.label, thumbnail: null, filing: null, provenance: provenanceOf(row, me.id, now) } }]);
       let results: D1Result[];
       try {
         results = await c.env.DB.batch([
