@@ -58,8 +58,12 @@ import {
   encryptThumbnail,
   escrowEncryptionKey,
   generateCaseKeyPair,
+  deriveLinkKey,
   generateFileKey,
   generateRecoveryKeyPair,
+  generateShareKeyPair,
+  newLinkSecret,
+  wrapShareKeyToLink,
   generateUserKeys,
   importPrivateKey,
   sealKeyBundle,
@@ -90,6 +94,12 @@ const KINDS = [
   { name: "video", share: 0.15, mib: [20, 400], sample: "video" },
 ] as const;
 const DETAILS_SHARE = 0.4;
+/**
+ * Disclosure: every case is shared whole once (to the prosecution: the share lists each of its
+ * items) and a share of chosen items goes to a second recipient (defence) with this part of the
+ * case's items, each with its file key and label wrapped to the share key.
+ */
+const CHOSEN_SHARE = 0.1;
 /** Audited views (key releases) per item: its uploader's colleague and the case lead, say. */
 const VIEWS_PER_ITEM = 2;
 
@@ -190,10 +200,12 @@ async function signIn(base: string, totpSecret: string): Promise<Client> {
   return client;
 }
 
-async function openCase(lead: Person, number: string, title: string): Promise<CaseDetail> {
+type OpenedCase = CaseDetail & { casePrivateJwk: JWK };
+
+async function openCase(lead: Person, number: string, title: string): Promise<OpenedCase> {
   const caseKey = await generateCaseKeyPair();
   const recovery = await lead.client.json<{ kid: string; publicJwk: JWK }>("/api/keys/recovery");
-  return lead.client.json<CaseDetail>("/api/cases", {
+  const opened = await lead.client.json<CaseDetail>("/api/cases", {
     body: {
       number, title, tags: ["burglary", "2026"],
       caseKey: caseKey.publicJwk,
@@ -203,10 +215,33 @@ async function openCase(lead: Person, number: string, title: string): Promise<Ca
       ],
     },
   }, 201);
+  return { ...opened, casePrivateJwk: caseKey.privateJwk };
+}
+
+/**
+ * A share through a link, as the sharer's browser makes it: of the whole case (its key wrapped to
+ * the share key), or of chosen items (each one's file key and label wrapped to it). Returns its id.
+ */
+async function shareSample(lead: Person, caseDetail: OpenedCase, label: string, chosen?: { evidenceId: string; fileKey: CryptoKey; fileName: string; mediaType: string }[]): Promise<string> {
+  const id = hex(16);
+  const shareKey = await generateShareKeyPair();
+  const items = [];
+  for (const c of chosen ?? []) {
+    items.push({ evidenceId: c.evidenceId, fileKey: await wrapFileKey(c.fileKey, shareKey.publicJwk), label: await encryptLabel({ fileName: c.fileName, mediaType: c.mediaType }, shareKey.publicJwk) });
+  }
+  await lead.client.json("/api/cases/" + caseDetail.id + "/shares", {
+    body: {
+      id, recipient: { type: "link", label }, scope: chosen ? "items" : "case", includeLater: false, level: "view",
+      expiresAt: new Date(Date.now() + 90 * 86_400_000).toISOString(), shareKey: shareKey.publicJwk,
+      shareKeyWrap: await wrapShareKeyToLink(shareKey.privateJwk, await deriveLinkKey(newLinkSecret(), id)),
+      items, caseKeys: chosen ? [] : [{ caseKid: caseDetail.caseKey.kid, jwe: await wrapCaseKey(caseDetail.casePrivateJwk, shareKey.publicJwk) }],
+    },
+  }, 201);
+  return id;
 }
 
 /** One item through the real upload path (start, parts, complete), then a details version and one audited view. */
-async function uploadSample(person: Person, caseDetail: CaseDetail, kind: { fileName: string; mediaType: string; bytes: number; thumbnail: boolean }): Promise<string> {
+async function uploadSample(person: Person, caseDetail: CaseDetail, kind: { fileName: string; mediaType: string; bytes: number; thumbnail: boolean }): Promise<{ evidenceId: string; fileKey: CryptoKey }> {
   const evidenceId = hex(16);
   const fileKey = await generateFileKey();
   const encryption = encryptBlob(new Blob([randomBytes(kind.bytes)]), fileKey);
@@ -236,7 +271,7 @@ async function uploadSample(person: Person, caseDetail: CaseDetail, kind: { file
     body: { jwe: await encryptDetails(details, fileKey), baseVersion: 0, caseCopy: await encryptDetailsToCase(details, caseDetail.caseKey.publicJwk as JWK) },
   });
   await person.client.json(`/api/evidence/${evidenceId}/key`);
-  return evidenceId;
+  return { evidenceId, fileKey };
 }
 
 /** The four queries, each timed RUNS times after a warm-up; the median. */
@@ -406,10 +441,21 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     // ---- 1. real rows through the real API
     const admin = await setUp(server.url);
     const large = await openCase(admin, "2026-000001", "Burglary series, north district");
-    const samples = {
-      photo: await uploadSample(admin, large, { fileName: "IMG_20261103_142205.jpg", mediaType: "image/jpeg", bytes: 4 * MiB, thumbnail: true }),
-      video: await uploadSample(admin, large, { fileName: "bodycam_2026-11-03_1422.mp4", mediaType: "video/mp4", bytes: 40 * MiB, thumbnail: true }),
-      document: await uploadSample(admin, large, { fileName: "witness-statement-J-Smith.pdf", mediaType: "application/pdf", bytes: 300 * 1024, thumbnail: false }),
+    const sampleKinds = {
+      photo: { fileName: "IMG_20261103_142205.jpg", mediaType: "image/jpeg", bytes: 4 * MiB, thumbnail: true },
+      video: { fileName: "bodycam_2026-11-03_1422.mp4", mediaType: "video/mp4", bytes: 40 * MiB, thumbnail: true },
+      document: { fileName: "witness-statement-J-Smith.pdf", mediaType: "application/pdf", bytes: 300 * 1024, thumbnail: false },
+    };
+    const uploaded = {
+      photo: await uploadSample(admin, large, sampleKinds.photo),
+      video: await uploadSample(admin, large, sampleKinds.video),
+      document: await uploadSample(admin, large, sampleKinds.document),
+    };
+    const samples = { photo: uploaded.photo.evidenceId, video: uploaded.video.evidenceId, document: uploaded.document.evidenceId };
+    // Disclosure: the case shared whole (to the prosecutor), and two of its items chosen for another recipient (defence).
+    const sampleShares = {
+      whole: await shareSample(admin, large, "Prosecutor"),
+      chosen: await shareSample(admin, large, "Defence", (["photo", "video"] as const).map((k) => ({ evidenceId: samples[k], fileKey: uploaded[k].fileKey, ...sampleKinds[k] }))),
     };
     console.log("sample organisation, case and items made through the API; timing the queries on the empty deployment…");
     const empty = await timeQueries(admin.client, large.id, samples.video);
@@ -534,6 +580,40 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
       }
     }
     d1.exec("COMMIT");
+
+    // Shares, as a deployment from before migration 0037 holds them (their items in D1's
+    // share_items); the running server's daily job moves them into the case objects (step 4).
+    // Each is a clone of the sample case's real shares, with their real wraps' sizes.
+    const shareRow = (id: string) => d1.prepare("SELECT * FROM shares WHERE id = ?").get(id) as Record<string, unknown>;
+    const sampleStore = storeFiles.map((f) => new DatabaseSync(f, { readOnly: true })).map((db) => {
+      const rows = db.prepare("SELECT * FROM share_items WHERE share_id = ?").all(sampleShares.chosen) as { file_key: string; label: string }[];
+      db.close();
+      return rows;
+    }).flat();
+    if (sampleStore.length !== 2) throw new Error(`the sample share of chosen items holds ${sampleStore.length} items`);
+    const insertShare = inserter(d1, "shares", shareRow(sampleShares.whole));
+    const wholeKey = d1.prepare("SELECT * FROM share_case_keys WHERE share_id = ?").get(sampleShares.whole) as Record<string, unknown>;
+    const insertShareKey = inserter(d1, "share_case_keys", wholeKey);
+    const insertShareItem = inserter(d1, "share_items", { share_id: "", evidence_id: "", file_key: null, label: null });
+    const itemsOfCase = new Map<string, string[]>();
+    for (const item of items) itemsOfCase.set(item.caseId, [...(itemsOfCase.get(item.caseId) ?? []), item.id]);
+    const shareLoad = { shares: 0, listed: 0, wrapped: 0 };
+    d1.exec("BEGIN");
+    for (const [caseId, ids] of itemsOfCase) {
+      for (const [sample, chosen] of [[sampleShares.whole, false], [sampleShares.chosen, true]] as const) {
+        const id = hex(16);
+        insertShare({ ...shareRow(sample), id, case_id: caseId, share_kid: b64url(32), items_in_store: 0 });
+        shareLoad.shares++;
+        if (!chosen) insertShareKey({ ...wholeKey, share_id: id, case_kid: caseKids.get(caseId) });
+        const listed = chosen ? ids.filter(() => Math.random() < CHOSEN_SHARE) : ids;
+        for (const evidenceId of listed) {
+          const wrap = sampleStore[Math.floor(Math.random() * sampleStore.length)]!;
+          insertShareItem({ share_id: id, evidence_id: evidenceId, file_key: chosen ? wrap.file_key : null, label: chosen ? wrap.label : null });
+        }
+        shareLoad[chosen ? "wrapped" : "listed"] += listed.length;
+      }
+    }
+    d1.exec("COMMIT");
     // The case list reads the count the triggers keep (migration 0035): it must match the rows.
     const drifted = d1
       .prepare("SELECT count(*) AS n FROM cases c WHERE c.evidence_count != (SELECT count(*) FROM evidence e WHERE e.case_id = c.id AND e.status = 'complete' AND e.deleted_at IS NULL)")
@@ -542,7 +622,7 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     const d1AfterItems = fileBytes(d1);
     const d1Tables = tableBytes(d1);
     d1.close();
-    console.log(`D1: ${caseIds.length - 1} cases and ${items.length} items written (${partsWritten} parts)`);
+    console.log(`D1: ${caseIds.length - 1} cases and ${items.length} items written (${partsWritten} parts); ${shareLoad.shares} shares listing ${shareLoad.listed} items whole-case and ${shareLoad.wrapped} chosen items with their wraps`);
 
     // ---- 3. their audit events, chained as the AuditLog object chains them
     const chainRows = audit.prepare("SELECT seq, event FROM chain ORDER BY seq").all() as { seq: number; event: string }[];
@@ -661,7 +741,8 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
       try {
         const items = (db.prepare("SELECT count(*) AS n FROM evidence e JOIN cases c ON c.id = e.case_id WHERE e.record_ref IS NULL AND c.kind = 'case'").get() as { n: number }).n;
         const details = (db.prepare("SELECT count(*) AS n FROM evidence_details WHERE ref IS NULL").get() as { n: number }).n;
-        return items + details;
+        const shares = (db.prepare("SELECT count(*) AS n FROM shares WHERE items_in_store = 0").get() as { n: number }).n;
+        return items + details + shares;
       } finally {
         db.close();
       }
@@ -721,9 +802,13 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     // ---- 5. figures
     // Per item in D1 as written (the layout before migration 0036: the record in the row) and after the move.
     const perItemBefore = (d1AfterItems - d1AfterCases) / items.length;
-    const perItem = (d1MovedBytes - d1AfterCases) / items.length;
+    const sum = (tables: Record<string, number> | null, names: string[]) => (tables ? names.reduce((n, name) => n + (tables[name] ?? 0), 0) : NaN);
+    // The shares' rows D1 keeps (two per case, and the whole-case share's key) count per case.
+    const sharesInD1 = sum(d1MovedTables, Object.keys(d1MovedTables ?? {}).filter((name) => name.includes("share")));
+    const sharesInD1Before = sum(d1Tables, Object.keys(d1Tables ?? {}).filter((name) => name.includes("share")));
+    const perItem = (d1MovedBytes - d1AfterCases - sharesInD1) / items.length;
     const perItemInStore = storeTotal / storeItems;
-    const perCase = (d1AfterCases - d1Before) / (caseIds.length - 1);
+    const perCase = (d1AfterCases - d1Before) / (caseIds.length - 1) + sharesInD1 / itemsOfCase.size;
     const perEvent = (auditAfter - auditBefore) / events;
     const itemsPerYear = AGENCY.investigators * AGENCY.itemsPerDay * 365;
     const d1PerYear = itemsPerYear * perItem + AGENCY.casesPerYear * perCase;
@@ -754,6 +839,7 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
       otherTablesWithItemRows: touching,
       bytes: { perItem, perItemBeforeMove: perItemBefore, perItemInCaseObject: perItemInStore, perCase, perAuditEvent: perEvent, d1Tables: d1MovedTables, d1TablesBeforeMove: d1Tables, auditTables },
       recordsMove: { seconds: moveSeconds, items: items.length, caseObjects: storeSizes.length },
+      shares: { ...shareLoad, d1BytesBeforeMove: sharesInD1Before, d1BytesAfterMove: sharesInD1, perListedItemBeforeMove: sharesInD1Before / (shareLoad.listed + shareLoad.wrapped) },
       caseObjects: { count: storeSizes.length, totalBytes: storeTotal, items: storeItems, largest: largestStore, itemsAtCap: CAP_BYTES / perItemInStore },
       objects: { d1: { now: d1MovedBytes, perYear: d1PerYear, atTenYears: d1PerYear * AGENCY.years, fillsInYears: fillsIn(d1PerYear, 0), beforeMove: { perYear: d1PerYearBefore, fillsInYears: fillsIn(d1PerYearBefore, 0) } }, auditLog: { now: auditAfter, perYear: auditPerYear, atTenYears: auditPerYear * AGENCY.years, fillsInYears: fillsIn(auditPerYear, 0), atIssueRate: { eventsPerItem: AGENCY.eventsPerItem, perYear: auditPerYearAtIssueRate, fillsInYears: fillsIn(auditPerYearAtIssueRate, 0) } } },
       agency: { ...AGENCY, itemsPerYear, capBytes: CAP_BYTES },
@@ -761,7 +847,6 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
       latency: empty.map((e, n) => ({ query: e.name, emptyMs: e.medianMs, populatedMs: populated[n]!.medianMs, ratio: populated[n]!.medianMs / e.medianMs, emptyRunsMs: e.runsMs, populatedRunsMs: populated[n]!.runsMs, emptyBytes: e.bytes, populatedBytes: populated[n]!.bytes, emptyRows: e.rows, populatedRows: populated[n]!.rows })),
       latencySameRows: sameRows.map((p, n) => ({ query: p.name, rows: p.rows, emptyMs: empty[n]!.medianMs, populatedMs: p.medianMs, ratio: p.medianMs / empty[n]!.medianMs, populatedRunsMs: p.runsMs })),
     };
-    const sum = (tables: Record<string, number> | null, names: string[]) => (tables ? names.reduce((n, name) => n + (tables[name] ?? 0), 0) : NaN);
     const breakdown = {
       evidenceRow: sum(d1MovedTables, ["evidence", "sqlite_autoindex_evidence_1", "evidence_by_case", "evidence_in_bin", "evidence_unmoved"]) / (items.length + 3),
       evidenceRowBeforeMove: sum(d1Tables, ["evidence", "sqlite_autoindex_evidence_1", "evidence_by_case", "evidence_in_bin", "evidence_unmoved"]) / (items.length + 3),
@@ -780,7 +865,8 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
       `  the records' move (migration 0036): ${items.length} items' records and details out of D1 into ${storeSizes.length} case objects in ${moveSeconds.toFixed(0)} s, by the running server's daily job`,
       `  bytes per item in D1 (evidence row + details ${(DETAILS_SHARE * 100).toFixed(0)} %, indexes; compacted)  ${fmtBytes(perItem)}; before the move ${fmtBytes(perItemBefore)} (record in the row; manifest ${fmtBytes(result.load.meanManifestBytes)}, ${result.load.meanPartsPerItem.toFixed(1)} parts, no part rows kept)`,
       `    of which: evidence row ${fmtBytes(breakdown.evidenceRow)} (before the move ${fmtBytes(breakdown.evidenceRowBeforeMove)}: thumbnail JWE ${fmtBytes(breakdown.thumbnailJwe)} on photos and videos, label ${fmtBytes(breakdown.labelJwe)}), per details version ${fmtBytes(breakdown.detailsVersion)}`,
-      `  bytes per item in its case's object (record, details)  ${fmtBytes(perItemInStore)}; the largest case object ${fmtBytes(largestStore.bytes)} (${largestStore.items} items); a case object reaches 10 GB at ${Math.floor(CAP_BYTES / perItemInStore).toLocaleString("en")} items`,
+      `  shares (migration 0037): ${shareLoad.shares} (a whole-case one per case listing ${shareLoad.listed} items, a chosen-items one with ${shareLoad.wrapped} wrapped items); in D1 ${fmtBytes(sharesInD1Before)} before the move (${fmtBytes(result.shares.perListedItemBeforeMove)} per listed item), ${fmtBytes(sharesInD1)} after (the share rows, counted per case)`,
+      `  bytes per item in its case's object (record, details, its share rows)  ${fmtBytes(perItemInStore)}; the largest case object ${fmtBytes(largestStore.bytes)} (${largestStore.items} items); a case object reaches 10 GB at ${Math.floor(CAP_BYTES / perItemInStore).toLocaleString("en")} items`,
       `  bytes per case (row, members, key, wraps)        ${fmtBytes(perCase)}`,
       `  bytes per audit event (chain row, tree, checkpoints, indexes)  ${fmtBytes(perEvent)}: chain row with its indexes ${fmtBytes(breakdown.chainRow)}, tree nodes ${fmtBytes(breakdown.treeNodes)}, checkpoints ${fmtBytes(breakdown.checkpoints)}`,
       `  sample manifests: photo ${result.sampleManifests.photo.bytes} B (${result.sampleManifests.photo.parts} part), video ${result.sampleManifests.video.bytes} B (${result.sampleManifests.video.parts} parts)`,
