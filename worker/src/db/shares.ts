@@ -1,5 +1,5 @@
 import type { ShareItem } from "../durable/case-store";
-import { caseStore, loadRecords, type RecordColumns, type StampedTimestamp, type StoreEnv } from "./records";
+import { caseStore, loadListedRecords, type RecordColumns, type StampedTimestamp, type StoreEnv } from "./records";
 /** D1 access for shares, their items and keys, link sessions and receipts (docs/disclosure.md, storage-schema.md). */
 import type { ShareLevel, ShareReceiptSummary, ShareSummary } from "../../../shared/api/shares";
 
@@ -200,7 +200,8 @@ type ItemQueryRow = Omit<SharedItemRow, "evidence_label" | "timestamp"> & Record
 
 /** The query's rows as a share sees them: each item's record and latest details filled in from the case's object. */
 async function toSharedItems(env: StoreEnv, rows: ItemQueryRow[]): Promise<SharedItemRow[]> {
-  const { items, details } = await loadRecords(env, rows.map((r) => ({ caseId: r.case_id, evidenceId: r.id, itemRef: r.record_ref, detailsRef: r.details_ref })));
+  // Without thumbnails (a share's recipient is shown none): most of a record's bytes, on every item of a whole-case share.
+  const { items, details } = await loadListedRecords(env, rows.map((r) => ({ caseId: r.case_id, evidenceId: r.id, itemRef: r.record_ref, detailsRef: r.details_ref })));
   // The signers' public keys, for the records that name their signer (the row's join found none).
   const kids = [...new Set(rows.flatMap((r) => (r.record_ref ? [items.get(r.record_ref)!.signer_kid] : [])))];
   const signers = new Map<string, string>();
