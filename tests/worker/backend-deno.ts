@@ -40,6 +40,18 @@ function objectRows<T>(file: string, table: string, query: string): T[] {
     db.close();
   }
 }
+/** Deletes every row of these tables of a case's CaseStore object (the migrations' tests set up an older state so). */
+function emptyCaseTables(caseId: string, tables: string[]): void {
+  const file = objectFile(join(running().server.stateDir, "do"), STORE_CLASS, objectIdFromName(STORE_CLASS, caseId));
+  if (!existsSync(file)) return;
+  const db = openSqlite(file);
+  try {
+    for (const table of tables) db.exec(`DELETE FROM ${table}`);
+  } finally {
+    db.close();
+  }
+}
+
 /** deno/main.ts, with the tests' hook beside it. */
 const ENTRY = join(root, "tests/deno/fixtures/main-with-test-hooks.ts");
 
@@ -368,27 +380,11 @@ export const backend: TestBackend = {
   },
 
   async dropCaseShareItems(caseId) {
-    const file = objectFile(join(running().server.stateDir, "do"), STORE_CLASS, objectIdFromName(STORE_CLASS, caseId));
-    if (!existsSync(file)) return;
-    const db = openSqlite(file);
-    try {
-      db.exec("DELETE FROM share_items");
-    } finally {
-      db.close();
-    }
+    emptyCaseTables(caseId, ["share_items"]);
   },
 
   async dropCaseRecords(caseId) {
-    const file = objectFile(join(running().server.stateDir, "do"), STORE_CLASS, objectIdFromName(STORE_CLASS, caseId));
-    if (!existsSync(file)) return;
-    const db = openSqlite(file);
-    try {
-      db.exec("DELETE FROM items");
-      db.exec("DELETE FROM details");
-      db.exec("DELETE FROM share_items");
-    } finally {
-      db.close();
-    }
+    emptyCaseTables(caseId, ["items", "details", "share_items"]);
   },
 
   async storedBytes() {
