@@ -126,6 +126,25 @@ describe("thumbnails in the evidence list, and the PDF and photo viewers", () =>
     await visible(pdfCard.locator('[data-kind="pdf"] svg'));
     await page.screenshot({ path: `${shots}/viewers-list.png`, fullPage: true });
 
+    // Lists leave thumbnails out and the page fetches them apart: while that answer is held, the
+    // list is there with its names and type icons; once it comes, the pictures appear.
+    let releaseThumbnails = () => undefined as void;
+    const thumbnailsHeld = new Promise<void>((resolve) => (releaseThumbnails = resolve));
+    let thumbnailRequests = 0;
+    await page.route(/\/api\/cases\/[0-9a-f]{32}\/thumbnails\?ids=/, async (route) => {
+      thumbnailRequests++;
+      await thumbnailsHeld;
+      await route.continue();
+    });
+    await page.reload();
+    for (const name of ["doorway.jpg", "hallway.mp4", "statement.pdf"]) await visible(card(page, name), 60_000);
+    await expect.poll(() => thumbnailRequests, { timeout: 30_000 }).toBe(1);
+    expect(await page.locator("img.item-thumb-picture").count()).toBe(0);
+    await visible(card(page, "doorway.jpg").locator("svg"));
+    releaseThumbnails();
+    for (const name of ["doorway.jpg", "hallway.mp4"]) await visible(card(page, name).locator("img.item-thumb-picture"), 30_000);
+    await page.unroute(/\/api\/cases\/[0-9a-f]{32}\/thumbnails\?ids=/);
+
     // The PDF, in pdf.js: its words in the text layer, and the page drawn (not a blank canvas);
     // nothing fetched but the app's own files and the item's verified bytes, and nothing the CSP refused.
     const requests: string[] = [];

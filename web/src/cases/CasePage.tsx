@@ -14,7 +14,7 @@ import { ApiError } from "../api/client";
 import { casesApi } from "./api";
 import { CaseHistory } from "./History";
 import { addMemberBody, openCaseKey, oversightBody, removeMemberBody, supervisorsWithoutAccess } from "./crypto";
-import { caseKeyOpener, decryptListing } from "./thumbnails";
+import { caseKeyOpener, decryptLabels, decryptThumbnails } from "./thumbnails";
 import { ItemThumb } from "../ui/file-type";
 import { db, type EvidenceLabelRow } from "../db";
 import { formatBytes, formatDateTime } from "../ui/format";
@@ -315,12 +315,16 @@ function EvidenceList(props: { caseId: string; items: EvidenceSummary[]; canAdd:
       // Merged, never replaced: a name decrypted before stays while the list is read again (a
       // replaced map would drop it, change the case's names and render the list again, in a loop).
       if (!stale) setLabels((current) => (known.size === 0 ? current : new Map([...current, ...known])));
-      // Names of the rest and every thumbnail, from their labels and thumbnails: encrypted to the case key, which this member holds.
-      const listing = await decryptListing(props.caseId, props.items, props.keys, (item) => !known.has(item.id)).catch(() => undefined);
-      if (listing && !stale) {
-        setLabels((current) => new Map([...current, ...known, ...listing.labels]));
-        setThumbnails(listing.thumbnails);
-      }
+      // The thumbnails, fetched apart from the list and opened alongside the rest (they never hold up the names).
+      void decryptThumbnails(props.caseId, props.items, props.keys).then(
+        (opened) => {
+          if (!stale) setThumbnails(opened);
+        },
+        () => undefined,
+      );
+      // Names of the rest, from their labels: encrypted to the case key, which this member holds.
+      const named = await decryptLabels(props.caseId, props.items, props.keys, (item) => !known.has(item.id)).catch(() => undefined);
+      if (named && !stale) setLabels((current) => new Map([...current, ...known, ...named]));
       // Edited titles, descriptions and tags, from the members' copy (to the case key).
       const edited = await decryptItemDetails(props.caseId, props.items, props.keys).catch(() => new Map<string, EvidenceDetails>());
       if (!stale) setDetails(edited);
@@ -455,10 +459,6 @@ async function decryptItemDetails(caseId: string, items: EvidenceSummary[], me: 
   return out;
 }
 
-/** Decrypts the labels of `items` with the case keys this member holds; items it cannot open are left out. */
-async function decryptLabels(caseId: string, items: EvidenceSummary[], me: DeviceKeys): Promise<Map<string, EvidenceLabelRow>> {
-  return (await decryptListing(caseId, items, me, () => true, false)).labels;
-}
 
 // ---- members ----------------------------------------------------------------------------
 

@@ -32,62 +32,89 @@ export function caseKeyOpener(caseId: string, me: DeviceKeys): (kid: string) => 
   };
 }
 
-/** Decrypts the labels and thumbnails of `items` it can (`wantLabels`: those without a name on this device); the rest are left out. */
-export async function decryptListing(
+/** Decrypts the labels of `items` it can (`wantLabel`: those without a name on this device); the rest are left out. */
+export async function decryptLabels(
   caseId: string,
   items: EvidenceSummary[],
   me: DeviceKeys,
   wantLabel: (item: EvidenceSummary) => boolean = () => true,
-  withThumbnails = true,
-): Promise<{ labels: Map<string, EvidenceLabelRow>; thumbnails: Map<string, string> }> {
+): Promise<Map<string, EvidenceLabelRow>> {
   const labels = new Map<string, EvidenceLabelRow>();
-  const thumbnails = new Map<string, string>();
-  const unseen = withThumbnails ? items.filter((item) => item.hasThumbnail && !thumbnailUrls.has(item.id)) : [];
-  const needed = items.filter((item) => (item.label && wantLabel(item)) || unseen.includes(item));
-  const caseKey = needed.length > 0 ? caseKeyOpener(caseId, me) : undefined;
-  // Lists leave thumbnails out (most of an item's bytes): fetched here, a page at a time, while the labels are opened.
-  const fetched = fetchThumbnails(caseId, unseen.map((item) => item.id));
-  for (const item of items) {
-    const cached = withThumbnails ? thumbnailUrls.get(item.id) : undefined;
-    if (cached) thumbnails.set(item.id, cached);
-    if (!needed.includes(item)) continue;
-    const key = await caseKey!(item.caseKid);
+  const needed = items.filter((item) => item.label && wantLabel(item));
+  if (needed.length === 0) return labels;
+  const caseKey = caseKeyOpener(caseId, me);
+  for (const item of needed) {
+    const key = await caseKey(item.caseKid);
     if (!key) continue;
-    if (item.label && wantLabel(item)) {
-      try {
-        const label = await decryptLabel(item.label, key);
-        labels.set(item.id, { evidenceId: item.id, fileName: label.fileName, mediaType: label.mediaType });
-      } catch {
-        // Left unnamed: the list still works, and opening the item verifies everything.
-      }
-    }
-    const sealed = unseen.includes(item) ? (await fetched).get(item.id) : undefined;
-    if (sealed) {
-      try {
-        const picture = await decryptThumbnail(sealed, key);
-        const url = URL.createObjectURL(new Blob([picture.bytes as Uint8Array<ArrayBuffer>], { type: picture.mediaType }));
-        thumbnailUrls.set(item.id, url);
-        thumbnails.set(item.id, url);
-      } catch {
-        // Shown with its type icon instead.
-      }
+    try {
+      const label = await decryptLabel(item.label!, key);
+      labels.set(item.id, { evidenceId: item.id, fileName: label.fileName, mediaType: label.mediaType });
+    } catch {
+      // Left unnamed: the list still works, and opening the item verifies everything.
     }
   }
-  return { labels, thumbnails };
+  return labels;
 }
+
+/**
+ * The thumbnails of `items` that have one, as object URLs. Lists leave them out (they are most of
+ * an item's bytes), so they are fetched here, a page at a time, apart from the names: a slow
+ * connection shows the names first. Those it cannot fetch or open are left out (type icons).
+ */
+export async function decryptThumbnails(caseId: string, items: EvidenceSummary[], me: DeviceKeys): Promise<Map<string, string>> {
+  const thumbnails = new Map<string, string>();
+  for (const item of items) {
+    const cached = thumbnailUrls.get(item.id);
+    if (cached) thumbnails.set(item.id, cached);
+  }
+  const unseen = items.filter((item) => item.hasThumbnail && !thumbnailUrls.has(item.id));
+  if (unseen.length === 0) return thumbnails;
+  const caseKey = caseKeyOpener(caseId, me);
+  const fetched = await fetchThumbnails(caseId, unseen.map((item) => item.id));
+  for (const item of unseen) {
+    // Opened meanwhile by another reading of the list (the same answer, shared): kept once.
+    const opened = thumbnailUrls.get(item.id);
+    if (opened) {
+      thumbnails.set(item.id, opened);
+      continue;
+    }
+    const sealed = fetched.get(item.id);
+    const key = sealed ? await caseKey(item.caseKid) : null;
+    if (!sealed || !key) continue;
+    try {
+      const picture = await decryptThumbnail(sealed, key);
+      const url = URL.createObjectURL(new Blob([picture.bytes as Uint8Array<ArrayBuffer>], { type: picture.mediaType }));
+      thumbnailUrls.set(item.id, url);
+      thumbnails.set(item.id, url);
+    } catch {
+      // Shown with its type icon instead.
+    }
+  }
+  return thumbnails;
+}
+
+/** Sealed thumbnails being fetched, by evidence id: a list read again meanwhile waits for the same answer rather than asking twice. */
+const inFlight = new Map<string, Promise<string | undefined>>();
 
 /** The sealed thumbnails of `ids`, by id; those that cannot be fetched (offline and never saved) are left out, shown with their type icon. */
 async function fetchThumbnails(caseId: string, ids: string[]): Promise<Map<string, string>> {
+  const wanted = ids.filter((id) => !inFlight.has(id));
+  for (let at = 0; at < wanted.length; at += THUMBNAILS_MAX) {
+    const page = wanted.slice(at, at + THUMBNAILS_MAX);
+    const answer = casesApi.thumbnails(caseId, page).then(
+      (found) => new Map(found.thumbnails.map((t) => [t.id, t.thumbnail])),
+      () => new Map<string, string>(),
+    );
+    for (const id of page) {
+      const one = answer.then((found) => found.get(id));
+      inFlight.set(id, one);
+      void one.finally(() => inFlight.delete(id));
+    }
+  }
   const found = new Map<string, string>();
-  const pages: string[][] = [];
-  for (let at = 0; at < ids.length; at += THUMBNAILS_MAX) pages.push(ids.slice(at, at + THUMBNAILS_MAX));
-  await Promise.all(
-    pages.map((page) =>
-      casesApi.thumbnails(caseId, page).then(
-        (answer) => answer.thumbnails.forEach((t) => found.set(t.id, t.thumbnail)),
-        () => undefined,
-      ),
-    ),
-  );
+  await Promise.all(ids.map(async (id) => {
+    const sealed = await inFlight.get(id);
+    if (sealed) found.set(id, sealed);
+  }));
   return found;
 }
