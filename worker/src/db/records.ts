@@ -125,10 +125,10 @@ interface Wanted {
 /** An item's record as lists read it: without its thumbnail (fetched apart, `loadThumbnails`), and whether it has one. */
 export type ListedItemRecord = Omit<ItemRecord, "thumbnail"> & { has_thumbnail: boolean };
 
-type Found = { items: Record<string, string>; details: Record<string, string> };
+type Found<T = string> = { items: Record<string, T>; details: Record<string, T> };
 
 /** Groups what is wanted by case and reads it, one call per case object (of at most GET_CHUNK keys each). */
-async function readByCase(wanted: Wanted[], read: (caseId: string, items: RecordKey[], details: RecordKey[]) => Promise<Found>): Promise<Found> {
+async function readByCase<T = string>(wanted: Wanted[], read: (caseId: string, items: RecordKey[], details: RecordKey[]) => Promise<Found<T>>): Promise<Found<T>> {
   const byCase = new Map<string, { items: RecordKey[]; details: RecordKey[] }>();
   for (const w of wanted) {
     if (!w.itemRef && !w.detailsRef) continue;
@@ -137,7 +137,7 @@ async function readByCase(wanted: Wanted[], read: (caseId: string, items: Record
     if (w.detailsRef) entry.details.push({ evidenceId: w.evidenceId, ref: w.detailsRef });
     byCase.set(w.caseId, entry);
   }
-  const found: Found = { items: {}, details: {} };
+  const found: Found<T> = { items: {}, details: {} };
   await Promise.all(
     [...byCase].map(async ([caseId, all]) => {
       // A case's records in calls of at most GET_CHUNK keys (a whole-case share reads every item's).
@@ -179,11 +179,11 @@ export async function loadListedRecords(
 
 /** The thumbnails of the named item records, by reference (null: none). */
 export async function loadThumbnails(env: Pick<Env, "CASE_STORE">, wanted: Wanted[]): Promise<Map<string, string | null>> {
-  const found = await readByCase(
+  const found = await readByCase<string | null>(
     wanted.map((w) => ({ ...w, detailsRef: null })),
-    async (caseId, items) => ({ items: Object.fromEntries(Object.entries(await caseStore(env, caseId).thumbnails(items)).map(([ref, t]) => [ref, JSON.stringify(t)])), details: {} }),
+    async (caseId, items) => ({ items: await caseStore(env, caseId).thumbnails(items), details: {} }),
   );
-  return parsed<string | null>(found.items);
+  return new Map(Object.entries(found.items));
 }
 
 /** The columns a D1 evidence row has for its record: the reference, and (rows from before 0036) the fields themselves. */
