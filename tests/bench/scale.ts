@@ -486,12 +486,21 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
     const withRecord = (row: Record<string, unknown>, ref: string) => ({ ...row, ...recordBodies.get(row[ref] as string)!, [ref]: null });
     // Each sample row as an installation from before migration 0036 holds it (its record in its own
     // columns): the synthetic items are written so, and the running server moves them (step 4).
-    const evidenceRow = (id: string) => withRecord(d1.prepare("SELECT * FROM evidence WHERE id = ?").get(id) as Record<string, unknown>, "record_ref");
+    const evidenceRow = (id: string) => {
+      const { details: _pointer, ...row } = withRecord(d1.prepare("SELECT * FROM evidence WHERE id = ?").get(id) as Record<string, unknown>, "record_ref");
+      return row;
+    };
+    // A sample item's details version as the D1 row it was before the details left D1 (its contents in the row).
+    const detailsRow = (id: string): Record<string, unknown> => {
+      const pointer = recordBodies.get((d1.prepare("SELECT record_ref FROM evidence WHERE id = ?").get(id) as { record_ref: string }).record_ref)!.details as { ref: string };
+      const version = recordBodies.get(pointer.ref)!;
+      return { evidence_id: id, version: 1, jwe: version.jwe, edited_by: version.edited_by, edited_at: version.edited_at, case_kid: version.case_kid, case_jwe: version.case_jwe, ref: null };
+    };
     const sampleRows = Object.fromEntries(Object.entries(samples).map(([kind, id]) => [kind, {
       evidence: evidenceRow(id),
       // A finished item keeps no part rows (migration 0036); the manifest lists every part.
       parts: JSON.parse((Buffer.from((evidenceRow(id).manifest as string).split(".")[1]!, "base64url")).toString("utf8")).parts as string[],
-      details: withRecord(d1.prepare("SELECT * FROM evidence_details WHERE evidence_id = ?").get(id) as Record<string, unknown>, "ref"),
+      details: detailsRow(id),
     }])) as Record<keyof typeof samples, { evidence: Record<string, unknown>; parts: string[]; details: Record<string, unknown> }>;
     const caseRow = d1.prepare("SELECT * FROM cases WHERE id = ?").get(large.id) as Record<string, unknown>;
     const memberRows = d1.prepare("SELECT * FROM case_members WHERE case_id = ?").all(large.id) as Record<string, unknown>[];
@@ -740,7 +749,7 @@ export async function runScale(options: { scale?: number; keep?: boolean } = {})
       const db = new DatabaseSync(d1Path, { readOnly: true });
       try {
         const items = (db.prepare("SELECT count(*) AS n FROM evidence e JOIN cases c ON c.id = e.case_id WHERE e.record_ref IS NULL AND c.kind = 'case'").get() as { n: number }).n;
-        const details = (db.prepare("SELECT count(*) AS n FROM evidence_details WHERE ref IS NULL").get() as { n: number }).n;
+        const details = (db.prepare("SELECT count(*) AS n FROM evidence_details").get() as { n: number }).n;
         const shares = (db.prepare("SELECT count(*) AS n FROM shares WHERE items_in_store = 0").get() as { n: number }).n;
         return items + details + shares;
       } finally {

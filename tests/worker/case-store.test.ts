@@ -60,16 +60,20 @@ describe("the case's object", () => {
     const row = (await db.prepare("SELECT * FROM evidence WHERE id = ?").bind(item.evidenceId).first<Record<string, unknown>>())!;
     expect(row).toMatchObject({ status: "complete", r2_key: "", signer_kid: "", manifest: "", file_key: "", label: null, thumbnail: null, filing: null });
     expect(await db.prepare("SELECT count(*) AS n FROM evidence_parts WHERE evidence_id = ?").bind(item.evidenceId).first("n")).toBe(0);
-    const details = (await db.prepare("SELECT version, jwe, case_jwe, ref FROM evidence_details WHERE evidence_id = ? ORDER BY version").bind(item.evidenceId).all<{ version: number; jwe: string; case_jwe: string | null; ref: string }>()).results;
-    expect(details.map((d) => [d.version, d.jwe, d.case_jwe])).toEqual([[1, "", null], [2, "", null]]);
+    // The details versions are no D1 rows either: a chain of records in the object, the latest named by the item's record.
+    expect(await db.prepare("SELECT count(*) AS n FROM evidence_details").first("n")).toBe(0);
 
     const records = await backend.caseRecords(caseDetail.id);
     expect(records.items).toHaveLength(1);
     const record = records.items[0]!;
     expect(record).toMatchObject({ evidenceId: item.evidenceId, ref: row.record_ref, body: { r2_key: `evidence/${caseDetail.id}/${item.evidenceId}`, signer_kid: lead.signing.kid, manifest: item.manifest, file_key: (item.body.fileKey as { jwe: string }).jwe, label: item.body.label, thumbnail: item.thumbnail, filing: null } });
     expect(await sha256Ref(JSON.stringify(record.body))).toBe(record.ref);
-    expect(records.details.map((d) => d.ref).sort()).toEqual(details.map((d) => d.ref).sort());
-    expect(records.details.map((d) => d.body.jwe).sort()).toEqual([item.body.label, item.thumbnail].sort());
+    expect(records.details).toHaveLength(2);
+    const version = (n: number) => records.details.find((d) => d.body.version === n)!;
+    expect(version(1).body).toMatchObject({ jwe: item.body.label, case_kid: null, case_jwe: null, edited_by: lead.id, prev: null });
+    expect(version(2).body).toMatchObject({ jwe: item.thumbnail, edited_by: lead.id, prev: version(1).ref });
+    expect(record.body.details).toEqual({ version: 2, ref: version(2).ref });
+    for (const d of records.details) expect(await sha256Ref(JSON.stringify(d.body))).toBe(d.ref);
 
     // Read back whole through every route, and the file opens.
     const read = await readAll(lead, caseDetail.id, [item.evidenceId]);
@@ -100,7 +104,9 @@ describe("moving rows written before the case objects (migration 0036)", () => {
     const current = await readAll(lead, caseDetail.id, ids);
     const eventsBefore = await auditEvents();
 
-    // The state an installation from before 0036 has: the fields in D1's own columns, the object empty.
+    // The state an installation from before 0036 has: the fields in D1's own columns, and the details
+    // versions D1 rows, with their contents (the first item's) or naming a record of the object
+    // (the second's: versions saved between 0036 and the details' chains).
     const records = await backend.caseRecords(caseDetail.id);
     for (const r of records.items) {
       const b = r.body as { r2_key: string; signer_kid: string; manifest: string; file_key: string; label: string; thumbnail: string; filing: null };
@@ -110,27 +116,67 @@ describe("moving rows written before the case objects (migration 0036)", () => {
         .run();
     }
     for (const r of records.details) {
-      await db.prepare("UPDATE evidence_details SET jwe = ?, case_kid = ?, case_jwe = ?, ref = NULL WHERE ref = ?").bind(r.body.jwe, r.body.case_kid, r.body.case_jwe, r.ref).run();
+      const b = r.body as { version: number; jwe: string; case_kid: string | null; case_jwe: string | null; edited_by: string; edited_at: string };
+      const inRow = r.evidenceId === ids[0];
+      await db
+        .prepare("INSERT INTO evidence_details (evidence_id, version, jwe, case_kid, case_jwe, edited_by, edited_at, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(r.evidenceId, b.version, inRow ? b.jwe : "", inRow ? b.case_kid : null, inRow ? b.case_jwe : null, b.edited_by, b.edited_at, inRow ? null : r.ref)
+        .run();
     }
-    await backend.dropCaseRecords(caseDetail.id);
     expect(await readAll(lead, caseDetail.id, ids)).toEqual(current);
 
     // The daily job moves every record and details version, and every read answers the same.
     await backend.runScheduled(new Date());
     const moved = (await db.prepare("SELECT count(*) AS n FROM evidence WHERE case_id = ? AND record_ref IS NOT NULL").bind(caseDetail.id).first<number>("n"))!;
     expect(moved).toBe(2);
-    expect(await db.prepare("SELECT count(*) AS n FROM evidence_details WHERE ref IS NULL").first("n")).toBe(0);
+    expect(await db.prepare("SELECT count(*) AS n FROM evidence_details").first("n")).toBe(0);
+    // Each item's record names the latest of a chain of two; nothing else is left in the object.
+    const after = await backend.caseRecords(caseDetail.id);
+    expect(after.items.map((r) => (r.body.details as { version: number }).version)).toEqual([2, 2]);
+    expect(after.details).toHaveLength(4);
     for (const id of ids) expect(await storedItem(id)).toMatchObject({ manifest: items[ids.indexOf(id)]!.manifest, thumbnail: items[ids.indexOf(id)]!.thumbnail });
     const row = (await db.prepare("SELECT r2_key, signer_kid, manifest, file_key, label, thumbnail FROM evidence WHERE id = ?").bind(ids[0]).first())!;
     expect(row).toEqual({ r2_key: "", signer_kid: "", manifest: "", file_key: "", label: null, thumbnail: null });
     expect(await readAll(lead, caseDetail.id, ids)).toEqual(current);
 
     // The audit trail is not touched by the move: the same events (the reads above add views), the chain whole.
-    const after = await auditEvents();
-    expect(after.slice(0, eventsBefore.length)).toEqual(eventsBefore);
+    const eventsAfter = await auditEvents();
+    expect(eventsAfter.slice(0, eventsBefore.length)).toEqual(eventsBefore);
     // Run again: nothing left to move, nothing changes.
     await backend.runScheduled(new Date());
     expect((await backend.caseRecords(caseDetail.id)).items).toHaveLength(2);
+  });
+
+  it("chains a details edit onto versions still in D1 rows, moving the item first", async () => {
+    const lead = await withKeys(await setUpOrganisation());
+    const caseDetail = await openCase(lead, "2026-2408");
+    const item = await itemWithEverything(lead, caseDetail, 8);
+    const before = await readAll(lead, caseDetail.id, [item.evidenceId]);
+    const records = await backend.caseRecords(caseDetail.id);
+    const b = records.items[0]!.body as { r2_key: string; signer_kid: string; manifest: string; file_key: string; label: string; thumbnail: string };
+    await db
+      .prepare("UPDATE evidence SET r2_key = ?, signer_kid = ?, manifest = ?, file_key = ?, label = ?, thumbnail = ?, record_ref = NULL WHERE id = ?")
+      .bind(b.r2_key, b.signer_kid, b.manifest, b.file_key, b.label, b.thumbnail, item.evidenceId)
+      .run();
+    for (const r of records.details) {
+      const d = r.body as { version: number; jwe: string; edited_by: string; edited_at: string };
+      await db.prepare("INSERT INTO evidence_details (evidence_id, version, jwe, edited_by, edited_at) VALUES (?, ?, ?, ?, ?)").bind(item.evidenceId, d.version, d.jwe, d.edited_by, d.edited_at).run();
+    }
+    await backend.dropCaseRecords(caseDetail.id);
+    expect(await readAll(lead, caseDetail.id, [item.evidenceId])).toEqual(before);
+
+    // An edit on an old base is refused and changes nothing; one on the latest chains on.
+    const stale = await call(`/api/evidence/${item.evidenceId}/details`, { method: "PATCH", cookie: lead.cookie, body: { jwe: item.body.label, baseVersion: 1 } });
+    expect(stale.status).toBe(409);
+    const edited = await call(`/api/evidence/${item.evidenceId}/details`, { method: "PATCH", cookie: lead.cookie, body: { jwe: item.body.label, baseVersion: 2 } });
+    expect(edited.status, await edited.clone().text()).toBe(200);
+    expect(((await edited.json()) as EvidenceSummary).details).toMatchObject({ version: 3, jwe: item.body.label, editedBy: lead.id });
+    const read = await readAll(lead, caseDetail.id, [item.evidenceId]);
+    expect(read.items[0]!.versions).toEqual([[1, item.body.label], [2, item.thumbnail], [3, item.body.label]]);
+    expect(await db.prepare("SELECT count(*) AS n FROM evidence_details").first("n")).toBe(0);
+    const after = await backend.caseRecords(caseDetail.id);
+    expect(after.items).toHaveLength(1);
+    expect(after.details.map((d) => d.body.version).sort()).toEqual([1, 2, 3]);
   });
 
   it("leaves a capture in its holding place for its filing, which moves it", async () => {

@@ -1,6 +1,6 @@
 import type { EvidenceSummary } from "../../../shared/api/cases";
 import type { SortKey } from "../lib/paging";
-import { loadListedRecords, loadRecords, loadThumbnails, withItemRecords, type StampedTimestamp, type StoreEnv } from "./records";
+import { loadDetailsChain, loadListedRecords, loadRecords, loadThumbnails, withItemRecords, type DetailsPointer, type DetailsRecord, type DetailsVersion, type StampedTimestamp, type StoreEnv } from "./records";
 
 export interface EvidenceRow {
   id: string;
@@ -26,6 +26,8 @@ export interface EvidenceRow {
   filing: string | null;
   /** Its manifest's timestamp once stamped, from its record (absent from rows that name none). */
   timestamp?: StampedTimestamp | null;
+  /** Its latest details version, from its record (absent: none, or still in D1 rows). */
+  details?: DetailsPointer | null;
   /** The item's record in its case's object (SHA-256, base64url); null for a row from before migration 0036, which holds the fields itself. */
   record_ref: string | null;
   created_at: string;
@@ -117,13 +119,17 @@ async function withRecords(env: StoreEnv, rows: SummaryRow[]): Promise<SummaryRo
   const { items, details } = await loadListedRecords(env, rows.map((r) => ({ caseId: r.case_id, evidenceId: r.id, itemRef: r.record_ref, detailsRef: r.details_ref })));
   const filled = rows.map((r): SummaryRow => {
     const item = r.record_ref ? items.get(r.record_ref)! : null;
-    const d = r.details_ref ? details.get(r.details_ref)! : null;
+    // The latest details: a D1 row's (from before the details left D1), or the one the record names.
+    const detailsRef = r.details_ref ?? item?.details?.ref ?? null;
+    const d = detailsRef ? details.get(detailsRef) : undefined;
+    if (detailsRef && !d) throw new Error(`case store: details record ${detailsRef} of item ${r.id} is missing from case ${r.case_id}`);
     const p = item?.provenance;
     return {
       ...r,
       ...(item ?? {}),
       ...(d ? { details_jwe: d.jwe, details_case_kid: d.case_kid, details_case_jwe: d.case_jwe } : {}),
-      // Where an item accepted from a submission link came from: in its record since migration 0038 (before, the row's join found it).
+      ...(d && d.version !== undefined ? { details_version: d.version, details_by: d.edited_by!, details_at: d.edited_at! } : {}),
+      // Where an item accepted from a submission link came from: in its record since migration 0037 (before, the row's join found it).
       ...(p
         ? {
             src_link_id: p.link_id, src_link_label: p.link_label, src_submission_id: p.submission_id, src_signer_kid: p.signer_kid, src_case_kid: p.case_kid,
@@ -259,8 +265,26 @@ export function evidenceRecordSwap(db: D1Database, p: { id: string; fromRef: str
     .bind(p.toRef, p.id, p.fromRef);
 }
 
-export function evidenceComplete(db: D1Database, id: string, now: string): D1PreparedStatement {
-  return db.prepare("UPDATE evidence SET status = 'complete', completed_at = ?, upload_id = NULL WHERE id = ? AND status = 'uploading'").bind(now, id);
+/**
+ * Names a new record for an item (a details edit) by compare-and-set on the one it replaces:
+ * changes nothing if the record changed meanwhile, or the item went to the recycle bin.
+ */
+export function evidenceRecordReplace(db: D1Database, p: { id: string; caseId: string; fromRef: string; toRef: string }): D1PreparedStatement {
+  return db
+    .prepare("UPDATE evidence SET record_ref = ?1 WHERE id = ?2 AND case_id = ?3 AND record_ref = ?4 AND deleted_at IS NULL AND purge_started_at IS NULL")
+    .bind(p.toRef, p.id, p.caseId, p.fromRef);
+}
+
+/** An item's D1 details rows deleted (saved before the details left D1; its record's chain holds them now), only if the audit event `eventId` was written earlier in the same batch. */
+export function detailsRowsDelete(db: D1Database, evidenceId: string, eventId: string): D1PreparedStatement {
+  return db.prepare("DELETE FROM evidence_details WHERE evidence_id = ? AND EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?)").bind(evidenceId, eventId);
+}
+
+/** Completes an upload; with `recordRef`, only if the row names that record (the one the completion's batch swapped in). */
+export function evidenceComplete(db: D1Database, id: string, now: string, recordRef: string | null = null): D1PreparedStatement {
+  return db
+    .prepare("UPDATE evidence SET status = 'complete', completed_at = ?1, upload_id = NULL WHERE id = ?2 AND status = 'uploading' AND (?3 IS NULL OR record_ref = ?3)")
+    .bind(now, id, recordRef);
 }
 
 /**
@@ -279,44 +303,38 @@ export function evidenceDelete(db: D1Database, id: string): D1PreparedStatement[
   ];
 }
 
-/** A details version: its contents are in the case's object (`storeRecords`), named by `ref`. */
-export function detailsInsert(db: D1Database, d: { evidenceId: string; version: number; ref: string; editedBy: string; now: string }): D1PreparedStatement {
-  return db
-    .prepare("INSERT INTO evidence_details (evidence_id, version, jwe, edited_by, edited_at, ref) VALUES (?, ?, '', ?, ?, ?)")
-    .bind(d.evidenceId, d.version, d.editedBy, d.now, d.ref);
+/**
+ * Every details version of an item of case `caseId`, oldest first: the chain its record names, or
+ * (versions saved before the details left D1, until the daily job moves them) its D1 rows.
+ */
+export async function detailsHistory(env: StoreEnv, caseId: string, item: { id: string; details?: DetailsPointer | null }): Promise<DetailsVersion[]> {
+  if (item.details) return loadDetailsChain(env, caseId, item.id, item.details.ref);
+  const { results } = await env.DB
+    .prepare("SELECT version, jwe, ref, case_kid, case_jwe, edited_by, edited_at FROM evidence_details WHERE evidence_id = ? ORDER BY version")
+    .bind(item.id)
+    .all<DetailsVersion & { ref: string | null }>();
+  const { details } = await loadRecords(env, results.map((r) => ({ caseId, evidenceId: item.id, detailsRef: r.ref })));
+  return results.map(({ ref, ...r }) => (ref ? { ...r, ...pickDetails(details.get(ref)!) } : r));
 }
 
-/** Like `detailsInsert`, but only if the audit event `eventId` was written earlier in the same batch. */
-export function detailsInsertIfRecorded(db: D1Database, d: { evidenceId: string; version: number; ref: string; editedBy: string; now: string }, eventId: string): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO evidence_details (evidence_id, version, jwe, edited_by, edited_at, ref)
-       SELECT ?, ?, '', ?, ?, ? WHERE EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?)`,
-    )
-    .bind(d.evidenceId, d.version, d.editedBy, d.now, d.ref, eventId);
-}
+const pickDetails = (d: DetailsRecord) => ({ jwe: d.jwe, case_kid: d.case_kid, case_jwe: d.case_jwe });
 
-/** Every details version of an item of case `caseId`, oldest first, its contents filled in. */
+/** Every details version of an item, oldest first, with its editor's name. */
 export async function detailsVersions(
   env: StoreEnv,
   caseId: string,
-  evidenceId: string,
-): Promise<{ version: number; jwe: string; edited_by: string; name: string; edited_at: string }[]> {
-  const { results } = await env.DB
-    .prepare(
-      `SELECT d.version, d.jwe, d.ref, d.edited_by, u.name, d.edited_at FROM evidence_details d JOIN users u ON u.id = d.edited_by
-        WHERE d.evidence_id = ? ORDER BY d.version`,
-    )
-    .bind(evidenceId)
-    .all<{ version: number; jwe: string; ref: string | null; edited_by: string; name: string; edited_at: string }>();
-  const { details } = await loadRecords(env, results.map((r) => ({ caseId, evidenceId, detailsRef: r.ref })));
-  return results.map(({ ref, ...r }) => (ref ? { ...r, jwe: details.get(ref)!.jwe } : r));
+  item: { id: string; details?: DetailsPointer | null },
+): Promise<(DetailsVersion & { name: string })[]> {
+  const versions = await detailsHistory(env, caseId, item);
+  const editors = [...new Set(versions.map((v) => v.edited_by))];
+  const { results } = await env.DB.prepare("SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(editors)).all<{ id: string; name: string }>();
+  const names = new Map(results.map((u) => [u.id, u.name]));
+  return versions.map((v) => ({ ...v, name: names.get(v.edited_by) ?? "" }));
 }
 
-/** The references of an item's details versions held in its case's object. */
-export async function detailsRefs(db: D1Database, evidenceId: string): Promise<string[]> {
-  const { results } = await db.prepare("SELECT ref FROM evidence_details WHERE evidence_id = ? AND ref IS NOT NULL").bind(evidenceId).all<{ ref: string }>();
-  return results.map((r) => r.ref);
+/** Whether the item still has details versions in D1 rows (saved before the details left D1). */
+export async function hasDetailsRows(db: D1Database, evidenceId: string): Promise<boolean> {
+  return (await db.prepare("SELECT 1 AS x FROM evidence_details WHERE evidence_id = ? LIMIT 1").bind(evidenceId).first("x")) !== null;
 }
 
 /** A server-side secret, made (32 random bytes, base64url) and stored on first use. */

@@ -61,6 +61,18 @@ export interface ItemRecord {
   provenance?: ProvenanceRecord | null;
   /** Its manifest's timestamp, once stamped: the stamping moves it here from D1's queue (`timestamps`). */
   timestamp?: StampedTimestamp | null;
+  /**
+   * Its latest details version (none: it has none, or they are still D1 `evidence_details` rows
+   * from before they left D1): the version and its record's reference. The versions are the chain
+   * of details records back from it (`DetailsRecord.prev`).
+   */
+  details?: DetailsPointer | null;
+}
+
+/** The latest details version an item's record names. */
+export interface DetailsPointer {
+  version: number;
+  ref: string;
 }
 
 /** What a details version's record holds. */
@@ -68,6 +80,25 @@ export interface DetailsRecord {
   jwe: string;
   case_kid: string | null;
   case_jwe: string | null;
+  /**
+   * A version in a chain (the details no longer in D1): its number, who saved it and when, and
+   * the reference of the version before it (null for the first). Absent on the record of a version
+   * a D1 `evidence_details` row still names.
+   */
+  version?: number;
+  edited_by?: string;
+  edited_at?: string;
+  prev?: string | null;
+}
+
+/** A details version's fields, whichever side it is kept on. */
+export interface DetailsVersion {
+  version: number;
+  jwe: string;
+  case_kid: string | null;
+  case_jwe: string | null;
+  edited_by: string;
+  edited_at: string;
 }
 
 export const caseStore = (env: Pick<Env, "CASE_STORE">, caseId: string) => env.CASE_STORE.get(env.CASE_STORE.idFromName(caseId));
@@ -78,8 +109,27 @@ const itemBody = (r: ItemRecord): string =>
     r2_key: r.r2_key, signer_kid: r.signer_kid, manifest: r.manifest, file_key: r.file_key, label: r.label, thumbnail: r.thumbnail, filing: r.filing,
     ...(r.provenance ? { provenance: r.provenance } : {}),
     ...(r.timestamp ? { timestamp: r.timestamp } : {}),
+    ...(r.details ? { details: { version: r.details.version, ref: r.details.ref } } : {}),
   });
-const detailsBody = (r: DetailsRecord): string => JSON.stringify({ jwe: r.jwe, case_kid: r.case_kid, case_jwe: r.case_jwe });
+const detailsBody = (r: DetailsRecord): string =>
+  JSON.stringify({
+    jwe: r.jwe, case_kid: r.case_kid, case_jwe: r.case_jwe,
+    ...(r.version !== undefined ? { version: r.version, edited_by: r.edited_by, edited_at: r.edited_at, prev: r.prev ?? null } : {}),
+  });
+
+/**
+ * Details versions as a chain of records, oldest first, each naming the one before it (`prev`
+ * starts the chain after an existing version). The same versions always make the same records.
+ */
+export async function chainDetails(versions: DetailsVersion[], prev: string | null = null): Promise<{ record: DetailsRecord; ref: string }[]> {
+  const chain: { record: DetailsRecord; ref: string }[] = [];
+  for (const v of versions) {
+    const record: DetailsRecord = { jwe: v.jwe, case_kid: v.case_kid, case_jwe: v.case_jwe, version: v.version, edited_by: v.edited_by, edited_at: v.edited_at, prev };
+    prev = await recordRefOf(detailsBody(record));
+    chain.push({ record, ref: prev });
+  }
+  return chain;
+}
 
 /**
  * Stores an item's record and details records in the case's object and returns their
@@ -96,19 +146,6 @@ export async function storeRecords(
   const detailsRecords = await Promise.all(details.map((d) => seal(d.evidenceId, detailsBody(d.record))));
   if (itemRecords.length + detailsRecords.length > 0) await caseStore(env, caseId).put(itemRecords, detailsRecords);
   return { items: itemRecords.map((r) => r.ref), details: detailsRecords.map((r) => r.ref) };
-}
-
-/** Copies records, unchanged, from one case's object to another's (a capture filed into a case). */
-export async function copyRecords(env: Pick<Env, "CASE_STORE">, fromCaseId: string, toCaseId: string, items: RecordKey[], details: RecordKey[]): Promise<void> {
-  if (items.length + details.length === 0) return;
-  const found = await caseStore(env, fromCaseId).get(items, details);
-  const pick = (keys: RecordKey[], bodies: Record<string, string>): StoredRecord[] =>
-    keys.map((k) => {
-      const body = bodies[k.ref];
-      if (body === undefined) throw new Error(`case store: record ${k.ref} of item ${k.evidenceId} is missing from case ${fromCaseId}`);
-      return { ...k, body };
-    });
-  await caseStore(env, toCaseId).put(pick(items, found.items), pick(details, found.details));
 }
 
 /** Records read from one object per call at most (each up to ~50 kB: a long video's manifest and a thumbnail). */
@@ -200,7 +237,17 @@ export const itemRecordOf = (row: ItemRecord): ItemRecord => ({
   r2_key: row.r2_key, signer_kid: row.signer_kid, manifest: row.manifest, file_key: row.file_key, label: row.label, thumbnail: row.thumbnail, filing: row.filing,
   ...(row.provenance ? { provenance: row.provenance } : {}),
   ...(row.timestamp ? { timestamp: row.timestamp } : {}),
+  ...(row.details ? { details: row.details } : {}),
 });
+
+/** The versions of the chain that ends at `ref`, oldest first (one call to the case's object). */
+export async function loadDetailsChain(env: Pick<Env, "CASE_STORE">, caseId: string, evidenceId: string, ref: string): Promise<DetailsVersion[]> {
+  const bodies = await caseStore(env, caseId).detailsChain(evidenceId, ref);
+  return bodies.map((body) => {
+    const r = JSON.parse(body) as DetailsRecord;
+    return { version: r.version!, jwe: r.jwe, case_kid: r.case_kid, case_jwe: r.case_jwe, edited_by: r.edited_by!, edited_at: r.edited_at! };
+  });
+}
 
 /**
  * After a D1 change named a new record for the item, the item's other records (the one it

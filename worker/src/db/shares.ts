@@ -1,5 +1,5 @@
 import type { ShareItem } from "../durable/case-store";
-import { caseStore, loadListedRecords, type RecordColumns, type StampedTimestamp, type StoreEnv } from "./records";
+import { caseStore, loadListedRecords, type DetailsRecord, type RecordColumns, type StampedTimestamp, type StoreEnv } from "./records";
 /** D1 access for shares, their items and keys, link sessions and receipts (docs/disclosure.md, storage-schema.md). */
 import type { ShareLevel, ShareReceiptSummary, ShareSummary } from "../../../shared/api/shares";
 
@@ -221,9 +221,17 @@ async function toSharedItems(env: StoreEnv, rows: ItemQueryRow[]): Promise<Share
       file_key: record?.file_key ?? r.file_key,
       evidence_label: record ? record.label : label,
       timestamp: record?.timestamp ?? null,
-      details: details_ref ? details.get(details_ref)!.jwe : r.details,
+      details: latestDetails(details, details_ref ?? record?.details?.ref ?? null, r.details, r.id),
     };
   });
+}
+
+/** An item's latest details (the record a D1 row or the item's record names; else the row's own). */
+function latestDetails(details: Map<string, DetailsRecord>, ref: string | null, own: string | null, evidenceId: string): string | null {
+  if (ref === null) return own;
+  const d = details.get(ref);
+  if (!d) throw new Error(`case store: details record ${ref} of item ${evidenceId} is missing`);
+  return d.jwe;
 }
 
 type ShareScope = Pick<ShareRow, "id" | "case_id" | "scope" | "include_later" | "share_kid" | "items_in_store">;

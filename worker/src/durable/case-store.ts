@@ -131,17 +131,38 @@ export class CaseStore extends DurableObject<Env> {
    */
   async listed(items: RecordKey[], details: RecordKey[]): Promise<{ items: Record<string, string>; details: Record<string, string> }> {
     const found: Record<string, string> = {};
+    const latest: RecordKey[] = [];
     for (const k of items) {
       const row = this.sql
-        .exec<{ body: string } & Row>(
-          "SELECT json_set(json_remove(body, '$.thumbnail'), '$.has_thumbnail', json(CASE WHEN json_type(body, '$.thumbnail') = 'text' THEN 'true' ELSE 'false' END)) AS body FROM items WHERE evidence_id = ? AND ref = ?",
+        .exec<{ body: string; details_ref: string | null } & Row>(
+          `SELECT json_set(json_remove(body, '$.thumbnail'), '$.has_thumbnail', json(CASE WHEN json_type(body, '$.thumbnail') = 'text' THEN 'true' ELSE 'false' END)) AS body,
+                  json_extract(body, '$.details.ref') AS details_ref
+             FROM items WHERE evidence_id = ? AND ref = ?`,
           k.evidenceId,
           k.ref,
         )
         .toArray()[0];
-      if (row) found[k.ref] = row.body;
+      if (!row) continue;
+      found[k.ref] = row.body;
+      // The latest details version the record names comes with it (lists show it).
+      if (row.details_ref !== null) latest.push({ evidenceId: k.evidenceId, ref: row.details_ref });
     }
-    return { items: found, details: (await this.get([], details)).details };
+    return { items: found, details: (await this.get([], [...details, ...latest])).details };
+  }
+
+  /**
+   * The details versions of an item, oldest first: the chain of records back from `ref` (each
+   * names the one before it, `prev`). A link missing is an error: a version would be lost.
+   */
+  async detailsChain(evidenceId: string, ref: string): Promise<string[]> {
+    const bodies: string[] = [];
+    for (let at: string | null = ref; at !== null; ) {
+      const row: ({ body: string; prev: string | null } & Row) | undefined = this.sql.exec<{ body: string; prev: string | null } & Row>("SELECT body, json_extract(body, '$.prev') AS prev FROM details WHERE evidence_id = ? AND ref = ?", evidenceId, at).toArray()[0];
+      if (!row) throw new Error(`case store: details record ${at} of item ${evidenceId} is missing`);
+      bodies.push(row.body);
+      at = row.prev;
+    }
+    return bodies.reverse();
   }
 
   /** The thumbnails of the item records asked for, by reference (null: the record has none; a record not here is left out). */

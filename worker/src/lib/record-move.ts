@@ -11,7 +11,8 @@
  * It moves the items of shares made before migration 0037 the same way, a share at a time, and
  * the provenance of items accepted from submission links before it into their items' records.
  */
-import { caseStore, dropReplacedRecords, itemRecordOf, loadRecords, storeRecords, type ItemRecord, type ProvenanceRecord, type StoreEnv } from "../db/records";
+import { detailsHistory } from "../db/evidence";
+import { caseStore, chainDetails, dropReplacedRecords, itemRecordOf, loadRecords, storeRecords, type ItemRecord, type ProvenanceRecord, type StoreEnv } from "../db/records";
 import { moveStampedManifests } from "./timestamps";
 
 const BATCH = 100;
@@ -21,76 +22,107 @@ interface LegacyItem extends ItemRecord {
   case_id: string;
 }
 
-interface LegacyDetails {
-  evidence_id: string;
-  case_id: string;
-  version: number;
-  jwe: string;
-  case_kid: string | null;
-  case_jwe: string | null;
-}
-
 const byCase = <T extends { case_id: string }>(rows: T[]): Map<string, T[]> => {
   const out = new Map<string, T[]>();
   for (const r of rows) out.set(r.case_id, [...(out.get(r.case_id) ?? []), r]);
   return out;
 };
 
+const LEGACY_ITEM = "SELECT e.id, e.case_id, e.r2_key, e.signer_kid, e.manifest, e.file_key, e.label, e.thumbnail, e.filing FROM evidence e";
+
+/** Moves the records of rows of one case; returns how many moved. */
+async function moveItemRecords(env: StoreEnv, caseId: string, rows: LegacyItem[]): Promise<number> {
+  const stored = await storeRecords(env, caseId, rows.map((r) => ({ evidenceId: r.id, record: r })));
+  const outcomes = await env.DB.batch(
+    rows.map((r, i) =>
+      env.DB
+        .prepare(
+          `UPDATE evidence SET record_ref = ?, r2_key = '', signer_kid = '', manifest = '', file_key = '', label = NULL, thumbnail = NULL, filing = NULL
+            WHERE id = ? AND case_id = ? AND record_ref IS NULL AND purge_started_at IS NULL
+              AND r2_key = ? AND signer_kid = ? AND manifest = ? AND file_key = ? AND label IS ? AND thumbnail IS ? AND filing IS ?`,
+        )
+        .bind(stored.items[i]!, r.id, caseId, r.r2_key, r.signer_kid, r.manifest, r.file_key, r.label, r.thumbnail, r.filing),
+    ),
+  );
+  return outcomes.reduce((n, o) => n + (o.meta.changes ?? 0), 0);
+}
+
 /** One batch of item records; returns how many moved (0: none left, or each changed meanwhile: the next run takes them). */
 async function moveItems(env: StoreEnv): Promise<number> {
   const { results } = await env.DB
-    .prepare(
-      `SELECT e.id, e.case_id, e.r2_key, e.signer_kid, e.manifest, e.file_key, e.label, e.thumbnail, e.filing FROM evidence e JOIN cases c ON c.id = e.case_id
-        WHERE e.record_ref IS NULL AND e.purge_started_at IS NULL AND c.kind = 'case' LIMIT ?`,
-    )
+    .prepare(`${LEGACY_ITEM} JOIN cases c ON c.id = e.case_id WHERE e.record_ref IS NULL AND e.purge_started_at IS NULL AND c.kind = 'case' LIMIT ?`)
     .bind(BATCH)
     .all<LegacyItem>();
   let moved = 0;
-  for (const [caseId, rows] of byCase(results)) {
-    const stored = await storeRecords(env, caseId, rows.map((r) => ({ evidenceId: r.id, record: r })));
-    const outcomes = await env.DB.batch(
-      rows.map((r, i) =>
-        env.DB
-          .prepare(
-            `UPDATE evidence SET record_ref = ?, r2_key = '', signer_kid = '', manifest = '', file_key = '', label = NULL, thumbnail = NULL, filing = NULL
-              WHERE id = ? AND case_id = ? AND record_ref IS NULL AND purge_started_at IS NULL
-                AND r2_key = ? AND signer_kid = ? AND manifest = ? AND file_key = ? AND label IS ? AND thumbnail IS ? AND filing IS ?`,
-          )
-          .bind(stored.items[i]!, r.id, caseId, r.r2_key, r.signer_kid, r.manifest, r.file_key, r.label, r.thumbnail, r.filing),
-      ),
-    );
-    moved += outcomes.reduce((n, o) => n + (o.meta.changes ?? 0), 0);
-  }
+  for (const [caseId, rows] of byCase(results)) moved += await moveItemRecords(env, caseId, rows);
   return moved;
 }
 
-/** One batch of details versions' contents. */
+/**
+ * Moves an item's details versions out of D1 rows into a chain of records in its case's object
+ * (docs/storage-schema.md, "Details versions"): the chain, then a new item record naming its
+ * latest version, then one D1 transaction swaps the record's reference by compare-and-set and
+ * deletes the rows. Returns whether it moved (false: nothing to move, or the item changed meanwhile).
+ */
+async function moveItemDetails(env: StoreEnv, item: { id: string; case_id: string; record_ref: string }): Promise<boolean> {
+  const versions = await detailsHistory(env, item.case_id, { id: item.id, details: null });
+  if (versions.length === 0) return false;
+  const { items } = await loadRecords(env, [{ caseId: item.case_id, evidenceId: item.id, itemRef: item.record_ref }]);
+  const current = items.get(item.record_ref)!;
+  if (current.details) throw new Error(`record move: item ${item.id} names a details chain and still has details rows in D1`);
+  const chain = await chainDetails(versions);
+  const latest = chain.at(-1)!;
+  const stored = await storeRecords(
+    env,
+    item.case_id,
+    [{ evidenceId: item.id, record: { ...itemRecordOf(current), details: { version: latest.record.version!, ref: latest.ref } } }],
+    chain.map((c) => ({ evidenceId: item.id, record: c.record })),
+  );
+  const ref = stored.items[0]!;
+  const [swapped] = await env.DB.batch([
+    env.DB
+      .prepare(
+        `UPDATE evidence SET record_ref = ?1 WHERE id = ?2 AND record_ref = ?3 AND purge_started_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM evidence_details WHERE evidence_id = ?2 AND version > ?4)`,
+      )
+      .bind(ref, item.id, item.record_ref, latest.record.version!),
+    env.DB.prepare("DELETE FROM evidence_details WHERE evidence_id = ?1 AND EXISTS (SELECT 1 FROM evidence WHERE id = ?1 AND record_ref = ?2)").bind(item.id, ref),
+  ]);
+  if (!swapped!.meta.changes) return false;
+  // The replaced item record and the details records the rows named are named by nothing now.
+  try {
+    await caseStore(env, item.case_id).keepOnly(item.id, ref, chain.map((c) => c.ref));
+  } catch (err) {
+    console.error(`case store: the replaced records of item ${item.id} were not deleted`, err);
+  }
+  return true;
+}
+
+/** One batch of items' details versions; returns how many items' moved. Items whose record has not moved yet wait for the item batch above. */
 async function moveDetails(env: StoreEnv): Promise<number> {
   const { results } = await env.DB
     .prepare(
-      `SELECT d.evidence_id, e.case_id, d.version, d.jwe, d.case_kid, d.case_jwe FROM evidence_details d
-         JOIN evidence e ON e.id = d.evidence_id JOIN cases c ON c.id = e.case_id
-        WHERE d.ref IS NULL AND e.purge_started_at IS NULL AND c.kind = 'case' LIMIT ?`,
+      `SELECT e.id, e.case_id, e.record_ref FROM (SELECT DISTINCT evidence_id FROM evidence_details) d JOIN evidence e ON e.id = d.evidence_id
+        WHERE e.record_ref IS NOT NULL AND e.purge_started_at IS NULL LIMIT ?`,
     )
     .bind(BATCH)
-    .all<LegacyDetails>();
+    .all<{ id: string; case_id: string; record_ref: string }>();
   let moved = 0;
-  for (const [caseId, rows] of byCase(results)) {
-    const stored = await storeRecords(env, caseId, [], rows.map((r) => ({ evidenceId: r.evidence_id, record: { jwe: r.jwe, case_kid: r.case_kid, case_jwe: r.case_jwe } })));
-    const outcomes = await env.DB.batch(
-      rows.map((r, i) =>
-        env.DB
-          .prepare(
-            `UPDATE evidence_details SET ref = ?1, jwe = '', case_kid = NULL, case_jwe = NULL
-              WHERE evidence_id = ?2 AND version = ?3 AND ref IS NULL AND jwe = ?4
-                AND EXISTS (SELECT 1 FROM evidence WHERE id = ?2 AND case_id = ?5 AND purge_started_at IS NULL)`,
-          )
-          .bind(stored.details[i]!, r.evidence_id, r.version, r.jwe, caseId),
-      ),
-    );
-    moved += outcomes.reduce((n, o) => n + (o.meta.changes ?? 0), 0);
-  }
+  for (const item of results) if (await moveItemDetails(env, item)) moved++;
   return moved;
+}
+
+/**
+ * Moves one item's record and details versions now, if they are still in D1 (a details edit of an
+ * item the daily job has not reached yet: new versions chain onto the ones before). Returns
+ * whether anything moved.
+ */
+export async function moveItemNow(env: StoreEnv, evidenceId: string): Promise<boolean> {
+  const legacy = await env.DB.prepare(`${LEGACY_ITEM} WHERE e.id = ? AND e.record_ref IS NULL AND e.purge_started_at IS NULL`).bind(evidenceId).first<LegacyItem>();
+  const recordMoved = legacy ? (await moveItemRecords(env, legacy.case_id, [legacy])) > 0 : false;
+  const item = await env.DB.prepare("SELECT id, case_id, record_ref FROM evidence WHERE id = ? AND record_ref IS NOT NULL AND purge_started_at IS NULL").bind(evidenceId).first<{ id: string; case_id: string; record_ref: string }>();
+  const detailsMoved = item ? await moveItemDetails(env, item) : false;
+  return recordMoved || detailsMoved;
 }
 
 /**

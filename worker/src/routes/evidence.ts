@@ -24,9 +24,10 @@ import type { PublicJwk } from "../../../shared/api/schemas";
 import { capturesScopeId, ciphertextSize, isRedaction, manifestKid, PART_SIZE, partCount, TYP, verifyFiling, verifyManifest, type Manifest } from "../../../shared/crypto";
 import { caseKeysForUser, wrapFor } from "../db/cases";
 import {
-  detailsInsert,
-  detailsInsertIfRecorded,
+  detailsHistory,
+  detailsRowsDelete,
   detailsVersions,
+  evidenceRecordReplace,
   evidenceComplete,
   completedPartsDelete,
   capturesPlaceStatements,
@@ -35,7 +36,6 @@ import {
   evidenceInsert,
   evidenceRecordSwap,
   evidenceThumbnails,
-  detailsRefs,
   findEvidence,
   findEvidenceSummary,
   listEvidence,
@@ -43,7 +43,8 @@ import {
   receivedParts,
   type EvidenceRow,
 } from "../db/evidence";
-import { caseStore, copyRecords, dropReplacedRecords, itemRecordOf, storeRecords, type StoreEnv } from "../db/records";
+import { caseStore, chainDetails, dropReplacedRecords, itemRecordOf, storeRecords, type StoreEnv } from "../db/records";
+import { moveItemNow } from "../lib/record-move";
 import { currentUserKeys, findSigningKey } from "../db/keys";
 import { findCategory, retentionSettings } from "../db/retention";
 import type { AppEnv } from "../env";
@@ -185,11 +186,18 @@ export const caseEvidence = new Hono<AppEnv>()
       const now = new Date().toISOString();
       const r2Key = `evidence/${caseId}/${body.evidenceId}`;
       // The record first, in the case's object; the batch below commits it (docs/storage-schema.md).
+      const details = body.details ? await chainDetails([{ version: 1, jwe: body.details, case_kid: null, case_jwe: null, edited_by: me.id, edited_at: now }]) : [];
       const stored = await storeRecords(
         c.env,
         caseId,
-        [{ evidenceId: body.evidenceId, record: { r2_key: r2Key, signer_kid: manifest?.signerKid ?? "", manifest: body.manifest ?? "", file_key: body.fileKey.jwe, label: body.label, thumbnail: body.thumbnail ?? null, filing: null } }],
-        body.details ? [{ evidenceId: body.evidenceId, record: { jwe: body.details, case_kid: null, case_jwe: null } }] : [],
+        [{
+          evidenceId: body.evidenceId,
+          record: {
+            r2_key: r2Key, signer_kid: manifest?.signerKid ?? "", manifest: body.manifest ?? "", file_key: body.fileKey.jwe, label: body.label, thumbnail: body.thumbnail ?? null, filing: null,
+            ...(details[0] ? { details: { version: 1, ref: details[0].ref } } : {}),
+          },
+        }],
+        details.map((d) => ({ evidenceId: body.evidenceId, record: d.record })),
       );
       const upload = await c.env.EVIDENCE.createMultipartUpload(r2Key, { httpMetadata: { contentType: "application/octet-stream" } });
       try {
@@ -199,7 +207,6 @@ export const caseEvidence = new Hono<AppEnv>()
             id: body.evidenceId, caseId, byteSize, partCount: parts, ciphertextSize: ciphertextSize(byteSize),
             caseKid: current.kid, recordRef: stored.items[0]!, uploadId: upload.uploadId, uploaderId: me.id, now, categoryId,
           }),
-          ...(body.details ? [detailsInsert(c.env.DB, { evidenceId: body.evidenceId, version: 1, ref: stored.details[0]!, editedBy: me.id, now })] : []),
           auditStatement(c, me.orgId, {
             action: capturing ? "capture.upload" : "evidence.upload_start",
             target: { type: "evidence", id: body.evidenceId },
@@ -415,36 +422,46 @@ export const evidence = new Hono<AppEnv>()
         if ((await findEvidence(c.env, row.id))?.status === "complete") return c.json((await findEvidenceSummary(c.env, row.id))!, 200);
         throw err;
       }
-      // One state transition: only the completion that moves the item out of 'uploading' records
-      // it. Any other (completions sent at once) finds it complete and answers the same.
-      const completed = auditStatementIfChanged(c, me.orgId, {
-        action: "evidence.upload_complete",
-        target: { type: "evidence", id: row.id },
-        details: { caseId: row.case_id, evidenceId: row.id, byteSize: row.byte_size, signerKid: row.signer_kid, ...(await uploadDigests(row.manifest)) },
-      });
-      // A redacted copy also says so, naming its source: recorded with the completion or not at all.
+      const digests = await uploadDigests(row.manifest);
       const derivedFrom = (decodeJwt(row.manifest) as unknown as Manifest).derivedFrom;
-      const redacted = derivedFrom && isRedaction(derivedFrom)
-        ? [auditStatementIfRecorded(c, me.orgId, {
-          action: "evidence.redacted",
+      for (let attempt = 1; ; attempt++) {
+        // One state transition: only the completion that moves the item out of 'uploading' records
+        // it. Any other (completions sent at once) finds it complete and answers the same.
+        const completed = auditStatementIfChanged(c, me.orgId, {
+          action: "evidence.upload_complete",
           target: { type: "evidence", id: row.id },
-          details: { caseId: row.case_id, evidenceId: row.id, sourceEvidenceId: derivedFrom.evidenceId, sourceSha512: derivedFrom.sha512, operations: derivedFrom.operations.length },
-        }, completed.eventId)]
-        : [];
-      // The manifest or thumbnail sent now makes a new record (stored first, committed by the batch).
-      const newThumbnail = thumbnail !== undefined && row.thumbnail === null;
-      const newRef = deferred || newThumbnail
-        ? (await storeRecords(c.env, row.case_id, [{ evidenceId: row.id, record: { ...itemRecordOf(row), ...(newThumbnail ? { thumbnail } : {}) } }])).items[0]!
-        : null;
-      const swap = newRef ? [evidenceRecordSwap(c.env.DB, { id: row.id, fromRef: row.record_ref, toRef: newRef })] : [];
-      const statements = [...swap, evidenceComplete(c.env.DB, row.id, new Date().toISOString()), completed.statement];
-      const results = await c.env.DB.batch([...statements, ...redacted, completedPartsDelete(c.env.DB, row.id)]);
-      if (newRef && (results[0]!.meta.changes ?? 0) > 0) await dropReplacedRecords(c.env, row.case_id, row.id, newRef);
-      if (markAudited(c, results[statements.length - 1]!)) {
-        await flushAudit(c.env, me.orgId);
-        // After the state change, by the completion that made it: the TSA is asked once now; if it
-        // fails the item reads "awaiting timestamp" and is retried.
-        await stampManifest(c.env, me.orgId, row.id, row.manifest);
+          details: { caseId: row.case_id, evidenceId: row.id, byteSize: row.byte_size, signerKid: row.signer_kid, ...digests },
+        });
+        // A redacted copy also says so, naming its source: recorded with the completion or not at all.
+        const redacted = derivedFrom && isRedaction(derivedFrom)
+          ? [auditStatementIfRecorded(c, me.orgId, {
+            action: "evidence.redacted",
+            target: { type: "evidence", id: row.id },
+            details: { caseId: row.case_id, evidenceId: row.id, sourceEvidenceId: derivedFrom.evidenceId, sourceSha512: derivedFrom.sha512, operations: derivedFrom.operations.length },
+          }, completed.eventId)]
+          : [];
+        // The manifest or thumbnail sent now makes a new record (stored first, committed by the batch).
+        const newThumbnail = thumbnail !== undefined && row.thumbnail === null;
+        const newRef = deferred || newThumbnail
+          ? (await storeRecords(c.env, row.case_id, [{ evidenceId: row.id, record: { ...itemRecordOf(row), ...(newThumbnail ? { thumbnail } : {}) } }])).items[0]!
+          : null;
+        const swap = newRef ? [evidenceRecordSwap(c.env.DB, { id: row.id, fromRef: row.record_ref, toRef: newRef })] : [];
+        // With a new record, the item completes only if the swap did (the completion names the new record).
+        const statements = [...swap, evidenceComplete(c.env.DB, row.id, new Date().toISOString(), newRef), completed.statement];
+        const results = await c.env.DB.batch([...statements, ...redacted, completedPartsDelete(c.env.DB, row.id)]);
+        if (newRef && (results[0]!.meta.changes ?? 0) > 0) await dropReplacedRecords(c.env, row.case_id, row.id, newRef);
+        if (markAudited(c, results[statements.length - 1]!)) {
+          await flushAudit(c.env, me.orgId);
+          // After the state change, by the completion that made it: the TSA is asked once now; if it
+          // fails the item reads "awaiting timestamp" and is retried.
+          await stampManifest(c.env, me.orgId, row.id, row.manifest);
+          break;
+        }
+        // Its record changed meanwhile (its details edited while it completed): nothing was
+        // committed; complete it again on the record as it is now.
+        const now = newRef && attempt < 3 ? await findEvidence(c.env, row.id) : null;
+        if (now?.status !== "uploading") break;
+        row = deferred ? { ...now, manifest: row.manifest, signer_kid: row.signer_kid } : now;
       }
       return c.json((await findEvidenceSummary(c.env, row.id))!, 200);
     },
@@ -533,19 +550,38 @@ export const evidence = new Hono<AppEnv>()
         }
         checkWrappedTo(caseCopy.jwe, TYP.details, caseCopy.caseKid, "caseCopy");
       }
-      const now = new Date().toISOString();
       const stale = () => new ApiError(409, "stale_edit", "Someone changed these details after you opened them. Reload to see their version, then edit again.");
-      const latest = (await findEvidenceSummary(c.env, row.id))!.details?.version ?? 0;
-      if (baseVersion !== latest) throw stale();
-      const stored = await storeRecords(c.env, row.case_id, [], [{ evidenceId: row.id, record: { jwe, case_kid: caseCopy?.caseKid ?? null, case_jwe: caseCopy?.jwe ?? null } }]);
-      try {
-        await c.env.DB.batch([
-          detailsInsert(c.env.DB, { evidenceId: row.id, version: baseVersion + 1, ref: stored.details[0]!, editedBy: me.id, now }),
-          auditStatement(c, me.orgId, { action: "evidence.details_edit", target: { type: "evidence", id: row.id }, details: { caseId: row.case_id, evidenceId: row.id, version: baseVersion + 1 } }),
-        ]);
-      } catch (err) {
-        if (/UNIQUE constraint failed/i.test(String(err))) throw stale();
-        throw err;
+      // Versions saved before the details left D1 chain on as records first (the daily job would move them anyway).
+      let item = (await moveItemNow(c.env, row.id)) ? (await findEvidence(c.env, row.id)) ?? row : row;
+      for (let attempt = 1; ; attempt++) {
+        const latest = item.details ?? null;
+        if (baseVersion !== (latest?.version ?? 0)) throw stale();
+        const now = new Date().toISOString();
+        const [version] = await chainDetails(
+          [{ version: baseVersion + 1, jwe, case_kid: caseCopy?.caseKid ?? null, case_jwe: caseCopy?.jwe ?? null, edited_by: me.id, edited_at: now }],
+          latest?.ref ?? null,
+        );
+        // The new version and the item's record naming it go to the case's object; the swap of the
+        // record's reference (by compare-and-set, with its audit event) commits them.
+        const stored = await storeRecords(
+          c.env,
+          item.case_id,
+          [{ evidenceId: item.id, record: { ...itemRecordOf(item), details: { version: baseVersion + 1, ref: version!.ref } } }],
+          [{ evidenceId: item.id, record: version!.record }],
+        );
+        const edited = auditStatementIfChanged(c, me.orgId, {
+          action: "evidence.details_edit", target: { type: "evidence", id: item.id }, details: { caseId: item.case_id, evidenceId: item.id, version: baseVersion + 1 },
+        });
+        const results = await c.env.DB.batch([evidenceRecordReplace(c.env.DB, { id: item.id, caseId: item.case_id, fromRef: item.record_ref!, toRef: stored.items[0]! }), edited.statement]);
+        if (markAudited(c, results[1]!)) {
+          await dropReplacedRecords(c.env, item.case_id, item.id, stored.items[0]!);
+          break;
+        }
+        // The record changed meanwhile: another edit (stale), or something else of the item (its
+        // timestamp stamped, its upload completed): edit again on the record as it is now.
+        const fresh = attempt < 3 ? await findEvidence(c.env, item.id) : null;
+        if (!fresh || fresh.case_id !== item.case_id) throw stale();
+        item = fresh;
       }
       await flushAudit(c.env, me.orgId);
       return c.json((await findEvidenceSummary(c.env, row.id))!, 200);
@@ -603,17 +639,24 @@ export const evidence = new Hono<AppEnv>()
         throw new ApiError(400, "invalid_filing", "The filing record's signature or content is not valid for this capture and case.");
       }
       const now = new Date().toISOString();
-      const latest = (await findEvidenceSummary(c.env, row.id))!.details?.version ?? 0;
-      // The item's new record, its details versions and the one sent now go to the case's object
-      // first; the batch commits the move; then the holding place's copies (the file key wrapped
-      // to the uploader's own key among them) are deleted.
-      const earlierDetails = await detailsRefs(c.env.DB, row.id);
-      await copyRecords(c.env, fromCaseId, body.caseId, [], earlierDetails.map((ref) => ({ evidenceId: row.id, ref })));
+      // The item's new record and its details versions (the one sent now chained on) go to the
+      // case's object first; the batch commits the move; then the holding place's copies (the file
+      // key wrapped to the uploader's own key among them) are deleted.
+      const earlier = await detailsHistory(c.env, fromCaseId, row);
+      const latest = earlier.at(-1)?.version ?? 0;
+      const chain = await chainDetails([
+        ...earlier,
+        ...(body.details ? [{ version: latest + 1, jwe: body.details, case_kid: body.detailsCaseCopy?.caseKid ?? null, case_jwe: body.detailsCaseCopy?.jwe ?? null, edited_by: me.id, edited_at: now }] : []),
+      ]);
+      const newest = chain.at(-1);
       const stored = await storeRecords(
         c.env,
         body.caseId,
-        [{ evidenceId: row.id, record: { ...itemRecordOf(row), file_key: body.fileKey.jwe, label: body.label, filing: body.filing } }],
-        body.details ? [{ evidenceId: row.id, record: { jwe: body.details, case_kid: body.detailsCaseCopy?.caseKid ?? null, case_jwe: body.detailsCaseCopy?.jwe ?? null } }] : [],
+        [{
+          evidenceId: row.id,
+          record: { ...itemRecordOf(row), file_key: body.fileKey.jwe, label: body.label, filing: body.filing, details: newest ? { version: newest.record.version!, ref: newest.ref } : null },
+        }],
+        chain.map((d) => ({ evidenceId: row.id, record: d.record })),
       );
       const moved = auditStatementIfChanged(c, me.orgId, {
         action: "evidence.file",
@@ -623,8 +666,8 @@ export const evidence = new Hono<AppEnv>()
       const results = await c.env.DB.batch([
         evidenceFile(c.env.DB, { id: row.id, fromCaseId, fromRef: row.record_ref, caseId: body.caseId, caseKid: current.kid, recordRef: stored.items[0]!, categoryId: body.categoryId ?? row.category_id }),
         moved.statement,
-        // Only with the move it belongs to (a filing sent at the same moment adds no version).
-        ...(body.details ? [detailsInsertIfRecorded(c.env.DB, { evidenceId: row.id, version: latest + 1, ref: stored.details[0]!, editedBy: me.id, now }, moved.eventId)] : []),
+        // Versions saved before the details left D1 are in the chain now (a filing sent at the same moment moves none).
+        detailsRowsDelete(c.env.DB, row.id, moved.eventId),
       ]);
       if (!markAudited(c, results[1]!)) {
         // Filed by a request sent at the same moment: answer as that one did, or refuse.
@@ -643,7 +686,7 @@ export const evidence = new Hono<AppEnv>()
     validate("param", EvidenceIdParam),
     async (c) => {
       const row = await evidenceFor(c, c.req.valid("param").id, "viewer");
-      const versions = (await detailsVersions(c.env, row.case_id, row.id)).map((v) => ({ version: v.version, jwe: v.jwe, editedBy: { id: v.edited_by, name: v.name }, editedAt: v.edited_at }));
+      const versions = (await detailsVersions(c.env, row.case_id, row)).map((v) => ({ version: v.version, jwe: v.jwe, editedBy: { id: v.edited_by, name: v.name }, editedAt: v.edited_at }));
       return c.json({ versions }, 200);
     },
   );
