@@ -99,4 +99,31 @@ describe("uploads that start before their manifest", () => {
     expect((await call(`/api/cases/${caseDetail.id}/evidence`, { cookie: lead.cookie, body: rest })).status).toBe(400);
     expect((await complete(lead, upload.evidenceId, manifest)).status).toBe(200);
   });
+
+  it("completes while its details are edited at the same moment: both are kept, whichever commits first", async () => {
+    const bytes = randomBytes(5000, 7);
+    const { lead, upload, manifest, caseDetail } = await startedWithoutManifest(bytes);
+    expect((await put(lead, upload.evidenceId, 0, upload.parts[0]!)).status).toBe(204);
+    const details = (n: number) =>
+      call(`/api/evidence/${upload.evidenceId}/details`, { method: "PATCH", cookie: lead.cookie, body: { jwe: upload.body.label, baseVersion: n } });
+    // Each swaps the item's record; the one that finds it changed is made again on the new record.
+    const [done, edited] = await Promise.all([complete(lead, upload.evidenceId, manifest), details(0)]);
+    expect(done.status, await done.clone().text()).toBe(200);
+    expect(edited.status, await edited.clone().text()).toBe(200);
+    const summary = (await (await call(`/api/evidence/${upload.evidenceId}`, { cookie: lead.cookie })).json()) as EvidenceSummary;
+    expect(summary).toMatchObject({ status: "complete", manifest, details: { version: 1, jwe: upload.body.label } });
+    expect(await downloadEvidence(lead, upload.evidenceId)).toEqual(bytes);
+    // Two edits on the same version: one commits, the other is told, and the history holds the one.
+    const [a, b] = await Promise.all([details(1), details(1)]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    const versions = (await (await call(`/api/evidence/${upload.evidenceId}/details/versions`, { cookie: lead.cookie })).json()) as { versions: { version: number }[] };
+    expect(versions.versions.map((v) => v.version)).toEqual([1, 2]);
+    const events = (await auditEvents()).filter((e) => e.target.id === upload.evidenceId);
+    expect(events.filter((e) => e.action === "evidence.upload_complete")).toHaveLength(1);
+    expect(events.filter((e) => e.action === "evidence.details_edit").map((e) => e.details.version)).toEqual([1, 2]);
+    // The record D1 names is in the object, with the manifest and the latest version.
+    const stored = (await storedItem(upload.evidenceId))!;
+    const named = (await backend.caseRecords(caseDetail.id)).items.find((r) => r.ref === stored.record_ref)!;
+    expect(named.body).toMatchObject({ manifest, details: { version: 2 } });
+  });
 });

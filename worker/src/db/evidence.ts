@@ -307,14 +307,15 @@ export function evidenceDelete(db: D1Database, id: string): D1PreparedStatement[
  * Every details version of an item of case `caseId`, oldest first: the chain its record names, or
  * (versions saved before the details left D1, until the daily job moves them) its D1 rows.
  */
-export async function detailsHistory(env: StoreEnv, caseId: string, item: { id: string; details?: DetailsPointer | null }): Promise<DetailsVersion[]> {
+export async function detailsHistory(env: StoreEnv, caseId: string, item: { id: string; details?: DetailsPointer | null }): Promise<(DetailsVersion & { ref?: string | null })[]> {
   if (item.details) return loadDetailsChain(env, caseId, item.id, item.details.ref);
   const { results } = await env.DB
     .prepare("SELECT version, jwe, ref, case_kid, case_jwe, edited_by, edited_at FROM evidence_details WHERE evidence_id = ? ORDER BY version")
     .bind(item.id)
     .all<DetailsVersion & { ref: string | null }>();
   const { details } = await loadRecords(env, results.map((r) => ({ caseId, evidenceId: item.id, detailsRef: r.ref })));
-  return results.map(({ ref, ...r }) => (ref ? { ...r, ...pickDetails(details.get(ref)!) } : r));
+  // A row from after migration 0036 names its contents' record (`ref`, kept for whoever moves it into a chain).
+  return results.map((r) => (r.ref ? { ...r, ...pickDetails(details.get(r.ref)!) } : r));
 }
 
 const pickDetails = (d: DetailsRecord) => ({ jwe: d.jwe, case_kid: d.case_kid, case_jwe: d.case_jwe });

@@ -250,14 +250,16 @@ export async function loadDetailsChain(env: Pick<Env, "CASE_STORE">, caseId: str
 }
 
 /**
- * After a D1 change named a new record for the item, the item's other records (the one it
- * replaced, or one a failed transaction left) are deleted. Best effort: one left behind is
- * named by nothing and goes with the item's purge.
+ * After a D1 change named a new record for the item, the record it replaced is deleted (only
+ * that one: a record another request stored meanwhile for its own change is left for it). Best
+ * effort: one left behind, or one a failed transaction stored, is named by nothing and goes with
+ * the item's purge.
  */
-export async function dropReplacedRecords(env: Pick<Env, "CASE_STORE">, caseId: string, evidenceId: string, ref: string): Promise<void> {
+export async function dropReplacedRecord(env: Pick<Env, "CASE_STORE">, caseId: string, evidenceId: string, replaced: string | null, ref: string): Promise<void> {
+  if (replaced === null || replaced === ref) return;
   try {
-    await caseStore(env, caseId).keepOnly(evidenceId, ref, null);
+    await caseStore(env, caseId).drop(evidenceId, [replaced], []);
   } catch (err) {
-    console.error(`case store: the replaced records of item ${evidenceId} were not deleted`, err);
+    console.error(`case store: the replaced record of item ${evidenceId} was not deleted`, err);
   }
 }

@@ -178,18 +178,14 @@ export class CaseStore extends DurableObject<Env> {
   }
 
   /**
-   * Keeps only the records D1 names for an item: the others (an earlier record replaced, or one
-   * whose transaction failed) are deleted; its details records too, unless `detailsRefs` is null.
+   * Deletes the named records of an item: ones D1 named until a change that committed named
+   * others. Exactly those: a record another request has just stored, and will commit next, is
+   * never touched.
    */
-  async keepOnly(evidenceId: string, itemRef: string | null, detailsRefs: string[] | null): Promise<void> {
+  async drop(evidenceId: string, items: string[], details: string[]): Promise<void> {
     this.ctx.storage.transactionSync(() => {
-      if (itemRef === null) this.sql.exec("DELETE FROM items WHERE evidence_id = ?", evidenceId);
-      else this.sql.exec("DELETE FROM items WHERE evidence_id = ? AND ref <> ?", evidenceId, itemRef);
-      if (detailsRefs === null) return;
-      const keep = new Set(detailsRefs);
-      for (const row of this.sql.exec<{ ref: string } & Row>("SELECT ref FROM details WHERE evidence_id = ?", evidenceId).toArray()) {
-        if (!keep.has(row.ref)) this.sql.exec("DELETE FROM details WHERE evidence_id = ? AND ref = ?", evidenceId, row.ref);
-      }
+      for (const ref of items) this.sql.exec("DELETE FROM items WHERE evidence_id = ? AND ref = ?", evidenceId, ref);
+      for (const ref of details) this.sql.exec("DELETE FROM details WHERE evidence_id = ? AND ref = ?", evidenceId, ref);
     });
   }
 

@@ -12,7 +12,7 @@
  * the provenance of items accepted from submission links before it into their items' records.
  */
 import { detailsHistory } from "../db/evidence";
-import { caseStore, chainDetails, dropReplacedRecords, itemRecordOf, loadRecords, storeRecords, type ItemRecord, type ProvenanceRecord, type StoreEnv } from "../db/records";
+import { caseStore, chainDetails, dropReplacedRecord, itemRecordOf, loadRecords, storeRecords, type ItemRecord, type ProvenanceRecord, type StoreEnv } from "../db/records";
 import { moveStampedManifests } from "./timestamps";
 
 const BATCH = 100;
@@ -89,9 +89,10 @@ async function moveItemDetails(env: StoreEnv, item: { id: string; case_id: strin
     env.DB.prepare("DELETE FROM evidence_details WHERE evidence_id = ?1 AND EXISTS (SELECT 1 FROM evidence WHERE id = ?1 AND record_ref = ?2)").bind(item.id, ref),
   ]);
   if (!swapped!.meta.changes) return false;
-  // The replaced item record and the details records the rows named are named by nothing now.
+  // The replaced item record and the records the rows named (versions saved after 0036) are named by nothing now.
+  const chained = new Set(chain.map((c) => c.ref));
   try {
-    await caseStore(env, item.case_id).keepOnly(item.id, ref, chain.map((c) => c.ref));
+    await caseStore(env, item.case_id).drop(item.id, item.record_ref === ref ? [] : [item.record_ref], versions.flatMap((v) => (v.ref && !chained.has(v.ref) ? [v.ref] : [])));
   } catch (err) {
     console.error(`case store: the replaced records of item ${item.id} were not deleted`, err);
   }
@@ -158,7 +159,7 @@ async function moveProvenance(env: StoreEnv): Promise<number> {
     for (const [i, r] of rows.entries()) {
       if (!outcomes[2 * i]!.meta.changes) continue;
       moved++;
-      await dropReplacedRecords(env, caseId, r.id, stored.items[i]!);
+      await dropReplacedRecord(env, caseId, r.id, r.record_ref, stored.items[i]!);
     }
   }
   return moved;

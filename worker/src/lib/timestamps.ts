@@ -12,7 +12,7 @@ import { readTimestampReply, timestampRequest } from "../../../shared/timestamp/
 import { dueTimestamps, findTimestamp, nextTimestampAttempt, timestampAttemptFailed, timestampInsert, timestampStamped, type TimestampRow, type TimestampSubject } from "../db/timestamps";
 import { getSettings } from "../db/identity";
 import { findEvidence } from "../db/evidence";
-import { dropReplacedRecords, itemRecordOf, storeRecords, withItemRecords, type RecordColumns, type StampedTimestamp } from "../db/records";
+import { dropReplacedRecord, itemRecordOf, storeRecords, withItemRecords, type RecordColumns, type StampedTimestamp } from "../db/records";
 
 /** How long one TSA request may take. */
 const TSA_TIMEOUT_MS = 10_000;
@@ -103,7 +103,7 @@ async function keepInRecord(
     env.DB.prepare("DELETE FROM timestamps WHERE subject_type = 'manifest' AND subject_id = ?1 AND state = ?3 AND EXISTS (SELECT 1 FROM evidence WHERE id = ?1 AND record_ref = ?2)").bind(item.id, ref, state),
   ]);
   if ((named?.meta.changes ?? 0) === 0) return false;
-  await dropReplacedRecords(env, item.case_id, item.id, ref);
+  await dropReplacedRecord(env, item.case_id, item.id, item.record_ref, ref);
   return true;
 }
 

@@ -43,7 +43,7 @@ import {
   receivedParts,
   type EvidenceRow,
 } from "../db/evidence";
-import { caseStore, chainDetails, dropReplacedRecords, itemRecordOf, storeRecords, type StoreEnv } from "../db/records";
+import { caseStore, chainDetails, dropReplacedRecord, itemRecordOf, storeRecords, type StoreEnv } from "../db/records";
 import { moveItemNow } from "../lib/record-move";
 import { currentUserKeys, findSigningKey } from "../db/keys";
 import { findCategory, retentionSettings } from "../db/retention";
@@ -449,7 +449,7 @@ export const evidence = new Hono<AppEnv>()
         // With a new record, the item completes only if the swap did (the completion names the new record).
         const statements = [...swap, evidenceComplete(c.env.DB, row.id, new Date().toISOString(), newRef), completed.statement];
         const results = await c.env.DB.batch([...statements, ...redacted, completedPartsDelete(c.env.DB, row.id)]);
-        if (newRef && (results[0]!.meta.changes ?? 0) > 0) await dropReplacedRecords(c.env, row.case_id, row.id, newRef);
+        if (newRef && (results[0]!.meta.changes ?? 0) > 0) await dropReplacedRecord(c.env, row.case_id, row.id, row.record_ref, newRef);
         if (markAudited(c, results[statements.length - 1]!)) {
           await flushAudit(c.env, me.orgId);
           // After the state change, by the completion that made it: the TSA is asked once now; if it
@@ -574,7 +574,7 @@ export const evidence = new Hono<AppEnv>()
         });
         const results = await c.env.DB.batch([evidenceRecordReplace(c.env.DB, { id: item.id, caseId: item.case_id, fromRef: item.record_ref!, toRef: stored.items[0]! }), edited.statement]);
         if (markAudited(c, results[1]!)) {
-          await dropReplacedRecords(c.env, item.case_id, item.id, stored.items[0]!);
+          await dropReplacedRecord(c.env, item.case_id, item.id, item.record_ref, stored.items[0]!);
           break;
         }
         // The record changed meanwhile: another edit (stale), or something else of the item (its
