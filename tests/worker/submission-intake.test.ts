@@ -217,6 +217,33 @@ describe("intake of submitted files", () => {
     expect(event!.details).toMatchObject({ caseId: caseA.id, linkId: link.id, fileId, byteSize: 9000 });
     expect(event!.details.sha512).toMatch(/^[0-9a-f]{128}$/);
   });
+  it("keeps a decided file's SHA-512, not its manifest, in D1: the receipt reads the same before and after, for files decided before migration 0038 too", async () => {
+    const { lead, contributor, caseA, sent } = await world();
+    const [accepted, rejected] = sent.fileIds as [string, string];
+    const row = (id: string) => db.prepare("SELECT manifest, sha512 FROM submission_files WHERE id = ?").bind(id).first<{ manifest: string; sha512: string | null }>();
+    const finish = async () => json<{ files: { id: string; sha512: string }[] }>(await call(`${sent.base}/finish`, { method: "POST", headers: sent.auth }));
+    // Completed: the manifest (for intake) and its digest.
+    const waiting = (await row(accepted))!;
+    expect(waiting.sha512).toMatch(/^[0-9a-f]{128}$/);
+    expect(waiting.manifest).not.toBe("");
+    const manifests = { [accepted]: waiting.manifest, [rejected]: (await row(rejected))!.manifest };
+
+    expect((await call(`/api/submitted-files/${accepted}/accept`, { cookie: contributor.cookie, body: await acceptBody(lead, caseA, accepted) })).status).toBe(201);
+    expect((await call(`/api/submitted-files/${rejected}/reject`, { cookie: contributor.cookie, method: "POST" })).status).toBe(204);
+    for (const id of [accepted, rejected]) expect(await row(id)).toEqual({ manifest: "", sha512: sent.receipt.files.find((f) => f.id === id)!.sha512 });
+    // The accepted file's manifest is its evidence's; the receipt, asked again, is the same.
+    expect((await json<EvidenceSummary>(await call(`/api/evidence/${accepted}`, { cookie: lead.cookie }))).manifest).toBe(manifests[accepted]);
+    expect((await finish()).files).toEqual(sent.receipt.files);
+
+    // As files decided before migration 0038 are: the manifest kept, no digest. The receipt reads
+    // the manifest; the daily job keeps the digest and drops the manifest.
+    for (const id of [accepted, rejected]) await db.prepare("UPDATE submission_files SET manifest = ?, sha512 = NULL WHERE id = ?").bind(manifests[id], id).run();
+    expect((await finish()).files).toEqual(sent.receipt.files);
+    await backend.runScheduled(new Date());
+    for (const id of [accepted, rejected]) expect(await row(id)).toEqual({ manifest: "", sha512: sent.receipt.files.find((f) => f.id === id)!.sha512 });
+    expect((await finish()).files).toEqual(sent.receipt.files);
+  });
+
   it("keeps where an item came from in its record, not in D1; an item accepted before migration 0037 keeps its source while the daily job moves it there", async () => {
     const { contributor, caseA, sent } = await world();
     const fileId = sent.fileIds[0]!;

@@ -1,4 +1,6 @@
 /** D1 access for the intake of submitted files (docs/submissions.md §5, storage-schema.md). */
+import { decodeJwt } from "jose";
+import type { Manifest } from "../../../shared/crypto";
 import type { ProvenanceRecord } from "./records";
 
 export interface SubmittedFileRow {
@@ -55,12 +57,22 @@ export async function pendingSubmittedFiles(db: D1Database, caseId: string): Pro
   return results;
 }
 
-/** Marks a file decided (only one still waiting); accepting or rejecting both take its wrapped keys off it. */
-export function submittedFileDecide(db: D1Database, id: string, decision: "accepted" | "rejected", by: string, now: string): D1PreparedStatement {
+/**
+ * Marks a file decided (only one still waiting); accepting or rejecting both take its wrapped
+ * keys off it, and its manifest (an accepted file's is in its evidence record; the decision's
+ * event records its digests): the row keeps the file's SHA-512, `sha512`, for the receipt.
+ */
+export function submittedFileDecide(db: D1Database, file: Pick<SubmittedFileRow, "id" | "manifest">, decision: "accepted" | "rejected", by: string, now: string): D1PreparedStatement {
   return db
-    .prepare("UPDATE submission_files SET decision = ?, decided_by = ?, decided_at = ?, file_key = '', label = '' WHERE id = ? AND status = 'complete' AND decision IS NULL")
-    .bind(decision, by, now, id);
+    .prepare(
+      `UPDATE submission_files SET decision = ?1, decided_by = ?2, decided_at = ?3, file_key = '', label = '', manifest = '', sha512 = coalesce(sha512, ?4)
+        WHERE id = ?5 AND status = 'complete' AND decision IS NULL`,
+    )
+    .bind(decision, by, now, manifestSha512(file.manifest!), file.id);
 }
+
+/** The file's SHA-512 (hex) a signed manifest states. */
+export const manifestSha512 = (jws: string): string => (decodeJwt(jws) as unknown as Manifest).sha512;
 
 /** `EXISTS` the event `eventId` was written earlier in this batch: the witness of the decision. */
 const witnessed = "EXISTS (SELECT 1 FROM audit_outbox WHERE id = ?)";

@@ -12,6 +12,7 @@
  * the provenance of items accepted from submission links before it into their items' records.
  */
 import { detailsHistory } from "../db/evidence";
+import { manifestSha512 } from "../db/submission-intake";
 import { caseStore, chainDetails, dropReplacedRecord, itemRecordOf, loadRecords, storeRecords, type ItemRecord, type ProvenanceRecord, type StoreEnv } from "../db/records";
 import { moveStampedManifests } from "./timestamps";
 
@@ -165,6 +166,25 @@ async function moveProvenance(env: StoreEnv): Promise<number> {
   return moved;
 }
 
+/**
+ * One batch of submitted files decided before migration 0038: each keeps its file's SHA-512 (what
+ * the submitter's receipt lists) and drops its manifest, by compare-and-set on it. An accepted
+ * file's manifest is in its evidence record; the decision's audit event records the digests.
+ */
+async function dropDecidedManifests(env: StoreEnv): Promise<number> {
+  const { results } = await env.DB
+    .prepare("SELECT id, manifest FROM submission_files WHERE decision IS NOT NULL AND manifest <> '' LIMIT ?")
+    .bind(BATCH)
+    .all<{ id: string; manifest: string }>();
+  if (results.length === 0) return 0;
+  const outcomes = await env.DB.batch(
+    results.map((r) =>
+      env.DB.prepare("UPDATE submission_files SET sha512 = coalesce(sha512, ?1), manifest = '' WHERE id = ?2 AND manifest = ?3").bind(manifestSha512(r.manifest), r.id, r.manifest),
+    ),
+  );
+  return outcomes.reduce((n, o) => n + (o.meta.changes ?? 0), 0);
+}
+
 /** Shares moved per batch (a whole-case share lists every item of its case). */
 const SHARE_BATCH = 10;
 
@@ -208,17 +228,21 @@ async function moveShares(env: StoreEnv): Promise<number> {
  * Moves records until none are left or `budgetMs` has passed (the daily job gives it ten
  * minutes). Returns how many items, details versions, manifest timestamps, provenance rows and shares moved.
  */
-export async function moveLegacyRecords(env: Env, budgetMs = 10 * 60_000): Promise<{ items: number; details: number; timestamps: number; provenance: number; shares: number }> {
+export async function moveLegacyRecords(
+  env: Env,
+  budgetMs = 10 * 60_000,
+): Promise<{ items: number; details: number; timestamps: number; provenance: number; shares: number; submittedFiles: number }> {
   const until = Date.now() + budgetMs;
-  const total = { items: 0, details: 0, timestamps: 0, provenance: 0, shares: 0 };
+  const total = { items: 0, details: 0, timestamps: 0, provenance: 0, shares: 0, submittedFiles: 0 };
   for (let n; Date.now() < until && (n = await moveItems(env)) > 0; ) total.items += n;
   for (let n; Date.now() < until && (n = await moveDetails(env)) > 0; ) total.details += n;
   for (let n; Date.now() < until && (n = await moveStampedManifests(env, BATCH)) > 0; ) total.timestamps += n;
   for (let n; Date.now() < until && (n = await moveProvenance(env)) > 0; ) total.provenance += n;
   for (let n; Date.now() < until && (n = await moveShares(env)) > 0; ) total.shares += n;
+  for (let n; Date.now() < until && (n = await dropDecidedManifests(env)) > 0; ) total.submittedFiles += n;
   if (Object.values(total).some((n) => n > 0)) {
     console.log(
-      `records moved to the cases' objects: ${total.items} items, ${total.details} details versions, ${total.timestamps} manifest timestamps, ${total.provenance} items' provenance, the items of ${total.shares} shares`,
+      `records moved to the cases' objects: ${total.items} items, ${total.details} details versions, ${total.timestamps} manifest timestamps, ${total.provenance} items' provenance, the items of ${total.shares} shares; ${total.submittedFiles} decided submitted files' manifests dropped`,
     );
   }
   return total;

@@ -179,7 +179,7 @@ export const submittedFiles = new Hono<AppEnv>()
       let results: D1Result[];
       try {
         results = await c.env.DB.batch([
-          submittedFileDecide(c.env.DB, row.id, "accepted", me.id, now),
+          submittedFileDecide(c.env.DB, row, "accepted", me.id, now),
           accepted.statement,
           ...acceptedEvidenceInsert(c.env.DB, { file: row, caseKid: current.kid, recordRef: stored.items[0]!, uploaderId: me.id, categoryId, now, witness: accepted.eventId }),
           submitterKeyInsert(c.env.DB, row, now, accepted.eventId),
@@ -211,7 +211,7 @@ export const submittedFiles = new Hono<AppEnv>()
       const rejected = auditStatementIfChanged(c, me.orgId, { action: "submission.reject", ...(await fileEvent(row)) });
       // Keys first (crypto-shredding), in the same transaction as the event; then the bytes.
       const results = await c.env.DB.batch([
-        submittedFileDecide(c.env.DB, row.id, "rejected", me.id, new Date().toISOString()),
+        submittedFileDecide(c.env.DB, row, "rejected", me.id, new Date().toISOString()),
         rejected.statement,
         rejectedPartsDelete(c.env.DB, row.id, rejected.eventId),
       ]);

@@ -30,9 +30,9 @@ import {
 } from "../../../shared/api/submissions";
 import { ciphertextSize, partCount, TYP, verifyManifest, type Manifest } from "../../../shared/crypto";
 import type { PublicJwk } from "../../../shared/api/schemas";
-import { decodeJwt } from "jose";
 import { partLength, uploadDigests } from "./evidence";
 import { readExactly } from "./uploads";
+import { manifestSha512 } from "../db/submission-intake";
 import { getOrganisationById } from "../db/organisations";
 import {
   findSubmissionLink,
@@ -409,7 +409,7 @@ export const submit = new Hono<AppEnv>()
       await c.env.EVIDENCE.resumeMultipartUpload(row.r2_key, row.upload_id!).complete(parts.map((p) => ({ partNumber: p.part_number + 1, etag: p.etag })));
       const now = new Date().toISOString();
       await c.env.DB.batch([
-        c.env.DB.prepare("UPDATE submission_files SET status = 'complete', manifest = ?, upload_id = NULL, completed_at = ? WHERE id = ? AND status = 'uploading'").bind(jws, now, row.id),
+        c.env.DB.prepare("UPDATE submission_files SET status = 'complete', manifest = ?, sha512 = ?, upload_id = NULL, completed_at = ? WHERE id = ? AND status = 'uploading'").bind(jws, manifest.sha512, now, row.id),
         auditStatement(c, link.org_id, {
           action: "submission.file",
           actor: anonymous(link),
@@ -434,7 +434,8 @@ export const submit = new Hono<AppEnv>()
       const files = (await c.env.DB.prepare("SELECT * FROM submission_files WHERE submission_id = ? ORDER BY created_at, id").bind(submission.id).all<SubmissionFileRow>()).results;
       if (files.length === 0) throw new ApiError(400, "nothing_sent", "Add at least one file before sending.");
       if (files.some((f) => f.status !== "complete")) throw new ApiError(409, "files_incomplete", "Some files have not finished uploading. Wait for them, then send.");
-      const received = files.map((f) => ({ id: f.id, byteSize: f.byte_size, sha512: (decodeJwt(f.manifest!) as unknown as Manifest).sha512 }));
+      // Each file's SHA-512 as its manifest states it (a decided file keeps only the digest; one completed before migration 0038, only the manifest).
+      const received = files.map((f) => ({ id: f.id, byteSize: f.byte_size, sha512: f.sha512 ?? manifestSha512(f.manifest!) }));
       let sentAt = submission.sent_at;
       if (submission.status !== "sent") {
         sentAt = new Date().toISOString();
@@ -478,6 +479,8 @@ interface SubmissionFileRow {
   r2_key: string;
   upload_id: string | null;
   manifest: string | null;
+  /** The file's SHA-512 (hex), from its manifest at completion (null: completed before migration 0038). */
+  sha512: string | null;
   status: "uploading" | "complete";
 }
 
