@@ -1,6 +1,6 @@
 import type { EvidenceSummary } from "../../../shared/api/cases";
 import type { SortKey } from "../lib/paging";
-import { loadDetailsChain, loadListedRecords, loadRecords, loadThumbnails, withItemRecords, type DetailsPointer, type DetailsRecord, type DetailsVersion, type StampedTimestamp, type StoreEnv } from "./records";
+import { loadDetailsChain, loadListedRecords, loadRecords, loadThumbnails, readSettled, withItemRecords, type DetailsPointer, type DetailsRecord, type DetailsVersion, type StampedTimestamp, type StoreEnv } from "./records";
 
 export interface EvidenceRow {
   id: string;
@@ -147,15 +147,17 @@ async function withRecords(env: StoreEnv, rows: SummaryRow[]): Promise<SummaryRo
 
 /** The case's evidence (and `userId`'s own uploads in progress), newest first: at most `limit`, after the item `after` names (created_at, id). */
 export async function listEvidence(env: StoreEnv, caseId: string, userId: string, after: SortKey | null, limit: number): Promise<EvidenceSummary[]> {
-  const { results } = await env.DB
-    .prepare(
-      `${SUMMARY_SQL} WHERE e.case_id = ?1 AND e.deleted_at IS NULL AND (e.status = 'complete' OR e.uploader_id = ?2)
-          AND (?3 IS NULL OR e.created_at < ?3 OR (e.created_at = ?3 AND e.id < ?4))
-        ORDER BY e.created_at DESC, e.id DESC LIMIT ?5`,
-    )
-    .bind(caseId, userId, after?.[0] ?? null, after?.[1] ?? null, limit)
-    .all<SummaryRow>();
-  return (await withRecords(env, results)).map(toEvidenceSummary);
+  return readSettled(async () => {
+    const { results } = await env.DB
+      .prepare(
+        `${SUMMARY_SQL} WHERE e.case_id = ?1 AND e.deleted_at IS NULL AND (e.status = 'complete' OR e.uploader_id = ?2)
+            AND (?3 IS NULL OR e.created_at < ?3 OR (e.created_at = ?3 AND e.id < ?4))
+          ORDER BY e.created_at DESC, e.id DESC LIMIT ?5`,
+      )
+      .bind(caseId, userId, after?.[0] ?? null, after?.[1] ?? null, limit)
+      .all<SummaryRow>();
+    return (await withRecords(env, results)).map(toEvidenceSummary);
+  });
 }
 
 /**
@@ -163,30 +165,36 @@ export async function listEvidence(env: StoreEnv, caseId: string, userId: string
  * upload of their own; not in the recycle bin), for the items that have one.
  */
 export async function evidenceThumbnails(env: StoreEnv, caseId: string, userId: string, ids: string[]): Promise<{ id: string; thumbnail: string }[]> {
-  const { results } = await env.DB
-    .prepare(
-      // Looked up by id (CROSS JOIN keeps json_each first), not by scanning the case's items.
-      `SELECT e.id, e.case_id, e.record_ref, e.thumbnail FROM json_each(?3) j CROSS JOIN evidence e ON e.id = j.value
-        WHERE e.case_id = ?1 AND e.deleted_at IS NULL AND e.purge_started_at IS NULL AND (e.status = 'complete' OR e.uploader_id = ?2)`,
-    )
-    .bind(caseId, userId, JSON.stringify(ids))
-    .all<{ id: string; case_id: string; record_ref: string | null; thumbnail: string | null }>();
-  const stored = await loadThumbnails(env, results.map((r) => ({ caseId: r.case_id, evidenceId: r.id, itemRef: r.record_ref })));
-  return results.flatMap((r) => {
-    const thumbnail = r.record_ref ? stored.get(r.record_ref)! : r.thumbnail;
-    return thumbnail ? [{ id: r.id, thumbnail }] : [];
+  return readSettled(async () => {
+    const { results } = await env.DB
+      .prepare(
+        // Looked up by id (CROSS JOIN keeps json_each first), not by scanning the case's items.
+        `SELECT e.id, e.case_id, e.record_ref, e.thumbnail FROM json_each(?3) j CROSS JOIN evidence e ON e.id = j.value
+          WHERE e.case_id = ?1 AND e.deleted_at IS NULL AND e.purge_started_at IS NULL AND (e.status = 'complete' OR e.uploader_id = ?2)`,
+      )
+      .bind(caseId, userId, JSON.stringify(ids))
+      .all<{ id: string; case_id: string; record_ref: string | null; thumbnail: string | null }>();
+    const stored = await loadThumbnails(env, results.map((r) => ({ caseId: r.case_id, evidenceId: r.id, itemRef: r.record_ref })));
+    return results.flatMap((r) => {
+      const thumbnail = r.record_ref ? stored.get(r.record_ref)! : r.thumbnail;
+      return thumbnail ? [{ id: r.id, thumbnail }] : [];
+    });
   });
 }
 
 export async function findEvidenceSummary(env: StoreEnv, id: string): Promise<EvidenceSummary | null> {
-  const row = await env.DB.prepare(`${SUMMARY_SQL} WHERE e.id = ? AND e.deleted_at IS NULL`).bind(id).first<SummaryRow>();
-  return row ? toEvidenceSummary((await withRecords(env, [row]))[0]!) : null;
+  return readSettled(async () => {
+    const row = await env.DB.prepare(`${SUMMARY_SQL} WHERE e.id = ? AND e.deleted_at IS NULL`).bind(id).first<SummaryRow>();
+    return row ? toEvidenceSummary((await withRecords(env, [row]))[0]!) : null;
+  });
 }
 
 /** The item's whole row (its record filled in), unless it is in the recycle bin or gone. */
 export async function findEvidence(env: StoreEnv, id: string): Promise<EvidenceRow | null> {
-  const row = await env.DB.prepare("SELECT * FROM evidence WHERE id = ? AND deleted_at IS NULL").bind(id).first<EvidenceRow>();
-  return row ? (await withItemRecords(env, [row]))[0]! : null;
+  return readSettled(async () => {
+    const row = await env.DB.prepare("SELECT * FROM evidence WHERE id = ? AND deleted_at IS NULL").bind(id).first<EvidenceRow>();
+    return row ? (await withItemRecords(env, [row]))[0]! : null;
+  });
 }
 
 export function evidenceInsert(

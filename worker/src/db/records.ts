@@ -148,6 +148,26 @@ export async function storeRecords(
   return { items: itemRecords.map((r) => r.ref), details: detailsRecords.map((r) => r.ref) };
 }
 
+/**
+ * A record a D1 row named is not in its case's object. Either a change swapped the record between
+ * the D1 read and this one and deleted the one it replaced (reading again finds the new one), or
+ * evidence is lost: `readSettled` tells them apart.
+ */
+export class RecordMissingError extends Error {}
+
+/**
+ * Runs a read of D1 rows and their records; if a record a row named was missing, runs it once
+ * more, from D1 again. A second miss is an error: no change replaces a record that fast twice.
+ */
+export async function readSettled<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (!(err instanceof RecordMissingError)) throw err;
+    return read();
+  }
+}
+
 /** Records read from one object per call at most (each up to ~50 kB: a long video's manifest and a thumbnail). */
 const GET_CHUNK = 200;
 
@@ -186,7 +206,7 @@ async function readByCase<T = string>(wanted: Wanted[], read: (caseId: string, i
         for (const [kind, keys] of [["", items], ["details ", details]] as const) {
           const bodies = kind ? chunk.details : chunk.items;
           for (const k of keys) {
-            if (bodies[k.ref] === undefined) throw new Error(`case store: ${kind}record ${k.ref} of item ${k.evidenceId} is missing from case ${caseId}`);
+            if (bodies[k.ref] === undefined) throw new RecordMissingError(`case store: ${kind}record ${k.ref} of item ${k.evidenceId} is missing from case ${caseId}`);
           }
         }
         Object.assign(found.items, chunk.items);

@@ -1,5 +1,5 @@
 import type { ShareItem } from "../durable/case-store";
-import { caseStore, loadListedRecords, type DetailsRecord, type RecordColumns, type StampedTimestamp, type StoreEnv } from "./records";
+import { caseStore, loadListedRecords, readSettled, type DetailsRecord, type RecordColumns, type StampedTimestamp, type StoreEnv } from "./records";
 /** D1 access for shares, their items and keys, link sessions and receipts (docs/disclosure.md, storage-schema.md). */
 import type { ShareLevel, ShareReceiptSummary, ShareSummary } from "../../../shared/api/shares";
 
@@ -277,13 +277,15 @@ const OPENED_BY_ID = "+e.case_id = ?1 AND e.status = 'complete' AND e.deleted_at
  */
 export async function sharedItems(env: StoreEnv, share: ShareScope): Promise<SharedItemRow[]> {
   const members = await shareMembers(env, share);
-  const rows =
-    members === "all"
-      ? (await env.DB.prepare(`${ITEM_SELECT} WHERE ${OPENED} ORDER BY e.created_at, e.id`).bind(share.case_id).all<ItemQueryRow>()).results
-      : (await rowsOfIds<ItemQueryRow>(env.DB, `${ITEM_SELECT} WHERE ${OPENED_BY_ID} AND e.id IN (SELECT value FROM json_each(?2))`, share.case_id, [...members.keys()])).sort(
-          (a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-        );
-  return toSharedItems(env, withWraps(rows, members));
+  return readSettled(async () => {
+    const rows =
+      members === "all"
+        ? (await env.DB.prepare(`${ITEM_SELECT} WHERE ${OPENED} ORDER BY e.created_at, e.id`).bind(share.case_id).all<ItemQueryRow>()).results
+        : (await rowsOfIds<ItemQueryRow>(env.DB, `${ITEM_SELECT} WHERE ${OPENED_BY_ID} AND e.id IN (SELECT value FROM json_each(?2))`, share.case_id, [...members.keys()])).sort(
+            (a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+          );
+    return toSharedItems(env, withWraps(rows, members));
+  });
 }
 
 /** How many items a share opens now (as `sharedItems`, without reading their records). */
@@ -297,8 +299,10 @@ export async function sharedItemCount(env: StoreEnv, share: ShareScope): Promise
 export async function sharedItem(env: StoreEnv, share: ShareScope, evidenceId: string): Promise<SharedItemRow | null> {
   const members = await shareMembers(env, share, evidenceId);
   if (members !== "all" && !members.has(evidenceId)) return null;
-  const row = await env.DB.prepare(`${ITEM_SELECT} WHERE ${OPENED_BY_ID} AND e.id = ?2`).bind(share.case_id, evidenceId).first<ItemQueryRow>();
-  return row ? (await toSharedItems(env, withWraps([row], members)))[0]! : null;
+  return readSettled(async () => {
+    const row = await env.DB.prepare(`${ITEM_SELECT} WHERE ${OPENED_BY_ID} AND e.id = ?2`).bind(share.case_id, evidenceId).first<ItemQueryRow>();
+    return row ? (await toSharedItems(env, withWraps([row], members)))[0]! : null;
+  });
 }
 
 /** The share's wraps of each item (none for a whole-case share's). */
