@@ -459,9 +459,9 @@ export const evidence = new Hono<AppEnv>()
         }
         // Its record changed meanwhile (its details edited while it completed): nothing was
         // committed; complete it again on the record as it is now.
-        const now = newRef && attempt < 3 ? await findEvidence(c.env, row.id) : null;
-        if (now?.status !== "uploading") break;
-        row = deferred ? { ...now, manifest: row.manifest, signer_kid: row.signer_kid } : now;
+        const fresh = newRef && attempt < 3 ? await findEvidence(c.env, row.id) : null;
+        if (fresh?.status !== "uploading") break;
+        row = deferred ? { ...fresh, manifest: row.manifest, signer_kid: row.signer_kid } : fresh;
       }
       return c.json((await findEvidenceSummary(c.env, row.id))!, 200);
     },
