@@ -46,6 +46,9 @@ describe("submission links: made by a member, opened with no account, revoked", 
     await createKeys(member, ADMIN.keyPassphrase);
     await expectSignedIn(member);
     await createCase(member, { number: "2026-0888", title: "High Street fire" });
+    // The section has loaded its links (none yet) before the form opens: a render it makes as they
+    // arrive is not mixed with the choices made in the form.
+    await visible(member.getByText("No submission links for this case."));
     await member.getByRole("button", { name: "New submission link…" }).click();
     const form = member.getByRole("form", { name: "New submission link" });
     await form.getByRole("radio", { name: /The public/ }).check();
