@@ -552,7 +552,8 @@ export const evidence = new Hono<AppEnv>()
       }
       const stale = () => new ApiError(409, "stale_edit", "Someone changed these details after you opened them. Reload to see their version, then edit again.");
       // Versions saved before the details left D1 chain on as records first (the daily job would move them anyway).
-      let item = (await moveItemNow(c.env, row.id)) ? (await findEvidence(c.env, row.id)) ?? row : row;
+      // A record that names a chain has no such rows left: most edits skip the look.
+      let item = !row.details && (await moveItemNow(c.env, row.id)) ? (await findEvidence(c.env, row.id)) ?? row : row;
       for (let attempt = 1; ; attempt++) {
         const latest = item.details ?? null;
         if (baseVersion !== (latest?.version ?? 0)) throw stale();
